@@ -1,0 +1,38 @@
+# The two commands of README.md: `make demo` and `make test`. Both need only
+# Go and git: without DATABASE_URL they start a throwaway PostgreSQL from the
+# local server binaries, installing Debian's postgresql package first when
+# they are missing and we are root.
+
+GO ?= go
+SQLC := $(GO) tool -modfile=tools/go.mod sqlc
+
+.PHONY: demo test generate check postgres-binaries
+
+## demo: run the quickstart (tutorial flow) against DATABASE_URL or a throwaway server.
+demo: postgres-binaries
+	$(GO) run ./examples/quickstart
+
+## test: every check CI runs: formatting, vet, generated code in sync, all tests with -race.
+test: postgres-binaries check
+	$(GO) test -race -count=1 ./...
+
+## check: gofmt, go vet and `sqlc diff` (db/ matches schema/ and queries/).
+check:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(SQLC) diff
+
+## generate: regenerate db/ after editing schema/ or queries/.
+generate:
+	$(GO) generate ./...
+
+# PostgreSQL server binaries, needed only when DATABASE_URL is unset.
+postgres-binaries:
+	@if [ -n "$$DATABASE_URL" ] || command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "PostgreSQL server binaries not found: installing Debian's postgresql package"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
+	else \
+		echo "PostgreSQL server binaries not found. Install them (sudo apt-get install -y postgresql) or set DATABASE_URL to a server." >&2; \
+		exit 1; \
+	fi

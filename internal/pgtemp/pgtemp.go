@@ -1,0 +1,294 @@
+// Package pgtemp starts a throwaway PostgreSQL server from the binaries
+// installed on this machine, for the demo, tests and benchmarks when
+// DATABASE_URL is unset.
+//
+// It is hand-written because the libraries that do this do not fit here:
+// fergusstrange/embedded-postgres downloads its own binaries and refuses to run
+// as root, and rubenv/pgtest shells out to su and uses lib/pq. pgtemp runs
+// initdb and postgres directly, as the postgres OS user when the caller is
+// root (PostgreSQL refuses to run as root), in a temporary directory that Stop
+// removes.
+package pgtemp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// dirPrefix names the temporary directories pgtemp creates; Start removes the
+// ones whose owning process has died without calling Stop.
+const dirPrefix = "shopdb-pg-"
+
+// Config tunes Start. The zero value is ready to use.
+type Config struct {
+	// BinDir is the folder holding initdb and postgres. Default: the folder of
+	// initdb on $PATH, else the newest /usr/lib/postgresql/*/bin.
+	BinDir string
+	// StartTimeout bounds initdb plus server start. Default: 60s.
+	StartTimeout time.Duration
+	// MaxConnections is the server's max_connections. Default: 200.
+	MaxConnections int
+}
+
+// Server is a running throwaway PostgreSQL. Stop it when done.
+type Server struct {
+	dir  string
+	cmd  *exec.Cmd
+	done chan struct{} // closed when the postgres process has exited
+	url  string
+}
+
+// URL is the connection string of the server's postgres database, as the
+// superuser postgres with trust authentication on 127.0.0.1.
+func (s *Server) URL() string { return s.url }
+
+// Dir is the temporary directory holding the data directory, the socket and
+// postgres.log; Stop removes it.
+func (s *Server) Dir() string { return s.dir }
+
+// Start initialises a new cluster in a temporary directory and starts a
+// server on a free port of 127.0.0.1 with fsync off. When the calling process
+// dies without calling Stop, the server shuts down by itself (parent-death
+// signal) and the next Start removes the directory.
+func Start(ctx context.Context, cfg Config) (*Server, error) {
+	if cfg.StartTimeout <= 0 {
+		cfg.StartTimeout = 60 * time.Second
+	}
+	if cfg.MaxConnections <= 0 {
+		cfg.MaxConnections = 200
+	}
+	ctx, cancel := context.WithTimeout(ctx, cfg.StartTimeout)
+	defer cancel()
+
+	binDir, err := findBinDir(cfg.BinDir)
+	if err != nil {
+		return nil, err
+	}
+	cred, err := credential()
+	if err != nil {
+		return nil, err
+	}
+	removeStale()
+
+	dir, err := os.MkdirTemp("", dirPrefix+"*")
+	if err != nil {
+		return nil, fmt.Errorf("pgtemp: create temp dir: %w", err)
+	}
+	s := &Server{dir: dir, done: make(chan struct{})}
+	if err := s.start(ctx, binDir, cred, cfg); err != nil {
+		_ = s.Stop()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Server) start(ctx context.Context, binDir string, cred *syscall.Credential, cfg Config) error {
+	if err := os.WriteFile(filepath.Join(s.dir, "owner.pid"), []byte(strconv.Itoa(os.Getpid())), 0o644); err != nil {
+		return fmt.Errorf("pgtemp: %w", err)
+	}
+	if cred != nil {
+		if err := os.Chown(s.dir, int(cred.Uid), int(cred.Gid)); err != nil {
+			return fmt.Errorf("pgtemp: chown temp dir to postgres: %w", err)
+		}
+	}
+	data := filepath.Join(s.dir, "data")
+	initdb := exec.CommandContext(ctx, filepath.Join(binDir, "initdb"),
+		"-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C", "--no-sync")
+	initdb.Dir = s.dir
+	initdb.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
+	if out, err := initdb.CombinedOutput(); err != nil {
+		return fmt.Errorf("pgtemp: initdb: %w: %s", err, lastLines(string(out), 5))
+	}
+
+	port, err := freePort()
+	if err != nil {
+		return err
+	}
+	logFile, err := os.Create(filepath.Join(s.dir, "postgres.log"))
+	if err != nil {
+		return fmt.Errorf("pgtemp: %w", err)
+	}
+	defer logFile.Close()
+	if cred != nil {
+		_ = logFile.Chown(int(cred.Uid), int(cred.Gid))
+	}
+	s.cmd = exec.Command(filepath.Join(binDir, "postgres"),
+		"-D", data,
+		"-p", strconv.Itoa(port),
+		"-c", "listen_addresses=127.0.0.1",
+		"-c", "unix_socket_directories="+s.dir,
+		"-c", "max_connections="+strconv.Itoa(cfg.MaxConnections),
+		"-c", "fsync=off",
+		"-c", "synchronous_commit=off",
+		"-c", "full_page_writes=off",
+	)
+	s.cmd.Dir = s.dir
+	s.cmd.Stdout, s.cmd.Stderr = logFile, logFile
+	s.cmd.SysProcAttr = &syscall.SysProcAttr{
+		Credential: cred,
+		// Own process group: a Ctrl-C in the terminal reaches us, and Stop
+		// shuts the server down in order.
+		Setpgid: true,
+		// If this process dies without Stop, the server exits too.
+		Pdeathsig: syscall.SIGQUIT,
+	}
+	if err := s.cmd.Start(); err != nil {
+		return fmt.Errorf("pgtemp: start postgres: %w", err)
+	}
+	go func() { _ = s.cmd.Wait(); close(s.done) }()
+
+	s.url = fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", port)
+	return s.waitReady(ctx)
+}
+
+// waitReady polls until the server accepts connections, it exits, or ctx ends.
+func (s *Server) waitReady(ctx context.Context) error {
+	for {
+		attempt, cancel := context.WithTimeout(ctx, time.Second)
+		conn, err := pgx.Connect(attempt, s.url)
+		cancel()
+		if err == nil {
+			return conn.Close(ctx)
+		}
+		select {
+		case <-s.done:
+			return fmt.Errorf("pgtemp: postgres exited during start-up: %s", s.logTail())
+		case <-ctx.Done():
+			return fmt.Errorf("pgtemp: postgres not ready: %w: %s", ctx.Err(), s.logTail())
+		case <-time.After(25 * time.Millisecond):
+		}
+	}
+}
+
+// Stop shuts the server down (fast shutdown, then a kill after 10s) and
+// removes its directory. It is safe to call more than once.
+func (s *Server) Stop() error {
+	var errs []error
+	if s.cmd != nil && s.cmd.Process != nil {
+		select {
+		case <-s.done:
+		default:
+			_ = s.cmd.Process.Signal(syscall.SIGINT)
+			select {
+			case <-s.done:
+			case <-time.After(10 * time.Second):
+				_ = s.cmd.Process.Kill()
+				<-s.done
+				errs = append(errs, errors.New("pgtemp: postgres did not stop in 10s and was killed"))
+			}
+		}
+	}
+	if err := os.RemoveAll(s.dir); err != nil {
+		errs = append(errs, fmt.Errorf("pgtemp: remove %s: %w", s.dir, err))
+	}
+	return errors.Join(errs...)
+}
+
+func (s *Server) logTail() string {
+	b, _ := os.ReadFile(filepath.Join(s.dir, "postgres.log"))
+	return lastLines(string(b), 5)
+}
+
+// findBinDir returns dir when set, else the folder of initdb on $PATH, else
+// the newest Debian-style /usr/lib/postgresql/N/bin.
+func findBinDir(dir string) (string, error) {
+	if dir != "" {
+		if _, err := os.Stat(filepath.Join(dir, "postgres")); err != nil {
+			return "", fmt.Errorf("pgtemp: no postgres binary in BinDir %s", dir)
+		}
+		return dir, nil
+	}
+	if p, err := exec.LookPath("initdb"); err == nil {
+		return filepath.Dir(p), nil
+	}
+	dirs, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
+	sort.Slice(dirs, func(i, j int) bool { return versionOf(dirs[i]) > versionOf(dirs[j]) })
+	for _, d := range dirs {
+		if _, err := os.Stat(filepath.Join(d, "initdb")); err == nil {
+			return d, nil
+		}
+	}
+	return "", errors.New("pgtemp: no PostgreSQL server binaries found (initdb on $PATH or in /usr/lib/postgresql/*/bin): " +
+		"install them with `apt-get install -y postgresql`, or set DATABASE_URL to an existing server")
+}
+
+func versionOf(binDir string) int {
+	n, _ := strconv.Atoi(filepath.Base(filepath.Dir(binDir)))
+	return n
+}
+
+// credential returns the postgres OS user's credential when running as root,
+// since initdb and postgres refuse to run as root, and nil otherwise.
+func credential() (*syscall.Credential, error) {
+	if os.Geteuid() != 0 {
+		return nil, nil
+	}
+	u, err := user.Lookup("postgres")
+	if err != nil {
+		return nil, errors.New("pgtemp: running as root, and PostgreSQL refuses to run as root, but there is no `postgres` OS user " +
+			"to run it as: install Debian's postgresql package (it creates the user), or run as a regular user")
+	}
+	uid, _ := strconv.ParseUint(u.Uid, 10, 32)
+	gid, _ := strconv.ParseUint(u.Gid, 10, 32)
+	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}, nil
+}
+
+// freePort asks the kernel for a free TCP port on 127.0.0.1.
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("pgtemp: find a free port: %w", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// removeStale deletes directories left by processes that died without Stop.
+// Their servers have already exited through the parent-death signal.
+func removeStale() {
+	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), dirPrefix+"*"))
+	for _, d := range dirs {
+		b, err := os.ReadFile(filepath.Join(d, "owner.pid"))
+		if err != nil {
+			continue // being created right now, or not ours
+		}
+		pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+		if err != nil || pid <= 0 || processAlive(pid) {
+			continue
+		}
+		// Normally gone already; an orphan server must not outlive its files.
+		if pm, err := os.ReadFile(filepath.Join(d, "data", "postmaster.pid")); err == nil {
+			first, _, _ := strings.Cut(string(pm), "\n")
+			if pmPid, err := strconv.Atoi(strings.TrimSpace(first)); err == nil && pmPid > 0 && processAlive(pmPid) {
+				_ = syscall.Kill(pmPid, syscall.SIGQUIT)
+			}
+		}
+		_ = os.RemoveAll(d)
+	}
+}
+
+func processAlive(pid int) bool {
+	err := syscall.Kill(pid, 0)
+	return err == nil || errors.Is(err, syscall.EPERM)
+}
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, " | ")
+}

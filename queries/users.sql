@@ -1,0 +1,46 @@
+-- name: UserCreate :one
+INSERT INTO users (first_name, last_name, email)
+VALUES (@first_name::text, @last_name::text, sqlc.narg('email')::text)
+RETURNING *;
+
+-- name: UserCreateWithID :one
+-- UserCreateWithID inserts a user under a chosen id, as imports from older
+-- systems do. An id already in use fails on users_pkey.
+INSERT INTO users (user_id, first_name, last_name, email)
+VALUES (@user_id::bigint, @first_name::text, @last_name::text, sqlc.narg('email')::text)
+RETURNING *;
+
+-- name: UserCreateMany :copyfrom
+INSERT INTO users (first_name, last_name, email)
+VALUES (@first_name, @last_name, @email);
+
+-- name: UserGetByID :one
+SELECT * FROM users
+WHERE user_id = @user_id::bigint;
+
+-- name: UserGetByEmail :one
+SELECT * FROM users
+WHERE lower(email) = lower(@email::text);
+
+-- name: UserListByIDs :many
+SELECT * FROM users
+WHERE user_id = ANY(@user_ids::bigint[])
+ORDER BY user_id;
+
+-- name: UserList :many
+-- UserList pages through users in id order: pass the last user_id of the
+-- previous page (0 for the first page). An empty name_prefix matches everyone.
+SELECT * FROM users
+WHERE user_id > @after_user_id::bigint
+    AND (@name_prefix::text = '' OR last_name LIKE @name_prefix::text || '%')
+ORDER BY user_id
+LIMIT @max::integer;
+
+-- name: UserUpdateEmail :execrows
+UPDATE users
+SET email = sqlc.narg('email')::text
+WHERE user_id = @user_id::bigint;
+
+-- name: UserDelete :execrows
+DELETE FROM users
+WHERE user_id = @user_id::bigint;
