@@ -1,0 +1,116 @@
+package db_test
+
+import (
+	"context"
+	"net"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/shopdb/shopdb/db"
+)
+
+func TestOpenRejectsBadConnectionStrings(t *testing.T) {
+	t.Parallel()
+	const secret = "s3cr3t-Pw"
+	for _, dsn := range []string{
+		"postgres://bob:" + secret + "@localhost:notaport/shop",
+		"postgres://bob:" + secret + "@localhost:5432/shop?sslmode=sometimes",
+		"host=localhost password=" + secret + " sslmode=sometimes",
+		"postgres://bob:" + secret + "@[::1/shop",
+	} {
+		_, err := db.Open(context.Background(), dsn, db.PoolConfig{})
+		if err == nil {
+			t.Errorf("Open(%q) succeeded, want an error", strings.ReplaceAll(dsn, secret, "…"))
+			continue
+		}
+		if strings.Contains(err.Error(), secret) {
+			t.Errorf("error leaks the password: %v", err)
+		}
+		if !strings.Contains(err.Error(), "invalid connection string") {
+			t.Errorf("error %q does not say the connection string is invalid", err)
+		}
+	}
+	if _, err := db.Open(context.Background(), " ", db.PoolConfig{}); err == nil || !strings.Contains(err.Error(), "DATABASE_URL") {
+		t.Errorf("empty DSN: error = %v, want one naming DATABASE_URL", err)
+	}
+}
+
+func TestOpenUnreachableServerFailsFast(t *testing.T) {
+	t.Parallel()
+	const secret = "s3cr3t-Pw"
+	// A port that accepts TCP but never speaks PostgreSQL: the worst case, a
+	// server that hangs rather than refuses.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+		}
+	}()
+	closed, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closedAddr := closed.Addr().String()
+	closed.Close()
+
+	for _, addr := range []string{l.Addr().String(), closedAddr} {
+		start := time.Now()
+		_, err := db.Open(context.Background(), "postgres://bob:"+secret+"@"+addr+"/shop?sslmode=disable", db.PoolConfig{ConnectTimeout: time.Second})
+		if err == nil {
+			t.Fatalf("Open on %s succeeded", addr)
+		}
+		if took := time.Since(start); took > 5*time.Second {
+			t.Errorf("Open on %s took %s to fail, want about the 1s connect timeout", addr, took)
+		}
+		if strings.Contains(err.Error(), secret) {
+			t.Errorf("error leaks the password: %v", err)
+		}
+		if !strings.Contains(err.Error(), addr[strings.LastIndex(addr, ":")+1:]) {
+			t.Errorf("error %q does not name the server", err)
+		}
+	}
+}
+
+func TestOpenAppliesConfig(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	base := os.Getenv("DATABASE_URL")
+	sep := "?"
+	if strings.Contains(base, "?") {
+		sep = "&"
+	}
+	pool, err := db.Open(ctx, base+sep+"pool_max_conns=3", db.PoolConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	if got := pool.Config().MaxConns; got != 3 {
+		t.Errorf("MaxConns = %d, want 3 from the DSN", got)
+	}
+	var app string
+	if err := pool.QueryRow(ctx, "SHOW application_name").Scan(&app); err != nil || app != db.DefaultApplicationName {
+		t.Errorf("application_name = %q (%v), want %q", app, err, db.DefaultApplicationName)
+	}
+
+	pool2, err := db.Open(ctx, base+sep+"pool_max_conns=3&application_name=billing", db.PoolConfig{MaxConns: 7})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool2.Close()
+	if got := pool2.Config().MaxConns; got != 7 {
+		t.Errorf("MaxConns = %d, want 7 from PoolConfig over the DSN", got)
+	}
+	if err := pool2.QueryRow(ctx, "SHOW application_name").Scan(&app); err != nil || app != "billing" {
+		t.Errorf("application_name = %q (%v), want the DSN's billing", app, err)
+	}
+}
