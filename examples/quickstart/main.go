@@ -10,6 +10,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"syscall"
@@ -22,7 +23,7 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx)
+	err := run(ctx, os.Getenv("DATABASE_URL"), os.Stdout)
 	stop()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "quickstart:", err)
@@ -30,8 +31,7 @@ func main() {
 	}
 }
 
-func run(ctx context.Context) error {
-	dsn := os.Getenv("DATABASE_URL")
+func run(ctx context.Context, dsn string, out io.Writer) error {
 	if dsn == "" {
 		start := time.Now()
 		srv, err := pgtemp.Start(ctx, pgtemp.Config{})
@@ -44,10 +44,10 @@ func run(ctx context.Context) error {
 				fmt.Fprintln(os.Stderr, "quickstart:", err)
 				return
 			}
-			fmt.Printf("stopped the throwaway server and removed %s in %s\n", srv.Dir(), time.Since(start).Round(time.Millisecond))
+			fmt.Fprintf(out, "stopped the throwaway server and removed %s in %s\n", srv.Dir(), time.Since(start).Round(time.Millisecond))
 		}()
 		dsn = srv.URL()
-		fmt.Printf("DATABASE_URL is unset: started a throwaway PostgreSQL in %s (%s)\n", srv.Dir(), time.Since(start).Round(time.Millisecond))
+		fmt.Fprintf(out, "DATABASE_URL is unset: started a throwaway PostgreSQL in %s (%s)\n", srv.Dir(), time.Since(start).Round(time.Millisecond))
 	}
 
 	m, err := migrate.Open(ctx, dsn)
@@ -58,7 +58,7 @@ func run(ctx context.Context) error {
 	if err == nil {
 		var version int64
 		version, err = m.Version(ctx)
-		fmt.Printf("migrations: %d applied now, schema at version %d\n", len(applied), version)
+		fmt.Fprintf(out, "migrations: %d applied now, schema at version %d\n", len(applied), version)
 	}
 	m.Close()
 	if err != nil {
@@ -70,6 +70,6 @@ func run(ctx context.Context) error {
 		return err
 	}
 	defer pool.Close()
-	_, err = Run(ctx, pool, os.Stdout)
+	_, err = Run(ctx, pool, out)
 	return err
 }
