@@ -41,6 +41,23 @@ type Config struct {
 	StartTimeout time.Duration
 	// MaxConnections is the server's max_connections. Default: 200.
 	MaxConnections int
+	// ParentDir holds the server's temporary directory. Default: /dev/shm
+	// when it has at least 1 GiB free (RAM: CREATE DATABASE, and so a test's
+	// fresh database, is several times faster there than on disk), else
+	// os.TempDir().
+	ParentDir string
+}
+
+// shm is the RAM-backed file system preferred for the data directory.
+const shm = "/dev/shm"
+
+// parentDir picks where the server's directory goes.
+func parentDir() string {
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(shm, &st); err == nil && st.Bavail*uint64(st.Bsize) >= 1<<30 && syscall.Access(shm, 2) == nil {
+		return shm
+	}
+	return os.TempDir()
 }
 
 // Server is a running throwaway PostgreSQL. Stop it when done.
@@ -81,9 +98,12 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	removeStale()
+	if cfg.ParentDir == "" {
+		cfg.ParentDir = parentDir()
+	}
+	removeStale(cfg.ParentDir)
 
-	dir, err := os.MkdirTemp("", dirPrefix+"*")
+	dir, err := os.MkdirTemp(cfg.ParentDir, dirPrefix+"*")
 	if err != nil {
 		return nil, fmt.Errorf("pgtemp: create temp dir: %w", err)
 	}
@@ -256,10 +276,11 @@ func freePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
-// removeStale deletes directories left by processes that died without Stop.
-// Their servers have already exited through the parent-death signal.
-func removeStale() {
-	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), dirPrefix+"*"))
+// removeStale deletes directories in parent left by processes that died
+// without Stop. Their servers have already exited through the parent-death
+// signal.
+func removeStale(parent string) {
+	dirs, _ := filepath.Glob(filepath.Join(parent, dirPrefix+"*"))
 	for _, d := range dirs {
 		b, err := os.ReadFile(filepath.Join(d, "owner.pid"))
 		if err != nil {

@@ -78,7 +78,7 @@ func TestStartRemovesDirectoriesOfDeadOwners(t *testing.T) {
 
 func fakeServerDir(t *testing.T, ownerPID int) string {
 	t.Helper()
-	dir, err := os.MkdirTemp("", dirPrefix+"*")
+	dir, err := os.MkdirTemp(parentDir(), dirPrefix+"*")
 	if err != nil {
 		t.Fatal(err)
 	}
