@@ -5,29 +5,33 @@ import (
 	"fmt"
 	"runtime/debug"
 
-	"github.com/jackc/pgx/v5/pgxpool"
 	"golang.org/x/sync/errgroup"
 )
 
 // Gather runs fns concurrently, each on connections of its own taken from
-// pool: Go's answer to asyncio.gather over an asyncpg pool. At most as many
-// fns run at once as the pool has connections (MaxConns); the others wait
-// their turn. The first error cancels the context of the others (pgx then
-// cancels their queries on the server) and is the one returned. A panic in
-// a fn is returned as an error instead of crashing the process.
+// d's pool: Go's answer to asyncio.gather over an asyncpg pool. At most as
+// many fns run at once as the pool has connections (MaxConns); the others
+// wait their turn. The first error cancels the context of the others (pgx
+// then cancels their queries on the server) and is the one returned. A panic
+// in a fn is returned as an error instead of crashing the process.
+//
+// Gather holds up to len(fns) connections for one request; Pipeline sends
+// the same queries on one connection in one round trip. Gather wins when the
+// queries are slow on the server (they run in parallel there), Pipeline when
+// they are quick and the round trip or the pool is the limit.
 //
 // Each fn writes its typed result to a variable it closes over:
 //
 //	var product Product
 //	var reviews []Review
-//	err := Gather(ctx, pool,
+//	err := Gather(ctx, d,
 //		func(ctx context.Context, q *Queries) (err error) { product, err = q.ProductGetByID(ctx, id); return err },
 //		func(ctx context.Context, q *Queries) (err error) { reviews, err = q.ReviewListByProduct(ctx, params); return err },
 //	)
-func Gather(ctx context.Context, pool *pgxpool.Pool, fns ...func(ctx context.Context, q *Queries) error) error {
+func Gather(ctx context.Context, d *DB, fns ...func(ctx context.Context, q *Queries) error) error {
 	g, ctx := errgroup.WithContext(ctx)
-	g.SetLimit(int(pool.Config().MaxConns))
-	q := New(pool)
+	g.SetLimit(int(d.pool.Config().MaxConns))
+	q := New(d)
 	for i, fn := range fns {
 		g.Go(func() (err error) {
 			defer func() {

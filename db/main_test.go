@@ -6,8 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
 	"github.com/shopdb/shopdb/db"
 	"github.com/shopdb/shopdb/db/dbtest"
 )
@@ -26,7 +24,7 @@ func must[T any](v T, err error) func(t *testing.T) T {
 }
 
 // setup returns a context, a pool on a fresh database and its Queries.
-func setup(t *testing.T) (context.Context, *pgxpool.Pool, *db.Queries) {
+func setup(t *testing.T) (context.Context, *db.DB, *db.Queries) {
 	t.Helper()
 	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)

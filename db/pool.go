@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -30,9 +31,15 @@ type PoolConfig struct {
 	// ConnectTimeout bounds dialing and authenticating one connection, and so
 	// how long Open waits for an unreachable server. Default: 5s.
 	ConnectTimeout time.Duration
+	// AcquireTimeout bounds how long a query waits for a free pooled
+	// connection before failing with ErrPoolExhausted, instead of queueing
+	// until its context ends. Default: 5s; negative: wait as long as the
+	// context allows.
+	AcquireTimeout time.Duration
 	// ApplicationName is shown in pg_stat_activity. Default: "shopdb".
 	ApplicationName string
-	// Tracer observes every query, batch and COPY. Default: none.
+	// Tracer observes every query, batch and COPY, e.g. NewSlogTracer.
+	// Default: none.
 	Tracer pgx.QueryTracer
 }
 
@@ -40,13 +47,24 @@ type PoolConfig struct {
 // string sets one.
 const (
 	DefaultConnectTimeout  = 5 * time.Second
+	DefaultAcquireTimeout  = 5 * time.Second
 	DefaultApplicationName = "shopdb"
 )
 
-// Open creates a connection pool for dsn (a postgres:// URL or key=value
-// string, as DATABASE_URL holds) and checks that the server answers. Errors
-// never contain the password.
-func Open(ctx context.Context, dsn string, cfg PoolConfig) (*pgxpool.Pool, error) {
+// DB is a connection pool that runs the generated queries: pass it to New.
+// Over a plain *pgxpool.Pool it adds a bounded wait for a free connection
+// (ErrPoolExhausted) and typed errors (ErrNotFound, *ConstraintError,
+// *QueryError) that name the query. It is safe for concurrent use.
+type DB struct {
+	pool           *pgxpool.Pool
+	acquireTimeout time.Duration
+	exhausted      atomic.Int64
+}
+
+// Open creates a pool for dsn (a postgres:// URL or key=value string, as
+// DATABASE_URL holds) and checks that the server answers. Errors never
+// contain the password.
+func Open(ctx context.Context, dsn string, cfg PoolConfig) (*DB, error) {
 	pcfg, err := ParsePoolConfig(dsn, cfg)
 	if err != nil {
 		return nil, err
@@ -61,7 +79,32 @@ func Open(ctx context.Context, dsn string, cfg PoolConfig) (*pgxpool.Pool, error
 		pool.Close()
 		return nil, fmt.Errorf("open pool: %w", scrubSecret(err, dsn))
 	}
-	return pool, nil
+	return NewDB(pool, cfg.AcquireTimeout), nil
+}
+
+// NewDB wraps an existing pool; acquireTimeout is as PoolConfig's.
+func NewDB(pool *pgxpool.Pool, acquireTimeout time.Duration) *DB {
+	if acquireTimeout == 0 {
+		acquireTimeout = DefaultAcquireTimeout
+	}
+	return &DB{pool: pool, acquireTimeout: acquireTimeout}
+}
+
+// Pool is the underlying pgxpool, for what DB does not wrap (Acquire,
+// LISTEN, large objects).
+func (d *DB) Pool() *pgxpool.Pool { return d.pool }
+
+// Close closes every connection, waiting for the ones in use to come back.
+func (d *DB) Close() { d.pool.Close() }
+
+// Ping checks that a connection can be acquired and the server answers.
+func (d *DB) Ping(ctx context.Context) error {
+	c, err := d.acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer c.Release()
+	return c.Ping(ctx)
 }
 
 // ParsePoolConfig turns dsn and cfg into a pgxpool.Config, for callers who
@@ -150,6 +193,3 @@ type redactedError struct {
 
 func (e *redactedError) Error() string { return e.msg }
 func (e *redactedError) Unwrap() error { return e.err }
-
-// Compile-time check that a pool can run the generated queries.
-var _ DBTX = (*pgxpool.Pool)(nil)

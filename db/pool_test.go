@@ -94,7 +94,7 @@ func TestOpenAppliesConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer pool.Close()
-	if got := pool.Config().MaxConns; got != 3 {
+	if got := pool.Stats().MaxConns; got != 3 {
 		t.Errorf("MaxConns = %d, want 3 from the DSN", got)
 	}
 	var app string
@@ -107,7 +107,7 @@ func TestOpenAppliesConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer pool2.Close()
-	if got := pool2.Config().MaxConns; got != 7 {
+	if got := pool2.Stats().MaxConns; got != 7 {
 		t.Errorf("MaxConns = %d, want 7 from PoolConfig over the DSN", got)
 	}
 	if err := pool2.QueryRow(ctx, "SHOW application_name").Scan(&app); err != nil || app != "billing" {

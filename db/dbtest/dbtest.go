@@ -24,7 +24,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver pgtestdb uses
 	"github.com/peterldowns/pgtestdb"
 	"github.com/peterldowns/pgtestdb/migrators/goosemigrator"
@@ -91,13 +90,13 @@ func EmptyURL(t testing.TB) string {
 // New returns a pool on a fresh migrated database (see URL), closed when the
 // test ends. At the end of the test it also fails the test if a connection
 // was not given back to the pool: a leak.
-func New(t testing.TB) *pgxpool.Pool {
+func New(t testing.TB) *db.DB {
 	t.Helper()
 	return NewWithConfig(t, db.PoolConfig{})
 }
 
 // NewWithConfig is New with pool settings.
-func NewWithConfig(t testing.TB, cfg db.PoolConfig) *pgxpool.Pool {
+func NewWithConfig(t testing.TB, cfg db.PoolConfig) *db.DB {
 	t.Helper()
 	pool, err := db.Open(context.Background(), URL(t), cfg)
 	if err != nil {
@@ -107,10 +106,10 @@ func NewWithConfig(t testing.TB, cfg db.PoolConfig) *pgxpool.Pool {
 		// A connection whose query was cancelled is closed and given back in
 		// the background: allow a moment before calling it a leak.
 		deadline := time.Now().Add(3 * time.Second)
-		for pool.Stat().AcquiredConns() > 0 && time.Now().Before(deadline) {
+		for pool.Stats().InUse > 0 && time.Now().Before(deadline) {
 			time.Sleep(10 * time.Millisecond)
 		}
-		if n := pool.Stat().AcquiredConns(); n > 0 {
+		if n := pool.Stats().InUse; n > 0 {
 			// pool.Close would wait for them forever: leave the pool open;
 			// the failed test keeps its database for inspection.
 			t.Errorf("dbtest: %d pooled connection(s) still acquired 3s after the test ended: a leak", n)

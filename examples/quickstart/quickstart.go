@@ -9,7 +9,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/shopdb/shopdb/db"
 )
@@ -34,7 +33,7 @@ type Summary struct {
 
 // Run walks through the tutorial flow on pool, printing each step to out.
 // It only adds rows, so it can run again on the same database.
-func Run(ctx context.Context, pool *pgxpool.Pool, out io.Writer) (*Summary, error) {
+func Run(ctx context.Context, pool *db.DB, out io.Writer) (*Summary, error) {
 	var s Summary
 	q := db.New(pool)
 
@@ -157,8 +156,8 @@ func Run(ctx context.Context, pool *pgxpool.Pool, out io.Writer) (*Summary, erro
 // are still open, starts another on the same connection. It returns the
 // second query's error. Both run in this goroutine: pgx connections are not
 // safe for concurrent use, so two goroutines would be a data race, not a demo.
-func secondQueryOnBusyConn(ctx context.Context, pool *pgxpool.Pool) (error, error) {
-	conn, err := pool.Acquire(ctx)
+func secondQueryOnBusyConn(ctx context.Context, pool *db.DB) (error, error) {
+	conn, err := pool.Pool().Acquire(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("acquire: %w", err)
 	}
