@@ -1,0 +1,243 @@
+package db_test
+
+import (
+	"context"
+	"errors"
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/shopdb/shopdb/db"
+	"github.com/shopdb/shopdb/db/dbtest"
+)
+
+// roundTrips counts what reaches the server: single queries and batches.
+type roundTrips struct {
+	mu             sync.Mutex
+	queries        int
+	batches        int
+	batchedQueries int
+}
+
+func (r *roundTrips) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
+	r.mu.Lock()
+	r.queries++
+	r.mu.Unlock()
+	return ctx
+}
+func (r *roundTrips) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+func (r *roundTrips) TraceBatchStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceBatchStartData) context.Context {
+	r.mu.Lock()
+	r.batches++
+	r.batchedQueries += d.Batch.Len()
+	r.mu.Unlock()
+	return ctx
+}
+func (r *roundTrips) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {}
+func (r *roundTrips) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData)     {}
+
+func (r *roundTrips) reset() (queries, batches, batched int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	queries, batches, batched = r.queries, r.batches, r.batchedQueries
+	r.queries, r.batches, r.batchedQueries = 0, 0, 0
+	return
+}
+
+// shop makes a product with reviews and a customer with orders.
+func shop(t *testing.T, ctx context.Context, q *db.Queries) (db.Product, db.User) {
+	t.Helper()
+	customer := must(q.UserCreate(ctx, db.UserCreateParams{FirstName: "P", LastName: "Customer"}))(t)
+	p := must(q.ProductCreate(ctx, db.ProductCreateParams{Sku: "PIPE", Name: "Pipe", PriceCents: 100, Stock: 5}))(t)
+	for i := range 3 {
+		u := must(q.UserCreate(ctx, db.UserCreateParams{FirstName: "R", LastName: string(rune('a' + i))}))(t)
+		must(q.ReviewCreate(ctx, db.ReviewCreateParams{ProductID: p.ProductID, UserID: u.UserID, Rating: int16(i + 2)}))(t)
+		must(q.OrderCreate(ctx, db.OrderCreateParams{UserID: customer.UserID, Status: db.OrderStatusPaid, TotalCents: int64(i)}))(t)
+	}
+	return p, customer
+}
+
+// page is the product page: three queries.
+type page struct {
+	Product db.Product
+	Reviews []db.Review
+	Orders  []db.Order
+}
+
+func pageFns(pg *page, productID, userID int64) []func(context.Context, *db.Queries) error {
+	return []func(context.Context, *db.Queries) error{
+		func(ctx context.Context, q *db.Queries) (err error) {
+			pg.Product, err = q.ProductGetByID(ctx, productID)
+			return err
+		},
+		func(ctx context.Context, q *db.Queries) (err error) {
+			pg.Reviews, err = q.ReviewListByProduct(ctx, db.ReviewListByProductParams{ProductID: productID, Max: 10})
+			return err
+		},
+		func(ctx context.Context, q *db.Queries) (err error) {
+			pg.Orders, err = q.OrderListByUser(ctx, db.OrderListByUserParams{UserID: userID, Max: 10})
+			return err
+		},
+	}
+}
+
+func TestPipelineMatchesSequentialInOneRoundTrip(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	trips := &roundTrips{}
+	d := dbtest.NewWithConfig(t, db.PoolConfig{Tracer: trips})
+	q := db.New(d)
+	p, customer := shop(t, ctx, q)
+
+	var want page
+	for _, fn := range pageFns(&want, p.ProductID, customer.UserID) {
+		if err := fn(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	trips.reset()
+	acquiresBefore := d.Stats().Acquires
+
+	var got page
+	if err := db.Pipeline(ctx, d, pageFns(&got, p.ProductID, customer.UserID)...); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("pipelined page differs from sequential:\ngot  %+v\nwant %+v", got, want)
+	}
+	if len(got.Reviews) != 3 || len(got.Orders) != 3 {
+		t.Fatalf("page has %d reviews and %d orders, want 3 and 3", len(got.Reviews), len(got.Orders))
+	}
+	queries, batches, batched := trips.reset()
+	if queries != 0 || batches != 1 || batched != 3 {
+		t.Fatalf("Pipeline sent %d single queries and %d batches (%d queries); want one batch of 3", queries, batches, batched)
+	}
+	if n := d.Stats().Acquires - acquiresBefore; n != 1 {
+		t.Fatalf("Pipeline took %d connections, want 1", n)
+	}
+
+	// Gather, for comparison, takes a connection per query.
+	acquiresBefore = d.Stats().Acquires
+	var gathered page
+	if err := db.Gather(ctx, d, pageFns(&gathered, p.ProductID, customer.UserID)...); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(gathered, want) {
+		t.Fatalf("gathered page differs from sequential")
+	}
+	if n := d.Stats().Acquires - acquiresBefore; n != 3 {
+		t.Fatalf("Gather took %d connections, want 3", n)
+	}
+}
+
+func TestPipelineRounds(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	trips := &roundTrips{}
+	d := dbtest.NewWithConfig(t, db.PoolConfig{Tracer: trips})
+	q := db.New(d)
+	p, customer := shop(t, ctx, q)
+	trips.reset()
+
+	var stats db.ReviewStatsByProductRow
+	var updated int64
+	var missingErr error
+	var reviews []db.Review
+	err := db.Pipeline(ctx, d,
+		func(ctx context.Context, q *db.Queries) error {
+			// Two queries in a row: the second goes in round two.
+			first, err := q.ReviewListByProduct(ctx, db.ReviewListByProductParams{ProductID: p.ProductID, Max: 1})
+			if err != nil {
+				return err
+			}
+			reviews, err = q.ReviewListByProduct(ctx, db.ReviewListByProductParams{
+				ProductID: p.ProductID, BeforeReviewID: first[0].ReviewID, BeforeCreatedAt: first[0].CreatedAt, Max: 10,
+			})
+			return err
+		},
+		func(ctx context.Context, q *db.Queries) (err error) {
+			stats, err = q.ReviewStatsByProduct(ctx, p.ProductID)
+			return err
+		},
+		func(ctx context.Context, q *db.Queries) (err error) {
+			updated, err = q.UserUpdateEmail(ctx, db.UserUpdateEmailParams{UserID: customer.UserID, Email: ptr("p@example.com")})
+			return err
+		},
+		func(ctx context.Context, q *db.Queries) error {
+			_, missingErr = q.UserGetByID(ctx, -7)
+			return nil
+		},
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(reviews) != 2 || stats.ReviewCount != 3 || updated != 1 || !errors.Is(missingErr, db.ErrNotFound) {
+		t.Fatalf("reviews %d, stats %+v, updated %d, missing %v", len(reviews), stats, updated, missingErr)
+	}
+	if _, batches, batched := trips.reset(); batches != 2 || batched != 5 {
+		t.Fatalf("%d batches with %d queries, want 2 rounds with 4 + 1", batches, batched)
+	}
+	if u := must(q.UserGetByID(ctx, customer.UserID))(t); u.Email == nil || *u.Email != "p@example.com" {
+		t.Fatalf("the pipelined update was not kept: %+v", u)
+	}
+}
+
+func TestPipelineErrorAnywhere(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	d := dbtest.New(t)
+	q := db.New(d)
+	p, customer := shop(t, ctx, q)
+
+	for failing := range 3 {
+		var pg page
+		fns := pageFns(&pg, p.ProductID, customer.UserID)
+		// Replace one of the three with a write that breaks a constraint.
+		fns[failing] = func(ctx context.Context, q *db.Queries) error {
+			_, err := q.ReviewCreate(ctx, db.ReviewCreateParams{ProductID: p.ProductID, UserID: customer.UserID, Rating: 9})
+			return err
+		}
+		err := db.Pipeline(ctx, d, fns...)
+		var ce *db.ConstraintError
+		if !errors.As(err, &ce) || ce.Constraint != "reviews_rating_check" || ce.Query != "ReviewCreate" {
+			t.Fatalf("failing query %d: Pipeline error = %v, want the check violation of ReviewCreate", failing, err)
+		}
+	}
+	// The connection went back healthy: the next pipeline works.
+	var pg page
+	if err := db.Pipeline(ctx, d, pageFns(&pg, p.ProductID, customer.UserID)...); err != nil {
+		t.Fatalf("pipeline after failures: %v", err)
+	}
+	if stats := must(q.ReviewStatsByProduct(ctx, p.ProductID))(t); stats.ReviewCount != 3 {
+		t.Fatalf("%d reviews after failed pipelines, want 3", stats.ReviewCount)
+	}
+}
+
+func TestPipelineFnErrorsAndPanics(t *testing.T) {
+	ctx, d, _ := setup(t)
+	sentinel := errors.New("not allowed")
+	err := db.Pipeline(ctx, d,
+		func(ctx context.Context, q *db.Queries) error { return sentinel },
+		func(ctx context.Context, q *db.Queries) error {
+			_, err := q.UserList(ctx, db.UserListParams{Max: 1})
+			return err
+		},
+	)
+	if !errors.Is(err, sentinel) {
+		t.Fatalf("error = %v, want the fn's error", err)
+	}
+	err = db.Pipeline(ctx, d, func(ctx context.Context, q *db.Queries) error { panic("oops") })
+	if err == nil || !strings.Contains(err.Error(), "panicked: oops") {
+		t.Fatalf("error = %v, want the panic as an error", err)
+	}
+	err = db.Pipeline(ctx, d, func(ctx context.Context, q *db.Queries) error {
+		_, err := q.UserCreateMany(ctx, []db.UserCreateManyParams{{FirstName: "a", LastName: "b"}})
+		return err
+	})
+	if err == nil || !strings.Contains(err.Error(), "cannot run inside Pipeline") {
+		t.Fatalf("COPY inside Pipeline: %v, want a clear refusal", err)
+	}
+}
