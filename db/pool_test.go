@@ -2,13 +2,17 @@ package db_test
 
 import (
 	"context"
+	"errors"
 	"net"
 	"os"
+	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/shopdb/shopdb/db"
+	"github.com/shopdb/shopdb/db/dbtest"
 )
 
 func TestOpenRejectsBadConnectionStrings(t *testing.T) {
@@ -112,5 +116,77 @@ func TestOpenAppliesConfig(t *testing.T) {
 	}
 	if err := pool2.QueryRow(ctx, "SHOW application_name").Scan(&app); err != nil || app != "billing" {
 		t.Errorf("application_name = %q (%v), want the DSN's billing", app, err)
+	}
+}
+
+// TestPoolExhaustion puts 10 times more callers than connections on a pool
+// with a short acquire timeout: each either runs or gets ErrPoolExhausted
+// in about the timeout, never hangs until its own deadline, and nothing leaks.
+func TestPoolExhaustion(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	const conns, callers = 3, 30
+	const timeout = 150 * time.Millisecond
+	d := dbtest.NewWithConfig(t, db.PoolConfig{MaxConns: conns, AcquireTimeout: timeout})
+	if err := d.Ping(ctx); err != nil { // warm one connection up
+		t.Fatal(err)
+	}
+	goroutinesBefore := runtime.NumGoroutine()
+
+	type result struct {
+		err  error
+		took time.Duration
+	}
+	results := make(chan result, callers)
+	var start sync.WaitGroup
+	start.Add(1)
+	for range callers {
+		go func() {
+			start.Wait()
+			t0 := time.Now()
+			_, err := d.Exec(ctx, "SELECT pg_sleep(0.5)")
+			results <- result{err, time.Since(t0)}
+		}()
+	}
+	start.Done()
+	ok, exhausted := 0, 0
+	for range callers {
+		r := <-results
+		switch {
+		case r.err == nil:
+			ok++
+		case errors.Is(r.err, db.ErrPoolExhausted):
+			exhausted++
+			var pe *db.PoolExhaustedError
+			if !errors.As(r.err, &pe) || pe.MaxConns != conns || !strings.Contains(r.err.Error(), "of 3 in use") {
+				t.Errorf("exhaustion error %q lacks the pool's occupancy", r.err)
+			}
+			if r.took > timeout+time.Second {
+				t.Errorf("a caller waited %s for ErrPoolExhausted, want about %s", r.took, timeout)
+			}
+		default:
+			t.Errorf("caller failed with %v, want success or ErrPoolExhausted", r.err)
+		}
+	}
+	if ok < conns || exhausted == 0 || ok+exhausted != callers {
+		t.Fatalf("%d succeeded, %d exhausted of %d callers; want at least %d successes and some exhausted", ok, exhausted, callers, conns)
+	}
+	st := d.Stats()
+	if st.Exhausted != int64(exhausted) || st.MaxConns != conns {
+		t.Errorf("stats %s: want %d exhausted", st, exhausted)
+	}
+	t.Logf("%d ok, %d exhausted; %s", ok, exhausted, st)
+
+	// Nothing leaks: connections and goroutines come back.
+	deadline := time.Now().Add(5 * time.Second)
+	for (d.Stats().InUse != 0 || runtime.NumGoroutine() > goroutinesBefore+2) && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n := d.Stats().InUse; n != 0 {
+		t.Errorf("%d connections still in use", n)
+	}
+	if n := runtime.NumGoroutine(); n > goroutinesBefore+2 {
+		t.Errorf("%d goroutines now, %d before: a leak", n, goroutinesBefore)
 	}
 }

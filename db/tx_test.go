@@ -3,9 +3,13 @@ package db_test
 import (
 	"context"
 	"errors"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/shopdb/shopdb/db"
 )
@@ -107,5 +111,159 @@ func TestWithTxNestedIsSavepoint(t *testing.T) {
 	}
 	if outer, inner := userCount(t, ctx, q, "Outer"), userCount(t, ctx, q, "Inner"); outer != 1 || inner != 0 {
 		t.Fatalf("after a failed savepoint: %d outer and %d inner users, want 1 and 0", outer, inner)
+	}
+}
+
+func TestWithTxRetriesOnlyOutermost(t *testing.T) {
+	ctx, d, _ := setup(t)
+	fake := &pgconn.PgError{Code: "40001", Message: "could not serialize access"}
+
+	calls, retries := 0, 0
+	err := db.WithTxOptions(ctx, d, db.TxOptions{MaxAttempts: 4, RetryBackoff: time.Millisecond, OnRetry: func(int, error) { retries++ }},
+		func(q *db.Queries) error { calls++; return fake })
+	if !db.IsSerializationFailure(err) || calls != 4 || retries != 3 {
+		t.Fatalf("top level: %d calls, %d retries, error %v; want 4 calls, 3 retries, the serialization failure", calls, retries, err)
+	}
+
+	// Inside a transaction nothing is retried; the outer transaction, which
+	// gets the error, is what runs again.
+	calls = 0
+	err = db.WithTxOptions(ctx, d, db.TxOptions{MaxAttempts: 1}, func(outer *db.Queries) error {
+		return outer.RunInTx(ctx, db.TxOptions{MaxAttempts: 4}, func(db.Store) error { calls++; return fake })
+	})
+	if !db.IsSerializationFailure(err) || calls != 1 {
+		t.Fatalf("nested: %d calls, error %v; want 1 call (no retry inside a transaction)", calls, err)
+	}
+	calls = 0
+	err = db.WithTxOptions(ctx, d, db.TxOptions{MaxAttempts: 3, RetryBackoff: time.Millisecond}, func(outer *db.Queries) error {
+		return outer.RunInTx(ctx, db.TxOptions{MaxAttempts: 4}, func(db.Store) error { calls++; return fake })
+	})
+	if calls != 3 {
+		t.Fatalf("nested under a retrying outer: %d calls, want 3 (the outer's attempts)", calls)
+	}
+
+	calls = 0
+	err = db.WithTx(ctx, d, func(*db.Queries) error { calls++; return errors.New("plain failure") })
+	if err == nil || calls != 1 {
+		t.Fatalf("non-retryable error: %d calls, want 1", calls)
+	}
+}
+
+func TestWithTxReadOnly(t *testing.T) {
+	ctx, d, _ := setup(t)
+	err := db.WithTxOptions(ctx, d, db.TxOptions{ReadOnly: true, IsoLevel: pgx.Serializable, Deferrable: true}, func(q *db.Queries) error {
+		_, err := q.UserCreate(ctx, db.UserCreateParams{FirstName: "R", LastName: "O"})
+		return err
+	})
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) || pgErr.Code != "25006" {
+		t.Fatalf("write in a read-only transaction: %v, want read_only_sql_transaction (25006)", err)
+	}
+}
+
+// TestSerializableTransfersRetry moves stock between two products from many
+// goroutines at SERIALIZABLE: conflicts are certain, WithTx retries them,
+// and the total never changes.
+func TestSerializableTransfersRetry(t *testing.T) {
+	ctx, d, q := setup(t)
+	a := must(q.ProductCreate(ctx, db.ProductCreateParams{Sku: "A", Name: "A", PriceCents: 1, Stock: 500}))(t)
+	b := must(q.ProductCreate(ctx, db.ProductCreateParams{Sku: "B", Name: "B", PriceCents: 1, Stock: 500}))(t)
+
+	// First, a conflict for sure: both transactions read, then both write.
+	var retries atomic.Int64
+	opts := db.TxOptions{IsoLevel: pgx.Serializable, MaxAttempts: 50, OnRetry: func(int, error) { retries.Add(1) }}
+	transfer := func(from, to int64, units int32, afterRead func()) error {
+		return db.WithTxOptions(ctx, d, opts, func(q *db.Queries) error {
+			src, err := q.ProductGetByID(ctx, from)
+			if err != nil {
+				return err
+			}
+			if _, err := q.ProductGetByID(ctx, to); err != nil {
+				return err
+			}
+			afterRead()
+			if src.Stock < units {
+				return nil
+			}
+			if _, err := q.ProductAdjustStock(ctx, db.ProductAdjustStockParams{ProductID: from, Delta: -units}); err != nil {
+				return err
+			}
+			_, err = q.ProductAdjustStock(ctx, db.ProductAdjustStockParams{ProductID: to, Delta: units})
+			return err
+		})
+	}
+	var bothRead sync.WaitGroup
+	bothRead.Add(2)
+	meet := func() func() { // on the first attempt only, wait until both have read
+		var once sync.Once
+		return func() { once.Do(func() { bothRead.Done(); bothRead.Wait() }) }
+	}
+	var errA, errB error
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); errA = transfer(a.ProductID, b.ProductID, 1, meet()) }()
+	go func() { defer wg.Done(); errB = transfer(b.ProductID, a.ProductID, 1, meet()) }()
+	wg.Wait()
+	if errA != nil || errB != nil || retries.Load() < 1 {
+		t.Fatalf("forced conflict: errors %v, %v and %d retries; want both to succeed after at least 1 retry", errA, errB, retries.Load())
+	}
+
+	// Then many at once.
+	const workers, moves = 8, 5
+	errs := make(chan error, workers)
+	for w := range workers {
+		go func() {
+			var err error
+			for i := range moves {
+				from, to := a.ProductID, b.ProductID
+				if (w+i)%2 == 0 {
+					from, to = to, from
+				}
+				if err = transfer(from, to, int32(1+i%3), func() {}); err != nil {
+					break
+				}
+			}
+			errs <- err
+		}()
+	}
+	for range workers {
+		if err := <-errs; err != nil {
+			t.Fatalf("a transfer failed for good: %v", err)
+		}
+	}
+	ga, gb := must(q.ProductGetByID(ctx, a.ProductID))(t), must(q.ProductGetByID(ctx, b.ProductID))(t)
+	if ga.Stock+gb.Stock != 1000 || ga.Stock < 0 || gb.Stock < 0 {
+		t.Fatalf("stock %d + %d = %d, want 1000", ga.Stock, gb.Stock, ga.Stock+gb.Stock)
+	}
+	t.Logf("serialization retries: %d", retries.Load())
+}
+
+func TestStoreRunInTxNests(t *testing.T) {
+	ctx, _, q := setup(t)
+	var store db.Store = q // code written against the interface
+	err := store.RunInTx(ctx, db.TxOptions{}, func(tx db.Store) error {
+		if _, err := tx.UserCreate(ctx, db.UserCreateParams{FirstName: "S", LastName: "Outer"}); err != nil {
+			return err
+		}
+		inner := tx.RunInTx(ctx, db.TxOptions{}, func(sp db.Store) error {
+			if _, err := sp.UserCreate(ctx, db.UserCreateParams{FirstName: "S", LastName: "Inner"}); err != nil {
+				return err
+			}
+			return errors.New("undo the savepoint")
+		})
+		if inner == nil {
+			return errors.New("inner RunInTx returned nil")
+		}
+		// Not yet committed: invisible outside.
+		if n := userCount(t, ctx, q, "Outer"); n != 0 {
+			return errors.New("uncommitted row visible outside the transaction")
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if outer, inner := userCount(t, ctx, q, "Outer"), userCount(t, ctx, q, "Inner"); outer != 1 || inner != 0 {
+		t.Fatalf("%d outer and %d inner users, want 1 and 0", outer, inner)
 	}
 }
