@@ -10,6 +10,48 @@ import (
 	"time"
 )
 
+const orderClaimByStatus = `-- name: OrderClaimByStatus :many
+SELECT order_id, user_id, status, total_cents, created_at FROM orders
+WHERE status = $1::order_status
+ORDER BY order_id
+LIMIT $2::integer
+FOR UPDATE SKIP LOCKED
+`
+
+type OrderClaimByStatusParams struct {
+	Status OrderStatus `json:"status"`
+	Max    int32       `json:"max"`
+}
+
+// OrderClaimByStatus locks up to max of the oldest orders in a status FOR
+// UPDATE SKIP LOCKED: inside a transaction, concurrent workers each get
+// different orders and never wait for one another.
+func (q *Queries) OrderClaimByStatus(ctx context.Context, arg OrderClaimByStatusParams) ([]Order, error) {
+	rows, err := q.db.Query(ctx, orderClaimByStatus, arg.Status, arg.Max)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []Order
+	for rows.Next() {
+		var i Order
+		if err := rows.Scan(
+			&i.OrderID,
+			&i.UserID,
+			&i.Status,
+			&i.TotalCents,
+			&i.CreatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const orderCreate = `-- name: OrderCreate :one
 INSERT INTO orders (user_id, status, total_cents)
 VALUES ($1::bigint, $2::order_status, $3::bigint)

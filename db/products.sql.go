@@ -192,6 +192,65 @@ func (q *Queries) ProductListByIDs(ctx context.Context, productIds []int64) ([]P
 	return items, nil
 }
 
+const productLockForOrder = `-- name: ProductLockForOrder :many
+SELECT product_id, price_cents, stock
+FROM products
+WHERE product_id = ANY($1::bigint[])
+ORDER BY product_id
+FOR UPDATE
+`
+
+type ProductLockForOrderRow struct {
+	ProductID  int64 `json:"product_id"`
+	PriceCents int64 `json:"price_cents"`
+	Stock      int32 `json:"stock"`
+}
+
+// ProductLockForOrder locks the given products FOR UPDATE in product_id order
+// and returns what an order needs of them. Every order locking in the same
+// order is what keeps concurrent orders from deadlocking.
+func (q *Queries) ProductLockForOrder(ctx context.Context, productIds []int64) ([]ProductLockForOrderRow, error) {
+	rows, err := q.db.Query(ctx, productLockForOrder, productIds)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []ProductLockForOrderRow
+	for rows.Next() {
+		var i ProductLockForOrderRow
+		if err := rows.Scan(&i.ProductID, &i.PriceCents, &i.Stock); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const productTakeStock = `-- name: ProductTakeStock :execrows
+UPDATE products AS p
+SET stock = p.stock - t.quantity
+FROM (SELECT unnest($1::bigint[]) AS product_id, unnest($2::integer[]) AS quantity) AS t
+WHERE p.product_id = t.product_id
+`
+
+type ProductTakeStockParams struct {
+	ProductIds []int64 `json:"product_ids"`
+	Quantities []int32 `json:"quantities"`
+}
+
+// ProductTakeStock takes quantities[i] units of product_ids[i], all in one
+// statement. A product without enough stock fails products_stock_check.
+func (q *Queries) ProductTakeStock(ctx context.Context, arg ProductTakeStockParams) (int64, error) {
+	result, err := q.db.Exec(ctx, productTakeStock, arg.ProductIds, arg.Quantities)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const productUpdatePrice = `-- name: ProductUpdatePrice :execrows
 UPDATE products
 SET price_cents = $1::bigint

@@ -9,6 +9,10 @@ import (
 )
 
 type Querier interface {
+	// OrderClaimByStatus locks up to max of the oldest orders in a status FOR
+	// UPDATE SKIP LOCKED: inside a transaction, concurrent workers each get
+	// different orders and never wait for one another.
+	OrderClaimByStatus(ctx context.Context, arg OrderClaimByStatusParams) ([]Order, error)
 	OrderCreate(ctx context.Context, arg OrderCreateParams) (Order, error)
 	OrderGetByID(ctx context.Context, orderID int64) (Order, error)
 	// OrderItemCreate queues one order line; sent as a batch, all lines of an
@@ -37,6 +41,13 @@ type Querier interface {
 	// false every product is listed.
 	ProductList(ctx context.Context, arg ProductListParams) ([]Product, error)
 	ProductListByIDs(ctx context.Context, productIds []int64) ([]Product, error)
+	// ProductLockForOrder locks the given products FOR UPDATE in product_id order
+	// and returns what an order needs of them. Every order locking in the same
+	// order is what keeps concurrent orders from deadlocking.
+	ProductLockForOrder(ctx context.Context, productIds []int64) ([]ProductLockForOrderRow, error)
+	// ProductTakeStock takes quantities[i] units of product_ids[i], all in one
+	// statement. A product without enough stock fails products_stock_check.
+	ProductTakeStock(ctx context.Context, arg ProductTakeStockParams) (int64, error)
 	ProductUpdatePrice(ctx context.Context, arg ProductUpdatePriceParams) (int64, error)
 	ReviewCreate(ctx context.Context, arg ReviewCreateParams) (Review, error)
 	ReviewDelete(ctx context.Context, reviewID int64) (int64, error)

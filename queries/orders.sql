@@ -46,3 +46,13 @@ RETURNING *;
 SELECT * FROM order_items
 WHERE order_id = @order_id::bigint
 ORDER BY product_id;
+
+-- name: OrderClaimByStatus :many
+-- OrderClaimByStatus locks up to max of the oldest orders in a status FOR
+-- UPDATE SKIP LOCKED: inside a transaction, concurrent workers each get
+-- different orders and never wait for one another.
+SELECT * FROM orders
+WHERE status = @status::order_status
+ORDER BY order_id
+LIMIT @max::integer
+FOR UPDATE SKIP LOCKED;

@@ -42,3 +42,21 @@ RETURNING stock;
 UPDATE products
 SET price_cents = @price_cents::bigint
 WHERE product_id = @product_id::bigint;
+
+-- name: ProductLockForOrder :many
+-- ProductLockForOrder locks the given products FOR UPDATE in product_id order
+-- and returns what an order needs of them. Every order locking in the same
+-- order is what keeps concurrent orders from deadlocking.
+SELECT product_id, price_cents, stock
+FROM products
+WHERE product_id = ANY(@product_ids::bigint[])
+ORDER BY product_id
+FOR UPDATE;
+
+-- name: ProductTakeStock :execrows
+-- ProductTakeStock takes quantities[i] units of product_ids[i], all in one
+-- statement. A product without enough stock fails products_stock_check.
+UPDATE products AS p
+SET stock = p.stock - t.quantity
+FROM (SELECT unnest(@product_ids::bigint[]) AS product_id, unnest(@quantities::integer[]) AS quantity) AS t
+WHERE p.product_id = t.product_id;
