@@ -77,6 +77,45 @@ func (q *Queries) OrderCreate(ctx context.Context, arg OrderCreateParams) (Order
 	return i, err
 }
 
+const orderExport = `-- name: OrderExport :many
+SELECT order_id, user_id, status, total_cents, created_at FROM orders
+WHERE created_at >= $1::timestamptz AND created_at < $2::timestamptz
+ORDER BY order_id
+`
+
+type OrderExportParams struct {
+	Since time.Time `json:"since"`
+	Until time.Time `json:"until"`
+}
+
+// OrderExport returns every order created in [since, until) in id order;
+// OrderExportStream yields the same rows one at a time.
+func (q *Queries) OrderExport(ctx context.Context, arg OrderExportParams) ([]Order, error) {
+	rows, err := q.db.Query(ctx, orderExport, arg.Since, arg.Until)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []Order
+	for rows.Next() {
+		var i Order
+		if err := rows.Scan(
+			&i.OrderID,
+			&i.UserID,
+			&i.Status,
+			&i.TotalCents,
+			&i.CreatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const orderGetByID = `-- name: OrderGetByID :one
 SELECT order_id, user_id, status, total_cents, created_at FROM orders
 WHERE order_id = $1::bigint

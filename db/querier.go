@@ -14,6 +14,9 @@ type Querier interface {
 	// different orders and never wait for one another.
 	OrderClaimByStatus(ctx context.Context, arg OrderClaimByStatusParams) ([]Order, error)
 	OrderCreate(ctx context.Context, arg OrderCreateParams) (Order, error)
+	// OrderExport returns every order created in [since, until) in id order;
+	// OrderExportStream yields the same rows one at a time.
+	OrderExport(ctx context.Context, arg OrderExportParams) ([]Order, error)
 	OrderGetByID(ctx context.Context, orderID int64) (Order, error)
 	// OrderItemCreate queues one order line; sent as a batch, all lines of an
 	// order go in one round trip.
@@ -65,6 +68,9 @@ type Querier interface {
 	// systems do. An id already in use fails on users_pkey.
 	UserCreateWithID(ctx context.Context, arg UserCreateWithIDParams) (User, error)
 	UserDelete(ctx context.Context, userID int64) (int64, error)
+	// UserExport returns every user after after_user_id in id order. For large
+	// tables use UserExportStream, which yields the same rows one at a time.
+	UserExport(ctx context.Context, afterUserID int64) ([]User, error)
 	UserGetByEmail(ctx context.Context, email string) (User, error)
 	UserGetByID(ctx context.Context, userID int64) (User, error)
 	// UserList pages through users in id order: pass the last user_id of the

@@ -114,7 +114,10 @@ func TestSlogTracer(t *testing.T) {
 	q.ReviewListByProducts(ctx, []db.ReviewListByProductsParams{{ProductID: 1, Max: 1}, {ProductID: 2, Max: 1}}).Query(func(int, []db.Review, error) {})
 	if err := db.Pipeline(ctx, d,
 		func(ctx context.Context, q *db.Queries) error { _, err := q.UserGetByID(ctx, u.UserID); return err },
-		func(ctx context.Context, q *db.Queries) error { _, err := q.UserList(ctx, db.UserListParams{Max: 1}); return err },
+		func(ctx context.Context, q *db.Queries) error {
+			_, err := q.UserList(ctx, db.UserListParams{Max: 1})
+			return err
+		},
 	); err != nil {
 		t.Fatal(err)
 	}

@@ -86,6 +86,40 @@ func (q *Queries) UserDelete(ctx context.Context, userID int64) (int64, error) {
 	return result.RowsAffected(), nil
 }
 
+const userExport = `-- name: UserExport :many
+SELECT user_id, first_name, last_name, email, created_at FROM users
+WHERE user_id > $1::bigint
+ORDER BY user_id
+`
+
+// UserExport returns every user after after_user_id in id order. For large
+// tables use UserExportStream, which yields the same rows one at a time.
+func (q *Queries) UserExport(ctx context.Context, afterUserID int64) ([]User, error) {
+	rows, err := q.db.Query(ctx, userExport, afterUserID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []User
+	for rows.Next() {
+		var i User
+		if err := rows.Scan(
+			&i.UserID,
+			&i.FirstName,
+			&i.LastName,
+			&i.Email,
+			&i.CreatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const userGetByEmail = `-- name: UserGetByEmail :one
 SELECT user_id, first_name, last_name, email, created_at FROM users
 WHERE lower(email) = lower($1::text)

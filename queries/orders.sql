@@ -56,3 +56,10 @@ WHERE status = @status::order_status
 ORDER BY order_id
 LIMIT @max::integer
 FOR UPDATE SKIP LOCKED;
+
+-- name: OrderExport :many
+-- OrderExport returns every order created in [since, until) in id order;
+-- OrderExportStream yields the same rows one at a time.
+SELECT * FROM orders
+WHERE created_at >= @since::timestamptz AND created_at < @until::timestamptz
+ORDER BY order_id;

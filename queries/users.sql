@@ -44,3 +44,10 @@ WHERE user_id = @user_id::bigint;
 -- name: UserDelete :execrows
 DELETE FROM users
 WHERE user_id = @user_id::bigint;
+
+-- name: UserExport :many
+-- UserExport returns every user after after_user_id in id order. For large
+-- tables use UserExportStream, which yields the same rows one at a time.
+SELECT * FROM users
+WHERE user_id > @after_user_id::bigint
+ORDER BY user_id;

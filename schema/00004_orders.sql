@@ -11,7 +11,9 @@ CREATE TABLE orders (
 
 -- OrderListByUser: a customer's history, newest first, keyset on (created_at, order_id).
 CREATE INDEX orders_user_id_created_at_idx ON orders (user_id, created_at DESC, order_id DESC);
--- OrderListByStatus: oldest first within a status (the fulfilment queue).
+-- OrderExport: orders by creation time.
+CREATE INDEX orders_created_at_idx ON orders (created_at);
+-- OrderListByStatus, OrderClaimByStatus: oldest first within a status (the fulfilment queue).
 CREATE INDEX orders_status_order_id_idx ON orders (status, order_id);
 
 CREATE TABLE order_items (
