@@ -150,9 +150,9 @@ func ExamplePlaceOrder() {
 	defer done()
 	ctx := context.Background()
 
-	o, err := db.PlaceOrder(ctx, d, userID, []db.OrderLine{{ProductID: productID, Quantity: 2}})
+	o, err := db.PlaceOrder(ctx, d, userID, []db.OrderLine{{ProductID: productID, Quantity: 2}}, db.TxOptions{})
 	fmt.Println(o.TotalCents, o.Status, err)
-	_, err = db.PlaceOrder(ctx, d, userID, []db.OrderLine{{ProductID: productID, Quantity: 2}})
+	_, err = db.PlaceOrder(ctx, d, userID, []db.OrderLine{{ProductID: productID, Quantity: 2}}, db.TxOptions{})
 	fmt.Println(err, errors.Is(err, db.ErrInsufficientStock))
 	// Output:
 	// 24000 pending <nil>

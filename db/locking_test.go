@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -40,6 +41,7 @@ func TestPlaceOrderUnderContention(t *testing.T) {
 	var ok []placed
 	short := 0
 	var wg sync.WaitGroup
+	var deadlocks atomic.Int64 // retried by WithTx, so invisible to callers: count them
 	errs := make(chan error, customers)
 	for c := range customers {
 		wg.Add(1)
@@ -54,7 +56,11 @@ func TestPlaceOrderUnderContention(t *testing.T) {
 				lines = append(lines, db.OrderLine{ProductID: p.ProductID, Quantity: n})
 				want[p.ProductID] += n
 			}
-			o, err := db.PlaceOrder(ctx, d, user.UserID, lines)
+			o, err := db.PlaceOrder(ctx, d, user.UserID, lines, db.TxOptions{OnRetry: func(_ int, err error) {
+				if db.IsDeadlock(err) {
+					deadlocks.Add(1)
+				}
+			}})
 			mu.Lock()
 			defer mu.Unlock()
 			switch {
@@ -71,6 +77,9 @@ func TestPlaceOrderUnderContention(t *testing.T) {
 	close(errs)
 	for err := range errs {
 		t.Errorf("an order failed with %v (deadlock: %v); want success or insufficient stock", err, db.IsDeadlock(err))
+	}
+	if n := deadlocks.Load(); n != 0 {
+		t.Errorf("%d deadlocks happened (and were retried): the locks are not taken in one order", n)
 	}
 	if len(ok) == 0 || short == 0 {
 		t.Fatalf("%d placed, %d short: want both to happen with this much demand", len(ok), short)
@@ -121,7 +130,7 @@ func TestPlaceOrderBadInput(t *testing.T) {
 		{[]db.OrderLine{{p.ProductID, 1}, {987654, 1}}, "product 987654: not found", db.ErrNotFound},
 		{[]db.OrderLine{{p.ProductID, 2}, {p.ProductID, 1}}, "3 requested, 2 available", db.ErrInsufficientStock},
 	} {
-		_, err := db.PlaceOrder(ctx, d, u.UserID, tc.lines)
+		_, err := db.PlaceOrder(ctx, d, u.UserID, tc.lines, db.TxOptions{})
 		if err == nil || !strings.Contains(err.Error(), tc.want) || (tc.is != nil && !errors.Is(err, tc.is)) {
 			t.Errorf("lines %v: error %v, want %q", tc.lines, err, tc.want)
 		}

@@ -40,15 +40,15 @@ type OrderLine struct {
 //
 // It fails with *InsufficientStockError when a product runs short, with
 // ErrNotFound when a product does not exist, and with an error naming the
-// line for a quantity below 1; nothing is stored then. Retries on
-// serialization failure or deadlock are WithTx's.
-func PlaceOrder(ctx context.Context, b TxBeginner, userID int64, lines []OrderLine) (Order, error) {
+// line for a quantity below 1; nothing is stored then. opts are
+// WithTxOptions' (the zero value is fine; set OnRetry to count retries).
+func PlaceOrder(ctx context.Context, b TxBeginner, userID int64, lines []OrderLine, opts TxOptions) (Order, error) {
 	ids, qty, err := mergeLines(lines)
 	if err != nil {
 		return Order{}, fmt.Errorf("place order: %w", err)
 	}
 	var order Order
-	err = WithTx(ctx, b, func(q *Queries) error {
+	err = WithTxOptions(ctx, b, opts, func(q *Queries) error {
 		locked, err := q.ProductLockForOrder(ctx, ids)
 		if err != nil {
 			return err
