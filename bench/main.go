@@ -1,50 +1,92 @@
-// Command bench measures shopdb against a real PostgreSQL: by default the
-// product page (a product, its reviews and the customer's order history)
-// fetched sequentially, fanned out over the pool (Gather) and pipelined on
-// one connection (Pipeline), with many requests in flight.
+// Command bench measures shopdb side by side with raw pgx, asyncpg (with
+// uvloop) and pgbench on one throwaway PostgreSQL, for five workloads:
+// point lookups, the product page, order placement, COPY and streaming.
+// Every client runs every workload in turn, repeated, and the medians go to
+// a markdown table and a PNG chart in bench/results/.
 //
-//	go run ./bench                      # throwaway server, seed, run, print a table
-//	go run ./bench -duration 10s -inflight 64 -conns 10
+//	make bench                          # = cd bench && go run .
+//	go run . -reps 3 -duration 3s       # from bench/
 //
-// It uses DATABASE_URL when set (and seeds it: use an empty database).
+// Each client runs in a process of its own, so that its peak RSS is its own.
+// asyncpg comes from Debian (python3-asyncpg, python3-uvloop), installed
+// when missing and running as root. With DATABASE_URL set, that server is
+// used (and seeded: give it an empty database).
 package main
 
 import (
 	"context"
+	_ "embed"
+	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
+	"os/exec"
 	"os/signal"
-	"runtime"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/shopdb/shopdb/db"
 	"github.com/shopdb/shopdb/internal/pgtemp"
 	"github.com/shopdb/shopdb/migrate"
 )
 
+//go:embed asyncpg_bench.py
+var asyncpgScript []byte
+
 // config is the command line.
 type config struct {
-	duration time.Duration
+	reps     int
 	warmup   time.Duration
-	inflight int
-	conns    int
+	duration time.Duration
+	rows     int
+	out      string
 	seed     seedSize
+	server   string // the server's version, for the report
+	only     string
+}
+
+// run is one client on one workload.
+type run struct{ client, workload, mode string }
+
+var runs = []run{
+	{"shopdb", "point", ""}, {"pgx", "point", ""}, {"asyncpg", "point", ""}, {"pgbench", "point", ""},
+	{"shopdb", "page", "sequential"}, {"shopdb", "page", "fan-out"}, {"shopdb", "page", "pipelined"},
+	{"pgx", "page", "sequential"}, {"pgx", "page", "pipelined"},
+	{"asyncpg", "page", "sequential"}, {"asyncpg", "page", "gather"},
+	{"pgbench", "page", "sequential"}, {"pgbench", "page", "pipelined"},
+	{"shopdb", "order", ""}, {"pgx", "order", ""}, {"asyncpg", "order", ""}, {"pgbench", "order", ""},
+	{"shopdb", "copy", ""}, {"pgx", "copy", ""}, {"asyncpg", "copy", ""}, {"server", "copy", "COPY FROM file"},
+	{"shopdb", "stream", ""}, {"pgx", "stream", ""}, {"asyncpg", "stream", ""},
 }
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "-worker" {
+		if err := workerMain(os.Args[2:]); err != nil {
+			fmt.Fprintln(os.Stderr, "bench worker:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	var cfg config
-	flag.DurationVar(&cfg.duration, "duration", 5*time.Second, "measured time per mode")
-	flag.DurationVar(&cfg.warmup, "warmup", time.Second, "unmeasured time before each mode")
-	flag.IntVar(&cfg.inflight, "inflight", 64, "requests in flight")
-	flag.IntVar(&cfg.conns, "conns", 10, "pool size")
-	flag.IntVar(&cfg.seed.users, "users", 100_000, "users to seed (each with 10 orders)")
+	flag.IntVar(&cfg.reps, "reps", 3, "repetitions of every run (the table shows medians)")
+	flag.DurationVar(&cfg.warmup, "warmup", time.Second, "unmeasured time before each timed run")
+	flag.DurationVar(&cfg.duration, "duration", 3*time.Second, "measured time of each timed run")
+	flag.IntVar(&cfg.rows, "rows", 1_000_000, "rows for copy")
+	flag.IntVar(&cfg.seed.users, "users", 100_000, "users to seed (each with 10 orders: the stream reads them)")
 	flag.IntVar(&cfg.seed.products, "products", 10_000, "products to seed (each with 10 reviews)")
+	flag.StringVar(&cfg.out, "out", "results", "folder for results.md, results.json and chart.png")
+	flag.StringVar(&cfg.only, "only", "", "comma-separated workloads to run (default: all)")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, cfg)
+	err := orchestrate(ctx, cfg)
 	stop()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -52,42 +94,208 @@ func main() {
 	}
 }
 
-func run(ctx context.Context, cfg config) error {
-	dsn := os.Getenv("DATABASE_URL")
+func orchestrate(ctx context.Context, cfg config) error {
+	began := time.Now()
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	if err := ensureAsyncpg(ctx); err != nil {
+		return err
+	}
+	binDir, err := pgtemp.FindBinDir("")
+	if err != nil {
+		return err
+	}
+	dsn, serverDir := os.Getenv("DATABASE_URL"), ""
 	if dsn == "" {
 		srv, err := pgtemp.Start(ctx, pgtemp.Config{})
 		if err != nil {
 			return err
 		}
 		defer srv.Stop()
-		dsn = srv.URL()
+		dsn, serverDir = srv.URL(), srv.Dir()
+	}
+	copyDSN, err := copyDatabase(ctx, dsn)
+	if err != nil {
+		return err
 	}
 	if err := migrate.Up(ctx, dsn); err != nil {
 		return err
 	}
-	d, err := db.Open(ctx, dsn, db.PoolConfig{MaxConns: int32(cfg.conns), MinConns: int32(cfg.conns), AcquireTimeout: -1})
+	d, err := db.Open(ctx, dsn, db.PoolConfig{MaxConns: 2})
 	if err != nil {
 		return err
 	}
 	defer d.Close()
-
+	if err := d.QueryRow(ctx, "SHOW server_version").Scan(&cfg.server); err != nil {
+		return err
+	}
 	t0 := time.Now()
 	if err := seed(ctx, d, cfg.seed); err != nil {
 		return err
 	}
+	cutoff := time.Now() // the seeded orders are all older; orders placed later are not streamed
 	fmt.Printf("seeded %d users, %d orders, %d products, %d reviews in %s\n",
 		cfg.seed.users, cfg.seed.users*10, cfg.seed.products, cfg.seed.products*10, time.Since(t0).Round(time.Millisecond))
-	fmt.Printf("page: %d requests in flight, pool of %d, %s per mode, GOMAXPROCS %d\n\n",
-		cfg.inflight, cfg.conns, cfg.duration, runtime.GOMAXPROCS(0))
 
-	fmt.Println("| mode | pages/s | p50 | p99 | connections per page |")
-	fmt.Println("|---|---:|---:|---:|---:|")
-	for _, m := range pageModes {
-		r, err := runLoad(ctx, cfg, d, m.fetch)
-		if err != nil {
-			return fmt.Errorf("%s: %w", m.name, err)
+	script := filepath.Join(os.TempDir(), fmt.Sprintf("shopdb-asyncpg-%d.py", os.Getpid()))
+	if err := os.WriteFile(script, asyncpgScript, 0o644); err != nil {
+		return err
+	}
+	defer os.Remove(script)
+	copyFile := ""
+	if serverDir != "" {
+		copyFile = filepath.Join(serverDir, "copy.csv")
+		if _, err := d.Exec(ctx, fmt.Sprintf(`COPY (SELECT 'First' || g, 'Last' || g, 'user' || g || '@copy.example.com'
+			FROM generate_series(0, %d) g) TO '%s' (FORMAT csv)`, cfg.rows-1, copyFile)); err != nil {
+			return fmt.Errorf("write the server-side copy file: %w", err)
 		}
-		fmt.Printf("| %s | %.0f | %s | %s | %s |\n", m.name, r.perSecond(), r.percentile(50), r.percentile(99), m.conns)
+	}
+
+	var results []Result
+	for rep := 1; rep <= cfg.reps; rep++ {
+		for _, r := range runs {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			if cfg.only != "" && !slices.Contains(strings.Split(cfg.only, ","), r.workload) {
+				continue
+			}
+			target := dsn
+			if r.workload == "copy" {
+				target = copyDSN
+				if err := truncateCopyTarget(ctx, copyDSN); err != nil {
+					return err
+				}
+			}
+			var res Result
+			var err error
+			switch r.client {
+			case "shopdb", "pgx":
+				res, err = runWorker(ctx, self, workerArgs(r, target, cfg, cutoff))
+			case "asyncpg":
+				res, err = runWorker(ctx, "/usr/bin/python3", append([]string{script}, pythonArgs(r, target, cfg, cutoff)...))
+			case "pgbench":
+				res, err = runPgbench(ctx, binDir, target, r.workload, r.mode, cfg)
+			case "server":
+				if copyFile == "" {
+					continue // only with the throwaway server, whose files we can place
+				}
+				res, err = serverCopy(ctx, copyDSN, copyFile, cfg.rows)
+			}
+			if err != nil {
+				return fmt.Errorf("rep %d: %w", rep, err)
+			}
+			if res.Count == 0 {
+				return fmt.Errorf("rep %d: %s/%s/%s measured nothing", rep, r.client, r.workload, r.mode)
+			}
+			res.Client, res.Workload, res.Mode = r.client, r.workload, r.mode
+			results = append(results, res)
+			fmt.Printf("rep %d  %s\n", rep, res)
+		}
+	}
+	return writeReport(cfg, results, time.Since(began))
+}
+
+// runWorker runs a client process and reads its JSON result, in which the
+// process reports its own peak RSS (VmHWM). The kernel's rusage would not
+// do: a child's ru_maxrss starts at its parent's size when forked.
+func runWorker(ctx context.Context, name string, args []string) (Result, error) {
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Stderr = os.Stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return Result{}, fmt.Errorf("%s %v: %w", filepath.Base(name), args, err)
+	}
+	var r Result
+	if err := json.Unmarshal(out, &r); err != nil {
+		return Result{}, fmt.Errorf("%s: bad result %q: %w", filepath.Base(name), out, err)
+	}
+	return r, nil
+}
+
+func workerArgs(r run, dsn string, cfg config, cutoff time.Time) []string {
+	return []string{"-worker", "-client", r.client, "-workload", r.workload, "-mode", r.mode, "-dsn", dsn,
+		"-warmup", cfg.warmup.String(), "-duration", cfg.duration.String(),
+		"-users", strconv.Itoa(cfg.seed.users), "-products", strconv.Itoa(cfg.seed.products),
+		"-cutoff", strconv.FormatInt(cutoff.UnixNano(), 10), "-rows", strconv.Itoa(cfg.rows)}
+}
+
+func pythonArgs(r run, dsn string, cfg config, cutoff time.Time) []string {
+	return []string{"--workload", r.workload, "--mode", r.mode, "--dsn", dsn,
+		"--warmup", fmt.Sprint(cfg.warmup.Seconds()), "--duration", fmt.Sprint(cfg.duration.Seconds()),
+		"--users", strconv.Itoa(cfg.seed.users), "--products", strconv.Itoa(cfg.seed.products),
+		"--cutoff", strconv.FormatInt(cutoff.UnixNano(), 10), "--rows", strconv.Itoa(cfg.rows)}
+}
+
+// copyDatabase creates (or recreates) shopdb_bench_copy, migrated and empty:
+// the copy workload's target, so that the loaded rows do not disturb the others.
+func copyDatabase(ctx context.Context, dsn string) (string, error) {
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		return "", err
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS shopdb_bench_copy"); err != nil {
+		return "", err
+	}
+	if _, err := conn.Exec(ctx, "CREATE DATABASE shopdb_bench_copy"); err != nil {
+		return "", err
+	}
+	cfg := conn.Config().Copy()
+	cfg.Database = "shopdb_bench_copy"
+	copyDSN := fmt.Sprintf("postgres://%s@%s:%d/%s?sslmode=disable", cfg.User, cfg.Host, cfg.Port, cfg.Database)
+	if cfg.Password != "" {
+		return "", errors.New("bench: DATABASE_URL with a password is not supported for the copy database; use trust or .pgpass")
+	}
+	return copyDSN, migrate.Up(ctx, copyDSN)
+}
+
+func truncateCopyTarget(ctx context.Context, copyDSN string) error {
+	conn, err := pgx.Connect(ctx, copyDSN)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(ctx)
+	_, err = conn.Exec(ctx, "TRUNCATE users CASCADE")
+	if err == nil {
+		_, err = conn.Exec(ctx, "CHECKPOINT")
+	}
+	return err
+}
+
+// serverCopy is the reference: the server reads the file itself, no client.
+func serverCopy(ctx context.Context, copyDSN, file string, rows int) (Result, error) {
+	conn, err := pgx.Connect(ctx, copyDSN)
+	if err != nil {
+		return Result{}, err
+	}
+	defer conn.Close(ctx)
+	start := time.Now()
+	tag, err := conn.Exec(ctx, fmt.Sprintf("COPY users (first_name, last_name, email) FROM '%s' (FORMAT csv)", file))
+	if err != nil {
+		return Result{}, err
+	}
+	return Result{Rate: float64(tag.RowsAffected()) / time.Since(start).Seconds(), Count: tag.RowsAffected()}, nil
+}
+
+// ensureAsyncpg installs Debian's asyncpg and uvloop when they are missing.
+func ensureAsyncpg(ctx context.Context) error {
+	check := exec.CommandContext(ctx, "/usr/bin/python3", "-c", "import asyncpg, uvloop")
+	if check.Run() == nil {
+		return nil
+	}
+	if os.Geteuid() != 0 {
+		return errors.New("asyncpg and uvloop for /usr/bin/python3 are missing: sudo apt-get install -y python3-asyncpg python3-uvloop")
+	}
+	fmt.Println("installing python3-asyncpg and python3-uvloop (Debian packages)")
+	for _, args := range [][]string{{"update", "-qq"}, {"install", "-y", "-qq", "python3-asyncpg", "python3-uvloop"}} {
+		cmd := exec.CommandContext(ctx, "apt-get", args...)
+		cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("apt-get %v: %w: %s", args, err, lastLine(string(out)))
+		}
 	}
 	return nil
 }

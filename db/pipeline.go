@@ -9,7 +9,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/jackc/pgx/v5/pgtype"
 )
 
 // Pipeline runs fns concurrently against ONE pooled connection and sends the
@@ -22,11 +21,12 @@ import (
 //
 // How it works: every fn runs in its own goroutine; a query it issues waits
 // until every fn still running has issued one too (or returned), then all
-// waiting queries go out as one batch, their rows are read into memory, and
-// each fn continues with its own results. A fn that issues a second query
-// takes part in the next round. So a fn must issue its queries one after
-// another (not from goroutines of its own) and should not block on anything
-// but its queries, or it holds up the round.
+// waiting queries go out as one batch, and each fn in turn reads its own
+// result straight off the connection (no copy), while the others wait for
+// theirs. A fn that issues a second query takes part in the next round. So a
+// fn must issue its queries one after another (not from goroutines of its
+// own) and should not block on anything but its queries, or it holds up the
+// round.
 //
 // Errors: the first query that fails is the error Pipeline returns, and the
 // fns' contexts are cancelled. The queries of one round run in one implicit
@@ -34,7 +34,8 @@ import (
 // rolls back the round's writes. A panic in a fn is returned as an error.
 //
 // Not for: COPY (CopyFrom) and the :batch methods, which return an error
-// here; large results, which are held in memory (use a Stream method).
+// here. A Stream works, but a query issued inside its loop fails, since the
+// stream holds the connection.
 func Pipeline(ctx context.Context, d *DB, fns ...func(ctx context.Context, q *Queries) error) error {
 	if len(fns) == 0 {
 		return nil
@@ -47,34 +48,63 @@ func Pipeline(ctx context.Context, d *DB, fns ...func(ctx context.Context, q *Qu
 	return runPipeline(ctx, c.Conn(), fns)
 }
 
+// request kinds
+const (
+	kindQuery = iota
+	kindRow
+	kindExec
+)
+
 // pipeRequest is one query a fn issued, waiting for its round.
 type pipeRequest struct {
+	fn    int
+	kind  int
 	sql   string
 	args  []any
-	exec  bool // Exec: only the command tag is wanted
 	reply chan pipeReply
 }
 
 type pipeReply struct {
-	rows *bufferedRows
+	rows *handoffRows
+	row  *handoffRow
 	tag  pgconn.CommandTag
 	err  error
 }
 
-// pipeline coordinates the fns of one Pipeline call.
-type pipeline struct {
+type fnDone struct {
+	fn  int
+	err error
+}
+
+var (
+	errPipelineUnsupported = errors.New("pipeline: COPY and :batch queries cannot run inside Pipeline; call them outside it")
+	errPipelineNested      = errors.New("pipeline: a query was issued while a result of the same fn was still open (a Stream inside Pipeline?)")
+)
+
+// coordinator runs the rounds of one Pipeline call. Only its goroutine
+// touches the connection, except a fn reading the result handed to it,
+// while the coordinator waits.
+type coordinator struct {
+	ctx      context.Context
+	cancel   context.CancelFunc
+	conn     *pgx.Conn
 	requests chan pipeRequest
-	// scanMu serialises decoding: the connection's type map caches plans and
-	// is not safe for concurrent use, and the fns decode concurrently.
-	scanMu  sync.Mutex
-	typeMap *pgtype.Map
+	done     chan fnDone
+	active   int
+	pending  []pipeRequest
+	fnErr    error // the first error a fn returned
+	queryErr error // the first query that failed: the cause of the others
 }
 
 func runPipeline(parent context.Context, conn *pgx.Conn, fns []func(context.Context, *Queries) error) error {
 	ctx, cancel := context.WithCancel(parent)
 	defer cancel()
-	p := &pipeline{requests: make(chan pipeRequest), typeMap: conn.TypeMap()}
-	done := make(chan error, len(fns))
+	c := &coordinator{
+		ctx: ctx, cancel: cancel, conn: conn,
+		requests: make(chan pipeRequest),
+		done:     make(chan fnDone, len(fns)),
+		active:   len(fns),
+	}
 	for i, fn := range fns {
 		go func() {
 			var err error
@@ -82,136 +112,149 @@ func runPipeline(parent context.Context, conn *pgx.Conn, fns []func(context.Cont
 				if r := recover(); r != nil {
 					err = fmt.Errorf("pipeline: fn %d panicked: %v\n%s", i, r, debug.Stack())
 				}
-				done <- err
+				c.done <- fnDone{fn: i, err: err}
 			}()
-			err = fn(ctx, New(pipeDBTX{p}))
+			err = fn(ctx, New(pipeDBTX{requests: c.requests, fn: i}))
 		}()
 	}
-
-	var queryErr, fnErr error
-	active := len(fns)
-	var pending []pipeRequest
-	for active > 0 {
-		select {
-		case r := <-p.requests:
-			pending = append(pending, r)
-		case err := <-done:
-			active--
-			if err != nil && fnErr == nil {
-				fnErr = err
-				cancel()
-			}
+	for c.active > 0 {
+		if ctx.Err() == nil && len(c.pending) > 0 && len(c.pending) >= c.active {
+			reqs := c.pending
+			c.pending = nil
+			c.round(reqs)
+			continue
 		}
-		switch {
-		case ctx.Err() != nil:
-			for _, r := range pending {
+		select {
+		case r := <-c.requests:
+			c.pending = append(c.pending, r)
+		case d := <-c.done:
+			c.finished(d)
+		}
+		if ctx.Err() != nil {
+			for _, r := range c.pending {
 				r.reply <- pipeReply{err: ctx.Err()}
 			}
-			pending = nil
-		case len(pending) > 0 && len(pending) >= active:
-			if err := p.round(ctx, conn, pending); err != nil && queryErr == nil {
-				queryErr = err
-			}
-			pending = nil
+			c.pending = nil
 		}
 	}
-	if queryErr != nil {
-		return queryErr
+	if c.queryErr != nil {
+		return c.queryErr
 	}
-	return fnErr
+	return c.fnErr
 }
 
-// round sends reqs as one batch and replies to each. It returns the first
-// query error, the cause of any later ones in the same round.
-func (p *pipeline) round(ctx context.Context, conn *pgx.Conn, reqs []pipeRequest) error {
+func (c *coordinator) finished(d fnDone) {
+	c.active--
+	if d.err != nil && c.fnErr == nil {
+		c.fnErr = d.err
+		c.cancel()
+	}
+}
+
+// failed records a query error; the first one is the cause of any later
+// ones in the same round.
+func (c *coordinator) failed(sql string, err error, first *error) error {
+	if err == nil {
+		return nil
+	}
+	if *first != nil {
+		return fmt.Errorf("skipped after an earlier query of the pipeline failed: %w", *first)
+	}
+	*first = mapError(sql, err)
+	if c.queryErr == nil {
+		c.queryErr = *first
+	}
+	return *first
+}
+
+// round sends reqs as one batch and hands each fn its result in turn.
+func (c *coordinator) round(reqs []pipeRequest) {
 	batch := &pgx.Batch{}
 	for _, r := range reqs {
 		batch.Queue(r.sql, r.args...)
 	}
-	br := conn.SendBatch(ctx, batch)
+	br := c.conn.SendBatch(c.ctx, batch)
 	var first error
 	for _, r := range reqs {
-		var rep pipeReply
-		if r.exec {
-			rep.tag, rep.err = br.Exec()
-		} else {
-			rep.rows, rep.err = p.readAll(br)
-		}
-		if rep.err != nil {
-			rep.err = mapError(r.sql, rep.err)
-			if first == nil {
-				first = rep.err
-			} else {
-				rep.err = fmt.Errorf("skipped after an earlier query of the pipeline failed: %w", first)
+		switch r.kind {
+		case kindExec:
+			tag, err := br.Exec()
+			r.reply <- pipeReply{tag: tag, err: c.failed(r.sql, err, &first)}
+		case kindRow:
+			h := &handoffRow{row: br.QueryRow(), sql: r.sql, prior: first, released: make(chan struct{})}
+			r.reply <- pipeReply{row: h}
+			c.waitRelease(r.fn, h.released, func() { _ = h.row.Scan() }) // read past an unread row
+			if h.err != nil && !errors.Is(h.err, ErrNotFound) {
+				_ = c.failed(r.sql, h.raw, &first)
 			}
+		default:
+			rows, err := br.Query()
+			if err != nil {
+				r.reply <- pipeReply{err: c.failed(r.sql, err, &first)}
+				continue
+			}
+			h := &handoffRows{Rows: rows, sql: r.sql, prior: first, released: make(chan struct{})}
+			r.reply <- pipeReply{rows: h}
+			c.waitRelease(r.fn, h.released, rows.Close)
+			_ = c.failed(r.sql, rows.Err(), &first)
 		}
-		r.reply <- rep
 	}
-	if err := br.Close(); err != nil && first == nil {
-		first = fmt.Errorf("pipeline: %w", err)
+	if err := br.Close(); err != nil && first == nil && c.queryErr == nil {
+		c.queryErr = fmt.Errorf("pipeline: %w", err)
 	}
-	return first
 }
 
-// readAll reads the next result of br into memory.
-func (p *pipeline) readAll(br pgx.BatchResults) (*bufferedRows, error) {
-	rows, err := br.Query()
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	b := &bufferedRows{p: p, fields: append([]pgconn.FieldDescription(nil), rows.FieldDescriptions()...)}
-	for rows.Next() {
-		raw := rows.RawValues()
-		size := 0
-		for _, v := range raw {
-			size += len(v)
-		}
-		buf := make([]byte, 0, size)
-		row := make([][]byte, len(raw))
-		for i, v := range raw {
-			if v == nil {
-				continue // NULL stays nil
+// waitRelease waits until fn holder is done with the result it was handed.
+// Meanwhile other fns' next queries are queued for the next round; a query
+// from the holder itself cannot be served before it lets go, so it fails.
+// A holder that returns without letting go (a panic) has its result closed.
+func (c *coordinator) waitRelease(holder int, released <-chan struct{}, closeResult func()) {
+	for {
+		select {
+		case <-released:
+			return
+		case r := <-c.requests:
+			if r.fn == holder {
+				r.reply <- pipeReply{err: errPipelineNested}
+			} else {
+				c.pending = append(c.pending, r)
 			}
-			start := len(buf)
-			buf = append(buf, v...)
-			row[i] = buf[start:len(buf):len(buf)]
+		case d := <-c.done:
+			c.finished(d)
+			if d.fn == holder {
+				closeResult()
+				return
+			}
 		}
-		b.values = append(b.values, row)
 	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	b.tag = rows.CommandTag()
-	return b, nil
 }
 
 // pipeDBTX is the DBTX a fn's Queries run on: each call joins the next round.
-type pipeDBTX struct{ p *pipeline }
+type pipeDBTX struct {
+	requests chan<- pipeRequest
+	fn       int
+}
 
 func (d pipeDBTX) submit(ctx context.Context, r pipeRequest) pipeReply {
+	r.fn = d.fn
 	r.reply = make(chan pipeReply, 1)
 	select {
-	case d.p.requests <- r:
+	case d.requests <- r:
 	case <-ctx.Done():
 		return pipeReply{err: ctx.Err()}
 	}
-	select {
-	case rep := <-r.reply:
-		return rep
-	case <-ctx.Done():
-		return pipeReply{err: ctx.Err()}
-	}
+	// The reply always comes: the coordinator answers every request it
+	// took, also after cancellation.
+	return <-r.reply
 }
 
 func (d pipeDBTX) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
-	rep := d.submit(ctx, pipeRequest{sql: sql, args: args, exec: true})
+	rep := d.submit(ctx, pipeRequest{kind: kindExec, sql: sql, args: args})
 	return rep.tag, rep.err
 }
 
 func (d pipeDBTX) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
-	rep := d.submit(ctx, pipeRequest{sql: sql, args: args})
+	rep := d.submit(ctx, pipeRequest{kind: kindQuery, sql: sql, args: args})
 	if rep.err != nil {
 		return nil, rep.err
 	}
@@ -219,14 +262,12 @@ func (d pipeDBTX) Query(ctx context.Context, sql string, args ...any) (pgx.Rows,
 }
 
 func (d pipeDBTX) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
-	rep := d.submit(ctx, pipeRequest{sql: sql, args: args})
+	rep := d.submit(ctx, pipeRequest{kind: kindRow, sql: sql, args: args})
 	if rep.err != nil {
 		return errRow{rep.err}
 	}
-	return bufferedRow{rows: rep.rows, sql: sql}
+	return rep.row
 }
-
-var errPipelineUnsupported = errors.New("pipeline: COPY and :batch queries cannot run inside Pipeline; call them outside it")
 
 func (d pipeDBTX) CopyFrom(context.Context, pgx.Identifier, []string, pgx.CopyFromSource) (int64, error) {
 	return 0, errPipelineUnsupported
@@ -236,62 +277,65 @@ func (d pipeDBTX) SendBatch(context.Context, *pgx.Batch) pgx.BatchResults {
 	return errBatch{errPipelineUnsupported}
 }
 
-// bufferedRows is a result set read into memory, decoded on Scan.
-type bufferedRows struct {
-	p      *pipeline
-	fields []pgconn.FieldDescription
-	values [][][]byte
-	next   int // index of the row Next moves to
-	cur    [][]byte
-	tag    pgconn.CommandTag
-	closed bool
+// handoffRows is a result of the batch, read by the fn that asked for it;
+// the coordinator waits until it is read to the end or closed.
+type handoffRows struct {
+	pgx.Rows
+	sql      string
+	prior    error // an earlier query of the round failed: this one was skipped
+	once     sync.Once
+	released chan struct{}
 }
 
-func (r *bufferedRows) Close()                                       { r.closed = true }
-func (r *bufferedRows) Err() error                                   { return nil }
-func (r *bufferedRows) CommandTag() pgconn.CommandTag                { return r.tag }
-func (r *bufferedRows) FieldDescriptions() []pgconn.FieldDescription { return r.fields }
-func (r *bufferedRows) RawValues() [][]byte                          { return r.cur }
-func (r *bufferedRows) Conn() *pgx.Conn                              { return nil }
-
-// TypeMap is the pipeline connection's; decode through Scan, which holds the
-// lock that makes sharing it safe.
-func (r *bufferedRows) TypeMap() *pgtype.Map { return r.p.typeMap }
-
-func (r *bufferedRows) Next() bool {
-	if r.closed || r.next >= len(r.values) {
-		r.closed = true
-		return false
+func (h *handoffRows) Next() bool {
+	if h.Rows.Next() {
+		return true
 	}
-	r.cur = r.values[r.next]
-	r.next++
-	return true
+	h.release()
+	return false
 }
 
-func (r *bufferedRows) Scan(dest ...any) error {
-	r.p.scanMu.Lock()
-	defer r.p.scanMu.Unlock()
-	return pgx.ScanRow(r.p.typeMap, r.fields, r.cur, dest...)
+func (h *handoffRows) Close() {
+	h.Rows.Close()
+	h.release()
 }
 
-func (r *bufferedRows) Values() ([]any, error) {
-	vals := make([]any, len(r.fields))
-	dest := make([]any, len(vals))
-	for i := range vals {
-		dest[i] = &vals[i]
+func (h *handoffRows) Err() error {
+	err := h.Rows.Err()
+	switch {
+	case err == nil:
+		return nil
+	case h.prior != nil:
+		return fmt.Errorf("skipped after an earlier query of the pipeline failed: %w", h.prior)
 	}
-	return vals, r.Scan(dest...)
+	return mapError(h.sql, err)
 }
 
-// bufferedRow is QueryRow's first row of a buffered result.
-type bufferedRow struct {
-	rows *bufferedRows
-	sql  string
+func (h *handoffRows) release() { h.once.Do(func() { close(h.released) }) }
+
+// handoffRow is QueryRow's result, released by Scan.
+type handoffRow struct {
+	row      pgx.Row
+	sql      string
+	prior    error
+	raw, err error // set by Scan
+	scanned  bool
+	released chan struct{}
 }
 
-func (r bufferedRow) Scan(dest ...any) error {
-	if !r.rows.Next() {
-		return mapError(r.sql, pgx.ErrNoRows)
+func (h *handoffRow) Scan(dest ...any) error {
+	if h.scanned {
+		return errors.New("pipeline: row already scanned")
 	}
-	return mapError(r.sql, r.rows.Scan(dest...))
+	h.scanned = true
+	h.raw = h.row.Scan(dest...)
+	switch {
+	case h.raw == nil:
+	case h.prior != nil && !errors.Is(h.raw, pgx.ErrNoRows):
+		h.err = fmt.Errorf("skipped after an earlier query of the pipeline failed: %w", h.prior)
+	default:
+		h.err = mapError(h.sql, h.raw)
+	}
+	close(h.released)
+	return h.err
 }

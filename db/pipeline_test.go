@@ -241,3 +241,58 @@ func TestPipelineFnErrorsAndPanics(t *testing.T) {
 		t.Fatalf("COPY inside Pipeline: %v, want a clear refusal", err)
 	}
 }
+
+func TestPipelineStreamAndMisuse(t *testing.T) {
+	ctx, d, q := setup(t)
+	must(q.UserCreateMany(ctx, []db.UserCreateManyParams{{FirstName: "a", LastName: "1"}, {FirstName: "b", LastName: "2"}}))(t)
+
+	// A stream read inside a pipeline works; a query inside its loop is refused.
+	var streamed int
+	var nestedErr error
+	err := db.Pipeline(ctx, d,
+		func(ctx context.Context, q *db.Queries) error {
+			for u, err := range q.UserExportStream(ctx, 0) {
+				if err != nil {
+					return err
+				}
+				streamed++
+				if nestedErr == nil {
+					_, nestedErr = q.UserGetByID(ctx, u.UserID)
+				}
+			}
+			return nil
+		},
+		func(ctx context.Context, q *db.Queries) error {
+			_, err := q.UserList(ctx, db.UserListParams{Max: 5})
+			return err
+		},
+	)
+	if err != nil || streamed != 2 || nestedErr == nil || !strings.Contains(nestedErr.Error(), "still open") {
+		t.Fatalf("err %v, streamed %d, nested %v", err, streamed, nestedErr)
+	}
+
+	// A fn that panics while holding a result, and one that never scans its
+	// row, leave the connection usable.
+	err = db.Pipeline(ctx, d,
+		func(ctx context.Context, q *db.Queries) error {
+			for range q.UserExportStream(ctx, 0) {
+				panic("mid-stream")
+			}
+			return nil
+		},
+		func(ctx context.Context, q *db.Queries) error {
+			_, err := q.UserList(ctx, db.UserListParams{Max: 5})
+			return err
+		},
+	)
+	if err == nil || !strings.Contains(err.Error(), "mid-stream") {
+		t.Fatalf("err %v, want the panic", err)
+	}
+	var users []db.User
+	if err := db.Pipeline(ctx, d, func(ctx context.Context, q *db.Queries) (err error) {
+		users, err = q.UserList(ctx, db.UserListParams{Max: 5})
+		return err
+	}); err != nil || len(users) != 2 {
+		t.Fatalf("after misuse: %v, %d users", err, len(users))
+	}
+}

@@ -23,6 +23,13 @@ import (
 // T must have one exported field per result column, in order, as sqlc's row
 // types do.
 func Stream[T any](ctx context.Context, d DBTX, sql string, args ...any) iter.Seq2[T, error] {
+	return StreamScan(ctx, d, pgx.RowToStructByPos[T], sql, args...)
+}
+
+// StreamScan is Stream with the row decoding given: scan reads the current
+// row. Explicit Scan calls avoid the reflection of Stream, which costs about
+// a quarter of the throughput on a million narrow rows.
+func StreamScan[T any](ctx context.Context, d DBTX, scan func(pgx.CollectableRow) (T, error), sql string, args ...any) iter.Seq2[T, error] {
 	return func(yield func(T, error) bool) {
 		var zero T
 		rows, err := d.Query(ctx, sql, args...)
@@ -32,7 +39,7 @@ func Stream[T any](ctx context.Context, d DBTX, sql string, args ...any) iter.Se
 		}
 		defer rows.Close()
 		for rows.Next() {
-			v, err := pgx.RowToStructByPos[T](rows)
+			v, err := scan(rows)
 			if err != nil {
 				yield(zero, mapError(sql, err))
 				return
@@ -49,10 +56,25 @@ func Stream[T any](ctx context.Context, d DBTX, sql string, args ...any) iter.Se
 
 // UserExportStream yields UserExport's rows one at a time; see Stream.
 func (q *Queries) UserExportStream(ctx context.Context, afterUserID int64) iter.Seq2[User, error] {
-	return Stream[User](ctx, q.db, userExport, afterUserID)
+	return StreamScan(ctx, q.db, scanUser, userExport, afterUserID)
 }
 
 // OrderExportStream yields OrderExport's rows one at a time; see Stream.
 func (q *Queries) OrderExportStream(ctx context.Context, arg OrderExportParams) iter.Seq2[Order, error] {
-	return Stream[Order](ctx, q.db, orderExport, arg.Since, arg.Until)
+	return StreamScan(ctx, q.db, scanOrder, orderExport, arg.Since, arg.Until)
+}
+
+// scanUser and scanOrder read the columns in the order of the generated
+// Scan calls. A column added to the table makes the count differ and the
+// stream fail loudly (TestStreamMatchesSlice), never misassign a field.
+func scanUser(r pgx.CollectableRow) (User, error) {
+	var i User
+	err := r.Scan(&i.UserID, &i.FirstName, &i.LastName, &i.Email, &i.CreatedAt)
+	return i, err
+}
+
+func scanOrder(r pgx.CollectableRow) (Order, error) {
+	var i Order
+	err := r.Scan(&i.OrderID, &i.UserID, &i.Status, &i.TotalCents, &i.CreatedAt)
+	return i, err
 }

@@ -90,7 +90,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	ctx, cancel := context.WithTimeout(ctx, cfg.StartTimeout)
 	defer cancel()
 
-	binDir, err := findBinDir(cfg.BinDir)
+	binDir, err := FindBinDir(cfg.BinDir)
 	if err != nil {
 		return nil, err
 	}
@@ -154,6 +154,9 @@ func (s *Server) start(ctx context.Context, binDir string, cred *syscall.Credent
 		"-c", "fsync=off",
 		"-c", "synchronous_commit=off",
 		"-c", "full_page_writes=off",
+		// JIT compiles big queries for ~100ms; asyncpg's type introspection
+		// query is one, and OLTP queries never gain from it.
+		"-c", "jit=off",
 	)
 	s.cmd.Dir = s.dir
 	s.cmd.Stdout, s.cmd.Stderr = logFile, logFile
@@ -222,9 +225,9 @@ func (s *Server) logTail() string {
 	return lastLines(string(b), 5)
 }
 
-// findBinDir returns dir when set, else the folder of initdb on $PATH, else
+// FindBinDir returns dir when set, else the folder of initdb on $PATH, else
 // the newest Debian-style /usr/lib/postgresql/N/bin.
-func findBinDir(dir string) (string, error) {
+func FindBinDir(dir string) (string, error) {
 	if dir != "" {
 		if _, err := os.Stat(filepath.Join(dir, "postgres")); err != nil {
 			return "", fmt.Errorf("pgtemp: no postgres binary in BinDir %s", dir)
@@ -232,6 +235,11 @@ func findBinDir(dir string) (string, error) {
 		return dir, nil
 	}
 	if p, err := exec.LookPath("initdb"); err == nil {
+		// Debian links initdb into a bin folder of its own; the folder that
+		// holds the real binary also holds postgres and pgbench.
+		if real, err := filepath.EvalSymlinks(p); err == nil {
+			p = real
+		}
 		return filepath.Dir(p), nil
 	}
 	dirs, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
