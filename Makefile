@@ -6,7 +6,7 @@
 GO ?= go
 SQLC := $(GO) tool -modfile=tools/go.mod sqlc
 
-.PHONY: demo test generate check postgres-binaries
+.PHONY: demo test generate check bench postgres-binaries
 
 ## demo: run the quickstart (tutorial flow) against DATABASE_URL or a throwaway server.
 demo: postgres-binaries
@@ -16,11 +16,16 @@ demo: postgres-binaries
 test: postgres-binaries check
 	$(GO) test -race -count=1 ./...
 
-## check: gofmt, go vet and `sqlc diff` (db/ matches schema/ and queries/).
+## check: gofmt, go vet (also of the bench module) and `sqlc diff` (db/ matches schema/ and queries/).
 check:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	cd bench && $(GO) vet ./...
 	$(SQLC) diff
+
+## bench: shopdb vs raw pgx vs asyncpg vs pgbench on a throwaway server; writes bench/results/.
+bench: postgres-binaries
+	cd bench && $(GO) run . -out results
 
 ## generate: regenerate db/ after editing schema/ or queries/.
 generate:

@@ -155,7 +155,7 @@ func orchestrate(ctx context.Context, cfg config) error {
 
 	var results []Result
 	for rep := 1; rep <= cfg.reps; rep++ {
-		for _, r := range runs {
+		for _, r := range repOrder(rep) {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
@@ -196,6 +196,27 @@ func orchestrate(ctx context.Context, cfg config) error {
 		}
 	}
 	return writeReport(cfg, results, time.Since(began))
+}
+
+// repOrder is runs with each workload's clients in reverse order on even
+// repetitions, so that no client always runs first (on a cooler machine) or
+// right after the same neighbour.
+func repOrder(rep int) []run {
+	if rep%2 == 1 {
+		return runs
+	}
+	out := make([]run, 0, len(runs))
+	for i := 0; i < len(runs); {
+		j := i
+		for j < len(runs) && runs[j].workload == runs[i].workload {
+			j++
+		}
+		group := slices.Clone(runs[i:j])
+		slices.Reverse(group)
+		out = append(out, group...)
+		i = j
+	}
+	return out
 }
 
 // runWorker runs a client process and reads its JSON result, in which the

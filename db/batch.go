@@ -16,10 +16,9 @@ var (
 	ErrBatchAlreadyClosed = errors.New("batch already closed")
 )
 
-const orderItemCreate = `-- name: OrderItemCreate :batchone
+const orderItemCreate = `-- name: OrderItemCreate :batchexec
 INSERT INTO order_items (order_id, product_id, quantity, unit_price_cents)
 VALUES ($1::bigint, $2::bigint, $3::integer, $4::bigint)
-RETURNING order_id, product_id, quantity, unit_price_cents
 `
 
 type OrderItemCreateBatchResults struct {
@@ -52,25 +51,18 @@ func (q *Queries) OrderItemCreate(ctx context.Context, arg []OrderItemCreatePara
 	return &OrderItemCreateBatchResults{br, len(arg), false}
 }
 
-func (b *OrderItemCreateBatchResults) QueryRow(f func(int, OrderItem, error)) {
+func (b *OrderItemCreateBatchResults) Exec(f func(int, error)) {
 	defer b.br.Close()
 	for t := 0; t < b.tot; t++ {
-		var i OrderItem
 		if b.closed {
 			if f != nil {
-				f(t, i, ErrBatchAlreadyClosed)
+				f(t, ErrBatchAlreadyClosed)
 			}
 			continue
 		}
-		row := b.br.QueryRow()
-		err := row.Scan(
-			&i.OrderID,
-			&i.ProductID,
-			&i.Quantity,
-			&i.UnitPriceCents,
-		)
+		_, err := b.br.Exec()
 		if f != nil {
-			f(t, i, err)
+			f(t, err)
 		}
 	}
 }

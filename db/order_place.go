@@ -79,7 +79,7 @@ func PlaceOrder(ctx context.Context, b TxBeginner, userID int64, lines []OrderLi
 			items[i] = OrderItemCreateParams{OrderID: order.OrderID, ProductID: p.ProductID, Quantity: qty[i], UnitPriceCents: p.PriceCents}
 		}
 		var itemErr error
-		q.OrderItemCreate(ctx, items).QueryRow(func(_ int, _ OrderItem, err error) {
+		q.OrderItemCreate(ctx, items).Exec(func(_ int, err error) {
 			if err != nil && itemErr == nil {
 				itemErr = err
 			}

@@ -37,9 +37,14 @@ func StreamScan[T any](ctx context.Context, d DBTX, scan func(pgx.CollectableRow
 			yield(zero, err)
 			return
 		}
-		defer rows.Close()
-		for rows.Next() {
-			v, err := scan(rows)
+		defer rows.Close() // gives a pooled connection back
+		// Read the pgx rows under the wrapper directly: one call less per row.
+		inner := rows
+		if m, ok := rows.(*mappedRows); ok {
+			inner = m.Rows
+		}
+		for inner.Next() {
+			v, err := scan(inner)
 			if err != nil {
 				yield(zero, mapError(sql, err))
 				return
@@ -48,8 +53,8 @@ func StreamScan[T any](ctx context.Context, d DBTX, scan func(pgx.CollectableRow
 				return
 			}
 		}
-		if err := rows.Err(); err != nil {
-			yield(zero, err)
+		if err := inner.Err(); err != nil {
+			yield(zero, mapError(sql, err))
 		}
 	}
 }

@@ -35,12 +35,11 @@ SET status = @to_status::order_status
 WHERE order_id = @order_id::bigint
     AND status = @from_status::order_status;
 
--- name: OrderItemCreate :batchone
+-- name: OrderItemCreate :batchexec
 -- OrderItemCreate queues one order line; sent as a batch, all lines of an
 -- order go in one round trip.
 INSERT INTO order_items (order_id, product_id, quantity, unit_price_cents)
-VALUES (@order_id::bigint, @product_id::bigint, @quantity::integer, @unit_price_cents::bigint)
-RETURNING *;
+VALUES (@order_id::bigint, @product_id::bigint, @quantity::integer, @unit_price_cents::bigint);
 
 -- name: OrderItemListByOrder :many
 SELECT * FROM order_items

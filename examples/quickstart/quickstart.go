@@ -113,7 +113,7 @@ func Run(ctx context.Context, pool *db.DB, out io.Writer) (*Summary, error) {
 		var batchErr error
 		q.OrderItemCreate(ctx, []db.OrderItemCreateParams{
 			{OrderID: s.Order.OrderID, ProductID: p.ProductID, Quantity: 2, UnitPriceCents: p.PriceCents},
-		}).QueryRow(func(_ int, _ db.OrderItem, err error) {
+		}).Exec(func(_ int, err error) {
 			batchErr = errors.Join(batchErr, err)
 		})
 		if batchErr != nil {

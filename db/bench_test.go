@@ -1,0 +1,152 @@
+package db_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/shopdb/shopdb/db"
+	"github.com/shopdb/shopdb/db/dbtest"
+)
+
+// Hot paths of the helpers, with allocations per operation, so that a
+// regression shows as a number: go test -run '^$' -bench . -benchmem ./db
+
+// benchShop is a database with a product page's worth of rows.
+func benchShop(b *testing.B) (*db.DB, int64, int64) {
+	b.Helper()
+	ctx := context.Background()
+	d := dbtest.New(b)
+	q := db.New(d)
+	u, err := q.UserCreate(ctx, db.UserCreateParams{FirstName: "B", LastName: "B"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	p, err := q.ProductCreate(ctx, db.ProductCreateParams{Sku: "B", Name: "B", PriceCents: 1, Stock: 1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := d.Exec(ctx, `INSERT INTO users (first_name, last_name) SELECT 'R', 'R' FROM generate_series(1, 10);
+		INSERT INTO reviews (product_id, user_id, rating) SELECT $1, user_id, 4 FROM users WHERE user_id <> $2;
+		INSERT INTO orders (user_id, status) SELECT $2, 'paid' FROM generate_series(1, 10)`, p.ProductID, u.UserID); err != nil {
+		b.Fatal(err)
+	}
+	return d, p.ProductID, u.UserID
+}
+
+// BenchmarkGetByID compares a generated :one query through *db.DB (typed
+// errors, bounded acquire) with the same generated code on the bare pool.
+func BenchmarkGetByID(b *testing.B) {
+	d, _, userID := benchShop(b)
+	ctx := context.Background()
+	for _, bc := range []struct {
+		name string
+		q    *db.Queries
+	}{{"db.DB", db.New(d)}, {"pgxpool", db.New(d.Pool())}} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := bc.q.UserGetByID(ctx, userID); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkPage fetches the product page three ways.
+func BenchmarkPage(b *testing.B) {
+	d, productID, userID := benchShop(b)
+	ctx := context.Background()
+	fns := func() []func(context.Context, *db.Queries) error {
+		return pageFns(&page{}, productID, userID)
+	}
+	b.Run("sequential", func(b *testing.B) {
+		b.ReportAllocs()
+		q := db.New(d)
+		for b.Loop() {
+			for _, fn := range fns() {
+				if err := fn(ctx, q); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+	})
+	b.Run("Gather", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := db.Gather(ctx, d, fns()...); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("Pipeline", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := db.Pipeline(ctx, d, fns()...); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// BenchmarkWithTx is a transaction around one small write.
+func BenchmarkWithTx(b *testing.B) {
+	d, productID, _ := benchShop(b)
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		err := db.WithTx(ctx, d, func(q *db.Queries) error {
+			_, err := q.ProductUpdatePrice(ctx, db.ProductUpdatePriceParams{ProductID: productID, PriceCents: 2})
+			return err
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkErrorMapping is the cost of turning a server error into a typed one.
+func BenchmarkErrorMapping(b *testing.B) {
+	pgErr := &pgconn.PgError{Code: "23505", Message: "duplicate key value violates unique constraint", ConstraintName: "users_pkey", TableName: "users"}
+	b.Run("AsConstraint", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, ok := db.AsConstraint(pgErr); !ok {
+				b.Fatal("not a constraint error")
+			}
+		}
+	})
+	b.Run("QueryName", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if db.QueryName("-- name: UserGetByID :one\nSELECT 1") != "UserGetByID" {
+				b.Fatal("wrong name")
+			}
+		}
+	})
+}
+
+// BenchmarkTracer is the tracer's cost per query, with its records filtered
+// out by level (production) and written (debugging).
+func BenchmarkTracer(b *testing.B) {
+	ctx := context.Background()
+	start := pgx.TraceQueryStartData{SQL: "-- name: UserGetByID :one\nSELECT 1", Args: []any{int64(1)}}
+	end := pgx.TraceQueryEndData{CommandTag: pgconn.NewCommandTag("SELECT 1")}
+	for _, bc := range []struct {
+		name  string
+		level slog.Level
+	}{{"filtered", slog.LevelInfo}, {"written", slog.LevelDebug}} {
+		b.Run(bc.name, func(b *testing.B) {
+			tr := db.NewSlogTracer(slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: bc.level})), db.TraceConfig{})
+			b.ReportAllocs()
+			for b.Loop() {
+				tr.TraceQueryEnd(tr.TraceQueryStart(ctx, nil, start), nil, end)
+			}
+		})
+	}
+}
