@@ -30,10 +30,14 @@ func benchShop(b *testing.B) (*db.DB, int64, int64) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	if _, err := d.Exec(ctx, `INSERT INTO users (first_name, last_name) SELECT 'R', 'R' FROM generate_series(1, 10);
-		INSERT INTO reviews (product_id, user_id, rating) SELECT $1, user_id, 4 FROM users WHERE user_id <> $2;
-		INSERT INTO orders (user_id, status) SELECT $2, 'paid' FROM generate_series(1, 10)`, p.ProductID, u.UserID); err != nil {
-		b.Fatal(err)
+	for _, sql := range []string{
+		`INSERT INTO users (first_name, last_name) SELECT 'R', 'R' FROM generate_series(1, 10) WHERE $1::bigint > 0 AND $2::bigint > 0`,
+		`INSERT INTO reviews (product_id, user_id, rating) SELECT $1, user_id, 4 FROM users WHERE user_id <> $2`,
+		`INSERT INTO orders (user_id, status) SELECT $2, 'paid' FROM generate_series(1, 10) WHERE $1::bigint > 0`,
+	} {
+		if _, err := d.Exec(ctx, sql, p.ProductID, u.UserID); err != nil {
+			b.Fatal(err)
+		}
 	}
 	return d, p.ProductID, u.UserID
 }

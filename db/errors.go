@@ -144,11 +144,15 @@ type QueryError struct {
 
 // Error describes the failure without argument values.
 func (e *QueryError) Error() string {
+	msg := e.Err.Error()
 	var pgErr *pgconn.PgError
 	if errors.As(e.Err, &pgErr) && strings.HasPrefix(pgErr.Code, "22") {
-		return fmt.Sprintf("%s: invalid input data (SQLSTATE %s)", e.Query, pgErr.Code)
+		msg = fmt.Sprintf("invalid input data (SQLSTATE %s)", pgErr.Code)
 	}
-	return e.Query + ": " + e.Err.Error()
+	if e.Query == "" {
+		return msg
+	}
+	return e.Query + ": " + msg
 }
 
 // Unwrap gives the underlying error.

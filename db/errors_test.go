@@ -180,3 +180,11 @@ func TestErrorClassifiers(t *testing.T) {
 		t.Fatalf("context deadline: %v, want IsQueryCanceled only", err)
 	}
 }
+
+func TestRawSQLErrorsHaveNoEmptyName(t *testing.T) {
+	ctx, d, _ := setup(t)
+	_, err := d.Exec(ctx, "SELECT * FROM no_such_table")
+	if err == nil || strings.HasPrefix(err.Error(), ":") || !strings.Contains(err.Error(), "no_such_table") {
+		t.Fatalf("error text %q", err)
+	}
+}
