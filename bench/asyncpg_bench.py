@@ -143,9 +143,10 @@ async def stream(a):
         until = datetime.datetime.fromtimestamp(a.cutoff / 1e9, datetime.timezone.utc)
         start = time.perf_counter()
         n = 0
-        async with conn.transaction():
-            async for _ in conn.cursor(SQL_EXPORT, since, until, prefetch=a.prefetch):
-                n += 1
+        while n == 0 or time.perf_counter() - start < a.duration:  # as the Go workers: repeat for the duration
+            async with conn.transaction():
+                async for _ in conn.cursor(SQL_EXPORT, since, until, prefetch=a.prefetch):
+                    n += 1
         return {"rate": n / (time.perf_counter() - start), "count": n}
     finally:
         await conn.close()

@@ -65,7 +65,7 @@ var workloadTitles = map[string]string{
 	"page":   "page: product + 10 reviews + customer's 10 orders, 64 in flight, pool of 10 (pgbench: 10 connections) (pages/s)",
 	"order":  "order: place an order locking 2 of 100 products, 32 concurrent (orders/s)",
 	"copy":   "copy: bulk insert 1,000,000 narrow users (rows/s)",
-	"stream": "stream: read 1,000,000 orders (rows/s)",
+	"stream": "stream: read 1,000,000 orders, repeated for the measured time (rows/s)",
 }
 
 // target is one of the goals, checked on the medians.
