@@ -5,9 +5,11 @@ import (
 	"io"
 	"log/slog"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/shopdb/shopdb/db"
 	"github.com/shopdb/shopdb/db/dbtest"
@@ -96,7 +98,42 @@ func BenchmarkPage(b *testing.B) {
 			}
 		}
 	})
+	// The same three queries as a pgx.Batch written by hand: Pipeline's
+	// reference, since it sends exactly this batch.
+	b.Run("pgx.Batch", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := pgxPageBatch(ctx, d.Pool(), productID, userID); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }
+
+func pgxPageBatch(ctx context.Context, pool *pgxpool.Pool, productID, userID int64) error {
+	batch := &pgx.Batch{}
+	batch.Queue(`SELECT product_id, sku, name, description, price_cents, stock, created_at FROM products WHERE product_id = $1`, productID)
+	batch.Queue(`SELECT review_id, product_id, user_id, rating, body, created_at FROM reviews
+		WHERE product_id = $1 ORDER BY created_at DESC, review_id DESC LIMIT 10`, productID)
+	batch.Queue(`SELECT order_id, user_id, status, total_cents, created_at FROM orders
+		WHERE user_id = $1 ORDER BY created_at DESC, order_id DESC LIMIT 10`, userID)
+	br := pool.SendBatch(ctx, batch)
+	defer br.Close()
+	var p db.Product
+	if err := br.QueryRow().Scan(&p.ProductID, &p.Sku, &p.Name, &p.Description, &p.PriceCents, &p.Stock, &p.CreatedAt); err != nil {
+		return err
+	}
+	if _, err := pgx.CollectRows(must2(br.Query()), pgx.RowToStructByPos[db.Review]); err != nil {
+		return err
+	}
+	if _, err := pgx.CollectRows(must2(br.Query()), pgx.RowToStructByPos[db.Order]); err != nil {
+		return err
+	}
+	return br.Close()
+}
+
+// must2 drops the error of BatchResults.Query, which pgx repeats in the rows.
+func must2(rows pgx.Rows, _ error) pgx.Rows { return rows }
 
 // BenchmarkWithTx is a transaction around one small write.
 func BenchmarkWithTx(b *testing.B) {
@@ -153,4 +190,51 @@ func BenchmarkTracer(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkStream reads 100,000 rows through OrderExportStream and through a
+// hand-written pgx loop over the same SQL, per row.
+func BenchmarkStream(b *testing.B) {
+	d, _, userID := benchShop(b)
+	ctx := context.Background()
+	if _, err := d.Exec(ctx, `INSERT INTO orders (user_id, status) SELECT $1, 'paid' FROM generate_series(1, 100000)`, userID); err != nil {
+		b.Fatal(err)
+	}
+	window := db.OrderExportParams{Since: time.Unix(0, 0), Until: time.Now().Add(time.Hour)}
+	q := db.New(d)
+	b.Run("OrderExportStream", func(b *testing.B) {
+		b.ReportAllocs()
+		n := 0
+		for b.Loop() {
+			for _, err := range q.OrderExportStream(ctx, window) {
+				if err != nil {
+					b.Fatal(err)
+				}
+				n++
+			}
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(n), "ns/row")
+	})
+	b.Run("pgx", func(b *testing.B) {
+		b.ReportAllocs()
+		n := 0
+		for b.Loop() {
+			rows, err := d.Pool().Query(ctx, `SELECT order_id, user_id, status, total_cents, created_at FROM orders
+				WHERE created_at >= $1 AND created_at < $2 ORDER BY order_id`, window.Since, window.Until)
+			if err != nil {
+				b.Fatal(err)
+			}
+			for rows.Next() {
+				var o db.Order
+				if err := rows.Scan(&o.OrderID, &o.UserID, &o.Status, &o.TotalCents, &o.CreatedAt); err != nil {
+					b.Fatal(err)
+				}
+				n++
+			}
+			if rows.Err() != nil {
+				b.Fatal(rows.Err())
+			}
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(n), "ns/row")
+	})
 }
