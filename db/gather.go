@@ -29,8 +29,17 @@ import (
 //		func(ctx context.Context, q *Queries) (err error) { reviews, err = q.ReviewListByProduct(ctx, params); return err },
 //	)
 func Gather(ctx context.Context, d *DB, fns ...func(ctx context.Context, q *Queries) error) error {
+	return GatherLimit(ctx, d, 0, fns...)
+}
+
+// GatherLimit is Gather running at most limit fns at once; limit <= 0 means
+// the pool's MaxConns. A lower limit leaves connections for other requests.
+func GatherLimit(ctx context.Context, d *DB, limit int, fns ...func(ctx context.Context, q *Queries) error) error {
+	if limit <= 0 {
+		limit = int(d.pool.Config().MaxConns)
+	}
 	g, ctx := errgroup.WithContext(ctx)
-	g.SetLimit(int(d.pool.Config().MaxConns))
+	g.SetLimit(limit)
 	q := New(d)
 	for i, fn := range fns {
 		g.Go(func() (err error) {

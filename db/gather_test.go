@@ -135,4 +135,14 @@ func TestGatherBoundedByPool(t *testing.T) {
 	if done.Load() != 8 || peak.Load() > 2 {
 		t.Fatalf("%d of 8 fns ran, at most %d at once; want all 8, at most 2 (MaxConns)", done.Load(), peak.Load())
 	}
+
+	// An explicit limit below the pool size.
+	peak.Store(0)
+	done.Store(0)
+	if err := db.GatherLimit(ctx, pool, 1, fns...); err != nil {
+		t.Fatal(err)
+	}
+	if done.Load() != 8 || peak.Load() != 1 {
+		t.Fatalf("GatherLimit 1: %d of 8 fns ran, at most %d at once; want all 8, one at a time", done.Load(), peak.Load())
+	}
 }
