@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -167,63 +168,105 @@ func (c *coordinator) failed(sql string, err error, first *error) error {
 	return *first
 }
 
-// round sends reqs as one batch and hands each fn its result in turn.
+// round sends reqs as one batch and serves the results in order. Serving
+// passes from goroutine to goroutine: the fn that lets go of its result
+// reads the next one and hands it on (roundState.advance), so the
+// coordinator is woken once per round, not once per query.
 func (c *coordinator) round(reqs []pipeRequest) {
 	batch := &pgx.Batch{}
 	for _, r := range reqs {
 		batch.Queue(r.sql, r.args...)
 	}
-	br := c.conn.SendBatch(c.ctx, batch)
-	var first error
-	for _, r := range reqs {
-		switch r.kind {
-		case kindExec:
-			tag, err := br.Exec()
-			r.reply <- pipeReply{tag: tag, err: c.failed(r.sql, err, &first)}
-		case kindRow:
-			h := &handoffRow{row: br.QueryRow(), sql: r.sql, prior: first, released: make(chan struct{})}
-			r.reply <- pipeReply{row: h}
-			c.waitRelease(r.fn, h.released, func() { _ = h.row.Scan() }) // read past an unread row
-			if h.err != nil && !errors.Is(h.err, ErrNotFound) {
-				_ = c.failed(r.sql, h.raw, &first)
-			}
-		default:
-			rows, err := br.Query()
-			if err != nil {
-				r.reply <- pipeReply{err: c.failed(r.sql, err, &first)}
-				continue
-			}
-			h := &handoffRows{Rows: rows, sql: r.sql, prior: first, released: make(chan struct{})}
-			r.reply <- pipeReply{rows: h}
-			c.waitRelease(r.fn, h.released, rows.Close)
-			_ = c.failed(r.sql, rows.Err(), &first)
-		}
-	}
-	if err := br.Close(); err != nil && first == nil && c.queryErr == nil {
-		c.queryErr = fmt.Errorf("pipeline: %w", err)
-	}
+	rs := &roundState{c: c, br: c.conn.SendBatch(c.ctx, batch), reqs: reqs, done: make(chan struct{})}
+	rs.holder.Store(-1)
+	rs.advance()
+	c.waitRound(rs)
 }
 
-// waitRelease waits until fn holder is done with the result it was handed.
-// Meanwhile other fns' next queries are queued for the next round; a query
-// from the holder itself cannot be served before it lets go, so it fails.
-// A holder that returns without letting go (a panic) has its result closed.
-func (c *coordinator) waitRelease(holder int, released <-chan struct{}, closeResult func()) {
+// roundState is one round being served. Only the goroutine holding the turn
+// touches it (and the connection); the turn passes with the reply sent to
+// the next fn, which orders the accesses.
+type roundState struct {
+	c      *coordinator
+	br     pgx.BatchResults
+	reqs   []pipeRequest
+	next   int
+	first  error        // the first failed query of the round
+	holder atomic.Int64 // the fn holding an unread result, or -1
+	drop   func()       // closes that result unread, for a holder that died
+	done   chan struct{}
+}
+
+// advance serves requests until one hands a result to its fn, or the round
+// is over.
+func (rs *roundState) advance() {
+	c := rs.c
+	for rs.next < len(rs.reqs) {
+		r := rs.reqs[rs.next]
+		rs.next++
+		switch r.kind {
+		case kindExec:
+			tag, err := rs.br.Exec()
+			r.reply <- pipeReply{tag: tag, err: c.failed(r.sql, err, &rs.first)}
+		case kindRow:
+			h := &handoffRow{row: rs.br.QueryRow(), sql: r.sql, prior: rs.first}
+			h.release = func() {
+				if h.err != nil && !h.dropped && !errors.Is(h.err, ErrNotFound) {
+					_ = c.failed(r.sql, h.raw, &rs.first)
+				}
+				rs.advance()
+			}
+			rs.hand(r, pipeReply{row: h}, func() { h.dropped = true; _ = h.Scan() })
+			return
+		default:
+			rows, err := rs.br.Query()
+			if err != nil {
+				r.reply <- pipeReply{err: c.failed(r.sql, err, &rs.first)}
+				continue
+			}
+			h := &handoffRows{Rows: rows, sql: r.sql, prior: rs.first}
+			h.onRelease = func() {
+				_ = c.failed(r.sql, rows.Err(), &rs.first)
+				rs.advance()
+			}
+			rs.hand(r, pipeReply{rows: h}, h.Close)
+			return
+		}
+	}
+	rs.holder.Store(-1)
+	if err := rs.br.Close(); err != nil && rs.first == nil && c.queryErr == nil {
+		c.queryErr = fmt.Errorf("pipeline: %w", err)
+	}
+	close(rs.done)
+}
+
+// hand gives r's fn its result and the turn.
+func (rs *roundState) hand(r pipeRequest, rep pipeReply, drop func()) {
+	rs.drop = drop
+	rs.holder.Store(int64(r.fn))
+	r.reply <- rep
+}
+
+// waitRound waits for the round to be served. Meanwhile other fns' next
+// queries are queued for the next round; a query from the holder itself
+// cannot be served before it lets go, so it fails. A holder that returns
+// without letting go (a panic) has its result dropped, which moves the round
+// on.
+func (c *coordinator) waitRound(rs *roundState) {
 	for {
 		select {
-		case <-released:
+		case <-rs.done:
 			return
 		case r := <-c.requests:
-			if r.fn == holder {
+			if int64(r.fn) == rs.holder.Load() {
 				r.reply <- pipeReply{err: errPipelineNested}
 			} else {
 				c.pending = append(c.pending, r)
 			}
 		case d := <-c.done:
 			c.finished(d)
-			if d.fn == holder {
-				closeResult()
-				return
+			if int64(d.fn) == rs.holder.Load() {
+				rs.drop()
 			}
 		}
 	}
@@ -277,14 +320,14 @@ func (d pipeDBTX) SendBatch(context.Context, *pgx.Batch) pgx.BatchResults {
 	return errBatch{errPipelineUnsupported}
 }
 
-// handoffRows is a result of the batch, read by the fn that asked for it;
-// the coordinator waits until it is read to the end or closed.
+// handoffRows is a result of the batch, read by the fn that asked for it.
+// Reading it to the end or closing it passes the turn on.
 type handoffRows struct {
 	pgx.Rows
-	sql      string
-	prior    error // an earlier query of the round failed: this one was skipped
-	once     sync.Once
-	released chan struct{}
+	sql       string
+	prior     error // an earlier query of the round failed: this one was skipped
+	once      sync.Once
+	onRelease func()
 }
 
 func (h *handoffRows) Next() bool {
@@ -311,16 +354,17 @@ func (h *handoffRows) Err() error {
 	return mapError(h.sql, err)
 }
 
-func (h *handoffRows) release() { h.once.Do(func() { close(h.released) }) }
+func (h *handoffRows) release() { h.once.Do(h.onRelease) }
 
-// handoffRow is QueryRow's result, released by Scan.
+// handoffRow is QueryRow's result; Scan passes the turn on.
 type handoffRow struct {
 	row      pgx.Row
 	sql      string
 	prior    error
 	raw, err error // set by Scan
 	scanned  bool
-	released chan struct{}
+	dropped  bool // scanned by the coordinator for a fn that died
+	release  func()
 }
 
 func (h *handoffRow) Scan(dest ...any) error {
@@ -336,6 +380,7 @@ func (h *handoffRow) Scan(dest ...any) error {
 	default:
 		h.err = mapError(h.sql, h.raw)
 	}
-	close(h.released)
-	return h.err
+	err := h.err
+	h.release()
+	return err
 }
