@@ -225,7 +225,12 @@ func BenchmarkStream(b *testing.B) {
 				b.Fatal(err)
 			}
 			for rows.Next() {
-				var o db.Order
+				// What code without the typed layer writes: status as a plain string.
+				var o struct {
+					OrderID, UserID, TotalCents int64
+					Status                      string
+					CreatedAt                   time.Time
+				}
 				if err := rows.Scan(&o.OrderID, &o.UserID, &o.Status, &o.TotalCents, &o.CreatedAt); err != nil {
 					b.Fatal(err)
 				}
