@@ -206,6 +206,25 @@ func TestPipelineErrorAnywhere(t *testing.T) {
 			t.Fatalf("failing query %d: Pipeline error = %v, want the check violation of ReviewCreate", failing, err)
 		}
 	}
+	// A write in the same round as a failing query does not stay, whichever
+	// of the two the batch holds first: the round is one implicit transaction.
+	err := db.Pipeline(ctx, d,
+		func(ctx context.Context, q *db.Queries) error {
+			_, err := q.UserUpdateEmail(ctx, db.UserUpdateEmailParams{UserID: customer.UserID, Email: ptr("lost@example.com")})
+			return err
+		},
+		func(ctx context.Context, q *db.Queries) error {
+			_, err := q.ReviewCreate(ctx, db.ReviewCreateParams{ProductID: p.ProductID, UserID: customer.UserID, Rating: 9})
+			return err
+		},
+	)
+	if !errors.Is(err, db.ErrCheckViolation) {
+		t.Fatalf("error = %v, want the check violation", err)
+	}
+	if u := must(q.UserGetByID(ctx, customer.UserID))(t); u.Email != nil {
+		t.Fatalf("the write of a failed round stayed: email %q", *u.Email)
+	}
+
 	// The connection went back healthy: the next pipeline works.
 	var pg page
 	if err := db.Pipeline(ctx, d, pageFns(&pg, p.ProductID, customer.UserID)...); err != nil {
