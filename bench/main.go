@@ -75,7 +75,7 @@ func main() {
 		return
 	}
 	var cfg config
-	flag.IntVar(&cfg.reps, "reps", 3, "repetitions of every run (the table shows medians)")
+	flag.IntVar(&cfg.reps, "reps", 4, "repetitions of every run (the table shows medians)")
 	flag.DurationVar(&cfg.warmup, "warmup", time.Second, "unmeasured time before each timed run")
 	flag.DurationVar(&cfg.duration, "duration", 3*time.Second, "measured time of each timed run")
 	flag.IntVar(&cfg.rows, "rows", 1_000_000, "rows for copy")
