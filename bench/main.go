@@ -258,23 +258,17 @@ func pythonArgs(r run, dsn string, cfg config, cutoff time.Time) []string {
 // copyDatabase creates (or recreates) shopdb_bench_copy, migrated and empty:
 // the copy workload's target, so that the loaded rows do not disturb the others.
 func copyDatabase(ctx context.Context, dsn string) (string, error) {
-	conn, err := pgx.Connect(ctx, dsn)
+	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
 		return "", err
 	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS shopdb_bench_copy"); err != nil {
-		return "", err
-	}
-	if _, err := conn.Exec(ctx, "CREATE DATABASE shopdb_bench_copy"); err != nil {
-		return "", err
-	}
-	cfg := conn.Config().Copy()
-	cfg.Database = "shopdb_bench_copy"
-	copyDSN := fmt.Sprintf("postgres://%s@%s:%d/%s?sslmode=disable", cfg.User, cfg.Host, cfg.Port, cfg.Database)
 	if cfg.Password != "" {
 		return "", errors.New("bench: DATABASE_URL with a password is not supported for the copy database; use trust or .pgpass")
 	}
+	if err := execSQL(ctx, dsn, "DROP DATABASE IF EXISTS shopdb_bench_copy", "CREATE DATABASE shopdb_bench_copy"); err != nil {
+		return "", err
+	}
+	copyDSN := fmt.Sprintf("postgres://%s@%s:%d/shopdb_bench_copy?sslmode=disable", cfg.User, cfg.Host, cfg.Port)
 	return copyDSN, migrate.Up(ctx, copyDSN)
 }
 
