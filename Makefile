@@ -16,12 +16,13 @@ demo: postgres-binaries
 test: postgres-binaries check
 	$(GO) test -race -count=1 ./...
 
-## check: gofmt, go vet (also of the bench module) and `sqlc diff` (db/ matches schema/ and queries/).
+## check: gofmt, go vet (also of the bench module), `sqlc diff` and `pgkitgen -check` (db/ matches schema/ and queries/).
 check:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	cd bench && $(GO) vet ./...
 	$(SQLC) diff
+	$(GO) run ./pgkit/cmd/pgkitgen -dir db -check
 
 ## bench: shopdb vs raw pgx vs asyncpg vs pgbench on a throwaway server; writes bench/results/.
 bench: postgres-binaries

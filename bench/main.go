@@ -32,9 +32,9 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/shopdb/shopdb/db"
 	"github.com/shopdb/shopdb/internal/pgtemp"
 	"github.com/shopdb/shopdb/migrate"
+	"github.com/shopdb/shopdb/pgkit"
 )
 
 //go:embed asyncpg_bench.py
@@ -128,7 +128,7 @@ func orchestrate(ctx context.Context, cfg config) error {
 	if err := migrate.Up(ctx, dsn); err != nil {
 		return err
 	}
-	d, err := db.Open(ctx, dsn, db.PoolConfig{MaxConns: 2})
+	d, err := pgkit.Open(ctx, dsn, pgkit.Config{MaxConns: 2})
 	if err != nil {
 		return err
 	}

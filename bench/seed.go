@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/shopdb/shopdb/db"
+	"github.com/shopdb/shopdb/pgkit"
 )
 
 // seedSize is how much shop data to make.
@@ -15,7 +15,7 @@ type seedSize struct {
 
 // seed fills an empty, migrated database on the server side
 // (generate_series), so that setting up is quick whatever the client.
-func seed(ctx context.Context, d *db.DB, s seedSize) error {
+func seed(ctx context.Context, d *pgkit.DB, s seedSize) error {
 	if s.users < 10 {
 		return fmt.Errorf("seed: need at least 10 users for 10 distinct reviewers per product, got %d", s.users)
 	}

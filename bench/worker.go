@@ -18,6 +18,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/shopdb/shopdb/db"
+	"github.com/shopdb/shopdb/pgkit"
+	"github.com/shopdb/shopdb/shop"
 )
 
 // params is what a worker process is told to measure.
@@ -116,8 +118,8 @@ func copyRows(n int) iter.Seq[db.UserCreateManyParams] {
 }
 
 // orderLines picks two of the first 100 products, one unit each.
-func orderLines() []db.OrderLine {
-	return []db.OrderLine{
+func orderLines() []shop.OrderLine {
+	return []shop.OrderLine{
 		{ProductID: 1 + rand.Int64N(orderProducts), Quantity: 1},
 		{ProductID: 1 + rand.Int64N(orderProducts), Quantity: 1},
 	}
@@ -127,7 +129,7 @@ func orderLines() []db.OrderLine {
 
 func runShopdb(ctx context.Context, p params) (Result, error) {
 	conns := map[string]int32{"point": pointConns, "page": pageConns, "order": orderConns, "copy": 1, "stream": 1}[p.workload]
-	d, err := db.Open(ctx, p.dsn, db.PoolConfig{MaxConns: conns, MinConns: conns, AcquireTimeout: -1})
+	d, err := pgkit.Open(ctx, p.dsn, pgkit.Config{MaxConns: conns, MinConns: conns, AcquireTimeout: -1})
 	if err != nil {
 		return Result{}, err
 	}
@@ -151,10 +153,10 @@ func runShopdb(ctx context.Context, p params) (Result, error) {
 				return nil
 			},
 			"fan-out": func(ctx context.Context, fns ...func(context.Context, *db.Queries) error) error {
-				return db.Gather(ctx, d, fns...)
+				return pgkit.Gather(ctx, d, db.New, fns...)
 			},
 			"pipelined": func(ctx context.Context, fns ...func(context.Context, *db.Queries) error) error {
-				return db.Pipeline(ctx, d, fns...)
+				return pgkit.Pipeline(ctx, d, db.New, fns...)
 			},
 		}[p.mode]
 		if fetch == nil {
@@ -185,9 +187,9 @@ func runShopdb(ctx context.Context, p params) (Result, error) {
 		return latencyResult(lat, p.duration), err
 	case "order":
 		var retries atomic.Int64
-		opts := db.TxOptions{OnRetry: func(int, error) { retries.Add(1) }}
+		opts := pgkit.TxOptions{OnRetry: func(int, error) { retries.Add(1) }}
 		lat, err := closedLoop(ctx, orderWorkers, p.warmup, p.duration, func(ctx context.Context, _, _ int) error {
-			_, err := db.PlaceOrder(ctx, d, 1+rand.Int64N(int64(p.users)), orderLines(), opts)
+			_, err := shop.PlaceOrder(ctx, d, 1+rand.Int64N(int64(p.users)), orderLines(), opts)
 			return err
 		})
 		r := latencyResult(lat, p.duration)
@@ -420,7 +422,7 @@ func pgxPagePipelined(ctx context.Context, pool *pgxpool.Pool, productID, userID
 	return br.Close()
 }
 
-func pgxPlaceOrder(ctx context.Context, pool *pgxpool.Pool, userID int64, lines []db.OrderLine) error {
+func pgxPlaceOrder(ctx context.Context, pool *pgxpool.Pool, userID int64, lines []shop.OrderLine) error {
 	qty := map[int64]int32{}
 	for _, l := range lines {
 		qty[l.ProductID] += l.Quantity

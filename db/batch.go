@@ -108,7 +108,7 @@ func (q *Queries) ReviewListByProducts(ctx context.Context, arg []ReviewListByPr
 func (b *ReviewListByProductsBatchResults) Query(f func(int, []Review, error)) {
 	defer b.br.Close()
 	for t := 0; t < b.tot; t++ {
-		var items []Review
+		items := []Review{}
 		if b.closed {
 			if f != nil {
 				f(t, items, ErrBatchAlreadyClosed)

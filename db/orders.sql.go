@@ -32,7 +32,7 @@ func (q *Queries) OrderClaimByStatus(ctx context.Context, arg OrderClaimByStatus
 		return nil, err
 	}
 	defer rows.Close()
-	var items []Order
+	items := []Order{}
 	for rows.Next() {
 		var i Order
 		if err := rows.Scan(
@@ -96,7 +96,7 @@ func (q *Queries) OrderExport(ctx context.Context, arg OrderExportParams) ([]Ord
 		return nil, err
 	}
 	defer rows.Close()
-	var items []Order
+	items := []Order{}
 	for rows.Next() {
 		var i Order
 		if err := rows.Scan(
@@ -146,7 +146,7 @@ func (q *Queries) OrderItemListByOrder(ctx context.Context, orderID int64) ([]Or
 		return nil, err
 	}
 	defer rows.Close()
-	var items []OrderItem
+	items := []OrderItem{}
 	for rows.Next() {
 		var i OrderItem
 		if err := rows.Scan(
@@ -187,7 +187,7 @@ func (q *Queries) OrderListByStatus(ctx context.Context, arg OrderListByStatusPa
 		return nil, err
 	}
 	defer rows.Close()
-	var items []Order
+	items := []Order{}
 	for rows.Next() {
 		var i Order
 		if err := rows.Scan(
@@ -237,7 +237,7 @@ func (q *Queries) OrderListByUser(ctx context.Context, arg OrderListByUserParams
 		return nil, err
 	}
 	defer rows.Close()
-	var items []Order
+	items := []Order{}
 	for rows.Next() {
 		var i Order
 		if err := rows.Scan(

@@ -136,7 +136,7 @@ func (q *Queries) ProductList(ctx context.Context, arg ProductListParams) ([]Pro
 		return nil, err
 	}
 	defer rows.Close()
-	var items []Product
+	items := []Product{}
 	for rows.Next() {
 		var i Product
 		if err := rows.Scan(
@@ -170,7 +170,7 @@ func (q *Queries) ProductListByIDs(ctx context.Context, productIds []int64) ([]P
 		return nil, err
 	}
 	defer rows.Close()
-	var items []Product
+	items := []Product{}
 	for rows.Next() {
 		var i Product
 		if err := rows.Scan(
@@ -215,7 +215,7 @@ func (q *Queries) ProductLockForOrder(ctx context.Context, productIds []int64) (
 		return nil, err
 	}
 	defer rows.Close()
-	var items []ProductLockForOrderRow
+	items := []ProductLockForOrderRow{}
 	for rows.Next() {
 		var i ProductLockForOrderRow
 		if err := rows.Scan(&i.ProductID, &i.PriceCents, &i.Stock); err != nil {

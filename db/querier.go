@@ -74,7 +74,9 @@ type Querier interface {
 	UserGetByEmail(ctx context.Context, email string) (User, error)
 	UserGetByID(ctx context.Context, userID int64) (User, error)
 	// UserList pages through users in id order: pass the last user_id of the
-	// previous page (0 for the first page). An empty name_prefix matches everyone.
+	// previous page (0 for the first page). Only users whose last name starts
+	// with name_prefix, taken literally (% and _ are plain characters), are
+	// listed; an empty name_prefix matches everyone.
 	UserList(ctx context.Context, arg UserListParams) ([]User, error)
 	UserListByIDs(ctx context.Context, userIds []int64) ([]User, error)
 	UserUpdateEmail(ctx context.Context, arg UserUpdateEmailParams) (int64, error)

@@ -85,7 +85,7 @@ func (q *Queries) ReviewListByProduct(ctx context.Context, arg ReviewListByProdu
 		return nil, err
 	}
 	defer rows.Close()
-	var items []Review
+	items := []Review{}
 	for rows.Next() {
 		var i Review
 		if err := rows.Scan(

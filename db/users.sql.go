@@ -100,7 +100,7 @@ func (q *Queries) UserExport(ctx context.Context, afterUserID int64) ([]User, er
 		return nil, err
 	}
 	defer rows.Close()
-	var items []User
+	items := []User{}
 	for rows.Next() {
 		var i User
 		if err := rows.Scan(
@@ -159,7 +159,7 @@ func (q *Queries) UserGetByID(ctx context.Context, userID int64) (User, error) {
 const userList = `-- name: UserList :many
 SELECT user_id, first_name, last_name, email, created_at FROM users
 WHERE user_id > $1::bigint
-    AND ($2::text = '' OR last_name LIKE $2::text || '%')
+    AND ($2::text = '' OR starts_with(last_name, $2::text))
 ORDER BY user_id
 LIMIT $3::integer
 `
@@ -171,14 +171,16 @@ type UserListParams struct {
 }
 
 // UserList pages through users in id order: pass the last user_id of the
-// previous page (0 for the first page). An empty name_prefix matches everyone.
+// previous page (0 for the first page). Only users whose last name starts
+// with name_prefix, taken literally (% and _ are plain characters), are
+// listed; an empty name_prefix matches everyone.
 func (q *Queries) UserList(ctx context.Context, arg UserListParams) ([]User, error) {
 	rows, err := q.db.Query(ctx, userList, arg.AfterUserID, arg.NamePrefix, arg.Max)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var items []User
+	items := []User{}
 	for rows.Next() {
 		var i User
 		if err := rows.Scan(
@@ -210,7 +212,7 @@ func (q *Queries) UserListByIDs(ctx context.Context, userIds []int64) ([]User, e
 		return nil, err
 	}
 	defer rows.Close()
-	var items []User
+	items := []User{}
 	for rows.Next() {
 		var i User
 		if err := rows.Scan(

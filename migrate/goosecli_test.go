@@ -8,7 +8,7 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver
 	"github.com/pressly/goose/v3"
 
-	"github.com/shopdb/shopdb/db/dbtest"
+	"github.com/shopdb/shopdb/pgkit/pgkittest"
 )
 
 // TestUpstreamGooseCLIPath runs the files of schema/ through goose's
@@ -17,7 +17,7 @@ import (
 // Not parallel: that API keeps global state (dialect, base FS).
 func TestUpstreamGooseCLIPath(t *testing.T) {
 	ctx := context.Background()
-	sqlDB, err := sql.Open("pgx", dbtest.EmptyURL(t))
+	sqlDB, err := sql.Open("pgx", pgkittest.EmptyURL(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,7 +15,7 @@ import (
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
 
-	"github.com/shopdb/shopdb/db"
+	"github.com/shopdb/shopdb/pgkit"
 	"github.com/shopdb/shopdb/schema"
 )
 
@@ -34,7 +34,7 @@ func Open(ctx context.Context, dsn string) (*Migrator, error) {
 // OpenFS is Open with the migrations read from fsys instead of the embedded
 // schema: goose files named NNNNN_name.sql at its root.
 func OpenFS(ctx context.Context, dsn string, fsys fs.FS) (*Migrator, error) {
-	pcfg, err := db.ParsePoolConfig(dsn, db.PoolConfig{})
+	pcfg, err := pgkit.ParseConfig(dsn, pgkit.Config{})
 	if err != nil {
 		return nil, fmt.Errorf("migrate: %w", err)
 	}

@@ -12,12 +12,12 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/shopdb/shopdb/db/dbtest"
 	"github.com/shopdb/shopdb/migrate"
+	"github.com/shopdb/shopdb/pgkit/pgkittest"
 	"github.com/shopdb/shopdb/schema"
 )
 
-func TestMain(m *testing.M) { os.Exit(dbtest.Run(m)) }
+func TestMain(m *testing.M) { os.Exit(pgkittest.Run(m)) }
 
 func testContext(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -79,7 +79,7 @@ func schemaCopy(t *testing.T) fstest.MapFS {
 func TestUpDownUpGivesTheSameSchema(t *testing.T) {
 	t.Parallel()
 	ctx := testContext(t)
-	dsn := dbtest.EmptyURL(t)
+	dsn := pgkittest.EmptyURL(t)
 	m, err := migrate.Open(ctx, dsn)
 	if err != nil {
 		t.Fatal(err)
@@ -141,7 +141,7 @@ func TestUpDownUpGivesTheSameSchema(t *testing.T) {
 func TestFailedMigrationLeavesNoPartialSchema(t *testing.T) {
 	t.Parallel()
 	ctx := testContext(t)
-	dsn := dbtest.EmptyURL(t)
+	dsn := pgkittest.EmptyURL(t)
 
 	// The real migrations plus one that creates a table, then fails.
 	fsys := schemaCopy(t)
@@ -179,7 +179,7 @@ DROP TABLE half_done;
 func TestConcurrentUpAppliesEachVersionOnce(t *testing.T) {
 	t.Parallel()
 	ctx := testContext(t)
-	dsn := dbtest.EmptyURL(t)
+	dsn := pgkittest.EmptyURL(t)
 
 	// The real migrations plus a slow one, so that the deploys overlap.
 	fsys := schemaCopy(t)

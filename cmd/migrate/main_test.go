@@ -8,14 +8,14 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/shopdb/shopdb/db/dbtest"
+	"github.com/shopdb/shopdb/pgkit/pgkittest"
 )
 
-func TestMain(m *testing.M) { os.Exit(dbtest.Run(m)) }
+func TestMain(m *testing.M) { os.Exit(pgkittest.Run(m)) }
 
 func TestCommands(t *testing.T) {
 	ctx := context.Background()
-	dsn := dbtest.EmptyURL(t)
+	dsn := pgkittest.EmptyURL(t)
 	step := func(want string, args ...string) {
 		t.Helper()
 		var out bytes.Buffer

@@ -16,9 +16,9 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/shopdb/shopdb/db"
 	"github.com/shopdb/shopdb/internal/pgtemp"
 	"github.com/shopdb/shopdb/migrate"
+	"github.com/shopdb/shopdb/pgkit"
 )
 
 func main() {
@@ -65,7 +65,7 @@ func run(ctx context.Context, dsn string, out io.Writer) error {
 		return err
 	}
 
-	pool, err := db.Open(ctx, dsn, db.PoolConfig{MaxConns: 4})
+	pool, err := pgkit.Open(ctx, dsn, pgkit.Config{MaxConns: 4})
 	if err != nil {
 		return err
 	}

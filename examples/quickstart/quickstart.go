@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/shopdb/shopdb/db"
+	"github.com/shopdb/shopdb/pgkit"
 )
 
 // Summary is what Run did, for the caller (and the test) to check.
@@ -33,7 +34,7 @@ type Summary struct {
 
 // Run walks through the tutorial flow on pool, printing each step to out.
 // It only adds rows, so it can run again on the same database.
-func Run(ctx context.Context, pool *db.DB, out io.Writer) (*Summary, error) {
+func Run(ctx context.Context, pool *pgkit.DB, out io.Writer) (*Summary, error) {
 	var s Summary
 	q := db.New(pool)
 
@@ -84,7 +85,7 @@ func Run(ctx context.Context, pool *db.DB, out io.Writer) (*Summary, error) {
 	}
 	fmt.Fprintf(out, "5. two queries on one connection: the second fails: %v\n", s.BusyErr)
 	start := time.Now()
-	err = db.Gather(ctx, pool,
+	err = pgkit.Gather(ctx, pool, db.New,
 		func(ctx context.Context, _ *db.Queries) error {
 			return pool.QueryRow(ctx, "SELECT pg_backend_pid() FROM pg_sleep(0.2)").Scan(&s.PoolPIDs[0])
 		},
@@ -99,7 +100,7 @@ func Run(ctx context.Context, pool *db.DB, out io.Writer) (*Summary, error) {
 		s.PoolPIDs[0], s.PoolPIDs[1], time.Since(start).Round(time.Millisecond))
 
 	// 6. A transaction that commits: a product, an order and its lines.
-	err = db.WithTx(ctx, pool, func(q *db.Queries) error {
+	err = pgkit.WithTx(ctx, pool, db.New, func(q *db.Queries) error {
 		p, err := q.ProductCreate(ctx, db.ProductCreateParams{
 			Sku: fmt.Sprintf("QS-%d", time.Now().UnixNano()), Name: "Analytical Engine", PriceCents: 12_500, Stock: 3,
 		})
@@ -131,7 +132,7 @@ func Run(ctx context.Context, pool *db.DB, out io.Writer) (*Summary, error) {
 
 	// 7. A transaction that fails on a duplicate key rolls back everything,
 	// including the row it had inserted before.
-	err = db.WithTx(ctx, pool, func(q *db.Queries) error {
+	err = pgkit.WithTx(ctx, pool, db.New, func(q *db.Queries) error {
 		tmp, err := q.UserCreate(ctx, db.UserCreateParams{FirstName: "Charles", LastName: "Babbage"})
 		if err != nil {
 			return err
@@ -156,7 +157,7 @@ func Run(ctx context.Context, pool *db.DB, out io.Writer) (*Summary, error) {
 // are still open, starts another on the same connection. It returns the
 // second query's error. Both run in this goroutine: pgx connections are not
 // safe for concurrent use, so two goroutines would be a data race, not a demo.
-func secondQueryOnBusyConn(ctx context.Context, pool *db.DB) (error, error) {
+func secondQueryOnBusyConn(ctx context.Context, pool *pgkit.DB) (error, error) {
 	conn, err := pool.Pool().Acquire(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("acquire: %w", err)

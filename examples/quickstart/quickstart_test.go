@@ -10,15 +10,16 @@ import (
 	"time"
 
 	"github.com/shopdb/shopdb/db"
-	"github.com/shopdb/shopdb/db/dbtest"
+	"github.com/shopdb/shopdb/pgkit/pgkittest"
+	"github.com/shopdb/shopdb/schema"
 )
 
-func TestMain(m *testing.M) { os.Exit(dbtest.Run(m)) }
+func TestMain(m *testing.M) { os.Exit(pgkittest.Run(m)) }
 
 func TestRun(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	pool := dbtest.New(t)
+	pool := pgkittest.New(t, schema.FS())
 	var out bytes.Buffer
 	s, err := Run(ctx, pool, &out)
 	if err != nil {

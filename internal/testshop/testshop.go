@@ -1,0 +1,150 @@
+// Package testshop holds the helpers shopdb's own tests share: a migrated
+// database per test and small generic shorthands. It is internal: other
+// projects use pgkittest directly.
+package testshop
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/shopdb/shopdb/db"
+	"github.com/shopdb/shopdb/pgkit"
+	"github.com/shopdb/shopdb/pgkit/pgkittest"
+	"github.com/shopdb/shopdb/schema"
+)
+
+// Setup marks t parallel and returns a context bounded to 60s, a pool on a
+// fresh migrated database and its Queries.
+func Setup(t *testing.T) (context.Context, *pgkit.DB, *db.Queries) {
+	t.Helper()
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	t.Cleanup(cancel)
+	pool := pgkittest.New(t, schema.FS())
+	return ctx, pool, db.New(pool)
+}
+
+// Must returns a function that returns v, failing the test when err is not
+// nil: Must(q.UserCreate(ctx, p))(t).
+func Must[T any](v T, err error) func(t testing.TB) T {
+	return func(t testing.TB) T {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+}
+
+// Ptr returns a pointer to v, for nullable columns.
+func Ptr[T any](v T) *T { return &v }
+
+// Shop makes a product with three reviews and a customer with three
+// orders, and returns the product and the customer.
+func Shop(t testing.TB, ctx context.Context, q *db.Queries) (db.Product, db.User) {
+	t.Helper()
+	customer := Must(q.UserCreate(ctx, db.UserCreateParams{FirstName: "P", LastName: "Customer"}))(t)
+	p := Must(q.ProductCreate(ctx, db.ProductCreateParams{Sku: "PIPE", Name: "Pipe", PriceCents: 100, Stock: 5}))(t)
+	for i := range 3 {
+		u := Must(q.UserCreate(ctx, db.UserCreateParams{FirstName: "R", LastName: string(rune('a' + i))}))(t)
+		Must(q.ReviewCreate(ctx, db.ReviewCreateParams{ProductID: p.ProductID, UserID: u.UserID, Rating: int16(i + 2)}))(t)
+		Must(q.OrderCreate(ctx, db.OrderCreateParams{UserID: customer.UserID, Status: db.OrderStatusPaid, TotalCents: int64(i)}))(t)
+	}
+	return p, customer
+}
+
+// RoundTrips is a pgx tracer that counts what reaches the server: single queries and batches.
+type RoundTrips struct {
+	mu             sync.Mutex
+	queries        int
+	batches        int
+	batchedQueries int
+}
+
+// TraceQueryStart implements pgx's tracer interface.
+func (r *RoundTrips) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
+	r.mu.Lock()
+	r.queries++
+	r.mu.Unlock()
+	return ctx
+}
+
+// TraceQueryEnd implements pgx's tracer interface.
+func (r *RoundTrips) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+
+// TraceBatchStart implements pgx's tracer interface.
+func (r *RoundTrips) TraceBatchStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceBatchStartData) context.Context {
+	r.mu.Lock()
+	r.batches++
+	r.batchedQueries += d.Batch.Len()
+	r.mu.Unlock()
+	return ctx
+}
+
+// TraceBatchQuery implements pgx's tracer interface.
+func (r *RoundTrips) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {}
+
+// TraceBatchEnd implements pgx's tracer interface.
+func (r *RoundTrips) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData) {}
+
+// Reset returns the counts so far and zeroes them.
+func (r *RoundTrips) Reset() (queries, batches, batched int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	queries, batches, batched = r.queries, r.batches, r.batchedQueries
+	r.queries, r.batches, r.batchedQueries = 0, 0, 0
+	return
+}
+
+// ExampleTB lets examples, which get no *testing.T, take a fresh database:
+// its Fatalf panics, its cleanups run on Done.
+type ExampleTB struct {
+	testing.TB
+	cleanups []func()
+}
+
+// Helper implements testing.TB for pgkittest.
+func (e *ExampleTB) Helper() {}
+
+// Failed implements testing.TB for pgkittest.
+func (e *ExampleTB) Failed() bool { return false }
+
+// Logf implements testing.TB for pgkittest.
+func (e *ExampleTB) Logf(string, ...any) {}
+
+// Cleanup implements testing.TB for pgkittest.
+func (e *ExampleTB) Cleanup(f func()) { e.cleanups = append(e.cleanups, f) }
+
+// Fatalf implements testing.TB for pgkittest.
+func (e *ExampleTB) Fatalf(format string, args ...any) { panic(fmt.Sprintf(format, args...)) }
+
+// Done runs the cleanups.
+func (e *ExampleTB) Done() {
+	for i := len(e.cleanups) - 1; i >= 0; i-- {
+		e.cleanups[i]()
+	}
+}
+
+// ExampleDB opens a fresh database with a product, two reviews and a
+// customer with an order, and returns the function that drops it.
+func ExampleDB(cfg pgkit.Config) (*pgkit.DB, int64, int64, func()) {
+	tb := &ExampleTB{}
+	d, err := pgkit.Open(context.Background(), pgkittest.URL(tb, schema.FS()), cfg)
+	if err != nil {
+		panic(err)
+	}
+	ctx := context.Background()
+	q := db.New(d)
+	u, _ := q.UserCreate(ctx, db.UserCreateParams{FirstName: "Ada", LastName: "Lovelace"})
+	r, _ := q.UserCreate(ctx, db.UserCreateParams{FirstName: "Alan", LastName: "Turing"})
+	p, _ := q.ProductCreate(ctx, db.ProductCreateParams{Sku: "ENG-1", Name: "Difference Engine", PriceCents: 12_000, Stock: 3})
+	q.ReviewCreate(ctx, db.ReviewCreateParams{ProductID: p.ProductID, UserID: u.UserID, Rating: 5})
+	q.ReviewCreate(ctx, db.ReviewCreateParams{ProductID: p.ProductID, UserID: r.UserID, Rating: 4})
+	q.OrderCreate(ctx, db.OrderCreateParams{UserID: u.UserID, Status: db.OrderStatusPaid, TotalCents: 12_000})
+	return d, p.ProductID, u.UserID, func() { d.Close(); tb.Done() }
+}

@@ -1,0 +1,102 @@
+package pgkit_test
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/shopdb/shopdb/db"
+	"github.com/shopdb/shopdb/internal/testshop"
+	"github.com/shopdb/shopdb/pgkit"
+)
+
+// Fetch a product and its reviews at the same time, each on a pooled
+// connection of its own.
+func ExampleGather() {
+	d, productID, _, done := testshop.ExampleDB(pgkit.Config{})
+	defer done()
+	ctx := context.Background()
+
+	var product db.Product
+	var reviews []db.Review
+	err := pgkit.Gather(ctx, d, db.New,
+		func(ctx context.Context, q *db.Queries) (err error) {
+			product, err = q.ProductGetByID(ctx, productID)
+			return err
+		},
+		func(ctx context.Context, q *db.Queries) (err error) {
+			reviews, err = q.ReviewListByProduct(ctx, db.ReviewListByProductParams{ProductID: productID, Max: 10})
+			return err
+		},
+	)
+	fmt.Println(product.Name, len(reviews), err)
+	// Output: Difference Engine 2 <nil>
+}
+
+// The product page: three queries, one connection, one round trip.
+func ExamplePipeline() {
+	d, productID, userID, done := testshop.ExampleDB(pgkit.Config{})
+	defer done()
+	ctx := context.Background()
+
+	var product db.Product
+	var reviews []db.Review
+	var orders []db.Order
+	err := pgkit.Pipeline(ctx, d, db.New,
+		func(ctx context.Context, q *db.Queries) (err error) {
+			product, err = q.ProductGetByID(ctx, productID)
+			return err
+		},
+		func(ctx context.Context, q *db.Queries) (err error) {
+			reviews, err = q.ReviewListByProduct(ctx, db.ReviewListByProductParams{ProductID: productID, Max: 10})
+			return err
+		},
+		func(ctx context.Context, q *db.Queries) (err error) {
+			orders, err = q.OrderListByUser(ctx, db.OrderListByUserParams{UserID: userID, Max: 10})
+			return err
+		},
+	)
+	fmt.Println(product.Name, len(reviews), len(orders), err)
+	// Output: Difference Engine 2 1 <nil>
+}
+
+// A serializable read-modify-write; a serialization failure reruns it.
+func ExampleWithTxOptions() {
+	d, productID, _, done := testshop.ExampleDB(pgkit.Config{})
+	defer done()
+	ctx := context.Background()
+
+	retries := 0
+	opts := pgkit.TxOptions{IsoLevel: pgx.Serializable, OnRetry: func(int, error) { retries++ }}
+	err := pgkit.WithTxOptions(ctx, d, db.New, opts, func(q *db.Queries) error {
+		p, err := q.ProductGetByID(ctx, productID)
+		if err != nil {
+			return err
+		}
+		_, err = q.ProductUpdatePrice(ctx, db.ProductUpdatePriceParams{ProductID: p.ProductID, PriceCents: p.PriceCents * 2})
+		return err
+	})
+	p, _ := db.New(d).ProductGetByID(ctx, productID)
+	fmt.Println(p.PriceCents, "retries:", retries, err)
+	// Output: 24000 retries: 0 <nil>
+}
+
+// Stream a table of any size without holding it in memory: pgkitgen gives
+// every :many query a …Stream method.
+func Example_stream() {
+	d, _, _, done := testshop.ExampleDB(pgkit.Config{})
+	defer done()
+	ctx := context.Background()
+
+	for u, err := range db.New(d).UserExportStream(ctx, 0) {
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		fmt.Println(u.UserID, u.FirstName, u.LastName)
+	}
+	// Output:
+	// 1 Ada Lovelace
+	// 2 Alan Turing
+}

@@ -1,0 +1,76 @@
+package pgkit
+
+import (
+	"context"
+	"fmt"
+	"runtime/debug"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"golang.org/x/sync/errgroup"
+)
+
+// Gather runs fns concurrently, each with the generated Queries (made by
+// newQ, the generated New) on src: Go's answer to asyncio.gather over an
+// asyncpg pool. The first error a fn returns cancels the context of the
+// others (pgx then cancels their queries on the server) and is the one
+// returned. A panic in a fn is returned as an error instead of crashing the
+// process.
+//
+// On a pool (*DB, *pgxpool.Pool) each fn takes connections of its own, and
+// at most as many fns run at once as the pool has connections (MaxConns).
+// On a transaction or a single connection, where queries cannot run in
+// parallel, Gather is Pipeline: the fns run inside the transaction, their
+// queries pipelined on its connection, never on another connection.
+//
+// Gather on a pool holds up to len(fns) connections for one request;
+// Pipeline sends the same queries on one connection in one round trip.
+// Gather wins when the queries are slow on the server (they run in
+// parallel there), Pipeline when they are quick and the round trip or the
+// pool is the limit.
+//
+// Each fn writes its typed result to a variable it closes over:
+//
+//	var product db.Product
+//	var reviews []db.Review
+//	err := pgkit.Gather(ctx, pool, db.New,
+//		func(ctx context.Context, q *db.Queries) (err error) { product, err = q.ProductGetByID(ctx, id); return err },
+//		func(ctx context.Context, q *db.Queries) (err error) { reviews, err = q.ReviewListByProduct(ctx, params); return err },
+//	)
+func Gather[D DBTX, Q any](ctx context.Context, src Source, newQ func(D) Q, fns ...func(ctx context.Context, q Q) error) error {
+	return GatherLimit(ctx, src, newQ, 0, fns...)
+}
+
+// GatherLimit is Gather running at most limit fns at once on a pool;
+// limit <= 0 means the pool's MaxConns. A lower limit leaves connections
+// for other requests.
+func GatherLimit[D DBTX, Q any](ctx context.Context, src Source, newQ func(D) Q, limit int, fns ...func(ctx context.Context, q Q) error) error {
+	var maxConns int32
+	switch p := rawOf(src).(type) {
+	case *DB:
+		maxConns = p.pool.Config().MaxConns
+	case *pgxpool.Pool:
+		maxConns = p.Config().MaxConns
+	default:
+		return Pipeline(ctx, src, newQ, fns...)
+	}
+	if limit <= 0 {
+		limit = int(maxConns)
+	}
+	q, err := bind(newQ, Wrap(src))
+	if err != nil {
+		return err
+	}
+	g, ctx := errgroup.WithContext(ctx)
+	g.SetLimit(limit)
+	for i, fn := range fns {
+		g.Go(func() (err error) {
+			defer func() {
+				if p := recover(); p != nil {
+					err = fmt.Errorf("gather: fn %d panicked: %v\n%s", i, p, debug.Stack())
+				}
+			}()
+			return fn(ctx, q)
+		})
+	}
+	return g.Wait()
+}

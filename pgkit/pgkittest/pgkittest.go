@@ -1,0 +1,162 @@
+// Package pgkittest gives each test a fresh PostgreSQL database migrated
+// with the goose migrations of an fs.FS, as a *pgkit.DB, for any sqlc + pgx
+// project's tests.
+//
+// Databases are cloned from a template that pgtestdb migrates once per
+// migration set, so a test pays for a CREATE DATABASE … TEMPLATE (tens of
+// milliseconds), not for the migrations. Tests may call t.Parallel().
+//
+// The server is the one DATABASE_URL names; a role with CREATEDB and
+// CREATEROLE (usually a superuser) is needed. When DATABASE_URL is unset, Run
+// starts a throwaway server for the test binary:
+//
+//	func TestMain(m *testing.M) { os.Exit(pgkittest.Run(m)) }
+//
+//	func TestSomething(t *testing.T) {
+//		pool := pgkittest.New(t, schema.FS()) // your migrations
+//		q := db.New(pool)
+//		…
+//	}
+package pgkittest
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver pgtestdb uses
+	"github.com/peterldowns/pgtestdb"
+	"github.com/peterldowns/pgtestdb/migrators/goosemigrator"
+
+	"github.com/shopdb/shopdb/internal/pgtemp"
+	"github.com/shopdb/shopdb/pgkit"
+)
+
+// EnvURL names the environment variable holding the server's connection string.
+const EnvURL = "DATABASE_URL"
+
+// Run runs the tests of m. When DATABASE_URL is unset it first starts a
+// throwaway PostgreSQL server, points DATABASE_URL at it for the tests, and
+// stops and removes it afterwards, also on SIGINT or SIGTERM. It returns the
+// exit code for os.Exit.
+func Run(m *testing.M) int {
+	if os.Getenv(EnvURL) != "" {
+		return m.Run()
+	}
+	srv, err := pgtemp.Start(context.Background(), pgtemp.Config{})
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "dbtest: %v\n", err)
+		return 1
+	}
+	// An interrupted test run must not leave the server behind.
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		if _, ok := <-sig; ok {
+			_ = srv.Stop()
+			os.Exit(130)
+		}
+	}()
+	defer func() {
+		signal.Stop(sig)
+		close(sig)
+		if err := srv.Stop(); err != nil {
+			fmt.Fprintf(os.Stderr, "dbtest: %v\n", err)
+		}
+	}()
+	if err := os.Setenv(EnvURL, srv.URL()); err != nil {
+		fmt.Fprintf(os.Stderr, "dbtest: %v\n", err)
+		return 1
+	}
+	return m.Run()
+}
+
+// URL returns the connection string of a fresh database with every goose
+// migration of migrations (NNNNN_name.sql files at its root) applied. It is
+// dropped when the test passes and kept for inspection when it fails.
+func URL(t testing.TB, migrations fs.FS) string {
+	t.Helper()
+	return instance(t, goosemigrator.New(".", goosemigrator.WithFS(migrations)))
+}
+
+// EmptyURL returns the connection string of a fresh database with no
+// migration applied, for tests of migrations themselves.
+func EmptyURL(t testing.TB) string {
+	t.Helper()
+	return instance(t, pgtestdb.NoopMigrator{})
+}
+
+// New returns a pool on a fresh database migrated with migrations (see
+// URL), closed when the test ends. At the end of the test it also fails the
+// test if a connection was not given back to the pool: a leak.
+func New(t testing.TB, migrations fs.FS) *pgkit.DB {
+	t.Helper()
+	return NewWithConfig(t, migrations, pgkit.Config{})
+}
+
+// NewWithConfig is New with pool settings.
+func NewWithConfig(t testing.TB, migrations fs.FS, cfg pgkit.Config) *pgkit.DB {
+	t.Helper()
+	pool, err := pgkit.Open(context.Background(), URL(t, migrations), cfg)
+	if err != nil {
+		t.Fatalf("dbtest: %v", err)
+	}
+	t.Cleanup(func() {
+		// A connection whose query was cancelled is closed and given back in
+		// the background: allow a moment before calling it a leak.
+		deadline := time.Now().Add(3 * time.Second)
+		for pool.Stats().InUse > 0 && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+		}
+		if n := pool.Stats().InUse; n > 0 {
+			// pool.Close would wait for them forever: leave the pool open;
+			// the failed test keeps its database for inspection.
+			t.Errorf("dbtest: %d pooled connection(s) still acquired 3s after the test ended: a leak", n)
+			return
+		}
+		pool.Close()
+	})
+	return pool
+}
+
+// instance creates a database from migrator's template on DATABASE_URL's server.
+func instance(t testing.TB, migrator pgtestdb.Migrator) string {
+	t.Helper()
+	conf, err := serverConfig(os.Getenv(EnvURL))
+	if err != nil {
+		t.Fatalf("dbtest: %v", err)
+	}
+	return pgtestdb.Custom(t, conf, migrator).URL()
+}
+
+// serverConfig turns a connection string into pgtestdb's Config.
+func serverConfig(dsn string) (pgtestdb.Config, error) {
+	if dsn == "" {
+		return pgtestdb.Config{}, fmt.Errorf("%s is unset: call dbtest.Run from TestMain, or point it at a server", EnvURL)
+	}
+	cc, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		return pgtestdb.Config{}, fmt.Errorf("%s: %w", EnvURL, err)
+	}
+	options := "sslmode=disable"
+	if u, err := url.Parse(dsn); err == nil && (u.Scheme == "postgres" || u.Scheme == "postgresql") && u.RawQuery != "" {
+		options = u.RawQuery
+	}
+	return pgtestdb.Config{
+		DriverName: "pgx",
+		Host:       cc.Host,
+		Port:       strconv.Itoa(int(cc.Port)),
+		User:       cc.User,
+		Password:   cc.Password,
+		Database:   cc.Database,
+		Options:    options,
+	}, nil
+}

@@ -1,0 +1,163 @@
+package pgslog_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/multitracer"
+
+	"github.com/shopdb/shopdb/db"
+	"github.com/shopdb/shopdb/internal/testshop"
+	"github.com/shopdb/shopdb/pgkit"
+	"github.com/shopdb/shopdb/pgkit/pgkittest"
+	"github.com/shopdb/shopdb/pgkit/pgslog"
+	"github.com/shopdb/shopdb/schema"
+)
+
+// logCapture collects JSON log records.
+type logCapture struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (c *logCapture) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.buf.Write(p)
+}
+
+func (c *logCapture) records(t *testing.T) []map[string]any {
+	t.Helper()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []map[string]any
+	for _, line := range strings.Split(strings.TrimSpace(c.buf.String()), "\n") {
+		if line == "" {
+			continue
+		}
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, m)
+	}
+	c.buf.Reset()
+	return out
+}
+
+// find returns the records with msg and, when query is set, that query name.
+func find(recs []map[string]any, msg, query string) []map[string]any {
+	var out []map[string]any
+	for _, r := range recs {
+		if r["msg"] == msg && (query == "" || r["query"] == query) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func TestSlogTracer(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	capture := &logCapture{}
+	logger := slog.New(slog.NewJSONHandler(capture, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	counter := &testshop.RoundTrips{}
+	tracer := multitracer.New(pgslog.NewTracer(logger, pgslog.Config{SlowThreshold: 100 * time.Millisecond}), counter)
+	d := pgkittest.NewWithConfig(t, schema.FS(), pgkit.Config{Tracer: tracer})
+	q := db.New(d)
+	capture.records(t) // drop set-up noise
+
+	const secretName = "Zebedee-Private"
+	u := testshop.Must(q.UserCreate(ctx, db.UserCreateParams{FirstName: secretName, LastName: "T"}))(t)
+	testshop.Must(q.UserUpdateEmail(ctx, db.UserUpdateEmailParams{UserID: u.UserID, Email: testshop.Ptr("z@example.com")}))(t)
+	_, _ = q.UserCreate(ctx, db.UserCreateParams{FirstName: secretName, LastName: "T", Email: testshop.Ptr("Z@example.com")})
+	if _, err := d.Exec(ctx, "SELECT pg_sleep(0.15)"); err != nil {
+		t.Fatal(err)
+	}
+	recs := capture.records(t)
+
+	created := find(recs, "query", "UserCreate")
+	if len(created) != 2 || created[0]["level"] != "DEBUG" || created[0]["rows"] != 1.0 || created[0]["duration"] == nil {
+		t.Fatalf("UserCreate records %v", created)
+	}
+	failed := created[1]
+	if failed["level"] != "ERROR" || failed["sqlstate"] != "23505" ||
+		failed["error"] != `UserCreate: unique violation on constraint "users_email_lower_key" of table "users"` {
+		t.Fatalf("failed query record %v", failed)
+	}
+	if upd := find(recs, "query", "UserUpdateEmail"); len(upd) != 1 || upd[0]["rows"] != 1.0 {
+		t.Fatalf("UserUpdateEmail records %v", upd)
+	}
+	slow := find(recs, "query", "")
+	var sawSlow bool
+	for _, r := range slow {
+		if r["sql"] == "SELECT pg_sleep(?)" && r["level"] == "WARN" && r["slow"] == true {
+			sawSlow = true
+		}
+	}
+	if !sawSlow {
+		t.Fatalf("no WARN record for the slow query in %v", slow)
+	}
+	for _, r := range recs {
+		if _, ok := r["args"]; ok {
+			t.Fatalf("arguments logged without LogArgs: %v", r)
+		}
+	}
+	raw, _ := json.Marshal(recs)
+	if strings.Contains(string(raw), secretName) || strings.Contains(string(raw), "z@example.com") {
+		t.Fatalf("an argument value reached the log: %s", raw)
+	}
+
+	// Batches and pipelines: one record per query plus one for the batch.
+	q.ReviewListByProducts(ctx, []db.ReviewListByProductsParams{{ProductID: 1, Max: 1}, {ProductID: 2, Max: 1}}).Query(func(int, []db.Review, error) {})
+	if err := pgkit.Pipeline(ctx, d, db.New,
+		func(ctx context.Context, q *db.Queries) error { _, err := q.UserGetByID(ctx, u.UserID); return err },
+		func(ctx context.Context, q *db.Queries) error {
+			_, err := q.UserList(ctx, db.UserListParams{Max: 1})
+			return err
+		},
+	); err != nil {
+		t.Fatal(err)
+	}
+	recs = capture.records(t)
+	if n := len(find(recs, "batch query", "ReviewListByProducts")); n != 2 {
+		t.Fatalf("%d batch query records for ReviewListByProducts, want 2: %v", n, recs)
+	}
+	if len(find(recs, "batch query", "UserGetByID")) != 1 || len(find(recs, "batch query", "UserList")) != 1 || len(find(recs, "batch", "")) != 2 {
+		t.Fatalf("pipeline records: %v", recs)
+	}
+
+	// COPY.
+	testshop.Must(q.UserCreateMany(ctx, []db.UserCreateManyParams{{FirstName: "a", LastName: "b"}, {FirstName: "c", LastName: "d"}}))(t)
+	recs = capture.records(t)
+	cp := find(recs, "copy", "")
+	if len(cp) != 1 || cp[0]["table"] != `"users"` || cp[0]["rows"] != 2.0 {
+		t.Fatalf("copy records %v", recs)
+	}
+	// The other tracer of the multitracer saw the same traffic.
+	if queries, batches, _ := counter.Reset(); queries < 4 || batches != 2 {
+		t.Fatalf("second tracer saw %d queries and %d batches", queries, batches)
+	}
+}
+
+func TestSlogTracerLogArgsAndLevel(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	capture := &logCapture{}
+	logger := slog.New(slog.NewJSONHandler(capture, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	d := pgkittest.NewWithConfig(t, schema.FS(), pgkit.Config{Tracer: pgslog.NewTracer(logger, pgslog.Config{LogArgs: true, Level: slog.LevelInfo})})
+	capture.records(t)
+	if _, err := db.New(d).UserGetByEmail(ctx, "who@example.com"); err == nil {
+		t.Fatal("want not found")
+	}
+	recs := find(capture.records(t), "query", "UserGetByEmail")
+	if len(recs) != 1 || recs[0]["level"] != "INFO" || !strings.Contains(recs[0]["args"].(any).([]any)[0].(string), "who@example.com") {
+		t.Fatalf("records %v, want one INFO record with the argument", recs)
+	}
+}

@@ -1,0 +1,410 @@
+package pgkit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/shopdb/shopdb/pgkit/pgerr"
+)
+
+// Pipeline runs fns concurrently against ONE connection and sends the
+// queries they issue together, in one network round trip per round
+// (PostgreSQL's pipeline mode, through pgx.Batch). Each fn calls the
+// generated methods on its Queries (made by newQ, the generated New) as
+// usual and gets the same typed rows as without Pipeline. A page that needs
+// a product, its reviews and the customer's orders holds one connection for
+// one round trip, not three connections (Gather) or three round trips (one
+// after the other).
+//
+// On a pool (*DB, *pgxpool.Pool) Pipeline takes one connection for the
+// call. On a transaction (a *Tx, a pgx.Tx, the Queries' tx inside WithTx)
+// or a connection it runs on that: inside a transaction, every query of
+// every fn is part of it, and rolls back with it.
+//
+// How it works: every fn runs in its own goroutine; a query it issues waits
+// until every fn still running has issued one too (or returned), then all
+// waiting queries go out as one batch, and each fn in turn reads its own
+// result straight off the connection (no copy), while the others wait for
+// theirs. A fn that issues a second query takes part in the next round. So a
+// fn must issue its queries one after another (not from goroutines of its
+// own) and should not block on anything but its queries, or it holds up the
+// round.
+//
+// Errors: the first error a fn returns is the error Pipeline returns, and
+// it cancels the other fns' contexts. The queries of one round run in one
+// implicit transaction (outside an explicit one): when one fails, the
+// server skips the rest of that round and rolls back the round's writes, so
+// when every fn returned nil but a query failed (a fn ignored its error),
+// that query's error is returned, since other fns' writes may be gone. A
+// panic in a fn is returned as an error.
+//
+// Not for: COPY (CopyFrom) and the :batch methods, which return an error
+// here. A Stream works, but a query issued inside its loop fails, since the
+// stream holds the connection.
+func Pipeline[D DBTX, Q any](ctx context.Context, src Source, newQ func(D) Q, fns ...func(ctx context.Context, q Q) error) error {
+	if len(fns) == 0 {
+		return nil
+	}
+	qs := make([]Q, len(fns))
+	requests := make(chan pipeRequest)
+	for i := range fns {
+		q, err := bind(newQ, pipeDBTX{requests: requests, fn: i})
+		if err != nil {
+			return err
+		}
+		qs[i] = q
+	}
+	conn, release, err := connOf(ctx, src)
+	if err != nil {
+		return err
+	}
+	defer release()
+	return runPipeline(ctx, conn, requests, len(fns), func(ctx context.Context, i int) error { return fns[i](ctx, qs[i]) })
+}
+
+// request kinds
+const (
+	kindQuery = iota
+	kindRow
+	kindExec
+)
+
+// pipeRequest is one query a fn issued, waiting for its round.
+type pipeRequest struct {
+	fn    int
+	kind  int
+	sql   string
+	args  []any
+	reply chan pipeReply
+}
+
+type pipeReply struct {
+	rows *handoffRows
+	row  *handoffRow
+	tag  pgconn.CommandTag
+	err  error
+}
+
+type fnDone struct {
+	fn  int
+	err error
+}
+
+var (
+	errPipelineUnsupported = errors.New("pipeline: COPY and :batch queries cannot run inside Pipeline; call them outside it")
+	errPipelineNested      = errors.New("pipeline: a query was issued while a result of the same fn was still open (a Stream inside Pipeline?)")
+)
+
+// coordinator runs the rounds of one Pipeline call. Only its goroutine
+// touches the connection, except a fn reading the result handed to it,
+// while the coordinator waits.
+type coordinator struct {
+	ctx      context.Context
+	cancel   context.CancelFunc
+	conn     batchSender
+	requests chan pipeRequest
+	done     chan fnDone
+	active   int
+	pending  []pipeRequest
+	fnErr    error // the first error a fn returned: Pipeline's error
+	queryErr error // the first query that failed, returned when no fn failed
+}
+
+func runPipeline(parent context.Context, conn batchSender, requests chan pipeRequest, n int, run func(context.Context, int) error) error {
+	ctx, cancel := context.WithCancel(parent)
+	defer cancel()
+	c := &coordinator{
+		ctx: ctx, cancel: cancel, conn: conn,
+		requests: requests,
+		done:     make(chan fnDone, n),
+		active:   n,
+	}
+	for i := range n {
+		go func() {
+			var err error
+			defer func() {
+				if r := recover(); r != nil {
+					err = fmt.Errorf("pipeline: fn %d panicked: %v\n%s", i, r, debug.Stack())
+				}
+				c.done <- fnDone{fn: i, err: err}
+			}()
+			err = run(ctx, i)
+		}()
+	}
+	for c.active > 0 {
+		if ctx.Err() == nil && len(c.pending) > 0 && len(c.pending) >= c.active {
+			reqs := c.pending
+			c.pending = nil
+			c.round(reqs)
+			continue
+		}
+		select {
+		case r := <-c.requests:
+			c.pending = append(c.pending, r)
+		case d := <-c.done:
+			c.finished(d)
+		}
+		if ctx.Err() != nil {
+			for _, r := range c.pending {
+				r.reply <- pipeReply{err: ctx.Err()}
+			}
+			c.pending = nil
+		}
+	}
+	// The first fn error wins: a sibling's "context canceled", caused by
+	// that very error cancelling the round, must not mask it.
+	if c.fnErr != nil {
+		return c.fnErr
+	}
+	return c.queryErr
+}
+
+func (c *coordinator) finished(d fnDone) {
+	c.active--
+	if d.err != nil && c.fnErr == nil {
+		c.fnErr = d.err
+		c.cancel()
+	}
+}
+
+// failed records a query error; the first one is the cause of any later
+// ones in the same round.
+func (c *coordinator) failed(sql string, err error, first *error) error {
+	if err == nil {
+		return nil
+	}
+	if *first != nil {
+		return fmt.Errorf("skipped after an earlier query of the pipeline failed: %w", *first)
+	}
+	*first = pgerr.Map(c.ctx, sql, err)
+	if c.queryErr == nil {
+		c.queryErr = *first
+	}
+	return *first
+}
+
+// round sends reqs as one batch and serves the results in order. Serving
+// passes from goroutine to goroutine: the fn that lets go of its result
+// reads the next one and hands it on (roundState.advance), so the
+// coordinator is woken once per round, not once per query.
+func (c *coordinator) round(reqs []pipeRequest) {
+	batch := &pgx.Batch{}
+	for _, r := range reqs {
+		batch.Queue(r.sql, r.args...)
+	}
+	rs := &roundState{c: c, br: c.conn.SendBatch(c.ctx, batch), reqs: reqs, done: make(chan struct{})}
+	rs.holder.Store(-1)
+	rs.advance()
+	c.waitRound(rs)
+}
+
+// roundState is one round being served. Only the goroutine holding the turn
+// touches it (and the connection); the turn passes with the reply sent to
+// the next fn, which orders the accesses.
+type roundState struct {
+	c      *coordinator
+	br     pgx.BatchResults
+	reqs   []pipeRequest
+	next   int
+	first  error        // the first failed query of the round
+	holder atomic.Int64 // the fn holding an unread result, or -1
+	drop   func()       // closes that result unread, for a holder that died
+	done   chan struct{}
+}
+
+// advance serves requests until one hands a result to its fn, or the round
+// is over.
+func (rs *roundState) advance() {
+	c := rs.c
+	for rs.next < len(rs.reqs) {
+		r := rs.reqs[rs.next]
+		rs.next++
+		switch r.kind {
+		case kindExec:
+			tag, err := rs.br.Exec()
+			r.reply <- pipeReply{tag: tag, err: c.failed(r.sql, err, &rs.first)}
+		case kindRow:
+			h := &handoffRow{row: rs.br.QueryRow(), ctx: c.ctx, sql: r.sql, prior: rs.first}
+			h.release = func() {
+				if h.err != nil && !h.dropped && !errors.Is(h.err, pgerr.ErrNotFound) {
+					_ = c.failed(r.sql, h.raw, &rs.first)
+				}
+				rs.advance()
+			}
+			rs.hand(r, pipeReply{row: h}, func() { h.dropped = true; _ = h.Scan() })
+			return
+		default:
+			rows, err := rs.br.Query()
+			if err != nil {
+				r.reply <- pipeReply{err: c.failed(r.sql, err, &rs.first)}
+				continue
+			}
+			h := &handoffRows{Rows: rows, ctx: c.ctx, sql: r.sql, prior: rs.first}
+			h.onRelease = func() {
+				_ = c.failed(r.sql, rows.Err(), &rs.first)
+				rs.advance()
+			}
+			rs.hand(r, pipeReply{rows: h}, h.Close)
+			return
+		}
+	}
+	rs.holder.Store(-1)
+	if err := rs.br.Close(); err != nil && rs.first == nil && c.queryErr == nil {
+		c.queryErr = fmt.Errorf("pipeline: %w", err)
+	}
+	close(rs.done)
+}
+
+// hand gives r's fn its result and the turn.
+func (rs *roundState) hand(r pipeRequest, rep pipeReply, drop func()) {
+	rs.drop = drop
+	rs.holder.Store(int64(r.fn))
+	r.reply <- rep
+}
+
+// waitRound waits for the round to be served. Meanwhile other fns' next
+// queries are queued for the next round; a query from the holder itself
+// cannot be served before it lets go, so it fails. A holder that returns
+// without letting go (a panic) has its result dropped, which moves the round
+// on.
+func (c *coordinator) waitRound(rs *roundState) {
+	for {
+		select {
+		case <-rs.done:
+			return
+		case r := <-c.requests:
+			if int64(r.fn) == rs.holder.Load() {
+				r.reply <- pipeReply{err: errPipelineNested}
+			} else {
+				c.pending = append(c.pending, r)
+			}
+		case d := <-c.done:
+			c.finished(d)
+			if int64(d.fn) == rs.holder.Load() {
+				rs.drop()
+			}
+		}
+	}
+}
+
+// pipeDBTX is the DBTX a fn's Queries run on: each call joins the next round.
+type pipeDBTX struct {
+	requests chan<- pipeRequest
+	fn       int
+}
+
+func (d pipeDBTX) submit(ctx context.Context, r pipeRequest) pipeReply {
+	r.fn = d.fn
+	r.reply = make(chan pipeReply, 1)
+	select {
+	case d.requests <- r:
+	case <-ctx.Done():
+		return pipeReply{err: ctx.Err()}
+	}
+	// The reply always comes: the coordinator answers every request it
+	// took, also after cancellation.
+	return <-r.reply
+}
+
+func (d pipeDBTX) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+	rep := d.submit(ctx, pipeRequest{kind: kindExec, sql: sql, args: args})
+	return rep.tag, rep.err
+}
+
+func (d pipeDBTX) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
+	rep := d.submit(ctx, pipeRequest{kind: kindQuery, sql: sql, args: args})
+	if rep.err != nil {
+		return nil, rep.err
+	}
+	return rep.rows, nil
+}
+
+func (d pipeDBTX) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
+	rep := d.submit(ctx, pipeRequest{kind: kindRow, sql: sql, args: args})
+	if rep.err != nil {
+		return errRow{rep.err}
+	}
+	return rep.row
+}
+
+func (d pipeDBTX) CopyFrom(context.Context, pgx.Identifier, []string, pgx.CopyFromSource) (int64, error) {
+	return 0, errPipelineUnsupported
+}
+
+func (d pipeDBTX) SendBatch(context.Context, *pgx.Batch) pgx.BatchResults {
+	return errBatch{errPipelineUnsupported}
+}
+
+// handoffRows is a result of the batch, read by the fn that asked for it.
+// Reading it to the end or closing it passes the turn on.
+type handoffRows struct {
+	pgx.Rows
+	ctx       context.Context
+	sql       string
+	prior     error // an earlier query of the round failed: this one was skipped
+	once      sync.Once
+	onRelease func()
+}
+
+func (h *handoffRows) Next() bool {
+	if h.Rows.Next() {
+		return true
+	}
+	h.release()
+	return false
+}
+
+func (h *handoffRows) Close() {
+	h.Rows.Close()
+	h.release()
+}
+
+func (h *handoffRows) Err() error {
+	err := h.Rows.Err()
+	switch {
+	case err == nil:
+		return nil
+	case h.prior != nil:
+		return fmt.Errorf("skipped after an earlier query of the pipeline failed: %w", h.prior)
+	}
+	return pgerr.Map(h.ctx, h.sql, err)
+}
+
+func (h *handoffRows) release() { h.once.Do(h.onRelease) }
+
+// handoffRow is QueryRow's result; Scan passes the turn on.
+type handoffRow struct {
+	row      pgx.Row
+	ctx      context.Context
+	sql      string
+	prior    error
+	raw, err error // set by Scan
+	scanned  bool
+	dropped  bool // scanned by the coordinator for a fn that died
+	release  func()
+}
+
+func (h *handoffRow) Scan(dest ...any) error {
+	if h.scanned {
+		return errors.New("pipeline: row already scanned")
+	}
+	h.scanned = true
+	h.raw = h.row.Scan(dest...)
+	switch {
+	case h.raw == nil:
+	case h.prior != nil && !errors.Is(h.raw, pgx.ErrNoRows):
+		h.err = fmt.Errorf("skipped after an earlier query of the pipeline failed: %w", h.prior)
+	default:
+		h.err = pgerr.Map(h.ctx, h.sql, h.raw)
+	}
+	err := h.err
+	h.release()
+	return err
+}

@@ -1,0 +1,201 @@
+package pgkit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"regexp"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/shopdb/shopdb/pgkit/pgerr"
+)
+
+// Config tunes the pool that Open creates. Every zero field keeps what the
+// connection string says (pgxpool's pool_max_conns and friends) and
+// otherwise takes the default documented on it, so Config{} is ready to use.
+type Config struct {
+	// MaxConns caps open connections. Default: pgxpool's, max(4,
+	// runtime.NumCPU()).
+	MaxConns int32
+	// MinConns is kept open even when idle. Default: 0.
+	MinConns int32
+	// MaxConnLifetime closes a connection this long after it was opened.
+	// Default: 1h.
+	MaxConnLifetime time.Duration
+	// MaxConnIdleTime closes a connection idle this long. Default: 30m.
+	MaxConnIdleTime time.Duration
+	// ConnectTimeout bounds dialing and authenticating one connection, and so
+	// how long Open waits for an unreachable server. Default: 5s.
+	ConnectTimeout time.Duration
+	// AcquireTimeout bounds how long a query waits for a free pooled
+	// connection before failing with ErrPoolExhausted, instead of queueing
+	// until its context ends. Default: 5s; negative: wait as long as the
+	// context allows.
+	AcquireTimeout time.Duration
+	// ApplicationName is shown in pg_stat_activity. Default: "shopdb".
+	ApplicationName string
+	// Tracer observes every query, batch and COPY, e.g. pgslog.NewTracer.
+	// Default: none.
+	Tracer pgx.QueryTracer
+}
+
+// Default values applied by Open where neither Config nor the connection
+// string sets one.
+const (
+	DefaultConnectTimeout  = 5 * time.Second
+	DefaultAcquireTimeout  = 5 * time.Second
+	DefaultApplicationName = "shopdb"
+)
+
+// DB is a connection pool that runs the generated queries: pass it to the
+// generated New. Over a plain *pgxpool.Pool it adds a bounded wait for a
+// free connection (ErrPoolExhausted) and typed errors (pgerr.ErrNotFound,
+// *pgerr.ConstraintError, *pgerr.QueryError) that name the query. It is a
+// Source, so WithTx, Gather and Pipeline take it. It is safe for concurrent
+// use.
+type DB struct {
+	pool           *pgxpool.Pool
+	acquireTimeout time.Duration
+	timeouts       atomic.Int64 // acquires ended by acquireTimeout
+	exhausted      atomic.Int64 // those of them that found the pool full
+}
+
+// Open creates a pool for dsn (a postgres:// URL or key=value string, as
+// DATABASE_URL holds) and checks that the server answers. Errors never
+// contain the password.
+func Open(ctx context.Context, dsn string, cfg Config) (*DB, error) {
+	pcfg, err := ParseConfig(dsn, cfg)
+	if err != nil {
+		return nil, err
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
+	if err != nil {
+		return nil, fmt.Errorf("open pool: %w", err)
+	}
+	// pgxpool connects lazily; ping so that a wrong host or password is
+	// reported here, within ConnectTimeout, not at the first query.
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("open pool: %w", scrubSecret(err, dsn))
+	}
+	return NewDB(pool, cfg.AcquireTimeout), nil
+}
+
+// NewDB wraps an existing pool; acquireTimeout is as Config's.
+func NewDB(pool *pgxpool.Pool, acquireTimeout time.Duration) *DB {
+	if acquireTimeout == 0 {
+		acquireTimeout = DefaultAcquireTimeout
+	}
+	return &DB{pool: pool, acquireTimeout: acquireTimeout}
+}
+
+// Pool is the underlying pgxpool, for what DB does not wrap (LISTEN, large
+// objects). Errors of its methods are pgx's, not typed.
+func (d *DB) Pool() *pgxpool.Pool { return d.pool }
+
+// Close closes every connection, waiting for the ones in use to come back.
+func (d *DB) Close() { d.pool.Close() }
+
+// Ping checks that a connection can be acquired and the server answers.
+func (d *DB) Ping(ctx context.Context) error {
+	c, err := d.acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer c.Release()
+	return pgerr.Map(ctx, "", c.Ping(ctx))
+}
+
+// ParseConfig turns dsn and cfg into a pgxpool.Config, for callers who want
+// to adjust more than Config offers before pgxpool.NewWithConfig. Errors
+// never contain the password.
+func ParseConfig(dsn string, cfg Config) (*pgxpool.Config, error) {
+	if strings.TrimSpace(dsn) == "" {
+		return nil, errors.New("open pool: empty connection string: set DATABASE_URL, e.g. postgres://user@localhost:5432/shop")
+	}
+	pcfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open pool: invalid connection string: %w", scrubSecret(err, dsn))
+	}
+	if cfg.MaxConns > 0 {
+		pcfg.MaxConns = cfg.MaxConns
+	}
+	if cfg.MinConns > 0 {
+		pcfg.MinConns = cfg.MinConns
+	}
+	if cfg.MaxConnLifetime > 0 {
+		pcfg.MaxConnLifetime = cfg.MaxConnLifetime
+	}
+	if cfg.MaxConnIdleTime > 0 {
+		pcfg.MaxConnIdleTime = cfg.MaxConnIdleTime
+	}
+	cc := pcfg.ConnConfig
+	switch {
+	case cfg.ConnectTimeout > 0:
+		cc.ConnectTimeout = cfg.ConnectTimeout
+	case cc.ConnectTimeout == 0:
+		cc.ConnectTimeout = DefaultConnectTimeout
+	}
+	if _, set := cc.RuntimeParams["application_name"]; cfg.ApplicationName != "" || !set {
+		name := cfg.ApplicationName
+		if name == "" {
+			name = DefaultApplicationName
+		}
+		cc.RuntimeParams["application_name"] = name
+	}
+	if cfg.Tracer != nil {
+		cc.Tracer = cfg.Tracer
+	}
+	return pcfg, nil
+}
+
+// keyValuePassword finds password=... in a key=value connection string.
+var keyValuePassword = regexp.MustCompile(`password\s*=\s*('(?:[^'\\]|\\.)*'|\S+)`)
+
+// scrubSecret returns err with every occurrence of dsn's password replaced.
+// pgx already redacts passwords it recognises; this also covers the strings
+// it cannot parse well enough to redact (its redaction is best effort).
+// The wrapped error stays reachable through errors.As.
+func scrubSecret(err error, dsn string) error {
+	var secrets []string
+	if u, perr := url.Parse(dsn); perr == nil && u.User != nil {
+		if pw, ok := u.User.Password(); ok && pw != "" {
+			secrets = append(secrets, pw, url.QueryEscape(pw), url.PathEscape(pw))
+		}
+	} else if i, j := strings.Index(dsn, "://"), strings.LastIndex(dsn, "@"); i >= 0 && j > i {
+		// Unparseable URL: treat everything after the first ':' of the
+		// userinfo as the password.
+		if _, pw, ok := strings.Cut(dsn[i+3:j], ":"); ok && pw != "" {
+			secrets = append(secrets, pw)
+		}
+	}
+	for _, m := range keyValuePassword.FindAllStringSubmatch(dsn, -1) {
+		secrets = append(secrets, strings.Trim(m[1], "'"))
+	}
+	msg := err.Error()
+	scrubbed := msg
+	for _, s := range secrets {
+		if s != "" {
+			scrubbed = strings.ReplaceAll(scrubbed, s, "xxxxx")
+		}
+	}
+	if scrubbed == msg {
+		return err
+	}
+	return &redactedError{msg: scrubbed, err: err}
+}
+
+// redactedError carries an error whose text had a secret removed.
+type redactedError struct {
+	msg string
+	err error
+}
+
+func (e *redactedError) Error() string { return e.msg }
+func (e *redactedError) Unwrap() error { return e.err }

@@ -1,0 +1,195 @@
+package pgkit_test
+
+import (
+	"context"
+	"errors"
+	"net"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/shopdb/shopdb/pgkit"
+	"github.com/shopdb/shopdb/pgkit/pgkittest"
+	"github.com/shopdb/shopdb/schema"
+)
+
+func TestOpenRejectsBadConnectionStrings(t *testing.T) {
+	t.Parallel()
+	const secret = "s3cr3t-Pw"
+	for _, dsn := range []string{
+		"postgres://bob:" + secret + "@localhost:notaport/shop",
+		"postgres://bob:" + secret + "@localhost:5432/shop?sslmode=sometimes",
+		"host=localhost password=" + secret + " sslmode=sometimes",
+		"postgres://bob:" + secret + "@[::1/shop",
+	} {
+		_, err := pgkit.Open(context.Background(), dsn, pgkit.Config{})
+		if err == nil {
+			t.Errorf("Open(%q) succeeded, want an error", strings.ReplaceAll(dsn, secret, "…"))
+			continue
+		}
+		if strings.Contains(err.Error(), secret) {
+			t.Errorf("error leaks the password: %v", err)
+		}
+		if !strings.Contains(err.Error(), "invalid connection string") {
+			t.Errorf("error %q does not say the connection string is invalid", err)
+		}
+	}
+	if _, err := pgkit.Open(context.Background(), " ", pgkit.Config{}); err == nil || !strings.Contains(err.Error(), "DATABASE_URL") {
+		t.Errorf("empty DSN: error = %v, want one naming DATABASE_URL", err)
+	}
+}
+
+func TestOpenUnreachableServerFailsFast(t *testing.T) {
+	t.Parallel()
+	const secret = "s3cr3t-Pw"
+	// A port that accepts TCP but never speaks PostgreSQL: the worst case, a
+	// server that hangs rather than refuses.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+		}
+	}()
+	closed, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closedAddr := closed.Addr().String()
+	closed.Close()
+
+	for _, addr := range []string{l.Addr().String(), closedAddr} {
+		start := time.Now()
+		_, err := pgkit.Open(context.Background(), "postgres://bob:"+secret+"@"+addr+"/shop?sslmode=disable", pgkit.Config{ConnectTimeout: time.Second})
+		if err == nil {
+			t.Fatalf("Open on %s succeeded", addr)
+		}
+		if took := time.Since(start); took > 5*time.Second {
+			t.Errorf("Open on %s took %s to fail, want about the 1s connect timeout", addr, took)
+		}
+		if strings.Contains(err.Error(), secret) {
+			t.Errorf("error leaks the password: %v", err)
+		}
+		if !strings.Contains(err.Error(), addr[strings.LastIndex(addr, ":")+1:]) {
+			t.Errorf("error %q does not name the server", err)
+		}
+	}
+}
+
+func TestOpenAppliesConfig(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	base := os.Getenv("DATABASE_URL")
+	sep := "?"
+	if strings.Contains(base, "?") {
+		sep = "&"
+	}
+	pool, err := pgkit.Open(ctx, base+sep+"pool_max_conns=3", pgkit.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	if got := pool.Stats().MaxConns; got != 3 {
+		t.Errorf("MaxConns = %d, want 3 from the DSN", got)
+	}
+	var app string
+	if err := pool.QueryRow(ctx, "SHOW application_name").Scan(&app); err != nil || app != pgkit.DefaultApplicationName {
+		t.Errorf("application_name = %q (%v), want %q", app, err, pgkit.DefaultApplicationName)
+	}
+
+	pool2, err := pgkit.Open(ctx, base+sep+"pool_max_conns=3&application_name=billing", pgkit.Config{MaxConns: 7})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool2.Close()
+	if got := pool2.Stats().MaxConns; got != 7 {
+		t.Errorf("MaxConns = %d, want 7 from PoolConfig over the DSN", got)
+	}
+	if err := pool2.QueryRow(ctx, "SHOW application_name").Scan(&app); err != nil || app != "billing" {
+		t.Errorf("application_name = %q (%v), want the DSN's billing", app, err)
+	}
+}
+
+// TestPoolExhaustion puts 10 times more callers than connections on a pool
+// with a short acquire timeout: each either runs or gets ErrPoolExhausted
+// in about the timeout, never hangs until its own deadline, and nothing leaks.
+func TestPoolExhaustion(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	const conns, callers = 3, 30
+	const timeout = 150 * time.Millisecond
+	d := pgkittest.NewWithConfig(t, schema.FS(), pgkit.Config{MaxConns: conns, AcquireTimeout: timeout})
+	if err := d.Ping(ctx); err != nil { // warm one connection up
+		t.Fatal(err)
+	}
+
+	type result struct {
+		err  error
+		took time.Duration
+	}
+	results := make(chan result, callers)
+	var start sync.WaitGroup
+	start.Add(1)
+	for range callers {
+		go func() {
+			start.Wait()
+			t0 := time.Now()
+			_, err := d.Exec(ctx, "SELECT pg_sleep(0.5)")
+			results <- result{err, time.Since(t0)}
+		}()
+	}
+	start.Done()
+	ok, exhausted := 0, 0
+	for range callers {
+		r := <-results
+		switch {
+		case r.err == nil:
+			ok++
+		case errors.Is(r.err, pgkit.ErrPoolExhausted):
+			exhausted++
+			var pe *pgkit.PoolExhaustedError
+			if !errors.As(r.err, &pe) || pe.MaxConns != conns || !strings.Contains(r.err.Error(), "of 3 in use") {
+				t.Errorf("exhaustion error %q lacks the pool's occupancy", r.err)
+			}
+			if r.took > timeout+time.Second {
+				t.Errorf("a caller waited %s for ErrPoolExhausted, want about %s", r.took, timeout)
+			}
+		default:
+			t.Errorf("caller failed with %v, want success or ErrPoolExhausted", r.err)
+		}
+	}
+	if ok < conns || exhausted == 0 || ok+exhausted != callers {
+		t.Fatalf("%d succeeded, %d exhausted of %d callers; want at least %d successes and some exhausted", ok, exhausted, callers, conns)
+	}
+	st := d.Stats()
+	if st.Exhausted != int64(exhausted) || st.MaxConns != conns {
+		t.Errorf("stats %s: want %d exhausted", st, exhausted)
+	}
+	t.Logf("%d ok, %d exhausted; %s", ok, exhausted, st)
+
+	// pgxpool counted each of our timeouts as a canceled acquire: Stats
+	// must not count them twice.
+	if st.Canceled != 0 {
+		t.Errorf("stats %s: %d acquires counted as canceled, want 0 (no caller's context ended)", st, st.Canceled)
+	}
+	// Nothing leaks: every connection comes back (pgkittest also checks at
+	// the end of the test). Goroutine counts are process-wide and not
+	// looked at in a parallel test.
+	deadline := time.Now().Add(5 * time.Second)
+	for d.Stats().InUse != 0 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n := d.Stats().InUse; n != 0 {
+		t.Errorf("%d connections still in use", n)
+	}
+}
