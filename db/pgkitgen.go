@@ -27,6 +27,11 @@ type Store interface {
 
 var _ Store = (*Queries)(nil)
 
+// DB returns what q runs on: a pool, or inside a transaction that
+// transaction. Hand it to pgkit.Pipeline or pgkit.Gather to run their
+// queries in the same transaction.
+func (q *Queries) DB() DBTX { return q.db }
+
 // RunInTx runs fn in a transaction; see Store.
 func (q *Queries) RunInTx(ctx context.Context, fn func(Store) error) error {
 	r, ok := q.db.(interface {

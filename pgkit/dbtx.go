@@ -3,6 +3,7 @@ package pgkit
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 
 	"github.com/jackc/pgx/v5"
@@ -40,16 +41,27 @@ var (
 
 // Wrap gives src typed errors (package pgerr: query names, ErrNotFound,
 // *ConstraintError) on every method, for a pool, connection or transaction
-// that pgkit did not create. A transaction begun on the result is a *Tx.
-// *DB and *Tx already map their errors and are returned as they are.
-func Wrap(src Source) Source {
+// that pgkit did not create, or the DB() of generated Queries. A
+// transaction begun on the result is a *Tx. *DB and *Tx already map their
+// errors and are returned as they are. Begin fails on a src that has no
+// Begin method (every pgx pool, connection and transaction has one).
+func Wrap(src DBTX) Source {
 	switch s := src.(type) {
 	case *DB, *Tx, *wrapped:
-		return s
+		return s.(Source)
 	case pgx.Tx:
 		return &Tx{tx: s}
+	case Source:
+		return &wrapped{src: s}
 	}
-	return &wrapped{src: src}
+	return &wrapped{src: noBegin{src}}
+}
+
+// noBegin is a DBTX that cannot start a transaction.
+type noBegin struct{ DBTX }
+
+func (n noBegin) Begin(context.Context) (pgx.Tx, error) {
+	return nil, fmt.Errorf("pgkit: %T cannot begin a transaction", n.DBTX)
 }
 
 // wrapped maps the errors of a pool or connection.
@@ -317,7 +329,7 @@ func (b errBatch) Tx() pgx.Tx                       { return nil }
 
 // rawOf returns the pgx value under pgkit's wrappers, for code that must
 // know what it runs on (Gather, Pipeline).
-func rawOf(src Source) Source {
+func rawOf(src DBTX) DBTX {
 	for {
 		switch s := src.(type) {
 		case *wrapped:
@@ -333,7 +345,7 @@ func rawOf(src Source) Source {
 // connOf returns the single connection src runs on and a release func for
 // it: a pooled one taken for the call (*DB, *pgxpool.Pool), or src itself
 // (a connection or transaction, release does nothing).
-func connOf(ctx context.Context, src Source) (batchSender, func(), error) {
+func connOf(ctx context.Context, src DBTX) (batchSender, func(), error) {
 	switch s := rawOf(src).(type) {
 	case *DB:
 		c, err := s.acquire(ctx)

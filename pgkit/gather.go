@@ -36,27 +36,30 @@ import (
 //		func(ctx context.Context, q *db.Queries) (err error) { product, err = q.ProductGetByID(ctx, id); return err },
 //		func(ctx context.Context, q *db.Queries) (err error) { reviews, err = q.ReviewListByProduct(ctx, params); return err },
 //	)
-func Gather[D DBTX, Q any](ctx context.Context, src Source, newQ func(D) Q, fns ...func(ctx context.Context, q Q) error) error {
+func Gather[D DBTX, Q any](ctx context.Context, src DBTX, newQ func(D) Q, fns ...func(ctx context.Context, q Q) error) error {
 	return GatherLimit(ctx, src, newQ, 0, fns...)
 }
 
 // GatherLimit is Gather running at most limit fns at once on a pool;
 // limit <= 0 means the pool's MaxConns. A lower limit leaves connections
 // for other requests.
-func GatherLimit[D DBTX, Q any](ctx context.Context, src Source, newQ func(D) Q, limit int, fns ...func(ctx context.Context, q Q) error) error {
-	var maxConns int32
+func GatherLimit[D DBTX, Q any](ctx context.Context, src DBTX, newQ func(D) Q, limit int, fns ...func(ctx context.Context, q Q) error) error {
+	var (
+		maxConns int32
+		pool     Source
+	)
 	switch p := rawOf(src).(type) {
 	case *DB:
-		maxConns = p.pool.Config().MaxConns
+		maxConns, pool = p.pool.Config().MaxConns, p
 	case *pgxpool.Pool:
-		maxConns = p.Config().MaxConns
+		maxConns, pool = p.Config().MaxConns, Wrap(p)
 	default:
 		return Pipeline(ctx, src, newQ, fns...)
 	}
 	if limit <= 0 {
 		limit = int(maxConns)
 	}
-	q, err := bind(newQ, Wrap(src))
+	q, err := bind(newQ, pool)
 	if err != nil {
 		return err
 	}

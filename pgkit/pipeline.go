@@ -48,7 +48,7 @@ import (
 // Not for: COPY (CopyFrom) and the :batch methods, which return an error
 // here. A Stream works, but a query issued inside its loop fails, since the
 // stream holds the connection.
-func Pipeline[D DBTX, Q any](ctx context.Context, src Source, newQ func(D) Q, fns ...func(ctx context.Context, q Q) error) error {
+func Pipeline[D DBTX, Q any](ctx context.Context, src DBTX, newQ func(D) Q, fns ...func(ctx context.Context, q Q) error) error {
 	if len(fns) == 0 {
 		return nil
 	}

@@ -1,6 +1,7 @@
 package queries_test
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"testing"
@@ -231,5 +232,18 @@ func TestOrders(t *testing.T) {
 	}
 	if len(db.AllOrderStatusValues()) != 4 {
 		t.Fatalf("AllOrderStatusValues = %v, want the 4 statuses of the enum", db.AllOrderStatusValues())
+	}
+}
+
+// TestEmptyListsEncodeAsEmptyArrays: a :many query with no row returns an
+// empty slice, not nil, so JSON APIs answer [] instead of null
+// (emit_empty_slices).
+func TestEmptyListsEncodeAsEmptyArrays(t *testing.T) {
+	ctx, _, q := testshop.Setup(t)
+	reviews := testshop.Must(q.ReviewListByProduct(ctx, db.ReviewListByProductParams{ProductID: 1, Max: 10}))(t)
+	orders := testshop.Must(q.OrderListByUser(ctx, db.OrderListByUserParams{UserID: 1, Max: 10}))(t)
+	out, err := json.Marshal(map[string]any{"reviews": reviews, "orders": orders})
+	if err != nil || string(out) != `{"orders":[],"reviews":[]}` {
+		t.Fatalf("empty lists encode as %s (%v), want []", out, err)
 	}
 }

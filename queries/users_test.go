@@ -72,6 +72,16 @@ func TestUsers(t *testing.T) {
 		t.Fatalf("UserList(NamePrefix: Ho) = %+v, want only Grace Hopper", filtered)
 	}
 
+	// The prefix is taken literally: LIKE's % and _ are plain characters.
+	// Before, "%" and "_" matched every user.
+	testshop.Must(q.UserCreate(ctx, db.UserCreateParams{FirstName: "Per", LastName: "%cent"}))(t)
+	for prefix, want := range map[string]int{"%": 1, "%c": 1, "_": 0, "%x": 0, "H_": 0} {
+		got := testshop.Must(q.UserList(ctx, db.UserListParams{NamePrefix: prefix, Max: 10}))(t)
+		if len(got) != want {
+			t.Errorf("UserList(NamePrefix: %q) = %d users, want %d", prefix, len(got), want)
+		}
+	}
+
 	byIDs := testshop.Must(q.UserListByIDs(ctx, []int64{seen[2], seen[0], -5}))(t)
 	if len(byIDs) != 2 || byIDs[0].UserID != seen[0] || byIDs[1].UserID != seen[2] {
 		t.Fatalf("UserListByIDs = %+v, want users %d and %d in order", byIDs, seen[0], seen[2])

@@ -60,10 +60,11 @@ type ProductPage struct {
 }
 
 // LoadProductPage fetches the page's product, reviews and orders at once,
-// as req.Mode says, on src (a pool, or a transaction). An unknown product
-// fails with an error matching pgerr.ErrNotFound; an unknown customer just
-// has no orders.
-func LoadProductPage(ctx context.Context, src pgkit.Source, req ProductPageRequest) (ProductPage, error) {
+// as req.Mode says, on src: a pool, or a transaction (a *pgkit.Tx, or
+// q.DB() of the Queries inside pgkit.WithTx), whose connection it then
+// shares. An unknown product fails with an error matching
+// pgerr.ErrNotFound; an unknown customer just has no orders.
+func LoadProductPage(ctx context.Context, src pgkit.DBTX, req ProductPageRequest) (ProductPage, error) {
 	if req.Reviews <= 0 {
 		req.Reviews = DefaultPageReviews
 	}

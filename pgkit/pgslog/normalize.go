@@ -79,7 +79,7 @@ func Normalize(sql string) string {
 				continue
 			}
 			j := i + 1
-			for j < n && isIdent(sql[j]) {
+			for j < n && sql[j] != '$' && isIdent(sql[j]) {
 				j++
 			}
 			if j < n && sql[j] == '$' {

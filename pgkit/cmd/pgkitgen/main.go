@@ -6,6 +6,8 @@
 //     exactly the Scan list of sqlc's X, in constant memory (sqlc issue #720);
 //   - for every :copyfrom query X, a method XSeq taking iter.Seq[Params]: the
 //     same COPY fed from a source of any size without building a slice;
+//   - DB, which returns what the Queries run on, so that pgkit.Pipeline and
+//     pgkit.Gather called inside a transaction run in it;
 //   - Streamer, the interface of the XStream methods, and Store, Querier
 //     plus Streamer plus RunInTx, so that code written against an interface
 //     can open a transaction (sqlc issue #383). RunInTx runs on whatever
@@ -290,6 +292,11 @@ type Store interface {
 }
 
 var _ Store = (*Queries)(nil)
+
+// DB returns what q runs on: a pool, or inside a transaction that
+// transaction. Hand it to pgkit.Pipeline or pgkit.Gather to run their
+// queries in the same transaction.
+func (q *Queries) DB() DBTX { return q.db }
 
 // RunInTx runs fn in a transaction; see Store.
 func (q *Queries) RunInTx(ctx context.Context, fn func(Store) error) error {
