@@ -1,0 +1,29 @@
+// Package pgkit runs the code sqlc generates for pgx/v5, for any sqlc
+// project: a pool with documented defaults and a bounded wait for a
+// connection (Open, Config, ErrPoolExhausted), typed errors on every query
+// (package pgerr), transactions that retry themselves and nest as
+// savepoints (WithTx), concurrent and pipelined fetch that stay inside a
+// transaction when given one (Gather, Pipeline), streams and COPY from
+// iterators (Stream, CopyFromSeq). It knows nothing of any schema: the
+// generated package's New is passed in, so its typed Queries are what your
+// functions get.
+//
+// Adopting it in a sqlc project takes five lines:
+//
+//	pool, err := pgkit.Open(ctx, os.Getenv("DATABASE_URL"), pgkit.Config{})
+//	q := db.New(pool) // typed errors: errors.Is(err, pgerr.ErrNotFound)
+//	err = pgkit.WithTx(ctx, pool, db.New, func(q *db.Queries) error { … })
+//	err = pgkit.Pipeline(ctx, pool, db.New, fetchProduct, fetchReviews)
+//	//go:generate go run github.com/shopdb/shopdb/pgkit/cmd/pgkitgen  (…Stream, …Seq, Store)
+//
+// What runs where: a Source is a pool (*DB, *pgxpool.Pool), a connection,
+// or a transaction (*Tx, any pgx.Tx). WithTx on a pool begins a
+// transaction, on a transaction a savepoint. Gather on a pool runs its
+// functions on connections of their own; on a transaction it pipelines them
+// on the transaction's connection, like Pipeline. Inside WithTx, the
+// generated Queries' DB() method (pgkitgen) is the transaction.
+//
+// Subpackages: pgerr (typed errors and SQLSTATE classifiers), pgslog (a
+// log/slog query tracer), pgkittest (a fresh migrated database per test),
+// cmd/pgkitgen (the generator).
+package pgkit
