@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -120,7 +119,7 @@ func (d *DB) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, erro
 	if err != nil {
 		return nil, pgerr.Map(ctx, sql, err)
 	}
-	return queryOn(ctx, c, sql, args, c.Release)
+	return queryOn(ctx, c, sql, args, c)
 }
 
 // QueryRow runs sql on a pooled connection, given back by Scan.
@@ -129,7 +128,7 @@ func (d *DB) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
 	if err != nil {
 		return errRow{pgerr.Map(ctx, sql, err)}
 	}
-	return queryRowOn(ctx, c, sql, args, c.Release)
+	return queryRowOn(ctx, c, sql, args, c)
 }
 
 // CopyFrom bulk-loads rows with COPY on a pooled connection.
@@ -149,7 +148,7 @@ func (d *DB) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
 	if err != nil {
 		return errBatch{pgerr.Map(ctx, "", err)}
 	}
-	return batchOn(ctx, c, b, c.Release)
+	return batchOn(ctx, c, b, c)
 }
 
 // Begin starts a transaction on a pooled connection; see BeginTx.
@@ -182,29 +181,31 @@ func (d *DB) RunInTx(ctx context.Context, fn func(pgx.Tx) error) error {
 }
 
 // execOn, queryOn, queryRowOn and batchOn run on x and map the errors;
-// release, when not nil, is called once when the result is done with.
+// conn, when not nil, is the pooled connection x is, given back once the
+// result is done with. (A *pgxpool.Conn rather than its Release method
+// value: the method value would cost an allocation per query.)
 func execOn(ctx context.Context, x DBTX, sql string, args []any) (pgconn.CommandTag, error) {
 	tag, err := x.Exec(ctx, sql, args...)
 	return tag, pgerr.Map(ctx, sql, err)
 }
 
-func queryOn(ctx context.Context, x DBTX, sql string, args []any, release func()) (pgx.Rows, error) {
+func queryOn(ctx context.Context, x DBTX, sql string, args []any, conn *pgxpool.Conn) (pgx.Rows, error) {
 	rows, err := x.Query(ctx, sql, args...)
 	if err != nil {
-		if release != nil {
-			release()
+		if conn != nil {
+			conn.Release()
 		}
 		return nil, pgerr.Map(ctx, sql, err)
 	}
-	return &mappedRows{Rows: rows, ctx: ctx, sql: sql, release: release}, nil
+	return &mappedRows{Rows: rows, ctx: ctx, sql: sql, conn: conn}, nil
 }
 
-func queryRowOn(ctx context.Context, x DBTX, sql string, args []any, release func()) pgx.Row {
-	return &mappedRow{row: x.QueryRow(ctx, sql, args...), ctx: ctx, sql: sql, release: release}
+func queryRowOn(ctx context.Context, x DBTX, sql string, args []any, conn *pgxpool.Conn) pgx.Row {
+	return &mappedRow{row: x.QueryRow(ctx, sql, args...), ctx: ctx, sql: sql, conn: conn}
 }
 
-func batchOn(ctx context.Context, x DBTX, b *pgx.Batch, release func()) pgx.BatchResults {
-	return &mappedBatch{br: x.SendBatch(ctx, b), ctx: ctx, batch: b, release: release}
+func batchOn(ctx context.Context, x DBTX, b *pgx.Batch, conn *pgxpool.Conn) pgx.BatchResults {
+	return &mappedBatch{br: x.SendBatch(ctx, b), ctx: ctx, batch: b, conn: conn}
 }
 
 // unwrapRows returns the pgx rows under pgkit's wrapper, for loops that read
@@ -216,13 +217,13 @@ func unwrapRows(r pgx.Rows) pgx.Rows {
 	return r
 }
 
-// mappedRows maps the error of a result set, and calls release once the
-// rows are done.
+// mappedRows maps the error of a result set, and gives its pooled
+// connection back once the rows are done.
 type mappedRows struct {
 	pgx.Rows
-	ctx     context.Context
-	sql     string
-	release func()
+	ctx  context.Context
+	sql  string
+	conn *pgxpool.Conn
 }
 
 func (r *mappedRows) Next() bool {
@@ -241,25 +242,26 @@ func (r *mappedRows) Close() {
 func (r *mappedRows) Err() error { return pgerr.Map(r.ctx, r.sql, r.Rows.Err()) }
 
 func (r *mappedRows) done() {
-	if r.release != nil {
-		r.release()
-		r.release = nil
+	if r.conn != nil {
+		r.conn.Release()
+		r.conn = nil
 	}
 }
 
-// mappedRow maps the error of a single-row query and calls release.
+// mappedRow maps the error of a single-row query and gives its pooled
+// connection back.
 type mappedRow struct {
-	row     pgx.Row
-	ctx     context.Context
-	sql     string
-	release func()
+	row  pgx.Row
+	ctx  context.Context
+	sql  string
+	conn *pgxpool.Conn
 }
 
 func (r *mappedRow) Scan(dest ...any) error {
 	err := r.row.Scan(dest...)
-	if r.release != nil {
-		r.release()
-		r.release = nil
+	if r.conn != nil {
+		r.conn.Release()
+		r.conn = nil
 	}
 	return pgerr.Map(r.ctx, r.sql, err)
 }
@@ -271,12 +273,11 @@ func (r errRow) Scan(...any) error { return r.err }
 
 // mappedBatch maps the error of each queued query, naming it.
 type mappedBatch struct {
-	br      pgx.BatchResults
-	ctx     context.Context
-	batch   *pgx.Batch
-	next    int
-	release func()
-	once    sync.Once
+	br    pgx.BatchResults
+	ctx   context.Context
+	batch *pgx.Batch
+	next  int
+	conn  *pgxpool.Conn
 }
 
 func (b *mappedBatch) sql() string {
@@ -310,8 +311,9 @@ func (b *mappedBatch) QueryRow() pgx.Row {
 
 func (b *mappedBatch) Close() error {
 	err := b.br.Close()
-	if b.release != nil {
-		b.once.Do(b.release)
+	if b.conn != nil {
+		b.conn.Release()
+		b.conn = nil
 	}
 	return pgerr.Map(b.ctx, "", err)
 }
@@ -342,25 +344,25 @@ func rawOf(src DBTX) DBTX {
 	}
 }
 
-// connOf returns the single connection src runs on and a release func for
-// it: a pooled one taken for the call (*DB, *pgxpool.Pool), or src itself
-// (a connection or transaction, release does nothing).
-func connOf(ctx context.Context, src DBTX) (batchSender, func(), error) {
+// connOf returns the single connection src runs on: a pooled one taken for
+// the call (*DB, *pgxpool.Pool), returned as pooled for the caller to give
+// back, or src itself (a connection or transaction; pooled is nil).
+func connOf(ctx context.Context, src DBTX) (conn batchSender, pooled *pgxpool.Conn, err error) {
 	switch s := rawOf(src).(type) {
 	case *DB:
 		c, err := s.acquire(ctx)
 		if err != nil {
 			return nil, nil, err
 		}
-		return c.Conn(), c.Release, nil
+		return c.Conn(), c, nil
 	case *pgxpool.Pool:
 		c, err := s.Acquire(ctx)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, fmt.Errorf("acquire connection: %w", err)
 		}
-		return c.Conn(), c.Release, nil
+		return c.Conn(), c, nil
 	case batchSender:
-		return s, func() {}, nil
+		return s, nil, nil
 	}
 	return nil, nil, errors.New("pgkit: no connection to run on")
 }

@@ -100,3 +100,58 @@ func Example_stream() {
 	// 1 Ada Lovelace
 	// 2 Alan Turing
 }
+
+// Typed errors over a pool, connection or transaction pgkit did not create.
+func ExampleWrap() {
+	d, _, _, done := testshop.ExampleDB(pgkit.Config{})
+	defer done()
+	ctx := context.Background()
+
+	rawTx, _ := d.Pool().Begin(ctx) // plain pgx
+	defer rawTx.Rollback(ctx)
+	_, err := db.New(rawTx).UserGetByID(ctx, 999)
+	fmt.Println(err)
+	_, err = db.New(pgkit.Wrap(rawTx)).UserGetByID(ctx, 999)
+	fmt.Println(err)
+	// Output:
+	// no rows in result set
+	// UserGetByID: not found
+}
+
+// Ad-hoc SQL, streamed into a struct by column position.
+func ExampleStream() {
+	d, _, _, done := testshop.ExampleDB(pgkit.Config{})
+	defer done()
+
+	type square struct{ N, Square int64 }
+	for s, err := range pgkit.Stream[square](context.Background(), d, "SELECT g, g*g FROM generate_series(1, 3) g") {
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		fmt.Println(s.N, s.Square)
+	}
+	// Output:
+	// 1 1
+	// 2 4
+	// 3 9
+}
+
+// Bulk-load from an iterator with the generated …Seq method of a :copyfrom
+// query: no slice of every row first.
+func ExampleCopyFromSeq() {
+	d, _, _, done := testshop.ExampleDB(pgkit.Config{})
+	defer done()
+	ctx := context.Background()
+
+	users := func(yield func(db.UserCreateManyParams) bool) {
+		for i := range 1000 {
+			if !yield(db.UserCreateManyParams{FirstName: "Bulk", LastName: fmt.Sprint(i)}) {
+				return
+			}
+		}
+	}
+	n, err := db.New(d).UserCreateManySeq(ctx, users)
+	fmt.Println(n, err)
+	// Output: 1000 <nil>
+}

@@ -61,12 +61,14 @@ func Pipeline[D DBTX, Q any](ctx context.Context, src DBTX, newQ func(D) Q, fns 
 		}
 		qs[i] = q
 	}
-	conn, release, err := connOf(ctx, src)
+	conn, pooled, err := connOf(ctx, src)
 	if err != nil {
 		return err
 	}
-	defer release()
-	return runPipeline(ctx, conn, requests, len(fns), func(ctx context.Context, i int) error { return fns[i](ctx, qs[i]) })
+	if pooled != nil {
+		defer pooled.Release()
+	}
+	return runPipeline(ctx, conn, requests, fns, qs)
 }
 
 // request kinds
@@ -117,7 +119,8 @@ type coordinator struct {
 	queryErr error // the first query that failed, returned when no fn failed
 }
 
-func runPipeline(parent context.Context, conn batchSender, requests chan pipeRequest, n int, run func(context.Context, int) error) error {
+func runPipeline[Q any](parent context.Context, conn batchSender, requests chan pipeRequest, fns []func(context.Context, Q) error, qs []Q) error {
+	n := len(fns)
 	ctx, cancel := context.WithCancel(parent)
 	defer cancel()
 	c := &coordinator{
@@ -135,7 +138,7 @@ func runPipeline(parent context.Context, conn batchSender, requests chan pipeReq
 				}
 				c.done <- fnDone{fn: i, err: err}
 			}()
-			err = run(ctx, i)
+			err = fns[i](ctx, qs[i])
 		}()
 	}
 	for c.active > 0 {

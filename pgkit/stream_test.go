@@ -106,6 +106,11 @@ func TestStreamMillionRowsFlatHeap(t *testing.T) {
 	if testing.Short() {
 		total = 100_000
 	}
+	// This database is the test's own: without the e-mail index the million
+	// rows go in about twice as fast.
+	if _, err := d.Exec(ctx, `DROP INDEX users_email_lower_key`); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := d.Exec(ctx, `INSERT INTO users (first_name, last_name, email)
 		SELECT 'First' || g, 'Last' || g, 'user' || g || '@example.com' FROM generate_series(1, $1::int) g`, total); err != nil {
 		t.Fatal(err)

@@ -42,3 +42,18 @@ func ExampleClaimOrders() {
 	// shipping 1 order(s)
 	// 1 shipped <nil>
 }
+
+// The product page of the articles: product, reviews and the customer's
+// orders, one connection, one round trip.
+func ExampleLoadProductPage() {
+	d, productID, userID, done := testshop.ExampleDB(pgkit.Config{})
+	defer done()
+
+	page, err := shop.LoadProductPage(context.Background(), d, shop.ProductPageRequest{ProductID: productID, CustomerID: userID})
+	fmt.Println(page.Product.Name, len(page.Reviews), len(page.Orders), err)
+	_, err = shop.LoadProductPage(context.Background(), d, shop.ProductPageRequest{ProductID: 404})
+	fmt.Println(err)
+	// Output:
+	// Difference Engine 2 1 <nil>
+	// load product page: ProductGetByID: not found
+}
