@@ -9,6 +9,41 @@ import (
 	"context"
 )
 
+// iteratorForOrderCreateMany implements pgx.CopyFromSource.
+type iteratorForOrderCreateMany struct {
+	rows                 []OrderCreateManyParams
+	skippedFirstNextCall bool
+}
+
+func (r *iteratorForOrderCreateMany) Next() bool {
+	if len(r.rows) == 0 {
+		return false
+	}
+	if !r.skippedFirstNextCall {
+		r.skippedFirstNextCall = true
+		return true
+	}
+	r.rows = r.rows[1:]
+	return len(r.rows) > 0
+}
+
+func (r iteratorForOrderCreateMany) Values() ([]interface{}, error) {
+	return []interface{}{
+		r.rows[0].UserID,
+		r.rows[0].Status,
+		r.rows[0].TotalCents,
+		r.rows[0].CreatedAt,
+	}, nil
+}
+
+func (r iteratorForOrderCreateMany) Err() error {
+	return nil
+}
+
+func (q *Queries) OrderCreateMany(ctx context.Context, arg []OrderCreateManyParams) (int64, error) {
+	return q.db.CopyFrom(ctx, []string{"orders"}, []string{"user_id", "status", "total_cents", "created_at"}, &iteratorForOrderCreateMany{rows: arg})
+}
+
 // iteratorForProductCreateMany implements pgx.CopyFromSource.
 type iteratorForProductCreateMany struct {
 	rows                 []ProductCreateManyParams
@@ -43,6 +78,41 @@ func (r iteratorForProductCreateMany) Err() error {
 
 func (q *Queries) ProductCreateMany(ctx context.Context, arg []ProductCreateManyParams) (int64, error) {
 	return q.db.CopyFrom(ctx, []string{"products"}, []string{"sku", "name", "description", "price_cents", "stock"}, &iteratorForProductCreateMany{rows: arg})
+}
+
+// iteratorForReviewCreateMany implements pgx.CopyFromSource.
+type iteratorForReviewCreateMany struct {
+	rows                 []ReviewCreateManyParams
+	skippedFirstNextCall bool
+}
+
+func (r *iteratorForReviewCreateMany) Next() bool {
+	if len(r.rows) == 0 {
+		return false
+	}
+	if !r.skippedFirstNextCall {
+		r.skippedFirstNextCall = true
+		return true
+	}
+	r.rows = r.rows[1:]
+	return len(r.rows) > 0
+}
+
+func (r iteratorForReviewCreateMany) Values() ([]interface{}, error) {
+	return []interface{}{
+		r.rows[0].ProductID,
+		r.rows[0].UserID,
+		r.rows[0].Rating,
+		r.rows[0].Body,
+	}, nil
+}
+
+func (r iteratorForReviewCreateMany) Err() error {
+	return nil
+}
+
+func (q *Queries) ReviewCreateMany(ctx context.Context, arg []ReviewCreateManyParams) (int64, error) {
+	return q.db.CopyFrom(ctx, []string{"reviews"}, []string{"product_id", "user_id", "rating", "body"}, &iteratorForReviewCreateMany{rows: arg})
 }
 
 // iteratorForUserCreateMany implements pgx.CopyFromSource.

@@ -77,6 +77,13 @@ func (q *Queries) OrderCreate(ctx context.Context, arg OrderCreateParams) (Order
 	return i, err
 }
 
+type OrderCreateManyParams struct {
+	UserID     int64       `json:"user_id"`
+	Status     OrderStatus `json:"status"`
+	TotalCents int64       `json:"total_cents"`
+	CreatedAt  time.Time   `json:"created_at"`
+}
+
 const orderExport = `-- name: OrderExport :many
 SELECT order_id, user_id, status, total_cents, created_at FROM orders
 WHERE created_at >= $1::timestamptz AND created_at < $2::timestamptz

@@ -476,6 +476,23 @@ func (q *Queries) UserListByIDsStream(ctx context.Context, userIds []int64) iter
 	}
 }
 
+// OrderCreateManySeq is OrderCreateMany fed from seq:
+// the same COPY, each row encoded as it comes, so a source of any size
+// loads in constant memory.
+func (q *Queries) OrderCreateManySeq(ctx context.Context, seq iter.Seq[OrderCreateManyParams]) (int64, error) {
+	next, stop := iter.Pull(seq)
+	defer stop()
+	row := make([]any, 4) // pgx encodes a row before asking for the next
+	return q.db.CopyFrom(ctx, []string{"orders"}, []string{"user_id", "status", "total_cents", "created_at"}, pgx.CopyFromFunc(func() ([]any, error) {
+		v, ok := next()
+		if !ok {
+			return nil, nil
+		}
+		row[0], row[1], row[2], row[3] = v.UserID, v.Status, v.TotalCents, v.CreatedAt
+		return row, nil
+	}))
+}
+
 // ProductCreateManySeq is ProductCreateMany fed from seq:
 // the same COPY, each row encoded as it comes, so a source of any size
 // loads in constant memory.
@@ -489,6 +506,23 @@ func (q *Queries) ProductCreateManySeq(ctx context.Context, seq iter.Seq[Product
 			return nil, nil
 		}
 		row[0], row[1], row[2], row[3], row[4] = v.Sku, v.Name, v.Description, v.PriceCents, v.Stock
+		return row, nil
+	}))
+}
+
+// ReviewCreateManySeq is ReviewCreateMany fed from seq:
+// the same COPY, each row encoded as it comes, so a source of any size
+// loads in constant memory.
+func (q *Queries) ReviewCreateManySeq(ctx context.Context, seq iter.Seq[ReviewCreateManyParams]) (int64, error) {
+	next, stop := iter.Pull(seq)
+	defer stop()
+	row := make([]any, 4) // pgx encodes a row before asking for the next
+	return q.db.CopyFrom(ctx, []string{"reviews"}, []string{"product_id", "user_id", "rating", "body"}, pgx.CopyFromFunc(func() ([]any, error) {
+		v, ok := next()
+		if !ok {
+			return nil, nil
+		}
+		row[0], row[1], row[2], row[3] = v.ProductID, v.UserID, v.Rating, v.Body
 		return row, nil
 	}))
 }

@@ -14,6 +14,7 @@ type Querier interface {
 	// different orders and never wait for one another.
 	OrderClaimByStatus(ctx context.Context, arg OrderClaimByStatusParams) ([]Order, error)
 	OrderCreate(ctx context.Context, arg OrderCreateParams) (Order, error)
+	OrderCreateMany(ctx context.Context, arg []OrderCreateManyParams) (int64, error)
 	// OrderExport returns every order created in [since, until) in id order;
 	// OrderExportStream yields the same rows one at a time.
 	OrderExport(ctx context.Context, arg OrderExportParams) ([]Order, error)
@@ -53,6 +54,7 @@ type Querier interface {
 	ProductTakeStock(ctx context.Context, arg ProductTakeStockParams) (int64, error)
 	ProductUpdatePrice(ctx context.Context, arg ProductUpdatePriceParams) (int64, error)
 	ReviewCreate(ctx context.Context, arg ReviewCreateParams) (Review, error)
+	ReviewCreateMany(ctx context.Context, arg []ReviewCreateManyParams) (int64, error)
 	ReviewDelete(ctx context.Context, reviewID int64) (int64, error)
 	// ReviewListByProduct returns a product's reviews newest first. For the next
 	// page pass the created_at and review_id of the last review seen; for the

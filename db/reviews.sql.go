@@ -42,6 +42,13 @@ func (q *Queries) ReviewCreate(ctx context.Context, arg ReviewCreateParams) (Rev
 	return i, err
 }
 
+type ReviewCreateManyParams struct {
+	ProductID int64   `json:"product_id"`
+	UserID    int64   `json:"user_id"`
+	Rating    int16   `json:"rating"`
+	Body      *string `json:"body"`
+}
+
 const reviewDelete = `-- name: ReviewDelete :execrows
 DELETE FROM reviews
 WHERE review_id = $1::bigint

@@ -59,8 +59,10 @@ func (d *DB) bounded(ctx context.Context, acquire func(context.Context) error) e
 	}
 	if ctx.Err() == nil && errors.Is(actx.Err(), context.DeadlineExceeded) {
 		d.timeouts.Add(1) // pgxpool counted it as canceled
+		// Every connection open means they were all busy while we waited,
+		// even if one came back since.
 		st := d.pool.Stat()
-		if st.AcquiredConns() >= st.MaxConns() {
+		if st.AcquiredConns() >= st.MaxConns() || st.TotalConns() >= st.MaxConns() {
 			d.exhausted.Add(1)
 			return &PoolExhaustedError{Waited: d.acquireTimeout, InUse: st.AcquiredConns(), MaxConns: st.MaxConns()}
 		}

@@ -367,6 +367,24 @@ func connOf(ctx context.Context, src DBTX) (conn batchSender, pooled *pgxpool.Co
 	return nil, nil, errors.New("pgkit: no connection to run on")
 }
 
+// pgxConnOf is connOf for what needs the *pgx.Conn itself (COPY TO).
+func pgxConnOf(ctx context.Context, src DBTX) (*pgx.Conn, *pgxpool.Conn, error) {
+	c, pooled, err := connOf(ctx, src)
+	if err != nil {
+		return nil, nil, err
+	}
+	switch c := c.(type) {
+	case *pgx.Conn:
+		return c, pooled, nil
+	case pgx.Tx:
+		return c.Conn(), pooled, nil
+	}
+	if pooled != nil {
+		pooled.Release()
+	}
+	return nil, nil, fmt.Errorf("pgkit: %T has no connection to COPY on", src)
+}
+
 // batchSender is what a Pipeline round is sent on: a connection or a
 // transaction.
 type batchSender interface {

@@ -62,3 +62,7 @@ FOR UPDATE SKIP LOCKED;
 SELECT * FROM orders
 WHERE created_at >= @since::timestamptz AND created_at < @until::timestamptz
 ORDER BY order_id;
+
+-- name: OrderCreateMany :copyfrom
+INSERT INTO orders (user_id, status, total_cents, created_at)
+VALUES (@user_id, @status, @total_cents, @created_at);

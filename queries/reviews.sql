@@ -31,3 +31,7 @@ WHERE product_id = @product_id::bigint;
 -- name: ReviewDelete :execrows
 DELETE FROM reviews
 WHERE review_id = @review_id::bigint;
+
+-- name: ReviewCreateMany :copyfrom
+INSERT INTO reviews (product_id, user_id, rating, body)
+VALUES (@product_id, @user_id, @rating, @body);

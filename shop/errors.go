@@ -26,6 +26,10 @@ var (
 	// ErrUnknownCustomer: an order names a user that does not exist. It also
 	// matches pgerr.ErrNotFound.
 	ErrUnknownCustomer = errors.New("unknown customer")
+	// ErrInvalidCursor: a page cursor that is not one a page returned.
+	ErrInvalidCursor = errors.New("invalid cursor")
+	// ErrPageTooLarge: a page asks for more than MaxPageItems items.
+	ErrPageTooLarge = errors.New("page too large")
 )
 
 // Constraint names of the schema that callers match on, through

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"reflect"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -71,7 +72,7 @@ func TestPlaceOrderUnderContention(t *testing.T) {
 			defer mu.Unlock()
 			switch {
 			case err == nil:
-				ok = append(ok, placed{o, want})
+				ok = append(ok, placed{o.Order, want})
 			case errors.Is(err, shop.ErrInsufficientStock):
 				short++
 			default:
@@ -251,5 +252,22 @@ func TestClaimOrdersWorkers(t *testing.T) {
 	}
 	if left := testshop.Must(q.OrderListByStatus(ctx, db.OrderListByStatusParams{Status: db.OrderStatusPaid, Max: 100}))(t); len(left) != 0 {
 		t.Fatalf("%d orders still paid", len(left))
+	}
+}
+
+// TestPlacedOrderItemsAreStored: the lines PlaceOrder returns are the ones
+// it committed (merged per product, at the locked price).
+func TestPlacedOrderItemsAreStored(t *testing.T) {
+	ctx, d, q := testshop.Setup(t)
+	u := testshop.Must(q.UserCreate(ctx, db.UserCreateParams{FirstName: "I", LastName: "S"}))(t)
+	a := testshop.Must(q.ProductCreate(ctx, db.ProductCreateParams{Sku: "A", Name: "A", PriceCents: 250, Stock: 9}))(t)
+	b := testshop.Must(q.ProductCreate(ctx, db.ProductCreateParams{Sku: "B", Name: "B", PriceCents: 100, Stock: 9}))(t)
+	o, err := shop.PlaceOrder(ctx, d, u.UserID, []shop.OrderLine{{b.ProductID, 1}, {a.ProductID, 2}, {b.ProductID, 3}}, pgkit.TxOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored := testshop.Must(q.OrderItemListByOrder(ctx, o.OrderID))(t)
+	if !reflect.DeepEqual(o.Items, stored) || len(stored) != 2 || o.TotalCents != 2*250+4*100 {
+		t.Fatalf("returned %+v (total %d), stored %+v", o.Items, o.TotalCents, stored)
 	}
 }

@@ -17,6 +17,14 @@ type OrderLine struct {
 	Quantity  int32
 }
 
+// PlacedOrder is an order PlaceOrder stored, with its lines (one per
+// product, quantities merged), as committed: no second query, so no second
+// chance to fail after the order is already stored.
+type PlacedOrder struct {
+	db.Order
+	Items []db.OrderItem `json:"items"`
+}
+
 // PlaceOrder creates a pending order for userID in one transaction on src
 // (a pool, or an open transaction, where it runs in a savepoint): it locks
 // the products with SELECT … FOR UPDATE in product_id order, checks and
@@ -30,12 +38,12 @@ type OrderLine struct {
 // *InsufficientStockError; *UnknownProductError; and ErrUnknownCustomer
 // (errors.Is). opts are pgkit.WithTxOptions' (the zero value is fine; set
 // OnRetry to count retries).
-func PlaceOrder(ctx context.Context, src pgkit.Source, userID int64, lines []OrderLine, opts pgkit.TxOptions) (db.Order, error) {
+func PlaceOrder(ctx context.Context, src pgkit.Source, userID int64, lines []OrderLine, opts pgkit.TxOptions) (PlacedOrder, error) {
 	ids, qty, err := mergeLines(lines)
 	if err != nil {
-		return db.Order{}, fmt.Errorf("place order: %w", err)
+		return PlacedOrder{}, fmt.Errorf("place order: %w", err)
 	}
-	var order db.Order
+	var order PlacedOrder
 	err = pgkit.WithTxOptions(ctx, src, db.New, opts, func(q *db.Queries) error {
 		locked, err := q.ProductLockForOrder(ctx, ids)
 		if err != nil {
@@ -58,7 +66,7 @@ func PlaceOrder(ctx context.Context, src pgkit.Source, userID int64, lines []Ord
 		if _, err := q.ProductTakeStock(ctx, db.ProductTakeStockParams{ProductIds: ids, Quantities: qty}); err != nil {
 			return err
 		}
-		order, err = q.OrderCreate(ctx, db.OrderCreateParams{UserID: userID, Status: db.OrderStatusPending, TotalCents: total})
+		order.Order, err = q.OrderCreate(ctx, db.OrderCreateParams{UserID: userID, Status: db.OrderStatusPending, TotalCents: total})
 		if ce, ok := pgerr.AsConstraint(err); ok && ce.Constraint == ConstraintOrderUser {
 			return &unknownCustomerError{userID: userID, err: err}
 		}
@@ -66,8 +74,10 @@ func PlaceOrder(ctx context.Context, src pgkit.Source, userID int64, lines []Ord
 			return err
 		}
 		items := make([]db.OrderItemCreateParams, len(ids))
+		order.Items = make([]db.OrderItem, len(ids))
 		for i, p := range locked {
 			items[i] = db.OrderItemCreateParams{OrderID: order.OrderID, ProductID: p.ProductID, Quantity: qty[i], UnitPriceCents: p.PriceCents}
+			order.Items[i] = db.OrderItem(items[i])
 		}
 		var itemErr error
 		q.OrderItemCreate(ctx, items).Exec(func(_ int, err error) {
@@ -78,7 +88,7 @@ func PlaceOrder(ctx context.Context, src pgkit.Source, userID int64, lines []Ord
 		return itemErr
 	})
 	if err != nil {
-		return db.Order{}, fmt.Errorf("place order: %w", err)
+		return PlacedOrder{}, fmt.Errorf("place order: %w", err)
 	}
 	return order, nil
 }

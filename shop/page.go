@@ -3,6 +3,9 @@ package shop
 import (
 	"context"
 	"fmt"
+	"strconv"
+	"strings"
+	"time"
 
 	"github.com/shopdb/shopdb/db"
 	"github.com/shopdb/shopdb/pgkit"
@@ -40,14 +43,19 @@ const (
 	DefaultPageOrders  = 10
 )
 
+// MaxPageItems bounds ProductPageRequest.Reviews and Orders.
+const MaxPageItems = 100
+
 // ProductPageRequest says what LoadProductPage fetches. Zero sizes take the
-// defaults above.
+// defaults above; larger than MaxPageItems is refused.
 type ProductPageRequest struct {
-	ProductID  int64
-	CustomerID int64 // 0: no order history
-	Reviews    int32 // newest reviews on the page
-	Orders     int32 // newest orders of the customer on the page
-	Mode       FetchMode
+	ProductID     int64
+	CustomerID    int64  // 0: no order history
+	Reviews       int32  // newest reviews on the page
+	Orders        int32  // newest orders of the customer on the page
+	ReviewsBefore Cursor // zero: from the newest; else ProductPage.NextReviews of the page before
+	OrdersBefore  Cursor // zero: from the newest; else ProductPage.NextOrders of the page before
+	Mode          FetchMode
 }
 
 // ProductPage is the e-commerce product page of the articles: the product,
@@ -57,6 +65,40 @@ type ProductPage struct {
 	Product db.Product
 	Reviews []db.Review
 	Orders  []db.Order
+	// NextReviews and NextOrders are where the next page of each list
+	// starts; nil when the list has no more.
+	NextReviews *Cursor
+	NextOrders  *Cursor
+}
+
+// Cursor is a position in a newest-first list: the creation time and id of
+// the last item seen (keyset pagination, never OFFSET).
+type Cursor struct {
+	CreatedAt time.Time
+	ID        int64
+}
+
+// IsZero reports the cursor of the first page.
+func (c Cursor) IsZero() bool { return c.ID == 0 }
+
+// String encodes the cursor for a URL: "<unix microseconds>.<id>".
+// PostgreSQL keeps microseconds, so the round trip is exact.
+func (c Cursor) String() string {
+	return strconv.FormatInt(c.CreatedAt.UnixMicro(), 10) + "." + strconv.FormatInt(c.ID, 10)
+}
+
+// ParseCursor decodes Cursor.String's form; "" is the zero cursor.
+func ParseCursor(s string) (Cursor, error) {
+	if s == "" {
+		return Cursor{}, nil
+	}
+	ts, id, ok := strings.Cut(s, ".")
+	micros, err1 := strconv.ParseInt(ts, 10, 64)
+	n, err2 := strconv.ParseInt(id, 10, 64)
+	if !ok || err1 != nil || err2 != nil || n <= 0 {
+		return Cursor{}, fmt.Errorf("%w: want <microseconds>.<id> as returned in a page", ErrInvalidCursor)
+	}
+	return Cursor{CreatedAt: time.UnixMicro(micros).UTC(), ID: n}, nil
 }
 
 // LoadProductPage fetches the page's product, reviews and orders at once,
@@ -71,20 +113,40 @@ func LoadProductPage(ctx context.Context, src pgkit.DBTX, req ProductPageRequest
 	if req.Orders <= 0 {
 		req.Orders = DefaultPageOrders
 	}
+	if req.Reviews > MaxPageItems || req.Orders > MaxPageItems {
+		return ProductPage{}, fmt.Errorf("load product page: %w: at most %d reviews and %d orders", ErrPageTooLarge, MaxPageItems, MaxPageItems)
+	}
 	page := ProductPage{Reviews: []db.Review{}, Orders: []db.Order{}}
+	// One more than asked tells whether a next page exists.
 	fns := []func(context.Context, *db.Queries) error{
 		func(ctx context.Context, q *db.Queries) (err error) {
 			page.Product, err = q.ProductGetByID(ctx, req.ProductID)
 			return err
 		},
 		func(ctx context.Context, q *db.Queries) (err error) {
-			page.Reviews, err = q.ReviewListByProduct(ctx, db.ReviewListByProductParams{ProductID: req.ProductID, Max: req.Reviews})
+			page.Reviews, err = q.ReviewListByProduct(ctx, db.ReviewListByProductParams{
+				ProductID: req.ProductID, Max: req.Reviews + 1,
+				BeforeReviewID: req.ReviewsBefore.ID, BeforeCreatedAt: req.ReviewsBefore.CreatedAt,
+			})
+			if len(page.Reviews) > int(req.Reviews) {
+				page.Reviews = page.Reviews[:req.Reviews]
+				last := page.Reviews[len(page.Reviews)-1]
+				page.NextReviews = &Cursor{CreatedAt: last.CreatedAt, ID: last.ReviewID}
+			}
 			return err
 		},
 	}
 	if req.CustomerID != 0 {
 		fns = append(fns, func(ctx context.Context, q *db.Queries) (err error) {
-			page.Orders, err = q.OrderListByUser(ctx, db.OrderListByUserParams{UserID: req.CustomerID, Max: req.Orders})
+			page.Orders, err = q.OrderListByUser(ctx, db.OrderListByUserParams{
+				UserID: req.CustomerID, Max: req.Orders + 1,
+				BeforeOrderID: req.OrdersBefore.ID, BeforeCreatedAt: req.OrdersBefore.CreatedAt,
+			})
+			if len(page.Orders) > int(req.Orders) {
+				page.Orders = page.Orders[:req.Orders]
+				last := page.Orders[len(page.Orders)-1]
+				page.NextOrders = &Cursor{CreatedAt: last.CreatedAt, ID: last.OrderID}
+			}
 			return err
 		})
 	}

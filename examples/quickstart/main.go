@@ -14,10 +14,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
-	"time"
 
-	"github.com/shopdb/shopdb/internal/pgtemp"
-	"github.com/shopdb/shopdb/migrate"
+	"github.com/shopdb/shopdb/internal/devdb"
 	"github.com/shopdb/shopdb/pgkit"
 )
 
@@ -32,38 +30,15 @@ func main() {
 }
 
 func run(ctx context.Context, dsn string, out io.Writer) error {
-	if dsn == "" {
-		start := time.Now()
-		srv, err := pgtemp.Start(ctx, pgtemp.Config{})
-		if err != nil {
-			return err
+	dsn, stop, err := devdb.Open(ctx, dsn, out)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := stop(); err != nil {
+			fmt.Fprintln(os.Stderr, "quickstart:", err)
 		}
-		defer func() {
-			start := time.Now()
-			if err := srv.Stop(); err != nil {
-				fmt.Fprintln(os.Stderr, "quickstart:", err)
-				return
-			}
-			fmt.Fprintf(out, "stopped the throwaway server and removed %s in %s\n", srv.Dir(), time.Since(start).Round(time.Millisecond))
-		}()
-		dsn = srv.URL()
-		fmt.Fprintf(out, "DATABASE_URL is unset: started a throwaway PostgreSQL in %s (%s)\n", srv.Dir(), time.Since(start).Round(time.Millisecond))
-	}
-
-	m, err := migrate.Open(ctx, dsn)
-	if err != nil {
-		return err
-	}
-	applied, err := m.Up(ctx)
-	if err == nil {
-		var version int64
-		version, err = m.Version(ctx)
-		fmt.Fprintf(out, "migrations: %d applied now, schema at version %d\n", len(applied), version)
-	}
-	m.Close()
-	if err != nil {
-		return err
-	}
+	}()
 
 	pool, err := pgkit.Open(ctx, dsn, pgkit.Config{MaxConns: 4})
 	if err != nil {

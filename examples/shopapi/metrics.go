@@ -1,0 +1,197 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/shopdb/shopdb/pgkit"
+	"github.com/shopdb/shopdb/pgkit/pgerr"
+)
+
+// metrics is the service's Prometheus registry (its own, not the global
+// one) and the pgx tracer that feeds both it and the request logs.
+type metrics struct {
+	reg      *prometheus.Registry
+	requests *prometheus.CounterVec
+	latency  *prometheus.HistogramVec
+	queries  *prometheus.CounterVec
+}
+
+func newMetrics() *metrics {
+	m := &metrics{
+		reg: prometheus.NewRegistry(),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "shopapi_http_requests_total", Help: "HTTP requests by route and status.",
+		}, []string{"route", "status"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "shopapi_http_request_duration_seconds", Help: "HTTP request latency by route and status.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
+		}, []string{"route", "status"}),
+		queries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "shopapi_db_queries_total", Help: "Database queries by sqlc query name (\"sql\" for unnamed SQL) and outcome.",
+		}, []string{"query", "outcome"}),
+	}
+	m.reg.MustRegister(m.requests, m.latency, m.queries, collectors.NewGoCollector())
+	return m
+}
+
+// watchPool exports the pool's statistics, read at every scrape.
+func (m *metrics) watchPool(pool *pgkit.DB) {
+	gauge := func(name, help string, f func(pgkit.PoolStats) float64) prometheus.Collector {
+		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "shopapi_db_pool_" + name, Help: help},
+			func() float64 { return f(pool.Stats()) })
+	}
+	counter := func(name, help string, f func(pgkit.PoolStats) float64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "shopapi_db_pool_" + name, Help: help},
+			func() float64 { return f(pool.Stats()) })
+	}
+	m.reg.MustRegister(
+		gauge("max_conns", "Connections the pool may open.", func(s pgkit.PoolStats) float64 { return float64(s.MaxConns) }),
+		gauge("conns", "Open connections.", func(s pgkit.PoolStats) float64 { return float64(s.TotalConns) }),
+		gauge("in_use_conns", "Connections acquired right now.", func(s pgkit.PoolStats) float64 { return float64(s.InUse) }),
+		gauge("idle_conns", "Idle connections.", func(s pgkit.PoolStats) float64 { return float64(s.Idle) }),
+		counter("acquires_total", "Successful acquires.", func(s pgkit.PoolStats) float64 { return float64(s.Acquires) }),
+		counter("waited_acquires_total", "Acquires that waited for a connection.", func(s pgkit.PoolStats) float64 { return float64(s.WaitedAcquire) }),
+		counter("exhausted_total", "Acquires that failed with ErrPoolExhausted.", func(s pgkit.PoolStats) float64 { return float64(s.Exhausted) }),
+	)
+}
+
+func (m *metrics) handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
+}
+
+// requestLog collects the queries one request ran, for its log line.
+type requestLog struct {
+	mu      sync.Mutex
+	queries []string // "Name=1.2ms"
+}
+
+type requestLogKey struct{}
+
+func (l *requestLog) add(name string, d time.Duration) {
+	l.mu.Lock()
+	l.queries = append(l.queries, name+"="+strconv.FormatFloat(float64(d.Microseconds())/1000, 'f', 2, 64)+"ms")
+	l.mu.Unlock()
+}
+
+// statusWriter remembers the status written.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// observe wraps a handler: the request timeout, the error to status
+// mapping, the metrics and one log line per request with its queries.
+func (s *server) observe(route string, h func(http.ResponseWriter, *http.Request) error) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		ctx, cancel := context.WithTimeout(r.Context(), s.opts.RequestTimeout)
+		defer cancel()
+		rl := &requestLog{}
+		ctx = context.WithValue(ctx, requestLogKey{}, rl)
+		sw := &statusWriter{ResponseWriter: w}
+		err := h(sw, r.WithContext(ctx))
+		level := slog.LevelInfo
+		if err != nil {
+			code, body := status(err)
+			if code == http.StatusServiceUnavailable {
+				sw.Header().Set("Retry-After", "1")
+			}
+			if code >= 500 {
+				level = slog.LevelError
+			}
+			if sw.status == 0 {
+				_ = writeJSON(sw, code, body)
+			}
+		}
+		if sw.status == 0 {
+			sw.WriteHeader(http.StatusOK)
+		}
+		d := time.Since(start)
+		code := strconv.Itoa(sw.status)
+		s.metrics.requests.WithLabelValues(route, code).Inc()
+		s.metrics.latency.WithLabelValues(route, code).Observe(d.Seconds())
+		rl.mu.Lock()
+		attrs := []slog.Attr{
+			slog.String("method", r.Method), slog.String("route", route), slog.Int("status", sw.status),
+			slog.Duration("duration", d), slog.Int("queries", len(rl.queries)), slog.String("query_times", strings.Join(rl.queries, " ")),
+		}
+		rl.mu.Unlock()
+		if err != nil {
+			attrs = append(attrs, slog.String("error", err.Error()))
+		}
+		s.opts.Logger.LogAttrs(r.Context(), level, "request", attrs...)
+	})
+}
+
+// tracer counts every query by sqlc name and adds it to the log of the
+// request whose context it ran under.
+func (m *metrics) tracer() pgx.QueryTracer { return &queryTracer{m: m} }
+
+type queryTracer struct{ m *metrics }
+
+type traceStart struct{}
+
+type started struct {
+	at  time.Time
+	sql string
+}
+
+func (t *queryTracer) TraceQueryStart(ctx context.Context, _ *pgx.Conn, data pgx.TraceQueryStartData) context.Context {
+	return context.WithValue(ctx, traceStart{}, started{time.Now(), data.SQL})
+}
+
+func (t *queryTracer) TraceQueryEnd(ctx context.Context, _ *pgx.Conn, data pgx.TraceQueryEndData) {
+	st, _ := ctx.Value(traceStart{}).(started)
+	t.record(ctx, st.sql, time.Since(st.at), data.Err)
+}
+
+func (t *queryTracer) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceBatchStartData) context.Context {
+	return context.WithValue(ctx, traceStart{}, started{at: time.Now()})
+}
+
+func (t *queryTracer) TraceBatchQuery(ctx context.Context, _ *pgx.Conn, data pgx.TraceBatchQueryData) {
+	st, _ := ctx.Value(traceStart{}).(started)
+	t.record(ctx, data.SQL, time.Since(st.at), data.Err)
+}
+
+func (t *queryTracer) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData) {}
+
+func (t *queryTracer) record(ctx context.Context, sql string, d time.Duration, err error) {
+	name := pgerr.QueryName(sql)
+	if name == "" {
+		name = "sql"
+	}
+	outcome := "ok"
+	if err != nil {
+		outcome = "error"
+	}
+	t.m.queries.WithLabelValues(name, outcome).Inc()
+	if rl, ok := ctx.Value(requestLogKey{}).(*requestLog); ok {
+		rl.add(name, d)
+	}
+}

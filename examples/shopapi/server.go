@@ -1,0 +1,279 @@
+package main
+
+import (
+	"context"
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html/template"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/shopdb/shopdb/db"
+	"github.com/shopdb/shopdb/pgkit"
+	"github.com/shopdb/shopdb/pgkit/pgerr"
+	"github.com/shopdb/shopdb/shop"
+)
+
+//go:embed page.html
+var templates embed.FS
+
+// options tune the server; zero fields take the defaults of newServer.
+type options struct {
+	RequestTimeout time.Duration // per request, database included; default 5s
+	Logger         *slog.Logger  // one line per request; default slog.Default()
+}
+
+// server is the product-page service: handlers over a pool.
+type server struct {
+	pool    *pgkit.DB
+	q       *db.Queries
+	opts    options
+	metrics *metrics
+	page    *template.Template
+}
+
+// newServer returns the service over pool. m must be the metrics whose
+// tracer the pool was opened with (newMetrics), so that request logs and
+// /metrics see the queries.
+func newServer(pool *pgkit.DB, m *metrics, opts options) (*server, error) {
+	if opts.RequestTimeout <= 0 {
+		opts.RequestTimeout = 5 * time.Second
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	tmpl, err := template.New("page.html").Funcs(template.FuncMap{"cents": cents}).ParseFS(templates, "page.html")
+	if err != nil {
+		return nil, fmt.Errorf("parse page template: %w", err)
+	}
+	m.watchPool(pool)
+	return &server{pool: pool, q: db.New(pool), opts: opts, metrics: m, page: tmpl}, nil
+}
+
+// handler routes the service's endpoints through the request middleware.
+func (s *server) handler() http.Handler {
+	mux := http.NewServeMux()
+	route := func(pattern string, h func(http.ResponseWriter, *http.Request) error) {
+		mux.Handle(pattern, s.observe(pattern, h))
+	}
+	route("GET /products/{id}", func(w http.ResponseWriter, r *http.Request) error {
+		return s.productPage(w, r, r.PathValue("id"), r.URL.Query().Get("customer"))
+	})
+	route("GET /product/{product_id}/{customer_id}", func(w http.ResponseWriter, r *http.Request) error {
+		return s.productPage(w, r, r.PathValue("product_id"), r.PathValue("customer_id"))
+	})
+	route("POST /orders", s.createOrder)
+	route("GET /orders/{id}", s.getOrder)
+	route("GET /healthz", s.healthz)
+	route("GET /{$}", s.htmlPage)
+	mux.Handle("GET /metrics", s.metrics.handler())
+	mux.Handle("/", s.observe("unmatched", func(w http.ResponseWriter, r *http.Request) error {
+		return &httpError{status: http.StatusNotFound, msg: "no such endpoint"}
+	}))
+	return mux
+}
+
+// pageJSON is the product page as the API returns it.
+type pageJSON struct {
+	Product     db.Product  `json:"product"`
+	Reviews     []db.Review `json:"reviews"`
+	NextReviews *string     `json:"next_reviews"`
+	Orders      []db.Order  `json:"orders"`
+	NextOrders  *string     `json:"next_orders"`
+	Fetch       string      `json:"fetch"`
+}
+
+func (s *server) productPage(w http.ResponseWriter, r *http.Request, productID, customerID string) error {
+	req, err := pageRequest(productID, customerID, r.URL.Query())
+	if err != nil {
+		return err
+	}
+	page, err := shop.LoadProductPage(r.Context(), s.pool, req)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, pageJSON{
+		Product: page.Product, Reviews: page.Reviews, Orders: page.Orders,
+		NextReviews: cursorString(page.NextReviews), NextOrders: cursorString(page.NextOrders),
+		Fetch: req.Mode.String(),
+	})
+}
+
+func cursorString(c *shop.Cursor) *string {
+	if c == nil {
+		return nil
+	}
+	s := c.String()
+	return &s
+}
+
+// orderJSON is an order with its lines.
+type orderJSON struct {
+	db.Order
+	Items []db.OrderItem `json:"items"`
+}
+
+func (s *server) createOrder(w http.ResponseWriter, r *http.Request) error {
+	customerID, lines, err := decodeOrder(r.Body)
+	if err != nil {
+		return err
+	}
+	order, err := shop.PlaceOrder(r.Context(), s.pool, customerID, lines, pgkit.TxOptions{})
+	if err != nil {
+		return err
+	}
+	// Committed: from here nothing may fail, or a client would retry an
+	// order that exists.
+	w.Header().Set("Location", "/orders/"+strconv.FormatInt(order.OrderID, 10))
+	return writeJSON(w, http.StatusCreated, order)
+}
+
+func (s *server) getOrder(w http.ResponseWriter, r *http.Request) error {
+	id, err := parseID("order_id", r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	var out orderJSON
+	err = pgkit.Pipeline(r.Context(), s.pool, db.New,
+		func(ctx context.Context, q *db.Queries) (err error) {
+			out.Order, err = q.OrderGetByID(ctx, id)
+			return err
+		},
+		func(ctx context.Context, q *db.Queries) (err error) {
+			out.Items, err = q.OrderItemListByOrder(ctx, id)
+			return err
+		},
+	)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
+func (s *server) healthz(w http.ResponseWriter, r *http.Request) error {
+	ctx, cancel := context.WithTimeout(r.Context(), time.Second)
+	defer cancel()
+	if err := s.pool.Ping(ctx); err != nil {
+		return fmt.Errorf("database unreachable: %w", err)
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "pool": s.pool.Stats().String()})
+}
+
+// htmlPage renders a product with its reviews and a customer's orders:
+// /?product=ID&customer=ID, by default the first product and customer.
+func (s *server) htmlPage(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	ctx := r.Context()
+	product, customer := q.Get("product"), q.Get("customer")
+	if product == "" {
+		first, err := s.q.ProductList(ctx, db.ProductListParams{Max: 1})
+		if err != nil {
+			return err
+		}
+		if len(first) == 0 {
+			return &httpError{status: http.StatusNotFound, msg: "no products yet: start with -seed N"}
+		}
+		product = strconv.FormatInt(first[0].ProductID, 10)
+	}
+	if customer == "" {
+		first, err := s.q.UserList(ctx, db.UserListParams{Max: 1})
+		if err != nil {
+			return err
+		}
+		if len(first) > 0 {
+			customer = strconv.FormatInt(first[0].UserID, 10)
+		}
+	}
+	req, err := pageRequest(product, customer, q)
+	if err != nil {
+		return err
+	}
+	page, err := shop.LoadProductPage(ctx, s.pool, req)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	return s.page.Execute(w, map[string]any{"Page": page, "CustomerID": req.CustomerID})
+}
+
+func cents(c int64) string { return fmt.Sprintf("%d.%02d", c/100, c%100) }
+
+// httpError is a refusal with its status, for what has no typed error.
+type httpError struct {
+	status int
+	msg    string
+}
+
+func (e *httpError) Error() string { return e.msg }
+
+// errorJSON is every error response's body.
+type errorJSON struct {
+	Error     string `json:"error"`
+	Field     string `json:"field,omitempty"`
+	ProductID int64  `json:"product_id,omitempty"`
+	Requested int32  `json:"requested,omitempty"`
+	Available *int32 `json:"available,omitempty"`
+}
+
+// status maps an error to its HTTP status and body. Bad input is never a
+// 500: every refusal of the shop is typed.
+func status(err error) (int, errorJSON) {
+	var (
+		bad   *badRequest
+		he    *httpError
+		stock *shop.InsufficientStockError
+		qty   *shop.InvalidQuantityError
+	)
+	switch {
+	case errors.As(err, &bad):
+		return http.StatusBadRequest, errorJSON{Error: bad.Reason, Field: bad.Field}
+	case errors.As(err, &he):
+		return he.status, errorJSON{Error: he.msg}
+	case errors.As(err, &stock):
+		return http.StatusConflict, errorJSON{Error: "insufficient stock", ProductID: stock.ProductID, Requested: stock.Requested, Available: &stock.Available}
+	case errors.As(err, &qty):
+		return http.StatusBadRequest, errorJSON{Error: qty.Reason, Field: "items", ProductID: qty.ProductID}
+	case errors.Is(err, shop.ErrEmptyOrder):
+		return http.StatusBadRequest, errorJSON{Error: "want at least one item", Field: "items"}
+	case errors.Is(err, shop.ErrUnknownCustomer):
+		return http.StatusNotFound, errorJSON{Error: "unknown customer", Field: "customer_id"}
+	case errors.Is(err, shop.ErrUnknownProduct):
+		var up *shop.UnknownProductError
+		errors.As(err, &up)
+		return http.StatusNotFound, errorJSON{Error: "unknown product", ProductID: up.ProductID}
+	case errors.Is(err, shop.ErrInvalidCursor), errors.Is(err, shop.ErrPageTooLarge):
+		return http.StatusBadRequest, errorJSON{Error: err.Error()}
+	case errors.Is(err, pgerr.ErrNotFound):
+		return http.StatusNotFound, errorJSON{Error: "not found"}
+	case unavailable(err):
+		return http.StatusServiceUnavailable, errorJSON{Error: "service busy or database unreachable, retry shortly"}
+	}
+	return http.StatusInternalServerError, errorJSON{Error: "internal error"}
+}
+
+// unavailable reports errors a retry a moment later can cure: the pool
+// stayed full, the database did not answer, the request ran out of time.
+func unavailable(err error) bool {
+	var connErr *pgconn.ConnectError
+	var netErr net.Error
+	return errors.Is(err, pgkit.ErrPoolExhausted) || errors.As(err, &connErr) || errors.As(err, &netErr) ||
+		errors.Is(err, context.DeadlineExceeded) || pgerr.IsQueryCanceled(err)
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) error {
+	body, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("encode response: %w", err)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_, _ = w.Write(append(body, '\n'))
+	return nil
+}

@@ -1,0 +1,56 @@
+// Package devdb gives the example programs their database: the server
+// DATABASE_URL names, or, when it is unset, a throwaway PostgreSQL started
+// from the local binaries; migrated to the latest schema either way.
+package devdb
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/shopdb/shopdb/internal/pgtemp"
+	"github.com/shopdb/shopdb/migrate"
+)
+
+// Open returns a connection string for a migrated database and the
+// function that stops the throwaway server (a no-op for DATABASE_URL's).
+// It says what it did on log.
+func Open(ctx context.Context, dsn string, log io.Writer) (string, func() error, error) {
+	stop := func() error { return nil }
+	if dsn == "" {
+		start := time.Now()
+		srv, err := pgtemp.Start(ctx, pgtemp.Config{})
+		if err != nil {
+			return "", nil, err
+		}
+		stop = func() error {
+			start := time.Now()
+			if err := srv.Stop(); err != nil {
+				return err
+			}
+			fmt.Fprintf(log, "stopped the throwaway server and removed %s in %s\n", srv.Dir(), time.Since(start).Round(time.Millisecond))
+			return nil
+		}
+		dsn = srv.URL()
+		fmt.Fprintf(log, "DATABASE_URL is unset: started a throwaway PostgreSQL in %s (%s)\n", srv.Dir(), time.Since(start).Round(time.Millisecond))
+	}
+	m, err := migrate.Open(ctx, dsn)
+	if err != nil {
+		_ = stop()
+		return "", nil, err
+	}
+	defer m.Close()
+	applied, err := m.Up(ctx)
+	if err != nil {
+		_ = stop()
+		return "", nil, err
+	}
+	version, err := m.Version(ctx)
+	if err != nil {
+		_ = stop()
+		return "", nil, err
+	}
+	fmt.Fprintf(log, "migrations: %d applied now, schema at version %d\n", len(applied), version)
+	return dsn, stop, nil
+}
