@@ -6,14 +6,18 @@
 GO ?= go
 SQLC := $(GO) tool -modfile=tools/go.mod sqlc
 
-.PHONY: demo test generate check bench postgres-binaries
+.PHONY: demo serve test generate check bench postgres-binaries browser
 
 ## demo: run the quickstart (tutorial flow) against DATABASE_URL or a throwaway server.
 demo: postgres-binaries
 	$(GO) run ./examples/quickstart
 
+## serve: the product-page service (examples/shopapi) with 10,000 demo customers on a throwaway server.
+serve: postgres-binaries
+	$(GO) run ./examples/shopapi -seed 10000
+
 ## test: every check CI runs: formatting, vet, generated code in sync, all tests with -race.
-test: postgres-binaries check
+test: postgres-binaries browser check
 	$(GO) test -race -count=1 ./...
 
 ## check: gofmt, go vet (also of the bench module), `sqlc diff` and `pgkitgen -check` (db/ matches schema/ and queries/).
@@ -41,4 +45,15 @@ postgres-binaries:
 	else \
 		echo "PostgreSQL server binaries not found. Install them (sudo apt-get install -y postgresql) or set DATABASE_URL to a server." >&2; \
 		exit 1; \
+	fi
+
+# A headless browser for the HTML page's test (examples/shopapi); without
+# one, that test is skipped with a message saying what to install.
+browser:
+	@if command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || command -v google-chrome >/dev/null 2>&1; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "No headless browser found: installing Debian's chromium package"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else \
+		echo "No headless browser found (sudo apt-get install -y chromium): the browser test will be skipped." >&2; \
 	fi

@@ -39,6 +39,7 @@ import (
 	"time"
 
 	"github.com/shopdb/shopdb/internal/devdb"
+	"github.com/shopdb/shopdb/internal/rss"
 	"github.com/shopdb/shopdb/pgkit"
 )
 
@@ -109,22 +110,12 @@ func run(ctx context.Context, args []string, dsn string, stdin io.Reader, stdout
 		return exitUsage
 	}
 	defer closeIn()
-	dsn, stopDB, err := devdb.Open(ctx, dsn, stderr)
+	pool, closeDB, err := devdb.OpenPool(ctx, dsn, stderr, pgkit.Config{MaxConns: 2})
 	if err != nil {
 		fmt.Fprintln(stderr, "bulkload:", err)
 		return exitError
 	}
-	defer func() {
-		if err := stopDB(); err != nil {
-			fmt.Fprintln(stderr, "bulkload:", err)
-		}
-	}()
-	pool, err := pgkit.Open(ctx, dsn, pgkit.Config{MaxConns: 2})
-	if err != nil {
-		fmt.Fprintln(stderr, "bulkload:", err)
-		return exitError
-	}
-	defer pool.Close()
+	defer closeDB()
 
 	total, unit := size, "bytes"
 	if o.generate > 0 {
@@ -148,8 +139,8 @@ func run(ctx context.Context, args []string, dsn string, stdin io.Reader, stdout
 		return exitError
 	}
 	rate := float64(res.rows) / res.duration.Seconds()
-	fmt.Fprintf(stdout, "loaded %d rows into %s from %s in %s: %s rows/s; %d bad rows skipped\n",
-		res.rows, o.table, name, res.duration.Round(time.Millisecond), strconv.FormatFloat(rate, 'f', 0, 64), res.badCount)
+	fmt.Fprintf(stdout, "loaded %d rows into %s from %s in %s: %s rows/s; %d bad rows skipped; %s\n",
+		res.rows, o.table, name, res.duration.Round(time.Millisecond), strconv.FormatFloat(rate, 'f', 0, 64), res.badCount, rss.PeakMB())
 	return exitOK
 }
 

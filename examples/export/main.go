@@ -4,11 +4,14 @@
 //	go run ./examples/export -table orders -format csv -o orders.csv
 //	go run ./examples/export -query "SELECT user_id, last_name FROM users WHERE user_id < 1000" -format jsonl
 //
-// CSV goes through COPY … TO STDOUT (the server formats, pgkit.CopyTo
-// streams the bytes: the faster of the two, measured, so the default) or,
-// with -via rows, through the row iterator and encoding/csv. JSON Lines are
-// made by the server (row_to_json) and streamed row by row. A progress line
-// goes to standard error every few seconds.
+// CSV goes through the row iterator and encoding/csv (the default) or,
+// with -via copy, through COPY … TO STDOUT (the server formats, pgkit.CopyTo
+// streams the bytes). Both give the same bytes; on this project's 2-core
+// machine the row iterator is the faster for 1M orders (2.7 M against
+// 2.3 M rows/s: the server only sends rows while this process formats them
+// on the other core), so it is the default; COPY has the smaller footprint
+// (12 against 30 MB peak RSS). JSON Lines go through the row iterator. A
+// progress line goes to standard error every few seconds.
 //
 // Ctrl-C (or SIGTERM) cancels the query on the server; the partial output
 // file is removed (output goes to a temporary file renamed at the end), and
@@ -34,6 +37,7 @@ import (
 	"time"
 
 	"github.com/shopdb/shopdb/internal/devdb"
+	"github.com/shopdb/shopdb/internal/rss"
 	"github.com/shopdb/shopdb/pgkit"
 )
 
@@ -80,7 +84,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.table, "table", "", "table to export: users, products, reviews, orders")
 	fs.StringVar(&o.query, "query", "", "a SELECT to export instead of a table")
 	fs.StringVar(&o.format, "format", "csv", "csv or jsonl")
-	fs.StringVar(&o.via, "via", "copy", "for csv: copy (COPY TO STDOUT, faster) or rows (the row iterator)")
+	fs.StringVar(&o.via, "via", "rows", "for csv: rows (the row iterator, the faster here) or copy (COPY TO STDOUT, the smaller footprint)")
 	fs.StringVar(&o.out, "o", "-", "output file; - is standard output")
 	fs.IntVar(&o.demo, "demo", 100_000, "with DATABASE_URL unset: orders to load into the throwaway server first")
 	if err := fs.Parse(args); err != nil {
@@ -111,22 +115,12 @@ func run(ctx context.Context, args []string, dsn string, stdout, stderr io.Write
 		return exitUsage
 	}
 	throwaway := dsn == ""
-	dsn, stopDB, err := devdb.Open(ctx, dsn, stderr)
+	pool, closeDB, err := devdb.OpenPool(ctx, dsn, stderr, pgkit.Config{MaxConns: 2})
 	if err != nil {
 		fmt.Fprintln(stderr, "export:", err)
 		return exitError
 	}
-	defer func() {
-		if err := stopDB(); err != nil {
-			fmt.Fprintln(stderr, "export:", err)
-		}
-	}()
-	pool, err := pgkit.Open(ctx, dsn, pgkit.Config{MaxConns: 2})
-	if err != nil {
-		fmt.Fprintln(stderr, "export:", err)
-		return exitError
-	}
-	defer pool.Close()
+	defer closeDB()
 	if throwaway && o.demo > 0 {
 		if err := loadDemo(ctx, pool, o.demo); err != nil {
 			fmt.Fprintln(stderr, "export: demo data:", err)
@@ -157,8 +151,8 @@ func run(ctx context.Context, args []string, dsn string, stdout, stderr io.Write
 		return exitError
 	}
 	d := time.Since(start)
-	fmt.Fprintf(stderr, "export: %d rows, %d bytes in %s: %.0f rows/s (%s via %s)\n",
-		rows, counter.n.Load(), d.Round(time.Millisecond), float64(rows)/d.Seconds(), o.format, via(o))
+	fmt.Fprintf(stderr, "export: %d rows, %d bytes in %s: %.0f rows/s (%s via %s); %s\n",
+		rows, counter.n.Load(), d.Round(time.Millisecond), float64(rows)/d.Seconds(), o.format, via(o), rss.PeakMB())
 	return exitOK
 }
 
@@ -201,6 +195,9 @@ func openOutput(path string, stdout io.Writer) (io.Writer, func(error) error, er
 		}
 		if cerr := tmp.Close(); err == nil {
 			err = cerr
+		}
+		if err == nil {
+			err = os.Chmod(tmp.Name(), 0o644) // CreateTemp's 0600 is for the partial file only
 		}
 		if err == nil {
 			err = os.Rename(tmp.Name(), path)

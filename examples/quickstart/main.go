@@ -30,21 +30,11 @@ func main() {
 }
 
 func run(ctx context.Context, dsn string, out io.Writer) error {
-	dsn, stop, err := devdb.Open(ctx, dsn, out)
+	pool, closeDB, err := devdb.OpenPool(ctx, dsn, out, pgkit.Config{MaxConns: 4})
 	if err != nil {
 		return err
 	}
-	defer func() {
-		if err := stop(); err != nil {
-			fmt.Fprintln(os.Stderr, "quickstart:", err)
-		}
-	}()
-
-	pool, err := pgkit.Open(ctx, dsn, pgkit.Config{MaxConns: 4})
-	if err != nil {
-		return err
-	}
-	defer pool.Close()
+	defer closeDB()
 	_, err = Run(ctx, pool, out)
 	return err
 }

@@ -157,6 +157,9 @@ func jsonError(err error) error {
 		if len(name) > 64 {
 			name = name[:64] + "…"
 		}
+		if name == "" {
+			return &badRequest{"body", `unknown field ""`}
+		}
 		return &badRequest{name, "unknown field"}
 	}
 	return &badRequest{"body", "malformed JSON"}

@@ -76,21 +76,12 @@ func run(ctx context.Context, args []string, dsn string, out io.Writer, ready ch
 		return err
 	}
 	logger := slog.New(slog.NewJSONHandler(out, nil))
-	dsn, stopDB, err := devdb.Open(ctx, dsn, out)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err := stopDB(); err != nil {
-			logger.Error("stop database", "error", err)
-		}
-	}()
 	m := newMetrics()
-	pool, err := pgkit.Open(ctx, dsn, pgkit.Config{MaxConns: int32(cfg.pool), AcquireTimeout: time.Second, Tracer: m.tracer()})
+	pool, closeDB, err := devdb.OpenPool(ctx, dsn, out, pgkit.Config{MaxConns: int32(cfg.pool), AcquireTimeout: time.Second, Tracer: m.tracer()})
 	if err != nil {
 		return err
 	}
-	defer pool.Close()
+	defer closeDB()
 	if cfg.seed > 0 {
 		start := time.Now()
 		c, err := seed(ctx, pool, cfg.seed)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/shopdb/shopdb/internal/pgtemp"
 	"github.com/shopdb/shopdb/migrate"
+	"github.com/shopdb/shopdb/pgkit"
 )
 
 // Open returns a connection string for a migrated database and the
@@ -53,4 +54,25 @@ func Open(ctx context.Context, dsn string, log io.Writer) (string, func() error,
 	}
 	fmt.Fprintf(log, "migrations: %d applied now, schema at version %d\n", len(applied), version)
 	return dsn, stop, nil
+}
+
+// OpenPool is Open followed by pgkit.Open with cfg. Its close function
+// closes the pool, then stops the throwaway server, saying on log what
+// failed.
+func OpenPool(ctx context.Context, dsn string, log io.Writer, cfg pgkit.Config) (*pgkit.DB, func(), error) {
+	dsn, stop, err := Open(ctx, dsn, log)
+	if err != nil {
+		return nil, nil, err
+	}
+	pool, err := pgkit.Open(ctx, dsn, cfg)
+	if err != nil {
+		_ = stop()
+		return nil, nil, err
+	}
+	return pool, func() {
+		pool.Close()
+		if err := stop(); err != nil {
+			fmt.Fprintln(log, "stop the throwaway server:", err)
+		}
+	}, nil
 }
