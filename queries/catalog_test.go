@@ -247,3 +247,26 @@ func TestEmptyListsEncodeAsEmptyArrays(t *testing.T) {
 		t.Fatalf("empty lists encode as %s (%v), want []", out, err)
 	}
 }
+
+// TestCopyReviewsAndOrders: the :copyfrom queries of reviews and orders,
+// in their slice form (the …Seq form is what bulkload uses), store exactly
+// what they were given, the enum and the explicit created_at included.
+func TestCopyReviewsAndOrders(t *testing.T) {
+	ctx, _, q := testshop.Setup(t)
+	u := testshop.Must(q.UserCreate(ctx, db.UserCreateParams{FirstName: "C", LastName: "R"}))(t)
+	p := testshop.Must(q.ProductCreate(ctx, db.ProductCreateParams{Sku: "CR", Name: "CR", PriceCents: 1}))(t)
+	n := testshop.Must(q.ReviewCreateMany(ctx, []db.ReviewCreateManyParams{{ProductID: p.ProductID, UserID: u.UserID, Rating: 4, Body: testshop.Ptr("copied")}}))(t)
+	reviews := testshop.Must(q.ReviewListByProduct(ctx, db.ReviewListByProductParams{ProductID: p.ProductID, Max: 10}))(t)
+	if n != 1 || len(reviews) != 1 || reviews[0].Rating != 4 || *reviews[0].Body != "copied" {
+		t.Fatalf("ReviewCreateMany: %d copied, stored %+v", n, reviews)
+	}
+	when := time.Date(2025, 3, 4, 5, 6, 7, 0, time.UTC)
+	n = testshop.Must(q.OrderCreateMany(ctx, []db.OrderCreateManyParams{
+		{UserID: u.UserID, Status: db.OrderStatusShipped, TotalCents: 700, CreatedAt: when},
+		{UserID: u.UserID, Status: db.OrderStatusCancelled, TotalCents: 0, CreatedAt: when.Add(time.Hour)},
+	}))(t)
+	orders := testshop.Must(q.OrderListByUser(ctx, db.OrderListByUserParams{UserID: u.UserID, Max: 10}))(t)
+	if n != 2 || len(orders) != 2 || orders[0].Status != db.OrderStatusCancelled || !orders[1].CreatedAt.Equal(when) || orders[1].TotalCents != 700 {
+		t.Fatalf("OrderCreateMany: %d copied, stored %+v", n, orders)
+	}
+}
