@@ -49,11 +49,11 @@ func Wrap(src DBTX) Source {
 	case *DB, *Tx, *wrapped:
 		return s.(Source)
 	case pgx.Tx:
-		return &Tx{tx: s}
+		return newTx(s)
 	case Source:
-		return &wrapped{src: s}
+		return newWrapped(s)
 	}
-	return &wrapped{src: noBegin{src}}
+	return newWrapped(noBegin{src})
 }
 
 // noBegin is a DBTX that cannot start a transaction.
@@ -63,29 +63,43 @@ func (n noBegin) Begin(context.Context) (pgx.Tx, error) {
 	return nil, fmt.Errorf("pgkit: %T cannot begin a transaction", n.DBTX)
 }
 
-// wrapped maps the errors of a pool or connection.
-type wrapped struct{ src Source }
+// typed runs the DBTX methods on x with pgerr's typed errors: what the
+// pools and connections of Wrap and the transactions of Tx share.
+type typed struct{ x DBTX }
 
-func (w *wrapped) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
-	return execOn(ctx, w.src, sql, args)
+// Exec runs sql.
+func (t typed) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+	return execOn(ctx, t.x, sql, args)
 }
 
-func (w *wrapped) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
-	return queryOn(ctx, w.src, sql, args, nil)
+// Query runs sql and returns its rows.
+func (t typed) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
+	return queryOn(ctx, t.x, sql, args, nil)
 }
 
-func (w *wrapped) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
-	return queryRowOn(ctx, w.src, sql, args, nil)
+// QueryRow runs sql and returns its row.
+func (t typed) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
+	return queryRowOn(ctx, t.x, sql, args, nil)
 }
 
-func (w *wrapped) CopyFrom(ctx context.Context, table pgx.Identifier, columns []string, src pgx.CopyFromSource) (int64, error) {
-	n, err := w.src.CopyFrom(ctx, table, columns, src)
+// CopyFrom bulk-loads rows with COPY.
+func (t typed) CopyFrom(ctx context.Context, table pgx.Identifier, columns []string, src pgx.CopyFromSource) (int64, error) {
+	n, err := t.x.CopyFrom(ctx, table, columns, src)
 	return n, pgerr.Map(ctx, "", err)
 }
 
-func (w *wrapped) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
-	return batchOn(ctx, w.src, b, nil)
+// SendBatch sends b.
+func (t typed) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
+	return batchOn(ctx, t.x, b, nil)
 }
+
+// wrapped maps the errors of a pool or connection.
+type wrapped struct {
+	typed
+	src Source
+}
+
+func newWrapped(src Source) *wrapped { return &wrapped{typed{src}, src} }
 
 // Begin starts a transaction, or a savepoint when src is a transaction.
 func (w *wrapped) Begin(ctx context.Context) (pgx.Tx, error) {
@@ -93,7 +107,7 @@ func (w *wrapped) Begin(ctx context.Context) (pgx.Tx, error) {
 	if err != nil {
 		return nil, pgerr.Map(ctx, "", err)
 	}
-	return &Tx{tx: tx}, nil
+	return newTx(tx), nil
 }
 
 // RunInTx runs fn in a transaction as WithTx does; the generated Store's
@@ -170,7 +184,7 @@ func (d *DB) BeginTx(ctx context.Context, opts pgx.TxOptions) (pgx.Tx, error) {
 	if err != nil {
 		return nil, pgerr.Map(ctx, "", err)
 	}
-	return &Tx{tx: tx}, nil
+	return newTx(tx), nil
 }
 
 // RunInTx runs fn in a transaction with WithTx's defaults (retried on

@@ -185,7 +185,7 @@ func begin(ctx context.Context, src Source, opts pgx.TxOptions) (*Tx, error) {
 	if t, ok := tx.(*Tx); ok {
 		return t, nil
 	}
-	return &Tx{tx: tx}, nil
+	return newTx(tx), nil
 }
 
 // Tx is a transaction (or savepoint) whose methods return pgerr's typed
@@ -195,7 +195,12 @@ func begin(ctx context.Context, src Source, opts pgx.TxOptions) (*Tx, error) {
 // Begin, WithTx, or Wrap a pgx.Tx of your own. Like any pgx.Tx, it is not
 // safe for concurrent use: Pipeline is the way to run concurrent functions
 // inside it.
-type Tx struct{ tx pgx.Tx }
+type Tx struct {
+	typed
+	tx pgx.Tx
+}
+
+func newTx(tx pgx.Tx) *Tx { return &Tx{typed{tx}, tx} }
 
 // Begin opens a savepoint.
 func (t *Tx) Begin(ctx context.Context) (pgx.Tx, error) {
@@ -203,7 +208,7 @@ func (t *Tx) Begin(ctx context.Context) (pgx.Tx, error) {
 	if err != nil {
 		return nil, pgerr.Map(ctx, "", err)
 	}
-	return &Tx{tx: inner}, nil
+	return newTx(inner), nil
 }
 
 // Commit commits the transaction, or releases the savepoint.
@@ -217,32 +222,6 @@ func (t *Tx) Rollback(ctx context.Context) error {
 		return err
 	}
 	return pgerr.Map(ctx, "", err)
-}
-
-// Exec runs sql in the transaction.
-func (t *Tx) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
-	return execOn(ctx, t.tx, sql, args)
-}
-
-// Query runs sql in the transaction.
-func (t *Tx) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
-	return queryOn(ctx, t.tx, sql, args, nil)
-}
-
-// QueryRow runs sql in the transaction.
-func (t *Tx) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
-	return queryRowOn(ctx, t.tx, sql, args, nil)
-}
-
-// CopyFrom bulk-loads rows with COPY in the transaction.
-func (t *Tx) CopyFrom(ctx context.Context, table pgx.Identifier, columns []string, src pgx.CopyFromSource) (int64, error) {
-	n, err := t.tx.CopyFrom(ctx, table, columns, src)
-	return n, pgerr.Map(ctx, "", err)
-}
-
-// SendBatch sends b in the transaction.
-func (t *Tx) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
-	return batchOn(ctx, t.tx, b, nil)
 }
 
 // LargeObjects gives access to large objects in the transaction.

@@ -101,6 +101,21 @@ func ParseCursor(s string) (Cursor, error) {
 	return Cursor{CreatedAt: time.UnixMicro(micros).UTC(), ID: n}, nil
 }
 
+// trimPage cuts items, fetched one longer than a page of n, to the page,
+// and returns the cursor of the next page when there is one. Items stay
+// non-nil (an empty list encodes as []).
+func trimPage[T any](items []T, n int32, cursor func(T) Cursor) ([]T, *Cursor) {
+	if items == nil {
+		return []T{}, nil
+	}
+	if len(items) <= int(n) {
+		return items, nil
+	}
+	items = items[:n]
+	c := cursor(items[len(items)-1])
+	return items, &c
+}
+
 // LoadProductPage fetches the page's product, reviews and orders at once,
 // as req.Mode says, on src: a pool, or a transaction (a *pgkit.Tx, or
 // q.DB() of the Queries inside pgkit.WithTx), whose connection it then
@@ -124,29 +139,21 @@ func LoadProductPage(ctx context.Context, src pgkit.DBTX, req ProductPageRequest
 			return err
 		},
 		func(ctx context.Context, q *db.Queries) (err error) {
-			page.Reviews, err = q.ReviewListByProduct(ctx, db.ReviewListByProductParams{
+			reviews, err := q.ReviewListByProduct(ctx, db.ReviewListByProductParams{
 				ProductID: req.ProductID, Max: req.Reviews + 1,
 				BeforeReviewID: req.ReviewsBefore.ID, BeforeCreatedAt: req.ReviewsBefore.CreatedAt,
 			})
-			if len(page.Reviews) > int(req.Reviews) {
-				page.Reviews = page.Reviews[:req.Reviews]
-				last := page.Reviews[len(page.Reviews)-1]
-				page.NextReviews = &Cursor{CreatedAt: last.CreatedAt, ID: last.ReviewID}
-			}
+			page.Reviews, page.NextReviews = trimPage(reviews, req.Reviews, func(r db.Review) Cursor { return Cursor{r.CreatedAt, r.ReviewID} })
 			return err
 		},
 	}
 	if req.CustomerID != 0 {
 		fns = append(fns, func(ctx context.Context, q *db.Queries) (err error) {
-			page.Orders, err = q.OrderListByUser(ctx, db.OrderListByUserParams{
+			orders, err := q.OrderListByUser(ctx, db.OrderListByUserParams{
 				UserID: req.CustomerID, Max: req.Orders + 1,
 				BeforeOrderID: req.OrdersBefore.ID, BeforeCreatedAt: req.OrdersBefore.CreatedAt,
 			})
-			if len(page.Orders) > int(req.Orders) {
-				page.Orders = page.Orders[:req.Orders]
-				last := page.Orders[len(page.Orders)-1]
-				page.NextOrders = &Cursor{CreatedAt: last.CreatedAt, ID: last.OrderID}
-			}
+			page.Orders, page.NextOrders = trimPage(orders, req.Orders, func(o db.Order) Cursor { return Cursor{o.CreatedAt, o.OrderID} })
 			return err
 		})
 	}
