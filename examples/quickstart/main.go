@@ -35,6 +35,9 @@ func run(ctx context.Context, dsn string, out io.Writer) error {
 		return err
 	}
 	defer closeDB()
-	_, err = Run(ctx, pool, out)
-	return err
+	if _, err = Run(ctx, pool, out); err != nil {
+		return err
+	}
+	fmt.Fprintln(out, "next: make serve (the product-page service with demo data), or see Examples in README.md")
+	return nil
 }
