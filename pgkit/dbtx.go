@@ -116,37 +116,97 @@ func (w *wrapped) RunInTx(ctx context.Context, fn func(pgx.Tx) error) error {
 	return runInTx(ctx, w, fn)
 }
 
-// Exec runs sql on a pooled connection.
+// Exec runs sql on a pooled connection. A connection found dead before the
+// statement left (pgconn.SafeToRetry: nothing reached the server) is
+// replaced once, so that a server restart or a killed idle backend costs no
+// failed call.
 func (d *DB) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
-	c, err := d.acquire(ctx)
-	if err != nil {
-		return pgconn.CommandTag{}, pgerr.Map(ctx, sql, err)
+	ctx, cancel := d.deadline(ctx)
+	defer cancel()
+	for retried := false; ; retried = true {
+		c, err := d.acquire(ctx)
+		if err != nil {
+			return pgconn.CommandTag{}, pgerr.Map(ctx, sql, err)
+		}
+		tag, err := c.Exec(ctx, sql, args...)
+		c.Release()
+		if err != nil && !retried && pgconn.SafeToRetry(err) && ctx.Err() == nil {
+			continue
+		}
+		return tag, pgerr.Map(ctx, sql, err)
 	}
-	defer c.Release()
-	return execOn(ctx, c, sql, args)
 }
 
 // Query runs sql on a pooled connection, given back when the rows are closed
-// or read to the end.
+// or read to the end. A dead connection is replaced once, as for Exec.
 func (d *DB) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
-	c, err := d.acquire(ctx)
-	if err != nil {
-		return nil, pgerr.Map(ctx, sql, err)
+	ctx, cancel := d.deadline(ctx)
+	for retried := false; ; retried = true {
+		c, err := d.acquire(ctx)
+		if err != nil {
+			cancel()
+			return nil, pgerr.Map(ctx, sql, err)
+		}
+		rows, err := c.Query(ctx, sql, args...)
+		if err != nil {
+			c.Release()
+			if !retried && pgconn.SafeToRetry(err) && ctx.Err() == nil {
+				continue
+			}
+			cancel()
+			return nil, pgerr.Map(ctx, sql, err)
+		}
+		return &mappedRows{Rows: rows, ctx: ctx, sql: sql, conn: c, cancel: cancel}, nil
 	}
-	return queryOn(ctx, c, sql, args, c)
 }
 
-// QueryRow runs sql on a pooled connection, given back by Scan.
+// QueryRow runs sql on a pooled connection, given back by Scan. A dead
+// connection is replaced once, as for Exec.
 func (d *DB) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
-	c, err := d.acquire(ctx)
+	rows, err := d.Query(ctx, sql, args...)
 	if err != nil {
-		return errRow{pgerr.Map(ctx, sql, err)}
+		return errRow{err}
 	}
-	return queryRowOn(ctx, c, sql, args, c)
+	return (*firstRow)(rows.(*mappedRows))
 }
+
+// firstRow is the Row of a query run as Query: the first row, then the
+// rows closed (as pgx's own QueryRow does with its rows).
+type firstRow mappedRows
+
+func (r *firstRow) Scan(dest ...any) error {
+	rows := (*mappedRows)(r)
+	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		return pgerr.Map(rows.ctx, rows.sql, pgx.ErrNoRows)
+	}
+	if err := rows.Scan(dest...); err != nil {
+		return pgerr.Map(rows.ctx, rows.sql, err)
+	}
+	rows.Close()
+	return rows.Err()
+}
+
+// deadline applies Config.QueryTimeout to a ctx without a deadline.
+func (d *DB) deadline(ctx context.Context) (context.Context, context.CancelFunc) {
+	if d.queryTimeout <= 0 {
+		return ctx, noCancel
+	}
+	if _, ok := ctx.Deadline(); ok {
+		return ctx, noCancel
+	}
+	return context.WithTimeout(ctx, d.queryTimeout)
+}
+
+func noCancel() {}
 
 // CopyFrom bulk-loads rows with COPY on a pooled connection.
 func (d *DB) CopyFrom(ctx context.Context, table pgx.Identifier, columns []string, src pgx.CopyFromSource) (int64, error) {
+	ctx, cancel := d.deadline(ctx)
+	defer cancel()
 	c, err := d.acquire(ctx)
 	if err != nil {
 		return 0, pgerr.Map(ctx, "", err)
@@ -235,9 +295,10 @@ func unwrapRows(r pgx.Rows) pgx.Rows {
 // connection back once the rows are done.
 type mappedRows struct {
 	pgx.Rows
-	ctx  context.Context
-	sql  string
-	conn *pgxpool.Conn
+	ctx    context.Context
+	sql    string
+	conn   *pgxpool.Conn
+	cancel context.CancelFunc // of Config.QueryTimeout's deadline, or nil
 }
 
 func (r *mappedRows) Next() bool {
@@ -259,6 +320,10 @@ func (r *mappedRows) done() {
 	if r.conn != nil {
 		r.conn.Release()
 		r.conn = nil
+	}
+	if r.cancel != nil {
+		r.cancel()
+		r.cancel = nil
 	}
 }
 

@@ -38,6 +38,12 @@ type Config struct {
 	// until its context ends. Default: 5s; negative: wait as long as the
 	// context allows.
 	AcquireTimeout time.Duration
+	// QueryTimeout bounds each statement run on the pool (Exec, Query and
+	// QueryRow with their rows, CopyFrom) whose context has no deadline of
+	// its own, so that a frozen server cannot hang a caller that passed
+	// context.Background(). Transactions and Pipeline rounds use the
+	// caller's context as it is. Default: none.
+	QueryTimeout time.Duration
 	// ApplicationName is shown in pg_stat_activity. Default: "shopdb".
 	ApplicationName string
 	// Tracer observes every query, batch and COPY, e.g. pgslog.NewTracer.
@@ -62,6 +68,7 @@ const (
 type DB struct {
 	pool           *pgxpool.Pool
 	acquireTimeout time.Duration
+	queryTimeout   time.Duration
 	timeouts       atomic.Int64 // acquires ended by acquireTimeout
 	exhausted      atomic.Int64 // those of them that found the pool full
 }
@@ -84,7 +91,9 @@ func Open(ctx context.Context, dsn string, cfg Config) (*DB, error) {
 		pool.Close()
 		return nil, fmt.Errorf("open pool: %w", scrubSecret(err, dsn))
 	}
-	return NewDB(pool, cfg.AcquireTimeout), nil
+	db := NewDB(pool, cfg.AcquireTimeout)
+	db.queryTimeout = cfg.QueryTimeout
+	return db, nil
 }
 
 // NewDB wraps an existing pool; acquireTimeout is as Config's.
@@ -152,6 +161,7 @@ func ParseConfig(dsn string, cfg Config) (*pgxpool.Config, error) {
 	if cfg.Tracer != nil {
 		cc.Tracer = cfg.Tracer
 	}
+	pcfg.ShouldPing = shouldPing
 	return pcfg, nil
 }
 

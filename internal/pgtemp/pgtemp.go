@@ -66,6 +66,9 @@ type Server struct {
 	cmd  *exec.Cmd
 	done chan struct{} // closed when the postgres process has exited
 	url  string
+	args []string // of the postgres command, for Restart
+	bin  string
+	cred *syscall.Credential
 }
 
 // URL is the connection string of the server's postgres database, as the
@@ -137,27 +140,38 @@ func (s *Server) start(ctx context.Context, binDir string, cred *syscall.Credent
 	if err != nil {
 		return err
 	}
-	logFile, err := os.Create(filepath.Join(s.dir, "postgres.log"))
-	if err != nil {
-		return fmt.Errorf("pgtemp: %w", err)
-	}
-	defer logFile.Close()
-	if cred != nil {
-		_ = logFile.Chown(int(cred.Uid), int(cred.Gid))
-	}
-	s.cmd = exec.Command(filepath.Join(binDir, "postgres"),
+	s.bin, s.cred = filepath.Join(binDir, "postgres"), cred
+	s.args = []string{
 		"-D", data,
 		"-p", strconv.Itoa(port),
 		"-c", "listen_addresses=127.0.0.1",
-		"-c", "unix_socket_directories="+s.dir,
-		"-c", "max_connections="+strconv.Itoa(cfg.MaxConnections),
+		"-c", "unix_socket_directories=" + s.dir,
+		"-c", "max_connections=" + strconv.Itoa(cfg.MaxConnections),
 		"-c", "fsync=off",
 		"-c", "synchronous_commit=off",
 		"-c", "full_page_writes=off",
 		// JIT compiles big queries for ~100ms; asyncpg's type introspection
 		// query is one, and OLTP queries never gain from it.
 		"-c", "jit=off",
-	)
+	}
+	s.url = fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", port)
+	return s.launch(ctx)
+}
+
+// launch starts the postgres process on the prepared data directory and
+// waits until it accepts connections.
+func (s *Server) launch(ctx context.Context) error {
+	logFile, err := os.OpenFile(filepath.Join(s.dir, "postgres.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return fmt.Errorf("pgtemp: %w", err)
+	}
+	defer logFile.Close()
+	cred := s.cred
+	if cred != nil {
+		_ = logFile.Chown(int(cred.Uid), int(cred.Gid))
+	}
+	s.done = make(chan struct{})
+	s.cmd = exec.Command(s.bin, s.args...)
 	s.cmd.Dir = s.dir
 	s.cmd.Stdout, s.cmd.Stderr = logFile, logFile
 	s.cmd.SysProcAttr = &syscall.SysProcAttr{
@@ -171,10 +185,26 @@ func (s *Server) start(ctx context.Context, binDir string, cred *syscall.Credent
 	if err := s.cmd.Start(); err != nil {
 		return fmt.Errorf("pgtemp: start postgres: %w", err)
 	}
-	go func() { _ = s.cmd.Wait(); close(s.done) }()
-
-	s.url = fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", port)
+	done := s.done
+	cmd := s.cmd
+	go func() { _ = cmd.Wait(); close(done) }()
 	return s.waitReady(ctx)
+}
+
+// Restart stops the server (fast shutdown: sessions are terminated,
+// committed work is kept), waits pause, and starts it again on the same
+// port and data directory: a server restart as clients see it. It returns
+// once the server accepts connections again.
+func (s *Server) Restart(ctx context.Context, pause time.Duration) error {
+	if err := s.shutdown(); err != nil {
+		return err
+	}
+	select {
+	case <-time.After(pause):
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return s.launch(ctx)
 }
 
 // waitReady polls until the server accepts connections, it exits, or ctx ends.
@@ -200,24 +230,34 @@ func (s *Server) waitReady(ctx context.Context) error {
 // removes its directory. It is safe to call more than once.
 func (s *Server) Stop() error {
 	var errs []error
-	if s.cmd != nil && s.cmd.Process != nil {
-		select {
-		case <-s.done:
-		default:
-			_ = s.cmd.Process.Signal(syscall.SIGINT)
-			select {
-			case <-s.done:
-			case <-time.After(10 * time.Second):
-				_ = s.cmd.Process.Kill()
-				<-s.done
-				errs = append(errs, errors.New("pgtemp: postgres did not stop in 10s and was killed"))
-			}
-		}
+	if err := s.shutdown(); err != nil {
+		errs = append(errs, err)
 	}
 	if err := os.RemoveAll(s.dir); err != nil {
 		errs = append(errs, fmt.Errorf("pgtemp: remove %s: %w", s.dir, err))
 	}
 	return errors.Join(errs...)
+}
+
+// shutdown stops the postgres process: fast shutdown, then a kill after 10s.
+func (s *Server) shutdown() error {
+	if s.cmd == nil || s.cmd.Process == nil {
+		return nil
+	}
+	select {
+	case <-s.done:
+		return nil
+	default:
+	}
+	_ = s.cmd.Process.Signal(syscall.SIGINT)
+	select {
+	case <-s.done:
+		return nil
+	case <-time.After(10 * time.Second):
+		_ = s.cmd.Process.Kill()
+		<-s.done
+		return errors.New("pgtemp: postgres did not stop in 10s and was killed")
+	}
 }
 
 func (s *Server) logTail() string {

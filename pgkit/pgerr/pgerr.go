@@ -13,7 +13,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"strings"
+	"syscall"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -169,10 +172,19 @@ func (e *QueryError) Error() string {
 	if e.Context != nil && !errors.Is(e.Err, e.Context) {
 		msg += " (" + e.Context.Error() + ")"
 	}
+	if pgErr == nil && e.Is(ErrConnectionLost) {
+		msg = ErrConnectionLost.Error() + ": " + msg
+	}
 	if e.Query == "" {
 		return msg
 	}
 	return e.Query + ": " + msg
+}
+
+// Is matches ErrConnectionLost when the connection broke (and not because
+// the query's context ended).
+func (e *QueryError) Is(target error) bool {
+	return target == ErrConnectionLost && e.Context == nil && connectionLost(e.Err)
 }
 
 // Unwrap gives the underlying error and the context's.
@@ -211,7 +223,7 @@ func Map(ctx context.Context, sql string, err error) error {
 	if ctx != nil {
 		qe.Context = ctx.Err()
 	}
-	if qe.Query == "" && qe.Context == nil && pgErr == nil {
+	if qe.Query == "" && qe.Context == nil && pgErr == nil && !connectionLost(err) {
 		return err // nothing to add
 	}
 	return qe
@@ -254,6 +266,39 @@ func SQLState(err error) string {
 		return pgErr.Code
 	}
 	return ""
+}
+
+// ErrConnectionLost is matched (errors.Is) by a query error whose
+// connection broke: reset, closed or timed out, the server shutting down or
+// restarting (SQLSTATE 57P01–57P03), or a connection exception (class 08).
+// The query's outcome is unknown unless it was never sent; see IsTransient.
+var ErrConnectionLost = errors.New("connection to the server lost")
+
+// connectionLost reports whether err says the connection broke.
+func connectionLost(err error) bool {
+	switch code := SQLState(err); {
+	case code == "57P01", code == "57P02", code == "57P03", strings.HasPrefix(code, "08"):
+		return true
+	case code != "":
+		return false
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return false // the caller's own cancellation, not a broken connection
+	}
+	var netErr net.Error
+	var connectErr *pgconn.ConnectError
+	return errors.As(err, &netErr) || errors.As(err, &connectErr) ||
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.EPIPE) ||
+		strings.Contains(err.Error(), "conn closed")
+}
+
+// IsTransient reports an error that a new attempt on a new connection can
+// cure: the connection was lost (ErrConnectionLost), or the server refused
+// new connections for now (too many connections, 53300; cannot connect now,
+// 57P03). Whether retrying is safe depends on the statement: a write whose
+// connection broke after it was sent may have committed.
+func IsTransient(err error) bool {
+	return err != nil && (errors.Is(err, ErrConnectionLost) || connectionLost(err) || SQLState(err) == "53300")
 }
 
 // IsSerializationFailure reports a serialization failure (SQLSTATE 40001):
