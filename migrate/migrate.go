@@ -10,12 +10,15 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"strconv"
+	"time"
 
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
 
 	"github.com/shopdb/shopdb/pgkit"
+	"github.com/shopdb/shopdb/pgkit/pgerr"
 	"github.com/shopdb/shopdb/schema"
 )
 
@@ -23,21 +26,83 @@ import (
 type Migrator struct {
 	sqlDB    *sql.DB
 	provider *goose.Provider
+	opts     Options
+}
+
+// Options keep migrations from stalling a live database. The zero value
+// takes the defaults below.
+type Options struct {
+	// LockTimeout bounds how long a migration statement waits for a table
+	// lock (PostgreSQL's lock_timeout). While an ALTER TABLE waits, every
+	// new query of that table queues behind it: a migration that waits
+	// long for a busy table blocks the application for as long. Past the
+	// timeout the migration is rolled back and retried. Default: 3s.
+	LockTimeout time.Duration
+	// StatementTimeout bounds each migration statement (statement_timeout).
+	// Default: 10m; negative: none.
+	StatementTimeout time.Duration
+	// Attempts is how many times Up runs when a migration fails on its lock
+	// timeout, waiting RetryBackoff, then twice that, between attempts.
+	// Default: 5 attempts, 1s backoff.
+	Attempts     int
+	RetryBackoff time.Duration
+	// OnRetry, when set, is told of each retry: for logs.
+	OnRetry func(attempt int, err error)
+}
+
+// Defaults of Options.
+const (
+	DefaultLockTimeout      = 3 * time.Second
+	DefaultStatementTimeout = 10 * time.Minute
+	DefaultAttempts         = 5
+	DefaultRetryBackoff     = time.Second
+)
+
+func (o Options) withDefaults() Options {
+	if o.LockTimeout <= 0 {
+		o.LockTimeout = DefaultLockTimeout
+	}
+	if o.StatementTimeout == 0 {
+		o.StatementTimeout = DefaultStatementTimeout
+	}
+	if o.Attempts <= 0 {
+		o.Attempts = DefaultAttempts
+	}
+	if o.RetryBackoff <= 0 {
+		o.RetryBackoff = DefaultRetryBackoff
+	}
+	return o
 }
 
 // Open connects to dsn (a postgres:// URL or key=value string) and prepares
-// the migrations embedded from schema/.
+// the migrations embedded from schema/, with the default Options.
 func Open(ctx context.Context, dsn string) (*Migrator, error) {
-	return OpenFS(ctx, dsn, schema.FS())
+	return OpenFS(ctx, dsn, schema.FS(), Options{})
 }
 
 // OpenFS is Open with the migrations read from fsys instead of the embedded
-// schema: goose files named NNNNN_name.sql at its root.
-func OpenFS(ctx context.Context, dsn string, fsys fs.FS) (*Migrator, error) {
-	pcfg, err := pgkit.ParseConfig(dsn, pgkit.Config{})
+// schema (goose files named NNNNN_name.sql at its root) and with opts.
+//
+// Every session of the migrator runs with lock_timeout and
+// statement_timeout as opts say, and with client_connection_check_interval
+// (1s) and idle_in_transaction_session_timeout (a minute): when the
+// migrating process dies (SIGKILL, a lost deploy host), its server session
+// notices within a second, or at the latest at the lock timeout, and gives
+// back every lock it held, instead of blocking the tables until TCP gives
+// up. (client_connection_check_interval needs PostgreSQL 14 or later.)
+func OpenFS(ctx context.Context, dsn string, fsys fs.FS, opts Options) (*Migrator, error) {
+	opts = opts.withDefaults()
+	pcfg, err := pgkit.ParseConfig(dsn, pgkit.Config{ApplicationName: "shopdb-migrate"})
 	if err != nil {
 		return nil, fmt.Errorf("migrate: %w", err)
 	}
+	params := pcfg.ConnConfig.RuntimeParams
+	params["lock_timeout"] = strconv.FormatInt(opts.LockTimeout.Milliseconds(), 10)
+	if opts.StatementTimeout > 0 {
+		params["statement_timeout"] = strconv.FormatInt(opts.StatementTimeout.Milliseconds(), 10)
+	}
+	params["client_connection_check_interval"] = "1000"
+	params["idle_in_transaction_session_timeout"] = "60000"
 	sqlDB := stdlib.OpenDB(*pcfg.ConnConfig)
 	if err := sqlDB.PingContext(ctx); err != nil {
 		sqlDB.Close()
@@ -48,7 +113,7 @@ func OpenFS(ctx context.Context, dsn string, fsys fs.FS) (*Migrator, error) {
 		sqlDB.Close()
 		return nil, err
 	}
-	return &Migrator{sqlDB: sqlDB, provider: p}, nil
+	return &Migrator{sqlDB: sqlDB, provider: p, opts: opts}, nil
 }
 
 // NewProvider returns a goose Provider for the migrations in fsys (use
@@ -73,10 +138,28 @@ func NewProvider(sqlDB *sql.DB, fsys fs.FS) (*goose.Provider, error) {
 
 // Up applies every pending migration, each in its own transaction. When one
 // fails, its changes are rolled back, the ones before it stay applied, and
-// the error names its file.
+// the error names its file. A migration that failed on its lock timeout
+// (the table was busy) is tried again, up to Options.Attempts times with
+// backoff.
 func (m *Migrator) Up(ctx context.Context) ([]*goose.MigrationResult, error) {
-	res, err := m.provider.Up(ctx)
-	return res, describe("up", err)
+	var all []*goose.MigrationResult
+	backoff := m.opts.RetryBackoff
+	for attempt := 1; ; attempt++ {
+		res, err := m.provider.Up(ctx)
+		all = append(all, res...)
+		if err == nil || attempt >= m.opts.Attempts || pgerr.SQLState(err) != "55P03" {
+			return all, describe("up", err)
+		}
+		if m.opts.OnRetry != nil {
+			m.opts.OnRetry(attempt, describe("up", err))
+		}
+		select {
+		case <-ctx.Done():
+			return all, describe("up", errors.Join(err, ctx.Err()))
+		case <-time.After(backoff):
+		}
+		backoff *= 2
+	}
 }
 
 // Down rolls back the most recently applied migration.
