@@ -23,8 +23,11 @@ import (
 	"github.com/shopdb/shopdb/migrate"
 )
 
-const usage = `usage: migrate up | down | down-to VERSION | status | version
-Reads the database from DATABASE_URL (postgres://user:password@host:5432/db).`
+const usage = `usage: migrate up | down | down-to VERSION | status | version | grant APP_ROLE [READONLY_ROLE]
+Reads the database from DATABASE_URL (postgres://user:password@host:5432/db).
+Each migration waits at most 3s for a busy table's lock, then is retried.
+grant gives existing roles least privileges: APP_ROLE reads and writes every
+table but goose's, READONLY_ROLE reads them; run it as the schema's owner.`
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -50,11 +53,23 @@ func run(ctx context.Context, args []string, dsn string, out io.Writer) error {
 		}
 		target = v
 	case len(args) == 1 && (cmd == "up" || cmd == "down" || cmd == "status" || cmd == "version"):
+	case cmd == "grant" && (len(args) == 2 || len(args) == 3):
 	default:
 		return errors.New(usage)
 	}
 	if dsn == "" {
 		return errors.New("DATABASE_URL is not set")
+	}
+	if cmd == "grant" {
+		roles := migrate.Roles{App: args[1]}
+		if len(args) == 3 {
+			roles.ReadOnly = args[2]
+		}
+		if err := migrate.Grant(ctx, dsn, roles); err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "granted: %+v\n", roles)
+		return nil
 	}
 
 	m, err := migrate.Open(ctx, dsn)
