@@ -46,6 +46,14 @@ type Config struct {
 	// fresh database, is several times faster there than on disk), else
 	// os.TempDir().
 	ParentDir string
+	// TLS, when set, turns ssl on with this certificate and key (PEM).
+	// Default: no TLS.
+	TLS *TLS
+}
+
+// TLS is a server certificate and its private key, PEM-encoded.
+type TLS struct {
+	CertPEM, KeyPEM []byte
 }
 
 // shm is the RAM-backed file system preferred for the data directory.
@@ -153,6 +161,24 @@ func (s *Server) start(ctx context.Context, binDir string, cred *syscall.Credent
 		// JIT compiles big queries for ~100ms; asyncpg's type introspection
 		// query is one, and OLTP queries never gain from it.
 		"-c", "jit=off",
+	}
+	if cfg.TLS != nil {
+		cert, key := filepath.Join(s.dir, "server.crt"), filepath.Join(s.dir, "server.key")
+		for _, f := range []struct {
+			path string
+			data []byte
+		}{{cert, cfg.TLS.CertPEM}, {key, cfg.TLS.KeyPEM}} {
+			// The server refuses a key readable by others.
+			if err := os.WriteFile(f.path, f.data, 0o600); err != nil {
+				return fmt.Errorf("pgtemp: %w", err)
+			}
+			if cred != nil {
+				if err := os.Chown(f.path, int(cred.Uid), int(cred.Gid)); err != nil {
+					return fmt.Errorf("pgtemp: %w", err)
+				}
+			}
+		}
+		s.args = append(s.args, "-c", "ssl=on", "-c", "ssl_cert_file="+cert, "-c", "ssl_key_file="+key)
 	}
 	s.url = fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", port)
 	return s.launch(ctx)
