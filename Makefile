@@ -6,7 +6,7 @@
 GO ?= go
 SQLC := $(GO) tool -modfile=tools/go.mod sqlc
 
-.PHONY: demo serve test generate check bench postgres-binaries browser
+.PHONY: demo serve test generate check bench postgres-binaries browser pgbouncer
 
 ## demo: run the quickstart (tutorial flow) against DATABASE_URL or a throwaway server.
 demo: postgres-binaries
@@ -17,7 +17,7 @@ serve: postgres-binaries
 	$(GO) run ./examples/shopapi -seed 10000
 
 ## test: every check CI runs: formatting, vet, generated code in sync, all tests with -race.
-test: postgres-binaries browser check
+test: postgres-binaries browser pgbouncer check
 	$(GO) test -race -count=1 ./...
 
 ## check: gofmt, go vet (also of the bench module), `sqlc diff` and `pgkitgen -check` (db/ matches schema/ and queries/).
@@ -56,4 +56,15 @@ browser:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	else \
 		echo "No headless browser found (sudo apt-get install -y chromium): the browser test will be skipped." >&2; \
+	fi
+
+# PgBouncer for the transaction-pooling tests (pgkit); without it, they are
+# skipped with a message saying what to install.
+pgbouncer:
+	@if command -v pgbouncer >/dev/null 2>&1 || [ -x /usr/sbin/pgbouncer ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "PgBouncer not found: installing Debian's pgbouncer package"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pgbouncer >/dev/null; \
+	else \
+		echo "PgBouncer not found (sudo apt-get install -y pgbouncer): the pooler tests will be skipped." >&2; \
 	fi

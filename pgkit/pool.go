@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -46,9 +47,43 @@ type Config struct {
 	QueryTimeout time.Duration
 	// ApplicationName is shown in pg_stat_activity. Default: "shopdb".
 	ApplicationName string
+	// Pooler says what sits between the pool and the server. Behind a
+	// transaction pooler (PgBouncer or Supavisor in transaction mode) a
+	// session's prepared statements and settings do not survive from one
+	// transaction to the next, so pgkit then runs statements with
+	// pgx.QueryExecModeCacheDescribe (unnamed statements, descriptions
+	// cached per connection) and refuses server settings as startup
+	// parameters. Default: PoolerNone, or PoolerTransaction when the
+	// connection string says pgbouncer=true or names Supabase's
+	// transaction pooler (port 6543 of *.pooler.supabase.com).
+	Pooler Pooler
 	// Tracer observes every query, batch and COPY, e.g. pgslog.NewTracer.
 	// Default: none.
 	Tracer pgx.QueryTracer
+}
+
+// Pooler is what sits between the pool and the server; see Config.Pooler.
+type Pooler int
+
+// The poolers.
+const (
+	// PoolerNone: a direct connection, or a pooler in session mode.
+	PoolerNone Pooler = iota
+	// PoolerTransaction: a pooler in transaction mode (PgBouncer
+	// pool_mode=transaction, Supavisor's transaction pooler). Session
+	// features do not work behind it: session SET, temporary tables,
+	// session advisory locks, LISTEN.
+	PoolerTransaction
+)
+
+// poolerSafeParam reports a startup parameter PgBouncer tracks per
+// client, which may therefore stay in the connection string behind it.
+func poolerSafeParam(name string) bool {
+	switch strings.ToLower(name) {
+	case "application_name", "client_encoding", "datestyle", "timezone", "standard_conforming_strings":
+		return true
+	}
+	return false
 }
 
 // Default values applied by Open where neither Config nor the connection
@@ -162,6 +197,9 @@ func ParseConfig(dsn string, cfg Config) (*pgxpool.Config, error) {
 		cc.Tracer = cfg.Tracer
 	}
 	pcfg.ShouldPing = shouldPing
+	if err := configurePooler(cc, cfg.Pooler); err != nil {
+		return nil, fmt.Errorf("open pool: %w", err)
+	}
 	return pcfg, nil
 }
 
@@ -209,3 +247,34 @@ type redactedError struct {
 
 func (e *redactedError) Error() string { return e.msg }
 func (e *redactedError) Unwrap() error { return e.err }
+
+// configurePooler sets cc up for the pooler in front of the server: the one
+// cfg names, or the one the connection string makes plain.
+func configurePooler(cc *pgx.ConnConfig, pooler Pooler) error {
+	if v, ok := cc.RuntimeParams["pgbouncer"]; ok {
+		// Prisma's convention: not a server parameter, so never sent.
+		delete(cc.RuntimeParams, "pgbouncer")
+		if v == "true" {
+			pooler = PoolerTransaction
+		}
+	}
+	if strings.HasSuffix(cc.Host, ".pooler.supabase.com") && cc.Port == 6543 {
+		pooler = PoolerTransaction
+	}
+	if pooler != PoolerTransaction {
+		return nil
+	}
+	cc.DefaultQueryExecMode = pgx.QueryExecModeCacheDescribe
+	var refused []string
+	for name := range cc.RuntimeParams {
+		if !poolerSafeParam(name) {
+			refused = append(refused, name)
+		}
+	}
+	if len(refused) > 0 {
+		slices.Sort(refused)
+		return fmt.Errorf("%s: a transaction pooler refuses server settings as startup parameters, and a session setting would not stay with the session: set them per role instead (ALTER ROLE … SET %s = …)",
+			strings.Join(refused, ", "), refused[0])
+	}
+	return nil
+}
