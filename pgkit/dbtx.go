@@ -417,6 +417,8 @@ func rawOf(src DBTX) DBTX {
 			src = s.src
 		case *Tx:
 			return s.tx
+		case *Replicated:
+			return s.primary // Gather and Pipeline: the primary's pool
 		default:
 			return src
 		}

@@ -49,6 +49,11 @@ type Config struct {
 	// TLS, when set, turns ssl on with this certificate and key (PEM).
 	// Default: no TLS.
 	TLS *TLS
+	// ReplicaOf, when set to the URL of a running server (one of pgtemp's:
+	// trust authentication for replication on 127.0.0.1), makes this server
+	// a streaming standby of it (pg_basebackup -R) instead of a new
+	// cluster. Default: a new cluster.
+	ReplicaOf string
 }
 
 // TLS is a server certificate and its private key, PEM-encoded.
@@ -136,12 +141,21 @@ func (s *Server) start(ctx context.Context, binDir string, cred *syscall.Credent
 		}
 	}
 	data := filepath.Join(s.dir, "data")
-	initdb := exec.CommandContext(ctx, filepath.Join(binDir, "initdb"),
-		"-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C", "--no-sync")
-	initdb.Dir = s.dir
-	initdb.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
-	if out, err := initdb.CombinedOutput(); err != nil {
-		return fmt.Errorf("pgtemp: initdb: %w: %s", err, lastLines(string(out), 5))
+	var create *exec.Cmd
+	if cfg.ReplicaOf != "" {
+		// A streaming standby: a base backup of the primary with the
+		// replication settings written in (-R: standby.signal and
+		// primary_conninfo).
+		create = exec.CommandContext(ctx, filepath.Join(binDir, "pg_basebackup"),
+			"-D", data, "-d", cfg.ReplicaOf, "-R", "-X", "stream", "-c", "fast", "--no-sync")
+	} else {
+		create = exec.CommandContext(ctx, filepath.Join(binDir, "initdb"),
+			"-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C", "--no-sync")
+	}
+	create.Dir = s.dir
+	create.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
+	if out, err := create.CombinedOutput(); err != nil {
+		return fmt.Errorf("pgtemp: %s: %w: %s", filepath.Base(create.Path), err, lastLines(string(out), 5))
 	}
 
 	port, err := freePort()

@@ -1,0 +1,152 @@
+package pgkit_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/shopdb/shopdb/db"
+	"github.com/shopdb/shopdb/internal/pgtemp"
+	"github.com/shopdb/shopdb/migrate"
+	"github.com/shopdb/shopdb/pgkit"
+)
+
+// TestReadReplicas runs a real primary and a streaming replica
+// (pg_basebackup -R, on loopback): autocommit reads go to the replica,
+// writes and transactions to the primary (proven by pg_is_in_recovery());
+// read-your-writes keeps a session's reads on the primary after it wrote;
+// a replica that lags beyond the bound, or is stopped, is skipped and no
+// read fails.
+func TestReadReplicas(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	primary, err := pgtemp.Start(ctx, pgtemp.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer primary.Stop()
+	if err := migrate.Up(ctx, primary.URL()); err != nil {
+		t.Fatal(err)
+	}
+	standby, err := pgtemp.Start(ctx, pgtemp.Config{ReplicaOf: primary.URL()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer standby.Stop()
+	r, err := pgkit.OpenReplicated(ctx, primary.URL(), []string{standby.URL()}, pgkit.Config{MaxConns: 4, AcquireTimeout: time.Second},
+		pgkit.ReplicaConfig{MaxLag: 300 * time.Millisecond, CheckInterval: 50 * time.Millisecond, ReadYourWrites: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	q := db.New(r)
+
+	inRecovery := func(ctx context.Context) bool {
+		t.Helper()
+		var v bool
+		if err := r.QueryRow(ctx, "SELECT pg_is_in_recovery()").Scan(&v); err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	if !inRecovery(ctx) {
+		t.Fatalf("an autocommit read ran on the primary; replicas %+v", r.ReplicaStats())
+	}
+	var inTx bool
+	if err := pgkit.WithTx(ctx, r, db.New, func(q *db.Queries) error {
+		return q.DB().QueryRow(ctx, "SELECT pg_is_in_recovery()").Scan(&inTx)
+	}); err != nil || inTx {
+		t.Fatalf("a read inside a transaction: on the replica %v, %v; want the primary", inTx, err)
+	}
+
+	// Writes go to the primary and reach the replica; a session that wrote
+	// reads from the primary meanwhile.
+	sess := r.Session(ctx)
+	u, err := q.UserCreate(sess, db.UserCreateParams{FirstName: "Rep", LastName: "Lica"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if inRecovery(sess) {
+		t.Fatal("read-your-writes: a session's read after its write went to the replica")
+	}
+	if _, err := q.UserGetByID(sess, u.UserID); err != nil {
+		t.Fatalf("read-your-writes: %v", err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if _, err := q.UserGetByID(ctx, u.UserID); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the write never reached the replica")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+
+	// Reads that lock rows, and statements that write, run on the primary
+	// even outside a transaction.
+	for _, sql := range []string{
+		"SELECT pg_is_in_recovery() FROM users WHERE user_id = $1 FOR UPDATE",
+		"-- name: X :one\nSELECT pg_is_in_recovery() FROM users WHERE user_id = $1 FOR NO KEY UPDATE",
+		"WITH w AS (UPDATE users SET email = NULL WHERE user_id = $1 RETURNING 1) SELECT pg_is_in_recovery() FROM w",
+	} {
+		var v bool
+		if err := r.QueryRow(ctx, sql, u.UserID).Scan(&v); err != nil || v {
+			t.Fatalf("%q: on the replica %v, %v; want the primary", sql, v, err)
+		}
+	}
+
+	// A replica behind by more than MaxLag is skipped.
+	if _, err := pgkitExecOn(ctx, standby.URL(), "SELECT pg_wal_replay_pause()"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := q.UserCreate(ctx, db.UserCreateParams{FirstName: "Behind", LastName: "Lag"}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 5*time.Second, func() bool { return !r.ReplicaStats()[0].Healthy })
+	if inRecovery(ctx) {
+		t.Fatalf("a read went to a replica lagging %s (bound 300ms)", r.ReplicaStats()[0].Lag)
+	}
+	if _, err := pgkitExecOn(ctx, standby.URL(), "SELECT pg_wal_replay_resume()"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 5*time.Second, func() bool { return r.ReplicaStats()[0].Healthy })
+	if !inRecovery(ctx) {
+		t.Fatal("reads did not come back to the replica once it caught up")
+	}
+
+	// The replica stops: reads keep working, on the primary.
+	if err := standby.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 20 {
+		if _, err := q.UserList(ctx, db.UserListParams{Max: 5}); err != nil {
+			t.Fatalf("read %d after the replica stopped: %v", i, err)
+		}
+	}
+	if inRecovery(ctx) {
+		t.Fatal("a read went to the stopped replica")
+	}
+	t.Logf("replicas after the stop: %+v", r.ReplicaStats())
+}
+
+func pgkitExecOn(ctx context.Context, dsn, sql string) (int64, error) {
+	d, err := pgkit.Open(ctx, dsn, pgkit.Config{MaxConns: 1})
+	if err != nil {
+		return 0, err
+	}
+	defer d.Close()
+	tag, err := d.Exec(ctx, sql)
+	return tag.RowsAffected(), err
+}
+
+func waitFor(t *testing.T, within time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("condition not met within %s", within)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
