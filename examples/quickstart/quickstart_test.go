@@ -84,7 +84,7 @@ func TestDemoWithoutDatabaseURL(t *testing.T) {
 	if _, err := os.Stat(m[1]); !os.IsNotExist(err) {
 		t.Fatalf("server directory %s still exists after the demo (%v)", m[1], err)
 	}
-	for _, want := range []string{"migrations: 4 applied now, schema at version 4", "7. transaction rolled back", "stopped the throwaway server"} {
+	for _, want := range []string{"migrations: 5 applied now, schema at version 5", "7. transaction rolled back", "stopped the throwaway server"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
 		}
