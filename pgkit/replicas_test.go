@@ -9,6 +9,7 @@ import (
 	"github.com/shopdb/shopdb/internal/pgtemp"
 	"github.com/shopdb/shopdb/migrate"
 	"github.com/shopdb/shopdb/pgkit"
+	"github.com/shopdb/shopdb/pgkit/pgerr"
 )
 
 // TestReadReplicas runs a real primary and a streaming replica
@@ -49,8 +50,22 @@ func TestReadReplicas(t *testing.T) {
 		}
 		return v
 	}
-	if !inRecovery(ctx) {
-		t.Fatalf("an autocommit read ran on the primary; replicas %+v", r.ReplicaStats())
+	onReplica := 0
+	for range 100 {
+		if inRecovery(ctx) {
+			onReplica++
+		}
+	}
+	t.Logf("autocommit reads on the replica: %d of 100", onReplica)
+	if onReplica != 100 {
+		t.Fatalf("%d of 100 autocommit reads ran on the replica; replicas %+v", onReplica, r.ReplicaStats())
+	}
+	// target_session_attrs refusals are typed.
+	for _, dsn := range []string{primary.URL() + "&target_session_attrs=standby", standby.URL() + "&target_session_attrs=read-write"} {
+		_, err := pgkit.Open(ctx, dsn, pgkit.Config{})
+		if !pgerr.IsWrongServerRole(err) {
+			t.Fatalf("%s: %v, want IsWrongServerRole", dsn, err)
+		}
 	}
 	var inTx bool
 	if err := pgkit.WithTx(ctx, r, db.New, func(q *db.Queries) error {

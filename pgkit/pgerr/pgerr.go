@@ -301,6 +301,15 @@ func IsTransient(err error) bool {
 	return err != nil && (errors.Is(err, ErrConnectionLost) || connectionLost(err) || SQLState(err) == "53300")
 }
 
+// IsWrongServerRole reports a connection refused because the server was not
+// what target_session_attrs asked for (a primary where a standby was
+// wanted, read-only where read-write was, or the reverse): after a failover
+// another host of the connection string, or a later attempt, may fit.
+func IsWrongServerRole(err error) bool {
+	return errors.Is(err, pgconn.ErrPrimaryConnection) || errors.Is(err, pgconn.ErrStandbyConnection) ||
+		errors.Is(err, pgconn.ErrReadOnlyConnection) || errors.Is(err, pgconn.ErrReadWriteConnection)
+}
+
 // IsSerializationFailure reports a serialization failure (SQLSTATE 40001):
 // a serializable or repeatable read transaction lost a race and may be
 // retried, as pgkit.WithTx does.
