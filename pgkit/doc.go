@@ -17,11 +17,17 @@
 //	//go:generate go run github.com/shopdb/shopdb/pgkit/cmd/pgkitgen  (…Stream, …Seq, Store)
 //
 // What runs where: a Source is a pool (*DB, *pgxpool.Pool), a connection,
-// or a transaction (*Tx, any pgx.Tx). WithTx on a pool begins a
-// transaction, on a transaction a savepoint. Gather on a pool runs its
-// functions on connections of their own; on a transaction it pipelines them
-// on the transaction's connection, like Pipeline. Inside WithTx, the
+// a transaction (*Tx, any pgx.Tx), or a primary with read replicas
+// (*Replicated: autocommit reads on the replicas). WithTx on a pool begins
+// a transaction, on a transaction a savepoint. Gather on a pool runs its
+// functions on connections of their own; on a transaction it pipelines
+// them on the transaction's connection, like Pipeline. Inside WithTx, the
 // generated Queries' DB() method (pgkitgen) is the transaction.
+//
+// In production: Config.Pooler for PgBouncer in transaction mode,
+// Config.QueryTimeout against a frozen server, pgerr.ErrConnectionLost and
+// pgerr.IsTransient for faults; dead idle connections are replaced before a
+// query is sent on them.
 //
 // Subpackages: pgerr (typed errors and SQLSTATE classifiers), pgslog (a
 // log/slog query tracer), pgkittest (a fresh migrated database per test),
