@@ -142,14 +142,7 @@ func TestQueryTimeoutBoundsAFrozenServer(t *testing.T) {
 func TestRestartUnderLoad(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	srv, err := pgtemp.Start(ctx, pgtemp.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Stop()
-	if err := migrate.Up(ctx, srv.URL()); err != nil {
-		t.Fatal(err)
-	}
+	srv := ownServer(t)
 	d, err := pgkit.Open(ctx, srv.URL(), pgkit.Config{MaxConns: 8, AcquireTimeout: time.Second})
 	if err != nil {
 		t.Fatal(err)
@@ -233,4 +226,19 @@ func kind(err error) string {
 		return "deadline"
 	}
 	return "SQLSTATE " + pgerr.SQLState(err)
+}
+
+// ownServer starts a migrated server of the test's own, for tests that
+// stop, restart or replicate it, and stops it at the end.
+func ownServer(t *testing.T) *pgtemp.Server {
+	t.Helper()
+	srv, err := pgtemp.Start(context.Background(), pgtemp.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Stop() })
+	if err := migrate.Up(context.Background(), srv.URL()); err != nil {
+		t.Fatal(err)
+	}
+	return srv
 }

@@ -7,7 +7,6 @@ import (
 
 	"github.com/shopdb/shopdb/db"
 	"github.com/shopdb/shopdb/internal/pgtemp"
-	"github.com/shopdb/shopdb/migrate"
 	"github.com/shopdb/shopdb/pgkit"
 	"github.com/shopdb/shopdb/pgkit/pgerr"
 )
@@ -21,14 +20,7 @@ import (
 func TestReadReplicas(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	primary, err := pgtemp.Start(ctx, pgtemp.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer primary.Stop()
-	if err := migrate.Up(ctx, primary.URL()); err != nil {
-		t.Fatal(err)
-	}
+	primary := ownServer(t)
 	standby, err := pgtemp.Start(ctx, pgtemp.Config{ReplicaOf: primary.URL()})
 	if err != nil {
 		t.Fatal(err)
