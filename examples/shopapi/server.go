@@ -245,9 +245,12 @@ func status(err error) (int, errorJSON) {
 	case errors.Is(err, shop.ErrUnknownCustomer):
 		return http.StatusNotFound, errorJSON{Error: "unknown customer", Field: "customer_id"}
 	case errors.Is(err, shop.ErrUnknownProduct):
+		body := errorJSON{Error: "unknown product"}
 		var up *shop.UnknownProductError
-		errors.As(err, &up)
-		return http.StatusNotFound, errorJSON{Error: "unknown product", ProductID: up.ProductID}
+		if errors.As(err, &up) {
+			body.ProductID = up.ProductID
+		}
+		return http.StatusNotFound, body
 	case errors.Is(err, shop.ErrInvalidCursor), errors.Is(err, shop.ErrPageTooLarge):
 		return http.StatusBadRequest, errorJSON{Error: err.Error()}
 	case errors.Is(err, pgerr.ErrNotFound):
