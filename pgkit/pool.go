@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"regexp"
 	"slices"
@@ -45,6 +46,13 @@ type Config struct {
 	// context.Background(). Transactions and Pipeline rounds use the
 	// caller's context as it is. Default: none.
 	QueryTimeout time.Duration
+	// TCPUserTimeout bounds how long data sent to the server may stay
+	// unacknowledged before the connection is given up (Linux's
+	// TCP_USER_TIMEOUT): a server host that vanished without a goodbye
+	// (power loss, a network partition) then fails the query after this
+	// long, not after the kernel's ~15 minutes of retransmissions. Ignored
+	// on other systems. Default: the kernel's.
+	TCPUserTimeout time.Duration
 	// ApplicationName is shown in pg_stat_activity. Default: "shopdb".
 	ApplicationName string
 	// Pooler says what sits between the pool and the server. Behind a
@@ -197,6 +205,10 @@ func ParseConfig(dsn string, cfg Config) (*pgxpool.Config, error) {
 		cc.Tracer = cfg.Tracer
 	}
 	pcfg.ShouldPing = shouldPing
+	if cfg.TCPUserTimeout > 0 {
+		d := &net.Dialer{Timeout: cc.ConnectTimeout, KeepAlive: 15 * time.Second, Control: userTimeoutControl(cfg.TCPUserTimeout)}
+		cc.DialFunc = d.DialContext
+	}
 	if err := configurePooler(cc, cfg.Pooler); err != nil {
 		return nil, fmt.Errorf("open pool: %w", err)
 	}

@@ -5,11 +5,16 @@ import (
 	"errors"
 	"net"
 	"os"
+	"runtime"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
+	"github.com/shopdb/shopdb/db"
 	"github.com/shopdb/shopdb/pgkit"
 	"github.com/shopdb/shopdb/pgkit/pgkittest"
 	"github.com/shopdb/shopdb/schema"
@@ -191,5 +196,39 @@ func TestPoolExhaustion(t *testing.T) {
 	}
 	if n := d.Stats().InUse; n != 0 {
 		t.Errorf("%d connections still in use", n)
+	}
+}
+
+// TestTCPUserTimeoutReachesTheSocket: Config.TCPUserTimeout is set on the
+// pool's sockets (read back with getsockopt), so a vanished server host
+// fails queries after it rather than after the kernel's retransmissions.
+func TestTCPUserTimeoutReachesTheSocket(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("TCP_USER_TIMEOUT is Linux's")
+	}
+	t.Parallel()
+	ctx := context.Background()
+	d := pgkittest.NewWithConfig(t, schema.FS(), pgkit.Config{MaxConns: 1, TCPUserTimeout: 2500 * time.Millisecond})
+	c, err := d.Pool().Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc, err := c.Conn().PgConn().Conn().(syscall.Conn).SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got int
+	var gerr error
+	if err := rc.Control(func(fd uintptr) {
+		got, gerr = unix.GetsockoptInt(int(fd), unix.IPPROTO_TCP, unix.TCP_USER_TIMEOUT)
+	}); err != nil || gerr != nil {
+		t.Fatal(err, gerr)
+	}
+	c.Release()
+	if got != 2500 {
+		t.Fatalf("TCP_USER_TIMEOUT on the socket = %d ms, want 2500", got)
+	}
+	if _, err := db.New(d).UserList(ctx, db.UserListParams{Max: 1}); err != nil {
+		t.Fatal(err)
 	}
 }
