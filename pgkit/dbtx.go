@@ -123,6 +123,13 @@ func (w *wrapped) RunInTx(ctx context.Context, fn func(pgx.Tx) error) error {
 func (d *DB) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
 	ctx, cancel := d.deadline(ctx)
 	defer cancel()
+	if d.mux != nil && multiplexable(args) {
+		res, err := d.mux.do(ctx, sql, args)
+		if err != nil {
+			return pgconn.CommandTag{}, pgerr.Map(ctx, sql, err)
+		}
+		return res.tag, nil
+	}
 	for retried := false; ; retried = true {
 		c, err := d.acquire(ctx)
 		if err != nil {
@@ -141,6 +148,14 @@ func (d *DB) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandT
 // or read to the end. A dead connection is replaced once, as for Exec.
 func (d *DB) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
 	ctx, cancel := d.deadline(ctx)
+	if d.mux != nil && multiplexable(args) {
+		defer cancel() // the rows are in memory once returned
+		res, err := d.mux.do(ctx, sql, args)
+		if err != nil {
+			return nil, pgerr.Map(ctx, sql, err)
+		}
+		return &muxRows{m: d.mux, ctx: ctx, sql: sql, res: res}, nil
+	}
 	for retried := false; ; retried = true {
 		c, err := d.acquire(ctx)
 		if err != nil {
@@ -166,6 +181,9 @@ func (d *DB) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
 	rows, err := d.Query(ctx, sql, args...)
 	if err != nil {
 		return errRow{err}
+	}
+	if mr, ok := rows.(*muxRows); ok {
+		return muxRow{mr}
 	}
 	return (*firstRow)(rows.(*mappedRows))
 }

@@ -51,6 +51,11 @@ func GatherLimit[D DBTX, Q any](ctx context.Context, src DBTX, newQ func(D) Q, l
 	switch p := rawOf(src).(type) {
 	case *DB:
 		maxConns, pool = p.pool.Config().MaxConns, p
+		if p.mux != nil {
+			// Multiplexed: the fns' statements share connections, so they
+			// need not wait for one each.
+			maxConns = int32(max(1, len(fns)))
+		}
 	case *pgxpool.Pool:
 		maxConns, pool = p.Config().MaxConns, Wrap(p)
 	default:

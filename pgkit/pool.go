@@ -68,6 +68,32 @@ type Config struct {
 	// Tracer observes every query, batch and COPY, e.g. pgslog.NewTracer.
 	// Default: none.
 	Tracer pgx.QueryTracer
+	// Multiplex shares connections between concurrent callers: the
+	// autocommit statements of DB.Exec, Query and QueryRow (every generated
+	// :one, :many, :exec and :execrows method outside a transaction) from
+	// any number of goroutines are queued per connection and written in
+	// pipeline mode while earlier results are still coming back, each with
+	// its own Sync, so that one statement's failure never touches another
+	// caller's. Results are read off the connection in full as they arrive
+	// (use the generated …Stream methods for large ones, which take a
+	// connection of their own). Transactions, streams, COPY, SendBatch and
+	// Pipeline take a dedicated connection as without it. Statements that
+	// would change the shared session (SET, temporary tables, session
+	// advisory locks, LISTEN, cursors, explicit BEGIN) fail with
+	// ErrSessionState. Results are decoded with pgx's built-in types.
+	// Also turned on by pgkit_multiplex=true in the connection string.
+	// Default: off.
+	Multiplex bool
+	// MultiplexConns caps the connections multiplexing uses at once, out
+	// of MaxConns; the rest stay for transactions, streams and COPY. A
+	// connection multiplexes only while it has statements and goes back to
+	// the pool 20 ms after its last. Default: MaxConns.
+	MultiplexConns int32
+	// MultiplexDepth caps the statements one multiplexed connection
+	// carries at once (queued or in flight). When every connection is at
+	// the cap, callers wait for room up to AcquireTimeout, then fail with
+	// ErrPoolExhausted. Default: DefaultMultiplexDepth (100).
+	MultiplexDepth int
 }
 
 // Pooler is what sits between the pool and the server; see Config.Pooler.
@@ -110,6 +136,7 @@ const (
 // use.
 type DB struct {
 	pool           *pgxpool.Pool
+	mux            *mux // nil unless Config.Multiplex
 	acquireTimeout time.Duration
 	queryTimeout   time.Duration
 	timeouts       atomic.Int64 // acquires ended by acquireTimeout
@@ -124,6 +151,21 @@ func Open(ctx context.Context, dsn string, cfg Config) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
+	multiplex := cfg.Multiplex || takeMultiplexKey(pcfg.ConnConfig)
+	var mx *mux
+	if multiplex {
+		// The multiplexer remembers what each connection has prepared; the
+		// pool tells it when one goes.
+		before := pcfg.BeforeClose
+		pcfg.BeforeClose = func(c *pgx.Conn) {
+			if mx != nil {
+				mx.forget(c.PgConn())
+			}
+			if before != nil {
+				before(c)
+			}
+		}
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
 	if err != nil {
 		return nil, fmt.Errorf("open pool: %w", err)
@@ -136,6 +178,10 @@ func Open(ctx context.Context, dsn string, cfg Config) (*DB, error) {
 	}
 	db := NewDB(pool, cfg.AcquireTimeout)
 	db.queryTimeout = cfg.QueryTimeout
+	if multiplex {
+		mx = newMux(pool, cfg, db.acquireTimeout, pcfg.ConnConfig.Tracer)
+		db.mux = mx
+	}
 	return db, nil
 }
 
@@ -151,8 +197,29 @@ func NewDB(pool *pgxpool.Pool, acquireTimeout time.Duration) *DB {
 // objects). Errors of its methods are pgx's, not typed.
 func (d *DB) Pool() *pgxpool.Pool { return d.pool }
 
-// Close closes every connection, waiting for the ones in use to come back.
-func (d *DB) Close() { d.pool.Close() }
+// Close closes every connection, waiting for the ones in use to come back
+// (multiplexed connections once their statements are answered).
+func (d *DB) Close() {
+	if d.mux != nil {
+		d.mux.close()
+	}
+	d.pool.Close()
+	if d.mux != nil {
+		d.mux.cancel()
+	}
+}
+
+// Multiplexing reports whether the DB multiplexes (Config.Multiplex).
+func (d *DB) Multiplexing() bool { return d.mux != nil }
+
+// MultiplexStats reports the multiplexer's lanes and counters; zero when
+// the DB does not multiplex.
+func (d *DB) MultiplexStats() MultiplexStats {
+	if d.mux == nil {
+		return MultiplexStats{}
+	}
+	return d.mux.Stats()
+}
 
 // Ping checks that a connection can be acquired and the server answers.
 func (d *DB) Ping(ctx context.Context) error {
@@ -213,6 +280,17 @@ func ParseConfig(dsn string, cfg Config) (*pgxpool.Config, error) {
 		return nil, fmt.Errorf("open pool: %w", err)
 	}
 	return pcfg, nil
+}
+
+// takeMultiplexKey removes pgkit_multiplex from the connection string's
+// parameters (it is not the server's) and reports whether it was true.
+func takeMultiplexKey(cc *pgx.ConnConfig) bool {
+	v, ok := cc.RuntimeParams["pgkit_multiplex"]
+	if !ok {
+		return false
+	}
+	delete(cc.RuntimeParams, "pgkit_multiplex")
+	return v == "true" || v == "on" || v == "1"
 }
 
 // keyValuePassword finds password=... in a key=value connection string.

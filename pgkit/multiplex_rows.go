@@ -1,0 +1,159 @@
+package pgkit
+
+import (
+	"context"
+	"errors"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
+
+	"github.com/shopdb/shopdb/pgkit/pgerr"
+)
+
+// errNoCurrentRow is Scan or Values called before Next.
+var errNoCurrentRow = errors.New("pgkit: no current row: call Next first")
+
+// muxRows is a multiplexed statement's result as pgx.Rows: rows already
+// copied off the connection, decoded in the caller's goroutine with a
+// pgtype.Map of the multiplexer's (a connection's own map is not safe for
+// concurrent use, and the lane that read the rows has moved on).
+type muxRows struct {
+	m      *mux
+	ctx    context.Context
+	sql    string
+	res    *result
+	row    int // rows returned by Next so far
+	tm     *pgtype.Map
+	err    error
+	closed bool
+}
+
+func (r *muxRows) ncols() int { return len(r.res.fields) }
+
+func (r *muxRows) nrows() int {
+	if r.ncols() == 0 {
+		return 0
+	}
+	return len(r.res.values) / r.ncols()
+}
+
+// Next moves to the next row.
+func (r *muxRows) Next() bool {
+	if r.closed || r.err != nil {
+		return false
+	}
+	if r.row >= r.nrows() {
+		r.Close()
+		return false
+	}
+	r.row++
+	return true
+}
+
+// current returns the values of the row Next moved to.
+func (r *muxRows) current() [][]byte {
+	n := r.ncols()
+	if r.row == 0 || n == 0 {
+		return nil
+	}
+	return r.res.values[(r.row-1)*n : r.row*n]
+}
+
+// Scan decodes the current row into dest, as pgx's rows do.
+func (r *muxRows) Scan(dest ...any) error {
+	if r.row == 0 {
+		return pgerr.Map(r.ctx, r.sql, errNoCurrentRow)
+	}
+	if r.tm == nil {
+		r.tm = r.m.maps.Get().(*pgtype.Map)
+	}
+	if err := pgx.ScanRow(r.tm, r.res.fields, r.current(), dest...); err != nil {
+		r.err = err
+		r.Close()
+		return pgerr.Map(r.ctx, r.sql, err)
+	}
+	return nil
+}
+
+// Values decodes the current row into Go values.
+func (r *muxRows) Values() ([]any, error) {
+	if r.row == 0 {
+		return nil, pgerr.Map(r.ctx, r.sql, errNoCurrentRow)
+	}
+	if r.tm == nil {
+		r.tm = r.m.maps.Get().(*pgtype.Map)
+	}
+	vals := r.current()
+	out := make([]any, len(vals))
+	for i, buf := range vals {
+		if buf == nil {
+			continue
+		}
+		f := r.res.fields[i]
+		if t, ok := r.tm.TypeForOID(f.DataTypeOID); ok {
+			v, err := t.Codec.DecodeValue(r.tm, f.DataTypeOID, f.Format, buf)
+			if err != nil {
+				r.err = err
+				return nil, pgerr.Map(r.ctx, r.sql, err)
+			}
+			out[i] = v
+		} else if f.Format == pgtype.TextFormatCode {
+			out[i] = string(buf)
+		} else {
+			out[i] = append([]byte(nil), buf...)
+		}
+	}
+	return out, nil
+}
+
+// RawValues returns the current row's undecoded values.
+func (r *muxRows) RawValues() [][]byte { return r.current() }
+
+// Close releases the rows; reading them to the end closes them too.
+func (r *muxRows) Close() {
+	if r.closed {
+		return
+	}
+	r.closed = true
+	if r.tm != nil {
+		r.m.maps.Put(r.tm)
+		r.tm = nil
+	}
+}
+
+// Err is the error that ended the rows, typed as pgerr's.
+func (r *muxRows) Err() error { return pgerr.Map(r.ctx, r.sql, r.err) }
+
+// CommandTag is the statement's command tag.
+func (r *muxRows) CommandTag() pgconn.CommandTag { return r.res.tag }
+
+// FieldDescriptions describes the result columns.
+func (r *muxRows) FieldDescriptions() []pgconn.FieldDescription { return r.res.fields }
+
+// TypeMap is the map the rows are decoded with, taken from the
+// multiplexer's until the rows are closed.
+func (r *muxRows) TypeMap() *pgtype.Map {
+	if r.tm == nil && !r.closed {
+		r.tm = r.m.maps.Get().(*pgtype.Map)
+	}
+	return r.tm
+}
+
+// Conn is nil: the rows belong to no connection.
+func (r *muxRows) Conn() *pgx.Conn { return nil }
+
+// muxRow is a multiplexed QueryRow's result.
+type muxRow struct{ rows *muxRows }
+
+// Scan decodes the first row into dest; pgerr.ErrNotFound when there is none.
+func (r muxRow) Scan(dest ...any) error {
+	defer r.rows.Close()
+	if !r.rows.Next() {
+		if err := r.rows.Err(); err != nil {
+			return err
+		}
+		return pgerr.Map(r.rows.ctx, r.rows.sql, pgx.ErrNoRows)
+	}
+	return r.rows.Scan(dest...)
+}

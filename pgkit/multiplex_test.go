@@ -1,0 +1,476 @@
+package pgkit_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"reflect"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/shopdb/shopdb/db"
+	"github.com/shopdb/shopdb/internal/testshop"
+	"github.com/shopdb/shopdb/pgkit"
+	"github.com/shopdb/shopdb/pgkit/pgerr"
+	"github.com/shopdb/shopdb/pgkit/pgkittest"
+	"github.com/shopdb/shopdb/schema"
+)
+
+// muxDB opens a multiplexing DB on its own fresh database, with conns
+// connections, and a plain one on the same database.
+func muxDB(t *testing.T, conns int32, depth int) (mux, plain *pgkit.DB, url string) {
+	t.Helper()
+	url = pgkittest.URL(t, schema.FS())
+	open := func(cfg pgkit.Config) *pgkit.DB {
+		d, err := pgkit.Open(context.Background(), url, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(d.Close)
+		return d
+	}
+	mux = open(pgkit.Config{MaxConns: conns, Multiplex: true, MultiplexDepth: depth, ApplicationName: "mux", AcquireTimeout: 20 * time.Second})
+	plain = open(pgkit.Config{MaxConns: 4, ApplicationName: "plain"})
+	if !mux.Multiplexing() || plain.Multiplexing() {
+		t.Fatal("Config.Multiplex not honoured")
+	}
+	return mux, plain, url
+}
+
+// TestMultiplexSameResultsAsPool runs the generated methods of each kind
+// (:one, :many, :exec, :execrows, :copyfrom's neighbours) and their errors on a
+// multiplexing DB and on a plain pool over the same data: same values, same
+// typed errors.
+func TestMultiplexSameResultsAsPool(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	mx, plain, _ := muxDB(t, 2, 0)
+	qm, qp := db.New(mx), db.New(plain)
+	product, customer := testshop.Shop(t, ctx, qp)
+
+	same := func(name string, a, b any, errA, errB error) {
+		t.Helper()
+		if (errA == nil) != (errB == nil) || (errA != nil && errA.Error() != errB.Error()) {
+			t.Errorf("%s: errors differ: multiplexed %v, pool %v", name, errA, errB)
+		}
+		if !reflect.DeepEqual(a, b) {
+			t.Errorf("%s: results differ:\nmultiplexed %+v\npool        %+v", name, a, b)
+		}
+	}
+	u1, e1 := qm.UserGetByID(ctx, customer.UserID)
+	u2, e2 := qp.UserGetByID(ctx, customer.UserID)
+	same("UserGetByID", u1, u2, e1, e2)
+	if u1.UserID != customer.UserID {
+		t.Fatalf("UserGetByID returned %+v", u1)
+	}
+	r1, e1 := qm.ReviewListByProduct(ctx, db.ReviewListByProductParams{ProductID: product.ProductID, Max: 10})
+	r2, e2 := qp.ReviewListByProduct(ctx, db.ReviewListByProductParams{ProductID: product.ProductID, Max: 10})
+	same("ReviewListByProduct", r1, r2, e1, e2)
+	if len(r1) != 3 {
+		t.Fatalf("ReviewListByProduct: %d reviews, want 3", len(r1))
+	}
+	o1, e1 := qm.OrderListByUser(ctx, db.OrderListByUserParams{UserID: customer.UserID, Max: 10})
+	o2, e2 := qp.OrderListByUser(ctx, db.OrderListByUserParams{UserID: customer.UserID, Max: 10})
+	same("OrderListByUser", o1, o2, e1, e2)
+	l1, e1 := qm.UserList(ctx, db.UserListParams{Max: 100})
+	l2, e2 := qp.UserList(ctx, db.UserListParams{Max: 100})
+	same("UserList", l1, l2, e1, e2)
+	empty, e1 := qm.OrderListByUser(ctx, db.OrderListByUserParams{UserID: -1, Max: 10})
+	if e1 != nil || empty == nil || len(empty) != 0 {
+		t.Errorf("empty list: %#v, %v; want an empty, non-nil slice", empty, e1)
+	}
+
+	// Typed errors: not found, and a constraint violation naming its constraint.
+	_, e1 = qm.UserGetByID(ctx, -1)
+	_, e2 = qp.UserGetByID(ctx, -1)
+	same("UserGetByID(-1)", nil, nil, e1, e2)
+	if !errors.Is(e1, pgerr.ErrNotFound) {
+		t.Errorf("not found: %v, want pgerr.ErrNotFound", e1)
+	}
+	email := "dup@example.com"
+	if _, err := qm.UserCreate(ctx, db.UserCreateParams{FirstName: "A", LastName: "B", Email: &email}); err != nil {
+		t.Fatal(err)
+	}
+	_, e1 = qm.UserCreate(ctx, db.UserCreateParams{FirstName: "A", LastName: "B", Email: &email})
+	_, e2 = qp.UserCreate(ctx, db.UserCreateParams{FirstName: "A", LastName: "B", Email: &email})
+	same("UserCreate duplicate", nil, nil, e1, e2)
+	if ce, ok := pgerr.AsConstraint(e1); !ok || ce.Kind != pgerr.ConstraintUnique {
+		t.Errorf("duplicate e-mail: %v, want a unique *ConstraintError", e1)
+	}
+
+	// :exec and :execrows report what they changed.
+	n, err := qm.ProductAdjustStock(ctx, db.ProductAdjustStockParams{ProductID: product.ProductID, Delta: -2})
+	if err != nil || n != product.Stock-2 {
+		t.Fatalf("ProductAdjustStock: %d, %v", n, err)
+	}
+	p, _ := qp.ProductGetByID(ctx, product.ProductID)
+	if p.Stock != product.Stock-2 {
+		t.Errorf("stock %d after -2 from %d", p.Stock, product.Stock)
+	}
+	tag, err := mx.Exec(ctx, "UPDATE products SET stock = stock + 1 WHERE product_id = $1", product.ProductID)
+	if err != nil || tag.RowsAffected() != 1 || !tag.Update() {
+		t.Errorf("Exec: %v, %v", tag, err)
+	}
+
+	// Rows' other methods: Values decodes as pgx does.
+	rows, err := mx.Query(ctx, "SELECT $1::int8 AS n, 'x'::text AS s, NULL::int4 AS z, now() AS t", int64(7))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rows.Next() {
+		t.Fatal("no row")
+	}
+	vals, err := rows.Values()
+	if err != nil || vals[0] != int64(7) || vals[1] != "x" || vals[2] != nil {
+		t.Errorf("Values: %#v, %v", vals, err)
+	}
+	if _, ok := vals[3].(time.Time); !ok {
+		t.Errorf("timestamptz decoded as %T", vals[3])
+	}
+	if names := fieldNames(rows.FieldDescriptions()); names != "n,s,z,t" {
+		t.Errorf("fields %s", names)
+	}
+	if rows.Next() {
+		t.Error("a second row")
+	}
+	if rows.Err() != nil || rows.CommandTag().String() != "SELECT 1" {
+		t.Errorf("end: %v, tag %q", rows.Err(), rows.CommandTag())
+	}
+	if st := mx.MultiplexStats(); st.Statements == 0 || st.Prepares == 0 {
+		t.Errorf("nothing went through the multiplexer: %+v", st)
+	}
+}
+
+func fieldNames(fds []pgconn.FieldDescription) string {
+	var s []string
+	for _, f := range fds {
+		s = append(s, f.Name)
+	}
+	return strings.Join(s, ",")
+}
+
+// TestMultiplexThousandCallers: 1,000 goroutines on 4 connections, each
+// with its own mix of statements, a third of them failing (unique
+// violation, not found, division by zero): every caller gets exactly its
+// own result or its own error.
+func TestMultiplexThousandCallers(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	mx, _, _ := muxDB(t, 4, 50) // 200 slots for 1,000 callers: some wait for room
+	q := db.New(mx)
+	taken := "taken@example.com"
+	if _, err := q.UserCreate(ctx, db.UserCreateParams{FirstName: "T", LastName: "T", Email: &taken}); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	var wrong atomic.Int64
+	var kinds [5]atomic.Int64
+	fail := func(format string, args ...any) {
+		if wrong.Add(1) <= 10 {
+			t.Errorf(format, args...)
+		}
+	}
+	for g := range 1000 {
+		wg.Go(func() {
+			r := rand.New(rand.NewPCG(uint64(g), 7))
+			for i := range 8 {
+				token := fmt.Sprintf("g%d-i%d", g, i)
+				switch k := r.IntN(5); k {
+				case 0: // own value back, several rows
+					kinds[k].Add(1)
+					rows, err := mx.Query(ctx, "SELECT $1::text || '-' || g FROM generate_series(1, $2::int) g", token, 1+i)
+					if err != nil {
+						fail("%s: %v", token, err)
+						continue
+					}
+					got, err := pgx.CollectRows(rows, pgx.RowTo[string])
+					if err != nil || len(got) != 1+i || got[i] != fmt.Sprintf("%s-%d", token, 1+i) {
+						fail("%s: got %v, %v", token, got, err)
+					}
+				case 1: // unique violation
+					kinds[k].Add(1)
+					_, err := q.UserCreate(ctx, db.UserCreateParams{FirstName: token, LastName: "x", Email: &taken})
+					if ce, ok := pgerr.AsConstraint(err); !ok || ce.Kind != pgerr.ConstraintUnique {
+						fail("%s: duplicate: %v", token, err)
+					}
+				case 2: // not found
+					kinds[k].Add(1)
+					_, err := q.UserGetByID(ctx, -int64(g*10+i))
+					if !errors.Is(err, pgerr.ErrNotFound) || !strings.Contains(err.Error(), "UserGetByID") {
+						fail("%s: not found: %v", token, err)
+					}
+				case 3: // division by zero after some rows: the caller's error, nobody else's
+					kinds[k].Add(1)
+					rows, err := mx.Query(ctx, "SELECT 10 / (3 - g) FROM generate_series(1, 5) g WHERE $1::text <> ''", token)
+					if err == nil {
+						_, err = pgx.CollectRows(rows, pgx.RowTo[int32])
+					}
+					if pgerr.SQLState(err) != "22012" {
+						fail("%s: division by zero: %v", token, err)
+					}
+				case 4: // a write that counts
+					kinds[k].Add(1)
+					var echoed string
+					err := mx.QueryRow(ctx, "INSERT INTO users (first_name, last_name) VALUES ($1, 'mux') RETURNING first_name", token).Scan(&echoed)
+					if err != nil || echoed != token {
+						fail("%s: insert returned %q, %v", token, echoed, err)
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	var inserted int64
+	if err := mx.QueryRow(ctx, "SELECT count(*) FROM users WHERE last_name = 'mux'").Scan(&inserted); err != nil {
+		t.Fatal(err)
+	}
+	if inserted != kinds[4].Load() {
+		t.Errorf("%d inserts committed, %d callers inserted: a failure beside them cost a write", inserted, kinds[4].Load())
+	}
+	st := mx.MultiplexStats()
+	t.Logf("kinds %v; stats %+v", []int64{kinds[0].Load(), kinds[1].Load(), kinds[2].Load(), kinds[3].Load(), kinds[4].Load()}, st)
+	if st.Waited == 0 {
+		t.Error("no caller waited for room: the depth bound was not exercised")
+	}
+	if st.LanesLost != 0 {
+		t.Errorf("%d lanes lost", st.LanesLost)
+	}
+}
+
+// TestMultiplexCancellationStorm: callers with random deadlines of 0–5 ms,
+// some of them on statements that sleep; every result that arrives is the
+// caller's own, every other is the caller's context error at once, and
+// afterwards every connection still answers correctly.
+func TestMultiplexCancellationStorm(t *testing.T) {
+	t.Parallel()
+	mx, plain, _ := muxDB(t, 3, 0)
+	var wg sync.WaitGroup
+	var ok, cancelled atomic.Int64
+	var wrong atomic.Int64
+	for g := range 60 {
+		wg.Go(func() {
+			r := rand.New(rand.NewPCG(uint64(g), 11))
+			for i := range 30 {
+				token := fmt.Sprintf("s%d-%d", g, i)
+				ctx, cancel := context.WithTimeout(context.Background(), time.Duration(r.IntN(5000))*time.Microsecond)
+				sleep := 0.0
+				if r.IntN(40) == 0 {
+					sleep = 0.03
+				}
+				start := time.Now()
+				var got string
+				err := mx.QueryRow(ctx, "SELECT $1::text FROM pg_sleep($2::float8)", token, sleep).Scan(&got)
+				waited := time.Since(start)
+				cancel()
+				switch {
+				case err == nil && got == token:
+					ok.Add(1)
+				case err == nil:
+					if wrong.Add(1) <= 5 {
+						t.Errorf("%s got %q: a foreign row", token, got)
+					}
+				case errors.Is(err, context.DeadlineExceeded):
+					cancelled.Add(1)
+					if waited > time.Second {
+						t.Errorf("%s: the deadline error came %s late", token, waited)
+					}
+				default:
+					if wrong.Add(1) <= 5 {
+						t.Errorf("%s: %v", token, err)
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	t.Logf("%d answered, %d cancelled; stats %+v", ok.Load(), cancelled.Load(), mx.MultiplexStats())
+	if cancelled.Load() == 0 || ok.Load() == 0 {
+		t.Fatalf("the storm did not mix answers (%d) and cancellations (%d)", ok.Load(), cancelled.Load())
+	}
+	// Every connection healthy: many concurrent statements after the storm,
+	// all answered with their own values.
+	ctx := context.Background()
+	var after sync.WaitGroup
+	for i := range 200 {
+		after.Go(func() {
+			var n int
+			if err := mx.QueryRow(ctx, "SELECT $1::int", i).Scan(&n); err != nil || n != i {
+				t.Errorf("after the storm: %d, %v", n, err)
+			}
+		})
+	}
+	after.Wait()
+	if lost := mx.MultiplexStats().LanesLost; lost != 0 {
+		t.Errorf("%d connections were closed: the cancels should have kept them", lost)
+	}
+	// Nothing left running on the server for callers that left.
+	waitFor(t, 5*time.Second, func() bool {
+		var running int
+		err := plain.QueryRow(ctx, "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'mux' AND datname = current_database() AND state = 'active'").Scan(&running)
+		return err == nil && running == 0
+	})
+}
+
+// TestMultiplexAbandonedSlowQueryIsCancelled: a caller leaves a 30 s
+// statement; it gets its error at once, the server stops the statement,
+// and the statements queued behind it on the same connection are answered
+// (not failed, not lost), on a connection that stays open.
+func TestMultiplexAbandonedSlowQueryIsCancelled(t *testing.T) {
+	t.Parallel()
+	mx, plain, _ := muxDB(t, 1, 0)
+	bg := context.Background()
+	ctx, cancel := context.WithCancel(bg)
+	slow := make(chan error, 1)
+	go func() {
+		_, err := mx.Exec(ctx, "SELECT pg_sleep(30)")
+		slow <- err
+	}()
+	waitFor(t, 5*time.Second, func() bool {
+		var n int
+		_ = plain.QueryRow(bg, "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'mux' AND datname = current_database() AND query LIKE '%pg_sleep(30)%' AND state = 'active'").Scan(&n)
+		return n == 1
+	})
+	// Queue statements behind it on the one connection.
+	var wg sync.WaitGroup
+	for i := range 20 {
+		wg.Go(func() {
+			var n int
+			if err := mx.QueryRow(bg, "SELECT $1::int + 1", i).Scan(&n); err != nil || n != i+1 {
+				t.Errorf("statement behind the abandoned one: %d, %v", n, err)
+			}
+		})
+	}
+	time.Sleep(20 * time.Millisecond)
+	start := time.Now()
+	cancel()
+	if err := <-slow; !errors.Is(err, context.Canceled) {
+		t.Errorf("abandoned statement: %v, want context.Canceled", err)
+	}
+	if d := time.Since(start); d > 500*time.Millisecond {
+		t.Errorf("the caller waited %s for its own cancellation", d)
+	}
+	wg.Wait()
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("the statements behind took %s: the slow one was not cancelled on the server", d)
+	}
+	st := mx.MultiplexStats()
+	if st.Cancels == 0 || st.LanesLost != 0 {
+		t.Errorf("stats %+v: want a cancel request and no lost connection", st)
+	}
+}
+
+// TestMultiplexKilledBackend: the server terminates one multiplexed
+// connection's backend while statements are in flight on every
+// connection. Only statements of that connection fail, each with a typed
+// connection-lost error; the others are answered, and the DB goes on.
+func TestMultiplexKilledBackend(t *testing.T) {
+	t.Parallel()
+	mx, plain, _ := muxDB(t, 4, 0)
+	bg := context.Background()
+	var wg sync.WaitGroup
+	var okN, lostN atomic.Int64
+	started := make(chan struct{})
+	for i := range 40 {
+		wg.Go(func() {
+			if i == 20 {
+				close(started)
+			}
+			var n int
+			err := mx.QueryRow(bg, "SELECT $1::int FROM pg_sleep(0.2)", i).Scan(&n)
+			switch {
+			case err == nil && n == i:
+				okN.Add(1)
+			case errors.Is(err, pgerr.ErrConnectionLost):
+				lostN.Add(1)
+			default:
+				t.Errorf("statement %d: %d, %v", i, n, err)
+			}
+		})
+	}
+	<-started
+	// Kill one of the four backends once it is busy.
+	var killed int
+	waitFor(t, 5*time.Second, func() bool {
+		err := plain.QueryRow(bg, `SELECT count(pg_terminate_backend(pid)) FROM (
+			SELECT pid FROM pg_stat_activity WHERE application_name = 'mux' AND datname = current_database() AND state = 'active' ORDER BY pid LIMIT 1) a`).Scan(&killed)
+		return err == nil && killed == 1
+	})
+	wg.Wait()
+	t.Logf("%d answered, %d lost; stats %+v", okN.Load(), lostN.Load(), mx.MultiplexStats())
+	if lostN.Load() == 0 {
+		t.Error("no statement saw the killed connection")
+	}
+	if lostN.Load() >= 20 {
+		t.Errorf("%d of 40 statements lost: more than the killed connection carried", lostN.Load())
+	}
+	if okN.Load() < 20 {
+		t.Errorf("only %d answered: the other connections' statements failed too", okN.Load())
+	}
+	var n int
+	if err := mx.QueryRow(bg, "SELECT 42").Scan(&n); err != nil || n != 42 {
+		t.Errorf("after the kill: %d, %v", n, err)
+	}
+}
+
+// TestMultiplexRefusesSessionState: statements that would change the
+// shared session fail with ErrSessionState without reaching the server,
+// and work inside a transaction.
+func TestMultiplexRefusesSessionState(t *testing.T) {
+	t.Parallel()
+	mx, _, _ := muxDB(t, 1, 0)
+	ctx := context.Background()
+	for _, sql := range []string{
+		"SET statement_timeout = 1",
+		"-- name: X :exec\nset  search_path = nowhere",
+		"/* c */ RESET ALL",
+		"BEGIN",
+		"LISTEN chan",
+		"CREATE TEMP TABLE t (x int)",
+		"create temporary table t (x int)",
+		"SELECT pg_advisory_lock(1)",
+		"SELECT pg_try_advisory_lock_shared(1)",
+		"SELECT set_config('statement_timeout', '1', false)",
+		"DECLARE c CURSOR FOR SELECT 1",
+		"DISCARD ALL",
+	} {
+		_, err := mx.Exec(ctx, sql)
+		if !errors.Is(err, pgkit.ErrSessionState) {
+			t.Errorf("%q: %v, want ErrSessionState", sql, err)
+		}
+	}
+	// Not refused: transaction-scoped forms.
+	for _, sql := range []string{
+		"SELECT pg_advisory_xact_lock(1)",
+		"SELECT set_config('statement_timeout', '1', true)",
+		"SET LOCAL statement_timeout = 1",
+		"SELECT 'SET x = 1'",
+	} {
+		if _, err := mx.Exec(ctx, sql); err != nil {
+			t.Errorf("%q: %v", sql, err)
+		}
+	}
+	var timeout string
+	if err := mx.QueryRow(ctx, "SHOW statement_timeout").Scan(&timeout); err != nil || timeout != "0" {
+		t.Errorf("statement_timeout = %q, %v: a session setting leaked", timeout, err)
+	}
+	// In a transaction the connection is the caller's own.
+	err := pgkit.WithTx(ctx, mx, db.New, func(q *db.Queries) error {
+		if _, err := q.DB().Exec(ctx, "SET LOCAL statement_timeout = 1234"); err != nil {
+			return err
+		}
+		if _, err := q.DB().Exec(ctx, "CREATE TEMP TABLE t (x int) ON COMMIT DROP"); err != nil {
+			return err
+		}
+		return q.DB().QueryRow(ctx, "SHOW statement_timeout").Scan(&timeout)
+	})
+	if err != nil || timeout != "1234ms" {
+		t.Errorf("in a transaction: %q, %v", timeout, err)
+	}
+}
