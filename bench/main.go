@@ -1,6 +1,8 @@
 // Command bench measures shopdb side by side with raw pgx, asyncpg (with
-// uvloop) and pgbench on one throwaway PostgreSQL, for five workloads:
-// point lookups, the product page, order placement, COPY and streaming.
+// uvloop) and pgbench on one throwaway PostgreSQL, for six workloads:
+// point lookups, the product page, order placement, COPY, streaming, and
+// oversubscription (1,000 callers on a pool of 10). shopdb-mux is shopdb
+// with pgkit.Config.Multiplex.
 // Every client runs every workload in turn, repeated, and the medians go to
 // a markdown table and a PNG chart in bench/results/.
 //
@@ -56,14 +58,16 @@ type config struct {
 type run struct{ client, workload, mode string }
 
 var runs = []run{
-	{"shopdb", "point", ""}, {"pgx", "point", ""}, {"asyncpg", "point", ""}, {"pgbench", "point", ""},
+	{"shopdb", "point", ""}, {"shopdb-mux", "point", ""}, {"pgx", "point", ""}, {"asyncpg", "point", ""}, {"pgbench", "point", ""},
 	{"shopdb", "page", "sequential"}, {"shopdb", "page", "fan-out"}, {"shopdb", "page", "pipelined"},
+	{"shopdb-mux", "page", "sequential"}, {"shopdb-mux", "page", "fan-out"},
 	{"pgx", "page", "sequential"}, {"pgx", "page", "pipelined"},
 	{"asyncpg", "page", "sequential"}, {"asyncpg", "page", "gather"},
 	{"pgbench", "page", "sequential"}, {"pgbench", "page", "pipelined"},
 	{"shopdb", "order", ""}, {"pgx", "order", ""}, {"asyncpg", "order", ""}, {"pgbench", "order", ""},
 	{"shopdb", "copy", ""}, {"pgx", "copy", ""}, {"asyncpg", "copy", ""}, {"server", "copy", "COPY FROM file"},
 	{"shopdb", "stream", ""}, {"pgx", "stream", ""}, {"asyncpg", "stream", ""},
+	{"shopdb", "oversub", ""}, {"shopdb-mux", "oversub", ""}, {"pgx", "oversub", ""},
 }
 
 func main() {
@@ -177,7 +181,7 @@ func orchestrate(ctx context.Context, cfg config) error {
 			var res Result
 			var err error
 			switch r.client {
-			case "shopdb", "pgx":
+			case "shopdb", "shopdb-mux", "pgx":
 				res, err = runWorker(ctx, self, workerArgs(r, target, cfg, cutoff))
 			case "asyncpg":
 				res, err = runWorker(ctx, "/usr/bin/python3", append([]string{script}, pythonArgs(r, target, cfg, cutoff)...))

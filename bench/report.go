@@ -55,17 +55,19 @@ func summarise(results []Result) map[string]summary {
 		s.P99Ms = pick(func(r Result) float64 { return r.P99Ms })
 		s.PeakRSSMB = pick(func(r Result) float64 { return r.PeakRSSMB })
 		s.Retries = int64(pick(func(r Result) float64 { return float64(r.Retries) }))
+		s.Errors = int64(pick(func(r Result) float64 { return float64(r.Errors) }))
 		out[k] = s
 	}
 	return out
 }
 
 var workloadTitles = map[string]string{
-	"point":  "point: user by random id, 16 workers, pool of 16 (queries/s)",
-	"page":   "page: product + 10 reviews + customer's 10 orders, 64 in flight, pool of 10 (pgbench: 10 connections) (pages/s)",
-	"order":  "order: place an order locking 2 of 100 products, 32 concurrent (orders/s)",
-	"copy":   "copy: bulk insert 1,000,000 narrow users (rows/s)",
-	"stream": "stream: read 1,000,000 orders, repeated for the measured time (rows/s)",
+	"point":   "point: user by random id, 16 workers, pool of 16 (queries/s)",
+	"page":    "page: product + 10 reviews + customer's 10 orders, 64 in flight, pool of 10 (pgbench: 10 connections) (pages/s)",
+	"order":   "order: place an order locking 2 of 100 products, 32 concurrent (orders/s)",
+	"copy":    "copy: bulk insert 1,000,000 narrow users (rows/s)",
+	"stream":  "stream: read 1,000,000 orders, repeated for the measured time (rows/s)",
+	"oversub": "oversub: user by random id, 1,000 concurrent callers, pool of 10, default 5s acquire timeout (queries/s)",
 }
 
 // target is one of the issue's goals, checked on the medians.
@@ -106,6 +108,11 @@ func targets(s map[string]summary) []target {
 		{"copy: shopdb peak RSS / asyncpg's", ratio(s["shopdb/copy"].PeakRSSMB, s["asyncpg/copy"].PeakRSSMB), 0.25, true},
 		{"stream: shopdb / asyncpg cursor (rows/s)", ratio(rate("shopdb/stream"), rate("asyncpg/stream")), 2.5, false},
 		{"stream: shopdb peak RSS (MB)", s["shopdb/stream"].PeakRSSMB, 64, true},
+		{"page: shopdb-mux fan-out / pgbench pipelined", ratio(rate("shopdb-mux/page/fan-out"), rate("pgbench/page/pipelined")), 0.8, false},
+		{"page: shopdb-mux fan-out / raw pgx batch", ratio(rate("shopdb-mux/page/fan-out"), rate("pgx/page/pipelined")), 1.3, false},
+		{"page: shopdb-mux fan-out p99 / shopdb pipelined p99", ratio(s["shopdb-mux/page/fan-out"].P99Ms, s["shopdb/page/pipelined"].P99Ms), 0.5, true},
+		{"point: shopdb-mux / pgbench", ratio(rate("shopdb-mux/point"), rate("pgbench/point")), 1.0, false},
+		{"oversub: shopdb-mux ErrPoolExhausted (count)", float64(s["shopdb-mux/oversub"].Errors), 0, true},
 	}
 	return ts
 }
@@ -133,8 +140,8 @@ func writeReport(cfg config, results []Result, took time.Duration) error {
 		time.Now().UTC().Format("2006-01-02"), machine(), cfg.server)
 	fmt.Fprintf(&b, "Medians of %d repetitions, every client in turn within each repetition; timed runs: %s warm-up + %s measured. "+
 		"Whole run: %s. Command: `make bench`.\n\n", cfg.reps, cfg.warmup, cfg.duration, took.Round(time.Second))
-	for _, w := range []string{"point", "page", "order", "copy", "stream"} {
-		fmt.Fprintf(&b, "## %s\n\n| client | mode | rate | p50 | p99 | retries | peak RSS | × raw pgx (same mode) |\n|---|---|---:|---:|---:|---:|---:|---:|\n", workloadTitles[w])
+	for _, w := range []string{"point", "page", "order", "copy", "stream", "oversub"} {
+		fmt.Fprintf(&b, "## %s\n\n| client | mode | rate | p50 | p99 | retries | exhausted | peak RSS | × raw pgx (same mode) |\n|---|---|---:|---:|---:|---:|---:|---:|---:|\n", workloadTitles[w])
 		for _, r := range runs {
 			if r.workload != w {
 				continue
@@ -158,7 +165,7 @@ func writeReport(cfg config, results []Result, took time.Duration) error {
 			if x.PeakRSSMB > 0 {
 				rss = fmt.Sprintf("%.0f MB", x.PeakRSSMB)
 			}
-			fmt.Fprintf(&b, "| %s | %s | %.0f/s | %s | %s | %d | %s | %s |\n", r.client, r.mode, x.Rate, lat(x.P50Ms), lat(x.P99Ms), x.Retries, rss, rel)
+			fmt.Fprintf(&b, "| %s | %s | %.0f/s | %s | %s | %d | %d | %s | %s |\n", r.client, r.mode, x.Rate, lat(x.P50Ms), lat(x.P99Ms), x.Retries, x.Errors, rss, rel)
 		}
 		b.WriteString("\n")
 	}

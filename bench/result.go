@@ -16,6 +16,7 @@ type Result struct {
 	P50Ms     float64 `json:"p50_ms,omitempty"`
 	P99Ms     float64 `json:"p99_ms,omitempty"`
 	Retries   int64   `json:"retries,omitempty"`
+	Errors    int64   `json:"errors,omitempty"` // operations that failed with ErrPoolExhausted (oversub)
 	Count     int64   `json:"count"`
 	PeakRSSMB float64 `json:"peak_rss_mb,omitempty"` // set by the orchestrator from the process's rusage
 }
@@ -41,5 +42,5 @@ func latencyResult(lat []time.Duration, elapsed time.Duration) Result {
 }
 
 func (r Result) String() string {
-	return fmt.Sprintf("%-28s %12.0f/s p50 %6.2fms p99 %6.2fms rss %6.1fMB retries %d", r.key(), r.Rate, r.P50Ms, r.P99Ms, r.PeakRSSMB, r.Retries)
+	return fmt.Sprintf("%-28s %12.0f/s p50 %6.2fms p99 %6.2fms rss %6.1fMB retries %d exhausted %d", r.key(), r.Rate, r.P50Ms, r.P99Ms, r.PeakRSSMB, r.Retries, r.Errors)
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"iter"
@@ -34,10 +35,11 @@ type params struct {
 
 // workload sizes shared by every client.
 const (
-	pointWorkers, pointConns = 16, 16
-	pageInflight, pageConns  = 64, 10
-	orderWorkers, orderConns = 32, 32
-	orderProducts            = 100
+	pointWorkers, pointConns     = 16, 16
+	pageInflight, pageConns      = 64, 10
+	orderWorkers, orderConns     = 32, 32
+	orderProducts                = 100
+	oversubCallers, oversubConns = 1000, 10
 )
 
 // workerMain runs one Go client on one workload and prints its Result.
@@ -75,7 +77,7 @@ func workerMain(args []string) error {
 	var r Result
 	var err error
 	switch p.client {
-	case "shopdb":
+	case "shopdb", "shopdb-mux":
 		r, err = runShopdb(ctx, p)
 	case "pgx":
 		r, err = runPgx(ctx, p)
@@ -128,14 +130,35 @@ func orderLines() []shop.OrderLine {
 // ---- shopdb: the generated methods and helpers, as an application calls them.
 
 func runShopdb(ctx context.Context, p params) (Result, error) {
-	conns := map[string]int32{"point": pointConns, "page": pageConns, "order": orderConns, "copy": 1, "stream": 1}[p.workload]
-	d, err := pgkit.Open(ctx, p.dsn, pgkit.Config{MaxConns: conns, MinConns: conns, AcquireTimeout: -1})
+	conns := map[string]int32{"point": pointConns, "page": pageConns, "order": orderConns, "copy": 1, "stream": 1, "oversub": oversubConns}[p.workload]
+	cfg := pgkit.Config{MaxConns: conns, MinConns: conns, AcquireTimeout: -1}
+	if p.workload == "oversub" {
+		cfg.AcquireTimeout = 0 // the default, 5s: an application's setting, under which a pool sheds load
+	}
+	if p.client == "shopdb-mux" {
+		cfg.Multiplex = true
+		cfg.MultiplexConns = muxConns(conns)
+	}
+	d, err := pgkit.Open(ctx, p.dsn, cfg)
 	if err != nil {
 		return Result{}, err
 	}
 	defer d.Close()
 	q := db.New(d)
 	switch p.workload {
+	case "oversub":
+		var exhausted atomic.Int64
+		lat, err := closedLoop(ctx, oversubCallers, p.warmup, p.duration, func(ctx context.Context, _, _ int) error {
+			_, err := q.UserGetByID(ctx, 1+rand.Int64N(int64(p.users)))
+			if errors.Is(err, pgkit.ErrPoolExhausted) {
+				exhausted.Add(1)
+				return nil
+			}
+			return err
+		})
+		r := latencyResult(lat, p.duration)
+		r.Errors = exhausted.Load()
+		return r, err
 	case "point":
 		lat, err := closedLoop(ctx, pointWorkers, p.warmup, p.duration, func(ctx context.Context, _, _ int) error {
 			_, err := q.UserGetByID(ctx, 1+rand.Int64N(int64(p.users)))
@@ -212,6 +235,15 @@ func runShopdb(ctx context.Context, p params) (Result, error) {
 		})
 	}
 	return Result{}, fmt.Errorf("unknown workload %q", p.workload)
+}
+
+// muxConns is how many of the pool's connections shopdb-mux multiplexes
+// on: SHOPDB_MUX_CONNS when set (for tuning), else all of them.
+func muxConns(conns int32) int32 {
+	if v, err := strconv.Atoi(os.Getenv("SHOPDB_MUX_CONNS")); err == nil && v > 0 {
+		return int32(v)
+	}
+	return conns
 }
 
 // repeatStream reads the whole result again until duration has passed (at
@@ -303,7 +335,7 @@ func scanOrders(rows pgx.Rows) ([]rawOrder, error) {
 }
 
 func runPgx(ctx context.Context, p params) (Result, error) {
-	conns := map[string]int32{"point": pointConns, "page": pageConns, "order": orderConns, "copy": 1, "stream": 1}[p.workload]
+	conns := map[string]int32{"point": pointConns, "page": pageConns, "order": orderConns, "copy": 1, "stream": 1, "oversub": oversubConns}[p.workload]
 	cfg, err := pgxpool.ParseConfig(p.dsn)
 	if err != nil {
 		return Result{}, err
@@ -315,8 +347,9 @@ func runPgx(ctx context.Context, p params) (Result, error) {
 	}
 	defer pool.Close()
 	switch p.workload {
-	case "point":
-		lat, err := closedLoop(ctx, pointWorkers, p.warmup, p.duration, func(ctx context.Context, _, _ int) error {
+	case "point", "oversub":
+		workers := map[string]int{"point": pointWorkers, "oversub": oversubCallers}[p.workload]
+		lat, err := closedLoop(ctx, workers, p.warmup, p.duration, func(ctx context.Context, _, _ int) error {
 			var u rawUser
 			return pool.QueryRow(ctx, sqlUser, 1+rand.Int64N(int64(p.users))).Scan(&u.ID, &u.First, &u.Last, &u.Email, &u.Created)
 		})

@@ -60,13 +60,25 @@ type Streamer interface {
 	UserListByIDsStream(ctx context.Context, userIds []int64) iter.Seq2[User, error]
 }
 
+// streamQuery runs a …Stream method's query. A DB that offers QueryStream
+// (a multiplexing pgkit.DB, which otherwise reads results in full as they
+// arrive) gives it a connection of its own, read row by row.
+func streamQuery(ctx context.Context, db DBTX, sql string, args ...any) (pgx.Rows, error) {
+	if s, ok := db.(interface {
+		QueryStream(context.Context, string, ...any) (pgx.Rows, error)
+	}); ok {
+		return s.QueryStream(ctx, sql, args...)
+	}
+	return db.Query(ctx, sql, args...)
+}
+
 // OrderClaimByStatusStream yields OrderClaimByStatus's rows one at a time,
 // scanned exactly as OrderClaimByStatus scans them. Memory stays flat whatever the
 // number of rows; breaking out of the loop closes the rows (and gives a
 // pooled connection back). An error ends the sequence.
 func (q *Queries) OrderClaimByStatusStream(ctx context.Context, arg OrderClaimByStatusParams) iter.Seq2[Order, error] {
 	return func(yield func(Order, error) bool) {
-		rows, err := q.db.Query(ctx, orderClaimByStatus, arg.Status, arg.Max)
+		rows, err := streamQuery(ctx, q.db, orderClaimByStatus, arg.Status, arg.Max)
 		if err != nil {
 			yield(Order{}, err)
 			return
@@ -100,7 +112,7 @@ func (q *Queries) OrderClaimByStatusStream(ctx context.Context, arg OrderClaimBy
 // pooled connection back). An error ends the sequence.
 func (q *Queries) OrderExportStream(ctx context.Context, arg OrderExportParams) iter.Seq2[Order, error] {
 	return func(yield func(Order, error) bool) {
-		rows, err := q.db.Query(ctx, orderExport, arg.Since, arg.Until)
+		rows, err := streamQuery(ctx, q.db, orderExport, arg.Since, arg.Until)
 		if err != nil {
 			yield(Order{}, err)
 			return
@@ -134,7 +146,7 @@ func (q *Queries) OrderExportStream(ctx context.Context, arg OrderExportParams) 
 // pooled connection back). An error ends the sequence.
 func (q *Queries) OrderItemListByOrderStream(ctx context.Context, orderID int64) iter.Seq2[OrderItem, error] {
 	return func(yield func(OrderItem, error) bool) {
-		rows, err := q.db.Query(ctx, orderItemListByOrder, orderID)
+		rows, err := streamQuery(ctx, q.db, orderItemListByOrder, orderID)
 		if err != nil {
 			yield(OrderItem{}, err)
 			return
@@ -167,7 +179,7 @@ func (q *Queries) OrderItemListByOrderStream(ctx context.Context, orderID int64)
 // pooled connection back). An error ends the sequence.
 func (q *Queries) OrderListByStatusStream(ctx context.Context, arg OrderListByStatusParams) iter.Seq2[Order, error] {
 	return func(yield func(Order, error) bool) {
-		rows, err := q.db.Query(ctx, orderListByStatus, arg.Status, arg.AfterOrderID, arg.Max)
+		rows, err := streamQuery(ctx, q.db, orderListByStatus, arg.Status, arg.AfterOrderID, arg.Max)
 		if err != nil {
 			yield(Order{}, err)
 			return
@@ -201,7 +213,7 @@ func (q *Queries) OrderListByStatusStream(ctx context.Context, arg OrderListBySt
 // pooled connection back). An error ends the sequence.
 func (q *Queries) OrderListByUserStream(ctx context.Context, arg OrderListByUserParams) iter.Seq2[Order, error] {
 	return func(yield func(Order, error) bool) {
-		rows, err := q.db.Query(ctx, orderListByUser,
+		rows, err := streamQuery(ctx, q.db, orderListByUser,
 			arg.UserID,
 			arg.BeforeOrderID,
 			arg.BeforeCreatedAt,
@@ -240,7 +252,7 @@ func (q *Queries) OrderListByUserStream(ctx context.Context, arg OrderListByUser
 // pooled connection back). An error ends the sequence.
 func (q *Queries) ProductListStream(ctx context.Context, arg ProductListParams) iter.Seq2[Product, error] {
 	return func(yield func(Product, error) bool) {
-		rows, err := q.db.Query(ctx, productList, arg.AfterProductID, arg.InStockOnly, arg.Max)
+		rows, err := streamQuery(ctx, q.db, productList, arg.AfterProductID, arg.InStockOnly, arg.Max)
 		if err != nil {
 			yield(Product{}, err)
 			return
@@ -276,7 +288,7 @@ func (q *Queries) ProductListStream(ctx context.Context, arg ProductListParams) 
 // pooled connection back). An error ends the sequence.
 func (q *Queries) ProductListByIDsStream(ctx context.Context, productIds []int64) iter.Seq2[Product, error] {
 	return func(yield func(Product, error) bool) {
-		rows, err := q.db.Query(ctx, productListByIDs, productIds)
+		rows, err := streamQuery(ctx, q.db, productListByIDs, productIds)
 		if err != nil {
 			yield(Product{}, err)
 			return
@@ -312,7 +324,7 @@ func (q *Queries) ProductListByIDsStream(ctx context.Context, productIds []int64
 // pooled connection back). An error ends the sequence.
 func (q *Queries) ProductLockForOrderStream(ctx context.Context, productIds []int64) iter.Seq2[ProductLockForOrderRow, error] {
 	return func(yield func(ProductLockForOrderRow, error) bool) {
-		rows, err := q.db.Query(ctx, productLockForOrder, productIds)
+		rows, err := streamQuery(ctx, q.db, productLockForOrder, productIds)
 		if err != nil {
 			yield(ProductLockForOrderRow{}, err)
 			return
@@ -340,7 +352,7 @@ func (q *Queries) ProductLockForOrderStream(ctx context.Context, productIds []in
 // pooled connection back). An error ends the sequence.
 func (q *Queries) ReviewListByProductStream(ctx context.Context, arg ReviewListByProductParams) iter.Seq2[Review, error] {
 	return func(yield func(Review, error) bool) {
-		rows, err := q.db.Query(ctx, reviewListByProduct,
+		rows, err := streamQuery(ctx, q.db, reviewListByProduct,
 			arg.ProductID,
 			arg.BeforeReviewID,
 			arg.BeforeCreatedAt,
@@ -380,7 +392,7 @@ func (q *Queries) ReviewListByProductStream(ctx context.Context, arg ReviewListB
 // pooled connection back). An error ends the sequence.
 func (q *Queries) UserExportStream(ctx context.Context, afterUserID int64) iter.Seq2[User, error] {
 	return func(yield func(User, error) bool) {
-		rows, err := q.db.Query(ctx, userExport, afterUserID)
+		rows, err := streamQuery(ctx, q.db, userExport, afterUserID)
 		if err != nil {
 			yield(User{}, err)
 			return
@@ -414,7 +426,7 @@ func (q *Queries) UserExportStream(ctx context.Context, afterUserID int64) iter.
 // pooled connection back). An error ends the sequence.
 func (q *Queries) UserListStream(ctx context.Context, arg UserListParams) iter.Seq2[User, error] {
 	return func(yield func(User, error) bool) {
-		rows, err := q.db.Query(ctx, userList, arg.AfterUserID, arg.NamePrefix, arg.Max)
+		rows, err := streamQuery(ctx, q.db, userList, arg.AfterUserID, arg.NamePrefix, arg.Max)
 		if err != nil {
 			yield(User{}, err)
 			return
@@ -448,7 +460,7 @@ func (q *Queries) UserListStream(ctx context.Context, arg UserListParams) iter.S
 // pooled connection back). An error ends the sequence.
 func (q *Queries) UserListByIDsStream(ctx context.Context, userIds []int64) iter.Seq2[User, error] {
 	return func(yield func(User, error) bool) {
-		rows, err := q.db.Query(ctx, userListByIDs, userIds)
+		rows, err := streamQuery(ctx, q.db, userListByIDs, userIds)
 		if err != nil {
 			yield(User{}, err)
 			return

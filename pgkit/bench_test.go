@@ -247,3 +247,47 @@ func BenchmarkStream(b *testing.B) {
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(n), "ns/row")
 	})
 }
+
+// BenchmarkMultiplexed is the product page and a point query on a
+// multiplexing DB (Config.Multiplex), from 64 goroutines at once (as the
+// bench program's page workload runs), beside the plain pool: ns/op is per
+// page or query, allocs/op what each costs the caller and the lane.
+func BenchmarkMultiplexed(b *testing.B) {
+	plain, productID, userID := benchShop(b)
+	ctx := context.Background()
+	mx, err := pgkit.Open(ctx, plain.Pool().Config().ConnString(), pgkit.Config{MaxConns: 4, Multiplex: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer mx.Close()
+	for _, bc := range []struct {
+		name string
+		d    *pgkit.DB
+	}{{"multiplexed", mx}, {"pool", plain}} {
+		b.Run("page-Gather/"+bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetParallelism(32) // × GOMAXPROCS goroutines
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					if err := pgkit.Gather(ctx, bc.d, db.New, pageFns(&page{}, productID, userID)...); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		})
+		b.Run("point/"+bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			q := db.New(bc.d)
+			b.SetParallelism(32)
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					if _, err := q.UserGetByID(ctx, userID); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		})
+	}
+}

@@ -147,8 +147,8 @@ func (d *DB) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandT
 // Query runs sql on a pooled connection, given back when the rows are closed
 // or read to the end. A dead connection is replaced once, as for Exec.
 func (d *DB) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
-	ctx, cancel := d.deadline(ctx)
 	if d.mux != nil && multiplexable(args) {
+		ctx, cancel := d.deadline(ctx)
 		defer cancel() // the rows are in memory once returned
 		res, err := d.mux.do(ctx, sql, args)
 		if err != nil {
@@ -156,6 +156,15 @@ func (d *DB) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, erro
 		}
 		return &muxRows{m: d.mux, ctx: ctx, sql: sql, res: res}, nil
 	}
+	return d.QueryStream(ctx, sql, args...)
+}
+
+// QueryStream is Query on a pooled connection of its own, also when the
+// DB multiplexes: the rows are read off the connection as the caller asks
+// for them, in constant memory, and the connection goes back when they are
+// closed or read to the end. The generated …Stream methods call it.
+func (d *DB) QueryStream(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
+	ctx, cancel := d.deadline(ctx)
 	for retried := false; ; retried = true {
 		c, err := d.acquire(ctx)
 		if err != nil {

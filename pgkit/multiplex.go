@@ -3,8 +3,10 @@ package pgkit
 // Multiplexing: autocommit statements of any number of goroutines share a
 // few connections, pipelined. pgx has explicit batches only (pgx #1091 and
 // #1113 ask for this), so it is written here, on pgx's exported pieces:
-// pgconn.Pipeline for the wire, pgx.ExtendedQueryBuilder for the arguments,
-// pgx.ScanRow for the generated Scan calls.
+// pgconn's Frontend and ReceiveMessage for the wire (its Pipeline type keeps
+// a container/list per request, a quarter of the allocations when measured),
+// pgx.ExtendedQueryBuilder for the arguments, pgtype's scan plans for the
+// generated Scan calls.
 //
 // A lane is one pooled connection in pipeline mode with one goroutine that
 // writes what callers queued and reads the results back in order. Every
@@ -14,10 +16,12 @@ package pgkit
 // waits for a caller to read them.
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"regexp"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -26,6 +30,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgproto3"
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
@@ -84,9 +89,13 @@ type mux struct {
 	ctx    context.Context // ends when the DB closes; lanes start under it
 	cancel context.CancelFunc
 
-	maps     sync.Pool // *pgtype.Map for decoding rows in callers' goroutines
-	checked  sync.Map  // sql → error (nil: may be multiplexed)
-	checkedN atomic.Int64
+	// maps decode rows in callers' goroutines. A channel rather than a
+	// sync.Pool: a Map's worth is its memoized scan plans, which a
+	// sync.Pool would drop at every garbage collection.
+	maps      chan *pgtype.Map
+	checked   sync.Map // sql → error (nil: may be multiplexed)
+	checkedN  atomic.Int64
+	pipelined atomic.Int64
 
 	mu       sync.Mutex
 	queue    []*request // accepted, not yet taken by a lane
@@ -105,6 +114,7 @@ type mux struct {
 type MultiplexStats struct {
 	Lanes      int   // connections in pipeline mode right now
 	Statements int64 // statements multiplexed so far
+	Pipelined  int64 // statements written while earlier ones on the same connection awaited results
 	Prepares   int64 // statements prepared on a connection
 	Waited     int64 // statements that waited for room (every lane at its depth)
 	Resent     int64 // statements sent again (hit by a cancel meant for another, stale prepared statement)
@@ -132,8 +142,25 @@ func newMux(pool *pgxpool.Pool, cfg Config, acquireTimeout time.Duration, tracer
 		room:  make(chan struct{}),
 		conns: map[*pgconn.PgConn]*connStmts{},
 	}
-	m.maps.New = func() any { return pgtype.NewMap() }
+	m.maps = make(chan *pgtype.Map, max(16, 4*runtime.GOMAXPROCS(0)))
 	return m
+}
+
+// typeMap lends a Map for decoding; giveMap takes it back.
+func (m *mux) typeMap() *pgtype.Map {
+	select {
+	case tm := <-m.maps:
+		return tm
+	default:
+		return pgtype.NewMap()
+	}
+}
+
+func (m *mux) giveMap(tm *pgtype.Map) {
+	select {
+	case m.maps <- tm:
+	default:
+	}
 }
 
 // forget drops what is cached for a connection the pool closes.
@@ -169,6 +196,7 @@ func (m *mux) Stats() MultiplexStats {
 	defer m.mu.Unlock()
 	s := m.stats
 	s.Lanes = len(m.lanes)
+	s.Pipelined = m.pipelined.Load()
 	return s
 }
 
@@ -439,14 +467,11 @@ func (m *mux) startLane() {
 		stmts = &connStmts{byName: map[string]*stmt{}}
 		m.conns[conn.PgConn()] = stmts
 	}
-	lctx, lcancel := context.WithCancel(m.ctx)
 	l := &lane{
-		m: m, pc: pc, conn: conn, pg: conn.PgConn(), stmts: stmts,
-		ctx: lctx, cancel: lcancel,
+		m: m, pc: pc, conn: conn, pg: conn.PgConn(), fe: conn.PgConn().Frontend(), stmts: stmts,
 		wake:      make(chan struct{}, 1),
 		preparing: map[string][]*request{},
 	}
-	l.pipe = l.pg.StartPipeline(lctx)
 	m.lanes = append(m.lanes, l)
 	go l.run()
 }
@@ -490,14 +515,13 @@ const (
 
 // lane is one connection in pipeline mode and the goroutine that drives it.
 type lane struct {
-	m      *mux
-	pc     *pgxpool.Conn
-	conn   *pgx.Conn
-	pg     *pgconn.PgConn
-	ctx    context.Context // the pipeline's; cancelled to give up on the server
-	cancel context.CancelFunc
-	wake   chan struct{}
-	head   atomic.Pointer[request] // the statement whose result is being read
+	m    *mux
+	pc   *pgxpool.Conn
+	conn *pgx.Conn
+	pg   *pgconn.PgConn
+	fe   *pgproto3.Frontend
+	wake chan struct{}
+	head atomic.Pointer[request] // the statement whose result is being read
 
 	cancelling     atomic.Int32 // cancel requests under way
 	lastCancelDone atomic.Int64 // unix nanoseconds
@@ -505,14 +529,17 @@ type lane struct {
 	idle bool // in m.idle; under m.mu
 
 	// lane goroutine only
-	pipe      *pgconn.Pipeline
 	stmts     *connStmts
-	inflight  int // taken and not yet answered
-	wire      []wireItem
+	inflight  int        // taken and not yet answered
+	wire      []wireItem // written (the first flushed of them sent), results awaited in order
+	flushed   int
+	unsent    int                   // bytes written to the buffer and not flushed, roughly
 	preparing map[string][]*request // statements awaiting their Prepare
 	eqb       pgx.ExtendedQueryBuilder
-	unflushed bool
+	bind      pgproto3.Bind
 	batch     []*request
+	arena     []byte // readItem's scratch for row values
+	ends      []int
 }
 
 func (l *lane) poke() {
@@ -537,17 +564,25 @@ func (l *lane) run() {
 		for _, req := range batch {
 			l.send(req)
 		}
-		if l.unflushed {
-			if err := l.pipe.Flush(); err != nil {
-				l.die(err)
-				return
-			}
-			l.unflushed = false
+		if err := l.flush(); err != nil {
+			l.die(err)
+			return
 		}
 		if len(l.wire) > 0 {
-			if err := l.readOne(); err != nil {
-				l.die(err)
-				return
+			// Read half of what is in flight before writing again: new
+			// statements then go out several to a write (one syscall),
+			// while the other half keeps the server busy.
+			for n := max(1, len(l.wire)/2); n > 0 && len(l.wire) > 0; n-- {
+				if l.flushed == 0 { // a Prepare's waiting statements, or a resend
+					if err := l.flush(); err != nil {
+						l.die(err)
+						return
+					}
+				}
+				if err := l.readOne(); err != nil {
+					l.die(err)
+					return
+				}
 			}
 			continue
 		}
@@ -577,8 +612,15 @@ func (l *lane) take() (batch []*request, retire bool) {
 	// when they come to look, so that a burst is spread over the
 	// connections rather than piled on the first that looks (behind a
 	// slow statement, perhaps).
+	//
+	// A lane still waiting for results pipelines more only when every lane
+	// is open and none is idle or starting: until then new statements go
+	// to a free connection, never behind one that may be slow.
 	lanes := len(m.lanes) + m.starting
 	share := (len(m.queue) + lanes - 1) / lanes
+	if l.inflight > 0 && (len(m.idle) > 0 || m.starting > 0 || len(m.lanes) < m.maxLanes) {
+		share = 0
+	}
 	n := min(m.depth-l.inflight, share)
 	if n > 0 {
 		batch = append(l.batch[:0], m.queue[:n]...)
@@ -620,15 +662,9 @@ func (l *lane) retireIfIdle() bool {
 	return true
 }
 
-// retire closes the pipeline and gives the connection back to the pool.
+// retire gives the connection back to the pool; every result has been
+// read, so it is idle.
 func (l *lane) retire() {
-	err := l.pipe.Close()
-	l.cancel()
-	if err != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		_ = l.pg.Close(ctx)
-		cancel()
-	}
 	l.pc.Release()
 }
 
@@ -665,15 +701,22 @@ func (l *lane) send(req *request) {
 		oldest := l.stmts.order[0]
 		l.stmts.order = l.stmts.order[1:]
 		delete(l.stmts.byName, oldest)
-		l.pipe.SendDeallocate(stmtName(oldest))
-		l.pipe.SendPipelineSync()
-		l.wire = append(l.wire, wireItem{kind: itemDeallocate})
+		l.sendDeallocate(oldest)
 	}
 	l.preparing[req.sql] = []*request{req}
-	l.pipe.SendPrepare(stmtName(req.sql), req.sql, nil)
-	l.pipe.SendPipelineSync()
+	name := stmtName(req.sql)
+	l.fe.SendParse(&pgproto3.Parse{Name: name, Query: req.sql})
+	l.fe.SendDescribe(&pgproto3.Describe{ObjectType: 'S', Name: name})
+	l.fe.SendSync(&pgproto3.Sync{})
 	l.wire = append(l.wire, wireItem{kind: itemPrepare, sql: req.sql})
-	l.unflushed = true
+	l.unsent += len(req.sql)
+}
+
+// sendDeallocate writes the closing of sql's prepared statement.
+func (l *lane) sendDeallocate(sql string) {
+	l.fe.SendClose(&pgproto3.Close{ObjectType: 'S', Name: stmtName(sql)})
+	l.fe.SendSync(&pgproto3.Sync{})
+	l.wire = append(l.wire, wireItem{kind: itemDeallocate})
 }
 
 // sendQuery writes req's Bind, Execute and Sync.
@@ -682,10 +725,44 @@ func (l *lane) sendQuery(req *request, st *stmt) {
 		l.deliver(req, result{err: err})
 		return
 	}
-	l.pipe.SendQueryStatement(st.sd, l.eqb.ParamValues, l.eqb.ParamFormats, st.resultFormats)
-	l.pipe.SendPipelineSync()
+	if len(l.wire) > 0 {
+		l.m.pipelined.Add(1)
+	}
+	l.bind = pgproto3.Bind{PreparedStatement: st.sd.Name, ParameterFormatCodes: l.eqb.ParamFormats,
+		Parameters: l.eqb.ParamValues, ResultFormatCodes: st.resultFormats}
+	l.fe.SendBind(&l.bind)
+	l.fe.SendExecute(&pgproto3.Execute{})
+	l.fe.SendSync(&pgproto3.Sync{})
 	l.wire = append(l.wire, wireItem{kind: itemQuery, req: req, st: st})
-	l.unflushed = true
+	for _, v := range l.eqb.ParamValues {
+		l.unsent += len(v)
+	}
+}
+
+// maxUnreadWrite bounds what a lane writes while results are still
+// unread. Past it, the lane first reads every result in flight: a server
+// blocked sending results the lane does not read would not read what the
+// lane sends, and both would wait forever. (pgconn guards its own writes
+// the same way, in a background reader.)
+const maxUnreadWrite = 64 << 10
+
+// flush sends what was written since the last flush.
+func (l *lane) flush() error {
+	if l.flushed == len(l.wire) {
+		return nil
+	}
+	if l.unsent > maxUnreadWrite {
+		for l.flushed > 0 {
+			if err := l.readOne(); err != nil {
+				return err
+			}
+		}
+	}
+	if err := l.fe.Flush(); err != nil {
+		return fmt.Errorf("write to the server: %w", err)
+	}
+	l.flushed, l.unsent = len(l.wire), 0
+	return nil
 }
 
 // stmtName names sql's prepared statement: the same on every connection,
@@ -704,17 +781,17 @@ func fnv64(s string) uint64 {
 }
 
 // readOne reads the results of the oldest item on the wire, up to and
-// including its Sync. An error returned means the connection is broken.
+// including its ReadyForQuery. An error returned means the connection is
+// broken.
 func (l *lane) readOne() error {
 	it := l.wire[0]
 	copy(l.wire, l.wire[1:])
 	l.wire = l.wire[:len(l.wire)-1]
+	l.flushed--
 	switch it.kind {
 	case itemDeallocate:
-		if _, err := l.pipe.GetResults(); err != nil && !isPgError(err) {
-			return err
-		}
-		return l.readSync()
+		_, err := l.readItem(nil)
+		return err
 	case itemPrepare:
 		return l.readPrepare(it.sql)
 	}
@@ -723,13 +800,13 @@ func (l *lane) readOne() error {
 	if req.abandoned.Load() {
 		l.watch(req)
 	}
-	res, fatal := l.readQuery(req, it.st)
+	var rows item
+	res, err := l.readItem(&rows)
 	l.head.Store(nil)
-	if fatal != nil {
-		l.deliver(req, result{err: fatal})
-		return fatal
+	if err == nil && res.err == nil && !req.abandoned.Load() {
+		res.fields, res.values = l.rowsOf(it.st.fields)
 	}
-	if err := l.readSync(); err != nil {
+	if err != nil {
 		l.deliver(req, result{err: err})
 		return err
 	}
@@ -740,87 +817,106 @@ func (l *lane) readOne() error {
 	return nil
 }
 
-// readQuery reads one statement's rows or error; fatal is not nil when the
-// connection broke.
-func (l *lane) readQuery(req *request, st *stmt) (res result, fatal error) {
-	r, err := l.pipe.GetResults()
-	if err != nil {
-		if isFatal(err) {
-			return res, err
-		}
-		return result{err: err}, nil
-	}
-	rr, ok := r.(*pgconn.ResultReader)
-	if !ok {
-		return res, fmt.Errorf("pgkit: multiplexed %s: unexpected pipeline result %T", req.sql, r)
-	}
-	if req.abandoned.Load() {
-		for rr.NextRow() {
-		}
-	} else {
-		res = copyRows(rr, st.fields)
-	}
-	tag, err := rr.Close()
-	if err != nil {
-		if isFatal(err) {
-			return res, err
-		}
-		return result{err: err}, nil
-	}
-	res.tag = tag
-	return res, nil
+// item is what readItem gathered of one item's messages.
+type item struct {
+	params []uint32                  // ParameterDescription
+	fields []pgconn.FieldDescription // RowDescription
 }
 
-// copyRows copies every row of rr out of the connection's read buffer: one
-// byte arena, and one [][]byte over it.
-func copyRows(rr *pgconn.ResultReader, fields []pgconn.FieldDescription) result {
-	var arena []byte
-	var ends []int // end of each value in arena; -1 for NULL
-	for rr.NextRow() {
-		for _, v := range rr.Values() {
-			if v == nil {
-				ends = append(ends, -1)
+// readItem reads one item's messages up to its ReadyForQuery: the
+// statement's error, if any, in res.err; row values into the lane's
+// scratch (when it is not nil, for a query); a Prepare's description into
+// it. The error returned means the connection broke, or the session is
+// unusable for others (a transaction left open).
+func (l *lane) readItem(it *item) (res result, err error) {
+	arena, ends := l.arena[:0], l.ends[:0] // ends: end of each value in arena; -1 for NULL
+	defer func() { l.arena, l.ends = arena, ends }()
+	for {
+		msg, err := l.pg.ReceiveMessage(context.Background())
+		if err != nil {
+			return res, err
+		}
+		switch m := msg.(type) {
+		case *pgproto3.DataRow:
+			if it == nil {
 				continue
 			}
-			arena = append(arena, v...)
-			ends = append(ends, len(arena))
+			for _, v := range m.Values {
+				if v == nil {
+					ends = append(ends, -1)
+					continue
+				}
+				arena = append(arena, v...)
+				ends = append(ends, len(arena))
+			}
+		case *pgproto3.CommandComplete:
+			res.tag = pgconn.NewCommandTag(string(m.CommandTag))
+		case *pgproto3.ErrorResponse:
+			pgErr := pgconn.ErrorResponseToPgError(m)
+			if pgErr.Severity == "FATAL" || pgErr.Severity == "PANIC" {
+				return res, pgErr
+			}
+			res.err = pgErr
+		case *pgproto3.ParameterDescription:
+			if it != nil {
+				it.params = slices.Clone(m.ParameterOIDs)
+			}
+		case *pgproto3.RowDescription:
+			if it != nil {
+				it.fields = make([]pgconn.FieldDescription, len(m.Fields))
+				for i, f := range m.Fields {
+					it.fields[i] = pgconn.FieldDescription{Name: string(f.Name), TableOID: f.TableOID,
+						TableAttributeNumber: f.TableAttributeNumber, DataTypeOID: f.DataTypeOID,
+						DataTypeSize: f.DataTypeSize, TypeModifier: f.TypeModifier, Format: f.Format}
+				}
+			}
+		case *pgproto3.ReadyForQuery:
+			if m.TxStatus != 'I' {
+				return res, fmt.Errorf("pgkit: a multiplexed statement left a transaction open: %w", ErrSessionState)
+			}
+			return res, nil
+		case *pgproto3.ParseComplete, *pgproto3.BindComplete, *pgproto3.CloseComplete, *pgproto3.NoData,
+			*pgproto3.EmptyQueryResponse, *pgproto3.NoticeResponse, *pgproto3.ParameterStatus, *pgproto3.NotificationResponse:
+		default:
+			return res, fmt.Errorf("pgkit: multiplexed connection out of step: unexpected %T", msg)
 		}
 	}
-	values := make([][]byte, len(ends))
+}
+
+// rowsOf copies the rows readItem left in the lane's scratch out at their
+// final size: two allocations per result, however many rows.
+func (l *lane) rowsOf(fields []pgconn.FieldDescription) ([]pgconn.FieldDescription, [][]byte) {
+	if len(l.ends) == 0 {
+		return fields, nil
+	}
+	owned := make([]byte, len(l.arena))
+	copy(owned, l.arena)
+	values := make([][]byte, len(l.ends))
 	start := 0
-	for i, end := range ends {
+	for i, end := range l.ends {
 		if end < 0 {
 			continue
 		}
-		values[i] = arena[start:end:end]
+		values[i] = owned[start:end:end]
 		start = end
 	}
-	return result{fields: fields, values: values}
+	return fields, values
 }
 
 // readPrepare reads a Prepare's description, then writes the statements
 // that waited for it.
 func (l *lane) readPrepare(sql string) error {
-	r, err := l.pipe.GetResults()
+	var it item
+	res, err := l.readItem(&it)
 	waiting := l.preparing[sql]
 	delete(l.preparing, sql)
-	if err != nil {
-		if isFatal(err) {
-			for _, req := range waiting {
-				l.deliver(req, result{err: err})
-			}
-			return err
-		}
-		if serr := l.readSync(); serr != nil {
-			err = serr
-		}
+	if err != nil || res.err != nil {
 		for _, req := range waiting {
-			l.deliver(req, result{err: err})
+			l.deliver(req, result{err: cmp.Or(err, res.err)})
 		}
-		return nil
+		return err
 	}
-	sd := r.(*pgconn.StatementDescription)
-	sd.Name, sd.SQL = stmtName(sql), sql
+	sd := &pgconn.StatementDescription{Name: stmtName(sql), SQL: sql, ParamOIDs: it.params, Fields: it.fields}
 	st := &stmt{sd: sd, resultFormats: make([]int16, len(sd.Fields)), fields: make([]pgconn.FieldDescription, len(sd.Fields))}
 	tm := l.conn.TypeMap()
 	for i, f := range sd.Fields {
@@ -833,30 +929,8 @@ func (l *lane) readPrepare(sql string) error {
 	l.m.mu.Lock()
 	l.m.stats.Prepares++
 	l.m.mu.Unlock()
-	if err := l.readSync(); err != nil {
-		for _, req := range waiting {
-			l.deliver(req, result{err: err})
-		}
-		return err
-	}
 	for _, req := range waiting {
 		l.send(req)
-	}
-	return nil
-}
-
-// readSync reads the ReadyForQuery that ends an item, and makes sure the
-// item left no transaction open on the shared session.
-func (l *lane) readSync() error {
-	r, err := l.pipe.GetResults()
-	if err != nil {
-		return err
-	}
-	if _, ok := r.(*pgconn.PipelineSync); !ok {
-		return fmt.Errorf("pgkit: multiplexed connection out of step: %T where a Sync was due", r)
-	}
-	if l.pg.TxStatus() != 'I' {
-		return fmt.Errorf("pgkit: a multiplexed statement left a transaction open: %w", ErrSessionState)
 	}
 	return nil
 }
@@ -882,10 +956,7 @@ func (l *lane) resend(req *request, st *stmt, err error) bool {
 				l.stmts.order = slices.Delete(l.stmts.order, i, i+1)
 			}
 			// The server may still hold the old one under the same name.
-			l.pipe.SendDeallocate(stmtName(req.sql))
-			l.pipe.SendPipelineSync()
-			l.wire = append(l.wire, wireItem{kind: itemDeallocate})
-			l.unflushed = true
+			l.sendDeallocate(req.sql)
 		}
 	default:
 		return false
@@ -921,7 +992,9 @@ func (l *lane) watch(req *request) {
 		l.cancelling.Add(-1)
 		time.AfterFunc(abandonGrace, func() {
 			if l.head.Load() == req {
-				l.cancel()
+				// Unblocks the lane's read with an error: the lane closes
+				// the connection.
+				_ = l.pg.Conn().SetDeadline(time.Unix(1, 0))
 			}
 		})
 	})
@@ -956,8 +1029,6 @@ func (l *lane) die(err error) {
 		}
 	}
 	l.wire = nil
-	l.cancel()
-	_ = l.pipe.Close()
 	closeCtx, cancel := context.WithTimeout(context.Background(), time.Second)
 	_ = l.pg.Close(closeCtx)
 	cancel()
@@ -973,20 +1044,4 @@ func (l *lane) die(err error) {
 		m.kick()
 	}
 	m.mu.Unlock()
-}
-
-// isPgError reports an error the server sent about a statement.
-func isPgError(err error) bool {
-	var pgErr *pgconn.PgError
-	return errors.As(err, &pgErr)
-}
-
-// isFatal reports an error after which the connection is unusable: not a
-// statement's error from the server, or one that ended the session.
-func isFatal(err error) bool {
-	var pgErr *pgconn.PgError
-	if !errors.As(err, &pgErr) {
-		return true
-	}
-	return pgErr.Severity == "FATAL" || pgErr.Severity == "PANIC"
 }

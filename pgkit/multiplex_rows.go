@@ -3,6 +3,8 @@ package pgkit
 import (
 	"context"
 	"errors"
+	"fmt"
+	"reflect"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -25,6 +27,8 @@ type muxRows struct {
 	res    *result
 	row    int // rows returned by Next so far
 	tm     *pgtype.Map
+	plans  []pgtype.ScanPlan // per column, for types[i]
+	types  []reflect.Type
 	err    error
 	closed bool
 }
@@ -66,12 +70,40 @@ func (r *muxRows) Scan(dest ...any) error {
 		return pgerr.Map(r.ctx, r.sql, errNoCurrentRow)
 	}
 	if r.tm == nil {
-		r.tm = r.m.maps.Get().(*pgtype.Map)
+		r.tm = r.m.typeMap()
 	}
-	if err := pgx.ScanRow(r.tm, r.res.fields, r.current(), dest...); err != nil {
+	if err := r.scan(dest); err != nil {
 		r.err = err
 		r.Close()
 		return pgerr.Map(r.ctx, r.sql, err)
+	}
+	return nil
+}
+
+// scan decodes the current row as pgx.ScanRow does, with the scan plans
+// kept from row to row while the destination types stay the same (as
+// pgx's own rows do): a plan lookup per value costs as much as the decode.
+func (r *muxRows) scan(dest []any) error {
+	fields, values := r.res.fields, r.current()
+	if len(dest) != len(fields) {
+		return fmt.Errorf("number of field descriptions must equal number of destinations, got %d and %d", len(fields), len(dest))
+	}
+	if r.plans == nil {
+		r.plans = make([]pgtype.ScanPlan, len(fields))
+		r.types = make([]reflect.Type, len(fields))
+	}
+	for i, d := range dest {
+		if d == nil {
+			continue
+		}
+		t := reflect.TypeOf(d)
+		if r.plans[i] == nil || r.types[i] != t {
+			r.plans[i] = r.tm.PlanScan(fields[i].DataTypeOID, fields[i].Format, d)
+			r.types[i] = t
+		}
+		if err := r.plans[i].Scan(values[i], d); err != nil {
+			return pgx.ScanArgError{ColumnIndex: i, FieldName: fields[i].Name, Err: err}
+		}
 	}
 	return nil
 }
@@ -82,7 +114,7 @@ func (r *muxRows) Values() ([]any, error) {
 		return nil, pgerr.Map(r.ctx, r.sql, errNoCurrentRow)
 	}
 	if r.tm == nil {
-		r.tm = r.m.maps.Get().(*pgtype.Map)
+		r.tm = r.m.typeMap()
 	}
 	vals := r.current()
 	out := make([]any, len(vals))
@@ -117,7 +149,7 @@ func (r *muxRows) Close() {
 	}
 	r.closed = true
 	if r.tm != nil {
-		r.m.maps.Put(r.tm)
+		r.m.giveMap(r.tm)
 		r.tm = nil
 	}
 }
@@ -135,7 +167,7 @@ func (r *muxRows) FieldDescriptions() []pgconn.FieldDescription { return r.res.f
 // multiplexer's until the rows are closed.
 func (r *muxRows) TypeMap() *pgtype.Map {
 	if r.tm == nil && !r.closed {
-		r.tm = r.m.maps.Get().(*pgtype.Map)
+		r.tm = r.m.typeMap()
 	}
 	return r.tm
 }

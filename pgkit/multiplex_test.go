@@ -474,3 +474,152 @@ func TestMultiplexRefusesSessionState(t *testing.T) {
 		t.Errorf("in a transaction: %q, %v", timeout, err)
 	}
 }
+
+// TestMultiplexGatherIsPipelined: the product page written with plain
+// concurrent calls (Gather), 30 pages at once on one multiplexed
+// connection: every page complete and right, and their statements share
+// the connection's round trips instead of queueing for connections.
+func TestMultiplexGatherIsPipelined(t *testing.T) {
+	t.Parallel()
+	url := pgkittest.URL(t, schema.FS())
+	mx, err := pgkit.Open(context.Background(), url, pgkit.Config{MaxConns: 2, MultiplexConns: 1, Multiplex: true, ApplicationName: "mux"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mx.Close()
+	ctx := context.Background()
+	q := db.New(mx)
+	product, customer := testshop.Shop(t, ctx, q)
+	before := mx.MultiplexStats()
+	var wg sync.WaitGroup
+	for range 30 {
+		wg.Go(func() {
+			var p db.Product
+			var reviews []db.Review
+			var orders []db.Order
+			err := pgkit.Gather(ctx, mx, db.New,
+				func(ctx context.Context, q *db.Queries) (err error) {
+					p, err = q.ProductGetByID(ctx, product.ProductID)
+					return err
+				},
+				func(ctx context.Context, q *db.Queries) (err error) {
+					reviews, err = q.ReviewListByProduct(ctx, db.ReviewListByProductParams{ProductID: product.ProductID, Max: 10})
+					return err
+				},
+				func(ctx context.Context, q *db.Queries) (err error) {
+					orders, err = q.OrderListByUser(ctx, db.OrderListByUserParams{UserID: customer.UserID, Max: 10})
+					return err
+				},
+			)
+			if err != nil || p.ProductID != product.ProductID || len(reviews) != 3 || len(orders) != 3 {
+				t.Errorf("page: %v; product %d, %d reviews, %d orders", err, p.ProductID, len(reviews), len(orders))
+			}
+		})
+	}
+	wg.Wait()
+	st := mx.MultiplexStats()
+	if n := st.Statements - before.Statements; n != 90 {
+		t.Errorf("%d statements multiplexed, want 90", n)
+	}
+	if st.Pipelined-before.Pipelined == 0 {
+		t.Error("no statement was pipelined behind another: 30 pages on one connection should overlap")
+	}
+	if st.Lanes > 1 {
+		t.Errorf("%d lanes, MultiplexConns is 1", st.Lanes)
+	}
+	t.Logf("stats %+v", st)
+}
+
+// TestMultiplexMixedWithTxAndStreams: transactions, streams and
+// multiplexed statements at once on one pool, the way an application mixes
+// them: each transaction sees its own writes and commits them whole, each
+// stream yields every row in order, each statement its own value.
+func TestMultiplexMixedWithTxAndStreams(t *testing.T) {
+	t.Parallel()
+	mx, _, _ := muxDB(t, 6, 0)
+	ctx := context.Background()
+	q := db.New(mx)
+	if _, err := mx.Exec(ctx, "INSERT INTO users (first_name, last_name) SELECT 'F' || g, 'L' FROM generate_series(1, 2000) g"); err != nil {
+		t.Fatal(err)
+	}
+	p, err := q.ProductCreate(ctx, db.ProductCreateParams{Sku: "MIX", Name: "Mix", PriceCents: 1, Stock: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	var committed atomic.Int64
+	for g := range 40 { // multiplexed point reads
+		wg.Go(func() {
+			for i := range 30 {
+				id := int64(1 + (g*30+i)%2000)
+				u, err := q.UserGetByID(ctx, id)
+				if err != nil || u.UserID != id {
+					t.Errorf("UserGetByID(%d) = %d, %v", id, u.UserID, err)
+					return
+				}
+			}
+		})
+	}
+	for range 4 { // transactions: take one unit, read it back inside, session-local setting
+		wg.Go(func() {
+			for range 10 {
+				err := pgkit.WithTx(ctx, mx, db.New, func(q *db.Queries) error {
+					if _, err := q.DB().Exec(ctx, "SET LOCAL lock_timeout = '5s'"); err != nil {
+						return err
+					}
+					stock, err := q.ProductAdjustStock(ctx, db.ProductAdjustStockParams{ProductID: p.ProductID, Delta: -1})
+					if err != nil {
+						return err
+					}
+					again, err := q.ProductGetByID(ctx, p.ProductID)
+					if err != nil {
+						return err
+					}
+					if again.Stock != stock {
+						return fmt.Errorf("inside the transaction stock %d, just set to %d", again.Stock, stock)
+					}
+					return nil
+				})
+				if err != nil {
+					t.Errorf("transaction: %v", err)
+					return
+				}
+				committed.Add(1)
+			}
+		})
+	}
+	for s := range 3 { // streams: every row, in order, on their own connections
+		wg.Go(func() {
+			for range 3 {
+				var n int
+				var last int64
+				for u, err := range q.UserExportStream(ctx, 0) {
+					if err != nil {
+						t.Errorf("stream: %v", err)
+						return
+					}
+					if u.UserID <= last {
+						t.Errorf("stream out of order: %d after %d", u.UserID, last)
+						return
+					}
+					last = u.UserID
+					n++
+					if s == 0 && n == 500 {
+						break // a stream left early gives its connection back
+					}
+				}
+				if want := map[bool]int{true: 500, false: 2000}[s == 0]; n != want {
+					t.Errorf("stream %d yielded %d rows, want %d", s, n, want)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	got, err := q.ProductGetByID(ctx, p.ProductID)
+	if err != nil || int64(got.Stock) != 1000-committed.Load() {
+		t.Errorf("stock %d after %d committed transactions of -1 from 1000 (%v)", got.Stock, committed.Load(), err)
+	}
+	if st := mx.MultiplexStats(); st.LanesLost != 0 || st.Statements < 1200 {
+		t.Errorf("stats %+v", st)
+	}
+}

@@ -136,7 +136,8 @@ const (
 // use.
 type DB struct {
 	pool           *pgxpool.Pool
-	mux            *mux // nil unless Config.Multiplex
+	mux            *mux  // nil unless Config.Multiplex
+	maxConns       int32 // the pool's (pgxpool's Config() copies the whole config)
 	acquireTimeout time.Duration
 	queryTimeout   time.Duration
 	timeouts       atomic.Int64 // acquires ended by acquireTimeout
@@ -190,7 +191,7 @@ func NewDB(pool *pgxpool.Pool, acquireTimeout time.Duration) *DB {
 	if acquireTimeout == 0 {
 		acquireTimeout = DefaultAcquireTimeout
 	}
-	return &DB{pool: pool, acquireTimeout: acquireTimeout}
+	return &DB{pool: pool, acquireTimeout: acquireTimeout, maxConns: pool.Config().MaxConns}
 }
 
 // Pool is the underlying pgxpool, for what DB does not wrap (LISTEN, large

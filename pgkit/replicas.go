@@ -258,17 +258,29 @@ func (r *Replicated) Exec(ctx context.Context, sql string, args ...any) (pgconn.
 // Query runs a read on a replica (the primary when its connection broke)
 // and anything else on the primary.
 func (r *Replicated) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
+	return r.query(ctx, (*DB).Query, sql, args)
+}
+
+// QueryStream is Query with the rows read as the caller asks for them, on
+// a connection of their own (DB.QueryStream); the generated …Stream
+// methods call it.
+func (r *Replicated) QueryStream(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
+	return r.query(ctx, (*DB).QueryStream, sql, args)
+}
+
+// query routes sql to a replica or the primary and runs it with run.
+func (r *Replicated) query(ctx context.Context, run func(*DB, context.Context, string, ...any) (pgx.Rows, error), sql string, args []any) (pgx.Rows, error) {
 	db, onReplica := r.forRead(ctx, sql)
 	if !onReplica {
 		if !r.isRead(sql) {
 			wrote(ctx)
 		}
-		return r.primary.Query(ctx, sql, args...)
+		return run(r.primary, ctx, sql, args...)
 	}
-	rows, err := db.Query(ctx, sql, args...)
+	rows, err := run(db, ctx, sql, args...)
 	if err != nil && errors.Is(err, pgerr.ErrConnectionLost) {
 		r.markDown(db)
-		return r.primary.Query(ctx, sql, args...)
+		return run(r.primary, ctx, sql, args...)
 	}
 	return rows, err
 }

@@ -35,7 +35,15 @@ func Stream[T any](ctx context.Context, d DBTX, sql string, args ...any) iter.Se
 func StreamScan[T any](ctx context.Context, d DBTX, scan func(pgx.CollectableRow) (T, error), sql string, args ...any) iter.Seq2[T, error] {
 	return func(yield func(T, error) bool) {
 		var zero T
-		rows, err := d.Query(ctx, sql, args...)
+		var rows pgx.Rows
+		var err error
+		if s, ok := d.(interface {
+			QueryStream(context.Context, string, ...any) (pgx.Rows, error)
+		}); ok {
+			rows, err = s.QueryStream(ctx, sql, args...) // not read in full by a multiplexing DB
+		} else {
+			rows, err = d.Query(ctx, sql, args...)
+		}
 		if err != nil {
 			yield(zero, err)
 			return

@@ -6,6 +6,7 @@ package testshop
 import (
 	"context"
 	"fmt"
+	"os"
 	"sync"
 	"testing"
 	"time"
@@ -18,6 +19,11 @@ import (
 	"github.com/shopdb/shopdb/schema"
 )
 
+// EnvMultiplex, set to 1, makes Setup's pools multiplex
+// (pgkit.Config.Multiplex): `make test` runs the query and shop tests once
+// more that way, so that every generated method is checked on both paths.
+const EnvMultiplex = "SHOPDB_TEST_MULTIPLEX"
+
 // Setup marks t parallel and returns a context bounded to 60s, a pool on a
 // fresh migrated database and its Queries.
 func Setup(t *testing.T) (context.Context, *pgkit.DB, *db.Queries) {
@@ -25,7 +31,10 @@ func Setup(t *testing.T) (context.Context, *pgkit.DB, *db.Queries) {
 	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	t.Cleanup(cancel)
-	pool := pgkittest.New(t, schema.FS())
+	pool := pgkittest.NewWithConfig(t, schema.FS(), pgkit.Config{Multiplex: os.Getenv(EnvMultiplex) == "1"})
+	if os.Getenv(EnvMultiplex) == "1" && !pool.Multiplexing() {
+		t.Fatal("the pool does not multiplex")
+	}
 	return ctx, pool, db.New(pool)
 }
 

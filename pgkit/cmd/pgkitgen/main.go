@@ -315,6 +315,21 @@ func (q *Queries) RunInTx(ctx context.Context, fn func(Store) error) error {
 		p("\t%sStream(%s) iter.Seq2[%s, error]\n", s.Name, s.Params, s.Row)
 	}
 	p("}\n\n")
+	if len(streams) > 0 {
+		p(`// streamQuery runs a …Stream method's query. A DB that offers QueryStream
+// (a multiplexing pgkit.DB, which otherwise reads results in full as they
+// arrive) gives it a connection of its own, read row by row.
+func streamQuery(ctx context.Context, db DBTX, sql string, args ...any) (pgx.Rows, error) {
+	if s, ok := db.(interface {
+		QueryStream(context.Context, string, ...any) (pgx.Rows, error)
+	}); ok {
+		return s.QueryStream(ctx, sql, args...)
+	}
+	return db.Query(ctx, sql, args...)
+}
+
+`)
+	}
 	for _, s := range streams {
 		p(`// %[1]sStream yields %[1]s's rows one at a time,
 // scanned exactly as %[1]s scans them. Memory stays flat whatever the
@@ -344,7 +359,7 @@ func (q *Queries) %[1]sStream(%[2]s) iter.Seq2[%[3]s, error] {
 	}
 }
 
-`, s.Name, s.Params, s.Row, s.Query, s.Scan)
+`, s.Name, s.Params, s.Row, strings.Replace(s.Query, "q.db.Query(ctx, ", "streamQuery(ctx, q.db, ", 1), s.Scan)
 	}
 	for _, c := range copies {
 		n := strings.Count(c.Values, ",") + 1
