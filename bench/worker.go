@@ -145,6 +145,9 @@ func runShopdb(ctx context.Context, p params) (Result, error) {
 	}
 	defer d.Close()
 	q := db.New(d)
+	if d.Multiplexing() && os.Getenv("SHOPDB_MUX_STATS") != "" {
+		defer func() { fmt.Fprintf(os.Stderr, "multiplexer: %+v\n", d.MultiplexStats()) }()
+	}
 	switch p.workload {
 	case "oversub":
 		var exhausted atomic.Int64

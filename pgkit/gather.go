@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"runtime/debug"
+	"sync"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"golang.org/x/sync/errgroup"
@@ -68,6 +69,9 @@ func GatherLimit[D DBTX, Q any](ctx context.Context, src DBTX, newQ func(D) Q, l
 	if err != nil {
 		return err
 	}
+	if limit >= len(fns) {
+		return fanOut(ctx, q, fns)
+	}
 	g, ctx := errgroup.WithContext(ctx)
 	g.SetLimit(limit)
 	for i, fn := range fns {
@@ -81,4 +85,37 @@ func GatherLimit[D DBTX, Q any](ctx context.Context, src DBTX, newQ func(D) Q, l
 		})
 	}
 	return g.Wait()
+}
+
+// fanOut is GatherLimit without a limit: errgroup's semantics (the first
+// error cancels the others' context and is returned; a panic becomes an
+// error) with the first fn run on the calling goroutine, so that a page of
+// three queries starts two goroutines, not three, and no semaphore.
+func fanOut[Q any](ctx context.Context, q Q, fns []func(ctx context.Context, q Q) error) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	var (
+		once  sync.Once
+		first error
+		wg    sync.WaitGroup
+	)
+	run := func(i int) {
+		defer func() {
+			if p := recover(); p != nil {
+				err := fmt.Errorf("gather: fn %d panicked: %v\n%s", i, p, debug.Stack())
+				once.Do(func() { first = err; cancel(err) })
+			}
+		}()
+		if err := fns[i](ctx, q); err != nil {
+			once.Do(func() { first = err; cancel(err) })
+		}
+	}
+	for i := 1; i < len(fns); i++ {
+		wg.Go(func() { run(i) })
+	}
+	if len(fns) > 0 {
+		run(0)
+	}
+	wg.Wait()
+	return first
 }

@@ -93,9 +93,11 @@ type mux struct {
 	// sync.Pool: a Map's worth is its memoized scan plans, which a
 	// sync.Pool would drop at every garbage collection.
 	maps      chan *pgtype.Map
-	checked   sync.Map // sql → error (nil: may be multiplexed)
+	reqs      sync.Pool // *request
+	checked   sync.Map  // sql → error (nil: may be multiplexed)
 	checkedN  atomic.Int64
 	pipelined atomic.Int64
+	writes    atomic.Int64
 
 	mu       sync.Mutex
 	queue    []*request // accepted, not yet taken by a lane
@@ -115,6 +117,7 @@ type MultiplexStats struct {
 	Lanes      int   // connections in pipeline mode right now
 	Statements int64 // statements multiplexed so far
 	Pipelined  int64 // statements written while earlier ones on the same connection awaited results
+	Writes     int64 // writes to the connections (system calls): Statements/Writes is statements per round trip
 	Prepares   int64 // statements prepared on a connection
 	Waited     int64 // statements that waited for room (every lane at its depth)
 	Resent     int64 // statements sent again (hit by a cancel meant for another, stale prepared statement)
@@ -197,6 +200,7 @@ func (m *mux) Stats() MultiplexStats {
 	s := m.stats
 	s.Lanes = len(m.lanes)
 	s.Pipelined = m.pipelined.Load()
+	s.Writes = m.writes.Load()
 	return s
 }
 
@@ -328,8 +332,26 @@ type request struct {
 	resent    int         // lane goroutine only
 	tctx      context.Context
 
-	done chan struct{} // closed once res is set
+	done chan struct{} // receives once res is set; capacity 1, so a request can be reused
 	res  result
+}
+
+// getRequest takes a request from the multiplexer's pool: answered
+// requests are reused (their channel too), two allocations fewer per
+// statement. Abandoned ones are not, as a lane may still hold them.
+func (m *mux) getRequest() *request {
+	if req, ok := m.reqs.Get().(*request); ok {
+		return req
+	}
+	return &request{done: make(chan struct{}, 1)}
+}
+
+func (m *mux) putRequest(req *request) {
+	done := req.done
+	req.lane.Store(nil)
+	req.watched.Store(false)
+	*req = request{done: done}
+	m.reqs.Put(req)
 }
 
 // result is what a statement produced: rows copied out of the connection's
@@ -342,20 +364,24 @@ type result struct {
 }
 
 // do runs one statement on a lane and waits for its result or for ctx.
-func (m *mux) do(ctx context.Context, sql string, args []any) (*result, error) {
+func (m *mux) do(ctx context.Context, sql string, args []any) (result, error) {
 	if err := m.check(sql); err != nil {
-		return nil, err
+		return result{}, err
 	}
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return result{}, err
 	}
-	req := &request{ctx: ctx, sql: sql, args: args, done: make(chan struct{})}
+	req := m.getRequest()
+	req.ctx, req.sql, req.args = ctx, sql, args
 	if err := m.enqueue(ctx, req); err != nil {
-		return nil, err
+		m.putRequest(req)
+		return result{}, err
 	}
 	select {
 	case <-req.done:
-		return &req.res, req.res.err
+		res := req.res
+		m.putRequest(req)
+		return res, res.err
 	case <-ctx.Done():
 	}
 	// The caller leaves at once. The lane reads the result and drops it;
@@ -365,7 +391,7 @@ func (m *mux) do(ctx context.Context, sql string, args []any) (*result, error) {
 	if l := req.lane.Load(); l != nil && l.head.Load() == req {
 		l.watch(req)
 	}
-	return nil, ctx.Err()
+	return result{}, ctx.Err()
 }
 
 // enqueue accepts req when fewer than maxLanes × depth statements are
@@ -479,7 +505,7 @@ func (m *mux) startLane() {
 // answer hands req its result; m.mu is held.
 func (m *mux) answer(req *request, res result) {
 	req.res = res
-	close(req.done)
+	req.done <- struct{}{}
 	m.pending--
 	m.wakeWaiters()
 }
@@ -758,6 +784,7 @@ func (l *lane) flush() error {
 			}
 		}
 	}
+	l.m.writes.Add(1)
 	if err := l.fe.Flush(); err != nil {
 		return fmt.Errorf("write to the server: %w", err)
 	}

@@ -24,7 +24,7 @@ type muxRows struct {
 	m      *mux
 	ctx    context.Context
 	sql    string
-	res    *result
+	res    result
 	row    int // rows returned by Next so far
 	tm     *pgtype.Map
 	plans  []pgtype.ScanPlan // per column, for types[i]
