@@ -16,9 +16,11 @@ demo: postgres-binaries
 serve: postgres-binaries
 	$(GO) run ./examples/shopapi -seed 10000
 
-## test: every check CI runs: formatting, vet, generated code in sync, all tests with -race.
+## test: every check CI runs: formatting, vet, generated code in sync, all tests with -race,
+## then the query and shop tests again on a multiplexing pool (pgkit.Config.Multiplex).
 test: postgres-binaries browser pgbouncer check
 	$(GO) test -race -count=1 ./...
+	SHOPDB_TEST_MULTIPLEX=1 $(GO) test -race -count=1 ./queries ./shop
 
 ## check: gofmt, go vet (also of the bench module), `sqlc diff` and `pgkitgen -check` (db/ matches schema/ and queries/).
 check:

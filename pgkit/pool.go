@@ -85,9 +85,14 @@ type Config struct {
 	// Default: off.
 	Multiplex bool
 	// MultiplexConns caps the connections multiplexing uses at once, out
-	// of MaxConns; the rest stay for transactions, streams and COPY. A
-	// connection multiplexes only while it has statements and goes back to
-	// the pool 20 ms after its last. Default: MaxConns.
+	// of MaxConns; the rest stay for transactions, streams and COPY. New
+	// statements go to an idle multiplexed connection, or open another up
+	// to this cap; only when all are open and busy are statements
+	// pipelined behind others, so a lower cap means deeper pipelines
+	// (fewer round trips and system calls per statement) and a higher one
+	// less waiting behind slow statements. A connection multiplexes only
+	// while it has statements and goes back to the pool 20 ms after its
+	// last. Default: DefaultMultiplexConns(MaxConns), 3 on 2 CPUs.
 	MultiplexConns int32
 	// MultiplexDepth caps the statements one multiplexed connection
 	// carries at once (queued or in flight). When every connection is at
