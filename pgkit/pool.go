@@ -153,11 +153,13 @@ type DB struct {
 // DATABASE_URL holds) and checks that the server answers. Errors never
 // contain the password.
 func Open(ctx context.Context, dsn string, cfg Config) (*DB, error) {
-	pcfg, err := ParseConfig(dsn, cfg)
+	pcfg, multiplex, err := parseConfig(dsn, cfg)
 	if err != nil {
 		return nil, err
 	}
-	multiplex := cfg.Multiplex || takeMultiplexKey(pcfg.ConnConfig)
+	if multiplex && pcfg.ConnConfig.DefaultQueryExecMode == pgx.QueryExecModeCacheDescribe {
+		return nil, errors.New("open pool: Config.Multiplex prepares named statements on each connection and sends every statement as a transaction of its own, which a transaction pooler (Config.Pooler, pgbouncer=true) or default_query_exec_mode=cache_describe rules out: turn one of them off")
+	}
 	var mx *mux
 	if multiplex {
 		// The multiplexer remembers what each connection has prepared; the
@@ -239,15 +241,24 @@ func (d *DB) Ping(ctx context.Context) error {
 
 // ParseConfig turns dsn and cfg into a pgxpool.Config, for callers who want
 // to adjust more than Config offers before pgxpool.NewWithConfig. Errors
-// never contain the password.
+// never contain the password. pgkit's own keys (pgbouncer=true,
+// pgkit_multiplex=true) are removed; multiplexing needs Open.
 func ParseConfig(dsn string, cfg Config) (*pgxpool.Config, error) {
+	pcfg, _, err := parseConfig(dsn, cfg)
+	return pcfg, err
+}
+
+// parseConfig is ParseConfig, also reporting whether to multiplex
+// (Config.Multiplex, or pgkit_multiplex=true in dsn, which is removed).
+func parseConfig(dsn string, cfg Config) (*pgxpool.Config, bool, error) {
 	if strings.TrimSpace(dsn) == "" {
-		return nil, errors.New("open pool: empty connection string: set DATABASE_URL, e.g. postgres://user@localhost:5432/shop")
+		return nil, false, errors.New("open pool: empty connection string: set DATABASE_URL, e.g. postgres://user@localhost:5432/shop")
 	}
 	pcfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
-		return nil, fmt.Errorf("open pool: invalid connection string: %w", scrubSecret(err, dsn))
+		return nil, false, fmt.Errorf("open pool: invalid connection string: %w", scrubSecret(err, dsn))
 	}
+	multiplex := takeMultiplexKey(pcfg.ConnConfig) || cfg.Multiplex
 	if cfg.MaxConns > 0 {
 		pcfg.MaxConns = cfg.MaxConns
 	}
@@ -283,9 +294,9 @@ func ParseConfig(dsn string, cfg Config) (*pgxpool.Config, error) {
 		cc.DialFunc = d.DialContext
 	}
 	if err := configurePooler(cc, cfg.Pooler); err != nil {
-		return nil, fmt.Errorf("open pool: %w", err)
+		return nil, false, fmt.Errorf("open pool: %w", err)
 	}
-	return pcfg, nil
+	return pcfg, multiplex, nil
 }
 
 // takeMultiplexKey removes pgkit_multiplex from the connection string's

@@ -43,11 +43,12 @@ func main() {
 
 // config is the command line.
 type config struct {
-	addr     string
-	seed     int
-	pool     int
-	timeout  time.Duration
-	shutdown time.Duration
+	addr      string
+	seed      int
+	pool      int
+	timeout   time.Duration
+	shutdown  time.Duration
+	multiplex bool
 }
 
 func parseFlags(args []string, out io.Writer) (config, error) {
@@ -58,6 +59,7 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 	fs.IntVar(&c.seed, "seed", 0, "load N demo customers (with N/10 products, 10 reviews each, 5 orders per customer) through COPY at start")
 	fs.IntVar(&c.pool, "pool", 10, "database connections")
 	fs.DurationVar(&c.timeout, "timeout", 5*time.Second, "per-request time limit, database included")
+	fs.BoolVar(&c.multiplex, "multiplex", false, "share connections between requests, their statements pipelined (pgkit.Config.Multiplex)")
 	fs.DurationVar(&c.shutdown, "shutdown", 10*time.Second, "how long in-flight requests may finish on SIGINT/SIGTERM")
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -77,7 +79,7 @@ func run(ctx context.Context, args []string, dsn string, out io.Writer, ready ch
 	}
 	logger := slog.New(slog.NewJSONHandler(out, nil))
 	m := newMetrics()
-	pool, closeDB, err := devdb.OpenPool(ctx, dsn, out, pgkit.Config{MaxConns: int32(cfg.pool), AcquireTimeout: time.Second, Tracer: m.tracer()})
+	pool, closeDB, err := devdb.OpenPool(ctx, dsn, out, pgkit.Config{MaxConns: int32(cfg.pool), AcquireTimeout: time.Second, Tracer: m.tracer(), Multiplex: cfg.multiplex})
 	if err != nil {
 		return err
 	}

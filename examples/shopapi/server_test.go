@@ -93,9 +93,18 @@ func (s *testService) call(t *testing.T, method, path, body string) (int, http.H
 	return resp.StatusCode, resp.Header, out
 }
 
+// TestProductPage runs on a plain pool and on a multiplexing one
+// (pgkit.Config.Multiplex, the -multiplex flag): the same answers.
 func TestProductPage(t *testing.T) {
-	t.Parallel()
-	s := newTestService(t, pgkit.Config{}, 5*time.Second)
+	for _, multiplex := range []bool{false, true} {
+		t.Run(fmt.Sprintf("multiplex=%v", multiplex), func(t *testing.T) {
+			t.Parallel()
+			testProductPage(t, newTestService(t, pgkit.Config{Multiplex: multiplex}, 5*time.Second))
+		})
+	}
+}
+
+func testProductPage(t *testing.T, s *testService) {
 	code, _, page := s.call(t, "GET", "/products/1?customer=1", "")
 	if code != 200 {
 		t.Fatalf("status %d: %v", code, page)
@@ -161,9 +170,18 @@ func TestProductPage(t *testing.T) {
 	}
 }
 
+// TestStatuses runs on a plain pool and on a multiplexing one
+// (pgkit.Config.Multiplex, the -multiplex flag): the same answers.
 func TestStatuses(t *testing.T) {
-	t.Parallel()
-	s := newTestService(t, pgkit.Config{}, 5*time.Second)
+	for _, multiplex := range []bool{false, true} {
+		t.Run(fmt.Sprintf("multiplex=%v", multiplex), func(t *testing.T) {
+			t.Parallel()
+			testStatuses(t, newTestService(t, pgkit.Config{Multiplex: multiplex}, 5*time.Second))
+		})
+	}
+}
+
+func testStatuses(t *testing.T, s *testService) {
 	for _, tc := range []struct {
 		method, path, body string
 		status             int
