@@ -137,7 +137,7 @@ func runShopdb(ctx context.Context, p params) (Result, error) {
 	}
 	if p.client == "shopdb-mux" {
 		cfg.Multiplex = true
-		cfg.MultiplexConns = muxConns(conns)
+		cfg.MultiplexConns = muxConns()
 	}
 	d, err := pgkit.Open(ctx, p.dsn, cfg)
 	if err != nil {
@@ -241,12 +241,13 @@ func runShopdb(ctx context.Context, p params) (Result, error) {
 }
 
 // muxConns is how many of the pool's connections shopdb-mux multiplexes
-// on: SHOPDB_MUX_CONNS when set (for tuning), else all of them.
-func muxConns(conns int32) int32 {
+// on: SHOPDB_MUX_CONNS when set (for tuning), else 0, pgkit's default
+// (DefaultMultiplexConns).
+func muxConns() int32 {
 	if v, err := strconv.Atoi(os.Getenv("SHOPDB_MUX_CONNS")); err == nil && v > 0 {
 		return int32(v)
 	}
-	return conns
+	return 0
 }
 
 // repeatStream reads the whole result again until duration has passed (at

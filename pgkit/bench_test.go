@@ -2,8 +2,11 @@ package pgkit_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -289,5 +292,71 @@ func BenchmarkMultiplexed(b *testing.B) {
 				}
 			})
 		})
+	}
+}
+
+// BenchmarkMultiplexHeadOfLine measures what a slow statement costs the
+// quick ones around it: 64 goroutines of point queries, beside one
+// goroutine running a 50 ms statement back to back, on a multiplexing DB
+// (pool of 4, so 3 lanes) and on a plain pool of 4. It reports the quick
+// queries' p50 and p99 latency; ns/op is per quick query.
+func BenchmarkMultiplexHeadOfLine(b *testing.B) {
+	plain, _, userID := benchShop(b)
+	ctx := context.Background()
+	mx, err := pgkit.Open(ctx, plain.Pool().Config().ConnString(), pgkit.Config{MaxConns: 4, Multiplex: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer mx.Close()
+	for _, bc := range []struct {
+		name string
+		d    *pgkit.DB
+	}{{"multiplexed", mx}, {"pool", plain}} {
+		for _, slow := range []bool{false, true} {
+			b.Run(fmt.Sprintf("%s/slow=%v", bc.name, slow), func(b *testing.B) {
+				q := db.New(bc.d)
+				stop := make(chan struct{})
+				var slowDone sync.WaitGroup
+				if slow {
+					slowDone.Go(func() {
+						for {
+							select {
+							case <-stop:
+								return
+							default:
+							}
+							if _, err := bc.d.Exec(ctx, "SELECT pg_sleep(0.05)"); err != nil {
+								b.Error(err)
+								return
+							}
+						}
+					})
+				}
+				var mu sync.Mutex
+				var lat []time.Duration
+				b.SetParallelism(32)
+				b.RunParallel(func(pb *testing.PB) {
+					var mine []time.Duration
+					for pb.Next() {
+						start := time.Now()
+						if _, err := q.UserGetByID(ctx, userID); err != nil {
+							b.Error(err)
+							return
+						}
+						mine = append(mine, time.Since(start))
+					}
+					mu.Lock()
+					lat = append(lat, mine...)
+					mu.Unlock()
+				})
+				close(stop)
+				slowDone.Wait()
+				slices.Sort(lat)
+				if len(lat) > 0 {
+					b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+					b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+				}
+			})
+		}
 	}
 }

@@ -117,8 +117,7 @@ type mux struct {
 	lanes    []*lane
 	idle     []*lane // lanes waiting for work
 	starting int
-	waiters  int
-	room     chan struct{} // closed when a statement is answered and someone waits
+	waitq    []*waiter // callers waiting for room, oldest first
 	closed   bool
 	conns    map[*pgconn.PgConn]*connStmts // prepared statements, per connection
 	stats    MultiplexStats
@@ -156,7 +155,6 @@ func newMux(pool *pgxpool.Pool, cfg Config, acquireTimeout time.Duration, tracer
 	m := &mux{
 		pool: pool, acquireTimeout: acquireTimeout, depth: depth, maxLanes: lanes, cacheCap: cacheCap, tracer: tracer,
 		ctx: ctx, cancel: cancel,
-		room:  make(chan struct{}),
 		conns: map[*pgconn.PgConn]*connStmts{},
 	}
 	m.maps = make(chan *pgtype.Map, max(16, 4*runtime.GOMAXPROCS(0)))
@@ -195,16 +193,11 @@ func (m *mux) close() {
 	for _, l := range m.lanes {
 		l.poke()
 	}
-	m.wakeWaiters()
-	m.mu.Unlock()
-}
-
-// wakeWaiters tells callers waiting for room to look again; m.mu is held.
-func (m *mux) wakeWaiters() {
-	if m.waiters > 0 {
-		close(m.room)
-		m.room = make(chan struct{})
+	for _, w := range m.waitq {
+		close(w.ch) // not granted: the waiter returns errClosed
 	}
+	m.waitq = nil
+	m.mu.Unlock()
 }
 
 // Stats reports the multiplexer's lanes and counters.
@@ -412,44 +405,88 @@ func (m *mux) do(ctx context.Context, sql string, args []any) (result, error) {
 // unanswered, waiting for room at most the acquire timeout, and makes sure
 // a lane will take it.
 func (m *mux) enqueue(ctx context.Context, req *request) error {
-	var timeout <-chan time.Time
 	m.mu.Lock()
-	for m.pending >= m.maxLanes*m.depth && !m.closed {
-		if timeout == nil && m.acquireTimeout >= 0 {
-			t := time.NewTimer(m.acquireTimeout)
-			defer t.Stop()
-			timeout = t.C
-			m.stats.Waited++
-		}
-		m.waiters++
-		room := m.room
-		m.mu.Unlock()
-		var err error
-		select {
-		case <-room:
-		case <-ctx.Done():
-			err = ctx.Err()
-		case <-timeout:
-			st := m.pool.Stat()
-			err = &PoolExhaustedError{Waited: m.acquireTimeout, InUse: st.AcquiredConns(), MaxConns: st.MaxConns()}
-		}
-		m.mu.Lock()
-		m.waiters--
-		if err != nil {
-			m.mu.Unlock()
-			return err
-		}
-	}
 	if m.closed {
 		m.mu.Unlock()
-		return errors.New("pgkit: the DB is closed")
+		return errClosed
 	}
-	m.pending++
+	if m.pending < m.maxLanes*m.depth && len(m.waitq) == 0 {
+		m.pending++
+	} else if err := m.waitForRoom(ctx); err != nil { // returns with m.mu held and a slot, or unlocked
+		return err
+	}
 	m.stats.Statements++
 	m.queue = append(m.queue, req)
 	m.kick()
 	m.mu.Unlock()
 	return nil
+}
+
+// errClosed is a statement sent on a closed DB.
+var errClosed = errors.New("pgkit: the DB is closed")
+
+// waiter is a caller waiting for room, first come first served: a slot
+// freed goes to the longest waiter directly (no herd of waiters woken to
+// race for it, and no caller overtaken for ever).
+type waiter struct {
+	ch      chan struct{} // closed when granted a slot, or when the DB closes
+	granted bool          // under m.mu
+}
+
+// waitForRoom queues the caller for a slot, m.mu held; it returns nil with
+// m.mu held and the slot counted in pending, or an error with m.mu
+// released: the context's, *PoolExhaustedError after the acquire timeout,
+// or errClosed.
+func (m *mux) waitForRoom(ctx context.Context) error {
+	w := &waiter{ch: make(chan struct{})}
+	m.waitq = append(m.waitq, w)
+	m.stats.Waited++
+	m.mu.Unlock()
+	var timeout <-chan time.Time
+	if m.acquireTimeout >= 0 {
+		t := time.NewTimer(m.acquireTimeout)
+		defer t.Stop()
+		timeout = t.C
+	}
+	var err error
+	select {
+	case <-w.ch:
+	case <-ctx.Done():
+		err = ctx.Err()
+	case <-timeout:
+		st := m.pool.Stat()
+		err = &PoolExhaustedError{Waited: m.acquireTimeout, InUse: st.AcquiredConns(), MaxConns: st.MaxConns()}
+	}
+	m.mu.Lock()
+	switch {
+	case w.granted && err == nil && !m.closed:
+		return nil
+	case w.granted:
+		m.release() // granted as the caller gave up: pass the slot on
+	default:
+		if i := slices.Index(m.waitq, w); i >= 0 {
+			m.waitq = slices.Delete(m.waitq, i, i+1)
+		}
+	}
+	m.mu.Unlock()
+	if err == nil {
+		err = errClosed
+	}
+	return err
+}
+
+// release frees the slot of an answered statement: it goes to the first
+// waiter, if any; m.mu is held.
+func (m *mux) release() {
+	if len(m.waitq) > 0 && !m.closed {
+		w := m.waitq[0]
+		m.waitq[0] = nil
+		m.waitq = m.waitq[1:]
+		w.granted = true
+		close(w.ch)
+		return
+	}
+	m.pending--
 }
 
 // kick wakes an idle lane for queued work, or starts one when every lane
@@ -489,7 +526,7 @@ func (m *mux) startLane() {
 	m.starting--
 	if err == nil && m.closed {
 		pc.Release()
-		err = errors.New("pgkit: the DB is closed")
+		err = errClosed
 	}
 	if err != nil {
 		if len(m.lanes) == 0 && m.starting == 0 {
@@ -520,8 +557,7 @@ func (m *mux) startLane() {
 func (m *mux) answer(req *request, res result) {
 	req.res = res
 	req.done <- struct{}{}
-	m.pending--
-	m.wakeWaiters()
+	m.release()
 }
 
 // connStmts is what a connection has prepared, oldest first.

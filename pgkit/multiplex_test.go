@@ -652,3 +652,36 @@ func TestMultiplexFromConnectionString(t *testing.T) {
 		t.Errorf("Config.Multiplex with PoolerTransaction: %v", err)
 	}
 }
+
+// TestMultiplexFullIsPoolExhausted: with every multiplexed connection at
+// its depth for longer than AcquireTimeout, the next caller gets
+// ErrPoolExhausted, not a hang; once room frees, callers are served again.
+func TestMultiplexFullIsPoolExhausted(t *testing.T) {
+	t.Parallel()
+	url := pgkittest.URL(t, schema.FS())
+	ctx := context.Background()
+	mx, err := pgkit.Open(ctx, url, pgkit.Config{MaxConns: 2, MultiplexConns: 1, MultiplexDepth: 2, Multiplex: true, AcquireTimeout: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mx.Close()
+	var wg sync.WaitGroup
+	for range 2 {
+		wg.Go(func() {
+			if _, err := mx.Exec(ctx, "SELECT pg_sleep(0.5)"); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	waitFor(t, 5*time.Second, func() bool { return mx.MultiplexStats().Statements == 2 })
+	_, err = mx.Exec(ctx, "SELECT 1")
+	var pe *pgkit.PoolExhaustedError
+	if !errors.Is(err, pgkit.ErrPoolExhausted) || !errors.As(err, &pe) {
+		t.Errorf("third statement on a full multiplexer: %v, want ErrPoolExhausted", err)
+	}
+	wg.Wait()
+	var n int
+	if err := mx.QueryRow(ctx, "SELECT 5").Scan(&n); err != nil || n != 5 {
+		t.Errorf("after room freed: %d, %v", n, err)
+	}
+}
