@@ -107,7 +107,9 @@ type mux struct {
 	maps      chan *pgtype.Map
 	reqs      sync.Pool // *request
 	checked   sync.Map  // sql → error (nil: may be multiplexed)
+	timings   sync.Map  // sql → *atomic.Int64, see stmt.took
 	checkedN  atomic.Int64
+	timingsN  atomic.Int64
 	pipelined atomic.Int64
 	writes    atomic.Int64
 
@@ -572,7 +574,28 @@ type stmt struct {
 	sd            *pgconn.StatementDescription
 	resultFormats []int16
 	fields        []pgconn.FieldDescription
+	took          *atomic.Int64 // nanoseconds: moving average of its time on the server, shared by every connection
 }
+
+// slow reports a statement that usually runs longer than slowStatement:
+// a lane sends nothing behind it (see lane.sendBatch).
+func (st *stmt) slow() bool { return st != nil && time.Duration(st.took.Load()) > slowStatement }
+
+// timing returns the shared moving average of sql's time on the server.
+func (m *mux) timing(sql string) *atomic.Int64 {
+	if v, ok := m.timings.Load(sql); ok {
+		return v.(*atomic.Int64)
+	}
+	if m.timingsN.Add(1) > maxCheckedSQL {
+		return new(atomic.Int64) // bounded, as m.checked is: this statement learns per connection
+	}
+	v, _ := m.timings.LoadOrStore(sql, new(atomic.Int64))
+	return v.(*atomic.Int64)
+}
+
+// slowStatement is where a statement starts to count as slow: behind one,
+// a pipelined statement would wait that long for nothing.
+const slowStatement = time.Millisecond
 
 // wireItem is something written to the connection whose results are
 // awaited, in order.
@@ -581,6 +604,7 @@ type wireItem struct {
 	sql  string
 	req  *request
 	st   *stmt
+	slow bool // counted in lane.slowInFlight
 }
 
 const (
@@ -605,17 +629,19 @@ type lane struct {
 	idle bool // in m.idle; under m.mu
 
 	// lane goroutine only
-	stmts     *connStmts
-	inflight  int        // taken and not yet answered
-	wire      []wireItem // written (the first flushed of them sent), results awaited in order
-	flushed   int
-	unsent    int                   // bytes written to the buffer and not flushed, roughly
-	preparing map[string][]*request // statements awaiting their Prepare
-	eqb       pgx.ExtendedQueryBuilder
-	bind      pgproto3.Bind
-	batch     []*request
-	arena     []byte // readItem's scratch for row values
-	ends      []int
+	stmts        *connStmts
+	inflight     int        // taken and not yet answered
+	wire         []wireItem // written (the first flushed of them sent), results awaited in order
+	flushed      int
+	unsent       int                   // bytes written to the buffer and not flushed, roughly
+	lastRead     time.Time             // when the last result ended, or the idle server was sent work
+	slowInFlight int                   // statements known to be slow, written and not answered
+	preparing    map[string][]*request // statements awaiting their Prepare
+	eqb          pgx.ExtendedQueryBuilder
+	bind         pgproto3.Bind
+	batch        []*request
+	arena        []byte // readItem's scratch for row values
+	ends         []int
 }
 
 func (l *lane) poke() {
@@ -637,9 +663,7 @@ func (l *lane) run() {
 			l.retire()
 			return
 		}
-		for _, req := range batch {
-			l.send(req)
-		}
+		l.sendBatch(batch)
 		if err := l.flush(); err != nil {
 			l.die(err)
 			return
@@ -694,7 +718,7 @@ func (l *lane) take() (batch []*request, retire bool) {
 	// to a free connection, never behind one that may be slow.
 	lanes := len(m.lanes) + m.starting
 	share := (len(m.queue) + lanes - 1) / lanes
-	if l.inflight > 0 && (len(m.idle) > 0 || m.starting > 0 || len(m.lanes) < m.maxLanes) {
+	if l.inflight > 0 && (len(m.idle) > 0 || m.starting > 0 || len(m.lanes) < m.maxLanes) || l.slowInFlight > 0 {
 		share = 0
 	}
 	n := min(m.depth-l.inflight, share)
@@ -755,6 +779,43 @@ func (m *mux) removeLane(l *lane) {
 	l.idle = false
 }
 
+// sendBatch writes what take returned. Statements known to be slow go
+// last, and the first of them ends the batch: the rest go back to the
+// queue for other lanes, rather than wait behind it (head-of-line
+// blocking).
+func (l *lane) sendBatch(batch []*request) {
+	quick := batch[:0:0]
+	var slow []*request
+	for _, req := range batch {
+		if l.stmts.byName[req.sql].slow() {
+			slow = append(slow, req)
+		} else {
+			quick = append(quick, req)
+		}
+	}
+	if slow != nil {
+		batch = append(quick, slow...)
+	}
+	for i, req := range batch {
+		if l.slowInFlight > 0 {
+			l.giveBack(batch[i:])
+			return
+		}
+		l.send(req)
+	}
+}
+
+// giveBack returns statements the lane took but will not send to the
+// front of the queue.
+func (l *lane) giveBack(reqs []*request) {
+	m := l.m
+	m.mu.Lock()
+	m.queue = append(slices.Clone(reqs), m.queue...)
+	l.inflight -= len(reqs)
+	m.kick()
+	m.mu.Unlock()
+}
+
 // send writes req, or its statement's Prepare when this connection has not
 // prepared it yet.
 func (l *lane) send(req *request) {
@@ -809,7 +870,11 @@ func (l *lane) sendQuery(req *request, st *stmt) {
 	l.fe.SendBind(&l.bind)
 	l.fe.SendExecute(&pgproto3.Execute{})
 	l.fe.SendSync(&pgproto3.Sync{})
-	l.wire = append(l.wire, wireItem{kind: itemQuery, req: req, st: st})
+	slow := st.slow()
+	l.wire = append(l.wire, wireItem{kind: itemQuery, req: req, st: st, slow: slow})
+	if slow {
+		l.slowInFlight++
+	}
 	for _, v := range l.eqb.ParamValues {
 		l.unsent += len(v)
 	}
@@ -835,6 +900,9 @@ func (l *lane) flush() error {
 		}
 	}
 	l.m.writes.Add(1)
+	if l.flushed == 0 {
+		l.lastRead = time.Now() // the server was idle: the clock of the next result starts now
+	}
 	if err := l.fe.Flush(); err != nil {
 		return fmt.Errorf("write to the server: %w", err)
 	}
@@ -880,6 +948,16 @@ func (l *lane) readOne() error {
 	var rows item
 	res, err := l.readItem(&rows)
 	l.head.Store(nil)
+	now := time.Now()
+	if it.slow {
+		l.slowInFlight--
+	}
+	// Its time on the server, roughly: since the result before it ended
+	// (or since it was sent, if the server was idle). A moving average, so
+	// that one slow run does not mark a statement for good.
+	took, avg := int64(now.Sub(l.lastRead)), it.st.took.Load()
+	it.st.took.Store(avg + (took-avg)/4) // lanes racing here lose an update: it is a hint
+	l.lastRead = now
 	if err == nil && res.err == nil && !req.abandoned.Load() {
 		res.fields, res.values = l.rowsOf(it.st.fields)
 	}
@@ -994,7 +1072,7 @@ func (l *lane) readPrepare(sql string) error {
 		return err
 	}
 	sd := &pgconn.StatementDescription{Name: stmtName(sql), SQL: sql, ParamOIDs: it.params, Fields: it.fields}
-	st := &stmt{sd: sd, resultFormats: make([]int16, len(sd.Fields)), fields: make([]pgconn.FieldDescription, len(sd.Fields))}
+	st := &stmt{sd: sd, resultFormats: make([]int16, len(sd.Fields)), fields: make([]pgconn.FieldDescription, len(sd.Fields)), took: l.m.timing(sql)}
 	tm := l.conn.TypeMap()
 	for i, f := range sd.Fields {
 		st.resultFormats[i] = tm.FormatCodeForOID(f.DataTypeOID)
