@@ -779,21 +779,21 @@ func (m *mux) removeLane(l *lane) {
 	l.idle = false
 }
 
-// sendBatch writes what take returned. Statements known to be slow go
-// last, and the first of them ends the batch: the rest go back to the
-// queue for other lanes, rather than wait behind it (head-of-line
-// blocking).
+// sendBatch writes what take returned (or statements whose Prepare just
+// came back, or one sent again). Statements known to be slow go last, and
+// nothing is written behind one: the rest go back to the queue for other
+// lanes, rather than wait behind it (head-of-line blocking).
 func (l *lane) sendBatch(batch []*request) {
-	quick := batch[:0:0]
-	var slow []*request
-	for _, req := range batch {
-		if l.stmts.byName[req.sql].slow() {
-			slow = append(slow, req)
-		} else {
-			quick = append(quick, req)
+	if slices.ContainsFunc(batch, func(req *request) bool { return l.stmts.byName[req.sql].slow() }) {
+		quick := make([]*request, 0, len(batch))
+		var slow []*request
+		for _, req := range batch {
+			if l.stmts.byName[req.sql].slow() {
+				slow = append(slow, req)
+			} else {
+				quick = append(quick, req)
+			}
 		}
-	}
-	if slow != nil {
 		batch = append(quick, slow...)
 	}
 	for i, req := range batch {
@@ -1084,9 +1084,7 @@ func (l *lane) readPrepare(sql string) error {
 	l.m.mu.Lock()
 	l.m.stats.Prepares++
 	l.m.mu.Unlock()
-	for _, req := range waiting {
-		l.send(req)
-	}
+	l.sendBatch(waiting)
 	return nil
 }
 
@@ -1120,7 +1118,7 @@ func (l *lane) resend(req *request, st *stmt, err error) bool {
 	l.m.mu.Lock()
 	l.m.stats.Resent++
 	l.m.mu.Unlock()
-	l.send(req)
+	l.sendBatch([]*request{req})
 	return true
 }
 
