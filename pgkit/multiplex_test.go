@@ -741,3 +741,29 @@ func TestMultiplexSlowStatementDoesNotBlockOthers(t *testing.T) {
 		t.Errorf("a quick statement took %s: it waited behind the 300 ms one", w)
 	}
 }
+
+// TestMultiplexStalePreparedStatement: a schema change that alters a
+// prepared statement's result columns makes the server refuse the cached
+// plan (0A000); the statement is prepared again and answered, and the
+// caller never sees the refusal.
+func TestMultiplexStalePreparedStatement(t *testing.T) {
+	t.Parallel()
+	mx, plain, _ := muxDB(t, 2, 0) // 1 lane: every statement on the same connection
+	ctx := context.Background()
+	if _, err := plain.Exec(ctx, "CREATE TABLE stale (x int); INSERT INTO stale VALUES (41)"); err != nil {
+		t.Fatal(err)
+	}
+	var x int64
+	if err := mx.QueryRow(ctx, "SELECT * FROM stale").Scan(&x); err != nil || x != 41 {
+		t.Fatalf("before: %d, %v", x, err)
+	}
+	if _, err := plain.Exec(ctx, "ALTER TABLE stale ALTER x TYPE bigint; UPDATE stale SET x = 4200000000"); err != nil {
+		t.Fatal(err)
+	}
+	if err := mx.QueryRow(ctx, "SELECT * FROM stale").Scan(&x); err != nil || x != 4200000000 {
+		t.Fatalf("after the column became bigint: %d, %v", x, err)
+	}
+	if st := mx.MultiplexStats(); st.Resent != 1 || st.Prepares < 2 {
+		t.Errorf("stats %+v: want the statement sent again once, prepared again", st)
+	}
+}
