@@ -133,6 +133,7 @@ type MultiplexStats struct {
 	Writes     int64 // writes to the connections (system calls): Statements/Writes is statements per round trip
 	Prepares   int64 // statements prepared on a connection
 	Waited     int64 // statements that waited for room (every lane at its depth)
+	Exhausted  int64 // of them, those that failed with ErrPoolExhausted
 	Resent     int64 // statements sent again (hit by a cancel meant for another, stale prepared statement)
 	Cancels    int64 // cancel requests sent for abandoned statements
 	LanesLost  int64 // lanes whose connection broke
@@ -460,6 +461,9 @@ func (m *mux) waitForRoom(ctx context.Context) error {
 		err = &PoolExhaustedError{Waited: m.acquireTimeout, InUse: st.AcquiredConns(), MaxConns: st.MaxConns()}
 	}
 	m.mu.Lock()
+	if _, ok := err.(*PoolExhaustedError); ok && !w.granted {
+		m.stats.Exhausted++
+	}
 	switch {
 	case w.granted && err == nil && !m.closed:
 		return nil

@@ -64,6 +64,27 @@ func (m *metrics) watchPool(pool *pgkit.DB) {
 		counter("waited_acquires_total", "Acquires that waited for a connection.", func(s pgkit.PoolStats) float64 { return float64(s.WaitedAcquire) }),
 		counter("exhausted_total", "Acquires that failed with ErrPoolExhausted.", func(s pgkit.PoolStats) float64 { return float64(s.Exhausted) }),
 	)
+	if !pool.Multiplexing() {
+		return
+	}
+	mgauge := func(name, help string, f func(pgkit.MultiplexStats) float64) prometheus.Collector {
+		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "shopapi_db_multiplex_" + name, Help: help},
+			func() float64 { return f(pool.MultiplexStats()) })
+	}
+	mcounter := func(name, help string, f func(pgkit.MultiplexStats) float64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "shopapi_db_multiplex_" + name, Help: help},
+			func() float64 { return f(pool.MultiplexStats()) })
+	}
+	m.reg.MustRegister(
+		mgauge("lanes", "Connections multiplexing right now.", func(s pgkit.MultiplexStats) float64 { return float64(s.Lanes) }),
+		mcounter("statements_total", "Statements multiplexed.", func(s pgkit.MultiplexStats) float64 { return float64(s.Statements) }),
+		mcounter("pipelined_total", "Statements written while others on the connection awaited results.", func(s pgkit.MultiplexStats) float64 { return float64(s.Pipelined) }),
+		mcounter("writes_total", "Writes to multiplexed connections (statements_total / writes_total: statements per round trip).", func(s pgkit.MultiplexStats) float64 { return float64(s.Writes) }),
+		mcounter("waited_total", "Statements that waited for room.", func(s pgkit.MultiplexStats) float64 { return float64(s.Waited) }),
+		mcounter("exhausted_total", "Statements that failed with ErrPoolExhausted.", func(s pgkit.MultiplexStats) float64 { return float64(s.Exhausted) }),
+		mcounter("cancels_total", "Cancel requests for statements whose caller left.", func(s pgkit.MultiplexStats) float64 { return float64(s.Cancels) }),
+		mcounter("lanes_lost_total", "Multiplexed connections that broke.", func(s pgkit.MultiplexStats) float64 { return float64(s.LanesLost) }),
+	)
 }
 
 func (m *metrics) handler() http.Handler {

@@ -256,13 +256,24 @@ func TestPlaceOrder(t *testing.T) {
 	}
 }
 
+// TestHealthMetricsAndLogs runs on a plain pool and on a multiplexing one:
+// the same metrics and log lines (queries of the multiplexed page traced by
+// the lanes), plus the multiplexer's own metrics.
 func TestHealthMetricsAndLogs(t *testing.T) {
-	t.Parallel()
-	s := newTestService(t, pgkit.Config{}, 5*time.Second)
+	for _, multiplex := range []bool{false, true} {
+		t.Run(fmt.Sprintf("multiplex=%v", multiplex), func(t *testing.T) {
+			t.Parallel()
+			testHealthMetricsAndLogs(t, newTestService(t, pgkit.Config{Multiplex: multiplex}, 5*time.Second), multiplex)
+		})
+	}
+}
+
+func testHealthMetricsAndLogs(t *testing.T, s *testService, multiplex bool) {
 	if code, _, body := s.call(t, "GET", "/healthz", ""); code != 200 || body["status"] != "ok" {
 		t.Fatalf("healthz %d %v", code, body)
 	}
 	s.call(t, "GET", "/products/1?customer=2", "")
+	s.call(t, "GET", "/products/1?customer=2&fetch=sequential", "") // plain calls: multiplexed when the pool multiplexes
 	s.call(t, "GET", "/products/999999", "")
 	s.call(t, "POST", "/orders", `{"customer_id": 999999, "items": [{"product_id": 1, "quantity": 1}]}`)
 	resp, err := s.Client().Get(s.URL + "/metrics")
@@ -271,17 +282,21 @@ func TestHealthMetricsAndLogs(t *testing.T) {
 	}
 	raw, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	for _, want := range []string{
-		`shopapi_http_requests_total{route="GET /products/{id}",status="200"} 1`,
+	wants := []string{
+		`shopapi_http_requests_total{route="GET /products/{id}",status="200"} 2`,
 		`shopapi_http_requests_total{route="GET /products/{id}",status="404"} 1`,
-		`shopapi_http_request_duration_seconds_bucket{route="GET /products/{id}",status="200",le="+Inf"} 1`,
-		`shopapi_db_queries_total{outcome="ok",query="ReviewListByProduct"} 2`,
-		`shopapi_db_queries_total{outcome="ok",query="ProductGetByID"} 2`,
+		`shopapi_http_request_duration_seconds_bucket{route="GET /products/{id}",status="200",le="+Inf"} 2`,
+		`shopapi_db_queries_total{outcome="ok",query="ReviewListByProduct"} 3`,
+		`shopapi_db_queries_total{outcome="ok",query="ProductGetByID"} 3`,
 		`shopapi_db_queries_total{outcome="error",query="OrderCreate"} 1`,
 		`shopapi_http_requests_total{route="POST /orders",status="404"} 1`,
 		`shopapi_db_pool_max_conns `,
 		`shopapi_db_pool_exhausted_total 0`,
-	} {
+	}
+	if multiplex {
+		wants = append(wants, `shopapi_db_multiplex_statements_total 3`, `shopapi_db_multiplex_exhausted_total 0`, `shopapi_db_multiplex_lanes `)
+	}
+	for _, want := range wants {
 		if !bytes.Contains(raw, []byte(want)) {
 			t.Errorf("/metrics lacks %q", want)
 		}
