@@ -24,6 +24,12 @@
 // them on the transaction's connection, like Pipeline. Inside WithTx, the
 // generated Queries' DB() method (pgkitgen) is the transaction.
 //
+// Config.Multiplex shares a few connections between any number of
+// goroutines: their autocommit statements are pipelined, each with its own
+// Sync (its own implicit transaction), while transactions, streams and
+// COPY keep a connection of their own. Statements that would change the
+// shared session fail with ErrSessionState.
+//
 // In production: Config.Pooler for PgBouncer in transaction mode,
 // Config.QueryTimeout against a frozen server, pgerr.ErrConnectionLost and
 // pgerr.IsTransient for faults; dead idle connections are replaced before a
