@@ -2,7 +2,10 @@ package pgkit_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"sync"
+	"sync/atomic"
 
 	"github.com/jackc/pgx/v5"
 
@@ -154,4 +157,30 @@ func ExampleCopyFromSeq() {
 	n, err := db.New(d).UserCreateManySeq(ctx, users)
 	fmt.Println(n, err)
 	// Output: 1000 <nil>
+}
+
+// Many goroutines, few connections: with Multiplex, 100 concurrent page
+// reads share the pool's connections, their statements pipelined, each in
+// a transaction of its own. Session statements are refused.
+func ExampleConfig_multiplex() {
+	d, productID, _, done := testshop.ExampleDB(pgkit.Config{MaxConns: 4, Multiplex: true})
+	defer done()
+	ctx := context.Background()
+	q := db.New(d)
+	before := d.MultiplexStats().Statements
+
+	var wg sync.WaitGroup
+	var failed atomic.Int64
+	for range 100 {
+		wg.Go(func() {
+			if _, err := q.ReviewListByProduct(ctx, db.ReviewListByProductParams{ProductID: productID, Max: 10}); err != nil {
+				failed.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	_, err := d.Exec(ctx, "SET statement_timeout = '1s'")
+	st := d.MultiplexStats()
+	fmt.Println(failed.Load(), st.Statements-before, st.Lanes <= 3, errors.Is(err, pgkit.ErrSessionState))
+	// Output: 0 100 true true
 }
