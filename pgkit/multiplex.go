@@ -942,6 +942,15 @@ func (l *lane) readOne() error {
 		_, err := l.readItem(nil)
 		return err
 	case itemPrepare:
+		// The Prepare answers for its first waiting statement: if that
+		// caller leaves, the cancel and the grace apply as to a query.
+		if waiting := l.preparing[it.sql]; len(waiting) > 0 {
+			l.head.Store(waiting[0])
+			if waiting[0].abandoned.Load() {
+				l.watch(waiting[0])
+			}
+			defer l.head.Store(nil)
+		}
 		return l.readPrepare(it.sql)
 	}
 	req := it.req

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -765,5 +766,55 @@ func TestMultiplexStalePreparedStatement(t *testing.T) {
 	}
 	if st := mx.MultiplexStats(); st.Resent != 1 || st.Prepares < 2 {
 		t.Errorf("stats %+v: want the statement sent again once, prepared again", st)
+	}
+}
+
+// TestMultiplexFrozenBackendIsGivenUp: the one multiplexed connection's
+// backend stops answering (SIGSTOP, as a hung server would) while a
+// statement waits for its Prepare. Its caller, with a 100 ms deadline,
+// gets the deadline error at once. The cancel request goes unanswered, so
+// 2 s later the connection is given up; the statement queued behind it
+// (no deadline, never sent) then runs on a new connection instead of
+// hanging.
+func TestMultiplexFrozenBackendIsGivenUp(t *testing.T) {
+	t.Parallel()
+	mx, _, _ := muxDB(t, 2, 0) // 1 lane
+	ctx := context.Background()
+	var pid int
+	if err := mx.QueryRow(ctx, "SELECT pg_backend_pid()").Scan(&pid); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
+		t.Skipf("cannot stop the backend process (%v): the test needs to run as root or as the server's user", err)
+	}
+	defer syscall.Kill(pid, syscall.SIGCONT)
+	behind := make(chan error, 1)
+	dctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	go func() {
+		time.Sleep(20 * time.Millisecond) // queued behind the first, on the same lane
+		var n int
+		err := mx.QueryRow(ctx, "SELECT 2").Scan(&n)
+		if err == nil && n != 2 {
+			err = fmt.Errorf("got %d", n)
+		}
+		behind <- err
+	}()
+	_, err := mx.Exec(dctx, "SELECT 1")
+	if !errors.Is(err, context.DeadlineExceeded) || time.Since(start) > time.Second {
+		t.Errorf("statement with a 100 ms deadline: %v after %s", err, time.Since(start))
+	}
+	select {
+	case err := <-behind:
+		if err != nil {
+			t.Errorf("statement queued behind the frozen one: %v", err)
+		}
+		t.Logf("the statement behind was answered after %s", time.Since(start).Round(time.Millisecond))
+	case <-time.After(10 * time.Second):
+		t.Fatal("the statement behind the frozen one hung")
+	}
+	if st := mx.MultiplexStats(); st.LanesLost != 1 || st.Cancels != 1 {
+		t.Errorf("stats %+v: want one cancel and one lost lane", st)
 	}
 }
