@@ -45,16 +45,22 @@ func newMetrics() *metrics {
 	return m
 }
 
-// watchPool exports the pool's statistics, read at every scrape.
+// statFuncs makes gauges and counters named prefix+name that read one
+// field of a stats snapshot, taken by read at every scrape.
+func statFuncs[S any](prefix string, read func() S) (gauge, counter func(name, help string, f func(S) float64) prometheus.Collector) {
+	gauge = func(name, help string, f func(S) float64) prometheus.Collector {
+		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: prefix + name, Help: help}, func() float64 { return f(read()) })
+	}
+	counter = func(name, help string, f func(S) float64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: prefix + name, Help: help}, func() float64 { return f(read()) })
+	}
+	return gauge, counter
+}
+
+// watchPool exports the pool's statistics, and the multiplexer's when it
+// multiplexes, read at every scrape.
 func (m *metrics) watchPool(pool *pgkit.DB) {
-	gauge := func(name, help string, f func(pgkit.PoolStats) float64) prometheus.Collector {
-		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "shopapi_db_pool_" + name, Help: help},
-			func() float64 { return f(pool.Stats()) })
-	}
-	counter := func(name, help string, f func(pgkit.PoolStats) float64) prometheus.Collector {
-		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "shopapi_db_pool_" + name, Help: help},
-			func() float64 { return f(pool.Stats()) })
-	}
+	gauge, counter := statFuncs("shopapi_db_pool_", pool.Stats)
 	m.reg.MustRegister(
 		gauge("max_conns", "Connections the pool may open.", func(s pgkit.PoolStats) float64 { return float64(s.MaxConns) }),
 		gauge("conns", "Open connections.", func(s pgkit.PoolStats) float64 { return float64(s.TotalConns) }),
@@ -67,14 +73,7 @@ func (m *metrics) watchPool(pool *pgkit.DB) {
 	if !pool.Multiplexing() {
 		return
 	}
-	mgauge := func(name, help string, f func(pgkit.MultiplexStats) float64) prometheus.Collector {
-		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "shopapi_db_multiplex_" + name, Help: help},
-			func() float64 { return f(pool.MultiplexStats()) })
-	}
-	mcounter := func(name, help string, f func(pgkit.MultiplexStats) float64) prometheus.Collector {
-		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "shopapi_db_multiplex_" + name, Help: help},
-			func() float64 { return f(pool.MultiplexStats()) })
-	}
+	mgauge, mcounter := statFuncs("shopapi_db_multiplex_", pool.MultiplexStats)
 	m.reg.MustRegister(
 		mgauge("lanes", "Connections multiplexing right now.", func(s pgkit.MultiplexStats) float64 { return float64(s.Lanes) }),
 		mcounter("statements_total", "Statements multiplexed.", func(s pgkit.MultiplexStats) float64 { return float64(s.Statements) }),
