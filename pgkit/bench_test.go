@@ -251,22 +251,33 @@ func BenchmarkStream(b *testing.B) {
 	})
 }
 
+// benchDB is one of the DBs a benchmark compares, by name.
+type benchDB struct {
+	name string
+	d    *pgkit.DB
+}
+
+// benchMuxShop is benchShop's database twice: through a multiplexing DB
+// (pool of 4, so 3 lanes) and through the plain pool of 4.
+func benchMuxShop(b *testing.B) ([]benchDB, int64, int64) {
+	b.Helper()
+	plain, productID, userID := benchShop(b)
+	mx, err := pgkit.Open(context.Background(), plain.Pool().Config().ConnString(), pgkit.Config{MaxConns: 4, Multiplex: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(mx.Close)
+	return []benchDB{{"multiplexed", mx}, {"pool", plain}}, productID, userID
+}
+
 // BenchmarkMultiplexed is the product page and a point query on a
 // multiplexing DB (Config.Multiplex), from 64 goroutines at once (as the
 // bench program's page workload runs), beside the plain pool: ns/op is per
 // page or query, allocs/op what each costs the caller and the lane.
 func BenchmarkMultiplexed(b *testing.B) {
-	plain, productID, userID := benchShop(b)
+	dbs, productID, userID := benchMuxShop(b)
 	ctx := context.Background()
-	mx, err := pgkit.Open(ctx, plain.Pool().Config().ConnString(), pgkit.Config{MaxConns: 4, Multiplex: true})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer mx.Close()
-	for _, bc := range []struct {
-		name string
-		d    *pgkit.DB
-	}{{"multiplexed", mx}, {"pool", plain}} {
+	for _, bc := range dbs {
 		b.Run("page-Gather/"+bc.name, func(b *testing.B) {
 			b.ReportAllocs()
 			b.SetParallelism(32) // × GOMAXPROCS goroutines
@@ -301,17 +312,9 @@ func BenchmarkMultiplexed(b *testing.B) {
 // (pool of 4, so 3 lanes) and on a plain pool of 4. It reports the quick
 // queries' p50, p99, p99.9 and worst latency; ns/op is per quick query.
 func BenchmarkMultiplexHeadOfLine(b *testing.B) {
-	plain, _, userID := benchShop(b)
+	dbs, _, userID := benchMuxShop(b)
 	ctx := context.Background()
-	mx, err := pgkit.Open(ctx, plain.Pool().Config().ConnString(), pgkit.Config{MaxConns: 4, Multiplex: true})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer mx.Close()
-	for _, bc := range []struct {
-		name string
-		d    *pgkit.DB
-	}{{"multiplexed", mx}, {"pool", plain}} {
+	for _, bc := range dbs {
 		for _, slow := range []bool{false, true} {
 			b.Run(fmt.Sprintf("%s/slow=%v", bc.name, slow), func(b *testing.B) {
 				q := db.New(bc.d)
