@@ -75,16 +75,20 @@ func GatherLimit[D DBTX, Q any](ctx context.Context, src DBTX, newQ func(D) Q, l
 	g, ctx := errgroup.WithContext(ctx)
 	g.SetLimit(limit)
 	for i, fn := range fns {
-		g.Go(func() (err error) {
-			defer func() {
-				if p := recover(); p != nil {
-					err = fmt.Errorf("gather: fn %d panicked: %v\n%s", i, p, debug.Stack())
-				}
-			}()
-			return fn(ctx, q)
-		})
+		g.Go(func() error { return call(ctx, q, i, fn) })
 	}
 	return g.Wait()
+}
+
+// call runs fns[i] as fn, returning a panic in it as an error instead of
+// crashing the process.
+func call[Q any](ctx context.Context, q Q, i int, fn func(ctx context.Context, q Q) error) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("gather: fn %d panicked: %v\n%s", i, p, debug.Stack())
+		}
+	}()
+	return fn(ctx, q)
 }
 
 // fanOut is GatherLimit without a limit: errgroup's semantics (the first
@@ -100,13 +104,7 @@ func fanOut[Q any](ctx context.Context, q Q, fns []func(ctx context.Context, q Q
 		wg    sync.WaitGroup
 	)
 	run := func(i int) {
-		defer func() {
-			if p := recover(); p != nil {
-				err := fmt.Errorf("gather: fn %d panicked: %v\n%s", i, p, debug.Stack())
-				once.Do(func() { first = err; cancel(err) })
-			}
-		}()
-		if err := fns[i](ctx, q); err != nil {
+		if err := call(ctx, q, i, fns[i]); err != nil {
 			once.Do(func() { first = err; cancel(err) })
 		}
 	}
