@@ -788,24 +788,25 @@ func (m *mux) removeLane(l *lane) {
 // nothing is written behind one: the rest go back to the queue for other
 // lanes, rather than wait behind it (head-of-line blocking).
 func (l *lane) sendBatch(batch []*request) {
-	if slices.ContainsFunc(batch, func(req *request) bool { return l.stmts.byName[req.sql].slow() }) {
-		quick := make([]*request, 0, len(batch))
-		var slow []*request
-		for _, req := range batch {
-			if l.stmts.byName[req.sql].slow() {
-				slow = append(slow, req)
-			} else {
-				quick = append(quick, req)
-			}
-		}
-		batch = append(quick, slow...)
-	}
+	var slow []*request
 	for i, req := range batch {
 		if l.slowInFlight > 0 {
-			l.giveBack(batch[i:])
+			l.giveBack(append(slow, batch[i:]...))
 			return
 		}
-		l.send(req)
+		st := l.stmts.byName[req.sql]
+		if st.slow() {
+			slow = append(slow, req)
+			continue
+		}
+		l.send(req, st)
+	}
+	for i, req := range slow {
+		if l.slowInFlight > 0 {
+			l.giveBack(slow[i:])
+			return
+		}
+		l.send(req, l.stmts.byName[req.sql])
 	}
 }
 
@@ -821,8 +822,8 @@ func (l *lane) giveBack(reqs []*request) {
 }
 
 // send writes req, or its statement's Prepare when this connection has not
-// prepared it yet.
-func (l *lane) send(req *request) {
+// prepared it yet (st, its entry in l.stmts, is nil).
+func (l *lane) send(req *request, st *stmt) {
 	if req.abandoned.Load() {
 		l.deliver(req, result{err: req.ctx.Err()})
 		return
@@ -830,7 +831,7 @@ func (l *lane) send(req *request) {
 	if t := l.m.tracer; t != nil && req.tctx == nil {
 		req.tctx = t.TraceQueryStart(req.ctx, l.conn, pgx.TraceQueryStartData{SQL: req.sql, Args: req.args})
 	}
-	if st := l.stmts.byName[req.sql]; st != nil {
+	if st != nil {
 		l.sendQuery(req, st)
 		return
 	}
@@ -939,7 +940,7 @@ func (l *lane) readOne() error {
 	l.flushed--
 	switch it.kind {
 	case itemDeallocate:
-		_, err := l.readItem(nil)
+		_, _, err := l.readItem(false)
 		return err
 	case itemPrepare:
 		// The Prepare answers for its first waiting statement: if that
@@ -958,8 +959,7 @@ func (l *lane) readOne() error {
 	if req.abandoned.Load() {
 		l.watch(req)
 	}
-	var rows item
-	res, err := l.readItem(&rows)
+	res, _, err := l.readItem(true)
 	l.head.Store(nil)
 	now := time.Now()
 	if it.slow {
@@ -972,7 +972,7 @@ func (l *lane) readOne() error {
 	it.st.took.Store(avg + (took-avg)/4) // lanes racing here lose an update: it is a hint
 	l.lastRead = now
 	if err == nil && res.err == nil && !req.abandoned.Load() {
-		res.fields, res.values = l.rowsOf(it.st.fields)
+		res.fields, res.values = it.st.fields, l.rowsOf()
 	}
 	if err != nil {
 		l.deliver(req, result{err: err})
@@ -985,28 +985,28 @@ func (l *lane) readOne() error {
 	return nil
 }
 
-// item is what readItem gathered of one item's messages.
-type item struct {
+// description is what a Prepare's answer says of its statement.
+type description struct {
 	params []uint32                  // ParameterDescription
 	fields []pgconn.FieldDescription // RowDescription
 }
 
 // readItem reads one item's messages up to its ReadyForQuery: the
-// statement's error, if any, in res.err; row values into the lane's
-// scratch (when it is not nil, for a query); a Prepare's description into
-// it. The error returned means the connection broke, or the session is
-// unusable for others (a transaction left open).
-func (l *lane) readItem(it *item) (res result, err error) {
+// statement's error, if any, in res.err; with rows, the row values into
+// the lane's scratch (see rowsOf); a Prepare's description in desc. The
+// error returned means the connection broke, or the session is unusable
+// for others (a transaction left open).
+func (l *lane) readItem(rows bool) (res result, desc description, err error) {
 	arena, ends := l.arena[:0], l.ends[:0] // ends: end of each value in arena; -1 for NULL
 	defer func() { l.arena, l.ends = arena, ends }()
 	for {
 		msg, err := l.pg.ReceiveMessage(context.Background())
 		if err != nil {
-			return res, err
+			return res, desc, err
 		}
 		switch m := msg.(type) {
 		case *pgproto3.DataRow:
-			if it == nil {
+			if !rows {
 				continue
 			}
 			for _, v := range m.Values {
@@ -1022,40 +1022,36 @@ func (l *lane) readItem(it *item) (res result, err error) {
 		case *pgproto3.ErrorResponse:
 			pgErr := pgconn.ErrorResponseToPgError(m)
 			if pgErr.Severity == "FATAL" || pgErr.Severity == "PANIC" {
-				return res, pgErr
+				return res, desc, pgErr
 			}
 			res.err = pgErr
 		case *pgproto3.ParameterDescription:
-			if it != nil {
-				it.params = slices.Clone(m.ParameterOIDs)
-			}
+			desc.params = slices.Clone(m.ParameterOIDs)
 		case *pgproto3.RowDescription:
-			if it != nil {
-				it.fields = make([]pgconn.FieldDescription, len(m.Fields))
-				for i, f := range m.Fields {
-					it.fields[i] = pgconn.FieldDescription{Name: string(f.Name), TableOID: f.TableOID,
-						TableAttributeNumber: f.TableAttributeNumber, DataTypeOID: f.DataTypeOID,
-						DataTypeSize: f.DataTypeSize, TypeModifier: f.TypeModifier, Format: f.Format}
-				}
+			desc.fields = make([]pgconn.FieldDescription, len(m.Fields))
+			for i, f := range m.Fields {
+				desc.fields[i] = pgconn.FieldDescription{Name: string(f.Name), TableOID: f.TableOID,
+					TableAttributeNumber: f.TableAttributeNumber, DataTypeOID: f.DataTypeOID,
+					DataTypeSize: f.DataTypeSize, TypeModifier: f.TypeModifier, Format: f.Format}
 			}
 		case *pgproto3.ReadyForQuery:
 			if m.TxStatus != 'I' {
-				return res, fmt.Errorf("pgkit: a multiplexed statement left a transaction open: %w", ErrSessionState)
+				return res, desc, fmt.Errorf("pgkit: a multiplexed statement left a transaction open: %w", ErrSessionState)
 			}
-			return res, nil
+			return res, desc, nil
 		case *pgproto3.ParseComplete, *pgproto3.BindComplete, *pgproto3.CloseComplete, *pgproto3.NoData,
 			*pgproto3.EmptyQueryResponse, *pgproto3.NoticeResponse, *pgproto3.ParameterStatus, *pgproto3.NotificationResponse:
 		default:
-			return res, fmt.Errorf("pgkit: multiplexed connection out of step: unexpected %T", msg)
+			return res, desc, fmt.Errorf("pgkit: multiplexed connection out of step: unexpected %T", msg)
 		}
 	}
 }
 
 // rowsOf copies the rows readItem left in the lane's scratch out at their
 // final size: two allocations per result, however many rows.
-func (l *lane) rowsOf(fields []pgconn.FieldDescription) ([]pgconn.FieldDescription, [][]byte) {
+func (l *lane) rowsOf() [][]byte {
 	if len(l.ends) == 0 {
-		return fields, nil
+		return nil
 	}
 	owned := make([]byte, len(l.arena))
 	copy(owned, l.arena)
@@ -1068,14 +1064,13 @@ func (l *lane) rowsOf(fields []pgconn.FieldDescription) ([]pgconn.FieldDescripti
 		values[i] = owned[start:end:end]
 		start = end
 	}
-	return fields, values
+	return values
 }
 
 // readPrepare reads a Prepare's description, then writes the statements
 // that waited for it.
 func (l *lane) readPrepare(sql string) error {
-	var it item
-	res, err := l.readItem(&it)
+	res, desc, err := l.readItem(false)
 	waiting := l.preparing[sql]
 	delete(l.preparing, sql)
 	if err != nil || res.err != nil {
@@ -1084,7 +1079,7 @@ func (l *lane) readPrepare(sql string) error {
 		}
 		return err
 	}
-	sd := &pgconn.StatementDescription{Name: stmtName(sql), SQL: sql, ParamOIDs: it.params, Fields: it.fields}
+	sd := &pgconn.StatementDescription{Name: stmtName(sql), SQL: sql, ParamOIDs: desc.params, Fields: desc.fields}
 	st := &stmt{sd: sd, resultFormats: make([]int16, len(sd.Fields)), fields: make([]pgconn.FieldDescription, len(sd.Fields)), took: l.m.timing(sql)}
 	tm := l.conn.TypeMap()
 	for i, f := range sd.Fields {
