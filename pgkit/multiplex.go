@@ -69,9 +69,8 @@ const (
 	// moved on), and is sent again once. It ran in its own implicit
 	// transaction, which the cancel rolled back, so resending is safe.
 	collateralWindow = time.Second
-	// maxCheckedSQL caps the SQL texts whose verdict (session statement or
-	// not) is remembered.
-	maxCheckedSQL = 10_000
+	// maxSQLInfo caps the SQL texts the multiplexer remembers (sqlInfo).
+	maxSQLInfo = 10_000
 )
 
 // DefaultMultiplexConns is Config.MultiplexConns's default for a pool of
@@ -106,10 +105,8 @@ type mux struct {
 	// sync.Pool would drop at every garbage collection.
 	maps      chan *pgtype.Map
 	reqs      sync.Pool // *request
-	checked   sync.Map  // sql → error (nil: may be multiplexed)
-	timings   sync.Map  // sql → *atomic.Int64, see stmt.took
-	checkedN  atomic.Int64
-	timingsN  atomic.Int64
+	sqls      sync.Map  // sql → *sqlInfo
+	sqlsN     atomic.Int64
 	pipelined atomic.Int64
 	writes    atomic.Int64
 
@@ -228,29 +225,30 @@ func multiplexable(args []any) bool {
 	return true
 }
 
-// check refuses statements that change session state; verdicts are cached
-// per SQL text, so each text is looked at once.
-func (m *mux) check(sql string) error {
-	if v, ok := m.checked.Load(sql); ok {
-		if v == nil {
-			return nil
-		}
-		return v.(error)
+// sqlInfo is what the multiplexer knows of one SQL text, shared by every
+// connection.
+type sqlInfo struct {
+	refused error        // not nil for a statement that would change the session
+	took    atomic.Int64 // nanoseconds: moving average of its time on the server, see stmt.slow
+}
+
+// info returns what is known of sql, looking at its text the first time.
+// Entries are bounded, as pgx's statement caches are: SQL built with
+// literals must not grow them without end; past the bound a text is looked
+// at each time and its timing is learned per connection.
+func (m *mux) info(sql string) *sqlInfo {
+	if v, ok := m.sqls.Load(sql); ok {
+		return v.(*sqlInfo)
 	}
-	var err error
+	in := &sqlInfo{}
 	if what := sessionStatement(sql); what != "" {
-		err = fmt.Errorf("pgkit: multiplexed %s: %w; run it in a transaction (WithTx) or on DB.Pool()", what, ErrSessionState)
+		in.refused = fmt.Errorf("pgkit: multiplexed %s: %w; run it in a transaction (WithTx) or on DB.Pool()", what, ErrSessionState)
 	}
-	// Bounded, as pgx's statement caches are: SQL built with literals must
-	// not grow it without end.
-	if m.checkedN.Add(1) <= maxCheckedSQL {
-		if err == nil {
-			m.checked.Store(sql, nil)
-		} else {
-			m.checked.Store(sql, err)
-		}
+	if m.sqlsN.Add(1) > maxSQLInfo {
+		return in
 	}
-	return err
+	v, _ := m.sqls.LoadOrStore(sql, in)
+	return v.(*sqlInfo)
 }
 
 var (
@@ -375,7 +373,7 @@ type result struct {
 
 // do runs one statement on a lane and waits for its result or for ctx.
 func (m *mux) do(ctx context.Context, sql string, args []any) (result, error) {
-	if err := m.check(sql); err != nil {
+	if err := m.info(sql).refused; err != nil {
 		return result{}, err
 	}
 	if err := ctx.Err(); err != nil {
@@ -578,24 +576,12 @@ type stmt struct {
 	sd            *pgconn.StatementDescription
 	resultFormats []int16
 	fields        []pgconn.FieldDescription
-	took          *atomic.Int64 // nanoseconds: moving average of its time on the server, shared by every connection
+	took          *atomic.Int64 // its sqlInfo.took
 }
 
 // slow reports a statement that usually runs longer than slowStatement:
 // a lane sends nothing behind it (see lane.sendBatch).
 func (st *stmt) slow() bool { return st != nil && time.Duration(st.took.Load()) > slowStatement }
-
-// timing returns the shared moving average of sql's time on the server.
-func (m *mux) timing(sql string) *atomic.Int64 {
-	if v, ok := m.timings.Load(sql); ok {
-		return v.(*atomic.Int64)
-	}
-	if m.timingsN.Add(1) > maxCheckedSQL {
-		return new(atomic.Int64) // bounded, as m.checked is: this statement learns per connection
-	}
-	v, _ := m.timings.LoadOrStore(sql, new(atomic.Int64))
-	return v.(*atomic.Int64)
-}
 
 // slowStatement is where a statement starts to count as slow: behind one,
 // a pipelined statement would wait that long for nothing.
@@ -1080,7 +1066,7 @@ func (l *lane) readPrepare(sql string) error {
 		return err
 	}
 	sd := &pgconn.StatementDescription{Name: stmtName(sql), SQL: sql, ParamOIDs: desc.params, Fields: desc.fields}
-	st := &stmt{sd: sd, resultFormats: make([]int16, len(sd.Fields)), fields: make([]pgconn.FieldDescription, len(sd.Fields)), took: l.m.timing(sql)}
+	st := &stmt{sd: sd, resultFormats: make([]int16, len(sd.Fields)), fields: make([]pgconn.FieldDescription, len(sd.Fields)), took: &l.m.info(sql).took}
 	tm := l.conn.TypeMap()
 	for i, f := range sd.Fields {
 		st.resultFormats[i] = tm.FormatCodeForOID(f.DataTypeOID)
