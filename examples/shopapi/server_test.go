@@ -93,15 +93,21 @@ func (s *testService) call(t *testing.T, method, path, body string) (int, http.H
 	return resp.StatusCode, resp.Header, out
 }
 
-// TestProductPage runs on a plain pool and on a multiplexing one
-// (pgkit.Config.Multiplex, the -multiplex flag): the same answers.
-func TestProductPage(t *testing.T) {
+// onBothPools runs test as parallel subtests on a service over a plain
+// pool and over a multiplexing one (pgkit.Config.Multiplex).
+func onBothPools(t *testing.T, test func(t *testing.T, s *testService, multiplex bool)) {
 	for _, multiplex := range []bool{false, true} {
 		t.Run(fmt.Sprintf("multiplex=%v", multiplex), func(t *testing.T) {
 			t.Parallel()
-			testProductPage(t, newTestService(t, pgkit.Config{Multiplex: multiplex}, 5*time.Second))
+			test(t, newTestService(t, pgkit.Config{Multiplex: multiplex}, 5*time.Second), multiplex)
 		})
 	}
+}
+
+// TestProductPage runs on a plain pool and on a multiplexing one
+// (pgkit.Config.Multiplex, the -multiplex flag): the same answers.
+func TestProductPage(t *testing.T) {
+	onBothPools(t, func(t *testing.T, s *testService, _ bool) { testProductPage(t, s) })
 }
 
 func testProductPage(t *testing.T, s *testService) {
@@ -173,12 +179,7 @@ func testProductPage(t *testing.T, s *testService) {
 // TestStatuses runs on a plain pool and on a multiplexing one
 // (pgkit.Config.Multiplex, the -multiplex flag): the same answers.
 func TestStatuses(t *testing.T) {
-	for _, multiplex := range []bool{false, true} {
-		t.Run(fmt.Sprintf("multiplex=%v", multiplex), func(t *testing.T) {
-			t.Parallel()
-			testStatuses(t, newTestService(t, pgkit.Config{Multiplex: multiplex}, 5*time.Second))
-		})
-	}
+	onBothPools(t, func(t *testing.T, s *testService, _ bool) { testStatuses(t, s) })
 }
 
 func testStatuses(t *testing.T, s *testService) {
@@ -260,12 +261,7 @@ func TestPlaceOrder(t *testing.T) {
 // the same metrics and log lines (queries of the multiplexed page traced by
 // the lanes), plus the multiplexer's own metrics.
 func TestHealthMetricsAndLogs(t *testing.T) {
-	for _, multiplex := range []bool{false, true} {
-		t.Run(fmt.Sprintf("multiplex=%v", multiplex), func(t *testing.T) {
-			t.Parallel()
-			testHealthMetricsAndLogs(t, newTestService(t, pgkit.Config{Multiplex: multiplex}, 5*time.Second), multiplex)
-		})
-	}
+	onBothPools(t, testHealthMetricsAndLogs)
 }
 
 func testHealthMetricsAndLogs(t *testing.T, s *testService, multiplex bool) {
