@@ -482,12 +482,7 @@ func TestMultiplexRefusesSessionState(t *testing.T) {
 // the connection's round trips instead of queueing for connections.
 func TestMultiplexGatherIsPipelined(t *testing.T) {
 	t.Parallel()
-	url := pgkittest.URL(t, schema.FS())
-	mx, err := pgkit.Open(context.Background(), url, pgkit.Config{MaxConns: 2, MultiplexConns: 1, Multiplex: true, ApplicationName: "mux"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer mx.Close()
+	mx := pgkittest.NewWithConfig(t, schema.FS(), pgkit.Config{MaxConns: 2, MultiplexConns: 1, Multiplex: true, ApplicationName: "mux"})
 	ctx := context.Background()
 	q := db.New(mx)
 	product, customer := testshop.Shop(t, ctx, q)
@@ -659,13 +654,8 @@ func TestMultiplexFromConnectionString(t *testing.T) {
 // ErrPoolExhausted, not a hang; once room frees, callers are served again.
 func TestMultiplexFullIsPoolExhausted(t *testing.T) {
 	t.Parallel()
-	url := pgkittest.URL(t, schema.FS())
 	ctx := context.Background()
-	mx, err := pgkit.Open(ctx, url, pgkit.Config{MaxConns: 2, MultiplexConns: 1, MultiplexDepth: 2, Multiplex: true, AcquireTimeout: 100 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer mx.Close()
+	mx := pgkittest.NewWithConfig(t, schema.FS(), pgkit.Config{MaxConns: 2, MultiplexConns: 1, MultiplexDepth: 2, Multiplex: true, AcquireTimeout: 100 * time.Millisecond})
 	var wg sync.WaitGroup
 	for range 2 {
 		wg.Go(func() {
@@ -675,7 +665,7 @@ func TestMultiplexFullIsPoolExhausted(t *testing.T) {
 		})
 	}
 	waitFor(t, 5*time.Second, func() bool { return mx.MultiplexStats().Statements == 2 })
-	_, err = mx.Exec(ctx, "SELECT 1")
+	_, err := mx.Exec(ctx, "SELECT 1")
 	var pe *pgkit.PoolExhaustedError
 	if !errors.Is(err, pgkit.ErrPoolExhausted) || !errors.As(err, &pe) {
 		t.Errorf("third statement on a full multiplexer: %v, want ErrPoolExhausted", err)
