@@ -116,23 +116,33 @@ func TestQueryTimeoutBoundsAFrozenServer(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	d := pgkittest.NewWithConfig(t, schema.FS(), pgkit.Config{MaxConns: 1, QueryTimeout: 300 * time.Millisecond})
-	var pid int
-	if err := d.QueryRow(ctx, "SELECT pg_backend_pid()").Scan(&pid); err != nil {
-		t.Fatal(err)
-	}
 	// Freeze the one backend of the pool, as a hung server would be.
-	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
-		t.Skipf("cannot stop the backend process (%v): the test needs to run as root or as the server's user", err)
-	}
-	defer syscall.Kill(pid, syscall.SIGCONT)
+	resume := freezeBackend(t, d)
 	start := time.Now()
 	_, err := db.New(d).UserList(ctx, db.UserListParams{Max: 1})
 	took := time.Since(start)
-	syscall.Kill(pid, syscall.SIGCONT)
+	resume()
 	if err == nil || !errors.Is(err, context.DeadlineExceeded) || took > 3*time.Second {
 		t.Fatalf("frozen server: error %v after %s; want a deadline error after about 300ms", err, took)
 	}
 	t.Logf("frozen server: %v after %s", err, took.Round(time.Millisecond))
+}
+
+// freezeBackend stops (SIGSTOP) the server process behind d's next
+// connection, as a hung server would be, and returns the function that
+// lets it go on; the test's end lets it go on too.
+func freezeBackend(t *testing.T, d *pgkit.DB) (resume func()) {
+	t.Helper()
+	var pid int
+	if err := d.QueryRow(context.Background(), "SELECT pg_backend_pid()").Scan(&pid); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
+		t.Skipf("cannot stop the backend process (%v): the test needs to run as root or as the server's user", err)
+	}
+	resume = func() { syscall.Kill(pid, syscall.SIGCONT) }
+	t.Cleanup(resume)
+	return resume
 }
 
 // TestRestartUnderLoad: 32 goroutines write while the server is stopped

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -770,14 +769,7 @@ func TestMultiplexFrozenBackendIsGivenUp(t *testing.T) {
 	t.Parallel()
 	mx, _, _ := muxDB(t, 2, 0) // 1 lane
 	ctx := context.Background()
-	var pid int
-	if err := mx.QueryRow(ctx, "SELECT pg_backend_pid()").Scan(&pid); err != nil {
-		t.Fatal(err)
-	}
-	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
-		t.Skipf("cannot stop the backend process (%v): the test needs to run as root or as the server's user", err)
-	}
-	defer syscall.Kill(pid, syscall.SIGCONT)
+	freezeBackend(t, mx) // the lane's connection: it is the only one
 	behind := make(chan error, 1)
 	dctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
 	defer cancel()
