@@ -11,17 +11,19 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// Store is Querier plus streams and transactions, for code written against
-// an interface that still needs a transaction. *Queries implements it;
-// inside RunInTx, the Store passed to fn runs in the transaction, and
+// Store is the queries plus streams and transactions, for code written
+// against an interface that still needs a transaction. *Queries implements
+// it; inside RunInTx, the Store passed to fn runs in the transaction, and
 // calling RunInTx on it again opens a savepoint.
 type Store interface {
 	Querier
 	Streamer
-	// RunInTx runs fn in a transaction on what the Queries run on, which
-	// must provide RunInTx(ctx, func(pgx.Tx) error) error, as every pgkit
-	// Source does (with retries on serialization failure and deadlock for
-	// the outermost transaction).
+	// RunInTx runs fn in a transaction on what the Queries run on. On a
+	// pgkit Source (pgkit.Open, pgkit.Wrap, a pgkit transaction) it is
+	// pgkit.WithTx: retried on serialization failure and deadlock when
+	// outermost, a savepoint when nested. On anything else with
+	// Begin(ctx) (pgx.Tx, error), a pgx pool, connection or transaction,
+	// it runs once: committed when fn returns nil, rolled back otherwise.
 	RunInTx(ctx context.Context, fn func(Store) error) error
 }
 
@@ -34,13 +36,29 @@ func (q *Queries) DB() DBTX { return q.db }
 
 // RunInTx runs fn in a transaction; see Store.
 func (q *Queries) RunInTx(ctx context.Context, fn func(Store) error) error {
-	r, ok := q.db.(interface {
+	switch db := q.db.(type) {
+	case interface {
 		RunInTx(context.Context, func(pgx.Tx) error) error
-	})
-	if !ok {
-		return fmt.Errorf("run in transaction: %T cannot run a transaction: make the Queries on a pgkit Source (pgkit.Open, pgkit.Wrap)", q.db)
+	}:
+		return db.RunInTx(ctx, func(tx pgx.Tx) error { return fn(New(tx)) })
+	case interface {
+		Begin(context.Context) (pgx.Tx, error)
+	}:
+		tx, err := db.Begin(ctx)
+		if err != nil {
+			return fmt.Errorf("run in transaction: begin: %w", err)
+		}
+		// Rolls back unless committed, also when fn panics.
+		defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+		if err := fn(New(tx)); err != nil {
+			return err
+		}
+		if err := tx.Commit(ctx); err != nil {
+			return fmt.Errorf("run in transaction: commit: %w", err)
+		}
+		return nil
 	}
-	return r.RunInTx(ctx, func(tx pgx.Tx) error { return fn(New(tx)) })
+	return fmt.Errorf("run in transaction: %T cannot begin a transaction", q.db)
 }
 
 // Streamer has a …Stream method for every :many query: the same rows,
@@ -60,10 +78,10 @@ type Streamer interface {
 	UserListByIDsStream(ctx context.Context, userIds []int64) iter.Seq2[User, error]
 }
 
-// streamQuery runs a …Stream method's query. A DB that offers QueryStream
+// pgkitStreamQuery runs a …Stream method's query. A DB that offers QueryStream
 // (a multiplexing pgkit.DB, which otherwise reads results in full as they
 // arrive) gives it a connection of its own, read row by row.
-func streamQuery(ctx context.Context, db DBTX, sql string, args ...any) (pgx.Rows, error) {
+func pgkitStreamQuery(ctx context.Context, db DBTX, sql string, args ...any) (pgx.Rows, error) {
 	if s, ok := db.(interface {
 		QueryStream(context.Context, string, ...any) (pgx.Rows, error)
 	}); ok {
@@ -78,9 +96,10 @@ func streamQuery(ctx context.Context, db DBTX, sql string, args ...any) (pgx.Row
 // pooled connection back). An error ends the sequence.
 func (q *Queries) OrderClaimByStatusStream(ctx context.Context, arg OrderClaimByStatusParams) iter.Seq2[Order, error] {
 	return func(yield func(Order, error) bool) {
-		rows, err := streamQuery(ctx, q.db, orderClaimByStatus, arg.Status, arg.Max)
+		var zero Order
+		rows, err := pgkitStreamQuery(ctx, q.db, orderClaimByStatus, arg.Status, arg.Max)
 		if err != nil {
-			yield(Order{}, err)
+			yield(zero, err)
 			return
 		}
 		defer rows.Close()
@@ -93,7 +112,7 @@ func (q *Queries) OrderClaimByStatusStream(ctx context.Context, arg OrderClaimBy
 				&i.TotalCents,
 				&i.CreatedAt,
 			); err != nil {
-				yield(Order{}, err)
+				yield(zero, err)
 				return
 			}
 			if !yield(i, nil) {
@@ -101,7 +120,7 @@ func (q *Queries) OrderClaimByStatusStream(ctx context.Context, arg OrderClaimBy
 			}
 		}
 		if err := rows.Err(); err != nil {
-			yield(Order{}, err)
+			yield(zero, err)
 		}
 	}
 }
@@ -112,9 +131,10 @@ func (q *Queries) OrderClaimByStatusStream(ctx context.Context, arg OrderClaimBy
 // pooled connection back). An error ends the sequence.
 func (q *Queries) OrderExportStream(ctx context.Context, arg OrderExportParams) iter.Seq2[Order, error] {
 	return func(yield func(Order, error) bool) {
-		rows, err := streamQuery(ctx, q.db, orderExport, arg.Since, arg.Until)
+		var zero Order
+		rows, err := pgkitStreamQuery(ctx, q.db, orderExport, arg.Since, arg.Until)
 		if err != nil {
-			yield(Order{}, err)
+			yield(zero, err)
 			return
 		}
 		defer rows.Close()
@@ -127,7 +147,7 @@ func (q *Queries) OrderExportStream(ctx context.Context, arg OrderExportParams) 
 				&i.TotalCents,
 				&i.CreatedAt,
 			); err != nil {
-				yield(Order{}, err)
+				yield(zero, err)
 				return
 			}
 			if !yield(i, nil) {
@@ -135,7 +155,7 @@ func (q *Queries) OrderExportStream(ctx context.Context, arg OrderExportParams) 
 			}
 		}
 		if err := rows.Err(); err != nil {
-			yield(Order{}, err)
+			yield(zero, err)
 		}
 	}
 }
@@ -146,9 +166,10 @@ func (q *Queries) OrderExportStream(ctx context.Context, arg OrderExportParams) 
 // pooled connection back). An error ends the sequence.
 func (q *Queries) OrderItemListByOrderStream(ctx context.Context, orderID int64) iter.Seq2[OrderItem, error] {
 	return func(yield func(OrderItem, error) bool) {
-		rows, err := streamQuery(ctx, q.db, orderItemListByOrder, orderID)
+		var zero OrderItem
+		rows, err := pgkitStreamQuery(ctx, q.db, orderItemListByOrder, orderID)
 		if err != nil {
-			yield(OrderItem{}, err)
+			yield(zero, err)
 			return
 		}
 		defer rows.Close()
@@ -160,7 +181,7 @@ func (q *Queries) OrderItemListByOrderStream(ctx context.Context, orderID int64)
 				&i.Quantity,
 				&i.UnitPriceCents,
 			); err != nil {
-				yield(OrderItem{}, err)
+				yield(zero, err)
 				return
 			}
 			if !yield(i, nil) {
@@ -168,7 +189,7 @@ func (q *Queries) OrderItemListByOrderStream(ctx context.Context, orderID int64)
 			}
 		}
 		if err := rows.Err(); err != nil {
-			yield(OrderItem{}, err)
+			yield(zero, err)
 		}
 	}
 }
@@ -179,9 +200,10 @@ func (q *Queries) OrderItemListByOrderStream(ctx context.Context, orderID int64)
 // pooled connection back). An error ends the sequence.
 func (q *Queries) OrderListByStatusStream(ctx context.Context, arg OrderListByStatusParams) iter.Seq2[Order, error] {
 	return func(yield func(Order, error) bool) {
-		rows, err := streamQuery(ctx, q.db, orderListByStatus, arg.Status, arg.AfterOrderID, arg.Max)
+		var zero Order
+		rows, err := pgkitStreamQuery(ctx, q.db, orderListByStatus, arg.Status, arg.AfterOrderID, arg.Max)
 		if err != nil {
-			yield(Order{}, err)
+			yield(zero, err)
 			return
 		}
 		defer rows.Close()
@@ -194,7 +216,7 @@ func (q *Queries) OrderListByStatusStream(ctx context.Context, arg OrderListBySt
 				&i.TotalCents,
 				&i.CreatedAt,
 			); err != nil {
-				yield(Order{}, err)
+				yield(zero, err)
 				return
 			}
 			if !yield(i, nil) {
@@ -202,7 +224,7 @@ func (q *Queries) OrderListByStatusStream(ctx context.Context, arg OrderListBySt
 			}
 		}
 		if err := rows.Err(); err != nil {
-			yield(Order{}, err)
+			yield(zero, err)
 		}
 	}
 }
@@ -213,14 +235,10 @@ func (q *Queries) OrderListByStatusStream(ctx context.Context, arg OrderListBySt
 // pooled connection back). An error ends the sequence.
 func (q *Queries) OrderListByUserStream(ctx context.Context, arg OrderListByUserParams) iter.Seq2[Order, error] {
 	return func(yield func(Order, error) bool) {
-		rows, err := streamQuery(ctx, q.db, orderListByUser,
-			arg.UserID,
-			arg.BeforeOrderID,
-			arg.BeforeCreatedAt,
-			arg.Max,
-		)
+		var zero Order
+		rows, err := pgkitStreamQuery(ctx, q.db, orderListByUser, arg.UserID, arg.BeforeOrderID, arg.BeforeCreatedAt, arg.Max)
 		if err != nil {
-			yield(Order{}, err)
+			yield(zero, err)
 			return
 		}
 		defer rows.Close()
@@ -233,7 +251,7 @@ func (q *Queries) OrderListByUserStream(ctx context.Context, arg OrderListByUser
 				&i.TotalCents,
 				&i.CreatedAt,
 			); err != nil {
-				yield(Order{}, err)
+				yield(zero, err)
 				return
 			}
 			if !yield(i, nil) {
@@ -241,7 +259,7 @@ func (q *Queries) OrderListByUserStream(ctx context.Context, arg OrderListByUser
 			}
 		}
 		if err := rows.Err(); err != nil {
-			yield(Order{}, err)
+			yield(zero, err)
 		}
 	}
 }
@@ -252,9 +270,10 @@ func (q *Queries) OrderListByUserStream(ctx context.Context, arg OrderListByUser
 // pooled connection back). An error ends the sequence.
 func (q *Queries) ProductListStream(ctx context.Context, arg ProductListParams) iter.Seq2[Product, error] {
 	return func(yield func(Product, error) bool) {
-		rows, err := streamQuery(ctx, q.db, productList, arg.AfterProductID, arg.InStockOnly, arg.Max)
+		var zero Product
+		rows, err := pgkitStreamQuery(ctx, q.db, productList, arg.AfterProductID, arg.InStockOnly, arg.Max)
 		if err != nil {
-			yield(Product{}, err)
+			yield(zero, err)
 			return
 		}
 		defer rows.Close()
@@ -269,7 +288,7 @@ func (q *Queries) ProductListStream(ctx context.Context, arg ProductListParams) 
 				&i.Stock,
 				&i.CreatedAt,
 			); err != nil {
-				yield(Product{}, err)
+				yield(zero, err)
 				return
 			}
 			if !yield(i, nil) {
@@ -277,7 +296,7 @@ func (q *Queries) ProductListStream(ctx context.Context, arg ProductListParams) 
 			}
 		}
 		if err := rows.Err(); err != nil {
-			yield(Product{}, err)
+			yield(zero, err)
 		}
 	}
 }
@@ -288,9 +307,10 @@ func (q *Queries) ProductListStream(ctx context.Context, arg ProductListParams) 
 // pooled connection back). An error ends the sequence.
 func (q *Queries) ProductListByIDsStream(ctx context.Context, productIds []int64) iter.Seq2[Product, error] {
 	return func(yield func(Product, error) bool) {
-		rows, err := streamQuery(ctx, q.db, productListByIDs, productIds)
+		var zero Product
+		rows, err := pgkitStreamQuery(ctx, q.db, productListByIDs, productIds)
 		if err != nil {
-			yield(Product{}, err)
+			yield(zero, err)
 			return
 		}
 		defer rows.Close()
@@ -305,7 +325,7 @@ func (q *Queries) ProductListByIDsStream(ctx context.Context, productIds []int64
 				&i.Stock,
 				&i.CreatedAt,
 			); err != nil {
-				yield(Product{}, err)
+				yield(zero, err)
 				return
 			}
 			if !yield(i, nil) {
@@ -313,7 +333,7 @@ func (q *Queries) ProductListByIDsStream(ctx context.Context, productIds []int64
 			}
 		}
 		if err := rows.Err(); err != nil {
-			yield(Product{}, err)
+			yield(zero, err)
 		}
 	}
 }
@@ -324,16 +344,17 @@ func (q *Queries) ProductListByIDsStream(ctx context.Context, productIds []int64
 // pooled connection back). An error ends the sequence.
 func (q *Queries) ProductLockForOrderStream(ctx context.Context, productIds []int64) iter.Seq2[ProductLockForOrderRow, error] {
 	return func(yield func(ProductLockForOrderRow, error) bool) {
-		rows, err := streamQuery(ctx, q.db, productLockForOrder, productIds)
+		var zero ProductLockForOrderRow
+		rows, err := pgkitStreamQuery(ctx, q.db, productLockForOrder, productIds)
 		if err != nil {
-			yield(ProductLockForOrderRow{}, err)
+			yield(zero, err)
 			return
 		}
 		defer rows.Close()
 		for rows.Next() {
 			var i ProductLockForOrderRow
 			if err := rows.Scan(&i.ProductID, &i.PriceCents, &i.Stock); err != nil {
-				yield(ProductLockForOrderRow{}, err)
+				yield(zero, err)
 				return
 			}
 			if !yield(i, nil) {
@@ -341,7 +362,7 @@ func (q *Queries) ProductLockForOrderStream(ctx context.Context, productIds []in
 			}
 		}
 		if err := rows.Err(); err != nil {
-			yield(ProductLockForOrderRow{}, err)
+			yield(zero, err)
 		}
 	}
 }
@@ -352,14 +373,10 @@ func (q *Queries) ProductLockForOrderStream(ctx context.Context, productIds []in
 // pooled connection back). An error ends the sequence.
 func (q *Queries) ReviewListByProductStream(ctx context.Context, arg ReviewListByProductParams) iter.Seq2[Review, error] {
 	return func(yield func(Review, error) bool) {
-		rows, err := streamQuery(ctx, q.db, reviewListByProduct,
-			arg.ProductID,
-			arg.BeforeReviewID,
-			arg.BeforeCreatedAt,
-			arg.Max,
-		)
+		var zero Review
+		rows, err := pgkitStreamQuery(ctx, q.db, reviewListByProduct, arg.ProductID, arg.BeforeReviewID, arg.BeforeCreatedAt, arg.Max)
 		if err != nil {
-			yield(Review{}, err)
+			yield(zero, err)
 			return
 		}
 		defer rows.Close()
@@ -373,7 +390,7 @@ func (q *Queries) ReviewListByProductStream(ctx context.Context, arg ReviewListB
 				&i.Body,
 				&i.CreatedAt,
 			); err != nil {
-				yield(Review{}, err)
+				yield(zero, err)
 				return
 			}
 			if !yield(i, nil) {
@@ -381,7 +398,7 @@ func (q *Queries) ReviewListByProductStream(ctx context.Context, arg ReviewListB
 			}
 		}
 		if err := rows.Err(); err != nil {
-			yield(Review{}, err)
+			yield(zero, err)
 		}
 	}
 }
@@ -392,9 +409,10 @@ func (q *Queries) ReviewListByProductStream(ctx context.Context, arg ReviewListB
 // pooled connection back). An error ends the sequence.
 func (q *Queries) UserExportStream(ctx context.Context, afterUserID int64) iter.Seq2[User, error] {
 	return func(yield func(User, error) bool) {
-		rows, err := streamQuery(ctx, q.db, userExport, afterUserID)
+		var zero User
+		rows, err := pgkitStreamQuery(ctx, q.db, userExport, afterUserID)
 		if err != nil {
-			yield(User{}, err)
+			yield(zero, err)
 			return
 		}
 		defer rows.Close()
@@ -407,7 +425,7 @@ func (q *Queries) UserExportStream(ctx context.Context, afterUserID int64) iter.
 				&i.Email,
 				&i.CreatedAt,
 			); err != nil {
-				yield(User{}, err)
+				yield(zero, err)
 				return
 			}
 			if !yield(i, nil) {
@@ -415,7 +433,7 @@ func (q *Queries) UserExportStream(ctx context.Context, afterUserID int64) iter.
 			}
 		}
 		if err := rows.Err(); err != nil {
-			yield(User{}, err)
+			yield(zero, err)
 		}
 	}
 }
@@ -426,9 +444,10 @@ func (q *Queries) UserExportStream(ctx context.Context, afterUserID int64) iter.
 // pooled connection back). An error ends the sequence.
 func (q *Queries) UserListStream(ctx context.Context, arg UserListParams) iter.Seq2[User, error] {
 	return func(yield func(User, error) bool) {
-		rows, err := streamQuery(ctx, q.db, userList, arg.AfterUserID, arg.NamePrefix, arg.Max)
+		var zero User
+		rows, err := pgkitStreamQuery(ctx, q.db, userList, arg.AfterUserID, arg.NamePrefix, arg.Max)
 		if err != nil {
-			yield(User{}, err)
+			yield(zero, err)
 			return
 		}
 		defer rows.Close()
@@ -441,7 +460,7 @@ func (q *Queries) UserListStream(ctx context.Context, arg UserListParams) iter.S
 				&i.Email,
 				&i.CreatedAt,
 			); err != nil {
-				yield(User{}, err)
+				yield(zero, err)
 				return
 			}
 			if !yield(i, nil) {
@@ -449,7 +468,7 @@ func (q *Queries) UserListStream(ctx context.Context, arg UserListParams) iter.S
 			}
 		}
 		if err := rows.Err(); err != nil {
-			yield(User{}, err)
+			yield(zero, err)
 		}
 	}
 }
@@ -460,9 +479,10 @@ func (q *Queries) UserListStream(ctx context.Context, arg UserListParams) iter.S
 // pooled connection back). An error ends the sequence.
 func (q *Queries) UserListByIDsStream(ctx context.Context, userIds []int64) iter.Seq2[User, error] {
 	return func(yield func(User, error) bool) {
-		rows, err := streamQuery(ctx, q.db, userListByIDs, userIds)
+		var zero User
+		rows, err := pgkitStreamQuery(ctx, q.db, userListByIDs, userIds)
 		if err != nil {
-			yield(User{}, err)
+			yield(zero, err)
 			return
 		}
 		defer rows.Close()
@@ -475,7 +495,7 @@ func (q *Queries) UserListByIDsStream(ctx context.Context, userIds []int64) iter
 				&i.Email,
 				&i.CreatedAt,
 			); err != nil {
-				yield(User{}, err)
+				yield(zero, err)
 				return
 			}
 			if !yield(i, nil) {
@@ -483,7 +503,7 @@ func (q *Queries) UserListByIDsStream(ctx context.Context, userIds []int64) iter
 			}
 		}
 		if err := rows.Err(); err != nil {
-			yield(User{}, err)
+			yield(zero, err)
 		}
 	}
 }

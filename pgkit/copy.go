@@ -2,6 +2,7 @@ package pgkit
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"iter"
 
@@ -20,9 +21,13 @@ import (
 // this is their streaming form. pgkitgen emits a typed …Seq method for each
 // of them, with the table and columns of the generated one.
 func CopyFromSeq[T any](ctx context.Context, d DBTX, table pgx.Identifier, columns []string, seq iter.Seq[T], values func(T) []any) (int64, error) {
+	c, ok := d.(copier)
+	if !ok {
+		return 0, fmt.Errorf("pgkit: %T cannot COPY (it has no CopyFrom method)", d)
+	}
 	next, stop := iter.Pull(seq)
 	defer stop()
-	return d.CopyFrom(ctx, table, columns, pgx.CopyFromFunc(func() ([]any, error) {
+	return c.CopyFrom(ctx, table, columns, pgx.CopyFromFunc(func() ([]any, error) {
 		v, ok := next()
 		if !ok {
 			return nil, nil

@@ -53,7 +53,7 @@ const (
 //	err := pgkit.WithTx(ctx, pool, db.New, func(q *db.Queries) error { … })
 //
 // See WithTxOptions.
-func WithTx[D DBTX, Q any](ctx context.Context, src Source, newQ func(D) Q, fn func(Q) error) error {
+func WithTx[D DBTX, Q any](ctx context.Context, src DBTX, newQ func(D) Q, fn func(Q) error) error {
 	return WithTxOptions(ctx, src, newQ, TxOptions{}, fn)
 }
 
@@ -62,7 +62,8 @@ func WithTx[D DBTX, Q any](ctx context.Context, src Source, newQ func(D) Q, fn f
 // panics, in which case the panic continues after the rollback.
 //
 // src may be a pool (*DB, *pgxpool.Pool), a connection, or a transaction:
-// a *Tx, a pgx.Tx the caller began, or the tx given to RunInTx. In a
+// a *Tx, a pgx.Tx the caller began, the tx given to RunInTx, or the DB() of
+// generated Queries, typed as the generated package's DBTX. In a
 // transaction fn runs in a savepoint and is never retried: only the
 // outermost transaction can be run again. Otherwise, when the transaction
 // fails with a serialization failure or a deadlock, fn runs again in a new
@@ -71,8 +72,8 @@ func WithTx[D DBTX, Q any](ctx context.Context, src Source, newQ func(D) Q, fn f
 //
 // Every query of fn's Queries has pgerr's typed errors, whatever src is.
 // fn's error is returned as is, so errors.Is and errors.As see it unchanged.
-func WithTxOptions[D DBTX, Q any](ctx context.Context, src Source, newQ func(D) Q, opts TxOptions, fn func(Q) error) error {
-	return withTx(ctx, src, opts, func(tx *Tx) error {
+func WithTxOptions[D DBTX, Q any](ctx context.Context, src DBTX, newQ func(D) Q, opts TxOptions, fn func(Q) error) error {
+	return withTx(ctx, sourceOf(src), opts, func(tx *Tx) error {
 		q, err := bind(newQ, tx)
 		if err != nil {
 			return err
@@ -92,6 +93,16 @@ func bind[D DBTX, Q any](newQ func(D) Q, x DBTX) (Q, error) {
 		return zero, fmt.Errorf("pgkit: the constructor takes %v, which %T does not implement; pass the generated New (func(DBTX) *Queries)", reflect.TypeFor[D](), x)
 	}
 	return newQ(d), nil
+}
+
+// sourceOf returns src as a Source: as it is when it has every method
+// (pgkit's own, pgx's pools, connections and transactions), else wrapped,
+// so that what it lacks fails with an error saying so.
+func sourceOf(src DBTX) Source {
+	if s, ok := src.(Source); ok {
+		return s
+	}
+	return Wrap(src)
 }
 
 // withTx runs fn in a transaction or savepoint on src, retrying the

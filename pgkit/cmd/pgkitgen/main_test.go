@@ -12,11 +12,11 @@ import (
 // sqlc's output today (as `make check` runs it with -check).
 func TestGeneratedFileIsCurrent(t *testing.T) {
 	dir := filepath.Join("..", "..", "..", "db")
-	want, err := Generate(dir)
+	want, err := Generate(dir, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := os.ReadFile(filepath.Join(dir, outName))
+	got, err := os.ReadFile(filepath.Join(dir, DefaultOut))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -33,7 +33,7 @@ func TestGeneratedFileIsCurrent(t *testing.T) {
 	if n := strings.Count(string(got), "Seq(ctx context.Context"); n != copies {
 		t.Errorf("%d Seq methods for %d :copyfrom queries", n, copies)
 	}
-	if err := run(dir, true); err != nil {
+	if err := run(dir, true, Options{}); err != nil {
 		t.Errorf("-check on a current file: %v", err)
 	}
 }
@@ -49,16 +49,16 @@ func TestCheckFailsOnStaleFile(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := run(dir, true); err == nil || !strings.Contains(err.Error(), "stale") {
+	if err := run(dir, true, Options{}); err == nil || !strings.Contains(err.Error(), "stale") {
 		t.Fatalf("-check without the file: %v, want a stale error", err)
 	}
-	if err := run(dir, false); err != nil {
+	if err := run(dir, false, Options{}); err != nil {
 		t.Fatal(err)
 	}
-	if err := run(dir, true); err != nil {
+	if err := run(dir, true, Options{}); err != nil {
 		t.Fatalf("-check after generating: %v", err)
 	}
-	out, _ := os.ReadFile(filepath.Join(dir, outName))
+	out, _ := os.ReadFile(filepath.Join(dir, DefaultOut))
 	if !strings.Contains(string(out), "func (q *Queries) UserExportStream(ctx context.Context, afterUserID int64) iter.Seq2[User, error]") ||
 		!strings.Contains(string(out), "func (q *Queries) UserCreateManySeq(") || strings.Contains(string(out), "OrderListByUserStream") {
 		t.Fatalf("generated from users.sql.go only:\n%s", out)
@@ -70,7 +70,7 @@ func TestGenerateNeedsSQLCOutput(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "x.go"), []byte("package x\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Generate(dir); err == nil || !strings.Contains(err.Error(), "no sqlc-generated Go files") {
+	if _, err := Generate(dir, Options{}); err == nil || !strings.Contains(err.Error(), "no sqlc-generated Go files") {
 		t.Fatalf("Generate on a package without sqlc output: %v", err)
 	}
 }
