@@ -13,10 +13,13 @@
 //	pool, err := pgkit.Open(ctx, os.Getenv("DATABASE_URL"), pgkit.Config{})
 //	q := db.New(pool) // typed errors: errors.Is(err, pgerr.ErrNotFound)
 //	err = pgkit.WithTx(ctx, pool, db.New, func(q *db.Queries) error { … })
-//	err = pgkit.Pipeline(ctx, pool, db.New, fetchProduct, fetchReviews)
+//	err = pgkit.Pipeline(ctx, q.DB(), db.New, fetchProduct, fetchReviews)
 //	//go:generate go run github.com/shopdb/shopdb/pgkit/cmd/pgkitgen  (…Stream, …Seq, Store)
 //
-// What runs where: a Source is a pool (*DB, *pgxpool.Pool), a connection,
+// WithTx, Gather and Pipeline take any DBTX: the three methods (Exec,
+// Query, QueryRow) every sqlc package's own DBTX declares, so the DB() of
+// generated Queries passes to them as it is, whatever the package's
+// options. What runs where: a pool (*DB, *pgxpool.Pool), a connection,
 // a transaction (*Tx, any pgx.Tx), or a primary with read replicas
 // (*Replicated: autocommit reads on the replicas). WithTx on a pool begins
 // a transaction, on a transaction a savepoint. Gather on a pool runs its
