@@ -37,7 +37,7 @@ func (r *muxRows) ncols() int { return len(r.res.fields) }
 
 func (r *muxRows) nrows() int {
 	if r.ncols() == 0 {
-		return 0
+		return r.res.rows // SELECT FROM t: rows without values
 	}
 	return len(r.res.values) / r.ncols()
 }
