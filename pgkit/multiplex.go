@@ -367,6 +367,7 @@ func (m *mux) putRequest(req *request) {
 type result struct {
 	fields []pgconn.FieldDescription // shared, read-only
 	values [][]byte                  // rows × len(fields)
+	rows   int                       // counted apart: a row may have no columns
 	tag    pgconn.CommandTag
 	err    error
 }
@@ -995,6 +996,7 @@ func (l *lane) readItem(rows bool) (res result, desc description, err error) {
 			if !rows {
 				continue
 			}
+			res.rows++
 			for _, v := range m.Values {
 				if v == nil {
 					ends = append(ends, -1)

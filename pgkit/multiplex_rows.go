@@ -34,12 +34,9 @@ type muxRows struct {
 
 func (r *muxRows) ncols() int { return len(r.res.fields) }
 
-func (r *muxRows) nrows() int {
-	if r.ncols() == 0 {
-		return 0
-	}
-	return len(r.res.values) / r.ncols()
-}
+// nrows is counted by the lane, not derived from the values: a row of no
+// columns (SELECT FROM t) has none.
+func (r *muxRows) nrows() int { return r.res.rows }
 
 // decodeMap returns the map the rows are decoded with, lent by the
 // multiplexer on first use.
