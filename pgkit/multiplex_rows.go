@@ -19,14 +19,15 @@ var errNoCurrentRow = errors.New("pgkit: no current row: call Next first")
 // muxRows is a multiplexed statement's result as pgx.Rows: rows already
 // copied off the connection, decoded in the caller's goroutine with a
 // pgtype.Map of the multiplexer's (a connection's own map is not safe for
-// concurrent use, and the lane that read the rows has moved on).
+// concurrent use, and the lane that read the rows has moved on) that knows
+// the types the statement's connection has registered (result.types).
 type muxRows struct {
 	m      *mux
 	ctx    context.Context
 	sql    string
 	res    result
-	row    int         // rows returned by Next so far
-	tm     *pgtype.Map // lent by the multiplexer until Close
+	row    int        // rows returned by Next so far
+	dm     *decodeMap // lent by the multiplexer until Close
 	sc     rowScanner
 	err    error
 	closed bool
@@ -41,10 +42,10 @@ func (r *muxRows) nrows() int { return r.res.rows }
 // decodeMap returns the map the rows are decoded with, lent by the
 // multiplexer on first use.
 func (r *muxRows) decodeMap() *pgtype.Map {
-	if r.tm == nil {
-		r.tm = r.m.typeMap()
+	if r.dm == nil {
+		r.dm = r.m.typeMap(r.res.types)
 	}
-	return r.tm
+	return r.dm.tm
 }
 
 // Next moves to the next row.
@@ -104,9 +105,9 @@ func (r *muxRows) Close() {
 		return
 	}
 	r.closed = true
-	if r.tm != nil {
-		r.m.giveMap(r.tm)
-		r.tm = nil
+	if r.dm != nil {
+		r.m.giveMap(r.dm)
+		r.dm = nil
 	}
 }
 

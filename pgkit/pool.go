@@ -83,7 +83,12 @@ type Config struct {
 	//	},
 	//
 	// An error fails that connection (Open, or the query that wanted it)
-	// with the error wrapped. Default: none.
+	// with the error wrapped. Multiplexed statements (Config.Multiplex)
+	// decode with the types and scan wrappers registered here too, in
+	// their callers' goroutines: with copies of the enum, array,
+	// composite and range types, and with the other codecs themselves, so
+	// a codec of your own must be safe for concurrent use, as pgx's are.
+	// Default: none.
 	AfterConnect func(ctx context.Context, conn *pgx.Conn) error
 	// Multiplex shares connections between concurrent callers: the
 	// autocommit statements of DB.Exec, Query and QueryRow (every generated
@@ -97,8 +102,8 @@ type Config struct {
 	// Pipeline take a dedicated connection as without it. Statements that
 	// would change the shared session (SET, temporary tables, session
 	// advisory locks, LISTEN, cursors, explicit BEGIN) fail with
-	// ErrSessionState. Results are decoded with pgx's built-in types.
-	// Also turned on by pgkit_multiplex=true in the connection string.
+	// ErrSessionState. Results are decoded with the types registered on
+	// the connections (AfterConnect), as without it. Also turned on by pgkit_multiplex=true in the connection string.
 	// Default: off.
 	Multiplex bool
 	// MultiplexConns caps the connections multiplexing uses at once, out
