@@ -33,6 +33,10 @@
 // COPY keep a connection of their own. Statements that would change the
 // shared session fail with ErrSessionState.
 //
+// Config.AfterConnect sets up every new connection: the place to register
+// the project's enum, composite and domain types (conn.LoadTypes), which
+// every path decodes with, multiplexed statements included.
+//
 // In production: Config.Pooler for PgBouncer in transaction mode,
 // Config.QueryTimeout against a frozen server, pgerr.ErrConnectionLost and
 // pgerr.IsTransient for faults; dead idle connections are replaced before a

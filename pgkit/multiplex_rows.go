@@ -19,27 +19,33 @@ var errNoCurrentRow = errors.New("pgkit: no current row: call Next first")
 // muxRows is a multiplexed statement's result as pgx.Rows: rows already
 // copied off the connection, decoded in the caller's goroutine with a
 // pgtype.Map of the multiplexer's (a connection's own map is not safe for
-// concurrent use, and the lane that read the rows has moved on).
+// concurrent use, and the lane that read the rows has moved on) that knows
+// the types the statement's connection has registered (result.types).
 type muxRows struct {
 	m      *mux
 	ctx    context.Context
 	sql    string
 	res    result
-	row    int // rows returned by Next so far
-	tm     *pgtype.Map
-	plans  []pgtype.ScanPlan // per column, for types[i]
-	types  []reflect.Type
+	row    int        // rows returned by Next so far
+	dm     *decodeMap // lent by the multiplexer until Close
+	sc     rowScanner
 	err    error
 	closed bool
 }
 
 func (r *muxRows) ncols() int { return len(r.res.fields) }
 
-func (r *muxRows) nrows() int {
-	if r.ncols() == 0 {
-		return r.res.rows // SELECT FROM t: rows without values
+// nrows is counted by the lane, not derived from the values: a row of no
+// columns (SELECT FROM t) has none.
+func (r *muxRows) nrows() int { return r.res.rows }
+
+// decodeMap returns the map the rows are decoded with, lent by the
+// multiplexer on first use.
+func (r *muxRows) decodeMap() *pgtype.Map {
+	if r.dm == nil {
+		r.dm = r.m.typeMap(r.res.types)
 	}
-	return len(r.res.values) / r.ncols()
+	return r.dm.tm
 }
 
 // Next moves to the next row.
@@ -69,41 +75,10 @@ func (r *muxRows) Scan(dest ...any) error {
 	if r.row == 0 {
 		return pgerr.Map(r.ctx, r.sql, errNoCurrentRow)
 	}
-	if r.tm == nil {
-		r.tm = r.m.typeMap()
-	}
-	if err := r.scan(dest); err != nil {
+	if err := r.sc.scan(r, r.decodeMap(), r.res.fields, r.current(), dest); err != nil {
 		r.err = err
 		r.Close()
 		return pgerr.Map(r.ctx, r.sql, err)
-	}
-	return nil
-}
-
-// scan decodes the current row as pgx.ScanRow does, with the scan plans
-// kept from row to row while the destination types stay the same (as
-// pgx's own rows do): a plan lookup per value costs as much as the decode.
-func (r *muxRows) scan(dest []any) error {
-	fields, values := r.res.fields, r.current()
-	if len(dest) != len(fields) {
-		return fmt.Errorf("number of field descriptions must equal number of destinations, got %d and %d", len(fields), len(dest))
-	}
-	if r.plans == nil {
-		r.plans = make([]pgtype.ScanPlan, len(fields))
-		r.types = make([]reflect.Type, len(fields))
-	}
-	for i, d := range dest {
-		if d == nil {
-			continue
-		}
-		t := reflect.TypeOf(d)
-		if r.plans[i] == nil || r.types[i] != t {
-			r.plans[i] = r.tm.PlanScan(fields[i].DataTypeOID, fields[i].Format, d)
-			r.types[i] = t
-		}
-		if err := r.plans[i].Scan(values[i], d); err != nil {
-			return pgx.ScanArgError{ColumnIndex: i, FieldName: fields[i].Name, Err: err}
-		}
 	}
 	return nil
 }
@@ -113,28 +88,10 @@ func (r *muxRows) Values() ([]any, error) {
 	if r.row == 0 {
 		return nil, pgerr.Map(r.ctx, r.sql, errNoCurrentRow)
 	}
-	if r.tm == nil {
-		r.tm = r.m.typeMap()
-	}
-	vals := r.current()
-	out := make([]any, len(vals))
-	for i, buf := range vals {
-		if buf == nil {
-			continue
-		}
-		f := r.res.fields[i]
-		if t, ok := r.tm.TypeForOID(f.DataTypeOID); ok {
-			v, err := t.Codec.DecodeValue(r.tm, f.DataTypeOID, f.Format, buf)
-			if err != nil {
-				r.err = err
-				return nil, pgerr.Map(r.ctx, r.sql, err)
-			}
-			out[i] = v
-		} else if f.Format == pgtype.TextFormatCode {
-			out[i] = string(buf)
-		} else {
-			out[i] = append([]byte(nil), buf...)
-		}
+	out, err := decodeValues(r.decodeMap(), r.res.fields, r.current())
+	if err != nil {
+		r.err = err
+		return nil, pgerr.Map(r.ctx, r.sql, err)
 	}
 	return out, nil
 }
@@ -148,9 +105,9 @@ func (r *muxRows) Close() {
 		return
 	}
 	r.closed = true
-	if r.tm != nil {
-		r.m.giveMap(r.tm)
-		r.tm = nil
+	if r.dm != nil {
+		r.m.giveMap(r.dm)
+		r.dm = nil
 	}
 }
 
@@ -166,10 +123,10 @@ func (r *muxRows) FieldDescriptions() []pgconn.FieldDescription { return r.res.f
 // TypeMap is the map the rows are decoded with, taken from the
 // multiplexer's until the rows are closed.
 func (r *muxRows) TypeMap() *pgtype.Map {
-	if r.tm == nil && !r.closed {
-		r.tm = r.m.typeMap()
+	if r.closed {
+		return nil
 	}
-	return r.tm
+	return r.decodeMap()
 }
 
 // Conn is nil: the rows belong to no connection.
@@ -188,4 +145,73 @@ func (r muxRow) Scan(dest ...any) error {
 		return pgerr.Map(r.rows.ctx, r.rows.sql, pgx.ErrNoRows)
 	}
 	return r.rows.Scan(dest...)
+}
+
+// rowScanner decodes rows as pgx's Rows.Scan does, keeping the scan plans
+// from row to row while the destination types stay the same (as pgx's own
+// rows do: a plan lookup per value costs as much as the decode). The
+// multiplexer's rows and Pipeline's decode with it, so that a value that
+// fails to decode is the caller's error only.
+type rowScanner struct {
+	plans []pgtype.ScanPlan // per column, for types[i]
+	types []reflect.Type
+}
+
+// scan decodes values, the current row of rows, into dest with tm.
+func (s *rowScanner) scan(rows pgx.Rows, tm *pgtype.Map, fields []pgconn.FieldDescription, values [][]byte, dest []any) error {
+	if len(dest) == 1 {
+		if rs, ok := dest[0].(pgx.RowScanner); ok {
+			return rs.ScanRow(rows)
+		}
+	}
+	if len(dest) != len(fields) {
+		return fmt.Errorf("number of field descriptions must equal number of destinations, got %d and %d", len(fields), len(dest))
+	}
+	if len(values) != len(fields) {
+		return fmt.Errorf("number of field descriptions must equal number of values, got %d and %d", len(fields), len(values))
+	}
+	if len(s.plans) != len(fields) {
+		s.plans = make([]pgtype.ScanPlan, len(fields))
+		s.types = make([]reflect.Type, len(fields))
+	}
+	for i, d := range dest {
+		if d == nil {
+			continue
+		}
+		t := reflect.TypeOf(d)
+		if s.plans[i] == nil || s.types[i] != t {
+			s.plans[i] = tm.PlanScan(fields[i].DataTypeOID, fields[i].Format, d)
+			s.types[i] = t
+		}
+		if err := s.plans[i].Scan(values[i], d); err != nil {
+			return pgx.ScanArgError{ColumnIndex: i, FieldName: fields[i].Name, Err: err}
+		}
+	}
+	return nil
+}
+
+// decodeValues decodes a row into Go values as pgx's Rows.Values does.
+func decodeValues(tm *pgtype.Map, fields []pgconn.FieldDescription, values [][]byte) ([]any, error) {
+	if len(values) != len(fields) {
+		return nil, fmt.Errorf("number of field descriptions must equal number of values, got %d and %d", len(fields), len(values))
+	}
+	out := make([]any, len(values))
+	for i, buf := range values {
+		if buf == nil {
+			continue
+		}
+		f := fields[i]
+		if t, ok := tm.TypeForOID(f.DataTypeOID); ok {
+			v, err := t.Codec.DecodeValue(tm, f.DataTypeOID, f.Format, buf)
+			if err != nil {
+				return nil, err
+			}
+			out[i] = v
+		} else if f.Format == pgtype.TextFormatCode {
+			out[i] = string(buf)
+		} else {
+			out[i] = append([]byte(nil), buf...)
+		}
+	}
+	return out, nil
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/shopdb/shopdb/pgkit/pgerr"
 )
@@ -43,7 +44,9 @@ import (
 // server skips the rest of that round and rolls back the round's writes, so
 // when every fn returned nil but a query failed (a fn ignored its error),
 // that query's error is returned, since other fns' writes may be gone. A
-// panic in a fn is returned as an error.
+// value that fails to decode in the client (a NULL scanned into a bool) is
+// the error of the fn that scanned it only: the server ran the round, and
+// the other fns get their results. A panic in a fn is returned as an error.
 //
 // Not for: COPY (CopyFrom) and the :batch methods, which return an error
 // here. A Stream works, but a query issued inside its loop fails, since the
@@ -233,17 +236,9 @@ func (rs *roundState) advance() {
 		case kindExec:
 			tag, err := rs.br.Exec()
 			r.reply <- pipeReply{tag: tag, err: c.failed(r.sql, err, &rs.first)}
-		case kindRow:
-			h := &handoffRow{row: rs.br.QueryRow(), ctx: c.ctx, sql: r.sql, prior: rs.first}
-			h.release = func() {
-				if h.err != nil && !h.dropped && !errors.Is(h.err, pgerr.ErrNotFound) {
-					_ = c.failed(r.sql, h.raw, &rs.first)
-				}
-				rs.advance()
-			}
-			rs.hand(r, pipeReply{row: h}, func() { h.dropped = true; _ = h.Scan() })
-			return
 		default:
+			// QueryRow too: pgx's batch QueryRow is Query with a Scan
+			// that handoffRow does itself.
 			rows, err := rs.br.Query()
 			if err != nil {
 				r.reply <- pipeReply{err: c.failed(r.sql, err, &rs.first)}
@@ -251,10 +246,19 @@ func (rs *roundState) advance() {
 			}
 			h := &handoffRows{Rows: rows, ctx: c.ctx, sql: r.sql, prior: rs.first}
 			h.onRelease = func() {
+				// pgx's own rows hold only what the server or the
+				// connection reported: a value that failed to decode
+				// here is the fn's error (handoffRows.decodeErr), and
+				// the server ran the rest of the round.
 				_ = c.failed(r.sql, rows.Err(), &rs.first)
 				rs.advance()
 			}
-			rs.hand(r, pipeReply{rows: h}, h.Close)
+			rep := pipeReply{rows: h}
+			if r.kind == kindRow {
+				h.row.rows = h
+				rep = pipeReply{row: &h.row}
+			}
+			rs.hand(r, rep, h.Close)
 			return
 		}
 	}
@@ -347,21 +351,57 @@ func (d pipeDBTX) SendBatch(context.Context, *pgx.Batch) pgx.BatchResults {
 
 // handoffRows is a result of the batch, read by the fn that asked for it.
 // Reading it to the end or closing it passes the turn on.
+//
+// Its rows are decoded here, not by pgx's rows: those keep a Scan error as
+// their own, and the batch would then return it for every later query of
+// the round, although the server answered them. A value that fails to
+// decode ends these rows with the error (decodeErr), as pgx's rows end,
+// and pgx's are closed (read to the end of their result) without it.
 type handoffRows struct {
 	pgx.Rows
 	ctx       context.Context
 	sql       string
 	prior     error // an earlier query of the round failed: this one was skipped
+	sc        rowScanner
+	decodeErr error // the Scan or Values that failed here, in the client
 	once      sync.Once
 	onRelease func()
+	row       handoffRow // QueryRow's result: these rows' first
 }
 
 func (h *handoffRows) Next() bool {
-	if h.Rows.Next() {
+	if h.decodeErr == nil && h.Rows.Next() {
 		return true
 	}
 	h.release()
 	return false
+}
+
+// Scan decodes the current row into dest, as pgx's rows do.
+func (h *handoffRows) Scan(dest ...any) error {
+	err := h.sc.scan(h, h.Rows.TypeMap(), h.Rows.FieldDescriptions(), h.Rows.RawValues(), dest)
+	if err != nil {
+		h.decodeFailed(err)
+	}
+	return err
+}
+
+// Values decodes the current row into Go values, as pgx's rows do.
+func (h *handoffRows) Values() ([]any, error) {
+	vals, err := decodeValues(h.Rows.TypeMap(), h.Rows.FieldDescriptions(), h.Rows.RawValues())
+	if err != nil {
+		h.decodeFailed(err)
+		return nil, err
+	}
+	return vals, nil
+}
+
+// decodeFailed ends the rows after a value failed to decode.
+func (h *handoffRows) decodeFailed(err error) {
+	if h.decodeErr == nil {
+		h.decodeErr = err
+	}
+	h.Close()
 }
 
 func (h *handoffRows) Close() {
@@ -370,6 +410,9 @@ func (h *handoffRows) Close() {
 }
 
 func (h *handoffRows) Err() error {
+	if h.decodeErr != nil {
+		return pgerr.Map(h.ctx, h.sql, h.decodeErr)
+	}
 	err := h.Rows.Err()
 	switch {
 	case err == nil:
@@ -382,16 +425,11 @@ func (h *handoffRows) Err() error {
 
 func (h *handoffRows) release() { h.once.Do(h.onRelease) }
 
-// handoffRow is QueryRow's result; Scan passes the turn on.
+// handoffRow is QueryRow's result: the first row of its rows, as pgx's
+// QueryRow reads it. Scan passes the turn on.
 type handoffRow struct {
-	row      pgx.Row
-	ctx      context.Context
-	sql      string
-	prior    error
-	raw, err error // set by Scan
-	scanned  bool
-	dropped  bool // scanned by the coordinator for a fn that died
-	release  func()
+	rows    *handoffRows
+	scanned bool
 }
 
 func (h *handoffRow) Scan(dest ...any) error {
@@ -399,15 +437,22 @@ func (h *handoffRow) Scan(dest ...any) error {
 		return errors.New("pipeline: row already scanned")
 	}
 	h.scanned = true
-	h.raw = h.row.Scan(dest...)
-	switch {
-	case h.raw == nil:
-	case h.prior != nil && !errors.Is(h.raw, pgx.ErrNoRows):
-		h.err = fmt.Errorf("skipped after an earlier query of the pipeline failed: %w", h.prior)
-	default:
-		h.err = pgerr.Map(h.ctx, h.sql, h.raw)
+	rows := h.rows
+	for _, d := range dest {
+		if _, ok := d.(*pgtype.DriverBytes); ok {
+			rows.Close()
+			return errors.New("pipeline: cannot scan into *pgtype.DriverBytes from QueryRow")
+		}
 	}
-	err := h.err
-	h.release()
-	return err
+	if !rows.Next() { // closes the rows
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		return pgerr.Map(rows.ctx, rows.sql, pgx.ErrNoRows)
+	}
+	if err := rows.Scan(dest...); err != nil { // closes the rows
+		return pgerr.Map(rows.ctx, rows.sql, err)
+	}
+	rows.Close()
+	return rows.Err()
 }

@@ -68,6 +68,28 @@ type Config struct {
 	// Tracer observes every query, batch and COPY, e.g. pgslog.NewTracer.
 	// Default: none.
 	Tracer pgx.QueryTracer
+	// AfterConnect runs on every new connection, after pgkit's own set-up
+	// of it and before the pool hands it out: the place to register the
+	// project's enum, composite and domain types (and their arrays) that
+	// pgx decodes only once they are known to the connection's type map:
+	//
+	//	AfterConnect: func(ctx context.Context, conn *pgx.Conn) error {
+	//		types, err := conn.LoadTypes(ctx, []string{"status", "_status", "address", "_address"})
+	//		if err != nil {
+	//			return err
+	//		}
+	//		conn.TypeMap().RegisterTypes(types)
+	//		return nil
+	//	},
+	//
+	// An error fails that connection (Open, or the query that wanted it)
+	// with the error wrapped. Multiplexed statements (Config.Multiplex)
+	// decode with the types and scan wrappers registered here too, in
+	// their callers' goroutines: with copies of the enum, array,
+	// composite and range types, and with the other codecs themselves, so
+	// a codec of your own must be safe for concurrent use, as pgx's are.
+	// Default: none.
+	AfterConnect func(ctx context.Context, conn *pgx.Conn) error
 	// Multiplex shares connections between concurrent callers: the
 	// autocommit statements of DB.Exec, Query and QueryRow (every generated
 	// :one, :many, :exec and :execrows method outside a transaction) from
@@ -80,8 +102,8 @@ type Config struct {
 	// Pipeline take a dedicated connection as without it. Statements that
 	// would change the shared session (SET, temporary tables, session
 	// advisory locks, LISTEN, cursors, explicit BEGIN) fail with
-	// ErrSessionState. Results are decoded with pgx's built-in types.
-	// Also turned on by pgkit_multiplex=true in the connection string.
+	// ErrSessionState. Results are decoded with the types registered on
+	// the connections (AfterConnect), as without it. Also turned on by pgkit_multiplex=true in the connection string.
 	// Default: off.
 	Multiplex bool
 	// MultiplexConns caps the connections multiplexing uses at once, out
@@ -243,6 +265,8 @@ func (d *DB) Ping(ctx context.Context) error {
 // to adjust more than Config offers before pgxpool.NewWithConfig. Errors
 // never contain the password. pgkit's own keys (pgbouncer=true,
 // pgkit_multiplex=true) are removed; multiplexing needs Open.
+// Config.AfterConnect is the returned AfterConnect: wrap it rather than
+// replace it.
 func ParseConfig(dsn string, cfg Config) (*pgxpool.Config, error) {
 	pcfg, _, err := parseConfig(dsn, cfg)
 	return pcfg, err
@@ -289,6 +313,9 @@ func parseConfig(dsn string, cfg Config) (*pgxpool.Config, bool, error) {
 		cc.Tracer = cfg.Tracer
 	}
 	pcfg.ShouldPing = shouldPing
+	if cfg.AfterConnect != nil {
+		pcfg.AfterConnect = chainAfterConnect(pcfg.AfterConnect, cfg.AfterConnect, dsn)
+	}
 	if cfg.TCPUserTimeout > 0 {
 		d := &net.Dialer{Timeout: cc.ConnectTimeout, KeepAlive: 15 * time.Second, Control: userTimeoutControl(cfg.TCPUserTimeout)}
 		cc.DialFunc = d.DialContext
@@ -297,6 +324,30 @@ func parseConfig(dsn string, cfg Config) (*pgxpool.Config, bool, error) {
 		return nil, false, fmt.Errorf("open pool: %w", err)
 	}
 	return pcfg, multiplex, nil
+}
+
+// chainAfterConnect runs pgkit's own AfterConnect (own, nil when there is
+// none), then the caller's (Config.AfterConnect), whose error it wraps
+// with the password removed (of dsn, or the connection's, which may come
+// from PGPASSWORD or a password file): it may show wherever a query needed
+// a new connection, not only in Open's error.
+func chainAfterConnect(own, user func(context.Context, *pgx.Conn) error, dsn string) func(context.Context, *pgx.Conn) error {
+	return func(ctx context.Context, conn *pgx.Conn) error {
+		if own != nil {
+			if err := own(ctx, conn); err != nil {
+				return err
+			}
+		}
+		err := user(ctx, conn)
+		if err == nil {
+			return nil
+		}
+		err = scrubSecret(err, dsn)
+		if pw := conn.Config().Password; pw != "" && strings.Contains(err.Error(), pw) {
+			err = &redactedError{msg: strings.ReplaceAll(err.Error(), pw, "xxxxx"), err: err}
+		}
+		return fmt.Errorf("pgkit: Config.AfterConnect: %w", err)
+	}
 }
 
 // takeMultiplexKey removes pgkit_multiplex from the connection string's
