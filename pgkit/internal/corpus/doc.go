@@ -1,0 +1,43 @@
+// Package corpus is pgkit's conformance corpus: small sqlc packages that
+// are not the shop's, each with its own migrations, queries and sqlc.yaml,
+// generated with the pinned sqlc and pgkitgen and never edited by hand.
+// TestGenerate regenerates every one and compares it with what is
+// committed; each package's TestConformance runs its queries pooled,
+// multiplexed, inside WithTx (each step in a savepoint) and through
+// Pipeline and Gather (package conform), comparing every :many with its
+// …Stream row for row and checking pgerr's typed errors.
+//
+// What each package covers (sqlc options, then constructs):
+//
+//	authors      sqlc's defaults: emit_interface off, query_parameter_limit 1, pgtype for NULLs;
+//	             :one :many :exec :execrows, a single-column :many, sqlc.narg; unique, check, not-null, FK
+//	iface        emit_interface, emit_json_tags (camel), emit_empty_slices, emit_exact_table_names;
+//	             a bigint[] parameter (= ANY), json and jsonb, a unique violation
+//	dbarg        emit_methods_with_db_argument with emit_interface; :copyfrom and its Seq, :batchexec, FK violations
+//	ptrs         emit_result_struct_pointers, emit_params_struct_pointers; streams of pointers, :copyfrom of
+//	             pointers and its Seq, :batchone, check violations
+//	nullptr      emit_pointers_for_null_types; nullable text, int4, int8, bool, float8, numeric, timestamptz,
+//	             date, uuid, bytea, jsonb, all NULL and none; a single-column nullable :many; not-null
+//	paramlimit0  query_parameter_limit 0; a range column, an exclusion violation
+//	paramlimit4  query_parameter_limit 4: queries of 1, 3, 4 and 5 parameters; a parameter and a column named yield
+//	exported     emit_exported_queries, used directly with pgkit.Stream and Query; a query named Store (PgkitStore)
+//	overrides    overrides: uuid (google/uuid), time.Time and *time.Time, pgtype, a type of the package (Cents),
+//	             a type of another package under an alias (corpustypes as ct); those types as :many parameters
+//	renames      rename (columns and a table), column overrides with a struct tag, emit_json_tags (snake)
+//	filenames    output_db/models/querier/copyfrom/batch_file_name, output_files_suffix; two query files
+//	onlybatch    only :batchexec, :batchone and :batchmany
+//	onlycopy     only :copyfrom (multi- and single-column) and their Seqs
+//	nomany       only :one, :exec and :execrows: no streams, no iter import
+//	embeds       sqlc.embed over inner joins (two in a row), sqlc.narg optional filters, sqlc.arg, @named
+//	stores       tables stores and streamers (models Store, Streamer), queries StreamQuery and PgkitStreamQuery:
+//	             pgkitgen picks PgkitStore, PgkitStreamer, pgkitStreamQuery2 by itself
+//	storesflags  the same collision, named by pgkitgen's -store and -streamer
+//	singlecol    single-column :many of int4, int8, text, bool, numeric, date, text[], int4[], nullable
+//	             text, an expression, columns named yield and zero; a :one of an array (no stream)
+//	arrays       arrays as parameters and results (ANY, unnest), empty and NULL arrays, json/jsonb,
+//	             1 MB text and bytea values
+//	plain        a non-public schema (schema-qualified models), a foreign key across schemas
+//	types        registered types through Config.AfterConnect: an enum, an enum array, a nullable enum,
+//	             a composite (overridden to a struct of the package) and an array of it, a domain with
+//	             a CHECK; emit_enum_valid_method, emit_all_enum_values
+package corpus
