@@ -11,11 +11,11 @@ import (
 	"time"
 
 	"github.com/shopdb/shopdb/db"
-	"github.com/shopdb/shopdb/internal/pgtemp"
 	"github.com/shopdb/shopdb/migrate"
 	"github.com/shopdb/shopdb/pgkit"
 	"github.com/shopdb/shopdb/pgkit/pgerr"
 	"github.com/shopdb/shopdb/pgkit/pgkittest"
+	"github.com/shopdb/shopdb/pgkit/pgtemp"
 	"github.com/shopdb/shopdb/schema"
 )
 

@@ -9,9 +9,9 @@ import (
 	"testing"
 
 	"github.com/shopdb/shopdb/db"
-	"github.com/shopdb/shopdb/internal/pgtemp"
 	"github.com/shopdb/shopdb/pgkit"
 	"github.com/shopdb/shopdb/pgkit/pgkittest"
+	"github.com/shopdb/shopdb/pgkit/pgtemp"
 	"github.com/shopdb/shopdb/schema"
 	"github.com/shopdb/shopdb/shop"
 )

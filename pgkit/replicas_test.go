@@ -6,9 +6,9 @@ import (
 	"time"
 
 	"github.com/shopdb/shopdb/db"
-	"github.com/shopdb/shopdb/internal/pgtemp"
 	"github.com/shopdb/shopdb/pgkit"
 	"github.com/shopdb/shopdb/pgkit/pgerr"
+	"github.com/shopdb/shopdb/pgkit/pgtemp"
 )
 
 // TestReadReplicas runs a real primary and a streaming replica

@@ -17,9 +17,9 @@ import (
 	"time"
 
 	"github.com/shopdb/shopdb/db"
-	"github.com/shopdb/shopdb/internal/pgtemp"
 	"github.com/shopdb/shopdb/migrate"
 	"github.com/shopdb/shopdb/pgkit"
+	"github.com/shopdb/shopdb/pgkit/pgtemp"
 )
 
 // certificate makes a key and a certificate for names, signed by parent
