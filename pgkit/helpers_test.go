@@ -3,7 +3,6 @@ package pgkit_test
 import (
 	"context"
 	"fmt"
-	"os"
 	"testing"
 	"time"
 
@@ -17,23 +16,15 @@ import (
 	"github.com/shopdb/shopdb/pgkit/pgkittest"
 )
 
-// envMultiplex, set to 1, makes setup's pools multiplex
-// (pgkit.Config.Multiplex), to run the tests that use setup once more on
-// that path.
-const envMultiplex = "PGKIT_TEST_MULTIPLEX"
-
 // setup marks t parallel and returns a context bounded to 60s, a pool on a
-// fresh database migrated with kitdb's schema, and its Queries.
+// fresh database migrated with kitdb's schema, and its Queries. (The
+// multiplexing path has tests of its own: multiplex_test.go.)
 func setup(t *testing.T) (context.Context, *pgkit.DB, *kitdb.Queries) {
 	t.Helper()
 	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	t.Cleanup(cancel)
-	multiplex := os.Getenv(envMultiplex) == "1"
-	pool := pgkittest.NewWithConfig(t, kitdb.Migrations(), pgkit.Config{Multiplex: multiplex})
-	if multiplex && !pool.Multiplexing() {
-		t.Fatal("the pool does not multiplex")
-	}
+	pool := pgkittest.New(t, kitdb.Migrations())
 	return ctx, pool, kitdb.New(pool)
 }
 
