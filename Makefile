@@ -22,19 +22,22 @@ test: postgres-binaries browser pgbouncer check
 	$(GO) test -race -count=1 ./...
 	SHOPDB_TEST_MULTIPLEX=1 $(GO) test -race -count=1 ./queries ./shop
 
-## check: gofmt, go vet (also of the bench module), `sqlc diff` and `pgkitgen -check` (db/ matches schema/ and queries/).
+## check: gofmt, go vet (also of the bench module), `sqlc diff` and `pgkitgen -check` (db/ matches schema/ and queries/,
+## pgkit/internal/kitdb/ its own migrations/ and queries/).
 check:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	cd bench && $(GO) vet ./...
 	$(SQLC) diff
 	$(GO) run ./pgkit/cmd/pgkitgen -dir db -check
+	$(SQLC) diff -f pgkit/internal/kitdb/sqlc.yaml
+	$(GO) run ./pgkit/cmd/pgkitgen -dir pgkit/internal/kitdb -check
 
 ## bench: shopdb vs raw pgx vs asyncpg vs pgbench on a throwaway server; writes bench/results/.
 bench: postgres-binaries
 	cd bench && $(GO) run . -out results
 
-## generate: regenerate db/ after editing schema/ or queries/.
+## generate: regenerate db/ after editing schema/ or queries/ (and pgkit/internal/kitdb/ after editing its SQL).
 generate:
 	$(GO) generate ./...
 

@@ -34,9 +34,9 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/shopdb/shopdb/internal/pgtemp"
 	"github.com/shopdb/shopdb/migrate"
 	"github.com/shopdb/shopdb/pgkit"
+	"github.com/shopdb/shopdb/pgkit/pgtemp"
 )
 
 //go:embed asyncpg_bench.py

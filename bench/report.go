@@ -136,7 +136,7 @@ func writeReport(cfg config, results []Result, took time.Duration) error {
 	}
 	s := summarise(results)
 	var b strings.Builder
-	fmt.Fprintf(&b, "# shopdb benchmarks\n\n%s, %s; PostgreSQL %s from `internal/pgtemp` (fsync off, data in RAM when /dev/shm has room).\n",
+	fmt.Fprintf(&b, "# shopdb benchmarks\n\n%s, %s; PostgreSQL %s from `pgkit/pgtemp` (fsync off, data in RAM when /dev/shm has room).\n",
 		time.Now().UTC().Format("2006-01-02"), machine(), cfg.server)
 	fmt.Fprintf(&b, "Medians of %d repetitions, every client in turn within each repetition; timed runs: %s warm-up + %s measured. "+
 		"Whole run: %s. Command: `make bench`.\n\n", cfg.reps, cfg.warmup, cfg.duration, took.Round(time.Second))

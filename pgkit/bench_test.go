@@ -14,56 +14,56 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/shopdb/shopdb/db"
 	"github.com/shopdb/shopdb/pgkit"
+	"github.com/shopdb/shopdb/pgkit/internal/kitdb"
 	"github.com/shopdb/shopdb/pgkit/pgerr"
 	"github.com/shopdb/shopdb/pgkit/pgkittest"
 	"github.com/shopdb/shopdb/pgkit/pgslog"
-	"github.com/shopdb/shopdb/schema"
 )
 
 // Hot paths of the helpers, with allocations per operation, so that a
-// regression shows as a number: go test -run '^$' -bench . -benchmem ./db
+// regression shows as a number: go test -run '^$' -bench . -benchmem ./pgkit
 
-// benchShop is a database with a product page's worth of rows.
-func benchShop(b *testing.B) (*pgkit.DB, int64, int64) {
+// benchDatabase is a database with a page's worth of rows: a project with
+// ten notes, an account with ten jobs.
+func benchDatabase(b *testing.B) (*pgkit.DB, int64, int64) {
 	b.Helper()
 	ctx := context.Background()
-	d := pgkittest.New(b, schema.FS())
-	q := db.New(d)
-	u, err := q.UserCreate(ctx, db.UserCreateParams{FirstName: "B", LastName: "B"})
+	d := pgkittest.New(b, kitdb.Migrations())
+	q := kitdb.New(d)
+	a, err := q.AccountCreate(ctx, kitdb.AccountCreateParams{Name: "B", Team: "B"})
 	if err != nil {
 		b.Fatal(err)
 	}
-	p, err := q.ProductCreate(ctx, db.ProductCreateParams{Sku: "B", Name: "B", PriceCents: 1, Stock: 1})
+	p, err := q.ProjectCreate(ctx, kitdb.ProjectCreateParams{Slug: "B", Name: "B", RateCents: 1, Credits: 1})
 	if err != nil {
 		b.Fatal(err)
 	}
 	for _, sql := range []string{
-		`INSERT INTO users (first_name, last_name) SELECT 'R', 'R' FROM generate_series(1, 10) WHERE $1::bigint > 0 AND $2::bigint > 0`,
-		`INSERT INTO reviews (product_id, user_id, rating) SELECT $1, user_id, 4 FROM users WHERE user_id <> $2`,
-		`INSERT INTO orders (user_id, status) SELECT $2, 'paid' FROM generate_series(1, 10) WHERE $1::bigint > 0`,
+		`INSERT INTO accounts (name, team) SELECT 'R', 'R' FROM generate_series(1, 10) WHERE $1::bigint > 0 AND $2::bigint > 0`,
+		`INSERT INTO notes (project_id, account_id, priority) SELECT $1, account_id, 4 FROM accounts WHERE account_id <> $2`,
+		`INSERT INTO jobs (account_id, state) SELECT $2, 'done' FROM generate_series(1, 10) WHERE $1::bigint > 0`,
 	} {
-		if _, err := d.Exec(ctx, sql, p.ProductID, u.UserID); err != nil {
+		if _, err := d.Exec(ctx, sql, p.ProjectID, a.AccountID); err != nil {
 			b.Fatal(err)
 		}
 	}
-	return d, p.ProductID, u.UserID
+	return d, p.ProjectID, a.AccountID
 }
 
 // BenchmarkGetByID compares a generated :one query through *pgkit.DB (typed
 // errors, bounded acquire) with the same generated code on the bare pool.
 func BenchmarkGetByID(b *testing.B) {
-	d, _, userID := benchShop(b)
+	d, _, accountID := benchDatabase(b)
 	ctx := context.Background()
 	for _, bc := range []struct {
 		name string
-		q    *db.Queries
-	}{{"pgkit.DB", db.New(d)}, {"pgxpool", db.New(d.Pool())}} {
+		q    *kitdb.Queries
+	}{{"pgkit.DB", kitdb.New(d)}, {"pgxpool", kitdb.New(d.Pool())}} {
 		b.Run(bc.name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, err := bc.q.UserGetByID(ctx, userID); err != nil {
+				if _, err := bc.q.AccountGetByID(ctx, accountID); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -71,16 +71,16 @@ func BenchmarkGetByID(b *testing.B) {
 	}
 }
 
-// BenchmarkPage fetches the product page three ways.
+// BenchmarkPage fetches the page of pageFns three ways.
 func BenchmarkPage(b *testing.B) {
-	d, productID, userID := benchShop(b)
+	d, projectID, accountID := benchDatabase(b)
 	ctx := context.Background()
-	fns := func() []func(context.Context, *db.Queries) error {
-		return pageFns(&page{}, productID, userID)
+	fns := func() []func(context.Context, *kitdb.Queries) error {
+		return pageFns(&page{}, projectID, accountID)
 	}
 	b.Run("sequential", func(b *testing.B) {
 		b.ReportAllocs()
-		q := db.New(d)
+		q := kitdb.New(d)
 		for b.Loop() {
 			for _, fn := range fns() {
 				if err := fn(ctx, q); err != nil {
@@ -92,7 +92,7 @@ func BenchmarkPage(b *testing.B) {
 	b.Run("Gather", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			if err := pgkit.Gather(ctx, d, db.New, fns()...); err != nil {
+			if err := pgkit.Gather(ctx, d, kitdb.New, fns()...); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -100,7 +100,7 @@ func BenchmarkPage(b *testing.B) {
 	b.Run("Pipeline", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			if err := pgkit.Pipeline(ctx, d, db.New, fns()...); err != nil {
+			if err := pgkit.Pipeline(ctx, d, kitdb.New, fns()...); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -110,30 +110,30 @@ func BenchmarkPage(b *testing.B) {
 	b.Run("pgx.Batch", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			if err := pgxPageBatch(ctx, d.Pool(), productID, userID); err != nil {
+			if err := pgxPageBatch(ctx, d.Pool(), projectID, accountID); err != nil {
 				b.Fatal(err)
 			}
 		}
 	})
 }
 
-func pgxPageBatch(ctx context.Context, pool *pgxpool.Pool, productID, userID int64) error {
+func pgxPageBatch(ctx context.Context, pool *pgxpool.Pool, projectID, accountID int64) error {
 	batch := &pgx.Batch{}
-	batch.Queue(`SELECT product_id, sku, name, description, price_cents, stock, created_at FROM products WHERE product_id = $1`, productID)
-	batch.Queue(`SELECT review_id, product_id, user_id, rating, body, created_at FROM reviews
-		WHERE product_id = $1 ORDER BY created_at DESC, review_id DESC LIMIT 10`, productID)
-	batch.Queue(`SELECT order_id, user_id, status, total_cents, created_at FROM orders
-		WHERE user_id = $1 ORDER BY created_at DESC, order_id DESC LIMIT 10`, userID)
+	batch.Queue(`SELECT project_id, slug, name, description, rate_cents, credits, created_at FROM projects WHERE project_id = $1`, projectID)
+	batch.Queue(`SELECT note_id, project_id, account_id, priority, body, created_at FROM notes
+		WHERE project_id = $1 ORDER BY created_at DESC, note_id DESC LIMIT 10`, projectID)
+	batch.Queue(`SELECT job_id, account_id, state, cost_cents, created_at FROM jobs
+		WHERE account_id = $1 ORDER BY created_at DESC, job_id DESC LIMIT 10`, accountID)
 	br := pool.SendBatch(ctx, batch)
 	defer br.Close()
-	var p db.Product
-	if err := br.QueryRow().Scan(&p.ProductID, &p.Sku, &p.Name, &p.Description, &p.PriceCents, &p.Stock, &p.CreatedAt); err != nil {
+	var p kitdb.Project
+	if err := br.QueryRow().Scan(&p.ProjectID, &p.Slug, &p.Name, &p.Description, &p.RateCents, &p.Credits, &p.CreatedAt); err != nil {
 		return err
 	}
-	if _, err := pgx.CollectRows(must2(br.Query()), pgx.RowToStructByPos[db.Review]); err != nil {
+	if _, err := pgx.CollectRows(must2(br.Query()), pgx.RowToStructByPos[kitdb.Note]); err != nil {
 		return err
 	}
-	if _, err := pgx.CollectRows(must2(br.Query()), pgx.RowToStructByPos[db.Order]); err != nil {
+	if _, err := pgx.CollectRows(must2(br.Query()), pgx.RowToStructByPos[kitdb.Job]); err != nil {
 		return err
 	}
 	return br.Close()
@@ -144,12 +144,12 @@ func must2(rows pgx.Rows, _ error) pgx.Rows { return rows }
 
 // BenchmarkWithTx is a transaction around one small write.
 func BenchmarkWithTx(b *testing.B) {
-	d, productID, _ := benchShop(b)
+	d, projectID, _ := benchDatabase(b)
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
-		err := pgkit.WithTx(ctx, d, db.New, func(q *db.Queries) error {
-			_, err := q.ProductUpdatePrice(ctx, db.ProductUpdatePriceParams{ProductID: productID, PriceCents: 2})
+		err := pgkit.WithTx(ctx, d, kitdb.New, func(q *kitdb.Queries) error {
+			_, err := q.ProjectUpdateRate(ctx, kitdb.ProjectUpdateRateParams{ProjectID: projectID, RateCents: 2})
 			return err
 		})
 		if err != nil {
@@ -160,7 +160,7 @@ func BenchmarkWithTx(b *testing.B) {
 
 // BenchmarkErrorMapping is the cost of turning a server error into a typed one.
 func BenchmarkErrorMapping(b *testing.B) {
-	pgErr := &pgconn.PgError{Code: "23505", Message: "duplicate key value violates unique constraint", ConstraintName: "users_pkey", TableName: "users"}
+	pgErr := &pgconn.PgError{Code: "23505", Message: "duplicate key value violates unique constraint", ConstraintName: "accounts_pkey", TableName: "accounts"}
 	b.Run("AsConstraint", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
@@ -172,7 +172,7 @@ func BenchmarkErrorMapping(b *testing.B) {
 	b.Run("QueryName", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			if pgerr.QueryName("-- name: UserGetByID :one\nSELECT 1") != "UserGetByID" {
+			if pgerr.QueryName("-- name: AccountGetByID :one\nSELECT 1") != "AccountGetByID" {
 				b.Fatal("wrong name")
 			}
 		}
@@ -183,7 +183,7 @@ func BenchmarkErrorMapping(b *testing.B) {
 // out by level (production) and written (debugging).
 func BenchmarkTracer(b *testing.B) {
 	ctx := context.Background()
-	start := pgx.TraceQueryStartData{SQL: "-- name: UserGetByID :one\nSELECT 1", Args: []any{int64(1)}}
+	start := pgx.TraceQueryStartData{SQL: "-- name: AccountGetByID :one\nSELECT 1", Args: []any{int64(1)}}
 	end := pgx.TraceQueryEndData{CommandTag: pgconn.NewCommandTag("SELECT 1")}
 	for _, bc := range []struct {
 		name  string
@@ -199,21 +199,21 @@ func BenchmarkTracer(b *testing.B) {
 	}
 }
 
-// BenchmarkStream reads 100,000 rows through OrderExportStream and through a
+// BenchmarkStream reads 100,000 rows through JobExportStream and through a
 // hand-written pgx loop over the same SQL, per row.
 func BenchmarkStream(b *testing.B) {
-	d, _, userID := benchShop(b)
+	d, _, accountID := benchDatabase(b)
 	ctx := context.Background()
-	if _, err := d.Exec(ctx, `INSERT INTO orders (user_id, status) SELECT $1, 'paid' FROM generate_series(1, 100000)`, userID); err != nil {
+	if _, err := d.Exec(ctx, `INSERT INTO jobs (account_id, state) SELECT $1, 'done' FROM generate_series(1, 100000)`, accountID); err != nil {
 		b.Fatal(err)
 	}
-	window := db.OrderExportParams{Since: time.Unix(0, 0), Until: time.Now().Add(time.Hour)}
-	q := db.New(d)
-	b.Run("OrderExportStream", func(b *testing.B) {
+	window := kitdb.JobExportParams{Since: time.Unix(0, 0), Until: time.Now().Add(time.Hour)}
+	q := kitdb.New(d)
+	b.Run("JobExportStream", func(b *testing.B) {
 		b.ReportAllocs()
 		n := 0
 		for b.Loop() {
-			for _, err := range q.OrderExportStream(ctx, window) {
+			for _, err := range q.JobExportStream(ctx, window) {
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -226,19 +226,19 @@ func BenchmarkStream(b *testing.B) {
 		b.ReportAllocs()
 		n := 0
 		for b.Loop() {
-			rows, err := d.Pool().Query(ctx, `SELECT order_id, user_id, status, total_cents, created_at FROM orders
-				WHERE created_at >= $1 AND created_at < $2 ORDER BY order_id`, window.Since, window.Until)
+			rows, err := d.Pool().Query(ctx, `SELECT job_id, account_id, state, cost_cents, created_at FROM jobs
+				WHERE created_at >= $1 AND created_at < $2 ORDER BY job_id`, window.Since, window.Until)
 			if err != nil {
 				b.Fatal(err)
 			}
 			for rows.Next() {
-				// What code without the typed layer writes: status as a plain string.
-				var o struct {
-					OrderID, UserID, TotalCents int64
-					Status                      string
+				// What code without the typed layer writes: state as a plain string.
+				var j struct {
+					JobID, AccountID, CostCents int64
+					State                       string
 					CreatedAt                   time.Time
 				}
-				if err := rows.Scan(&o.OrderID, &o.UserID, &o.Status, &o.TotalCents, &o.CreatedAt); err != nil {
+				if err := rows.Scan(&j.JobID, &j.AccountID, &j.State, &j.CostCents, &j.CreatedAt); err != nil {
 					b.Fatal(err)
 				}
 				n++
@@ -257,25 +257,25 @@ type benchDB struct {
 	d    *pgkit.DB
 }
 
-// benchMuxShop is benchShop's database twice: through a multiplexing DB
+// benchMuxDatabase is benchDatabase's database twice: through a multiplexing DB
 // (pool of 4, so 3 lanes) and through the plain pool of 4.
-func benchMuxShop(b *testing.B) ([]benchDB, int64, int64) {
+func benchMuxDatabase(b *testing.B) ([]benchDB, int64, int64) {
 	b.Helper()
-	plain, productID, userID := benchShop(b)
+	plain, projectID, accountID := benchDatabase(b)
 	mx, err := pgkit.Open(context.Background(), plain.Pool().Config().ConnString(), pgkit.Config{MaxConns: 4, Multiplex: true})
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(mx.Close)
-	return []benchDB{{"multiplexed", mx}, {"pool", plain}}, productID, userID
+	return []benchDB{{"multiplexed", mx}, {"pool", plain}}, projectID, accountID
 }
 
-// BenchmarkMultiplexed is the product page and a point query on a
-// multiplexing DB (Config.Multiplex), from 64 goroutines at once (as the
-// bench program's page workload runs), beside the plain pool: ns/op is per
-// page or query, allocs/op what each costs the caller and the lane.
+// BenchmarkMultiplexed is the page of pageFns and a point query on a
+// multiplexing DB (Config.Multiplex), from 64 goroutines at once, beside
+// the plain pool: ns/op is per page or query, allocs/op what each costs the
+// caller and the lane.
 func BenchmarkMultiplexed(b *testing.B) {
-	dbs, productID, userID := benchMuxShop(b)
+	dbs, projectID, accountID := benchMuxDatabase(b)
 	ctx := context.Background()
 	for _, bc := range dbs {
 		b.Run("page-Gather/"+bc.name, func(b *testing.B) {
@@ -283,7 +283,7 @@ func BenchmarkMultiplexed(b *testing.B) {
 			b.SetParallelism(32) // × GOMAXPROCS goroutines
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
-					if err := pgkit.Gather(ctx, bc.d, db.New, pageFns(&page{}, productID, userID)...); err != nil {
+					if err := pgkit.Gather(ctx, bc.d, kitdb.New, pageFns(&page{}, projectID, accountID)...); err != nil {
 						b.Error(err)
 						return
 					}
@@ -292,11 +292,11 @@ func BenchmarkMultiplexed(b *testing.B) {
 		})
 		b.Run("point/"+bc.name, func(b *testing.B) {
 			b.ReportAllocs()
-			q := db.New(bc.d)
+			q := kitdb.New(bc.d)
 			b.SetParallelism(32)
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
-					if _, err := q.UserGetByID(ctx, userID); err != nil {
+					if _, err := q.AccountGetByID(ctx, accountID); err != nil {
 						b.Error(err)
 						return
 					}
@@ -312,12 +312,12 @@ func BenchmarkMultiplexed(b *testing.B) {
 // (pool of 4, so 3 lanes) and on a plain pool of 4. It reports the quick
 // queries' p50, p99, p99.9 and worst latency; ns/op is per quick query.
 func BenchmarkMultiplexHeadOfLine(b *testing.B) {
-	dbs, _, userID := benchMuxShop(b)
+	dbs, _, accountID := benchMuxDatabase(b)
 	ctx := context.Background()
 	for _, bc := range dbs {
 		for _, slow := range []bool{false, true} {
 			b.Run(fmt.Sprintf("%s/slow=%v", bc.name, slow), func(b *testing.B) {
-				q := db.New(bc.d)
+				q := kitdb.New(bc.d)
 				stop := make(chan struct{})
 				var slowDone sync.WaitGroup
 				if slow {
@@ -342,7 +342,7 @@ func BenchmarkMultiplexHeadOfLine(b *testing.B) {
 					var mine []time.Duration
 					for pb.Next() {
 						start := time.Now()
-						if _, err := q.UserGetByID(ctx, userID); err != nil {
+						if _, err := q.AccountGetByID(ctx, accountID); err != nil {
 							b.Error(err)
 							return
 						}

@@ -10,28 +10,28 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
-	"github.com/shopdb/shopdb/db"
-	"github.com/shopdb/shopdb/internal/testshop"
 	"github.com/shopdb/shopdb/pgkit"
+	"github.com/shopdb/shopdb/pgkit/internal/kitdb"
+	"github.com/shopdb/shopdb/pgkit/internal/kittest"
 	"github.com/shopdb/shopdb/pgkit/pgerr"
 )
 
 func TestNotFound(t *testing.T) {
-	ctx, _, q := testshop.Setup(t)
-	_, err := q.UserGetByID(ctx, 424242)
+	ctx, _, q := setup(t)
+	_, err := q.AccountGetByID(ctx, 424242)
 	if !errors.Is(err, pgerr.ErrNotFound) || !errors.Is(err, pgx.ErrNoRows) {
 		t.Fatalf("error = %v, want ErrNotFound (and pgx.ErrNoRows)", err)
 	}
-	if err.Error() != "UserGetByID: not found" {
+	if err.Error() != "AccountGetByID: not found" {
 		t.Fatalf("error text %q, want the query name and no argument", err)
 	}
 }
 
 func TestConstraintErrors(t *testing.T) {
-	ctx, d, q := testshop.Setup(t)
+	ctx, d, q := setup(t)
 	const email = "secret.person@example.com"
-	u := testshop.Must(q.UserCreate(ctx, db.UserCreateParams{FirstName: "C", LastName: "E", Email: testshop.Ptr(email)}))(t)
-	p := testshop.Must(q.ProductCreate(ctx, db.ProductCreateParams{Sku: "C", Name: "C", PriceCents: 1}))(t)
+	a := kittest.Must(q.AccountCreate(ctx, kitdb.AccountCreateParams{Name: "C", Team: "E", Email: kittest.Ptr(email)}))(t)
+	p := kittest.Must(q.ProjectCreate(ctx, kitdb.ProjectCreateParams{Slug: "c", Name: "C", RateCents: 1}))(t)
 	if _, err := d.Exec(ctx, `CREATE TABLE bookings (during box, EXCLUDE USING gist (during WITH &&))`); err != nil {
 		t.Fatal(err)
 	}
@@ -47,21 +47,21 @@ func TestConstraintErrors(t *testing.T) {
 		want     string // the whole Error text
 	}{
 		{"unique", func() error {
-			_, err := q.UserCreate(ctx, db.UserCreateParams{FirstName: "C", LastName: "E", Email: testshop.Ptr(strings.ToUpper(email))})
+			_, err := q.AccountCreate(ctx, kitdb.AccountCreateParams{Name: "C", Team: "E", Email: kittest.Ptr(strings.ToUpper(email))})
 			return err
-		}, pgerr.ConstraintUnique, pgerr.ErrUniqueViolation, `UserCreate: unique violation on constraint "users_email_lower_key" of table "users"`},
+		}, pgerr.ConstraintUnique, pgerr.ErrUniqueViolation, `AccountCreate: unique violation on constraint "accounts_email_lower_key" of table "accounts"`},
 		{"foreign key", func() error {
-			_, err := q.ReviewCreate(ctx, db.ReviewCreateParams{ProductID: 999999, UserID: u.UserID, Rating: 3})
+			_, err := q.NoteCreate(ctx, kitdb.NoteCreateParams{ProjectID: 999999, AccountID: a.AccountID, Priority: 3})
 			return err
-		}, pgerr.ConstraintForeignKey, pgerr.ErrForeignKeyViolation, `ReviewCreate: foreign key violation on constraint "reviews_product_id_fkey" of table "reviews"`},
+		}, pgerr.ConstraintForeignKey, pgerr.ErrForeignKeyViolation, `NoteCreate: foreign key violation on constraint "notes_project_id_fkey" of table "notes"`},
 		{"check", func() error {
-			_, err := q.ReviewCreate(ctx, db.ReviewCreateParams{ProductID: p.ProductID, UserID: u.UserID, Rating: 9})
+			_, err := q.NoteCreate(ctx, kitdb.NoteCreateParams{ProjectID: p.ProjectID, AccountID: a.AccountID, Priority: 9})
 			return err
-		}, pgerr.ConstraintCheck, pgerr.ErrCheckViolation, `ReviewCreate: check violation on constraint "reviews_rating_check" of table "reviews"`},
+		}, pgerr.ConstraintCheck, pgerr.ErrCheckViolation, `NoteCreate: check violation on constraint "notes_priority_check" of table "notes"`},
 		{"not null", func() error {
-			_, err := d.Exec(ctx, "INSERT INTO users (first_name, last_name) VALUES ($1, NULL)", "Nobody")
+			_, err := d.Exec(ctx, "INSERT INTO accounts (name, team) VALUES ($1, NULL)", "Nobody")
 			return err
-		}, pgerr.ConstraintNotNull, pgerr.ErrNotNullViolation, `not-null violation on column "last_name" of table "users"`},
+		}, pgerr.ConstraintNotNull, pgerr.ErrNotNullViolation, `not-null violation on column "team" of table "accounts"`},
 		{"exclusion", func() error {
 			_, err := d.Exec(ctx, `INSERT INTO bookings VALUES ('((1,1),(3,3))')`)
 			return err
@@ -93,7 +93,7 @@ func TestConstraintErrors(t *testing.T) {
 		}
 	}
 	// The unique violation's detail has the value; its error text must not.
-	_, err := q.UserCreate(ctx, db.UserCreateParams{FirstName: "C", LastName: "E", Email: testshop.Ptr(email)})
+	_, err := q.AccountCreate(ctx, kitdb.AccountCreateParams{Name: "C", Team: "E", Email: kittest.Ptr(email)})
 	ce, _ := pgerr.AsConstraint(err)
 	if strings.Contains(err.Error(), email) || ce == nil || !strings.Contains(ce.Detail, email) {
 		t.Errorf("error %q / detail %v: the value belongs in Detail only", err, ce)
@@ -101,35 +101,35 @@ func TestConstraintErrors(t *testing.T) {
 }
 
 func TestDataErrorsHideInput(t *testing.T) {
-	ctx, _, q := testshop.Setup(t)
-	_, err := q.OrderListByStatus(ctx, db.OrderListByStatusParams{Status: "s3cret-status", Max: 1})
+	ctx, _, q := setup(t)
+	_, err := q.JobListByState(ctx, kitdb.JobListByStateParams{State: "s3cret-state", Max: 1})
 	var pgErr *pgconn.PgError
 	if err == nil || !errors.As(err, &pgErr) || pgErr.Code != "22P02" {
 		t.Fatalf("error = %v, want invalid_text_representation", err)
 	}
-	if strings.Contains(err.Error(), "s3cret") || !strings.HasPrefix(err.Error(), "OrderListByStatus: ") {
+	if strings.Contains(err.Error(), "s3cret") || !strings.HasPrefix(err.Error(), "JobListByState: ") {
 		t.Fatalf("error text %q: want the query name and no input value", err)
 	}
 }
 
 func TestErrorClassifiers(t *testing.T) {
-	ctx, d, q := testshop.Setup(t)
-	p1 := testshop.Must(q.ProductCreate(ctx, db.ProductCreateParams{Sku: "1", Name: "1", PriceCents: 1, Stock: 1}))(t)
-	p2 := testshop.Must(q.ProductCreate(ctx, db.ProductCreateParams{Sku: "2", Name: "2", PriceCents: 1, Stock: 1}))(t)
+	ctx, d, q := setup(t)
+	p1 := kittest.Must(q.ProjectCreate(ctx, kitdb.ProjectCreateParams{Slug: "1", Name: "1", RateCents: 1, Credits: 1}))(t)
+	p2 := kittest.Must(q.ProjectCreate(ctx, kitdb.ProjectCreateParams{Slug: "2", Name: "2", RateCents: 1, Credits: 1}))(t)
 
 	// Deadlock: two transactions lock the same two rows in opposite orders.
 	locked := make(chan struct{}, 2)
 	proceed := make(chan struct{})
 	errs := make(chan error, 2)
-	for _, order := range [][2]int64{{p1.ProductID, p2.ProductID}, {p2.ProductID, p1.ProductID}} {
+	for _, order := range [][2]int64{{p1.ProjectID, p2.ProjectID}, {p2.ProjectID, p1.ProjectID}} {
 		go func() {
-			errs <- pgkit.WithTxOptions(ctx, d, db.New, pgkit.TxOptions{MaxAttempts: 1}, func(q *db.Queries) error {
-				if _, err := q.ProductAdjustStock(ctx, db.ProductAdjustStockParams{ProductID: order[0], Delta: 1}); err != nil {
+			errs <- pgkit.WithTxOptions(ctx, d, kitdb.New, pgkit.TxOptions{MaxAttempts: 1}, func(q *kitdb.Queries) error {
+				if _, err := q.ProjectAdjustCredits(ctx, kitdb.ProjectAdjustCreditsParams{ProjectID: order[0], Delta: 1}); err != nil {
 					return err
 				}
 				locked <- struct{}{}
 				<-proceed
-				_, err := q.ProductAdjustStock(ctx, db.ProductAdjustStockParams{ProductID: order[1], Delta: 1})
+				_, err := q.ProjectAdjustCredits(ctx, kitdb.ProjectAdjustCreditsParams{ProjectID: order[1], Delta: 1})
 				return err
 			})
 		}()
@@ -144,8 +144,8 @@ func TestErrorClassifiers(t *testing.T) {
 
 	// Lock timeout: a row held by another transaction.
 	var lockErr error
-	err := pgkit.WithTx(ctx, d, db.New, func(q *db.Queries) error {
-		if _, err := q.ProductAdjustStock(ctx, db.ProductAdjustStockParams{ProductID: p1.ProductID, Delta: 1}); err != nil {
+	err := pgkit.WithTx(ctx, d, kitdb.New, func(q *kitdb.Queries) error {
+		if _, err := q.ProjectAdjustCredits(ctx, kitdb.ProjectAdjustCreditsParams{ProjectID: p1.ProjectID, Delta: 1}); err != nil {
 			return err
 		}
 		c, err := d.Pool().Acquire(ctx)
@@ -156,7 +156,7 @@ func TestErrorClassifiers(t *testing.T) {
 		if _, err := c.Exec(ctx, "SET lock_timeout = '50ms'"); err != nil {
 			return err
 		}
-		_, lockErr = c.Exec(ctx, "UPDATE products SET stock = stock + 1 WHERE product_id = $1", p1.ProductID)
+		_, lockErr = c.Exec(ctx, "UPDATE projects SET credits = credits + 1 WHERE project_id = $1", p1.ProjectID)
 		return nil
 	})
 	if err != nil || !pgerr.IsLockTimeout(lockErr) || pgerr.IsDeadlock(lockErr) {
@@ -185,7 +185,7 @@ func TestErrorClassifiers(t *testing.T) {
 }
 
 func TestRawSQLErrorsHaveNoEmptyName(t *testing.T) {
-	ctx, d, _ := testshop.Setup(t)
+	ctx, d, _ := setup(t)
 	_, err := d.Exec(ctx, "SELECT * FROM no_such_table")
 	if err == nil || strings.HasPrefix(err.Error(), ":") || !strings.Contains(err.Error(), "no_such_table") {
 		t.Fatalf("error text %q", err)

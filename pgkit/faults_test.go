@@ -10,13 +10,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shopdb/shopdb/db"
-	"github.com/shopdb/shopdb/internal/pgtemp"
-	"github.com/shopdb/shopdb/migrate"
 	"github.com/shopdb/shopdb/pgkit"
+	"github.com/shopdb/shopdb/pgkit/internal/kitdb"
 	"github.com/shopdb/shopdb/pgkit/pgerr"
 	"github.com/shopdb/shopdb/pgkit/pgkittest"
-	"github.com/shopdb/shopdb/schema"
+	"github.com/shopdb/shopdb/pgkit/pgtemp"
 )
 
 // killBackends terminates the server processes of the connections whose
@@ -44,7 +42,7 @@ func killBackends(t *testing.T, url, app string) int {
 func TestKilledIdleConnectionsCostNoQuery(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	url := pgkittest.URL(t, schema.FS())
+	url := pgkittest.URL(t, kitdb.Migrations())
 	d, err := pgkit.Open(ctx, url, pgkit.Config{MaxConns: 4, ApplicationName: "victim"})
 	if err != nil {
 		t.Fatal(err)
@@ -60,9 +58,9 @@ func TestKilledIdleConnectionsCostNoQuery(t *testing.T) {
 		t.Fatalf("terminated %d backends, want the pool's 4", n)
 	}
 	time.Sleep(20 * time.Millisecond) // the server's goodbye reaches the sockets
-	q := db.New(d)
+	q := kitdb.New(d)
 	for i := range 8 {
-		if _, err := q.UserList(ctx, db.UserListParams{Max: 1}); err != nil {
+		if _, err := q.AccountList(ctx, kitdb.AccountListParams{Max: 1}); err != nil {
 			t.Fatalf("query %d after the kill: %v", i, err)
 		}
 	}
@@ -74,18 +72,18 @@ func TestKilledIdleConnectionsCostNoQuery(t *testing.T) {
 func TestConnectionLostIsTyped(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	url := pgkittest.URL(t, schema.FS())
+	url := pgkittest.URL(t, kitdb.Migrations())
 	d, err := pgkit.Open(ctx, url, pgkit.Config{MaxConns: 2, ApplicationName: "doomed"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer d.Close()
-	err = pgkit.WithTx(ctx, d, db.New, func(q *db.Queries) error {
-		if _, err := q.UserCreate(ctx, db.UserCreateParams{FirstName: "Lost", LastName: "Write"}); err != nil {
+	err = pgkit.WithTx(ctx, d, kitdb.New, func(q *kitdb.Queries) error {
+		if _, err := q.AccountCreate(ctx, kitdb.AccountCreateParams{Name: "Lost", Team: "Write"}); err != nil {
 			return err
 		}
 		killBackends(t, url, "doomed")
-		_, err := q.UserList(ctx, db.UserListParams{Max: 1})
+		_, err := q.AccountList(ctx, kitdb.AccountListParams{Max: 1})
 		return err
 	})
 	if !errors.Is(err, pgerr.ErrConnectionLost) || !pgerr.IsTransient(err) {
@@ -94,13 +92,13 @@ func TestConnectionLostIsTyped(t *testing.T) {
 	if strings.Contains(err.Error(), "roll back") || strings.Count(err.Error(), "\n") > 0 {
 		t.Fatalf("error text %q: want one line, no rollback failure", err)
 	}
-	if !strings.HasPrefix(err.Error(), "UserList: ") {
+	if !strings.HasPrefix(err.Error(), "AccountList: ") {
 		t.Fatalf("error text %q does not name the query", err)
 	}
 	// The pool recovers, and the write died with its transaction.
-	users, err := db.New(d).UserList(ctx, db.UserListParams{NamePrefix: "Write", Max: 10})
-	if err != nil || len(users) != 0 {
-		t.Fatalf("after the loss: %d users, %v; want 0 and no error", len(users), err)
+	accounts, err := kitdb.New(d).AccountList(ctx, kitdb.AccountListParams{TeamPrefix: "Write", Max: 10})
+	if err != nil || len(accounts) != 0 {
+		t.Fatalf("after the loss: %d accounts, %v; want 0 and no error", len(accounts), err)
 	}
 	// A plain network failure is typed the same way; the caller's own
 	// cancellation is not a lost connection.
@@ -115,11 +113,11 @@ func TestConnectionLostIsTyped(t *testing.T) {
 func TestQueryTimeoutBoundsAFrozenServer(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	d := pgkittest.NewWithConfig(t, schema.FS(), pgkit.Config{MaxConns: 1, QueryTimeout: 300 * time.Millisecond})
+	d := pgkittest.NewWithConfig(t, kitdb.Migrations(), pgkit.Config{MaxConns: 1, QueryTimeout: 300 * time.Millisecond})
 	// Freeze the one backend of the pool, as a hung server would be.
 	resume := freezeBackend(t, d)
 	start := time.Now()
-	_, err := db.New(d).UserList(ctx, db.UserListParams{Max: 1})
+	_, err := kitdb.New(d).AccountList(ctx, kitdb.AccountListParams{Max: 1})
 	took := time.Since(start)
 	resume()
 	if err == nil || !errors.Is(err, context.DeadlineExceeded) || took > 3*time.Second {
@@ -158,7 +156,7 @@ func TestRestartUnderLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer d.Close()
-	q := db.New(d)
+	q := kitdb.New(d)
 
 	var (
 		mu           sync.Mutex
@@ -185,7 +183,7 @@ func TestRestartUnderLoad(t *testing.T) {
 			for i := 0; time.Now().Before(stop); i++ {
 				name := "w" + strconv.Itoa(g) + "-" + strconv.Itoa(i)
 				cctx, cancel := context.WithTimeout(ctx, time.Second)
-				_, err := q.UserCreate(cctx, db.UserCreateParams{FirstName: "Load", LastName: name})
+				_, err := q.AccountCreate(cctx, kitdb.AccountCreateParams{Name: "Load", Team: name})
 				cancel()
 				mu.Lock()
 				switch {
@@ -211,7 +209,7 @@ func TestRestartUnderLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 	var stored int
-	if err := d.QueryRow(ctx, "SELECT count(*) FROM users WHERE last_name = ANY($1)", acked).Scan(&stored); err != nil {
+	if err := d.QueryRow(ctx, "SELECT count(*) FROM accounts WHERE team = ANY($1)", acked).Scan(&stored); err != nil {
 		t.Fatal(err)
 	}
 	recovery := firstOKAfter.Sub(backAt)
@@ -247,7 +245,7 @@ func ownServer(t *testing.T) *pgtemp.Server {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = srv.Stop() })
-	if err := migrate.Up(context.Background(), srv.URL()); err != nil {
+	if err := migrateUp(context.Background(), srv.URL()); err != nil {
 		t.Fatal(err)
 	}
 	return srv

@@ -8,23 +8,22 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shopdb/shopdb/db"
-	"github.com/shopdb/shopdb/internal/testshop"
 	"github.com/shopdb/shopdb/pgkit"
+	"github.com/shopdb/shopdb/pgkit/internal/kitdb"
+	"github.com/shopdb/shopdb/pgkit/internal/kittest"
 	"github.com/shopdb/shopdb/pgkit/pgkittest"
-	"github.com/shopdb/shopdb/schema"
 )
 
 func TestGatherTypedResults(t *testing.T) {
-	ctx, pool, q := testshop.Setup(t)
-	u := testshop.Must(q.UserCreate(ctx, db.UserCreateParams{FirstName: "G", LastName: "Gather"}))(t)
-	p := testshop.Must(q.ProductCreate(ctx, db.ProductCreateParams{Sku: "G", Name: "G", PriceCents: 1}))(t)
-	testshop.Must(q.ReviewCreate(ctx, db.ReviewCreateParams{ProductID: p.ProductID, UserID: u.UserID, Rating: 4}))(t)
+	ctx, pool, q := setup(t)
+	a := kittest.Must(q.AccountCreate(ctx, kitdb.AccountCreateParams{Name: "G", Team: "Gather"}))(t)
+	p := kittest.Must(q.ProjectCreate(ctx, kitdb.ProjectCreateParams{Slug: "G", Name: "G", RateCents: 1}))(t)
+	kittest.Must(q.NoteCreate(ctx, kitdb.NoteCreateParams{ProjectID: p.ProjectID, AccountID: a.AccountID, Priority: 4}))(t)
 
 	// Each fn waits until the other has started: this only finishes if they
 	// really run at the same time.
-	var product db.Product
-	var reviews []db.Review
+	var project kitdb.Project
+	var notes []kitdb.Note
 	aStarted, bStarted := make(chan struct{}), make(chan struct{})
 	wait := func(ctx context.Context, ch chan struct{}) error {
 		select {
@@ -36,44 +35,44 @@ func TestGatherTypedResults(t *testing.T) {
 			return errors.New("the other fn never started: not concurrent")
 		}
 	}
-	err := pgkit.Gather(ctx, pool, db.New,
-		func(ctx context.Context, q *db.Queries) (err error) {
+	err := pgkit.Gather(ctx, pool, kitdb.New,
+		func(ctx context.Context, q *kitdb.Queries) (err error) {
 			close(aStarted)
 			if err := wait(ctx, bStarted); err != nil {
 				return err
 			}
-			product, err = q.ProductGetByID(ctx, p.ProductID)
+			project, err = q.ProjectGetByID(ctx, p.ProjectID)
 			return err
 		},
-		func(ctx context.Context, q *db.Queries) (err error) {
+		func(ctx context.Context, q *kitdb.Queries) (err error) {
 			close(bStarted)
 			if err := wait(ctx, aStarted); err != nil {
 				return err
 			}
-			reviews, err = q.ReviewListByProduct(ctx, db.ReviewListByProductParams{ProductID: p.ProductID, Max: 10})
+			notes, err = q.NoteListByProject(ctx, kitdb.NoteListByProjectParams{ProjectID: p.ProjectID, Max: 10})
 			return err
 		},
 	)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if product.ProductID != p.ProductID || len(reviews) != 1 || reviews[0].Rating != 4 {
-		t.Fatalf("got product %+v and reviews %+v", product, reviews)
+	if project.ProjectID != p.ProjectID || len(notes) != 1 || notes[0].Priority != 4 {
+		t.Fatalf("got project %+v and notes %+v", project, notes)
 	}
 }
 
 func TestGatherFirstErrorCancelsServerQuery(t *testing.T) {
-	ctx, pool, _ := testshop.Setup(t)
-	sentinel := errors.New("product not found")
+	ctx, pool, _ := setup(t)
+	sentinel := errors.New("project not found")
 	sleeping := make(chan struct{})
 	var sleepErr error
-	err := pgkit.Gather(ctx, pool, db.New,
-		func(ctx context.Context, _ *db.Queries) error {
+	err := pgkit.Gather(ctx, pool, kitdb.New,
+		func(ctx context.Context, _ *kitdb.Queries) error {
 			close(sleeping)
 			_, sleepErr = pool.Exec(ctx, "SELECT pg_sleep(60) /* gather-cancel-test */")
 			return sleepErr
 		},
-		func(ctx context.Context, _ *db.Queries) error {
+		func(ctx context.Context, _ *kitdb.Queries) error {
 			<-sleeping
 			// Fail only once the sleep runs on the server.
 			for {
@@ -115,10 +114,10 @@ func TestGatherFirstErrorCancelsServerQuery(t *testing.T) {
 }
 
 func TestGatherPanicIsError(t *testing.T) {
-	ctx, pool, _ := testshop.Setup(t)
-	err := pgkit.Gather(ctx, pool, db.New,
-		func(ctx context.Context, q *db.Queries) error { return nil },
-		func(ctx context.Context, q *db.Queries) error { panic("bad index") },
+	ctx, pool, _ := setup(t)
+	err := pgkit.Gather(ctx, pool, kitdb.New,
+		func(ctx context.Context, q *kitdb.Queries) error { return nil },
+		func(ctx context.Context, q *kitdb.Queries) error { panic("bad index") },
 	)
 	if err == nil || !strings.Contains(err.Error(), "fn 1 panicked: bad index") {
 		t.Fatalf("Gather error = %v, want the panic as an error", err)
@@ -128,11 +127,11 @@ func TestGatherPanicIsError(t *testing.T) {
 func TestGatherBoundedByPool(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	pool := pgkittest.NewWithConfig(t, schema.FS(), pgkit.Config{MaxConns: 2})
+	pool := pgkittest.NewWithConfig(t, kitdb.Migrations(), pgkit.Config{MaxConns: 2})
 	var running, peak, done atomic.Int32
-	fns := make([]func(context.Context, *db.Queries) error, 8)
+	fns := make([]func(context.Context, *kitdb.Queries) error, 8)
 	for i := range fns {
-		fns[i] = func(ctx context.Context, q *db.Queries) error {
+		fns[i] = func(ctx context.Context, q *kitdb.Queries) error {
 			n := running.Add(1)
 			defer running.Add(-1)
 			for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
@@ -142,7 +141,7 @@ func TestGatherBoundedByPool(t *testing.T) {
 			return err
 		}
 	}
-	if err := pgkit.Gather(ctx, pool, db.New, fns...); err != nil {
+	if err := pgkit.Gather(ctx, pool, kitdb.New, fns...); err != nil {
 		t.Fatal(err)
 	}
 	if done.Load() != 8 || peak.Load() > 2 {
@@ -152,7 +151,7 @@ func TestGatherBoundedByPool(t *testing.T) {
 	// An explicit limit below the pool size.
 	peak.Store(0)
 	done.Store(0)
-	if err := pgkit.GatherLimit(ctx, pool, db.New, 1, fns...); err != nil {
+	if err := pgkit.GatherLimit(ctx, pool, kitdb.New, 1, fns...); err != nil {
 		t.Fatal(err)
 	}
 	if done.Load() != 8 || peak.Load() != 1 {

@@ -5,9 +5,9 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/shopdb/shopdb/db"
-	"github.com/shopdb/shopdb/internal/testshop"
 	"github.com/shopdb/shopdb/pgkit"
+	"github.com/shopdb/shopdb/pgkit/internal/kitdb"
+	"github.com/shopdb/shopdb/pgkit/internal/kittest"
 	"github.com/shopdb/shopdb/pgkit/pgerr"
 )
 
@@ -17,30 +17,30 @@ import (
 // from the pool and their writes stayed (tx rows 0, pipeline rows 1, gather
 // rows 1).
 func TestFetchHelpersInsideTxRollBack(t *testing.T) {
-	ctx, d, q := testshop.Setup(t)
-	create := func(last string) func(context.Context, *db.Queries) error {
-		return func(ctx context.Context, q *db.Queries) error {
-			_, err := q.UserCreate(ctx, db.UserCreateParams{FirstName: "In", LastName: last})
+	ctx, d, q := setup(t)
+	create := func(team string) func(context.Context, *kitdb.Queries) error {
+		return func(ctx context.Context, q *kitdb.Queries) error {
+			_, err := q.AccountCreate(ctx, kitdb.AccountCreateParams{Name: "In", Team: team})
 			return err
 		}
 	}
 	undo := errors.New("undo")
 	acquiresBefore := d.Stats().Acquires
-	err := pgkit.WithTx(ctx, d, db.New, func(tq *db.Queries) error {
+	err := pgkit.WithTx(ctx, d, kitdb.New, func(tq *kitdb.Queries) error {
 		tx := tq.DB() // the transaction, as a pgkit.Source
 		if err := create("Tx")(ctx, tq); err != nil {
 			return err
 		}
-		if err := pgkit.Pipeline(ctx, tx, db.New, create("Pipeline1"), create("Pipeline2")); err != nil {
+		if err := pgkit.Pipeline(ctx, tx, kitdb.New, create("Pipeline1"), create("Pipeline2")); err != nil {
 			return err
 		}
-		if err := pgkit.Gather(ctx, tx, db.New, create("Gather1"), create("Gather2")); err != nil {
+		if err := pgkit.Gather(ctx, tx, kitdb.New, create("Gather1"), create("Gather2")); err != nil {
 			return err
 		}
 		// Inside, all of them are visible on the transaction.
-		for _, last := range []string{"Tx", "Pipeline1", "Pipeline2", "Gather1", "Gather2"} {
-			if n := len(testshop.Must(tq.UserList(ctx, db.UserListParams{NamePrefix: last, Max: 10}))(t)); n != 1 {
-				t.Errorf("inside the transaction: %d users %q, want 1", n, last)
+		for _, team := range []string{"Tx", "Pipeline1", "Pipeline2", "Gather1", "Gather2"} {
+			if n := len(kittest.Must(tq.AccountList(ctx, kitdb.AccountListParams{TeamPrefix: team, Max: 10}))(t)); n != 1 {
+				t.Errorf("inside the transaction: %d accounts %q, want 1", n, team)
 			}
 		}
 		return undo
@@ -51,24 +51,24 @@ func TestFetchHelpersInsideTxRollBack(t *testing.T) {
 	if got := d.Stats().Acquires - acquiresBefore; got != 1 {
 		t.Errorf("%d connections acquired, want 1: the helpers left the transaction's connection", got)
 	}
-	for _, last := range []string{"Tx", "Pipeline1", "Pipeline2", "Gather1", "Gather2"} {
-		if n := userCount(t, ctx, q, last); n != 0 {
-			t.Errorf("after rollback: %d users %q, want 0: written outside the transaction", n, last)
+	for _, team := range []string{"Tx", "Pipeline1", "Pipeline2", "Gather1", "Gather2"} {
+		if n := accountCount(t, ctx, q, team); n != 0 {
+			t.Errorf("after rollback: %d accounts %q, want 0: written outside the transaction", n, team)
 		}
 	}
 }
 
-// TestPipelineFirstFnErrorWins: when one fn fails (product not found) while
+// TestPipelineFirstFnErrorWins: when one fn fails (project not found) while
 // a sibling is still reading a long result, Pipeline returns that fn's
 // error, never the sibling's "context canceled" that the failure caused.
 // Before, 5–16% of calls with a 500–20,000-row sibling returned
-// "OrderListByUser: context canceled".
+// "JobListByAccount: context canceled".
 func TestPipelineFirstFnErrorWins(t *testing.T) {
-	ctx, d, q := testshop.Setup(t)
-	u := testshop.Must(q.UserCreate(ctx, db.UserCreateParams{FirstName: "Long", LastName: "History"}))(t)
-	const orders = 20_000
-	if _, err := d.Exec(ctx, `INSERT INTO orders (user_id, status, total_cents)
-		SELECT $1, 'paid', g FROM generate_series(1, $2::int) g`, u.UserID, orders); err != nil {
+	ctx, d, q := setup(t)
+	a := kittest.Must(q.AccountCreate(ctx, kitdb.AccountCreateParams{Name: "Long", Team: "History"}))(t)
+	const jobs = 20_000
+	if _, err := d.Exec(ctx, `INSERT INTO jobs (account_id, state, cost_cents)
+		SELECT $1, 'done', g FROM generate_series(1, $2::int) g`, a.AccountID, jobs); err != nil {
 		t.Fatal(err)
 	}
 	iterations := 200
@@ -77,19 +77,19 @@ func TestPipelineFirstFnErrorWins(t *testing.T) {
 	}
 	var rowsSeen int
 	for i := range iterations {
-		var got []db.Order
-		err := pgkit.Pipeline(ctx, d, db.New,
-			func(ctx context.Context, q *db.Queries) error {
-				_, err := q.ProductGetByID(ctx, 987654321)
+		var got []kitdb.Job
+		err := pgkit.Pipeline(ctx, d, kitdb.New,
+			func(ctx context.Context, q *kitdb.Queries) error {
+				_, err := q.ProjectGetByID(ctx, 987654321)
 				return err
 			},
-			func(ctx context.Context, q *db.Queries) (err error) {
-				got, err = q.OrderListByUser(ctx, db.OrderListByUserParams{UserID: u.UserID, Max: orders})
+			func(ctx context.Context, q *kitdb.Queries) (err error) {
+				got, err = q.JobListByAccount(ctx, kitdb.JobListByAccountParams{AccountID: a.AccountID, Max: jobs})
 				return err
 			},
 		)
-		if !errors.Is(err, pgerr.ErrNotFound) || err.Error() != "ProductGetByID: not found" {
-			t.Fatalf("iteration %d: Pipeline error = %v, want ProductGetByID's ErrNotFound", i, err)
+		if !errors.Is(err, pgerr.ErrNotFound) || err.Error() != "ProjectGetByID: not found" {
+			t.Fatalf("iteration %d: Pipeline error = %v, want ProjectGetByID's ErrNotFound", i, err)
 		}
 		rowsSeen += len(got)
 	}
@@ -100,54 +100,54 @@ func TestPipelineFirstFnErrorWins(t *testing.T) {
 // missing row is ErrNotFound named after its query and a constraint
 // violation is a *ConstraintError.
 func TestTypedErrorsOnEveryPath(t *testing.T) {
-	ctx, d, q := testshop.Setup(t)
-	u := testshop.Must(q.UserCreate(ctx, db.UserCreateParams{FirstName: "T", LastName: "E"}))(t)
-	check := func(path string, q *db.Queries) {
+	ctx, d, q := setup(t)
+	a := kittest.Must(q.AccountCreate(ctx, kitdb.AccountCreateParams{Name: "T", Team: "E"}))(t)
+	check := func(path string, q *kitdb.Queries) {
 		t.Helper()
-		_, err := q.UserGetByID(ctx, 424242)
-		if !errors.Is(err, pgerr.ErrNotFound) || err.Error() != "UserGetByID: not found" {
-			t.Errorf("%s: not found = %v, want UserGetByID: not found", path, err)
+		_, err := q.AccountGetByID(ctx, 424242)
+		if !errors.Is(err, pgerr.ErrNotFound) || err.Error() != "AccountGetByID: not found" {
+			t.Errorf("%s: not found = %v, want AccountGetByID: not found", path, err)
 		}
-		_, err = q.UserCreateWithID(ctx, db.UserCreateWithIDParams{UserID: u.UserID, FirstName: "T", LastName: "E"})
-		if ce, ok := err.(*pgerr.ConstraintError); !ok || ce.Constraint != "users_pkey" || ce.Query != "UserCreateWithID" {
-			t.Errorf("%s: duplicate key = %v (%T), want *pgerr.ConstraintError on users_pkey", path, err, err)
+		_, err = q.AccountCreateWithID(ctx, kitdb.AccountCreateWithIDParams{AccountID: a.AccountID, Name: "T", Team: "E"})
+		if ce, ok := err.(*pgerr.ConstraintError); !ok || ce.Constraint != "accounts_pkey" || ce.Query != "AccountCreateWithID" {
+			t.Errorf("%s: duplicate key = %v (%T), want *pgerr.ConstraintError on accounts_pkey", path, err, err)
 		}
 	}
 	check("*pgkit.DB", q)
 
-	tx := testshop.Must(d.Begin(ctx))(t)
+	tx := kittest.Must(d.Begin(ctx))(t)
 	defer tx.Rollback(ctx)
 	sp, err := tx.Begin(ctx) // savepoint
 	if err != nil {
 		t.Fatal(err)
 	}
-	check("db.New(tx) of *pgkit.DB's Begin", db.New(sp)) // the failure is undone with the savepoint
+	check("kitdb.New(tx) of *pgkit.DB's Begin", kitdb.New(sp)) // the failure is undone with the savepoint
 	_ = sp.Rollback(ctx)
 	sp, _ = tx.Begin(ctx)
 	check("sqlc's Queries.WithTx(pgkit tx)", q.WithTx(sp))
 	_ = sp.Rollback(ctx)
 
-	raw := testshop.Must(d.Pool().Begin(ctx))(t) // a pgx.Tx pgkit did not make
+	raw := kittest.Must(d.Pool().Begin(ctx))(t) // a pgx.Tx pgkit did not make
 	defer raw.Rollback(ctx)
 	rsp, _ := raw.Begin(ctx)
-	check("pgkit.Wrap(raw pgx.Tx)", db.New(pgkit.Wrap(rsp)))
+	check("pgkit.Wrap(raw pgx.Tx)", kitdb.New(pgkit.Wrap(rsp)))
 	_ = rsp.Rollback(ctx)
-	check("pgkit.Wrap(*pgxpool.Pool)", db.New(pgkit.Wrap(d.Pool())))
+	check("pgkit.Wrap(*pgxpool.Pool)", kitdb.New(pgkit.Wrap(d.Pool())))
 
 	// A raw pgx.Tx handed to WithTx: fn's Queries are typed.
 	rsp, _ = raw.Begin(ctx)
-	_ = pgkit.WithTx(ctx, rsp, db.New, func(q *db.Queries) error { check("WithTx(raw pgx.Tx)", q); return errors.New("undo") })
+	_ = pgkit.WithTx(ctx, rsp, kitdb.New, func(q *kitdb.Queries) error { check("WithTx(raw pgx.Tx)", q); return errors.New("undo") })
 	_ = rsp.Rollback(ctx)
 
 	// Through the interface: the generated Store's RunInTx.
-	var store db.Store = q
-	_ = store.RunInTx(ctx, func(s db.Store) error { check("Store.RunInTx", s.(*db.Queries)); return errors.New("undo") })
+	var store kitdb.Store = q
+	_ = store.RunInTx(ctx, func(s kitdb.Store) error { check("Store.RunInTx", s.(*kitdb.Queries)); return errors.New("undo") })
 
 	// Inside Pipeline on a transaction.
-	_ = pgkit.WithTx(ctx, d, db.New, func(tq *db.Queries) error {
-		return pgkit.Pipeline(ctx, tq.DB(), db.New, func(ctx context.Context, q *db.Queries) error {
-			_, err := q.UserGetByID(ctx, 424242)
-			if !errors.Is(err, pgerr.ErrNotFound) || err.Error() != "UserGetByID: not found" {
+	_ = pgkit.WithTx(ctx, d, kitdb.New, func(tq *kitdb.Queries) error {
+		return pgkit.Pipeline(ctx, tq.DB(), kitdb.New, func(ctx context.Context, q *kitdb.Queries) error {
+			_, err := q.AccountGetByID(ctx, 424242)
+			if !errors.Is(err, pgerr.ErrNotFound) || err.Error() != "AccountGetByID: not found" {
 				t.Errorf("Pipeline in a tx: not found = %v", err)
 			}
 			return nil
@@ -160,7 +160,7 @@ func TestTypedErrorsOnEveryPath(t *testing.T) {
 	if !errors.Is(err, pgerr.ErrNotFound) {
 		t.Errorf("raw pgx no rows: errors.Is(err, pgerr.ErrNotFound) = false for %v", err)
 	}
-	_, err = d.Pool().Exec(ctx, "INSERT INTO users (user_id, first_name, last_name) VALUES ($1, 'x', 'y')", u.UserID)
+	_, err = d.Pool().Exec(ctx, "INSERT INTO accounts (account_id, name, team) VALUES ($1, 'x', 'y')", a.AccountID)
 	if ce, ok := pgerr.AsConstraint(err); !ok || ce.Kind != pgerr.ConstraintUnique {
 		t.Errorf("raw pgx duplicate key: AsConstraint = %v, %v", ce, ok)
 	}

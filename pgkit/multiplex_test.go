@@ -15,19 +15,17 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
-	"github.com/shopdb/shopdb/db"
-	"github.com/shopdb/shopdb/internal/testshop"
 	"github.com/shopdb/shopdb/pgkit"
+	"github.com/shopdb/shopdb/pgkit/internal/kitdb"
 	"github.com/shopdb/shopdb/pgkit/pgerr"
 	"github.com/shopdb/shopdb/pgkit/pgkittest"
-	"github.com/shopdb/shopdb/schema"
 )
 
 // muxDB opens a multiplexing DB on its own fresh database, with conns
 // connections, and a plain one on the same database.
 func muxDB(t *testing.T, conns int32, depth int) (mux, plain *pgkit.DB, url string) {
 	t.Helper()
-	url = pgkittest.URL(t, schema.FS())
+	url = pgkittest.URL(t, kitdb.Migrations())
 	open := func(cfg pgkit.Config) *pgkit.DB {
 		d, err := pgkit.Open(context.Background(), url, cfg)
 		if err != nil {
@@ -52,8 +50,8 @@ func TestMultiplexSameResultsAsPool(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	mx, plain, _ := muxDB(t, 2, 0)
-	qm, qp := db.New(mx), db.New(plain)
-	product, customer := testshop.Shop(t, ctx, qp)
+	qm, qp := kitdb.New(mx), kitdb.New(plain)
+	project, owner := fixture(t, ctx, qp)
 
 	same := func(name string, a, b any, errA, errB error) {
 		t.Helper()
@@ -64,57 +62,63 @@ func TestMultiplexSameResultsAsPool(t *testing.T) {
 			t.Errorf("%s: results differ:\nmultiplexed %+v\npool        %+v", name, a, b)
 		}
 	}
-	u1, e1 := qm.UserGetByID(ctx, customer.UserID)
-	u2, e2 := qp.UserGetByID(ctx, customer.UserID)
-	same("UserGetByID", u1, u2, e1, e2)
-	if u1.UserID != customer.UserID {
-		t.Fatalf("UserGetByID returned %+v", u1)
+	a1, e1 := qm.AccountGetByID(ctx, owner.AccountID)
+	a2, e2 := qp.AccountGetByID(ctx, owner.AccountID)
+	same("AccountGetByID", a1, a2, e1, e2)
+	if a1.AccountID != owner.AccountID {
+		t.Fatalf("AccountGetByID returned %+v", a1)
 	}
-	r1, e1 := qm.ReviewListByProduct(ctx, db.ReviewListByProductParams{ProductID: product.ProductID, Max: 10})
-	r2, e2 := qp.ReviewListByProduct(ctx, db.ReviewListByProductParams{ProductID: product.ProductID, Max: 10})
-	same("ReviewListByProduct", r1, r2, e1, e2)
-	if len(r1) != 3 {
-		t.Fatalf("ReviewListByProduct: %d reviews, want 3", len(r1))
+	n1, e1 := qm.NoteListByProject(ctx, kitdb.NoteListByProjectParams{ProjectID: project.ProjectID, Max: 10})
+	n2, e2 := qp.NoteListByProject(ctx, kitdb.NoteListByProjectParams{ProjectID: project.ProjectID, Max: 10})
+	same("NoteListByProject", n1, n2, e1, e2)
+	if len(n1) != 3 {
+		t.Fatalf("NoteListByProject: %d notes, want 3", len(n1))
 	}
-	o1, e1 := qm.OrderListByUser(ctx, db.OrderListByUserParams{UserID: customer.UserID, Max: 10})
-	o2, e2 := qp.OrderListByUser(ctx, db.OrderListByUserParams{UserID: customer.UserID, Max: 10})
-	same("OrderListByUser", o1, o2, e1, e2)
-	l1, e1 := qm.UserList(ctx, db.UserListParams{Max: 100})
-	l2, e2 := qp.UserList(ctx, db.UserListParams{Max: 100})
-	same("UserList", l1, l2, e1, e2)
-	empty, e1 := qm.OrderListByUser(ctx, db.OrderListByUserParams{UserID: -1, Max: 10})
+	j1, e1 := qm.JobListByAccount(ctx, kitdb.JobListByAccountParams{AccountID: owner.AccountID, Max: 10})
+	j2, e2 := qp.JobListByAccount(ctx, kitdb.JobListByAccountParams{AccountID: owner.AccountID, Max: 10})
+	same("JobListByAccount", j1, j2, e1, e2)
+	l1, e1 := qm.AccountList(ctx, kitdb.AccountListParams{Max: 100})
+	l2, e2 := qp.AccountList(ctx, kitdb.AccountListParams{Max: 100})
+	same("AccountList", l1, l2, e1, e2)
+	empty, e1 := qm.JobListByAccount(ctx, kitdb.JobListByAccountParams{AccountID: -1, Max: 10})
 	if e1 != nil || empty == nil || len(empty) != 0 {
 		t.Errorf("empty list: %#v, %v; want an empty, non-nil slice", empty, e1)
 	}
 
 	// Typed errors: not found, and a constraint violation naming its constraint.
-	_, e1 = qm.UserGetByID(ctx, -1)
-	_, e2 = qp.UserGetByID(ctx, -1)
-	same("UserGetByID(-1)", nil, nil, e1, e2)
+	_, e1 = qm.AccountGetByID(ctx, -1)
+	_, e2 = qp.AccountGetByID(ctx, -1)
+	same("AccountGetByID(-1)", nil, nil, e1, e2)
 	if !errors.Is(e1, pgerr.ErrNotFound) {
 		t.Errorf("not found: %v, want pgerr.ErrNotFound", e1)
 	}
 	email := "dup@example.com"
-	if _, err := qm.UserCreate(ctx, db.UserCreateParams{FirstName: "A", LastName: "B", Email: &email}); err != nil {
+	if _, err := qm.AccountCreate(ctx, kitdb.AccountCreateParams{Name: "A", Team: "B", Email: &email}); err != nil {
 		t.Fatal(err)
 	}
-	_, e1 = qm.UserCreate(ctx, db.UserCreateParams{FirstName: "A", LastName: "B", Email: &email})
-	_, e2 = qp.UserCreate(ctx, db.UserCreateParams{FirstName: "A", LastName: "B", Email: &email})
-	same("UserCreate duplicate", nil, nil, e1, e2)
+	_, e1 = qm.AccountCreate(ctx, kitdb.AccountCreateParams{Name: "A", Team: "B", Email: &email})
+	_, e2 = qp.AccountCreate(ctx, kitdb.AccountCreateParams{Name: "A", Team: "B", Email: &email})
+	same("AccountCreate duplicate", nil, nil, e1, e2)
 	if ce, ok := pgerr.AsConstraint(e1); !ok || ce.Kind != pgerr.ConstraintUnique {
 		t.Errorf("duplicate e-mail: %v, want a unique *ConstraintError", e1)
 	}
 
 	// :exec and :execrows report what they changed.
-	n, err := qm.ProductAdjustStock(ctx, db.ProductAdjustStockParams{ProductID: product.ProductID, Delta: -2})
-	if err != nil || n != product.Stock-2 {
-		t.Fatalf("ProductAdjustStock: %d, %v", n, err)
+	n, err := qm.ProjectAdjustCredits(ctx, kitdb.ProjectAdjustCreditsParams{ProjectID: project.ProjectID, Delta: -2})
+	if err != nil || n != project.Credits-2 {
+		t.Fatalf("ProjectAdjustCredits: %d, %v", n, err)
 	}
-	p, _ := qp.ProductGetByID(ctx, product.ProductID)
-	if p.Stock != product.Stock-2 {
-		t.Errorf("stock %d after -2 from %d", p.Stock, product.Stock)
+	p, _ := qp.ProjectGetByID(ctx, project.ProjectID)
+	if p.Credits != project.Credits-2 {
+		t.Errorf("credits %d after -2 from %d", p.Credits, project.Credits)
 	}
-	tag, err := mx.Exec(ctx, "UPDATE products SET stock = stock + 1 WHERE product_id = $1", product.ProductID)
+	if err := qm.NoteDelete(ctx, n1[0].NoteID); err != nil {
+		t.Errorf("NoteDelete: %v", err)
+	}
+	if left, err := qp.NoteListByProject(ctx, kitdb.NoteListByProjectParams{ProjectID: project.ProjectID, Max: 10}); err != nil || len(left) != 2 {
+		t.Errorf("after NoteDelete: %d notes, %v; want 2", len(left), err)
+	}
+	tag, err := mx.Exec(ctx, "UPDATE projects SET credits = credits + 1 WHERE project_id = $1", project.ProjectID)
 	if err != nil || tag.RowsAffected() != 1 || !tag.Update() {
 		t.Errorf("Exec: %v, %v", tag, err)
 	}
@@ -164,9 +168,9 @@ func TestMultiplexThousandCallers(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	mx, _, _ := muxDB(t, 4, 50) // 200 slots for 1,000 callers: some wait for room
-	q := db.New(mx)
+	q := kitdb.New(mx)
 	taken := "taken@example.com"
-	if _, err := q.UserCreate(ctx, db.UserCreateParams{FirstName: "T", LastName: "T", Email: &taken}); err != nil {
+	if _, err := q.AccountCreate(ctx, kitdb.AccountCreateParams{Name: "T", Team: "T", Email: &taken}); err != nil {
 		t.Fatal(err)
 	}
 	var wg sync.WaitGroup
@@ -196,14 +200,14 @@ func TestMultiplexThousandCallers(t *testing.T) {
 					}
 				case 1: // unique violation
 					kinds[k].Add(1)
-					_, err := q.UserCreate(ctx, db.UserCreateParams{FirstName: token, LastName: "x", Email: &taken})
+					_, err := q.AccountCreate(ctx, kitdb.AccountCreateParams{Name: token, Team: "x", Email: &taken})
 					if ce, ok := pgerr.AsConstraint(err); !ok || ce.Kind != pgerr.ConstraintUnique {
 						fail("%s: duplicate: %v", token, err)
 					}
 				case 2: // not found
 					kinds[k].Add(1)
-					_, err := q.UserGetByID(ctx, -int64(g*10+i))
-					if !errors.Is(err, pgerr.ErrNotFound) || !strings.Contains(err.Error(), "UserGetByID") {
+					_, err := q.AccountGetByID(ctx, -int64(g*10+i))
+					if !errors.Is(err, pgerr.ErrNotFound) || !strings.Contains(err.Error(), "AccountGetByID") {
 						fail("%s: not found: %v", token, err)
 					}
 				case 3: // division by zero after some rows: the caller's error, nobody else's
@@ -218,7 +222,7 @@ func TestMultiplexThousandCallers(t *testing.T) {
 				case 4: // a write that counts
 					kinds[k].Add(1)
 					var echoed string
-					err := mx.QueryRow(ctx, "INSERT INTO users (first_name, last_name) VALUES ($1, 'mux') RETURNING first_name", token).Scan(&echoed)
+					err := mx.QueryRow(ctx, "INSERT INTO accounts (name, team) VALUES ($1, 'mux') RETURNING name", token).Scan(&echoed)
 					if err != nil || echoed != token {
 						fail("%s: insert returned %q, %v", token, echoed, err)
 					}
@@ -228,7 +232,7 @@ func TestMultiplexThousandCallers(t *testing.T) {
 	}
 	wg.Wait()
 	var inserted int64
-	if err := mx.QueryRow(ctx, "SELECT count(*) FROM users WHERE last_name = 'mux'").Scan(&inserted); err != nil {
+	if err := mx.QueryRow(ctx, "SELECT count(*) FROM accounts WHERE team = 'mux'").Scan(&inserted); err != nil {
 		t.Fatal(err)
 	}
 	if inserted != kinds[4].Load() {
@@ -461,7 +465,7 @@ func TestMultiplexRefusesSessionState(t *testing.T) {
 		t.Errorf("statement_timeout = %q, %v: a session setting leaked", timeout, err)
 	}
 	// In a transaction the connection is the caller's own.
-	err := pgkit.WithTx(ctx, mx, db.New, func(q *db.Queries) error {
+	err := pgkit.WithTx(ctx, mx, kitdb.New, func(q *kitdb.Queries) error {
 		if _, err := q.DB().Exec(ctx, "SET LOCAL statement_timeout = 1234"); err != nil {
 			return err
 		}
@@ -475,39 +479,39 @@ func TestMultiplexRefusesSessionState(t *testing.T) {
 	}
 }
 
-// TestMultiplexGatherIsPipelined: the product page written with plain
+// TestMultiplexGatherIsPipelined: the page of pageFns written with plain
 // concurrent calls (Gather), 30 pages at once on one multiplexed
 // connection: every page complete and right, and their statements share
 // the connection's round trips instead of queueing for connections.
 func TestMultiplexGatherIsPipelined(t *testing.T) {
 	t.Parallel()
-	mx := pgkittest.NewWithConfig(t, schema.FS(), pgkit.Config{MaxConns: 2, MultiplexConns: 1, Multiplex: true, ApplicationName: "mux"})
+	mx := pgkittest.NewWithConfig(t, kitdb.Migrations(), pgkit.Config{MaxConns: 2, MultiplexConns: 1, Multiplex: true, ApplicationName: "mux"})
 	ctx := context.Background()
-	q := db.New(mx)
-	product, customer := testshop.Shop(t, ctx, q)
+	q := kitdb.New(mx)
+	project, owner := fixture(t, ctx, q)
 	before := mx.MultiplexStats()
 	var wg sync.WaitGroup
 	for range 30 {
 		wg.Go(func() {
-			var p db.Product
-			var reviews []db.Review
-			var orders []db.Order
-			err := pgkit.Gather(ctx, mx, db.New,
-				func(ctx context.Context, q *db.Queries) (err error) {
-					p, err = q.ProductGetByID(ctx, product.ProductID)
+			var p kitdb.Project
+			var notes []kitdb.Note
+			var jobs []kitdb.Job
+			err := pgkit.Gather(ctx, mx, kitdb.New,
+				func(ctx context.Context, q *kitdb.Queries) (err error) {
+					p, err = q.ProjectGetByID(ctx, project.ProjectID)
 					return err
 				},
-				func(ctx context.Context, q *db.Queries) (err error) {
-					reviews, err = q.ReviewListByProduct(ctx, db.ReviewListByProductParams{ProductID: product.ProductID, Max: 10})
+				func(ctx context.Context, q *kitdb.Queries) (err error) {
+					notes, err = q.NoteListByProject(ctx, kitdb.NoteListByProjectParams{ProjectID: project.ProjectID, Max: 10})
 					return err
 				},
-				func(ctx context.Context, q *db.Queries) (err error) {
-					orders, err = q.OrderListByUser(ctx, db.OrderListByUserParams{UserID: customer.UserID, Max: 10})
+				func(ctx context.Context, q *kitdb.Queries) (err error) {
+					jobs, err = q.JobListByAccount(ctx, kitdb.JobListByAccountParams{AccountID: owner.AccountID, Max: 10})
 					return err
 				},
 			)
-			if err != nil || p.ProductID != product.ProductID || len(reviews) != 3 || len(orders) != 3 {
-				t.Errorf("page: %v; product %d, %d reviews, %d orders", err, p.ProductID, len(reviews), len(orders))
+			if err != nil || p.ProjectID != project.ProjectID || len(notes) != 3 || len(jobs) != 3 {
+				t.Errorf("page: %v; project %d, %d notes, %d jobs", err, p.ProjectID, len(notes), len(jobs))
 			}
 		})
 	}
@@ -533,11 +537,11 @@ func TestMultiplexMixedWithTxAndStreams(t *testing.T) {
 	t.Parallel()
 	mx, _, _ := muxDB(t, 6, 0)
 	ctx := context.Background()
-	q := db.New(mx)
-	if _, err := mx.Exec(ctx, "INSERT INTO users (first_name, last_name) SELECT 'F' || g, 'L' FROM generate_series(1, 2000) g"); err != nil {
+	q := kitdb.New(mx)
+	if _, err := mx.Exec(ctx, "INSERT INTO accounts (name, team) SELECT 'N' || g, 'T' FROM generate_series(1, 2000) g"); err != nil {
 		t.Fatal(err)
 	}
-	p, err := q.ProductCreate(ctx, db.ProductCreateParams{Sku: "MIX", Name: "Mix", PriceCents: 1, Stock: 1000})
+	p, err := q.ProjectCreate(ctx, kitdb.ProjectCreateParams{Slug: "MIX", Name: "Mix", RateCents: 1, Credits: 1000})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -547,9 +551,9 @@ func TestMultiplexMixedWithTxAndStreams(t *testing.T) {
 		wg.Go(func() {
 			for i := range 30 {
 				id := int64(1 + (g*30+i)%2000)
-				u, err := q.UserGetByID(ctx, id)
-				if err != nil || u.UserID != id {
-					t.Errorf("UserGetByID(%d) = %d, %v", id, u.UserID, err)
+				a, err := q.AccountGetByID(ctx, id)
+				if err != nil || a.AccountID != id {
+					t.Errorf("AccountGetByID(%d) = %d, %v", id, a.AccountID, err)
 					return
 				}
 			}
@@ -558,20 +562,20 @@ func TestMultiplexMixedWithTxAndStreams(t *testing.T) {
 	for range 4 { // transactions: take one unit, read it back inside, session-local setting
 		wg.Go(func() {
 			for range 10 {
-				err := pgkit.WithTx(ctx, mx, db.New, func(q *db.Queries) error {
+				err := pgkit.WithTx(ctx, mx, kitdb.New, func(q *kitdb.Queries) error {
 					if _, err := q.DB().Exec(ctx, "SET LOCAL lock_timeout = '5s'"); err != nil {
 						return err
 					}
-					stock, err := q.ProductAdjustStock(ctx, db.ProductAdjustStockParams{ProductID: p.ProductID, Delta: -1})
+					credits, err := q.ProjectAdjustCredits(ctx, kitdb.ProjectAdjustCreditsParams{ProjectID: p.ProjectID, Delta: -1})
 					if err != nil {
 						return err
 					}
-					again, err := q.ProductGetByID(ctx, p.ProductID)
+					again, err := q.ProjectGetByID(ctx, p.ProjectID)
 					if err != nil {
 						return err
 					}
-					if again.Stock != stock {
-						return fmt.Errorf("inside the transaction stock %d, just set to %d", again.Stock, stock)
+					if again.Credits != credits {
+						return fmt.Errorf("inside the transaction credits %d, just set to %d", again.Credits, credits)
 					}
 					return nil
 				})
@@ -588,16 +592,16 @@ func TestMultiplexMixedWithTxAndStreams(t *testing.T) {
 			for range 3 {
 				var n int
 				var last int64
-				for u, err := range q.UserExportStream(ctx, 0) {
+				for a, err := range q.AccountExportStream(ctx, 0) {
 					if err != nil {
 						t.Errorf("stream: %v", err)
 						return
 					}
-					if u.UserID <= last {
-						t.Errorf("stream out of order: %d after %d", u.UserID, last)
+					if a.AccountID <= last {
+						t.Errorf("stream out of order: %d after %d", a.AccountID, last)
 						return
 					}
-					last = u.UserID
+					last = a.AccountID
 					n++
 					if s == 0 && n == 500 {
 						break // a stream left early gives its connection back
@@ -610,9 +614,9 @@ func TestMultiplexMixedWithTxAndStreams(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	got, err := q.ProductGetByID(ctx, p.ProductID)
-	if err != nil || int64(got.Stock) != 1000-committed.Load() {
-		t.Errorf("stock %d after %d committed transactions of -1 from 1000 (%v)", got.Stock, committed.Load(), err)
+	got, err := q.ProjectGetByID(ctx, p.ProjectID)
+	if err != nil || int64(got.Credits) != 1000-committed.Load() {
+		t.Errorf("credits %d after %d committed transactions of -1 from 1000 (%v)", got.Credits, committed.Load(), err)
 	}
 	if st := mx.MultiplexStats(); st.LanesLost != 0 || st.Statements < 1200 {
 		t.Errorf("stats %+v", st)
@@ -624,7 +628,7 @@ func TestMultiplexMixedWithTxAndStreams(t *testing.T) {
 // refused with a reason, before any connection is made.
 func TestMultiplexFromConnectionString(t *testing.T) {
 	t.Parallel()
-	url := pgkittest.URL(t, schema.FS())
+	url := pgkittest.URL(t, kitdb.Migrations())
 	sep := "?"
 	if strings.Contains(url, "?") {
 		sep = "&"
@@ -654,7 +658,7 @@ func TestMultiplexFromConnectionString(t *testing.T) {
 func TestMultiplexFullIsPoolExhausted(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	mx := pgkittest.NewWithConfig(t, schema.FS(), pgkit.Config{MaxConns: 2, MultiplexConns: 1, MultiplexDepth: 2, Multiplex: true, AcquireTimeout: 100 * time.Millisecond})
+	mx := pgkittest.NewWithConfig(t, kitdb.Migrations(), pgkit.Config{MaxConns: 2, MultiplexConns: 1, MultiplexDepth: 2, Multiplex: true, AcquireTimeout: 100 * time.Millisecond})
 	var wg sync.WaitGroup
 	for range 2 {
 		wg.Go(func() {

@@ -7,33 +7,33 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/shopdb/shopdb/db"
-	"github.com/shopdb/shopdb/internal/testshop"
 	"github.com/shopdb/shopdb/pgkit"
+	"github.com/shopdb/shopdb/pgkit/internal/kitdb"
+	"github.com/shopdb/shopdb/pgkit/internal/kittest"
 	"github.com/shopdb/shopdb/pgkit/pgerr"
 	"github.com/shopdb/shopdb/pgkit/pgkittest"
-	"github.com/shopdb/shopdb/schema"
 )
 
-// page is the product page: three queries.
+// page is a project's page: three queries, for the project, its notes
+// and an account's jobs.
 type page struct {
-	Product db.Product
-	Reviews []db.Review
-	Orders  []db.Order
+	Project kitdb.Project
+	Notes   []kitdb.Note
+	Jobs    []kitdb.Job
 }
 
-func pageFns(pg *page, productID, userID int64) []func(context.Context, *db.Queries) error {
-	return []func(context.Context, *db.Queries) error{
-		func(ctx context.Context, q *db.Queries) (err error) {
-			pg.Product, err = q.ProductGetByID(ctx, productID)
+func pageFns(pg *page, projectID, accountID int64) []func(context.Context, *kitdb.Queries) error {
+	return []func(context.Context, *kitdb.Queries) error{
+		func(ctx context.Context, q *kitdb.Queries) (err error) {
+			pg.Project, err = q.ProjectGetByID(ctx, projectID)
 			return err
 		},
-		func(ctx context.Context, q *db.Queries) (err error) {
-			pg.Reviews, err = q.ReviewListByProduct(ctx, db.ReviewListByProductParams{ProductID: productID, Max: 10})
+		func(ctx context.Context, q *kitdb.Queries) (err error) {
+			pg.Notes, err = q.NoteListByProject(ctx, kitdb.NoteListByProjectParams{ProjectID: projectID, Max: 10})
 			return err
 		},
-		func(ctx context.Context, q *db.Queries) (err error) {
-			pg.Orders, err = q.OrderListByUser(ctx, db.OrderListByUserParams{UserID: userID, Max: 10})
+		func(ctx context.Context, q *kitdb.Queries) (err error) {
+			pg.Jobs, err = q.JobListByAccount(ctx, kitdb.JobListByAccountParams{AccountID: accountID, Max: 10})
 			return err
 		},
 	}
@@ -42,13 +42,13 @@ func pageFns(pg *page, productID, userID int64) []func(context.Context, *db.Quer
 func TestPipelineMatchesSequentialInOneRoundTrip(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	trips := &testshop.RoundTrips{}
-	d := pgkittest.NewWithConfig(t, schema.FS(), pgkit.Config{Tracer: trips})
-	q := db.New(d)
-	p, customer := testshop.Shop(t, ctx, q)
+	trips := &kittest.RoundTrips{}
+	d := pgkittest.NewWithConfig(t, kitdb.Migrations(), pgkit.Config{Tracer: trips})
+	q := kitdb.New(d)
+	p, owner := fixture(t, ctx, q)
 
 	var want page
-	for _, fn := range pageFns(&want, p.ProductID, customer.UserID) {
+	for _, fn := range pageFns(&want, p.ProjectID, owner.AccountID) {
 		if err := fn(ctx, q); err != nil {
 			t.Fatal(err)
 		}
@@ -57,14 +57,14 @@ func TestPipelineMatchesSequentialInOneRoundTrip(t *testing.T) {
 	acquiresBefore := d.Stats().Acquires
 
 	var got page
-	if err := pgkit.Pipeline(ctx, d, db.New, pageFns(&got, p.ProductID, customer.UserID)...); err != nil {
+	if err := pgkit.Pipeline(ctx, d, kitdb.New, pageFns(&got, p.ProjectID, owner.AccountID)...); err != nil {
 		t.Fatal(err)
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("pipelined page differs from sequential:\ngot  %+v\nwant %+v", got, want)
 	}
-	if len(got.Reviews) != 3 || len(got.Orders) != 3 {
-		t.Fatalf("page has %d reviews and %d orders, want 3 and 3", len(got.Reviews), len(got.Orders))
+	if len(got.Notes) != 3 || len(got.Jobs) != 3 {
+		t.Fatalf("page has %d notes and %d jobs, want 3 and 3", len(got.Notes), len(got.Jobs))
 	}
 	queries, batches, batched := trips.Reset()
 	if queries != 0 || batches != 1 || batched != 3 {
@@ -77,7 +77,7 @@ func TestPipelineMatchesSequentialInOneRoundTrip(t *testing.T) {
 	// Gather, for comparison, takes a connection per query.
 	acquiresBefore = d.Stats().Acquires
 	var gathered page
-	if err := pgkit.Gather(ctx, d, db.New, pageFns(&gathered, p.ProductID, customer.UserID)...); err != nil {
+	if err := pgkit.Gather(ctx, d, kitdb.New, pageFns(&gathered, p.ProjectID, owner.AccountID)...); err != nil {
 		t.Fatal(err)
 	}
 	if !reflect.DeepEqual(gathered, want) {
@@ -91,124 +91,124 @@ func TestPipelineMatchesSequentialInOneRoundTrip(t *testing.T) {
 func TestPipelineRounds(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	trips := &testshop.RoundTrips{}
-	d := pgkittest.NewWithConfig(t, schema.FS(), pgkit.Config{Tracer: trips})
-	q := db.New(d)
-	p, customer := testshop.Shop(t, ctx, q)
+	trips := &kittest.RoundTrips{}
+	d := pgkittest.NewWithConfig(t, kitdb.Migrations(), pgkit.Config{Tracer: trips})
+	q := kitdb.New(d)
+	p, owner := fixture(t, ctx, q)
 	trips.Reset()
 
-	var stats db.ReviewStatsByProductRow
+	var stats kitdb.NoteStatsByProjectRow
 	var updated int64
 	var missingErr error
-	var reviews []db.Review
-	err := pgkit.Pipeline(ctx, d, db.New,
-		func(ctx context.Context, q *db.Queries) error {
+	var notes []kitdb.Note
+	err := pgkit.Pipeline(ctx, d, kitdb.New,
+		func(ctx context.Context, q *kitdb.Queries) error {
 			// Two queries in a row: the second goes in round two.
-			first, err := q.ReviewListByProduct(ctx, db.ReviewListByProductParams{ProductID: p.ProductID, Max: 1})
+			first, err := q.NoteListByProject(ctx, kitdb.NoteListByProjectParams{ProjectID: p.ProjectID, Max: 1})
 			if err != nil {
 				return err
 			}
-			reviews, err = q.ReviewListByProduct(ctx, db.ReviewListByProductParams{
-				ProductID: p.ProductID, BeforeReviewID: first[0].ReviewID, BeforeCreatedAt: first[0].CreatedAt, Max: 10,
+			notes, err = q.NoteListByProject(ctx, kitdb.NoteListByProjectParams{
+				ProjectID: p.ProjectID, BeforeNoteID: first[0].NoteID, BeforeCreatedAt: first[0].CreatedAt, Max: 10,
 			})
 			return err
 		},
-		func(ctx context.Context, q *db.Queries) (err error) {
-			stats, err = q.ReviewStatsByProduct(ctx, p.ProductID)
+		func(ctx context.Context, q *kitdb.Queries) (err error) {
+			stats, err = q.NoteStatsByProject(ctx, p.ProjectID)
 			return err
 		},
-		func(ctx context.Context, q *db.Queries) (err error) {
-			updated, err = q.UserUpdateEmail(ctx, db.UserUpdateEmailParams{UserID: customer.UserID, Email: testshop.Ptr("p@example.com")})
+		func(ctx context.Context, q *kitdb.Queries) (err error) {
+			updated, err = q.AccountUpdateEmail(ctx, kitdb.AccountUpdateEmailParams{AccountID: owner.AccountID, Email: kittest.Ptr("p@example.com")})
 			return err
 		},
-		func(ctx context.Context, q *db.Queries) error {
-			_, missingErr = q.UserGetByID(ctx, -7)
+		func(ctx context.Context, q *kitdb.Queries) error {
+			_, missingErr = q.AccountGetByID(ctx, -7)
 			return nil
 		},
 	)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(reviews) != 2 || stats.ReviewCount != 3 || updated != 1 || !errors.Is(missingErr, pgerr.ErrNotFound) {
-		t.Fatalf("reviews %d, stats %+v, updated %d, missing %v", len(reviews), stats, updated, missingErr)
+	if len(notes) != 2 || stats.NoteCount != 3 || updated != 1 || !errors.Is(missingErr, pgerr.ErrNotFound) {
+		t.Fatalf("notes %d, stats %+v, updated %d, missing %v", len(notes), stats, updated, missingErr)
 	}
 	if _, batches, batched := trips.Reset(); batches != 2 || batched != 5 {
 		t.Fatalf("%d batches with %d queries, want 2 rounds with 4 + 1", batches, batched)
 	}
-	if u := testshop.Must(q.UserGetByID(ctx, customer.UserID))(t); u.Email == nil || *u.Email != "p@example.com" {
-		t.Fatalf("the pipelined update was not kept: %+v", u)
+	if a := kittest.Must(q.AccountGetByID(ctx, owner.AccountID))(t); a.Email == nil || *a.Email != "p@example.com" {
+		t.Fatalf("the pipelined update was not kept: %+v", a)
 	}
 }
 
 func TestPipelineErrorAnywhere(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	d := pgkittest.New(t, schema.FS())
-	q := db.New(d)
-	p, customer := testshop.Shop(t, ctx, q)
+	d := pgkittest.New(t, kitdb.Migrations())
+	q := kitdb.New(d)
+	p, owner := fixture(t, ctx, q)
 
 	for failing := range 3 {
 		var pg page
-		fns := pageFns(&pg, p.ProductID, customer.UserID)
+		fns := pageFns(&pg, p.ProjectID, owner.AccountID)
 		// Replace one of the three with a write that breaks a constraint.
-		fns[failing] = func(ctx context.Context, q *db.Queries) error {
-			_, err := q.ReviewCreate(ctx, db.ReviewCreateParams{ProductID: p.ProductID, UserID: customer.UserID, Rating: 9})
+		fns[failing] = func(ctx context.Context, q *kitdb.Queries) error {
+			_, err := q.NoteCreate(ctx, kitdb.NoteCreateParams{ProjectID: p.ProjectID, AccountID: owner.AccountID, Priority: 9})
 			return err
 		}
-		err := pgkit.Pipeline(ctx, d, db.New, fns...)
+		err := pgkit.Pipeline(ctx, d, kitdb.New, fns...)
 		var ce *pgerr.ConstraintError
-		if !errors.As(err, &ce) || ce.Constraint != "reviews_rating_check" || ce.Query != "ReviewCreate" {
-			t.Fatalf("failing query %d: Pipeline error = %v, want the check violation of ReviewCreate", failing, err)
+		if !errors.As(err, &ce) || ce.Constraint != "notes_priority_check" || ce.Query != "NoteCreate" {
+			t.Fatalf("failing query %d: Pipeline error = %v, want the check violation of NoteCreate", failing, err)
 		}
 	}
 	// A write in the same round as a failing query does not stay, whichever
 	// of the two the batch holds first: the round is one implicit transaction.
-	err := pgkit.Pipeline(ctx, d, db.New,
-		func(ctx context.Context, q *db.Queries) error {
-			_, err := q.UserUpdateEmail(ctx, db.UserUpdateEmailParams{UserID: customer.UserID, Email: testshop.Ptr("lost@example.com")})
+	err := pgkit.Pipeline(ctx, d, kitdb.New,
+		func(ctx context.Context, q *kitdb.Queries) error {
+			_, err := q.AccountUpdateEmail(ctx, kitdb.AccountUpdateEmailParams{AccountID: owner.AccountID, Email: kittest.Ptr("lost@example.com")})
 			return err
 		},
-		func(ctx context.Context, q *db.Queries) error {
-			_, err := q.ReviewCreate(ctx, db.ReviewCreateParams{ProductID: p.ProductID, UserID: customer.UserID, Rating: 9})
+		func(ctx context.Context, q *kitdb.Queries) error {
+			_, err := q.NoteCreate(ctx, kitdb.NoteCreateParams{ProjectID: p.ProjectID, AccountID: owner.AccountID, Priority: 9})
 			return err
 		},
 	)
 	if !errors.Is(err, pgerr.ErrCheckViolation) {
 		t.Fatalf("error = %v, want the check violation", err)
 	}
-	if u := testshop.Must(q.UserGetByID(ctx, customer.UserID))(t); u.Email != nil {
-		t.Fatalf("the write of a failed round stayed: email %q", *u.Email)
+	if a := kittest.Must(q.AccountGetByID(ctx, owner.AccountID))(t); a.Email != nil {
+		t.Fatalf("the write of a failed round stayed: email %q", *a.Email)
 	}
 
 	// The connection went back healthy: the next pipeline works.
 	var pg page
-	if err := pgkit.Pipeline(ctx, d, db.New, pageFns(&pg, p.ProductID, customer.UserID)...); err != nil {
+	if err := pgkit.Pipeline(ctx, d, kitdb.New, pageFns(&pg, p.ProjectID, owner.AccountID)...); err != nil {
 		t.Fatalf("pipeline after failures: %v", err)
 	}
-	if stats := testshop.Must(q.ReviewStatsByProduct(ctx, p.ProductID))(t); stats.ReviewCount != 3 {
-		t.Fatalf("%d reviews after failed pipelines, want 3", stats.ReviewCount)
+	if stats := kittest.Must(q.NoteStatsByProject(ctx, p.ProjectID))(t); stats.NoteCount != 3 {
+		t.Fatalf("%d notes after failed pipelines, want 3", stats.NoteCount)
 	}
 }
 
 func TestPipelineFnErrorsAndPanics(t *testing.T) {
-	ctx, d, _ := testshop.Setup(t)
+	ctx, d, _ := setup(t)
 	sentinel := errors.New("not allowed")
-	err := pgkit.Pipeline(ctx, d, db.New,
-		func(ctx context.Context, q *db.Queries) error { return sentinel },
-		func(ctx context.Context, q *db.Queries) error {
-			_, err := q.UserList(ctx, db.UserListParams{Max: 1})
+	err := pgkit.Pipeline(ctx, d, kitdb.New,
+		func(ctx context.Context, q *kitdb.Queries) error { return sentinel },
+		func(ctx context.Context, q *kitdb.Queries) error {
+			_, err := q.AccountList(ctx, kitdb.AccountListParams{Max: 1})
 			return err
 		},
 	)
 	if !errors.Is(err, sentinel) {
 		t.Fatalf("error = %v, want the fn's error", err)
 	}
-	err = pgkit.Pipeline(ctx, d, db.New, func(ctx context.Context, q *db.Queries) error { panic("oops") })
+	err = pgkit.Pipeline(ctx, d, kitdb.New, func(ctx context.Context, q *kitdb.Queries) error { panic("oops") })
 	if err == nil || !strings.Contains(err.Error(), "panicked: oops") {
 		t.Fatalf("error = %v, want the panic as an error", err)
 	}
-	err = pgkit.Pipeline(ctx, d, db.New, func(ctx context.Context, q *db.Queries) error {
-		_, err := q.UserCreateMany(ctx, []db.UserCreateManyParams{{FirstName: "a", LastName: "b"}})
+	err = pgkit.Pipeline(ctx, d, kitdb.New, func(ctx context.Context, q *kitdb.Queries) error {
+		_, err := q.AccountCreateMany(ctx, []kitdb.AccountCreateManyParams{{Name: "a", Team: "b"}})
 		return err
 	})
 	if err == nil || !strings.Contains(err.Error(), "cannot run inside Pipeline") {
@@ -217,27 +217,27 @@ func TestPipelineFnErrorsAndPanics(t *testing.T) {
 }
 
 func TestPipelineStreamAndMisuse(t *testing.T) {
-	ctx, d, q := testshop.Setup(t)
-	testshop.Must(q.UserCreateMany(ctx, []db.UserCreateManyParams{{FirstName: "a", LastName: "1"}, {FirstName: "b", LastName: "2"}}))(t)
+	ctx, d, q := setup(t)
+	kittest.Must(q.AccountCreateMany(ctx, []kitdb.AccountCreateManyParams{{Name: "a", Team: "1"}, {Name: "b", Team: "2"}}))(t)
 
 	// A stream read inside a pipeline works; a query inside its loop is refused.
 	var streamed int
 	var nestedErr error
-	err := pgkit.Pipeline(ctx, d, db.New,
-		func(ctx context.Context, q *db.Queries) error {
-			for u, err := range q.UserExportStream(ctx, 0) {
+	err := pgkit.Pipeline(ctx, d, kitdb.New,
+		func(ctx context.Context, q *kitdb.Queries) error {
+			for a, err := range q.AccountExportStream(ctx, 0) {
 				if err != nil {
 					return err
 				}
 				streamed++
 				if nestedErr == nil {
-					_, nestedErr = q.UserGetByID(ctx, u.UserID)
+					_, nestedErr = q.AccountGetByID(ctx, a.AccountID)
 				}
 			}
 			return nil
 		},
-		func(ctx context.Context, q *db.Queries) error {
-			_, err := q.UserList(ctx, db.UserListParams{Max: 5})
+		func(ctx context.Context, q *kitdb.Queries) error {
+			_, err := q.AccountList(ctx, kitdb.AccountListParams{Max: 5})
 			return err
 		},
 	)
@@ -247,26 +247,26 @@ func TestPipelineStreamAndMisuse(t *testing.T) {
 
 	// A fn that panics while holding a result, and one that never scans its
 	// row, leave the connection usable.
-	err = pgkit.Pipeline(ctx, d, db.New,
-		func(ctx context.Context, q *db.Queries) error {
-			for range q.UserExportStream(ctx, 0) {
+	err = pgkit.Pipeline(ctx, d, kitdb.New,
+		func(ctx context.Context, q *kitdb.Queries) error {
+			for range q.AccountExportStream(ctx, 0) {
 				panic("mid-stream")
 			}
 			return nil
 		},
-		func(ctx context.Context, q *db.Queries) error {
-			_, err := q.UserList(ctx, db.UserListParams{Max: 5})
+		func(ctx context.Context, q *kitdb.Queries) error {
+			_, err := q.AccountList(ctx, kitdb.AccountListParams{Max: 5})
 			return err
 		},
 	)
 	if err == nil || !strings.Contains(err.Error(), "mid-stream") {
 		t.Fatalf("err %v, want the panic", err)
 	}
-	var users []db.User
-	if err := pgkit.Pipeline(ctx, d, db.New, func(ctx context.Context, q *db.Queries) (err error) {
-		users, err = q.UserList(ctx, db.UserListParams{Max: 5})
+	var accounts []kitdb.Account
+	if err := pgkit.Pipeline(ctx, d, kitdb.New, func(ctx context.Context, q *kitdb.Queries) (err error) {
+		accounts, err = q.AccountList(ctx, kitdb.AccountListParams{Max: 5})
 		return err
-	}); err != nil || len(users) != 2 {
-		t.Fatalf("after misuse: %v, %d users", err, len(users))
+	}); err != nil || len(accounts) != 2 {
+		t.Fatalf("after misuse: %v, %d accounts", err, len(accounts))
 	}
 }

@@ -14,20 +14,19 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/shopdb/shopdb/db"
 	"github.com/shopdb/shopdb/pgkit"
+	"github.com/shopdb/shopdb/pgkit/internal/kitdb"
 	"github.com/shopdb/shopdb/pgkit/pgkittest"
-	"github.com/shopdb/shopdb/schema"
 )
 
 func TestOpenRejectsBadConnectionStrings(t *testing.T) {
 	t.Parallel()
 	const secret = "s3cr3t-Pw"
 	for _, dsn := range []string{
-		"postgres://bob:" + secret + "@localhost:notaport/shop",
-		"postgres://bob:" + secret + "@localhost:5432/shop?sslmode=sometimes",
+		"postgres://bob:" + secret + "@localhost:notaport/app",
+		"postgres://bob:" + secret + "@localhost:5432/app?sslmode=sometimes",
 		"host=localhost password=" + secret + " sslmode=sometimes",
-		"postgres://bob:" + secret + "@[::1/shop",
+		"postgres://bob:" + secret + "@[::1/app",
 	} {
 		_, err := pgkit.Open(context.Background(), dsn, pgkit.Config{})
 		if err == nil {
@@ -74,7 +73,7 @@ func TestOpenUnreachableServerFailsFast(t *testing.T) {
 
 	for _, addr := range []string{l.Addr().String(), closedAddr} {
 		start := time.Now()
-		_, err := pgkit.Open(context.Background(), "postgres://bob:"+secret+"@"+addr+"/shop?sslmode=disable", pgkit.Config{ConnectTimeout: time.Second})
+		_, err := pgkit.Open(context.Background(), "postgres://bob:"+secret+"@"+addr+"/app?sslmode=disable", pgkit.Config{ConnectTimeout: time.Second})
 		if err == nil {
 			t.Fatalf("Open on %s succeeded", addr)
 		}
@@ -133,7 +132,7 @@ func TestPoolExhaustion(t *testing.T) {
 	defer cancel()
 	const conns, callers = 3, 30
 	const timeout = 150 * time.Millisecond
-	d := pgkittest.NewWithConfig(t, schema.FS(), pgkit.Config{MaxConns: conns, AcquireTimeout: timeout})
+	d := pgkittest.NewWithConfig(t, kitdb.Migrations(), pgkit.Config{MaxConns: conns, AcquireTimeout: timeout})
 	if err := d.Ping(ctx); err != nil { // warm one connection up
 		t.Fatal(err)
 	}
@@ -208,7 +207,7 @@ func TestTCPUserTimeoutReachesTheSocket(t *testing.T) {
 	}
 	t.Parallel()
 	ctx := context.Background()
-	d := pgkittest.NewWithConfig(t, schema.FS(), pgkit.Config{MaxConns: 1, TCPUserTimeout: 2500 * time.Millisecond})
+	d := pgkittest.NewWithConfig(t, kitdb.Migrations(), pgkit.Config{MaxConns: 1, TCPUserTimeout: 2500 * time.Millisecond})
 	c, err := d.Pool().Acquire(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -228,7 +227,7 @@ func TestTCPUserTimeoutReachesTheSocket(t *testing.T) {
 	if got != 2500 {
 		t.Fatalf("TCP_USER_TIMEOUT on the socket = %d ms, want 2500", got)
 	}
-	if _, err := db.New(d).UserList(ctx, db.UserListParams{Max: 1}); err != nil {
+	if _, err := kitdb.New(d).AccountList(ctx, kitdb.AccountListParams{Max: 1}); err != nil {
 		t.Fatal(err)
 	}
 }

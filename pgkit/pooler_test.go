@@ -8,18 +8,16 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/shopdb/shopdb/db"
-	"github.com/shopdb/shopdb/internal/pgtemp"
 	"github.com/shopdb/shopdb/pgkit"
+	"github.com/shopdb/shopdb/pgkit/internal/kitdb"
 	"github.com/shopdb/shopdb/pgkit/pgkittest"
-	"github.com/shopdb/shopdb/schema"
-	"github.com/shopdb/shopdb/shop"
+	"github.com/shopdb/shopdb/pgkit/pgtemp"
 )
 
-// poolerWorkload runs 8 goroutines × 20 rounds of the shop's kinds of work
-// (single queries, a transaction with locks and a batch, a pipelined page,
-// a stream, COPY, a nested transaction) and counts the operations that
-// failed.
+// poolerWorkload runs 8 goroutines × 20 rounds of an application's kinds
+// of work (single queries, a transaction with locks and a batch, a
+// pipelined page, a stream, COPY, a nested transaction) and counts the
+// operations that failed.
 func poolerWorkload(t *testing.T, ctx context.Context, run, dsn string, cfg pgkit.Config) (ops, failed int, first error) {
 	t.Helper()
 	d, err := pgkit.Open(ctx, dsn, cfg)
@@ -27,7 +25,7 @@ func poolerWorkload(t *testing.T, ctx context.Context, run, dsn string, cfg pgki
 		t.Fatal(err)
 	}
 	defer d.Close()
-	q := db.New(d)
+	q := kitdb.New(d)
 	var mu sync.Mutex
 	note := func(err error) {
 		mu.Lock()
@@ -47,29 +45,28 @@ func poolerWorkload(t *testing.T, ctx context.Context, run, dsn string, cfg pgki
 			defer wg.Done()
 			for i := range 20 {
 				tag := fmt.Sprintf("%s-%d-%d", run, g, i)
-				u, err := q.UserCreate(ctx, db.UserCreateParams{FirstName: "B", LastName: tag})
+				a, err := q.AccountCreate(ctx, kitdb.AccountCreateParams{Name: "B", Team: tag})
 				note(err)
-				p, err := q.ProductCreate(ctx, db.ProductCreateParams{Sku: "B-" + tag, Name: "B", PriceCents: 1, Stock: 10})
+				p, err := q.ProjectCreate(ctx, kitdb.ProjectCreateParams{Slug: "B-" + tag, Name: "B", RateCents: 1, Credits: 10})
 				note(err)
-				_, err = q.UserGetByID(ctx, u.UserID)
+				_, err = q.AccountGetByID(ctx, a.AccountID)
 				note(err)
-				_, err = shop.PlaceOrder(ctx, d, u.UserID, []shop.OrderLine{{ProductID: p.ProductID, Quantity: 1}}, pgkit.TxOptions{})
+				_, err = startJob(ctx, d, a.AccountID, []int64{p.ProjectID}, []string{"pooler", tag})
 				note(err)
-				_, err = shop.LoadProductPage(ctx, d, shop.ProductPageRequest{ProductID: p.ProductID, CustomerID: u.UserID})
-				note(err)
+				note(pgkit.Pipeline(ctx, d, kitdb.New, pageFns(&page{}, p.ProjectID, a.AccountID)...))
 				n := 0
-				for _, err := range q.UserListStream(ctx, db.UserListParams{Max: 5}) {
+				for _, err := range q.AccountListStream(ctx, kitdb.AccountListParams{Max: 5}) {
 					if err != nil {
 						note(err)
 						break
 					}
 					n++
 				}
-				_, err = q.UserCreateMany(ctx, []db.UserCreateManyParams{{FirstName: "C", LastName: tag}})
+				_, err = q.AccountCreateMany(ctx, []kitdb.AccountCreateManyParams{{Name: "C", Team: tag}})
 				note(err)
-				note(pgkit.WithTx(ctx, d, db.New, func(q *db.Queries) error {
-					return q.RunInTx(ctx, func(s db.Store) error {
-						_, err := s.UserUpdateEmail(ctx, db.UserUpdateEmailParams{UserID: u.UserID, Email: nil})
+				note(pgkit.WithTx(ctx, d, kitdb.New, func(q *kitdb.Queries) error {
+					return q.RunInTx(ctx, func(s kitdb.Store) error {
+						_, err := s.AccountUpdateEmail(ctx, kitdb.AccountUpdateEmailParams{AccountID: a.AccountID, Email: nil})
 						return err
 					})
 				}))
@@ -78,6 +75,55 @@ func poolerWorkload(t *testing.T, ctx context.Context, run, dsn string, cfg pgki
 	}
 	wg.Wait()
 	return ops, failed, first
+}
+
+// startJob is a write transaction as applications have them: it locks the
+// projects FOR UPDATE in project_id order, checks and spends one credit of
+// each, creates a queued job for accountID costing their rates, and adds
+// the job's tags as one batch (:batchexec).
+func startJob(ctx context.Context, src pgkit.Source, accountID int64, projectIDs []int64, tags []string) (kitdb.Job, error) {
+	var job kitdb.Job
+	err := pgkit.WithTx(ctx, src, kitdb.New, func(q *kitdb.Queries) error {
+		locked, err := q.ProjectLockForJob(ctx, projectIDs)
+		if err != nil {
+			return err
+		}
+		if len(locked) != len(projectIDs) {
+			return fmt.Errorf("start job: %d of %d projects found", len(locked), len(projectIDs))
+		}
+		var cost int64
+		amounts := make([]int32, len(locked))
+		for i, p := range locked {
+			if p.Credits < 1 {
+				return fmt.Errorf("start job: project %d has no credits left", p.ProjectID)
+			}
+			cost += p.RateCents
+			amounts[i] = 1
+		}
+		n, err := q.ProjectSpendCredits(ctx, kitdb.ProjectSpendCreditsParams{ProjectIds: projectIDs, Amounts: amounts})
+		if err != nil {
+			return err
+		}
+		if n != int64(len(projectIDs)) {
+			return fmt.Errorf("start job: credits spent on %d projects, want %d", n, len(projectIDs))
+		}
+		job, err = q.JobCreate(ctx, kitdb.JobCreateParams{AccountID: accountID, State: kitdb.JobStateQueued, CostCents: cost})
+		if err != nil {
+			return err
+		}
+		params := make([]kitdb.JobTagAddParams, len(tags))
+		for i, tag := range tags {
+			params[i] = kitdb.JobTagAddParams{JobID: job.JobID, Tag: tag}
+		}
+		var tagErr error
+		q.JobTagAdd(ctx, params).Exec(func(_ int, err error) {
+			if err != nil && tagErr == nil {
+				tagErr = err
+			}
+		})
+		return tagErr
+	})
+	return job, err
 }
 
 // TestThroughPgBouncer: through a real PgBouncer in transaction mode,
@@ -90,7 +136,7 @@ func TestThroughPgBouncer(t *testing.T) {
 	}
 	t.Parallel()
 	ctx := context.Background()
-	dsn := pgkittest.URL(t, schema.FS())
+	dsn := pgkittest.URL(t, kitdb.Migrations())
 	b, err := pgtemp.StartBouncer(ctx, dsn, "transaction", "pgtdbuser")
 	if err != nil {
 		t.Fatal(err)

@@ -5,10 +5,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shopdb/shopdb/db"
-	"github.com/shopdb/shopdb/internal/pgtemp"
 	"github.com/shopdb/shopdb/pgkit"
+	"github.com/shopdb/shopdb/pgkit/internal/kitdb"
 	"github.com/shopdb/shopdb/pgkit/pgerr"
+	"github.com/shopdb/shopdb/pgkit/pgtemp"
 )
 
 // TestReadReplicas runs a real primary and a streaming replica
@@ -32,7 +32,7 @@ func TestReadReplicas(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer r.Close()
-	q := db.New(r)
+	q := kitdb.New(r)
 
 	inRecovery := func(ctx context.Context) bool {
 		t.Helper()
@@ -60,7 +60,7 @@ func TestReadReplicas(t *testing.T) {
 		}
 	}
 	var inTx bool
-	if err := pgkit.WithTx(ctx, r, db.New, func(q *db.Queries) error {
+	if err := pgkit.WithTx(ctx, r, kitdb.New, func(q *kitdb.Queries) error {
 		return q.DB().QueryRow(ctx, "SELECT pg_is_in_recovery()").Scan(&inTx)
 	}); err != nil || inTx {
 		t.Fatalf("a read inside a transaction: on the replica %v, %v; want the primary", inTx, err)
@@ -69,19 +69,19 @@ func TestReadReplicas(t *testing.T) {
 	// Writes go to the primary and reach the replica; a session that wrote
 	// reads from the primary meanwhile.
 	sess := r.Session(ctx)
-	u, err := q.UserCreate(sess, db.UserCreateParams{FirstName: "Rep", LastName: "Lica"})
+	a, err := q.AccountCreate(sess, kitdb.AccountCreateParams{Name: "Rep", Team: "Lica"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if inRecovery(sess) {
 		t.Fatal("read-your-writes: a session's read after its write went to the replica")
 	}
-	if _, err := q.UserGetByID(sess, u.UserID); err != nil {
+	if _, err := q.AccountGetByID(sess, a.AccountID); err != nil {
 		t.Fatalf("read-your-writes: %v", err)
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		if _, err := q.UserGetByID(ctx, u.UserID); err == nil {
+		if _, err := q.AccountGetByID(ctx, a.AccountID); err == nil {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -93,12 +93,12 @@ func TestReadReplicas(t *testing.T) {
 	// Reads that lock rows, and statements that write, run on the primary
 	// even outside a transaction.
 	for _, sql := range []string{
-		"SELECT pg_is_in_recovery() FROM users WHERE user_id = $1 FOR UPDATE",
-		"-- name: X :one\nSELECT pg_is_in_recovery() FROM users WHERE user_id = $1 FOR NO KEY UPDATE",
-		"WITH w AS (UPDATE users SET email = NULL WHERE user_id = $1 RETURNING 1) SELECT pg_is_in_recovery() FROM w",
+		"SELECT pg_is_in_recovery() FROM accounts WHERE account_id = $1 FOR UPDATE",
+		"-- name: X :one\nSELECT pg_is_in_recovery() FROM accounts WHERE account_id = $1 FOR NO KEY UPDATE",
+		"WITH w AS (UPDATE accounts SET email = NULL WHERE account_id = $1 RETURNING 1) SELECT pg_is_in_recovery() FROM w",
 	} {
 		var v bool
-		if err := r.QueryRow(ctx, sql, u.UserID).Scan(&v); err != nil || v {
+		if err := r.QueryRow(ctx, sql, a.AccountID).Scan(&v); err != nil || v {
 			t.Fatalf("%q: on the replica %v, %v; want the primary", sql, v, err)
 		}
 	}
@@ -107,7 +107,7 @@ func TestReadReplicas(t *testing.T) {
 	if _, err := pgkitExecOn(ctx, standby.URL(), "SELECT pg_wal_replay_pause()"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := q.UserCreate(ctx, db.UserCreateParams{FirstName: "Behind", LastName: "Lag"}); err != nil {
+	if _, err := q.AccountCreate(ctx, kitdb.AccountCreateParams{Name: "Behind", Team: "Lag"}); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, 5*time.Second, func() bool { return !r.ReplicaStats()[0].Healthy })
@@ -127,7 +127,7 @@ func TestReadReplicas(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := range 20 {
-		if _, err := q.UserList(ctx, db.UserListParams{Max: 5}); err != nil {
+		if _, err := q.AccountList(ctx, kitdb.AccountListParams{Max: 5}); err != nil {
 			t.Fatalf("read %d after the replica stopped: %v", i, err)
 		}
 	}

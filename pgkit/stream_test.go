@@ -6,48 +6,48 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shopdb/shopdb/db"
-	"github.com/shopdb/shopdb/internal/testshop"
 	"github.com/shopdb/shopdb/pgkit"
+	"github.com/shopdb/shopdb/pgkit/internal/kitdb"
+	"github.com/shopdb/shopdb/pgkit/internal/kittest"
 	"github.com/shopdb/shopdb/pgkit/pgerr"
 )
 
 func TestStreamMatchesSlice(t *testing.T) {
-	ctx, d, q := testshop.Setup(t)
-	u := testshop.Must(q.UserCreate(ctx, db.UserCreateParams{FirstName: "S", LastName: "S", Email: testshop.Ptr("s@example.com")}))(t)
-	testshop.Must(q.UserCreateMany(ctx, []db.UserCreateManyParams{{FirstName: "a", LastName: "b"}, {FirstName: "c", LastName: "d"}}))(t)
+	ctx, d, q := setup(t)
+	a := kittest.Must(q.AccountCreate(ctx, kitdb.AccountCreateParams{Name: "S", Team: "S", Email: kittest.Ptr("s@example.com")}))(t)
+	kittest.Must(q.AccountCreateMany(ctx, []kitdb.AccountCreateManyParams{{Name: "a", Team: "b"}, {Name: "c", Team: "d"}}))(t)
 	for i := range 3 {
-		testshop.Must(q.OrderCreate(ctx, db.OrderCreateParams{UserID: u.UserID, Status: db.AllOrderStatusValues()[i], TotalCents: int64(i)}))(t)
+		kittest.Must(q.JobCreate(ctx, kitdb.JobCreateParams{AccountID: a.AccountID, State: kitdb.AllJobStateValues()[i], CostCents: int64(i)}))(t)
 	}
 
-	all := testshop.Must(q.UserExport(ctx, 0))(t)
-	var streamed []db.User
-	for u, err := range q.UserExportStream(ctx, 0) {
+	all := kittest.Must(q.AccountExport(ctx, 0))(t)
+	var streamed []kitdb.Account
+	for a, err := range q.AccountExportStream(ctx, 0) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		streamed = append(streamed, u)
+		streamed = append(streamed, a)
 	}
 	if len(all) != 3 || !reflect.DeepEqual(all, streamed) {
 		t.Fatalf("stream %+v != slice %+v", streamed, all)
 	}
 
-	window := db.OrderExportParams{Since: time.Now().Add(-time.Hour), Until: time.Now().Add(time.Hour)}
-	orders := testshop.Must(q.OrderExport(ctx, window))(t)
-	var streamedOrders []db.Order
-	for o, err := range q.OrderExportStream(ctx, window) {
+	window := kitdb.JobExportParams{Since: time.Now().Add(-time.Hour), Until: time.Now().Add(time.Hour)}
+	jobs := kittest.Must(q.JobExport(ctx, window))(t)
+	var streamedJobs []kitdb.Job
+	for j, err := range q.JobExportStream(ctx, window) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		streamedOrders = append(streamedOrders, o)
+		streamedJobs = append(streamedJobs, j)
 	}
-	if len(orders) != 3 || !reflect.DeepEqual(orders, streamedOrders) {
-		t.Fatalf("order stream %+v != slice %+v", streamedOrders, orders)
+	if len(jobs) != 3 || !reflect.DeepEqual(jobs, streamedJobs) {
+		t.Fatalf("job stream %+v != slice %+v", streamedJobs, jobs)
 	}
 
 	// A bad query yields its error once.
 	n := 0
-	for _, err := range pgkit.Stream[db.User](ctx, d, "SELECT * FROM no_such_table") {
+	for _, err := range pgkit.Stream[kitdb.Account](ctx, d, "SELECT * FROM no_such_table") {
 		n++
 		if err == nil {
 			t.Fatal("want an error")
@@ -65,12 +65,12 @@ func TestStreamMatchesSlice(t *testing.T) {
 }
 
 func TestStreamBreakReleasesConnection(t *testing.T) {
-	ctx, d, q := testshop.Setup(t)
-	if _, err := d.Exec(ctx, "INSERT INTO users (first_name, last_name) SELECT 'F', 'L' FROM generate_series(1, 1000)"); err != nil {
+	ctx, d, q := setup(t)
+	if _, err := d.Exec(ctx, "INSERT INTO accounts (name, team) SELECT 'N', 'T' FROM generate_series(1, 1000)"); err != nil {
 		t.Fatal(err)
 	}
 	seen := 0
-	for _, err := range q.UserExportStream(ctx, 0) {
+	for _, err := range q.AccountExportStream(ctx, 0) {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -85,7 +85,7 @@ func TestStreamBreakReleasesConnection(t *testing.T) {
 	if n := d.Stats().InUse; n != 0 {
 		t.Fatalf("%d connections still in use after break", n)
 	}
-	if _, err := q.UserGetByID(ctx, 1); err != nil && !errors.Is(err, pgerr.ErrNotFound) {
+	if _, err := q.AccountGetByID(ctx, 1); err != nil && !errors.Is(err, pgerr.ErrNotFound) {
 		t.Fatal(err)
 	}
 }

@@ -16,10 +16,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shopdb/shopdb/db"
-	"github.com/shopdb/shopdb/internal/pgtemp"
-	"github.com/shopdb/shopdb/migrate"
 	"github.com/shopdb/shopdb/pgkit"
+	"github.com/shopdb/shopdb/pgkit/internal/kitdb"
+	"github.com/shopdb/shopdb/pgkit/pgtemp"
 )
 
 // certificate makes a key and a certificate for names, signed by parent
@@ -33,7 +32,7 @@ func certificate(t *testing.T, names []string, parent *x509.Certificate, parentK
 	serial, _ := rand.Int(rand.Reader, big.NewInt(1<<62))
 	tmpl := &x509.Certificate{
 		SerialNumber: serial,
-		Subject:      pkix.Name{CommonName: "shopdb test"},
+		Subject:      pkix.Name{CommonName: "pgkit test"},
 		NotBefore:    time.Now().Add(-time.Hour),
 		NotAfter:     time.Now().Add(time.Hour),
 		DNSNames:     names,
@@ -57,9 +56,9 @@ func certificate(t *testing.T, names []string, parent *x509.Certificate, parentK
 }
 
 // TestVerifyFullTLS: a server whose certificate a test CA signed for
-// "localhost" is reached with sslmode=verify-full by the pool and by
-// migrate; another CA's certificate, or a host name the certificate does
-// not name, is refused before any query.
+// "localhost" is reached with sslmode=verify-full by the pool and by goose
+// migrations over database/sql (migrateUp); another CA's certificate, or a
+// host name the certificate does not name, is refused before any query.
 func TestVerifyFullTLS(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -94,10 +93,10 @@ func TestVerifyFullTLS(t *testing.T) {
 	if err := pool.QueryRow(ctx, "SELECT ssl, version FROM pg_stat_ssl WHERE pid = pg_backend_pid()").Scan(&ssl, &version); err != nil || !ssl {
 		t.Fatalf("pg_stat_ssl: ssl %v, %v", ssl, err)
 	}
-	if err := migrate.Up(ctx, dsn("localhost", caFile)); err != nil {
+	if err := migrateUp(ctx, dsn("localhost", caFile)); err != nil {
 		t.Fatalf("migrate over verify-full: %v", err)
 	}
-	if _, err := db.New(pool).UserList(ctx, db.UserListParams{Max: 1}); err != nil {
+	if _, err := kitdb.New(pool).AccountList(ctx, kitdb.AccountListParams{Max: 1}); err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("connected with %s", version)
@@ -110,7 +109,7 @@ func TestVerifyFullTLS(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "certificate") {
 			t.Errorf("%s: %v, want a certificate error", name, err)
 		}
-		if err := migrate.Up(ctx, bad); err == nil {
+		if err := migrateUp(ctx, bad); err == nil {
 			t.Errorf("%s: migrate connected", name)
 		}
 	}

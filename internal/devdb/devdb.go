@@ -9,9 +9,9 @@ import (
 	"io"
 	"time"
 
-	"github.com/shopdb/shopdb/internal/pgtemp"
 	"github.com/shopdb/shopdb/migrate"
 	"github.com/shopdb/shopdb/pgkit"
+	"github.com/shopdb/shopdb/pgkit/pgtemp"
 )
 
 // Open returns a connection string for a migrated database and the

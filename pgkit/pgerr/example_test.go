@@ -5,30 +5,30 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/shopdb/shopdb/db"
-	"github.com/shopdb/shopdb/internal/testshop"
 	"github.com/shopdb/shopdb/pgkit"
+	"github.com/shopdb/shopdb/pgkit/internal/kitdb"
+	"github.com/shopdb/shopdb/pgkit/internal/kittest"
 	"github.com/shopdb/shopdb/pgkit/pgerr"
 )
 
 // Typed errors: not found, and constraint violations without row values.
 func ExampleConstraintError() {
-	d, _, userID, done := testshop.ExampleDB(pgkit.Config{})
+	d, _, accountID, done := kittest.ExampleDB(pgkit.Config{})
 	defer done()
 	ctx := context.Background()
-	q := db.New(d)
+	q := kitdb.New(d)
 
-	_, err := q.UserGetByID(ctx, 999)
+	_, err := q.AccountGetByID(ctx, 999)
 	fmt.Println(err, errors.Is(err, pgerr.ErrNotFound))
 
-	_, err = q.UserCreateWithID(ctx, db.UserCreateWithIDParams{UserID: userID, FirstName: "Ada", LastName: "Byron"})
+	_, err = q.AccountCreateWithID(ctx, kitdb.AccountCreateWithIDParams{AccountID: accountID, Name: "Ada Byron", Team: "Engines"})
 	var ce *pgerr.ConstraintError
 	if errors.As(err, &ce) {
 		fmt.Println(ce.Kind, ce.Constraint, errors.Is(err, pgerr.ErrUniqueViolation))
 		fmt.Println(err)
 	}
 	// Output:
-	// UserGetByID: not found true
-	// unique violation users_pkey true
-	// UserCreateWithID: unique violation on constraint "users_pkey" of table "users"
+	// AccountGetByID: not found true
+	// unique violation accounts_pkey true
+	// AccountCreateWithID: unique violation on constraint "accounts_pkey" of table "accounts"
 }

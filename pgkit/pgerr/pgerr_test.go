@@ -12,14 +12,14 @@ import (
 	"github.com/shopdb/shopdb/pgkit/pgerr"
 )
 
-const userGet = "-- name: UserGetByID :one\nSELECT * FROM users WHERE user_id = $1"
+const accountGet = "-- name: AccountGetByID :one\nSELECT * FROM accounts WHERE account_id = $1"
 
 func TestMapNotFound(t *testing.T) {
-	err := pgerr.Map(context.Background(), userGet, pgx.ErrNoRows)
-	if err.Error() != "UserGetByID: not found" || !errors.Is(err, pgerr.ErrNotFound) || !errors.Is(err, pgx.ErrNoRows) {
+	err := pgerr.Map(context.Background(), accountGet, pgx.ErrNoRows)
+	if err.Error() != "AccountGetByID: not found" || !errors.Is(err, pgerr.ErrNotFound) || !errors.Is(err, pgx.ErrNoRows) {
 		t.Fatalf("Map(ErrNoRows) = %v", err)
 	}
-	if again := pgerr.Map(context.Background(), userGet, err); again != err {
+	if again := pgerr.Map(context.Background(), accountGet, err); again != err {
 		t.Fatalf("mapping twice changed the error: %v", again)
 	}
 }
@@ -28,7 +28,7 @@ func TestMapNotFound(t *testing.T) {
 // the message, which the server translates (lc_messages).
 func TestClassifiersBySQLStateOnly(t *testing.T) {
 	german := &pgconn.PgError{Code: "57014", Message: "storniere Anfrage wegen Zeitüberschreitung der Anfrage"}
-	wrapped := fmt.Errorf("load page: %w", pgerr.Map(context.Background(), userGet, german))
+	wrapped := fmt.Errorf("load page: %w", pgerr.Map(context.Background(), accountGet, german))
 	if !pgerr.IsStatementTimeout(wrapped) || !pgerr.IsQueryCanceled(wrapped) {
 		t.Fatalf("translated statement timeout: IsStatementTimeout %v, IsQueryCanceled %v", pgerr.IsStatementTimeout(wrapped), pgerr.IsQueryCanceled(wrapped))
 	}
@@ -36,7 +36,7 @@ func TestClassifiersBySQLStateOnly(t *testing.T) {
 	// not a statement timeout: Map records the context's error.
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	byCtx := pgerr.Map(ctx, userGet, german)
+	byCtx := pgerr.Map(ctx, accountGet, german)
 	if pgerr.IsStatementTimeout(byCtx) || !pgerr.IsQueryCanceled(byCtx) || !errors.Is(byCtx, context.Canceled) {
 		t.Fatalf("cancelled by context: %v: IsStatementTimeout %v, errors.Is(Canceled) %v", byCtx, pgerr.IsStatementTimeout(byCtx), errors.Is(byCtx, context.Canceled))
 	}
@@ -54,8 +54,8 @@ func TestClassifiersBySQLStateOnly(t *testing.T) {
 }
 
 func TestMapDataExceptionHidesInput(t *testing.T) {
-	err := pgerr.Map(context.Background(), userGet, &pgconn.PgError{Code: "22P02", Message: `invalid input syntax for type integer: "s3cret"`})
-	if err.Error() != "UserGetByID: invalid input data (SQLSTATE 22P02)" {
+	err := pgerr.Map(context.Background(), accountGet, &pgconn.PgError{Code: "22P02", Message: `invalid input syntax for type integer: "s3cret"`})
+	if err.Error() != "AccountGetByID: invalid input data (SQLSTATE 22P02)" {
 		t.Fatalf("data exception text %q", err)
 	}
 	var pgErr *pgconn.PgError

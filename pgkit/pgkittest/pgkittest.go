@@ -36,8 +36,8 @@ import (
 	"github.com/peterldowns/pgtestdb"
 	"github.com/peterldowns/pgtestdb/migrators/goosemigrator"
 
-	"github.com/shopdb/shopdb/internal/pgtemp"
 	"github.com/shopdb/shopdb/pgkit"
+	"github.com/shopdb/shopdb/pgkit/pgtemp"
 )
 
 // EnvURL names the environment variable holding the server's connection string.

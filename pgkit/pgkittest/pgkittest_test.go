@@ -9,9 +9,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/shopdb/shopdb/db"
+	"github.com/shopdb/shopdb/pgkit/internal/kitdb"
 	"github.com/shopdb/shopdb/pgkit/pgkittest"
-	"github.com/shopdb/shopdb/schema"
 )
 
 func TestMain(m *testing.M) { os.Exit(pgkittest.Run(m)) }
@@ -19,13 +18,13 @@ func TestMain(m *testing.M) { os.Exit(pgkittest.Run(m)) }
 func TestDatabasesAreMigratedAndIsolated(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	a, b := pgkittest.New(t, schema.FS()), pgkittest.New(t, schema.FS())
-	if _, err := db.New(a).UserCreate(ctx, db.UserCreateParams{FirstName: "Only", LastName: "InA"}); err != nil {
+	a, b := pgkittest.New(t, kitdb.Migrations()), pgkittest.New(t, kitdb.Migrations())
+	if _, err := kitdb.New(a).AccountCreate(ctx, kitdb.AccountCreateParams{Name: "Only", Team: "InA"}); err != nil {
 		t.Fatal(err)
 	}
-	users, err := db.New(b).UserList(ctx, db.UserListParams{Max: 10})
-	if err != nil || len(users) != 0 {
-		t.Fatalf("database b sees %d users (%v), want 0: databases are shared", len(users), err)
+	accounts, err := kitdb.New(b).AccountList(ctx, kitdb.AccountListParams{Max: 10})
+	if err != nil || len(accounts) != 0 {
+		t.Fatalf("database b sees %d accounts (%v), want 0: databases are shared", len(accounts), err)
 	}
 }
 
@@ -49,7 +48,7 @@ func TestUnsetDatabaseURLIsAClearFailure(t *testing.T) {
 	ft := &fakeTB{TB: t}
 	func() {
 		defer func() { _ = recover() }() // fakeTB.Fatalf stops here
-		pgkittest.URL(ft, schema.FS())
+		pgkittest.URL(ft, kitdb.Migrations())
 	}()
 	if !strings.Contains(ft.msg, "DATABASE_URL is unset") {
 		t.Fatalf("failure message %q, want one saying DATABASE_URL is unset", ft.msg)
@@ -71,8 +70,8 @@ func (f *fakeTB) Fatalf(format string, args ...any) {
 // database: a CREATE DATABASE from pgtestdb's template (the template itself
 // is made once per schema version, before the timer starts).
 func BenchmarkNewDatabase(b *testing.B) {
-	_ = pgkittest.URL(b, schema.FS())
+	_ = pgkittest.URL(b, kitdb.Migrations())
 	for b.Loop() {
-		_ = pgkittest.URL(b, schema.FS())
+		_ = pgkittest.URL(b, kitdb.Migrations())
 	}
 }

@@ -7,9 +7,9 @@ import (
 
 	"github.com/jackc/pgx/v5/multitracer"
 
-	"github.com/shopdb/shopdb/db"
-	"github.com/shopdb/shopdb/internal/testshop"
 	"github.com/shopdb/shopdb/pgkit"
+	"github.com/shopdb/shopdb/pgkit/internal/kitdb"
+	"github.com/shopdb/shopdb/pgkit/internal/kittest"
 	"github.com/shopdb/shopdb/pgkit/pgslog"
 )
 
@@ -30,10 +30,10 @@ func ExampleNewTracer() {
 		},
 	}))
 	tracer := pgslog.NewTracer(logger, pgslog.Config{})
-	d, productID, _, done := testshop.ExampleDB(pgkit.Config{Tracer: multitracer.New(tracer)})
+	d, projectID, _, done := kittest.ExampleDB(pgkit.Config{Tracer: multitracer.New(tracer)})
 	defer done()
 	level.Set(slog.LevelDebug)
 
-	_, _ = db.New(d).ProductGetByID(context.Background(), productID)
-	// Output: level=DEBUG msg=query query=ProductGetByID rows=1
+	_, _ = kitdb.New(d).ProjectGetByID(context.Background(), projectID)
+	// Output: level=DEBUG msg=query query=ProjectGetByID rows=1
 }

@@ -12,12 +12,11 @@ import (
 
 	"github.com/jackc/pgx/v5/multitracer"
 
-	"github.com/shopdb/shopdb/db"
-	"github.com/shopdb/shopdb/internal/testshop"
 	"github.com/shopdb/shopdb/pgkit"
+	"github.com/shopdb/shopdb/pgkit/internal/kitdb"
+	"github.com/shopdb/shopdb/pgkit/internal/kittest"
 	"github.com/shopdb/shopdb/pgkit/pgkittest"
 	"github.com/shopdb/shopdb/pgkit/pgslog"
-	"github.com/shopdb/shopdb/schema"
 )
 
 // logCapture collects JSON log records.
@@ -67,32 +66,32 @@ func TestSlogTracer(t *testing.T) {
 	ctx := context.Background()
 	capture := &logCapture{}
 	logger := slog.New(slog.NewJSONHandler(capture, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	counter := &testshop.RoundTrips{}
+	counter := &kittest.RoundTrips{}
 	tracer := multitracer.New(pgslog.NewTracer(logger, pgslog.Config{SlowThreshold: 100 * time.Millisecond}), counter)
-	d := pgkittest.NewWithConfig(t, schema.FS(), pgkit.Config{Tracer: tracer})
-	q := db.New(d)
+	d := pgkittest.NewWithConfig(t, kitdb.Migrations(), pgkit.Config{Tracer: tracer})
+	q := kitdb.New(d)
 	capture.records(t) // drop set-up noise
 
 	const secretName = "Zebedee-Private"
-	u := testshop.Must(q.UserCreate(ctx, db.UserCreateParams{FirstName: secretName, LastName: "T"}))(t)
-	testshop.Must(q.UserUpdateEmail(ctx, db.UserUpdateEmailParams{UserID: u.UserID, Email: testshop.Ptr("z@example.com")}))(t)
-	_, _ = q.UserCreate(ctx, db.UserCreateParams{FirstName: secretName, LastName: "T", Email: testshop.Ptr("Z@example.com")})
+	a := kittest.Must(q.AccountCreate(ctx, kitdb.AccountCreateParams{Name: secretName, Team: "T"}))(t)
+	kittest.Must(q.AccountUpdateEmail(ctx, kitdb.AccountUpdateEmailParams{AccountID: a.AccountID, Email: kittest.Ptr("z@example.com")}))(t)
+	_, _ = q.AccountCreate(ctx, kitdb.AccountCreateParams{Name: secretName, Team: "T", Email: kittest.Ptr("Z@example.com")})
 	if _, err := d.Exec(ctx, "SELECT pg_sleep(0.15)"); err != nil {
 		t.Fatal(err)
 	}
 	recs := capture.records(t)
 
-	created := find(recs, "query", "UserCreate")
+	created := find(recs, "query", "AccountCreate")
 	if len(created) != 2 || created[0]["level"] != "DEBUG" || created[0]["rows"] != 1.0 || created[0]["duration"] == nil {
-		t.Fatalf("UserCreate records %v", created)
+		t.Fatalf("AccountCreate records %v", created)
 	}
 	failed := created[1]
 	if failed["level"] != "ERROR" || failed["sqlstate"] != "23505" ||
-		failed["error"] != `UserCreate: unique violation on constraint "users_email_lower_key" of table "users"` {
+		failed["error"] != `AccountCreate: unique violation on constraint "accounts_email_lower_key" of table "accounts"` {
 		t.Fatalf("failed query record %v", failed)
 	}
-	if upd := find(recs, "query", "UserUpdateEmail"); len(upd) != 1 || upd[0]["rows"] != 1.0 {
-		t.Fatalf("UserUpdateEmail records %v", upd)
+	if upd := find(recs, "query", "AccountUpdateEmail"); len(upd) != 1 || upd[0]["rows"] != 1.0 {
+		t.Fatalf("AccountUpdateEmail records %v", upd)
 	}
 	slow := find(recs, "query", "")
 	var sawSlow bool
@@ -115,29 +114,32 @@ func TestSlogTracer(t *testing.T) {
 	}
 
 	// Batches and pipelines: one record per query plus one for the batch.
-	q.ReviewListByProducts(ctx, []db.ReviewListByProductsParams{{ProductID: 1, Max: 1}, {ProductID: 2, Max: 1}}).Query(func(int, []db.Review, error) {})
-	if err := pgkit.Pipeline(ctx, d, db.New,
-		func(ctx context.Context, q *db.Queries) error { _, err := q.UserGetByID(ctx, u.UserID); return err },
-		func(ctx context.Context, q *db.Queries) error {
-			_, err := q.UserList(ctx, db.UserListParams{Max: 1})
+	q.NoteListByProjects(ctx, []kitdb.NoteListByProjectsParams{{ProjectID: 1, Max: 1}, {ProjectID: 2, Max: 1}}).Query(func(int, []kitdb.Note, error) {})
+	if err := pgkit.Pipeline(ctx, d, kitdb.New,
+		func(ctx context.Context, q *kitdb.Queries) error {
+			_, err := q.AccountGetByID(ctx, a.AccountID)
+			return err
+		},
+		func(ctx context.Context, q *kitdb.Queries) error {
+			_, err := q.AccountList(ctx, kitdb.AccountListParams{Max: 1})
 			return err
 		},
 	); err != nil {
 		t.Fatal(err)
 	}
 	recs = capture.records(t)
-	if n := len(find(recs, "batch query", "ReviewListByProducts")); n != 2 {
-		t.Fatalf("%d batch query records for ReviewListByProducts, want 2: %v", n, recs)
+	if n := len(find(recs, "batch query", "NoteListByProjects")); n != 2 {
+		t.Fatalf("%d batch query records for NoteListByProjects, want 2: %v", n, recs)
 	}
-	if len(find(recs, "batch query", "UserGetByID")) != 1 || len(find(recs, "batch query", "UserList")) != 1 || len(find(recs, "batch", "")) != 2 {
+	if len(find(recs, "batch query", "AccountGetByID")) != 1 || len(find(recs, "batch query", "AccountList")) != 1 || len(find(recs, "batch", "")) != 2 {
 		t.Fatalf("pipeline records: %v", recs)
 	}
 
 	// COPY.
-	testshop.Must(q.UserCreateMany(ctx, []db.UserCreateManyParams{{FirstName: "a", LastName: "b"}, {FirstName: "c", LastName: "d"}}))(t)
+	kittest.Must(q.AccountCreateMany(ctx, []kitdb.AccountCreateManyParams{{Name: "a", Team: "b"}, {Name: "c", Team: "d"}}))(t)
 	recs = capture.records(t)
 	cp := find(recs, "copy", "")
-	if len(cp) != 1 || cp[0]["table"] != `"users"` || cp[0]["rows"] != 2.0 {
+	if len(cp) != 1 || cp[0]["table"] != `"accounts"` || cp[0]["rows"] != 2.0 {
 		t.Fatalf("copy records %v", recs)
 	}
 	// The other tracer of the multitracer saw the same traffic.
@@ -151,12 +153,12 @@ func TestSlogTracerLogArgsAndLevel(t *testing.T) {
 	ctx := context.Background()
 	capture := &logCapture{}
 	logger := slog.New(slog.NewJSONHandler(capture, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	d := pgkittest.NewWithConfig(t, schema.FS(), pgkit.Config{Tracer: pgslog.NewTracer(logger, pgslog.Config{LogArgs: true, Level: slog.LevelInfo})})
+	d := pgkittest.NewWithConfig(t, kitdb.Migrations(), pgkit.Config{Tracer: pgslog.NewTracer(logger, pgslog.Config{LogArgs: true, Level: slog.LevelInfo})})
 	capture.records(t)
-	if _, err := db.New(d).UserGetByEmail(ctx, "who@example.com"); err == nil {
+	if _, err := kitdb.New(d).AccountGetByEmail(ctx, "who@example.com"); err == nil {
 		t.Fatal("want not found")
 	}
-	recs := find(capture.records(t), "query", "UserGetByEmail")
+	recs := find(capture.records(t), "query", "AccountGetByEmail")
 	if len(recs) != 1 || recs[0]["level"] != "INFO" || !strings.Contains(recs[0]["args"].(any).([]any)[0].(string), "who@example.com") {
 		t.Fatalf("records %v, want one INFO record with the argument", recs)
 	}

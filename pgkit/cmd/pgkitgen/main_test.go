@@ -8,10 +8,13 @@ import (
 	"testing"
 )
 
-// TestGeneratedFileIsCurrent: db/pgkitgen.go is what pgkitgen makes of
-// sqlc's output today (as `make check` runs it with -check).
+// kitdb is the sqlc package of pgkit's own tests, generated with pgkitgen.
+var kitdb = filepath.Join("..", "..", "internal", "kitdb")
+
+// TestGeneratedFileIsCurrent: internal/kitdb/pgkitgen.go is what pgkitgen
+// makes of sqlc's output today (as `make check` runs it with -check).
 func TestGeneratedFileIsCurrent(t *testing.T) {
-	dir := filepath.Join("..", "..", "..", "db")
+	dir := kitdb
 	want, err := Generate(dir, Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -21,7 +24,7 @@ func TestGeneratedFileIsCurrent(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(got, want) {
-		t.Fatal("db/pgkitgen.go is stale: run go generate ./...")
+		t.Fatal("internal/kitdb/pgkitgen.go is stale: run go generate ./...")
 	}
 	// One Stream per :many query of sqlc's output, one Seq per :copyfrom.
 	src, _ := os.ReadFile(filepath.Join(dir, "querier.go"))
@@ -40,8 +43,8 @@ func TestGeneratedFileIsCurrent(t *testing.T) {
 
 func TestCheckFailsOnStaleFile(t *testing.T) {
 	dir := t.TempDir()
-	for _, f := range []string{"db.go", "querier.go", "users.sql.go", "copyfrom.go", "models.go"} {
-		b, err := os.ReadFile(filepath.Join("..", "..", "..", "db", f))
+	for _, f := range []string{"db.go", "querier.go", "accounts.sql.go", "copyfrom.go", "models.go"} {
+		b, err := os.ReadFile(filepath.Join(kitdb, f))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -59,9 +62,9 @@ func TestCheckFailsOnStaleFile(t *testing.T) {
 		t.Fatalf("-check after generating: %v", err)
 	}
 	out, _ := os.ReadFile(filepath.Join(dir, DefaultOut))
-	if !strings.Contains(string(out), "func (q *Queries) UserExportStream(ctx context.Context, afterUserID int64) iter.Seq2[User, error]") ||
-		!strings.Contains(string(out), "func (q *Queries) UserCreateManySeq(") || strings.Contains(string(out), "OrderListByUserStream") {
-		t.Fatalf("generated from users.sql.go only:\n%s", out)
+	if !strings.Contains(string(out), "func (q *Queries) AccountExportStream(ctx context.Context, afterAccountID int64) iter.Seq2[Account, error]") ||
+		!strings.Contains(string(out), "func (q *Queries) AccountCreateManySeq(") || strings.Contains(string(out), "JobListByAccountStream") {
+		t.Fatalf("generated from accounts.sql.go only:\n%s", out)
 	}
 }
 

@@ -8,9 +8,8 @@ import (
 	"runtime"
 	"testing"
 
-	"github.com/shopdb/shopdb/db"
+	"github.com/shopdb/shopdb/pgkit/internal/kitdb"
 	"github.com/shopdb/shopdb/pgkit/pgkittest"
-	"github.com/shopdb/shopdb/schema"
 )
 
 func TestMain(m *testing.M) { os.Exit(pgkittest.Run(m)) }
@@ -22,19 +21,19 @@ func TestMain(m *testing.M) { os.Exit(pgkittest.Run(m)) }
 // process at the same time.
 func TestStreamMillionRowsFlatHeap(t *testing.T) {
 	ctx := context.Background()
-	d := pgkittest.New(t, schema.FS())
-	q := db.New(d)
+	d := pgkittest.New(t, kitdb.Migrations())
+	q := kitdb.New(d)
 	total := 1_000_000
 	if testing.Short() {
 		total = 100_000
 	}
 	// This database is the test's own: without the e-mail index the million
 	// rows go in about twice as fast.
-	if _, err := d.Exec(ctx, `DROP INDEX users_email_lower_key`); err != nil {
+	if _, err := d.Exec(ctx, `DROP INDEX accounts_email_lower_key`); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := d.Exec(ctx, `INSERT INTO users (first_name, last_name, email)
-		SELECT 'First' || g, 'Last' || g, 'user' || g || '@example.com' FROM generate_series(1, $1::int) g`, total); err != nil {
+	if _, err := d.Exec(ctx, `INSERT INTO accounts (name, team, email)
+		SELECT 'Name' || g, 'Team' || g, 'account' || g || '@example.com' FROM generate_series(1, $1::int) g`, total); err != nil {
 		t.Fatal(err)
 	}
 	heap := func() uint64 {
@@ -47,14 +46,14 @@ func TestStreamMillionRowsFlatHeap(t *testing.T) {
 	var peak uint64
 	n := 0
 	var last int64
-	for u, err := range q.UserExportStream(ctx, 0) {
+	for a, err := range q.AccountExportStream(ctx, 0) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if u.UserID <= last {
-			t.Fatalf("row %d out of order", u.UserID)
+		if a.AccountID <= last {
+			t.Fatalf("row %d out of order", a.AccountID)
 		}
-		last = u.UserID
+		last = a.AccountID
 		n++
 		if n%(total/10) == 0 {
 			peak = max(peak, heap())

@@ -1,5 +1,9 @@
-// Package pgtemp starts a throwaway PostgreSQL server from the binaries
-// installed on this machine, for the demo, tests and benchmarks when
+// Package pgtemp is a throwaway PostgreSQL server from the local server
+// binaries, for tests, demos and benchmarks: Start initialises a cluster in
+// a temporary directory and runs it on a free port of 127.0.0.1, and Stop
+// removes it. A Server can also be restarted (Restart), be a streaming
+// replica of another (Config.ReplicaOf), serve TLS (Config.TLS), and have a
+// PgBouncer put in front of it (StartBouncer). pgkittest.Run uses it when
 // DATABASE_URL is unset.
 //
 // It is hand-written because the libraries that do this do not fit here:
@@ -30,7 +34,7 @@ import (
 
 // dirPrefix names the temporary directories pgtemp creates; Start removes the
 // ones whose owning process has died without calling Stop.
-const dirPrefix = "shopdb-pg-"
+const dirPrefix = "pgtemp-pg-"
 
 // Config tunes Start. The zero value is ready to use.
 type Config struct {

@@ -49,7 +49,7 @@ func StartBouncer(ctx context.Context, target, mode string, users ...string) (*B
 	if err != nil {
 		return nil, err
 	}
-	dir, err := os.MkdirTemp("", "shopdb-pgbouncer-")
+	dir, err := os.MkdirTemp("", "pgtemp-pgbouncer-")
 	if err != nil {
 		return nil, fmt.Errorf("pgtemp: %w", err)
 	}
