@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -53,7 +55,8 @@ type Config struct {
 	// long, not after the kernel's ~15 minutes of retransmissions. Ignored
 	// on other systems. Default: the kernel's.
 	TCPUserTimeout time.Duration
-	// ApplicationName is shown in pg_stat_activity. Default: "shopdb".
+	// ApplicationName is shown in pg_stat_activity. Default: the running
+	// program's name (DefaultApplicationName).
 	ApplicationName string
 	// Pooler says what sits between the pool and the server. Behind a
 	// transaction pooler (PgBouncer or Supavisor in transaction mode) a
@@ -150,10 +153,21 @@ func poolerSafeParam(name string) bool {
 // Default values applied by Open where neither Config nor the connection
 // string sets one.
 const (
-	DefaultConnectTimeout  = 5 * time.Second
-	DefaultAcquireTimeout  = 5 * time.Second
-	DefaultApplicationName = "shopdb"
+	DefaultConnectTimeout = 5 * time.Second
+	DefaultAcquireTimeout = 5 * time.Second
 )
+
+// DefaultApplicationName is the application_name Open sets when neither
+// Config nor the connection string names one: the running program's file
+// name (os.Args[0] without its directory), or "pgkit" when that is empty.
+func DefaultApplicationName() string {
+	if len(os.Args) > 0 {
+		if name := filepath.Base(os.Args[0]); name != "" && name != "." && name != string(filepath.Separator) {
+			return name
+		}
+	}
+	return "pgkit"
+}
 
 // DB is a connection pool that runs the generated queries: pass it to the
 // generated New. Over a plain *pgxpool.Pool it adds a bounded wait for a
@@ -305,7 +319,7 @@ func parseConfig(dsn string, cfg Config) (*pgxpool.Config, bool, error) {
 	if _, set := cc.RuntimeParams["application_name"]; cfg.ApplicationName != "" || !set {
 		name := cfg.ApplicationName
 		if name == "" {
-			name = DefaultApplicationName
+			name = DefaultApplicationName()
 		}
 		cc.RuntimeParams["application_name"] = name
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
@@ -106,8 +107,8 @@ func TestOpenAppliesConfig(t *testing.T) {
 		t.Errorf("MaxConns = %d, want 3 from the DSN", got)
 	}
 	var app string
-	if err := pool.QueryRow(ctx, "SHOW application_name").Scan(&app); err != nil || app != pgkit.DefaultApplicationName {
-		t.Errorf("application_name = %q (%v), want %q", app, err, pgkit.DefaultApplicationName)
+	if err := pool.QueryRow(ctx, "SHOW application_name").Scan(&app); err != nil || app != filepath.Base(os.Args[0]) || app != pgkit.DefaultApplicationName() {
+		t.Errorf("application_name = %q (%v), want the test binary's name %q", app, err, filepath.Base(os.Args[0]))
 	}
 
 	pool2, err := pgkit.Open(ctx, base+sep+"pool_max_conns=3&application_name=billing", pgkit.Config{MaxConns: 7})
