@@ -37,6 +37,9 @@
 //	arrays       arrays as parameters and results (ANY, unnest), empty and NULL arrays, json/jsonb,
 //	             1 MB text and bytea values
 //	plain        a non-public schema (schema-qualified models), a foreign key across schemas
+//	buildtags    build_tags (pgkitgen's file carries the same //go:build line), emit_sql_as_comment,
+//	             omit_sqlc_version, initialisms, emit_db_tags, json_tags_id_uppercase, omit_unused_structs,
+//	             inflection_exclude_table_names
 //	types        registered types through Config.AfterConnect: an enum, an enum array, a nullable enum,
 //	             a composite (overridden to a struct of the package) and an array of it, a domain with
 //	             a CHECK; emit_enum_valid_method, emit_all_enum_values
