@@ -5,13 +5,9 @@ package testshop
 
 import (
 	"context"
-	"fmt"
 	"os"
-	"sync"
 	"testing"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/shopdb/shopdb/db"
 	"github.com/shopdb/shopdb/pgkit"
@@ -67,82 +63,10 @@ func Shop(t testing.TB, ctx context.Context, q *db.Queries) (db.Product, db.User
 	return p, customer
 }
 
-// RoundTrips is a pgx tracer that counts what reaches the server: single queries and batches.
-type RoundTrips struct {
-	mu             sync.Mutex
-	queries        int
-	batches        int
-	batchedQueries int
-}
-
-// TraceQueryStart implements pgx's tracer interface.
-func (r *RoundTrips) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
-	r.mu.Lock()
-	r.queries++
-	r.mu.Unlock()
-	return ctx
-}
-
-// TraceQueryEnd implements pgx's tracer interface.
-func (r *RoundTrips) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
-
-// TraceBatchStart implements pgx's tracer interface.
-func (r *RoundTrips) TraceBatchStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceBatchStartData) context.Context {
-	r.mu.Lock()
-	r.batches++
-	r.batchedQueries += d.Batch.Len()
-	r.mu.Unlock()
-	return ctx
-}
-
-// TraceBatchQuery implements pgx's tracer interface.
-func (r *RoundTrips) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {}
-
-// TraceBatchEnd implements pgx's tracer interface.
-func (r *RoundTrips) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData) {}
-
-// Reset returns the counts so far and zeroes them.
-func (r *RoundTrips) Reset() (queries, batches, batched int) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	queries, batches, batched = r.queries, r.batches, r.batchedQueries
-	r.queries, r.batches, r.batchedQueries = 0, 0, 0
-	return
-}
-
-// ExampleTB lets examples, which get no *testing.T, take a fresh database:
-// its Fatalf panics, its cleanups run on Done.
-type ExampleTB struct {
-	testing.TB
-	cleanups []func()
-}
-
-// Helper implements testing.TB for pgkittest.
-func (e *ExampleTB) Helper() {}
-
-// Failed implements testing.TB for pgkittest.
-func (e *ExampleTB) Failed() bool { return false }
-
-// Logf implements testing.TB for pgkittest.
-func (e *ExampleTB) Logf(string, ...any) {}
-
-// Cleanup implements testing.TB for pgkittest.
-func (e *ExampleTB) Cleanup(f func()) { e.cleanups = append(e.cleanups, f) }
-
-// Fatalf implements testing.TB for pgkittest.
-func (e *ExampleTB) Fatalf(format string, args ...any) { panic(fmt.Sprintf(format, args...)) }
-
-// Done runs the cleanups.
-func (e *ExampleTB) Done() {
-	for i := len(e.cleanups) - 1; i >= 0; i-- {
-		e.cleanups[i]()
-	}
-}
-
 // ExampleDB opens a fresh database with a product, two reviews and a
 // customer with an order, and returns the function that drops it.
 func ExampleDB(cfg pgkit.Config) (*pgkit.DB, int64, int64, func()) {
-	tb := &ExampleTB{}
+	tb := &pgkittest.ExampleTB{}
 	d, err := pgkit.Open(context.Background(), pgkittest.URL(tb, schema.FS()), cfg)
 	if err != nil {
 		panic(err)

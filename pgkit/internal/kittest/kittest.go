@@ -6,7 +6,6 @@ package kittest
 
 import (
 	"context"
-	"fmt"
 	"sync"
 	"testing"
 
@@ -76,42 +75,13 @@ func (r *RoundTrips) Reset() (queries, batches, batched int) {
 	return
 }
 
-// ExampleTB lets examples, which get no *testing.T, take a fresh database:
-// its Fatalf panics, its cleanups run on Done.
-type ExampleTB struct {
-	testing.TB
-	cleanups []func()
-}
-
-// Helper implements testing.TB for pgkittest.
-func (e *ExampleTB) Helper() {}
-
-// Failed implements testing.TB for pgkittest.
-func (e *ExampleTB) Failed() bool { return false }
-
-// Logf implements testing.TB for pgkittest.
-func (e *ExampleTB) Logf(string, ...any) {}
-
-// Cleanup implements testing.TB for pgkittest.
-func (e *ExampleTB) Cleanup(f func()) { e.cleanups = append(e.cleanups, f) }
-
-// Fatalf implements testing.TB for pgkittest.
-func (e *ExampleTB) Fatalf(format string, args ...any) { panic(fmt.Sprintf(format, args...)) }
-
-// Done runs the cleanups.
-func (e *ExampleTB) Done() {
-	for i := len(e.cleanups) - 1; i >= 0; i-- {
-		e.cleanups[i]()
-	}
-}
-
 // ExampleDB opens a pool with cfg on a fresh kitdb database holding two
 // accounts (1 Ada Lovelace, 2 Alan Turing), a project "Difference Engine"
 // (rate 12,000 cents, 3 credits) with a note by each, and one job of Ada's.
 // It returns the pool, the project's id, Ada's id and the function that
 // closes the pool and drops the database.
 func ExampleDB(cfg pgkit.Config) (d *pgkit.DB, projectID, accountID int64, done func()) {
-	tb := &ExampleTB{}
+	tb := &pgkittest.ExampleTB{}
 	d, err := pgkit.Open(context.Background(), pgkittest.URL(tb, kitdb.Migrations()), cfg)
 	if err != nil {
 		panic(err)
