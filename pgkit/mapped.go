@@ -1,0 +1,137 @@
+package pgkit
+
+import (
+	"context"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/shopdb/shopdb/pgkit/pgerr"
+)
+
+// unwrapRows returns the pgx rows under pgkit's wrapper, for loops that read
+// millions of rows and map only the final error.
+func unwrapRows(r pgx.Rows) pgx.Rows {
+	if m, ok := r.(*mappedRows); ok {
+		return m.Rows
+	}
+	return r
+}
+
+// mappedRows maps the error of a result set, and gives its pooled
+// connection back once the rows are done.
+type mappedRows struct {
+	pgx.Rows
+	ctx    context.Context
+	sql    string
+	conn   *pgxpool.Conn
+	cancel context.CancelFunc // of Config.QueryTimeout's deadline, or nil
+}
+
+func (r *mappedRows) Next() bool {
+	if r.Rows.Next() {
+		return true
+	}
+	r.done() // pgx closed the rows
+	return false
+}
+
+func (r *mappedRows) Close() {
+	r.Rows.Close()
+	r.done()
+}
+
+func (r *mappedRows) Err() error { return pgerr.Map(r.ctx, r.sql, r.Rows.Err()) }
+
+func (r *mappedRows) done() {
+	if r.conn != nil {
+		r.conn.Release()
+		r.conn = nil
+	}
+	if r.cancel != nil {
+		r.cancel()
+		r.cancel = nil
+	}
+}
+
+// mappedRow maps the error of a single-row query and gives its pooled
+// connection back.
+type mappedRow struct {
+	row  pgx.Row
+	ctx  context.Context
+	sql  string
+	conn *pgxpool.Conn
+}
+
+func (r *mappedRow) Scan(dest ...any) error {
+	err := r.row.Scan(dest...)
+	if r.conn != nil {
+		r.conn.Release()
+		r.conn = nil
+	}
+	return pgerr.Map(r.ctx, r.sql, err)
+}
+
+// errRow is a row whose query could not be sent (no connection).
+type errRow struct{ err error }
+
+func (r errRow) Scan(...any) error { return r.err }
+
+// mappedBatch maps the error of each queued query, naming it.
+type mappedBatch struct {
+	br    pgx.BatchResults
+	ctx   context.Context
+	batch *pgx.Batch
+	next  int
+	conn  *pgxpool.Conn
+}
+
+func (b *mappedBatch) sql() string {
+	i := b.next
+	b.next++
+	if i < len(b.batch.QueuedQueries) {
+		return b.batch.QueuedQueries[i].SQL
+	}
+	return ""
+}
+
+func (b *mappedBatch) Exec() (pgconn.CommandTag, error) {
+	sql := b.sql()
+	tag, err := b.br.Exec()
+	return tag, pgerr.Map(b.ctx, sql, err)
+}
+
+func (b *mappedBatch) Query() (pgx.Rows, error) {
+	sql := b.sql()
+	rows, err := b.br.Query()
+	if err != nil {
+		return rows, pgerr.Map(b.ctx, sql, err)
+	}
+	return &mappedRows{Rows: rows, ctx: b.ctx, sql: sql}, nil
+}
+
+func (b *mappedBatch) QueryRow() pgx.Row {
+	sql := b.sql()
+	return &mappedRow{row: b.br.QueryRow(), ctx: b.ctx, sql: sql}
+}
+
+func (b *mappedBatch) Close() error {
+	err := b.br.Close()
+	if b.conn != nil {
+		b.conn.Release()
+		b.conn = nil
+	}
+	return pgerr.Map(b.ctx, "", err)
+}
+
+func (b *mappedBatch) Tx() pgx.Tx { return b.br.Tx() }
+
+// errBatch is a batch that could not be sent (no connection).
+type errBatch struct{ err error }
+
+func (b errBatch) Exec() (pgconn.CommandTag, error) { return pgconn.CommandTag{}, b.err }
+func (b errBatch) Query() (pgx.Rows, error)         { return nil, b.err }
+func (b errBatch) QueryRow() pgx.Row                { return errRow{b.err} }
+func (b errBatch) Close() error                     { return b.err }
+func (b errBatch) Tx() pgx.Tx                       { return nil }
