@@ -92,8 +92,10 @@ func pgkitStreamQuery(ctx context.Context, db DBTX, sql string, args ...any) (pg
 
 // OrderClaimByStatusStream yields OrderClaimByStatus's rows one at a time,
 // scanned exactly as OrderClaimByStatus scans them. Memory stays flat whatever the
-// number of rows; breaking out of the loop closes the rows (and gives a
-// pooled connection back). An error ends the sequence.
+// number of rows. Breaking out of the loop closes the rows: pgx reads and
+// drops the rest of the result, then a pooled connection goes back (to
+// stop a long query on the server instead, cancel ctx). An error ends the
+// sequence.
 func (q *Queries) OrderClaimByStatusStream(ctx context.Context, arg OrderClaimByStatusParams) iter.Seq2[Order, error] {
 	return func(yield func(Order, error) bool) {
 		var zero Order
@@ -127,8 +129,10 @@ func (q *Queries) OrderClaimByStatusStream(ctx context.Context, arg OrderClaimBy
 
 // OrderExportStream yields OrderExport's rows one at a time,
 // scanned exactly as OrderExport scans them. Memory stays flat whatever the
-// number of rows; breaking out of the loop closes the rows (and gives a
-// pooled connection back). An error ends the sequence.
+// number of rows. Breaking out of the loop closes the rows: pgx reads and
+// drops the rest of the result, then a pooled connection goes back (to
+// stop a long query on the server instead, cancel ctx). An error ends the
+// sequence.
 func (q *Queries) OrderExportStream(ctx context.Context, arg OrderExportParams) iter.Seq2[Order, error] {
 	return func(yield func(Order, error) bool) {
 		var zero Order
@@ -162,8 +166,10 @@ func (q *Queries) OrderExportStream(ctx context.Context, arg OrderExportParams) 
 
 // OrderItemListByOrderStream yields OrderItemListByOrder's rows one at a time,
 // scanned exactly as OrderItemListByOrder scans them. Memory stays flat whatever the
-// number of rows; breaking out of the loop closes the rows (and gives a
-// pooled connection back). An error ends the sequence.
+// number of rows. Breaking out of the loop closes the rows: pgx reads and
+// drops the rest of the result, then a pooled connection goes back (to
+// stop a long query on the server instead, cancel ctx). An error ends the
+// sequence.
 func (q *Queries) OrderItemListByOrderStream(ctx context.Context, orderID int64) iter.Seq2[OrderItem, error] {
 	return func(yield func(OrderItem, error) bool) {
 		var zero OrderItem
@@ -196,8 +202,10 @@ func (q *Queries) OrderItemListByOrderStream(ctx context.Context, orderID int64)
 
 // OrderListByStatusStream yields OrderListByStatus's rows one at a time,
 // scanned exactly as OrderListByStatus scans them. Memory stays flat whatever the
-// number of rows; breaking out of the loop closes the rows (and gives a
-// pooled connection back). An error ends the sequence.
+// number of rows. Breaking out of the loop closes the rows: pgx reads and
+// drops the rest of the result, then a pooled connection goes back (to
+// stop a long query on the server instead, cancel ctx). An error ends the
+// sequence.
 func (q *Queries) OrderListByStatusStream(ctx context.Context, arg OrderListByStatusParams) iter.Seq2[Order, error] {
 	return func(yield func(Order, error) bool) {
 		var zero Order
@@ -231,8 +239,10 @@ func (q *Queries) OrderListByStatusStream(ctx context.Context, arg OrderListBySt
 
 // OrderListByUserStream yields OrderListByUser's rows one at a time,
 // scanned exactly as OrderListByUser scans them. Memory stays flat whatever the
-// number of rows; breaking out of the loop closes the rows (and gives a
-// pooled connection back). An error ends the sequence.
+// number of rows. Breaking out of the loop closes the rows: pgx reads and
+// drops the rest of the result, then a pooled connection goes back (to
+// stop a long query on the server instead, cancel ctx). An error ends the
+// sequence.
 func (q *Queries) OrderListByUserStream(ctx context.Context, arg OrderListByUserParams) iter.Seq2[Order, error] {
 	return func(yield func(Order, error) bool) {
 		var zero Order
@@ -266,8 +276,10 @@ func (q *Queries) OrderListByUserStream(ctx context.Context, arg OrderListByUser
 
 // ProductListStream yields ProductList's rows one at a time,
 // scanned exactly as ProductList scans them. Memory stays flat whatever the
-// number of rows; breaking out of the loop closes the rows (and gives a
-// pooled connection back). An error ends the sequence.
+// number of rows. Breaking out of the loop closes the rows: pgx reads and
+// drops the rest of the result, then a pooled connection goes back (to
+// stop a long query on the server instead, cancel ctx). An error ends the
+// sequence.
 func (q *Queries) ProductListStream(ctx context.Context, arg ProductListParams) iter.Seq2[Product, error] {
 	return func(yield func(Product, error) bool) {
 		var zero Product
@@ -303,8 +315,10 @@ func (q *Queries) ProductListStream(ctx context.Context, arg ProductListParams) 
 
 // ProductListByIDsStream yields ProductListByIDs's rows one at a time,
 // scanned exactly as ProductListByIDs scans them. Memory stays flat whatever the
-// number of rows; breaking out of the loop closes the rows (and gives a
-// pooled connection back). An error ends the sequence.
+// number of rows. Breaking out of the loop closes the rows: pgx reads and
+// drops the rest of the result, then a pooled connection goes back (to
+// stop a long query on the server instead, cancel ctx). An error ends the
+// sequence.
 func (q *Queries) ProductListByIDsStream(ctx context.Context, productIds []int64) iter.Seq2[Product, error] {
 	return func(yield func(Product, error) bool) {
 		var zero Product
@@ -340,8 +354,10 @@ func (q *Queries) ProductListByIDsStream(ctx context.Context, productIds []int64
 
 // ProductLockForOrderStream yields ProductLockForOrder's rows one at a time,
 // scanned exactly as ProductLockForOrder scans them. Memory stays flat whatever the
-// number of rows; breaking out of the loop closes the rows (and gives a
-// pooled connection back). An error ends the sequence.
+// number of rows. Breaking out of the loop closes the rows: pgx reads and
+// drops the rest of the result, then a pooled connection goes back (to
+// stop a long query on the server instead, cancel ctx). An error ends the
+// sequence.
 func (q *Queries) ProductLockForOrderStream(ctx context.Context, productIds []int64) iter.Seq2[ProductLockForOrderRow, error] {
 	return func(yield func(ProductLockForOrderRow, error) bool) {
 		var zero ProductLockForOrderRow
@@ -369,8 +385,10 @@ func (q *Queries) ProductLockForOrderStream(ctx context.Context, productIds []in
 
 // ReviewListByProductStream yields ReviewListByProduct's rows one at a time,
 // scanned exactly as ReviewListByProduct scans them. Memory stays flat whatever the
-// number of rows; breaking out of the loop closes the rows (and gives a
-// pooled connection back). An error ends the sequence.
+// number of rows. Breaking out of the loop closes the rows: pgx reads and
+// drops the rest of the result, then a pooled connection goes back (to
+// stop a long query on the server instead, cancel ctx). An error ends the
+// sequence.
 func (q *Queries) ReviewListByProductStream(ctx context.Context, arg ReviewListByProductParams) iter.Seq2[Review, error] {
 	return func(yield func(Review, error) bool) {
 		var zero Review
@@ -405,8 +423,10 @@ func (q *Queries) ReviewListByProductStream(ctx context.Context, arg ReviewListB
 
 // UserExportStream yields UserExport's rows one at a time,
 // scanned exactly as UserExport scans them. Memory stays flat whatever the
-// number of rows; breaking out of the loop closes the rows (and gives a
-// pooled connection back). An error ends the sequence.
+// number of rows. Breaking out of the loop closes the rows: pgx reads and
+// drops the rest of the result, then a pooled connection goes back (to
+// stop a long query on the server instead, cancel ctx). An error ends the
+// sequence.
 func (q *Queries) UserExportStream(ctx context.Context, afterUserID int64) iter.Seq2[User, error] {
 	return func(yield func(User, error) bool) {
 		var zero User
@@ -440,8 +460,10 @@ func (q *Queries) UserExportStream(ctx context.Context, afterUserID int64) iter.
 
 // UserListStream yields UserList's rows one at a time,
 // scanned exactly as UserList scans them. Memory stays flat whatever the
-// number of rows; breaking out of the loop closes the rows (and gives a
-// pooled connection back). An error ends the sequence.
+// number of rows. Breaking out of the loop closes the rows: pgx reads and
+// drops the rest of the result, then a pooled connection goes back (to
+// stop a long query on the server instead, cancel ctx). An error ends the
+// sequence.
 func (q *Queries) UserListStream(ctx context.Context, arg UserListParams) iter.Seq2[User, error] {
 	return func(yield func(User, error) bool) {
 		var zero User
@@ -475,8 +497,10 @@ func (q *Queries) UserListStream(ctx context.Context, arg UserListParams) iter.S
 
 // UserListByIDsStream yields UserListByIDs's rows one at a time,
 // scanned exactly as UserListByIDs scans them. Memory stays flat whatever the
-// number of rows; breaking out of the loop closes the rows (and gives a
-// pooled connection back). An error ends the sequence.
+// number of rows. Breaking out of the loop closes the rows: pgx reads and
+// drops the rest of the result, then a pooled connection goes back (to
+// stop a long query on the server instead, cancel ctx). An error ends the
+// sequence.
 func (q *Queries) UserListByIDsStream(ctx context.Context, userIds []int64) iter.Seq2[User, error] {
 	return func(yield func(User, error) bool) {
 		var zero User

@@ -44,6 +44,15 @@ func (r *mappedRows) Close() {
 
 func (r *mappedRows) Err() error { return pgerr.Map(r.ctx, r.sql, r.Rows.Err()) }
 
+// Scan decodes the current row; its error names the query, as on every
+// other path (a multiplexed one, QueryRow).
+func (r *mappedRows) Scan(dest ...any) error {
+	if err := r.Rows.Scan(dest...); err != nil {
+		return pgerr.Map(r.ctx, r.sql, err)
+	}
+	return nil
+}
+
 func (r *mappedRows) done() {
 	if r.conn != nil {
 		r.conn.Release()

@@ -382,8 +382,9 @@ func (h *handoffRows) Scan(dest ...any) error {
 	err := h.sc.scan(h, h.Rows.TypeMap(), h.Rows.FieldDescriptions(), h.Rows.RawValues(), dest)
 	if err != nil {
 		h.decodeFailed(err)
+		return pgerr.Map(h.ctx, h.sql, err)
 	}
-	return err
+	return nil
 }
 
 // Values decodes the current row into Go values, as pgx's rows do.

@@ -2,7 +2,9 @@ package pgkit
 
 import (
 	"context"
+	"fmt"
 	"iter"
+	"reflect"
 
 	"github.com/jackc/pgx/v5"
 
@@ -14,7 +16,9 @@ import (
 // result is too large to hold in memory. For the generated :many queries,
 // pgkitgen emits a typed …Stream method each (sqlc issue #720), which scans
 // without reflection. Memory stays flat whatever the number of rows.
-// Breaking out of the loop closes the rows and gives the connection back;
+// Breaking out of the loop closes the rows and gives the connection back,
+// once pgx has read and dropped the rest of the result (to stop a long
+// query on the server instead, cancel ctx: pgx then closes the connection);
 // an error ends the sequence:
 //
 //	for u, err := range pgkit.Stream[User](ctx, pool, "SELECT user_id, name FROM users") {
@@ -24,8 +28,15 @@ import (
 //		fmt.Println(u.UserID, u.Name)
 //	}
 //
-// T must have one exported field per result column, in order.
+// T must be a struct with one exported field per result column, in order;
+// another T yields an error naming it (pgx would panic).
 func Stream[T any](ctx context.Context, d DBTX, sql string, args ...any) iter.Seq2[T, error] {
+	if t := reflect.TypeFor[T](); t.Kind() != reflect.Struct {
+		return func(yield func(T, error) bool) {
+			var zero T
+			yield(zero, fmt.Errorf("pgkit.Stream: %v is not a struct: use StreamScan with pgx.RowTo[%v]", t, t))
+		}
+	}
 	return StreamScan(ctx, d, pgx.RowToStructByPos[T], sql, args...)
 }
 

@@ -3,6 +3,7 @@ package pgkit_test
 import (
 	"errors"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -87,5 +88,21 @@ func TestStreamBreakReleasesConnection(t *testing.T) {
 	}
 	if _, err := q.AccountGetByID(ctx, 1); err != nil && !errors.Is(err, pgerr.ErrNotFound) {
 		t.Fatal(err)
+	}
+}
+
+// TestStreamOfNonStructIsAnError: pgx's positional struct scan panics on a
+// T that is not a struct; Stream yields an error naming T instead.
+func TestStreamOfNonStructIsAnError(t *testing.T) {
+	ctx, d, _ := setup(t)
+	n := 0
+	for v, err := range pgkit.Stream[int32](ctx, d, "SELECT 1") {
+		n++
+		if err == nil || !strings.Contains(err.Error(), "int32 is not a struct") {
+			t.Fatalf("Stream[int32]: %v, %v; want an error naming int32", v, err)
+		}
+	}
+	if n != 1 {
+		t.Fatalf("Stream[int32] yielded %d times, want one error", n)
 	}
 }

@@ -188,3 +188,20 @@ func TestGenerateImportsWhatItUses(t *testing.T) {
 		t.Fatalf("iter imported by a package without streams:\n%s", out)
 	}
 }
+
+// TestGenerateIgnoresItsOwnOutput: an earlier pgkitgen file under another
+// name (-o) is neither sqlc's nor a source of taken names.
+func TestGenerateIgnoresItsOwnOutput(t *testing.T) {
+	q := sqlcHead + "import \"context\"\n" + manySrc("ListIDs", "", "", plainLoop)
+	dir := writePkg(t, map[string]string{"db.go": sqlcDB, "q.sql.go": q})
+	if err := run(dir, false, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := run(dir, false, Options{Out: "other.go"}); err != nil {
+		t.Fatalf("-o other.go beside an earlier pgkitgen.go: %v", err)
+	}
+	out, err := os.ReadFile(filepath.Join(dir, "other.go"))
+	if err != nil || !strings.Contains(string(out), "type Store interface") {
+		t.Fatalf("other.go: %v\n%s", err, out)
+	}
+}

@@ -10,9 +10,31 @@ import (
 	"strings"
 )
 
-// names are the package-level names pgkitgen declares.
+// names are the package-level names pgkitgen declares, and the names it
+// imports iter and fmt under (aliased when the package declares iter or
+// fmt, as sqlc does for queries named Iter or Fmt).
 type names struct {
 	store, streamer, streamQuery string
+	iter, fmt                    string
+}
+
+// own rewrites the iter. and fmt. of one of pgkitgen's templates (never
+// sqlc's text) to the names they are imported under.
+func (n names) own(template string) string {
+	return strings.NewReplacer("iter.", n.iter+".", "fmt.", n.fmt+".").Replace(template)
+}
+
+// free returns name, or the first of pgkit+name, pgkit+name+2, … that the
+// package does not declare.
+func free(taken map[string]bool, name string) string {
+	if !taken[name] {
+		return name
+	}
+	alias := "pgkit" + name
+	for i := 2; taken[alias]; i++ {
+		alias = fmt.Sprintf("pgkit%s%d", name, i)
+	}
+	return alias
 }
 
 // pickNames chooses names that sqlc's output does not declare.
@@ -32,13 +54,14 @@ func pickNames(p *pkg, o Options) (names, error) {
 	for i := 2; p.taken[n.streamQuery]; i++ {
 		n.streamQuery = fmt.Sprintf("pgkitStreamQuery%d", i)
 	}
+	n.iter, n.fmt = free(p.taken, "iter"), free(p.taken, "fmt")
 	return n, nil
 }
 
 func pickType(taken map[string]bool, given, def, alt, flag string) (string, error) {
 	if given != "" {
 		if taken[given] {
-			return "", fmt.Errorf("%s %s: sqlc's output already declares %s", flag, given, given)
+			return "", fmt.Errorf("%s %s: the package already declares %s", flag, given, given)
 		}
 		return given, nil
 	}
@@ -48,7 +71,7 @@ func pickType(taken map[string]bool, given, def, alt, flag string) (string, erro
 	if !taken[alt] {
 		return alt, nil
 	}
-	return "", fmt.Errorf("sqlc's output declares both %s and %s: name pgkitgen's with %s", def, alt, flag)
+	return "", fmt.Errorf("the package declares both %s and %s: name pgkitgen's with %s", def, alt, flag)
 }
 
 // pickLocal returns the first of candidates that is not one of params.
@@ -96,7 +119,7 @@ func render(p *pkg, o Options) ([]byte, error) {
 
 	im := newImports()
 	var body bytes.Buffer
-	w := func(format string, args ...any) { fmt.Fprintf(&body, format, args...) }
+	w := func(format string, args ...any) { fmt.Fprintf(&body, n.own(format), args...) }
 	t := func(x ast.Node) string { return text(p.fset, x) }
 
 	if !p.dbArg {
@@ -112,7 +135,7 @@ func render(p *pkg, o Options) ([]byte, error) {
 	w("}\n\n")
 	if len(p.streams) > 0 {
 		_ = im.add("context", "context")
-		_ = im.add("iter", "iter")
+		_ = im.add(n.iter, "iter")
 		_ = im.add("pgx", "github.com/jackc/pgx/v5")
 		w(`// %[1]s runs a …%[2]s method's query. A DB that offers QueryStream
 // (a multiplexing pgkit.DB, which otherwise reads results in full as they
@@ -144,7 +167,7 @@ func %[1]s(ctx context.Context, db DBTX, sql string, args ...any) (pgx.Rows, err
 		if err := im.uses(c.file, c.elem); err != nil {
 			return nil, fmt.Errorf("%s: %w", c.decl.Name.Name, err)
 		}
-		_ = im.add("iter", "iter")
+		_ = im.add(n.iter, "iter")
 		_ = im.add("pgx", "github.com/jackc/pgx/v5")
 		renderSeq(w, t, c, o)
 	}
@@ -186,9 +209,8 @@ func field(t func(ast.Node) string, f *ast.Field) string {
 
 // renderStore writes Store, DB and RunInTx.
 func renderStore(p *pkg, n names, im *imports, w func(string, ...any), t func(ast.Node) string) error {
-	for _, name := range []string{"context", "fmt"} {
-		_ = im.add(name, name)
-	}
+	_ = im.add("context", "context")
+	_ = im.add(n.fmt, "fmt")
 	_ = im.add("pgx", "github.com/jackc/pgx/v5")
 	w(`// %[1]s is the queries plus streams and transactions, for code written
 // against an interface that still needs a transaction. *Queries implements
@@ -269,8 +291,10 @@ func renderStream(w func(string, ...any), t func(ast.Node) string, s stream, n n
 	name := s.decl.Name.Name
 	w(`// %[1]s%[2]s yields %[1]s's rows one at a time,
 // scanned exactly as %[1]s scans them. Memory stays flat whatever the
-// number of rows; breaking out of the loop closes the rows (and gives a
-// pooled connection back). An error ends the sequence.
+// number of rows. Breaking out of the loop closes the rows: pgx reads and
+// drops the rest of the result, then a pooled connection goes back (to
+// stop a long query on the server instead, cancel ctx). An error ends the
+// sequence.
 func (q *Queries) %[1]s%[2]s(%[3]s) iter.Seq2[%[4]s, error] {
 	return func(%[5]s func(%[4]s, error) bool) {
 		var %[6]s %[4]s

@@ -30,7 +30,8 @@
 //	nomany       only :one, :exec and :execrows: no streams, no iter import
 //	embeds       sqlc.embed over inner joins (two in a row), sqlc.narg optional filters, sqlc.arg, @named
 //	stores       tables stores and streamers (models Store, Streamer), queries StreamQuery and PgkitStreamQuery:
-//	             pgkitgen picks PgkitStore, PgkitStreamer, pgkitStreamQuery2 by itself
+//	             pgkitgen picks PgkitStore, PgkitStreamer, pgkitStreamQuery2 by itself; queries Iter and Fmt
+//	             (constants iter and fmt): pgkitgen imports those packages under other names
 //	storesflags  the same collision, named by pgkitgen's -store and -streamer
 //	singlecol    single-column :many of int4, int8, text, bool, numeric, date, text[], int4[], nullable
 //	             text, an expression, columns named yield and zero; a :one of an array (no stream)

@@ -87,8 +87,10 @@ func pgkitStreamQuery(ctx context.Context, db DBTX, sql string, args ...any) (pg
 
 // AccountExportStream yields AccountExport's rows one at a time,
 // scanned exactly as AccountExport scans them. Memory stays flat whatever the
-// number of rows; breaking out of the loop closes the rows (and gives a
-// pooled connection back). An error ends the sequence.
+// number of rows. Breaking out of the loop closes the rows: pgx reads and
+// drops the rest of the result, then a pooled connection goes back (to
+// stop a long query on the server instead, cancel ctx). An error ends the
+// sequence.
 func (q *Queries) AccountExportStream(ctx context.Context, afterAccountID int64) iter.Seq2[Account, error] {
 	return func(yield func(Account, error) bool) {
 		var zero Account
@@ -122,8 +124,10 @@ func (q *Queries) AccountExportStream(ctx context.Context, afterAccountID int64)
 
 // AccountListStream yields AccountList's rows one at a time,
 // scanned exactly as AccountList scans them. Memory stays flat whatever the
-// number of rows; breaking out of the loop closes the rows (and gives a
-// pooled connection back). An error ends the sequence.
+// number of rows. Breaking out of the loop closes the rows: pgx reads and
+// drops the rest of the result, then a pooled connection goes back (to
+// stop a long query on the server instead, cancel ctx). An error ends the
+// sequence.
 func (q *Queries) AccountListStream(ctx context.Context, arg AccountListParams) iter.Seq2[Account, error] {
 	return func(yield func(Account, error) bool) {
 		var zero Account
@@ -157,8 +161,10 @@ func (q *Queries) AccountListStream(ctx context.Context, arg AccountListParams) 
 
 // JobExportStream yields JobExport's rows one at a time,
 // scanned exactly as JobExport scans them. Memory stays flat whatever the
-// number of rows; breaking out of the loop closes the rows (and gives a
-// pooled connection back). An error ends the sequence.
+// number of rows. Breaking out of the loop closes the rows: pgx reads and
+// drops the rest of the result, then a pooled connection goes back (to
+// stop a long query on the server instead, cancel ctx). An error ends the
+// sequence.
 func (q *Queries) JobExportStream(ctx context.Context, arg JobExportParams) iter.Seq2[Job, error] {
 	return func(yield func(Job, error) bool) {
 		var zero Job
@@ -192,8 +198,10 @@ func (q *Queries) JobExportStream(ctx context.Context, arg JobExportParams) iter
 
 // JobListByAccountStream yields JobListByAccount's rows one at a time,
 // scanned exactly as JobListByAccount scans them. Memory stays flat whatever the
-// number of rows; breaking out of the loop closes the rows (and gives a
-// pooled connection back). An error ends the sequence.
+// number of rows. Breaking out of the loop closes the rows: pgx reads and
+// drops the rest of the result, then a pooled connection goes back (to
+// stop a long query on the server instead, cancel ctx). An error ends the
+// sequence.
 func (q *Queries) JobListByAccountStream(ctx context.Context, arg JobListByAccountParams) iter.Seq2[Job, error] {
 	return func(yield func(Job, error) bool) {
 		var zero Job
@@ -227,8 +235,10 @@ func (q *Queries) JobListByAccountStream(ctx context.Context, arg JobListByAccou
 
 // JobListByStateStream yields JobListByState's rows one at a time,
 // scanned exactly as JobListByState scans them. Memory stays flat whatever the
-// number of rows; breaking out of the loop closes the rows (and gives a
-// pooled connection back). An error ends the sequence.
+// number of rows. Breaking out of the loop closes the rows: pgx reads and
+// drops the rest of the result, then a pooled connection goes back (to
+// stop a long query on the server instead, cancel ctx). An error ends the
+// sequence.
 func (q *Queries) JobListByStateStream(ctx context.Context, arg JobListByStateParams) iter.Seq2[Job, error] {
 	return func(yield func(Job, error) bool) {
 		var zero Job
@@ -262,8 +272,10 @@ func (q *Queries) JobListByStateStream(ctx context.Context, arg JobListByStatePa
 
 // NoteListByProjectStream yields NoteListByProject's rows one at a time,
 // scanned exactly as NoteListByProject scans them. Memory stays flat whatever the
-// number of rows; breaking out of the loop closes the rows (and gives a
-// pooled connection back). An error ends the sequence.
+// number of rows. Breaking out of the loop closes the rows: pgx reads and
+// drops the rest of the result, then a pooled connection goes back (to
+// stop a long query on the server instead, cancel ctx). An error ends the
+// sequence.
 func (q *Queries) NoteListByProjectStream(ctx context.Context, arg NoteListByProjectParams) iter.Seq2[Note, error] {
 	return func(yield func(Note, error) bool) {
 		var zero Note
@@ -298,8 +310,10 @@ func (q *Queries) NoteListByProjectStream(ctx context.Context, arg NoteListByPro
 
 // ProjectLockForJobStream yields ProjectLockForJob's rows one at a time,
 // scanned exactly as ProjectLockForJob scans them. Memory stays flat whatever the
-// number of rows; breaking out of the loop closes the rows (and gives a
-// pooled connection back). An error ends the sequence.
+// number of rows. Breaking out of the loop closes the rows: pgx reads and
+// drops the rest of the result, then a pooled connection goes back (to
+// stop a long query on the server instead, cancel ctx). An error ends the
+// sequence.
 func (q *Queries) ProjectLockForJobStream(ctx context.Context, projectIds []int64) iter.Seq2[ProjectLockForJobRow, error] {
 	return func(yield func(ProjectLockForJobRow, error) bool) {
 		var zero ProjectLockForJobRow

@@ -100,8 +100,10 @@ func pgkitStreamQuery(ctx context.Context, db DBTX, sql string, args ...any) (pg
 
 // ListBlobsStream yields ListBlobs's rows one at a time,
 // scanned exactly as ListBlobs scans them. Memory stays flat whatever the
-// number of rows; breaking out of the loop closes the rows (and gives a
-// pooled connection back). An error ends the sequence.
+// number of rows. Breaking out of the loop closes the rows: pgx reads and
+// drops the rest of the result, then a pooled connection goes back (to
+// stop a long query on the server instead, cancel ctx). An error ends the
+// sequence.
 func (q *Queries) ListBlobsStream(ctx context.Context, ids []int64) iter.Seq2[[]byte, error] {
 	return func(yield func([]byte, error) bool) {
 		var zero []byte
@@ -129,8 +131,10 @@ func (q *Queries) ListBlobsStream(ctx context.Context, ids []int64) iter.Seq2[[]
 
 // ListBodiesStream yields ListBodies's rows one at a time,
 // scanned exactly as ListBodies scans them. Memory stays flat whatever the
-// number of rows; breaking out of the loop closes the rows (and gives a
-// pooled connection back). An error ends the sequence.
+// number of rows. Breaking out of the loop closes the rows: pgx reads and
+// drops the rest of the result, then a pooled connection goes back (to
+// stop a long query on the server instead, cancel ctx). An error ends the
+// sequence.
 func (q *Queries) ListBodiesStream(ctx context.Context, ids []int64) iter.Seq2[pgtype.Text, error] {
 	return func(yield func(pgtype.Text, error) bool) {
 		var zero pgtype.Text
@@ -158,8 +162,10 @@ func (q *Queries) ListBodiesStream(ctx context.Context, ids []int64) iter.Seq2[p
 
 // ListDocsStream yields ListDocs's rows one at a time,
 // scanned exactly as ListDocs scans them. Memory stays flat whatever the
-// number of rows; breaking out of the loop closes the rows (and gives a
-// pooled connection back). An error ends the sequence.
+// number of rows. Breaking out of the loop closes the rows: pgx reads and
+// drops the rest of the result, then a pooled connection goes back (to
+// stop a long query on the server instead, cancel ctx). An error ends the
+// sequence.
 func (q *Queries) ListDocsStream(ctx context.Context, ids []int64) iter.Seq2[ListDocsRow, error] {
 	return func(yield func(ListDocsRow, error) bool) {
 		var zero ListDocsRow
@@ -187,8 +193,10 @@ func (q *Queries) ListDocsStream(ctx context.Context, ids []int64) iter.Seq2[Lis
 
 // ListItemsByIDsStream yields ListItemsByIDs's rows one at a time,
 // scanned exactly as ListItemsByIDs scans them. Memory stays flat whatever the
-// number of rows; breaking out of the loop closes the rows (and gives a
-// pooled connection back). An error ends the sequence.
+// number of rows. Breaking out of the loop closes the rows: pgx reads and
+// drops the rest of the result, then a pooled connection goes back (to
+// stop a long query on the server instead, cancel ctx). An error ends the
+// sequence.
 func (q *Queries) ListItemsByIDsStream(ctx context.Context, ids []int64) iter.Seq2[Item, error] {
 	return func(yield func(Item, error) bool) {
 		var zero Item
@@ -225,8 +233,10 @@ func (q *Queries) ListItemsByIDsStream(ctx context.Context, ids []int64) iter.Se
 
 // ListItemsExceptStream yields ListItemsExcept's rows one at a time,
 // scanned exactly as ListItemsExcept scans them. Memory stays flat whatever the
-// number of rows; breaking out of the loop closes the rows (and gives a
-// pooled connection back). An error ends the sequence.
+// number of rows. Breaking out of the loop closes the rows: pgx reads and
+// drops the rest of the result, then a pooled connection goes back (to
+// stop a long query on the server instead, cancel ctx). An error ends the
+// sequence.
 func (q *Queries) ListItemsExceptStream(ctx context.Context, arg ListItemsExceptParams) iter.Seq2[ListItemsExceptRow, error] {
 	return func(yield func(ListItemsExceptRow, error) bool) {
 		var zero ListItemsExceptRow
@@ -259,8 +269,10 @@ func (q *Queries) ListItemsExceptStream(ctx context.Context, arg ListItemsExcept
 
 // ListLabelsStream yields ListLabels's rows one at a time,
 // scanned exactly as ListLabels scans them. Memory stays flat whatever the
-// number of rows; breaking out of the loop closes the rows (and gives a
-// pooled connection back). An error ends the sequence.
+// number of rows. Breaking out of the loop closes the rows: pgx reads and
+// drops the rest of the result, then a pooled connection goes back (to
+// stop a long query on the server instead, cancel ctx). An error ends the
+// sequence.
 func (q *Queries) ListLabelsStream(ctx context.Context, ids []int64) iter.Seq2[[]string, error] {
 	return func(yield func([]string, error) bool) {
 		var zero []string
@@ -288,8 +300,10 @@ func (q *Queries) ListLabelsStream(ctx context.Context, ids []int64) iter.Seq2[[
 
 // ListNamesStream yields ListNames's rows one at a time,
 // scanned exactly as ListNames scans them. Memory stays flat whatever the
-// number of rows; breaking out of the loop closes the rows (and gives a
-// pooled connection back). An error ends the sequence.
+// number of rows. Breaking out of the loop closes the rows: pgx reads and
+// drops the rest of the result, then a pooled connection goes back (to
+// stop a long query on the server instead, cancel ctx). An error ends the
+// sequence.
 func (q *Queries) ListNamesStream(ctx context.Context, names []string) iter.Seq2[string, error] {
 	return func(yield func(string, error) bool) {
 		var zero string
@@ -317,8 +331,10 @@ func (q *Queries) ListNamesStream(ctx context.Context, names []string) iter.Seq2
 
 // ListScoresStream yields ListScores's rows one at a time,
 // scanned exactly as ListScores scans them. Memory stays flat whatever the
-// number of rows; breaking out of the loop closes the rows (and gives a
-// pooled connection back). An error ends the sequence.
+// number of rows. Breaking out of the loop closes the rows: pgx reads and
+// drops the rest of the result, then a pooled connection goes back (to
+// stop a long query on the server instead, cancel ctx). An error ends the
+// sequence.
 func (q *Queries) ListScoresStream(ctx context.Context, ids []int64) iter.Seq2[[]int32, error] {
 	return func(yield func([]int32, error) bool) {
 		var zero []int32

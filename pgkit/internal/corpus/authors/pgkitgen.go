@@ -89,8 +89,10 @@ func pgkitStreamQuery(ctx context.Context, db DBTX, sql string, args ...any) (pg
 
 // ListAuthorsStream yields ListAuthors's rows one at a time,
 // scanned exactly as ListAuthors scans them. Memory stays flat whatever the
-// number of rows; breaking out of the loop closes the rows (and gives a
-// pooled connection back). An error ends the sequence.
+// number of rows. Breaking out of the loop closes the rows: pgx reads and
+// drops the rest of the result, then a pooled connection goes back (to
+// stop a long query on the server instead, cancel ctx). An error ends the
+// sequence.
 func (q *Queries) ListAuthorsStream(ctx context.Context) iter.Seq2[Author, error] {
 	return func(yield func(Author, error) bool) {
 		var zero Author
@@ -124,8 +126,10 @@ func (q *Queries) ListAuthorsStream(ctx context.Context) iter.Seq2[Author, error
 
 // ListBookTitlesStream yields ListBookTitles's rows one at a time,
 // scanned exactly as ListBookTitles scans them. Memory stays flat whatever the
-// number of rows; breaking out of the loop closes the rows (and gives a
-// pooled connection back). An error ends the sequence.
+// number of rows. Breaking out of the loop closes the rows: pgx reads and
+// drops the rest of the result, then a pooled connection goes back (to
+// stop a long query on the server instead, cancel ctx). An error ends the
+// sequence.
 func (q *Queries) ListBookTitlesStream(ctx context.Context, authorID int64) iter.Seq2[string, error] {
 	return func(yield func(string, error) bool) {
 		var zero string

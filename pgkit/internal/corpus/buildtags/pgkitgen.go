@@ -88,8 +88,10 @@ func pgkitStreamQuery(ctx context.Context, db DBTX, sql string, args ...any) (pg
 
 // BookListStream yields BookList's rows one at a time,
 // scanned exactly as BookList scans them. Memory stays flat whatever the
-// number of rows; breaking out of the loop closes the rows (and gives a
-// pooled connection back). An error ends the sequence.
+// number of rows. Breaking out of the loop closes the rows: pgx reads and
+// drops the rest of the result, then a pooled connection goes back (to
+// stop a long query on the server instead, cancel ctx). An error ends the
+// sequence.
 func (q *Queries) BookListStream(ctx context.Context, authorID int64) iter.Seq2[Books, error] {
 	return func(yield func(Books, error) bool) {
 		var zero Books
@@ -117,8 +119,10 @@ func (q *Queries) BookListStream(ctx context.Context, authorID int64) iter.Seq2[
 
 // BookTitleIDsStream yields BookTitleIDs's rows one at a time,
 // scanned exactly as BookTitleIDs scans them. Memory stays flat whatever the
-// number of rows; breaking out of the loop closes the rows (and gives a
-// pooled connection back). An error ends the sequence.
+// number of rows. Breaking out of the loop closes the rows: pgx reads and
+// drops the rest of the result, then a pooled connection goes back (to
+// stop a long query on the server instead, cancel ctx). An error ends the
+// sequence.
 func (q *Queries) BookTitleIDsStream(ctx context.Context) iter.Seq2[int64, error] {
 	return func(yield func(int64, error) bool) {
 		var zero int64

@@ -31,8 +31,10 @@ func pgkitStreamQuery(ctx context.Context, db DBTX, sql string, args ...any) (pg
 
 // ListMembersStream yields ListMembers's rows one at a time,
 // scanned exactly as ListMembers scans them. Memory stays flat whatever the
-// number of rows; breaking out of the loop closes the rows (and gives a
-// pooled connection back). An error ends the sequence.
+// number of rows. Breaking out of the loop closes the rows: pgx reads and
+// drops the rest of the result, then a pooled connection goes back (to
+// stop a long query on the server instead, cancel ctx). An error ends the
+// sequence.
 func (q *Queries) ListMembersStream(ctx context.Context, db DBTX, teamID int64) iter.Seq2[Member, error] {
 	return func(yield func(Member, error) bool) {
 		var zero Member
@@ -65,8 +67,10 @@ func (q *Queries) ListMembersStream(ctx context.Context, db DBTX, teamID int64) 
 
 // ListTeamNamesStream yields ListTeamNames's rows one at a time,
 // scanned exactly as ListTeamNames scans them. Memory stays flat whatever the
-// number of rows; breaking out of the loop closes the rows (and gives a
-// pooled connection back). An error ends the sequence.
+// number of rows. Breaking out of the loop closes the rows: pgx reads and
+// drops the rest of the result, then a pooled connection goes back (to
+// stop a long query on the server instead, cancel ctx). An error ends the
+// sequence.
 func (q *Queries) ListTeamNamesStream(ctx context.Context, db DBTX) iter.Seq2[string, error] {
 	return func(yield func(string, error) bool) {
 		var zero string

@@ -84,8 +84,10 @@ func pgkitStreamQuery(ctx context.Context, db DBTX, sql string, args ...any) (pg
 
 // ListAuthorBooksPublishedSinceStream yields ListAuthorBooksPublishedSince's rows one at a time,
 // scanned exactly as ListAuthorBooksPublishedSince scans them. Memory stays flat whatever the
-// number of rows; breaking out of the loop closes the rows (and gives a
-// pooled connection back). An error ends the sequence.
+// number of rows. Breaking out of the loop closes the rows: pgx reads and
+// drops the rest of the result, then a pooled connection goes back (to
+// stop a long query on the server instead, cancel ctx). An error ends the
+// sequence.
 func (q *Queries) ListAuthorBooksPublishedSinceStream(ctx context.Context, arg ListAuthorBooksPublishedSinceParams) iter.Seq2[ListAuthorBooksPublishedSinceRow, error] {
 	return func(yield func(ListAuthorBooksPublishedSinceRow, error) bool) {
 		var zero ListAuthorBooksPublishedSinceRow
@@ -121,8 +123,10 @@ func (q *Queries) ListAuthorBooksPublishedSinceStream(ctx context.Context, arg L
 
 // ListBookTitlesWithAuthorStream yields ListBookTitlesWithAuthor's rows one at a time,
 // scanned exactly as ListBookTitlesWithAuthor scans them. Memory stays flat whatever the
-// number of rows; breaking out of the loop closes the rows (and gives a
-// pooled connection back). An error ends the sequence.
+// number of rows. Breaking out of the loop closes the rows: pgx reads and
+// drops the rest of the result, then a pooled connection goes back (to
+// stop a long query on the server instead, cancel ctx). An error ends the
+// sequence.
 func (q *Queries) ListBookTitlesWithAuthorStream(ctx context.Context, pattern string) iter.Seq2[ListBookTitlesWithAuthorRow, error] {
 	return func(yield func(ListBookTitlesWithAuthorRow, error) bool) {
 		var zero ListBookTitlesWithAuthorRow
@@ -156,8 +160,10 @@ func (q *Queries) ListBookTitlesWithAuthorStream(ctx context.Context, pattern st
 
 // ListBooksWithAuthorsStream yields ListBooksWithAuthors's rows one at a time,
 // scanned exactly as ListBooksWithAuthors scans them. Memory stays flat whatever the
-// number of rows; breaking out of the loop closes the rows (and gives a
-// pooled connection back). An error ends the sequence.
+// number of rows. Breaking out of the loop closes the rows: pgx reads and
+// drops the rest of the result, then a pooled connection goes back (to
+// stop a long query on the server instead, cancel ctx). An error ends the
+// sequence.
 func (q *Queries) ListBooksWithAuthorsStream(ctx context.Context, author pgtype.Int8) iter.Seq2[ListBooksWithAuthorsRow, error] {
 	return func(yield func(ListBooksWithAuthorsRow, error) bool) {
 		var zero ListBooksWithAuthorsRow

@@ -87,8 +87,10 @@ func pgkitStreamQuery(ctx context.Context, db DBTX, sql string, args ...any) (pg
 
 // ListKeysStream yields ListKeys's rows one at a time,
 // scanned exactly as ListKeys scans them. Memory stays flat whatever the
-// number of rows; breaking out of the loop closes the rows (and gives a
-// pooled connection back). An error ends the sequence.
+// number of rows. Breaking out of the loop closes the rows: pgx reads and
+// drops the rest of the result, then a pooled connection goes back (to
+// stop a long query on the server instead, cancel ctx). An error ends the
+// sequence.
 func (q *Queries) ListKeysStream(ctx context.Context) iter.Seq2[string, error] {
 	return func(yield func(string, error) bool) {
 		var zero string
@@ -116,8 +118,10 @@ func (q *Queries) ListKeysStream(ctx context.Context) iter.Seq2[string, error] {
 
 // ListReadingsStream yields ListReadings's rows one at a time,
 // scanned exactly as ListReadings scans them. Memory stays flat whatever the
-// number of rows; breaking out of the loop closes the rows (and gives a
-// pooled connection back). An error ends the sequence.
+// number of rows. Breaking out of the loop closes the rows: pgx reads and
+// drops the rest of the result, then a pooled connection goes back (to
+// stop a long query on the server instead, cancel ctx). An error ends the
+// sequence.
 func (q *Queries) ListReadingsStream(ctx context.Context, sensor string) iter.Seq2[Reading, error] {
 	return func(yield func(Reading, error) bool) {
 		var zero Reading

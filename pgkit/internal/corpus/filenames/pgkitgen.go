@@ -82,8 +82,10 @@ func pgkitStreamQuery(ctx context.Context, db DBTX, sql string, args ...any) (pg
 
 // ListItemsStream yields ListItems's rows one at a time,
 // scanned exactly as ListItems scans them. Memory stays flat whatever the
-// number of rows; breaking out of the loop closes the rows (and gives a
-// pooled connection back). An error ends the sequence.
+// number of rows. Breaking out of the loop closes the rows: pgx reads and
+// drops the rest of the result, then a pooled connection goes back (to
+// stop a long query on the server instead, cancel ctx). An error ends the
+// sequence.
 func (q *Queries) ListItemsStream(ctx context.Context) iter.Seq2[Item, error] {
 	return func(yield func(Item, error) bool) {
 		var zero Item
@@ -116,8 +118,10 @@ func (q *Queries) ListItemsStream(ctx context.Context) iter.Seq2[Item, error] {
 
 // ListLoadsStream yields ListLoads's rows one at a time,
 // scanned exactly as ListLoads scans them. Memory stays flat whatever the
-// number of rows; breaking out of the loop closes the rows (and gives a
-// pooled connection back). An error ends the sequence.
+// number of rows. Breaking out of the loop closes the rows: pgx reads and
+// drops the rest of the result, then a pooled connection goes back (to
+// stop a long query on the server instead, cancel ctx). An error ends the
+// sequence.
 func (q *Queries) ListLoadsStream(ctx context.Context, itemID int64) iter.Seq2[Load, error] {
 	return func(yield func(Load, error) bool) {
 		var zero Load

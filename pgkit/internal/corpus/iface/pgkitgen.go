@@ -82,8 +82,10 @@ func pgkitStreamQuery(ctx context.Context, db DBTX, sql string, args ...any) (pg
 
 // ListPartCodesWithMetaStream yields ListPartCodesWithMeta's rows one at a time,
 // scanned exactly as ListPartCodesWithMeta scans them. Memory stays flat whatever the
-// number of rows; breaking out of the loop closes the rows (and gives a
-// pooled connection back). An error ends the sequence.
+// number of rows. Breaking out of the loop closes the rows: pgx reads and
+// drops the rest of the result, then a pooled connection goes back (to
+// stop a long query on the server instead, cancel ctx). An error ends the
+// sequence.
 func (q *Queries) ListPartCodesWithMetaStream(ctx context.Context, filter []byte) iter.Seq2[string, error] {
 	return func(yield func(string, error) bool) {
 		var zero string
@@ -111,8 +113,10 @@ func (q *Queries) ListPartCodesWithMetaStream(ctx context.Context, filter []byte
 
 // ListPartsByIDsStream yields ListPartsByIDs's rows one at a time,
 // scanned exactly as ListPartsByIDs scans them. Memory stays flat whatever the
-// number of rows; breaking out of the loop closes the rows (and gives a
-// pooled connection back). An error ends the sequence.
+// number of rows. Breaking out of the loop closes the rows: pgx reads and
+// drops the rest of the result, then a pooled connection goes back (to
+// stop a long query on the server instead, cancel ctx). An error ends the
+// sequence.
 func (q *Queries) ListPartsByIDsStream(ctx context.Context, ids []int64) iter.Seq2[WidgetParts, error] {
 	return func(yield func(WidgetParts, error) bool) {
 		var zero WidgetParts

@@ -89,8 +89,10 @@ func pgkitStreamQuery(ctx context.Context, db DBTX, sql string, args ...any) (pg
 
 // ListHandlesByNicknameStream yields ListHandlesByNickname's rows one at a time,
 // scanned exactly as ListHandlesByNickname scans them. Memory stays flat whatever the
-// number of rows; breaking out of the loop closes the rows (and gives a
-// pooled connection back). An error ends the sequence.
+// number of rows. Breaking out of the loop closes the rows: pgx reads and
+// drops the rest of the result, then a pooled connection goes back (to
+// stop a long query on the server instead, cancel ctx). An error ends the
+// sequence.
 func (q *Queries) ListHandlesByNicknameStream(ctx context.Context, nickname *string) iter.Seq2[string, error] {
 	return func(yield func(string, error) bool) {
 		var zero string
@@ -118,8 +120,10 @@ func (q *Queries) ListHandlesByNicknameStream(ctx context.Context, nickname *str
 
 // ListNicknamesStream yields ListNicknames's rows one at a time,
 // scanned exactly as ListNicknames scans them. Memory stays flat whatever the
-// number of rows; breaking out of the loop closes the rows (and gives a
-// pooled connection back). An error ends the sequence.
+// number of rows. Breaking out of the loop closes the rows: pgx reads and
+// drops the rest of the result, then a pooled connection goes back (to
+// stop a long query on the server instead, cancel ctx). An error ends the
+// sequence.
 func (q *Queries) ListNicknamesStream(ctx context.Context) iter.Seq2[*string, error] {
 	return func(yield func(*string, error) bool) {
 		var zero *string
@@ -147,8 +151,10 @@ func (q *Queries) ListNicknamesStream(ctx context.Context) iter.Seq2[*string, er
 
 // ListProfilesStream yields ListProfiles's rows one at a time,
 // scanned exactly as ListProfiles scans them. Memory stays flat whatever the
-// number of rows; breaking out of the loop closes the rows (and gives a
-// pooled connection back). An error ends the sequence.
+// number of rows. Breaking out of the loop closes the rows: pgx reads and
+// drops the rest of the result, then a pooled connection goes back (to
+// stop a long query on the server instead, cancel ctx). An error ends the
+// sequence.
 func (q *Queries) ListProfilesStream(ctx context.Context) iter.Seq2[Profile, error] {
 	return func(yield func(Profile, error) bool) {
 		var zero Profile

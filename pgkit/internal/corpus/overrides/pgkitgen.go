@@ -96,8 +96,10 @@ func pgkitStreamQuery(ctx context.Context, db DBTX, sql string, args ...any) (pg
 
 // ListBalancesAfterStream yields ListBalancesAfter's rows one at a time,
 // scanned exactly as ListBalancesAfter scans them. Memory stays flat whatever the
-// number of rows; breaking out of the loop closes the rows (and gives a
-// pooled connection back). An error ends the sequence.
+// number of rows. Breaking out of the loop closes the rows: pgx reads and
+// drops the rest of the result, then a pooled connection goes back (to
+// stop a long query on the server instead, cancel ctx). An error ends the
+// sequence.
 func (q *Queries) ListBalancesAfterStream(ctx context.Context, after ct.Email) iter.Seq2[ct.Money, error] {
 	return func(yield func(ct.Money, error) bool) {
 		var zero ct.Money
@@ -125,8 +127,10 @@ func (q *Queries) ListBalancesAfterStream(ctx context.Context, after ct.Email) i
 
 // ListCustomersCreatedSinceStream yields ListCustomersCreatedSince's rows one at a time,
 // scanned exactly as ListCustomersCreatedSince scans them. Memory stays flat whatever the
-// number of rows; breaking out of the loop closes the rows (and gives a
-// pooled connection back). An error ends the sequence.
+// number of rows. Breaking out of the loop closes the rows: pgx reads and
+// drops the rest of the result, then a pooled connection goes back (to
+// stop a long query on the server instead, cancel ctx). An error ends the
+// sequence.
 func (q *Queries) ListCustomersCreatedSinceStream(ctx context.Context, since time.Time, exclude uuid.UUID) iter.Seq2[Customer, error] {
 	return func(yield func(Customer, error) bool) {
 		var zero Customer
@@ -162,8 +166,10 @@ func (q *Queries) ListCustomersCreatedSinceStream(ctx context.Context, since tim
 
 // ListDeletedAtStream yields ListDeletedAt's rows one at a time,
 // scanned exactly as ListDeletedAt scans them. Memory stays flat whatever the
-// number of rows; breaking out of the loop closes the rows (and gives a
-// pooled connection back). An error ends the sequence.
+// number of rows. Breaking out of the loop closes the rows: pgx reads and
+// drops the rest of the result, then a pooled connection goes back (to
+// stop a long query on the server instead, cancel ctx). An error ends the
+// sequence.
 func (q *Queries) ListDeletedAtStream(ctx context.Context, before time.Time) iter.Seq2[*time.Time, error] {
 	return func(yield func(*time.Time, error) bool) {
 		var zero *time.Time
@@ -191,8 +197,10 @@ func (q *Queries) ListDeletedAtStream(ctx context.Context, before time.Time) ite
 
 // ListPricesStream yields ListPrices's rows one at a time,
 // scanned exactly as ListPrices scans them. Memory stays flat whatever the
-// number of rows; breaking out of the loop closes the rows (and gives a
-// pooled connection back). An error ends the sequence.
+// number of rows. Breaking out of the loop closes the rows: pgx reads and
+// drops the rest of the result, then a pooled connection goes back (to
+// stop a long query on the server instead, cancel ctx). An error ends the
+// sequence.
 func (q *Queries) ListPricesStream(ctx context.Context, customerID uuid.UUID, minPrice Cents) iter.Seq2[Cents, error] {
 	return func(yield func(Cents, error) bool) {
 		var zero Cents
@@ -220,8 +228,10 @@ func (q *Queries) ListPricesStream(ctx context.Context, customerID uuid.UUID, mi
 
 // ListReferralsStream yields ListReferrals's rows one at a time,
 // scanned exactly as ListReferrals scans them. Memory stays flat whatever the
-// number of rows; breaking out of the loop closes the rows (and gives a
-// pooled connection back). An error ends the sequence.
+// number of rows. Breaking out of the loop closes the rows: pgx reads and
+// drops the rest of the result, then a pooled connection goes back (to
+// stop a long query on the server instead, cancel ctx). An error ends the
+// sequence.
 func (q *Queries) ListReferralsStream(ctx context.Context, referrer uuid.NullUUID) iter.Seq2[uuid.UUID, error] {
 	return func(yield func(uuid.UUID, error) bool) {
 		var zero uuid.UUID

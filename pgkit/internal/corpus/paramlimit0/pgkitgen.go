@@ -90,8 +90,10 @@ func pgkitStreamQuery(ctx context.Context, db DBTX, sql string, args ...any) (pg
 
 // ListBookingsStream yields ListBookings's rows one at a time,
 // scanned exactly as ListBookings scans them. Memory stays flat whatever the
-// number of rows; breaking out of the loop closes the rows (and gives a
-// pooled connection back). An error ends the sequence.
+// number of rows. Breaking out of the loop closes the rows: pgx reads and
+// drops the rest of the result, then a pooled connection goes back (to
+// stop a long query on the server instead, cancel ctx). An error ends the
+// sequence.
 func (q *Queries) ListBookingsStream(ctx context.Context, arg ListBookingsParams) iter.Seq2[Booking, error] {
 	return func(yield func(Booking, error) bool) {
 		var zero Booking
@@ -119,8 +121,10 @@ func (q *Queries) ListBookingsStream(ctx context.Context, arg ListBookingsParams
 
 // ListRoomNamesLikeStream yields ListRoomNamesLike's rows one at a time,
 // scanned exactly as ListRoomNamesLike scans them. Memory stays flat whatever the
-// number of rows; breaking out of the loop closes the rows (and gives a
-// pooled connection back). An error ends the sequence.
+// number of rows. Breaking out of the loop closes the rows: pgx reads and
+// drops the rest of the result, then a pooled connection goes back (to
+// stop a long query on the server instead, cancel ctx). An error ends the
+// sequence.
 func (q *Queries) ListRoomNamesLikeStream(ctx context.Context, arg ListRoomNamesLikeParams) iter.Seq2[string, error] {
 	return func(yield func(string, error) bool) {
 		var zero string
@@ -148,8 +152,10 @@ func (q *Queries) ListRoomNamesLikeStream(ctx context.Context, arg ListRoomNames
 
 // ListRoomsStream yields ListRooms's rows one at a time,
 // scanned exactly as ListRooms scans them. Memory stays flat whatever the
-// number of rows; breaking out of the loop closes the rows (and gives a
-// pooled connection back). An error ends the sequence.
+// number of rows. Breaking out of the loop closes the rows: pgx reads and
+// drops the rest of the result, then a pooled connection goes back (to
+// stop a long query on the server instead, cancel ctx). An error ends the
+// sequence.
 func (q *Queries) ListRoomsStream(ctx context.Context) iter.Seq2[Room, error] {
 	return func(yield func(Room, error) bool) {
 		var zero Room

@@ -90,8 +90,10 @@ func pgkitStreamQuery(ctx context.Context, db DBTX, sql string, args ...any) (pg
 
 // ListPlotsInStream yields ListPlotsIn's rows one at a time,
 // scanned exactly as ListPlotsIn scans them. Memory stays flat whatever the
-// number of rows; breaking out of the loop closes the rows (and gives a
-// pooled connection back). An error ends the sequence.
+// number of rows. Breaking out of the loop closes the rows: pgx reads and
+// drops the rest of the result, then a pooled connection goes back (to
+// stop a long query on the server instead, cancel ctx). An error ends the
+// sequence.
 func (q *Queries) ListPlotsInStream(ctx context.Context, arg ListPlotsInParams) iter.Seq2[Plot, error] {
 	return func(yield func(Plot, error) bool) {
 		var zero Plot
@@ -126,8 +128,10 @@ func (q *Queries) ListPlotsInStream(ctx context.Context, arg ListPlotsInParams) 
 
 // ListPlotsOfCropStream yields ListPlotsOfCrop's rows one at a time,
 // scanned exactly as ListPlotsOfCrop scans them. Memory stays flat whatever the
-// number of rows; breaking out of the loop closes the rows (and gives a
-// pooled connection back). An error ends the sequence.
+// number of rows. Breaking out of the loop closes the rows: pgx reads and
+// drops the rest of the result, then a pooled connection goes back (to
+// stop a long query on the server instead, cancel ctx). An error ends the
+// sequence.
 func (q *Queries) ListPlotsOfCropStream(ctx context.Context, farm string, crop string, yield int32) iter.Seq2[Plot, error] {
 	return func(yieldRow func(Plot, error) bool) {
 		var zero Plot
@@ -162,8 +166,10 @@ func (q *Queries) ListPlotsOfCropStream(ctx context.Context, farm string, crop s
 
 // ListYieldsStream yields ListYields's rows one at a time,
 // scanned exactly as ListYields scans them. Memory stays flat whatever the
-// number of rows; breaking out of the loop closes the rows (and gives a
-// pooled connection back). An error ends the sequence.
+// number of rows. Breaking out of the loop closes the rows: pgx reads and
+// drops the rest of the result, then a pooled connection goes back (to
+// stop a long query on the server instead, cancel ctx). An error ends the
+// sequence.
 func (q *Queries) ListYieldsStream(ctx context.Context, farm string, firstRow int32, lastRow int32, yield int32) iter.Seq2[int32, error] {
 	return func(yieldRow func(int32, error) bool) {
 		var zero int32

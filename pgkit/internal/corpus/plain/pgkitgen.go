@@ -91,8 +91,10 @@ func pgkitStreamQuery(ctx context.Context, db DBTX, sql string, args ...any) (pg
 
 // ListItemsStream yields ListItems's rows one at a time,
 // scanned exactly as ListItems scans them. Memory stays flat whatever the
-// number of rows; breaking out of the loop closes the rows (and gives a
-// pooled connection back). An error ends the sequence.
+// number of rows. Breaking out of the loop closes the rows: pgx reads and
+// drops the rest of the result, then a pooled connection goes back (to
+// stop a long query on the server instead, cancel ctx). An error ends the
+// sequence.
 func (q *Queries) ListItemsStream(ctx context.Context, supplierID int64) iter.Seq2[InventoryItem, error] {
 	return func(yield func(InventoryItem, error) bool) {
 		var zero InventoryItem
@@ -127,8 +129,10 @@ func (q *Queries) ListItemsStream(ctx context.Context, supplierID int64) iter.Se
 
 // ListItemsWithSupplierStream yields ListItemsWithSupplier's rows one at a time,
 // scanned exactly as ListItemsWithSupplier scans them. Memory stays flat whatever the
-// number of rows; breaking out of the loop closes the rows (and gives a
-// pooled connection back). An error ends the sequence.
+// number of rows. Breaking out of the loop closes the rows: pgx reads and
+// drops the rest of the result, then a pooled connection goes back (to
+// stop a long query on the server instead, cancel ctx). An error ends the
+// sequence.
 func (q *Queries) ListItemsWithSupplierStream(ctx context.Context, status InventoryStatus) iter.Seq2[ListItemsWithSupplierRow, error] {
 	return func(yield func(ListItemsWithSupplierRow, error) bool) {
 		var zero ListItemsWithSupplierRow
@@ -156,8 +160,10 @@ func (q *Queries) ListItemsWithSupplierStream(ctx context.Context, status Invent
 
 // ListNothingStream yields ListNothing's rows one at a time,
 // scanned exactly as ListNothing scans them. Memory stays flat whatever the
-// number of rows; breaking out of the loop closes the rows (and gives a
-// pooled connection back). An error ends the sequence.
+// number of rows. Breaking out of the loop closes the rows: pgx reads and
+// drops the rest of the result, then a pooled connection goes back (to
+// stop a long query on the server instead, cancel ctx). An error ends the
+// sequence.
 func (q *Queries) ListNothingStream(ctx context.Context) iter.Seq2[ListNothingRow, error] {
 	return func(yield func(ListNothingRow, error) bool) {
 		var zero ListNothingRow

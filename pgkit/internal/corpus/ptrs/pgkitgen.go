@@ -89,8 +89,10 @@ func pgkitStreamQuery(ctx context.Context, db DBTX, sql string, args ...any) (pg
 
 // ListProductsInRangeStream yields ListProductsInRange's rows one at a time,
 // scanned exactly as ListProductsInRange scans them. Memory stays flat whatever the
-// number of rows; breaking out of the loop closes the rows (and gives a
-// pooled connection back). An error ends the sequence.
+// number of rows. Breaking out of the loop closes the rows: pgx reads and
+// drops the rest of the result, then a pooled connection goes back (to
+// stop a long query on the server instead, cancel ctx). An error ends the
+// sequence.
 func (q *Queries) ListProductsInRangeStream(ctx context.Context, arg *ListProductsInRangeParams) iter.Seq2[*Product, error] {
 	return func(yield func(*Product, error) bool) {
 		var zero *Product
@@ -123,8 +125,10 @@ func (q *Queries) ListProductsInRangeStream(ctx context.Context, arg *ListProduc
 
 // ListSkusStream yields ListSkus's rows one at a time,
 // scanned exactly as ListSkus scans them. Memory stays flat whatever the
-// number of rows; breaking out of the loop closes the rows (and gives a
-// pooled connection back). An error ends the sequence.
+// number of rows. Breaking out of the loop closes the rows: pgx reads and
+// drops the rest of the result, then a pooled connection goes back (to
+// stop a long query on the server instead, cancel ctx). An error ends the
+// sequence.
 func (q *Queries) ListSkusStream(ctx context.Context) iter.Seq2[string, error] {
 	return func(yield func(string, error) bool) {
 		var zero string

@@ -91,8 +91,10 @@ func pgkitStreamQuery(ctx context.Context, db DBTX, sql string, args ...any) (pg
 
 // ListAccountsStream yields ListAccounts's rows one at a time,
 // scanned exactly as ListAccounts scans them. Memory stays flat whatever the
-// number of rows; breaking out of the loop closes the rows (and gives a
-// pooled connection back). An error ends the sequence.
+// number of rows. Breaking out of the loop closes the rows: pgx reads and
+// drops the rest of the result, then a pooled connection goes back (to
+// stop a long query on the server instead, cancel ctx). An error ends the
+// sequence.
 func (q *Queries) ListAccountsStream(ctx context.Context) iter.Seq2[Account, error] {
 	return func(yield func(Account, error) bool) {
 		var zero Account
@@ -126,8 +128,10 @@ func (q *Queries) ListAccountsStream(ctx context.Context) iter.Seq2[Account, err
 
 // ListLoginsStream yields ListLogins's rows one at a time,
 // scanned exactly as ListLogins scans them. Memory stays flat whatever the
-// number of rows; breaking out of the loop closes the rows (and gives a
-// pooled connection back). An error ends the sequence.
+// number of rows. Breaking out of the loop closes the rows: pgx reads and
+// drops the rest of the result, then a pooled connection goes back (to
+// stop a long query on the server instead, cancel ctx). An error ends the
+// sequence.
 func (q *Queries) ListLoginsStream(ctx context.Context) iter.Seq2[ListLoginsRow, error] {
 	return func(yield func(ListLoginsRow, error) bool) {
 		var zero ListLoginsRow
@@ -160,8 +164,10 @@ func (q *Queries) ListLoginsStream(ctx context.Context) iter.Seq2[ListLoginsRow,
 
 // ListSessionTokensStream yields ListSessionTokens's rows one at a time,
 // scanned exactly as ListSessionTokens scans them. Memory stays flat whatever the
-// number of rows; breaking out of the loop closes the rows (and gives a
-// pooled connection back). An error ends the sequence.
+// number of rows. Breaking out of the loop closes the rows: pgx reads and
+// drops the rest of the result, then a pooled connection goes back (to
+// stop a long query on the server instead, cancel ctx). An error ends the
+// sequence.
 func (q *Queries) ListSessionTokensStream(ctx context.Context, usrID int64) iter.Seq2[string, error] {
 	return func(yield func(string, error) bool) {
 		var zero string
@@ -189,8 +195,10 @@ func (q *Queries) ListSessionTokensStream(ctx context.Context, usrID int64) iter
 
 // ListSessionsStream yields ListSessions's rows one at a time,
 // scanned exactly as ListSessions scans them. Memory stays flat whatever the
-// number of rows; breaking out of the loop closes the rows (and gives a
-// pooled connection back). An error ends the sequence.
+// number of rows. Breaking out of the loop closes the rows: pgx reads and
+// drops the rest of the result, then a pooled connection goes back (to
+// stop a long query on the server instead, cancel ctx). An error ends the
+// sequence.
 func (q *Queries) ListSessionsStream(ctx context.Context, usrID int64) iter.Seq2[Session, error] {
 	return func(yield func(Session, error) bool) {
 		var zero Session

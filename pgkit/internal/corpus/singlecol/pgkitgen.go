@@ -112,8 +112,10 @@ func pgkitStreamQuery(ctx context.Context, db DBTX, sql string, args ...any) (pg
 
 // ListAmountsStream yields ListAmounts's rows one at a time,
 // scanned exactly as ListAmounts scans them. Memory stays flat whatever the
-// number of rows; breaking out of the loop closes the rows (and gives a
-// pooled connection back). An error ends the sequence.
+// number of rows. Breaking out of the loop closes the rows: pgx reads and
+// drops the rest of the result, then a pooled connection goes back (to
+// stop a long query on the server instead, cancel ctx). An error ends the
+// sequence.
 func (q *Queries) ListAmountsStream(ctx context.Context, grp int32) iter.Seq2[pgtype.Numeric, error] {
 	return func(yield func(pgtype.Numeric, error) bool) {
 		var zero pgtype.Numeric
@@ -141,8 +143,10 @@ func (q *Queries) ListAmountsStream(ctx context.Context, grp int32) iter.Seq2[pg
 
 // ListBigsStream yields ListBigs's rows one at a time,
 // scanned exactly as ListBigs scans them. Memory stays flat whatever the
-// number of rows; breaking out of the loop closes the rows (and gives a
-// pooled connection back). An error ends the sequence.
+// number of rows. Breaking out of the loop closes the rows: pgx reads and
+// drops the rest of the result, then a pooled connection goes back (to
+// stop a long query on the server instead, cancel ctx). An error ends the
+// sequence.
 func (q *Queries) ListBigsStream(ctx context.Context, grp int32) iter.Seq2[int64, error] {
 	return func(yield func(int64, error) bool) {
 		var zero int64
@@ -170,8 +174,10 @@ func (q *Queries) ListBigsStream(ctx context.Context, grp int32) iter.Seq2[int64
 
 // ListDaysStream yields ListDays's rows one at a time,
 // scanned exactly as ListDays scans them. Memory stays flat whatever the
-// number of rows; breaking out of the loop closes the rows (and gives a
-// pooled connection back). An error ends the sequence.
+// number of rows. Breaking out of the loop closes the rows: pgx reads and
+// drops the rest of the result, then a pooled connection goes back (to
+// stop a long query on the server instead, cancel ctx). An error ends the
+// sequence.
 func (q *Queries) ListDaysStream(ctx context.Context, grp int32) iter.Seq2[pgtype.Date, error] {
 	return func(yield func(pgtype.Date, error) bool) {
 		var zero pgtype.Date
@@ -199,8 +205,10 @@ func (q *Queries) ListDaysStream(ctx context.Context, grp int32) iter.Seq2[pgtyp
 
 // ListDoubledStream yields ListDoubled's rows one at a time,
 // scanned exactly as ListDoubled scans them. Memory stays flat whatever the
-// number of rows; breaking out of the loop closes the rows (and gives a
-// pooled connection back). An error ends the sequence.
+// number of rows. Breaking out of the loop closes the rows: pgx reads and
+// drops the rest of the result, then a pooled connection goes back (to
+// stop a long query on the server instead, cancel ctx). An error ends the
+// sequence.
 func (q *Queries) ListDoubledStream(ctx context.Context, grp int32) iter.Seq2[int32, error] {
 	return func(yield func(int32, error) bool) {
 		var zero int32
@@ -228,8 +236,10 @@ func (q *Queries) ListDoubledStream(ctx context.Context, grp int32) iter.Seq2[in
 
 // ListErrsStream yields ListErrs's rows one at a time,
 // scanned exactly as ListErrs scans them. Memory stays flat whatever the
-// number of rows; breaking out of the loop closes the rows (and gives a
-// pooled connection back). An error ends the sequence.
+// number of rows. Breaking out of the loop closes the rows: pgx reads and
+// drops the rest of the result, then a pooled connection goes back (to
+// stop a long query on the server instead, cancel ctx). An error ends the
+// sequence.
 func (q *Queries) ListErrsStream(ctx context.Context, grp int32) iter.Seq2[string, error] {
 	return func(yield func(string, error) bool) {
 		var zero string
@@ -257,8 +267,10 @@ func (q *Queries) ListErrsStream(ctx context.Context, grp int32) iter.Seq2[strin
 
 // ListFlagsStream yields ListFlags's rows one at a time,
 // scanned exactly as ListFlags scans them. Memory stays flat whatever the
-// number of rows; breaking out of the loop closes the rows (and gives a
-// pooled connection back). An error ends the sequence.
+// number of rows. Breaking out of the loop closes the rows: pgx reads and
+// drops the rest of the result, then a pooled connection goes back (to
+// stop a long query on the server instead, cancel ctx). An error ends the
+// sequence.
 func (q *Queries) ListFlagsStream(ctx context.Context, grp int32) iter.Seq2[bool, error] {
 	return func(yield func(bool, error) bool) {
 		var zero bool
@@ -286,8 +298,10 @@ func (q *Queries) ListFlagsStream(ctx context.Context, grp int32) iter.Seq2[bool
 
 // ListIDsStream yields ListIDs's rows one at a time,
 // scanned exactly as ListIDs scans them. Memory stays flat whatever the
-// number of rows; breaking out of the loop closes the rows (and gives a
-// pooled connection back). An error ends the sequence.
+// number of rows. Breaking out of the loop closes the rows: pgx reads and
+// drops the rest of the result, then a pooled connection goes back (to
+// stop a long query on the server instead, cancel ctx). An error ends the
+// sequence.
 func (q *Queries) ListIDsStream(ctx context.Context, grp int32) iter.Seq2[int32, error] {
 	return func(yield func(int32, error) bool) {
 		var zero int32
@@ -315,8 +329,10 @@ func (q *Queries) ListIDsStream(ctx context.Context, grp int32) iter.Seq2[int32,
 
 // ListLabelsStream yields ListLabels's rows one at a time,
 // scanned exactly as ListLabels scans them. Memory stays flat whatever the
-// number of rows; breaking out of the loop closes the rows (and gives a
-// pooled connection back). An error ends the sequence.
+// number of rows. Breaking out of the loop closes the rows: pgx reads and
+// drops the rest of the result, then a pooled connection goes back (to
+// stop a long query on the server instead, cancel ctx). An error ends the
+// sequence.
 func (q *Queries) ListLabelsStream(ctx context.Context, grp int32) iter.Seq2[string, error] {
 	return func(yield func(string, error) bool) {
 		var zero string
@@ -344,8 +360,10 @@ func (q *Queries) ListLabelsStream(ctx context.Context, grp int32) iter.Seq2[str
 
 // ListNotesStream yields ListNotes's rows one at a time,
 // scanned exactly as ListNotes scans them. Memory stays flat whatever the
-// number of rows; breaking out of the loop closes the rows (and gives a
-// pooled connection back). An error ends the sequence.
+// number of rows. Breaking out of the loop closes the rows: pgx reads and
+// drops the rest of the result, then a pooled connection goes back (to
+// stop a long query on the server instead, cancel ctx). An error ends the
+// sequence.
 func (q *Queries) ListNotesStream(ctx context.Context, grp int32) iter.Seq2[pgtype.Text, error] {
 	return func(yield func(pgtype.Text, error) bool) {
 		var zero pgtype.Text
@@ -373,8 +391,10 @@ func (q *Queries) ListNotesStream(ctx context.Context, grp int32) iter.Seq2[pgty
 
 // ListNumsStream yields ListNums's rows one at a time,
 // scanned exactly as ListNums scans them. Memory stays flat whatever the
-// number of rows; breaking out of the loop closes the rows (and gives a
-// pooled connection back). An error ends the sequence.
+// number of rows. Breaking out of the loop closes the rows: pgx reads and
+// drops the rest of the result, then a pooled connection goes back (to
+// stop a long query on the server instead, cancel ctx). An error ends the
+// sequence.
 func (q *Queries) ListNumsStream(ctx context.Context, grp int32) iter.Seq2[[]int32, error] {
 	return func(yield func([]int32, error) bool) {
 		var zero []int32
@@ -402,8 +422,10 @@ func (q *Queries) ListNumsStream(ctx context.Context, grp int32) iter.Seq2[[]int
 
 // ListTagsStream yields ListTags's rows one at a time,
 // scanned exactly as ListTags scans them. Memory stays flat whatever the
-// number of rows; breaking out of the loop closes the rows (and gives a
-// pooled connection back). An error ends the sequence.
+// number of rows. Breaking out of the loop closes the rows: pgx reads and
+// drops the rest of the result, then a pooled connection goes back (to
+// stop a long query on the server instead, cancel ctx). An error ends the
+// sequence.
 func (q *Queries) ListTagsStream(ctx context.Context, grp int32) iter.Seq2[[]string, error] {
 	return func(yield func([]string, error) bool) {
 		var zero []string
@@ -431,8 +453,10 @@ func (q *Queries) ListTagsStream(ctx context.Context, grp int32) iter.Seq2[[]str
 
 // ListUpperLabelsStream yields ListUpperLabels's rows one at a time,
 // scanned exactly as ListUpperLabels scans them. Memory stays flat whatever the
-// number of rows; breaking out of the loop closes the rows (and gives a
-// pooled connection back). An error ends the sequence.
+// number of rows. Breaking out of the loop closes the rows: pgx reads and
+// drops the rest of the result, then a pooled connection goes back (to
+// stop a long query on the server instead, cancel ctx). An error ends the
+// sequence.
 func (q *Queries) ListUpperLabelsStream(ctx context.Context, grp int32) iter.Seq2[interface{}, error] {
 	return func(yield func(interface{}, error) bool) {
 		var zero interface{}
@@ -460,8 +484,10 @@ func (q *Queries) ListUpperLabelsStream(ctx context.Context, grp int32) iter.Seq
 
 // ListYieldsStream yields ListYields's rows one at a time,
 // scanned exactly as ListYields scans them. Memory stays flat whatever the
-// number of rows; breaking out of the loop closes the rows (and gives a
-// pooled connection back). An error ends the sequence.
+// number of rows. Breaking out of the loop closes the rows: pgx reads and
+// drops the rest of the result, then a pooled connection goes back (to
+// stop a long query on the server instead, cancel ctx). An error ends the
+// sequence.
 func (q *Queries) ListYieldsStream(ctx context.Context, zero int32) iter.Seq2[string, error] {
 	return func(yield func(string, error) bool) {
 		var zeroRow string
@@ -489,8 +515,10 @@ func (q *Queries) ListYieldsStream(ctx context.Context, zero int32) iter.Seq2[st
 
 // ListZerosStream yields ListZeros's rows one at a time,
 // scanned exactly as ListZeros scans them. Memory stays flat whatever the
-// number of rows; breaking out of the loop closes the rows (and gives a
-// pooled connection back). An error ends the sequence.
+// number of rows. Breaking out of the loop closes the rows: pgx reads and
+// drops the rest of the result, then a pooled connection goes back (to
+// stop a long query on the server instead, cancel ctx). An error ends the
+// sequence.
 func (q *Queries) ListZerosStream(ctx context.Context, yield string) iter.Seq2[int32, error] {
 	return func(yieldRow func(int32, error) bool) {
 		var zero int32

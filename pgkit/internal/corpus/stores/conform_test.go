@@ -107,6 +107,16 @@ func TestConformance(t *testing.T) {
 				conform.Equal(c, "PgkitStreamQuery above every count", len(none), 0)
 				return nil
 			}},
+			{Name: "Iter and Fmt", Read: true, Run: func(c *conform.C, q *stores.Queries) error {
+				// sqlc names their SQL constants iter and fmt: pgkitgen's file
+				// imports those packages under other names.
+				names := conform.Many[string](c, q, "Iter", c.Ctx)
+				conform.Equal(c, "Iter", len(names), 2)
+				n, err := q.Fmt(c.Ctx)
+				conform.NoErr(c, "Fmt", err)
+				conform.Equal(c, "Fmt", n, int64(3))
+				return nil
+			}},
 			// RunInTx through the PgkitStore interface. Direct: the
 			// connection Pipeline hands out cannot begin a transaction.
 			{Name: "RunInTx commits", Direct: true, Run: func(c *conform.C, q *stores.Queries) error {

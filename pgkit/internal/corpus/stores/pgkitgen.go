@@ -5,8 +5,8 @@ package stores
 
 import (
 	"context"
-	"fmt"
-	"iter"
+	pgkitfmt "fmt"
+	pgkititer "iter"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -46,7 +46,7 @@ func (q *Queries) RunInTx(ctx context.Context, fn func(PgkitStore) error) error 
 	}:
 		tx, err := db.Begin(ctx)
 		if err != nil {
-			return fmt.Errorf("run in transaction: begin: %w", err)
+			return pgkitfmt.Errorf("run in transaction: begin: %w", err)
 		}
 		// Rolls back unless committed, also when fn panics.
 		defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
@@ -54,19 +54,20 @@ func (q *Queries) RunInTx(ctx context.Context, fn func(PgkitStore) error) error 
 			return err
 		}
 		if err := tx.Commit(ctx); err != nil {
-			return fmt.Errorf("run in transaction: commit: %w", err)
+			return pgkitfmt.Errorf("run in transaction: commit: %w", err)
 		}
 		return nil
 	}
-	return fmt.Errorf("run in transaction: %T cannot begin a transaction", q.db)
+	return pgkitfmt.Errorf("run in transaction: %T cannot begin a transaction", q.db)
 }
 
 // PgkitStreamer has a …Stream method for every :many query: the same rows,
 // yielded one at a time in constant memory instead of collected in a slice.
 type PgkitStreamer interface {
-	ListStoresStream(ctx context.Context) iter.Seq2[Store, error]
-	PgkitStreamQueryStream(ctx context.Context, followers int32) iter.Seq2[string, error]
-	StreamQueryStream(ctx context.Context, storeID int64) iter.Seq2[Streamer, error]
+	IterStream(ctx context.Context) pgkititer.Seq2[string, error]
+	ListStoresStream(ctx context.Context) pgkititer.Seq2[Store, error]
+	PgkitStreamQueryStream(ctx context.Context, followers int32) pgkititer.Seq2[string, error]
+	StreamQueryStream(ctx context.Context, storeID int64) pgkititer.Seq2[Streamer, error]
 }
 
 // pgkitStreamQuery2 runs a …Stream method's query. A DB that offers QueryStream
@@ -81,11 +82,44 @@ func pgkitStreamQuery2(ctx context.Context, db DBTX, sql string, args ...any) (p
 	return db.Query(ctx, sql, args...)
 }
 
+// IterStream yields Iter's rows one at a time,
+// scanned exactly as Iter scans them. Memory stays flat whatever the
+// number of rows. Breaking out of the loop closes the rows: pgx reads and
+// drops the rest of the result, then a pooled connection goes back (to
+// stop a long query on the server instead, cancel ctx). An error ends the
+// sequence.
+func (q *Queries) IterStream(ctx context.Context) pgkititer.Seq2[string, error] {
+	return func(yield func(string, error) bool) {
+		var zero string
+		rows, err := pgkitStreamQuery2(ctx, q.db, iter)
+		if err != nil {
+			yield(zero, err)
+			return
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var i string
+			if err := rows.Scan(&i); err != nil {
+				yield(zero, err)
+				return
+			}
+			if !yield(i, nil) {
+				return
+			}
+		}
+		if err := rows.Err(); err != nil {
+			yield(zero, err)
+		}
+	}
+}
+
 // ListStoresStream yields ListStores's rows one at a time,
 // scanned exactly as ListStores scans them. Memory stays flat whatever the
-// number of rows; breaking out of the loop closes the rows (and gives a
-// pooled connection back). An error ends the sequence.
-func (q *Queries) ListStoresStream(ctx context.Context) iter.Seq2[Store, error] {
+// number of rows. Breaking out of the loop closes the rows: pgx reads and
+// drops the rest of the result, then a pooled connection goes back (to
+// stop a long query on the server instead, cancel ctx). An error ends the
+// sequence.
+func (q *Queries) ListStoresStream(ctx context.Context) pgkititer.Seq2[Store, error] {
 	return func(yield func(Store, error) bool) {
 		var zero Store
 		rows, err := pgkitStreamQuery2(ctx, q.db, listStores)
@@ -112,9 +146,11 @@ func (q *Queries) ListStoresStream(ctx context.Context) iter.Seq2[Store, error] 
 
 // PgkitStreamQueryStream yields PgkitStreamQuery's rows one at a time,
 // scanned exactly as PgkitStreamQuery scans them. Memory stays flat whatever the
-// number of rows; breaking out of the loop closes the rows (and gives a
-// pooled connection back). An error ends the sequence.
-func (q *Queries) PgkitStreamQueryStream(ctx context.Context, followers int32) iter.Seq2[string, error] {
+// number of rows. Breaking out of the loop closes the rows: pgx reads and
+// drops the rest of the result, then a pooled connection goes back (to
+// stop a long query on the server instead, cancel ctx). An error ends the
+// sequence.
+func (q *Queries) PgkitStreamQueryStream(ctx context.Context, followers int32) pgkititer.Seq2[string, error] {
 	return func(yield func(string, error) bool) {
 		var zero string
 		rows, err := pgkitStreamQuery2(ctx, q.db, pgkitStreamQuery, followers)
@@ -141,9 +177,11 @@ func (q *Queries) PgkitStreamQueryStream(ctx context.Context, followers int32) i
 
 // StreamQueryStream yields StreamQuery's rows one at a time,
 // scanned exactly as StreamQuery scans them. Memory stays flat whatever the
-// number of rows; breaking out of the loop closes the rows (and gives a
-// pooled connection back). An error ends the sequence.
-func (q *Queries) StreamQueryStream(ctx context.Context, storeID int64) iter.Seq2[Streamer, error] {
+// number of rows. Breaking out of the loop closes the rows: pgx reads and
+// drops the rest of the result, then a pooled connection goes back (to
+// stop a long query on the server instead, cancel ctx). An error ends the
+// sequence.
+func (q *Queries) StreamQueryStream(ctx context.Context, storeID int64) pgkititer.Seq2[Streamer, error] {
 	return func(yield func(Streamer, error) bool) {
 		var zero Streamer
 		rows, err := pgkitStreamQuery2(ctx, q.db, streamQuery, storeID)

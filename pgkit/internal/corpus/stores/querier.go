@@ -11,7 +11,9 @@ import (
 type Querier interface {
 	CreateStore(ctx context.Context, arg CreateStoreParams) (Store, error)
 	CreateStreamer(ctx context.Context, arg CreateStreamerParams) (Streamer, error)
+	Fmt(ctx context.Context) (int64, error)
 	GetStore(ctx context.Context, id int64) (Store, error)
+	Iter(ctx context.Context) ([]string, error)
 	ListStores(ctx context.Context) ([]Store, error)
 	PgkitStreamQuery(ctx context.Context, followers int32) ([]string, error)
 	StreamQuery(ctx context.Context, storeID int64) ([]Streamer, error)

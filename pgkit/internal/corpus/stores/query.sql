@@ -25,3 +25,10 @@ ORDER BY handle;
 SELECT handle FROM streamers
 WHERE followers >= $1
 ORDER BY followers DESC, handle;
+
+-- name: Iter :many
+SELECT name FROM stores
+ORDER BY name;
+
+-- name: Fmt :one
+SELECT count(*) FROM streamers;

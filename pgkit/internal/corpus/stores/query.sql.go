@@ -53,6 +53,17 @@ func (q *Queries) CreateStreamer(ctx context.Context, arg CreateStreamerParams) 
 	return i, err
 }
 
+const fmt = `-- name: Fmt :one
+SELECT count(*) FROM streamers
+`
+
+func (q *Queries) Fmt(ctx context.Context) (int64, error) {
+	row := q.db.QueryRow(ctx, fmt)
+	var count int64
+	err := row.Scan(&count)
+	return count, err
+}
+
 const getStore = `-- name: GetStore :one
 SELECT id, name, city FROM stores
 WHERE id = $1
@@ -63,6 +74,31 @@ func (q *Queries) GetStore(ctx context.Context, id int64) (Store, error) {
 	var i Store
 	err := row.Scan(&i.ID, &i.Name, &i.City)
 	return i, err
+}
+
+const iter = `-- name: Iter :many
+SELECT name FROM stores
+ORDER BY name
+`
+
+func (q *Queries) Iter(ctx context.Context) ([]string, error) {
+	rows, err := q.db.Query(ctx, iter)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []string
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			return nil, err
+		}
+		items = append(items, name)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const listStores = `-- name: ListStores :many

@@ -84,8 +84,10 @@ func pgkitStreamQuery(ctx context.Context, db DBTX, sql string, args ...any) (pg
 
 // ListStreamersStream yields ListStreamers's rows one at a time,
 // scanned exactly as ListStreamers scans them. Memory stays flat whatever the
-// number of rows; breaking out of the loop closes the rows (and gives a
-// pooled connection back). An error ends the sequence.
+// number of rows. Breaking out of the loop closes the rows: pgx reads and
+// drops the rest of the result, then a pooled connection goes back (to
+// stop a long query on the server instead, cancel ctx). An error ends the
+// sequence.
 func (q *Queries) ListStreamersStream(ctx context.Context, storeID int64) iter.Seq2[Streamer, error] {
 	return func(yield func(Streamer, error) bool) {
 		var zero Streamer

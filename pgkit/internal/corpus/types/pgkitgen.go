@@ -87,8 +87,10 @@ func pgkitStreamQuery(ctx context.Context, db DBTX, sql string, args ...any) (pg
 
 // PersonEmailsStream yields PersonEmails's rows one at a time,
 // scanned exactly as PersonEmails scans them. Memory stays flat whatever the
-// number of rows; breaking out of the loop closes the rows (and gives a
-// pooled connection back). An error ends the sequence.
+// number of rows. Breaking out of the loop closes the rows: pgx reads and
+// drops the rest of the result, then a pooled connection goes back (to
+// stop a long query on the server instead, cancel ctx). An error ends the
+// sequence.
 func (q *Queries) PersonEmailsStream(ctx context.Context) iter.Seq2[string, error] {
 	return func(yield func(string, error) bool) {
 		var zero string
@@ -116,8 +118,10 @@ func (q *Queries) PersonEmailsStream(ctx context.Context) iter.Seq2[string, erro
 
 // PersonHomesStream yields PersonHomes's rows one at a time,
 // scanned exactly as PersonHomes scans them. Memory stays flat whatever the
-// number of rows; breaking out of the loop closes the rows (and gives a
-// pooled connection back). An error ends the sequence.
+// number of rows. Breaking out of the loop closes the rows: pgx reads and
+// drops the rest of the result, then a pooled connection goes back (to
+// stop a long query on the server instead, cancel ctx). An error ends the
+// sequence.
 func (q *Queries) PersonHomesStream(ctx context.Context) iter.Seq2[*Address, error] {
 	return func(yield func(*Address, error) bool) {
 		var zero *Address
@@ -145,8 +149,10 @@ func (q *Queries) PersonHomesStream(ctx context.Context) iter.Seq2[*Address, err
 
 // PersonLastMoodsStream yields PersonLastMoods's rows one at a time,
 // scanned exactly as PersonLastMoods scans them. Memory stays flat whatever the
-// number of rows; breaking out of the loop closes the rows (and gives a
-// pooled connection back). An error ends the sequence.
+// number of rows. Breaking out of the loop closes the rows: pgx reads and
+// drops the rest of the result, then a pooled connection goes back (to
+// stop a long query on the server instead, cancel ctx). An error ends the
+// sequence.
 func (q *Queries) PersonLastMoodsStream(ctx context.Context) iter.Seq2[NullMood, error] {
 	return func(yield func(NullMood, error) bool) {
 		var zero NullMood
@@ -174,8 +180,10 @@ func (q *Queries) PersonLastMoodsStream(ctx context.Context) iter.Seq2[NullMood,
 
 // PersonListStream yields PersonList's rows one at a time,
 // scanned exactly as PersonList scans them. Memory stays flat whatever the
-// number of rows; breaking out of the loop closes the rows (and gives a
-// pooled connection back). An error ends the sequence.
+// number of rows. Breaking out of the loop closes the rows: pgx reads and
+// drops the rest of the result, then a pooled connection goes back (to
+// stop a long query on the server instead, cancel ctx). An error ends the
+// sequence.
 func (q *Queries) PersonListStream(ctx context.Context) iter.Seq2[Person, error] {
 	return func(yield func(Person, error) bool) {
 		var zero Person
@@ -212,8 +220,10 @@ func (q *Queries) PersonListStream(ctx context.Context) iter.Seq2[Person, error]
 
 // PersonListByMoodsStream yields PersonListByMoods's rows one at a time,
 // scanned exactly as PersonListByMoods scans them. Memory stays flat whatever the
-// number of rows; breaking out of the loop closes the rows (and gives a
-// pooled connection back). An error ends the sequence.
+// number of rows. Breaking out of the loop closes the rows: pgx reads and
+// drops the rest of the result, then a pooled connection goes back (to
+// stop a long query on the server instead, cancel ctx). An error ends the
+// sequence.
 func (q *Queries) PersonListByMoodsStream(ctx context.Context, moods []Mood) iter.Seq2[Person, error] {
 	return func(yield func(Person, error) bool) {
 		var zero Person
@@ -250,8 +260,10 @@ func (q *Queries) PersonListByMoodsStream(ctx context.Context, moods []Mood) ite
 
 // PersonMoodStream yields PersonMood's rows one at a time,
 // scanned exactly as PersonMood scans them. Memory stays flat whatever the
-// number of rows; breaking out of the loop closes the rows (and gives a
-// pooled connection back). An error ends the sequence.
+// number of rows. Breaking out of the loop closes the rows: pgx reads and
+// drops the rest of the result, then a pooled connection goes back (to
+// stop a long query on the server instead, cancel ctx). An error ends the
+// sequence.
 func (q *Queries) PersonMoodStream(ctx context.Context) iter.Seq2[Mood, error] {
 	return func(yield func(Mood, error) bool) {
 		var zero Mood
@@ -279,8 +291,10 @@ func (q *Queries) PersonMoodStream(ctx context.Context) iter.Seq2[Mood, error] {
 
 // PersonMoodsStream yields PersonMoods's rows one at a time,
 // scanned exactly as PersonMoods scans them. Memory stays flat whatever the
-// number of rows; breaking out of the loop closes the rows (and gives a
-// pooled connection back). An error ends the sequence.
+// number of rows. Breaking out of the loop closes the rows: pgx reads and
+// drops the rest of the result, then a pooled connection goes back (to
+// stop a long query on the server instead, cancel ctx). An error ends the
+// sequence.
 func (q *Queries) PersonMoodsStream(ctx context.Context) iter.Seq2[[]Mood, error] {
 	return func(yield func([]Mood, error) bool) {
 		var zero []Mood
