@@ -18,7 +18,9 @@ import (
 )
 
 // killBackends terminates the server processes of the connections whose
-// application_name is app, from a connection of its own.
+// application_name is app, from a connection of its own, and waits (up to
+// 10 s each) until they have exited, so that their sockets are closed
+// whatever the machine's load.
 func killBackends(t *testing.T, url, app string) int {
 	t.Helper()
 	admin, err := pgkit.Open(context.Background(), url, pgkit.Config{MaxConns: 1, ApplicationName: "admin"})
@@ -28,7 +30,7 @@ func killBackends(t *testing.T, url, app string) int {
 	defer admin.Close()
 	var n int
 	if err := admin.QueryRow(context.Background(),
-		"SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = $1", app).Scan(&n); err != nil {
+		"SELECT count(*) FILTER (WHERE pg_terminate_backend(pid, 10000)) FROM pg_stat_activity WHERE application_name = $1", app).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
 	return n

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/shopdb/shopdb/pgkit"
 	"github.com/shopdb/shopdb/pgkit/internal/kitdb"
@@ -64,7 +65,11 @@ func TestFetchHelpersInsideTxRollBack(t *testing.T) {
 // Before, 5–16% of calls with a 500–20,000-row sibling returned
 // "JobListByAccount: context canceled".
 func TestPipelineFirstFnErrorWins(t *testing.T) {
-	ctx, d, q := setup(t)
+	_, d, q := setup(t)
+	// 200 rounds of a 20,000-row sibling take 17 s under -race on a quiet
+	// machine: a bound for a hang, not for speed.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
 	a := kittest.Must(q.AccountCreate(ctx, kitdb.AccountCreateParams{Name: "Long", Team: "History"}))(t)
 	const jobs = 20_000
 	if _, err := d.Exec(ctx, `INSERT INTO jobs (account_id, state, cost_cents)

@@ -683,26 +683,36 @@ func TestMultiplexFullIsPoolExhausted(t *testing.T) {
 // TestMultiplexSlowStatementDoesNotBlockOthers: a statement known to be
 // slow (it ran slow before) is sent with nothing behind it on its
 // connection, so quick statements never wait for it, even with every
-// lane busy: under a steady load of quick statements from 32 goroutines,
-// a 300 ms statement runs 4 times and no quick statement waits anywhere
-// near that long. (With the statement not known as slow, the quick ones
-// pipelined behind it wait the whole 300 ms; the benchmark
-// BenchmarkMultiplexHeadOfLine measures the tail.)
+// lane busy. Under a steady load of quick statements from 32 goroutines,
+// the slow statement is sent and then held on the server by an advisory
+// lock the test keeps until every goroutine has finished 50 more quick
+// statements: one pipelined behind the slow statement could not finish
+// before the lock goes, so the check is causal, with no latency bound
+// (the 2 min wait only turns such a hang into a failure). (With the
+// statement not known as slow, quick ones are pipelined behind it and
+// this fails; BenchmarkMultiplexHeadOfLine measures that tail.)
 func TestMultiplexSlowStatementDoesNotBlockOthers(t *testing.T) {
 	t.Parallel()
-	mx, _, _ := muxDB(t, 3, 0) // 2 lanes
+	mx, plain, _ := muxDB(t, 3, 0) // 2 lanes
 	ctx := context.Background()
-	const slow = "SELECT pg_sleep(0.3) /* known slow */"
+	const slow = "SELECT pg_sleep(0.3), pg_advisory_xact_lock_shared(4242) /* known slow */"
 	for range 2 { // learned: a moving average over its runs
 		if _, err := mx.Exec(ctx, slow); err != nil {
 			t.Fatal(err)
 		}
 	}
+	holder, err := plain.Pool().Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Release()
+	if _, err := holder.Exec(ctx, "SELECT pg_advisory_lock(4242)"); err != nil {
+		t.Fatal(err)
+	}
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
-	var worst atomic.Int64
-	var quick atomic.Int64
-	for g := range 32 {
+	var done [32]atomic.Int64 // quick statements answered, per goroutine
+	for g := range done {
 		wg.Go(func() {
 			for i := 0; ; i++ {
 				select {
@@ -710,29 +720,49 @@ func TestMultiplexSlowStatementDoesNotBlockOthers(t *testing.T) {
 					return
 				default:
 				}
-				start := time.Now()
 				var n int
-				if err := mx.QueryRow(ctx, "SELECT $1::int", g*100000+i).Scan(&n); err != nil || n != g*100000+i {
+				if err := mx.QueryRow(ctx, "SELECT $1::int", g*1000000+i).Scan(&n); err != nil || n != g*1000000+i {
 					t.Errorf("quick statement: %d, %v", n, err)
 					return
 				}
-				quick.Add(1)
-				if d := int64(time.Since(start)); d > worst.Load() {
-					worst.Store(d) // racy max: good enough for a bound
-				}
+				done[g].Add(1)
 			}
 		})
 	}
-	for range 4 {
-		if _, err := mx.Exec(ctx, slow); err != nil {
-			t.Error(err)
+	waitFor(t, 2*time.Minute, func() bool { return done[0].Load() > 20 })
+	slowDone := make(chan error, 1)
+	go func() { _, err := mx.Exec(ctx, slow); slowDone <- err }()
+	waitFor(t, 2*time.Minute, func() bool { // on the server, waiting for the lock
+		var n int
+		err := plain.QueryRow(ctx, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted").Scan(&n)
+		return err == nil && n == 1
+	})
+	var base [32]int64
+	for g := range done {
+		base[g] = done[g].Load()
+	}
+	deadline := time.Now().Add(2 * time.Minute)
+	for g := range done {
+		for done[g].Load() < base[g]+50 && !t.Failed() {
+			if time.Now().After(deadline) {
+				t.Errorf("goroutine %d answered %d quick statements while the slow one was held, not 50: one waits behind it", g, done[g].Load()-base[g])
+				break
+			}
+			time.Sleep(10 * time.Millisecond)
 		}
+	}
+	select {
+	case err := <-slowDone:
+		t.Errorf("the slow statement returned (%v) before its lock was released", err)
+	default:
+	}
+	if _, err := holder.Exec(ctx, "SELECT pg_advisory_unlock(4242)"); err != nil {
+		t.Fatal(err)
 	}
 	close(stop)
 	wg.Wait()
-	t.Logf("%d quick statements, the slowest %s", quick.Load(), time.Duration(worst.Load()))
-	if w := time.Duration(worst.Load()); w >= 250*time.Millisecond {
-		t.Errorf("a quick statement took %s: it waited behind the 300 ms one", w)
+	if err := <-slowDone; err != nil {
+		t.Fatalf("the slow statement after the lock went: %v", err)
 	}
 }
 

@@ -24,7 +24,10 @@ type ReplicaConfig struct {
 	// everything the primary wrote. Default: 5s.
 	MaxLag time.Duration
 	// CheckInterval is how often each replica's reachability and lag are
-	// measured. Default: 1s.
+	// measured. A check waits up to CheckInterval or 1s, whichever is
+	// longer, for the primary's and the replicas' answers, so that a busy
+	// machine does not mark a healthy replica down; one that does not
+	// answer in that time is skipped until it does. Default: 1s.
 	CheckInterval time.Duration
 	// ReadYourWrites keeps the reads of a context made by Session on the
 	// primary for this long after that context's last write, so that a
@@ -126,6 +129,9 @@ type ReplicaStat struct {
 	Lag     time.Duration
 }
 
+// checkTimeout is the least a replica check waits for an answer.
+const checkTimeout = time.Second
+
 func (r *Replicated) watch() {
 	defer r.done.Done()
 	tick := time.NewTicker(r.cfg.CheckInterval)
@@ -135,7 +141,7 @@ func (r *Replicated) watch() {
 		case <-r.stop:
 			return
 		case <-tick.C:
-			ctx, cancel := context.WithTimeout(context.Background(), r.cfg.CheckInterval)
+			ctx, cancel := context.WithTimeout(context.Background(), max(r.cfg.CheckInterval, checkTimeout))
 			r.check(ctx)
 			cancel()
 		}
