@@ -169,7 +169,21 @@ func runTx(ctx context.Context, src Source, opts pgx.TxOptions, fn func(*Tx) err
 		}
 		return err
 	}
-	if err := tx.Commit(ctx); err != nil {
+	if err := ctx.Err(); err != nil {
+		// ctx ended while fn ran: roll back rather than try a commit that
+		// cannot be sent. (pgx would mark a savepoint released that the
+		// server still holds, so its writes would stay in the outer
+		// transaction, and would close a connection it failed to commit on.)
+		_ = tx.Rollback(context.WithoutCancel(ctx))
+		return fmt.Errorf("transaction rolled back: %w", err)
+	}
+	commitCtx := ctx
+	if _, nested := rawOf(src).(pgx.Tx); nested {
+		// A savepoint's RELEASE goes out whatever happens to ctx from here,
+		// so that its outcome is the one reported.
+		commitCtx = context.WithoutCancel(ctx)
+	}
+	if err := tx.Commit(commitCtx); err != nil {
 		_ = tx.Rollback(context.WithoutCancel(ctx))
 		return fmt.Errorf("commit: %w", err)
 	}

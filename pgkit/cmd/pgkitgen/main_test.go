@@ -52,8 +52,8 @@ func TestCheckFailsOnStaleFile(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := run(dir, true, Options{}); err == nil || !strings.Contains(err.Error(), "stale") {
-		t.Fatalf("-check without the file: %v, want a stale error", err)
+	if err := run(dir, true, Options{}); err == nil || !strings.Contains(err.Error(), "does not exist") {
+		t.Fatalf("-check without the file: %v, want an error saying it does not exist", err)
 	}
 	if err := run(dir, false, Options{}); err != nil {
 		t.Fatal(err)
@@ -203,5 +203,40 @@ func TestGenerateIgnoresItsOwnOutput(t *testing.T) {
 	out, err := os.ReadFile(filepath.Join(dir, "other.go"))
 	if err != nil || !strings.Contains(string(out), "type Store interface") {
 		t.Fatalf("other.go: %v\n%s", err, out)
+	}
+}
+
+// TestRunRefusesToOverwrite: -o naming sqlc's own file, a path, or a test
+// file is refused before anything is written; so is a missing -dir.
+func TestRunRefusesToOverwrite(t *testing.T) {
+	q := sqlcHead + "import \"context\"\n" + manySrc("ListIDs", "", "", plainLoop)
+	dir := writePkg(t, map[string]string{"db.go": sqlcDB, "q.sql.go": q})
+	for out, want := range map[string]string{
+		"db.go":         "is not pgkitgen's",
+		"../x.go":       "without a directory",
+		"/tmp/abs.go":   "without a directory",
+		"pgkit_test.go": "not a test file",
+		"pgkitgen.txt":  "name a .go file",
+	} {
+		if err := run(dir, false, Options{Out: out}); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("-o %s: %v, want an error saying %q", out, err, want)
+		}
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "db.go")); string(b) != sqlcDB {
+		t.Error("sqlc's db.go was overwritten")
+	}
+	if err := run(filepath.Join(dir, "nope"), false, Options{}); err == nil || !strings.Contains(err.Error(), "no such directory") {
+		t.Errorf("missing -dir: %v", err)
+	}
+}
+
+// TestGenerateRefusesStatementsBeforeQuery: a :many whose Query is not its
+// first statement would lose what comes before it in the stream.
+func TestGenerateRefusesStatementsBeforeQuery(t *testing.T) {
+	src := strings.Replace(manySrc("ListIDs", ", authorID int64", ", aid", plainLoop),
+		"\trows, err :=", "\taid := authorID + 0\n\trows, err :=", 1)
+	dir := writePkg(t, map[string]string{"db.go": sqlcDB, "q.sql.go": sqlcHead + "import \"context\"\n" + src})
+	if _, err := Generate(dir, Options{}); err == nil || !strings.Contains(err.Error(), "statements come before") {
+		t.Fatalf("Generate: %v, want an error naming the shape", err)
 	}
 }

@@ -251,13 +251,14 @@ func manyQuery(fset *token.FileSet, m method) (stream, bool, error) {
 	}
 	s := stream{method: m, elem: arr.Elt}
 	var loop *ast.ForStmt
-	for _, st := range fd.Body.List {
+	callAt := -1
+	for at, st := range fd.Body.List {
 		switch st := st.(type) {
 		case *ast.AssignStmt:
 			if len(st.Lhs) == 2 && len(st.Rhs) == 1 {
 				if call, ok := st.Rhs[0].(*ast.CallExpr); ok {
 					if sel, ok := call.Fun.(*ast.SelectorExpr); ok && sel.Sel.Name == "Query" && dbExpr(fset, sel.X) && len(call.Args) >= 2 {
-						s.call, s.db = call, sel.X
+						s.call, s.db, callAt = call, sel.X, at
 					}
 				}
 			}
@@ -272,6 +273,10 @@ func manyQuery(fset *token.FileSet, m method) (stream, bool, error) {
 	}
 	bad := func(why string) (stream, bool, error) {
 		return stream{}, false, fmt.Errorf(":many method %s: %s; pgkitgen does not know this shape of sqlc output (a newer sqlc?)", fd.Name.Name, why)
+	}
+	if callAt != 0 {
+		// The stream repeats only the call: what ran before it would be lost.
+		return bad("statements come before its rows, err := db.Query(…)")
 	}
 	body := loop.Body.List
 	if len(body) != 3 {

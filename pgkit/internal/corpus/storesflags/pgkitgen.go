@@ -26,7 +26,8 @@ type Repo interface {
 	// pgkit.WithTx: retried on serialization failure and deadlock when
 	// outermost, a savepoint when nested. On anything else with
 	// Begin(ctx) (pgx.Tx, error), a pgx pool, connection or transaction,
-	// it runs once: committed when fn returns nil, rolled back otherwise.
+	// it runs once: committed when fn returns nil and ctx is not done,
+	// rolled back otherwise; errors are then pgx's, not pgkit's typed ones.
 	RunInTx(ctx context.Context, fn func(Repo) error) error
 }
 
@@ -55,6 +56,9 @@ func (q *Queries) RunInTx(ctx context.Context, fn func(Repo) error) error {
 		defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
 		if err := fn(New(tx)); err != nil {
 			return err
+		}
+		if err := ctx.Err(); err != nil { // ctx ended in fn: rolled back, not committed
+			return fmt.Errorf("run in transaction: rolled back: %w", err)
 		}
 		if err := tx.Commit(ctx); err != nil {
 			return fmt.Errorf("run in transaction: commit: %w", err)
