@@ -310,10 +310,13 @@ type pipeDBTX struct {
 func (d pipeDBTX) submit(ctx context.Context, r pipeRequest) pipeReply {
 	r.fn = d.fn
 	r.reply = make(chan pipeReply, 1)
+	if err := ctx.Err(); err != nil { // as pgx: a query on a dead context is not sent
+		return pipeReply{err: pgerr.Map(ctx, r.sql, err)}
+	}
 	select {
 	case d.requests <- r:
 	case <-ctx.Done():
-		return pipeReply{err: ctx.Err()}
+		return pipeReply{err: pgerr.Map(ctx, r.sql, ctx.Err())}
 	}
 	// The reply always comes: the coordinator answers every request it
 	// took, also after cancellation.

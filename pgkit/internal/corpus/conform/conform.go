@@ -261,8 +261,9 @@ func dbOf(t testing.TB, q any) pgkit.DBTX {
 
 // Many calls q's :many method name with args (the context first, as the
 // method takes them), then its …Stream with the same args, and fails
-// unless both succeed with the same rows in the same order. It returns the
-// rows.
+// unless both succeed with the same rows in the same order, the stream
+// stops and closes at a break, and on a cancelled context it yields one
+// error. It returns the rows.
 func Many[R any](c *C, q any, name string, args ...any) []R {
 	c.Helper()
 	c.compare(name)
@@ -304,6 +305,35 @@ func Many[R any](c *C, q any, name string, args ...any) []R {
 		if !reflect.DeepEqual(got[i], streamed[i]) {
 			c.Fatalf("%s (%s): row %d is %+v, its stream's %+v", name, c.Mode, i, got[i], streamed[i])
 		}
+	}
+	if len(got) > 1 {
+		// Breaking out after the first row stops the stream (a stream that
+		// went on yielding would panic here) and gives its rows back (one
+		// that did not close them leaks a connection, which pgkittest
+		// fails the test for).
+		n := 0
+		for range seq {
+			n++
+			break
+		}
+		if n != 1 {
+			c.Fatalf("%sStream (%s): %d rows before the break, want 1", name, c.Mode, n)
+		}
+	}
+	// A query that fails is one error, not an empty stream.
+	dead, cancel := context.WithCancel(c.Ctx)
+	cancel()
+	in[0] = reflect.ValueOf(dead)
+	var errs, rows int
+	for _, err := range stream.Call(in)[0].Interface().(iter.Seq2[R, error]) {
+		if err != nil {
+			errs++
+		} else {
+			rows++
+		}
+	}
+	if errs != 1 || rows != 0 {
+		c.Fatalf("%sStream (%s) on a cancelled context: %d rows and %d errors, want one error", name, c.Mode, rows, errs)
 	}
 	return got
 }
