@@ -10,7 +10,8 @@
 // What each package covers (sqlc options, then constructs):
 //
 //	authors      sqlc's defaults: emit_interface off, query_parameter_limit 1, pgtype for NULLs;
-//	             :one :many :exec :execrows, a single-column :many, sqlc.narg; unique, check, not-null, FK
+//	             :one :many :exec :execrows, a single-column :many, sqlc.narg; unique, check, not-null, FK;
+//	             the generated RunInTx on raw pgx (pool, connection) and on pgkit (retry)
 //	iface        emit_interface, emit_json_tags (camel), emit_empty_slices, emit_exact_table_names;
 //	             a bigint[] parameter (= ANY), json and jsonb, a unique violation
 //	dbarg        emit_methods_with_db_argument with emit_interface; :copyfrom and its Seq, :batchexec, FK violations
@@ -37,7 +38,8 @@
 //	             text, an expression, columns named yield and zero; a :one of an array (no stream)
 //	arrays       arrays as parameters and results (ANY, unnest), empty and NULL arrays, json/jsonb,
 //	             1 MB text and bytea values
-//	plain        a non-public schema (schema-qualified models), a foreign key across schemas
+//	plain        emit_interface and emit_prepared_queries off; a non-public schema (schema-qualified
+//	             models), a foreign key across schemas, a zero-column :many (SELECT FROM t)
 //	buildtags    build_tags (pgkitgen's file carries the same //go:build line), emit_sql_as_comment,
 //	             omit_sqlc_version, initialisms, emit_db_tags, json_tags_id_uppercase, omit_unused_structs,
 //	             inflection_exclude_table_names
