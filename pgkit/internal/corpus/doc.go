@@ -11,7 +11,8 @@
 //
 //	authors      sqlc's defaults: emit_interface off, query_parameter_limit 1, pgtype for NULLs;
 //	             :one :many :exec :execrows, a single-column :many, sqlc.narg; unique, check, not-null, FK;
-//	             the generated RunInTx on raw pgx (pool, connection) and on pgkit (retry)
+//	             a :many the server fails part-way (its stream must end with the error); the generated
+//	             RunInTx on raw pgx (pool, connection) and on pgkit (retry)
 //	iface        emit_interface, emit_json_tags (camel), emit_empty_slices, emit_exact_table_names;
 //	             a bigint[] parameter (= ANY), json and jsonb, a unique violation
 //	dbarg        emit_methods_with_db_argument with emit_interface; :copyfrom and its Seq, :batchexec, FK violations

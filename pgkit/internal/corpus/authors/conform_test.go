@@ -79,6 +79,9 @@ func TestConformance(t *testing.T) {
 				conform.Equal(c, "ListBookTitles of an author without books", len(none), 0)
 				return nil
 			}},
+			{Name: "failing part-way", Run: func(c *conform.C, q *authors.Queries) error {
+				return conform.ManyFails[int32](c, q, "ListQuotients", c.Ctx) // division by zero at the third row
+			}},
 			{Name: "exec", Run: func(c *conform.C, q *authors.Queries) error {
 				err := q.UpdateAuthorBio(c.Ctx, authors.UpdateAuthorBioParams{ID: bob.ID, Bio: pgtype.Text{String: "builder", Valid: true}})
 				conform.NoErr(c, "UpdateAuthorBio", err)

@@ -32,3 +32,7 @@ RETURNING *;
 SELECT title FROM books
 WHERE author_id = $1
 ORDER BY title;
+
+-- name: ListQuotients :many
+SELECT (10 / (3 - g))::int AS quotient
+FROM generate_series(1, 5) AS g;

@@ -157,6 +157,31 @@ func (q *Queries) ListBookTitles(ctx context.Context, authorID int64) ([]string,
 	return items, nil
 }
 
+const listQuotients = `-- name: ListQuotients :many
+SELECT (10 / (3 - g))::int AS quotient
+FROM generate_series(1, 5) AS g
+`
+
+func (q *Queries) ListQuotients(ctx context.Context) ([]int32, error) {
+	rows, err := q.db.Query(ctx, listQuotients)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []int32
+	for rows.Next() {
+		var quotient int32
+		if err := rows.Scan(&quotient); err != nil {
+			return nil, err
+		}
+		items = append(items, quotient)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const updateAuthorBio = `-- name: UpdateAuthorBio :exec
 UPDATE authors SET bio = $2
 WHERE id = $1

@@ -338,6 +338,43 @@ func Many[R any](c *C, q any, name string, args ...any) []R {
 	return got
 }
 
+// ManyFails calls q's :many method name with args, expecting the server to
+// fail it part-way through its rows, then its …Stream: the :many must
+// return an error naming the query, and the stream must end with one
+// error (after any rows it had), not stop as if the rows were all there.
+// It returns the :many's error, for the step to return.
+func ManyFails[R any](c *C, q any, name string, args ...any) error {
+	c.Helper()
+	c.compare(name)
+	v := reflect.ValueOf(q)
+	many, stream := v.MethodByName(name), v.MethodByName(name+"Stream")
+	if !many.IsValid() || !stream.IsValid() {
+		c.Fatalf("%T has no %s or no %sStream", q, name, name)
+	}
+	in := make([]reflect.Value, len(args))
+	for i, a := range args {
+		in[i] = reflect.ValueOf(a)
+	}
+	out := many.Call(in)
+	err, _ := out[1].Interface().(error)
+	if err == nil || !strings.Contains(err.Error(), name) {
+		c.Fatalf("%s (%s): %v, want the server's error naming the query", name, c.Mode, err)
+	}
+	var last error
+	items := 0
+	for _, e := range stream.Call(in)[0].Interface().(iter.Seq2[R, error]) {
+		items++
+		if last != nil {
+			c.Fatalf("%sStream (%s): an item after the error %v", name, c.Mode, last)
+		}
+		last = e
+	}
+	if last == nil {
+		c.Fatalf("%sStream (%s): %d rows and no error, want the rows then the server's error", name, c.Mode, items)
+	}
+	return err
+}
+
 // checkCompared fails unless every :many method of queries (a method
 // returning a slice and an error whose …Stream exists) was compared, and
 // every method returning ([]T, error) that is not a :one of an array has
