@@ -266,19 +266,7 @@ func dbOf(t testing.TB, q any) pgkit.DBTX {
 // error. It returns the rows.
 func Many[R any](c *C, q any, name string, args ...any) []R {
 	c.Helper()
-	c.compare(name)
-	v := reflect.ValueOf(q)
-	many, stream := v.MethodByName(name), v.MethodByName(name+"Stream")
-	if !many.IsValid() || !stream.IsValid() {
-		c.Fatalf("%T has no %s or no %sStream", q, name, name)
-	}
-	in := make([]reflect.Value, len(args))
-	for i, a := range args {
-		in[i] = reflect.ValueOf(a)
-		if a == nil {
-			in[i] = reflect.Zero(many.Type().In(i))
-		}
-	}
+	many, stream, in := methods(c, q, name, args)
 	out := many.Call(in)
 	if err, _ := out[1].Interface().(error); err != nil {
 		c.Fatalf("%s (%s): %v", name, c.Mode, err)
@@ -338,6 +326,27 @@ func Many[R any](c *C, q any, name string, args ...any) []R {
 	return got
 }
 
+// methods returns q's :many method name and its …Stream, and args as
+// their arguments (a nil arg as the parameter's zero value), and records
+// the method as compared.
+func methods(c *C, q any, name string, args []any) (many, stream reflect.Value, in []reflect.Value) {
+	c.Helper()
+	c.compare(name)
+	v := reflect.ValueOf(q)
+	many, stream = v.MethodByName(name), v.MethodByName(name+"Stream")
+	if !many.IsValid() || !stream.IsValid() {
+		c.Fatalf("%T has no %s or no %sStream", q, name, name)
+	}
+	in = make([]reflect.Value, len(args))
+	for i, a := range args {
+		in[i] = reflect.ValueOf(a)
+		if a == nil {
+			in[i] = reflect.Zero(many.Type().In(i))
+		}
+	}
+	return many, stream, in
+}
+
 // ManyFails calls q's :many method name with args, expecting the server to
 // fail it part-way through its rows, then its …Stream: the :many must
 // return an error naming the query, and the stream must end with one
@@ -345,16 +354,7 @@ func Many[R any](c *C, q any, name string, args ...any) []R {
 // It returns the :many's error, for the step to return.
 func ManyFails[R any](c *C, q any, name string, args ...any) error {
 	c.Helper()
-	c.compare(name)
-	v := reflect.ValueOf(q)
-	many, stream := v.MethodByName(name), v.MethodByName(name+"Stream")
-	if !many.IsValid() || !stream.IsValid() {
-		c.Fatalf("%T has no %s or no %sStream", q, name, name)
-	}
-	in := make([]reflect.Value, len(args))
-	for i, a := range args {
-		in[i] = reflect.ValueOf(a)
-	}
+	many, stream, in := methods(c, q, name, args)
 	out := many.Call(in)
 	err, _ := out[1].Interface().(error)
 	if err == nil || !strings.Contains(err.Error(), name) {
