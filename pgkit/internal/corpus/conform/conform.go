@@ -279,12 +279,21 @@ func Many[R any](c *C, q any, name string, args ...any) []R {
 	if !ok {
 		c.Fatalf("%sStream does not return iter.Seq2[%v, error]", name, reflect.TypeFor[R]())
 	}
+	var muxed int64
+	if c.Mode == "multiplex" { // steps run one at a time: the count is the stream's own
+		muxed = c.DB.MultiplexStats().Statements
+	}
 	var streamed []R
 	for r, err := range seq {
 		if err != nil {
 			c.Fatalf("%sStream (%s): %v", name, c.Mode, err)
 		}
 		streamed = append(streamed, r)
+	}
+	if c.Mode == "multiplex" && c.DB.MultiplexStats().Statements != muxed {
+		// A stream read in full into memory would defeat it: it must take
+		// a connection of its own (DB.QueryStream).
+		c.Fatalf("%sStream (multiplex) went through the multiplexer, not a connection of its own", name)
 	}
 	if len(got) != len(streamed) {
 		c.Fatalf("%s (%s): %d rows, its stream %d", name, c.Mode, len(got), len(streamed))
