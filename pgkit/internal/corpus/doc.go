@@ -11,7 +11,7 @@
 //
 //	authors      sqlc's defaults: emit_interface off, query_parameter_limit 1, pgtype for NULLs;
 //	             :one :many :exec :execrows, a single-column :many, sqlc.narg; unique, check, not-null, FK;
-//	             a :many the server fails part-way (its stream must end with the error); the generated
+//	             a :many the server fails part-way and one whose scan fails part-way (its stream must end with the error); the generated
 //	             RunInTx on raw pgx (pool, connection) and on pgkit (retry)
 //	iface        emit_interface, emit_json_tags (camel), emit_empty_slices, emit_exact_table_names;
 //	             a bigint[] parameter (= ANY), json and jsonb, a unique violation

@@ -82,6 +82,11 @@ func TestConformance(t *testing.T) {
 			{Name: "failing part-way", Run: func(c *conform.C, q *authors.Queries) error {
 				return conform.ManyFails[int32](c, q, "ListQuotients", c.Ctx) // division by zero at the third row
 			}},
+			{Name: "failing to scan part-way", Run: func(c *conform.C, q *authors.Queries) error {
+				// sqlc types nullif(g, 2)::int as int32: the NULL of the second
+				// row cannot be scanned, in the client.
+				return conform.ManyFails[int32](c, q, "ListUnlessTwo", c.Ctx)
+			}},
 			{Name: "exec", Run: func(c *conform.C, q *authors.Queries) error {
 				err := q.UpdateAuthorBio(c.Ctx, authors.UpdateAuthorBioParams{ID: bob.ID, Bio: pgtype.Text{String: "builder", Valid: true}})
 				conform.NoErr(c, "UpdateAuthorBio", err)

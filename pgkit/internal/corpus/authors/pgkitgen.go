@@ -24,6 +24,7 @@ type Store interface {
 	ListAuthors(ctx context.Context) ([]Author, error)
 	ListBookTitles(ctx context.Context, authorID int64) ([]string, error)
 	ListQuotients(ctx context.Context) ([]int32, error)
+	ListUnlessTwo(ctx context.Context) ([]int32, error)
 	UpdateAuthorBio(ctx context.Context, arg UpdateAuthorBioParams) error
 	Streamer
 	// RunInTx runs fn in a transaction on what the Queries run on. On a
@@ -79,6 +80,7 @@ type Streamer interface {
 	ListAuthorsStream(ctx context.Context) iter.Seq2[Author, error]
 	ListBookTitlesStream(ctx context.Context, authorID int64) iter.Seq2[string, error]
 	ListQuotientsStream(ctx context.Context) iter.Seq2[int32, error]
+	ListUnlessTwoStream(ctx context.Context) iter.Seq2[int32, error]
 }
 
 // pgkitStreamQuery runs a …Stream method's query. A DB that offers QueryStream
@@ -171,6 +173,37 @@ func (q *Queries) ListQuotientsStream(ctx context.Context) iter.Seq2[int32, erro
 	return func(yield func(int32, error) bool) {
 		var zero int32
 		rows, err := pgkitStreamQuery(ctx, q.db, listQuotients)
+		if err != nil {
+			yield(zero, err)
+			return
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var i int32
+			if err := rows.Scan(&i); err != nil {
+				yield(zero, err)
+				return
+			}
+			if !yield(i, nil) {
+				return
+			}
+		}
+		if err := rows.Err(); err != nil {
+			yield(zero, err)
+		}
+	}
+}
+
+// ListUnlessTwoStream yields ListUnlessTwo's rows one at a time,
+// scanned exactly as ListUnlessTwo scans them. Memory stays flat whatever the
+// number of rows. Breaking out of the loop closes the rows: pgx reads and
+// drops the rest of the result, then a pooled connection goes back (to
+// stop a long query on the server instead, cancel ctx). An error ends the
+// sequence.
+func (q *Queries) ListUnlessTwoStream(ctx context.Context) iter.Seq2[int32, error] {
+	return func(yield func(int32, error) bool) {
+		var zero int32
+		rows, err := pgkitStreamQuery(ctx, q.db, listUnlessTwo)
 		if err != nil {
 			yield(zero, err)
 			return

@@ -36,3 +36,7 @@ ORDER BY title;
 -- name: ListQuotients :many
 SELECT (10 / (3 - g))::int AS quotient
 FROM generate_series(1, 5) AS g;
+
+-- name: ListUnlessTwo :many
+SELECT nullif(g, 2)::int AS n
+FROM generate_series(1, 3) AS g;

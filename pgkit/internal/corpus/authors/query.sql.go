@@ -182,6 +182,31 @@ func (q *Queries) ListQuotients(ctx context.Context) ([]int32, error) {
 	return items, nil
 }
 
+const listUnlessTwo = `-- name: ListUnlessTwo :many
+SELECT nullif(g, 2)::int AS n
+FROM generate_series(1, 3) AS g
+`
+
+func (q *Queries) ListUnlessTwo(ctx context.Context) ([]int32, error) {
+	rows, err := q.db.Query(ctx, listUnlessTwo)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []int32
+	for rows.Next() {
+		var n int32
+		if err := rows.Scan(&n); err != nil {
+			return nil, err
+		}
+		items = append(items, n)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const updateAuthorBio = `-- name: UpdateAuthorBio :exec
 UPDATE authors SET bio = $2
 WHERE id = $1

@@ -356,10 +356,11 @@ func methods(c *C, q any, name string, args []any) (many, stream reflect.Value, 
 	return many, stream, in
 }
 
-// ManyFails calls q's :many method name with args, expecting the server to
-// fail it part-way through its rows, then its …Stream: the :many must
-// return an error naming the query, and the stream must end with one
-// error (after any rows it had), not stop as if the rows were all there.
+// ManyFails calls q's :many method name with args, expecting it to fail
+// part-way through its rows (the server's error, or a value the client
+// cannot scan), then its …Stream: the :many must return an error naming
+// the query, and the stream must end with one error (after any rows it
+// had), not stop or go on as if the rows were all there.
 // It returns the :many's error, for the step to return.
 func ManyFails[R any](c *C, q any, name string, args ...any) error {
 	c.Helper()
