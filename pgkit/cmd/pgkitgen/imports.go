@@ -14,14 +14,20 @@ import (
 // by the local name it uses it under.
 type imports struct {
 	byName map[string]string // local name → import path
+	err    error             // the first clash of two paths under one name
 }
 
 func newImports() *imports { return &imports{byName: map[string]string{}} }
 
-// add records that the code refers to path as name.
+// add records that the code refers to path as name. A clash is returned
+// and also kept in im.err, which render checks before it writes.
 func (im *imports) add(name, path string) error {
 	if old, ok := im.byName[name]; ok && old != path {
-		return fmt.Errorf("two imports named %s: %q and %q", name, old, path)
+		err := fmt.Errorf("two imports named %s: %q and %q", name, old, path)
+		if im.err == nil {
+			im.err = err
+		}
+		return err
 	}
 	im.byName[name] = path
 	return nil

@@ -240,3 +240,15 @@ func TestGenerateRefusesStatementsBeforeQuery(t *testing.T) {
 		t.Fatalf("Generate: %v, want an error naming the shape", err)
 	}
 }
+
+// TestGenerateRefusesImportClash: a parameter type from a package the
+// sqlc file imports as pgx, which pgkitgen's code needs for pgx itself,
+// is an error, not a file importing one of the two silently.
+func TestGenerateRefusesImportClash(t *testing.T) {
+	q := sqlcHead + "import (\n\t\"context\"\n\n\tpgx \"example.com/notpgx\"\n)\n" +
+		manySrc("ListByOwner", ", owner pgx.ID", ", owner", plainLoop)
+	dir := writePkg(t, map[string]string{"db.go": sqlcDB, "q.sql.go": q})
+	if _, err := Generate(dir, Options{}); err == nil || !strings.Contains(err.Error(), "two imports named pgx") {
+		t.Fatalf("Generate with two paths imported as pgx: %v", err)
+	}
+}

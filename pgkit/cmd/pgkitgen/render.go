@@ -134,9 +134,9 @@ func render(p *pkg, o Options) ([]byte, error) {
 	}
 	w("}\n\n")
 	if len(p.streams) > 0 {
-		_ = im.add("context", "context")
-		_ = im.add(n.iter, "iter")
-		_ = im.add("pgx", "github.com/jackc/pgx/v5")
+		im.add("context", "context")
+		im.add(n.iter, "iter")
+		im.add("pgx", "github.com/jackc/pgx/v5")
 		w(`// %[1]s runs a …%[2]s method's query. A DB that offers QueryStream
 // (a multiplexing pgkit.DB, which otherwise reads results in full as they
 // arrive) gives it a connection of its own, read row by row.
@@ -167,11 +167,14 @@ func %[1]s(ctx context.Context, db DBTX, sql string, args ...any) (pgx.Rows, err
 		if err := im.uses(c.file, c.elem); err != nil {
 			return nil, fmt.Errorf("%s: %w", c.decl.Name.Name, err)
 		}
-		_ = im.add(n.iter, "iter")
-		_ = im.add("pgx", "github.com/jackc/pgx/v5")
+		im.add(n.iter, "iter")
+		im.add("pgx", "github.com/jackc/pgx/v5")
 		renderSeq(w, t, c, o)
 	}
 
+	if im.err != nil {
+		return nil, im.err
+	}
 	var b bytes.Buffer
 	if p.build != "" {
 		b.WriteString(p.build + "\n\n")
@@ -209,9 +212,9 @@ func field(t func(ast.Node) string, f *ast.Field) string {
 
 // renderStore writes Store, DB and RunInTx.
 func renderStore(p *pkg, n names, im *imports, w func(string, ...any), t func(ast.Node) string) error {
-	_ = im.add("context", "context")
-	_ = im.add(n.fmt, "fmt")
-	_ = im.add("pgx", "github.com/jackc/pgx/v5")
+	im.add("context", "context")
+	im.add(n.fmt, "fmt")
+	im.add("pgx", "github.com/jackc/pgx/v5")
 	w(`// %[1]s is the queries plus streams and transactions, for code written
 // against an interface that still needs a transaction. *Queries implements
 // it; inside RunInTx, the %[1]s passed to fn runs in the transaction, and

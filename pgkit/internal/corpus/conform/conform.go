@@ -243,9 +243,7 @@ func (g goTB) Fatalf(f string, a ...any) { g.TB.Errorf(f, a...); panic(errAbort)
 // dbOf returns what q runs on: its DB() (pgkitgen's), or q itself for a
 // package whose methods take the DB (q is then that DB).
 func dbOf(t testing.TB, q any) pgkit.DBTX {
-	if d, ok := q.(interface{ DB() pgkit.DBTX }); ok {
-		return d.DB()
-	}
+	// DB() returns the package's own DBTX type: found by reflection.
 	v := reflect.ValueOf(q)
 	if m := v.MethodByName("DB"); m.IsValid() && m.Type().NumIn() == 0 && m.Type().NumOut() == 1 {
 		if d, ok := m.Call(nil)[0].Interface().(pgkit.DBTX); ok {
