@@ -3,7 +3,7 @@ module github.com/shopdb/shopdb/bench
 go 1.26.0
 
 require (
-	github.com/jackc/pgx/v5 v5.12.0
+	github.com/jackc/pgx/v5 v5.13.0
 	github.com/shopdb/shopdb v0.0.0
 	gonum.org/v1/plot v0.15.2
 )

@@ -206,33 +206,7 @@ func (d *DB) QueryStream(ctx context.Context, sql string, args ...any) (pgx.Rows
 // connection is replaced once, as for Exec.
 func (d *DB) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
 	rows, err := d.Query(ctx, sql, args...)
-	if err != nil {
-		return errRow{err}
-	}
-	if mr, ok := rows.(*muxRows); ok {
-		return muxRow{mr}
-	}
-	return (*firstRow)(rows.(*mappedRows))
-}
-
-// firstRow is the Row of a query run as Query: the first row, then the
-// rows closed (as pgx's own QueryRow does with its rows).
-type firstRow mappedRows
-
-func (r *firstRow) Scan(dest ...any) error {
-	rows := (*mappedRows)(r)
-	defer rows.Close()
-	if !rows.Next() {
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		return pgerr.Map(rows.ctx, rows.sql, pgx.ErrNoRows)
-	}
-	if err := rows.Scan(dest...); err != nil {
-		return pgerr.Map(rows.ctx, rows.sql, err)
-	}
-	rows.Close()
-	return rows.Err()
+	return rowOf(ctx, sql, rows, err)
 }
 
 // deadline applies Config.QueryTimeout to a ctx without a deadline.

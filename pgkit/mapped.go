@@ -82,6 +82,41 @@ func (r *mappedRow) Scan(dest ...any) error {
 	return pgerr.Map(r.ctx, r.sql, err)
 }
 
+// rowOf is QueryRow's result for a query run as Query, on any rows: the
+// first row, then the rows closed (as pgx's own QueryRow does with its
+// rows). err is Query's error.
+func rowOf(ctx context.Context, sql string, rows pgx.Rows, err error) pgx.Row {
+	if err != nil {
+		return errRow{err}
+	}
+	return &firstRow{rows: rows, ctx: ctx, sql: sql}
+}
+
+// firstRow is rowOf's row.
+type firstRow struct {
+	rows pgx.Rows
+	ctx  context.Context
+	sql  string
+}
+
+// Scan decodes the first row into dest; pgerr.ErrNotFound when there is
+// none.
+func (r *firstRow) Scan(dest ...any) error {
+	rows := r.rows
+	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return pgerr.Map(r.ctx, r.sql, err)
+		}
+		return pgerr.Map(r.ctx, r.sql, pgx.ErrNoRows)
+	}
+	if err := rows.Scan(dest...); err != nil {
+		return pgerr.Map(r.ctx, r.sql, err)
+	}
+	rows.Close()
+	return pgerr.Map(r.ctx, r.sql, rows.Err())
+}
+
 // errRow is a row whose query could not be sent (no connection).
 type errRow struct{ err error }
 

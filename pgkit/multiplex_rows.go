@@ -132,21 +132,6 @@ func (r *muxRows) TypeMap() *pgtype.Map {
 // Conn is nil: the rows belong to no connection.
 func (r *muxRows) Conn() *pgx.Conn { return nil }
 
-// muxRow is a multiplexed QueryRow's result.
-type muxRow struct{ rows *muxRows }
-
-// Scan decodes the first row into dest; pgerr.ErrNotFound when there is none.
-func (r muxRow) Scan(dest ...any) error {
-	defer r.rows.Close()
-	if !r.rows.Next() {
-		if err := r.rows.Err(); err != nil {
-			return err
-		}
-		return pgerr.Map(r.rows.ctx, r.rows.sql, pgx.ErrNoRows)
-	}
-	return r.rows.Scan(dest...)
-}
-
 // rowScanner decodes rows as pgx's Rows.Scan does, keeping the scan plans
 // from row to row while the destination types stay the same (as pgx's own
 // rows do: a plan lookup per value costs as much as the decode). The

@@ -294,13 +294,7 @@ func (r *Replicated) query(ctx context.Context, run func(*DB, context.Context, s
 // QueryRow is Query for one row.
 func (r *Replicated) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
 	rows, err := r.Query(ctx, sql, args...)
-	if err != nil {
-		return errRow{err}
-	}
-	if m, ok := rows.(*mappedRows); ok {
-		return (*firstRow)(m)
-	}
-	return errRow{fmt.Errorf("pgkit: unexpected rows %T", rows)}
+	return rowOf(ctx, sql, rows, err)
 }
 
 // CopyFrom copies into the primary.

@@ -2,12 +2,14 @@ package pgkit_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
 	"github.com/shopdb/shopdb/pgkit"
 	"github.com/shopdb/shopdb/pgkit/internal/kitdb"
 	"github.com/shopdb/shopdb/pgkit/pgerr"
+	"github.com/shopdb/shopdb/pgkit/pgkittest"
 	"github.com/shopdb/shopdb/pgkit/pgtemp"
 )
 
@@ -155,5 +157,33 @@ func waitFor(t *testing.T, within time.Duration, cond func() bool) {
 			t.Fatalf("condition not met within %s", within)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestReplicatedMultiplexedQueryRow: a QueryRow that Replicated sends to a
+// multiplexing primary (a write, or any read with no replica) scans its
+// row. It used to fail every time with "unexpected rows *pgkit.muxRows".
+func TestReplicatedMultiplexedQueryRow(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	r, err := pgkit.OpenReplicated(ctx, pgkittest.URL(t, kitdb.Migrations()), nil, pgkit.Config{MaxConns: 3, Multiplex: true}, pgkit.ReplicaConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if !r.Primary().Multiplexing() {
+		t.Fatal("the primary does not multiplex")
+	}
+	q := kitdb.New(r)
+	a, err := q.AccountCreate(ctx, kitdb.AccountCreateParams{Name: "Mux", Team: "Rep"})
+	if err != nil {
+		t.Fatalf("a :one write through Replicated on a multiplexing primary: %v", err)
+	}
+	got, err := q.AccountGetByID(ctx, a.AccountID)
+	if err != nil || got.Name != "Mux" {
+		t.Fatalf("a :one read: %+v, %v", got, err)
+	}
+	if _, err := q.AccountGetByID(ctx, -1); !errors.Is(err, pgerr.ErrNotFound) {
+		t.Fatalf("a missing row: %v, want pgerr.ErrNotFound", err)
 	}
 }
