@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/shopdb/shopdb/pgkit/internal/mux"
 	"github.com/shopdb/shopdb/pgkit/pgerr"
 )
 
@@ -141,12 +142,9 @@ func (w *wrapped) RunInTx(ctx context.Context, fn func(pgx.Tx) error) error {
 func (d *DB) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
 	ctx, cancel := d.deadline(ctx)
 	defer cancel()
-	if d.mux != nil && multiplexable(args) {
-		res, err := d.mux.do(ctx, sql, args)
-		if err != nil {
-			return pgconn.CommandTag{}, pgerr.Map(ctx, sql, err)
-		}
-		return res.tag, nil
+	if d.mx != nil && mux.Multiplexable(args) {
+		tag, err := d.mx.Exec(ctx, sql, args)
+		return tag, pgerr.Map(ctx, sql, err)
 	}
 	for retried := false; ; retried = true {
 		c, err := d.acquire(ctx)
@@ -165,14 +163,14 @@ func (d *DB) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandT
 // Query runs sql on a pooled connection, given back when the rows are closed
 // or read to the end. A dead connection is replaced once, as for Exec.
 func (d *DB) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
-	if d.mux != nil && multiplexable(args) {
+	if d.mx != nil && mux.Multiplexable(args) {
 		ctx, cancel := d.deadline(ctx)
 		defer cancel() // the rows are in memory once returned
-		res, err := d.mux.do(ctx, sql, args)
+		rows, err := d.mx.Query(ctx, sql, args)
 		if err != nil {
 			return nil, pgerr.Map(ctx, sql, err)
 		}
-		return &muxRows{m: d.mux, ctx: ctx, sql: sql, res: res}, nil
+		return &mappedRows{Rows: rows, ctx: ctx, sql: sql}, nil
 	}
 	return d.QueryStream(ctx, sql, args...)
 }
@@ -254,6 +252,7 @@ func (d *DB) Begin(ctx context.Context) (pgx.Tx, error) {
 // together wait at most the acquire timeout.
 func (d *DB) BeginTx(ctx context.Context, opts pgx.TxOptions) (pgx.Tx, error) {
 	var tx pgx.Tx
+	d.yieldIdleLanes()
 	err := d.bounded(ctx, func(actx context.Context) (err error) {
 		// pgxpool's Tx gives the connection back when it ends; actx bounds
 		// only the acquire and the BEGIN, never the transaction.

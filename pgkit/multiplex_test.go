@@ -22,7 +22,8 @@ import (
 )
 
 // muxDB opens a multiplexing DB on its own fresh database, with conns
-// connections, and a plain one on the same database.
+// lanes (and one connection more, for transactions and streams), and a
+// plain one on the same database.
 func muxDB(t *testing.T, conns int32, depth int) (mux, plain *pgkit.DB, url string) {
 	t.Helper()
 	url = pgkittest.URL(t, kitdb.Migrations())
@@ -34,7 +35,7 @@ func muxDB(t *testing.T, conns int32, depth int) (mux, plain *pgkit.DB, url stri
 		t.Cleanup(d.Close)
 		return d
 	}
-	mux = open(pgkit.Config{MaxConns: conns, Multiplex: true, MultiplexDepth: depth, ApplicationName: "mux", AcquireTimeout: 20 * time.Second})
+	mux = open(pgkit.Config{MaxConns: conns + 1, MultiplexConns: conns, Multiplex: true, MultiplexDepth: depth, ApplicationName: "mux", AcquireTimeout: 20 * time.Second})
 	plain = open(pgkit.Config{MaxConns: 4, ApplicationName: "plain"})
 	if !mux.Multiplexing() || plain.Multiplexing() {
 		t.Fatal("Config.Multiplex not honoured")
@@ -693,7 +694,7 @@ func TestMultiplexFullIsPoolExhausted(t *testing.T) {
 // this fails; BenchmarkMultiplexHeadOfLine measures that tail.)
 func TestMultiplexSlowStatementDoesNotBlockOthers(t *testing.T) {
 	t.Parallel()
-	mx, plain, _ := muxDB(t, 3, 0) // 2 lanes
+	mx, plain, _ := muxDB(t, 2, 0) // 2 lanes
 	ctx := context.Background()
 	const slow = "SELECT pg_sleep(0.3), pg_advisory_xact_lock_shared(4242) /* known slow */"
 	for range 2 { // learned: a moving average over its runs
@@ -772,7 +773,7 @@ func TestMultiplexSlowStatementDoesNotBlockOthers(t *testing.T) {
 // caller never sees the refusal.
 func TestMultiplexStalePreparedStatement(t *testing.T) {
 	t.Parallel()
-	mx, plain, _ := muxDB(t, 2, 0) // 1 lane: every statement on the same connection
+	mx, plain, _ := muxDB(t, 1, 0) // 1 lane: every statement on the same connection
 	ctx := context.Background()
 	if _, err := plain.Exec(ctx, "CREATE TABLE stale (x int); INSERT INTO stale VALUES (41)"); err != nil {
 		t.Fatal(err)
@@ -801,7 +802,7 @@ func TestMultiplexStalePreparedStatement(t *testing.T) {
 // hanging.
 func TestMultiplexFrozenBackendIsGivenUp(t *testing.T) {
 	t.Parallel()
-	mx, _, _ := muxDB(t, 2, 0) // 1 lane
+	mx, _, _ := muxDB(t, 1, 0) // 1 lane
 	ctx := context.Background()
 	freezeBackend(t, mx) // the lane's connection: it is the only one
 	behind := make(chan error, 1)

@@ -1,0 +1,171 @@
+package pgkit_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/shopdb/shopdb/pgkit"
+	"github.com/shopdb/shopdb/pgkit/internal/kitdb"
+	"github.com/shopdb/shopdb/pgkit/pgkittest"
+)
+
+// TestMultiplexLargeArgumentsBesideLargeResults: on one lane, statements
+// that send 16 MB of arguments and return 16 MB are pipelined, several to
+// a write. The lane used to flush a whole write with no reader running:
+// the server, blocked sending one statement's result, stopped reading the
+// next one's arguments, and lane, callers and DB.Close hung for good.
+// Every statement must now be answered, with its own answer.
+func TestMultiplexLargeArgumentsBesideLargeResults(t *testing.T) {
+	t.Parallel()
+	mx, _, _ := muxDB(t, 1, 0)                                              // 1 lane: every statement on the same connection
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute) // a hang guard only
+	defer cancel()
+	const size = 16 << 20
+	arg := strings.Repeat("y", size)
+	g, ctx := errgroup.WithContext(ctx)
+	for i := range 6 {
+		g.Go(func() error {
+			for range 2 {
+				var n int
+				var s string
+				err := mx.QueryRow(ctx, "SELECT length($1::text) + $2::int, repeat(chr(120 + $2::int), $3::int)", arg, i%3, size).Scan(&n, &s)
+				if err != nil {
+					return err
+				}
+				if n != size+i%3 || len(s) != size || s[0] != byte('x'+i%3) {
+					return fmt.Errorf("caller %d: got %d and %d bytes of %q, want %d and %d of %q", i, n, len(s), s[:1], size+i%3, size, string(rune('x'+i%3)))
+				}
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		t.Fatalf("%v; stats %+v", err, mx.MultiplexStats())
+	}
+}
+
+// TestMultiplexStalePlansConverge: statements prepared on every lane meet
+// a schema change that alters their result type (ALTER … TYPE), with
+// slow statements beside them that send work from lane to lane. No
+// caller sees the server's "cached plan must not change result type"
+// (0A000): each stale copy is prepared again, on whatever lane the
+// statement goes to. Multiplexed callers used to see it after at most two
+// resends, when a resend met another lane's stale copy.
+func TestMultiplexStalePlansConverge(t *testing.T) {
+	t.Parallel()
+	mx, plain, _ := muxDB(t, 4, 0)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	for _, sql := range []string{"CREATE TABLE stale (id int PRIMARY KEY, v int)", "INSERT INTO stale SELECT g, g FROM generate_series(1, 100) g"} {
+		if _, err := plain.Exec(ctx, sql); err != nil {
+			t.Fatal(err)
+		}
+	}
+	read := func(ctx context.Context, i int) error {
+		rows, err := mx.Query(ctx, "SELECT v FROM stale WHERE id = $1", i%100+1)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			if _, err := rows.Values(); err != nil {
+				return err
+			}
+		}
+		return rows.Err()
+	}
+	run := func(n int) error {
+		g, ctx := errgroup.WithContext(ctx)
+		for i := range n {
+			g.Go(func() error {
+				if i%5 == 0 {
+					_, err := mx.Exec(ctx, "SELECT pg_sleep(0.002)")
+					return err
+				}
+				return read(ctx, i)
+			})
+		}
+		return g.Wait()
+	}
+	if err := run(300); err != nil { // prepared on every lane
+		t.Fatal(err)
+	}
+	for _, typ := range []string{"bigint", "numeric", "text", "int"} {
+		// The ALTER lands while statements are in flight on every lane.
+		done := make(chan error, 1)
+		go func() { done <- run(2000) }()
+		if _, err := plain.Exec(ctx, "ALTER TABLE stale ALTER v TYPE "+typ+" USING v::"+typ); err != nil {
+			t.Fatal(err)
+		}
+		if err := <-done; err != nil {
+			t.Fatalf("around ALTER … TYPE %s: %v; stats %+v", typ, err, mx.MultiplexStats())
+		}
+		if err := run(2000); err != nil {
+			t.Fatalf("after ALTER … TYPE %s: %v; stats %+v", typ, err, mx.MultiplexStats())
+		}
+	}
+}
+
+// TestMultiplexAdmissionIsBoundedInTime: statements known to be slow go
+// one at a time on a lane, so callers beyond what the lanes can run
+// within AcquireTimeout must fail with ErrPoolExhausted then, not wait in
+// the queue for as long as the statements before them take (admitted
+// callers used to wait 9.9 s against a 5 s AcquireTimeout). Every caller
+// is counted as exhausted in both Stats and MultiplexStats, not as
+// canceled.
+func TestMultiplexAdmissionIsBoundedInTime(t *testing.T) {
+	t.Parallel()
+	url := pgkittest.URL(t, kitdb.Migrations())
+	ctx := context.Background()
+	d, err := pgkit.Open(ctx, url, pgkit.Config{MaxConns: 2, Multiplex: true, AcquireTimeout: 300 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	const slow = "SELECT pg_sleep(0.1)"
+	for range 3 { // known to be slow from now on
+		if _, err := d.Exec(ctx, slow); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// 40 statements of 100 ms on one lane take 4 s: far beyond 300 ms
+	// however loaded the machine.
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	exhausted := 0
+	var other []error
+	for range 40 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := d.Exec(ctx, slow)
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case errors.Is(err, pgkit.ErrPoolExhausted):
+				exhausted++
+			case err != nil:
+				other = append(other, err)
+			}
+		}()
+	}
+	wg.Wait()
+	if len(other) > 0 {
+		t.Fatalf("errors other than ErrPoolExhausted: %v", other)
+	}
+	if exhausted == 0 {
+		t.Fatal("no caller failed with ErrPoolExhausted: callers waited in the queue beyond AcquireTimeout")
+	}
+	st, mst := d.Stats(), d.MultiplexStats()
+	if st.Exhausted != int64(exhausted) || mst.Exhausted != int64(exhausted) || st.Canceled != 0 {
+		t.Fatalf("%d callers exhausted; Stats().Exhausted %d, MultiplexStats().Exhausted %d, Stats().Canceled %d", exhausted, st.Exhausted, mst.Exhausted, st.Canceled)
+	}
+	t.Logf("%d of 40 exhausted; %+v", exhausted, mst)
+}
