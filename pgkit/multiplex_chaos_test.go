@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/shopdb/shopdb/pgkit"
@@ -168,4 +169,67 @@ func TestMultiplexAdmissionIsBoundedInTime(t *testing.T) {
 		t.Fatalf("%d callers exhausted; Stats().Exhausted %d, MultiplexStats().Exhausted %d, Stats().Canceled %d", exhausted, st.Exhausted, mst.Exhausted, st.Canceled)
 	}
 	t.Logf("%d of 40 exhausted; %+v", exhausted, mst)
+}
+
+// TestPoolStalePlansConverge: on a plain pool whose every connection has
+// the statements prepared, a schema change that alters their result type
+// (ALTER … TYPE) reaches no caller: pgx forgets a stale statement on the
+// connection that met it, and the DB runs the statement again. The first
+// query per cached connection used to fail with 0A000.
+func TestPoolStalePlansConverge(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	d, err := pgkit.Open(ctx, pgkittest.URL(t, kitdb.Migrations()), pgkit.Config{MaxConns: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	for _, sql := range []string{"CREATE TABLE stale (id int PRIMARY KEY, v int)", "INSERT INTO stale SELECT g, g FROM generate_series(1, 100) g"} {
+		if _, err := d.Exec(ctx, sql); err != nil {
+			t.Fatal(err)
+		}
+	}
+	run := func() error {
+		g, ctx := errgroup.WithContext(ctx)
+		for i := range 40 { // more callers than connections: every connection prepares each
+			g.Go(func() error {
+				switch i % 4 {
+				case 0:
+					_, err := d.Exec(ctx, "SELECT v FROM stale WHERE id = $1", i%100+1)
+					return err
+				case 1:
+					var v any
+					return d.QueryRow(ctx, "SELECT v FROM stale WHERE id = $1", i%100+1).Scan(&v)
+				case 2:
+					for _, err := range pgkit.StreamScan(ctx, d, func(r pgx.CollectableRow) ([]any, error) { return r.Values() }, "SELECT v FROM stale WHERE id <= $1", i%100+1) {
+						if err != nil {
+							return err
+						}
+					}
+					return nil
+				}
+				rows, err := d.Query(ctx, "SELECT v FROM stale WHERE id <= $1", i%100+1)
+				if err != nil {
+					return err
+				}
+				defer rows.Close()
+				for rows.Next() {
+				}
+				return rows.Err()
+			})
+		}
+		return g.Wait()
+	}
+	if err := run(); err != nil {
+		t.Fatal(err)
+	}
+	for _, typ := range []string{"bigint", "text", "int"} {
+		if _, err := d.Exec(ctx, "ALTER TABLE stale ALTER v TYPE "+typ+" USING v::"+typ); err != nil {
+			t.Fatal(err)
+		}
+		if err := run(); err != nil {
+			t.Fatalf("after ALTER … TYPE %s: %v", typ, err)
+		}
+	}
 }

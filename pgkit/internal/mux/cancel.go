@@ -109,3 +109,11 @@ func (l *lane) resend(req *request, st *stmt, err error) bool {
 func stalePlan(pgErr *pgconn.PgError) bool {
 	return pgErr.Code == "26000" || pgErr.Code == "0A000" && strings.Contains(pgErr.Message, "cached plan")
 }
+
+// StalePlan reports an error of a statement refused because its prepared
+// statement no longer exists or no longer matches the schema: it did not
+// run, and may be sent again.
+func StalePlan(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && stalePlan(pgErr)
+}
