@@ -10,10 +10,12 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/shopdb/shopdb/pgkit"
 	"github.com/shopdb/shopdb/pgkit/internal/kitdb"
+	"github.com/shopdb/shopdb/pgkit/pgerr"
 	"github.com/shopdb/shopdb/pgkit/pgkittest"
 )
 
@@ -231,5 +233,103 @@ func TestPoolStalePlansConverge(t *testing.T) {
 		if err := run(); err != nil {
 			t.Fatalf("after ALTER … TYPE %s: %v", typ, err)
 		}
+	}
+}
+
+// TestMultiplexSmallPools: a pool of one connection cannot multiplex
+// (nothing would be left for transactions, streams and COPY) and Open
+// says so; from two connections on, the lanes leave one free, so
+// transactions beside a steady multiplexed load never wait for the
+// multiplexer, and the default lane counts say the same.
+func TestMultiplexSmallPools(t *testing.T) {
+	t.Parallel()
+	for maxConns, want := range map[int]int{1: 0, 2: 1, 3: 2} {
+		if got := pgkit.DefaultMultiplexConns(maxConns); got != want {
+			t.Errorf("DefaultMultiplexConns(%d) = %d, want %d", maxConns, got, want)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	url := pgkittest.URL(t, kitdb.Migrations())
+	if d, err := pgkit.Open(ctx, url, pgkit.Config{MaxConns: 1, Multiplex: true}); err == nil || !strings.Contains(err.Error(), "MaxConns") {
+		if d != nil {
+			d.Close()
+		}
+		t.Fatalf("Open with MaxConns 1 and Multiplex: %v, want an error naming MaxConns", err)
+	}
+	d, err := pgkit.Open(ctx, url, pgkit.Config{MaxConns: 2, Multiplex: true, MultiplexConns: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	stop := make(chan struct{})
+	g, gctx := errgroup.WithContext(ctx)
+	for range 8 {
+		g.Go(func() error {
+			for {
+				select {
+				case <-stop:
+					return nil
+				default:
+				}
+				if _, err := d.Exec(gctx, "SELECT pg_sleep(0.001)"); err != nil {
+					return err
+				}
+			}
+		})
+	}
+	for i := range 30 {
+		// AcquireTimeout is 5 s: a transaction that waited for a lane
+		// to let go of the second connection would fail only if the
+		// lane never did; one lane is all MaxConns 2 allows, so none
+		// waits at all.
+		tx, err := d.Begin(ctx)
+		if err != nil {
+			t.Fatalf("transaction %d beside multiplexed statements: %v", i, err)
+		}
+		if _, err := tx.Exec(ctx, "SELECT 1"); err != nil {
+			t.Fatal(err)
+		}
+		if err := tx.Commit(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(stop)
+	if err := g.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if st := d.MultiplexStats(); st.Lanes > 1 {
+		t.Fatalf("%d lanes on a pool of 2", st.Lanes)
+	}
+}
+
+// TestMultiplexInFlightIsNeverSafeToRetry: a statement in flight when its
+// multiplexed connection dies may have run: its error says the connection
+// was lost and pgconn.SafeToRetry is false for it, whatever pgx says of
+// the read that failed.
+func TestMultiplexInFlightIsNeverSafeToRetry(t *testing.T) {
+	t.Parallel()
+	mx, plain, _ := muxDB(t, 1, 0)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	errc := make(chan error, 1)
+	go func() {
+		_, err := mx.Exec(ctx, "SELECT pg_sleep(30)")
+		errc <- err
+	}()
+	// Terminate the lane's backend once the statement runs on it.
+	for {
+		var n int
+		if err := plain.QueryRow(ctx, "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = 'mux' AND query = 'SELECT pg_sleep(30)' AND state = 'active'").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n > 0 {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	err := <-errc
+	if err == nil || pgconn.SafeToRetry(err) || !errors.Is(err, pgerr.ErrConnectionLost) {
+		t.Fatalf("statement in flight on a terminated connection: %v (SafeToRetry %v), want ErrConnectionLost, not safe to retry", err, pgconn.SafeToRetry(err))
 	}
 }
