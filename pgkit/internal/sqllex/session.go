@@ -18,8 +18,8 @@ import "strings"
 //     ("CREATE TEMPORARY");
 //   - INTO not right after INSERT or MERGE ("SELECT INTO": SELECT … INTO
 //     [TEMP] t creates a table), outside IMPORT FOREIGN SCHEMA;
-//   - any name starting with pg_temp, quoted or not ("pg_temp": an object
-//     of the connection's temporary schema);
+//   - the name pg_temp or any name starting with pg_temp_, quoted or not
+//     ("pg_temp": the connection's temporary schema);
 //   - calls of the session-level advisory lock functions: every
 //     pg_advisory_* and pg_try_advisory_* but the _xact_ ones ("session
 //     advisory lock"); of setseed ("setseed"), dblink_connect and
@@ -157,7 +157,7 @@ func sessionChangeAt(stmt []Token, i int) string {
 	switch {
 	case !ok:
 		return "identifier with unreadable Unicode escapes"
-	case strings.HasPrefix(name, "pg_temp"):
+	case name == "pg_temp" || strings.HasPrefix(name, "pg_temp_"):
 		return "pg_temp"
 	}
 	called, args, _ := calledAt(stmt, i)

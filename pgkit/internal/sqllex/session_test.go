@@ -118,6 +118,7 @@ func TestSessionChange(t *testing.T) {
 		{"SELECT $$; BEGIN$$", ""},
 		{`SELECT "set", "begin", "pg_temp" || 'x' FROM t`, "pg_temp"}, // a name pg_temp is refused even as a column
 		{`SELECT "set", "begin" FROM t`, ""},
+		{`SELECT 1 AS pg_tempest, 2 AS "pg_temporary"`, ""},
 		{"SET LOCAL statement_timeout = 1", ""},
 		{"set local search_path = x", ""},
 		{"SELECT set_config('a.b', 'c', true)", ""},
