@@ -86,6 +86,7 @@ func TestMultiplexSessionCheck(t *testing.T) {
 		{"SET pgkit_test.x = 'leaked1'", nil},
 		{"-- name: X :exec\nset search_path = nowhere", nil},
 		{"SET statement_timeout = 1234", nil},
+		{"UPDATE pg_settings SET setting = '4321' WHERE name = 'statement_timeout'", nil},
 		{"/* c */ RESET search_path", nil},
 		{"BEGIN", nil},
 		{"PREPARE leak_p AS SELECT 1", nil},

@@ -70,7 +70,7 @@ func Lex(sql string) []Token { return LexWith(sql, true) }
 // escape as in E'…' (off).
 func LexWith(sql string, standardConformingStrings bool) []Token {
 	l := lexer{sql: sql, scs: standardConformingStrings}
-	var toks []Token
+	toks := make([]Token, 0, len(sql)/3+1) // about a token per 3 bytes in generated queries
 	for l.pos < len(sql) {
 		toks = append(toks, l.next())
 	}

@@ -25,7 +25,7 @@ func Unterminated(toks []Token) (Token, bool) {
 
 // Code returns the tokens that are neither whitespace nor comments.
 func Code(toks []Token) []Token {
-	code := make([]Token, 0, len(toks)/2+1)
+	code := make([]Token, 0, len(toks))
 	for _, t := range toks {
 		if t.Kind != Space && t.Kind != LineComment && t.Kind != BlockComment {
 			code = append(code, t)

@@ -77,7 +77,7 @@ func readOnly(toks []Token) bool {
 				return false
 			}
 		}
-		if name, _, ok := calledAt(code, i); !ok || NeedsPrimary(name) {
+		if name, _, ok := calledAt(code, i); !ok || name != "" && NeedsPrimary(name) {
 			return false
 		}
 	}

@@ -16,6 +16,9 @@ import "strings"
 //     LOAD (named by that keyword), DO ("DO block": its body can do all
 //     of these), or CREATE [OR REPLACE] [GLOBAL | LOCAL] TEMP | TEMPORARY
 //     ("CREATE TEMPORARY");
+//   - UPDATE of pg_settings, whose rule runs set_config(…, false)
+//     ("UPDATE pg_settings"; any statement with both the word UPDATE and
+//     the name pg_settings);
 //   - INTO not right after INSERT or MERGE ("SELECT INTO": SELECT … INTO
 //     [TEMP] t creates a table), outside IMPORT FOREIGN SCHEMA;
 //   - the name pg_temp or any name starting with pg_temp_, quoted or not
@@ -63,6 +66,9 @@ func sessionChange(toks []Token) string {
 		if what := leadingSessionChange(stmt); what != "" {
 			return what
 		}
+		if updatesSettings(stmt) {
+			return "UPDATE pg_settings"
+		}
 		for i := range stmt {
 			if what := sessionChangeAt(stmt, i); what != "" {
 				return what
@@ -103,6 +109,21 @@ func leadingSessionChange(stmt []Token) string {
 		}
 	}
 	return ""
+}
+
+// updatesSettings reports whether stmt has the word UPDATE and the name
+// pg_settings: an UPDATE of the pg_settings view runs set_config(…, false)
+// (its rule pg_settings_u), a session SET.
+func updatesSettings(stmt []Token) bool {
+	update, settings := false, false
+	for i, t := range stmt {
+		update = update || t.IsKeyword("update")
+		if t.Kind == QuotedIdent || t.IsKeyword("pg_settings") {
+			name, _ := nameAt(stmt, i)
+			settings = settings || name == "pg_settings"
+		}
+	}
+	return update && settings
 }
 
 // skipParens returns the index of the first token at or after i that is
@@ -153,12 +174,14 @@ func sessionChangeAt(stmt []Token, i int) string {
 		!stmt[0].IsKeyword("import") {
 		return "SELECT INTO"
 	}
-	name, ok := nameAt(stmt, i)
-	switch {
-	case !ok:
-		return "identifier with unreadable Unicode escapes"
-	case name == "pg_temp" || strings.HasPrefix(name, "pg_temp_"):
-		return "pg_temp"
+	if t.Kind == QuotedIdent || t.Kind == Word && len(t.Text) >= len("pg_temp") && t.Text[0]|0x20 == 'p' {
+		name, ok := nameAt(stmt, i) // only here: folding every word would allocate
+		switch {
+		case !ok:
+			return "identifier with unreadable Unicode escapes"
+		case name == "pg_temp" || strings.HasPrefix(name, "pg_temp_"):
+			return "pg_temp"
+		}
 	}
 	called, args, _ := calledAt(stmt, i)
 	switch {

@@ -59,6 +59,9 @@ func TestSessionChange(t *testing.T) {
 		{"CREATE FUNCTION pg_temp.f() RETURNS int LANGUAGE sql AS 'SELECT 1'", "pg_temp"},
 		{`SELECT * FROM U&"pg\005Ftemp".t`, "pg_temp"},
 		{`SELECT * FROM U&"pg!005Ftemp" UESCAPE '!' .t`, "pg_temp"},
+		// pg_settings' update rule is a SET.
+		{"UPDATE pg_settings SET setting = 'x' WHERE name = 'search_path'", "UPDATE pg_settings"},
+		{`update PG_CATALOG."pg_settings" s SET setting = '7s' WHERE s.name = 'statement_timeout'`, "UPDATE pg_settings"},
 		// EXPLAIN ANALYZE runs its statement.
 		{"EXPLAIN ANALYZE CREATE TEMP TABLE t AS SELECT 1", "CREATE TEMPORARY"},
 		{"EXPLAIN (ANALYZE, COSTS OFF) CREATE TEMP TABLE t AS SELECT 1", "CREATE TEMPORARY"},
@@ -134,6 +137,8 @@ func TestSessionChange(t *testing.T) {
 		{"SELECT pg_advisory_xact_lock(1), pg_try_advisory_xact_lock_shared(2)", ""},
 		{"SELECT nextval('s')", ""},
 		{"UPDATE t SET x = 1", ""},
+		{"UPDATE t SET x = (SELECT setting FROM pg_settings WHERE name = 'work_mem')", "UPDATE pg_settings"}, // conservative
+		{"SELECT setting FROM pg_settings WHERE name = 'work_mem'", ""},
 		{"INSERT INTO t VALUES (1) ON CONFLICT DO NOTHING", ""},
 		{"WITH a AS (SELECT 1) INSERT INTO t SELECT * FROM a", ""},
 		{"MERGE INTO t USING s ON true WHEN MATCHED THEN DO NOTHING", ""},
