@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"testing"
+
+	"github.com/jackc/pgx/v5"
 	"time"
 
 	"github.com/shopdb/shopdb/pgkit"
@@ -31,16 +33,17 @@ type session struct {
 	locks, temporary, channels, prepared, cursors, leakTables int64
 }
 
-// TestMultiplexSessionCheck: on a multiplexing DB of one connection, every
-// statement that would change the shared session fails with
-// ErrSessionState, and the next statement on the DB finds the session as
-// it was; look-alikes that change nothing succeed and change nothing.
+// TestMultiplexSessionCheck: on a multiplexing DB, every statement that
+// would change the shared session fails with ErrSessionState, and every
+// connection of the pool is found as it was afterwards; look-alikes that
+// change nothing succeed and change nothing.
 func TestMultiplexSessionCheck(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute) // a hang guard only
 	defer cancel()
-	// One pooled connection: every multiplexed statement shares it.
-	d, err := pgkit.Open(ctx, pgkittest.URL(t, kitdb.Migrations()), pgkit.Config{MaxConns: 1, Multiplex: true, AcquireTimeout: 20 * time.Second})
+	// Two pooled connections, one lane: every multiplexed statement runs
+	// on one of them, and both are looked at after each.
+	d, err := pgkit.Open(ctx, pgkittest.URL(t, kitdb.Migrations()), pgkit.Config{MaxConns: 2, MultiplexConns: 1, Multiplex: true, AcquireTimeout: 20 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,6 +59,31 @@ func TestMultiplexSessionCheck(t *testing.T) {
 			t.Fatal(err)
 		}
 		return s
+	}
+	// every returns the fingerprint of each pooled connection, once the
+	// lane has given its connection back.
+	every := func(t *testing.T) []session {
+		t.Helper()
+		for d.Pool().Stat().AcquiredConns() > 0 && ctx.Err() == nil {
+			time.Sleep(5 * time.Millisecond)
+		}
+		conns := d.Pool().AcquireAllIdle(ctx)
+		var out []session
+		for _, c := range conns {
+			out = append(out, fingerprint(t, c))
+			c.Release()
+		}
+		return out
+	}
+	// Open both connections.
+	held := make([]pgx.Tx, 2)
+	for i := range held {
+		if held[i], err = d.Begin(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tx := range held {
+		_ = tx.Rollback(ctx)
 	}
 	// The probe sees changes made on the connection: inside a transaction,
 	// which has the connection to itself, and gone after it.
@@ -122,7 +150,6 @@ func TestMultiplexSessionCheck(t *testing.T) {
 		{`SELECT 1 AS "set", 2 AS "pg_tempest"`, nil, true},
 	} {
 		t.Run(c.sql, func(t *testing.T) {
-			before := fingerprint(t, d)
 			_, err := d.Exec(ctx, c.sql, c.args...)
 			if c.harmless && err != nil {
 				t.Errorf("%v, want it run", err)
@@ -130,8 +157,14 @@ func TestMultiplexSessionCheck(t *testing.T) {
 			if !c.harmless && !errors.Is(err, pgkit.ErrSessionState) {
 				t.Errorf("%v, want ErrSessionState", err)
 			}
-			if after := fingerprint(t, d); after != before {
-				t.Errorf("the session changed: %+v, was %+v", after, before)
+			conns := every(t)
+			if len(conns) != 2 {
+				t.Fatalf("%d idle connections, want 2", len(conns))
+			}
+			for _, after := range conns {
+				if after != before {
+					t.Errorf("a session changed: %+v, was %+v", after, before)
+				}
 			}
 		})
 	}

@@ -21,8 +21,8 @@
 // admit.go (callers: admission, waiting, answers), lane.go (a lane's
 // life and loop), write.go (encoding and the writer), read.go (reading
 // results), stmts.go (prepared statements per connection, plan
-// generations), session.go (statements refused because they would change
-// a shared session), cancel.go (abandoned statements, cancels, resends),
+// generations; statements refused because they would change a shared
+// session, as package sqllex finds them), cancel.go (abandoned statements, cancels, resends),
 // rows.go (results as pgx.Rows), types.go (decoding registered types in
 // callers' goroutines).
 package mux

@@ -8,6 +8,8 @@ import (
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
+
+	"github.com/shopdb/shopdb/pgkit/internal/sqllex"
 )
 
 // sqlInfo is what the multiplexer knows of one SQL text, shared by every
@@ -31,7 +33,7 @@ func (m *Mux) info(sql string) *sqlInfo {
 		return v.(*sqlInfo)
 	}
 	in := &sqlInfo{}
-	if what := sessionChange(sql); what != "" {
+	if what := sqllex.SessionChange(sql); what != "" {
 		in.refused = fmt.Errorf("pgkit: multiplexed %s: %w; run it in a transaction (WithTx) or on DB.Pool()", what, ErrSessionState)
 	}
 	if m.sqlsN.Add(1) > maxSQLInfo {
