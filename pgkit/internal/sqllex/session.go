@@ -27,7 +27,9 @@ import "strings"
 //     pg_advisory_* and pg_try_advisory_* but the _xact_ ones ("session
 //     advisory lock"); of setseed ("setseed"), dblink_connect and
 //     dblink_connect_u ("dblink connection"), pg_backup_start and
-//     pg_start_backup ("backup");
+//     pg_start_backup ("backup"); of currval and lastval ("currval" /
+//     "lastval": they read what the connection's last nextval returned,
+//     which on a shared connection may be another caller's);
 //   - calls of set_config whose third argument is not literally true:
 //     the word true, or a plain string constant that PostgreSQL's boolean
 //     input reads as true ('t', 'true', 'y', 'yes', 'on', '1', their
@@ -192,6 +194,8 @@ func sessionChangeAt(stmt []Token, i int) string {
 		return "session advisory lock"
 	case called == "setseed":
 		return "setseed"
+	case called == "currval" || called == "lastval":
+		return called
 	case called == "dblink_connect" || called == "dblink_connect_u":
 		return "dblink connection"
 	case called == "pg_backup_start" || called == "pg_start_backup":

@@ -79,6 +79,9 @@ func TestSessionChange(t *testing.T) {
 		{`SELECT U&"!0070g_advisory_lock" UESCAPE '!' (1)`, "session advisory lock"},
 		{"SELECT x FROM t WHERE pg_try_advisory_lock(t.id)", "session advisory lock"},
 		{"SELECT setseed(0.5)", "setseed"},
+		{"SELECT currval('s')", "currval"},
+		{"SELECT lastval()", "lastval"},
+		{"SELECT 'currval(s)', \"currval\"", ""},
 		{"SELECT dblink_connect('c', 'dbname=x')", "dblink connection"},
 		// set_config is local only when its third argument is literally true.
 		{"SELECT set_config('statement_timeout', '1', false)", "set_config(…, false)"},
