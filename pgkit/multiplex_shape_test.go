@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"testing/fstest"
 
 	"github.com/shopdb/shopdb/pgkit"
+	"github.com/shopdb/shopdb/pgkit/internal/kitdb"
 	"github.com/shopdb/shopdb/pgkit/pgerr"
 	"github.com/shopdb/shopdb/pgkit/pgkittest"
 )
@@ -122,3 +124,33 @@ func TestMultiplexZeroColumnRows(t *testing.T) {
 		t.Errorf("%d statements multiplexed, want every one of the test's", got)
 	}
 }
+
+// TestMultiplexFromConnectionString: pgkit_multiplex=true in the DSN turns
+// it on (and is not sent to the server); beside a transaction pooler it is
+// refused with a reason, before any connection is made.
+func TestMultiplexFromConnectionString(t *testing.T) {
+	t.Parallel()
+	url := pgkittest.URL(t, kitdb.Migrations())
+	sep := "?"
+	if strings.Contains(url, "?") {
+		sep = "&"
+	}
+	d, err := pgkit.Open(context.Background(), url+sep+"pgkit_multiplex=true", pgkit.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	var n int
+	if err := d.QueryRow(context.Background(), "SELECT 7").Scan(&n); err != nil || n != 7 || !d.Multiplexing() || d.MultiplexStats().Statements != 1 {
+		t.Errorf("pgkit_multiplex=true: %d, %v, multiplexing %v, %+v", n, err, d.Multiplexing(), d.MultiplexStats())
+	}
+	_, err = pgkit.Open(context.Background(), url+sep+"pgkit_multiplex=true&pgbouncer=true", pgkit.Config{})
+	if err == nil || !strings.Contains(err.Error(), "transaction pooler") {
+		t.Errorf("multiplexing behind a transaction pooler: %v, want a refusal naming the pooler", err)
+	}
+	_, err = pgkit.Open(context.Background(), url, pgkit.Config{Multiplex: true, Pooler: pgkit.PoolerTransaction})
+	if err == nil || !strings.Contains(err.Error(), "Config.Multiplex") {
+		t.Errorf("Config.Multiplex with PoolerTransaction: %v", err)
+	}
+}
+

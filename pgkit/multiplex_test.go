@@ -449,35 +449,6 @@ func TestMultiplexMixedWithTxAndStreams(t *testing.T) {
 	}
 }
 
-// TestMultiplexFromConnectionString: pgkit_multiplex=true in the DSN turns
-// it on (and is not sent to the server); beside a transaction pooler it is
-// refused with a reason, before any connection is made.
-func TestMultiplexFromConnectionString(t *testing.T) {
-	t.Parallel()
-	url := pgkittest.URL(t, kitdb.Migrations())
-	sep := "?"
-	if strings.Contains(url, "?") {
-		sep = "&"
-	}
-	d, err := pgkit.Open(context.Background(), url+sep+"pgkit_multiplex=true", pgkit.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
-	var n int
-	if err := d.QueryRow(context.Background(), "SELECT 7").Scan(&n); err != nil || n != 7 || !d.Multiplexing() || d.MultiplexStats().Statements != 1 {
-		t.Errorf("pgkit_multiplex=true: %d, %v, multiplexing %v, %+v", n, err, d.Multiplexing(), d.MultiplexStats())
-	}
-	_, err = pgkit.Open(context.Background(), url+sep+"pgkit_multiplex=true&pgbouncer=true", pgkit.Config{})
-	if err == nil || !strings.Contains(err.Error(), "transaction pooler") {
-		t.Errorf("multiplexing behind a transaction pooler: %v, want a refusal naming the pooler", err)
-	}
-	_, err = pgkit.Open(context.Background(), url, pgkit.Config{Multiplex: true, Pooler: pgkit.PoolerTransaction})
-	if err == nil || !strings.Contains(err.Error(), "Config.Multiplex") {
-		t.Errorf("Config.Multiplex with PoolerTransaction: %v", err)
-	}
-}
-
 // TestMultiplexFullIsPoolExhausted: with every multiplexed connection at
 // its depth for longer than AcquireTimeout, the next caller gets
 // ErrPoolExhausted, not a hang; once room frees, callers are served again.
