@@ -153,4 +153,3 @@ func TestMultiplexFromConnectionString(t *testing.T) {
 		t.Errorf("Config.Multiplex with PoolerTransaction: %v", err)
 	}
 }
-
