@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -27,9 +28,10 @@ import (
 //   - the old primary stops and the standby is promoted: the promoted node
 //     leaves the read set, although the primary DSN answers nothing;
 //   - the old primary's address is rebuilt as a standby of the new
-//     primary: writes through the primary DSN, which reaches a standby now,
-//     fail with an error pgerr.IsWrongServerRole matches, and the rebuilt
-//     standby receives reads;
+//     primary, and a replica DSN that was down at open comes up as
+//     another: writes through the primary DSN, which reaches a standby
+//     now, fail with an error pgerr.IsWrongServerRole matches, and both
+//     standbys receive reads;
 //   - the address moves to the new primary: writes work, and no connection
 //     of the primary's pool is left on the standby it reached before.
 //
@@ -48,8 +50,11 @@ func TestSwitchoverFollowsRoles(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = standby.Stop() })
 	ip := startVIP(t, primary.Port())
+	// A node that is down at open: a standby comes up there later.
+	spare := freePort(t)
+	spareURL := strings.Replace(standby.URL(), strconv.Itoa(standby.Port()), strconv.Itoa(spare), 1)
 	const maxConns = 4
-	r, err := pgkit.OpenReplicated(ctx, ip.URL(), []string{standby.URL()}, pgkit.Config{MaxConns: maxConns},
+	r, err := pgkit.OpenReplicated(ctx, ip.URL(), []string{standby.URL(), spareURL}, pgkit.Config{MaxConns: maxConns},
 		pgkit.ReplicaConfig{CheckInterval: 50 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
@@ -76,12 +81,18 @@ func TestSwitchoverFollowsRoles(t *testing.T) {
 	}
 	waitFor(t, 15*time.Second, func() bool { return !r.ReplicaStats()[0].Healthy })
 
-	// The old primary's address comes back as a standby of the new primary.
+	// The old primary's address comes back as a standby of the new
+	// primary, and so does the node that was down.
 	rebuilt, err := pgtemp.Start(ctx, pgtemp.Config{ReplicaOf: standby.URL(), Port: oldPort})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = rebuilt.Stop() })
+	second, err := pgtemp.Start(ctx, pgtemp.Config{ReplicaOf: standby.URL(), Port: spare})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = second.Stop() })
 	waitFor(t, 15*time.Second, func() bool {
 		_, err := q.AccountCreate(ctx, kitdb.AccountCreateParams{Name: "Demoted", Team: "Write"})
 		switch {
@@ -94,21 +105,46 @@ func TestSwitchoverFollowsRoles(t *testing.T) {
 		}
 		return true
 	})
+	// So do writes in a transaction, and COPY.
+	err = pgkit.WithTx(ctx, r, kitdb.New, func(q *kitdb.Queries) error {
+		_, err := q.AccountCreate(ctx, kitdb.AccountCreateParams{Name: "Demoted", Team: "Tx"})
+		return err
+	})
+	if !pgerr.IsWrongServerRole(err) {
+		t.Fatalf("a write in a transaction on a standby: %v, want pgerr.IsWrongServerRole", err)
+	}
+	if _, err := q.AccountCreateMany(ctx, []kitdb.AccountCreateManyParams{{Name: "Demoted", Team: "Copy"}}); !pgerr.IsWrongServerRole(err) {
+		t.Fatalf("COPY on a standby: %v, want pgerr.IsWrongServerRole", err)
+	}
+	// Both standbys take reads: the one the primary DSN reaches too, though
+	// the other could take them all.
+	waitFor(t, 15*time.Second, readsOn(second.Port()))
 	waitFor(t, 15*time.Second, readsOn(rebuilt.Port()))
 
 	// The address moves to the new primary.
 	ip.point(standby.Port())
+	waitFor(t, 15*time.Second, func() bool { return allOnPrimary(t, ctx, r.Primary().Pool(), maxConns) })
 	waitFor(t, 15*time.Second, func() bool {
 		_, err := q.AccountCreate(ctx, kitdb.AccountCreateParams{Name: "Moved", Team: "Write"})
 		return err == nil
 	})
-	waitFor(t, 15*time.Second, func() bool { return allOnPrimary(t, ctx, r.Primary().Pool(), maxConns) })
 	for i := range 20 {
 		var inRecovery bool
 		if err := r.QueryRow(ctx, "SELECT pg_is_in_recovery()").Scan(&inRecovery); err != nil {
 			t.Fatalf("read %d after the switchover: %v", i, err)
 		}
 	}
+}
+
+// freePort returns a port of 127.0.0.1 that was free a moment ago.
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
 }
 
 // allOnPrimary takes n connections of pool at once and reports whether
