@@ -34,6 +34,13 @@ func (e *PoolExhaustedError) Is(target error) bool { return target == ErrPoolExh
 // itself waits until ctx ends, which under overload means every request
 // queues until its own deadline; failing fast sheds the load instead.
 func (d *DB) acquire(ctx context.Context) (c *pgxpool.Conn, err error) {
+	d.yieldIdleLanes()
+	return d.acquireForLane(ctx)
+}
+
+// acquireForLane is acquire without yieldIdleLanes: the multiplexer takes
+// its lanes' connections with it.
+func (d *DB) acquireForLane(ctx context.Context) (c *pgxpool.Conn, err error) {
 	err = d.bounded(ctx, func(actx context.Context) error {
 		c, err = d.pool.Acquire(actx)
 		return err
@@ -42,6 +49,18 @@ func (d *DB) acquire(ctx context.Context) (c *pgxpool.Conn, err error) {
 		return nil, fmt.Errorf("acquire connection: %w", err)
 	}
 	return c, nil
+}
+
+// yieldIdleLanes gives idle multiplexed connections back at once when a
+// transaction, stream or COPY would otherwise wait for one: a lane
+// lingers after its last statement, which must not cost them the wait.
+func (d *DB) yieldIdleLanes() {
+	if d.mx == nil {
+		return
+	}
+	if st := d.pool.Stat(); st.IdleConns() == 0 && st.TotalConns() >= st.MaxConns() {
+		d.mx.ReleaseIdle()
+	}
 }
 
 // bounded runs acquire, which takes a pooled connection with the context
@@ -61,14 +80,21 @@ func (d *DB) bounded(ctx context.Context, acquire func(context.Context) error) e
 		d.timeouts.Add(1) // pgxpool counted it as canceled
 		// Every connection open means they were all busy while we waited,
 		// even if one came back since.
-		st := d.pool.Stat()
-		if st.AcquiredConns() >= st.MaxConns() || st.TotalConns() >= st.MaxConns() {
-			d.exhausted.Add(1)
-			return &PoolExhaustedError{Waited: d.acquireTimeout, InUse: st.AcquiredConns(), MaxConns: st.MaxConns()}
+		if st := d.pool.Stat(); st.AcquiredConns() >= st.MaxConns() || st.TotalConns() >= st.MaxConns() {
+			return d.exhaustedError()
 		}
 		return fmt.Errorf("no connection after %s, the pool is not full: the server is slow to accept connections: %w", d.acquireTimeout, err)
 	}
 	return err
+}
+
+// exhaustedError counts a caller that waited the whole acquire timeout for
+// a connection (or, multiplexing, for room on one) and returns its error:
+// the one place a *PoolExhaustedError is made.
+func (d *DB) exhaustedError() error {
+	d.exhausted.Add(1)
+	st := d.pool.Stat()
+	return &PoolExhaustedError{Waited: d.acquireTimeout, InUse: st.AcquiredConns(), MaxConns: st.MaxConns()}
 }
 
 // PoolStats is a snapshot of the pool, in plain fields for logs and metrics.

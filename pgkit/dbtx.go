@@ -134,47 +134,22 @@ func (w *wrapped) RunInTx(ctx context.Context, fn func(pgx.Tx) error) error {
 	return runInTx(ctx, w, fn)
 }
 
-// Exec runs sql on a pooled connection. A connection found dead before the
-// statement left (pgconn.SafeToRetry: nothing reached the server) is
-// replaced once, so that a server restart or a killed idle backend costs no
-// failed call.
+// Exec runs sql: multiplexed when the DB multiplexes, else on a pooled
+// connection. A statement that cannot have run (its connection found dead
+// before it left, a stale prepared statement) is run again; one that may
+// have run never is (executor.go).
 func (d *DB) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
 	ctx, cancel := d.deadline(ctx)
 	defer cancel()
-	if d.mux != nil && multiplexable(args) {
-		res, err := d.mux.do(ctx, sql, args)
-		if err != nil {
-			return pgconn.CommandTag{}, pgerr.Map(ctx, sql, err)
-		}
-		return res.tag, nil
-	}
-	for retried := false; ; retried = true {
-		c, err := d.acquire(ctx)
-		if err != nil {
-			return pgconn.CommandTag{}, pgerr.Map(ctx, sql, err)
-		}
-		tag, err := c.Exec(ctx, sql, args...)
-		c.Release()
-		if err != nil && !retried && pgconn.SafeToRetry(err) && ctx.Err() == nil {
-			continue
-		}
-		return tag, pgerr.Map(ctx, sql, err)
-	}
+	return d.exec(ctx, sql, args)
 }
 
-// Query runs sql on a pooled connection, given back when the rows are closed
-// or read to the end. A dead connection is replaced once, as for Exec.
+// Query runs sql: multiplexed (the rows read in full, in memory) when the
+// DB multiplexes, else on a pooled connection given back when the rows are
+// closed or read to the end. Reruns as for Exec.
 func (d *DB) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
-	if d.mux != nil && multiplexable(args) {
-		ctx, cancel := d.deadline(ctx)
-		defer cancel() // the rows are in memory once returned
-		res, err := d.mux.do(ctx, sql, args)
-		if err != nil {
-			return nil, pgerr.Map(ctx, sql, err)
-		}
-		return &muxRows{m: d.mux, ctx: ctx, sql: sql, res: res}, nil
-	}
-	return d.QueryStream(ctx, sql, args...)
+	ctx, cancel := d.deadline(ctx)
+	return d.query(ctx, cancel, sql, args, false)
 }
 
 // QueryStream is Query on a pooled connection of its own, also when the
@@ -183,23 +158,7 @@ func (d *DB) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, erro
 // closed or read to the end. The generated …Stream methods call it.
 func (d *DB) QueryStream(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
 	ctx, cancel := d.deadline(ctx)
-	for retried := false; ; retried = true {
-		c, err := d.acquire(ctx)
-		if err != nil {
-			cancel()
-			return nil, pgerr.Map(ctx, sql, err)
-		}
-		rows, err := c.Query(ctx, sql, args...)
-		if err != nil {
-			c.Release()
-			if !retried && pgconn.SafeToRetry(err) && ctx.Err() == nil {
-				continue
-			}
-			cancel()
-			return nil, pgerr.Map(ctx, sql, err)
-		}
-		return &mappedRows{Rows: rows, ctx: ctx, sql: sql, conn: c, cancel: cancel}, nil
-	}
+	return d.query(ctx, cancel, sql, args, true)
 }
 
 // QueryRow runs sql on a pooled connection, given back by Scan. A dead
@@ -254,6 +213,7 @@ func (d *DB) Begin(ctx context.Context) (pgx.Tx, error) {
 // together wait at most the acquire timeout.
 func (d *DB) BeginTx(ctx context.Context, opts pgx.TxOptions) (pgx.Tx, error) {
 	var tx pgx.Tx
+	d.yieldIdleLanes()
 	err := d.bounded(ctx, func(actx context.Context) (err error) {
 		// pgxpool's Tx gives the connection back when it ends; actx bounds
 		// only the acquire and the BEGIN, never the transaction.

@@ -52,7 +52,7 @@ func GatherLimit[D DBTX, Q any](ctx context.Context, src DBTX, newQ func(D) Q, l
 	switch p := rawOf(src).(type) {
 	case *DB:
 		maxConns, pool = p.maxConns, p
-		if p.mux != nil {
+		if p.mx != nil {
 			// Multiplexed: the fns' statements share connections, so they
 			// need not wait for one each.
 			maxConns = int32(max(1, len(fns)))

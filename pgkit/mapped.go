@@ -10,31 +10,34 @@ import (
 	"github.com/shopdb/shopdb/pgkit/pgerr"
 )
 
-// unwrapRows returns the pgx rows under pgkit's wrapper, for loops that read
-// millions of rows and map only the final error.
-func unwrapRows(r pgx.Rows) pgx.Rows {
-	if m, ok := r.(*mappedRows); ok {
-		return m.Rows
-	}
-	return r
-}
-
 // mappedRows maps the error of a result set, and gives its pooled
-// connection back once the rows are done.
+// connection back once the rows are done. Rows a DB ran on a pooled
+// connection (db set) are run again when their plan was stale
+// (executor.go).
 type mappedRows struct {
 	pgx.Rows
 	ctx    context.Context
 	sql    string
 	conn   *pgxpool.Conn
 	cancel context.CancelFunc // of Config.QueryTimeout's deadline, or nil
+	db     *DB                // set when the statement may be run again (rerun)
+	args   []any
+	seen   bool // a row reached the caller
+	reruns int
 }
 
+// Next moves to the next row.
 func (r *mappedRows) Next() bool {
-	if r.Rows.Next() {
-		return true
+	for {
+		if r.Rows.Next() {
+			r.seen = true
+			return true
+		}
+		if !r.rerun() {
+			r.done() // pgx closed the rows
+			return false
+		}
 	}
-	r.done() // pgx closed the rows
-	return false
 }
 
 func (r *mappedRows) Close() {
@@ -116,6 +119,21 @@ func (r *firstRow) Scan(dest ...any) error {
 	rows.Close()
 	return pgerr.Map(r.ctx, r.sql, rows.Err())
 }
+
+// errRows are rows whose statement could not be sent again.
+type errRows struct {
+	pgx.Rows // nil: only the methods below are called on rows that ended
+	err      error
+}
+
+func (r errRows) Next() bool                                   { return false }
+func (r errRows) Close()                                       {}
+func (r errRows) Err() error                                   { return r.err }
+func (r errRows) CommandTag() pgconn.CommandTag                { return pgconn.CommandTag{} }
+func (r errRows) FieldDescriptions() []pgconn.FieldDescription { return nil }
+func (r errRows) Values() ([]any, error)                       { return nil, r.err }
+func (r errRows) RawValues() [][]byte                          { return nil }
+func (r errRows) Scan(...any) error                            { return r.err }
 
 // errRow is a row whose query could not be sent (no connection).
 type errRow struct{ err error }

@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
 
+	"github.com/shopdb/shopdb/pgkit/internal/rowscan"
 	"github.com/shopdb/shopdb/pgkit/pgerr"
 )
 
@@ -365,7 +366,7 @@ type handoffRows struct {
 	ctx       context.Context
 	sql       string
 	prior     error // an earlier query of the round failed: this one was skipped
-	sc        rowScanner
+	sc        rowscan.Scanner
 	decodeErr error // the Scan or Values that failed here, in the client
 	once      sync.Once
 	onRelease func()
@@ -382,7 +383,7 @@ func (h *handoffRows) Next() bool {
 
 // Scan decodes the current row into dest, as pgx's rows do.
 func (h *handoffRows) Scan(dest ...any) error {
-	err := h.sc.scan(h, h.Rows.TypeMap(), h.Rows.FieldDescriptions(), h.Rows.RawValues(), dest)
+	err := h.sc.Scan(h, h.Rows.TypeMap(), h.Rows.FieldDescriptions(), h.Rows.RawValues(), dest)
 	if err != nil {
 		h.decodeFailed(err)
 		return pgerr.Map(h.ctx, h.sql, err)
@@ -392,7 +393,7 @@ func (h *handoffRows) Scan(dest ...any) error {
 
 // Values decodes the current row into Go values, as pgx's rows do.
 func (h *handoffRows) Values() ([]any, error) {
-	vals, err := decodeValues(h.Rows.TypeMap(), h.Rows.FieldDescriptions(), h.Rows.RawValues())
+	vals, err := rowscan.Values(h.Rows.TypeMap(), h.Rows.FieldDescriptions(), h.Rows.RawValues())
 	if err != nil {
 		h.decodeFailed(err)
 		return nil, err

@@ -17,6 +17,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/shopdb/shopdb/pgkit/internal/mux"
 	"github.com/shopdb/shopdb/pgkit/pgerr"
 )
 
@@ -177,8 +178,8 @@ func DefaultApplicationName() string {
 // use.
 type DB struct {
 	pool           *pgxpool.Pool
-	mux            *mux  // nil unless Config.Multiplex
-	maxConns       int32 // the pool's (pgxpool's Config() copies the whole config)
+	mx             *mux.Mux // nil unless Config.Multiplex
+	maxConns       int32    // the pool's (pgxpool's Config() copies the whole config)
 	acquireTimeout time.Duration
 	queryTimeout   time.Duration
 	timeouts       atomic.Int64 // acquires ended by acquireTimeout
@@ -196,14 +197,17 @@ func Open(ctx context.Context, dsn string, cfg Config) (*DB, error) {
 	if multiplex && pcfg.ConnConfig.DefaultQueryExecMode == pgx.QueryExecModeCacheDescribe {
 		return nil, errors.New("open pool: Config.Multiplex prepares named statements on each connection and sends every statement as a transaction of its own, which a transaction pooler (Config.Pooler, pgbouncer=true) or default_query_exec_mode=cache_describe rules out: turn one of them off")
 	}
-	var mx *mux
+	if multiplex && pcfg.MaxConns < 2 {
+		return nil, errors.New("open pool: Config.Multiplex needs MaxConns 2 or more: one connection stays for transactions, streams and COPY")
+	}
+	var mx *mux.Mux
 	if multiplex {
 		// The multiplexer remembers what each connection has prepared; the
 		// pool tells it when one goes.
 		before := pcfg.BeforeClose
 		pcfg.BeforeClose = func(c *pgx.Conn) {
 			if mx != nil {
-				mx.forget(c.PgConn())
+				mx.Forget(c.PgConn())
 			}
 			if before != nil {
 				before(c)
@@ -223,8 +227,11 @@ func Open(ctx context.Context, dsn string, cfg Config) (*DB, error) {
 	db := NewDB(pool, cfg.AcquireTimeout)
 	db.queryTimeout = cfg.QueryTimeout
 	if multiplex {
-		mx = newMux(pool, cfg, db.acquireTimeout, pcfg.ConnConfig.Tracer)
-		db.mux = mx
+		mx = mux.New(mux.Config{
+			Pool: pool, Acquire: db.acquireForLane, Exhausted: db.exhaustedError, AcquireTimeout: db.acquireTimeout,
+			Lanes: int(cfg.MultiplexConns), Depth: cfg.MultiplexDepth, Tracer: pcfg.ConnConfig.Tracer,
+		})
+		db.mx = mx
 	}
 	return db, nil
 }
@@ -244,25 +251,25 @@ func (d *DB) Pool() *pgxpool.Pool { return d.pool }
 // Close closes every connection, waiting for the ones in use to come back
 // (multiplexed connections once their statements are answered).
 func (d *DB) Close() {
-	if d.mux != nil {
-		d.mux.close()
+	if d.mx != nil {
+		d.mx.Close()
 	}
 	d.pool.Close()
-	if d.mux != nil {
-		d.mux.cancel()
+	if d.mx != nil {
+		d.mx.Stop()
 	}
 }
 
 // Multiplexing reports whether the DB multiplexes (Config.Multiplex).
-func (d *DB) Multiplexing() bool { return d.mux != nil }
+func (d *DB) Multiplexing() bool { return d.mx != nil }
 
 // MultiplexStats reports the multiplexer's lanes and counters; zero when
 // the DB does not multiplex.
 func (d *DB) MultiplexStats() MultiplexStats {
-	if d.mux == nil {
+	if d.mx == nil {
 		return MultiplexStats{}
 	}
-	return d.mux.Stats()
+	return MultiplexStats(d.mx.Stats())
 }
 
 // Ping checks that a connection can be acquired and the server answers.

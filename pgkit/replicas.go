@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -12,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/shopdb/shopdb/pgkit/internal/sqllex"
 	"github.com/shopdb/shopdb/pgkit/pgerr"
 )
 
@@ -265,39 +265,11 @@ func (r *Replicated) isRead(sql string) bool {
 	return read
 }
 
-func classifyRead(sql string) bool {
-	// Comments (the "-- name:" line) and literals cannot hide a keyword
-	// from the normalized, upper-cased text.
-	var b strings.Builder
-	for _, line := range strings.Split(sql, "\n") {
-		if i := strings.Index(line, "--"); i >= 0 {
-			line = line[:i]
-		}
-		b.WriteString(line)
-		b.WriteByte(' ')
-	}
-	words := strings.Fields(strings.ToUpper(b.String()))
-	if len(words) == 0 || (words[0] != "SELECT" && words[0] != "WITH" && words[0] != "VALUES" && words[0] != "TABLE") {
-		return false
-	}
-	for i, w := range words {
-		switch strings.Trim(w, "(),;") {
-		case "INSERT", "UPDATE", "DELETE", "MERGE", "NEXTVAL", "SETVAL", "INTO":
-			return false
-		case "FOR":
-			if i+1 < len(words) {
-				switch strings.Trim(words[i+1], "(),;") {
-				case "UPDATE", "SHARE", "NO", "KEY":
-					return false
-				}
-			}
-		}
-		if strings.Contains(w, "NEXTVAL(") || strings.Contains(w, "SETVAL(") || strings.Contains(w, "PG_ADVISORY") {
-			return false
-		}
-	}
-	return true
-}
+// classifyRead is the lexer's conservative read test (sqllex.ReadOnly):
+// one SELECT, VALUES, TABLE or WITH of reads, no locking clause, no INTO,
+// no call of a function that writes or needs the primary; comments and
+// literals hide nothing from it and fool it into nothing.
+func classifyRead(sql string) bool { return sqllex.ReadOnly(sql) }
 
 // Exec runs sql on the primary.
 func (r *Replicated) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {

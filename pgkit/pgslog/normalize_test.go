@@ -24,6 +24,10 @@ func TestNormalize(t *testing.T) {
 		"INSERT INTO t2 (c3) VALUES (0x1F), (1_000)":                       "INSERT INTO t2 (c3) VALUES (?), (?)",
 		"SELECT 'unterminated":                                             "SELECT ?",
 		"-- name: AccountGetByID :one\nSELECT * FROM accounts WHERE id=$1": " \nSELECT * FROM accounts WHERE id=$1",
+		// A server with standard_conforming_strings off reads the
+		// password as x' hunter2 ; one with it on reads hunter2 as a word.
+		`ALTER ROLE app PASSWORD 'x\' hunter2 ' -- '`: "ALTER ROLE app PASSWORD ?",
+		`SELECT "open 'hunter2'`:                      "SELECT ?",
 	} {
 		if got := pgslog.Normalize(in); got != want {
 			t.Errorf("Normalize(%q)\n got %q\nwant %q", in, got, want)

@@ -1,0 +1,136 @@
+package pgkit
+
+// The executor: how DB runs an autocommit statement, pooled or
+// multiplexed, and the one place that decides when a statement is run
+// again. Every path returns pgx.Rows of its own (mappedRows, over pgx's or
+// the multiplexer's), so Replicated, Tx, Pipeline, Gather, streams and
+// COPY never look at which.
+//
+// A statement is run again only when it cannot have run:
+//   - its connection was found dead before any byte of it was written
+//     (pgconn.SafeToRetry, which pgx ≥ 5.13 reports only then): once;
+//   - the server refused its prepared statement as stale (a schema change
+//     altered its result, "cached plan must not change result type";
+//     DISCARD), before any row reached the caller: pgx forgets the
+//     statement on that connection, so each connection fails at most once
+//     and the statement is run again, up to maxStaleReruns times.
+// A statement in flight when its connection broke is never run again: it
+// may have committed (its error is pgerr.ErrConnectionLost).
+
+import (
+	"context"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/shopdb/shopdb/pgkit/internal/mux"
+	"github.com/shopdb/shopdb/pgkit/pgerr"
+)
+
+// maxStaleReruns caps the reruns of one statement whose prepared plan was
+// stale: one per pooled connection that may hold a stale copy, bounded.
+const maxStaleReruns = 8
+
+// exec runs sql as an autocommit statement: multiplexed when the DB
+// multiplexes and args allow, else on a pooled connection.
+func (d *DB) exec(ctx context.Context, sql string, args []any) (pgconn.CommandTag, error) {
+	if d.mx != nil && mux.Multiplexable(args) {
+		tag, err := d.mx.Exec(ctx, sql, args)
+		return tag, pgerr.Map(ctx, sql, err)
+	}
+	retried, stale := false, 0
+	for {
+		c, err := d.acquire(ctx)
+		if err != nil {
+			return pgconn.CommandTag{}, pgerr.Map(ctx, sql, err)
+		}
+		tag, err := c.Exec(ctx, sql, args...)
+		c.Release()
+		switch {
+		case err == nil || ctx.Err() != nil:
+		case !retried && pgconn.SafeToRetry(err):
+			retried = true
+			continue
+		case stale < maxStaleReruns && mux.StalePlan(err):
+			stale++
+			continue
+		}
+		return tag, pgerr.Map(ctx, sql, err)
+	}
+}
+
+// query runs sql as an autocommit statement and returns its rows:
+// multiplexed (all in memory) when the DB multiplexes, args allow and
+// stream is false; else read off a pooled connection of their own as the
+// caller asks for them. cancel ends ctx's QueryTimeout deadline: called
+// when the rows are done with, or at once when in memory.
+func (d *DB) query(ctx context.Context, cancel context.CancelFunc, sql string, args []any, stream bool) (pgx.Rows, error) {
+	if !stream && d.mx != nil && mux.Multiplexable(args) {
+		defer cancel() // the rows are in memory once returned
+		rows, err := d.mx.Query(ctx, sql, args)
+		if err != nil {
+			return nil, pgerr.Map(ctx, sql, err)
+		}
+		return &mappedRows{Rows: rows, ctx: ctx, sql: sql}, nil
+	}
+	r := &mappedRows{ctx: ctx, sql: sql, cancel: cancel, db: d, args: args}
+	if err := r.run(); err != nil {
+		cancel()
+		return nil, err
+	}
+	return r, nil
+}
+
+// run sends r's statement on a pooled connection, replacing a connection
+// found dead before the statement left once.
+func (r *mappedRows) run() error {
+	for retried := false; ; retried = true {
+		c, err := r.db.acquire(r.ctx)
+		if err != nil {
+			return pgerr.Map(r.ctx, r.sql, err)
+		}
+		rows, err := c.Query(r.ctx, r.sql, r.args...)
+		if err != nil {
+			c.Release()
+			switch {
+			case r.ctx.Err() != nil:
+			case !retried && pgconn.SafeToRetry(err):
+				continue
+			case r.reruns < maxStaleReruns && mux.StalePlan(err):
+				r.reruns++
+				continue
+			}
+			return pgerr.Map(r.ctx, r.sql, err)
+		}
+		r.Rows, r.conn = rows, c
+		return nil
+	}
+}
+
+// rerun runs r's statement again when it ended with a stale plan before
+// any row reached the caller (see the top of this file), reporting
+// whether it did.
+func (r *mappedRows) rerun() bool {
+	if r.db == nil || r.seen || r.reruns >= maxStaleReruns || r.ctx.Err() != nil || !mux.StalePlan(r.Rows.Err()) {
+		return false
+	}
+	r.reruns++
+	r.Rows.Close()
+	if r.conn != nil {
+		r.conn.Release()
+		r.conn = nil
+	}
+	if err := r.run(); err != nil {
+		r.Rows = errRows{err: err}
+	}
+	return true
+}
+
+// unwrapRows returns the pgx rows under pgkit's wrapper, for loops that read
+// millions of rows and map only the final error.
+func unwrapRows(r pgx.Rows) pgx.Rows {
+	if m, ok := r.(*mappedRows); ok && m.db == nil {
+		return m.Rows
+	}
+	return r
+}

@@ -1,0 +1,184 @@
+package mux
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgproto3"
+)
+
+// readOne reads the results of the oldest item on the wire, up to and
+// including its ReadyForQuery. An error returned means the connection is
+// broken.
+func (l *lane) readOne() error {
+	it := l.wire[0]
+	copy(l.wire, l.wire[1:])
+	l.wire = l.wire[:len(l.wire)-1]
+	l.flushed--
+	switch it.kind {
+	case itemDeallocate:
+		_, _, err := l.readItem(false)
+		return err
+	case itemPrepare:
+		// The Prepare answers for its first waiting statement: if that
+		// caller leaves, the cancel and the give-up apply as to a query.
+		if waiting := l.preparing[it.sql]; len(waiting) > 0 {
+			l.head.Store(waiting[0])
+			if waiting[0].abandoned.Load() {
+				l.planCancel(waiting[0])
+			}
+			defer l.head.Store(nil)
+		}
+		return l.readPrepare(it.sql)
+	}
+	req := it.req
+	l.head.Store(req)
+	if req.abandoned.Load() {
+		l.planCancel(req)
+	}
+	res, _, err := l.readItem(true)
+	l.head.Store(nil)
+	now := time.Now()
+	if it.slow {
+		l.slowInFlight--
+	}
+	// Its time on the server, roughly: since the result before it ended
+	// (or since it was sent, if the server was idle). A moving average, so
+	// that one slow run does not mark a statement for good.
+	took, avg := int64(now.Sub(l.lastRead)), it.st.info.took.Load()
+	it.st.info.took.Store(avg + (took-avg)/4) // lanes racing here lose an update: it is a hint
+	l.lastRead = now
+	if err == nil && res.err == nil && !req.abandoned.Load() {
+		res.fields, res.types, res.values = it.st.fields, it.st.types, l.rowsOf()
+	}
+	if err != nil {
+		l.deliver(req, result{err: &inFlightError{err: err}})
+		return err
+	}
+	if l.resend(req, it.st, res.err) {
+		return nil
+	}
+	l.deliver(req, res)
+	return nil
+}
+
+// description is what a Prepare's answer says of its statement.
+type description struct {
+	params []uint32                  // ParameterDescription
+	fields []pgconn.FieldDescription // RowDescription
+}
+
+// readItem reads one item's messages up to its ReadyForQuery: the
+// statement's error, if any, in res.err; with rows, the row values into
+// the lane's scratch (see rowsOf); a Prepare's description in desc. The
+// error returned means the connection broke, or the session is unusable
+// for others (a transaction left open).
+func (l *lane) readItem(rows bool) (res result, desc description, err error) {
+	arena, ends := l.arena[:0], l.ends[:0] // ends: end of each value in arena; -1 for NULL
+	defer func() { l.arena, l.ends = arena, ends }()
+	for {
+		msg, err := l.pg.ReceiveMessage(context.Background())
+		if err != nil {
+			return res, desc, err
+		}
+		l.progress.Add(1)
+		switch m := msg.(type) {
+		case *pgproto3.DataRow:
+			if !rows {
+				continue
+			}
+			res.rows++
+			for _, v := range m.Values {
+				if v == nil {
+					ends = append(ends, -1)
+					continue
+				}
+				arena = append(arena, v...)
+				ends = append(ends, len(arena))
+			}
+		case *pgproto3.CommandComplete:
+			res.tag = pgconn.NewCommandTag(string(m.CommandTag))
+		case *pgproto3.ErrorResponse:
+			pgErr := pgconn.ErrorResponseToPgError(m)
+			if pgErr.Severity == "FATAL" || pgErr.Severity == "PANIC" {
+				return res, desc, pgErr
+			}
+			res.err = pgErr
+		case *pgproto3.ParameterDescription:
+			desc.params = slices.Clone(m.ParameterOIDs)
+		case *pgproto3.RowDescription:
+			desc.fields = make([]pgconn.FieldDescription, len(m.Fields))
+			for i, f := range m.Fields {
+				desc.fields[i] = pgconn.FieldDescription{Name: string(f.Name), TableOID: f.TableOID,
+					TableAttributeNumber: f.TableAttributeNumber, DataTypeOID: f.DataTypeOID,
+					DataTypeSize: f.DataTypeSize, TypeModifier: f.TypeModifier, Format: f.Format}
+			}
+		case *pgproto3.ReadyForQuery:
+			if m.TxStatus != 'I' {
+				return res, desc, fmt.Errorf("pgkit: a multiplexed statement left a transaction open: %w", ErrSessionState)
+			}
+			return res, desc, nil
+		case *pgproto3.ParseComplete, *pgproto3.BindComplete, *pgproto3.CloseComplete, *pgproto3.NoData,
+			*pgproto3.EmptyQueryResponse, *pgproto3.NoticeResponse, *pgproto3.ParameterStatus, *pgproto3.NotificationResponse:
+		default:
+			return res, desc, fmt.Errorf("%w: unexpected %T", errOutOfStep, msg)
+		}
+	}
+}
+
+// rowsOf copies the rows readItem left in the lane's scratch out at their
+// final size: two allocations per result, however many rows.
+func (l *lane) rowsOf() [][]byte {
+	if len(l.ends) == 0 {
+		return nil
+	}
+	owned := make([]byte, len(l.arena))
+	copy(owned, l.arena)
+	values := make([][]byte, len(l.ends))
+	start := 0
+	for i, end := range l.ends {
+		if end < 0 {
+			continue
+		}
+		values[i] = owned[start:end:end]
+		start = end
+	}
+	return values
+}
+
+// readPrepare reads a Prepare's description, then encodes the statements
+// that waited for it.
+func (l *lane) readPrepare(sql string) error {
+	res, desc, err := l.readItem(false)
+	waiting := l.preparing[sql]
+	delete(l.preparing, sql)
+	if err != nil || res.err != nil {
+		for _, req := range waiting {
+			l.deliver(req, result{err: cmp.Or(err, res.err)})
+		}
+		return err
+	}
+	l.prepared(sql, desc)
+	l.sendBatch(waiting)
+	return nil
+}
+
+// deliver hands req its result.
+func (l *lane) deliver(req *request, res result) {
+	if t := l.m.cfg.Tracer; t != nil && req.tctx != nil {
+		err := res.err
+		if err == nil && req.abandoned.Load() {
+			err = req.ctx.Err()
+		}
+		t.TraceQueryEnd(req.tctx, l.conn, pgx.TraceQueryEndData{CommandTag: res.tag, Err: err})
+	}
+	l.inflight--
+	l.m.mu.Lock()
+	l.m.answer(req, res)
+	l.m.mu.Unlock()
+}

@@ -1,0 +1,128 @@
+package mux
+
+import (
+	"errors"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
+
+	"github.com/shopdb/shopdb/pgkit/internal/rowscan"
+)
+
+// errNoCurrentRow is Scan or Values called before Next.
+var errNoCurrentRow = errors.New("pgkit: no current row: call Next first")
+
+// Rows is a multiplexed statement's result as pgx.Rows: rows already
+// copied off the connection, decoded in the caller's goroutine with a
+// pgtype.Map of the multiplexer's (a connection's own map is not safe for
+// concurrent use, and the lane that read the rows has moved on) that knows
+// the types the statement's connection has registered (result.types). Its
+// errors are pgx's and the server's, untyped: the caller maps them.
+type Rows struct {
+	m      *Mux
+	res    result
+	row    int        // rows returned by Next so far
+	dm     *decodeMap // lent by the multiplexer until Close
+	sc     rowscan.Scanner
+	err    error
+	closed bool
+}
+
+var _ pgx.Rows = (*Rows)(nil)
+
+func (r *Rows) ncols() int { return len(r.res.fields) }
+
+// decodeMap returns the map the rows are decoded with, lent by the
+// multiplexer on first use.
+func (r *Rows) decodeMap() *pgtype.Map {
+	if r.dm == nil {
+		r.dm = r.m.typeMap(r.res.types)
+	}
+	return r.dm.tm
+}
+
+// Next moves to the next row. Rows are counted by the lane, not derived
+// from the values: a row of no columns (SELECT FROM t) has none.
+func (r *Rows) Next() bool {
+	if r.closed || r.err != nil {
+		return false
+	}
+	if r.row >= r.res.rows {
+		r.Close()
+		return false
+	}
+	r.row++
+	return true
+}
+
+// current returns the values of the row Next moved to.
+func (r *Rows) current() [][]byte {
+	n := r.ncols()
+	if r.row == 0 || n == 0 {
+		return nil
+	}
+	return r.res.values[(r.row-1)*n : r.row*n]
+}
+
+// Scan decodes the current row into dest, as pgx's rows do.
+func (r *Rows) Scan(dest ...any) error {
+	if r.row == 0 {
+		return errNoCurrentRow
+	}
+	if err := r.sc.Scan(r, r.decodeMap(), r.res.fields, r.current(), dest); err != nil {
+		r.err = err
+		r.Close()
+		return err
+	}
+	return nil
+}
+
+// Values decodes the current row into Go values.
+func (r *Rows) Values() ([]any, error) {
+	if r.row == 0 {
+		return nil, errNoCurrentRow
+	}
+	out, err := rowscan.Values(r.decodeMap(), r.res.fields, r.current())
+	if err != nil {
+		r.err = err
+		return nil, err
+	}
+	return out, nil
+}
+
+// RawValues returns the current row's undecoded values.
+func (r *Rows) RawValues() [][]byte { return r.current() }
+
+// Close releases the rows; reading them to the end closes them too.
+func (r *Rows) Close() {
+	if r.closed {
+		return
+	}
+	r.closed = true
+	if r.dm != nil {
+		r.m.giveMap(r.dm)
+		r.dm = nil
+	}
+}
+
+// Err is the error that ended the rows.
+func (r *Rows) Err() error { return r.err }
+
+// CommandTag is the statement's command tag.
+func (r *Rows) CommandTag() pgconn.CommandTag { return r.res.tag }
+
+// FieldDescriptions describes the result columns.
+func (r *Rows) FieldDescriptions() []pgconn.FieldDescription { return r.res.fields }
+
+// TypeMap is the map the rows are decoded with, taken from the
+// multiplexer's until the rows are closed.
+func (r *Rows) TypeMap() *pgtype.Map {
+	if r.closed {
+		return nil
+	}
+	return r.decodeMap()
+}
+
+// Conn is nil: the rows belong to no connection.
+func (r *Rows) Conn() *pgx.Conn { return nil }
