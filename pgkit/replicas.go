@@ -49,14 +49,16 @@ type ReplicaConfig struct {
 // standby's: its connection was lost (pgerr.ErrConnectionLost: reset,
 // closed, the server shutting down or starting up, SQLSTATE 57P01–57P03,
 // class 08), it could not be connected to (too many connections, 53300;
-// not a standby for target_session_attrs), recovery cancelled the
-// statement (a conflict with recovery: 40001, 40P01, 57P04), or the
-// statement turned out to write (25006). Other errors are the read's own
-// and are returned: a server error of the statement, a row not found, the
-// caller's context ending, Config.QueryTimeout expiring (the primary would
-// take as long). Once a row reached the caller, a break is the caller's
-// error, typed as on a *DB: it matches pgerr.ErrConnectionLost. A node
-// whose connection broke takes no reads until its next check.
+// not a standby for target_session_attrs), or recovery cancelled the
+// statement (a conflict with recovery: 40001, 40P01, 57P04). Other errors
+// are the read's own and are returned: a server error of the statement, a
+// row not found, the caller's context ending, Config.QueryTimeout expiring
+// (the primary would take as long), and a read that turned out to write
+// (a function that writes: the standby refuses it with 25006, loudly; call
+// it with Exec or in a transaction). Once a row reached the caller, a
+// break is the caller's error, typed as on a *DB: it matches
+// pgerr.ErrConnectionLost. A node whose connection broke takes no reads
+// until its next check.
 type Replicated struct {
 	// primary is the primary DSN's pool, which every write uses (rawOf:
 	// Gather and Pipeline too).

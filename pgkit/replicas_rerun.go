@@ -29,7 +29,7 @@ func (r *Replicated) readFailed(ctx context.Context, n *node, err error) bool {
 		return false // the caller's context ended: not the standby's fault
 	}
 	switch pgerr.SQLState(err) {
-	case "40001", "40P01", "25006": // cancelled by recovery; a write refused by a read-only server
+	case "40001", "40P01": // on a standby, only a conflict with recovery cancels an autocommit read so
 		return true
 	}
 	return broken
