@@ -31,12 +31,7 @@ func TestReplicatedEveryConfig(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	t.Cleanup(cancel) // after the parallel subtests
-	primary := ownServer(t)
-	standby, err := pgtemp.Start(ctx, pgtemp.Config{ReplicaOf: primary.URL()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = standby.Stop() })
+	primary, standby := primaryAndStandby(t)
 	bouncers := map[string]string{}
 	for _, s := range []*pgtemp.Server{primary, standby} {
 		b, err := pgtemp.StartBouncer(ctx, s.URL(), "transaction", "postgres")

@@ -43,23 +43,13 @@ func TestSwitchoverFollowsRoles(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	primary := ownServer(t)
-	standby, err := pgtemp.Start(ctx, pgtemp.Config{ReplicaOf: primary.URL()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = standby.Stop() })
+	primary, standby := primaryAndStandby(t)
 	ip := startVIP(t, primary.Port())
 	// A node that is down at open: a standby comes up there later.
 	spare := freePort(t)
 	spareURL := strings.Replace(standby.URL(), strconv.Itoa(standby.Port()), strconv.Itoa(spare), 1)
 	const maxConns = 4
-	r, err := pgkit.OpenReplicated(ctx, ip.URL(), []string{standby.URL(), spareURL}, pgkit.Config{MaxConns: maxConns},
-		pgkit.ReplicaConfig{CheckInterval: 50 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
+	r := openWatched(t, pgkit.Config{MaxConns: maxConns}, ip.URL(), standby.URL(), spareURL)
 	q := kitdb.New(r)
 	readsOn := func(port int) func() bool {
 		return func() bool {

@@ -11,7 +11,6 @@ import (
 
 	"github.com/shopdb/shopdb/pgkit"
 	"github.com/shopdb/shopdb/pgkit/pgerr"
-	"github.com/shopdb/shopdb/pgkit/pgtemp"
 )
 
 // slowOnStandby answers at once on a primary and sleeps a minute on a
@@ -33,12 +32,7 @@ func TestBrokenReplicaReadRerunsOnPrimary(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	primary := ownServer(t)
-	standby, err := pgtemp.Start(ctx, pgtemp.Config{ReplicaOf: primary.URL()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = standby.Stop() })
+	primary, standby := primaryAndStandby(t)
 	// Recovery cancels a conflicting read after 10ms instead of 30s.
 	for _, sql := range []string{"ALTER SYSTEM SET max_standby_streaming_delay = '10ms'", "SELECT pg_reload_conf()"} {
 		if _, err := pgkitExecOn(ctx, standby.URL(), sql); err != nil {
@@ -79,13 +73,7 @@ func TestBrokenReplicaReadRerunsOnPrimary(t *testing.T) {
 			for breakName, breakIt := range breaks {
 				app := fmt.Sprintf("rerun-%v-%s-%s", multiplex, pathName, breakName)
 				t.Run(app, func(t *testing.T) {
-					r, err := pgkit.OpenReplicated(ctx, primary.URL(), []string{standby.URL()},
-						pgkit.Config{MaxConns: 4, Multiplex: multiplex, ApplicationName: app},
-						pgkit.ReplicaConfig{CheckInterval: 50 * time.Millisecond})
-					if err != nil {
-						t.Fatal(err)
-					}
-					defer r.Close()
+					r := openWatched(t, pgkit.Config{MaxConns: 4, Multiplex: multiplex, ApplicationName: app}, primary.URL(), standby.URL())
 					onStandby, err := breakRead(t, ctx, func() (bool, error) { return read(r) }, func() bool { return breakIt(app) })
 					if err != nil || onStandby {
 						t.Fatalf("the read broken on the standby: on a standby %v, %v; want it run again on the primary", onStandby, err)
@@ -167,12 +155,7 @@ func TestReplicaBreakAfterRowIsCallersError(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	primary := ownServer(t)
-	standby, err := pgtemp.Start(ctx, pgtemp.Config{ReplicaOf: primary.URL()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = standby.Stop() })
+	primary, standby := primaryAndStandby(t)
 	// Two rows big enough to leave the server's 8 kB send buffer, then one
 	// that sleeps on a standby.
 	const sql = `SELECT pg_is_in_recovery() AS standby,
@@ -180,18 +163,13 @@ func TestReplicaBreakAfterRowIsCallersError(t *testing.T) {
 		FROM generate_series(1, 3) x`
 	for _, multiplex := range []bool{false, true} {
 		app := fmt.Sprintf("after-row-%v", multiplex)
-		r, err := pgkit.OpenReplicated(ctx, primary.URL(), []string{standby.URL()},
-			pgkit.Config{MaxConns: 4, Multiplex: multiplex, ApplicationName: app},
-			pgkit.ReplicaConfig{CheckInterval: 50 * time.Millisecond})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer r.Close()
+		r := openWatched(t, pgkit.Config{MaxConns: 4, Multiplex: multiplex, ApplicationName: app}, primary.URL(), standby.URL())
 		// QueryStream: rows as they come, also when multiplexing (Query
 		// would have the whole result first, then no row is out when it
 		// breaks).
 		var rows pgx.Rows
 		waitFor(t, 30*time.Second, func() bool {
+			var err error
 			rows, err = r.QueryStream(ctx, sql)
 			if err != nil {
 				t.Fatal(err)
@@ -229,4 +207,16 @@ func TestReplicaBreakAfterRowIsCallersError(t *testing.T) {
 		}
 		rows.Close()
 	}
+}
+
+// openWatched opens a Replicated with cfg on primary and the replica DSNs,
+// measured every 50ms; the test's cleanup closes it.
+func openWatched(t *testing.T, cfg pgkit.Config, primary string, replicas ...string) *pgkit.Replicated {
+	t.Helper()
+	r, err := pgkit.OpenReplicated(context.Background(), primary, replicas, cfg, pgkit.ReplicaConfig{CheckInterval: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(r.Close)
+	return r
 }

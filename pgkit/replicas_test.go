@@ -24,12 +24,7 @@ import (
 func TestReadReplicas(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	primary := ownServer(t)
-	standby, err := pgtemp.Start(ctx, pgtemp.Config{ReplicaOf: primary.URL()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer standby.Stop()
+	primary, standby := primaryAndStandby(t)
 	r, err := pgkit.OpenReplicated(ctx, primary.URL(), []string{standby.URL()}, pgkit.Config{MaxConns: 4, AcquireTimeout: time.Second},
 		pgkit.ReplicaConfig{MaxLag: 300 * time.Millisecond, CheckInterval: 50 * time.Millisecond, ReadYourWrites: time.Minute})
 	if err != nil {
@@ -136,6 +131,20 @@ func TestReadReplicas(t *testing.T) {
 		t.Fatal("a read went to the stopped replica")
 	}
 	t.Logf("replicas after the stop: %+v", r.ReplicaStats())
+}
+
+// primaryAndStandby starts a server migrated with kitdb's schema and a
+// streaming standby of it (pg_basebackup -R, on loopback); the test's
+// cleanup stops both.
+func primaryAndStandby(t *testing.T) (primary, standby *pgtemp.Server) {
+	t.Helper()
+	primary = ownServer(t)
+	standby, err := pgtemp.Start(context.Background(), pgtemp.Config{ReplicaOf: primary.URL()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = standby.Stop() })
+	return primary, standby
 }
 
 func pgkitExecOn(ctx context.Context, dsn, sql string) (int64, error) {
