@@ -148,7 +148,7 @@ func OpenReplicated(ctx context.Context, primaryDSN string, replicaDSNs []string
 // down, or not what its DSN's target_session_attrs asks for, is left to
 // the checks; any other error is returned.
 func (r *Replicated) openReplicas(ctx context.Context) error {
-	errs := make([]error, len(r.nodes))
+	errs := make([]error, len(r.nodes)-1)
 	var wg sync.WaitGroup
 	for i, n := range r.nodes[1:] {
 		wg.Go(func() {
@@ -273,7 +273,11 @@ func (r *Replicated) isRead(sql string) bool {
 // literals hide nothing from it and fool it into nothing.
 func classifyRead(sql string) bool { return sqllex.ReadOnly(sql) }
 
-// Exec runs sql on the primary.
+// Exec runs sql on the primary. A write that the server refuses for being
+// read-only (the primary DSN reached a standby) matches
+// pgerr.IsWrongServerRole, as in Replicated's other methods and its
+// transactions (Pipeline and Gather run on the primary's *DB itself, where
+// it is the server's SQLSTATE 25006).
 func (r *Replicated) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
 	wrote(ctx)
 	tag, err := r.primary.Exec(ctx, sql, args...)
