@@ -3,6 +3,9 @@ package pgkit_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -193,5 +196,48 @@ func TestReplicatedMultiplexedQueryRow(t *testing.T) {
 	}
 	if _, err := q.AccountGetByID(ctx, -1); !errors.Is(err, pgerr.ErrNotFound) {
 		t.Fatalf("a missing row: %v, want pgerr.ErrNotFound", err)
+	}
+}
+
+// TestOpenReplicatedReplicaErrors: a replica that is down at open is not
+// an error (it takes no reads until it answers, and reads work on the
+// primary meanwhile); a replica DSN that does not parse, or whose server
+// refuses it for good (a database that does not exist), fails
+// OpenReplicated, naming the replica.
+func TestOpenReplicatedReplicaErrors(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	dsn := pgkittest.URL(t, kitdb.Migrations())
+	down := fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", freePort(t))
+	r, err := pgkit.OpenReplicated(ctx, dsn, []string{down}, pgkit.Config{MaxConns: 2}, pgkit.ReplicaConfig{CheckInterval: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatalf("a replica down at open: %v, want no error", err)
+	}
+	defer r.Close()
+	if st := r.ReplicaStats()[0]; st.Healthy || st.Reachable {
+		t.Fatalf("the replica that is down: %+v", st)
+	}
+	for i := range 5 {
+		var inRecovery bool
+		if err := r.QueryRow(ctx, "SELECT pg_is_in_recovery()").Scan(&inRecovery); err != nil || inRecovery {
+			t.Fatalf("read %d with the replica down: on a standby %v, %v", i, inRecovery, err)
+		}
+	}
+
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Path = "/no_such_database"
+	for _, bad := range []string{"postgres://[::1", u.String()} {
+		r, err := pgkit.OpenReplicated(ctx, dsn, []string{down, bad}, pgkit.Config{MaxConns: 2}, pgkit.ReplicaConfig{})
+		if err == nil {
+			r.Close()
+			t.Fatalf("replica %q: no error", bad)
+		}
+		if !strings.Contains(err.Error(), "replica 2") {
+			t.Fatalf("replica %q: %v, want it named (replica 2)", bad, err)
+		}
 	}
 }
