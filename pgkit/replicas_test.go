@@ -230,14 +230,14 @@ func TestOpenReplicatedReplicaErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	u.Path = "/no_such_database"
-	for _, bad := range []string{"postgres://[::1", u.String()} {
+	for name, bad := range map[string]string{"unparseable": "postgres://[::1", "no such database": u.String()} {
 		r, err := pgkit.OpenReplicated(ctx, dsn, []string{down, bad}, pgkit.Config{MaxConns: 2}, pgkit.ReplicaConfig{})
 		if err == nil {
 			r.Close()
-			t.Fatalf("replica %q: no error", bad)
+			t.Fatalf("%s replica: no error", name)
 		}
 		if !strings.Contains(err.Error(), "replica 2") {
-			t.Fatalf("replica %q: %v, want it named (replica 2)", bad, err)
+			t.Fatalf("%s replica: %v, want it named (replica 2)", name, err)
 		}
 	}
 }
