@@ -2,8 +2,9 @@
 // binaries, for tests, demos and benchmarks: Start initialises a cluster in
 // a temporary directory and runs it on a free port of 127.0.0.1, and Stop
 // removes it. A Server can also be restarted (Restart), be a streaming
-// replica of another (Config.ReplicaOf), serve TLS (Config.TLS), and have a
-// PgBouncer put in front of it (StartBouncer). pgkittest.Run uses it when
+// replica of another (Config.ReplicaOf) and be promoted (Promote), take
+// over the port of a stopped one (Config.Port), serve TLS (Config.TLS),
+// and have a PgBouncer put in front of it (StartBouncer). pgkittest.Run uses it when
 // DATABASE_URL is unset.
 //
 // It is hand-written because the libraries that do this do not fit here:
@@ -58,6 +59,10 @@ type Config struct {
 	// a streaming standby of it (pg_basebackup -R) instead of a new
 	// cluster. Default: a new cluster.
 	ReplicaOf string
+	// Port, when set, is the port of 127.0.0.1 the server listens on, for
+	// a server that takes over the address of one stopped before (a node
+	// rebuilt as a standby after a failover). Default: a free port.
+	Port int
 }
 
 // TLS is a server certificate and its private key, PEM-encoded.
@@ -83,6 +88,7 @@ type Server struct {
 	cmd  *exec.Cmd
 	done chan struct{} // closed when the postgres process has exited
 	url  string
+	port int
 	args []string // of the postgres command, for Restart
 	bin  string
 	cred *syscall.Credential
@@ -91,6 +97,9 @@ type Server struct {
 // URL is the connection string of the server's postgres database, as the
 // superuser postgres with trust authentication on 127.0.0.1.
 func (s *Server) URL() string { return s.url }
+
+// Port is the port of 127.0.0.1 the server listens on.
+func (s *Server) Port() int { return s.port }
 
 // Dir is the temporary directory holding the data directory, the socket and
 // postgres.log; Stop removes it.
@@ -162,10 +171,15 @@ func (s *Server) start(ctx context.Context, binDir string, cred *syscall.Credent
 		return fmt.Errorf("pgtemp: %s: %w: %s", filepath.Base(create.Path), err, lastLines(string(out), 5))
 	}
 
-	port, err := freePort()
-	if err != nil {
-		return err
+	port := cfg.Port
+	if port <= 0 {
+		p, err := freePort()
+		if err != nil {
+			return err
+		}
+		port = p
 	}
+	s.port = port
 	s.bin, s.cred = filepath.Join(binDir, "postgres"), cred
 	s.args = []string{
 		"-D", data,
