@@ -260,6 +260,16 @@ func (d *DB) Close() {
 	}
 }
 
+// reset drops every connection, those in use once they come back, and
+// moves multiplexed statements to new connections: the server behind the
+// pool changed role.
+func (d *DB) reset() {
+	d.pool.Reset()
+	if d.mx != nil {
+		d.mx.Reset()
+	}
+}
+
 // Multiplexing reports whether the DB multiplexes (Config.Multiplex).
 func (d *DB) Multiplexing() bool { return d.mx != nil }
 

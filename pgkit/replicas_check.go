@@ -193,6 +193,6 @@ func (r *Replicated) resetPrimary() bool {
 	if now-last < int64(r.rcfg.CheckInterval) || !r.lastReset.CompareAndSwap(last, now) {
 		return false
 	}
-	r.primary.Pool().Reset()
+	r.primary.reset()
 	return true
 }

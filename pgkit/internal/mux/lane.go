@@ -29,7 +29,7 @@ type lane struct {
 	lastCancelDone atomic.Int64 // unix nanoseconds
 
 	idle     bool // in m.idle; under m.mu
-	retiring bool // ReleaseIdle took it out; under m.mu
+	retiring bool // ReleaseIdle or Reset took it out; under m.mu
 
 	// lane goroutine only
 	stmts        *connStmts
@@ -163,8 +163,11 @@ func (l *lane) take() (batch []*request, retire bool) {
 	m := l.m
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if l.retiring {
-		return nil, true // ReleaseIdle removed it, idle: nothing in flight
+	if l.retiring { // ReleaseIdle or Reset removed it: it takes no more
+		if len(l.wire) > 0 || l.inflight > 0 {
+			return nil, false // answers what it has first
+		}
+		return nil, true
 	}
 	// A fair share: the other lanes, busy or being started, take the rest
 	// when they come to look, so that a burst is spread over the

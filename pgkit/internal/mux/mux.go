@@ -231,6 +231,24 @@ func Multiplexable(args []any) bool {
 	return true
 }
 
+// Reset makes every lane take no more statements and give its connection
+// back once its statements are answered (pgxpool's Reset then closes it);
+// new statements go to new lanes on new connections. For a server that
+// changed role under the pool (a primary demoted to standby).
+func (m *Mux) Reset() {
+	m.mu.Lock()
+	lanes := m.lanes
+	m.lanes = nil
+	m.idle = nil
+	for _, l := range lanes {
+		l.idle = false
+		l.retiring = true
+		l.poke()
+	}
+	m.kick()
+	m.mu.Unlock()
+}
+
 // ReleaseIdle gives back at once the connections of lanes that have no
 // statement, instead of after their linger: a transaction, stream or COPY
 // is waiting for a connection.
