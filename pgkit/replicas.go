@@ -70,6 +70,7 @@ type Replicated struct {
 	rcfg      ReplicaConfig
 	next      atomic.Uint64
 	reads     sync.Map     // sql -> bool: is it a read
+	readsN    atomic.Int64 // entries stored in reads
 	lastReset atomic.Int64 // unix nanoseconds of the primary pool's last Reset
 	stop      chan struct{}
 	done      sync.WaitGroup
@@ -263,9 +264,16 @@ func (r *Replicated) isRead(sql string) bool {
 		return v.(bool)
 	}
 	read := classifyRead(sql)
-	r.reads.Store(sql, read)
+	// Bounded as pgx's statement caches are: SQL built with literals must
+	// not grow it without end; past the bound a text is looked at each time.
+	if r.readsN.Add(1) <= maxReadsCached {
+		r.reads.Store(sql, read)
+	}
 	return read
 }
+
+// maxReadsCached caps the SQL texts isRead remembers.
+const maxReadsCached = 10_000
 
 // classifyRead is the lexer's conservative read test (sqllex.ReadOnly):
 // one SELECT, VALUES, TABLE or WITH of reads, no locking clause, no INTO,
