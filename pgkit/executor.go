@@ -51,7 +51,7 @@ func (d *DB) exec(ctx context.Context, sql string, args []any) (pgconn.CommandTa
 		case !retried && pgconn.SafeToRetry(err):
 			retried = true
 			continue
-		case stale < maxStaleReruns && mux.StalePlan(err):
+		case stale < maxStaleReruns && pgerr.IsStalePlan(err):
 			stale++
 			continue
 		}
@@ -71,7 +71,9 @@ func (d *DB) query(ctx context.Context, cancel context.CancelFunc, sql string, a
 		if err != nil {
 			return nil, pgerr.Map(ctx, sql, err)
 		}
-		return &mappedRows{Rows: rows, ctx: ctx, sql: sql}, nil
+		// No context for what follows: the statement is over, and ctx is
+		// cancelled at return (a decode error is not a cancellation).
+		return &mappedRows{Rows: rows, sql: sql}, nil
 	}
 	r := &mappedRows{ctx: ctx, sql: sql, cancel: cancel, db: d, args: args}
 	if err := r.run(); err != nil {
@@ -96,7 +98,7 @@ func (r *mappedRows) run() error {
 			case r.ctx.Err() != nil:
 			case !retried && pgconn.SafeToRetry(err):
 				continue
-			case r.reruns < maxStaleReruns && mux.StalePlan(err):
+			case r.reruns < maxStaleReruns && pgerr.IsStalePlan(err):
 				r.reruns++
 				continue
 			}
@@ -111,7 +113,7 @@ func (r *mappedRows) run() error {
 // any row reached the caller (see the top of this file), reporting
 // whether it did.
 func (r *mappedRows) rerun() bool {
-	if r.db == nil || r.seen || r.reruns >= maxStaleReruns || r.ctx.Err() != nil || !mux.StalePlan(r.Rows.Err()) {
+	if r.db == nil || r.seen || r.reruns >= maxStaleReruns || r.ctx.Err() != nil || !pgerr.IsStalePlan(r.Rows.Err()) {
 		return false
 	}
 	r.reruns++

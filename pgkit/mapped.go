@@ -24,6 +24,8 @@ type mappedRows struct {
 	args   []any
 	seen   bool // a row reached the caller
 	reruns int
+	ended  bool  // err is the final error, mapped before cancel
+	err    error // see Err
 }
 
 // Next moves to the next row.
@@ -45,7 +47,15 @@ func (r *mappedRows) Close() {
 	r.done()
 }
 
-func (r *mappedRows) Err() error { return pgerr.Map(r.ctx, r.sql, r.Rows.Err()) }
+// Err is the error that ended the rows, typed. Once the rows are done it
+// is the one mapped then, before Config.QueryTimeout's context was
+// cancelled: mapped later, every error would look cancelled.
+func (r *mappedRows) Err() error {
+	if r.ended {
+		return r.err
+	}
+	return pgerr.Map(r.ctx, r.sql, r.Rows.Err())
+}
 
 // Scan decodes the current row; its error names the query, as on every
 // other path (a multiplexed one, QueryRow).
@@ -57,6 +67,9 @@ func (r *mappedRows) Scan(dest ...any) error {
 }
 
 func (r *mappedRows) done() {
+	if r.cancel != nil && !r.ended {
+		r.err, r.ended = pgerr.Map(r.ctx, r.sql, r.Rows.Err()), true
+	}
 	if r.conn != nil {
 		r.conn.Release()
 		r.conn = nil

@@ -319,9 +319,27 @@ func IsSerializationFailure(err error) bool { return SQLState(err) == "40001" }
 // chose as victim may be retried, as pgkit.WithTx does.
 func IsDeadlock(err error) bool { return SQLState(err) == "40P01" }
 
+// IsStalePlan reports a statement the server refused because the prepared
+// statement it was bound to went stale: a schema change altered its result
+// ("cached plan must not change result type", SQLSTATE 0A000) or it no
+// longer exists (26000, after DISCARD or DEALLOCATE). The statement did
+// not run; pgx forgets it on that connection, so running it again
+// prepares it afresh, as pgkit's DB does by itself.
+func IsStalePlan(err error) bool {
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) {
+		return false
+	}
+	return pgErr.Code == "26000" || pgErr.Code == "0A000" && strings.Contains(pgErr.Message, "cached plan")
+}
+
 // IsRetryable reports an error after which running the whole transaction
-// again can succeed: serialization failure or deadlock.
-func IsRetryable(err error) bool { return IsSerializationFailure(err) || IsDeadlock(err) }
+// again can succeed: serialization failure, deadlock, or a stale prepared
+// statement (IsStalePlan: in a transaction it aborts the transaction, so
+// only the whole of it can run again).
+func IsRetryable(err error) bool {
+	return IsSerializationFailure(err) || IsDeadlock(err) || IsStalePlan(err)
+}
 
 // IsLockTimeout reports a lock not granted within lock_timeout, or NOWAIT
 // finding it taken (SQLSTATE 55P03).
