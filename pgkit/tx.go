@@ -157,14 +157,18 @@ func runTx(ctx context.Context, src Source, opts pgx.TxOptions, fn func(*Tx) err
 	}
 	defer func() {
 		if p := recover(); p != nil {
-			_ = tx.Rollback(context.WithoutCancel(ctx))
+			rbCtx, cancel := rollbackContext(ctx)
+			_ = tx.Rollback(rbCtx)
+			cancel()
 			panic(p) // fn's own panic, carried on after the rollback
 		}
 	}()
 	if err := fn(tx); err != nil {
 		// The rollback must run even when ctx is already cancelled. When the
 		// connection is gone, so is the transaction: nothing to report.
-		if rbErr := tx.Rollback(context.WithoutCancel(ctx)); rbErr != nil && !errors.Is(rbErr, pgx.ErrTxClosed) && !tx.Conn().IsClosed() {
+		rbCtx, cancel := rollbackContext(ctx)
+		defer cancel()
+		if rbErr := tx.Rollback(rbCtx); rbErr != nil && !errors.Is(rbErr, pgx.ErrTxClosed) && !tx.Conn().IsClosed() {
 			return errors.Join(err, fmt.Errorf("roll back: %w", rbErr))
 		}
 		return err
@@ -174,7 +178,9 @@ func runTx(ctx context.Context, src Source, opts pgx.TxOptions, fn func(*Tx) err
 		// cannot be sent. (pgx would mark a savepoint released that the
 		// server still holds, so its writes would stay in the outer
 		// transaction, and would close a connection it failed to commit on.)
-		_ = tx.Rollback(context.WithoutCancel(ctx))
+		rbCtx, cancel := rollbackContext(ctx)
+		defer cancel()
+		_ = tx.Rollback(rbCtx)
 		return fmt.Errorf("transaction rolled back: %w", err)
 	}
 	commitCtx := ctx
@@ -184,10 +190,24 @@ func runTx(ctx context.Context, src Source, opts pgx.TxOptions, fn func(*Tx) err
 		commitCtx = context.WithoutCancel(ctx)
 	}
 	if err := tx.Commit(commitCtx); err != nil {
-		_ = tx.Rollback(context.WithoutCancel(ctx))
+		rbCtx, cancel := rollbackContext(ctx)
+		defer cancel()
+		_ = tx.Rollback(rbCtx)
 		return fmt.Errorf("commit: %w", err)
 	}
 	return nil
+}
+
+// rollbackTimeout bounds a rollback sent after fn failed or ctx ended: on
+// a server that does not answer, pgx then closes the connection, which
+// ends the transaction on the server as surely, and the caller is not
+// held beyond its deadline by more than this.
+const rollbackTimeout = 1500 * time.Millisecond
+
+// rollbackContext is ctx without its cancellation (the rollback must go
+// out even when ctx has ended), bounded by rollbackTimeout.
+func rollbackContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), rollbackTimeout)
 }
 
 // begin starts a transaction with opts on src, or a savepoint when src is a
