@@ -317,10 +317,12 @@ func TestMultiplexInFlightIsNeverSafeToRetry(t *testing.T) {
 		_, err := mx.Exec(ctx, "SELECT pg_sleep(30)")
 		errc <- err
 	}()
-	// Terminate the lane's backend once the statement runs on it.
+	// Terminate the lane's backend once the statement runs on it (sleeps:
+	// not while it is being prepared, when it has not been sent yet and
+	// goes to another connection).
 	for {
 		var n int
-		if err := plain.QueryRow(ctx, "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = 'mux' AND query = 'SELECT pg_sleep(30)' AND state = 'active'").Scan(&n); err != nil {
+		if err := plain.QueryRow(ctx, "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = 'mux' AND query = 'SELECT pg_sleep(30)' AND wait_event = 'PgSleep'").Scan(&n); err != nil {
 			t.Fatal(err)
 		}
 		if n > 0 {

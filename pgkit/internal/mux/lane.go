@@ -40,6 +40,7 @@ type lane struct {
 	lastRead     time.Time             // when the last result ended, or the idle server was sent work
 	slowInFlight int                   // statements known to be slow, written and not answered
 	preparing    map[string][]*request // statements awaiting their Prepare
+	orphans      []*request            // statements whose Prepare the broken connection lost: never sent
 	eqb          pgx.ExtendedQueryBuilder
 	batch        []*request
 	arena        []byte // readItem's scratch for row values
@@ -265,7 +266,8 @@ func (l *lane) die(err error) {
 		err = fmt.Errorf("write to the server: %w", werr)
 	}
 	lost := &inFlightError{err: err}
-	var unsent []*request
+	unsent := l.orphans
+	l.inflight -= len(l.orphans)
 	for i, it := range l.wire {
 		switch {
 		case it.kind == itemQuery && i < l.flushed:

@@ -157,7 +157,13 @@ func (l *lane) readPrepare(sql string) error {
 	res, desc, err := l.readItem(false)
 	waiting := l.preparing[sql]
 	delete(l.preparing, sql)
-	if err != nil || res.err != nil {
+	if err != nil {
+		// The connection broke with only the Parse sent: the statements
+		// did not run, and go back to the queue (die).
+		l.orphans = append(l.orphans, waiting...)
+		return err
+	}
+	if res.err != nil {
 		for _, req := range waiting {
 			l.deliver(req, result{err: cmp.Or(err, res.err)})
 		}
