@@ -170,13 +170,7 @@ func (d *DB) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
 
 // deadline applies Config.QueryTimeout to a ctx without a deadline.
 func (d *DB) deadline(ctx context.Context) (context.Context, context.CancelFunc) {
-	if d.queryTimeout <= 0 {
-		return ctx, noCancel
-	}
-	if _, ok := ctx.Deadline(); ok {
-		return ctx, noCancel
-	}
-	return context.WithTimeout(ctx, d.queryTimeout)
+	return withQueryTimeout(ctx, d.queryTimeout)
 }
 
 func noCancel() {}
@@ -223,7 +217,7 @@ func (d *DB) BeginTx(ctx context.Context, opts pgx.TxOptions) (pgx.Tx, error) {
 	if err != nil {
 		return nil, pgerr.Map(ctx, "", err)
 	}
-	return newTx(tx), nil
+	return newTxWithTimeout(tx, d.queryTimeout), nil
 }
 
 // RunInTx runs fn in a transaction with WithTx's defaults (retried on

@@ -65,6 +65,7 @@ func GatherLimit[D DBTX, Q any](ctx context.Context, src DBTX, newQ func(D) Q, l
 	if limit <= 0 {
 		limit = int(maxConns)
 	}
+	ctx = gently(ctx) // the first error cancels the others' statements, not their connections
 	q, err := bind(newQ, pool)
 	if err != nil {
 		return err

@@ -283,7 +283,11 @@ func (d *DB) MultiplexStats() MultiplexStats {
 }
 
 // Ping checks that a connection can be acquired and the server answers.
+// Without a deadline on ctx it waits at most Config.QueryTimeout (when set)
+// for both, so a health check cannot hang on a frozen server.
 func (d *DB) Ping(ctx context.Context) error {
+	ctx, cancel := d.deadline(ctx)
+	defer cancel()
 	c, err := d.acquire(ctx)
 	if err != nil {
 		return err
@@ -344,6 +348,7 @@ func parseConfig(dsn string, cfg Config) (*pgxpool.Config, bool, error) {
 		cc.Tracer = cfg.Tracer
 	}
 	pcfg.ShouldPing = shouldPing
+	cc.BuildContextWatcherHandler = buildCancelWatcher // Gather's and Pipeline's siblings keep their connections
 	if cfg.AfterConnect != nil {
 		pcfg.AfterConnect = chainAfterConnect(pcfg.AfterConnect, cfg.AfterConnect, dsn)
 	}
