@@ -150,3 +150,152 @@ func TestPipelineFirstFnErrorWins(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// holdTwo takes two of d's connections at once and gives them back,
+// returning how many connections the pool had to open for that.
+func holdTwo(t *testing.T, d *pgkit.DB) int64 {
+	t.Helper()
+	ctx := context.Background()
+	before := d.Pool().Stat().NewConnsCount()
+	a, err := d.Pool().Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Release()
+	b, err := d.Pool().Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Release()
+	return d.Pool().Stat().NewConnsCount() - before
+}
+
+// sleeping reports whether a statement tagged tag runs on d's server.
+func sleeping(ctx context.Context, d pgkit.DBTX, tag string) (bool, error) {
+	var n int
+	err := d.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity
+		WHERE state = 'active' AND query LIKE '%' || $1 || '%' AND pid <> pg_backend_pid()`, tag).Scan(&n)
+	return n > 0, err
+}
+
+// waitSleeping waits until a statement tagged tag runs on d's server, for
+// at most hangGuard.
+func waitSleeping(ctx context.Context, d pgkit.DBTX, tag string) error {
+	for start := time.Now(); time.Since(start) < hangGuard; time.Sleep(5 * time.Millisecond) {
+		if ok, err := sleeping(ctx, d, tag); ok || err != nil {
+			return err
+		}
+	}
+	return errors.New("the statement never started")
+}
+
+// TestCancelledSiblingStopsOnServerKeepsConnection: a sibling whose
+// statement still runs on the server when the first fn fails is cancelled
+// there (it fails with SQLSTATE 57014, its context's error attached), and
+// its connection stays in the pool; and so does a Pipeline's statement
+// cancelled by its caller's context. Before, pgx closed the connection to
+// stop the statement.
+func TestCancelledSiblingStopsOnServerKeepsConnection(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	d := pgkittest.NewWithConfig(t, kitdb.Migrations(), pgkit.Config{MaxConns: 2})
+	sentinel := errors.New("project not found")
+	check := func(name string, sleepErr error) {
+		t.Helper()
+		if pgerr.SQLState(sleepErr) != "57014" || !errors.Is(sleepErr, context.Canceled) {
+			t.Fatalf("%s: the sleeping sibling ended with %v, want the server's cancellation (57014) of its cancelled context", name, sleepErr)
+		}
+	}
+	holdTwo(t, d) // open both connections
+
+	var sleepErr error
+	err := pgkit.Gather(ctx, d, kitdb.New,
+		func(ctx context.Context, q *kitdb.Queries) error {
+			_, sleepErr = q.DB().Exec(ctx, "SELECT pg_sleep(60) /* gentle-gather */")
+			return sleepErr
+		},
+		func(ctx context.Context, q *kitdb.Queries) error {
+			if err := waitSleeping(ctx, q.DB(), "gentle-gather"); err != nil {
+				return err
+			}
+			return sentinel
+		},
+	)
+	if !errors.Is(err, sentinel) {
+		t.Fatalf("Gather: error %v, want the first fn's", err)
+	}
+	check("Gather", sleepErr)
+	if n := holdTwo(t, d); n != 0 {
+		t.Fatalf("Gather: the pool opened %d connections after it, want 0: the sibling's was closed", n)
+	}
+
+	// In Pipeline a fn that failed cannot return before every later query
+	// of its round has begun to answer (the fn letting go of a result
+	// reads the next): a sleeping query is cancelled by its caller here.
+	pctx, cancel := context.WithCancelCause(ctx)
+	go func() { cancel(waitSleeping(ctx, d, "gentle-pipeline")) }()
+	sleepErr = nil
+	err = pgkit.Pipeline(pctx, d, kitdb.New,
+		func(ctx context.Context, q *kitdb.Queries) error {
+			sleepErr = q.DB().QueryRow(ctx, "SELECT pg_sleep(60) /* gentle-pipeline */").Scan(nil)
+			return sleepErr
+		},
+	)
+	if cause := context.Cause(pctx); cause != context.Canceled {
+		t.Fatal(cause)
+	}
+	if err != sleepErr {
+		t.Fatalf("Pipeline: error %v, want its one fn's", err)
+	}
+	check("Pipeline", sleepErr)
+	if n := holdTwo(t, d); n != 0 {
+		t.Fatalf("Pipeline: the pool opened %d connections after it, want 0: the sibling's was closed", n)
+	}
+	if ok, err := sleeping(ctx, d, "gentle-"); ok || err != nil {
+		t.Fatalf("a cancelled sleep still runs on the server (%v)", err)
+	}
+}
+
+// TestGentleCancelGivesUpOnSilentServer: when the server takes no cancel
+// request (its postmaster frozen, the sibling's session still running),
+// Gather still returns, after the grace, and the sibling's connection is
+// closed rather than kept with a cancel request on its way.
+func TestGentleCancelGivesUpOnSilentServer(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	srv := ownServer(t)
+	d, err := pgkit.Open(ctx, srv.URL(), pgkit.Config{MaxConns: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	sentinel := errors.New("project not found")
+	holdTwo(t, d) // open both connections
+	resume := func() {}
+	var sleepErr error
+	err = returns(t, "Gather", func() { resume() }, func() error {
+		return pgkit.Gather(ctx, d, kitdb.New,
+			func(ctx context.Context, q *kitdb.Queries) error {
+				_, sleepErr = q.DB().Exec(ctx, "SELECT pg_sleep(60) /* silent-server */")
+				return sleepErr
+			},
+			func(ctx context.Context, q *kitdb.Queries) error {
+				if err := waitSleeping(ctx, q.DB(), "silent-server"); err != nil {
+					return err
+				}
+				resume = freezeServer(t, srv, false)
+				return sentinel
+			},
+		)
+	})
+	resume()
+	if !errors.Is(err, sentinel) {
+		t.Fatalf("error %v, want the first fn's", err)
+	}
+	if sleepErr == nil || pgerr.SQLState(sleepErr) == "57014" {
+		t.Fatalf("the sibling ended with %v, want its connection given up", sleepErr)
+	}
+	if n := holdTwo(t, d); n != 1 {
+		t.Fatalf("the pool opened %d connections after it, want 1 for the sibling's, which was given up", n)
+	}
+}
