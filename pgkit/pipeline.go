@@ -76,25 +76,6 @@ func Pipeline[D DBTX, Q any](ctx context.Context, src DBTX, newQ func(D) Q, fns 
 	return runPipeline(ctx, conn, queryTimeoutOf(src), requests, fns, qs)
 }
 
-// queryTimeoutOf is the Config.QueryTimeout that bounds the statements run
-// on src: a DB's, a transaction's begun on one, else none.
-func queryTimeoutOf(src DBTX) time.Duration {
-	for {
-		switch s := src.(type) {
-		case *DB:
-			return s.queryTimeout
-		case *Tx:
-			return s.timeout
-		case *Replicated:
-			return s.primary.queryTimeout
-		case *wrapped:
-			src = s.src
-		default:
-			return 0
-		}
-	}
-}
-
 // request kinds
 const (
 	kindQuery = iota

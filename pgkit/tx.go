@@ -247,18 +247,6 @@ func (t *Tx) bound(ctx context.Context) (context.Context, context.CancelFunc) {
 	return withQueryTimeout(ctx, t.timeout)
 }
 
-// withQueryTimeout bounds ctx by timeout when it has no deadline of its own
-// and timeout is positive (Config.QueryTimeout).
-func withQueryTimeout(ctx context.Context, timeout time.Duration) (context.Context, context.CancelFunc) {
-	if timeout <= 0 {
-		return ctx, noCancel
-	}
-	if _, ok := ctx.Deadline(); ok {
-		return ctx, noCancel
-	}
-	return context.WithTimeout(ctx, timeout)
-}
-
 // Exec runs sql in the transaction.
 func (t *Tx) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
 	ctx, cancel := t.bound(ctx)
