@@ -97,6 +97,9 @@ func TestCopyToIsTraced(t *testing.T) {
 		defer mu.Unlock()
 		var out []map[string]any
 		for _, line := range strings.Split(strings.TrimSpace(log.String()), "\n") {
+			if line == "" {
+				continue
+			}
 			var m map[string]any
 			if err := json.Unmarshal([]byte(line), &m); err != nil {
 				t.Fatal(err)

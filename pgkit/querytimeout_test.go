@@ -3,6 +3,7 @@ package pgkit_test
 import (
 	"context"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -110,10 +111,10 @@ func childrenOf(t *testing.T, pid int) []int {
 	return kids
 }
 
-// TestPingBoundedByQueryTimeout: with Config.QueryTimeout, Ping with
-// context.Background() on a frozen server returns a deadline error.
-// Before, it waited for as long as the server stayed frozen.
-func TestPingBoundedByQueryTimeout(t *testing.T) {
+// TestQueryTimeoutBoundsPingAndCopyTo: with Config.QueryTimeout, Ping and
+// CopyTo with context.Background() on a frozen server return deadline
+// errors. Before, they waited for as long as the server stayed frozen.
+func TestQueryTimeoutBoundsPingAndCopyTo(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	srv := ownServer(t)
@@ -123,14 +124,25 @@ func TestPingBoundedByQueryTimeout(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer d.Close()
-	if err := d.Ping(ctx); err != nil {
-		t.Fatal(err)
-	}
-	resume := freezeServer(t, srv, true)
-	err = returns(t, "Ping", resume, func() error { return d.Ping(ctx) })
-	resume()
-	if !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("Ping on a frozen server: %v, want a deadline error", err)
+	for _, c := range []struct {
+		name string
+		f    func() error
+	}{
+		{"Ping", func() error { return d.Ping(ctx) }},
+		{"CopyTo", func() error {
+			_, err := pgkit.CopyTo(ctx, d, io.Discard, "COPY (SELECT 1) TO STDOUT")
+			return err
+		}},
+	} {
+		if err := c.f(); err != nil {
+			t.Fatal(err)
+		}
+		resume := freezeServer(t, srv, true)
+		err := returns(t, c.name, resume, c.f)
+		resume()
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("%s on a frozen server: %v, want a deadline error", c.name, err)
+		}
 	}
 	if err := d.Ping(ctx); err != nil {
 		t.Fatalf("Ping once the server is back: %v", err)
