@@ -162,7 +162,10 @@ func (d *DB) QueryStream(ctx context.Context, sql string, args ...any) (pgx.Rows
 }
 
 // QueryRow runs sql on a pooled connection, given back by Scan. A dead
-// connection is replaced once, as for Exec.
+// connection is replaced once, as for Exec. The row must be scanned, as
+// pgx's must: until Scan is called the connection stays taken (and
+// Config.QueryTimeout's deadline runs), so a row never scanned holds its
+// connection for good and Close waits for it forever.
 func (d *DB) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
 	rows, err := d.Query(ctx, sql, args...)
 	return rowOf(ctx, sql, rows, err)

@@ -41,7 +41,18 @@ import (
 // round.
 //
 // Errors: the first error a fn returns is the error Pipeline returns, and
-// it cancels the other fns' contexts. The queries of one round run in one
+// it cancels the other fns' contexts. On a pool made by Open (or with
+// ParseConfig's config) that cancels their statements, not the connection:
+// a result that has already arrived is read to its end, and one still
+// coming after 50ms is cancelled on the server (SQLSTATE 57014, the
+// context's error attached), so that the connection goes back to the pool
+// healthy; only a server that does not answer the cancel request within
+// 2s loses its connection. The caller's own cancellation, and
+// Config.QueryTimeout (which bounds each round), stop a round the same
+// way. A fn that lets go of its result reads the next one of the round
+// for the fn that asked for it, so a failing fn returns, and cancels the
+// others, only once every later query of its round has begun to answer.
+// The queries of one round run in one
 // implicit transaction (outside an explicit one): when one fails, the
 // server skips the rest of that round and rolls back the round's writes, so
 // when every fn returned nil but a query failed (a fn ignored its error),
