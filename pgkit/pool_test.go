@@ -310,3 +310,21 @@ func TestPgkitKeysInConnectionString(t *testing.T) {
 		d.Close()
 	}
 }
+
+// TestQueryRowHoldsItsConnectionUntilScanned pins what DB.QueryRow's
+// documentation says, as pgx has it: the row's connection stays taken
+// until Scan, which gives it back, also when the row is missing.
+func TestQueryRowHoldsItsConnectionUntilScanned(t *testing.T) {
+	ctx, d, _ := setup(t)
+	for _, sql := range []string{"SELECT 1", "SELECT 1 WHERE false"} {
+		row := d.QueryRow(ctx, sql)
+		if n := d.Stats().InUse; n != 1 {
+			t.Fatalf("%s: %d connections in use before Scan, want 1", sql, n)
+		}
+		var v int
+		_ = row.Scan(&v)
+		if n := d.Stats().InUse; n != 0 {
+			t.Fatalf("%s: %d connections in use after Scan, want 0", sql, n)
+		}
+	}
+}
