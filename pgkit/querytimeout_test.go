@@ -117,6 +117,10 @@ func childrenOf(t *testing.T, pid int) []int {
 func TestQueryTimeoutBoundsPingAndCopyTo(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
+	// What runs while the server is not frozen has a deadline of its own,
+	// so that the timeout under test cannot cut it short on a slow machine.
+	live, cancel := context.WithTimeout(ctx, hangGuard)
+	defer cancel()
 	srv := ownServer(t)
 	// AcquireTimeout < 0: only QueryTimeout can bound the wait.
 	d, err := pgkit.Open(ctx, srv.URL(), pgkit.Config{MaxConns: 1, QueryTimeout: 300 * time.Millisecond, AcquireTimeout: -1})
@@ -126,25 +130,25 @@ func TestQueryTimeoutBoundsPingAndCopyTo(t *testing.T) {
 	defer d.Close()
 	for _, c := range []struct {
 		name string
-		f    func() error
+		f    func(context.Context) error
 	}{
-		{"Ping", func() error { return d.Ping(ctx) }},
-		{"CopyTo", func() error {
+		{"Ping", d.Ping},
+		{"CopyTo", func(ctx context.Context) error {
 			_, err := pgkit.CopyTo(ctx, d, io.Discard, "COPY (SELECT 1) TO STDOUT")
 			return err
 		}},
 	} {
-		if err := c.f(); err != nil {
+		if err := c.f(live); err != nil {
 			t.Fatal(err)
 		}
 		resume := freezeServer(t, srv, true)
-		err := returns(t, c.name, resume, c.f)
+		err := returns(t, c.name, resume, func() error { return c.f(ctx) })
 		resume()
 		if !errors.Is(err, context.DeadlineExceeded) {
 			t.Errorf("%s on a frozen server: %v, want a deadline error", c.name, err)
 		}
 	}
-	if err := d.Ping(ctx); err != nil {
+	if err := d.Ping(live); err != nil {
 		t.Fatalf("Ping once the server is back: %v", err)
 	}
 }
@@ -158,6 +162,8 @@ func TestQueryTimeoutBoundsPingAndCopyTo(t *testing.T) {
 func TestQueryTimeoutBoundsTransactions(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
+	live, cancel := context.WithTimeout(ctx, hangGuard) // as in TestQueryTimeoutBoundsPingAndCopyTo
+	defer cancel()
 	srv := ownServer(t)
 	d, err := pgkit.Open(ctx, srv.URL(), pgkit.Config{MaxConns: 2, QueryTimeout: 300 * time.Millisecond})
 	if err != nil {
@@ -192,7 +198,7 @@ func TestQueryTimeoutBoundsTransactions(t *testing.T) {
 		}
 		err := returns(t, "WithTx with "+c.name, resume, func() error {
 			return pgkit.WithTx(ctx, d, kitdb.New, func(q *kitdb.Queries) error {
-				if err := list(ctx, q); err != nil { // the transaction has begun
+				if err := list(live, q); err != nil { // the transaction has begun
 					return err
 				}
 				frozen.Lock()
@@ -207,7 +213,7 @@ func TestQueryTimeoutBoundsTransactions(t *testing.T) {
 		}
 	}
 	// The pool works once the server is back.
-	if err := list(ctx, kitdb.New(d)); err != nil {
+	if err := list(live, kitdb.New(d)); err != nil {
 		t.Fatal(err)
 	}
 }
