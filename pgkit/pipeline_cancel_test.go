@@ -189,6 +189,28 @@ func waitSleeping(ctx context.Context, d pgkit.DBTX, tag string) error {
 	return errors.New("the statement never started")
 }
 
+// failWhileSleeping is a page for Gather: its first fn sleeps a minute on
+// the server, in a statement tagged tag, and leaves its error in
+// *sleepErr; its second waits until the sleep runs, calls then (when not
+// nil) and fails with failure.
+func failWhileSleeping(tag string, sleepErr *error, failure error, then func()) []func(context.Context, *kitdb.Queries) error {
+	return []func(context.Context, *kitdb.Queries) error{
+		func(ctx context.Context, q *kitdb.Queries) error {
+			_, *sleepErr = q.DB().Exec(ctx, "SELECT pg_sleep(60) /* "+tag+" */")
+			return *sleepErr
+		},
+		func(ctx context.Context, q *kitdb.Queries) error {
+			if err := waitSleeping(ctx, q.DB(), tag); err != nil {
+				return err
+			}
+			if then != nil {
+				then()
+			}
+			return failure
+		},
+	}
+}
+
 // TestCancelledSiblingStopsOnServerKeepsConnection: a sibling whose
 // statement still runs on the server when the first fn fails is cancelled
 // there (it fails with SQLSTATE 57014, its context's error attached), and
@@ -209,18 +231,7 @@ func TestCancelledSiblingStopsOnServerKeepsConnection(t *testing.T) {
 	holdTwo(t, d) // open both connections
 
 	var sleepErr error
-	err := pgkit.Gather(ctx, d, kitdb.New,
-		func(ctx context.Context, q *kitdb.Queries) error {
-			_, sleepErr = q.DB().Exec(ctx, "SELECT pg_sleep(60) /* gentle-gather */")
-			return sleepErr
-		},
-		func(ctx context.Context, q *kitdb.Queries) error {
-			if err := waitSleeping(ctx, q.DB(), "gentle-gather"); err != nil {
-				return err
-			}
-			return sentinel
-		},
-	)
+	err := pgkit.Gather(ctx, d, kitdb.New, failWhileSleeping("gentle-gather", &sleepErr, sentinel, nil)...)
 	if !errors.Is(err, sentinel) {
 		t.Fatalf("Gather: error %v, want the first fn's", err)
 	}
@@ -274,19 +285,9 @@ func TestGentleCancelGivesUpOnSilentServer(t *testing.T) {
 	resume := func() {}
 	var sleepErr error
 	err = returns(t, "Gather", func() { resume() }, func() error {
-		return pgkit.Gather(ctx, d, kitdb.New,
-			func(ctx context.Context, q *kitdb.Queries) error {
-				_, sleepErr = q.DB().Exec(ctx, "SELECT pg_sleep(60) /* silent-server */")
-				return sleepErr
-			},
-			func(ctx context.Context, q *kitdb.Queries) error {
-				if err := waitSleeping(ctx, q.DB(), "silent-server"); err != nil {
-					return err
-				}
-				resume = freezeServer(t, srv, false)
-				return sentinel
-			},
-		)
+		return pgkit.Gather(ctx, d, kitdb.New, failWhileSleeping("silent-server", &sleepErr, sentinel, func() {
+			resume = freezeServer(t, srv, false)
+		})...)
 	})
 	resume()
 	if !errors.Is(err, sentinel) {
