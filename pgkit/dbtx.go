@@ -193,11 +193,13 @@ func (d *DB) CopyFrom(ctx context.Context, table pgx.Identifier, columns []strin
 
 // SendBatch sends b on a pooled connection, given back by Close.
 func (d *DB) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
+	ctx, cancel := d.deadline(ctx)
 	c, err := d.acquire(ctx)
 	if err != nil {
+		cancel()
 		return errBatch{pgerr.Map(ctx, "", err)}
 	}
-	return batchOn(ctx, c, b, c)
+	return &boundBatch{BatchResults: batchOn(ctx, c, b, c), cancel: cancel}
 }
 
 // Begin starts a transaction on a pooled connection; see BeginTx.

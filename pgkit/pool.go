@@ -46,13 +46,14 @@ type Config struct {
 	// its own, so that a frozen server cannot hang a caller that passed
 	// context.Background(). It bounds, on the DB: Exec, Query and QueryRow
 	// with their rows (streams too, which must then be read within it),
-	// CopyFrom, CopyTo, and Ping with its wait for a connection; in a
+	// CopyFrom, CopyTo, SendBatch (the :batch methods, until the results
+	// are closed), and Ping with its wait for a connection; in a
 	// transaction begun on the DB (Begin, WithTx): each statement,
 	// savepoint, Commit and Rollback, one at a time, not the transaction as
 	// a whole; each round of Pipeline on either; and so the statements of
-	// Gather's functions. It does not bound SendBatch on the DB (the :batch
-	// methods), nor what runs on Pool() or on pools, connections and
-	// transactions that Wrap made. A statement it cuts short has its
+	// Gather's functions. It does not bound what runs on Pool() or on
+	// pools, connections and transactions that Wrap made, nor Begin's own
+	// wait, which AcquireTimeout bounds. A statement it cuts short has its
 	// connection closed, as pgx does, except inside Gather and Pipeline,
 	// where the statement is first cancelled on the server and the
 	// connection kept, which takes up to 2s more when the server does not

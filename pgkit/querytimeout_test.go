@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/shopdb/shopdb/pgkit"
 	"github.com/shopdb/shopdb/pgkit/internal/kitdb"
 	"github.com/shopdb/shopdb/pgkit/pgtemp"
@@ -111,10 +113,11 @@ func childrenOf(t *testing.T, pid int) []int {
 	return kids
 }
 
-// TestQueryTimeoutBoundsPingAndCopyTo: with Config.QueryTimeout, Ping and
-// CopyTo with context.Background() on a frozen server return deadline
-// errors. Before, they waited for as long as the server stayed frozen.
-func TestQueryTimeoutBoundsPingAndCopyTo(t *testing.T) {
+// TestQueryTimeoutBoundsPingCopyToAndBatches: with Config.QueryTimeout,
+// Ping, CopyTo and SendBatch with context.Background() on a frozen server
+// return deadline errors. Before, they waited for as long as the server
+// stayed frozen.
+func TestQueryTimeoutBoundsPingCopyToAndBatches(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	// What runs while the server is not frozen has a deadline of its own,
@@ -136,6 +139,13 @@ func TestQueryTimeoutBoundsPingAndCopyTo(t *testing.T) {
 		{"CopyTo", func(ctx context.Context) error {
 			_, err := pgkit.CopyTo(ctx, d, io.Discard, "COPY (SELECT 1) TO STDOUT")
 			return err
+		}},
+		{"SendBatch", func(ctx context.Context) error {
+			b := &pgx.Batch{}
+			b.Queue("SELECT 1")
+			br := d.SendBatch(ctx, b)
+			_, err := br.Exec()
+			return errors.Join(err, br.Close())
 		}},
 	} {
 		if err := c.f(live); err != nil {
@@ -162,7 +172,7 @@ func TestQueryTimeoutBoundsPingAndCopyTo(t *testing.T) {
 func TestQueryTimeoutBoundsTransactions(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	live, cancel := context.WithTimeout(ctx, hangGuard) // as in TestQueryTimeoutBoundsPingAndCopyTo
+	live, cancel := context.WithTimeout(ctx, hangGuard) // as in TestQueryTimeoutBoundsPingCopyToAndBatches
 	defer cancel()
 	srv := ownServer(t)
 	d, err := pgkit.Open(ctx, srv.URL(), pgkit.Config{MaxConns: 2, QueryTimeout: 300 * time.Millisecond})
