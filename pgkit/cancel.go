@@ -56,8 +56,16 @@ func buildCancelWatcher(pg *pgconn.PgConn) ctxwatch.Handler { return &cancelWatc
 // already arrived, and it holds every cancelled statement's caller at least
 // 100 ms, which pgx needs because it may stop waiting for the server's
 // acknowledgement of the request. This one always waits for it (up to the
-// grace), so the request cannot reach a later statement, and gives the
-// connection up when the server did not acknowledge it in time.
+// grace) before the connection runs anything else, and gives the
+// connection up when the server did not acknowledge it in time. The
+// acknowledgement (the server closing the cancel connection) comes after
+// the backend was signalled, and a backend that has already finished the
+// statement ignores the signal while it waits for the next command, so an
+// acknowledged request cannot cancel a later statement.
+//
+// A wait for something the server may never send, such as
+// WaitForNotification, under a gentle context ends with the grace's
+// deadline rather than at once.
 //
 // pgconn calls HandleCancel from a goroutine of its own and then
 // HandleUnwatchAfterCancel from the statement's goroutine once the former
