@@ -300,3 +300,57 @@ func TestGentleCancelGivesUpOnSilentServer(t *testing.T) {
 		t.Fatalf("the pool opened %d connections after it, want 1 for the sibling's, which was given up", n)
 	}
 }
+
+// TestGentleCancelNeverReachesTheNextStatement: a sibling's statement that
+// ends about when the cancel request goes out (sleeps of 45–75 ms, the
+// first fn failing once it runs, the request going 50 ms after that) is
+// either cancelled or finishes, and in neither case
+// does the request cancel what the connection runs next. Each round is
+// followed by statements on both connections, which must all succeed.
+func TestGentleCancelNeverReachesTheNextStatement(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	d := pgkittest.NewWithConfig(t, kitdb.Migrations(), pgkit.Config{MaxConns: 2})
+	holdTwo(t, d)
+	sentinel := errors.New("first fn fails")
+	cancelled, finished := 0, 0
+	for i := range 30 {
+		var sleepErr error
+		err := pgkit.Gather(ctx, d, kitdb.New,
+			func(ctx context.Context, q *kitdb.Queries) error {
+				_, sleepErr = q.DB().Exec(ctx, "SELECT pg_sleep($1) /* next-statement */", 0.045+0.001*float64(i))
+				return sleepErr
+			},
+			func(ctx context.Context, q *kitdb.Queries) error {
+				// Fail once the sleep runs: the cancel request then goes
+				// out 50 ms later, about when the sleep ends.
+				if err := waitSleeping(ctx, d, "next-statement"); err != nil {
+					return err
+				}
+				return sentinel
+			},
+		)
+		if !errors.Is(err, sentinel) {
+			t.Fatalf("round %d: %v", i, err)
+		}
+		switch {
+		case sleepErr == nil:
+			finished++
+		case pgerr.SQLState(sleepErr) == "57014" || errors.Is(sleepErr, context.Canceled):
+			cancelled++ // by the server, or before it was sent
+		default:
+			t.Fatalf("round %d: the sibling failed with %v", i, sleepErr)
+		}
+		err = pgkit.Gather(ctx, d, kitdb.New,
+			func(ctx context.Context, q *kitdb.Queries) error { _, err := q.DB().Exec(ctx, "SELECT pg_sleep(0.01)"); return err },
+			func(ctx context.Context, q *kitdb.Queries) error { _, err := q.DB().Exec(ctx, "SELECT pg_sleep(0.01)"); return err },
+		)
+		if err != nil {
+			t.Fatalf("round %d: a statement after the cancellation failed: %v", i, err)
+		}
+	}
+	if n := holdTwo(t, d); n != 0 {
+		t.Fatalf("%d connections opened, want 0", n)
+	}
+	t.Logf("30 rounds: the sibling was cancelled in %d, finished in %d", cancelled, finished)
+}
