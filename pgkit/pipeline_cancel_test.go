@@ -342,8 +342,14 @@ func TestGentleCancelNeverReachesTheNextStatement(t *testing.T) {
 			t.Fatalf("round %d: the sibling failed with %v", i, sleepErr)
 		}
 		err = pgkit.Gather(ctx, d, kitdb.New,
-			func(ctx context.Context, q *kitdb.Queries) error { _, err := q.DB().Exec(ctx, "SELECT pg_sleep(0.01)"); return err },
-			func(ctx context.Context, q *kitdb.Queries) error { _, err := q.DB().Exec(ctx, "SELECT pg_sleep(0.01)"); return err },
+			func(ctx context.Context, q *kitdb.Queries) error {
+				_, err := q.DB().Exec(ctx, "SELECT pg_sleep(0.01)")
+				return err
+			},
+			func(ctx context.Context, q *kitdb.Queries) error {
+				_, err := q.DB().Exec(ctx, "SELECT pg_sleep(0.01)")
+				return err
+			},
 		)
 		if err != nil {
 			t.Fatalf("round %d: a statement after the cancellation failed: %v", i, err)
