@@ -316,18 +316,27 @@ func TestGentleCancelNeverReachesTheNextStatement(t *testing.T) {
 	cancelled, finished := 0, 0
 	for i := range 30 {
 		var sleepErr error
+		slept := make(chan struct{})
 		err := pgkit.Gather(ctx, d, kitdb.New,
 			func(ctx context.Context, q *kitdb.Queries) error {
+				defer close(slept)
 				_, sleepErr = q.DB().Exec(ctx, "SELECT pg_sleep($1) /* next-statement */", 0.045+0.001*float64(i))
 				return sleepErr
 			},
 			func(ctx context.Context, q *kitdb.Queries) error {
-				// Fail once the sleep runs: the cancel request then goes
-				// out 50 ms later, about when the sleep ends.
-				if err := waitSleeping(ctx, d, "next-statement"); err != nil {
-					return err
+				// Fail once the sleep runs (or, on a slow machine, once it
+				// is over): the cancel request then goes out 50 ms later,
+				// about when the sleep ends.
+				for {
+					select {
+					case <-slept:
+						return sentinel
+					default:
+					}
+					if ok, err := sleeping(ctx, d, "next-statement"); ok || err != nil {
+						return errors.Join(sentinel, err)
+					}
 				}
-				return sentinel
 			},
 		)
 		if !errors.Is(err, sentinel) {
