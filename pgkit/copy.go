@@ -41,10 +41,15 @@ func CopyFromSeq[T any](ctx context.Context, d DBTX, table pgx.Identifier, colum
 // query as CSV or text, formatted by the server, in constant memory. src
 // may be a pool (a connection is taken for the call), a connection or a
 // transaction. Cancelling ctx cancels the COPY on the server. It returns
-// the number of rows copied.
+// the number of rows copied. On a DB, or a transaction begun on one, a ctx
+// without a deadline is bounded by Config.QueryTimeout, as every
+// statement is there. The connection's tracer (Config.Tracer) sees it as
+// a query: its SQL, rows and error (it has no arguments).
 //
 //	n, err := pgkit.CopyTo(ctx, pool, f, "COPY (SELECT * FROM orders) TO STDOUT WITH (FORMAT csv, HEADER)")
 func CopyTo(ctx context.Context, src DBTX, w io.Writer, sql string) (int64, error) {
+	ctx, cancel := withQueryTimeout(ctx, queryTimeoutOf(src))
+	defer cancel()
 	conn, pooled, err := pgxConnOf(ctx, src)
 	if err != nil {
 		return 0, err
@@ -52,7 +57,16 @@ func CopyTo(ctx context.Context, src DBTX, w io.Writer, sql string) (int64, erro
 	if pooled != nil {
 		defer pooled.Release()
 	}
+	// pgx traces its own CopyFrom, not pgconn's CopyTo: do as pgx's Exec
+	// does.
+	tracer := conn.Config().Tracer
+	if tracer != nil {
+		ctx = tracer.TraceQueryStart(ctx, conn, pgx.TraceQueryStartData{SQL: sql})
+	}
 	tag, err := conn.PgConn().CopyTo(ctx, w, sql)
+	if tracer != nil {
+		tracer.TraceQueryEnd(ctx, conn, pgx.TraceQueryEndData{CommandTag: tag, Err: err})
+	}
 	if err != nil {
 		return 0, pgerr.Map(ctx, sql, err)
 	}

@@ -162,7 +162,10 @@ func (d *DB) QueryStream(ctx context.Context, sql string, args ...any) (pgx.Rows
 }
 
 // QueryRow runs sql on a pooled connection, given back by Scan. A dead
-// connection is replaced once, as for Exec.
+// connection is replaced once, as for Exec. The row must be scanned, as
+// pgx's must: until Scan is called the connection stays taken (and
+// Config.QueryTimeout's deadline runs), so a row never scanned holds its
+// connection for good and Close waits for it forever.
 func (d *DB) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
 	rows, err := d.Query(ctx, sql, args...)
 	return rowOf(ctx, sql, rows, err)
@@ -170,13 +173,7 @@ func (d *DB) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
 
 // deadline applies Config.QueryTimeout to a ctx without a deadline.
 func (d *DB) deadline(ctx context.Context) (context.Context, context.CancelFunc) {
-	if d.queryTimeout <= 0 {
-		return ctx, noCancel
-	}
-	if _, ok := ctx.Deadline(); ok {
-		return ctx, noCancel
-	}
-	return context.WithTimeout(ctx, d.queryTimeout)
+	return withQueryTimeout(ctx, d.queryTimeout)
 }
 
 func noCancel() {}
@@ -196,11 +193,13 @@ func (d *DB) CopyFrom(ctx context.Context, table pgx.Identifier, columns []strin
 
 // SendBatch sends b on a pooled connection, given back by Close.
 func (d *DB) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
+	ctx, cancel := d.deadline(ctx)
 	c, err := d.acquire(ctx)
 	if err != nil {
+		cancel()
 		return errBatch{pgerr.Map(ctx, "", err)}
 	}
-	return batchOn(ctx, c, b, c)
+	return &boundBatch{BatchResults: batchOn(ctx, c, b, c), cancel: cancel}
 }
 
 // Begin starts a transaction on a pooled connection; see BeginTx.
@@ -223,7 +222,7 @@ func (d *DB) BeginTx(ctx context.Context, opts pgx.TxOptions) (pgx.Tx, error) {
 	if err != nil {
 		return nil, pgerr.Map(ctx, "", err)
 	}
-	return newTx(tx), nil
+	return newTxWithTimeout(tx, d.queryTimeout), nil
 }
 
 // RunInTx runs fn in a transaction with WithTx's defaults (retried on

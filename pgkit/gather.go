@@ -13,9 +13,14 @@ import (
 // Gather runs fns concurrently, each with the generated Queries (made by
 // newQ, the generated New) on src: Go's answer to asyncio.gather over an
 // asyncpg pool. The first error a fn returns cancels the context of the
-// others (pgx then cancels their queries on the server) and is the one
-// returned. A panic in a fn is returned as an error instead of crashing the
-// process.
+// others and is the one returned. On a pool made by Open their statements
+// are then cancelled on the server, not their connections closed: a
+// result that has already arrived is read to its end, one still running
+// after 50ms gets a cancel request and fails with SQLSTATE 57014 (the
+// context's error attached), and the connection goes back to the pool;
+// only a server that does not answer within 2s loses the connection, as
+// pgx's default would at once. A panic in a fn is returned as an error
+// instead of crashing the process.
 //
 // On a pool (*DB, *pgxpool.Pool) each fn takes connections of its own, and
 // at most as many fns run at once as the pool has connections (MaxConns).
@@ -65,6 +70,7 @@ func GatherLimit[D DBTX, Q any](ctx context.Context, src DBTX, newQ func(D) Q, l
 	if limit <= 0 {
 		limit = int(maxConns)
 	}
+	ctx = gently(ctx) // the first error cancels the others' statements, not their connections
 	q, err := bind(newQ, pool)
 	if err != nil {
 		return err

@@ -7,6 +7,7 @@ import (
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -40,7 +41,18 @@ import (
 // round.
 //
 // Errors: the first error a fn returns is the error Pipeline returns, and
-// it cancels the other fns' contexts. The queries of one round run in one
+// it cancels the other fns' contexts. On a pool made by Open (or with
+// ParseConfig's config) that cancels their statements, not the connection:
+// a result that has already arrived is read to its end, and one still
+// coming after 50ms is cancelled on the server (SQLSTATE 57014, the
+// context's error attached), so that the connection goes back to the pool
+// healthy; only a server that does not answer the cancel request within
+// 2s loses its connection. The caller's own cancellation, and
+// Config.QueryTimeout (which bounds each round), stop a round the same
+// way. A fn that lets go of its result reads the next one of the round
+// for the fn that asked for it, so a failing fn returns, and cancels the
+// others, only once every later query of its round has begun to answer.
+// The queries of one round run in one
 // implicit transaction (outside an explicit one): when one fails, the
 // server skips the rest of that round and rolls back the round's writes, so
 // when every fn returned nil but a query failed (a fn ignored its error),
@@ -72,7 +84,7 @@ func Pipeline[D DBTX, Q any](ctx context.Context, src DBTX, newQ func(D) Q, fns 
 	if pooled != nil {
 		defer pooled.Release()
 	}
-	return runPipeline(ctx, conn, requests, fns, qs)
+	return runPipeline(ctx, conn, queryTimeoutOf(src), requests, fns, qs)
 }
 
 // request kinds
@@ -115,6 +127,7 @@ type coordinator struct {
 	ctx      context.Context
 	cancel   context.CancelFunc
 	conn     batchSender
+	timeout  time.Duration // bounds each round whose ctx has no deadline (Config.QueryTimeout)
 	requests chan pipeRequest
 	done     chan fnDone
 	active   int
@@ -123,12 +136,12 @@ type coordinator struct {
 	queryErr error // the first query that failed, returned when no fn failed
 }
 
-func runPipeline[Q any](parent context.Context, conn batchSender, requests chan pipeRequest, fns []func(context.Context, Q) error, qs []Q) error {
+func runPipeline[Q any](parent context.Context, conn batchSender, timeout time.Duration, requests chan pipeRequest, fns []func(context.Context, Q) error, qs []Q) error {
 	n := len(fns)
-	ctx, cancel := context.WithCancel(parent)
+	ctx, cancel := context.WithCancel(gently(parent))
 	defer cancel()
 	c := &coordinator{
-		ctx: ctx, cancel: cancel, conn: conn,
+		ctx: ctx, cancel: cancel, conn: conn, timeout: timeout,
 		requests: requests,
 		done:     make(chan fnDone, n),
 		active:   n,
@@ -181,20 +194,20 @@ func (c *coordinator) finished(d fnDone) {
 	}
 }
 
-// failed records a query error; the first one is the cause of any later
-// ones in the same round.
-func (c *coordinator) failed(sql string, err error, first *error) error {
+// failed records a query error; the round's first one is the cause of any
+// later ones in it.
+func (rs *roundState) failed(sql string, err error) error {
 	if err == nil {
 		return nil
 	}
-	if *first != nil {
-		return fmt.Errorf("skipped after an earlier query of the pipeline failed: %w", *first)
+	if rs.first != nil {
+		return fmt.Errorf("skipped after an earlier query of the pipeline failed: %w", rs.first)
 	}
-	*first = pgerr.Map(c.ctx, sql, err)
-	if c.queryErr == nil {
-		c.queryErr = *first
+	rs.first = pgerr.Map(rs.ctx, sql, err)
+	if rs.c.queryErr == nil {
+		rs.c.queryErr = rs.first
 	}
-	return *first
+	return rs.first
 }
 
 // round sends reqs as one batch and serves the results in order. Serving
@@ -202,11 +215,13 @@ func (c *coordinator) failed(sql string, err error, first *error) error {
 // reads the next one and hands it on (roundState.advance), so the
 // coordinator is woken once per round, not once per query.
 func (c *coordinator) round(reqs []pipeRequest) {
+	ctx, cancel := withQueryTimeout(c.ctx, c.timeout)
+	defer cancel()
 	batch := &pgx.Batch{}
 	for _, r := range reqs {
 		batch.Queue(r.sql, r.args...)
 	}
-	rs := &roundState{c: c, br: c.conn.SendBatch(c.ctx, batch), reqs: reqs, done: make(chan struct{})}
+	rs := &roundState{c: c, ctx: ctx, br: c.conn.SendBatch(ctx, batch), reqs: reqs, done: make(chan struct{})}
 	rs.holder.Store(-1)
 	rs.advance()
 	c.waitRound(rs)
@@ -217,6 +232,7 @@ func (c *coordinator) round(reqs []pipeRequest) {
 // the next fn, which orders the accesses.
 type roundState struct {
 	c      *coordinator
+	ctx    context.Context // the round's: the fns' bounded by the timeout
 	br     pgx.BatchResults
 	reqs   []pipeRequest
 	next   int
@@ -236,22 +252,22 @@ func (rs *roundState) advance() {
 		switch r.kind {
 		case kindExec:
 			tag, err := rs.br.Exec()
-			r.reply <- pipeReply{tag: tag, err: c.failed(r.sql, err, &rs.first)}
+			r.reply <- pipeReply{tag: tag, err: rs.failed(r.sql, err)}
 		default:
 			// QueryRow too: pgx's batch QueryRow is Query with a Scan
 			// that handoffRow does itself.
 			rows, err := rs.br.Query()
 			if err != nil {
-				r.reply <- pipeReply{err: c.failed(r.sql, err, &rs.first)}
+				r.reply <- pipeReply{err: rs.failed(r.sql, err)}
 				continue
 			}
-			h := &handoffRows{Rows: rows, ctx: c.ctx, sql: r.sql, prior: rs.first}
+			h := &handoffRows{Rows: rows, ctx: rs.ctx, sql: r.sql, prior: rs.first}
 			h.onRelease = func() {
 				// pgx's own rows hold only what the server or the
 				// connection reported: a value that failed to decode
 				// here is the fn's error (handoffRows.decodeErr), and
 				// the server ran the rest of the round.
-				_ = c.failed(r.sql, rows.Err(), &rs.first)
+				_ = rs.failed(r.sql, rows.Err())
 				rs.advance()
 			}
 			rep := pipeReply{rows: h}

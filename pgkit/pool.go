@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -43,11 +42,22 @@ type Config struct {
 	// until its context ends. Default: 5s; negative: wait as long as the
 	// context allows.
 	AcquireTimeout time.Duration
-	// QueryTimeout bounds each statement run on the pool (Exec, Query and
-	// QueryRow with their rows, CopyFrom) whose context has no deadline of
+	// QueryTimeout bounds each statement whose context has no deadline of
 	// its own, so that a frozen server cannot hang a caller that passed
-	// context.Background(). Transactions and Pipeline rounds use the
-	// caller's context as it is. Default: none.
+	// context.Background(). It bounds, on the DB: Exec, Query and QueryRow
+	// with their rows (streams too, which must then be read within it),
+	// CopyFrom, CopyTo, SendBatch (the :batch methods, until the results
+	// are closed), and Ping with its wait for a connection; in a
+	// transaction begun on the DB (Begin, WithTx): each statement,
+	// savepoint, Commit and Rollback, one at a time, not the transaction as
+	// a whole; each round of Pipeline on either; and so the statements of
+	// Gather's functions. It does not bound what runs on Pool() or on
+	// pools, connections and transactions that Wrap made, nor Begin's own
+	// wait, which AcquireTimeout bounds. A statement it cuts short has its
+	// connection closed, as pgx does, except inside Gather and Pipeline,
+	// where the statement is first cancelled on the server and the
+	// connection kept, which takes up to 2s more when the server does not
+	// answer. Default: none.
 	QueryTimeout time.Duration
 	// TCPUserTimeout bounds how long data sent to the server may stay
 	// unacknowledged before the connection is given up (Linux's
@@ -66,8 +76,8 @@ type Config struct {
 	// pgx.QueryExecModeCacheDescribe (unnamed statements, descriptions
 	// cached per connection) and refuses server settings as startup
 	// parameters. Default: PoolerNone, or PoolerTransaction when the
-	// connection string says pgbouncer=true or names Supabase's
-	// transaction pooler (port 6543 of *.pooler.supabase.com).
+	// connection string says pgbouncer=true (or on, yes, 1) or names
+	// Supabase's transaction pooler (port 6543 of *.pooler.supabase.com).
 	Pooler Pooler
 	// Tracer observes every query, batch and COPY, e.g. pgslog.NewTracer.
 	// Default: none.
@@ -107,7 +117,8 @@ type Config struct {
 	// would change the shared session (SET, temporary tables, session
 	// advisory locks, LISTEN, cursors, explicit BEGIN) fail with
 	// ErrSessionState. Results are decoded with the types registered on
-	// the connections (AfterConnect), as without it. Also turned on by pgkit_multiplex=true in the connection string.
+	// the connections (AfterConnect), as without it. Also turned on by
+	// pgkit_multiplex=true (or on, yes, 1) in the connection string.
 	// Default: off.
 	Multiplex bool
 	// MultiplexConns caps the connections multiplexing uses at once, out
@@ -283,7 +294,11 @@ func (d *DB) MultiplexStats() MultiplexStats {
 }
 
 // Ping checks that a connection can be acquired and the server answers.
+// Without a deadline on ctx it waits at most Config.QueryTimeout (when set)
+// for both, so a health check cannot hang on a frozen server.
 func (d *DB) Ping(ctx context.Context) error {
+	ctx, cancel := d.deadline(ctx)
+	defer cancel()
 	c, err := d.acquire(ctx)
 	if err != nil {
 		return err
@@ -294,10 +309,13 @@ func (d *DB) Ping(ctx context.Context) error {
 
 // ParseConfig turns dsn and cfg into a pgxpool.Config, for callers who want
 // to adjust more than Config offers before pgxpool.NewWithConfig. Errors
-// never contain the password. pgkit's own keys (pgbouncer=true,
-// pgkit_multiplex=true) are removed; multiplexing needs Open.
-// Config.AfterConnect is the returned AfterConnect: wrap it rather than
-// replace it.
+// never contain the password. pgkit's own keys, pgbouncer (Config.Pooler)
+// and pgkit_multiplex (Config.Multiplex; multiplexing needs Open), are
+// removed; each takes true, on, yes or 1, or false, off, no or 0 (any
+// case), and any other value is an error naming the key. Config.AfterConnect
+// is the returned AfterConnect: wrap it rather than replace it. The
+// connections cancel statements as Gather and Pipeline need (their
+// BuildContextWatcherHandler): keep it when adjusting the config.
 func ParseConfig(dsn string, cfg Config) (*pgxpool.Config, error) {
 	pcfg, _, err := parseConfig(dsn, cfg)
 	return pcfg, err
@@ -313,7 +331,11 @@ func parseConfig(dsn string, cfg Config) (*pgxpool.Config, bool, error) {
 	if err != nil {
 		return nil, false, fmt.Errorf("open pool: invalid connection string: %w", scrubSecret(err, dsn))
 	}
-	multiplex := takeMultiplexKey(pcfg.ConnConfig) || cfg.Multiplex
+	multiplexKey, err := takeMultiplexKey(pcfg.ConnConfig)
+	if err != nil {
+		return nil, false, fmt.Errorf("open pool: %w", scrubSecret(err, dsn))
+	}
+	multiplex := multiplexKey || cfg.Multiplex
 	if cfg.MaxConns > 0 {
 		pcfg.MaxConns = cfg.MaxConns
 	}
@@ -344,6 +366,7 @@ func parseConfig(dsn string, cfg Config) (*pgxpool.Config, bool, error) {
 		cc.Tracer = cfg.Tracer
 	}
 	pcfg.ShouldPing = shouldPing
+	cc.BuildContextWatcherHandler = buildCancelWatcher // Gather's and Pipeline's siblings keep their connections
 	if cfg.AfterConnect != nil {
 		pcfg.AfterConnect = chainAfterConnect(pcfg.AfterConnect, cfg.AfterConnect, dsn)
 	}
@@ -352,7 +375,7 @@ func parseConfig(dsn string, cfg Config) (*pgxpool.Config, bool, error) {
 		cc.DialFunc = d.DialContext
 	}
 	if err := configurePooler(cc, cfg.Pooler); err != nil {
-		return nil, false, fmt.Errorf("open pool: %w", err)
+		return nil, false, fmt.Errorf("open pool: %w", scrubSecret(err, dsn))
 	}
 	return pcfg, multiplex, nil
 }
@@ -379,17 +402,6 @@ func chainAfterConnect(own, user func(context.Context, *pgx.Conn) error, dsn str
 		}
 		return fmt.Errorf("pgkit: Config.AfterConnect: %w", err)
 	}
-}
-
-// takeMultiplexKey removes pgkit_multiplex from the connection string's
-// parameters (it is not the server's) and reports whether it was true.
-func takeMultiplexKey(cc *pgx.ConnConfig) bool {
-	v, ok := cc.RuntimeParams["pgkit_multiplex"]
-	if !ok {
-		return false
-	}
-	delete(cc.RuntimeParams, "pgkit_multiplex")
-	return v == "true" || v == "on" || v == "1"
 }
 
 // keyValuePassword finds password=... in a key=value connection string.
@@ -436,34 +448,3 @@ type redactedError struct {
 
 func (e *redactedError) Error() string { return e.msg }
 func (e *redactedError) Unwrap() error { return e.err }
-
-// configurePooler sets cc up for the pooler in front of the server: the one
-// cfg names, or the one the connection string makes plain.
-func configurePooler(cc *pgx.ConnConfig, pooler Pooler) error {
-	if v, ok := cc.RuntimeParams["pgbouncer"]; ok {
-		// Prisma's convention: not a server parameter, so never sent.
-		delete(cc.RuntimeParams, "pgbouncer")
-		if v == "true" {
-			pooler = PoolerTransaction
-		}
-	}
-	if strings.HasSuffix(cc.Host, ".pooler.supabase.com") && cc.Port == 6543 {
-		pooler = PoolerTransaction
-	}
-	if pooler != PoolerTransaction {
-		return nil
-	}
-	cc.DefaultQueryExecMode = pgx.QueryExecModeCacheDescribe
-	var refused []string
-	for name := range cc.RuntimeParams {
-		if !poolerSafeParam(name) {
-			refused = append(refused, name)
-		}
-	}
-	if len(refused) > 0 {
-		slices.Sort(refused)
-		return fmt.Errorf("%s: a transaction pooler refuses server settings as startup parameters, and a session setting would not stay with the session: set them per role instead (ALTER ROLE … SET %s = …)",
-			strings.Join(refused, ", "), refused[0])
-	}
-	return nil
-}

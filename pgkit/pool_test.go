@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"golang.org/x/sys/unix"
 
 	"github.com/shopdb/shopdb/pgkit"
@@ -230,5 +231,100 @@ func TestTCPUserTimeoutReachesTheSocket(t *testing.T) {
 	}
 	if _, err := kitdb.New(d).AccountList(ctx, kitdb.AccountListParams{Max: 1}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestPgkitKeysInConnectionString: pgkit's own keys, pgbouncer and
+// pgkit_multiplex, take the boolean values PostgreSQL does (true/false,
+// on/off, yes/no, 1/0, any case), in URLs and key=value strings alike;
+// any other value fails Open with an error that names the key and the
+// accepted values, and never shows the password. Before, pgbouncer=yes
+// and pgkit_multiplex=on were silently ignored, as were typos
+// (pgbouncer=maybe).
+func TestPgkitKeysInConnectionString(t *testing.T) {
+	t.Parallel()
+	const secret = "s3cr3t-Pw"
+	for _, c := range []struct {
+		dsn  string
+		want bool // a transaction pooler
+	}{
+		{"postgres://bob:" + secret + "@127.0.0.1/app?pgbouncer=true", true},
+		{"postgres://bob:" + secret + "@127.0.0.1/app?pgbouncer=YES", true},
+		{"postgres://bob:" + secret + "@127.0.0.1/app?pgbouncer=on", true},
+		{"host=127.0.0.1 password=" + secret + " pgbouncer=1", true},
+		{"postgres://bob:" + secret + "@127.0.0.1/app?pgbouncer=false", false},
+		{"postgres://bob:" + secret + "@127.0.0.1/app?pgbouncer=no", false},
+		{"host=127.0.0.1 password=" + secret + " pgbouncer=Off", false},
+		{"postgres://bob:" + secret + "@127.0.0.1/app?pgbouncer=0", false},
+	} {
+		pcfg, err := pgkit.ParseConfig(c.dsn, pgkit.Config{})
+		if err != nil {
+			t.Errorf("%q: %v", strings.ReplaceAll(c.dsn, secret, "…"), err)
+			continue
+		}
+		if got := pcfg.ConnConfig.DefaultQueryExecMode == pgx.QueryExecModeCacheDescribe; got != c.want {
+			t.Errorf("%q: transaction pooler %v, want %v", strings.ReplaceAll(c.dsn, secret, "…"), got, c.want)
+		}
+		if _, sent := pcfg.ConnConfig.RuntimeParams["pgbouncer"]; sent {
+			t.Errorf("%q: pgbouncer would be sent to the server", strings.ReplaceAll(c.dsn, secret, "…"))
+		}
+	}
+	for _, dsn := range []string{
+		"postgres://bob:" + secret + "@127.0.0.1/app?pgbouncer=maybe",
+		"host=127.0.0.1 password=" + secret + " pgbouncer=maybe",
+		"postgres://bob:" + secret + "@127.0.0.1/app?pgkit_multiplex=maybe",
+		"host=127.0.0.1 password=" + secret + " pgkit_multiplex=maybe",
+		"postgres://bob:" + secret + "@127.0.0.1/app?pgbouncer=" + secret,
+	} {
+		key := "pgbouncer"
+		if strings.Contains(dsn, "pgkit_multiplex") {
+			key = "pgkit_multiplex"
+		}
+		_, err := pgkit.ParseConfig(dsn, pgkit.Config{})
+		switch {
+		case err == nil:
+			t.Errorf("ParseConfig(%q) succeeded, want an error", strings.ReplaceAll(dsn, secret, "…"))
+		case strings.Contains(err.Error(), secret):
+			t.Errorf("error leaks the password: %v", err)
+		case !strings.Contains(err.Error(), key+"=") || !strings.Contains(err.Error(), "true or false") ||
+			(strings.Contains(dsn, "maybe") && !strings.Contains(err.Error(), `"maybe"`)):
+			t.Errorf("error %q does not name the key, its value and the accepted values", err)
+		}
+	}
+
+	// pgkit_multiplex takes the same values.
+	base := os.Getenv("DATABASE_URL")
+	sep := "?"
+	if strings.Contains(base, "?") {
+		sep = "&"
+	}
+	for v, want := range map[string]bool{"on": true, "Yes": true, "1": true, "off": false, "no": false} {
+		d, err := pgkit.Open(context.Background(), base+sep+"pgkit_multiplex="+v, pgkit.Config{})
+		if err != nil {
+			t.Errorf("pgkit_multiplex=%s: %v", v, err)
+			continue
+		}
+		if d.Multiplexing() != want {
+			t.Errorf("pgkit_multiplex=%s: multiplexing %v, want %v", v, d.Multiplexing(), want)
+		}
+		d.Close()
+	}
+}
+
+// TestQueryRowHoldsItsConnectionUntilScanned pins what DB.QueryRow's
+// documentation says, as pgx has it: the row's connection stays taken
+// until Scan, which gives it back, also when the row is missing.
+func TestQueryRowHoldsItsConnectionUntilScanned(t *testing.T) {
+	ctx, d, _ := setup(t)
+	for _, sql := range []string{"SELECT 1", "SELECT 1 WHERE false"} {
+		row := d.QueryRow(ctx, sql)
+		if n := d.Stats().InUse; n != 1 {
+			t.Fatalf("%s: %d connections in use before Scan, want 1", sql, n)
+		}
+		var v int
+		_ = row.Scan(&v)
+		if n := d.Stats().InUse; n != 0 {
+			t.Fatalf("%s: %d connections in use after Scan, want 0", sql, n)
+		}
 	}
 }

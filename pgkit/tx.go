@@ -240,28 +240,111 @@ func begin(ctx context.Context, src Source, opts pgx.TxOptions) (*Tx, error) {
 // Begin, WithTx, or Wrap a pgx.Tx of your own. Like any pgx.Tx, it is not
 // safe for concurrent use: Pipeline is the way to run concurrent functions
 // inside it.
+//
+// A transaction begun on a *DB (or a *Replicated) bounds each of its
+// statements whose context has no deadline by the DB's Config.QueryTimeout,
+// as the DB does its own: Exec, Query and QueryRow with their rows,
+// CopyFrom, SendBatch, Prepare, savepoints, Commit and Rollback. One that
+// Wrap made of a pgx.Tx of your own has no timeout.
 type Tx struct {
 	typed
-	tx pgx.Tx
+	tx      pgx.Tx
+	timeout time.Duration // Config.QueryTimeout of the DB it was begun on
 }
 
-func newTx(tx pgx.Tx) *Tx { return &Tx{typed{tx}, tx} }
+func newTx(tx pgx.Tx) *Tx { return &Tx{typed: typed{tx}, tx: tx} }
 
-// Begin opens a savepoint.
-func (t *Tx) Begin(ctx context.Context) (pgx.Tx, error) {
-	inner, err := t.tx.Begin(ctx)
-	if err != nil {
-		return nil, pgerr.Map(ctx, "", err)
+// newTxWithTimeout is newTx for a transaction begun on a DB whose
+// statements are bounded by timeout (Config.QueryTimeout).
+func newTxWithTimeout(tx pgx.Tx, timeout time.Duration) *Tx {
+	t := newTx(tx)
+	t.timeout = timeout
+	return t
+}
+
+// bound applies the transaction's timeout to a ctx without a deadline.
+func (t *Tx) bound(ctx context.Context) (context.Context, context.CancelFunc) {
+	return withQueryTimeout(ctx, t.timeout)
+}
+
+// Exec runs sql in the transaction.
+func (t *Tx) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+	ctx, cancel := t.bound(ctx)
+	defer cancel()
+	return t.typed.Exec(ctx, sql, args...)
+}
+
+// Query runs sql in the transaction and returns its rows; the timeout, if
+// any, runs until they are closed or read to the end.
+func (t *Tx) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
+	ctx, cancel := t.bound(ctx)
+	rows, err := t.typed.Query(ctx, sql, args...)
+	if m, ok := rows.(*mappedRows); ok && err == nil {
+		m.cancel = cancel
+		return m, nil
 	}
-	return newTx(inner), nil
+	cancel()
+	return rows, err
+}
+
+// QueryRow runs sql in the transaction and returns its row.
+func (t *Tx) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
+	if t.timeout <= 0 {
+		return t.typed.QueryRow(ctx, sql, args...)
+	}
+	rows, err := t.Query(ctx, sql, args...)
+	return rowOf(ctx, sql, rows, err)
+}
+
+// CopyFrom bulk-loads rows with COPY in the transaction.
+func (t *Tx) CopyFrom(ctx context.Context, table pgx.Identifier, columns []string, src pgx.CopyFromSource) (int64, error) {
+	ctx, cancel := t.bound(ctx)
+	defer cancel()
+	return t.typed.CopyFrom(ctx, table, columns, src)
+}
+
+// SendBatch sends b in the transaction; the timeout, if any, runs until
+// the results are closed.
+func (t *Tx) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
+	ctx, cancel := t.bound(ctx)
+	return &boundBatch{BatchResults: t.typed.SendBatch(ctx, b), cancel: cancel}
+}
+
+// boundBatch ends a batch's timeout when the batch is closed.
+type boundBatch struct {
+	pgx.BatchResults
+	cancel context.CancelFunc
+}
+
+func (b *boundBatch) Close() error {
+	defer b.cancel()
+	return b.BatchResults.Close()
+}
+
+// Begin opens a savepoint, bounded by the transaction's timeout as the
+// transaction is.
+func (t *Tx) Begin(ctx context.Context) (pgx.Tx, error) {
+	bctx, cancel := t.bound(ctx)
+	defer cancel()
+	inner, err := t.tx.Begin(bctx)
+	if err != nil {
+		return nil, pgerr.Map(bctx, "", err)
+	}
+	return newTxWithTimeout(inner, t.timeout), nil
 }
 
 // Commit commits the transaction, or releases the savepoint.
-func (t *Tx) Commit(ctx context.Context) error { return pgerr.Map(ctx, "", t.tx.Commit(ctx)) }
+func (t *Tx) Commit(ctx context.Context) error {
+	ctx, cancel := t.bound(ctx)
+	defer cancel()
+	return pgerr.Map(ctx, "", t.tx.Commit(ctx))
+}
 
 // Rollback rolls the transaction (or savepoint) back; after Commit it does
 // nothing and returns pgx.ErrTxClosed, so it can always be deferred.
 func (t *Tx) Rollback(ctx context.Context) error {
+	ctx, cancel := t.bound(ctx)
+	defer cancel()
 	err := t.tx.Rollback(ctx)
 	if errors.Is(err, pgx.ErrTxClosed) {
 		return err
@@ -274,6 +357,8 @@ func (t *Tx) LargeObjects() pgx.LargeObjects { return t.tx.LargeObjects() }
 
 // Prepare creates a prepared statement on the transaction's connection.
 func (t *Tx) Prepare(ctx context.Context, name, sql string) (*pgconn.StatementDescription, error) {
+	ctx, cancel := t.bound(ctx)
+	defer cancel()
 	sd, err := t.tx.Prepare(ctx, name, sql)
 	return sd, pgerr.Map(ctx, sql, err)
 }

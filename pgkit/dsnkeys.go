@@ -1,0 +1,76 @@
+package pgkit
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// pgkit's own keys in the connection string (pgbouncer, pgkit_multiplex),
+// taken out before pgx sends the rest to the server as settings.
+
+// takeMultiplexKey removes pgkit_multiplex from the connection string's
+// parameters (it is not the server's) and reports whether it was true.
+func takeMultiplexKey(cc *pgx.ConnConfig) (bool, error) {
+	on, _, err := takeBoolKey(cc, "pgkit_multiplex")
+	return on, err
+}
+
+// takeBoolKey removes key, one of pgkit's own connection string keys, from
+// cc's parameters (the server would refuse it) and parses its value as
+// PostgreSQL parses a boolean setting, without abbreviations: true, on,
+// yes, 1 or false, off, no, 0, in any case. set reports whether the key
+// was there. Any other value is an error naming the key and the accepted
+// values; the value is shown unless it holds the password.
+func takeBoolKey(cc *pgx.ConnConfig, key string) (on, set bool, err error) {
+	v, ok := cc.RuntimeParams[key]
+	if !ok {
+		return false, false, nil
+	}
+	delete(cc.RuntimeParams, key)
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "true", "on", "yes", "1":
+		return true, true, nil
+	case "false", "off", "no", "0":
+		return false, true, nil
+	}
+	shown := strconv.Quote(v)
+	if cc.Password != "" && strings.Contains(v, cc.Password) {
+		shown = "(a value holding the password)"
+	}
+	return false, true, fmt.Errorf("connection string: %s=%s is not a boolean: use true or false (also accepted: on/off, yes/no, 1/0)", key, shown)
+}
+
+// configurePooler sets cc up for the pooler in front of the server: the one
+// cfg names, or the one the connection string makes plain.
+func configurePooler(cc *pgx.ConnConfig, pooler Pooler) error {
+	// Prisma's convention: not a server parameter, so never sent.
+	switch on, _, err := takeBoolKey(cc, "pgbouncer"); {
+	case err != nil:
+		return err
+	case on:
+		pooler = PoolerTransaction
+	}
+	if strings.HasSuffix(cc.Host, ".pooler.supabase.com") && cc.Port == 6543 {
+		pooler = PoolerTransaction
+	}
+	if pooler != PoolerTransaction {
+		return nil
+	}
+	cc.DefaultQueryExecMode = pgx.QueryExecModeCacheDescribe
+	var refused []string
+	for name := range cc.RuntimeParams {
+		if !poolerSafeParam(name) {
+			refused = append(refused, name)
+		}
+	}
+	if len(refused) > 0 {
+		slices.Sort(refused)
+		return fmt.Errorf("%s: a transaction pooler refuses server settings as startup parameters, and a session setting would not stay with the session: set them per role instead (ALTER ROLE … SET %s = …)",
+			strings.Join(refused, ", "), refused[0])
+	}
+	return nil
+}
