@@ -134,104 +134,6 @@ func (w *wrapped) RunInTx(ctx context.Context, fn func(pgx.Tx) error) error {
 	return runInTx(ctx, w, fn)
 }
 
-// Exec runs sql: multiplexed when the DB multiplexes, else on a pooled
-// connection. A statement that cannot have run (its connection found dead
-// before it left, a stale prepared statement) is run again; one that may
-// have run never is (executor.go).
-func (d *DB) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
-	ctx, cancel := d.deadline(ctx)
-	defer cancel()
-	return d.exec(ctx, sql, args)
-}
-
-// Query runs sql: multiplexed (the rows read in full, in memory) when the
-// DB multiplexes, else on a pooled connection given back when the rows are
-// closed or read to the end. Reruns as for Exec.
-func (d *DB) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
-	ctx, cancel := d.deadline(ctx)
-	return d.query(ctx, cancel, sql, args, false)
-}
-
-// QueryStream is Query on a pooled connection of its own, also when the
-// DB multiplexes: the rows are read off the connection as the caller asks
-// for them, in constant memory, and the connection goes back when they are
-// closed or read to the end. The generated …Stream methods call it.
-func (d *DB) QueryStream(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
-	ctx, cancel := d.deadline(ctx)
-	return d.query(ctx, cancel, sql, args, true)
-}
-
-// QueryRow runs sql on a pooled connection, given back by Scan. A dead
-// connection is replaced once, as for Exec. The row must be scanned, as
-// pgx's must: until Scan is called the connection stays taken (and
-// Config.QueryTimeout's deadline runs), so a row never scanned holds its
-// connection for good and Close waits for it forever.
-func (d *DB) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
-	rows, err := d.Query(ctx, sql, args...)
-	return rowOf(ctx, sql, rows, err)
-}
-
-// deadline applies Config.QueryTimeout to a ctx without a deadline.
-func (d *DB) deadline(ctx context.Context) (context.Context, context.CancelFunc) {
-	return withQueryTimeout(ctx, d.queryTimeout)
-}
-
-func noCancel() {}
-
-// CopyFrom bulk-loads rows with COPY on a pooled connection.
-func (d *DB) CopyFrom(ctx context.Context, table pgx.Identifier, columns []string, src pgx.CopyFromSource) (int64, error) {
-	ctx, cancel := d.deadline(ctx)
-	defer cancel()
-	c, err := d.acquire(ctx)
-	if err != nil {
-		return 0, pgerr.Map(ctx, "", err)
-	}
-	defer c.Release()
-	n, err := c.CopyFrom(ctx, table, columns, src)
-	return n, pgerr.Map(ctx, "", err)
-}
-
-// SendBatch sends b on a pooled connection, given back by Close.
-func (d *DB) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
-	ctx, cancel := d.deadline(ctx)
-	c, err := d.acquire(ctx)
-	if err != nil {
-		cancel()
-		return errBatch{pgerr.Map(ctx, "", err)}
-	}
-	return &boundBatch{BatchResults: batchOn(ctx, c, b, c), cancel: cancel}
-}
-
-// Begin starts a transaction on a pooled connection; see BeginTx.
-func (d *DB) Begin(ctx context.Context) (pgx.Tx, error) {
-	return d.BeginTx(ctx, pgx.TxOptions{})
-}
-
-// BeginTx starts a transaction with options on a pooled connection, given
-// back by Commit or Rollback. Taking the connection and sending BEGIN
-// together wait at most the acquire timeout.
-func (d *DB) BeginTx(ctx context.Context, opts pgx.TxOptions) (pgx.Tx, error) {
-	var tx pgx.Tx
-	d.yieldIdleLanes()
-	err := d.bounded(ctx, func(actx context.Context) (err error) {
-		// pgxpool's Tx gives the connection back when it ends; actx bounds
-		// only the acquire and the BEGIN, never the transaction.
-		tx, err = d.pool.BeginTx(actx, opts)
-		return err
-	})
-	if err != nil {
-		return nil, pgerr.Map(ctx, "", err)
-	}
-	return newTxWithTimeout(tx, d.queryTimeout), nil
-}
-
-// RunInTx runs fn in a transaction with WithTx's defaults (retried on
-// serialization failure and deadlock); the generated Store's RunInTx calls
-// it.
-func (d *DB) RunInTx(ctx context.Context, fn func(pgx.Tx) error) error {
-	return runInTx(ctx, d, fn)
-}
-
 // execOn, queryOn, queryRowOn and batchOn run on x and map the errors;
 // conn, when not nil, is the pooled connection x is, given back once the
 // result is done with. (A *pgxpool.Conn rather than its Release method
@@ -241,15 +143,18 @@ func execOn(ctx context.Context, x DBTX, sql string, args []any) (pgconn.Command
 	return tag, pgerr.Map(ctx, sql, err)
 }
 
-func queryOn(ctx context.Context, x DBTX, sql string, args []any, conn *pgxpool.Conn) (pgx.Rows, error) {
+// queryOn's cancel, when not nil, ends ctx's deadline once the rows are
+// done with.
+func queryOn(ctx context.Context, x DBTX, sql string, args []any, cancel context.CancelFunc) (pgx.Rows, error) {
 	rows, err := x.Query(ctx, sql, args...)
 	if err != nil {
-		if conn != nil {
-			conn.Release()
+		err = pgerr.Map(ctx, sql, err) // before cancel: not a cancellation
+		if cancel != nil {
+			cancel()
 		}
-		return nil, pgerr.Map(ctx, sql, err)
+		return nil, err
 	}
-	return &mappedRows{Rows: rows, ctx: ctx, sql: sql, conn: conn}, nil
+	return &mappedRows{Rows: rows, ctx: ctx, sql: sql, cancel: cancel}, nil
 }
 
 func queryRowOn(ctx context.Context, x DBTX, sql string, args []any, conn *pgxpool.Conn) pgx.Row {

@@ -278,13 +278,7 @@ func (t *Tx) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandT
 // any, runs until they are closed or read to the end.
 func (t *Tx) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
 	ctx, cancel := t.bound(ctx)
-	rows, err := t.typed.Query(ctx, sql, args...)
-	if m, ok := rows.(*mappedRows); ok && err == nil {
-		m.cancel = cancel
-		return m, nil
-	}
-	cancel()
-	return rows, err
+	return queryOn(ctx, t.x, sql, args, cancel)
 }
 
 // QueryRow runs sql in the transaction and returns its row.

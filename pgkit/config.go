@@ -5,19 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/url"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
-
-	"github.com/shopdb/shopdb/pgkit/internal/mux"
-	"github.com/shopdb/shopdb/pgkit/pgerr"
 )
 
 // Config tunes the pool that Open creates. Every zero field keeps what the
@@ -181,132 +175,6 @@ func DefaultApplicationName() string {
 	return "pgkit"
 }
 
-// DB is a connection pool that runs the generated queries: pass it to the
-// generated New. Over a plain *pgxpool.Pool it adds a bounded wait for a
-// free connection (ErrPoolExhausted) and typed errors (pgerr.ErrNotFound,
-// *pgerr.ConstraintError, *pgerr.QueryError) that name the query. It is a
-// Source, so WithTx, Gather and Pipeline take it. It is safe for concurrent
-// use.
-type DB struct {
-	pool           *pgxpool.Pool
-	mx             *mux.Mux // nil unless Config.Multiplex
-	maxConns       int32    // the pool's (pgxpool's Config() copies the whole config)
-	acquireTimeout time.Duration
-	queryTimeout   time.Duration
-	timeouts       atomic.Int64 // acquires ended by acquireTimeout
-	exhausted      atomic.Int64 // those of them that found the pool full
-}
-
-// Open creates a pool for dsn (a postgres:// URL or key=value string, as
-// DATABASE_URL holds) and checks that the server answers. Errors never
-// contain the password.
-func Open(ctx context.Context, dsn string, cfg Config) (*DB, error) {
-	pcfg, multiplex, err := parseConfig(dsn, cfg)
-	if err != nil {
-		return nil, err
-	}
-	if multiplex && pcfg.ConnConfig.DefaultQueryExecMode == pgx.QueryExecModeCacheDescribe {
-		return nil, errors.New("open pool: Config.Multiplex prepares named statements on each connection and sends every statement as a transaction of its own, which a transaction pooler (Config.Pooler, pgbouncer=true) or default_query_exec_mode=cache_describe rules out: turn one of them off")
-	}
-	if multiplex && pcfg.MaxConns < 2 {
-		return nil, errors.New("open pool: Config.Multiplex needs MaxConns 2 or more: one connection stays for transactions, streams and COPY")
-	}
-	var mx *mux.Mux
-	if multiplex {
-		// The multiplexer remembers what each connection has prepared; the
-		// pool tells it when one goes.
-		before := pcfg.BeforeClose
-		pcfg.BeforeClose = func(c *pgx.Conn) {
-			if mx != nil {
-				mx.Forget(c.PgConn())
-			}
-			if before != nil {
-				before(c)
-			}
-		}
-	}
-	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
-	if err != nil {
-		return nil, fmt.Errorf("open pool: %w", err)
-	}
-	// pgxpool connects lazily; ping so that a wrong host or password is
-	// reported here, within ConnectTimeout, not at the first query.
-	if err := pool.Ping(ctx); err != nil {
-		pool.Close()
-		return nil, fmt.Errorf("open pool: %w", scrubSecret(err, dsn))
-	}
-	db := NewDB(pool, cfg.AcquireTimeout)
-	db.queryTimeout = cfg.QueryTimeout
-	if multiplex {
-		mx = mux.New(mux.Config{
-			Pool: pool, Acquire: db.acquireForLane, Exhausted: db.exhaustedError, AcquireTimeout: db.acquireTimeout,
-			Lanes: int(cfg.MultiplexConns), Depth: cfg.MultiplexDepth, Tracer: pcfg.ConnConfig.Tracer,
-		})
-		db.mx = mx
-	}
-	return db, nil
-}
-
-// NewDB wraps an existing pool; acquireTimeout is as Config's.
-func NewDB(pool *pgxpool.Pool, acquireTimeout time.Duration) *DB {
-	if acquireTimeout == 0 {
-		acquireTimeout = DefaultAcquireTimeout
-	}
-	return &DB{pool: pool, acquireTimeout: acquireTimeout, maxConns: pool.Config().MaxConns}
-}
-
-// Pool is the underlying pgxpool, for what DB does not wrap (LISTEN, large
-// objects). Errors of its methods are pgx's, not typed.
-func (d *DB) Pool() *pgxpool.Pool { return d.pool }
-
-// Close closes every connection, waiting for the ones in use to come back
-// (multiplexed connections once their statements are answered).
-func (d *DB) Close() {
-	if d.mx != nil {
-		d.mx.Close()
-	}
-	d.pool.Close()
-	if d.mx != nil {
-		d.mx.Stop()
-	}
-}
-
-// reset drops every connection, those in use once they come back, and
-// moves multiplexed statements to new connections: the server behind the
-// pool changed role.
-func (d *DB) reset() {
-	d.pool.Reset()
-	if d.mx != nil {
-		d.mx.Reset()
-	}
-}
-
-// Multiplexing reports whether the DB multiplexes (Config.Multiplex).
-func (d *DB) Multiplexing() bool { return d.mx != nil }
-
-// MultiplexStats reports the multiplexer's lanes and counters; zero when
-// the DB does not multiplex.
-func (d *DB) MultiplexStats() MultiplexStats {
-	if d.mx == nil {
-		return MultiplexStats{}
-	}
-	return MultiplexStats(d.mx.Stats())
-}
-
-// Ping checks that a connection can be acquired and the server answers.
-// Without a deadline on ctx it waits at most Config.QueryTimeout (when set)
-// for both, so a health check cannot hang on a frozen server.
-func (d *DB) Ping(ctx context.Context) error {
-	ctx, cancel := d.deadline(ctx)
-	defer cancel()
-	c, err := d.acquire(ctx)
-	if err != nil {
-		return err
-	}
-	defer c.Release()
-	return pgerr.Map(ctx, "", c.Ping(ctx))
-}
-
 // ParseConfig turns dsn and cfg into a pgxpool.Config, for callers who want
 // to adjust more than Config offers before pgxpool.NewWithConfig. Errors
 // never contain the password. pgkit's own keys, pgbouncer (Config.Pooler)
@@ -403,48 +271,3 @@ func chainAfterConnect(own, user func(context.Context, *pgx.Conn) error, dsn str
 		return fmt.Errorf("pgkit: Config.AfterConnect: %w", err)
 	}
 }
-
-// keyValuePassword finds password=... in a key=value connection string.
-var keyValuePassword = regexp.MustCompile(`password\s*=\s*('(?:[^'\\]|\\.)*'|\S+)`)
-
-// scrubSecret returns err with every occurrence of dsn's password replaced.
-// pgx already redacts passwords it recognises; this also covers the strings
-// it cannot parse well enough to redact (its redaction is best effort).
-// The wrapped error stays reachable through errors.As.
-func scrubSecret(err error, dsn string) error {
-	var secrets []string
-	if u, perr := url.Parse(dsn); perr == nil && u.User != nil {
-		if pw, ok := u.User.Password(); ok && pw != "" {
-			secrets = append(secrets, pw, url.QueryEscape(pw), url.PathEscape(pw))
-		}
-	} else if i, j := strings.Index(dsn, "://"), strings.LastIndex(dsn, "@"); i >= 0 && j > i {
-		// Unparseable URL: treat everything after the first ':' of the
-		// userinfo as the password.
-		if _, pw, ok := strings.Cut(dsn[i+3:j], ":"); ok && pw != "" {
-			secrets = append(secrets, pw)
-		}
-	}
-	for _, m := range keyValuePassword.FindAllStringSubmatch(dsn, -1) {
-		secrets = append(secrets, strings.Trim(m[1], "'"))
-	}
-	msg := err.Error()
-	scrubbed := msg
-	for _, s := range secrets {
-		if s != "" {
-			scrubbed = strings.ReplaceAll(scrubbed, s, "xxxxx")
-		}
-	}
-	if scrubbed == msg {
-		return err
-	}
-	return &redactedError{msg: scrubbed, err: err}
-}
-
-// redactedError carries an error whose text had a secret removed.
-type redactedError struct {
-	msg string
-	err error
-}
-
-func (e *redactedError) Error() string { return e.msg }
-func (e *redactedError) Unwrap() error { return e.err }
