@@ -45,10 +45,16 @@ const (
 	// chunkSize is the most one read forwards at once.
 	chunkSize = 32 << 10
 	// queueChunks is how many chunks read but not yet written one
-	// direction of a connection holds: the proxy's own buffer (2 MiB),
+	// direction of a connection holds: the proxy's own buffer (512 KiB),
 	// which lets latency delay bytes without cutting throughput to one
 	// chunk per delay.
-	queueChunks = 64
+	queueChunks = 16
+	// socketBuffer is the kernel's send and receive buffer of the proxy's
+	// sockets. Set, it stops Linux from growing them (to tens of MB on
+	// loopback), so that the proxy adds little buffering to the path: a
+	// client and server that would deadlock with full buffers talking
+	// directly deadlock through the proxy too, at about the same sizes.
+	socketBuffer = 256 << 10
 	// dialTimeout bounds connecting to the target for a new client.
 	dialTimeout = 5 * time.Second
 )
@@ -267,6 +273,10 @@ func (p *Proxy) connect(client *net.TCPConn) {
 		return
 	}
 	server := sc.(*net.TCPConn)
+	for _, tc := range []*net.TCPConn{client, server} {
+		_ = tc.SetReadBuffer(socketBuffer)
+		_ = tc.SetWriteBuffer(socketBuffer)
+	}
 	c := &Conn{p: p, client: client, server: server, changed: make(chan struct{}), done: make(chan struct{}), budget: [2]int64{-1, -1}}
 	p.mu.Lock()
 	if p.closed {

@@ -1,0 +1,115 @@
+package chaos
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/shopdb/shopdb/pgkit"
+	"github.com/shopdb/shopdb/pgkit/pgerr"
+	"github.com/shopdb/shopdb/pgkit/pgtemp"
+)
+
+// The defects TestChaos found, each reproduced on its own: small,
+// deterministic, and failing until pgkit is fixed.
+
+// TestMultiplexLargeResultBesideLargeArgument: a multiplexed statement
+// with a large result and one with a large argument, written to the
+// server together, must both be answered. The lane writes both before
+// reading: the server, sending the first one's result, stops reading once
+// the buffers between them are full, while the lane still writes the
+// second one's argument, so both wait for ever. The callers get their
+// deadline; the lane stays stuck in its write, and Close never returns.
+//
+// The size must exceed what the sockets buffer: Linux grows loopback
+// buffers up to tcp_rmem's and tcp_wmem's maximum (see pairSize). The two
+// are queued while the lane reads a slow statement's result, so that it
+// takes them in one batch, and after small statements of the same texts,
+// so that their moving time is under the multiplexer's "slow" mark
+// (a slow statement is sent with nothing behind it).
+func TestMultiplexLargeResultBesideLargeArgument(t *testing.T) {
+	n := startNode(t, "server", pgtemp.Config{})
+	ctx := context.Background()
+	d, err := pgkit.Open(ctx, n.srv.URL(), pgkit.Config{Multiplex: true, MultiplexConns: 1, MaxConns: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	size := pairSize(false)
+	for round := range 3 {
+		for i := range 40 {
+			tok := "s" + strconv.Itoa(round) + "." + strconv.Itoa(i)
+			if _, err := payload(ctx, d, tok, 10); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := bigResult(ctx, d, tok, 10); err != nil {
+				t.Fatal(err)
+			}
+		}
+		rctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+		var wg sync.WaitGroup
+		errs := make([]error, 3)
+		for i, call := range []func() (string, error){
+			func() (string, error) { return slow(rctx, d, "slow", 0.2) },
+			func() (string, error) { return bigResult(rctx, d, "result", size) },
+			func() (string, error) { return payload(rctx, d, "argument", size) },
+		} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				wrong, err := call()
+				if wrong != "" {
+					err = errors.New(wrong)
+				}
+				errs[i] = err
+			}()
+			time.Sleep(20 * time.Millisecond) // in this order
+		}
+		wg.Wait()
+		cancel()
+		if err := errors.Join(errs...); err != nil {
+			t.Errorf("round %d, %d MB each way: %v", round, size>>20, err)
+			break
+		}
+	}
+	closed := make(chan struct{})
+	go func() { d.Close(); close(closed) }()
+	select {
+	case <-closed:
+	case <-time.After(5 * time.Second):
+		t.Errorf("Close did not return within 5s; stuck:\n%s", stacksOf("pgkit.(*lane)"))
+	}
+}
+
+// TestQueryTimeoutKeepsErrorsTyped: with Config.QueryTimeout and a
+// caller's context without deadline, a query whose connection cannot be
+// made must fail with pgerr.ErrConnectionLost (and pgerr.IsTransient),
+// not context.Canceled: DB.QueryStream (under Query and QueryRow on a
+// pool) cancels the timeout's context before mapping the error, so
+// pgerr.Map records the context as cancelled, which hides the lost
+// connection from errors.Is and IsTransient. The same happens to
+// ErrPoolExhausted and to a backend terminated mid-query.
+func TestQueryTimeoutKeepsErrorsTyped(t *testing.T) {
+	n := startNode(t, "server", pgtemp.Config{})
+	ctx := context.Background()
+	d, err := pgkit.Open(ctx, n.url("typed"), pgkit.Config{MaxConns: 1, QueryTimeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	n.proxy.Refuse(true)
+	n.proxy.Reset() // the pool's connection: the next query must connect, and is refused
+	var got string
+	err = d.QueryRow(ctx, sqlEcho, "tok").Scan(&got)
+	if !errors.Is(err, pgerr.ErrConnectionLost) || !pgerr.IsTransient(err) || errors.Is(err, context.Canceled) {
+		t.Errorf("QueryRow on a refused connection: %v; ErrConnectionLost %v, IsTransient %v, context.Canceled %v; want true, true, false",
+			err, errors.Is(err, pgerr.ErrConnectionLost), pgerr.IsTransient(err), errors.Is(err, context.Canceled))
+	}
+	// Exec, which cancels after mapping, is right: the contrast.
+	_, err = d.Exec(ctx, sqlEcho, "tok")
+	if !errors.Is(err, pgerr.ErrConnectionLost) || errors.Is(err, context.Canceled) {
+		t.Errorf("Exec on a refused connection: %v; want ErrConnectionLost and not context.Canceled", err)
+	}
+}
