@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/shopdb/shopdb/pgkit"
 	"github.com/shopdb/shopdb/pgkit/pgerr"
 	"github.com/shopdb/shopdb/pgkit/pgtemp"
@@ -111,5 +113,62 @@ func TestQueryTimeoutKeepsErrorsTyped(t *testing.T) {
 	_, err = d.Exec(ctx, sqlEcho, "tok")
 	if !errors.Is(err, pgerr.ErrConnectionLost) || errors.Is(err, context.Canceled) {
 		t.Errorf("Exec on a refused connection: %v; want ErrConnectionLost and not context.Canceled", err)
+	}
+}
+
+// TestStalePlanAfterColumnTypeChange: after a column's type changes
+// (a migration), a statement prepared before must still run. pgx's
+// statement cache drops the stale statement but returns the server's
+// "cached plan must not change result type" (0A000) to the caller, once
+// per connection, on a pool and inside a transaction (which it aborts),
+// and pgkit passes it on: an error no pgerr classifier recognises, for a
+// statement that had no effect and could be prepared again and resent.
+// The multiplexer does so; the contrast is checked too.
+func TestStalePlanAfterColumnTypeChange(t *testing.T) {
+	n := startNode(t, "server", pgtemp.Config{})
+	ctx := context.Background()
+	if err := n.admin(ctx, func(c *pgx.Conn) error { _, err := c.Exec(ctx, schema); return err }); err != nil {
+		t.Fatal(err)
+	}
+	alter := func(typ string) {
+		t.Helper()
+		if err := n.admin(ctx, func(c *pgx.Conn) error {
+			_, err := c.Exec(ctx, "ALTER TABLE chaos_writes ALTER COLUMN token TYPE "+typ)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, multiplex := range []bool{false, true} {
+		// One connection for the statements outside a transaction (the
+		// pool's, or the multiplexer's) and one for transactions: each
+		// statement runs again on the connection that prepared it.
+		cfg := pgkit.Config{MaxConns: 1}
+		if multiplex {
+			cfg = pgkit.Config{MaxConns: 2, Multiplex: true, MultiplexConns: 1}
+		}
+		d, err := pgkit.Open(ctx, n.srv.URL(), cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		insert := func(q pgkit.DBTX, tok string) error {
+			var got string
+			return q.QueryRow(ctx, sqlWriteRet, "stale", 1, 1, tok).Scan(&got)
+		}
+		if err := insert(d, "before"); err != nil {
+			t.Fatal(err)
+		}
+		alter("varchar(200)")
+		if err := insert(d, "after"); err != nil {
+			t.Errorf("multiplex %v: the statement prepared before the column's type changed: %v", multiplex, err)
+		}
+		if err := pgkit.WithTx(ctx, d, self, func(q pgkit.DBTX) error { return insert(q, "in a transaction, before") }); err != nil {
+			t.Fatal(err)
+		}
+		alter("text")
+		if err := pgkit.WithTx(ctx, d, self, func(q pgkit.DBTX) error { return insert(q, "in a transaction, after") }); err != nil {
+			t.Errorf("multiplex %v: in a transaction, the statement prepared before the column's type changed: %v", multiplex, err)
+		}
+		d.Close()
 	}
 }

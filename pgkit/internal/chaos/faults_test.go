@@ -10,6 +10,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/shopdb/shopdb/pgkit/internal/faultproxy"
 )
 
@@ -27,10 +29,11 @@ const (
 	fCancel                 // pg_cancel_backend of random active backends
 	fFreeze                 // SIGSTOP of the whole server, then SIGCONT
 	fRestart                // the server restarted (fast shutdown)
+	fSchema                 // chaos_writes.token's type changed (text, varchar): prepared plans go stale
 	nFaults
 )
 
-var faultNames = [nFaults]string{"latency", "stall", "stall-one", "truncate", "reset", "refuse", "terminate", "cancel", "sigstop", "restart"}
+var faultNames = [nFaults]string{"latency", "stall", "stall-one", "truncate", "reset", "refuse", "terminate", "cancel", "sigstop", "restart", "schema"}
 
 func (f fault) String() string { return faultNames[f] }
 
@@ -46,9 +49,9 @@ func (s scenario) calm() bool { return len(s.faults) == 0 }
 var (
 	scenarioCalm     = scenario{name: "calm"}
 	scenarioNetwork  = scenario{name: "network", faults: []fault{fLatency, fStall, fStallOne, fTruncate, fReset, fRefuse}}
-	scenarioBackends = scenario{name: "backends", faults: []fault{fTerminate, fCancel}}
+	scenarioBackends = scenario{name: "backends", faults: []fault{fTerminate, fCancel, fSchema}}
 	scenarioServer   = scenario{name: "server", faults: []fault{fFreeze, fRestart}}
-	scenarioAll      = scenario{name: "all", faults: []fault{fLatency, fStall, fStallOne, fTruncate, fReset, fRefuse, fTerminate, fCancel, fFreeze, fRestart}}
+	scenarioAll      = scenario{name: "all", faults: []fault{fLatency, fStall, fStallOne, fTruncate, fReset, fRefuse, fTerminate, fCancel, fFreeze, fRestart, fSchema}}
 )
 
 // injector causes a run's faults one after another, each on a random
@@ -158,6 +161,16 @@ func (in *injector) cause(f fault, stop <-chan struct{}) {
 			in.sleep(stop, in.hold())
 			thaw()
 		}
+	case fSchema:
+		n = in.nodes[0] // DDL runs on the primary; the standby replays it
+		err = n.admin(ctx, func(c *pgx.Conn) error {
+			_, err := c.Exec(ctx, `DO $$ BEGIN
+				IF (SELECT atttypid FROM pg_attribute WHERE attrelid = 'chaos_writes'::regclass AND attname = 'token') = 'text'::regtype
+				THEN ALTER TABLE chaos_writes ALTER COLUMN token TYPE varchar(200);
+				ELSE ALTER TABLE chaos_writes ALTER COLUMN token TYPE text;
+				END IF; END $$`)
+			return err
+		})
 	case fRestart:
 		rctx, cancel := context.WithTimeout(ctx, time.Minute)
 		err = n.restart(rctx, time.Duration(50+in.rng.IntN(250))*time.Millisecond)
