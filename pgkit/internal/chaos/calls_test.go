@@ -188,36 +188,12 @@ func (w *worker) tx(ctx context.Context, op int64, tok string) (string, error) {
 	return wrong, err
 }
 
-// pipeline runs an echo, a :many and an insert through pgkit.Pipeline:
-// the insert is acknowledged when Pipeline returned nil (a failure
-// elsewhere in its round may roll it back).
-func (w *worker) pipeline(ctx context.Context, op int64, tok string) (string, error) {
-	var wrong [3]string
-	err := pgkit.Pipeline(ctx, w.r.src, self,
-		func(ctx context.Context, q pgkit.DBTX) (err error) {
-			wrong[0], err = echo(ctx, q, tok+"~a")
-			return err
-		},
-		func(ctx context.Context, q pgkit.DBTX) (err error) {
-			wrong[1], err = many(ctx, q, tok+"~b", 3)
-			return err
-		},
-		func(ctx context.Context, q pgkit.DBTX) (err error) {
-			wrong[2], err = w.insert(ctx, q, op, 1, tok, false)
-			return err
-		},
-	)
-	w.wrote(write{op: op, token: tok, parts: 1, acked: err == nil && wrong[2] == ""})
-	return joinWrong(wrong[:]), err
-}
-
-// gather runs an echo, a :many and an insert through pgkit.Gather: each
-// its own autocommit statement, so the insert is acknowledged when its
-// own function returned nil.
-func (w *worker) gather(ctx context.Context, op int64, tok string) (string, error) {
-	var wrong [3]string
-	var writeErr error = errNotRun
-	err := pgkit.Gather(ctx, w.r.src, self,
+// page is the functions of the pipeline and gather calls: an echo, a
+// :many and an insert of op; each sets its entry of wrong, and the
+// insert its error in writeErr.
+func (w *worker) page(op int64, tok string, wrong *[3]string, writeErr *error) []func(context.Context, pgkit.DBTX) error {
+	*writeErr = errNotRun
+	return []func(context.Context, pgkit.DBTX) error{
 		func(ctx context.Context, q pgkit.DBTX) (err error) {
 			wrong[0], err = echo(ctx, q, tok+"~a")
 			return err
@@ -227,10 +203,30 @@ func (w *worker) gather(ctx context.Context, op int64, tok string) (string, erro
 			return err
 		},
 		func(ctx context.Context, q pgkit.DBTX) error {
-			wrong[2], writeErr = w.insert(ctx, q, op, 1, tok, false)
-			return writeErr
+			wrong[2], *writeErr = w.insert(ctx, q, op, 1, tok, false)
+			return *writeErr
 		},
-	)
+	}
+}
+
+// pipeline runs the page through pgkit.Pipeline: the insert is
+// acknowledged when Pipeline returned nil (a failure elsewhere in its
+// round may roll it back).
+func (w *worker) pipeline(ctx context.Context, op int64, tok string) (string, error) {
+	var wrong [3]string
+	var writeErr error
+	err := pgkit.Pipeline(ctx, w.r.src, self, w.page(op, tok, &wrong, &writeErr)...)
+	w.wrote(write{op: op, token: tok, parts: 1, acked: err == nil && wrong[2] == ""})
+	return joinWrong(wrong[:]), err
+}
+
+// gather runs the page through pgkit.Gather: each its own autocommit
+// statement, so the insert is acknowledged when its own function returned
+// nil.
+func (w *worker) gather(ctx context.Context, op int64, tok string) (string, error) {
+	var wrong [3]string
+	var writeErr error
+	err := pgkit.Gather(ctx, w.r.src, self, w.page(op, tok, &wrong, &writeErr)...)
 	w.wrote(write{op: op, token: tok, parts: 1, acked: writeErr == nil && wrong[2] == ""})
 	return joinWrong(wrong[:]), err
 }
