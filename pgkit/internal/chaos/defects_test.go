@@ -15,8 +15,9 @@ import (
 	"github.com/shopdb/shopdb/pgkit/pgtemp"
 )
 
-// The defects TestChaos found, each reproduced on its own: small,
-// deterministic, and failing until pgkit is fixed.
+// The defects TestChaos found, each reproduced on its own: small and
+// deterministic. Each failed on befd9b0, the main the chaos test was
+// first run against; what still fails on cc45c71 is said on each.
 
 // TestMultiplexLargeResultBesideLargeArgument: a multiplexed statement
 // with a large result and one with a large argument, written to the
@@ -25,6 +26,7 @@ import (
 // the buffers between them are full, while the lane still writes the
 // second one's argument, so both wait for ever. The callers get their
 // deadline; the lane stays stuck in its write, and Close never returns.
+// (Fixed on cc45c71: lanes read while a writer goroutine writes.)
 // On fresh connections (buffers not yet grown by Linux) 8 MB each way is
 // enough here; at 4 MB the pair stalled about 10s, then went through.
 //
@@ -86,13 +88,17 @@ func TestMultiplexLargeResultBesideLargeArgument(t *testing.T) {
 }
 
 // TestQueryTimeoutKeepsErrorsTyped: with Config.QueryTimeout and a
-// caller's context without deadline, a query whose connection cannot be
-// made must fail with pgerr.ErrConnectionLost (and pgerr.IsTransient),
-// not context.Canceled: DB.QueryStream (under Query and QueryRow on a
-// pool) cancels the timeout's context before mapping the error, so
-// pgerr.Map records the context as cancelled, which hides the lost
-// connection from errors.Is and IsTransient. The same happens to
-// ErrPoolExhausted and to a backend terminated mid-query.
+// caller's context without deadline, a query whose connection is lost
+// must fail with pgerr.ErrConnectionLost (and pgerr.IsTransient), not
+// context.Canceled: when pgkit cancels the timeout's context (its rows
+// are done) before the error is mapped, pgerr.Map records the context as
+// cancelled, which hides the lost connection from errors.Is and
+// IsTransient, so a caller would not retry what it should. Both ways a
+// pooled query can lose its connection are checked: at connecting (on
+// befd9b0 DB.QueryStream cancelled, then mapped), and with the query
+// sent, the error coming from the rows (mappedRows.done cancels before
+// Err maps). On cc45c71 the first passes and the second
+// fails.
 func TestQueryTimeoutKeepsErrorsTyped(t *testing.T) {
 	n := startNode(t, "server", pgtemp.Config{})
 	ctx := context.Background()
@@ -101,29 +107,49 @@ func TestQueryTimeoutKeepsErrorsTyped(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer d.Close()
-	n.proxy.Refuse(true)
-	n.proxy.Reset() // the pool's connection: the next query must connect, and is refused
+	typed := func(what string, err error) {
+		t.Helper()
+		if !errors.Is(err, pgerr.ErrConnectionLost) || !pgerr.IsTransient(err) || errors.Is(err, context.Canceled) {
+			t.Errorf("%s: %v; ErrConnectionLost %v, IsTransient %v, context.Canceled %v; want true, true, false",
+				what, err, errors.Is(err, pgerr.ErrConnectionLost), pgerr.IsTransient(err), errors.Is(err, context.Canceled))
+		}
+	}
+
+	// The query sent, its backend terminated.
 	var got string
-	err = d.QueryRow(ctx, sqlEcho, "tok").Scan(&got)
-	if !errors.Is(err, pgerr.ErrConnectionLost) || !pgerr.IsTransient(err) || errors.Is(err, context.Canceled) {
-		t.Errorf("QueryRow on a refused connection: %v; ErrConnectionLost %v, IsTransient %v, context.Canceled %v; want true, true, false",
-			err, errors.Is(err, pgerr.ErrConnectionLost), pgerr.IsTransient(err), errors.Is(err, context.Canceled))
+	done := make(chan error, 1)
+	go func() { done <- d.QueryRow(ctx, sqlSlow, "tok", 30.0).Scan(&got) }()
+	var pids []int
+	if !waitFor(10*time.Second, func() bool { pids, err = n.backends(ctx, "typed", true); return err == nil && len(pids) == 1 }) {
+		t.Fatalf("the query's backend did not show as active: %v %v", pids, err)
 	}
-	// Exec, which cancels after mapping, is right: the contrast.
+	if err := n.admin(ctx, func(c *pgx.Conn) error {
+		_, err := c.Exec(ctx, "SELECT pg_terminate_backend($1)", pids[0])
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	typed("QueryRow whose backend was terminated", <-done)
+
+	// The connection refused.
+	n.proxy.Refuse(true)
+	n.proxy.Reset()
+	typed("QueryRow on a refused connection", d.QueryRow(ctx, sqlEcho, "tok").Scan(&got))
 	_, err = d.Exec(ctx, sqlEcho, "tok")
-	if !errors.Is(err, pgerr.ErrConnectionLost) || errors.Is(err, context.Canceled) {
-		t.Errorf("Exec on a refused connection: %v; want ErrConnectionLost and not context.Canceled", err)
-	}
+	typed("Exec on a refused connection", err)
 }
 
 // TestStalePlanAfterColumnTypeChange: after a column's type changes
 // (a migration), a statement prepared before must still run. pgx's
 // statement cache drops the stale statement but returns the server's
 // "cached plan must not change result type" (0A000) to the caller, once
-// per connection, on a pool and inside a transaction (which it aborts),
-// and pgkit passes it on: an error no pgerr classifier recognises, for a
-// statement that had no effect and could be prepared again and resent.
-// The multiplexer does so; the contrast is checked too.
+// per connection, and pgkit passed it on: an error no pgerr classifier
+// recognises, for a statement that had no effect and could be prepared
+// again and resent. On befd9b0 it failed on a pool (the multiplexer
+// re-prepared); on cc45c71 autocommit statements are rerun, and inside a
+// transaction, pooled or multiplexed DB alike, the 0A000 still aborts
+// the transaction and reaches WithTx's caller (WithTx reruns only
+// 40001 and 40P01).
 func TestStalePlanAfterColumnTypeChange(t *testing.T) {
 	n := startNode(t, "server", pgtemp.Config{})
 	ctx := context.Background()
