@@ -198,3 +198,43 @@ func TestStalePlanAfterColumnTypeChange(t *testing.T) {
 		d.Close()
 	}
 }
+
+// TestWithTxReturnsByItsDeadlineOnAFrozenServer: a transaction whose
+// context ends while the server does not answer must return about then,
+// as a statement does. WithTx rolls back with the context's cancellation
+// removed (context.WithoutCancel) and no bound of its own, so when the
+// context ended between statements (no statement in flight for pgx to
+// abort), the ROLLBACK waits for the server for as long as it is frozen.
+// TestChaos saw transactions return 2.2s after their context ended on a
+// loaded machine.
+func TestWithTxReturnsByItsDeadlineOnAFrozenServer(t *testing.T) {
+	n := startNode(t, "server", pgtemp.Config{})
+	ctx := context.Background()
+	d, err := pgkit.Open(ctx, n.srv.URL(), pgkit.Config{MaxConns: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	const frozenFor = 8 * time.Second
+	tctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	err = pgkit.WithTx(tctx, d, self, func(q pgkit.DBTX) error {
+		if _, err := echo(tctx, q, "in the transaction"); err != nil {
+			return err
+		}
+		thaw, err := n.freeze()
+		if err != nil {
+			return err
+		}
+		time.AfterFunc(frozenFor, thaw)
+		t.Cleanup(thaw)
+		<-tctx.Done() // the caller's deadline passes while the server is frozen
+		return tctx.Err()
+	})
+	took := time.Since(start)
+	if !errors.Is(err, context.DeadlineExceeded) || took > 500*time.Millisecond+hangSlack {
+		t.Errorf("WithTx returned %v after %s, the server frozen for %s; want its deadline's error by %s",
+			err, took.Round(time.Millisecond), frozenFor, 500*time.Millisecond+hangSlack)
+	}
+}

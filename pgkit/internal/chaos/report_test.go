@@ -73,8 +73,8 @@ func report(t *testing.T, res result) {
 	c, l := &res.c, &res.l
 	t.Logf("%s × %s: %d calls, %d ok; typed errors: %s", res.scenario, res.mode, c.ops, c.ok, c.typedLine())
 	t.Logf("faults: %s; phases: %s", res.faults, strings.Join(res.phases, ", "))
-	t.Logf("writes: %d acknowledged, %d not (%d of those stored anyway); longest past a deadline: %s",
-		l.acked, l.unacked, l.unackedStored, c.overrun.Round(time.Millisecond))
+	t.Logf("writes: %d acknowledged, %d not (%d of those stored anyway); longest past a deadline: %s, by %s",
+		l.acked, l.unacked, l.unackedStored, c.overrun.Round(time.Millisecond), c.worst)
 	var kinds []string
 	for k, n := range c.byKind {
 		kinds = append(kinds, fmt.Sprintf("%s %d", kind(k), n))
