@@ -97,8 +97,8 @@ type counts struct {
 	wrong    int            // answers that were not the caller's
 	hangs    int            // calls that returned later than deadline + hangSlack, or never
 	untyped  int
-	calmErrs int // errors in the calm scenario that no fault and no deadline explains
-	argLeaks int // error texts that carry an argument of the call
+	calmErrs int                 // errors in the calm scenario that no fault and no deadline explains
+	argLeaks int                 // error texts that carry an argument of the call
 	overrun  time.Duration       // the longest a call took past its deadline
 	worst    string              // that call
 	huge     map[kind][2]int     // calls of 16 MB or more by kind, and those of them that succeeded
