@@ -166,6 +166,24 @@ func TestChaos(t *testing.T) {
 	t.Log("\n" + table(results))
 }
 
+// open opens the DB of mode m, and says which servers it uses, how many
+// of its primary's pooled connections are in use, and how to close it.
+func open(ctx context.Context, cl *cluster, m mode, app string, cfg pgkit.Config) (src pgkit.Source, nodes []*node, inUse func() int32, closeDB func(), err error) {
+	if !m.replicated {
+		d, err := pgkit.Open(ctx, cl.primary.url(app), cfg)
+		if err != nil {
+			return nil, nil, nil, nil, err
+		}
+		return d, []*node{cl.primary}, func() int32 { return d.Stats().InUse }, d.Close, nil
+	}
+	r, err := pgkit.OpenReplicated(ctx, cl.primary.url(app), []string{cl.standby.url(app)}, cfg,
+		pgkit.ReplicaConfig{CheckInterval: 200 * time.Millisecond})
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	return r, []*node{cl.primary, cl.standby}, func() int32 { return r.Primary().Stats().InUse }, r.Close, nil
+}
+
 // runOne runs scenario sc in mode m and checks it.
 func runOne(cl *cluster, set settings, sc scenario, m mode, id string) result {
 	ctx := context.Background()
@@ -174,28 +192,10 @@ func runOne(cl *cluster, set settings, sc scenario, m mode, id string) result {
 	app := "chaos-" + id
 	cfg := pgkit.Config{MaxConns: 20, AcquireTimeout: 2 * time.Second, QueryTimeout: 3 * time.Second,
 		ConnectTimeout: 2 * time.Second, Multiplex: m.multiplex, ApplicationName: app}
-	nodes := []*node{cl.primary}
-	var (
-		src     pgkit.Source
-		inUse   func() int32
-		closeDB func()
-	)
-	if m.replicated {
-		nodes = append(nodes, cl.standby)
-		r, err := pgkit.OpenReplicated(ctx, cl.primary.url(app), []string{cl.standby.url(app)}, cfg,
-			pgkit.ReplicaConfig{CheckInterval: 200 * time.Millisecond})
-		if err != nil {
-			res.problems = append(res.problems, err.Error())
-			return res
-		}
-		src, inUse, closeDB = r, func() int32 { return r.Primary().Stats().InUse }, r.Close
-	} else {
-		d, err := pgkit.Open(ctx, cl.primary.url(app), cfg)
-		if err != nil {
-			res.problems = append(res.problems, err.Error())
-			return res
-		}
-		src, inUse, closeDB = d, func() int32 { return d.Stats().InUse }, d.Close
+	src, nodes, inUse, closeDB, err := open(ctx, cl, m, app, cfg)
+	if err != nil {
+		res.problems = append(res.problems, err.Error())
+		return res
 	}
 	duration := set.duration
 	if sc.calm() {
