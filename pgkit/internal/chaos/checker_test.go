@@ -20,8 +20,9 @@ import (
 // issue's 2 s. Calls are timed from the workers' goroutines, which on a
 // busy machine wait for a CPU too: with -race and both cores saturated
 // the latest calls other than transactions were 0.6 s late; transactions
-// up to 2.2 s, waiting for a ROLLBACK that WithTx sends without a bound
-// after their context ended (TestWithTxReturnsByItsDeadlineOnAFrozenServer).
+// up to 2.2 s, waiting for a ROLLBACK that WithTx sent without a bound
+// after their context ended, until fac0cda bounded it
+// (TestWithTxReturnsByItsDeadlineOnAFrozenServer).
 const hangSlack = 2 * time.Second
 
 // classify names the class of a call's error and says whether it is

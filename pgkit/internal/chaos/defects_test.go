@@ -17,7 +17,7 @@ import (
 
 // The defects TestChaos found, each reproduced on its own: small and
 // deterministic. Each failed on befd9b0, the main the chaos test was
-// first run against; what still fails on cc45c71 is said on each.
+// first run against, and passes on fac0cda.
 
 // TestMultiplexLargeResultBesideLargeArgument: a multiplexed statement
 // with a large result and one with a large argument, written to the
@@ -26,7 +26,7 @@ import (
 // the buffers between them are full, while the lane still writes the
 // second one's argument, so both wait for ever. The callers get their
 // deadline; the lane stays stuck in its write, and Close never returns.
-// (Fixed on cc45c71: lanes read while a writer goroutine writes.)
+// (Fixed by cc45c71: lanes read while a writer goroutine writes.)
 // On fresh connections (buffers not yet grown by Linux) 8 MB each way is
 // enough here; at 4 MB the pair stalled about 10s, then went through.
 //
@@ -146,10 +146,10 @@ func TestQueryTimeoutKeepsErrorsTyped(t *testing.T) {
 // per connection, and pgkit passed it on: an error no pgerr classifier
 // recognises, for a statement that had no effect and could be prepared
 // again and resent. On befd9b0 it failed on a pool (the multiplexer
-// re-prepared); on cc45c71 autocommit statements are rerun, and inside a
-// transaction, pooled or multiplexed DB alike, the 0A000 still aborts
-// the transaction and reaches WithTx's caller (WithTx reruns only
-// 40001 and 40P01).
+// re-prepared); on cc45c71 autocommit statements were rerun, but inside
+// a transaction, pooled or multiplexed DB alike, the 0A000 aborted the
+// transaction and reached WithTx's caller (WithTx reran only 40001 and
+// 40P01).
 func TestStalePlanAfterColumnTypeChange(t *testing.T) {
 	n := startNode(t, "server", pgtemp.Config{})
 	ctx := context.Background()
@@ -201,12 +201,12 @@ func TestStalePlanAfterColumnTypeChange(t *testing.T) {
 
 // TestWithTxReturnsByItsDeadlineOnAFrozenServer: a transaction whose
 // context ends while the server does not answer must return about then,
-// as a statement does. WithTx rolls back with the context's cancellation
-// removed (context.WithoutCancel) and no bound of its own, so when the
-// context ended between statements (no statement in flight for pgx to
-// abort), the ROLLBACK waits for the server for as long as it is frozen.
-// TestChaos saw transactions return 2.2s after their context ended on a
-// loaded machine.
+// as a statement does. On befd9b0 and cc45c71 WithTx rolled back with
+// the context's cancellation removed (context.WithoutCancel) and no bound
+// of its own, so when the context ended between statements (no statement
+// in flight for pgx to abort), the ROLLBACK waited for the server for as
+// long as it was frozen. TestChaos saw transactions return 2.2s after
+// their context ended on a loaded machine.
 func TestWithTxReturnsByItsDeadlineOnAFrozenServer(t *testing.T) {
 	n := startNode(t, "server", pgtemp.Config{})
 	ctx := context.Background()
@@ -218,23 +218,28 @@ func TestWithTxReturnsByItsDeadlineOnAFrozenServer(t *testing.T) {
 	const frozenFor = 8 * time.Second
 	tctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
 	defer cancel()
+	thaw := func() {}
+	var latest *time.Timer
 	start := time.Now()
 	err = pgkit.WithTx(tctx, d, self, func(q pgkit.DBTX) error {
 		if _, err := echo(tctx, q, "in the transaction"); err != nil {
 			return err
 		}
-		thaw, err := n.freeze()
-		if err != nil {
+		var err error
+		if thaw, err = n.freeze(); err != nil {
 			return err
 		}
-		time.AfterFunc(frozenFor, thaw)
-		t.Cleanup(thaw)
+		latest = time.AfterFunc(frozenFor, thaw)
 		<-tctx.Done() // the caller's deadline passes while the server is frozen
 		return tctx.Err()
 	})
 	took := time.Since(start)
+	if latest != nil {
+		latest.Stop()
+	}
+	thaw()
 	if !errors.Is(err, context.DeadlineExceeded) || took > 500*time.Millisecond+hangSlack {
-		t.Errorf("WithTx returned %v after %s, the server frozen for %s; want its deadline's error by %s",
+		t.Errorf("WithTx returned %v after %s, the server frozen for up to %s; want its deadline's error by %s",
 			err, took.Round(time.Millisecond), frozenFor, 500*time.Millisecond+hangSlack)
 	}
 }
