@@ -6,7 +6,7 @@
 GO ?= go
 SQLC := $(GO) tool -modfile=tools/go.mod sqlc
 
-.PHONY: demo serve test generate check bench postgres-binaries browser pgbouncer
+.PHONY: demo serve test generate check bench chaos postgres-binaries browser pgbouncer
 
 ## demo: run the quickstart (tutorial flow) against DATABASE_URL or a throwaway server.
 demo: postgres-binaries
@@ -36,6 +36,12 @@ check:
 ## bench: shopdb vs raw pgx vs asyncpg vs pgbench on a throwaway server; writes bench/results/.
 bench: postgres-binaries
 	cd bench && $(GO) run . -out results
+
+## chaos: pgkit's chaos test, long: every fault scenario in every mode (pooled, multiplexed, replicated, both)
+## for PGKIT_CHAOS_DURATION each (default 20s; minutes in all), printing per scenario and mode the calls,
+## wrong answers, hangs, lost and duplicated writes and untyped errors. `make test` runs its short version.
+chaos: postgres-binaries
+	PGKIT_CHAOS=long $(GO) test -count=1 -v -timeout 60m -run '^TestChaos$$' ./pgkit/internal/chaos
 
 ## generate: regenerate db/ after editing schema/ or queries/ (and pgkit/internal/kitdb/ after editing its SQL).
 generate:
