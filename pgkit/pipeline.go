@@ -1,10 +1,12 @@
 package pgkit
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"runtime/debug"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -29,7 +31,9 @@ import (
 // On a pool (*DB, *pgxpool.Pool) Pipeline takes one connection for the
 // call. On a transaction (a *Tx, a pgx.Tx, the Queries' tx inside WithTx)
 // or a connection it runs on that: inside a transaction, every query of
-// every fn is part of it, and rolls back with it.
+// every fn is part of it, and rolls back with it. Within a round, queries
+// run in the order of fns (fn 0's first), whatever order their goroutines
+// issued them in.
 //
 // How it works: every fn runs in its own goroutine; a query it issues waits
 // until every fn still running has issued one too (or returned), then all
@@ -217,6 +221,10 @@ func (rs *roundState) failed(sql string, err error) error {
 func (c *coordinator) round(reqs []pipeRequest) {
 	ctx, cancel := withQueryTimeout(c.ctx, c.timeout)
 	defer cancel()
+	// In the order the fns were given, not the order their goroutines
+	// happened to issue them: which statements a failure skips, and the
+	// order of writes in a transaction, must not depend on scheduling.
+	slices.SortFunc(reqs, func(a, b pipeRequest) int { return cmp.Compare(a.fn, b.fn) })
 	batch := &pgx.Batch{}
 	for _, r := range reqs {
 		batch.Queue(r.sql, r.args...)

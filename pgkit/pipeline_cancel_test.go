@@ -3,6 +3,7 @@ package pgkit_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -368,4 +369,48 @@ func TestGentleCancelNeverReachesTheNextStatement(t *testing.T) {
 		t.Fatalf("%d connections opened, want 0", n)
 	}
 	t.Logf("30 rounds: the sibling was cancelled in %d, finished in %d", cancelled, finished)
+}
+
+// TestPipelineRoundRunsInFnOrder: the queries of a round run in the order
+// the fns were given, not the order their goroutines issued them in: a
+// failing first fn skips the second's statement every time (it used to
+// depend on scheduling, so the second often ran first), and inside a
+// transaction the writes land in fn order.
+func TestPipelineRoundRunsInFnOrder(t *testing.T) {
+	ctx, d, _ := setup(t)
+	if _, err := d.Exec(ctx, "CREATE TABLE round_order (id bigserial, n int)"); err != nil {
+		t.Fatal(err)
+	}
+	exec := func(sql string) func(context.Context, pgkit.DBTX) error {
+		return func(ctx context.Context, q pgkit.DBTX) error { _, err := q.Exec(ctx, sql); return err }
+	}
+	id := func(d pgkit.DBTX) pgkit.DBTX { return d }
+	for i := range 10 {
+		var second error
+		err := pgkit.Pipeline(ctx, d, id, exec("SELECT 1/0"), func(ctx context.Context, q pgkit.DBTX) error {
+			_, second = q.Exec(ctx, "INSERT INTO round_order (n) VALUES (-1)")
+			return nil
+		})
+		if pgerr.SQLState(err) != "22012" || second == nil {
+			t.Fatalf("run %d: Pipeline %v, second fn %v: want 22012, and the second statement skipped", i, err, second)
+		}
+	}
+	var n int
+	if err := d.QueryRow(ctx, "SELECT count(*) FROM round_order").Scan(&n); err != nil || n != 0 {
+		t.Fatalf("%d rows of skipped statements stored (%v)", n, err)
+	}
+	fns := make([]func(context.Context, pgkit.DBTX) error, 8)
+	for i := range fns {
+		fns[i] = exec(fmt.Sprintf("INSERT INTO round_order (n) VALUES (%d)", i))
+	}
+	if err := pgkit.WithTx(ctx, d, id, func(q pgkit.DBTX) error { return pgkit.Pipeline(ctx, q, id, fns...) }); err != nil {
+		t.Fatal(err)
+	}
+	var order string
+	if err := d.QueryRow(ctx, "SELECT string_agg(n::text, ',' ORDER BY id) FROM round_order").Scan(&order); err != nil {
+		t.Fatal(err)
+	}
+	if order != "0,1,2,3,4,5,6,7" {
+		t.Fatalf("writes landed in the order %s, want the fns' order", order)
+	}
 }
