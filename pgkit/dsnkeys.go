@@ -54,7 +54,7 @@ func configurePooler(cc *pgx.ConnConfig, pooler Pooler) error {
 	case on:
 		pooler = PoolerTransaction
 	}
-	if strings.HasSuffix(cc.Host, ".pooler.supabase.com") && cc.Port == 6543 {
+	if strings.HasSuffix(strings.ToLower(cc.Host), ".pooler.supabase.com") && cc.Port == 6543 {
 		pooler = PoolerTransaction
 	}
 	if pooler != PoolerTransaction {

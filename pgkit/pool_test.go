@@ -328,3 +328,23 @@ func TestQueryRowHoldsItsConnectionUntilScanned(t *testing.T) {
 		}
 	}
 }
+
+// TestSupabasePoolerHostAnyCase: Supabase's transaction pooler is found
+// whatever the case of its host name (host names are case-insensitive),
+// and only on its transaction port.
+func TestSupabasePoolerHostAnyCase(t *testing.T) {
+	t.Parallel()
+	for dsn, want := range map[string]bool{
+		"postgres://u:pw@aws-0-eu.pooler.supabase.com:6543/postgres": true,
+		"postgres://u:pw@AWS-0-EU.POOLER.SUPABASE.COM:6543/postgres": true,
+		"postgres://u:pw@aws-0-eu.pooler.supabase.com:5432/postgres": false,
+	} {
+		pcfg, err := pgkit.ParseConfig(dsn, pgkit.Config{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := pcfg.ConnConfig.DefaultQueryExecMode == pgx.QueryExecModeCacheDescribe; got != want {
+			t.Errorf("%s: transaction pooler %v, want %v", pcfg.ConnConfig.Host, got, want)
+		}
+	}
+}

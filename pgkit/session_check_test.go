@@ -138,6 +138,8 @@ func TestMultiplexSessionCheck(t *testing.T) {
 		{"EXPLAIN ANALYZE CREATE TEMP TABLE leak_t6 AS SELECT 1", nil, false},
 		{"DO $$ BEGIN SET pgkit_test.x = 'leaked7'; END $$", nil, false},
 		{"DO $$ BEGIN PERFORM pg_advisory_lock(44); END $$", nil, false},
+		{"COPY (SELECT 1) TO STDOUT", nil, false},
+		{"COPY leak_copy FROM STDIN", nil, false},
 		// Look-alikes change nothing and must run.
 		{"SELECT 'SET x'", nil, true},
 		{"SELECT 1 -- CREATE TEMP TABLE t (x int)", nil, true},

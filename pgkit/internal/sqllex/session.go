@@ -14,7 +14,8 @@ import "strings"
 //     START, COMMIT, END, ROLLBACK, ABORT, SAVEPOINT, RELEASE, PREPARE,
 //     DEALLOCATE, DISCARD, LISTEN, UNLISTEN, DECLARE, CLOSE, FETCH, MOVE,
 //     LOAD (named by that keyword), DO ("DO block": its body can do all
-//     of these), or CREATE [OR REPLACE] [GLOBAL | LOCAL] TEMP | TEMPORARY
+//     of these), COPY (its sub-protocol holds the connection; "COPY (use
+//     CopyFrom or pgkit.CopyTo)"), or CREATE [OR REPLACE] [GLOBAL | LOCAL] TEMP | TEMPORARY
 //     ("CREATE TEMPORARY");
 //   - UPDATE of pg_settings, whose rule runs set_config(…, false)
 //     ("UPDATE pg_settings"; any statement with both the word UPDATE and
@@ -98,6 +99,8 @@ func leadingSessionChange(stmt []Token) string {
 		return strings.ToUpper(kw)
 	case "do":
 		return "DO block"
+	case "copy": // not a session change: its sub-protocol cannot share a connection
+		return "COPY (use CopyFrom or pgkit.CopyTo)"
 	case "create":
 		j := i + 1
 		if j+1 < len(stmt) && stmt[j].IsKeyword("or") && stmt[j+1].IsKeyword("replace") {

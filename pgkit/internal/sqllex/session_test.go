@@ -80,6 +80,8 @@ func TestSessionChange(t *testing.T) {
 		{"SELECT x FROM t WHERE pg_try_advisory_lock(t.id)", "session advisory lock"},
 		{"SELECT setseed(0.5)", "setseed"},
 		{"SELECT currval('s')", "currval"},
+		{"COPY t FROM STDIN", "COPY (use CopyFrom or pgkit.CopyTo)"},
+		{"/* x */ copy (SELECT 1) TO STDOUT", "COPY (use CopyFrom or pgkit.CopyTo)"},
 		{"SELECT lastval()", "lastval"},
 		{"SELECT 'currval(s)', \"currval\"", ""},
 		{"SELECT dblink_connect('c', 'dbname=x')", "dblink connection"},
