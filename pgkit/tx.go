@@ -126,8 +126,17 @@ func withTx(ctx context.Context, src Source, opts TxOptions, fn func(*Tx) error)
 	if opts.Deferrable {
 		txOpts.DeferrableMode = pgx.Deferrable
 	}
+	stale := 0
 	for attempt := 1; ; attempt++ {
 		err := runTx(ctx, src, txOpts, fn)
+		if pgerr.IsStalePlan(err) && stale < maxStaleReruns && ctx.Err() == nil {
+			// Its statement did not run, and the connection has forgotten
+			// the stale plan: again at once, not counted as an attempt
+			// (each pooled connection may hold a stale copy once).
+			stale++
+			attempt--
+			continue
+		}
 		if err == nil || attempt >= attempts || !pgerr.IsRetryable(err) {
 			return err
 		}
