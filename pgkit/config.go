@@ -17,6 +17,8 @@ import (
 // Config tunes the pool that Open creates. Every zero field keeps what the
 // connection string says (pgxpool's pool_max_conns and friends) and
 // otherwise takes the default documented on it, so Config{} is ready to use.
+// A negative value is refused (Open and ParseConfig fail naming the
+// field), but for AcquireTimeout, where it means no bound.
 type Config struct {
 	// MaxConns caps open connections. Default: pgxpool's, max(4,
 	// runtime.NumCPU()).
@@ -132,6 +134,30 @@ type Config struct {
 	MultiplexDepth int
 }
 
+// validate refuses negative values where a field has no meaning for them
+// (AcquireTimeout's negative means "no bound", documented): a typo must
+// not pass as a default.
+func (c Config) validate() error {
+	for _, f := range []struct {
+		name     string
+		negative bool
+	}{
+		{"MaxConns", c.MaxConns < 0}, {"MinConns", c.MinConns < 0},
+		{"MaxConnLifetime", c.MaxConnLifetime < 0}, {"MaxConnIdleTime", c.MaxConnIdleTime < 0},
+		{"ConnectTimeout", c.ConnectTimeout < 0}, {"QueryTimeout", c.QueryTimeout < 0},
+		{"TCPUserTimeout", c.TCPUserTimeout < 0},
+		{"MultiplexConns", c.MultiplexConns < 0}, {"MultiplexDepth", c.MultiplexDepth < 0},
+	} {
+		if f.negative {
+			return fmt.Errorf("Config.%s is negative: use 0 for its default", f.name)
+		}
+	}
+	if c.MaxConns > 0 && c.MinConns > c.MaxConns {
+		return fmt.Errorf("Config.MinConns (%d) is more than Config.MaxConns (%d)", c.MinConns, c.MaxConns)
+	}
+	return nil
+}
+
 // Pooler is what sits between the pool and the server; see Config.Pooler.
 type Pooler int
 
@@ -194,6 +220,9 @@ func ParseConfig(dsn string, cfg Config) (*pgxpool.Config, error) {
 func parseConfig(dsn string, cfg Config) (*pgxpool.Config, bool, error) {
 	if strings.TrimSpace(dsn) == "" {
 		return nil, false, errors.New("open pool: empty connection string: set DATABASE_URL, e.g. postgres://user@localhost:5432/shop")
+	}
+	if err := cfg.validate(); err != nil {
+		return nil, false, fmt.Errorf("open pool: %w", err)
 	}
 	pcfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {

@@ -348,3 +348,25 @@ func TestSupabasePoolerHostAnyCase(t *testing.T) {
 		}
 	}
 }
+
+// TestOpenRefusesNegativeConfig: a negative value where a Config field has
+// no meaning for one is an error naming the field, not a silent default.
+func TestOpenRefusesNegativeConfig(t *testing.T) {
+	t.Parallel()
+	for name, cfg := range map[string]pgkit.Config{
+		"MaxConns":       {MaxConns: -3},
+		"MultiplexDepth": {MultiplexDepth: -1},
+		"MultiplexConns": {MultiplexConns: -1},
+		"QueryTimeout":   {QueryTimeout: -1},
+		"ConnectTimeout": {ConnectTimeout: -time.Second},
+		"MinConns":       {MaxConns: 2, MinConns: 3},
+	} {
+		_, err := pgkit.ParseConfig("postgres://u@127.0.0.1:1/db", cfg)
+		if err == nil || !strings.Contains(err.Error(), "Config."+name) {
+			t.Errorf("%+v: %v, want an error naming Config.%s", cfg, err, name)
+		}
+	}
+	if _, err := pgkit.ParseConfig("postgres://u@127.0.0.1:1/db", pgkit.Config{AcquireTimeout: -1}); err != nil {
+		t.Errorf("a negative AcquireTimeout means no bound: %v", err)
+	}
+}
