@@ -38,7 +38,7 @@ func (d *DB) exec(ctx context.Context, sql string, args []any) (pgconn.CommandTa
 		tag, err := d.mx.Exec(ctx, sql, args)
 		return tag, pgerr.Map(ctx, sql, err)
 	}
-	retried, stale := false, 0
+	var again reruns
 	for {
 		c, err := d.acquire(ctx)
 		if err != nil {
@@ -46,17 +46,34 @@ func (d *DB) exec(ctx context.Context, sql string, args []any) (pgconn.CommandTa
 		}
 		tag, err := c.Exec(ctx, sql, args...)
 		c.Release()
-		switch {
-		case err == nil || ctx.Err() != nil:
-		case !retried && pgconn.SafeToRetry(err):
-			retried = true
-			continue
-		case stale < maxStaleReruns && pgerr.IsStalePlan(err):
-			stale++
+		if again.may(ctx, err) {
 			continue
 		}
 		return tag, pgerr.Map(ctx, sql, err)
 	}
+}
+
+// reruns counts what was run again of one statement, and decides whether
+// it may run again: the rule at the top of this file, in one place.
+type reruns struct {
+	dead  bool // replaced a connection found dead before the statement left
+	stale int  // reran after a stale plan
+}
+
+// may reports whether a statement that failed with err, its ctx still
+// live, cannot have run and may run again, and counts the rerun.
+func (n *reruns) may(ctx context.Context, err error) bool {
+	switch {
+	case err == nil || ctx.Err() != nil:
+		return false
+	case !n.dead && pgconn.SafeToRetry(err):
+		n.dead = true
+		return true
+	case n.stale < maxStaleReruns && pgerr.IsStalePlan(err):
+		n.stale++
+		return true
+	}
+	return false
 }
 
 // query runs sql as an autocommit statement and returns its rows:
@@ -86,7 +103,7 @@ func (d *DB) query(ctx context.Context, cancel context.CancelFunc, sql string, a
 // run sends r's statement on a pooled connection, replacing a connection
 // found dead before the statement left once.
 func (r *mappedRows) run() error {
-	for retried := false; ; retried = true {
+	for {
 		c, err := r.db.acquire(r.ctx)
 		if err != nil {
 			return pgerr.Map(r.ctx, r.sql, err)
@@ -94,12 +111,7 @@ func (r *mappedRows) run() error {
 		rows, err := c.Query(r.ctx, r.sql, r.args...)
 		if err != nil {
 			c.Release()
-			switch {
-			case r.ctx.Err() != nil:
-			case !retried && pgconn.SafeToRetry(err):
-				continue
-			case r.reruns < maxStaleReruns && pgerr.IsStalePlan(err):
-				r.reruns++
+			if r.again.may(r.ctx, err) {
 				continue
 			}
 			return pgerr.Map(r.ctx, r.sql, err)
@@ -113,10 +125,9 @@ func (r *mappedRows) run() error {
 // any row reached the caller (see the top of this file), reporting
 // whether it did.
 func (r *mappedRows) rerun() bool {
-	if r.db == nil || r.seen || r.reruns >= maxStaleReruns || r.ctx.Err() != nil || !pgerr.IsStalePlan(r.Rows.Err()) {
+	if r.db == nil || r.seen || !pgerr.IsStalePlan(r.Rows.Err()) || !r.again.may(r.ctx, r.Rows.Err()) {
 		return false
 	}
-	r.reruns++
 	r.Rows.Close()
 	if r.conn != nil {
 		r.conn.Release()

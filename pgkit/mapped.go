@@ -23,7 +23,7 @@ type mappedRows struct {
 	db     *DB                // set when the statement may be run again (rerun)
 	args   []any
 	seen   bool // a row reached the caller
-	reruns int
+	again  reruns
 	ended  bool  // err is the final error, mapped before cancel
 	err    error // see Err
 }

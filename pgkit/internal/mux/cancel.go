@@ -3,10 +3,11 @@ package mux
 import (
 	"context"
 	"errors"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/shopdb/shopdb/pgkit/pgerr"
 )
 
 // The cancellation policy, in one place. A statement whose caller left
@@ -87,7 +88,7 @@ func (l *lane) resend(req *request, st *stmt, err error) bool {
 	}
 	switch {
 	case pgErr.Code == "57014" && (l.cancelling.Load() > 0 || time.Since(time.Unix(0, l.lastCancelDone.Load())) < collateralWindow):
-	case stalePlan(pgErr):
+	case pgerr.IsStalePlan(pgErr):
 		st.info.gen.CompareAndSwap(st.gen, st.gen+1)
 		if l.stmts.byName[req.sql] == st {
 			// The server may still hold the old one under the same name.
@@ -102,18 +103,4 @@ func (l *lane) resend(req *request, st *stmt, err error) bool {
 	l.m.mu.Unlock()
 	l.sendBatch([]*request{req})
 	return true
-}
-
-// stalePlan reports an error that says a prepared statement no longer
-// exists or no longer matches the schema: it did not run.
-func stalePlan(pgErr *pgconn.PgError) bool {
-	return pgErr.Code == "26000" || pgErr.Code == "0A000" && strings.Contains(pgErr.Message, "cached plan")
-}
-
-// StalePlan reports an error of a statement refused because its prepared
-// statement no longer exists or no longer matches the schema: it did not
-// run, and may be sent again.
-func StalePlan(err error) bool {
-	var pgErr *pgconn.PgError
-	return errors.As(err, &pgErr) && stalePlan(pgErr)
 }
