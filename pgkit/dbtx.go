@@ -135,7 +135,7 @@ func (w *wrapped) RunInTx(ctx context.Context, fn func(pgx.Tx) error) error {
 }
 
 // execOn, queryOn, queryRowOn and batchOn run on x and map the errors;
-// conn, when not nil, is the pooled connection x is, given back once the
+// conn (queryRowOn, batchOn), when not nil, is the pooled connection x is, given back once the
 // result is done with. (A *pgxpool.Conn rather than its Release method
 // value: the method value would cost an allocation per query.)
 func execOn(ctx context.Context, x DBTX, sql string, args []any) (pgconn.CommandTag, error) {
