@@ -5,6 +5,8 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/shopdb/shopdb/pgkit"
 	"github.com/shopdb/shopdb/pgkit/internal/kitdb"
 	"github.com/shopdb/shopdb/pgkit/internal/kittest"
@@ -58,24 +60,68 @@ func TestFetchHelpersInsideTxRollBack(t *testing.T) {
 	}
 }
 
-// TestTypedErrorsOnEveryPath: whatever the generated Queries run on, a
-// missing row is ErrNotFound named after its query and a constraint
-// violation is a *ConstraintError.
+// checkTypedErrors runs, with q, a :one query that finds nothing and an
+// insert that violates accounts' primary key (existing is an account_id
+// already there): the first must be ErrNotFound named after its query, the
+// second a *ConstraintError naming the constraint and the query.
+func checkTypedErrors(t *testing.T, ctx context.Context, path string, q *kitdb.Queries, existing int64) {
+	t.Helper()
+	_, err := q.AccountGetByID(ctx, 424242)
+	if !errors.Is(err, pgerr.ErrNotFound) || err.Error() != "AccountGetByID: not found" {
+		t.Errorf("%s: not found = %v, want AccountGetByID: not found", path, err)
+	}
+	_, err = q.AccountCreateWithID(ctx, kitdb.AccountCreateWithIDParams{AccountID: existing, Name: "T", Team: "E"})
+	if ce, ok := err.(*pgerr.ConstraintError); !ok || ce.Constraint != "accounts_pkey" || ce.Query != "AccountCreateWithID" {
+		t.Errorf("%s: duplicate key = %v (%T), want *pgerr.ConstraintError on accounts_pkey", path, err, err)
+	}
+}
+
+// TestTypedErrorsOnEveryPath: whatever the generated Queries run on (a
+// pool, a multiplexing DB, their transactions and savepoints, Gather and
+// Pipeline on each, wrapped pgx values), a missing row is ErrNotFound
+// named after its query and a constraint violation is a *ConstraintError.
+// (Replicated, with every Config: TestReplicatedEveryConfig.)
 func TestTypedErrorsOnEveryPath(t *testing.T) {
 	ctx, d, q := setup(t)
 	a := kittest.Must(q.AccountCreate(ctx, kitdb.AccountCreateParams{Name: "T", Team: "E"}))(t)
 	check := func(path string, q *kitdb.Queries) {
 		t.Helper()
-		_, err := q.AccountGetByID(ctx, 424242)
-		if !errors.Is(err, pgerr.ErrNotFound) || err.Error() != "AccountGetByID: not found" {
-			t.Errorf("%s: not found = %v, want AccountGetByID: not found", path, err)
-		}
-		_, err = q.AccountCreateWithID(ctx, kitdb.AccountCreateWithIDParams{AccountID: a.AccountID, Name: "T", Team: "E"})
-		if ce, ok := err.(*pgerr.ConstraintError); !ok || ce.Constraint != "accounts_pkey" || ce.Query != "AccountCreateWithID" {
-			t.Errorf("%s: duplicate key = %v (%T), want *pgerr.ConstraintError on accounts_pkey", path, err, err)
-		}
+		checkTypedErrors(t, ctx, path, q, a.AccountID)
 	}
 	check("*pgkit.DB", q)
+
+	// The same through a multiplexing DB on the same database, and through
+	// Gather and Pipeline on each DB.
+	mx, err := pgkit.Open(ctx, d.Pool().Config().ConnString(), pgkit.Config{MaxConns: 3, Multiplex: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mx.Close()
+	check("multiplexing *pgkit.DB", kitdb.New(mx))
+	_ = pgkit.WithTx(ctx, mx, kitdb.New, func(q *kitdb.Queries) error {
+		sp, err := q.DB().(pgx.Tx).Begin(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer sp.Rollback(ctx)
+		check("a multiplexing DB's transaction", kitdb.New(sp))
+		return errors.New("undo")
+	})
+	for name, db := range map[string]*pgkit.DB{"pool": d, "multiplexing": mx} {
+		both := func(ctx context.Context, q *kitdb.Queries) error { check(name, q); return nil }
+		if err := pgkit.Gather(ctx, db, kitdb.New, both, both); err != nil {
+			t.Errorf("Gather on the %s DB: %v", name, err)
+		}
+		if err := pgkit.Pipeline(ctx, db, kitdb.New, func(ctx context.Context, q *kitdb.Queries) error {
+			_, err := q.AccountGetByID(ctx, 424242)
+			if !errors.Is(err, pgerr.ErrNotFound) || err.Error() != "AccountGetByID: not found" {
+				t.Errorf("Pipeline on the %s DB: not found = %v", name, err)
+			}
+			return nil
+		}); err != nil {
+			t.Errorf("Pipeline on the %s DB: %v", name, err)
+		}
+	}
 
 	tx := kittest.Must(d.Begin(ctx))(t)
 	defer tx.Rollback(ctx)

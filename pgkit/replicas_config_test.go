@@ -17,7 +17,8 @@ import (
 // TestReplicatedEveryConfig runs Replicated with every combination of
 // Config.Multiplex, Config.Pooler (none, or a PgBouncer in transaction
 // mode in front of the primary and of the standby) and Config.QueryTimeout:
-// reads reach the standby; :one, :many, :exec and :execrows queries, a
+// reads reach the standby; :one, :many, :exec and :execrows queries and
+// their typed errors (ErrNotFound, *ConstraintError), a
 // stream, a transaction, Pipeline and Gather work, the transaction, Pipeline and Gather
 // on the primary; with Multiplex the standby's pool multiplexes as the
 // primary's does (a session-changing read fails with ErrSessionState
@@ -107,6 +108,9 @@ func replicatedWorkload(t *testing.T, ctx context.Context, r *pgkit.Replicated, 
 	if err := q.NoteDelete(ctx, note.NoteID); err != nil {
 		t.Fatalf(":exec: %v", err)
 	}
+	// A read that finds nothing (on the standby or, in the read-your-writes
+	// window, the primary) and a failing write are typed as on a DB.
+	checkTypedErrors(t, ctx, "Replicated", q, a.AccountID)
 
 	// Reads (:one, :many, a stream) see the writes once replayed.
 	waitFor(t, 30*time.Second, func() bool {

@@ -108,7 +108,10 @@ func (s *Server) Dir() string { return s.dir }
 // Start initialises a new cluster in a temporary directory and starts a
 // server on a free port of 127.0.0.1 with fsync off. When the calling process
 // dies without calling Stop, the server shuts down by itself (parent-death
-// signal) and the next Start removes the directory.
+// signal) and the next Start removes the directory. The first cluster
+// initdb makes for a given set of binaries is kept in the user's cache
+// folder (os.UserCacheDir()/pgtemp) and later Starts copy it, which is
+// several times cheaper than initdb.
 func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.StartTimeout <= 0 {
 		cfg.StartTimeout = 60 * time.Second
@@ -161,14 +164,24 @@ func (s *Server) start(ctx context.Context, binDir string, cred *syscall.Credent
 		// primary_conninfo).
 		create = exec.CommandContext(ctx, filepath.Join(binDir, "pg_basebackup"),
 			"-D", data, "-d", cfg.ReplicaOf, "-R", "-X", "stream", "-c", "fast", "--no-sync")
-	} else {
-		create = exec.CommandContext(ctx, filepath.Join(binDir, "initdb"),
-			"-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C", "--no-sync")
 	}
-	create.Dir = s.dir
-	create.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
-	if out, err := create.CombinedOutput(); err != nil {
-		return fmt.Errorf("pgtemp: %s: %w: %s", filepath.Base(create.Path), err, lastLines(string(out), 5))
+	initArgs := []string{"-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C", "--no-sync"}
+	cache := cacheFor(binDir, initArgs)
+	switch {
+	case create != nil:
+	case cache.restore(data, cred):
+	default:
+		create = exec.CommandContext(ctx, filepath.Join(binDir, "initdb"), append([]string{"-D", data}, initArgs...)...)
+	}
+	if create != nil {
+		create.Dir = s.dir
+		create.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
+		if out, err := create.CombinedOutput(); err != nil {
+			return fmt.Errorf("pgtemp: %s: %w: %s", filepath.Base(create.Path), err, lastLines(string(out), 5))
+		}
+		if cfg.ReplicaOf == "" {
+			cache.save(data)
+		}
 	}
 
 	port := cfg.Port
