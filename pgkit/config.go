@@ -224,6 +224,9 @@ func parseConfig(dsn string, cfg Config) (*pgxpool.Config, bool, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, false, fmt.Errorf("open pool: %w", err)
 	}
+	if err := repeatedKeys(dsn); err != nil {
+		return nil, false, fmt.Errorf("open pool: invalid connection string: %w", err)
+	}
 	pcfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
 		return nil, false, fmt.Errorf("open pool: invalid connection string: %w", scrubSecret(err, dsn))

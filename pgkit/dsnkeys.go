@@ -2,6 +2,7 @@ package pgkit
 
 import (
 	"fmt"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -73,4 +74,31 @@ func configurePooler(cc *pgx.ConnConfig, pooler Pooler) error {
 			strings.Join(refused, ", "), refused[0])
 	}
 	return nil
+}
+
+// repeatedKeys refuses a URL connection string that gives a parameter
+// more than once (postgres://…?sslmode=require&sslmode=disable): it is
+// usually a string assembled from parts, and readers disagree on which
+// value wins (older pgx kept the first, libpq and pgx 5.13 the last), so
+// a silent choice surprises someone. The error names the keys, never their
+// values. Key=value strings keep libpq's rule (the last wins), as pgx does.
+func repeatedKeys(dsn string) error {
+	if !strings.HasPrefix(dsn, "postgres://") && !strings.HasPrefix(dsn, "postgresql://") {
+		return nil
+	}
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return nil // pgx reports it, without the password
+	}
+	var twice []string
+	for key, values := range u.Query() {
+		if len(values) > 1 {
+			twice = append(twice, key)
+		}
+	}
+	if len(twice) == 0 {
+		return nil
+	}
+	slices.Sort(twice)
+	return fmt.Errorf("connection string: %s given more than once: give each parameter once", strings.Join(twice, ", "))
 }

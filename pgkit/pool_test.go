@@ -45,6 +45,15 @@ func TestOpenRejectsBadConnectionStrings(t *testing.T) {
 	if _, err := pgkit.Open(context.Background(), " ", pgkit.Config{}); err == nil || !strings.Contains(err.Error(), "DATABASE_URL") {
 		t.Errorf("empty DSN: error = %v, want one naming DATABASE_URL", err)
 	}
+	// A parameter given twice: pgx would keep the first, libpq the last.
+	twice := "postgres://bob:" + secret + "@127.0.0.1:1/app?sslmode=require&application_name=a&sslmode=" + secret + "&application_name=b"
+	_, err := pgkit.Open(context.Background(), twice, pgkit.Config{})
+	if err == nil || !strings.Contains(err.Error(), "application_name, sslmode given more than once") || strings.Contains(err.Error(), secret) {
+		t.Errorf("repeated parameters: error = %v, want one naming both keys and not their values", err)
+	}
+	if _, err := pgkit.ParseConfig("postgres://bob@127.0.0.1:1/app?pgkit_multiplex=true&pgkit_multiplex=false", pgkit.Config{}); err == nil || !strings.Contains(err.Error(), "pgkit_multiplex given more than once") {
+		t.Errorf("repeated pgkit key: error = %v", err)
+	}
 }
 
 func TestOpenUnreachableServerFailsFast(t *testing.T) {
