@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // Bouncer is a running PgBouncer in front of a PostgreSQL server, for
@@ -28,12 +29,25 @@ type Bouncer struct {
 // BouncerBin is where Debian's pgbouncer package puts the binary.
 const BouncerBin = "/usr/sbin/pgbouncer"
 
+// bouncerStartTimeout bounds StartBouncer when ctx has no deadline.
+const bouncerStartTimeout = 30 * time.Second
+
 // StartBouncer starts PgBouncer on a free port of 127.0.0.1 in pool mode
 // (transaction, session or statement) in front of the server that target
-// (a postgres:// URL) names, for the users given, with trust
-// authentication. It runs as the postgres OS user when we are root
-// (PgBouncer refuses to run as root).
+// (a postgres:// URL) names, for the users given. Clients connect with
+// trust authentication; PgBouncer logs in to the server as each user, with
+// the password of target when it names that user (a server that asks for
+// passwords, scram or md5, as DATABASE_URL's may). It runs as the postgres
+// OS user when we are root (PgBouncer refuses to run as root). It returns
+// once PgBouncer serves a connection to the first user, or fails with the
+// reason: a login the server refused fails at once, anything else within
+// ctx's deadline (30s when ctx has none).
 func StartBouncer(ctx context.Context, target, mode string, users ...string) (*Bouncer, error) {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, bouncerStartTimeout)
+		defer cancel()
+	}
 	bin := BouncerBin
 	if p, err := exec.LookPath("pgbouncer"); err == nil {
 		bin = p
@@ -68,8 +82,14 @@ func (b *Bouncer) start(ctx context.Context, bin string, cred *syscall.Credentia
 	}
 	b.port = port
 	var userlist strings.Builder
+	password, _ := target.User.Password()
 	for _, u := range users {
-		fmt.Fprintf(&userlist, "%q \"\"\n", u)
+		pw := ""
+		if u == target.User.Username() {
+			pw = password
+		}
+		// The auth_file format: both fields double-quoted, a quote doubled.
+		fmt.Fprintf(&userlist, "\"%s\" \"%s\"\n", strings.ReplaceAll(u, `"`, `""`), strings.ReplaceAll(pw, `"`, `""`))
 	}
 	ini := fmt.Sprintf(`[databases]
 * = host=%s port=%s
@@ -89,7 +109,8 @@ pidfile = %s
 		filepath.Join(b.dir, "pgbouncer.log"), filepath.Join(b.dir, "pgbouncer.pid"))
 	files := map[string]string{"userlist.txt": userlist.String(), "pgbouncer.ini": ini}
 	for name, content := range files {
-		if err := os.WriteFile(filepath.Join(b.dir, name), []byte(content), 0o644); err != nil {
+		// 0600: the user list may hold a password.
+		if err := os.WriteFile(filepath.Join(b.dir, name), []byte(content), 0o600); err != nil {
 			return fmt.Errorf("pgtemp: %w", err)
 		}
 	}
@@ -119,6 +140,12 @@ pidfile = %s
 		cancel()
 		if err == nil {
 			return conn.Close(ctx)
+		}
+		var pgErr *pgconn.PgError
+		if errors.As(err, &pgErr) {
+			// PgBouncer is up and answered: it could not log in to the
+			// server (a wrong or missing password, an unknown role).
+			return fmt.Errorf("pgtemp: pgbouncer is up but cannot serve %s: %s (SQLSTATE %s)", user, pgErr.Message, pgErr.Code)
 		}
 		select {
 		case <-b.done:
