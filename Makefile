@@ -6,7 +6,7 @@
 GO ?= go
 SQLC := $(GO) tool -modfile=tools/go.mod sqlc
 
-.PHONY: demo serve test generate check bench chaos postgres-binaries browser pgbouncer
+.PHONY: demo serve test generate check bench chaos postgres-binaries browser pgbouncer sqlc-tool
 
 ## demo: run the quickstart (tutorial flow) against DATABASE_URL or a throwaway server.
 demo: postgres-binaries
@@ -19,12 +19,13 @@ serve: postgres-binaries
 ## test: every check CI runs: formatting, vet, generated code in sync, all tests with -race,
 ## then the query and shop tests again on a multiplexing pool (pgkit.Config.Multiplex).
 test: postgres-binaries browser pgbouncer check
+	@echo "Running every test with -race: about 4 minutes on 2 cores once built (the first build takes a few minutes more)."
 	$(GO) test -race -count=1 ./...
 	SHOPDB_TEST_MULTIPLEX=1 $(GO) test -race -count=1 ./queries ./shop
 
 ## check: gofmt, go vet (also of the bench module), `sqlc diff` and `pgkitgen -check` (db/ matches schema/ and queries/,
 ## pgkit/internal/kitdb/ its own migrations/ and queries/).
-check:
+check: sqlc-tool
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	cd bench && $(GO) vet ./...
@@ -47,11 +48,19 @@ chaos: postgres-binaries
 generate:
 	$(GO) generate ./...
 
+# sqlc is built from source on first use (tools/go.mod pins it), which takes
+# several minutes on a cold machine: say so instead of staying silent. The
+# stamp in Go's build cache remembers that this sqlc was built.
+sqlc-tool:
+	@stamp="$$($(GO) env GOCACHE)/shopdb-sqlc-$$(cksum < tools/go.sum | cut -d' ' -f1)"; \
+	if [ ! -f "$$stamp" ]; then echo "Building sqlc from tools/go.mod for the first time: several minutes on a cold machine, cached afterwards."; fi; \
+	$(SQLC) version >/dev/null && touch "$$stamp"
+
 # PostgreSQL server binaries, needed only when DATABASE_URL is unset.
 postgres-binaries:
 	@if [ -n "$$DATABASE_URL" ] || command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then exit 0; fi; \
 	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-		echo "PostgreSQL server binaries not found: installing Debian's postgresql package"; \
+		echo "PostgreSQL server binaries not found: installing Debian's postgresql package (a minute or two)"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
 	else \
 		echo "PostgreSQL server binaries not found. Install them (sudo apt-get install -y postgresql) or set DATABASE_URL to a server." >&2; \
@@ -63,7 +72,7 @@ postgres-binaries:
 browser:
 	@if command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || command -v google-chrome >/dev/null 2>&1; then exit 0; fi; \
 	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-		echo "No headless browser found: installing Debian's chromium package"; \
+		echo "No headless browser found: installing Debian's chromium package (a few minutes: about 100 MB)"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	else \
 		echo "No headless browser found (sudo apt-get install -y chromium): the browser test will be skipped." >&2; \
@@ -74,7 +83,7 @@ browser:
 pgbouncer:
 	@if command -v pgbouncer >/dev/null 2>&1 || [ -x /usr/sbin/pgbouncer ]; then exit 0; fi; \
 	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-		echo "PgBouncer not found: installing Debian's pgbouncer package"; \
+		echo "PgBouncer not found: installing Debian's pgbouncer package (under a minute)"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pgbouncer >/dev/null; \
 	else \
 		echo "PgBouncer not found (sudo apt-get install -y pgbouncer): the pooler tests will be skipped." >&2; \
