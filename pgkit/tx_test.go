@@ -73,7 +73,7 @@ func TestWithTxRollsBackOnPanic(t *testing.T) {
 	if n := accountCount(t, ctx, q, "Panicked"); n != 0 {
 		t.Fatalf("%d accounts left by a panicking transaction, want 0", n)
 	}
-	// dbtest fails the test if the panic leaked the connection.
+	// pgkittest fails the test if the panic leaked the connection.
 }
 
 func TestWithTxRollsBackOnCancel(t *testing.T) {

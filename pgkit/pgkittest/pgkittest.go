@@ -53,7 +53,7 @@ func Run(m *testing.M) int {
 	}
 	srv, err := pgtemp.Start(context.Background(), pgtemp.Config{})
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "dbtest: %v\n", err)
+		fmt.Fprintf(os.Stderr, "pgkittest: %v\n", err)
 		return 1
 	}
 	// An interrupted test run must not leave the server behind.
@@ -69,11 +69,11 @@ func Run(m *testing.M) int {
 		signal.Stop(sig)
 		close(sig)
 		if err := srv.Stop(); err != nil {
-			fmt.Fprintf(os.Stderr, "dbtest: %v\n", err)
+			fmt.Fprintf(os.Stderr, "pgkittest: %v\n", err)
 		}
 	}()
 	if err := os.Setenv(EnvURL, srv.URL()); err != nil {
-		fmt.Fprintf(os.Stderr, "dbtest: %v\n", err)
+		fmt.Fprintf(os.Stderr, "pgkittest: %v\n", err)
 		return 1
 	}
 	return m.Run()
@@ -107,7 +107,7 @@ func NewWithConfig(t testing.TB, migrations fs.FS, cfg pgkit.Config) *pgkit.DB {
 	t.Helper()
 	pool, err := pgkit.Open(context.Background(), URL(t, migrations), cfg)
 	if err != nil {
-		t.Fatalf("dbtest: %v", err)
+		t.Fatalf("pgkittest: %v", err)
 	}
 	t.Cleanup(func() {
 		// A connection whose query was cancelled is closed and given back in
@@ -119,7 +119,7 @@ func NewWithConfig(t testing.TB, migrations fs.FS, cfg pgkit.Config) *pgkit.DB {
 		if n := pool.Stats().InUse; n > 0 {
 			// pool.Close would wait for them forever: leave the pool open;
 			// the failed test keeps its database for inspection.
-			t.Errorf("dbtest: %d pooled connection(s) still acquired 3s after the test ended: a leak", n)
+			t.Errorf("pgkittest: %d pooled connection(s) still acquired 3s after the test ended: a leak", n)
 			return
 		}
 		pool.Close()
@@ -132,7 +132,7 @@ func instance(t testing.TB, migrator pgtestdb.Migrator) string {
 	t.Helper()
 	conf, err := serverConfig(os.Getenv(EnvURL))
 	if err != nil {
-		t.Fatalf("dbtest: %v", err)
+		t.Fatalf("pgkittest: %v", err)
 	}
 	return pgtestdb.Custom(t, conf, migrator).URL()
 }
@@ -140,7 +140,7 @@ func instance(t testing.TB, migrator pgtestdb.Migrator) string {
 // serverConfig turns a connection string into pgtestdb's Config.
 func serverConfig(dsn string) (pgtestdb.Config, error) {
 	if dsn == "" {
-		return pgtestdb.Config{}, fmt.Errorf("%s is unset: call dbtest.Run from TestMain, or point it at a server", EnvURL)
+		return pgtestdb.Config{}, fmt.Errorf("%s is unset: call pgkittest.Run from TestMain, or point it at a server", EnvURL)
 	}
 	cc, err := pgx.ParseConfig(dsn)
 	if err != nil {
