@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -61,13 +62,25 @@ func summarise(results []Result) map[string]summary {
 	return out
 }
 
-var workloadTitles = map[string]string{
-	"point":   "point: user by random id, 16 workers, pool of 16 (queries/s)",
-	"page":    "page: product + 10 reviews + customer's 10 orders, 64 in flight, pool of 10 (pgbench: 10 connections) (pages/s)",
-	"order":   "order: place an order locking 2 of 100 products, 32 concurrent (orders/s)",
-	"copy":    "copy: bulk insert 1,000,000 narrow users (rows/s)",
-	"stream":  "stream: read 1,000,000 orders, repeated for the measured time (rows/s)",
-	"oversub": "oversub: user by random id, 1,000 concurrent callers, pool of 10, default 5s acquire timeout (queries/s)",
+// workloadTitles names each workload with the sizes cfg gave it.
+func workloadTitles(cfg config) map[string]string {
+	return map[string]string{
+		"point":   "point: user by random id, 16 workers, pool of 16 (queries/s)",
+		"page":    "page: product + 10 reviews + customer's 10 orders, 64 in flight, pool of 10 (pgbench: 10 connections) (pages/s)",
+		"order":   "order: place an order locking 2 of 100 products, 32 concurrent (orders/s)",
+		"copy":    fmt.Sprintf("copy: bulk insert %s narrow users (rows/s)", thousands(cfg.rows)),
+		"stream":  fmt.Sprintf("stream: read %s orders, repeated for the measured time (rows/s)", thousands(cfg.seed.users*10)),
+		"oversub": "oversub: user by random id, 1,000 concurrent callers, pool of 10, default 5s acquire timeout (queries/s)",
+	}
+}
+
+// thousands writes n with a comma every three digits (1,000,000).
+func thousands(n int) string {
+	s := strconv.Itoa(n)
+	for i := len(s) - 3; i > 0 && s[i-1] != '-'; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
 }
 
 // target is one of the issue's goals, checked on the medians.
@@ -140,8 +153,9 @@ func writeReport(cfg config, results []Result, took time.Duration) error {
 		time.Now().UTC().Format("2006-01-02"), machine(), cfg.server)
 	fmt.Fprintf(&b, "Medians of %d repetitions, every client in turn within each repetition; timed runs: %s warm-up + %s measured. "+
 		"Whole run: %s. Command: `make bench`.\n\n", cfg.reps, cfg.warmup, cfg.duration, took.Round(time.Second))
+	titles := workloadTitles(cfg)
 	for _, w := range []string{"point", "page", "order", "copy", "stream", "oversub"} {
-		fmt.Fprintf(&b, "## %s\n\n| client | mode | rate | p50 | p99 | retries | exhausted | peak RSS | × raw pgx (same mode) |\n|---|---|---:|---:|---:|---:|---:|---:|---:|\n", workloadTitles[w])
+		fmt.Fprintf(&b, "## %s\n\n| client | mode | rate | p50 | p99 | retries | exhausted | peak RSS | × raw pgx (same mode) |\n|---|---|---:|---:|---:|---:|---:|---:|---:|\n", titles[w])
 		for _, r := range runs {
 			if r.workload != w {
 				continue
