@@ -262,12 +262,15 @@ func status(err error) (int, errorJSON) {
 }
 
 // unavailable reports errors a retry a moment later can cure: the pool
-// stayed full, the database did not answer, the request ran out of time.
+// stayed full, the database did not answer, the request ran out of time,
+// the connection was lost (a restart or failover ends every session with
+// SQLSTATE 57P01), or the server refused new connections for now
+// (pgerr.IsTransient).
 func unavailable(err error) bool {
 	var connErr *pgconn.ConnectError
 	var netErr net.Error
 	return errors.Is(err, pgkit.ErrPoolExhausted) || errors.As(err, &connErr) || errors.As(err, &netErr) ||
-		errors.Is(err, context.DeadlineExceeded) || pgerr.IsQueryCanceled(err)
+		errors.Is(err, context.DeadlineExceeded) || pgerr.IsQueryCanceled(err) || pgerr.IsTransient(err)
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) error {
