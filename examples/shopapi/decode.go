@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net"
+	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
@@ -14,11 +16,14 @@ import (
 	"github.com/shopdb/shopdb/shop"
 )
 
-// badRequest is input the service refuses with 400: the field it names and
-// why. Its text never echoes the input.
+// badRequest is input the service refuses with 400 (or status, when set:
+// 413, 408): the field it names and why. Its text never echoes the input:
+// a field name the client chose is named only when plainFieldName allows
+// it.
 type badRequest struct {
 	Field  string `json:"field"`
 	Reason string `json:"error"`
+	status int
 }
 
 func (e *badRequest) Error() string { return e.Field + ": " + e.Reason }
@@ -26,11 +31,11 @@ func (e *badRequest) Error() string { return e.Field + ": " + e.Reason }
 // parseID reads a positive 64-bit id.
 func parseID(field, s string) (int64, error) {
 	if s == "" {
-		return 0, &badRequest{field, "required"}
+		return 0, &badRequest{Field: field, Reason: "required"}
 	}
 	n, err := strconv.ParseInt(s, 10, 64)
 	if err != nil || n <= 0 {
-		return 0, &badRequest{field, "want a positive integer id"}
+		return 0, &badRequest{Field: field, Reason: "want a positive integer id"}
 	}
 	return n, nil
 }
@@ -54,14 +59,14 @@ func pageRequest(productID, customerID string, q url.Values) (shop.ProductPageRe
 		}
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 1 || n > shop.MaxPageItems {
-			return req, &badRequest{field, fmt.Sprintf("want a page size from 1 to %d", shop.MaxPageItems)}
+			return req, &badRequest{Field: field, Reason: fmt.Sprintf("want a page size from 1 to %d", shop.MaxPageItems)}
 		}
 		*dst = int32(n)
 	}
 	for field, dst := range map[string]*shop.Cursor{"reviews_before": &req.ReviewsBefore, "orders_before": &req.OrdersBefore} {
 		c, err := shop.ParseCursor(q.Get(field))
 		if err != nil {
-			return req, &badRequest{field, "want a cursor returned by a page (next_reviews, next_orders)"}
+			return req, &badRequest{Field: field, Reason: "want a cursor returned by a page (next_reviews, next_orders)"}
 		}
 		*dst = c
 	}
@@ -73,7 +78,7 @@ func pageRequest(productID, customerID string, q url.Values) (shop.ProductPageRe
 	case "sequential":
 		req.Mode = shop.Sequential
 	default:
-		return req, &badRequest{"fetch", "want pipelined, concurrent or sequential"}
+		return req, &badRequest{Field: "fetch", Reason: "want pipelined, concurrent or sequential"}
 	}
 	return req, nil
 }
@@ -95,14 +100,28 @@ const (
 	maxOrderItems = 100
 )
 
+// bodyTooLarge is the refusal of a body over limit bytes.
+func bodyTooLarge(limit int64) *badRequest {
+	return &badRequest{Field: "body", Reason: fmt.Sprintf("larger than %d bytes", limit), status: http.StatusRequestEntityTooLarge}
+}
+
 // decodeOrder reads and checks an order: every failure names its field.
+// The body is at most maxOrderBody bytes, also when r allows more; r may
+// be an http.MaxBytesReader with a lower limit.
 func decodeOrder(r io.Reader) (int64, []shop.OrderLine, error) {
 	body, err := io.ReadAll(io.LimitReader(r, maxOrderBody+1))
-	if err != nil {
-		return 0, nil, &badRequest{"body", "could not be read"}
-	}
-	if len(body) > maxOrderBody {
-		return 0, nil, &badRequest{"body", fmt.Sprintf("larger than %d bytes", maxOrderBody)}
+	var tooBig *http.MaxBytesError
+	var netErr net.Error
+	switch {
+	case errors.As(err, &tooBig):
+		return 0, nil, bodyTooLarge(tooBig.Limit)
+	case errors.As(err, &netErr) && netErr.Timeout():
+		// The server's -read-timeout: the connection is closed after this.
+		return 0, nil, &badRequest{Field: "body", Reason: "not received in time", status: http.StatusRequestTimeout}
+	case err != nil:
+		return 0, nil, &badRequest{Field: "body", Reason: "could not be read"}
+	case len(body) > maxOrderBody:
+		return 0, nil, bodyTooLarge(maxOrderBody)
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
@@ -111,24 +130,24 @@ func decodeOrder(r io.Reader) (int64, []shop.OrderLine, error) {
 		return 0, nil, jsonError(err)
 	}
 	if dec.More() {
-		return 0, nil, &badRequest{"body", "want one JSON object"}
+		return 0, nil, &badRequest{Field: "body", Reason: "want one JSON object"}
 	}
 	if req.CustomerID <= 0 {
-		return 0, nil, &badRequest{"customer_id", "want a positive integer id"}
+		return 0, nil, &badRequest{Field: "customer_id", Reason: "want a positive integer id"}
 	}
 	if len(req.Items) == 0 {
-		return 0, nil, &badRequest{"items", "want at least one item"}
+		return 0, nil, &badRequest{Field: "items", Reason: "want at least one item"}
 	}
 	if len(req.Items) > maxOrderItems {
-		return 0, nil, &badRequest{"items", fmt.Sprintf("at most %d items", maxOrderItems)}
+		return 0, nil, &badRequest{Field: "items", Reason: fmt.Sprintf("at most %d items", maxOrderItems)}
 	}
 	lines := make([]shop.OrderLine, len(req.Items))
 	for i, it := range req.Items {
 		if it.ProductID <= 0 {
-			return 0, nil, &badRequest{fmt.Sprintf("items[%d].product_id", i), "want a positive integer id"}
+			return 0, nil, &badRequest{Field: fmt.Sprintf("items[%d].product_id", i), Reason: "want a positive integer id"}
 		}
 		if it.Quantity < 1 || it.Quantity > math.MaxInt32 {
-			return 0, nil, &badRequest{fmt.Sprintf("items[%d].quantity", i), fmt.Sprintf("want an integer from 1 to %d", math.MaxInt32)}
+			return 0, nil, &badRequest{Field: fmt.Sprintf("items[%d].quantity", i), Reason: fmt.Sprintf("want an integer from 1 to %d", math.MaxInt32)}
 		}
 		lines[i] = shop.OrderLine{ProductID: it.ProductID, Quantity: int32(it.Quantity)}
 	}
@@ -145,24 +164,39 @@ func jsonError(err error) error {
 		if field == "" {
 			field = "body"
 		}
-		return &badRequest{field, "want " + jsonKind(typeErr.Type.Kind().String())}
+		return &badRequest{Field: field, Reason: "want " + jsonKind(typeErr.Type.Kind().String())}
 	case errors.As(err, &syntaxErr):
-		return &badRequest{"body", fmt.Sprintf("malformed JSON at byte %d", syntaxErr.Offset)}
+		return &badRequest{Field: "body", Reason: fmt.Sprintf("malformed JSON at byte %d", syntaxErr.Offset)}
 	case errors.Is(err, io.EOF):
-		return &badRequest{"body", "empty; want a JSON object"}
+		return &badRequest{Field: "body", Reason: "empty; want a JSON object"}
 	case errors.Is(err, io.ErrUnexpectedEOF):
-		return &badRequest{"body", "truncated JSON"}
-	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-		if len(name) > 64 {
-			name = name[:64] + "…"
+		return &badRequest{Field: "body", Reason: "truncated JSON"}
+	case strings.HasPrefix(err.Error(), unknownFieldPrefix):
+		// encoding/json has no typed error for this: its text is the only
+		// place the name is, `json: unknown field "<name>"`.
+		name := strings.TrimSuffix(strings.TrimPrefix(err.Error(), unknownFieldPrefix), `"`)
+		if plainFieldName(name) {
+			return &badRequest{Field: name, Reason: "unknown field"}
 		}
-		if name == "" {
-			return &badRequest{"body", `unknown field ""`}
-		}
-		return &badRequest{name, "unknown field"}
+		return &badRequest{Field: "body", Reason: "unknown field (a name of other than 1 to 32 of a-z and _, not repeated)"}
 	}
-	return &badRequest{"body", "malformed JSON"}
+	return &badRequest{Field: "body", Reason: "malformed JSON"}
+}
+
+const unknownFieldPrefix = `json: unknown field "`
+
+// plainFieldName reports a name of 1 to 32 characters a-z and _: the only
+// client-chosen field names an answer or a log line repeats.
+func plainFieldName(name string) bool {
+	if len(name) < 1 || len(name) > 32 {
+		return false
+	}
+	for _, c := range []byte(name) {
+		if (c < 'a' || c > 'z') && c != '_' {
+			return false
+		}
+	}
+	return true
 }
 
 func jsonKind(kind string) string {

@@ -11,7 +11,9 @@
 //	GET  /healthz, /metrics, /            (/ is the page as HTML)
 //
 // It uses the server DATABASE_URL names, or starts a throwaway PostgreSQL
-// when it is unset: go run ./examples/shopapi -seed 10000.
+// when it is unset: go run ./examples/shopapi -seed 10000. It listens
+// before it opens the database; until the database is ready and seeded,
+// every endpoint but /metrics answers 503 with Retry-After.
 package main
 
 import (
@@ -22,7 +24,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
@@ -34,73 +35,46 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.Getenv("DATABASE_URL"), os.Stdout, nil); err != nil {
-		fmt.Fprintln(os.Stderr, "shopapi:", err)
-		os.Exit(1)
-	}
+	code := exitCode(run(ctx, os.Args[1:], os.Getenv("DATABASE_URL"), os.Stdout, nil), os.Stderr)
+	stop()
+	os.Exit(code)
 }
 
-// config is the command line.
-type config struct {
-	addr      string
-	seed      int
-	pool      int
-	timeout   time.Duration
-	shutdown  time.Duration
-	multiplex bool
-}
-
-func parseFlags(args []string, out io.Writer) (config, error) {
-	var c config
-	fs := flag.NewFlagSet("shopapi", flag.ContinueOnError)
-	fs.SetOutput(out)
-	fs.StringVar(&c.addr, "addr", "127.0.0.1:8080", "address to listen on")
-	fs.IntVar(&c.seed, "seed", 0, "load N demo customers (with N/10 products, 10 reviews each, 5 orders per customer) through COPY at start")
-	fs.IntVar(&c.pool, "pool", 10, "database connections")
-	fs.DurationVar(&c.timeout, "timeout", 5*time.Second, "per-request time limit, database included")
-	fs.BoolVar(&c.multiplex, "multiplex", false, "share connections between requests, their statements pipelined (pgkit.Config.Multiplex)")
-	fs.DurationVar(&c.shutdown, "shutdown", 10*time.Second, "how long in-flight requests may finish on SIGINT/SIGTERM")
-	if err := fs.Parse(args); err != nil {
-		return c, err
+// exitCode reports err of run on stderr and returns the exit status: 0 for
+// none and for -h (whose usage went to stdout), 2 for a bad command line,
+// 1 for anything else.
+func exitCode(err error, stderr io.Writer) int {
+	var usage *usageError
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.As(err, &usage):
+		fmt.Fprintf(stderr, "shopapi: %v (shopapi -h lists the flags)\n", err)
+		return 2
 	}
-	if c.seed < 0 || c.pool < 1 || c.timeout <= 0 {
-		return c, errors.New("-seed must be ≥ 0, -pool ≥ 1, -timeout > 0")
-	}
-	return c, nil
+	fmt.Fprintln(stderr, "shopapi:", err)
+	return 1
 }
 
 // run serves until ctx ends. ready, when not nil, receives the listening
-// address once the service accepts requests (for tests).
-func run(ctx context.Context, args []string, dsn string, out io.Writer, ready chan<- string) error {
+// address as soon as the port is bound, before the database is opened (for
+// tests); requests then answer 503 until the service is ready.
+func run(ctx context.Context, args []string, dsn string, out io.Writer, ready chan<- string) (err error) {
 	cfg, err := parseFlags(args, out)
 	if err != nil {
 		return err
 	}
 	logger := slog.New(slog.NewJSONHandler(out, nil))
-	m := newMetrics()
-	pool, closeDB, err := devdb.OpenPool(ctx, dsn, out, pgkit.Config{MaxConns: int32(cfg.pool), AcquireTimeout: time.Second, Tracer: m.tracer(), Multiplex: cfg.multiplex})
-	if err != nil {
-		return err
-	}
-	defer closeDB()
-	if cfg.seed > 0 {
-		start := time.Now()
-		c, err := seed(ctx, pool, cfg.seed)
-		if err != nil {
-			return err
-		}
-		logger.Info("seeded", "users", c.Users, "products", c.Products, "reviews", c.Reviews, "orders", c.Orders, "duration", time.Since(start))
-	}
-	srv, err := newServer(pool, m, options{RequestTimeout: cfg.timeout, Logger: logger})
-	if err != nil {
-		return err
-	}
+	// Bound first: a port in use fails at once, and clients and health
+	// checks get an answer while the database is prepared and seeded.
 	ln, err := net.Listen("tcp", cfg.addr)
 	if err != nil {
 		return err
 	}
-	hs := &http.Server{Handler: srv.handler(), ReadHeaderTimeout: 5 * time.Second}
+	m := newMetrics()
+	opts := options{RequestTimeout: cfg.timeout, Logger: logger, MaxBody: cfg.http.maxBody}
+	gate := newGate(opts.observer(m), m)
+	hs := newHTTPServer(cfg.http, gate, logger)
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()
 	url := "http://" + ln.Addr().String()
@@ -108,15 +82,57 @@ func run(ctx context.Context, args []string, dsn string, out io.Writer, ready ch
 	if ready != nil {
 		ready <- ln.Addr().String()
 	}
+
+	var pool *pgkit.DB
+	closeDB := func() {}
+	defer func() {
+		// In-flight requests finish, then the pool closes.
+		sctx, cancel := context.WithTimeout(context.Background(), cfg.shutdown)
+		defer cancel()
+		serr := hs.Shutdown(sctx)
+		stats := "not opened"
+		if pool != nil {
+			stats = pool.Stats().String()
+		}
+		logger.Info("shut down", "error", serr, "pool", stats)
+		closeDB()
+		if err == nil {
+			err = serr
+		}
+	}()
+	pool, closeDB, err = devdb.OpenPool(ctx, dsn, out, pgkit.Config{MaxConns: int32(cfg.pool), AcquireTimeout: time.Second, Tracer: m.tracer(), Multiplex: cfg.multiplex})
+	if err != nil {
+		pool, closeDB = nil, func() {}
+		return stopped(ctx, logger, err)
+	}
+	if cfg.seed > 0 {
+		start := time.Now()
+		c, err := seed(ctx, pool, cfg.seed)
+		if err != nil {
+			return stopped(ctx, logger, err)
+		}
+		logger.Info("seeded", "users", c.Users, "products", c.Products, "reviews", c.Reviews, "orders", c.Orders, "duration_ms", millis(time.Since(start)))
+	}
+	srv, err := newServer(pool, m, opts)
+	if err != nil {
+		return err
+	}
+	gate.open(srv.handler())
+	logger.Info("ready")
 	select {
 	case err := <-served:
 		return err
 	case <-ctx.Done():
+		return nil
 	}
-	// In-flight requests finish; new connections are refused.
-	sctx, cancel := context.WithTimeout(context.Background(), cfg.shutdown)
-	defer cancel()
-	err = hs.Shutdown(sctx)
-	logger.Info("shut down", "error", err, "pool", pool.Stats().String())
+}
+
+// stopped is err of a start that failed, or nil when it failed because ctx
+// ended (SIGINT or SIGTERM while starting is a clean stop).
+func stopped(ctx context.Context, logger *slog.Logger, err error) error {
+	if ctx.Err() != nil {
+		logger.Info("stopped while starting", "error", err)
+		return nil
+	}
 	return err
 }

@@ -2,10 +2,9 @@ package main
 
 import (
 	"context"
-	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -25,6 +24,8 @@ type metrics struct {
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
 	queries  *prometheus.CounterVec
+	queryDur *prometheus.HistogramVec
+	scrape   http.Handler // promhttp's, on reg
 }
 
 func newMetrics() *metrics {
@@ -40,8 +41,14 @@ func newMetrics() *metrics {
 		queries: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "shopapi_db_queries_total", Help: "Database queries by sqlc query name (\"sql\" for unnamed SQL) and outcome.",
 		}, []string{"query", "outcome"}),
+		queryDur: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "shopapi_db_query_duration_seconds", Help: "Database query latency by sqlc query name (\"sql\" for unnamed SQL), as the client saw it: from sending to the end of its result (in a pipelined batch, from the batch's start).",
+			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
+		}, []string{"query"}),
 	}
-	m.reg.MustRegister(m.requests, m.latency, m.queries, collectors.NewGoCollector())
+	m.reg.MustRegister(m.requests, m.latency, m.queries, m.queryDur,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.scrape = promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
 	return m
 }
 
@@ -86,8 +93,10 @@ func (m *metrics) watchPool(pool *pgkit.DB) {
 	)
 }
 
-func (m *metrics) handler() http.Handler {
-	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
+// serve answers a scrape of the registry.
+func (m *metrics) serve(w http.ResponseWriter, r *http.Request) error {
+	m.scrape.ServeHTTP(w, r)
+	return nil
 }
 
 // requestLog collects the queries one request ran, for its log line.
@@ -104,68 +113,11 @@ func (l *requestLog) add(name string, d time.Duration) {
 	l.mu.Unlock()
 }
 
-// statusWriter remembers the status written.
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	if w.status == 0 {
-		w.status = code
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusWriter) Write(b []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	return w.ResponseWriter.Write(b)
-}
-
-// observe wraps a handler: the request timeout, the error to status
-// mapping, the metrics and one log line per request with its queries.
-func (s *server) observe(route string, h func(http.ResponseWriter, *http.Request) error) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		ctx, cancel := context.WithTimeout(r.Context(), s.opts.RequestTimeout)
-		defer cancel()
-		rl := &requestLog{}
-		ctx = context.WithValue(ctx, requestLogKey{}, rl)
-		sw := &statusWriter{ResponseWriter: w}
-		err := h(sw, r.WithContext(ctx))
-		level := slog.LevelInfo
-		if err != nil {
-			code, body := status(err)
-			if code == http.StatusServiceUnavailable {
-				sw.Header().Set("Retry-After", "1")
-			}
-			if code >= 500 {
-				level = slog.LevelError
-			}
-			if sw.status == 0 {
-				_ = writeJSON(sw, code, body)
-			}
-		}
-		if sw.status == 0 {
-			sw.WriteHeader(http.StatusOK)
-		}
-		d := time.Since(start)
-		code := strconv.Itoa(sw.status)
-		s.metrics.requests.WithLabelValues(route, code).Inc()
-		s.metrics.latency.WithLabelValues(route, code).Observe(d.Seconds())
-		rl.mu.Lock()
-		attrs := []slog.Attr{
-			slog.String("method", r.Method), slog.String("route", route), slog.Int("status", sw.status),
-			slog.Duration("duration", d), slog.Int("queries", len(rl.queries)), slog.String("query_times", strings.Join(rl.queries, " ")),
-		}
-		rl.mu.Unlock()
-		if err != nil {
-			attrs = append(attrs, slog.String("error", err.Error()))
-		}
-		s.opts.Logger.LogAttrs(r.Context(), level, "request", attrs...)
-	})
+// snapshot is a copy of the queries so far.
+func (l *requestLog) snapshot() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.queries)
 }
 
 // tracer counts every query by sqlc name and adds it to the log of the
@@ -211,6 +163,7 @@ func (t *queryTracer) record(ctx context.Context, sql string, d time.Duration, e
 		outcome = "error"
 	}
 	t.m.queries.WithLabelValues(name, outcome).Inc()
+	t.m.queryDur.WithLabelValues(name).Observe(d.Seconds())
 	if rl, ok := ctx.Value(requestLogKey{}).(*requestLog); ok {
 		rl.add(name, d)
 	}

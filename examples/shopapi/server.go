@@ -28,13 +28,34 @@ var templates embed.FS
 type options struct {
 	RequestTimeout time.Duration // per request, database included; default 5s
 	Logger         *slog.Logger  // one line per request; default slog.Default()
+	MaxBody        int64         // largest request body, 413 beyond; default 64 KiB
+}
+
+// withDefaults fills the zero fields.
+func (o options) withDefaults() options {
+	if o.RequestTimeout <= 0 {
+		o.RequestTimeout = 5 * time.Second
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.MaxBody <= 0 {
+		o.MaxBody = maxOrderBody
+	}
+	return o
+}
+
+// observer is the request middleware these options and m make.
+func (o options) observer(m *metrics) *observer {
+	o = o.withDefaults()
+	return &observer{logger: o.Logger, timeout: o.RequestTimeout, maxBody: o.MaxBody, metrics: m}
 }
 
 // server is the product-page service: handlers over a pool.
 type server struct {
 	pool    *pgkit.DB
 	q       *db.Queries
-	opts    options
+	obs     *observer
 	metrics *metrics
 	page    *template.Template
 }
@@ -43,26 +64,20 @@ type server struct {
 // tracer the pool was opened with (newMetrics), so that request logs and
 // /metrics see the queries.
 func newServer(pool *pgkit.DB, m *metrics, opts options) (*server, error) {
-	if opts.RequestTimeout <= 0 {
-		opts.RequestTimeout = 5 * time.Second
-	}
-	if opts.Logger == nil {
-		opts.Logger = slog.Default()
-	}
 	tmpl, err := template.New("page.html").Funcs(template.FuncMap{"cents": cents}).ParseFS(templates, "page.html")
 	if err != nil {
 		return nil, fmt.Errorf("parse page template: %w", err)
 	}
 	m.watchPool(pool)
-	return &server{pool: pool, q: db.New(pool), opts: opts, metrics: m, page: tmpl}, nil
+	return &server{pool: pool, q: db.New(pool), obs: opts.observer(m), metrics: m, page: tmpl}, nil
 }
 
 // handler routes the service's endpoints through the request middleware.
+// A path served for other methods only answers 405 with Allow, one served
+// for none 404 (the ServeMux decides; the middleware writes the JSON).
 func (s *server) handler() http.Handler {
 	mux := http.NewServeMux()
-	route := func(pattern string, h func(http.ResponseWriter, *http.Request) error) {
-		mux.Handle(pattern, s.observe(pattern, h))
-	}
+	route := func(pattern string, h handlerFunc) { mux.Handle(pattern, s.obs.route(pattern, h)) }
 	route("GET /products/{id}", func(w http.ResponseWriter, r *http.Request) error {
 		return s.productPage(w, r, r.PathValue("id"), r.URL.Query().Get("customer"))
 	})
@@ -73,11 +88,8 @@ func (s *server) handler() http.Handler {
 	route("GET /orders/{id}", s.getOrder)
 	route("GET /healthz", s.healthz)
 	route("GET /{$}", s.htmlPage)
-	mux.Handle("GET /metrics", s.metrics.handler())
-	mux.Handle("/", s.observe("unmatched", func(w http.ResponseWriter, r *http.Request) error {
-		return &httpError{status: http.StatusNotFound, msg: "no such endpoint"}
-	}))
-	return mux
+	route("GET /metrics", s.metrics.serve)
+	return s.obs.wrap(mux)
 }
 
 // pageJSON is the product page as the API returns it.
@@ -199,8 +211,30 @@ func (s *server) htmlPage(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	queries := 2 // the product and its reviews; the orders with a customer
+	if req.CustomerID != 0 {
+		queries = 3
+	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	return s.page.Execute(w, map[string]any{"Page": page, "CustomerID": req.CustomerID})
+	return s.page.Execute(w, map[string]any{"Page": page, "CustomerID": req.CustomerID, "FetchedBy": fetchedBy(req.Mode, s.pool.Multiplexing(), queries)})
+}
+
+// fetchedBy says how shop.LoadProductPage sent the page's queries in mode,
+// on a multiplexing pool or not, for the page's footer.
+func fetchedBy(mode shop.FetchMode, multiplexing bool, queries int) string {
+	const shared = "multiplexed on shared connections (pgkit.Config.Multiplex)"
+	switch {
+	case mode == shop.Concurrent && multiplexing:
+		return fmt.Sprintf("Fetched with pgkit.Gather: %d queries at once, %s.", queries, shared)
+	case mode == shop.Concurrent:
+		return fmt.Sprintf("Fetched with pgkit.Gather: %d queries at once, on a connection each.", queries)
+	case mode == shop.Sequential && multiplexing:
+		return fmt.Sprintf("Fetched with %d sequential calls, %s.", queries, shared)
+	case mode == shop.Sequential:
+		return fmt.Sprintf("Fetched with %d sequential calls, a round trip each.", queries)
+	}
+	// Pipeline takes one pooled connection, multiplexing or not.
+	return fmt.Sprintf("Fetched with pgkit.Pipeline: %d queries in one round trip on one connection.", queries)
 }
 
 func cents(c int64) string { return fmt.Sprintf("%d.%02d", c/100, c%100) }
@@ -233,7 +267,11 @@ func status(err error) (int, errorJSON) {
 	)
 	switch {
 	case errors.As(err, &bad):
-		return http.StatusBadRequest, errorJSON{Error: bad.Reason, Field: bad.Field}
+		code := http.StatusBadRequest
+		if bad.status != 0 {
+			code = bad.status
+		}
+		return code, errorJSON{Error: bad.Reason, Field: bad.Field}
 	case errors.As(err, &he):
 		return he.status, errorJSON{Error: he.msg}
 	case errors.As(err, &stock):
@@ -262,12 +300,15 @@ func status(err error) (int, errorJSON) {
 }
 
 // unavailable reports errors a retry a moment later can cure: the pool
-// stayed full, the database did not answer, the request ran out of time.
+// stayed full, the database did not answer, the request ran out of time,
+// the connection was lost (a restart or failover ends every session with
+// SQLSTATE 57P01), or the server refused new connections for now
+// (pgerr.IsTransient).
 func unavailable(err error) bool {
 	var connErr *pgconn.ConnectError
 	var netErr net.Error
 	return errors.Is(err, pgkit.ErrPoolExhausted) || errors.As(err, &connErr) || errors.As(err, &netErr) ||
-		errors.Is(err, context.DeadlineExceeded) || pgerr.IsQueryCanceled(err)
+		errors.Is(err, context.DeadlineExceeded) || pgerr.IsQueryCanceled(err) || pgerr.IsTransient(err)
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) error {

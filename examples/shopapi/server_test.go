@@ -26,7 +26,13 @@ import (
 	"github.com/shopdb/shopdb/schema"
 )
 
-func TestMain(m *testing.M) { os.Exit(pgkittest.Run(m)) }
+func TestMain(m *testing.M) {
+	if os.Getenv(envRunMain) == "1" {
+		main()
+		os.Exit(0)
+	}
+	os.Exit(pgkittest.Run(m))
+}
 
 // syncBuffer is a log sink safe for the server's goroutines.
 type syncBuffer struct {
@@ -288,6 +294,13 @@ func testHealthMetricsAndLogs(t *testing.T, s *testService, multiplex bool) {
 		`shopapi_http_requests_total{route="POST /orders",status="404"} 1`,
 		`shopapi_db_pool_max_conns `,
 		`shopapi_db_pool_exhausted_total 0`,
+		`shopapi_db_query_duration_seconds_bucket{query="ProductGetByID",le="+Inf"} 3`,
+		`shopapi_db_query_duration_seconds_count{query="OrderCreate"} 1`,
+		`process_cpu_seconds_total `,
+		`process_open_fds `,
+		`process_resident_memory_bytes `,
+		`go_goroutines `,
+		`go_gc_duration_seconds`,
 	}
 	if multiplex {
 		wants = append(wants, `shopapi_db_multiplex_statements_total 3`, `shopapi_db_multiplex_exhausted_total 0`, `shopapi_db_multiplex_lanes `)
@@ -433,43 +446,18 @@ func TestLoadOverPool(t *testing.T) {
 // of a test database), seeded, serving, and stopping cleanly on cancel.
 func TestRunServesAndShutsDown(t *testing.T) {
 	t.Parallel()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	out := &syncBuffer{}
-	ready := make(chan string, 1)
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-seed", "20", "-pool", "2"}, pgkittest.URL(t, schema.FS()), out, ready)
-	}()
-	var addr string
-	select {
-	case addr = <-ready:
-	case err := <-done:
-		t.Fatalf("run ended early: %v\n%s", err, out)
-	case <-time.After(30 * time.Second):
-		t.Fatalf("not ready after 30s:\n%s", out)
+	c := startCommand(t, pgkittest.URL(t, schema.FS()), "-seed", "20", "-pool", "2")
+	c.waitHealthy(t)
+	if code, _, body := c.get(t, "/products/1?customer=1"); code != 200 {
+		t.Fatalf("status %d %s", code, body)
 	}
-	resp, err := http.Get("http://" + addr + "/products/1?customer=1")
-	if err != nil {
-		t.Fatal(err)
+	if err := c.stop(); err != nil {
+		t.Fatalf("run: %v\n%s", err, c.out)
 	}
-	resp.Body.Close()
-	if resp.StatusCode != 200 {
-		t.Fatalf("status %d", resp.StatusCode)
+	if !strings.Contains(c.out.String(), `"msg":"seeded","users":20,"products":2,"reviews":20,"orders":100`) || !strings.Contains(c.out.String(), `"msg":"shut down"`) {
+		t.Fatalf("output:\n%s", c.out)
 	}
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("run: %v\n%s", err, out)
-		}
-	case <-time.After(15 * time.Second):
-		t.Fatal("no shutdown within 15s")
-	}
-	if !strings.Contains(out.String(), `"msg":"seeded","users":20,"products":2,"reviews":20,"orders":100`) || !strings.Contains(out.String(), `"msg":"shut down"`) {
-		t.Fatalf("output:\n%s", out)
-	}
-	if _, err := http.Get("http://" + addr + "/healthz"); err == nil {
+	if _, err := http.Get("http://" + c.addr + "/healthz"); err == nil {
 		t.Fatal("still serving after shutdown")
 	}
 }
