@@ -17,10 +17,10 @@ import (
 type Roles struct {
 	// App is the application's role: SELECT, INSERT, UPDATE and DELETE on
 	// every table and USAGE on the identity sequences; no DDL, no TRUNCATE,
-	// and no access to goose's version table.
+	// and only SELECT on goose's version table (for Check at start).
 	App string
-	// ReadOnly is for replicas and reporting: SELECT on every table but
-	// goose's.
+	// ReadOnly is for replicas and reporting: SELECT on every table,
+	// goose's included.
 	ReadOnly string
 }
 
@@ -28,9 +28,10 @@ type Roles struct {
 // connected to dsn as the role that owns it (the one migrations run as),
 // and sets default privileges so that tables and sequences later
 // migrations create are covered too. It is idempotent: run it after every
-// up, or once. goose's version table stays the owner's alone: an
-// application role that could rewrite it could make the next deploy skip
-// or repeat migrations.
+// up, or once. Both roles may read goose's version table, so that a
+// program started as either can check the schema version (Check); only
+// the owner writes it: an application role that could rewrite it could
+// make the next deploy skip or repeat migrations.
 func Grant(ctx context.Context, dsn string, roles Roles) error {
 	if roles.App == "" && roles.ReadOnly == "" {
 		return errors.New("migrate grant: no role named")
@@ -50,6 +51,7 @@ func Grant(ctx context.Context, dsn string, roles Roles) error {
 			"ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO "+app,
 			"ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT USAGE, SELECT ON SEQUENCES TO "+app,
 			"REVOKE ALL ON goose_db_version FROM "+app,
+			"GRANT SELECT ON goose_db_version TO "+app,
 			"REVOKE ALL ON SEQUENCE goose_db_version_id_seq FROM "+app,
 		)
 	}
@@ -60,6 +62,7 @@ func Grant(ctx context.Context, dsn string, roles Roles) error {
 			"GRANT SELECT ON ALL TABLES IN SCHEMA public TO "+ro,
 			"ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT ON TABLES TO "+ro,
 			"REVOKE ALL ON goose_db_version FROM "+ro,
+			"GRANT SELECT ON goose_db_version TO "+ro,
 		)
 	}
 	return pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {

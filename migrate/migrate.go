@@ -10,9 +10,12 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
@@ -26,6 +29,7 @@ import (
 type Migrator struct {
 	sqlDB    *sql.DB
 	provider *goose.Provider
+	fsys     fs.FS
 	opts     Options
 }
 
@@ -46,8 +50,18 @@ type Options struct {
 	// Default: 5 attempts, 1s backoff.
 	Attempts     int
 	RetryBackoff time.Duration
-	// OnRetry, when set, is told of each retry: for logs.
+	// OnRetry, when set, is told of each retry: for logs. attempt is the
+	// one that failed (1 for the first); the next starts after
+	// RetryBackoff << (attempt-1).
 	OnRetry func(attempt int, err error)
+	// SessionPooler says the connection string reaches PostgreSQL through
+	// a pooler in session mode: the settings above are then SET on each
+	// connection instead of sent as startup parameters, which PgBouncer
+	// refuses ("unsupported startup parameter"). Leave it off otherwise:
+	// a transaction-mode pooler that nothing names in the connection
+	// string is then caught by that refusal instead of letting the
+	// settings and the advisory lock go to other clients' sessions.
+	SessionPooler bool
 }
 
 // Defaults of Options.
@@ -96,16 +110,31 @@ func OpenFS(ctx context.Context, dsn string, fsys fs.FS, opts Options) (*Migrato
 	if err != nil {
 		return nil, fmt.Errorf("migrate: %w", err)
 	}
-	params := pcfg.ConnConfig.RuntimeParams
-	params["lock_timeout"] = strconv.FormatInt(opts.LockTimeout.Milliseconds(), 10)
-	if opts.StatementTimeout > 0 {
-		params["statement_timeout"] = strconv.FormatInt(opts.StatementTimeout.Milliseconds(), 10)
+	if transactionPooler(dsn, pcfg.ConnConfig) {
+		return nil, fmt.Errorf("migrate: the connection string names a transaction pooler (pgbouncer=true, or Supabase's port 6543): %s", poolerAdvice)
 	}
-	params["client_connection_check_interval"] = "1000"
-	params["idle_in_transaction_session_timeout"] = "60000"
-	sqlDB := stdlib.OpenDB(*pcfg.ConnConfig)
+	settings := map[string]string{
+		"lock_timeout":                        strconv.FormatInt(opts.LockTimeout.Milliseconds(), 10),
+		"client_connection_check_interval":    "1000",
+		"idle_in_transaction_session_timeout": "60000",
+	}
+	if opts.StatementTimeout > 0 {
+		settings["statement_timeout"] = strconv.FormatInt(opts.StatementTimeout.Milliseconds(), 10)
+	}
+	var sqlDB *sql.DB
+	if opts.SessionPooler {
+		sqlDB = stdlib.OpenDB(*pcfg.ConnConfig, stdlib.OptionAfterConnect(setAll(settings)))
+	} else {
+		for k, v := range settings {
+			pcfg.ConnConfig.RuntimeParams[k] = v
+		}
+		sqlDB = stdlib.OpenDB(*pcfg.ConnConfig)
+	}
 	if err := sqlDB.PingContext(ctx); err != nil {
 		sqlDB.Close()
+		if strings.Contains(err.Error(), "unsupported startup parameter") {
+			return nil, fmt.Errorf("migrate: connect: %w: a pooler (PgBouncer) is in front of the server: %s", err, poolerAdvice)
+		}
 		return nil, fmt.Errorf("migrate: connect: %w", err)
 	}
 	p, err := NewProvider(sqlDB, fsys)
@@ -113,7 +142,43 @@ func OpenFS(ctx context.Context, dsn string, fsys fs.FS, opts Options) (*Migrato
 		sqlDB.Close()
 		return nil, err
 	}
-	return &Migrator{sqlDB: sqlDB, provider: p, opts: opts}, nil
+	return &Migrator{sqlDB: sqlDB, provider: p, fsys: fsys, opts: opts}, nil
+}
+
+// poolerAdvice is what to do when a pooler is in front of the server.
+const poolerAdvice = "migrations need one server session of their own (their settings such as lock_timeout, an advisory lock, their transactions): " +
+	"migrate against the PostgreSQL server directly (its own host and port, not the pooler's), " +
+	"or through a pooler in session mode with -session-pooler (Options.SessionPooler)"
+
+// transactionPooler reports whether pgkit configured cc for a transaction
+// pooler (Config.Pooler from pgbouncer=true or Supabase's pooler address):
+// it then describes statements instead of preparing them, which the
+// connection string alone did not ask for. Asking pgkit keeps its rules
+// for spotting a pooler in one place.
+func transactionPooler(dsn string, cc *pgx.ConnConfig) bool {
+	plain, err := pgx.ParseConfig(dsn)
+	return err == nil && cc.DefaultQueryExecMode == pgx.QueryExecModeCacheDescribe &&
+		plain.DefaultQueryExecMode != pgx.QueryExecModeCacheDescribe
+}
+
+// setAll SETs settings on a new connection, in one round trip.
+func setAll(settings map[string]string) func(context.Context, *pgx.Conn) error {
+	names := make([]string, 0, len(settings))
+	for k := range settings {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	var b strings.Builder
+	for _, k := range names {
+		fmt.Fprintf(&b, "SET %s = %s;", k, settings[k]) // names and integer values of our own, never input
+	}
+	stmt := b.String()
+	return func(ctx context.Context, conn *pgx.Conn) error {
+		if _, err := conn.Exec(ctx, stmt); err != nil {
+			return fmt.Errorf("migrate: session settings: %w", err)
+		}
+		return nil
+	}
 }
 
 // NewProvider returns a goose Provider for the migrations in fsys (use
@@ -141,7 +206,17 @@ func NewProvider(sqlDB *sql.DB, fsys fs.FS) (*goose.Provider, error) {
 // the error names its file. A migration that failed on its lock timeout
 // (the table was busy) is tried again, up to Options.Attempts times with
 // backoff.
+//
+// A database that has versions the binary does not know (a newer binary
+// migrated it) is refused before anything runs, with a *VersionError.
 func (m *Migrator) Up(ctx context.Context) ([]*goose.MigrationResult, error) {
+	s, err := m.State(ctx)
+	if err != nil {
+		return nil, describe("up", err)
+	}
+	if s.Newer() {
+		return nil, describe("up", s.Err())
+	}
 	var all []*goose.MigrationResult
 	backoff := m.opts.RetryBackoff
 	for attempt := 1; ; attempt++ {
@@ -179,6 +254,20 @@ func (m *Migrator) DownTo(ctx context.Context, version int64) ([]*goose.Migratio
 func (m *Migrator) Status(ctx context.Context) ([]*goose.MigrationStatus, error) {
 	res, err := m.provider.Status(ctx)
 	return res, describe("status", err)
+}
+
+// State compares what the database has applied with the migrations of the
+// Migrator; unlike Status it also lists versions the binary does not know.
+func (m *Migrator) State(ctx context.Context) (*SchemaState, error) {
+	known, err := knownOf(m.fsys)
+	if err != nil {
+		return nil, err
+	}
+	applied, err := appliedOn(ctx, m.sqlDB)
+	if err != nil {
+		return nil, err
+	}
+	return compare(known, applied), nil
 }
 
 // Version returns the latest applied version, 0 when none is.
