@@ -17,8 +17,15 @@
 // file is removed (output goes to a temporary file renamed at the end), and
 // on standard output the last line says the export is incomplete.
 //
-// It uses the server DATABASE_URL names, or, when it is unset, starts a
-// throwaway PostgreSQL and loads -demo N orders into it first.
+// The export runs in a read-only transaction, so -query cannot write: a
+// DELETE … RETURNING fails, saying so, instead of deleting what it
+// exports.
+//
+// It uses the server DATABASE_URL names (the read-only role of
+// `migrate grant` is enough: it checks the schema version at start and
+// refuses one older or newer than the binary; -migrate migrates it first,
+// as the schema's owner), or, when it is unset, starts a throwaway
+// PostgreSQL and loads -demo N orders into it first.
 package main
 
 import (
@@ -60,6 +67,7 @@ const (
 type options struct {
 	table, query, format, via, out string
 	demo                           int
+	migrate                        bool
 }
 
 // tables that -table accepts, with the order they are exported in.
@@ -77,20 +85,49 @@ func tableOrder(name string) (string, bool) {
 	return "", false
 }
 
-func parseFlags(args []string, stderr io.Writer) (options, error) {
-	var o options
+const usageHead = `usage: export (-table NAME | -query SQL) [-format csv|jsonl] [-via rows|copy] [-o FILE] [-demo N] [-migrate]
+
+Streams a table or the result of a query to CSV or JSON Lines in constant
+memory. The export runs in a read-only transaction: a -query that writes
+fails. DATABASE_URL names the database (a read-only role is enough); unset,
+a throwaway PostgreSQL is started, loaded with -demo orders, and removed.
+
+flags:
+`
+
+func newFlagSet(o *options) *flag.FlagSet {
 	fs := flag.NewFlagSet("export", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs.SetOutput(io.Discard) // the usage goes to stdout on -h; errors are one line
 	fs.StringVar(&o.table, "table", "", "table to export: users, products, reviews, orders")
-	fs.StringVar(&o.query, "query", "", "a SELECT to export instead of a table")
+	fs.StringVar(&o.query, "query", "", "a SELECT to export instead of a table (run read-only)")
 	fs.StringVar(&o.format, "format", "csv", "csv or jsonl")
 	fs.StringVar(&o.via, "via", "rows", "for csv: rows (the row iterator, the faster here) or copy (COPY TO STDOUT, the smaller footprint)")
 	fs.StringVar(&o.out, "o", "-", "output file; - is standard output")
 	fs.IntVar(&o.demo, "demo", 100_000, "with DATABASE_URL unset: orders to load into the throwaway server first")
+	fs.BoolVar(&o.migrate, "migrate", false, "apply pending migrations to DATABASE_URL's database first (as the schema's owner)")
+	return fs
+}
+
+// printUsage writes the help to w.
+func printUsage(w io.Writer) {
+	var o options
+	fs := newFlagSet(&o)
+	fs.SetOutput(w)
+	fmt.Fprint(w, usageHead)
+	fs.PrintDefaults()
+}
+
+// parseFlags reads the command line; flag.ErrHelp for -h and --help, and
+// an error naming the flag or argument otherwise.
+func parseFlags(args []string) (options, error) {
+	var o options
+	fs := newFlagSet(&o)
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
 	switch {
+	case fs.NArg() > 0:
+		return o, fmt.Errorf("unexpected argument %q: flags only (a -query with spaces needs quotes)", fs.Arg(0))
 	case (o.table == "") == (o.query == ""):
 		return o, errors.New("give one of -table and -query")
 	case o.format != "csv" && o.format != "jsonl":
@@ -107,15 +144,17 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 }
 
 func run(ctx context.Context, args []string, dsn string, stdout, stderr io.Writer) int {
-	o, err := parseFlags(args, stderr)
+	o, err := parseFlags(args)
+	if errors.Is(err, flag.ErrHelp) {
+		printUsage(stdout)
+		return exitOK
+	}
 	if err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(stderr, "export:", err)
-		}
+		fmt.Fprintf(stderr, "export: %v (see export -h)\n", err)
 		return exitUsage
 	}
 	throwaway := dsn == ""
-	pool, closeDB, err := devdb.OpenPool(ctx, dsn, stderr, pgkit.Config{MaxConns: 2})
+	pool, closeDB, err := devdb.OpenPoolWith(ctx, dsn, stderr, pgkit.Config{MaxConns: 2}, devdb.Options{Migrate: o.migrate, MigrateFlag: "-migrate"})
 	if err != nil {
 		fmt.Fprintln(stderr, "export:", err)
 		return exitError

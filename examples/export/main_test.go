@@ -19,7 +19,13 @@ import (
 	"github.com/shopdb/shopdb/schema"
 )
 
-func TestMain(m *testing.M) { os.Exit(pgkittest.Run(m)) }
+func TestMain(m *testing.M) {
+	if os.Getenv(mainEnv) == "1" {
+		main()
+		return
+	}
+	os.Exit(pgkittest.Run(m))
+}
 
 // database returns a fresh database with n demo orders.
 func database(t *testing.T, n int) string {

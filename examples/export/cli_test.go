@@ -1,0 +1,80 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// mainEnv, set to 1, makes the test binary run the command's main instead
+// of the tests, so that tests see its real exit code, stdout and stderr.
+const mainEnv = "SHOPDB_TEST_RUN_EXPORT_MAIN"
+
+// command runs `export args…` with DATABASE_URL=dsn and returns its exit
+// code and output.
+func command(t *testing.T, dsn string, args ...string) (int, string, string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, os.Args[0], args...)
+	cmd.Env = append(os.Environ(), mainEnv+"=1", "DATABASE_URL="+dsn)
+	cmd.WaitDelay = 5 * time.Second
+	var stdout, stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	var exit *exec.ExitError
+	switch {
+	case err == nil:
+		return 0, stdout.String(), stderr.String()
+	case errors.As(err, &exit):
+		return exit.ExitCode(), stdout.String(), stderr.String()
+	}
+	t.Fatalf("run export: %v", err)
+	return -1, "", ""
+}
+
+func execSQL(t *testing.T, dsn, sql string) {
+	t.Helper()
+	conn, err := pgx.Connect(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	if _, err := conn.Exec(context.Background(), sql); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestHelpAndUsageErrors: -h and --help print the usage on stdout and exit
+// 0 without touching a database; a bad flag or value is one line on
+// stderr naming it, exit 2.
+func TestHelpAndUsageErrors(t *testing.T) {
+	t.Parallel()
+	unreachable := "postgres://nobody@127.0.0.1:1/none"
+	for _, h := range []string{"-h", "--help", "-help"} {
+		code, stdout, stderr := command(t, unreachable, h)
+		if code != 0 || !strings.Contains(stdout, "-query") || !strings.Contains(stdout, "read-only") || stderr != "" {
+			t.Errorf("export %s: exit %d, stdout %q, stderr %q; want the usage on stdout, exit 0", h, code, stdout, stderr)
+		}
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-bogus"}, "-bogus"},
+		{[]string{"-table", "users", "-demo", "many"}, "-demo"},
+		{[]string{"-format", "xml", "-table", "users"}, "-format"},
+		{[]string{"-table", "users", "extra"}, `"extra"`},
+	} {
+		code, stdout, stderr := command(t, unreachable, tc.args...)
+		if code != exitUsage || !strings.Contains(stderr, tc.want) || stdout != "" || strings.Count(stderr, "\n") != 1 {
+			t.Errorf("export %v: exit %d, stdout %q, stderr %q; want exit 2 and one line naming %s", tc.args, code, stdout, stderr, tc.want)
+		}
+	}
+}
