@@ -14,7 +14,13 @@ import (
 	"github.com/shopdb/shopdb/schema"
 )
 
-func TestMain(m *testing.M) { os.Exit(pgkittest.Run(m)) }
+func TestMain(m *testing.M) {
+	if os.Getenv(mainEnv) == "1" {
+		main()
+		return
+	}
+	os.Exit(pgkittest.Run(m))
+}
 
 func TestRun(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -73,9 +79,9 @@ func TestRun(t *testing.T) {
 func TestDemoWithoutDatabaseURL(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	var out bytes.Buffer
-	if err := run(ctx, "", &out); err != nil {
-		t.Fatalf("run: %v\n%s", err, out.String())
+	var out, errs bytes.Buffer
+	if code := run(ctx, nil, "", &out, &errs); code != exitOK {
+		t.Fatalf("run: exit %d: %s\n%s", code, errs.String(), out.String())
 	}
 	m := regexp.MustCompile(`started a throwaway PostgreSQL in (\S+)`).FindStringSubmatch(out.String())
 	if m == nil {
