@@ -282,8 +282,10 @@ func (m *Migrator) Provider() *goose.Provider { return m.provider }
 // Close closes the database connection.
 func (m *Migrator) Close() error { return m.sqlDB.Close() }
 
-// Up applies every pending embedded migration to the database at dsn: the
-// one call an application or test needs at start-up.
+// Up applies every pending embedded migration to the database at dsn, as
+// its role, which must own the schema: the one call a deploy step or a
+// test needs. An application running as a least-privilege role checks
+// the version with Check instead.
 func Up(ctx context.Context, dsn string) error {
 	m, err := Open(ctx, dsn)
 	if err != nil {
