@@ -137,6 +137,13 @@ func TestErrorsHaveOnePrefix(t *testing.T) {
 		t.Errorf("stderr %q: want one prefix", stderr)
 	}
 	oneLine(t, "bad DSN", stderr)
+
+	// pgx's error for a server it cannot reach has a line per address.
+	code, _, stderr = runMigrate(t, "postgres://nobody@127.0.0.1:1/none", "status")
+	if code != 1 || !strings.Contains(stderr, "connection refused") || strings.Contains(stderr, ":;") {
+		t.Errorf("unreachable server: exit %d, stderr %q", code, stderr)
+	}
+	oneLine(t, "unreachable server", stderr)
 }
 
 // TestStatusColumnsAligned: the state column starts at the same place on

@@ -155,7 +155,8 @@ func parse(args []string) (invocation, error) {
 // errorLine is err as one line with one "migrate" prefix: the migrate
 // package's errors already begin with theirs ("migrate up: …").
 func errorLine(err error) string {
-	msg := strings.ReplaceAll(err.Error(), "\n", "; ")
+	// pgx lists each address it tried on a line of its own, indented.
+	msg := strings.NewReplacer(":\n\t", ": ", "\n\t", "; ", "\n", "; ").Replace(err.Error())
 	if !strings.HasPrefix(msg, "migrate") {
 		msg = "migrate: " + msg
 	}
