@@ -212,7 +212,7 @@ func NewProvider(sqlDB *sql.DB, fsys fs.FS) (*goose.Provider, error) {
 func (m *Migrator) Up(ctx context.Context) ([]*goose.MigrationResult, error) {
 	s, err := m.State(ctx)
 	if err != nil {
-		return nil, describe("up", err)
+		return nil, err // says "migrate: read the schema version"
 	}
 	if s.Newer() {
 		return nil, describe("up", s.Err())
