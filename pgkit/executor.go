@@ -121,11 +121,13 @@ func (r *mappedRows) run() error {
 	}
 }
 
-// rerun runs r's statement again when it ended with a stale plan before
-// any row reached the caller (see the top of this file), reporting
-// whether it did.
+// rerun runs r's statement again when it ended before any row reached
+// the caller with an error that says it cannot have run (see the top of
+// this file), reporting whether it did: a stale plan, or a connection
+// found dead as the statement was written. pgx reports the latter here,
+// not from Query, for a statement prepared on the connection already.
 func (r *mappedRows) rerun() bool {
-	if r.db == nil || r.seen || !pgerr.IsStalePlan(r.Rows.Err()) || !r.again.may(r.ctx, r.Rows.Err()) {
+	if r.db == nil || r.seen || !r.again.may(r.ctx, r.Rows.Err()) {
 		return false
 	}
 	r.Rows.Close()

@@ -7,9 +7,10 @@ import (
 	"syscall"
 )
 
-// serverSpoke reports whether an idle connection has bytes, or an end of
-// file, waiting to be read, without reading them (MSG_PEEK) and without
-// waiting (MSG_DONTWAIT). An idle connection that is well has neither.
+// serverSpoke reports whether an idle connection has bytes, an end of
+// file or an error (a reset: ECONNRESET) waiting to be read, without
+// reading them (MSG_PEEK) and without waiting (MSG_DONTWAIT). An idle
+// connection that is well has none of them: the peek would block.
 //
 // It peeks under RawConn.Control, not RawConn.Read: pgconn may have left a
 // background reader blocked in Read on an idle connection (its bgreader
@@ -28,7 +29,13 @@ func serverSpoke(nc net.Conn) bool {
 	_ = rc.Control(func(fd uintptr) {
 		var b [1]byte
 		n, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
-		spoke = n > 0 || (n == 0 && err == nil) // data, or the server closed
+		// Data, the server closed, or the connection was reset. A reset
+		// is reported once (the peek clears it), and the write after it
+		// fails before a byte leaves: but the executor replaces one dead
+		// connection per statement, so a pool of reset connections would
+		// fail writes (TestRetryPathPoolDeadConnection).
+		spoke = n > 0 || (n == 0 && err == nil) ||
+			(err != nil && err != syscall.EAGAIN && err != syscall.EWOULDBLOCK && err != syscall.EINTR)
 	})
 	return spoke
 }

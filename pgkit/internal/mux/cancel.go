@@ -73,9 +73,11 @@ func (l *lane) guard(req *request, seen int64) {
 }
 
 // resend sends req again when its failure says it did not run for its own
-// reasons: hit by a cancel meant for another statement, or its prepared
-// statement went stale (DISCARD, DEALLOCATE, or a schema change that
-// altered its result columns). It reports whether req was sent again. A
+// reasons: hit by a cancel meant for another statement (unless it is a
+// CALL: its procedure may have committed part of its work before the
+// cancel came), or its prepared statement went stale (DISCARD, DEALLOCATE,
+// or a schema change that altered its result columns: refused before it
+// ran). It reports whether req was sent again. A
 // stale statement's generation moves on (stmts.go), so that the resend,
 // on whatever lane, and every other caller prepare it afresh.
 func (l *lane) resend(req *request, st *stmt, err error) bool {
@@ -87,7 +89,8 @@ func (l *lane) resend(req *request, st *stmt, err error) bool {
 		return false
 	}
 	switch {
-	case pgErr.Code == "57014" && (l.cancelling.Load() > 0 || time.Since(time.Unix(0, l.lastCancelDone.Load())) < collateralWindow):
+	case pgErr.Code == "57014" && !st.info.commitsMidway &&
+		(l.cancelling.Load() > 0 || time.Since(time.Unix(0, l.lastCancelDone.Load())) < collateralWindow):
 	case pgerr.IsStalePlan(pgErr):
 		st.info.gen.CompareAndSwap(st.gen, st.gen+1)
 		if l.stmts.byName[req.sql] == st {

@@ -39,7 +39,9 @@ const (
 	// this soon after a cancel of an abandoned one on the same connection
 	// may have been hit by that cancel instead (the server had moved on),
 	// and is sent again. It ran in its own implicit transaction, which
-	// the cancel rolled back, so resending is safe.
+	// the cancel rolled back, so resending is safe; but for a CALL, whose
+	// procedure may have committed part of its work before the cancel
+	// came: its caller gets the cancellation.
 	collateralWindow = time.Second
 	// maxResends caps how often one statement is sent again (collateral
 	// cancels, stale plans): each resend found a reason of its own, but a

@@ -15,8 +15,9 @@ import (
 // sqlInfo is what the multiplexer knows of one SQL text, shared by every
 // connection.
 type sqlInfo struct {
-	refused error        // not nil for a statement that would change the session
-	took    atomic.Int64 // nanoseconds: moving average of its time on the server, see stmt.slow
+	refused       error        // not nil for a statement that would change the session
+	commitsMidway bool         // a CALL (sqllex.CommitsMidway): its work may be committed in part when it fails, so a cancel is not a reason to resend it
+	took          atomic.Int64 // nanoseconds: moving average of its time on the server, see stmt.slow
 	// gen counts the times a connection found its prepared statement for
 	// the text stale (a schema change altered its result): a statement
 	// prepared before is prepared again on every connection before use,
@@ -32,7 +33,7 @@ func (m *Mux) info(sql string) *sqlInfo {
 	if v, ok := m.sqls.Load(sql); ok {
 		return v.(*sqlInfo)
 	}
-	in := &sqlInfo{}
+	in := &sqlInfo{commitsMidway: sqllex.CommitsMidway(sql)}
 	if what := sqllex.SessionChange(sql); what != "" {
 		in.refused = fmt.Errorf("pgkit: multiplexed %s: %w; run it in a transaction (WithTx) or on DB.Pool()", what, ErrSessionState)
 	}
