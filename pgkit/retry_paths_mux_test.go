@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -16,6 +17,7 @@ import (
 	"github.com/shopdb/shopdb/pgkit"
 	"github.com/shopdb/shopdb/pgkit/internal/faultproxy"
 	"github.com/shopdb/shopdb/pgkit/pgerr"
+	"github.com/shopdb/shopdb/pgkit/pgkittest"
 )
 
 // muxWriteSQL is a write that takes a few milliseconds on the server, so
@@ -277,4 +279,50 @@ func waitRunning(t *testing.T, ctx context.Context, clean *pgkit.DB, app, sql st
 		err := clean.QueryRow(ctx, "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1 AND query = $2 AND wait_event = 'PgSleep'", app, sql).Scan(&n)
 		return err == nil && n == 1
 	})
+}
+
+// TestRetryPathMultiplexStatementTimeoutIsNotResent: a statement the
+// server cancels for its statement_timeout is not taken for one hit by a
+// cancel meant for another, even just after a cancel on its lane: sent
+// again it would only time out again. Before, it was resent up to 8 times
+// while the lane's last cancel was under a second old.
+func TestRetryPathMultiplexStatementTimeoutIsNotResent(t *testing.T) {
+	t.Parallel()
+	url := pgkittest.EmptyURL(t)
+	clean := openT(t, url, pgkit.Config{MaxConns: 2, ApplicationName: "retry-clean"})
+	const app = "retry-mux-timeout"
+	mx := openT(t, url+"&statement_timeout=300", pgkit.Config{MaxConns: 2, Multiplex: true,
+		AcquireTimeout: 20 * time.Second, ApplicationName: app}) // one lane, 300 ms statement_timeout
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+
+	// A caller gives up while its statement runs: the lane sends a cancel
+	// request, which ends that statement.
+	const gaveUp = "SELECT pg_sleep(0.25) -- given up"
+	gctx, gcancel := context.WithCancel(ctx)
+	errc := make(chan error, 1)
+	go func() {
+		_, err := mx.Exec(gctx, gaveUp)
+		errc <- err
+	}()
+	waitRunning(t, ctx, clean, app, gaveUp)
+	gcancel()
+	if err := <-errc; !errors.Is(err, context.Canceled) {
+		t.Fatalf("the caller who gave up: %v", err)
+	}
+	waitFor(t, 20*time.Second, func() bool { // its cancel has landed
+		var n int
+		err := clean.QueryRow(ctx, "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1 AND query = $2 AND state = 'active'", app, gaveUp).Scan(&n)
+		return err == nil && n == 0
+	})
+
+	// At once, on the same lane, a statement runs past its timeout.
+	before := mx.MultiplexStats().Resent
+	_, err := mx.Exec(ctx, "SELECT pg_sleep(5) -- times out")
+	if pgerr.SQLState(err) != "57014" || !strings.Contains(err.Error(), "statement timeout") {
+		t.Fatalf("a statement past statement_timeout: %v, want 57014 (statement timeout)", err)
+	}
+	if n := mx.MultiplexStats().Resent - before; n != 0 {
+		t.Errorf("the timed-out statement was sent again %d times", n)
+	}
 }

@@ -3,6 +3,7 @@ package mux
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -89,7 +90,7 @@ func (l *lane) resend(req *request, st *stmt, err error) bool {
 		return false
 	}
 	switch {
-	case pgErr.Code == "57014" && !st.info.commitsMidway &&
+	case pgErr.Code == "57014" && !st.info.commitsMidway && !timedOut(pgErr) &&
 		(l.cancelling.Load() > 0 || time.Since(time.Unix(0, l.lastCancelDone.Load())) < collateralWindow):
 	case pgerr.IsStalePlan(pgErr):
 		st.info.gen.CompareAndSwap(st.gen, st.gen+1)
@@ -106,4 +107,14 @@ func (l *lane) resend(req *request, st *stmt, err error) bool {
 	l.m.mu.Unlock()
 	l.sendBatch([]*request{req})
 	return true
+}
+
+// timedOut reports a query_canceled error that the server's own
+// statement_timeout raised, not a cancel request: sent again, it would
+// time out again (a caller near other callers' cancels waited up to
+// maxResends+1 timeouts). The server says which in the message; a
+// translated message (lc_messages) is not recognised, and such a
+// statement is resent as before, at most maxResends times.
+func timedOut(e *pgconn.PgError) bool {
+	return strings.Contains(e.Message, "statement timeout")
 }
