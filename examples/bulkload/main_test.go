@@ -15,7 +15,14 @@ import (
 	"github.com/shopdb/shopdb/schema"
 )
 
-func TestMain(m *testing.M) { os.Exit(pgkittest.Run(m)) }
+// TestMain runs the tests, or, in a child process the tests start (see
+// startCommand), the command itself: the test binary is then bulkload.
+func TestMain(m *testing.M) {
+	if os.Getenv(envAsCommand) == "1" {
+		os.Exit(command(os.Args[1:]))
+	}
+	os.Exit(pgkittest.Run(m))
+}
 
 // bulkload runs the command on dsn and returns its exit code and output.
 func bulkload(t *testing.T, dsn, stdin string, args ...string) (int, string, string) {
@@ -184,3 +191,16 @@ func TestUsageErrors(t *testing.T) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// sqlExec runs sql on dsn.
+func sqlExec(t *testing.T, dsn, sql string) {
+	t.Helper()
+	conn, err := pgx.Connect(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	if _, err := conn.Exec(context.Background(), sql); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -13,16 +13,14 @@ import (
 
 // table is what bulkload knows of one table: its CSV columns, how to check
 // and convert one record into the generated Params of its :copyfrom query,
-// how to COPY rows (the generated …Seq method), and how to make a demo
-// record. T is that Params type, so rows are never boxed.
+// and how to COPY rows (the generated …Seq method). T is that Params type,
+// so rows are never boxed. Demo records are made in generate.go.
 type table[T any] struct {
 	columns []string
 	// parse checks one record (len(columns) fields) and returns its row.
 	parse func(rec []string) (T, error)
 	// load copies rows with q in one COPY.
 	load func(ctx context.Context, q *db.Queries, rows iter.Seq[T]) (int64, error)
-	// generate writes the i-th demo record into rec.
-	generate func(i int, rec []string)
 }
 
 // loadTable runs bulkload for the table named name.
@@ -52,9 +50,6 @@ func usersTable() table[db.UserCreateManyParams] {
 		load: func(ctx context.Context, q *db.Queries, rows iter.Seq[db.UserCreateManyParams]) (int64, error) {
 			return q.UserCreateManySeq(ctx, rows)
 		},
-		generate: func(i int, rec []string) {
-			rec[0], rec[1], rec[2] = "First"+strconv.Itoa(i), "Last"+strconv.Itoa(i), "user"+strconv.Itoa(i)+"@example.com"
-		},
 	}
 }
 
@@ -78,9 +73,6 @@ func productsTable() table[db.ProductCreateManyParams] {
 		},
 		load: func(ctx context.Context, q *db.Queries, rows iter.Seq[db.ProductCreateManyParams]) (int64, error) {
 			return q.ProductCreateManySeq(ctx, rows)
-		},
-		generate: func(i int, rec []string) {
-			rec[0], rec[1], rec[2], rec[3], rec[4] = "GEN-"+strconv.Itoa(i), "Product "+strconv.Itoa(i), "", strconv.Itoa(100+i%10000), strconv.Itoa(i%500)
 		},
 	}
 }
@@ -106,10 +98,6 @@ func reviewsTable() table[db.ReviewCreateManyParams] {
 		},
 		load: func(ctx context.Context, q *db.Queries, rows iter.Seq[db.ReviewCreateManyParams]) (int64, error) {
 			return q.ReviewCreateManySeq(ctx, rows)
-		},
-		generate: func(i int, rec []string) {
-			// Products 1..100 and users 1..(i/100+1): one review per pair.
-			rec[0], rec[1], rec[2], rec[3] = strconv.Itoa(1+i%100), strconv.Itoa(1+i/100), strconv.Itoa(1+i%5), "Generated review"
 		},
 	}
 }
@@ -141,9 +129,6 @@ func ordersTable() table[db.OrderCreateManyParams] {
 		},
 		load: func(ctx context.Context, q *db.Queries, rows iter.Seq[db.OrderCreateManyParams]) (int64, error) {
 			return q.OrderCreateManySeq(ctx, rows)
-		},
-		generate: func(i int, rec []string) {
-			rec[0], rec[1], rec[2], rec[3] = strconv.Itoa(1+i%1000), "paid", strconv.Itoa(100+i%100000), ""
 		},
 	}
 }
