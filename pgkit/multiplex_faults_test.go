@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -54,25 +55,34 @@ func TestMultiplexLargeArgumentsBesideLargeResults(t *testing.T) {
 	}
 }
 
-// TestMultiplexStalePlansConverge: statements prepared on every lane meet
-// a schema change that alters their result type (ALTER … TYPE), with
-// slow statements beside them that send work from lane to lane. No
-// caller sees the server's "cached plan must not change result type"
-// (0A000): each stale copy is prepared again, on whatever lane the
-// statement goes to. Multiplexed callers used to see it after at most two
-// resends, when a resend met another lane's stale copy.
+// TestMultiplexStalePlansConverge: on 3 lanes, 60 readers of a prepared
+// statement meet 12 schema changes that alter its result type (ALTER …
+// TYPE), with 9 callers of slow statements (pg_sleep of 30 to 70 ms)
+// beside them. A lane sends nothing behind a slow statement, so a read
+// that meets a stale copy there goes back to the queue, to whichever lane
+// takes it next. No caller may see the server's "cached plan must not
+// change result type" (0A000): each stale copy is prepared again, on
+// whatever lane the statement goes to. Before (b314af5), a statement was
+// sent again at most twice, each time to meet another lane's stale copy,
+// and whole batches of reads failed: in 20 runs of 20 (5 of them with
+// -race beside 2 CPU hogs), 55 to 199 of 2,400 to 5,400 reads saw 0A000.
 func TestMultiplexStalePlansConverge(t *testing.T) {
 	t.Parallel()
-	mx, plain, _ := muxDB(t, 4, 0)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	mx, plain, _ := muxDB(t, 3, 0)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute) // a hang guard only
 	defer cancel()
 	for _, sql := range []string{"CREATE TABLE stale (id int PRIMARY KEY, v int)", "INSERT INTO stale SELECT g, g FROM generate_series(1, 100) g"} {
 		if _, err := plain.Exec(ctx, sql); err != nil {
 			t.Fatal(err)
 		}
 	}
-	read := func(ctx context.Context, i int) error {
-		rows, err := mx.Query(ctx, "SELECT v FROM stale WHERE id = $1", i%100+1)
+	const sel = "SELECT v FROM stale WHERE id = $1"
+	read := func(i int) error {
+		if i%2 == 0 {
+			var v any
+			return mx.QueryRow(ctx, sel, i%100+1).Scan(&v)
+		}
+		rows, err := mx.Query(ctx, sel, i%100+1)
 		if err != nil {
 			return err
 		}
@@ -84,36 +94,72 @@ func TestMultiplexStalePlansConverge(t *testing.T) {
 		}
 		return rows.Err()
 	}
-	run := func(n int) error {
-		g, ctx := errgroup.WithContext(ctx)
-		for i := range n {
-			g.Go(func() error {
-				if i%5 == 0 {
-					_, err := mx.Exec(ctx, "SELECT pg_sleep(0.002)")
-					return err
+	const readers, sleepers = 60, 9
+	var stop atomic.Bool
+	var reads atomic.Int64
+	var mu sync.Mutex
+	stale := 0
+	var other []error
+	var wg sync.WaitGroup
+	for c := range readers + sleepers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := c; !stop.Load(); i++ {
+				var err error
+				if c < sleepers {
+					_, err = mx.Exec(ctx, fmt.Sprintf("SELECT pg_sleep(0.0%d)", 3+c%5))
+				} else {
+					err = read(i)
+					reads.Add(1)
 				}
-				return read(ctx, i)
-			})
+				if err == nil {
+					continue
+				}
+				mu.Lock()
+				if pgErr := (*pgconn.PgError)(nil); errors.As(err, &pgErr) && pgErr.Code == "0A000" {
+					stale++
+				} else {
+					other = append(other, err)
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	// Each ALTER lands while the readers have the statement prepared on
+	// every lane, and each is followed by reads enough to meet every
+	// stale copy (however slow the machine). The load runs for a second
+	// before the first: on the old code, ALTERs in the load's first
+	// second seldom reached a caller.
+	settle := func() {
+		from := reads.Load()
+		time.Sleep(200 * time.Millisecond)
+		for reads.Load() < from+100 && ctx.Err() == nil {
+			time.Sleep(10 * time.Millisecond)
 		}
-		return g.Wait()
 	}
-	if err := run(300); err != nil { // prepared on every lane
-		t.Fatal(err)
-	}
-	for _, typ := range []string{"bigint", "numeric", "text", "int"} {
-		// The ALTER lands while statements are in flight on every lane.
-		done := make(chan error, 1)
-		go func() { done <- run(2000) }()
+	settle()
+	time.Sleep(time.Second)
+	for k := range 12 {
+		typ := []string{"bigint", "int"}[k%2]
 		if _, err := plain.Exec(ctx, "ALTER TABLE stale ALTER v TYPE "+typ+" USING v::"+typ); err != nil {
 			t.Fatal(err)
 		}
-		if err := <-done; err != nil {
-			t.Fatalf("around ALTER … TYPE %s: %v; stats %+v", typ, err, mx.MultiplexStats())
-		}
-		if err := run(2000); err != nil {
-			t.Fatalf("after ALTER … TYPE %s: %v; stats %+v", typ, err, mx.MultiplexStats())
-		}
+		settle()
 	}
+	stop.Store(true)
+	wg.Wait()
+	st := mx.MultiplexStats()
+	if len(other) > 0 {
+		t.Fatalf("%d errors other than 0A000, the first: %v; stats %+v", len(other), other[0], st)
+	}
+	if stale > 0 {
+		t.Fatalf("%d of %d reads saw SQLSTATE 0A000; stats %+v", stale, reads.Load(), st)
+	}
+	if st.Resent == 0 {
+		t.Fatalf("no statement met a stale copy: the ALTERs tested nothing; stats %+v", st)
+	}
+	t.Logf("%d reads, none saw 0A000; stats %+v", reads.Load(), st)
 }
 
 // TestMultiplexAdmissionIsBoundedInTime: statements known to be slow go
@@ -122,7 +168,9 @@ func TestMultiplexStalePlansConverge(t *testing.T) {
 // the queue for as long as the statements before them take (admitted
 // callers used to wait 9.9 s against a 5 s AcquireTimeout). Every caller
 // is counted as exhausted in both Stats and MultiplexStats, not as
-// canceled.
+// canceled. Before (b314af5), no caller failed with ErrPoolExhausted: all
+// 40 waited their turn on the one lane, the last about 4 s against the
+// 300 ms AcquireTimeout (6 runs of 6).
 func TestMultiplexAdmissionIsBoundedInTime(t *testing.T) {
 	t.Parallel()
 	url := pgkittest.URL(t, kitdb.Migrations())
@@ -174,10 +222,13 @@ func TestMultiplexAdmissionIsBoundedInTime(t *testing.T) {
 }
 
 // TestPoolStalePlansConverge: on a plain pool whose every connection has
-// the statements prepared, a schema change that alters their result type
-// (ALTER … TYPE) reaches no caller: pgx forgets a stale statement on the
-// connection that met it, and the DB runs the statement again. The first
-// query per cached connection used to fail with 0A000.
+// the statements prepared, schema changes that alter their result type
+// (ALTER … TYPE) reach no caller: pgx forgets a stale statement on the
+// connection that met it, and the DB runs the statement again. Exec,
+// QueryRow, StreamScan and Query each take a connection of their own, 40
+// callers on 4 connections. Before (b314af5), the first query per cached
+// statement and connection failed with 0A000: 3 to 8 of the 40 callers
+// after each ALTER, in 10 runs of 10.
 func TestPoolStalePlansConverge(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -192,46 +243,65 @@ func TestPoolStalePlansConverge(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	run := func() error {
-		g, ctx := errgroup.WithContext(ctx)
-		for i := range 40 { // more callers than connections: every connection prepares each
-			g.Go(func() error {
-				switch i % 4 {
-				case 0:
-					_, err := d.Exec(ctx, "SELECT v FROM stale WHERE id = $1", i%100+1)
-					return err
-				case 1:
-					var v any
-					return d.QueryRow(ctx, "SELECT v FROM stale WHERE id = $1", i%100+1).Scan(&v)
-				case 2:
-					for _, err := range pgkit.StreamScan(ctx, d, func(r pgx.CollectableRow) ([]any, error) { return r.Values() }, "SELECT v FROM stale WHERE id <= $1", i%100+1) {
-						if err != nil {
-							return err
-						}
-					}
-					return nil
-				}
-				rows, err := d.Query(ctx, "SELECT v FROM stale WHERE id <= $1", i%100+1)
+	call := func(i int) error {
+		switch i % 4 {
+		case 0:
+			_, err := d.Exec(ctx, "SELECT v FROM stale WHERE id = $1", i%100+1)
+			return err
+		case 1:
+			var v any
+			return d.QueryRow(ctx, "SELECT v FROM stale WHERE id = $1", i%100+1).Scan(&v)
+		case 2:
+			for _, err := range pgkit.StreamScan(ctx, d, func(r pgx.CollectableRow) ([]any, error) { return r.Values() }, "SELECT v FROM stale WHERE id <= $1", i%100+1) {
 				if err != nil {
 					return err
 				}
-				defer rows.Close()
-				for rows.Next() {
+			}
+			return nil
+		}
+		rows, err := d.Query(ctx, "SELECT v FROM stale WHERE id <= $1", i%100+1)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+		}
+		return rows.Err()
+	}
+	// run has 40 callers at once, more than connections: every connection
+	// prepares each statement. It returns how many saw 0A000, and the
+	// first other error.
+	run := func() (stale int, other error) {
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		for i := range 40 {
+			wg.Go(func() {
+				err := call(i)
+				mu.Lock()
+				defer mu.Unlock()
+				if pgErr := (*pgconn.PgError)(nil); errors.As(err, &pgErr) && pgErr.Code == "0A000" {
+					stale++
+				} else if err != nil && other == nil {
+					other = err
 				}
-				return rows.Err()
 			})
 		}
-		return g.Wait()
+		wg.Wait()
+		return stale, other
 	}
-	if err := run(); err != nil {
-		t.Fatal(err)
+	if stale, err := run(); stale > 0 || err != nil {
+		t.Fatalf("before any ALTER: %d callers saw 0A000; %v", stale, err)
 	}
 	for _, typ := range []string{"bigint", "text", "int"} {
 		if _, err := d.Exec(ctx, "ALTER TABLE stale ALTER v TYPE "+typ+" USING v::"+typ); err != nil {
 			t.Fatal(err)
 		}
-		if err := run(); err != nil {
+		stale, err := run()
+		if err != nil {
 			t.Fatalf("after ALTER … TYPE %s: %v", typ, err)
+		}
+		if stale > 0 {
+			t.Fatalf("after ALTER … TYPE %s: %d of 40 callers saw SQLSTATE 0A000", typ, stale)
 		}
 	}
 }
@@ -240,7 +310,11 @@ func TestPoolStalePlansConverge(t *testing.T) {
 // (nothing would be left for transactions, streams and COPY) and Open
 // says so; from two connections on, the lanes leave one free, so
 // transactions beside a steady multiplexed load never wait for the
-// multiplexer, and the default lane counts say the same.
+// multiplexer, and the default lane counts say the same. Before
+// (b314af5), DefaultMultiplexConns(1) was 1 and Open took MaxConns 1 with
+// Multiplex; with MaxConns 2 and MultiplexConns 2 both connections
+// multiplexed, and the second transaction failed with ErrPoolExhausted
+// after 5 s (6 runs of 6).
 func TestMultiplexSmallPools(t *testing.T) {
 	t.Parallel()
 	for maxConns, want := range map[int]int{1: 0, 2: 1, 3: 2} {
@@ -306,7 +380,9 @@ func TestMultiplexSmallPools(t *testing.T) {
 // TestMultiplexInFlightIsNeverSafeToRetry: a statement in flight when its
 // multiplexed connection dies may have run: its error says the connection
 // was lost and pgconn.SafeToRetry is false for it, whatever pgx says of
-// the read that failed.
+// the read that failed. Before (b314af5), the caller got pgx's read error
+// as it was (FATAL 57P01, terminating connection due to administrator
+// command), with SafeToRetry true and no ErrConnectionLost (6 runs of 6).
 func TestMultiplexInFlightIsNeverSafeToRetry(t *testing.T) {
 	t.Parallel()
 	mx, plain, _ := muxDB(t, 1, 0)
