@@ -2,13 +2,16 @@
 // with the goose migrations of an fs.FS, as a *pgkit.DB, for any sqlc + pgx
 // project's tests.
 //
-// Databases are cloned from a template that pgtestdb migrates once per
-// migration set, so a test pays for a CREATE DATABASE … TEMPLATE (tens of
-// milliseconds), not for the migrations. Tests may call t.Parallel().
+// Databases are cloned from a template migrated once per migration set, so
+// a test pays for a CREATE DATABASE … TEMPLATE (tens of milliseconds), not
+// for the migrations. Tests may call t.Parallel().
 //
-// The server is the one DATABASE_URL names; a role with CREATEDB and
-// CREATEROLE (usually a superuser) is needed. When DATABASE_URL is unset, Run
-// starts a throwaway server for the test binary:
+// The server is the one DATABASE_URL names. As a superuser, pgtestdb makes
+// the templates and databases, and tests connect as its role pgtdbuser. As
+// a role that is no superuser but has CREATEDB (a CI server's, with a
+// password), pgkittest makes them itself, owned by that role, and tests
+// connect as it with its password. When DATABASE_URL is unset, Run starts a
+// throwaway server for the test binary:
 //
 //	func TestMain(m *testing.M) { os.Exit(pgkittest.Run(m)) }
 //
@@ -84,14 +87,14 @@ func Run(m *testing.M) int {
 // dropped when the test passes and kept for inspection when it fails.
 func URL(t testing.TB, migrations fs.FS) string {
 	t.Helper()
-	return instance(t, goosemigrator.New(".", goosemigrator.WithFS(migrations)))
+	return instance(t, os.Getenv(EnvURL), migrations)
 }
 
 // EmptyURL returns the connection string of a fresh database with no
 // migration applied, for tests of migrations themselves.
 func EmptyURL(t testing.TB) string {
 	t.Helper()
-	return instance(t, pgtestdb.NoopMigrator{})
+	return instance(t, os.Getenv(EnvURL), nil)
 }
 
 // New returns a pool on a fresh database migrated with migrations (see
@@ -127,21 +130,67 @@ func NewWithConfig(t testing.TB, migrations fs.FS, cfg pgkit.Config) *pgkit.DB {
 	return pool
 }
 
-// instance creates a database from migrator's template on DATABASE_URL's server.
-func instance(t testing.TB, migrator pgtestdb.Migrator) string {
+// instance creates a database from the template of migrations (none when
+// nil) on dsn's server and returns its connection string: with pgtestdb
+// when dsn's role is a superuser, else by hand (nonsuper.go says why).
+func instance(t testing.TB, dsn string, migrations fs.FS) string {
 	t.Helper()
-	conf, err := serverConfig(os.Getenv(EnvURL))
+	u, err := create(t, dsn, migrations)
 	if err != nil {
 		t.Fatalf("pgkittest: %v", err)
+		return ""
 	}
-	return pgtestdb.Custom(t, conf, migrator).URL()
+	return u
+}
+
+// create is instance, returning its errors, the password scrubbed.
+func create(t testing.TB, dsn string, migrations fs.FS) (string, error) {
+	t.Helper()
+	if dsn == "" {
+		return "", fmt.Errorf("%s is unset: call pgkittest.Run from TestMain, or point it at a server", EnvURL)
+	}
+	cc, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", EnvURL, scrub(err, passwordOf(dsn)))
+	}
+	ctx := context.Background()
+	base, err := pgx.ConnectConfig(ctx, cc)
+	if err != nil {
+		return "", scrub(err, cc.Password)
+	}
+	defer base.Close(ctx)
+	var super bool
+	if err := base.QueryRow(ctx, "SELECT rolsuper FROM pg_roles WHERE rolname = current_user").Scan(&super); err != nil {
+		return "", scrub(fmt.Errorf("is %s a superuser: %w", cc.User, err), cc.Password)
+	}
+	if !super {
+		u, err := ownInstance(ctx, t, base, cc, dsn, migrations)
+		return u, scrub(err, cc.Password)
+	}
+	base.Close(ctx)
+	conf, err := serverConfig(dsn)
+	if err != nil {
+		return "", err
+	}
+	var migrator pgtestdb.Migrator = pgtestdb.NoopMigrator{}
+	if migrations != nil {
+		migrator = goosemigrator.New(".", goosemigrator.WithFS(migrations))
+	}
+	return pgtestdb.Custom(t, conf, migrator).URL(), nil
+}
+
+// passwordOf returns the password of a URL connection string, for
+// scrubbing errors about a string pgx could not parse.
+func passwordOf(dsn string) string {
+	if u, err := url.Parse(dsn); err == nil && u.User != nil {
+		pw, _ := u.User.Password()
+		return pw
+	}
+	return ""
 }
 
 // serverConfig turns a connection string into pgtestdb's Config.
 func serverConfig(dsn string) (pgtestdb.Config, error) {
-	if dsn == "" {
-		return pgtestdb.Config{}, fmt.Errorf("%s is unset: call pgkittest.Run from TestMain, or point it at a server", EnvURL)
-	}
 	cc, err := pgx.ParseConfig(dsn)
 	if err != nil {
 		return pgtestdb.Config{}, fmt.Errorf("%s: %w", EnvURL, err)
