@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/shopdb/shopdb/db"
+	"github.com/shopdb/shopdb/internal/testroles"
 	"github.com/shopdb/shopdb/migrate"
 	"github.com/shopdb/shopdb/pgkit"
 	"github.com/shopdb/shopdb/pgkit/pgkittest"
@@ -35,10 +36,10 @@ func TestLeastPrivilegeRoles(t *testing.T) {
 	owner := pgkittest.URL(t, schema.FS())
 	suffix := strconv.Itoa(rand.IntN(1_000_000))
 	app, ro := "shop_app_"+suffix, "shop_ro_"+suffix
-	createRoles(t, owner, app, ro)
+	roles := testroles.Create(t, owner, app, ro)
 
 	// Before: the application role can do nothing.
-	appDB, err := pgkit.Open(ctx, asRole(t, owner, app), pgkit.Config{MaxConns: 4})
+	appDB, err := pgkit.Open(ctx, roles[app], pgkit.Config{MaxConns: 4})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,7 +113,7 @@ func TestLeastPrivilegeRoles(t *testing.T) {
 	}
 
 	// The read-only role.
-	roConn, err := pgx.Connect(ctx, asRole(t, owner, ro))
+	roConn, err := pgx.Connect(ctx, roles[ro])
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,6 +3,7 @@ package pgkit_test
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"os"
 	"strings"
 	"sync"
@@ -137,7 +138,11 @@ func TestThroughPgBouncer(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	dsn := pgkittest.URL(t, kitdb.Migrations())
-	b, err := pgtemp.StartBouncer(ctx, dsn, "transaction", "pgtdbuser")
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := pgtemp.StartBouncer(ctx, dsn, "transaction", u.User.Username()) // whichever role pgkittest connects as
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/shopdb/shopdb/internal/testroles"
 	"github.com/shopdb/shopdb/pgkit/pgkittest"
 	"github.com/shopdb/shopdb/pgkit/pgtemp"
 	"github.com/shopdb/shopdb/schema"
@@ -185,7 +186,7 @@ func TestGrantPrintsPlainLines(t *testing.T) {
 	dsn := pgkittest.URL(t, schema.FS())
 	suffix := strconv.Itoa(rand.IntN(1_000_000))
 	app, ro := "cli_app_"+suffix, "cli_ro_"+suffix
-	createRoles(t, dsn, app, ro)
+	testroles.Create(t, dsn, app, ro)
 	code, stdout, stderr := runMigrate(t, dsn, "grant", app, ro)
 	if code != 0 {
 		t.Fatalf("grant: exit %d %s", code, stderr)

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/shopdb/shopdb/internal/testroles"
 	"github.com/shopdb/shopdb/migrate"
 )
 
@@ -53,11 +54,11 @@ func TestRunsAsTheReadOnlyRole(t *testing.T) {
 	t.Parallel()
 	owner := database(t, 10)
 	ro := "export_ro_" + strconv.Itoa(rand.IntN(1_000_000))
-	createRoles(t, owner, ro)
+	roles := testroles.Create(t, owner, ro)
 	if err := migrate.Grant(context.Background(), owner, migrate.Roles{ReadOnly: ro}); err != nil {
 		t.Fatal(err)
 	}
-	code, out, errs := export1(t, context.Background(), asRole(t, owner, ro), "-table", "orders")
+	code, out, errs := export1(t, context.Background(), roles[ro], "-table", "orders")
 	if code != exitOK || strings.Count(out, "\n") != 11 {
 		t.Fatalf("as the read-only role: exit %d, %d lines, stderr %q", code, strings.Count(out, "\n"), errs)
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/shopdb/shopdb/db"
 	"github.com/shopdb/shopdb/internal/devdb"
+	"github.com/shopdb/shopdb/internal/testroles"
 	"github.com/shopdb/shopdb/migrate"
 	"github.com/shopdb/shopdb/pgkit"
 	"github.com/shopdb/shopdb/pgkit/pgkittest"
@@ -50,13 +51,13 @@ func TestLeastPrivilegeRolesStart(t *testing.T) {
 	owner := pgkittest.URL(t, schema.FS())
 	suffix := strconv.Itoa(rand.IntN(1_000_000))
 	app, ro := "devdb_app_"+suffix, "devdb_ro_"+suffix
-	createRoles(t, owner, app, ro)
+	roles := testroles.Create(t, owner, app, ro)
 	if err := migrate.Grant(ctx, owner, migrate.Roles{App: app, ReadOnly: ro}); err != nil {
 		t.Fatal(err)
 	}
 
 	var log bytes.Buffer
-	pool, closeDB, err := devdb.OpenPool(ctx, asRole(t, owner, app), &log, pgkit.Config{MaxConns: 2})
+	pool, closeDB, err := devdb.OpenPool(ctx, roles[app], &log, pgkit.Config{MaxConns: 2})
 	if err != nil {
 		t.Fatalf("as the application role: %v\n%s", err, log.String())
 	}
@@ -78,7 +79,7 @@ func TestLeastPrivilegeRolesStart(t *testing.T) {
 		t.Errorf("log does not say the schema version:\n%s", log.String())
 	}
 
-	roPool, closeRO, err := devdb.OpenPool(ctx, asRole(t, owner, ro), &log, pgkit.Config{MaxConns: 2})
+	roPool, closeRO, err := devdb.OpenPool(ctx, roles[ro], &log, pgkit.Config{MaxConns: 2})
 	if err != nil {
 		t.Fatalf("as the read-only role: %v\n%s", err, log.String())
 	}
