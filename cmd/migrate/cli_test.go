@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"math/rand/v2"
@@ -10,12 +9,12 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/shopdb/shopdb/internal/clitest"
 	"github.com/shopdb/shopdb/internal/testroles"
 	"github.com/shopdb/shopdb/pgkit/pgkittest"
 	"github.com/shopdb/shopdb/pgkit/pgtemp"
@@ -26,27 +25,9 @@ import (
 // of the tests, so that tests see its real exit code, stdout and stderr.
 const mainEnv = "SHOPDB_TEST_RUN_MIGRATE_MAIN"
 
-// syncBuffer is a bytes.Buffer safe for a writer and a reader goroutine.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // command is `migrate args…` with DATABASE_URL=dsn (unset when dsn is
 // empty), not yet started.
-func command(t *testing.T, ctx context.Context, dsn string, args ...string) (*exec.Cmd, *syncBuffer, *syncBuffer) {
+func command(t *testing.T, ctx context.Context, dsn string, args ...string) (*exec.Cmd, *clitest.Buffer, *clitest.Buffer) {
 	t.Helper()
 	cmd := exec.CommandContext(ctx, os.Args[0], args...)
 	env := []string{mainEnv + "=1"}
@@ -60,7 +41,7 @@ func command(t *testing.T, ctx context.Context, dsn string, args ...string) (*ex
 	}
 	cmd.Env = env
 	cmd.WaitDelay = 5 * time.Second
-	var stdout, stderr syncBuffer
+	var stdout, stderr clitest.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	return cmd, &stdout, &stderr
 }

@@ -1,14 +1,14 @@
 package main
 
 import (
-	"bytes"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/shopdb/shopdb/internal/clitest"
 )
 
 // envAsCommand makes the test binary run as the bulkload command (TestMain).
@@ -21,7 +21,7 @@ const hangBound = 3 * time.Minute
 // child is the bulkload command running in a process of its own.
 type child struct {
 	cmd            *exec.Cmd
-	stdout, stderr syncBuffer
+	stdout, stderr clitest.Buffer
 	done           chan struct{}
 	err            error
 }
@@ -77,24 +77,6 @@ func (c *child) wait(t *testing.T) int {
 		t.Fatalf("bulkload still running after %s: killed\nstdout: %s\nstderr: %s", hangBound, c.stdout.String(), c.stderr.String())
 	}
 	return c.cmd.ProcessState.ExitCode()
-}
-
-// syncBuffer is a bytes.Buffer safe for a writer and a reader at once.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // buildCommand builds bulkload into a temporary directory, without the

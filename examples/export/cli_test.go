@@ -2,14 +2,12 @@ package main
 
 import (
 	"context"
-	"errors"
-	"os"
-	"os/exec"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/shopdb/shopdb/internal/clitest"
 )
 
 // mainEnv, set to 1, makes the test binary run the command's main instead
@@ -20,23 +18,7 @@ const mainEnv = "SHOPDB_TEST_RUN_EXPORT_MAIN"
 // code and output.
 func command(t *testing.T, dsn string, args ...string) (int, string, string) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, os.Args[0], args...)
-	cmd.Env = append(os.Environ(), mainEnv+"=1", "DATABASE_URL="+dsn)
-	cmd.WaitDelay = 5 * time.Second
-	var stdout, stderr strings.Builder
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	var exit *exec.ExitError
-	switch {
-	case err == nil:
-		return 0, stdout.String(), stderr.String()
-	case errors.As(err, &exit):
-		return exit.ExitCode(), stdout.String(), stderr.String()
-	}
-	t.Fatalf("run export: %v", err)
-	return -1, "", ""
+	return clitest.Run(t, mainEnv, []string{"DATABASE_URL=" + dsn}, args...)
 }
 
 func execSQL(t *testing.T, dsn, sql string) {

@@ -1,14 +1,10 @@
 package main
 
 import (
-	"context"
-	"errors"
-	"os"
-	"os/exec"
 	"strings"
 	"testing"
-	"time"
 
+	"github.com/shopdb/shopdb/internal/clitest"
 	"github.com/shopdb/shopdb/pgkit/pgkittest"
 )
 
@@ -16,27 +12,11 @@ import (
 // of the tests, so that tests see its real exit code, stdout and stderr.
 const mainEnv = "SHOPDB_TEST_RUN_QUICKSTART_MAIN"
 
-// command runs `quickstart args…` with DATABASE_URL=dsn and returns its
-// exit code and output.
+// command runs `quickstart args…` with DATABASE_URL=dsn and returns its exit
+// code and output.
 func command(t *testing.T, dsn string, args ...string) (int, string, string) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, os.Args[0], args...)
-	cmd.Env = append(os.Environ(), mainEnv+"=1", "DATABASE_URL="+dsn)
-	cmd.WaitDelay = 5 * time.Second
-	var stdout, stderr strings.Builder
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	var exit *exec.ExitError
-	switch {
-	case err == nil:
-		return 0, stdout.String(), stderr.String()
-	case errors.As(err, &exit):
-		return exit.ExitCode(), stdout.String(), stderr.String()
-	}
-	t.Fatalf("run quickstart: %v", err)
-	return -1, "", ""
+	return clitest.Run(t, mainEnv, []string{"DATABASE_URL=" + dsn}, args...)
 }
 
 // TestHelpDoesNotRun: -h and --help print the usage on stdout and exit 0
