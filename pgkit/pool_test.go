@@ -29,6 +29,11 @@ func TestOpenRejectsBadConnectionStrings(t *testing.T) {
 		"postgres://bob:" + secret + "@localhost:5432/app?sslmode=sometimes",
 		"host=localhost password=" + secret + " sslmode=sometimes",
 		"postgres://bob:" + secret + "@[::1/app",
+		// pgx's own redaction stops short in these: the tail of the
+		// password stayed in the message.
+		"host=127.0.0.1 password='Wr0ng " + secret,
+		"host=127.0.0.1 password='Wr0ng\\' " + secret + "' sslmode=bogus",
+		"postgres://bob:Wr0ng@" + secret + "@127.0.0.1:5432/x?sslmode=bogus",
 	} {
 		_, err := pgkit.Open(context.Background(), dsn, pgkit.Config{})
 		if err == nil {

@@ -1,9 +1,12 @@
 package pgkit
 
 import (
+	"errors"
 	"net/url"
 	"regexp"
 	"strings"
+
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // keyValuePassword finds password=... in a key=value connection string.
@@ -31,6 +34,19 @@ func scrubSecret(err error, dsn string) error {
 	}
 	msg := err.Error()
 	scrubbed := msg
+	var pce *pgconn.ParseConfigError
+	if errors.As(err, &pce) {
+		// pgx's message quotes the whole string, its password redacted
+		// only as far as pgx could tell where it ends (best effort, as
+		// pgx says): password='a b, or a URL with an @ in the password,
+		// left its tail in the message. The string is left out instead;
+		// what pgx found wrong with it follows the last "`: ".
+		if i := strings.LastIndex(msg, "`: "); i >= 0 {
+			scrubbed = "cannot parse the connection string: " + msg[i+len("`: "):]
+		} else {
+			scrubbed = "cannot parse the connection string"
+		}
+	}
 	for _, s := range secrets {
 		if s != "" {
 			scrubbed = strings.ReplaceAll(scrubbed, s, "xxxxx")
