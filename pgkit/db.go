@@ -155,8 +155,8 @@ func (d *DB) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandT
 // DB multiplexes, else on a pooled connection given back when the rows are
 // closed or read to the end. Reruns as for Exec.
 func (d *DB) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
-	ctx, cancel := d.deadline(ctx)
-	return d.query(ctx, cancel, sql, args, false)
+	tctx, cancel := d.deadline(ctx)
+	return d.query(ctx, tctx, cancel, sql, args, false)
 }
 
 // QueryStream is Query on a pooled connection of its own, also when the
@@ -164,8 +164,8 @@ func (d *DB) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, erro
 // for them, in constant memory, and the connection goes back when they are
 // closed or read to the end. The generated …Stream methods call it.
 func (d *DB) QueryStream(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
-	ctx, cancel := d.deadline(ctx)
-	return d.query(ctx, cancel, sql, args, true)
+	tctx, cancel := d.deadline(ctx)
+	return d.query(ctx, tctx, cancel, sql, args, true)
 }
 
 // QueryRow runs sql on a pooled connection, given back by Scan. A dead

@@ -79,15 +79,17 @@ func (n *reruns) may(ctx context.Context, err error) bool {
 // query runs sql as an autocommit statement and returns its rows:
 // multiplexed (all in memory) when the DB multiplexes, args allow and
 // stream is false; else read off a pooled connection of their own as the
-// caller asks for them. cancel ends ctx's QueryTimeout deadline: called
-// when the rows are done with, or at once when in memory.
-func (d *DB) query(ctx context.Context, cancel context.CancelFunc, sql string, args []any, stream bool) (pgx.Rows, error) {
+// caller asks for them. ctx is caller's with QueryTimeout applied; cancel
+// ends that deadline: called when the rows are done with, or at once when
+// in memory (whose reading then stops only when caller's context ends).
+func (d *DB) query(caller, ctx context.Context, cancel context.CancelFunc, sql string, args []any, stream bool) (pgx.Rows, error) {
 	if !stream && d.mx != nil && mux.Multiplexable(args) {
 		defer cancel() // the rows are in memory once returned
 		rows, err := d.mx.Query(ctx, sql, args)
 		if err != nil {
 			return nil, pgerr.Map(ctx, sql, err)
 		}
+		rows.WatchContext(caller)
 		// No context for what follows: the statement is over, and ctx is
 		// cancelled at return (a decode error is not a cancellation).
 		return &mappedRows{Rows: rows, sql: sql}, nil

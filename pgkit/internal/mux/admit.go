@@ -67,7 +67,7 @@ func (m *Mux) Query(ctx context.Context, sql string, args []any) (*Rows, error) 
 	if err != nil {
 		return nil, err
 	}
-	return &Rows{m: m, res: res}, nil
+	return &Rows{m: m, ctx: ctx, res: res}, nil
 }
 
 // Exec runs one statement on a lane and returns its command tag.

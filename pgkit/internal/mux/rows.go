@@ -1,6 +1,7 @@
 package mux
 
 import (
+	"context"
 	"errors"
 
 	"github.com/jackc/pgx/v5"
@@ -21,6 +22,7 @@ var errNoCurrentRow = errors.New("pgkit: no current row: call Next first")
 // errors are pgx's and the server's, untyped: the caller maps them.
 type Rows struct {
 	m      *Mux
+	ctx    context.Context // Next stops once it ends (WatchContext)
 	res    result
 	row    int        // rows returned by Next so far
 	dm     *decodeMap // lent by the multiplexer until Close
@@ -43,9 +45,17 @@ func (r *Rows) decodeMap() *pgtype.Map {
 }
 
 // Next moves to the next row. Rows are counted by the lane, not derived
-// from the values: a row of no columns (SELECT FROM t) has none.
+// from the values: a row of no columns (SELECT FROM t) has none. Once the
+// caller's context has ended, Next stops with its error, as a pooled
+// connection's rows do: the rows are in memory, but a caller that gave up
+// must not go on reading them.
 func (r *Rows) Next() bool {
 	if r.closed || r.err != nil {
+		return false
+	}
+	if err := r.ctx.Err(); err != nil {
+		r.err = err
+		r.Close()
 		return false
 	}
 	if r.row >= r.res.rows {
@@ -55,6 +65,11 @@ func (r *Rows) Next() bool {
 	r.row++
 	return true
 }
+
+// WatchContext makes Next stop with ctx's error once ctx ends, instead of
+// the statement's context (Query's): for a caller whose statement ran
+// under a deadline of its own that ends before the rows are read.
+func (r *Rows) WatchContext(ctx context.Context) { r.ctx = ctx }
 
 // current returns the values of the row Next moved to.
 func (r *Rows) current() [][]byte {
