@@ -167,7 +167,7 @@ func (e *QueryError) Error() string {
 	msg := e.Err.Error()
 	var pgErr *pgconn.PgError
 	if errors.As(e.Err, &pgErr) && strings.HasPrefix(pgErr.Code, "22") {
-		msg = fmt.Sprintf("invalid input data (SQLSTATE %s)", pgErr.Code)
+		msg = dataExceptionText(pgErr.Code)
 	}
 	if e.Context != nil && !errors.Is(e.Err, e.Context) {
 		msg += " (" + e.Context.Error() + ")"

@@ -55,8 +55,16 @@ func TestClassifiersBySQLStateOnly(t *testing.T) {
 
 func TestMapDataExceptionHidesInput(t *testing.T) {
 	err := pgerr.Map(context.Background(), accountGet, &pgconn.PgError{Code: "22P02", Message: `invalid input syntax for type integer: "s3cret"`})
-	if err.Error() != "AccountGetByID: invalid input data (SQLSTATE 22P02)" {
+	if err.Error() != "AccountGetByID: invalid data: invalid_text_representation (SQLSTATE 22P02)" {
 		t.Fatalf("data exception text %q", err)
+	}
+	// Each condition by its name (division by zero was "invalid input
+	// data"); an unknown one by its class.
+	if err := pgerr.Map(context.Background(), "", &pgconn.PgError{Code: "22012", Message: "division by zero"}); err.Error() != "invalid data: division_by_zero (SQLSTATE 22012)" {
+		t.Errorf("division by zero: %q", err)
+	}
+	if err := pgerr.Map(context.Background(), "", &pgconn.PgError{Code: "22ZZZ", Message: "value s3cret"}); err.Error() != "invalid data (SQLSTATE 22ZZZ)" {
+		t.Errorf("an unknown data exception: %q", err)
 	}
 	var pgErr *pgconn.PgError
 	if !errors.As(err, &pgErr) {
