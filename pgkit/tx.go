@@ -27,12 +27,12 @@ type TxOptions struct {
 	Deferrable bool
 	// MaxAttempts bounds how many times the whole function runs when it fails
 	// with a serialization failure (40001) or a deadlock (40P01).
-	// Default: 5; 1 disables retries.
+	// Default: 5; 1 disables retries; a negative value is an error.
 	MaxAttempts int
 	// RetryBackoff is the longest wait before the first retry; each later
 	// retry may wait twice as long, up to 1s. The actual wait is random in
 	// [0, that bound] (full jitter), so that the transactions that collided
-	// do not collide again. Default: 10ms.
+	// do not collide again. Default: 10ms; a negative value is an error.
 	RetryBackoff time.Duration
 	// OnRetry, when set, is called before each retry with the attempt that
 	// failed (1-based) and its error: for metrics and logs.
@@ -108,6 +108,12 @@ func sourceOf(src DBTX) Source {
 // withTx runs fn in a transaction or savepoint on src, retrying the
 // outermost one as opts say.
 func withTx(ctx context.Context, src Source, opts TxOptions, fn func(*Tx) error) error {
+	switch {
+	case opts.MaxAttempts < 0:
+		return fmt.Errorf("pgkit: TxOptions.MaxAttempts is %d: want 0 (the default, %d) or more; fn was not run", opts.MaxAttempts, DefaultTxMaxAttempts)
+	case opts.RetryBackoff < 0:
+		return fmt.Errorf("pgkit: TxOptions.RetryBackoff is %s: want 0 (the default, %s) or more; fn was not run", opts.RetryBackoff, DefaultTxRetryBackoff)
+	}
 	if _, isTx := rawOf(src).(pgx.Tx); isTx {
 		return runTx(ctx, src, pgx.TxOptions{}, fn)
 	}

@@ -3,6 +3,7 @@ package pgkit_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -268,5 +269,23 @@ func TestStoreRunInTxNests(t *testing.T) {
 	}
 	if outer, inner := accountCount(t, ctx, q, "Outer"), accountCount(t, ctx, q, "Inner"); outer != 1 || inner != 0 {
 		t.Fatalf("%d outer and %d inner accounts, want 1 and 0", outer, inner)
+	}
+}
+
+// TestWithTxOptionsRefusesNegativeValues: a negative MaxAttempts or
+// RetryBackoff is an error naming the field, and fn does not run, as a
+// negative Config value is refused by Open (it used to mean the default).
+func TestWithTxOptionsRefusesNegativeValues(t *testing.T) {
+	ctx, d, _ := setup(t)
+	for _, opts := range []pgkit.TxOptions{{MaxAttempts: -3}, {RetryBackoff: -time.Millisecond}} {
+		ran := false
+		err := pgkit.WithTxOptions(ctx, d, kitdb.New, opts, func(*kitdb.Queries) error { ran = true; return nil })
+		field := "MaxAttempts"
+		if opts.RetryBackoff < 0 {
+			field = "RetryBackoff"
+		}
+		if err == nil || !strings.Contains(err.Error(), "TxOptions."+field) || ran {
+			t.Errorf("%+v: error %v, fn ran %v; want an error naming %s and fn not run", opts, err, ran, field)
+		}
 	}
 }
