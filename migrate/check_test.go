@@ -94,3 +94,32 @@ func TestUpRefusesANewerDatabase(t *testing.T) {
 		t.Fatalf("state: %+v, %v", s, err)
 	}
 }
+
+// TestDownRefusesANewerDatabase: Down and DownTo roll nothing back on a
+// database whose latest version the binary does not know (goose alone
+// says only "version not found"), and name both versions, as Up does.
+func TestDownRefusesANewerDatabase(t *testing.T) {
+	t.Parallel()
+	ctx := testContext(t)
+	dsn := pgkittest.URL(t, schema.FS())
+	conn := connect(t, ctx, dsn)
+	execSQL(t, ctx, conn, "INSERT INTO goose_db_version (version_id, is_applied) VALUES (99999, true)")
+	m, err := migrate.Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	_, err = m.Down(ctx)
+	var ve *migrate.VersionError
+	if !errors.As(err, &ve) || !strings.HasPrefix(err.Error(), "migrate down: the database schema is at version 99999, newer than this binary's version 5") {
+		t.Errorf("down on a newer database: %v", err)
+	}
+	res, err := m.DownTo(ctx, 4)
+	if len(res) != 0 || !errors.As(err, &ve) || !strings.HasPrefix(err.Error(), "migrate down-to: the database schema is at version 99999, newer than this binary's version 5") {
+		t.Errorf("down-to 4 on a newer database: %d rolled back, %v", len(res), err)
+	}
+	s, err := m.State(ctx)
+	if err != nil || len(s.Pending) != 0 || len(s.Unknown) != 1 {
+		t.Fatalf("after the refusals: %+v, %v; want nothing rolled back", s, err)
+	}
+}

@@ -237,17 +237,45 @@ func (m *Migrator) Up(ctx context.Context) ([]*goose.MigrationResult, error) {
 	}
 }
 
-// Down rolls back the most recently applied migration.
+// Down rolls back the most recently applied migration. When that is a
+// version the binary does not know (a newer binary migrated the database),
+// nothing runs and the error is a *VersionError.
 func (m *Migrator) Down(ctx context.Context) (*goose.MigrationResult, error) {
+	s, err := m.State(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := refuseUnknownAbove("down", s, s.DatabaseVersion()-1); err != nil {
+		return nil, err
+	}
 	res, err := m.provider.Down(ctx)
 	return res, describe("down", err)
 }
 
 // DownTo rolls back migrations until version is the latest applied; 0 rolls
-// back all of them.
+// back all of them. When one to roll back is a version the binary does not
+// know, nothing runs and the error is a *VersionError.
 func (m *Migrator) DownTo(ctx context.Context, version int64) ([]*goose.MigrationResult, error) {
+	s, err := m.State(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := refuseUnknownAbove("down-to", s, version); err != nil {
+		return nil, err
+	}
 	res, err := m.provider.DownTo(ctx, version)
 	return res, describe("down-to", err)
+}
+
+// refuseUnknownAbove is the *VersionError of op when s has an applied
+// version above version that the binary does not know: rolling back to
+// version would need its Down, which only a newer binary carries (goose
+// alone says "version not found", naming neither version).
+func refuseUnknownAbove(op string, s *SchemaState, version int64) error {
+	if n := len(s.Unknown); n > 0 && s.Unknown[n-1].Version > version {
+		return describe(op, s.Err())
+	}
+	return nil
 }
 
 // Status lists every migration with whether and when it was applied.

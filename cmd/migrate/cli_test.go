@@ -186,7 +186,8 @@ func TestGrantPrintsPlainLines(t *testing.T) {
 }
 
 // TestNewerDatabaseIsNamed: a database a newer binary migrated (version
-// 99999 applied) is refused by up and shown by status, naming both versions.
+// 99999 applied) is refused by up, down and down-to and shown by status,
+// naming both versions.
 func TestNewerDatabaseIsNamed(t *testing.T) {
 	t.Parallel()
 	dsn := pgkittest.URL(t, schema.FS())
@@ -201,6 +202,12 @@ func TestNewerDatabaseIsNamed(t *testing.T) {
 	code, stdout, stderr := runMigrate(t, dsn, "up")
 	if code != 1 || !strings.Contains(stderr, "99999") || !strings.Contains(stderr, "version 5") || !strings.Contains(stderr, "newer") {
 		t.Errorf("up on a newer database: exit %d, stdout %q, stderr %q; want exit 1 naming 99999 and 5", code, stdout, stderr)
+	}
+	for _, args := range [][]string{{"down"}, {"down-to", "4"}} {
+		code, stdout, stderr := runMigrate(t, dsn, args...)
+		if code != 1 || !strings.Contains(stderr, "version 99999, newer than this binary's version 5") || stdout != "" {
+			t.Errorf("%v on a newer database: exit %d, stdout %q, stderr %q; want exit 1 naming 99999 and 5", args, code, stdout, stderr)
+		}
 	}
 	code, stdout, stderr = runMigrate(t, dsn, "status")
 	if code != 0 || !strings.Contains(stdout, "99999") || !strings.Contains(stdout, "unknown") {

@@ -53,6 +53,11 @@ func TestHelpAndUsageErrors(t *testing.T) {
 		{[]string{"-table", "users", "-demo", "many"}, "-demo"},
 		{[]string{"-format", "xml", "-table", "users"}, "-format"},
 		{[]string{"-table", "users", "extra"}, `"extra"`},
+		{[]string{"-table", "users", "-format", "jsonl", "-via", "copy"}, "-via copy"},
+		{[]string{"-table", "users", "-via", "copy", "-format", "jsonl"}, "-via copy"},
+		{[]string{"-table", "users", "-demo", "-1"}, "-demo"},
+		{[]string{"-query", "   "}, "-query"},
+		{[]string{"-query", " ; "}, "-query"},
 	} {
 		code, stdout, stderr := command(t, unreachable, tc.args...)
 		if code != exitUsage || !strings.Contains(stderr, tc.want) || stdout != "" || strings.Count(stderr, "\n") != 1 {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/csv"
+	"errors"
 	"fmt"
 	"math"
 	"time"
@@ -40,6 +41,11 @@ func export(ctx context.Context, pool *pgkit.DB, o options, w *countingWriter) (
 
 func exportIn(ctx context.Context, tx pgx.Tx, o options, w *countingWriter) (int64, error) {
 	sel := selectOf(o)
+	if o.query != "" {
+		if err := checkColumns(ctx, tx, sel, o.format); err != nil {
+			return 0, err
+		}
+	}
 	switch {
 	case o.format == "csv" && o.via == "copy":
 		lines := &lineCounter{w: w}
@@ -48,6 +54,32 @@ func exportIn(ctx context.Context, tx pgx.Tx, o options, w *countingWriter) (int
 		return csvRows(ctx, tx, sel, w)
 	}
 	return jsonLines(ctx, tx, sel, w)
+}
+
+// checkColumns refuses a -query whose result cannot be exported: one with
+// no columns (COPY, a utility statement: the rows path would export
+// nothing and succeed), and, for JSON Lines, whose keys are the column
+// names, one with a column name twice. It describes the statement on the
+// server (Parse and Describe, not run): a statement that does not parse
+// fails here, before anything is written.
+func checkColumns(ctx context.Context, tx pgx.Tx, sel, format string) error {
+	sd, err := tx.Conn().Prepare(ctx, "", sel)
+	if err != nil {
+		return err
+	}
+	if len(sd.Fields) == 0 {
+		return errors.New("-query: its result has no columns (COPY or a utility statement?): export a table with -table, or a SELECT")
+	}
+	if format == "jsonl" {
+		seen := make(map[string]bool, len(sd.Fields))
+		for _, f := range sd.Fields {
+			if seen[f.Name] {
+				return fmt.Errorf("-query: column %q appears twice, and JSON Lines keys are the column names: give each column its own name (AS)", f.Name)
+			}
+			seen[f.Name] = true
+		}
+	}
+	return nil
 }
 
 // csvRows writes the result as CSV row by row, reading the values in the
@@ -63,14 +95,21 @@ func csvRows(ctx context.Context, q pgkit.DBTX, sel string, w *countingWriter) (
 	cw := csv.NewWriter(w)
 	fields := rows.FieldDescriptions()
 	rec := make([]string, len(fields))
-	for i, f := range fields {
-		rec[i] = f.Name
-	}
-	if err := cw.Write(rec); err != nil {
-		return 0, err
+	// The header is written with the first row, or at the end when there
+	// is none: a query that fails before its first row writes nothing.
+	header := func() error {
+		for i, f := range fields {
+			rec[i] = f.Name
+		}
+		return cw.Write(rec)
 	}
 	var n int64
 	for rows.Next() {
+		if n == 0 {
+			if err := header(); err != nil {
+				return 0, err
+			}
+		}
 		for i, raw := range rows.RawValues() {
 			rec[i] = string(raw)
 		}
@@ -82,11 +121,18 @@ func csvRows(ctx context.Context, q pgkit.DBTX, sel string, w *countingWriter) (
 			w.rows.Add(4096)
 		}
 	}
-	cw.Flush()
-	w.rows.Add(n % 4096)
 	if err := rows.Err(); err != nil {
+		cw.Flush()
+		w.rows.Add(n % 4096)
 		return n, err
 	}
+	if n == 0 {
+		if err := header(); err != nil {
+			return 0, err
+		}
+	}
+	cw.Flush()
+	w.rows.Add(n % 4096)
 	return n, cw.Error()
 }
 

@@ -134,6 +134,12 @@ func parseFlags(args []string) (options, error) {
 		return o, errors.New("-format: want csv or jsonl")
 	case o.via != "copy" && o.via != "rows":
 		return o, errors.New("-via: want copy or rows")
+	case o.format == "jsonl" && o.via == "copy":
+		return o, errors.New("-via copy is for -format csv only (JSON Lines go through the row iterator)")
+	case o.demo < 0:
+		return o, errors.New("-demo: want 0 or more orders")
+	case o.query != "" && strings.TrimSpace(strings.TrimRight(strings.TrimSpace(o.query), ";")) == "":
+		return o, errors.New("-query: empty; want a SELECT")
 	}
 	if o.table != "" {
 		if _, ok := tableOrder(o.table); !ok {

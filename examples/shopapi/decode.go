@@ -123,6 +123,9 @@ func decodeOrder(r io.Reader) (int64, []shop.OrderLine, error) {
 	case len(body) > maxOrderBody:
 		return 0, nil, bodyTooLarge(maxOrderBody)
 	}
+	if err := checkKeys(body); err != nil {
+		return 0, nil, err
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	var req orderRequest
@@ -178,12 +181,16 @@ func jsonError(err error) error {
 		if plainFieldName(name) {
 			return &badRequest{Field: name, Reason: "unknown field"}
 		}
-		return &badRequest{Field: "body", Reason: "unknown field (a name of other than 1 to 32 of a-z and _, not repeated)"}
+		return &badRequest{Field: "body", Reason: unknownOtherName}
 	}
 	return &badRequest{Field: "body", Reason: "malformed JSON"}
 }
 
 const unknownFieldPrefix = `json: unknown field "`
+
+// unknownOtherName is the refusal of an unknown field whose name the
+// answer does not repeat.
+const unknownOtherName = "unknown field (a name of other than 1 to 32 of a-z and _, not repeated)"
 
 // plainFieldName reports a name of 1 to 32 characters a-z and _: the only
 // client-chosen field names an answer or a log line repeats.

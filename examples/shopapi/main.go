@@ -31,6 +31,7 @@ import (
 
 	"github.com/shopdb/shopdb/internal/devdb"
 	"github.com/shopdb/shopdb/pgkit"
+	"github.com/shopdb/shopdb/pgkit/pgerr"
 )
 
 func main() {
@@ -94,11 +95,13 @@ func run(ctx context.Context, args []string, dsn string, out io.Writer, ready ch
 		if pool != nil {
 			stats = pool.Stats().String()
 		}
-		logger.Info("shut down", "error", serr, "pool", stats)
-		closeDB()
 		if err == nil {
 			err = serr
 		}
+		// The last line says why the service stopped: the start's error
+		// as well as the shutdown's.
+		logger.Info("shut down", "error", err, "pool", stats)
+		closeDB()
 	}()
 	pool, closeDB, err = devdb.OpenPool(ctx, dsn, out, pgkit.Config{MaxConns: int32(cfg.pool), AcquireTimeout: time.Second, Tracer: m.tracer(), Multiplex: cfg.multiplex})
 	if err != nil {
@@ -109,7 +112,7 @@ func run(ctx context.Context, args []string, dsn string, out io.Writer, ready ch
 		start := time.Now()
 		c, err := seed(ctx, pool, cfg.seed)
 		if err != nil {
-			return stopped(ctx, logger, err)
+			return stopped(ctx, logger, seedError(err))
 		}
 		logger.Info("seeded", "users", c.Users, "products", c.Products, "reviews", c.Reviews, "orders", c.Orders, "duration_ms", millis(time.Since(start)))
 	}
@@ -125,6 +128,16 @@ func run(ctx context.Context, args []string, dsn string, out io.Writer, ready ch
 	case <-ctx.Done():
 		return nil
 	}
+}
+
+// seedError is err of seed, saying that seeding failed and, when the role
+// may not write what seeding writes (it moves the identity sequences, which
+// the least-privilege app role may only read), what to do instead.
+func seedError(err error) error {
+	if pgerr.SQLState(err) == "42501" { // insufficient_privilege
+		return fmt.Errorf("seeding failed: %w; seeding writes as the schema's owner: run with the owner's role, or without -seed", err)
+	}
+	return fmt.Errorf("seeding failed: %w", err)
 }
 
 // stopped is err of a start that failed, or nil when it failed because ctx
