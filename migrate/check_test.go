@@ -71,19 +71,26 @@ func TestCheckNamesBothVersions(t *testing.T) {
 	}
 }
 
+// newerDatabase returns a Migrator on a fresh migrated database that also
+// has version 99999 applied: newer than the binary.
+func newerDatabase(t *testing.T, ctx context.Context) *migrate.Migrator {
+	t.Helper()
+	dsn := pgkittest.URL(t, schema.FS())
+	execSQL(t, ctx, connect(t, ctx, dsn), "INSERT INTO goose_db_version (version_id, is_applied) VALUES (99999, true)")
+	m, err := migrate.Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = m.Close() })
+	return m
+}
+
 // TestUpRefusesANewerDatabase: Up applies nothing to a database with a
 // version the binary does not know, and says so; State lists it.
 func TestUpRefusesANewerDatabase(t *testing.T) {
 	t.Parallel()
 	ctx := testContext(t)
-	dsn := pgkittest.URL(t, schema.FS())
-	conn := connect(t, ctx, dsn)
-	execSQL(t, ctx, conn, "INSERT INTO goose_db_version (version_id, is_applied) VALUES (99999, true)")
-	m, err := migrate.Open(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
+	m := newerDatabase(t, ctx)
 	res, err := m.Up(ctx)
 	var ve *migrate.VersionError
 	if len(res) != 0 || !errors.As(err, &ve) || !ve.Newer() || !strings.HasPrefix(err.Error(), "migrate up: the database schema is at version 99999") {
@@ -101,15 +108,8 @@ func TestUpRefusesANewerDatabase(t *testing.T) {
 func TestDownRefusesANewerDatabase(t *testing.T) {
 	t.Parallel()
 	ctx := testContext(t)
-	dsn := pgkittest.URL(t, schema.FS())
-	conn := connect(t, ctx, dsn)
-	execSQL(t, ctx, conn, "INSERT INTO goose_db_version (version_id, is_applied) VALUES (99999, true)")
-	m, err := migrate.Open(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
-	_, err = m.Down(ctx)
+	m := newerDatabase(t, ctx)
+	_, err := m.Down(ctx)
 	var ve *migrate.VersionError
 	if !errors.As(err, &ve) || !strings.HasPrefix(err.Error(), "migrate down: the database schema is at version 99999, newer than this binary's version 5") {
 		t.Errorf("down on a newer database: %v", err)

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/shopdb/shopdb/internal/testshop"
 	"github.com/shopdb/shopdb/pgkit/pgkittest"
 	"github.com/shopdb/shopdb/schema"
 )
@@ -34,7 +35,7 @@ func FuzzLoadUsers(f *testing.F) {
 	}
 	dsn := pgkittest.URL(f, schema.FS())
 	f.Fuzz(func(t *testing.T, body []byte) {
-		sqlExec(t, dsn, "TRUNCATE users RESTART IDENTITY CASCADE")
+		testshop.Exec(t, dsn, "TRUNCATE users RESTART IDENTITY CASCADE")
 		input := "first_name,last_name,email\n" + string(body)
 		code, out, errs := bulkload(t, dsn, input, "-table", "users", "-batch", "3")
 		records := countRecords(t, input)

@@ -191,16 +191,3 @@ func TestUsageErrors(t *testing.T) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
-
-// sqlExec runs sql on dsn.
-func sqlExec(t *testing.T, dsn, sql string) {
-	t.Helper()
-	conn, err := pgx.Connect(context.Background(), dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(context.Background())
-	if _, err := conn.Exec(context.Background(), sql); err != nil {
-		t.Fatal(err)
-	}
-}

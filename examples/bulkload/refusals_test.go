@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/shopdb/shopdb/internal/testshop"
 	"github.com/shopdb/shopdb/pgkit/pgkittest"
 	"github.com/shopdb/shopdb/schema"
 )
@@ -84,7 +85,7 @@ func TestAllOrNothingBlamesTheRightLine(t *testing.T) {
 func TestServerDataExceptionIsARowError(t *testing.T) {
 	t.Parallel()
 	dsn := pgkittest.URL(t, schema.FS())
-	sqlExec(t, dsn, "ALTER TABLE users ALTER COLUMN first_name TYPE varchar(5)")
+	testshop.Exec(t, dsn, "ALTER TABLE users ALTER COLUMN first_name TYPE varchar(5)")
 	input := "first_name,last_name,email\nAda,Lovelace,\nBartholomew,Roberts,\nGrace,Hopper,\n"
 	code, out, errs := bulkload(t, dsn, input, "-table", "users")
 	if code != exitOK || !strings.Contains(out, "loaded 2 rows") {
@@ -104,7 +105,7 @@ func TestServerDataExceptionIsARowError(t *testing.T) {
 func TestServerErrorThatIsNotTheRowsEndsTheLoad(t *testing.T) {
 	t.Parallel()
 	dsn := pgkittest.URL(t, schema.FS())
-	sqlExec(t, dsn, "REVOKE INSERT ON users FROM CURRENT_USER")
+	testshop.Exec(t, dsn, "REVOKE INSERT ON users FROM CURRENT_USER")
 	code, _, errs := bulkload(t, dsn, "first_name,last_name,email\nAda,Lovelace,\nAlan,Turing,\n", "-table", "users")
 	if code != exitError || !strings.Contains(errs, "42501") || strings.Contains(errs, "stdin:2:") || !strings.Contains(errs, "0 rows stored") || !strings.Contains(errs, "-from-line 2") {
 		t.Fatalf("exit %d\n%s", code, errs)

@@ -1,11 +1,8 @@
 package main
 
 import (
-	"context"
 	"strings"
 	"testing"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/shopdb/shopdb/internal/clitest"
 )
@@ -19,18 +16,6 @@ const mainEnv = "SHOPDB_TEST_RUN_EXPORT_MAIN"
 func command(t *testing.T, dsn string, args ...string) (int, string, string) {
 	t.Helper()
 	return clitest.Run(t, mainEnv, []string{"DATABASE_URL=" + dsn}, args...)
-}
-
-func execSQL(t *testing.T, dsn, sql string) {
-	t.Helper()
-	conn, err := pgx.Connect(context.Background(), dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(context.Background())
-	if _, err := conn.Exec(context.Background(), sql); err != nil {
-		t.Fatal(err)
-	}
 }
 
 // TestHelpAndUsageErrors: -h and --help print the usage on stdout and exit

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/shopdb/shopdb/internal/testroles"
+	"github.com/shopdb/shopdb/internal/testshop"
 	"github.com/shopdb/shopdb/migrate"
 )
 
@@ -72,7 +73,7 @@ func TestNewerSchemaRefused(t *testing.T) {
 	if code, _, errs := export1(t, context.Background(), dsn, "-query", "SELECT 1 FROM (SELECT 1) x"); code != exitOK {
 		t.Fatalf("exit %d %s", code, errs)
 	}
-	execSQL(t, dsn, "INSERT INTO goose_db_version (version_id, is_applied) VALUES (99999, true)")
+	testshop.Exec(t, dsn, "INSERT INTO goose_db_version (version_id, is_applied) VALUES (99999, true)")
 	code, _, errs := export1(t, context.Background(), dsn, "-table", "users")
 	if code != exitError || !strings.Contains(errs, "version 99999, newer than this binary's version 5") {
 		t.Fatalf("newer database: exit %d, stderr %q", code, errs)

@@ -10,11 +10,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/shopdb/shopdb/db"
 	"github.com/shopdb/shopdb/internal/devdb"
 	"github.com/shopdb/shopdb/internal/testroles"
+	"github.com/shopdb/shopdb/internal/testshop"
 	"github.com/shopdb/shopdb/migrate"
 	"github.com/shopdb/shopdb/pgkit"
 	"github.com/shopdb/shopdb/pgkit/pgkittest"
@@ -28,18 +27,6 @@ func testContext(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	t.Cleanup(cancel)
 	return ctx
-}
-
-func exec(t *testing.T, ctx context.Context, dsn, sql string) {
-	t.Helper()
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, sql); err != nil {
-		t.Fatal(err)
-	}
 }
 
 // TestLeastPrivilegeRolesStart: the programs start as the application role
@@ -123,7 +110,7 @@ func TestNewerSchemaIsRefused(t *testing.T) {
 	t.Parallel()
 	ctx := testContext(t)
 	owner := pgkittest.URL(t, schema.FS())
-	exec(t, ctx, owner, "INSERT INTO goose_db_version (version_id, is_applied) VALUES (99999, true)")
+	testshop.Exec(t, owner, "INSERT INTO goose_db_version (version_id, is_applied) VALUES (99999, true)")
 	var log bytes.Buffer
 	_, _, err := devdb.OpenPool(ctx, owner, &log, pgkit.Config{MaxConns: 2})
 	if err == nil || !strings.Contains(err.Error(), "version 99999") || !strings.Contains(err.Error(), "version 5") || !strings.Contains(err.Error(), "newer") {

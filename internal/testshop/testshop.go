@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/shopdb/shopdb/db"
 	"github.com/shopdb/shopdb/pgkit"
 	"github.com/shopdb/shopdb/pgkit/pgkittest"
@@ -80,4 +82,20 @@ func ExampleDB(cfg pgkit.Config) (*pgkit.DB, int64, int64, func()) {
 	q.ReviewCreate(ctx, db.ReviewCreateParams{ProductID: p.ProductID, UserID: r.UserID, Rating: 4})
 	q.OrderCreate(ctx, db.OrderCreateParams{UserID: u.UserID, Status: db.OrderStatusPaid, TotalCents: 12_000})
 	return d, p.ProductID, u.UserID, func() { d.Close(); tb.Done() }
+}
+
+// Exec runs sql on its own connection to dsn, failing t on an error:
+// set-up a test does as the owner, beside the code under test.
+func Exec(t testing.TB, dsn, sql string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, sql); err != nil {
+		t.Fatal(err)
+	}
 }
