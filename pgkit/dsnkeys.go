@@ -76,29 +76,86 @@ func configurePooler(cc *pgx.ConnConfig, pooler Pooler) error {
 	return nil
 }
 
-// repeatedKeys refuses a URL connection string that gives a parameter
-// more than once (postgres://…?sslmode=require&sslmode=disable): it is
-// usually a string assembled from parts, and readers disagree on which
-// value wins (older pgx kept the first, libpq and pgx 5.13 the last), so
-// a silent choice surprises someone. The error names the keys, never their
-// values. Key=value strings keep libpq's rule (the last wins), as pgx does.
+// repeatedKeys refuses a connection string that gives a parameter more
+// than once (postgres://…?sslmode=require&sslmode=disable, or
+// host=h sslmode=require sslmode=disable): it is usually a string
+// assembled from parts, and readers disagree on which value wins (older
+// pgx kept the first, libpq and pgx 5.13 the last), so a silent choice
+// surprises someone. The error names the keys, never their values.
 func repeatedKeys(dsn string) error {
-	if !strings.HasPrefix(dsn, "postgres://") && !strings.HasPrefix(dsn, "postgresql://") {
-		return nil
-	}
-	u, err := url.Parse(dsn)
-	if err != nil {
-		return nil // pgx reports it, without the password
-	}
-	var twice []string
-	for key, values := range u.Query() {
-		if len(values) > 1 {
-			twice = append(twice, key)
+	var keys []string
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		u, err := url.Parse(dsn)
+		if err != nil {
+			return nil // pgx reports it, without the password
 		}
+		for key, values := range u.Query() {
+			for range values {
+				keys = append(keys, key)
+			}
+		}
+	} else {
+		keys = keywordKeys(dsn)
+	}
+	seen := map[string]bool{}
+	var twice []string
+	for _, k := range keys {
+		if seen[k] && !slices.Contains(twice, k) {
+			twice = append(twice, k)
+		}
+		seen[k] = true
 	}
 	if len(twice) == 0 {
 		return nil
 	}
 	slices.Sort(twice)
 	return fmt.Errorf("connection string: %s given more than once: give each parameter once", strings.Join(twice, ", "))
+}
+
+// keywordKeys returns the keys of a key=value connection string, in
+// order, as libpq reads it: a value is a run of non-space characters, or
+// single-quoted with \' and \\ escaped. It returns what it read before a
+// string it cannot read (pgx reports that, without the password). pgx's
+// parser is not exported, and only the keys are wanted here.
+func keywordKeys(dsn string) []string {
+	var keys []string
+	i, n := 0, len(dsn)
+	space := func() {
+		for i < n && (dsn[i] == ' ' || dsn[i] == '\t' || dsn[i] == '\n' || dsn[i] == '\r') {
+			i++
+		}
+	}
+	for {
+		space()
+		if i >= n {
+			return keys
+		}
+		start := i
+		for i < n && dsn[i] != '=' && dsn[i] != ' ' && dsn[i] != '\t' {
+			i++
+		}
+		key := dsn[start:i]
+		space()
+		if i >= n || dsn[i] != '=' || key == "" {
+			return keys
+		}
+		i++
+		space()
+		if i < n && dsn[i] == '\'' {
+			for i++; i < n && dsn[i] != '\''; i++ {
+				if dsn[i] == '\\' {
+					i++
+				}
+			}
+			if i >= n {
+				return keys // unterminated: pgx says so
+			}
+			i++
+		} else {
+			for i < n && dsn[i] != ' ' && dsn[i] != '\t' && dsn[i] != '\n' && dsn[i] != '\r' {
+				i++
+			}
+		}
+		keys = append(keys, key)
+	}
 }

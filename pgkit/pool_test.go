@@ -60,6 +60,15 @@ func TestOpenRejectsBadConnectionStrings(t *testing.T) {
 	if _, err := pgkit.ParseConfig("postgres://bob@127.0.0.1:1/app?pgkit_multiplex=true&pgkit_multiplex=false", pgkit.Config{}); err == nil || !strings.Contains(err.Error(), "pgkit_multiplex given more than once") {
 		t.Errorf("repeated pgkit key: error = %v", err)
 	}
+	// The same in key=value form; a key inside a quoted value is not one.
+	kv := "host=127.0.0.1 port=1 password=" + secret + " sslmode=disable password = 'other " + secret + "' sslmode=require"
+	if _, err := pgkit.ParseConfig(kv, pgkit.Config{}); err == nil || !strings.Contains(err.Error(), "password, sslmode given more than once") || strings.Contains(err.Error(), secret) {
+		t.Errorf("repeated key=value parameters: error = %v, want one naming both keys and not their values", err)
+	}
+	quoted := `host=127.0.0.1 port=1 password='a sslmode=x \' b' application_name=x sslmode=disable`
+	if _, err := pgkit.ParseConfig(quoted, pgkit.Config{}); err != nil {
+		t.Errorf("a key inside a quoted value taken for a key: %v", err)
+	}
 }
 
 func TestOpenUnreachableServerFailsFast(t *testing.T) {
