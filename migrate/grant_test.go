@@ -3,8 +3,6 @@ package migrate_test
 import (
 	"context"
 	"errors"
-	"math/rand/v2"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -34,12 +32,11 @@ func TestLeastPrivilegeRoles(t *testing.T) {
 	t.Parallel()
 	ctx := testContext(t)
 	owner := pgkittest.URL(t, schema.FS())
-	suffix := strconv.Itoa(rand.IntN(1_000_000))
-	app, ro := "shop_app_"+suffix, "shop_ro_"+suffix
-	roles := testroles.Create(t, owner, app, ro)
+	roles := testroles.Create(t, owner, "shop_app", "shop_ro")
+	app, ro := roles[0], roles[1]
 
 	// Before: the application role can do nothing.
-	appDB, err := pgkit.Open(ctx, roles[app], pgkit.Config{MaxConns: 4})
+	appDB, err := pgkit.Open(ctx, app.DSN, pgkit.Config{MaxConns: 4})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,10 +49,10 @@ func TestLeastPrivilegeRoles(t *testing.T) {
 		t.Fatalf("version check before Grant: %v, want advice to run migrate grant", err)
 	}
 
-	if err := migrate.Grant(ctx, owner, migrate.Roles{App: app, ReadOnly: ro}); err != nil {
+	if err := migrate.Grant(ctx, owner, migrate.Roles{App: app.Name, ReadOnly: ro.Name}); err != nil {
 		t.Fatal(err)
 	}
-	if err := migrate.Grant(ctx, owner, migrate.Roles{App: app, ReadOnly: ro}); err != nil {
+	if err := migrate.Grant(ctx, owner, migrate.Roles{App: app.Name, ReadOnly: ro.Name}); err != nil {
 		t.Fatalf("second Grant: %v", err)
 	}
 
@@ -113,7 +110,7 @@ func TestLeastPrivilegeRoles(t *testing.T) {
 	}
 
 	// The read-only role.
-	roConn, err := pgx.Connect(ctx, roles[ro])
+	roConn, err := pgx.Connect(ctx, ro.DSN)
 	if err != nil {
 		t.Fatal(err)
 	}

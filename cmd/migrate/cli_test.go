@@ -3,11 +3,9 @@ package main
 import (
 	"context"
 	"errors"
-	"math/rand/v2"
 	"net/url"
 	"os"
 	"os/exec"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -165,9 +163,8 @@ func TestStatusColumnsAligned(t *testing.T) {
 func TestGrantPrintsPlainLines(t *testing.T) {
 	t.Parallel()
 	dsn := pgkittest.URL(t, schema.FS())
-	suffix := strconv.Itoa(rand.IntN(1_000_000))
-	app, ro := "cli_app_"+suffix, "cli_ro_"+suffix
-	testroles.Create(t, dsn, app, ro)
+	roles := testroles.Create(t, dsn, "cli_app", "cli_ro")
+	app, ro := roles[0].Name, roles[1].Name
 	code, stdout, stderr := runMigrate(t, dsn, "grant", app, ro)
 	if code != 0 {
 		t.Fatalf("grant: exit %d %s", code, stderr)

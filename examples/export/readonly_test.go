@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"math/rand/v2"
 	"strconv"
 	"strings"
 	"testing"
@@ -54,12 +53,11 @@ func countOrders(t *testing.T, dsn string) int {
 func TestRunsAsTheReadOnlyRole(t *testing.T) {
 	t.Parallel()
 	owner := database(t, 10)
-	ro := "export_ro_" + strconv.Itoa(rand.IntN(1_000_000))
-	roles := testroles.Create(t, owner, ro)
-	if err := migrate.Grant(context.Background(), owner, migrate.Roles{ReadOnly: ro}); err != nil {
+	ro := testroles.Create(t, owner, "export_ro")[0]
+	if err := migrate.Grant(context.Background(), owner, migrate.Roles{ReadOnly: ro.Name}); err != nil {
 		t.Fatal(err)
 	}
-	code, out, errs := export1(t, context.Background(), roles[ro], "-table", "orders")
+	code, out, errs := export1(t, context.Background(), ro.DSN, "-table", "orders")
 	if code != exitOK || strings.Count(out, "\n") != 11 {
 		t.Fatalf("as the read-only role: exit %d, %d lines, stderr %q", code, strings.Count(out, "\n"), errs)
 	}

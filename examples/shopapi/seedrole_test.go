@@ -3,12 +3,11 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"math/rand/v2"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/shopdb/shopdb/internal/clitest"
 	"github.com/shopdb/shopdb/internal/testroles"
 	"github.com/shopdb/shopdb/migrate"
 	"github.com/shopdb/shopdb/pgkit/pgkittest"
@@ -22,15 +21,14 @@ import (
 func TestSeedAsTheAppRole(t *testing.T) {
 	t.Parallel()
 	owner := pgkittest.URL(t, schema.FS())
-	app := "shopapi_app_" + strconv.Itoa(rand.IntN(1_000_000))
-	roles := testroles.Create(t, owner, app)
-	if err := migrate.Grant(context.Background(), owner, migrate.Roles{App: app}); err != nil {
+	app := testroles.Create(t, owner, "shopapi_app")[0]
+	if err := migrate.Grant(context.Background(), owner, migrate.Roles{App: app.Name}); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	out := &syncBuffer{}
-	err := run(ctx, []string{"-addr", "127.0.0.1:0", "-seed", "10"}, roles[app], out, nil)
+	out := &clitest.Buffer{}
+	err := run(ctx, []string{"-addr", "127.0.0.1:0", "-seed", "10"}, app.DSN, out, nil)
 	if err == nil || !strings.Contains(err.Error(), "seeding failed") || !strings.Contains(err.Error(), "run with the owner's role, or without -seed") {
 		t.Fatalf("run as the app role with -seed: %v; want an error saying seeding failed and how to run instead\n%s", err, out)
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/shopdb/shopdb/db"
+	"github.com/shopdb/shopdb/internal/clitest"
 	"github.com/shopdb/shopdb/internal/testshop"
 	"github.com/shopdb/shopdb/pgkit"
 	"github.com/shopdb/shopdb/pgkit/pgkittest"
@@ -34,29 +35,11 @@ func TestMain(m *testing.M) {
 	os.Exit(pgkittest.Run(m))
 }
 
-// syncBuffer is a log sink safe for the server's goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // testService is the service on a fresh database seeded with 50 customers.
 type testService struct {
 	*httptest.Server
 	pool *pgkit.DB
-	logs *syncBuffer
+	logs *clitest.Buffer
 }
 
 func newTestService(t *testing.T, cfg pgkit.Config, timeout time.Duration) *testService {
@@ -67,7 +50,7 @@ func newTestService(t *testing.T, cfg pgkit.Config, timeout time.Duration) *test
 	if _, err := seed(context.Background(), pool, 50); err != nil {
 		t.Fatal(err)
 	}
-	logs := &syncBuffer{}
+	logs := &clitest.Buffer{}
 	srv, err := newServer(pool, m, options{RequestTimeout: timeout, Logger: slog.New(slog.NewJSONHandler(logs, nil))})
 	if err != nil {
 		t.Fatal(err)

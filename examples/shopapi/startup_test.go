@@ -17,6 +17,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/shopdb/shopdb/internal/clitest"
 	"github.com/shopdb/shopdb/pgkit/pgkittest"
 	"github.com/shopdb/shopdb/schema"
 )
@@ -28,7 +29,7 @@ const envRunMain = "SHOPAPI_TEST_RUN_MAIN"
 // command is run() serving in a goroutine, stopped at the test's end.
 type command struct {
 	addr   string
-	out    *syncBuffer
+	out    *clitest.Buffer
 	done   chan error
 	cancel context.CancelFunc
 	once   sync.Once
@@ -40,7 +41,7 @@ type command struct {
 func startCommand(t *testing.T, dsn string, args ...string) *command {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	c := &command{out: &syncBuffer{}, done: make(chan error, 1), cancel: cancel}
+	c := &command{out: &clitest.Buffer{}, done: make(chan error, 1), cancel: cancel}
 	ready := make(chan string, 1)
 	go func() { c.done <- run(ctx, append([]string{"-addr", "127.0.0.1:0"}, args...), dsn, c.out, ready) }()
 	t.Cleanup(func() {

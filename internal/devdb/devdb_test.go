@@ -3,9 +3,7 @@ package devdb_test
 import (
 	"bytes"
 	"context"
-	"math/rand/v2"
 	"os"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -36,15 +34,14 @@ func TestLeastPrivilegeRolesStart(t *testing.T) {
 	t.Parallel()
 	ctx := testContext(t)
 	owner := pgkittest.URL(t, schema.FS())
-	suffix := strconv.Itoa(rand.IntN(1_000_000))
-	app, ro := "devdb_app_"+suffix, "devdb_ro_"+suffix
-	roles := testroles.Create(t, owner, app, ro)
-	if err := migrate.Grant(ctx, owner, migrate.Roles{App: app, ReadOnly: ro}); err != nil {
+	roles := testroles.Create(t, owner, "devdb_app", "devdb_ro")
+	app, ro := roles[0], roles[1]
+	if err := migrate.Grant(ctx, owner, migrate.Roles{App: app.Name, ReadOnly: ro.Name}); err != nil {
 		t.Fatal(err)
 	}
 
 	var log bytes.Buffer
-	pool, closeDB, err := devdb.OpenPool(ctx, roles[app], &log, pgkit.Config{MaxConns: 2})
+	pool, closeDB, err := devdb.OpenPool(ctx, app.DSN, &log, pgkit.Config{MaxConns: 2})
 	if err != nil {
 		t.Fatalf("as the application role: %v\n%s", err, log.String())
 	}
@@ -66,7 +63,7 @@ func TestLeastPrivilegeRolesStart(t *testing.T) {
 		t.Errorf("log does not say the schema version:\n%s", log.String())
 	}
 
-	roPool, closeRO, err := devdb.OpenPool(ctx, roles[ro], &log, pgkit.Config{MaxConns: 2})
+	roPool, closeRO, err := devdb.OpenPool(ctx, ro.DSN, &log, pgkit.Config{MaxConns: 2})
 	if err != nil {
 		t.Fatalf("as the read-only role: %v\n%s", err, log.String())
 	}

@@ -7,18 +7,26 @@ import (
 	"crypto/rand"
 	"net/url"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
 )
 
-// Create makes login roles with the given names on the server (as
-// DATABASE_URL's role, which may create roles), each with a random
-// password, so that they can log in to a server that asks for passwords
-// (scram) as well as to one that trusts them. It returns, for each role,
-// dsn with that role and its password; at the end of the test the roles
+// Role is a login role made by Create.
+type Role struct {
+	Name string // its prefix and a random suffix: unique on the server
+	DSN  string // the test's database as this role, with its password
+}
+
+// Create makes a login role for each prefix on the server (as
+// DATABASE_URL's role, which may create roles), named after the prefix
+// with a random suffix (roles are the server's, shared by every test run
+// on it) and with a random password, so that it can log in to a server
+// that asks for passwords (scram) as well as to one that trusts it. It
+// returns them in the order of the prefixes; at the end of the test they
 // are dropped with what they were granted in dsn's database.
-func Create(t testing.TB, dsn string, names ...string) map[string]string {
+func Create(t testing.TB, dsn string, prefixes ...string) []Role {
 	t.Helper()
 	ctx := context.Background()
 	admin, err := pgx.Connect(ctx, os.Getenv("DATABASE_URL"))
@@ -30,8 +38,9 @@ func Create(t testing.TB, dsn string, names ...string) map[string]string {
 		admin.Close(ctx)
 		t.Fatal(err)
 	}
-	dsns := map[string]string{}
-	for _, n := range names {
+	roles := make([]Role, 0, len(prefixes))
+	for _, prefix := range prefixes {
+		n := prefix + "_" + strings.ToLower(rand.Text()[:8])
 		password := rand.Text()
 		// A password cannot be a bind parameter of CREATE ROLE; rand.Text
 		// is base32, with no quote to escape.
@@ -41,7 +50,7 @@ func Create(t testing.TB, dsn string, names ...string) map[string]string {
 		}
 		as := *u
 		as.User = url.UserPassword(n, password)
-		dsns[n] = as.String()
+		roles = append(roles, Role{Name: n, DSN: as.String()})
 	}
 	t.Cleanup(func() {
 		defer admin.Close(ctx)
@@ -64,7 +73,8 @@ func Create(t testing.TB, dsn string, names ...string) map[string]string {
 			return
 		}
 		defer there.Close(ctx)
-		for _, n := range names {
+		for _, r := range roles {
+			n := r.Name
 			id := pgx.Identifier{n}.Sanitize()
 			// A role that is no superuser may drop what another role was
 			// granted only as a member of it (CREATEROLE alone is not
@@ -80,5 +90,5 @@ func Create(t testing.TB, dsn string, names ...string) map[string]string {
 			}
 		}
 	})
-	return dsns
+	return roles
 }
