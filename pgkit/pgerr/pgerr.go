@@ -2,7 +2,8 @@
 // the sqlc query and never carry argument or row values in their text:
 // ErrNotFound, *ConstraintError, *QueryError, and classifiers by SQLSTATE
 // (IsSerializationFailure, IsDeadlock, IsRetryable, IsLockTimeout,
-// IsQueryCanceled, IsStatementTimeout).
+// IsQueryCanceled, IsStatementTimeout), and ErrCommitUnknown for a write
+// whose outcome was lost with its connection.
 //
 // pgkit applies Map to every error of the generated code it runs; the
 // classifiers and AsConstraint also work on raw pgx errors, so code that
@@ -203,7 +204,7 @@ func Map(ctx context.Context, sql string, err error) error {
 		return nil
 	}
 	switch err.(type) {
-	case *notFoundError, *ConstraintError, *QueryError:
+	case *notFoundError, *ConstraintError, *QueryError, *CommitUnknownError:
 		return err
 	}
 	name := QueryName(sql)
