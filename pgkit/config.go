@@ -19,6 +19,37 @@ import (
 // otherwise takes the default documented on it, so Config{} is ready to use.
 // A negative value is refused (Open and ParseConfig fail naming the
 // field), but for AcquireTimeout, where it means no bound.
+//
+// Following the primary. A connection string that asks for the primary,
+// with target_session_attrs=read-write or primary (give it every host of
+// the formation: postgres://h1,h2/db?target_session_attrs=read-write),
+// makes a pool that keeps to the current primary through a failover:
+//   - a connection whose server reports itself a standby (in_hot_standby)
+//     or, for read-write, read-only (default_transaction_read_only) is
+//     closed instead of used, and another taken or made (pgx checks a new
+//     one's role as it connects). The server sends these reports at the
+//     start of a session and with the first answer after either changed:
+//     no query is added. An idle connection's report is as old as its
+//     last answer, so a connection idle for a second is pinged before use
+//     (as pgxpool does), and after the pool lost a connection, or found
+//     one on the wrong server, so is each connection idle since then;
+//   - a write refused with SQLSTATE 25006 nonetheless (the server turned
+//     read-only while the connection was in use) by the DB's Exec, Query,
+//     QueryRow, SendBatch or CopyFrom, multiplexed or not, drops the
+//     pool's connections, at most once a second, and its error matches
+//     pgerr.IsWrongServerRole. (In a transaction begun on the DB it is
+//     the server's error, as before.)
+//
+// Use read-write with pg_auto_failover, which keeps a node it promotes
+// read-only until the old primary is fenced; primary would take writes
+// to it, and have them refused. The reports need PostgreSQL 14 or later
+// and no transaction pooler in between (PgBouncer passes a server
+// connection's report to the one client that used it first); without
+// them only the 25006 rule applies. A connection string without
+// target_session_attrs (a single host, or an address that moves to the
+// new primary) is taken as it is: add target_session_attrs=read-write to
+// it to have this. No Config field turns it on: the connection string
+// already says which server it wants, and pgx refuses the others.
 type Config struct {
 	// MaxConns caps open connections. Default: pgxpool's, max(4,
 	// runtime.NumCPU()).
@@ -209,10 +240,17 @@ func DefaultApplicationName() string {
 // case), and any other value is an error naming the key. Config.AfterConnect
 // is the returned AfterConnect: wrap it rather than replace it. The
 // connections cancel statements as Gather and Pipeline need (their
-// BuildContextWatcherHandler): keep it when adjusting the config.
+// BuildContextWatcherHandler): keep it when adjusting the config. For a
+// connection string meant for the primary, the returned PrepareConn and
+// ShouldPing keep the pool off servers of the wrong role (see Config);
+// the 25006 rule and the reconnect pacing need Open.
 func ParseConfig(dsn string, cfg Config) (*pgxpool.Config, error) {
 	pcfg, _, err := parseConfig(dsn, cfg)
-	return pcfg, err
+	if err != nil {
+		return nil, err
+	}
+	guardRole(pcfg)
+	return pcfg, nil
 }
 
 // parseConfig is ParseConfig, also reporting whether to multiplex

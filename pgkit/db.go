@@ -29,16 +29,20 @@ type DB struct {
 	queryTimeout   time.Duration
 	timeouts       atomic.Int64 // acquires ended by acquireTimeout
 	exhausted      atomic.Int64 // those of them that found the pool full
+	role           *roleGuard   // nil unless the DSN is meant for the primary (role.go)
+	lastReset      atomic.Int64 // unix nanoseconds of the last resetAtMostEvery
 }
 
 // Open creates a pool for dsn (a postgres:// URL or key=value string, as
 // DATABASE_URL holds) and checks that the server answers. Errors never
-// contain the password.
+// contain the password. A dsn with target_session_attrs=primary or
+// read-write makes a pool that follows the primary (see Config).
 func Open(ctx context.Context, dsn string, cfg Config) (*DB, error) {
 	pcfg, multiplex, err := parseConfig(dsn, cfg)
 	if err != nil {
 		return nil, err
 	}
+	role := guardRole(pcfg)
 	if multiplex && pcfg.ConnConfig.DefaultQueryExecMode == pgx.QueryExecModeCacheDescribe {
 		return nil, errors.New("open pool: Config.Multiplex prepares named statements on each connection and sends every statement as a transaction of its own, which a transaction pooler (Config.Pooler, pgbouncer=true) or default_query_exec_mode=cache_describe rules out: turn one of them off")
 	}
@@ -71,11 +75,16 @@ func Open(ctx context.Context, dsn string, cfg Config) (*DB, error) {
 	}
 	db := NewDB(pool, cfg.AcquireTimeout)
 	db.queryTimeout = cfg.QueryTimeout
+	db.role = role
 	if multiplex {
-		mx = mux.New(mux.Config{
+		mcfg := mux.Config{
 			Pool: pool, Acquire: db.acquireForLane, Exhausted: db.exhaustedError, AcquireTimeout: db.acquireTimeout,
 			Lanes: int(cfg.MultiplexConns), Depth: cfg.MultiplexDepth, Tracer: pcfg.ConnConfig.Tracer,
-		})
+		}
+		if role != nil {
+			mcfg.Unfit = role.unfitLane
+		}
+		mx = mux.New(mcfg)
 		db.mx = mx
 	}
 	return db, nil
@@ -135,10 +144,10 @@ func (d *DB) Ping(ctx context.Context) error {
 	defer cancel()
 	c, err := d.acquire(ctx)
 	if err != nil {
-		return err
+		return d.roleErr(err)
 	}
 	defer c.Release()
-	return pgerr.Map(ctx, "", c.Ping(ctx))
+	return d.roleErr(pgerr.Map(ctx, "", c.Ping(ctx)))
 }
 
 // Exec runs sql: multiplexed when the DB multiplexes, else on a pooled
@@ -148,7 +157,8 @@ func (d *DB) Ping(ctx context.Context) error {
 func (d *DB) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
 	ctx, cancel := d.deadline(ctx)
 	defer cancel()
-	return d.exec(ctx, sql, args)
+	tag, err := d.exec(ctx, sql, args)
+	return tag, d.roleErr(err)
 }
 
 // Query runs sql: multiplexed (the rows read in full, in memory) when the
@@ -156,7 +166,8 @@ func (d *DB) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandT
 // closed or read to the end. Reruns as for Exec.
 func (d *DB) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
 	tctx, cancel := d.deadline(ctx)
-	return d.query(ctx, tctx, cancel, sql, args, false)
+	rows, err := d.query(ctx, tctx, cancel, sql, args, false)
+	return rows, d.roleErr(err)
 }
 
 // QueryStream is Query on a pooled connection of its own, also when the
@@ -165,7 +176,8 @@ func (d *DB) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, erro
 // closed or read to the end. The generated …Stream methods call it.
 func (d *DB) QueryStream(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
 	tctx, cancel := d.deadline(ctx)
-	return d.query(ctx, tctx, cancel, sql, args, true)
+	rows, err := d.query(ctx, tctx, cancel, sql, args, true)
+	return rows, d.roleErr(err)
 }
 
 // QueryRow runs sql on a pooled connection, given back by Scan. A dead
@@ -191,11 +203,11 @@ func (d *DB) CopyFrom(ctx context.Context, table pgx.Identifier, columns []strin
 	defer cancel()
 	c, err := d.acquire(ctx)
 	if err != nil {
-		return 0, pgerr.Map(ctx, "", err)
+		return 0, d.roleErr(pgerr.Map(ctx, "", err))
 	}
 	defer c.Release()
 	n, err := c.CopyFrom(ctx, table, columns, src)
-	return n, pgerr.Map(ctx, "", err)
+	return n, d.roleErr(pgerr.Map(ctx, "", err))
 }
 
 // SendBatch sends b on a pooled connection, given back by Close.
@@ -204,9 +216,13 @@ func (d *DB) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
 	c, err := d.acquire(ctx)
 	if err != nil {
 		cancel()
-		return errBatch{pgerr.Map(ctx, "", err)}
+		return errBatch{d.roleErr(pgerr.Map(ctx, "", err))}
 	}
-	return &boundBatch{BatchResults: batchOn(ctx, c, b, c), cancel: cancel}
+	br := &boundBatch{BatchResults: batchOn(ctx, c, b, c), cancel: cancel}
+	if d.role != nil {
+		return &roleBatch{BatchResults: br, typ: d.roleErr}
+	}
+	return br
 }
 
 // Begin starts a transaction on a pooled connection; see BeginTx.

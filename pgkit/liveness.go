@@ -5,8 +5,13 @@ import (
 	"crypto/tls"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
+
+// pingIdle is how long a connection may sit idle before an acquire pings
+// it, as pgxpool does by default.
+const pingIdle = time.Second
 
 // shouldPing is pgxpool's ShouldPing for pgkit's pools: it pings, as
 // pgxpool does by default, a connection idle for a second or more, and also
@@ -21,10 +26,13 @@ import (
 // cost every acquire a millisecond; a non-blocking peek at the socket
 // (serverSpoke) costs one system call.
 func shouldPing(_ context.Context, p pgxpool.ShouldPingParams) bool {
-	if p.IdleDuration >= time.Second {
-		return true
-	}
-	nc := p.Conn.PgConn().Conn()
+	return p.IdleDuration >= pingIdle || spokeWhileIdle(p.Conn)
+}
+
+// spokeWhileIdle reports whether the server wrote to c, or closed it, while
+// it sat idle in the pool.
+func spokeWhileIdle(c *pgx.Conn) bool {
+	nc := c.PgConn().Conn()
 	if t, ok := nc.(*tls.Conn); ok {
 		nc = t.NetConn()
 	}

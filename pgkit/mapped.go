@@ -54,7 +54,7 @@ func (r *mappedRows) Err() error {
 	if r.ended {
 		return r.err
 	}
-	return pgerr.Map(r.ctx, r.sql, r.Rows.Err())
+	return r.db.roleErr(pgerr.Map(r.ctx, r.sql, r.Rows.Err()))
 }
 
 // Scan decodes the current row; its error names the query, as on every
@@ -68,7 +68,7 @@ func (r *mappedRows) Scan(dest ...any) error {
 
 func (r *mappedRows) done() {
 	if r.cancel != nil && !r.ended {
-		r.err, r.ended = pgerr.Map(r.ctx, r.sql, r.Rows.Err()), true
+		r.err, r.ended = r.db.roleErr(pgerr.Map(r.ctx, r.sql, r.Rows.Err())), true
 	}
 	if r.conn != nil {
 		r.conn.Release()

@@ -65,15 +65,14 @@ type Replicated struct {
 	primary *DB
 	// nodes are the primary DSN's (first: its db is primary) and the
 	// replica DSNs', in the order given.
-	nodes     []*node
-	cfg       Config
-	rcfg      ReplicaConfig
-	next      atomic.Uint64
-	reads     sync.Map     // sql -> bool: is it a read
-	readsN    atomic.Int64 // entries stored in reads
-	lastReset atomic.Int64 // unix nanoseconds of the primary pool's last Reset
-	stop      chan struct{}
-	done      sync.WaitGroup
+	nodes  []*node
+	cfg    Config
+	rcfg   ReplicaConfig
+	next   atomic.Uint64
+	reads  sync.Map     // sql -> bool: is it a read
+	readsN atomic.Int64 // entries stored in reads
+	stop   chan struct{}
+	done   sync.WaitGroup
 }
 
 var _ Source = (*Replicated)(nil)
@@ -321,7 +320,7 @@ func (r *Replicated) query(ctx context.Context, run runFunc, sql string, args []
 		if err != nil {
 			return nil, r.wrongRole(err)
 		}
-		return &roleRows{Rows: rows, r: r}, nil
+		return &roleRows{Rows: rows, typ: r.wrongRole}, nil
 	}
 	rows, err := run(n.db.Load(), ctx, sql, args...)
 	if err != nil {
@@ -349,7 +348,7 @@ func (r *Replicated) CopyFrom(ctx context.Context, table pgx.Identifier, columns
 // SendBatch sends b to the primary: a batch may write.
 func (r *Replicated) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
 	wrote(ctx)
-	return &roleBatch{BatchResults: r.primary.SendBatch(ctx, b), r: r}
+	return &roleBatch{BatchResults: r.primary.SendBatch(ctx, b), typ: r.wrongRole}
 }
 
 // Begin starts a transaction on the primary: every statement of a
@@ -368,7 +367,7 @@ func (r *Replicated) BeginTx(ctx context.Context, opts pgx.TxOptions) (pgx.Tx, e
 		return tx, err
 	}
 	if t, ok := tx.(*Tx); ok {
-		return newTx(&roleTx{Tx: t.tx, r: r}), nil
+		return newTx(&roleTx{Tx: t.tx, typ: r.wrongRole}), nil
 	}
 	return tx, nil
 }

@@ -187,12 +187,9 @@ func (r *Replicated) primaryMeasured(n *node, standby bool) {
 // resetPrimary drops the primary pool's connections (those in use when
 // they come back), at most once per CheckInterval; it reports whether it
 // did.
-func (r *Replicated) resetPrimary() bool {
-	now := time.Now().UnixNano()
-	last := r.lastReset.Load()
-	if now-last < int64(r.rcfg.CheckInterval) || !r.lastReset.CompareAndSwap(last, now) {
-		return false
-	}
-	r.primary.reset()
-	return true
-}
+func (r *Replicated) resetPrimary() bool { return r.primary.resetAtMostEvery(r.rcfg.CheckInterval) }
+
+// wrongRole types err when it is a write the primary DSN's server refused
+// for being read-only (see refusedAsReadOnly), and drops the primary's
+// pool then (resetPrimary).
+func (r *Replicated) wrongRole(err error) error { return refusedAsReadOnly(err, r.resetPrimary) }

@@ -29,7 +29,8 @@ type lane struct {
 	lastCancelDone atomic.Int64 // unix nanoseconds
 
 	idle     bool // in m.idle; under m.mu
-	retiring bool // ReleaseIdle or Reset took it out; under m.mu
+	retiring bool // ReleaseIdle, Reset or leave took it out; under m.mu
+	unfit    bool // its server is no longer what the pool wants (Config.Unfit); lane goroutine only
 
 	// lane goroutine only
 	stmts        *connStmts
@@ -138,6 +139,9 @@ func (l *lane) run() {
 					l.die(err)
 					return
 				}
+				if !l.unfit && l.m.cfg.Unfit != nil && l.m.cfg.Unfit(l.pg) {
+					l.leave()
+				}
 			}
 			continue
 		}
@@ -230,10 +234,31 @@ func (l *lane) retireIfIdle() bool {
 }
 
 // retire stops the writer and gives the connection back to the pool;
-// every result has been read, so it is idle.
+// every result has been read, so it is idle. A connection to a server
+// that is no longer fit is closed instead, so the pool destroys it.
 func (l *lane) retire() {
 	l.w.stop()
+	if l.unfit {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		_ = l.pg.Close(ctx)
+		cancel()
+	}
 	l.pc.Release()
+}
+
+// leave takes a lane whose server is no longer fit out of the lanes: it
+// answers what it has, then retires; the queue goes to the others, or to
+// a new lane on another connection.
+func (l *lane) leave() {
+	l.unfit = true
+	m := l.m
+	m.mu.Lock()
+	m.removeLane(l)
+	l.retiring = true
+	if len(m.queue) > 0 {
+		m.kick()
+	}
+	m.mu.Unlock()
 }
 
 // removeLane drops l from the lanes and the idle list; m.mu is held.

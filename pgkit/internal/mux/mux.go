@@ -93,6 +93,12 @@ type Config struct {
 	Depth int
 	// Tracer, when set, sees every statement start and end.
 	Tracer pgx.QueryTracer
+	// Unfit, when set, is asked after each result whether the server of
+	// a lane's connection, as it last reported itself, is no longer what
+	// the pool wants (a standby, a read-only server); such a lane takes
+	// no more statements, answers those it has, and closes its
+	// connection.
+	Unfit func(*pgconn.PgConn) bool
 }
 
 // Mux spreads autocommit statements over lanes. Callers append to one
