@@ -50,6 +50,20 @@ import (
 // new primary) is taken as it is: add target_session_attrs=read-write to
 // it to have this. No Config field turns it on: the connection string
 // already says which server it wants, and pgx refuses the others.
+//
+// Reconnecting. While connecting fails (the server down, starting up or
+// full, no host of the role asked for: a failover before the new primary
+// is up), a pool makes one connection attempt at a time; callers that
+// need a new connection wait for its outcome, up to AcquireTimeout and
+// their context, and then fail with the last attempt's error, which
+// pgerr.IsTransient or pgerr.IsWrongServerRole matches. Callers that an
+// idle connection serves do not wait. The delay between attempts starts
+// at 25 ms and doubles up to 250 ms, each wait a random half to whole of
+// it, so that processes that lost the server together do not come back
+// in step, and writes resume within about 250 ms (plus one connection
+// set-up) of a new primary accepting them. The first attempt that
+// succeeds ends the waiting. Every pool does this; when nothing failed it
+// costs an acquire one atomic load.
 type Config struct {
 	// MaxConns caps open connections. Default: pgxpool's, max(4,
 	// runtime.NumCPU()).

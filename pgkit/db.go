@@ -29,6 +29,7 @@ type DB struct {
 	queryTimeout   time.Duration
 	timeouts       atomic.Int64 // acquires ended by acquireTimeout
 	exhausted      atomic.Int64 // those of them that found the pool full
+	gate           *connectGate // paces connection attempts while they fail (reconnect.go)
 	role           *roleGuard   // nil unless the DSN is meant for the primary (role.go)
 	lastReset      atomic.Int64 // unix nanoseconds of the last resetAtMostEvery
 }
@@ -95,7 +96,9 @@ func NewDB(pool *pgxpool.Pool, acquireTimeout time.Duration) *DB {
 	if acquireTimeout == 0 {
 		acquireTimeout = DefaultAcquireTimeout
 	}
-	return &DB{pool: pool, acquireTimeout: acquireTimeout, maxConns: pool.Config().MaxConns}
+	d := &DB{pool: pool, acquireTimeout: acquireTimeout, maxConns: pool.Config().MaxConns}
+	d.gate = d.newGate()
+	return d
 }
 
 // Pool is the underlying pgxpool, for what DB does not wrap (LISTEN, large
@@ -105,6 +108,7 @@ func (d *DB) Pool() *pgxpool.Pool { return d.pool }
 // Close closes every connection, waiting for the ones in use to come back
 // (multiplexed connections once their statements are answered).
 func (d *DB) Close() {
+	d.gate.close()
 	if d.mx != nil {
 		d.mx.Close()
 	}
@@ -289,17 +293,22 @@ func (d *DB) yieldIdleLanes() {
 }
 
 // bounded runs acquire, which takes a pooled connection with the context
-// it is given, with the acquire timeout applied, and names the failure:
-// *PoolExhaustedError when the pool stayed full for the whole timeout.
+// it is given, with the acquire timeout applied and through the reconnect
+// gate (reconnect.go), and names the failure: *PoolExhaustedError when the
+// pool stayed full for the whole timeout.
 func (d *DB) bounded(ctx context.Context, acquire func(context.Context) error) error {
 	if d.acquireTimeout < 0 {
-		return acquire(ctx)
+		return d.gate.pass(ctx, d.wouldConnect, acquire)
 	}
 	actx, cancel := context.WithTimeout(ctx, d.acquireTimeout)
 	defer cancel()
-	err := acquire(actx)
+	err := d.gate.pass(actx, d.wouldConnect, acquire)
 	if err == nil {
 		return nil
+	}
+	var waited *reconnectError
+	if errors.As(err, &waited) {
+		return err // the gate's attempt failed: not a wait for a busy pool
 	}
 	if ctx.Err() == nil && errors.Is(actx.Err(), context.DeadlineExceeded) {
 		d.timeouts.Add(1) // pgxpool counted it as canceled
