@@ -195,7 +195,8 @@ func (v *vip) URL() string {
 	return fmt.Sprintf("postgres://postgres@%s/postgres?sslmode=disable", v.ln.Addr())
 }
 
-// point sends new connections to port.
+// point sends new connections to port; 0 refuses them, as an address
+// whose server is down.
 func (v *vip) point(port int) { v.target.Store(int64(port)) }
 
 func (v *vip) serve() {
@@ -227,7 +228,12 @@ func (v *vip) forward(client net.Conn) {
 	if !v.track(client) {
 		return
 	}
-	server, err := net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(int(v.target.Load())), 5*time.Second)
+	port := v.target.Load()
+	if port == 0 { // down: refused
+		client.Close()
+		return
+	}
+	server, err := net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(int(port)), 5*time.Second)
 	if err != nil || !v.track(server) {
 		client.Close()
 		return
