@@ -27,8 +27,9 @@ type DB struct {
 	maxConns       int32    // the pool's (pgxpool's Config() copies the whole config)
 	acquireTimeout time.Duration
 	queryTimeout   time.Duration
-	timeouts       atomic.Int64 // acquires ended by acquireTimeout
-	exhausted      atomic.Int64 // those of them that found the pool full
+	commitResolve  time.Duration // Config.CommitResolveTimeout
+	timeouts       atomic.Int64  // acquires ended by acquireTimeout
+	exhausted      atomic.Int64  // those of them that found the pool full
 }
 
 // Open creates a pool for dsn (a postgres:// URL or key=value string, as
@@ -71,6 +72,9 @@ func Open(ctx context.Context, dsn string, cfg Config) (*DB, error) {
 	}
 	db := NewDB(pool, cfg.AcquireTimeout)
 	db.queryTimeout = cfg.QueryTimeout
+	if cfg.CommitResolveTimeout > 0 {
+		db.commitResolve = cfg.CommitResolveTimeout
+	}
 	if multiplex {
 		mx = mux.New(mux.Config{
 			Pool: pool, Acquire: db.acquireForLane, Exhausted: db.exhaustedError, AcquireTimeout: db.acquireTimeout,
@@ -86,7 +90,7 @@ func NewDB(pool *pgxpool.Pool, acquireTimeout time.Duration) *DB {
 	if acquireTimeout == 0 {
 		acquireTimeout = DefaultAcquireTimeout
 	}
-	return &DB{pool: pool, acquireTimeout: acquireTimeout, maxConns: pool.Config().MaxConns}
+	return &DB{pool: pool, acquireTimeout: acquireTimeout, maxConns: pool.Config().MaxConns, commitResolve: DefaultCommitResolveTimeout}
 }
 
 // Pool is the underlying pgxpool, for what DB does not wrap (LISTEN, large
@@ -195,7 +199,7 @@ func (d *DB) CopyFrom(ctx context.Context, table pgx.Identifier, columns []strin
 	}
 	defer c.Release()
 	n, err := c.CopyFrom(ctx, table, columns, src)
-	return n, pgerr.Map(ctx, "", err)
+	return n, autocommitOutcome(ctx, "", pgerr.Map(ctx, "", err))
 }
 
 // SendBatch sends b on a pooled connection, given back by Close.
@@ -218,18 +222,28 @@ func (d *DB) Begin(ctx context.Context) (pgx.Tx, error) {
 // back by Commit or Rollback. Taking the connection and sending BEGIN
 // together wait at most the acquire timeout.
 func (d *DB) BeginTx(ctx context.Context, opts pgx.TxOptions) (pgx.Tx, error) {
-	var tx pgx.Tx
+	var (
+		tx pgx.Tx
+		c  *pgxpool.Conn
+	)
 	d.yieldIdleLanes()
 	err := d.bounded(ctx, func(actx context.Context) (err error) {
-		// pgxpool's Tx gives the connection back when it ends; actx bounds
-		// only the acquire and the BEGIN, never the transaction.
-		tx, err = d.pool.BeginTx(actx, opts)
+		// The Tx gives the connection back when it ends; actx bounds only
+		// the acquire and the BEGIN, never the transaction.
+		if c, err = d.pool.Acquire(actx); err != nil {
+			return err
+		}
+		if tx, err = c.BeginTx(actx, opts); err != nil {
+			c.Release()
+		}
 		return err
 	})
 	if err != nil {
 		return nil, pgerr.Map(ctx, "", err)
 	}
-	return newTxWithTimeout(tx, d.queryTimeout), nil
+	t := newTxWithTimeout(tx, d.queryTimeout)
+	t.conn, t.db, t.resolve, t.top = c, d, d.commitResolve, true
+	return t, nil
 }
 
 // RunInTx runs fn in a transaction with WithTx's defaults (retried on
