@@ -164,15 +164,6 @@ func (s *server) getOrder(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusOK, out)
 }
 
-func (s *server) healthz(w http.ResponseWriter, r *http.Request) error {
-	ctx, cancel := context.WithTimeout(r.Context(), time.Second)
-	defer cancel()
-	if err := s.pool.Ping(ctx); err != nil {
-		return fmt.Errorf("database unreachable: %w", err)
-	}
-	return writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "pool": s.pool.Stats().String()})
-}
-
 // htmlPage renders a product with its reviews and a customer's orders:
 // /?product=ID&customer=ID, by default the first product and customer.
 func (s *server) htmlPage(w http.ResponseWriter, r *http.Request) error {

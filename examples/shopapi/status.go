@@ -33,6 +33,11 @@ type errorJSON struct {
 	// stored (pgerr.ErrCommitUnknown), and absent otherwise: every other
 	// error, 503 included, means nothing was stored.
 	Outcome string `json:"outcome,omitempty"`
+	// Status and Primary are /healthz's, when the node writes go to is
+	// unreachable or cannot take writes (healthError).
+	Status  string    `json:"status,omitempty"`
+	Primary *nodeJSON `json:"primary,omitempty"`
+	Pool    string    `json:"pool,omitempty"`
 }
 
 // Messages of the 503s: the client may retry, after Retry-After.
@@ -53,13 +58,16 @@ const (
 // unknown is 503 too, with "outcome":"unknown".
 func status(err error) (int, errorJSON) {
 	var (
-		bad   *badRequest
-		he    *httpError
-		stock *shop.InsufficientStockError
-		qty   *shop.InvalidQuantityError
+		bad    *badRequest
+		he     *httpError
+		health *healthError
+		stock  *shop.InsufficientStockError
+		qty    *shop.InvalidQuantityError
 	)
 	switch {
-	// First, whatever else the error says: the write may have happened.
+	case errors.As(err, &health): // /healthz: wrote nothing, says why
+		return http.StatusServiceUnavailable, health.body()
+	// Then, whatever else the error says: the write may have happened.
 	case errors.Is(err, pgerr.ErrCommitUnknown):
 		return http.StatusServiceUnavailable, errorJSON{Error: msgCommitUnknown, Outcome: "unknown"}
 	case errors.As(err, &bad):
