@@ -180,3 +180,38 @@ func TestLostConnectionMidRequestIs503(t *testing.T) {
 		})
 	}
 }
+
+// TestLostCommitSaysOutcomeUnknown: an order whose COMMIT reached the
+// server and whose answer was lost with the connection (the proxy cuts
+// the client's side as it forwards the COMMIT, and lets the server run it:
+// the order is stored) must not be
+// answered in a way a client would retry blindly. The service has no
+// idempotency key, so a retry after a plain 503 places the order twice.
+// Right: 201 (the outcome was resolved as committed), or 503 with
+// "outcome":"unknown" telling the client to check its orders first; a
+// 503 without it is right only if nothing was stored; never 500.
+func TestLostCommitSaysOutcomeUnknown(t *testing.T) {
+	t.Parallel()
+	seeded := newTestService(t, pgkit.Config{}, 5*time.Second)
+	dsn := seeded.pool.Pool().Config().ConnString()
+	proxy := startCutProxy(t, dsn)
+	s := serveOn(t, openPool(t, proxy.url(t, dsn), pgkit.Config{}), 30*time.Second)
+	proxy.cutOnCommit.Store(true)
+	r := wait(t, s.send("POST", "/orders", `{"customer_id": 1, "items": [{"product_id": 1, "quantity": 1}]}`))
+	proxy.cutOnCommit.Store(false)
+	if proxy.commits.Load() == 0 {
+		t.Fatalf("no COMMIT went through the proxy: %d %s", r.code, r.raw)
+	}
+	stored := countOrders(t, seeded.pool) - 250
+	msg, _ := r.body["error"].(string)
+	switch {
+	case r.code == 201 && stored == 1:
+		t.Logf("the lost commit was resolved: committed")
+	case r.code == 503 && r.retry == "1" && r.body["outcome"] == "unknown" && strings.Contains(msg, "check") && stored <= 1:
+		t.Logf("503, outcome unknown (%d stored): %s", stored, msg)
+	case r.code == 503 && r.retry == "1" && r.body["outcome"] == nil && stored == 0:
+		t.Logf("503: known not stored")
+	default:
+		t.Fatalf("lost commit: %d Retry-After %q %s with %d order(s) stored; a client retrying on this answer orders again\n%s", r.code, r.retry, r.raw, stored, s.logs)
+	}
+}
