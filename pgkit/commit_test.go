@@ -379,7 +379,8 @@ func TestCommitManualTx(t *testing.T) {
 
 // TestAutocommitWriteLostAnswerIsUnknown: a write outside a transaction
 // whose answer was lost returns an error matching ErrCommitUnknown (it
-// committed here), pooled and multiplexed, on Exec and on QueryRow; a
+// committed here), pooled and multiplexed, on Exec, QueryRow and
+// Pipeline; a
 // read whose answer was lost is only ErrConnectionLost.
 func TestAutocommitWriteLostAnswerIsUnknown(t *testing.T) {
 	t.Parallel()
@@ -395,6 +396,12 @@ func TestAutocommitWriteLostAnswerIsUnknown(t *testing.T) {
 				"Exec": func(token string) error {
 					_, err := d.Exec(ctx, `INSERT INTO retry_writes (token) VALUES ($1)`, token)
 					return err
+				},
+				"Pipeline": func(token string) error {
+					return pgkit.Pipeline(ctx, d, func(x pgkit.DBTX) pgkit.DBTX { return x }, func(ctx context.Context, q pgkit.DBTX) error {
+						_, err := q.Exec(ctx, `INSERT INTO retry_writes (token) VALUES ($1)`, token)
+						return err
+					})
 				},
 				"QueryRow": func(token string) error {
 					var got string
