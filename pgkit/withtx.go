@@ -84,6 +84,21 @@ func WithTx[D DBTX, Q any](ctx context.Context, src DBTX, newQ func(D) Q, fn fun
 // fails with a serialization failure or a deadlock, fn runs again in a new
 // transaction, up to opts.MaxAttempts times with jittered backoff; fn must
 // therefore have no effect outside the database that cannot run twice.
+// A transaction lost with its connection before it committed (a restart,
+// a failover) runs again too, within opts.FailoverWait.
+//
+// Exactly once, across failovers: on a *DB (or a *Replicated), a
+// transaction whose COMMIT reached the server and whose answer was lost
+// is looked up on the primary (Config.CommitResolveTimeout). Committed:
+// WithTx returns nil and fn does not run again. Not committed: fn runs
+// again as above. Not known (a failover to a server on another timeline
+// happened first, or no primary answered in time): the error matches
+// pgerr.ErrCommitUnknown and carries the transaction's id; fn does not
+// run again. So WithTx never runs again a transaction that committed, and
+// never reports failed one that did. Across a failover this holds only
+// with synchronous replication (synchronous_commit on, a synchronous
+// standby): with asynchronous replication a commit acknowledged by the
+// old primary can be missing on the new one, which no client can undo.
 //
 // Every query of fn's Queries has pgerr's typed errors, whatever src is.
 // fn's error is returned as is, so errors.Is and errors.As see it unchanged.
