@@ -14,6 +14,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -183,7 +184,11 @@ func TestFailoverFormation(t *testing.T) {
 		t.Fatal(err)
 	}
 	var acked, failedN, unknown, unknownStored int
+	kinds := map[string]int{} // a failure's text without its token or ports, for the log
 	for tok, err := range l.outcome {
+		if err != nil {
+			kinds[failureKind(tok, err)]++
+		}
 		n := stored[tok]
 		switch {
 		case n > 1:
@@ -207,7 +212,26 @@ func TestFailoverFormation(t *testing.T) {
 		}
 	}
 	t.Logf("%d writes: %d acknowledged, %d failed (none stored), %d unknown (%d of them stored)", len(l.outcome), acked, failedN, unknown, unknownStored)
+	for k, n := range kinds {
+		t.Logf("%5d × %s", n, k)
+	}
 	if acked == 0 {
 		t.Fatal("no write acknowledged")
 	}
+}
+
+// failureKind is err's class for the log: the kind of writer (WithTx for
+// w0–w5, autocommit for w6–w7) and the error's first words.
+func failureKind(token string, err error) string {
+	kind := "WithTx"
+	if strings.HasPrefix(token, "w6-") || strings.HasPrefix(token, "w7-") {
+		kind = "autocommit"
+	}
+	msg := err.Error()
+	if i := strings.Index(msg, ": "); i > 0 {
+		if j := strings.Index(msg[i+2:], ": "); j > 0 {
+			msg = msg[:i+2+j]
+		}
+	}
+	return kind + ": " + msg
 }
