@@ -28,8 +28,9 @@ type setting struct{ name, value string }
 // connection every health_check_period, health_check_max_retries times
 // health_check_retry_delay apart, each within health_check_timeout) fail
 // too; or at once when its keeper reports postgres down. Keepers report
-// every second, so 5 s is five missed reports; a node that still answers
-// health checks is never failed over. Then the standby waits
+// every second, so 5 s is five missed reports, and a node whose keeper is
+// slow to report but whose postgres answers health checks is not failed
+// over. Then the standby waits
 // primary_demote_timeout for the old primary to report it has stopped:
 // 5 s, above the keepers' network_partition_timeout (3 s, keeperSettings)
 // after which a primary that can reach neither the monitor nor its
