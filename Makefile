@@ -6,7 +6,7 @@
 GO ?= go
 SQLC := $(GO) tool -modfile=tools/go.mod sqlc
 
-.PHONY: demo serve test generate check bench chaos postgres-binaries browser pgbouncer pg-auto-failover sqlc-tool
+.PHONY: demo serve test generate check bench chaos failover postgres-binaries browser pgbouncer pg-auto-failover sqlc-tool
 
 ## demo: run the quickstart (tutorial flow) against DATABASE_URL or a throwaway server.
 demo: postgres-binaries
@@ -43,6 +43,13 @@ bench: postgres-binaries
 ## wrong answers, hangs, lost and duplicated writes and untyped errors. `make test` runs its short version.
 chaos: postgres-binaries
 	PGKIT_CHAOS=long $(GO) test -count=1 -v -timeout 60m -run '^TestChaos$$' ./pgkit/internal/chaos
+
+## failover: shopdb across failovers of a real pg_auto_failover formation (monitor, primary, synchronous
+## standby on loopback): 32 writers placing orders (shop.PlaceOrder, pooled and multiplexed) and autocommit
+## ledger inserts through 5 planned failovers, 3 postmaster kills and 2 node losses; prints per trigger the
+## write gap, lost, doubled and misreported writes, unknown outcomes, 25006 errors, standby reads. Minutes.
+failover: postgres-binaries pg-auto-failover
+	cd bench && $(GO) run ./failover
 
 ## generate: regenerate db/ after editing schema/ or queries/ (and pgkit/internal/kitdb/ after editing its SQL).
 generate:

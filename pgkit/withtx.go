@@ -35,8 +35,10 @@ type TxOptions struct {
 	RetryBackoff time.Duration
 	// FailoverWait bounds how long the function keeps being run again
 	// after its transaction was lost with its connection before it
-	// committed (a server restart or a failover: pgerr.IsTransient), the
-	// server unreachable meanwhile: each new attempt waits a jittered
+	// committed (a server restart or a failover: pgerr.IsTransient), or
+	// refused by a server that turned read-only (SQLSTATE 25006,
+	// pgerr.IsWrongServerRole: a primary being demoted; not for a
+	// ReadOnly transaction), the server unreachable meanwhile: each new attempt waits a jittered
 	// 25ms doubling to 500ms, so that the callers of a pool do not all
 	// reconnect at once. A transaction whose COMMIT's answer was lost is
 	// run again only once it is known not to have committed (see
@@ -183,7 +185,7 @@ func withTx(ctx context.Context, src Source, opts TxOptions, fn func(*Tx) error)
 			attempt--
 			continue
 		}
-		if err != nil && attempts > 1 && ctx.Err() == nil && lostUncommitted(err) {
+		if err != nil && attempts > 1 && ctx.Err() == nil && (lostUncommitted(err) || !opts.ReadOnly && refusedReadOnly(err)) {
 			// Lost with its connection before it committed: again once
 			// the server is back, within FailoverWait.
 			if lostSince.IsZero() {
@@ -218,6 +220,14 @@ func withTx(ctx context.Context, src Source, opts TxOptions, fn func(*Tx) error)
 		case <-time.After(rand.N(bound) + 1):
 		}
 	}
+}
+
+// refusedReadOnly reports a write the server refused for being read-only
+// (SQLSTATE 25006: a standby, or a primary being demoted, as during a
+// failover), or a connection refused for its role: the transaction did
+// not commit, and on a new connection may reach the new primary.
+func refusedReadOnly(err error) bool {
+	return pgerr.SQLState(err) == "25006" || pgerr.IsWrongServerRole(err)
 }
 
 // lostUncommitted reports a transaction that failed because its

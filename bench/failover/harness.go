@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -40,9 +41,11 @@ type harness struct {
 	attempts []attempt
 	oks      []time.Time // when each write was acknowledged, in order
 	reads    []read
+	errs     map[string]int // "window kind: class" -> failures
 
-	stop chan struct{}
-	wg   sync.WaitGroup
+	stop      chan struct{}
+	wg        sync.WaitGroup
+	closeOnce sync.Once
 }
 
 // attempt is one write and what its caller was told.
@@ -216,13 +219,41 @@ func (h *harness) note(kind, key string, err error) {
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if err != nil {
+		if h.errs == nil {
+			h.errs = map[string]int{}
+		}
+		h.errs[fmt.Sprintf("%d %s: %s", h.window.Load()+1, kind, errClass(err))]++
+	}
 	h.attempts = append(h.attempts, attempt{window: int(h.window.Load()), kind: kind, key: key, outcome: o})
 	if o == acked {
 		h.oks = append(h.oks, time.Now())
 	}
 }
 
+// errClass is an error's first words (no values, addresses or ids).
+func errClass(err error) string {
+	msg := err.Error()
+	var parts []string
+	for _, p := range strings.SplitN(msg, ": ", 4)[:min(3, len(strings.SplitN(msg, ": ", 4)))] {
+		if strings.ContainsAny(p, "0123456789") {
+			break
+		}
+		parts = append(parts, p)
+	}
+	if code := pgerr.SQLState(err); code != "" {
+		parts = append(parts, "SQLSTATE "+code)
+	}
+	return strings.Join(parts, ": ")
+}
+
+// close stops the writers and readers and closes the pools; it can be
+// called twice.
 func (h *harness) close() {
+	h.closeOnce.Do(h.shut)
+}
+
+func (h *harness) shut() {
 	close(h.stop)
 	h.wg.Wait()
 	h.repl.Close()

@@ -112,6 +112,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintln(stderr, "failover:", err)
 	}
+	h.close() // the writers stop before the check reads what they wrote
 	bad := h.report(ctx, stdout, results)
 	if err != nil || bad {
 		return 1

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"sort"
 	"strings"
 	"time"
 
@@ -90,6 +91,7 @@ func (h *harness) check(ctx context.Context) (map[int]*tally, error) {
 // whether anything was wrong.
 func (h *harness) report(ctx context.Context, out io.Writer, results []triggerResult) bool {
 	tallies, err := h.check(ctx)
+	defer h.printErrors(out)
 	if err != nil {
 		fmt.Fprintln(out, "check:", err)
 		return true
@@ -129,4 +131,19 @@ func secs(d time.Duration) string {
 		return "—"
 	}
 	return fmt.Sprintf("%.2fs", d.Seconds())
+}
+
+// printErrors lists the failures by trigger window, writer and class.
+func (h *harness) printErrors(out io.Writer) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	keys := make([]string, 0, len(h.errs))
+	for k := range h.errs {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	fmt.Fprintln(out, "\nFailures by trigger (the window of trigger N ends when trigger N+1 begins), writer and error:")
+	for _, k := range keys {
+		fmt.Fprintf(out, "%7d  %s\n", h.errs[k], k)
+	}
 }
