@@ -62,7 +62,7 @@ const (
 	acked outcome = iota
 	failed
 	unknown
-	readOnly // failed with 25006 / a read-only server
+	readOnly // failed with 25006: a write on a read-only server
 )
 
 // read is one read through the Replicated: when, and whether a standby
@@ -212,8 +212,8 @@ func (h *harness) note(kind, key string, err error) {
 	case err == nil:
 	case pgerr.IsCommitUnknown(err):
 		o = unknown
-	case pgerr.IsWrongServerRole(err) || pgerr.SQLState(err) == "25006":
-		o = readOnly
+	case pgerr.SQLState(err) == "25006":
+		o = readOnly // a write on a server that is (or turned) read-only
 	default:
 		o = failed
 	}
