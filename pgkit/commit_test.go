@@ -438,3 +438,52 @@ func TestAutocommitWriteLostAnswerIsUnknown(t *testing.T) {
 		})
 	}
 }
+
+// TestWithTxRunsAgainAfterReadOnlyRefusal: a transaction refused with
+// 25006 (the server read-only, as a primary being demoted is) did not
+// commit; WithTx runs it again on a new connection, within FailoverWait,
+// and it commits once the server takes writes. A ReadOnly transaction's
+// own 25006 is returned at once.
+func TestWithTxRunsAgainAfterReadOnlyRefusal(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	clean, dsn, _ := retrySetup(t)
+	var dbname string
+	if err := clean.QueryRow(ctx, `SELECT current_database()`).Scan(&dbname); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := clean.Exec(ctx, `ALTER DATABASE `+pgx.Identifier{dbname}.Sanitize()+` SET default_transaction_read_only = on`); err != nil {
+		t.Fatal(err)
+	}
+	d := openT(t, dsn, pgkit.Config{MaxConns: 3, ApplicationName: "readonly-again"})
+	var runs atomic.Int32
+	writable := make(chan error, 1)
+	go func() {
+		for runs.Load() < 2 { // refused at least once before the server takes writes
+			time.Sleep(10 * time.Millisecond)
+		}
+		_, err := clean.Exec(ctx, `ALTER DATABASE `+pgx.Identifier{dbname}.Sanitize()+` RESET default_transaction_read_only`)
+		writable <- err
+	}()
+	err := pgkit.WithTxOptions(ctx, d, func(x pgkit.DBTX) pgkit.DBTX { return x }, pgkit.TxOptions{FailoverWait: 30 * time.Second}, func(tx pgkit.DBTX) error {
+		runs.Add(1)
+		_, err := tx.Exec(ctx, `INSERT INTO retry_writes (token) VALUES ('ro-1')`)
+		return err
+	})
+	if werr := <-writable; werr != nil {
+		t.Fatal(werr)
+	}
+	if err != nil || countToken(t, clean, "ro-1") != 1 {
+		t.Fatalf("WithTx = %v after %d runs with %d rows, want nil and 1 row", err, runs.Load(), countToken(t, clean, "ro-1"))
+	}
+	runs.Store(0)
+	err = pgkit.WithTxOptions(ctx, d, func(x pgkit.DBTX) pgkit.DBTX { return x }, pgkit.TxOptions{ReadOnly: true}, func(tx pgkit.DBTX) error {
+		runs.Add(1)
+		_, err := tx.Exec(ctx, `INSERT INTO retry_writes (token) VALUES ('ro-2')`)
+		return err
+	})
+	if pgerr.SQLState(err) != "25006" || runs.Load() != 1 {
+		t.Errorf("a ReadOnly transaction that writes: %v after %d runs, want 25006 after 1", err, runs.Load())
+	}
+}

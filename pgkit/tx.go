@@ -176,6 +176,20 @@ func (t *Tx) Commit(ctx context.Context) error {
 	return resolveCommit(ctx, t.db, id, t.resolve, mapped)
 }
 
+// discard closes the connection of a transaction begun on a DB instead
+// of giving it back (which ends the transaction on the server as surely
+// as a rollback), and reports whether it did.
+func (t *Tx) discard(ctx context.Context) bool {
+	if t.conn == nil || t.ended {
+		return false
+	}
+	closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+	_ = t.conn.Conn().Close(closeCtx)
+	cancel()
+	t.release()
+	return true
+}
+
 // release gives the connection of a transaction begun on a DB back to
 // the pool, which closes it unless the transaction ended on it.
 func (t *Tx) release() {

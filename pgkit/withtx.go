@@ -258,6 +258,11 @@ func runTx(ctx context.Context, src Source, opts pgx.TxOptions, fn func(*Tx) err
 		}
 	}()
 	if err := fn(tx); err != nil {
+		if refusedReadOnly(err) && opts.AccessMode != pgx.ReadOnly && tx.discard(ctx) {
+			// Its server (or session) is read-only: a primary being
+			// demoted. A new connection may reach the new primary.
+			return err
+		}
 		// The rollback must run even when ctx is already cancelled. When the
 		// connection is gone, so is the transaction: nothing to report.
 		rbCtx, cancel := rollbackContext(ctx)
