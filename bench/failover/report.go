@@ -14,10 +14,10 @@ import (
 // tally is what the database holds of one window's attempts, by outcome.
 type tally struct {
 	attempts, acked, failed, unknown, readOnly int
-	lost       int // acknowledged, not stored
-	duplicates int // stored more than once
-	misreport  int // reported failed (not unknown), stored
-	unknownIn  int // unknown, and stored: it had committed
+	lost                                       int // acknowledged, not stored
+	duplicates                                 int // stored more than once
+	misreport                                  int // reported failed (not unknown), stored
+	unknownIn                                  int // unknown, and stored: it had committed
 }
 
 // check reads back every attempted customer's orders and every ledger
