@@ -6,7 +6,7 @@
 GO ?= go
 SQLC := $(GO) tool -modfile=tools/go.mod sqlc
 
-.PHONY: demo serve test generate check bench chaos postgres-binaries browser pgbouncer sqlc-tool
+.PHONY: demo serve test generate check bench chaos failover postgres-binaries browser pgbouncer pg-auto-failover sqlc-tool
 
 ## demo: run the quickstart (tutorial flow) against DATABASE_URL or a throwaway server.
 demo: postgres-binaries
@@ -18,7 +18,7 @@ serve: postgres-binaries
 
 ## test: every check CI runs: formatting, vet, generated code in sync, all tests with -race,
 ## then the query and shop tests again on a multiplexing pool (pgkit.Config.Multiplex).
-test: postgres-binaries browser pgbouncer check
+test: postgres-binaries browser pgbouncer pg-auto-failover check
 	@echo "Running every test with -race: about 4 minutes on 2 cores once built (the first build takes a few minutes more)."
 	$(GO) test -race -count=1 ./...
 	SHOPDB_TEST_MULTIPLEX=1 $(GO) test -race -count=1 ./queries ./shop
@@ -43,6 +43,13 @@ bench: postgres-binaries
 ## wrong answers, hangs, lost and duplicated writes and untyped errors. `make test` runs its short version.
 chaos: postgres-binaries
 	PGKIT_CHAOS=long $(GO) test -count=1 -v -timeout 60m -run '^TestChaos$$' ./pgkit/internal/chaos
+
+## failover: shopdb across failovers of a real pg_auto_failover formation (monitor, primary, synchronous
+## standby on loopback): 32 writers placing orders (shop.PlaceOrder, pooled and multiplexed) and autocommit
+## ledger inserts through 5 planned failovers, 3 postmaster kills and 2 node losses; prints per trigger the
+## write gap, lost, doubled and misreported writes, unknown outcomes, 25006 errors, standby reads. Minutes.
+failover: postgres-binaries pg-auto-failover
+	cd bench && $(GO) run ./failover
 
 ## generate: regenerate db/ after editing schema/ or queries/ (and pgkit/internal/kitdb/ after editing its SQL).
 generate:
@@ -87,4 +94,17 @@ pgbouncer:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pgbouncer >/dev/null; \
 	else \
 		echo "PgBouncer not found (sudo apt-get install -y pgbouncer): the pooler tests will be skipped." >&2; \
+	fi
+
+# pg_auto_failover (pg_autoctl and the extension of the newest installed
+# server) for the failover tests (pgkit/pgtemp's Formation); without it,
+# they are skipped with a message saying what to install.
+pg-auto-failover:
+	@v=$$(ls /usr/lib/postgresql 2>/dev/null | sort -n | tail -1); v=$${v:-15}; \
+	if command -v pg_autoctl >/dev/null 2>&1 && [ -f /usr/lib/postgresql/$$v/lib/pgautofailover.so ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "pg_auto_failover not found: installing Debian's pg-auto-failover-cli and postgresql-$$v-auto-failover packages (under a minute)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pg-auto-failover-cli postgresql-$$v-auto-failover >/dev/null; \
+	else \
+		echo "pg_auto_failover not found (sudo apt-get install -y pg-auto-failover-cli postgresql-$$v-auto-failover): the failover tests will be skipped." >&2; \
 	fi

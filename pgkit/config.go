@@ -177,6 +177,15 @@ type Config struct {
 	// the cap, callers wait for room up to AcquireTimeout, then fail with
 	// ErrPoolExhausted. Default: DefaultMultiplexDepth (100).
 	MultiplexDepth int
+	// CommitResolveTimeout bounds how long the Commit of a transaction
+	// begun on the DB (Begin, WithTx) looks up the outcome of a COMMIT
+	// whose answer was lost with its connection (a server restart, a
+	// failover): it asks the pool's primary, reconnecting as it comes
+	// back, whether the transaction committed (pg_xact_status). Past this
+	// bound, or the caller's context, the outcome is reported unknown
+	// (pgerr.ErrCommitUnknown). It should cover the time the database
+	// takes to fail over. Default: DefaultCommitResolveTimeout (30s).
+	CommitResolveTimeout time.Duration
 }
 
 // validate refuses negative values where a field has no meaning for them
@@ -192,6 +201,7 @@ func (c Config) validate() error {
 		{"ConnectTimeout", c.ConnectTimeout < 0}, {"QueryTimeout", c.QueryTimeout < 0},
 		{"TCPUserTimeout", c.TCPUserTimeout < 0},
 		{"MultiplexConns", c.MultiplexConns < 0}, {"MultiplexDepth", c.MultiplexDepth < 0},
+		{"CommitResolveTimeout", c.CommitResolveTimeout < 0},
 	} {
 		if f.negative {
 			return fmt.Errorf("Config.%s is negative: use 0 for its default", f.name)

@@ -27,11 +27,12 @@ type DB struct {
 	maxConns       int32    // the pool's (pgxpool's Config() copies the whole config)
 	acquireTimeout time.Duration
 	queryTimeout   time.Duration
-	timeouts       atomic.Int64 // acquires ended by acquireTimeout
-	exhausted      atomic.Int64 // those of them that found the pool full
-	gate           *connectGate // paces connection attempts while they fail (reconnect.go)
-	role           *roleGuard   // nil unless the DSN is meant for the primary (role.go)
-	lastReset      atomic.Int64 // unix nanoseconds of the last resetAtMostEvery
+	commitResolve  time.Duration // Config.CommitResolveTimeout
+	timeouts       atomic.Int64  // acquires ended by acquireTimeout
+	exhausted      atomic.Int64  // those of them that found the pool full
+	gate           *connectGate  // paces connection attempts while they fail (reconnect.go)
+	role           *roleGuard    // nil unless the DSN is meant for the primary (role.go)
+	lastReset      atomic.Int64  // unix nanoseconds of the last resetAtMostEvery
 }
 
 // Open creates a pool for dsn (a postgres:// URL or key=value string, as
@@ -77,6 +78,9 @@ func Open(ctx context.Context, dsn string, cfg Config) (*DB, error) {
 	db := NewDB(pool, cfg.AcquireTimeout)
 	db.queryTimeout = cfg.QueryTimeout
 	db.role = role
+	if cfg.CommitResolveTimeout > 0 {
+		db.commitResolve = cfg.CommitResolveTimeout
+	}
 	if multiplex {
 		mcfg := mux.Config{
 			Pool: pool, Acquire: db.acquireForLane, Exhausted: db.exhaustedError, AcquireTimeout: db.acquireTimeout,
@@ -96,7 +100,7 @@ func NewDB(pool *pgxpool.Pool, acquireTimeout time.Duration) *DB {
 	if acquireTimeout == 0 {
 		acquireTimeout = DefaultAcquireTimeout
 	}
-	d := &DB{pool: pool, acquireTimeout: acquireTimeout, maxConns: pool.Config().MaxConns}
+	d := &DB{pool: pool, acquireTimeout: acquireTimeout, maxConns: pool.Config().MaxConns, commitResolve: DefaultCommitResolveTimeout}
 	d.gate = d.newGate()
 	return d
 }
@@ -211,7 +215,7 @@ func (d *DB) CopyFrom(ctx context.Context, table pgx.Identifier, columns []strin
 	}
 	defer c.Release()
 	n, err := c.CopyFrom(ctx, table, columns, src)
-	return n, d.roleErr(pgerr.Map(ctx, "", err))
+	return n, d.roleErr(autocommitOutcome(ctx, "", pgerr.Map(ctx, "", err)))
 }
 
 // SendBatch sends b on a pooled connection, given back by Close.
@@ -238,18 +242,28 @@ func (d *DB) Begin(ctx context.Context) (pgx.Tx, error) {
 // back by Commit or Rollback. Taking the connection and sending BEGIN
 // together wait at most the acquire timeout.
 func (d *DB) BeginTx(ctx context.Context, opts pgx.TxOptions) (pgx.Tx, error) {
-	var tx pgx.Tx
+	var (
+		tx pgx.Tx
+		c  *pgxpool.Conn
+	)
 	d.yieldIdleLanes()
 	err := d.bounded(ctx, func(actx context.Context) (err error) {
-		// pgxpool's Tx gives the connection back when it ends; actx bounds
-		// only the acquire and the BEGIN, never the transaction.
-		tx, err = d.pool.BeginTx(actx, opts)
+		// The Tx gives the connection back when it ends; actx bounds only
+		// the acquire and the BEGIN, never the transaction.
+		if c, err = d.pool.Acquire(actx); err != nil {
+			return err
+		}
+		if tx, err = c.BeginTx(actx, opts); err != nil {
+			c.Release()
+		}
 		return err
 	})
 	if err != nil {
 		return nil, pgerr.Map(ctx, "", err)
 	}
-	return newTxWithTimeout(tx, d.queryTimeout), nil
+	t := newTxWithTimeout(tx, d.queryTimeout)
+	t.conn, t.db, t.resolve, t.top = c, d, d.commitResolve, true
+	return t, nil
 }
 
 // RunInTx runs fn in a transaction with WithTx's defaults (retried on

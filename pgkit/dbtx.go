@@ -166,7 +166,7 @@ func batchOn(ctx context.Context, x DBTX, b *pgx.Batch, conn *pgxpool.Conn) pgx.
 	if !ok {
 		return errBatch{fmt.Errorf("pgkit: %T cannot send a batch (it has no SendBatch method)", x)}
 	}
-	return &mappedBatch{br: bs.SendBatch(ctx, b), ctx: ctx, batch: b, conn: conn}
+	return &mappedBatch{br: bs.SendBatch(ctx, b), ctx: ctx, batch: b, conn: conn, autocommit: conn != nil}
 }
 
 // rawOf returns the pgx value under pgkit's wrappers, for code that must

@@ -36,7 +36,7 @@ const maxStaleReruns = 8
 func (d *DB) exec(ctx context.Context, sql string, args []any) (pgconn.CommandTag, error) {
 	if d.mx != nil && mux.Multiplexable(args) {
 		tag, err := d.mx.Exec(ctx, sql, args)
-		return tag, pgerr.Map(ctx, sql, err)
+		return tag, muxOutcome(ctx, sql, err)
 	}
 	var again reruns
 	for {
@@ -49,8 +49,19 @@ func (d *DB) exec(ctx context.Context, sql string, args []any) (pgconn.CommandTa
 		if again.may(ctx, err) {
 			continue
 		}
-		return tag, pgerr.Map(ctx, sql, err)
+		return tag, autocommitOutcome(ctx, sql, pgerr.Map(ctx, sql, err))
 	}
+}
+
+// muxOutcome types a multiplexed statement's error: unknown outcome only
+// when the multiplexer says it was in flight (mux.InFlight); every other
+// failure of a lane (no connection for it) came before it was written.
+func muxOutcome(ctx context.Context, sql string, err error) error {
+	mapped := pgerr.Map(ctx, sql, err)
+	if !mux.InFlight(err) {
+		return mapped
+	}
+	return autocommitOutcome(ctx, sql, mapped)
 }
 
 // reruns counts what was run again of one statement, and decides whether
@@ -87,14 +98,14 @@ func (d *DB) query(caller, ctx context.Context, cancel context.CancelFunc, sql s
 		defer cancel() // the rows are in memory once returned
 		rows, err := d.mx.Query(ctx, sql, args)
 		if err != nil {
-			return nil, pgerr.Map(ctx, sql, err)
+			return nil, muxOutcome(ctx, sql, err)
 		}
 		rows.WatchContext(caller)
 		// No context for what follows: the statement is over, and ctx is
 		// cancelled at return (a decode error is not a cancellation).
-		return &mappedRows{Rows: rows, sql: sql}, nil
+		return &mappedRows{Rows: rows, sql: sql}, nil // answered in full: no outcome left to lose
 	}
-	r := &mappedRows{ctx: ctx, sql: sql, cancel: cancel, db: d, args: args}
+	r := &mappedRows{ctx: ctx, sql: sql, cancel: cancel, db: d, args: args, autocommit: true}
 	if err := r.run(); err != nil {
 		cancel()
 		return nil, err
@@ -116,7 +127,7 @@ func (r *mappedRows) run() error {
 			if r.again.may(r.ctx, err) {
 				continue
 			}
-			return pgerr.Map(r.ctx, r.sql, err)
+			return r.mapErr(err)
 		}
 		r.Rows, r.conn = rows, c
 		return nil

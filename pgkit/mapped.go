@@ -26,6 +26,9 @@ type mappedRows struct {
 	again  reruns
 	ended  bool  // err is the final error, mapped before cancel
 	err    error // see Err
+	// autocommit: the statement runs outside a transaction, so a write
+	// whose answer was lost has an unknown outcome (autocommitOutcome).
+	autocommit bool
 }
 
 // Next moves to the next row.
@@ -54,7 +57,16 @@ func (r *mappedRows) Err() error {
 	if r.ended {
 		return r.err
 	}
-	return r.db.roleErr(pgerr.Map(r.ctx, r.sql, r.Rows.Err()))
+	return r.mapErr(r.Rows.Err())
+}
+
+// mapErr types the error that ended the rows.
+func (r *mappedRows) mapErr(err error) error {
+	err = pgerr.Map(r.ctx, r.sql, err)
+	if r.autocommit {
+		err = autocommitOutcome(r.ctx, r.sql, err)
+	}
+	return r.db.roleErr(err)
 }
 
 // Scan decodes the current row; its error names the query, as on every
@@ -68,7 +80,7 @@ func (r *mappedRows) Scan(dest ...any) error {
 
 func (r *mappedRows) done() {
 	if r.cancel != nil && !r.ended {
-		r.err, r.ended = r.db.roleErr(pgerr.Map(r.ctx, r.sql, r.Rows.Err())), true
+		r.err, r.ended = r.mapErr(r.Rows.Err()), true
 	}
 	if r.conn != nil {
 		r.conn.Release()
@@ -160,6 +172,18 @@ type mappedBatch struct {
 	batch *pgx.Batch
 	next  int
 	conn  *pgxpool.Conn
+	// autocommit: sent on a DB's pooled connection, outside a
+	// transaction (autocommitOutcome).
+	autocommit bool
+}
+
+// mapErr types the error of the batch's statement sql.
+func (b *mappedBatch) mapErr(sql string, err error) error {
+	err = pgerr.Map(b.ctx, sql, err)
+	if b.autocommit {
+		return autocommitOutcome(b.ctx, sql, err)
+	}
+	return err
 }
 
 func (b *mappedBatch) sql() string {
@@ -174,16 +198,16 @@ func (b *mappedBatch) sql() string {
 func (b *mappedBatch) Exec() (pgconn.CommandTag, error) {
 	sql := b.sql()
 	tag, err := b.br.Exec()
-	return tag, pgerr.Map(b.ctx, sql, err)
+	return tag, b.mapErr(sql, err)
 }
 
 func (b *mappedBatch) Query() (pgx.Rows, error) {
 	sql := b.sql()
 	rows, err := b.br.Query()
 	if err != nil {
-		return rows, pgerr.Map(b.ctx, sql, err)
+		return rows, b.mapErr(sql, err)
 	}
-	return &mappedRows{Rows: rows, ctx: b.ctx, sql: sql}, nil
+	return &mappedRows{Rows: rows, ctx: b.ctx, sql: sql, autocommit: b.autocommit}, nil
 }
 
 func (b *mappedBatch) QueryRow() pgx.Row {
@@ -197,7 +221,7 @@ func (b *mappedBatch) Close() error {
 		b.conn.Release()
 		b.conn = nil
 	}
-	return pgerr.Map(b.ctx, "", err)
+	return b.mapErr("", err)
 }
 
 func (b *mappedBatch) Tx() pgx.Tx { return b.br.Tx() }

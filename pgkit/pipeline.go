@@ -16,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/shopdb/shopdb/pgkit/internal/rowscan"
+	"github.com/shopdb/shopdb/pgkit/internal/sqllex"
 	"github.com/shopdb/shopdb/pgkit/pgerr"
 )
 
@@ -88,7 +89,7 @@ func Pipeline[D DBTX, Q any](ctx context.Context, src DBTX, newQ func(D) Q, fns 
 	if pooled != nil {
 		defer pooled.Release()
 	}
-	return runPipeline(ctx, conn, queryTimeoutOf(src), requests, fns, qs)
+	return runPipeline(ctx, conn, queryTimeoutOf(src), pooled != nil, requests, fns, qs)
 }
 
 // request kinds
@@ -128,24 +129,26 @@ var (
 // touches the connection, except a fn reading the result handed to it,
 // while the coordinator waits.
 type coordinator struct {
-	ctx      context.Context
-	cancel   context.CancelFunc
-	conn     batchSender
-	timeout  time.Duration // bounds each round whose ctx has no deadline (Config.QueryTimeout)
-	requests chan pipeRequest
-	done     chan fnDone
-	active   int
-	pending  []pipeRequest
-	fnErr    error // the first error a fn returned: Pipeline's error
-	queryErr error // the first query that failed, returned when no fn failed
+	ctx        context.Context
+	cancel     context.CancelFunc
+	conn       batchSender
+	timeout    time.Duration // bounds each round whose ctx has no deadline (Config.QueryTimeout)
+	autocommit bool          // on a pooled connection: a lost round's outcome is unknown (autocommitOutcome)
+	requests   chan pipeRequest
+	done       chan fnDone
+	active     int
+	pending    []pipeRequest
+	fnErr      error // the first error a fn returned: Pipeline's error
+	queryErr   error // the first query that failed, returned when no fn failed
 }
 
-func runPipeline[Q any](parent context.Context, conn batchSender, timeout time.Duration, requests chan pipeRequest, fns []func(context.Context, Q) error, qs []Q) error {
+func runPipeline[Q any](parent context.Context, conn batchSender, timeout time.Duration, autocommit bool, requests chan pipeRequest, fns []func(context.Context, Q) error, qs []Q) error {
 	n := len(fns)
 	ctx, cancel := context.WithCancel(gently(parent))
 	defer cancel()
 	c := &coordinator{
-		ctx: ctx, cancel: cancel, conn: conn, timeout: timeout,
+		autocommit: autocommit,
+		ctx:        ctx, cancel: cancel, conn: conn, timeout: timeout,
 		requests: requests,
 		done:     make(chan fnDone, n),
 		active:   n,
@@ -208,6 +211,14 @@ func (rs *roundState) failed(sql string, err error) error {
 		return fmt.Errorf("skipped after an earlier query of the pipeline failed: %w", rs.first)
 	}
 	rs.first = pgerr.Map(rs.ctx, sql, err)
+	if rs.c.autocommit {
+		// One implicit transaction: a lost answer leaves all its writes unknown.
+		outcome := sql
+		if slices.ContainsFunc(rs.reqs, func(r pipeRequest) bool { return !sqllex.ReadOnly(r.sql) }) {
+			outcome = ""
+		}
+		rs.first = autocommitOutcome(rs.ctx, outcome, rs.first)
+	}
 	if rs.c.queryErr == nil {
 		rs.c.queryErr = rs.first
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/shopdb/shopdb/pgkit"
 	"github.com/shopdb/shopdb/pgkit/internal/kitdb"
+	"github.com/shopdb/shopdb/pgkit/pgkittest"
 	"github.com/shopdb/shopdb/pgkit/pgtemp"
 )
 
@@ -225,5 +226,25 @@ func TestQueryTimeoutBoundsTransactions(t *testing.T) {
 	// The pool works once the server is back.
 	if err := list(live, kitdb.New(d)); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestQueryTimeoutBoundsReplicatedTransactions: a transaction begun on a
+// Replicated bounds its statements by QueryTimeout, as one begun on a
+// DB does (it did not: they ran unbounded).
+func TestQueryTimeoutBoundsReplicatedTransactions(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	r, err := pgkit.OpenReplicated(ctx, pgkittest.EmptyURL(t), nil, pgkit.Config{MaxConns: 2, QueryTimeout: 200 * time.Millisecond}, pgkit.ReplicaConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	err = pgkit.WithTx(ctx, r, func(x pgkit.DBTX) pgkit.DBTX { return x }, func(tx pgkit.DBTX) error {
+		_, err := tx.Exec(ctx, "SELECT pg_sleep(30)")
+		return err
+	})
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("a 30 s statement in a Replicated's transaction with QueryTimeout 200ms: %v, want context.DeadlineExceeded", err)
 	}
 }

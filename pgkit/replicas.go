@@ -367,7 +367,7 @@ func (r *Replicated) BeginTx(ctx context.Context, opts pgx.TxOptions) (pgx.Tx, e
 		return tx, err
 	}
 	if t, ok := tx.(*Tx); ok {
-		return newTx(&roleTx{Tx: t.tx, typ: r.wrongRole}), nil
+		return t.over(&roleTx{Tx: t.tx, typ: r.wrongRole}), nil
 	}
 	return tx, nil
 }

@@ -10,6 +10,12 @@
 //	GET  /orders/{id}
 //	GET  /healthz, /metrics, /            (/ is the page as HTML)
 //
+// Every transient database error (connection lost, failover, a write
+// refused by a standby, pool full) answers 503 with Retry-After; an order
+// whose commit's answer was lost says "outcome":"unknown". /healthz names
+// the server the writes go to and is 503 when it is unreachable, in
+// recovery or read-only.
+//
 // It uses the server DATABASE_URL names, or starts a throwaway PostgreSQL
 // when it is unset: go run ./examples/shopapi -seed 10000. It listens
 // before it opens the database; until the database is ready and seeded,

@@ -4,20 +4,15 @@ import (
 	"context"
 	"embed"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"html/template"
 	"log/slog"
-	"net"
 	"net/http"
 	"strconv"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgconn"
-
 	"github.com/shopdb/shopdb/db"
 	"github.com/shopdb/shopdb/pgkit"
-	"github.com/shopdb/shopdb/pgkit/pgerr"
 	"github.com/shopdb/shopdb/shop"
 )
 
@@ -169,15 +164,6 @@ func (s *server) getOrder(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusOK, out)
 }
 
-func (s *server) healthz(w http.ResponseWriter, r *http.Request) error {
-	ctx, cancel := context.WithTimeout(r.Context(), time.Second)
-	defer cancel()
-	if err := s.pool.Ping(ctx); err != nil {
-		return fmt.Errorf("database unreachable: %w", err)
-	}
-	return writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "pool": s.pool.Stats().String()})
-}
-
 // htmlPage renders a product with its reviews and a customer's orders:
 // /?product=ID&customer=ID, by default the first product and customer.
 func (s *server) htmlPage(w http.ResponseWriter, r *http.Request) error {
@@ -238,78 +224,6 @@ func fetchedBy(mode shop.FetchMode, multiplexing bool, queries int) string {
 }
 
 func cents(c int64) string { return fmt.Sprintf("%d.%02d", c/100, c%100) }
-
-// httpError is a refusal with its status, for what has no typed error.
-type httpError struct {
-	status int
-	msg    string
-}
-
-func (e *httpError) Error() string { return e.msg }
-
-// errorJSON is every error response's body.
-type errorJSON struct {
-	Error     string `json:"error"`
-	Field     string `json:"field,omitempty"`
-	ProductID int64  `json:"product_id,omitempty"`
-	Requested int32  `json:"requested,omitempty"`
-	Available *int32 `json:"available,omitempty"`
-}
-
-// status maps an error to its HTTP status and body. Bad input is never a
-// 500: every refusal of the shop is typed.
-func status(err error) (int, errorJSON) {
-	var (
-		bad   *badRequest
-		he    *httpError
-		stock *shop.InsufficientStockError
-		qty   *shop.InvalidQuantityError
-	)
-	switch {
-	case errors.As(err, &bad):
-		code := http.StatusBadRequest
-		if bad.status != 0 {
-			code = bad.status
-		}
-		return code, errorJSON{Error: bad.Reason, Field: bad.Field}
-	case errors.As(err, &he):
-		return he.status, errorJSON{Error: he.msg}
-	case errors.As(err, &stock):
-		return http.StatusConflict, errorJSON{Error: "insufficient stock", ProductID: stock.ProductID, Requested: stock.Requested, Available: &stock.Available}
-	case errors.As(err, &qty):
-		return http.StatusBadRequest, errorJSON{Error: qty.Reason, Field: "items", ProductID: qty.ProductID}
-	case errors.Is(err, shop.ErrEmptyOrder):
-		return http.StatusBadRequest, errorJSON{Error: "want at least one item", Field: "items"}
-	case errors.Is(err, shop.ErrUnknownCustomer):
-		return http.StatusNotFound, errorJSON{Error: "unknown customer", Field: "customer_id"}
-	case errors.Is(err, shop.ErrUnknownProduct):
-		body := errorJSON{Error: "unknown product"}
-		var up *shop.UnknownProductError
-		if errors.As(err, &up) {
-			body.ProductID = up.ProductID
-		}
-		return http.StatusNotFound, body
-	case errors.Is(err, shop.ErrInvalidCursor), errors.Is(err, shop.ErrPageTooLarge):
-		return http.StatusBadRequest, errorJSON{Error: err.Error()}
-	case errors.Is(err, pgerr.ErrNotFound):
-		return http.StatusNotFound, errorJSON{Error: "not found"}
-	case unavailable(err):
-		return http.StatusServiceUnavailable, errorJSON{Error: "service busy or database unreachable, retry shortly"}
-	}
-	return http.StatusInternalServerError, errorJSON{Error: "internal error"}
-}
-
-// unavailable reports errors a retry a moment later can cure: the pool
-// stayed full, the database did not answer, the request ran out of time,
-// the connection was lost (a restart or failover ends every session with
-// SQLSTATE 57P01), or the server refused new connections for now
-// (pgerr.IsTransient).
-func unavailable(err error) bool {
-	var connErr *pgconn.ConnectError
-	var netErr net.Error
-	return errors.Is(err, pgkit.ErrPoolExhausted) || errors.As(err, &connErr) || errors.As(err, &netErr) ||
-		errors.Is(err, context.DeadlineExceeded) || pgerr.IsQueryCanceled(err) || pgerr.IsTransient(err)
-}
 
 func writeJSON(w http.ResponseWriter, code int, v any) error {
 	body, err := json.Marshal(v)

@@ -359,9 +359,14 @@ func TestUnavailableIs503(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		var body map[string]any
+		jerr := json.NewDecoder(resp.Body).Decode(&body)
 		resp.Body.Close()
-		if resp.StatusCode != 503 || resp.Header.Get("Retry-After") == "" {
-			t.Errorf("%s with the database down: %d, Retry-After %q; want 503", path, resp.StatusCode, resp.Header.Get("Retry-After"))
+		if resp.StatusCode != 503 || resp.Header.Get("Retry-After") == "" || jerr != nil || body["error"] == nil {
+			t.Errorf("%s with the database down: %d, Retry-After %q, %v %v; want 503 and a JSON error", path, resp.StatusCode, resp.Header.Get("Retry-After"), body, jerr)
+		}
+		if path == "/healthz" && body["status"] != "unavailable" {
+			t.Errorf("/healthz with the database down: %v, want status unavailable", body)
 		}
 	}
 }

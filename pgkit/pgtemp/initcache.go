@@ -8,6 +8,7 @@ package pgtemp
 // owner set is a few lines.
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -15,10 +16,34 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
 )
+
+// initArgs are the arguments of every initdb pgtemp runs: the superuser
+// postgres, trust authentication (the servers listen on 127.0.0.1 only),
+// UTF8 and the C locale.
+var initArgs = []string{"-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C", "--no-sync"}
+
+// initCluster makes a new cluster in data (which must not exist), owned by
+// cred (nil: the current user): a copy of the cached one when there is
+// one, else initdb's, then kept in the cache.
+func initCluster(ctx context.Context, binDir, data string, cred *syscall.Credential) error {
+	cache := cacheFor(binDir, initArgs)
+	if cache.restore(data, cred) {
+		return nil
+	}
+	initdb := exec.CommandContext(ctx, filepath.Join(binDir, "initdb"), append([]string{"-D", data}, initArgs...)...)
+	initdb.Dir = filepath.Dir(data)
+	initdb.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
+	if out, err := initdb.CombinedOutput(); err != nil {
+		return fmt.Errorf("pgtemp: initdb: %w: %s", err, lastLines(string(out), 5))
+	}
+	cache.save(data)
+	return nil
+}
 
 // initCache is where the cluster initdb made for one set of binaries and
 // arguments is kept, or the zero value when there is no cache folder.

@@ -7,6 +7,12 @@
 // and have a PgBouncer put in front of it (StartBouncer). pgkittest.Run uses it when
 // DATABASE_URL is unset.
 //
+// StartFormation runs a pg_auto_failover formation the same way: a monitor
+// and two nodes, a primary and its synchronous standby, each under its
+// pg_autoctl keeper, with planned failovers (Failover) and faults
+// (KillPostmaster, KillNode, RestartNode) and waits for their outcome
+// (WaitPrimary, WaitSecondary), for the failover tests.
+//
 // It is hand-written because the libraries that do this do not fit here:
 // fergusstrange/embedded-postgres downloads its own binaries and refuses to run
 // as root, and rubenv/pgtest shells out to su and uses lib/pq. pgtemp runs
@@ -157,31 +163,19 @@ func (s *Server) start(ctx context.Context, binDir string, cred *syscall.Credent
 		}
 	}
 	data := filepath.Join(s.dir, "data")
-	var create *exec.Cmd
 	if cfg.ReplicaOf != "" {
 		// A streaming standby: a base backup of the primary with the
 		// replication settings written in (-R: standby.signal and
 		// primary_conninfo).
-		create = exec.CommandContext(ctx, filepath.Join(binDir, "pg_basebackup"),
+		create := exec.CommandContext(ctx, filepath.Join(binDir, "pg_basebackup"),
 			"-D", data, "-d", cfg.ReplicaOf, "-R", "-X", "stream", "-c", "fast", "--no-sync")
-	}
-	initArgs := []string{"-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C", "--no-sync"}
-	cache := cacheFor(binDir, initArgs)
-	switch {
-	case create != nil:
-	case cache.restore(data, cred):
-	default:
-		create = exec.CommandContext(ctx, filepath.Join(binDir, "initdb"), append([]string{"-D", data}, initArgs...)...)
-	}
-	if create != nil {
 		create.Dir = s.dir
 		create.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
 		if out, err := create.CombinedOutput(); err != nil {
-			return fmt.Errorf("pgtemp: %s: %w: %s", filepath.Base(create.Path), err, lastLines(string(out), 5))
+			return fmt.Errorf("pgtemp: pg_basebackup: %w: %s", err, lastLines(string(out), 5))
 		}
-		if cfg.ReplicaOf == "" {
-			cache.save(data)
-		}
+	} else if err := initCluster(ctx, binDir, data, cred); err != nil {
+		return err
 	}
 
 	port := cfg.Port
