@@ -86,14 +86,15 @@ func commitWithID(ctx context.Context, conn *pgx.Conn) (id commitID, lost bool, 
 	rr, err := pipelineResult(p)
 	if err != nil {
 		_ = p.Close()
-		return id, isLost(err), err
+		return id, isLost(err) && !answered(err), err
 	}
 	res := rr.Read()
 	if res.Err != nil {
-		// The server refused the question (the transaction had failed):
-		// it skipped the COMMIT too.
+		// The server answered the question with an error (the transaction
+		// had failed, or the session was ended: a FATAL 57P01 at a
+		// demotion): it skipped the COMMIT, or never reached it.
 		_ = p.Close()
-		return id, isLost(res.Err), res.Err
+		return id, isLost(res.Err) && !answered(res.Err), res.Err
 	}
 	id.learned = true
 	if len(res.Rows) == 1 && len(res.Rows[0]) == 2 {
@@ -133,8 +134,20 @@ func pipelineResult(p *pgconn.Pipeline) (*pgconn.ResultReader, error) {
 }
 
 // isLost reports a failure that took the connection, and with it the
-// answer, away: not an error the server gave for the statement.
-func isLost(err error) bool { return pgerr.IsTransient(err) || pgconn.Timeout(err) }
+// answer, away: the connection broke, or the caller's context ended
+// (pgx then gives the connection up) after something was sent.
+func isLost(err error) bool {
+	return pgerr.IsTransient(err) || pgconn.Timeout(err) ||
+		(errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) && !pgconn.SafeToRetry(err)
+}
+
+// answered reports an error the server itself sent (an ErrorResponse,
+// FATAL included): the statement it answers was processed, and what the
+// pipeline held after it was skipped or never read.
+func answered(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr)
+}
 
 // resolveCommit finds out, on db's primary, whether the transaction id
 // committed after its COMMIT's answer was lost with cause. It returns nil

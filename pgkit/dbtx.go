@@ -68,7 +68,12 @@ func Wrap(src DBTX) Source {
 	case *DB, *Tx, *wrapped, *Replicated:
 		return s.(Source)
 	case pgx.Tx:
-		return newTx(s)
+		// Taken for a transaction of its own, not a savepoint: a lost
+		// COMMIT answer then reports an unknown outcome, which is never
+		// wrong (a savepoint's is only ever not committed).
+		t := newTx(s)
+		t.top = true
+		return t
 	}
 	return newWrapped(src)
 }
@@ -125,7 +130,33 @@ func (w *wrapped) Begin(ctx context.Context) (pgx.Tx, error) {
 	if err != nil {
 		return nil, pgerr.Map(ctx, "", err)
 	}
-	return newTx(tx), nil
+	t := newTx(tx)
+	_, nested := w.src.(pgx.Tx)
+	t.top = !nested
+	return t, nil
+}
+
+// BeginTx starts a transaction with opts when src can (a pool or a
+// connection), and refuses options it cannot honour rather than drop
+// them; on a transaction it opens a savepoint, which takes no options.
+func (w *wrapped) BeginTx(ctx context.Context, opts pgx.TxOptions) (pgx.Tx, error) {
+	b, ok := w.src.(interface {
+		BeginTx(context.Context, pgx.TxOptions) (pgx.Tx, error)
+	})
+	if !ok || opts == (pgx.TxOptions{}) {
+		if opts != (pgx.TxOptions{}) {
+			return nil, fmt.Errorf("pgkit: %T cannot begin a transaction with options (it has no BeginTx method)", w.src)
+		}
+		return w.Begin(ctx)
+	}
+	tx, err := b.BeginTx(ctx, opts)
+	if err != nil {
+		return nil, pgerr.Map(ctx, "", err)
+	}
+	t := newTx(tx)
+	_, nested := w.src.(pgx.Tx)
+	t.top = !nested
+	return t, nil
 }
 
 // RunInTx runs fn in a transaction as WithTx does; the generated Store's

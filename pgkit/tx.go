@@ -166,8 +166,9 @@ func (t *Tx) Commit(ctx context.Context) error {
 			rbCancel()
 		}
 		t.release()
-		if pgconn.SafeToRetry(err) {
-			// Nothing was sent: the transaction ends with its connection.
+		if pgconn.SafeToRetry(err) || pgerr.IsTransient(err) {
+			// Nothing was sent, or the server ended the session before
+			// the COMMIT: the transaction ends with its connection.
 			return &notCommittedError{err: mapped}
 		}
 		return mapped

@@ -185,7 +185,7 @@ func withTx(ctx context.Context, src Source, opts TxOptions, fn func(*Tx) error)
 			attempt--
 			continue
 		}
-		if err != nil && attempts > 1 && ctx.Err() == nil && (lostUncommitted(err) || !opts.ReadOnly && refusedReadOnly(err)) {
+		if err != nil && attempts > 1 && ctx.Err() == nil && canReconnect(src) && (lostUncommitted(err) || !opts.ReadOnly && refusedReadOnly(err)) {
 			// Lost with its connection before it committed: again once
 			// the server is back, within FailoverWait.
 			if lostSince.IsZero() {
@@ -220,6 +220,13 @@ func withTx(ctx context.Context, src Source, opts TxOptions, fn func(*Tx) error)
 		case <-time.After(rand.N(bound) + 1):
 		}
 	}
+}
+
+// canReconnect reports whether src can give a new connection to a new
+// attempt: a pool can, a single connection cannot.
+func canReconnect(src Source) bool {
+	_, conn := rawOf(src).(*pgx.Conn)
+	return !conn
 }
 
 // refusedReadOnly reports a write the server refused for being read-only
@@ -326,11 +333,11 @@ func begin(ctx context.Context, src Source, opts pgx.TxOptions) (*Tx, error) {
 	if err != nil {
 		return nil, pgerr.Map(ctx, "", err)
 	}
-	if t, ok := tx.(*Tx); ok {
-		return t, nil
-	}
-	t := newTx(tx)
 	_, nested := rawOf(src).(pgx.Tx)
-	t.top = !nested
+	t, ok := tx.(*Tx)
+	if !ok {
+		t = newTx(tx)
+	}
+	t.top = t.top || !nested
 	return t, nil
 }
