@@ -36,7 +36,7 @@ const maxStaleReruns = 8
 func (d *DB) exec(ctx context.Context, sql string, args []any) (pgconn.CommandTag, error) {
 	if d.mx != nil && mux.Multiplexable(args) {
 		tag, err := d.mx.Exec(ctx, sql, args)
-		return tag, muxOutcome(ctx, sql, err)
+		return tag, muxOutcomeOf(ctx, sql, "", err) // Exec: taken to write, whatever its SQL looks like
 	}
 	var again reruns
 	for {
@@ -49,19 +49,26 @@ func (d *DB) exec(ctx context.Context, sql string, args []any) (pgconn.CommandTa
 		if again.may(ctx, err) {
 			continue
 		}
-		return tag, autocommitOutcome(ctx, sql, pgerr.Map(ctx, sql, err))
+		// Exec is taken to write, whatever its SQL looks like: it is how a
+		// SELECT of a function that writes is to be called.
+		return tag, autocommitOutcome(ctx, "", pgerr.Map(ctx, sql, err))
 	}
 }
 
 // muxOutcome types a multiplexed statement's error: unknown outcome only
 // when the multiplexer says it was in flight (mux.InFlight); every other
 // failure of a lane (no connection for it) came before it was written.
+// outcome is sql, or "" for a statement taken to write whatever it says.
 func muxOutcome(ctx context.Context, sql string, err error) error {
+	return muxOutcomeOf(ctx, sql, sql, err)
+}
+
+func muxOutcomeOf(ctx context.Context, sql, outcome string, err error) error {
 	mapped := pgerr.Map(ctx, sql, err)
 	if !mux.InFlight(err) {
 		return mapped
 	}
-	return autocommitOutcome(ctx, sql, mapped)
+	return autocommitOutcome(ctx, outcome, mapped)
 }
 
 // reruns counts what was run again of one statement, and decides whether

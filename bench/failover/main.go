@@ -47,7 +47,7 @@ type options struct {
 func parse(args []string, stderr io.Writer) (options, int) {
 	var o options
 	fs := flag.NewFlagSet("failover", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs.SetOutput(io.Discard) // the errors are printed below, one line each
 	fs.IntVar(&o.failovers, "failovers", 5, "planned failovers (pg_autoctl perform failover)")
 	fs.IntVar(&o.kills, "kills", 3, "kill -9 of the primary's postmaster")
 	fs.IntVar(&o.losses, "losses", 2, "losses of the whole primary node (keeper and postgres killed, brought back after)")
@@ -63,6 +63,7 @@ func parse(args []string, stderr io.Writer) (options, int) {
 			fs.Usage()
 			return o, 0
 		}
+		fmt.Fprintf(stderr, "failover: %v (-h for help)\n", err)
 		return o, 2
 	}
 	switch {
