@@ -95,7 +95,10 @@ func Open(ctx context.Context, dsn string, cfg Config) (*DB, error) {
 	return db, nil
 }
 
-// NewDB wraps an existing pool; acquireTimeout is as Config's.
+// NewDB wraps an existing pool; acquireTimeout is as Config's. The other
+// options of Config that are pgkit's own take their defaults
+// (CommitResolveTimeout 30s, no QueryTimeout, no multiplexing): Open
+// sets them all.
 func NewDB(pool *pgxpool.Pool, acquireTimeout time.Duration) *DB {
 	if acquireTimeout == 0 {
 		acquireTimeout = DefaultAcquireTimeout

@@ -38,14 +38,17 @@ type TxOptions struct {
 	// committed (a server restart or a failover: pgerr.IsTransient), or
 	// refused by a server that turned read-only (SQLSTATE 25006,
 	// pgerr.IsWrongServerRole: a primary being demoted; not for a
-	// ReadOnly transaction), the server unreachable meanwhile: each new attempt waits a jittered
-	// 25ms doubling to 500ms, so that the callers of a pool do not all
+	// ReadOnly transaction), the server unreachable meanwhile: each new
+	// attempt waits a jittered 25ms doubling to 500ms, so that the callers of a pool do not all
 	// reconnect at once. A transaction whose COMMIT's answer was lost is
 	// run again only once it is known not to have committed (see
 	// Config.CommitResolveTimeout); one whose outcome stays unknown
 	// returns pgerr.ErrCommitUnknown. These attempts are not counted in
-	// MaxAttempts, but MaxAttempts 1 turns them off too. Default: 5s; a
-	// negative value is an error.
+	// MaxAttempts, but MaxAttempts 1 turns them off too; on a single
+	// connection (no pool to reconnect from) there are none. Set it to
+	// cover the time your cluster takes to fail over: seconds for a
+	// planned failover, the failure detection's timeouts for a lost
+	// primary. Default: 5s; a negative value is an error.
 	FailoverWait time.Duration
 	// OnRetry, when set, is called before each retry with the attempt that
 	// failed (1-based) and its error: for metrics and logs.

@@ -23,8 +23,11 @@ var ErrCommitUnknown = errors.New("commit outcome unknown")
 type CommitUnknownError struct {
 	// Xid is the transaction's id (pg_current_xact_id()), 0 when it was
 	// not learned: a statement outside a transaction, or a transaction
-	// whose id never reached the client. An operator can look it up with
-	// SELECT pg_xact_status('<Xid>') on the primary.
+	// whose id never reached the client. On the server it was given on,
+	// SELECT pg_xact_status('<Xid>') tells its outcome; after a failover
+	// the new primary may have given the same id to a later transaction,
+	// so there its answer proves nothing: look the write up by its own
+	// key.
 	Xid uint64
 	// Reason says why the outcome could not be resolved.
 	Reason string
