@@ -37,8 +37,8 @@ import (
 //     read-only while the connection was in use) by the DB's Exec, Query,
 //     QueryRow, SendBatch or CopyFrom, multiplexed or not, drops the
 //     pool's connections, at most once a second, and its error matches
-//     pgerr.IsWrongServerRole. (In a transaction begun on the DB it is
-//     the server's error, as before.)
+//     pgerr.IsWrongServerRole. (In a transaction, WithTx closes that
+//     connection and runs the function again: TxOptions.FailoverWait.)
 //
 // Use read-write with pg_auto_failover, which keeps a node it promotes
 // read-only until the old primary is fenced; primary would take writes
