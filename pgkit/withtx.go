@@ -176,10 +176,16 @@ func withTx(ctx context.Context, src Source, opts TxOptions, fn func(*Tx) error)
 	var (
 		stale      = 0
 		lostSince  time.Time // the first of a run of lost connections
+		lostErr    error     // the last of them
 		reconnects = 0
 	)
 	for attempt := 1; ; attempt++ {
 		err := runTx(ctx, src, txOpts, fn)
+		if err != nil && ctx.Err() != nil && lostErr != nil && !errors.Is(err, lostErr) {
+			// The caller's deadline cut the waiting short: say what was
+			// waited for, too.
+			err = errors.Join(err, fmt.Errorf("after a failed attempt: %w", lostErr))
+		}
 		if pgerr.IsStalePlan(err) && stale < maxStaleReruns && ctx.Err() == nil {
 			// Its statement did not run, and the connection has forgotten
 			// the stale plan: again at once, not counted as an attempt
@@ -198,6 +204,7 @@ func withTx(ctx context.Context, src Source, opts TxOptions, fn func(*Tx) error)
 			wait = wait/2 + rand.N(wait/2+1)
 			if time.Since(lostSince)+wait <= failoverWait {
 				reconnects++
+				lostErr = err
 				if opts.OnRetry != nil {
 					opts.OnRetry(attempt, err)
 				}
