@@ -102,16 +102,26 @@ func StartFormation(ctx context.Context, cfg FormationConfig) (*Formation, error
 		cfg.ParentDir = parentDir()
 	}
 	removeStaleFormations(cfg.ParentDir)
-	dir, err := os.MkdirTemp(cfg.ParentDir, formationPrefix+"*")
-	if err != nil {
-		return nil, fmt.Errorf("pgtemp: create temp dir: %w", err)
+	// A second try from scratch when the first fails with time left: on
+	// a heavily loaded machine a keeper's node-active service sometimes
+	// exits during the first start (pg_autoctl's exit status 12, its
+	// supervisor giving up at once), which a new formation does not meet.
+	var errs []error
+	for try := 1; ; try++ {
+		dir, err := os.MkdirTemp(cfg.ParentDir, formationPrefix+"*")
+		if err != nil {
+			return nil, fmt.Errorf("pgtemp: create temp dir: %w", err)
+		}
+		f := &Formation{dir: dir, database: cfg.Database, binDir: binDir}
+		err = f.start(ctx, bin, cred, cfg)
+		if err == nil {
+			return f, nil
+		}
+		errs = append(errs, fmt.Errorf("pgtemp: start formation (try %d): %w%s", try, err, f.logTails()), f.Stop())
+		if try == 2 || ctx.Err() != nil {
+			return nil, errors.Join(errs...)
+		}
 	}
-	f := &Formation{dir: dir, database: cfg.Database, binDir: binDir}
-	if err := f.start(ctx, bin, cred, cfg); err != nil {
-		err = fmt.Errorf("pgtemp: start formation: %w%s", err, f.logTails())
-		return nil, errors.Join(err, f.Stop())
-	}
-	return f, nil
 }
 
 func (f *Formation) start(ctx context.Context, bin string, cred *syscall.Credential, cfg FormationConfig) error {
