@@ -54,6 +54,45 @@ func BenchmarkAcquireRelease(b *testing.B) {
 	}
 }
 
+// BenchmarkAcquireHooks isolates what this package adds to an acquire of
+// an idle connection, in nanoseconds: the hooks pgxpool calls (the
+// liveness peek, a system call; for a pool meant for the primary also
+// the role check of the server's reports), and the reconnect gate's pass
+// while nothing fails.
+func BenchmarkAcquireHooks(b *testing.B) {
+	ctx := context.Background()
+	for _, bc := range primaryBenchDSNs(b) {
+		d, err := pgkit.Open(ctx, bc.dsn, pgkit.Config{MaxConns: 1})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(d.Close)
+		b.Run(bc.name+"-hooks", func(b *testing.B) {
+			c, err := d.Pool().Acquire(ctx)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer c.Release()
+			b.ReportAllocs()
+			for b.Loop() {
+				if !d.AcquireHooksForTest(ctx, c) {
+					b.Fatal("the connection would not be handed out")
+				}
+			}
+		})
+		if bc.name == "DB" {
+			b.Run("gate", func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					if err := d.GatePassForTest(ctx); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
+}
+
 // BenchmarkPooledSelect1 is the healthy path of an acquire: a pooled
 // SELECT 1 through *pgkit.DB on a plain DSN, on one meant for the primary
 // (target_session_attrs=read-write: each acquire checks the server's
