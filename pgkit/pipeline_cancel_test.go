@@ -75,8 +75,12 @@ func TestFirstErrorKeepsConnections(t *testing.T) {
 			}
 		}
 	}
-	if opened["Pipeline"] != 0 || opened["Gather"] != 0 {
-		t.Fatalf("40 failed pages each opened %d new connections through Pipeline and %d through Gather, want 0: cancelled siblings' connections were closed",
+	// A sibling whose cancel request the server does not answer within
+	// 2 s loses its connection, by design; on a loaded machine that
+	// happens (1 in 80 pages seen in 1 of ~15 runs). The defect closed
+	// about one connection in 7 pages: 11 in these 80.
+	if opened["Pipeline"]+opened["Gather"] > 2 {
+		t.Fatalf("80 failed pages opened %d new connections through Pipeline and %d through Gather, want at most 2 in all: cancelled siblings' connections were closed",
 			opened["Pipeline"], opened["Gather"])
 	}
 }
