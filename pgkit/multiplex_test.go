@@ -35,7 +35,7 @@ func muxDB(t *testing.T, conns int32, depth int) (mux, plain *pgkit.DB, url stri
 		t.Cleanup(d.Close)
 		return d
 	}
-	mux = open(pgkit.Config{MaxConns: conns + 1, MultiplexConns: conns, Multiplex: true, MultiplexDepth: depth, ApplicationName: "mux", AcquireTimeout: 20 * time.Second})
+	mux = open(pgkit.Config{MaxConns: conns + 1, MultiplexConns: conns, Multiplex: true, MultiplexDepth: depth, ApplicationName: "mux", AcquireTimeout: time.Minute}) // a hang guard: 16 MB statements queue behind each other on a loaded machine
 	plain = open(pgkit.Config{MaxConns: 4, ApplicationName: "plain"})
 	if !mux.Multiplexing() || plain.Multiplexing() {
 		t.Fatal("Config.Multiplex not honoured")
