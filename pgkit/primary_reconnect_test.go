@@ -30,12 +30,14 @@ import (
 //     printed; the assertion only detects a hang), and every failed write
 //     is typed: pgerr.IsTransient or pgerr.IsWrongServerRole.
 //
-// Multiplex × QueryTimeout.
+// Multiplex × QueryTimeout, one after the other.
 func TestPrimaryPoolReconnectsWithBackoff(t *testing.T) {
 	t.Parallel()
 	for _, c := range followCases(false) {
+		// One at a time: each has a primary and a standby of its own, and
+		// 16 writers; four at once beside the package's other tests
+		// overload a 2-core machine.
 		t.Run(c.String(), func(t *testing.T) {
-			t.Parallel()
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 			defer cancel()
 			primary, standby := primaryAndStandby(t)

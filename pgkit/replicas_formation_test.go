@@ -24,10 +24,9 @@ import (
 // the first write through the Replicated, from when the new primary
 // accepted its first write; reads going to the old primary, from when it
 // answers as a standby again. The bounds asserted (60 s) only detect a
-// hang. Every
-// failed write is typed (pgerr.IsTransient or pgerr.IsWrongServerRole),
-// and once the old primary takes reads every read runs on it. Without and
-// with Config.Multiplex.
+// hang. Every failed write is typed (pgerr.IsTransient or
+// pgerr.IsWrongServerRole), and once the old primary takes reads every
+// read runs on it. Without and with Config.Multiplex.
 func TestReplicatedFollowsFormationFailover(t *testing.T) {
 	if err := pgtemp.FormationAvailable(); err != nil {
 		t.Skip(err)
