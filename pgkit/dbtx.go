@@ -130,10 +130,17 @@ func (w *wrapped) Begin(ctx context.Context) (pgx.Tx, error) {
 	if err != nil {
 		return nil, pgerr.Map(ctx, "", err)
 	}
+	return w.txOf(tx), nil
+}
+
+// txOf is tx begun on src as a *Tx: a transaction of its own (whose lost
+// COMMIT answer leaves an unknown outcome) unless src is a transaction,
+// where it is a savepoint.
+func (w *wrapped) txOf(tx pgx.Tx) *Tx {
 	t := newTx(tx)
 	_, nested := w.src.(pgx.Tx)
 	t.top = !nested
-	return t, nil
+	return t
 }
 
 // BeginTx starts a transaction with opts when src can (a pool or a
@@ -153,10 +160,7 @@ func (w *wrapped) BeginTx(ctx context.Context, opts pgx.TxOptions) (pgx.Tx, erro
 	if err != nil {
 		return nil, pgerr.Map(ctx, "", err)
 	}
-	t := newTx(tx)
-	_, nested := w.src.(pgx.Tx)
-	t.top = !nested
-	return t, nil
+	return w.txOf(tx), nil
 }
 
 // RunInTx runs fn in a transaction as WithTx does; the generated Store's

@@ -36,7 +36,7 @@ const maxStaleReruns = 8
 func (d *DB) exec(ctx context.Context, sql string, args []any) (pgconn.CommandTag, error) {
 	if d.mx != nil && mux.Multiplexable(args) {
 		tag, err := d.mx.Exec(ctx, sql, args)
-		return tag, muxOutcomeOf(ctx, sql, "", err) // Exec: taken to write, whatever its SQL looks like
+		return tag, muxOutcome(ctx, sql, "", err) // Exec: taken to write, whatever its SQL looks like
 	}
 	var again reruns
 	for {
@@ -58,12 +58,9 @@ func (d *DB) exec(ctx context.Context, sql string, args []any) (pgconn.CommandTa
 // muxOutcome types a multiplexed statement's error: unknown outcome only
 // when the multiplexer says it was in flight (mux.InFlight); every other
 // failure of a lane (no connection for it) came before it was written.
-// outcome is sql, or "" for a statement taken to write whatever it says.
-func muxOutcome(ctx context.Context, sql string, err error) error {
-	return muxOutcomeOf(ctx, sql, sql, err)
-}
-
-func muxOutcomeOf(ctx context.Context, sql, outcome string, err error) error {
+// outcome is what autocommitOutcome judges: sql, or "" for a statement
+// taken to write whatever its SQL says (Exec).
+func muxOutcome(ctx context.Context, sql, outcome string, err error) error {
 	mapped := pgerr.Map(ctx, sql, err)
 	if !mux.InFlight(err) {
 		return mapped
@@ -105,7 +102,7 @@ func (d *DB) query(caller, ctx context.Context, cancel context.CancelFunc, sql s
 		defer cancel() // the rows are in memory once returned
 		rows, err := d.mx.Query(ctx, sql, args)
 		if err != nil {
-			return nil, muxOutcome(ctx, sql, err)
+			return nil, muxOutcome(ctx, sql, sql, err)
 		}
 		rows.WatchContext(caller)
 		// No context for what follows: the statement is over, and ctx is
