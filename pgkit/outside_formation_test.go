@@ -33,7 +33,8 @@ import (
 type outsideWrite struct {
 	kind    string
 	err     error
-	impatie bool // its context was cancelled on a timer
+	impatie bool      // its context was cancelled on a timer
+	at      time.Time // when its caller was told
 }
 
 func TestOutsideFormationEveryWriterAndNoLeaks(t *testing.T) {
@@ -52,6 +53,8 @@ func TestOutsideFormationEveryWriterAndNoLeaks(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() { _ = f.Stop() }()
+	watch := f.Watch(ctx)
+	defer watch.Stop()
 	setup, err := pgx.Connect(ctx, f.URL())
 	if err != nil {
 		t.Fatal(err)
@@ -151,7 +154,7 @@ func TestOutsideFormationEveryWriterAndNoLeaks(t *testing.T) {
 					err := write(wctx, token)
 					wcancel()
 					mu.Lock()
-					writes[token] = outsideWrite{kind: kind, err: err, impatie: impatient}
+					writes[token] = outsideWrite{kind: kind, err: err, impatie: impatient, at: time.Now()}
 					mu.Unlock()
 					if err != nil {
 						time.Sleep(10 * time.Millisecond)
@@ -252,7 +255,8 @@ func TestOutsideFormationEveryWriterAndNoLeaks(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	type tally struct{ writes, acked, failed, unknown, unknownStored, noXid, lost, doubled, misreported, untyped int }
+	watch.Stop()
+	type tally struct{ writes, acked, failed, unknown, unknownStored, noXid, lost, splitLost, doubled, misreported, untyped int }
 	tallies := map[string]*tally{}
 	examples := map[string]string{}
 	reasons := map[string]int{} // unknown outcomes by writer, reason and whether stored
@@ -272,7 +276,11 @@ func TestOutsideFormationEveryWriterAndNoLeaks(t *testing.T) {
 		switch {
 		case w.err == nil:
 			tl.acked++
-			if n == 0 {
+			switch {
+			case n > 0:
+			case watch.SplitBrain(w.at):
+				tl.splitLost++ // the cluster's loss: pgtemp.FormationWatch
+			default:
 				tl.lost++
 				examples[w.kind+" lost"] = tok
 			}
@@ -306,10 +314,11 @@ func TestOutsideFormationEveryWriterAndNoLeaks(t *testing.T) {
 	sort.Strings(kinds)
 	for _, k := range kinds {
 		tl := tallies[k]
-		t.Logf("%-26s %5d writes: %5d acked, %4d failed, %3d unknown (%d stored, %d without xid); lost %d, doubled %d, failed but committed %d, untyped %d",
-			k, tl.writes, tl.acked, tl.failed, tl.unknown, tl.unknownStored, tl.noXid, tl.lost, tl.doubled, tl.misreported, tl.untyped)
+		t.Logf("%-26s %5d writes: %5d acked, %4d failed, %3d unknown (%d stored, %d without xid); lost %d (and %d by a split cluster), doubled %d, failed but committed %d, untyped %d",
+			k, tl.writes, tl.acked, tl.failed, tl.unknown, tl.unknownStored, tl.noXid, tl.lost, tl.splitLost, tl.doubled, tl.misreported, tl.untyped)
 		if tl.lost+tl.doubled+tl.misreported+tl.untyped > 0 {
-			t.Errorf("%s: %d acknowledged writes lost, %d doubled, %d reported failed that committed, %d untyped errors", k, tl.lost, tl.doubled, tl.misreported, tl.untyped)
+			t.Errorf("%s: %d acknowledged writes lost, %d doubled, %d reported failed that committed, %d untyped errors; the monitor's view:\n%s",
+				k, tl.lost, tl.doubled, tl.misreported, tl.untyped, watch.Timeline())
 		}
 		if tl.acked == 0 {
 			t.Errorf("%s: no write acknowledged", k)

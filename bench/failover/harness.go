@@ -30,6 +30,7 @@ const seedUsers = 1_500_000
 // came to.
 type harness struct {
 	f      *pgtemp.Formation
+	watch  *pgtemp.FormationWatch // the monitor's view, to tell the cluster's losses from ours
 	pooled *pgkit.DB
 	muxed  *pgkit.DB
 	repl   *pgkit.Replicated
@@ -54,6 +55,7 @@ type attempt struct {
 	kind    string // "order pooled", "order multiplexed", "ledger pooled", "ledger multiplexed"
 	key     string // the customer (orders) or the token (ledger)
 	outcome outcome
+	at      time.Time // when its caller was told
 }
 
 type outcome int
@@ -94,7 +96,7 @@ func newHarness(ctx context.Context, f *pgtemp.Formation, writers int) (*harness
 	if err := conn.QueryRow(ctx, `SELECT min(user_id) FROM users`).Scan(&first); err != nil {
 		return nil, err
 	}
-	h := &harness{f: f, stop: make(chan struct{})}
+	h := &harness{f: f, stop: make(chan struct{}), watch: f.Watch(ctx)}
 	h.nextUser.Store(first - 1)
 	cfg := pgkit.Config{MaxConns: int32(writers), AcquireTimeout: 10 * time.Second, CommitResolveTimeout: time.Minute, ApplicationName: "failover"}
 	if h.pooled, err = pgkit.Open(ctx, f.URL(), cfg); err != nil {
@@ -225,9 +227,10 @@ func (h *harness) note(kind, key string, err error) {
 		}
 		h.errs[fmt.Sprintf("%d %s: %s", h.window.Load()+1, kind, errClass(err))]++
 	}
-	h.attempts = append(h.attempts, attempt{window: int(h.window.Load()), kind: kind, key: key, outcome: o})
+	now := time.Now()
+	h.attempts = append(h.attempts, attempt{window: int(h.window.Load()), kind: kind, key: key, outcome: o, at: now})
 	if o == acked {
-		h.oks = append(h.oks, time.Now())
+		h.oks = append(h.oks, now)
 	}
 }
 
@@ -256,6 +259,7 @@ func (h *harness) close() {
 func (h *harness) shut() {
 	close(h.stop)
 	h.wg.Wait()
+	h.watch.Stop()
 	h.repl.Close()
 	h.muxed.Close()
 	h.pooled.Close()
