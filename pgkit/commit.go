@@ -172,10 +172,15 @@ func resolveCommit(ctx context.Context, db *DB, id commitID, timeout time.Durati
 	defer cancel()
 	wait := 10 * time.Millisecond
 	for {
-		st, err := askStatus(ctx, db, id.xid)
+		st, err := askStatus(ctx, db, id)
 		switch {
-		case err == nil && st.status == "committed" && st.timeline == id.timeline:
+		case err == nil && st.status == "committed" && st.timeline == id.timeline && st.durable:
 			return nil
+		case err == nil && st.status == "committed" && st.timeline == id.timeline:
+			// Committed there, but maybe there only: a primary that
+			// crashed and restarted in place, or still runs as the other
+			// node is promoted, knows commits its standby never got.
+			// Ask again until it is confirmed, or another server answers.
 		case err == nil && st.status == "committed":
 			return unknown("a failover happened before it could be resolved: the new primary has a transaction of that id committed, which may be a later one given the same id")
 		case err == nil && (st.status == "aborted" || st.status == "future"):
@@ -188,8 +193,11 @@ func resolveCommit(ctx context.Context, db *DB, id commitID, timeout time.Durati
 		select {
 		case <-ctx.Done():
 			reason := "no primary answered within the resolve timeout"
-			if err == nil && st.status == "in progress" {
+			switch {
+			case err == nil && st.status == "in progress":
 				reason = "it was still in progress at the resolve timeout"
+			case err == nil && st.status == "committed":
+				reason = "it committed on a server whose synchronous standby had not confirmed it by the resolve timeout"
 			}
 			return unknown(reason)
 		case <-time.After(wait/2 + rand.N(wait/2+1)):
@@ -203,11 +211,25 @@ type xactStatus struct {
 	standby  bool
 	status   string // committed, aborted, in progress, future; "" unknown
 	timeline string
+	durable  bool // committed on id's timeline, and a commit after it was confirmed (durableSQL)
 }
 
-// askStatus asks one of db's connections; a connection to a standby is
-// closed, so that the pool finds the primary.
-func askStatus(ctx context.Context, db *DB, xid string) (xactStatus, error) {
+// durableSQL commits, on a primary, a transaction that writes WAL (a
+// logical decoding message, which leaves nothing in any table) and so
+// waits, as every write's COMMIT does, for the synchronous standbys that
+// synchronous_standby_names requires. Its commit comes after the one being
+// resolved in that server's WAL, so when it returns, the standbys hold
+// that one too. statement_timeout is off for it: a statement timeout (as a
+// cancel) ends the wait for the standbys with a mere warning and a
+// success. pg_logical_emit_message needs no privilege and works at every
+// wal_level.
+const durableSQL = `BEGIN; SET LOCAL statement_timeout = 0; SELECT pg_logical_emit_message(true, 'pgkit.commit', ''); COMMIT`
+
+// askStatus asks one of db's connections about id; a connection to a
+// standby is closed, so that the pool finds the primary. When the id is
+// committed on its timeline, it then waits on that same connection, within
+// ctx, until the server's synchronous standbys hold the commit (durableSQL).
+func askStatus(ctx context.Context, db *DB, id commitID) (xactStatus, error) {
 	actx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	c, err := db.pool.Acquire(actx)
@@ -216,23 +238,33 @@ func askStatus(ctx context.Context, db *DB, xid string) (xactStatus, error) {
 	}
 	var st xactStatus
 	var status, timeline *string
-	err = c.QueryRow(actx, resolveSQL, xid).Scan(&st.standby, &status, &timeline)
+	err = c.QueryRow(actx, resolveSQL, id.xid).Scan(&st.standby, &status, &timeline)
 	if pgerr.SQLState(err) == "22023" {
 		c.Release()
 		return xactStatus{status: "future"}, nil
-	}
-	if err != nil || st.standby {
-		_ = c.Conn().Close(context.WithoutCancel(actx))
-	}
-	c.Release()
-	if err != nil {
-		return xactStatus{}, err
 	}
 	if status != nil {
 		st.status = *status
 	}
 	if timeline != nil {
 		st.timeline = *timeline
+	}
+	if err == nil && st.status == "committed" && st.timeline == id.timeline {
+		_, derr := c.Conn().PgConn().Exec(ctx, durableSQL).ReadAll()
+		// A cancel (the context ended) also ends the wait with a success:
+		// only an answer that came before counts.
+		st.durable = derr == nil && ctx.Err() == nil
+		if !st.durable {
+			err = errors.Join(derr, ctx.Err())
+			st = xactStatus{status: st.status, timeline: st.timeline}
+		}
+	}
+	if err != nil || st.standby {
+		_ = c.Conn().Close(context.WithoutCancel(actx))
+	}
+	c.Release()
+	if err != nil && st.status != "committed" {
+		return xactStatus{}, err
 	}
 	return st, nil
 }

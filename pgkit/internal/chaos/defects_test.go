@@ -37,7 +37,10 @@ import (
 func TestMultiplexLargeResultBesideLargeArgument(t *testing.T) {
 	n := startNode(t, "server", pgtemp.Config{})
 	ctx := context.Background()
-	d, err := pgkit.Open(ctx, n.srv.URL(), pgkit.Config{Multiplex: true, MultiplexConns: 1, MaxConns: 2})
+	// AcquireTimeout a minute, a hang guard: on a loaded machine (load
+	// average 20) a second connection was not free within the default 5 s
+	// beside 16 MB each way.
+	d, err := pgkit.Open(ctx, n.srv.URL(), pgkit.Config{Multiplex: true, MultiplexConns: 1, MaxConns: 2, AcquireTimeout: time.Minute})
 	if err != nil {
 		t.Fatal(err)
 	}

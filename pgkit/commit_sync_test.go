@@ -1,0 +1,171 @@
+package pgkit_test
+
+// A COMMIT that committed on the primary but not on its synchronous
+// standby, whose answer was lost: the primary's pg_xact_status says
+// "committed", yet a failover would lose it (a primary that crashed and
+// restarted in place knows such commits; TestFailoverFormation lost one
+// that way under load). WithTx must not call it a success until the
+// standby holds it.
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/shopdb/shopdb/pgkit"
+	"github.com/shopdb/shopdb/pgkit/pgerr"
+	"github.com/shopdb/shopdb/pgkit/pgtemp"
+)
+
+// syncServer starts a server of the test's own whose commits wait for a
+// synchronous standby that never connects, with a table sync_writes, and
+// returns it with a superuser connection to it.
+func syncServer(t *testing.T, ctx context.Context) (*pgtemp.Server, *pgx.Conn) {
+	t.Helper()
+	srv, err := pgtemp.Start(ctx, pgtemp.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Stop() })
+	admin, err := pgx.Connect(ctx, srv.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = admin.Close(context.Background()) })
+	for _, sql := range []string{
+		`CREATE TABLE sync_writes (token text NOT NULL)`,
+		`CREATE ROLE sync_app LOGIN`, // no privilege beyond its table: what resolving needs
+		`GRANT INSERT, SELECT ON sync_writes TO sync_app`,
+		`ALTER SYSTEM SET synchronous_standby_names = 'nosuch_standby'`,
+		`ALTER ROLE sync_app SET synchronous_commit = on`, // pgtemp's server has it off, for speed
+		`SELECT pg_reload_conf()`,
+	} {
+		if _, err := admin.Exec(ctx, sql); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return srv, admin
+}
+
+// terminateInSyncRep ends the session of app once its COMMIT waits for
+// the standby (wait_event SyncRep): the server has committed locally and
+// the client loses the answer with its connection.
+func terminateInSyncRep(ctx context.Context, admin *pgx.Conn, app string) error {
+	return untilSyncRep(ctx, admin, app, "count(pg_terminate_backend(pid))")
+}
+
+// waitInSyncRep waits until a session of app waits for the standby: the
+// resolution's own commit, after the first session was ended.
+func waitInSyncRep(ctx context.Context, admin *pgx.Conn, app string) error {
+	return untilSyncRep(ctx, admin, app, "count(*)")
+}
+
+// untilSyncRep polls until agg over app's sessions waiting for the
+// standby is above 0; on a timeout its error lists the server's sessions.
+func untilSyncRep(ctx context.Context, admin *pgx.Conn, app, agg string) error {
+	for {
+		var n int
+		err := admin.QueryRow(ctx, `SELECT `+agg+` FROM pg_stat_activity
+			WHERE application_name = $1 AND wait_event = 'SyncRep'`, app).Scan(&n)
+		switch {
+		case err == nil && n > 0:
+			return nil
+		case err != nil && ctx.Err() == nil:
+			return err
+		case err != nil:
+			var dump string
+			_ = admin.QueryRow(context.Background(), `SELECT string_agg(application_name || ' ' || coalesce(wait_event, '-') || ' ' || state || ': ' || query, '; ')
+				FROM pg_stat_activity WHERE application_name = $1`, app).Scan(&dump)
+			return fmt.Errorf("no session of %s waited for the standby (%w): %s", app, err, dump)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func TestCommitLocalOnlyIsNotReportedCommitted(t *testing.T) {
+	t.Parallel()
+	for _, multiplex := range []bool{false, true} {
+		t.Run(fmt.Sprintf("multiplex=%v", multiplex), func(t *testing.T) {
+			t.Parallel()
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			defer cancel()
+			srv, admin := syncServer(t, ctx)
+			app := fmt.Sprintf("sync-unknown-%v", multiplex)
+			cfg := pgkit.Config{MaxConns: 2, ApplicationName: app, Multiplex: multiplex, CommitResolveTimeout: 3 * time.Second}
+			d := openT(t, srv.URL()+"&user=sync_app", cfg)
+			done := make(chan error, 1)
+			go func() { done <- terminateInSyncRep(ctx, admin, app) }()
+			var runs atomic.Int32
+			err := pgkit.WithTx(ctx, d, func(x pgkit.DBTX) pgkit.DBTX { return x }, func(tx pgkit.DBTX) error {
+				runs.Add(1)
+				_, err := tx.Exec(ctx, `INSERT INTO sync_writes (token) VALUES ('local-only')`)
+				return err
+			})
+			if terr := <-done; terr != nil {
+				t.Fatalf("terminate: %v", terr)
+			}
+			if !pgerr.IsCommitUnknown(err) {
+				t.Fatalf("WithTx = %v, want ErrCommitUnknown: the commit is on the primary only, its standby never confirmed it", err)
+			}
+			if n := runs.Load(); n != 1 {
+				t.Errorf("fn ran %d times, want 1 (it committed on the primary)", n)
+			}
+			var n int
+			if err := admin.QueryRow(ctx, `SELECT count(*) FROM sync_writes`).Scan(&n); err != nil || n != 1 {
+				t.Errorf("%d rows on the primary (%v), want 1", n, err)
+			}
+		})
+	}
+}
+
+func TestCommitLocalThenConfirmedIsCommitted(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	srv, admin := syncServer(t, ctx)
+	const app = "sync-confirmed"
+	d := openT(t, srv.URL()+"&user=sync_app", pgkit.Config{MaxConns: 2, ApplicationName: app, CommitResolveTimeout: time.Minute})
+	done := make(chan error, 1)
+	go func() {
+		if err := terminateInSyncRep(ctx, admin, app); err != nil {
+			done <- err
+			return
+		}
+		// The resolution's own commit waits for the standby in turn;
+		// let the standby "confirm" (no standby required any more).
+		if err := waitInSyncRep(ctx, admin, app); err != nil {
+			done <- err
+			return
+		}
+		for _, sql := range []string{`ALTER SYSTEM RESET synchronous_standby_names`, `SELECT pg_reload_conf()`} {
+			if _, err := admin.Exec(ctx, sql); err != nil {
+				done <- err
+				return
+			}
+		}
+		done <- nil
+	}()
+	var runs atomic.Int32
+	err := pgkit.WithTx(ctx, d, func(x pgkit.DBTX) pgkit.DBTX { return x }, func(tx pgkit.DBTX) error {
+		runs.Add(1)
+		_, err := tx.Exec(ctx, `INSERT INTO sync_writes (token) VALUES ('confirmed')`)
+		return err
+	})
+	if derr := <-done; derr != nil {
+		t.Fatalf("fault: %v", derr)
+	}
+	if err != nil {
+		t.Fatalf("WithTx = %v, want nil: committed, and its standby requirement then met", err)
+	}
+	if n := runs.Load(); n != 1 {
+		t.Errorf("fn ran %d times, want 1", n)
+	}
+	var n int
+	if err := admin.QueryRow(ctx, `SELECT count(*) FROM sync_writes`).Scan(&n); err != nil || n != 1 {
+		t.Errorf("%d rows (%v), want 1", n, err)
+	}
+}
