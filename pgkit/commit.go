@@ -20,6 +20,15 @@ package pgkit
 // promotion (another timeline) "committed" is reported as unknown, never
 // as success. "Aborted", or an id the server has not handed out yet, is
 // not committed on any timeline: safe to run again.
+//
+// "Committed" on the primary is not yet "held by the cluster": a COMMIT
+// waiting for its synchronous standby has committed locally, and a
+// primary that crashed there and restarted in place (pg_auto_failover's
+// keeper restarts it within a second) says "committed" for a transaction
+// the standby never got and a failover will lose. So a committed id is
+// success only once a later commit on the same connection has waited for
+// the standbys (durableSQL); until then it is asked again, and unknown at
+// the bound.
 
 import (
 	"context"
