@@ -171,7 +171,7 @@ func orchestrate(ctx context.Context, cfg config) error {
 	}
 	defer os.Remove(script)
 	copyFile := ""
-	if serverDir != "" {
+	if serverDir != "" && cfg.selected(run{"server", "copy", "COPY FROM file"}) {
 		copyFile = filepath.Join(serverDir, "copy.csv")
 		if _, err := d.Exec(ctx, fmt.Sprintf(`COPY (SELECT 'First' || g, 'Last' || g, 'user' || g || '@copy.example.com'
 			FROM generate_series(0, %d) g) TO '%s' (FORMAT csv)`, cfg.rows-1, copyFile)); err != nil {
@@ -216,7 +216,7 @@ func orchestrate(ctx context.Context, cfg config) error {
 				if copyFile == "" {
 					continue // only with the throwaway server, whose files we can place
 				}
-				res, err = serverCopy(ctx, copyDSN, copyFile, cfg.rows, cfg.serverPID)
+				res, err = serverCopy(ctx, copyDSN, copyFile, cfg.serverPID)
 			}
 			if err != nil {
 				return fmt.Errorf("rep %d: %w", rep, err)
@@ -323,7 +323,7 @@ func execSQL(ctx context.Context, dsn string, statements ...string) error {
 }
 
 // serverCopy is the reference: the server reads the file itself, no client.
-func serverCopy(ctx context.Context, copyDSN, file string, rows int, serverPID int) (Result, error) {
+func serverCopy(ctx context.Context, copyDSN, file string, serverPID int) (Result, error) {
 	conn, err := pgx.Connect(ctx, copyDSN)
 	if err != nil {
 		return Result{}, err

@@ -48,8 +48,8 @@ func workerMain(args []string) error {
 	fs := flag.NewFlagSet("worker", flag.ContinueOnError)
 	var p params
 	var cutoff int64
-	fs.StringVar(&p.client, "client", "shopdb", "shopdb or pgx")
-	fs.StringVar(&p.workload, "workload", "point", "one of workloadNames")
+	fs.StringVar(&p.client, "client", "shopdb", "shopdb, shopdb-mux or pgx")
+	fs.StringVar(&p.workload, "workload", "point", "a workload of shopWorkloads or suiteWorkloads")
 	fs.StringVar(&p.mode, "mode", "", "page: sequential, fan-out or pipelined")
 	fs.StringVar(&p.dsn, "dsn", "", "database")
 	fs.DurationVar(&p.warmup, "warmup", time.Second, "")
