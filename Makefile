@@ -24,7 +24,7 @@ test: postgres-binaries browser pgbouncer pg-auto-failover check
 	SHOPDB_TEST_MULTIPLEX=1 $(GO) test -race -count=1 ./queries ./shop
 
 ## check: gofmt, go vet (also of the bench module), `sqlc diff` and `pgkitgen -check` (db/ matches schema/ and queries/,
-## pgkit/internal/kitdb/ its own migrations/ and queries/).
+## pgkit/internal/kitdb/ its own migrations/ and queries/, bench/benchdb/ its schema/ and queries/).
 check: sqlc-tool
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
@@ -33,10 +33,14 @@ check: sqlc-tool
 	$(GO) run ./pgkit/cmd/pgkitgen -dir db -check
 	$(SQLC) diff -f pgkit/internal/kitdb/sqlc.yaml
 	$(GO) run ./pgkit/cmd/pgkitgen -dir pgkit/internal/kitdb -check
+	$(SQLC) diff -f bench/benchdb/sqlc.yaml
+	$(GO) run ./pgkit/cmd/pgkitgen -dir bench/benchdb -check
 
-## bench: shopdb vs raw pgx vs asyncpg vs pgbench on a throwaway server; writes bench/results/.
+## bench: shopdb vs raw pgx vs asyncpg vs pgbench on a throwaway server, the shop's workloads and asyncpg's suite,
+## throughput and client and server CPU per operation; writes bench/results/. Pick with
+## `make bench BENCH_FLAGS='-only suite -clients shopdb,pgx'` (cd bench && go run . -h lists the flags).
 bench: postgres-binaries
-	cd bench && $(GO) run . -out results
+	cd bench && $(GO) run . -out results $(BENCH_FLAGS)
 
 ## chaos: pgkit's chaos test, long: every fault scenario in every mode (pooled, multiplexed, replicated, both)
 ## for PGKIT_CHAOS_DURATION each (default 20s; minutes in all), printing per scenario and mode the calls,
@@ -51,9 +55,10 @@ chaos: postgres-binaries
 failover: postgres-binaries pg-auto-failover
 	cd bench && $(GO) run ./failover
 
-## generate: regenerate db/ after editing schema/ or queries/ (and pgkit/internal/kitdb/ after editing its SQL).
+## generate: regenerate db/ after editing schema/ or queries/ (and pgkit/internal/kitdb/, bench/benchdb/ after editing their SQL).
 generate:
 	$(GO) generate ./...
+	cd bench && $(GO) generate ./benchdb
 
 # sqlc is built from source on first use (tools/go.mod pins it), which takes
 # several minutes on a cold machine: say so instead of staying silent. The

@@ -1,12 +1,17 @@
 """The shopdb workloads with asyncpg and uvloop, as the Python tutorials write them.
 
 Run by `go run ./bench` (make bench) with Debian's python3-asyncpg and python3-uvloop;
-prints one JSON result line, like the Go workers.
+prints one JSON result line, like the Go workers, with the client's and the server's
+CPU per operation (bench/cpu.go's rules: getrusage of this process; utime + stime of
+the postmaster, its reaped children and its live children in /proc).
 """
 import argparse
 import asyncio
+import datetime
 import json
+import os
 import random
+import resource
 import time
 
 import asyncpg
@@ -27,6 +32,83 @@ SQL_EXPORT = ("SELECT order_id, user_id, status, total_cents, created_at FROM or
               "WHERE created_at >= $1 AND created_at < $2 ORDER BY order_id")
 
 
+SUITE_CALLERS, SUITE_CONNS, SELECT64_CALLERS = 10, 10, 64
+SERIES_LEN, BLOB_ROWS, ARRAY_ROWS = 1000, 100, 100
+COPY_ROWS, INSERT_ROWS, NULL_EVERY = 10_000, 1_000, 10
+
+# The suite's SQL (bench/suite.go, bench/benchdb/queries/bench.sql).
+SQL_TYPES = """SELECT oid, typname, typnamespace, typowner, typlen, typbyval, typtype::text,
+    typcategory::text, typispreferred, typisdefined, typdelim::text, typrelid, typelem,
+    typarray, typalign::text, typstorage::text, typnotnull, typbasetype, typtypmod, typndims
+FROM pg_catalog.pg_type
+WHERE typtypmod = $1::integer AND typisdefined = $2::boolean"""
+SQL_SERIES = "SELECT i::integer AS i FROM generate_series(1, $1::integer) AS i"
+SQL_BLOBS = "SELECT blob_id, note, payload FROM bench_blobs ORDER BY blob_id"
+SQL_ARRAYS = "SELECT array_id, vals FROM bench_arrays ORDER BY array_id"
+SQL_ROW_INSERT = """INSERT INTO bench_rows (n, big, label, score, at, opt_n, opt_big, opt_label, opt_flag, opt_at)
+VALUES ($1::integer, $2::bigint, $3::text, $4::double precision, $5::timestamptz,
+    $6::integer, $7::bigint, $8::text,
+    $9::boolean, $10::timestamptz)"""
+ROW_COLUMNS = ["n", "big", "label", "score", "at", "opt_n", "opt_big", "opt_label", "opt_flag", "opt_at"]
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def client_cpu():
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    return ru.ru_utime + ru.ru_stime
+
+
+def proc_stat(pid):
+    """(ppid, utime, stime, cutime, cstime) of /proc/<pid>/stat, times in seconds."""
+    with open("/proc/%d/stat" % pid) as f:
+        s = f.read()
+    f = s[s.rindex(")") + 2:].split()
+    return int(f[1]), int(f[11]) / CLK_TCK, int(f[12]) / CLK_TCK, int(f[13]) / CLK_TCK, int(f[14]) / CLK_TCK
+
+
+def server_cpu(pid):
+    _, u, s, cu, cs = proc_stat(pid)
+    total = u + s + cu + cs
+    for name in os.listdir("/proc"):
+        if not name.isdigit() or int(name) == pid:
+            continue
+        try:
+            ppid, u, s, _, _ = proc_stat(int(name))
+        except (OSError, ValueError, IndexError):
+            continue
+        if ppid == pid:
+            total += u + s
+    return total
+
+
+class Meter:
+    """The client's and the server's CPU over an interval, as bench/cpu.go's cpuMeter."""
+
+    def __init__(self, server_pid):
+        self.server_pid, self.server0, self.client0 = server_pid, None, 0.0
+
+    def start(self):
+        if self.server_pid > 0:
+            try:
+                self.server0 = server_cpu(self.server_pid)
+            except OSError:
+                self.server0 = None
+        self.client0 = client_cpu()
+
+    def stop(self, res, ops):
+        client = client_cpu() - self.client0
+        if ops <= 0:
+            return res
+        res["client_cpu_us"] = client * 1e6 / ops
+        if self.server0 is not None:
+            try:
+                res["server_cpu_us"] = (server_cpu(self.server_pid) - self.server0) * 1e6 / ops
+            except OSError:
+                pass
+        return res
+
+
 def latency_result(lat, duration):
     lat.sort()
 
@@ -36,10 +118,14 @@ def latency_result(lat, duration):
     return {"rate": len(lat) / duration, "p50_ms": pct(50), "p99_ms": pct(99), "count": len(lat)}
 
 
-async def closed_loop(workers, warmup, duration, op):
+async def closed_loop(meter, workers, warmup, duration, op):
     warm_end = time.perf_counter() + warmup
     end = warm_end + duration
     lat = []
+
+    async def start_meter():
+        await asyncio.sleep(max(0.0, warm_end - time.perf_counter()))
+        meter.start()
 
     async def worker():
         while True:
@@ -50,8 +136,9 @@ async def closed_loop(workers, warmup, duration, op):
             if start > warm_end:
                 lat.append(time.perf_counter() - start)
 
-    await asyncio.gather(*(worker() for _ in range(workers)))
-    return latency_result(lat, duration)
+    await asyncio.gather(start_meter(), *(worker() for _ in range(workers)))
+    res = latency_result(lat, duration)
+    return meter.stop(res, res["count"])
 
 
 async def point(a):
@@ -59,7 +146,7 @@ async def point(a):
     async with pool:
         async def op():
             await pool.fetchrow(SQL_USER, random.randint(1, a.users))
-        return await closed_loop(POINT_WORKERS, a.warmup, a.duration, op)
+        return await closed_loop(Meter(a.server_pid), POINT_WORKERS, a.warmup, a.duration, op)
 
 
 async def page(a):
@@ -77,7 +164,7 @@ async def page(a):
             await asyncio.gather(pool.fetchrow(SQL_PRODUCT, p), pool.fetch(SQL_REVIEWS, p), pool.fetch(SQL_ORDERS, u))
 
         op = {"sequential": sequential, "gather": gather}[a.mode]
-        return await closed_loop(PAGE_INFLIGHT, a.warmup, a.duration, op)
+        return await closed_loop(Meter(a.server_pid), PAGE_INFLIGHT, a.warmup, a.duration, op)
 
 
 async def order(a):
@@ -118,7 +205,7 @@ async def order(a):
                 except (asyncpg.exceptions.DeadlockDetectedError, asyncpg.exceptions.SerializationError):
                     retries += 1
 
-        res = await closed_loop(ORDER_WORKERS, a.warmup, a.duration, op)
+        res = await closed_loop(Meter(a.server_pid), ORDER_WORKERS, a.warmup, a.duration, op)
         res["retries"] = retries
         return res
 
@@ -126,30 +213,84 @@ async def order(a):
 async def copy(a):
     conn = await asyncpg.connect(a.dsn)
     try:
+        meter = Meter(a.server_pid)
+        meter.start()
         start = time.perf_counter()
         records = [("First%d" % i, "Last%d" % i, "user%d@copy.example.com" % i) for i in range(a.rows)]
         await conn.copy_records_to_table("users", records=records, columns=["first_name", "last_name", "email"])
         took = time.perf_counter() - start
-        return {"rate": a.rows / took, "count": a.rows}
+        return meter.stop({"rate": a.rows / took, "count": a.rows}, a.rows)
     finally:
         await conn.close()
 
 
 async def stream(a):
-    import datetime
     conn = await asyncpg.connect(a.dsn)
     try:
         since = datetime.datetime.fromtimestamp(0, datetime.timezone.utc)
         until = datetime.datetime.fromtimestamp(a.cutoff / 1e9, datetime.timezone.utc)
+        meter = Meter(a.server_pid)
+        meter.start()
         start = time.perf_counter()
         n = 0
         while n == 0 or time.perf_counter() - start < a.duration:  # as the Go workers: repeat for the duration
             async with conn.transaction():
                 async for _ in conn.cursor(SQL_EXPORT, since, until, prefetch=a.prefetch):
                     n += 1
-        return {"rate": n / (time.perf_counter() - start), "count": n}
+        return meter.stop({"rate": n / (time.perf_counter() - start), "count": n}, n)
     finally:
         await conn.close()
+
+
+def row_values(n):
+    """The rows copy10k and batch1k write, as bench/suite.go's rowValues."""
+    base = datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)
+    out = []
+    for i in range(n):
+        at = base + datetime.timedelta(seconds=i)
+        label = "row %d of the batch" % i
+        row = (i, i * 1_000_003, label, i / 7, at)
+        if i % NULL_EVERY != 0:
+            row += (i, i * 1_000_003, label, i % 2 == 0, at)
+        else:
+            row += (None, None, None, None, None)
+        out.append(row)
+    return out
+
+
+async def suite(a):
+    """The workloads of asyncpg's own benchmark suite (bench/suite.go)."""
+    pool = await asyncpg.create_pool(a.dsn, min_size=SUITE_CONNS, max_size=SUITE_CONNS)
+    async with pool:
+        if a.workload == "catalog":
+            async def op():
+                await pool.fetch(SQL_TYPES, -1, True)
+        elif a.workload == "series":
+            async def op():
+                await pool.fetch(SQL_SERIES, SERIES_LEN)
+        elif a.workload == "large":
+            async def op():
+                await pool.fetch(SQL_BLOBS)
+        elif a.workload == "arrays":
+            async def op():
+                await pool.fetch(SQL_ARRAYS)
+        elif a.workload == "copy10k":
+            rows = row_values(COPY_ROWS)
+
+            async def op():
+                await pool.copy_records_to_table("bench_rows", records=rows, columns=ROW_COLUMNS)
+        elif a.workload == "batch1k":
+            rows = row_values(INSERT_ROWS)
+
+            async def op():
+                await pool.executemany(SQL_ROW_INSERT, rows)
+        elif a.workload in ("select1", "select1-64"):
+            async def op():
+                await pool.fetchval("SELECT 1+1 AS two")
+        else:
+            raise ValueError("unknown workload %r" % a.workload)
+        callers = SELECT64_CALLERS if a.workload == "select1-64" else SUITE_CALLERS
+        return await closed_loop(Meter(a.server_pid), callers, a.warmup, a.duration, op)
 
 
 def peak_rss_mb():
@@ -172,8 +313,9 @@ def main():
     ap.add_argument("--cutoff", type=int, default=0, help="unix nanoseconds")
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--prefetch", type=int, default=50, help="asyncpg's own default")
+    ap.add_argument("--server-pid", type=int, default=0, help="the server's postmaster (0: no server CPU)")
     a = ap.parse_args()
-    fn = {"point": point, "page": page, "order": order, "copy": copy, "stream": stream}[a.workload]
+    fn = {"point": point, "page": page, "order": order, "copy": copy, "stream": stream}.get(a.workload, suite)
     uvloop.install()
     res = asyncio.run(fn(a))
     res.update({"client": "asyncpg", "workload": a.workload, "peak_rss_mb": peak_rss_mb()})

@@ -6,12 +6,37 @@ import (
 	"time"
 )
 
+// timedLoop is closedLoop with p's sizes and CPU meter: the Result of the
+// operations started in the measured time, with the client's and the
+// server's CPU per operation.
+func timedLoop(ctx context.Context, p params, workers int, op func(ctx context.Context, worker, i int) error) (Result, error) {
+	m := p.meter()
+	lat, err := closedLoop(ctx, workers, p.warmup, p.duration, m, op)
+	r := latencyResult(lat, p.duration)
+	m.stop(&r, r.Count)
+	return r, err
+}
+
 // closedLoop keeps workers goroutines calling op back to back for the
 // warm-up and then for the measured duration, and returns the measured
-// operations' latencies. The first error stops it.
-func closedLoop(ctx context.Context, workers int, warmup, duration time.Duration, op func(ctx context.Context, worker, i int) error) ([]time.Duration, error) {
+// operations' latencies. The first error stops it. m, when not nil, is
+// started as the warm-up ends; the caller stops it.
+func closedLoop(ctx context.Context, workers int, warmup, duration time.Duration, m *cpuMeter, op func(ctx context.Context, worker, i int) error) ([]time.Duration, error) {
 	warmEnd := time.Now().Add(warmup)
 	end := warmEnd.Add(duration)
+	metered := make(chan struct{})
+	go func() {
+		defer close(metered)
+		t := time.NewTimer(time.Until(warmEnd))
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+		}
+		if m != nil {
+			m.start()
+		}
+	}()
 	var mu sync.Mutex
 	var all []time.Duration
 	var firstErr error
@@ -44,5 +69,6 @@ func closedLoop(ctx context.Context, workers int, warmup, duration time.Duration
 		}()
 	}
 	wg.Wait()
+	<-metered
 	return all, firstErr
 }

@@ -1,15 +1,20 @@
 // Command bench measures shopdb side by side with raw pgx, asyncpg (with
-// uvloop) and pgbench on one throwaway PostgreSQL, for six workloads:
-// point lookups, the product page, order placement, COPY, streaming, and
-// oversubscription (1,000 callers on a pool of 10). shopdb-mux is shopdb
-// with pgkit.Config.Multiplex.
+// uvloop) and pgbench on one throwaway PostgreSQL, for the shop's six
+// workloads: point lookups, the product page, order placement, COPY,
+// streaming, and oversubscription (1,000 callers on a pool of 10); and for
+// those of asyncpg's own benchmark suite (suite.go): a catalog scan,
+// generate_series, large rows, arrays, COPY of 10,000 rows, a 1,000-row
+// batch insert and SELECT 1+1. shopdb-mux is shopdb with
+// pgkit.Config.Multiplex. Besides throughput and latency, every run
+// reports the client's and the server's CPU per operation (cpu.go).
 // Every client runs every workload in turn, repeated, and the medians go to
-// a markdown table and a PNG chart in bench/results/.
+// markdown tables and PNG charts in bench/results/.
 //
 //	make bench                          # = cd bench && go run .
-//	go run . -reps 3 -duration 3s       # from bench/
+//	go run . -only suite -clients shopdb,pgx -reps 5   # from bench/
 //
-// Each client runs in a process of its own, so that its peak RSS is its own.
+// Each client runs in a process of its own, so that its peak RSS and its
+// CPU time are its own.
 // asyncpg comes from Debian (python3-asyncpg, python3-uvloop), installed
 // when missing and running as root. With DATABASE_URL set, that server is
 // used (and seeded: give it an empty database).
@@ -20,7 +25,6 @@ import (
 	_ "embed"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -28,7 +32,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
@@ -51,7 +54,9 @@ type config struct {
 	out      string
 	seed     seedSize
 	server   string // the server's version, for the report
-	only     string
+	// workloads and clients to run: nil runs all.
+	workloads, clients map[string]bool
+	serverPID          int // the server's postmaster on this machine, for its CPU; 0: unknown
 }
 
 // run is one client on one workload.
@@ -68,6 +73,16 @@ var runs = []run{
 	{"shopdb", "copy", ""}, {"pgx", "copy", ""}, {"asyncpg", "copy", ""}, {"server", "copy", "COPY FROM file"},
 	{"shopdb", "stream", ""}, {"pgx", "stream", ""}, {"asyncpg", "stream", ""},
 	{"shopdb", "oversub", ""}, {"shopdb-mux", "oversub", ""}, {"pgx", "oversub", ""},
+	// asyncpg's suite (suite.go). COPY and batches never go through the
+	// multiplexer: shopdb-mux would measure shopdb's pool again.
+	{"shopdb", "catalog", ""}, {"shopdb-mux", "catalog", ""}, {"pgx", "catalog", ""}, {"asyncpg", "catalog", ""}, {"pgbench", "catalog", ""},
+	{"shopdb", "series", ""}, {"shopdb-mux", "series", ""}, {"pgx", "series", ""}, {"asyncpg", "series", ""}, {"pgbench", "series", ""},
+	{"shopdb", "large", ""}, {"shopdb-mux", "large", ""}, {"pgx", "large", ""}, {"asyncpg", "large", ""}, {"pgbench", "large", ""},
+	{"shopdb", "arrays", ""}, {"shopdb-mux", "arrays", ""}, {"pgx", "arrays", ""}, {"asyncpg", "arrays", ""}, {"pgbench", "arrays", ""},
+	{"shopdb", "copy10k", "slice"}, {"shopdb", "copy10k", "seq"}, {"pgx", "copy10k", ""}, {"asyncpg", "copy10k", ""},
+	{"shopdb", "batch1k", ""}, {"pgx", "batch1k", ""}, {"asyncpg", "batch1k", ""}, {"pgbench", "batch1k", ""},
+	{"shopdb", "select1", ""}, {"shopdb-mux", "select1", ""}, {"pgx", "select1", ""}, {"asyncpg", "select1", ""}, {"pgbench", "select1", ""},
+	{"shopdb", "select1-64", ""}, {"shopdb-mux", "select1-64", ""}, {"pgx", "select1-64", ""}, {"asyncpg", "select1-64", ""},
 }
 
 func main() {
@@ -78,16 +93,10 @@ func main() {
 		}
 		return
 	}
-	var cfg config
-	flag.IntVar(&cfg.reps, "reps", 4, "repetitions of every run (the table shows medians)")
-	flag.DurationVar(&cfg.warmup, "warmup", time.Second, "unmeasured time before each timed run")
-	flag.DurationVar(&cfg.duration, "duration", 3*time.Second, "measured time of each timed run")
-	flag.IntVar(&cfg.rows, "rows", 1_000_000, "rows for copy")
-	flag.IntVar(&cfg.seed.users, "users", 100_000, "users to seed (each with 10 orders: the stream reads them)")
-	flag.IntVar(&cfg.seed.products, "products", 10_000, "products to seed (each with 10 reviews)")
-	flag.StringVar(&cfg.out, "out", "results", "folder for results.md, results.json and chart.png")
-	flag.StringVar(&cfg.only, "only", "", "comma-separated workloads to run (default: all)")
-	flag.Parse()
+	cfg, code := parseFlags(os.Args[1:], os.Stdout, os.Stderr)
+	if code >= 0 {
+		os.Exit(code)
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := orchestrate(ctx, cfg)
@@ -141,12 +150,20 @@ func orchestrate(ctx context.Context, cfg config) error {
 		return err
 	}
 	t0 := time.Now()
-	if err := seed(ctx, d, cfg.seed); err != nil {
-		return err
+	if cfg.runsShop() {
+		if err := seed(ctx, d, cfg.seed); err != nil {
+			return err
+		}
+		fmt.Printf("seeded %d users, %d orders, %d products, %d reviews in %s\n",
+			cfg.seed.users, cfg.seed.users*10, cfg.seed.products, cfg.seed.products*10, time.Since(t0).Round(time.Millisecond))
 	}
 	cutoff := time.Now() // the seeded orders are all older; orders placed later are not streamed
-	fmt.Printf("seeded %d users, %d orders, %d products, %d reviews in %s\n",
-		cfg.seed.users, cfg.seed.users*10, cfg.seed.products, cfg.seed.products*10, time.Since(t0).Round(time.Millisecond))
+	if err := suiteSetup(ctx, dsn); err != nil {
+		return err
+	}
+	if cfg.serverPID, err = findPostmaster(ctx, dsn); err != nil {
+		fmt.Println("bench:", err)
+	}
 
 	script := filepath.Join(os.TempDir(), fmt.Sprintf("shopdb-asyncpg-%d.py", os.Getpid()))
 	if err := os.WriteFile(script, asyncpgScript, 0o644); err != nil {
@@ -154,7 +171,7 @@ func orchestrate(ctx context.Context, cfg config) error {
 	}
 	defer os.Remove(script)
 	copyFile := ""
-	if serverDir != "" {
+	if serverDir != "" && cfg.selected(run{"server", "copy", "COPY FROM file"}) {
 		copyFile = filepath.Join(serverDir, "copy.csv")
 		if _, err := d.Exec(ctx, fmt.Sprintf(`COPY (SELECT 'First' || g, 'Last' || g, 'user' || g || '@copy.example.com'
 			FROM generate_series(0, %d) g) TO '%s' (FORMAT csv)`, cfg.rows-1, copyFile)); err != nil {
@@ -168,13 +185,18 @@ func orchestrate(ctx context.Context, cfg config) error {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			if cfg.only != "" && !slices.Contains(strings.Split(cfg.only, ","), r.workload) {
+			if !cfg.selected(r) {
 				continue
 			}
 			target := dsn
-			if r.workload == "copy" {
+			switch r.workload {
+			case "copy":
 				target = copyDSN
 				if err := truncateCopyTarget(ctx, copyDSN); err != nil {
+					return err
+				}
+			case "copy10k", "batch1k":
+				if err := truncateRows(ctx, dsn); err != nil {
 					return err
 				}
 			}
@@ -186,12 +208,15 @@ func orchestrate(ctx context.Context, cfg config) error {
 			case "asyncpg":
 				res, err = runWorker(ctx, "/usr/bin/python3", append([]string{script}, pythonArgs(r, target, cfg, cutoff)...))
 			case "pgbench":
+				if !hasPgbenchScript(r) {
+					continue
+				}
 				res, err = runPgbench(ctx, binDir, target, r.workload, r.mode, cfg)
 			case "server":
 				if copyFile == "" {
 					continue // only with the throwaway server, whose files we can place
 				}
-				res, err = serverCopy(ctx, copyDSN, copyFile, cfg.rows)
+				res, err = serverCopy(ctx, copyDSN, copyFile, cfg.serverPID)
 			}
 			if err != nil {
 				return fmt.Errorf("rep %d: %w", rep, err)
@@ -249,14 +274,16 @@ func workerArgs(r run, dsn string, cfg config, cutoff time.Time) []string {
 	return []string{"-worker", "-client", r.client, "-workload", r.workload, "-mode", r.mode, "-dsn", dsn,
 		"-warmup", cfg.warmup.String(), "-duration", cfg.duration.String(),
 		"-users", strconv.Itoa(cfg.seed.users), "-products", strconv.Itoa(cfg.seed.products),
-		"-cutoff", strconv.FormatInt(cutoff.UnixNano(), 10), "-rows", strconv.Itoa(cfg.rows)}
+		"-cutoff", strconv.FormatInt(cutoff.UnixNano(), 10), "-rows", strconv.Itoa(cfg.rows),
+		"-server-pid", strconv.Itoa(cfg.serverPID)}
 }
 
 func pythonArgs(r run, dsn string, cfg config, cutoff time.Time) []string {
 	return []string{"--workload", r.workload, "--mode", r.mode, "--dsn", dsn,
 		"--warmup", fmt.Sprint(cfg.warmup.Seconds()), "--duration", fmt.Sprint(cfg.duration.Seconds()),
 		"--users", strconv.Itoa(cfg.seed.users), "--products", strconv.Itoa(cfg.seed.products),
-		"--cutoff", strconv.FormatInt(cutoff.UnixNano(), 10), "--rows", strconv.Itoa(cfg.rows)}
+		"--cutoff", strconv.FormatInt(cutoff.UnixNano(), 10), "--rows", strconv.Itoa(cfg.rows),
+		"--server-pid", strconv.Itoa(cfg.serverPID)}
 }
 
 // copyDatabase creates (or recreates) shopdb_bench_copy, migrated and empty:
@@ -296,18 +323,25 @@ func execSQL(ctx context.Context, dsn string, statements ...string) error {
 }
 
 // serverCopy is the reference: the server reads the file itself, no client.
-func serverCopy(ctx context.Context, copyDSN, file string, rows int) (Result, error) {
+func serverCopy(ctx context.Context, copyDSN, file string, serverPID int) (Result, error) {
 	conn, err := pgx.Connect(ctx, copyDSN)
 	if err != nil {
 		return Result{}, err
 	}
 	defer conn.Close(ctx)
+	m := &cpuMeter{serverPID: serverPID}
+	m.start()
 	start := time.Now()
 	tag, err := conn.Exec(ctx, fmt.Sprintf("COPY users (first_name, last_name, email) FROM '%s' (FORMAT csv)", file))
 	if err != nil {
 		return Result{}, err
 	}
-	return Result{Rate: float64(tag.RowsAffected()) / time.Since(start).Seconds(), Count: tag.RowsAffected()}, nil
+	n := tag.RowsAffected()
+	r := Result{Rate: float64(n) / time.Since(start).Seconds(), Count: n}
+	if server, ok := m.server(); ok && n > 0 {
+		r.ServerCPUUs = perOpUs(server, n) // no client: the server reads the file
+	}
+	return r, nil
 }
 
 // ensureAsyncpg installs Debian's asyncpg and uvloop when they are missing.

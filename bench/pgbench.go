@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -9,23 +10,31 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
-// pgbench scripts: the same SQL as the other clients, prepared.
-var pgbenchScripts = map[string]string{
-	"point": `\set id random(1, :users)
+// pgbenchScript is the pgbench script of a workload (and mode: "page/pipelined"):
+// the same SQL as the other clients, prepared; ok is false when pgbench
+// cannot run it (COPY from the client; more callers than connections).
+func pgbenchScript(key string) (script string, ok bool) {
+	switch key {
+	case "point":
+		return `\set id random(1, :users)
 SELECT user_id, first_name, last_name, email, created_at FROM users WHERE user_id = :id;
-`,
-	"page/sequential": `\set p random(1, :products)
+`, true
+	case "page/sequential":
+		return `\set p random(1, :products)
 \set u random(1, :users)
-` + pageSQL,
-	"page/pipelined": `\set p random(1, :products)
+` + pageSQL, true
+	case "page/pipelined":
+		return `\set p random(1, :products)
 \set u random(1, :users)
 \startpipeline
 ` + pageSQL + `\endpipeline
-`,
-	"order": `\set u random(1, :users)
+`, true
+	case "order":
+		return `\set u random(1, :users)
 \set p1 random(1, 100)
 \set p2 random(1, 100)
 BEGIN;
@@ -35,7 +44,65 @@ INSERT INTO orders (user_id, status, total_cents) VALUES (:u, 'pending', 0) RETU
 INSERT INTO order_items (order_id, product_id, quantity, unit_price_cents)
 	SELECT :order_id, product_id, 1, price_cents FROM products WHERE product_id IN (:p1, :p2);
 COMMIT;
-`,
+`, true
+	// The suite's (suite.go): its SQL, $n as pgbench variables.
+	case "catalog":
+		return "\\set typmod -1\n\\set defined 1\n" + pgbenchSQL(sqlTypes, "typmod", "defined"), true
+	case "series":
+		return fmt.Sprintf("\\set n %d\n", seriesLen) + pgbenchSQL(sqlSeries, "n"), true
+	case "large":
+		return pgbenchSQL(sqlBlobs), true
+	case "arrays":
+		return pgbenchSQL(sqlArrays), true
+	case "select1":
+		return pgbenchSQL(sqlOnePlusOne), true
+	case "batch1k":
+		return pgbenchBatch(), true
+	}
+	return "", false
+}
+
+// pgbenchBatch is batch1k's script: one pipeline of insertBatchRows
+// INSERTs with one Sync, as a pgx.Batch and asyncpg's executemany send
+// them; label and at come from -D. It is not quite their workload: pgbench
+// prepares every line of a script as a statement of its own, so the
+// server plans 1,000 statements anew (custom plans for each one's first
+// five runs) where the others run one statement 1,000 times.
+func pgbenchBatch() string {
+	var b strings.Builder
+	b.WriteString("\\set n random(1, 1000000)\n\\set big :n * 1000003\n\\set score :n / 7.0\n\\set flag :n % 2\n\\startpipeline\n")
+	full := pgbenchSQL(sqlRowInsert, "n", "big", "label", "score", "at", "n", "big", "label", "flag", "at")
+	nulls := pgbenchSQL(strings.NewReplacer("$6", "NULL", "$7", "NULL", "$8", "NULL", "$9", "NULL", "$10", "NULL").Replace(sqlRowInsert),
+		"n", "big", "label", "score", "at")
+	for i := range insertBatchRows {
+		if i%nullEvery == 0 {
+			b.WriteString(nulls)
+		} else {
+			b.WriteString(full)
+		}
+	}
+	b.WriteString("\\endpipeline\n")
+	return b.String()
+}
+
+// pgbenchSQL is sql as a pgbench command: $1, $2, … as the variables
+// vars, ended by a semicolon and a newline.
+func pgbenchSQL(sql string, vars ...string) string {
+	for i := len(vars); i >= 1; i-- { // $10 before $1
+		sql = strings.ReplaceAll(sql, fmt.Sprintf("$%d", i), ":"+vars[i-1])
+	}
+	return sql + ";\n"
+}
+
+// hasPgbenchScript reports whether pgbench can run r: not COPY from the
+// client, not more callers than connections (select1-64).
+func hasPgbenchScript(r run) bool {
+	key := r.workload
+	if r.mode != "" {
+		key += "/" + r.mode
+	}
+	_, ok := pgbenchScript(key)
+	return ok
 }
 
 const pageSQL = `SELECT product_id, sku, name, description, price_cents, stock, created_at FROM products WHERE product_id = :p;
@@ -45,7 +112,17 @@ SELECT order_id, user_id, status, total_cents, created_at FROM orders WHERE user
 
 // pgbenchClients is the number of connections pgbench uses per workload. It
 // has no pool: for the page, its 10 connections each run one page at a time.
-var pgbenchClients = map[string]int{"point": pointConns, "page": pageConns, "order": orderWorkers}
+func pgbenchClients(workload string) int {
+	switch workload {
+	case "point":
+		return pointConns
+	case "page":
+		return pageConns
+	case "order":
+		return orderWorkers
+	}
+	return suiteConns
+}
 
 // runPgbench runs PostgreSQL's C client on a workload and reads the
 // latencies of the measured part from its per-transaction log.
@@ -54,7 +131,7 @@ func runPgbench(ctx context.Context, binDir, dsn, workload, mode string, cfg con
 	if mode != "" {
 		key += "/" + mode
 	}
-	script, ok := pgbenchScripts[key]
+	script, ok := pgbenchScript(key)
 	if !ok {
 		return Result{}, fmt.Errorf("pgbench: no script for %s", key)
 	}
@@ -70,14 +147,25 @@ func runPgbench(ctx context.Context, binDir, dsn, workload, mode string, cfg con
 	total := cfg.warmup + cfg.duration
 	start := time.Now()
 	cmd := exec.CommandContext(ctx, filepath.Join(binDir, "pgbench"), "-n", "-M", "prepared",
-		"-c", strconv.Itoa(pgbenchClients[workload]), "-j", "2",
+		"-c", strconv.Itoa(pgbenchClients(workload)), "-j", "2",
 		"-T", strconv.Itoa(int(total.Round(time.Second).Seconds())),
 		"-D", fmt.Sprint("users=", cfg.seed.users), "-D", fmt.Sprint("products=", cfg.seed.products),
+		"-D", "label=row of the batch", "-D", "at=2026-01-01T00:00:00Z",
 		"-f", file, "-l", "--log-prefix", filepath.Join(dir, "log"), dsn)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return Result{}, fmt.Errorf("pgbench %s: %w: %s", key, err, lastLine(string(out)))
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		return Result{}, fmt.Errorf("pgbench %s: %w", key, err)
 	}
 	warmEnd := start.Add(cfg.warmup)
+	warm := make(chan pgbenchCPU, 1)
+	go func() { warm <- readPgbenchCPU(ctx, cmd.Process.Pid, cfg.serverPID, warmEnd) }()
+	err = cmd.Wait()
+	serverEnd, serverErr := serverCPU(cfg.serverPID)
+	at := <-warm
+	if err != nil {
+		return Result{}, fmt.Errorf("pgbench %s: %w: %s", key, err, lastLine(out.String()))
+	}
 	logs, _ := filepath.Glob(filepath.Join(dir, "log.*"))
 	var lat []time.Duration
 	for _, l := range logs {
@@ -105,7 +193,46 @@ func runPgbench(ctx context.Context, binDir, dsn, workload, mode string, cfg con
 	measured := time.Since(warmEnd)
 	r := latencyResult(lat, min(measured, cfg.duration+time.Second))
 	r.Client, r.Workload, r.Mode = "pgbench", workload, mode
+	// CPU over the measured part, as for the other clients: pgbench's own
+	// (its process in /proc as the warm-up ended, its rusage at exit; the
+	// per-transaction log it writes included) and the server's.
+	if n := int64(len(lat)); n > 0 {
+		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok && at.clientOK {
+			r.ClientCPUUs = perOpUs(rusageCPU(ru)-at.client, n)
+		}
+		if at.serverOK && serverErr == nil {
+			r.ServerCPUUs = perOpUs(serverEnd-at.server, n)
+		}
+	}
 	return r, nil
+}
+
+// pgbenchCPU is the CPU time a pgbench process and the server have used
+// when the warm-up ends.
+type pgbenchCPU struct {
+	client, server     time.Duration
+	clientOK, serverOK bool
+}
+
+// readPgbenchCPU waits for warmEnd and reads pgbench's (pid) and the
+// server's CPU time (serverPID; 0: unknown).
+func readPgbenchCPU(ctx context.Context, pid, serverPID int, warmEnd time.Time) pgbenchCPU {
+	t := time.NewTimer(time.Until(warmEnd))
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
+	var c pgbenchCPU
+	if st, err := readProcStat(pid); err == nil {
+		c.client, c.clientOK = time.Duration(st.utime+st.stime)*clockTick, true
+	}
+	if serverPID > 0 {
+		if s, err := serverCPU(serverPID); err == nil {
+			c.server, c.serverOK = s, true
+		}
+	}
+	return c
 }
 
 func lastLine(s string) string {

@@ -3,7 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"image/color"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -11,10 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"gonum.org/v1/plot"
-	"gonum.org/v1/plot/plotter"
-	"gonum.org/v1/plot/vg"
 )
 
 // summary is the median of one series over the repetitions.
@@ -55,6 +51,8 @@ func summarise(results []Result) map[string]summary {
 		s.P50Ms = pick(func(r Result) float64 { return r.P50Ms })
 		s.P99Ms = pick(func(r Result) float64 { return r.P99Ms })
 		s.PeakRSSMB = pick(func(r Result) float64 { return r.PeakRSSMB })
+		s.ClientCPUUs = pick(func(r Result) float64 { return r.ClientCPUUs })
+		s.ServerCPUUs = pick(func(r Result) float64 { return r.ServerCPUUs })
 		s.Retries = int64(pick(func(r Result) float64 { return float64(r.Retries) }))
 		s.Errors = int64(pick(func(r Result) float64 { return float64(r.Errors) }))
 		out[k] = s
@@ -71,6 +69,15 @@ func workloadTitles(cfg config) map[string]string {
 		"copy":    fmt.Sprintf("copy: bulk insert %s narrow users (rows/s)", thousands(cfg.rows)),
 		"stream":  fmt.Sprintf("stream: read %s orders, repeated for the measured time (rows/s)", thousands(cfg.seed.users*10)),
 		"oversub": "oversub: user by random id, 1,000 concurrent callers, pool of 10, default 5s acquire timeout (queries/s)",
+		// asyncpg's suite (suite.go): 10 callers on 10 connections but select1-64.
+		"catalog":    "catalog: wide rows of pg_type (20 columns, every defined type), 10 callers, pool of 10 (queries/s)",
+		"series":     fmt.Sprintf("series: generate_series(1, %s) as integers, 10 callers, pool of 10 (queries/s)", thousands(seriesLen)),
+		"large":      fmt.Sprintf("large: %d rows of a %d B text and a %d B bytea, 10 callers, pool of 10 (queries/s)", blobRows, blobNoteLen, blobPayLen),
+		"arrays":     fmt.Sprintf("arrays: %d rows of integer[%d], 10 callers, pool of 10 (queries/s)", arrayRows, arrayLen),
+		"copy10k":    fmt.Sprintf("copy10k: COPY of %s rows of 10 columns (5 nullable, every %dth row NULL there), 10 callers, pool of 10 (COPYs/s)", thousands(copyBatchRows), nullEvery),
+		"batch1k":    fmt.Sprintf("batch1k: %s INSERTs of those rows in one batch (one round trip, one Sync), 10 callers, pool of 10 (batches/s)", thousands(insertBatchRows)),
+		"select1":    "select1: SELECT 1+1, 10 callers, pool of 10 (queries/s)",
+		"select1-64": "select1-64: SELECT 1+1, 64 callers, pool of 10 (queries/s; pgbench has a connection per client)",
 	}
 }
 
@@ -98,15 +105,26 @@ func (t target) met() bool {
 	return t.got >= t.want
 }
 
+// targets are the goals on s, but those whose figures s lacks (runs left
+// out by -only or -clients).
 func targets(s map[string]summary) []target {
-	rate := func(k string) float64 { return s[k].Rate }
+	get := func(k string, f func(summary) float64) float64 {
+		if x, ok := s[k]; ok {
+			return f(x)
+		}
+		return math.NaN()
+	}
+	rate := func(k string) float64 { return get(k, func(x summary) float64 { return x.Rate }) }
+	p99 := func(k string) float64 { return get(k, func(x summary) float64 { return x.P99Ms }) }
+	rss := func(k string) float64 { return get(k, func(x summary) float64 { return x.PeakRSSMB }) }
+	exhausted := func(k string) float64 { return get(k, func(x summary) float64 { return float64(x.Errors) }) }
 	ratio := func(a, b float64) float64 {
 		if b == 0 {
-			return 0
+			return math.NaN()
 		}
 		return a / b
 	}
-	ts := []target{
+	all := []target{
 		{"point: shopdb / raw pgx", ratio(rate("shopdb/point"), rate("pgx/point")), 0.97, false},
 		{"page sequential: shopdb / raw pgx", ratio(rate("shopdb/page/sequential"), rate("pgx/page/sequential")), 0.97, false},
 		{"page pipelined: shopdb / raw pgx", ratio(rate("shopdb/page/pipelined"), rate("pgx/page/pipelined")), 0.97, false},
@@ -115,17 +133,23 @@ func targets(s map[string]summary) []target {
 		{"stream: shopdb / raw pgx", ratio(rate("shopdb/stream"), rate("pgx/stream")), 0.97, false},
 		{"point: shopdb / pgbench", ratio(rate("shopdb/point"), rate("pgbench/point")), 0.9, false},
 		{"page: shopdb pipelined / asyncpg gather (pages/s)", ratio(rate("shopdb/page/pipelined"), rate("asyncpg/page/gather")), 5, false},
-		{"page: shopdb pipelined p99 / asyncpg gather p99", ratio(s["shopdb/page/pipelined"].P99Ms, s["asyncpg/page/gather"].P99Ms), 1.0 / 8, true},
+		{"page: shopdb pipelined p99 / asyncpg gather p99", ratio(p99("shopdb/page/pipelined"), p99("asyncpg/page/gather")), 1.0 / 8, true},
 		{"page: shopdb pipelined / pgbench pipelined", ratio(rate("shopdb/page/pipelined"), rate("pgbench/page/pipelined")), 0.7, false},
 		{"copy: shopdb / asyncpg copy_records_to_table (rows/s)", ratio(rate("shopdb/copy"), rate("asyncpg/copy")), 1.0, false},
-		{"copy: shopdb peak RSS / asyncpg's", ratio(s["shopdb/copy"].PeakRSSMB, s["asyncpg/copy"].PeakRSSMB), 0.25, true},
+		{"copy: shopdb peak RSS / asyncpg's", ratio(rss("shopdb/copy"), rss("asyncpg/copy")), 0.25, true},
 		{"stream: shopdb / asyncpg cursor (rows/s)", ratio(rate("shopdb/stream"), rate("asyncpg/stream")), 2.5, false},
-		{"stream: shopdb peak RSS (MB)", s["shopdb/stream"].PeakRSSMB, 64, true},
+		{"stream: shopdb peak RSS (MB)", rss("shopdb/stream"), 64, true},
 		{"page: shopdb-mux fan-out / pgbench pipelined", ratio(rate("shopdb-mux/page/fan-out"), rate("pgbench/page/pipelined")), 0.8, false},
 		{"page: shopdb-mux fan-out / raw pgx batch", ratio(rate("shopdb-mux/page/fan-out"), rate("pgx/page/pipelined")), 1.3, false},
-		{"page: shopdb-mux fan-out p99 / shopdb pipelined p99", ratio(s["shopdb-mux/page/fan-out"].P99Ms, s["shopdb/page/pipelined"].P99Ms), 0.5, true},
+		{"page: shopdb-mux fan-out p99 / shopdb pipelined p99", ratio(p99("shopdb-mux/page/fan-out"), p99("shopdb/page/pipelined")), 0.5, true},
 		{"point: shopdb-mux / pgbench", ratio(rate("shopdb-mux/point"), rate("pgbench/point")), 1.0, false},
-		{"oversub: shopdb-mux ErrPoolExhausted (count)", float64(s["shopdb-mux/oversub"].Errors), 0, true},
+		{"oversub: shopdb-mux ErrPoolExhausted (count)", exhausted("shopdb-mux/oversub"), 0, true},
+	}
+	var ts []target
+	for _, t := range all {
+		if !math.IsNaN(t.got) {
+			ts = append(ts, t)
+		}
 	}
 	return ts
 }
@@ -153,21 +177,31 @@ func writeReport(cfg config, results []Result, took time.Duration) error {
 		time.Now().UTC().Format("2006-01-02"), machine(), cfg.server)
 	fmt.Fprintf(&b, "Medians of %d repetitions, every client in turn within each repetition; timed runs: %s warm-up + %s measured. "+
 		"Whole run: %s. Command: `make bench`.\n\n", cfg.reps, cfg.warmup, cfg.duration, took.Round(time.Second))
+	fmt.Fprintf(&b, "CPU per operation (the unit of the rate: query, page, order, COPY, batch; a row for copy and stream): "+
+		"*client* is the client process's user + system time (getrusage) over the measured operations; "+
+		"*server* is the server's (utime + stime of the postmaster and its children, /proc), over the same time. "+
+		"pgbench's include writing its log of every transaction (its latencies). "+
+		"*server limit* = %d cores / server CPU per operation: the rate the server could reach with every core of this machine and no client on it.\n\n", runtime.NumCPU())
 	titles := workloadTitles(cfg)
-	for _, w := range []string{"point", "page", "order", "copy", "stream", "oversub"} {
-		fmt.Fprintf(&b, "## %s\n\n| client | mode | rate | p50 | p99 | retries | exhausted | peak RSS | × raw pgx (same mode) |\n|---|---|---:|---:|---:|---:|---:|---:|---:|\n", titles[w])
+	cores := runtime.NumCPU()
+	for _, w := range slices.Concat(shopWorkloads, suiteWorkloads) {
+		if !hasWorkload(s, w) {
+			continue
+		}
+		fmt.Fprintf(&b, "## %s\n\n| client | mode | rate | p50 | p99 | client CPU/op | server CPU/op | server limit | retries | exhausted | peak RSS | × raw pgx rate | × raw pgx client CPU |\n"+
+			"|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n", titles[w])
 		for _, r := range runs {
 			if r.workload != w {
 				continue
 			}
-			k := Result{Client: r.client, Workload: r.workload, Mode: r.mode}.key()
-			x, ok := s[k]
+			x, ok := s[r.key()]
 			if !ok {
 				continue
 			}
-			rel := "-"
-			if ref, ok := s[Result{Client: "pgx", Workload: r.workload, Mode: r.mode}.key()]; ok && ref.Rate > 0 {
-				rel = fmt.Sprintf("%.2f", x.Rate/ref.Rate)
+			rel, relCPU := "-", "-"
+			if ref, ok := pgxRef(s, r); ok {
+				rel = ratioText(x.Rate, ref.Rate)
+				relCPU = ratioText(x.ClientCPUUs, ref.ClientCPUUs)
 			}
 			lat := func(v float64) string {
 				if v == 0 {
@@ -179,23 +213,32 @@ func writeReport(cfg config, results []Result, took time.Duration) error {
 			if x.PeakRSSMB > 0 {
 				rss = fmt.Sprintf("%.0f MB", x.PeakRSSMB)
 			}
-			fmt.Fprintf(&b, "| %s | %s | %.0f/s | %s | %s | %d | %d | %s | %s |\n", r.client, r.mode, x.Rate, lat(x.P50Ms), lat(x.P99Ms), x.Retries, x.Errors, rss, rel)
+			limit := "-"
+			if x.ServerCPUUs > 0 {
+				limit = fmt.Sprintf("%.0f/s", float64(cores)*1e6/x.ServerCPUUs)
+			}
+			fmt.Fprintf(&b, "| %s | %s | %.0f/s | %s | %s | %s | %s | %s | %d | %d | %s | %s | %s |\n", r.client, r.mode, x.Rate, lat(x.P50Ms), lat(x.P99Ms),
+				cpuText(x.ClientCPUUs), cpuText(x.ServerCPUUs), limit, x.Retries, x.Errors, rss, rel, relCPU)
 		}
 		b.WriteString("\n")
 	}
-	b.WriteString("## Targets\n\n| target | measured | wanted | met |\n|---|---:|---:|:---:|\n")
-	for _, t := range targets(s) {
-		op := "≥"
-		if t.lessIsOK {
-			op = "≤"
+	writeRatios(&b, s)
+	if ts := targets(s); len(ts) > 0 {
+		b.WriteString("## Targets\n\n| target | measured | wanted | met |\n|---|---:|---:|:---:|\n")
+		for _, t := range ts {
+			op := "≥"
+			if t.lessIsOK {
+				op = "≤"
+			}
+			mark := "yes"
+			if !t.met() {
+				mark = "**no**"
+			}
+			fmt.Fprintf(&b, "| %s | %.3f | %s %.3f | %s |\n", t.what, t.got, op, t.want, mark)
 		}
-		mark := "yes"
-		if !t.met() {
-			mark = "**no**"
-		}
-		fmt.Fprintf(&b, "| %s | %.3f | %s %.3f | %s |\n", t.what, t.got, op, t.want, mark)
+		b.WriteString("\n")
 	}
-	b.WriteString("\n![throughput relative to raw pgx](chart.png)\n")
+	b.WriteString("![throughput relative to raw pgx](chart.png)\n\n![client CPU per operation relative to raw pgx](cpu.png)\n")
 	if err := os.WriteFile(filepath.Join(cfg.out, "results.md"), []byte(b.String()), 0o644); err != nil {
 		return err
 	}
@@ -206,49 +249,89 @@ func writeReport(cfg config, results []Result, took time.Duration) error {
 	if err := chart(s, filepath.Join(cfg.out, "chart.png")); err != nil {
 		return err
 	}
+	if err := cpuChart(s, filepath.Join(cfg.out, "cpu.png")); err != nil {
+		return err
+	}
 	fmt.Println()
 	fmt.Print(b.String())
 	return nil
 }
 
-// chart draws throughput relative to raw pgx, per workload and client.
-func chart(s map[string]summary, file string) error {
-	groups := []struct{ label, shopdb, pgx, asyncpg, pgbench string }{
-		{"point", "shopdb/point", "pgx/point", "asyncpg/point", "pgbench/point"},
-		{"page (pipelined;\nasyncpg gather)", "shopdb/page/pipelined", "pgx/page/pipelined", "asyncpg/page/gather", "pgbench/page/pipelined"},
-		{"order", "shopdb/order", "pgx/order", "asyncpg/order", "pgbench/order"},
-		{"copy (pgbench:\nserver COPY)", "shopdb/copy", "pgx/copy", "asyncpg/copy", "server/copy/COPY FROM file"},
-		{"stream", "shopdb/stream", "pgx/stream", "asyncpg/stream", ""},
+// hasWorkload reports whether s has a result of workload w.
+func hasWorkload(s map[string]summary, w string) bool {
+	for _, x := range s {
+		if x.Workload == w {
+			return true
+		}
 	}
-	p := plot.New()
-	p.Title.Text = "Throughput relative to raw pgx (higher is better)"
-	p.Y.Label.Text = "× raw pgx"
-	names := []string{"shopdb", "raw pgx", "asyncpg", "pgbench / server"}
-	colors := []color.Color{color.RGBA{31, 119, 180, 255}, color.RGBA{127, 127, 127, 255}, color.RGBA{255, 127, 14, 255}, color.RGBA{44, 160, 44, 255}}
-	w := vg.Points(14)
-	for i := range names {
-		vals := make(plotter.Values, len(groups))
-		for g, grp := range groups {
-			key := []string{grp.shopdb, grp.pgx, grp.asyncpg, grp.pgbench}[i]
-			if ref := s[grp.pgx].Rate; ref > 0 && key != "" {
-				vals[g] = s[key].Rate / ref
+	return false
+}
+
+// pgxRef is the raw pgx result r compares with: the same mode, or pgx's
+// only mode when pgx has one (copy10k).
+func pgxRef(s map[string]summary, r run) (summary, bool) {
+	if x, ok := s[run{"pgx", r.workload, r.mode}.key()]; ok {
+		return x, true
+	}
+	x, ok := s[run{"pgx", r.workload, ""}.key()]
+	return x, ok
+}
+
+// ratioText is a / b with two decimals, or "-" when either is unknown.
+func ratioText(a, b float64) string {
+	if a <= 0 || b <= 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.2f", a/b)
+}
+
+// cpuText is a CPU time per operation in µs, or "-" when unknown.
+func cpuText(us float64) string {
+	switch {
+	case us <= 0:
+		return "-"
+	case us < 10:
+		return fmt.Sprintf("%.2f µs", us)
+	case us < 1000:
+		return fmt.Sprintf("%.1f µs", us)
+	}
+	return fmt.Sprintf("%.0f µs", us)
+}
+
+// maxClientCPURatio is the issue's goal: shopdb's client CPU per
+// operation at most this many times hand-written raw pgx's.
+const maxClientCPURatio = 1.05
+
+// writeRatios writes the table of ratios per workload: shopdb over raw
+// pgx, and shopdb-mux over shopdb's pool.
+func writeRatios(b *strings.Builder, s map[string]summary) {
+	b.WriteString("## Ratios: shopdb / raw pgx and shopdb-mux / shopdb (pooled)\n\n" +
+		"Medians' ratios; the goal (issue 18) is shopdb's client CPU per operation ≤ 1.05 × raw pgx's on every workload.\n\n" +
+		"| workload | mode | client CPU shopdb / pgx | ≤ 1.05 | rate shopdb / pgx | server CPU shopdb / pgx | client CPU mux / pool | rate mux / pool |\n" +
+		"|---|---|---:|:---:|---:|---:|---:|---:|\n")
+	for _, r := range runs {
+		if r.client != "shopdb" {
+			continue
+		}
+		x, ok := s[r.key()]
+		if !ok {
+			continue
+		}
+		cpu, met, rate, server := "-", "", "-", "-"
+		if ref, ok := pgxRef(s, r); ok {
+			cpu, rate, server = ratioText(x.ClientCPUUs, ref.ClientCPUUs), ratioText(x.Rate, ref.Rate), ratioText(x.ServerCPUUs, ref.ServerCPUUs)
+			if x.ClientCPUUs > 0 && ref.ClientCPUUs > 0 {
+				met = "yes"
+				if x.ClientCPUUs > maxClientCPURatio*ref.ClientCPUUs {
+					met = "**no**"
+				}
 			}
 		}
-		bars, err := plotter.NewBarChart(vals, w)
-		if err != nil {
-			return err
+		muxCPU, muxRate := "-", "-"
+		if m, ok := s[run{"shopdb-mux", r.workload, r.mode}.key()]; ok {
+			muxCPU, muxRate = ratioText(m.ClientCPUUs, x.ClientCPUUs), ratioText(m.Rate, x.Rate)
 		}
-		bars.Color = colors[i]
-		bars.LineStyle.Width = 0
-		bars.Offset = w * vg.Length(float64(i)-1.5)
-		p.Add(bars)
-		p.Legend.Add(names[i], bars)
+		fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", r.workload, r.mode, cpu, met, rate, server, muxCPU, muxRate)
 	}
-	labels := make([]string, len(groups))
-	for i, g := range groups {
-		labels[i] = g.label
-	}
-	p.NominalX(labels...)
-	p.Legend.Top = true
-	return p.Save(9*vg.Inch, 4.5*vg.Inch, file)
+	b.WriteString("\n")
 }

@@ -18,7 +18,13 @@ type Result struct {
 	Retries   int64   `json:"retries,omitempty"`
 	Errors    int64   `json:"errors,omitempty"` // operations that failed with ErrPoolExhausted (oversub)
 	Count     int64   `json:"count"`
-	PeakRSSMB float64 `json:"peak_rss_mb,omitempty"` // set by the orchestrator from the process's rusage
+	PeakRSSMB float64 `json:"peak_rss_mb,omitempty"` // the process's peak resident set (VmHWM)
+	// CPU per operation (query, page, order, row for copy and stream), in
+	// µs: the client process's user + system time, and the server's (the
+	// postmaster and its children, from /proc; 0 when the server is not on
+	// this machine), over the measured operations.
+	ClientCPUUs float64 `json:"client_cpu_us,omitempty"`
+	ServerCPUUs float64 `json:"server_cpu_us,omitempty"`
 }
 
 // key names the series a Result belongs to.
@@ -42,5 +48,9 @@ func latencyResult(lat []time.Duration, elapsed time.Duration) Result {
 }
 
 func (r Result) String() string {
-	return fmt.Sprintf("%-28s %12.0f/s p50 %6.2fms p99 %6.2fms rss %6.1fMB retries %d exhausted %d", r.key(), r.Rate, r.P50Ms, r.P99Ms, r.PeakRSSMB, r.Retries, r.Errors)
+	return fmt.Sprintf("%-28s %12.0f/s p50 %6.2fms p99 %6.2fms cpu client %8.2fµs server %8.2fµs rss %6.1fMB retries %d exhausted %d",
+		r.key(), r.Rate, r.P50Ms, r.P99Ms, r.ClientCPUUs, r.ServerCPUUs, r.PeakRSSMB, r.Retries, r.Errors)
 }
+
+// key names the series r's results belong to.
+func (r run) key() string { return Result{Client: r.client, Workload: r.workload, Mode: r.mode}.key() }

@@ -15,9 +15,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
-
 	"github.com/shopdb/shopdb/db"
 	"github.com/shopdb/shopdb/pgkit"
 	"github.com/shopdb/shopdb/shop"
@@ -31,7 +28,11 @@ type params struct {
 	users, products        int
 	cutoff                 time.Time // orders created before it are the seeded ones
 	rows                   int       // rows to copy
+	serverPID              int       // the server's postmaster, for its CPU; 0: not measured
 }
+
+// meter is a CPU meter for a run of p.
+func (p params) meter() *cpuMeter { return &cpuMeter{serverPID: p.serverPID} }
 
 // workload sizes shared by every client.
 const (
@@ -47,8 +48,8 @@ func workerMain(args []string) error {
 	fs := flag.NewFlagSet("worker", flag.ContinueOnError)
 	var p params
 	var cutoff int64
-	fs.StringVar(&p.client, "client", "shopdb", "shopdb or pgx")
-	fs.StringVar(&p.workload, "workload", "point", "point, page, order, copy or stream")
+	fs.StringVar(&p.client, "client", "shopdb", "shopdb, shopdb-mux or pgx")
+	fs.StringVar(&p.workload, "workload", "point", "a workload of shopWorkloads or suiteWorkloads")
 	fs.StringVar(&p.mode, "mode", "", "page: sequential, fan-out or pipelined")
 	fs.StringVar(&p.dsn, "dsn", "", "database")
 	fs.DurationVar(&p.warmup, "warmup", time.Second, "")
@@ -57,6 +58,7 @@ func workerMain(args []string) error {
 	fs.IntVar(&p.products, "products", 0, "")
 	fs.Int64Var(&cutoff, "cutoff", 0, "unix nanoseconds")
 	fs.IntVar(&p.rows, "rows", 1_000_000, "")
+	fs.IntVar(&p.serverPID, "server-pid", 0, "the server's postmaster (0: no server CPU)")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -76,10 +78,14 @@ func workerMain(args []string) error {
 	ctx := context.Background()
 	var r Result
 	var err error
-	switch p.client {
-	case "shopdb", "shopdb-mux":
+	switch {
+	case isSuite(p.workload) && (p.client == "shopdb" || p.client == "shopdb-mux"):
+		r, err = runSuiteShopdb(ctx, p)
+	case isSuite(p.workload) && p.client == "pgx":
+		r, err = runSuitePgx(ctx, p)
+	case p.client == "shopdb", p.client == "shopdb-mux":
 		r, err = runShopdb(ctx, p)
-	case "pgx":
+	case p.client == "pgx":
 		r, err = runPgx(ctx, p)
 	default:
 		err = fmt.Errorf("unknown client %q", p.client)
@@ -151,7 +157,7 @@ func runShopdb(ctx context.Context, p params) (Result, error) {
 	switch p.workload {
 	case "oversub":
 		var exhausted atomic.Int64
-		lat, err := closedLoop(ctx, oversubCallers, p.warmup, p.duration, func(ctx context.Context, _, _ int) error {
+		r, err := timedLoop(ctx, p, oversubCallers, func(ctx context.Context, _, _ int) error {
 			_, err := q.UserGetByID(ctx, 1+rand.Int64N(int64(p.users)))
 			if errors.Is(err, pgkit.ErrPoolExhausted) {
 				exhausted.Add(1)
@@ -159,15 +165,13 @@ func runShopdb(ctx context.Context, p params) (Result, error) {
 			}
 			return err
 		})
-		r := latencyResult(lat, p.duration)
 		r.Errors = exhausted.Load()
 		return r, err
 	case "point":
-		lat, err := closedLoop(ctx, pointWorkers, p.warmup, p.duration, func(ctx context.Context, _, _ int) error {
+		return timedLoop(ctx, p, pointWorkers, func(ctx context.Context, _, _ int) error {
 			_, err := q.UserGetByID(ctx, 1+rand.Int64N(int64(p.users)))
 			return err
 		})
-		return latencyResult(lat, p.duration), err
 	case "page":
 		fetch := map[string]func(ctx context.Context, fns ...func(context.Context, *db.Queries) error) error{
 			"sequential": func(ctx context.Context, fns ...func(context.Context, *db.Queries) error) error {
@@ -188,7 +192,7 @@ func runShopdb(ctx context.Context, p params) (Result, error) {
 		if fetch == nil {
 			return Result{}, fmt.Errorf("unknown page mode %q", p.mode)
 		}
-		lat, err := closedLoop(ctx, pageInflight, p.warmup, p.duration, func(ctx context.Context, _, _ int) error {
+		return timedLoop(ctx, p, pageInflight, func(ctx context.Context, _, _ int) error {
 			productID, userID := 1+rand.Int64N(int64(p.products)), 1+rand.Int64N(int64(p.users))
 			var pg struct {
 				product db.Product
@@ -210,23 +214,25 @@ func runShopdb(ctx context.Context, p params) (Result, error) {
 				},
 			)
 		})
-		return latencyResult(lat, p.duration), err
 	case "order":
 		var retries atomic.Int64
 		opts := pgkit.TxOptions{OnRetry: func(int, error) { retries.Add(1) }}
-		lat, err := closedLoop(ctx, orderWorkers, p.warmup, p.duration, func(ctx context.Context, _, _ int) error {
+		r, err := timedLoop(ctx, p, orderWorkers, func(ctx context.Context, _, _ int) error {
 			_, err := shop.PlaceOrder(ctx, d, 1+rand.Int64N(int64(p.users)), orderLines(), opts)
 			return err
 		})
-		r := latencyResult(lat, p.duration)
 		r.Retries = retries.Load()
 		return r, err
 	case "copy":
+		m := p.meter()
+		m.start()
 		start := time.Now()
 		n, err := q.UserCreateManySeq(ctx, copyRows(p.rows))
-		return Result{Rate: float64(n) / time.Since(start).Seconds(), Count: n}, err
+		r := Result{Rate: float64(n) / time.Since(start).Seconds(), Count: n}
+		m.stop(&r, n)
+		return r, err
 	case "stream":
-		return repeatStream(p.duration, func() (int64, error) {
+		return repeatStream(p, func() (int64, error) {
 			var n int64
 			for _, err := range q.OrderExportStream(ctx, db.OrderExportParams{Since: time.Unix(0, 0), Until: p.cutoff}) {
 				if err != nil {
@@ -253,10 +259,12 @@ func muxConns() int32 {
 // repeatStream reads the whole result again until duration has passed (at
 // least once): one pass of a million rows is too short to measure on a
 // shared machine.
-func repeatStream(duration time.Duration, pass func() (int64, error)) (Result, error) {
+func repeatStream(p params, pass func() (int64, error)) (Result, error) {
+	m := p.meter()
+	m.start()
 	start := time.Now()
 	var total int64
-	for total == 0 || time.Since(start) < duration {
+	for total == 0 || time.Since(start) < p.duration {
 		n, err := pass()
 		if err != nil {
 			return Result{}, err
@@ -266,253 +274,7 @@ func repeatStream(duration time.Duration, pass func() (int64, error)) (Result, e
 		}
 		total += n
 	}
-	return Result{Rate: float64(total) / time.Since(start).Seconds(), Count: total}, nil
-}
-
-// ---- raw pgx: the same SQL, written by hand against pgxpool.
-
-const (
-	sqlUser    = `SELECT user_id, first_name, last_name, email, created_at FROM users WHERE user_id = $1`
-	sqlProduct = `SELECT product_id, sku, name, description, price_cents, stock, created_at FROM products WHERE product_id = $1`
-	sqlReviews = `SELECT review_id, product_id, user_id, rating, body, created_at FROM reviews
-		WHERE product_id = $1 ORDER BY created_at DESC, review_id DESC LIMIT 10`
-	sqlOrders = `SELECT order_id, user_id, status, total_cents, created_at FROM orders
-		WHERE user_id = $1 ORDER BY created_at DESC, order_id DESC LIMIT 10`
-	sqlOrderExport = `SELECT order_id, user_id, status, total_cents, created_at FROM orders
-		WHERE created_at >= $1 AND created_at < $2 ORDER BY order_id`
-)
-
-type rawUser struct {
-	ID          int64
-	First, Last string
-	Email       *string
-	Created     time.Time
-}
-
-type rawProduct struct {
-	ID          int64
-	SKU, Name   string
-	Description *string
-	Price       int64
-	Stock       int32
-	Created     time.Time
-}
-
-type rawReview struct {
-	ID, ProductID, UserID int64
-	Rating                int16
-	Body                  *string
-	Created               time.Time
-}
-
-type rawOrder struct {
-	ID, UserID int64
-	Status     string
-	Total      int64
-	Created    time.Time
-}
-
-func scanReviews(rows pgx.Rows) ([]rawReview, error) {
-	defer rows.Close()
-	var out []rawReview
-	for rows.Next() {
-		var r rawReview
-		if err := rows.Scan(&r.ID, &r.ProductID, &r.UserID, &r.Rating, &r.Body, &r.Created); err != nil {
-			return nil, err
-		}
-		out = append(out, r)
-	}
-	return out, rows.Err()
-}
-
-func scanOrders(rows pgx.Rows) ([]rawOrder, error) {
-	defer rows.Close()
-	var out []rawOrder
-	for rows.Next() {
-		var o rawOrder
-		if err := rows.Scan(&o.ID, &o.UserID, &o.Status, &o.Total, &o.Created); err != nil {
-			return nil, err
-		}
-		out = append(out, o)
-	}
-	return out, rows.Err()
-}
-
-func runPgx(ctx context.Context, p params) (Result, error) {
-	conns := map[string]int32{"point": pointConns, "page": pageConns, "order": orderConns, "copy": 1, "stream": 1, "oversub": oversubConns}[p.workload]
-	cfg, err := pgxpool.ParseConfig(p.dsn)
-	if err != nil {
-		return Result{}, err
-	}
-	cfg.MaxConns, cfg.MinConns = conns, conns
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
-	if err != nil {
-		return Result{}, err
-	}
-	defer pool.Close()
-	switch p.workload {
-	case "point", "oversub":
-		workers := map[string]int{"point": pointWorkers, "oversub": oversubCallers}[p.workload]
-		lat, err := closedLoop(ctx, workers, p.warmup, p.duration, func(ctx context.Context, _, _ int) error {
-			var u rawUser
-			return pool.QueryRow(ctx, sqlUser, 1+rand.Int64N(int64(p.users))).Scan(&u.ID, &u.First, &u.Last, &u.Email, &u.Created)
-		})
-		return latencyResult(lat, p.duration), err
-	case "page":
-		lat, err := closedLoop(ctx, pageInflight, p.warmup, p.duration, func(ctx context.Context, _, _ int) error {
-			productID, userID := 1+rand.Int64N(int64(p.products)), 1+rand.Int64N(int64(p.users))
-			switch p.mode {
-			case "sequential":
-				return pgxPageSequential(ctx, pool, productID, userID)
-			case "pipelined":
-				return pgxPagePipelined(ctx, pool, productID, userID)
-			}
-			return fmt.Errorf("unknown page mode %q", p.mode)
-		})
-		return latencyResult(lat, p.duration), err
-	case "order":
-		lat, err := closedLoop(ctx, orderWorkers, p.warmup, p.duration, func(ctx context.Context, _, _ int) error {
-			return pgxPlaceOrder(ctx, pool, 1+rand.Int64N(int64(p.users)), orderLines())
-		})
-		return latencyResult(lat, p.duration), err
-	case "copy":
-		start := time.Now()
-		next, stop := iter.Pull(copyRows(p.rows))
-		defer stop()
-		row := make([]any, 3)
-		n, err := pool.CopyFrom(ctx, pgx.Identifier{"users"}, []string{"first_name", "last_name", "email"},
-			pgx.CopyFromFunc(func() ([]any, error) {
-				u, ok := next()
-				if !ok {
-					return nil, nil
-				}
-				row[0], row[1], row[2] = u.FirstName, u.LastName, u.Email
-				return row, nil
-			}))
-		return Result{Rate: float64(n) / time.Since(start).Seconds(), Count: n}, err
-	case "stream":
-		return repeatStream(p.duration, func() (int64, error) {
-			rows, err := pool.Query(ctx, sqlOrderExport, time.Unix(0, 0), p.cutoff)
-			if err != nil {
-				return 0, err
-			}
-			defer rows.Close()
-			var n int64
-			for rows.Next() {
-				var o rawOrder
-				if err := rows.Scan(&o.ID, &o.UserID, &o.Status, &o.Total, &o.Created); err != nil {
-					return n, err
-				}
-				n++
-			}
-			return n, rows.Err()
-		})
-	}
-	return Result{}, fmt.Errorf("unknown workload %q", p.workload)
-}
-
-func pgxPageSequential(ctx context.Context, pool *pgxpool.Pool, productID, userID int64) error {
-	var pr rawProduct
-	if err := pool.QueryRow(ctx, sqlProduct, productID).Scan(&pr.ID, &pr.SKU, &pr.Name, &pr.Description, &pr.Price, &pr.Stock, &pr.Created); err != nil {
-		return err
-	}
-	rows, err := pool.Query(ctx, sqlReviews, productID)
-	if err != nil {
-		return err
-	}
-	if _, err := scanReviews(rows); err != nil {
-		return err
-	}
-	rows, err = pool.Query(ctx, sqlOrders, userID)
-	if err != nil {
-		return err
-	}
-	_, err = scanOrders(rows)
-	return err
-}
-
-func pgxPagePipelined(ctx context.Context, pool *pgxpool.Pool, productID, userID int64) error {
-	b := &pgx.Batch{}
-	b.Queue(sqlProduct, productID)
-	b.Queue(sqlReviews, productID)
-	b.Queue(sqlOrders, userID)
-	br := pool.SendBatch(ctx, b)
-	defer br.Close()
-	var pr rawProduct
-	if err := br.QueryRow().Scan(&pr.ID, &pr.SKU, &pr.Name, &pr.Description, &pr.Price, &pr.Stock, &pr.Created); err != nil {
-		return err
-	}
-	rows, err := br.Query()
-	if err != nil {
-		return err
-	}
-	if _, err := scanReviews(rows); err != nil {
-		return err
-	}
-	rows, err = br.Query()
-	if err != nil {
-		return err
-	}
-	if _, err := scanOrders(rows); err != nil {
-		return err
-	}
-	return br.Close()
-}
-
-func pgxPlaceOrder(ctx context.Context, pool *pgxpool.Pool, userID int64, lines []shop.OrderLine) error {
-	qty := map[int64]int32{}
-	for _, l := range lines {
-		qty[l.ProductID] += l.Quantity
-	}
-	ids := make([]int64, 0, len(qty))
-	for id := range qty {
-		ids = append(ids, id)
-	}
-	if len(ids) == 2 && ids[0] > ids[1] {
-		ids[0], ids[1] = ids[1], ids[0]
-	}
-	q := make([]int32, len(ids))
-	for i, id := range ids {
-		q[i] = qty[id]
-	}
-	return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `SELECT product_id, price_cents, stock FROM products WHERE product_id = ANY($1) ORDER BY product_id FOR UPDATE`, ids)
-		if err != nil {
-			return err
-		}
-		prices := make([]int64, 0, len(ids))
-		var total int64
-		i := 0
-		for rows.Next() {
-			var id, price int64
-			var stock int32
-			if err := rows.Scan(&id, &price, &stock); err != nil {
-				return err
-			}
-			if stock < q[i] {
-				return fmt.Errorf("product %d: insufficient stock", id)
-			}
-			prices = append(prices, price)
-			total += price * int64(q[i])
-			i++
-		}
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		if _, err := tx.Exec(ctx, `UPDATE products AS p SET stock = p.stock - t.quantity
-			FROM (SELECT unnest($1::bigint[]) AS product_id, unnest($2::integer[]) AS quantity) AS t
-			WHERE p.product_id = t.product_id`, ids, q); err != nil {
-			return err
-		}
-		var orderID int64
-		if err := tx.QueryRow(ctx, `INSERT INTO orders (user_id, status, total_cents) VALUES ($1, 'pending', $2) RETURNING order_id`,
-			userID, total).Scan(&orderID); err != nil {
-			return err
-		}
-		b := &pgx.Batch{}
-		for i, id := range ids {
-			b.Queue(`INSERT INTO order_items (order_id, product_id, quantity, unit_price_cents) VALUES ($1, $2, $3, $4)`, orderID, id, q[i], prices[i])
-		}
-		return tx.SendBatch(ctx, b).Close()
-	})
+	r := Result{Rate: float64(total) / time.Since(start).Seconds(), Count: total}
+	m.stop(&r, total)
+	return r, nil
 }
