@@ -31,7 +31,7 @@ func TestReplicatedEveryConfig(t *testing.T) {
 	}
 	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	t.Cleanup(cancel) // after the parallel subtests
+	defer cancel() // the bouncers' start only: each subtest has its own bound
 	primary, standby := primaryAndStandby(t)
 	bouncers := map[string]string{}
 	for _, s := range []*pgtemp.Server{primary, standby} {
@@ -48,6 +48,11 @@ func TestReplicatedEveryConfig(t *testing.T) {
 				name := fmt.Sprintf("multiplex=%v/pooler=%d/timeout=%s", multiplex, pooler, timeout)
 				t.Run(name, func(t *testing.T) {
 					t.Parallel()
+					// Its own bound, from when it runs: a parallel subtest
+					// waits for the package's other tests first, which on
+					// a loaded machine used up a bound set before.
+					ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+					defer cancel()
 					primaryURL, standbyURL := primary.URL(), standby.URL()
 					if pooler == pgkit.PoolerTransaction {
 						primaryURL, standbyURL = bouncers[primaryURL], bouncers[standbyURL]
