@@ -536,21 +536,126 @@ func (q *Queries) UserListByIDsStream(ctx context.Context, userIds []int64) iter
 	}
 }
 
+// pgkitCopyOrderCreateMany is OrderCreateMany's rows as the pgx.CopyFromSource pgkit's CopyFrom
+// uses instead of sqlc's iterator, and OrderCreateManySeq's source: it hands pgx
+// values (nil for a nil pointer or a pgtype value that is not Valid, the
+// value otherwise; an enum as its string), which pgx encodes without
+// reflection, in one row reused from row to row (pgx encodes a row before
+// it asks for the next).
+type pgkitCopyOrderCreateMany struct {
+	rows []OrderCreateManyParams              // sqlc's method: the rows
+	next func() (OrderCreateManyParams, bool) // the Seq: where the rows come from
+	cur  OrderCreateManyParams
+	n    int // the rows read so far
+	row  [4]any
+}
+
+// Next moves to the next row and reports whether there is one.
+func (s *pgkitCopyOrderCreateMany) Next() bool {
+	if s.next != nil {
+		v, ok := s.next()
+		if !ok {
+			return false
+		}
+		s.cur = v
+	} else {
+		if s.n >= len(s.rows) {
+			return false
+		}
+		s.cur = s.rows[s.n]
+	}
+	s.n++
+	return true
+}
+
+// Values returns the current row's values.
+func (s *pgkitCopyOrderCreateMany) Values() ([]any, error) {
+	v := &s.cur
+	s.row[0] = v.UserID
+	s.row[1] = string(v.Status)
+	s.row[2] = v.TotalCents
+	s.row[3] = v.CreatedAt
+	return s.row[:], nil
+}
+
+// Err returns nil: a Seq has no error of its own to report.
+func (s *pgkitCopyOrderCreateMany) Err() error { return nil }
+
+// PgkitCopySource returns s, whose values are concrete already.
+func (s *pgkitCopyOrderCreateMany) PgkitCopySource() pgx.CopyFromSource { return s }
+
+// PgkitCopySource returns r's rows as a pgkitCopyOrderCreateMany, which pgkit's CopyFrom
+// copies instead of r: the same rows, encoded without reflection.
+func (r *iteratorForOrderCreateMany) PgkitCopySource() pgx.CopyFromSource {
+	return &pgkitCopyOrderCreateMany{rows: r.rows}
+}
+
 // OrderCreateManySeq is OrderCreateMany fed from seq:
 // the same COPY, each row encoded as it comes, so a source of any size
 // loads in constant memory.
 func (q *Queries) OrderCreateManySeq(ctx context.Context, seq iter.Seq[OrderCreateManyParams]) (int64, error) {
 	next, stop := iter.Pull(seq)
 	defer stop()
-	row := make([]any, 4) // pgx encodes a row before asking for the next
-	return q.db.CopyFrom(ctx, []string{"orders"}, []string{"user_id", "status", "total_cents", "created_at"}, pgx.CopyFromFunc(func() ([]any, error) {
-		v, ok := next()
+	return q.db.CopyFrom(ctx, []string{"orders"}, []string{"user_id", "status", "total_cents", "created_at"}, &pgkitCopyOrderCreateMany{next: next})
+}
+
+// pgkitCopyProductCreateMany is ProductCreateMany's rows as the pgx.CopyFromSource pgkit's CopyFrom
+// uses instead of sqlc's iterator, and ProductCreateManySeq's source: it hands pgx
+// values (nil for a nil pointer or a pgtype value that is not Valid, the
+// value otherwise; an enum as its string), which pgx encodes without
+// reflection, in one row reused from row to row (pgx encodes a row before
+// it asks for the next).
+type pgkitCopyProductCreateMany struct {
+	rows []ProductCreateManyParams              // sqlc's method: the rows
+	next func() (ProductCreateManyParams, bool) // the Seq: where the rows come from
+	cur  ProductCreateManyParams
+	n    int // the rows read so far
+	row  [5]any
+}
+
+// Next moves to the next row and reports whether there is one.
+func (s *pgkitCopyProductCreateMany) Next() bool {
+	if s.next != nil {
+		v, ok := s.next()
 		if !ok {
-			return nil, nil
+			return false
 		}
-		row[0], row[1], row[2], row[3] = v.UserID, v.Status, v.TotalCents, v.CreatedAt
-		return row, nil
-	}))
+		s.cur = v
+	} else {
+		if s.n >= len(s.rows) {
+			return false
+		}
+		s.cur = s.rows[s.n]
+	}
+	s.n++
+	return true
+}
+
+// Values returns the current row's values.
+func (s *pgkitCopyProductCreateMany) Values() ([]any, error) {
+	v := &s.cur
+	s.row[0] = v.Sku
+	s.row[1] = v.Name
+	if v.Description != nil {
+		s.row[2] = *v.Description
+	} else {
+		s.row[2] = nil
+	}
+	s.row[3] = v.PriceCents
+	s.row[4] = v.Stock
+	return s.row[:], nil
+}
+
+// Err returns nil: a Seq has no error of its own to report.
+func (s *pgkitCopyProductCreateMany) Err() error { return nil }
+
+// PgkitCopySource returns s, whose values are concrete already.
+func (s *pgkitCopyProductCreateMany) PgkitCopySource() pgx.CopyFromSource { return s }
+
+// PgkitCopySource returns r's rows as a pgkitCopyProductCreateMany, which pgkit's CopyFrom
+// copies instead of r: the same rows, encoded without reflection.
+func (r *iteratorForProductCreateMany) PgkitCopySource() pgx.CopyFromSource {
+	return &pgkitCopyProductCreateMany{rows: r.rows}
 }
 
 // ProductCreateManySeq is ProductCreateMany fed from seq:
@@ -559,15 +664,65 @@ func (q *Queries) OrderCreateManySeq(ctx context.Context, seq iter.Seq[OrderCrea
 func (q *Queries) ProductCreateManySeq(ctx context.Context, seq iter.Seq[ProductCreateManyParams]) (int64, error) {
 	next, stop := iter.Pull(seq)
 	defer stop()
-	row := make([]any, 5) // pgx encodes a row before asking for the next
-	return q.db.CopyFrom(ctx, []string{"products"}, []string{"sku", "name", "description", "price_cents", "stock"}, pgx.CopyFromFunc(func() ([]any, error) {
-		v, ok := next()
+	return q.db.CopyFrom(ctx, []string{"products"}, []string{"sku", "name", "description", "price_cents", "stock"}, &pgkitCopyProductCreateMany{next: next})
+}
+
+// pgkitCopyReviewCreateMany is ReviewCreateMany's rows as the pgx.CopyFromSource pgkit's CopyFrom
+// uses instead of sqlc's iterator, and ReviewCreateManySeq's source: it hands pgx
+// values (nil for a nil pointer or a pgtype value that is not Valid, the
+// value otherwise; an enum as its string), which pgx encodes without
+// reflection, in one row reused from row to row (pgx encodes a row before
+// it asks for the next).
+type pgkitCopyReviewCreateMany struct {
+	rows []ReviewCreateManyParams              // sqlc's method: the rows
+	next func() (ReviewCreateManyParams, bool) // the Seq: where the rows come from
+	cur  ReviewCreateManyParams
+	n    int // the rows read so far
+	row  [4]any
+}
+
+// Next moves to the next row and reports whether there is one.
+func (s *pgkitCopyReviewCreateMany) Next() bool {
+	if s.next != nil {
+		v, ok := s.next()
 		if !ok {
-			return nil, nil
+			return false
 		}
-		row[0], row[1], row[2], row[3], row[4] = v.Sku, v.Name, v.Description, v.PriceCents, v.Stock
-		return row, nil
-	}))
+		s.cur = v
+	} else {
+		if s.n >= len(s.rows) {
+			return false
+		}
+		s.cur = s.rows[s.n]
+	}
+	s.n++
+	return true
+}
+
+// Values returns the current row's values.
+func (s *pgkitCopyReviewCreateMany) Values() ([]any, error) {
+	v := &s.cur
+	s.row[0] = v.ProductID
+	s.row[1] = v.UserID
+	s.row[2] = v.Rating
+	if v.Body != nil {
+		s.row[3] = *v.Body
+	} else {
+		s.row[3] = nil
+	}
+	return s.row[:], nil
+}
+
+// Err returns nil: a Seq has no error of its own to report.
+func (s *pgkitCopyReviewCreateMany) Err() error { return nil }
+
+// PgkitCopySource returns s, whose values are concrete already.
+func (s *pgkitCopyReviewCreateMany) PgkitCopySource() pgx.CopyFromSource { return s }
+
+// PgkitCopySource returns r's rows as a pgkitCopyReviewCreateMany, which pgkit's CopyFrom
+// copies instead of r: the same rows, encoded without reflection.
+func (r *iteratorForReviewCreateMany) PgkitCopySource() pgx.CopyFromSource {
+	return &pgkitCopyReviewCreateMany{rows: r.rows}
 }
 
 // ReviewCreateManySeq is ReviewCreateMany fed from seq:
@@ -576,15 +731,64 @@ func (q *Queries) ProductCreateManySeq(ctx context.Context, seq iter.Seq[Product
 func (q *Queries) ReviewCreateManySeq(ctx context.Context, seq iter.Seq[ReviewCreateManyParams]) (int64, error) {
 	next, stop := iter.Pull(seq)
 	defer stop()
-	row := make([]any, 4) // pgx encodes a row before asking for the next
-	return q.db.CopyFrom(ctx, []string{"reviews"}, []string{"product_id", "user_id", "rating", "body"}, pgx.CopyFromFunc(func() ([]any, error) {
-		v, ok := next()
+	return q.db.CopyFrom(ctx, []string{"reviews"}, []string{"product_id", "user_id", "rating", "body"}, &pgkitCopyReviewCreateMany{next: next})
+}
+
+// pgkitCopyUserCreateMany is UserCreateMany's rows as the pgx.CopyFromSource pgkit's CopyFrom
+// uses instead of sqlc's iterator, and UserCreateManySeq's source: it hands pgx
+// values (nil for a nil pointer or a pgtype value that is not Valid, the
+// value otherwise; an enum as its string), which pgx encodes without
+// reflection, in one row reused from row to row (pgx encodes a row before
+// it asks for the next).
+type pgkitCopyUserCreateMany struct {
+	rows []UserCreateManyParams              // sqlc's method: the rows
+	next func() (UserCreateManyParams, bool) // the Seq: where the rows come from
+	cur  UserCreateManyParams
+	n    int // the rows read so far
+	row  [3]any
+}
+
+// Next moves to the next row and reports whether there is one.
+func (s *pgkitCopyUserCreateMany) Next() bool {
+	if s.next != nil {
+		v, ok := s.next()
 		if !ok {
-			return nil, nil
+			return false
 		}
-		row[0], row[1], row[2], row[3] = v.ProductID, v.UserID, v.Rating, v.Body
-		return row, nil
-	}))
+		s.cur = v
+	} else {
+		if s.n >= len(s.rows) {
+			return false
+		}
+		s.cur = s.rows[s.n]
+	}
+	s.n++
+	return true
+}
+
+// Values returns the current row's values.
+func (s *pgkitCopyUserCreateMany) Values() ([]any, error) {
+	v := &s.cur
+	s.row[0] = v.FirstName
+	s.row[1] = v.LastName
+	if v.Email != nil {
+		s.row[2] = *v.Email
+	} else {
+		s.row[2] = nil
+	}
+	return s.row[:], nil
+}
+
+// Err returns nil: a Seq has no error of its own to report.
+func (s *pgkitCopyUserCreateMany) Err() error { return nil }
+
+// PgkitCopySource returns s, whose values are concrete already.
+func (s *pgkitCopyUserCreateMany) PgkitCopySource() pgx.CopyFromSource { return s }
+
+// PgkitCopySource returns r's rows as a pgkitCopyUserCreateMany, which pgkit's CopyFrom
+// copies instead of r: the same rows, encoded without reflection.
+func (r *iteratorForUserCreateMany) PgkitCopySource() pgx.CopyFromSource {
+	return &pgkitCopyUserCreateMany{rows: r.rows}
 }
 
 // UserCreateManySeq is UserCreateMany fed from seq:
@@ -593,13 +797,5 @@ func (q *Queries) ReviewCreateManySeq(ctx context.Context, seq iter.Seq[ReviewCr
 func (q *Queries) UserCreateManySeq(ctx context.Context, seq iter.Seq[UserCreateManyParams]) (int64, error) {
 	next, stop := iter.Pull(seq)
 	defer stop()
-	row := make([]any, 3) // pgx encodes a row before asking for the next
-	return q.db.CopyFrom(ctx, []string{"users"}, []string{"first_name", "last_name", "email"}, pgx.CopyFromFunc(func() ([]any, error) {
-		v, ok := next()
-		if !ok {
-			return nil, nil
-		}
-		row[0], row[1], row[2] = v.FirstName, v.LastName, v.Email
-		return row, nil
-	}))
+	return q.db.CopyFrom(ctx, []string{"users"}, []string{"first_name", "last_name", "email"}, &pgkitCopyUserCreateMany{next: next})
 }

@@ -19,7 +19,9 @@ import (
 //
 // sqlc's :copyfrom methods take a slice, which must hold every row first;
 // this is their streaming form. pgkitgen emits a typed …Seq method for each
-// of them, with the table and columns of the generated one.
+// of them, with the table and columns of the generated one. On a pgkit
+// DBTX, pointers of common types among the values reach pgx as their
+// values (see DB.CopyFrom).
 func CopyFromSeq[T any](ctx context.Context, d DBTX, table pgx.Identifier, columns []string, seq iter.Seq[T], values func(T) []any) (int64, error) {
 	c, ok := d.(copier)
 	if !ok {

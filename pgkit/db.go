@@ -208,7 +208,10 @@ func (d *DB) deadline(ctx context.Context) (context.Context, context.CancelFunc)
 
 func noCancel() {}
 
-// CopyFrom bulk-loads rows with COPY on a pooled connection.
+// CopyFrom bulk-loads rows with COPY on a pooled connection. pgx is handed
+// values, not pointers (which it would dereference by reflection): the
+// typed source of a pgkitgen-generated :copyfrom iterator, or each row of
+// src with its pointers of common types replaced by their values (args.go).
 func (d *DB) CopyFrom(ctx context.Context, table pgx.Identifier, columns []string, src pgx.CopyFromSource) (int64, error) {
 	ctx, cancel := d.deadline(ctx)
 	defer cancel()
@@ -217,7 +220,7 @@ func (d *DB) CopyFrom(ctx context.Context, table pgx.Identifier, columns []strin
 		return 0, d.roleErr(pgerr.Map(ctx, "", err))
 	}
 	defer c.Release()
-	n, err := c.CopyFrom(ctx, table, columns, src)
+	n, err := c.CopyFrom(ctx, table, columns, concreteSource(src)) // no pointers for pgx (args.go)
 	return n, d.roleErr(autocommitOutcome(ctx, "", pgerr.Map(ctx, "", err)))
 }
 

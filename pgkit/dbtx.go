@@ -97,13 +97,14 @@ func (t typed) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
 	return queryRowOn(ctx, t.x, sql, args, nil)
 }
 
-// CopyFrom bulk-loads rows with COPY.
+// CopyFrom bulk-loads rows with COPY, handing pgx values, not pointers,
+// as DB.CopyFrom does.
 func (t typed) CopyFrom(ctx context.Context, table pgx.Identifier, columns []string, src pgx.CopyFromSource) (int64, error) {
 	c, ok := t.x.(copier)
 	if !ok {
 		return 0, fmt.Errorf("pgkit: %T cannot COPY (it has no CopyFrom method)", t.x)
 	}
-	n, err := c.CopyFrom(ctx, table, columns, src)
+	n, err := c.CopyFrom(ctx, table, columns, concreteSource(src))
 	return n, pgerr.Map(ctx, "", err)
 }
 
@@ -169,19 +170,20 @@ func (w *wrapped) RunInTx(ctx context.Context, fn func(pgx.Tx) error) error {
 	return runInTx(ctx, w, fn)
 }
 
-// execOn, queryOn, queryRowOn and batchOn run on x and map the errors;
+// execOn, queryOn, queryRowOn and batchOn run on x with concrete
+// arguments (concreteArgs) and map the errors;
 // conn (queryRowOn, batchOn), when not nil, is the pooled connection x is, given back once the
 // result is done with. (A *pgxpool.Conn rather than its Release method
 // value: the method value would cost an allocation per query.)
 func execOn(ctx context.Context, x DBTX, sql string, args []any) (pgconn.CommandTag, error) {
-	tag, err := x.Exec(ctx, sql, args...)
+	tag, err := x.Exec(ctx, sql, concreteArgs(args)...)
 	return tag, pgerr.Map(ctx, sql, err)
 }
 
 // queryOn's cancel, when not nil, ends ctx's deadline once the rows are
 // done with.
 func queryOn(ctx context.Context, x DBTX, sql string, args []any, cancel context.CancelFunc) (pgx.Rows, error) {
-	rows, err := x.Query(ctx, sql, args...)
+	rows, err := x.Query(ctx, sql, concreteArgs(args)...)
 	if err != nil {
 		err = pgerr.Map(ctx, sql, err) // before cancel: not a cancellation
 		if cancel != nil {
@@ -193,7 +195,7 @@ func queryOn(ctx context.Context, x DBTX, sql string, args []any, cancel context
 }
 
 func queryRowOn(ctx context.Context, x DBTX, sql string, args []any, conn *pgxpool.Conn) pgx.Row {
-	return &mappedRow{row: x.QueryRow(ctx, sql, args...), ctx: ctx, sql: sql, conn: conn}
+	return &mappedRow{row: x.QueryRow(ctx, sql, concreteArgs(args)...), ctx: ctx, sql: sql, conn: conn}
 }
 
 func batchOn(ctx context.Context, x DBTX, b *pgx.Batch, conn *pgxpool.Conn) pgx.BatchResults {
@@ -201,6 +203,7 @@ func batchOn(ctx context.Context, x DBTX, b *pgx.Batch, conn *pgxpool.Conn) pgx.
 	if !ok {
 		return errBatch{fmt.Errorf("pgkit: %T cannot send a batch (it has no SendBatch method)", x)}
 	}
+	concreteBatch(b)
 	return &mappedBatch{br: bs.SendBatch(ctx, b), ctx: ctx, batch: b, conn: conn, autocommit: conn != nil}
 }
 

@@ -16,6 +16,12 @@ package pgkit
 //     and the statement is run again, up to maxStaleReruns times.
 // A statement in flight when its connection broke is never run again: it
 // may have committed (its error is pgerr.ErrConnectionLost).
+//
+// Arguments reach pgx as values: a pointer of a common type (*string,
+// *int64, *time.Time, …, what sqlc's emit_pointers_for_null_types makes of
+// a nullable parameter) is replaced by what it points to, nil by nil,
+// before pgx, which would dereference it by reflection, sees it
+// (concreteArgs, args.go; also in transactions, batches and Pipeline).
 
 import (
 	"context"
@@ -34,6 +40,7 @@ const maxStaleReruns = 8
 // exec runs sql as an autocommit statement: multiplexed when the DB
 // multiplexes and args allow, else on a pooled connection.
 func (d *DB) exec(ctx context.Context, sql string, args []any) (pgconn.CommandTag, error) {
+	args = concreteArgs(args) // values, not pointers pgx would dereference by reflection (args.go)
 	if d.mx != nil && mux.Multiplexable(args) {
 		tag, err := d.mx.Exec(ctx, sql, args)
 		return tag, muxOutcome(ctx, sql, "", err) // Exec: taken to write, whatever its SQL looks like
@@ -98,6 +105,7 @@ func (n *reruns) may(ctx context.Context, err error) bool {
 // ends that deadline: called when the rows are done with, or at once when
 // in memory (whose reading then stops only when caller's context ends).
 func (d *DB) query(caller, ctx context.Context, cancel context.CancelFunc, sql string, args []any, stream bool) (pgx.Rows, error) {
+	args = concreteArgs(args) // as in exec
 	if !stream && d.mx != nil && mux.Multiplexable(args) {
 		defer cancel() // the rows are in memory once returned
 		rows, err := d.mx.Query(ctx, sql, args)

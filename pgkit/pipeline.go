@@ -238,7 +238,7 @@ func (c *coordinator) round(reqs []pipeRequest) {
 	slices.SortFunc(reqs, func(a, b pipeRequest) int { return cmp.Compare(a.fn, b.fn) })
 	batch := &pgx.Batch{}
 	for _, r := range reqs {
-		batch.Queue(r.sql, r.args...)
+		batch.Queue(r.sql, concreteArgs(r.args)...)
 	}
 	rs := &roundState{c: c, ctx: ctx, br: c.conn.SendBatch(ctx, batch), reqs: reqs, done: make(chan struct{})}
 	rs.holder.Store(-1)

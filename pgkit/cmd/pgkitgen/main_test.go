@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -36,7 +37,7 @@ func TestGeneratedFileIsCurrent(t *testing.T) {
 	if n := strings.Count(string(got), "Seq(ctx context.Context"); n != copies {
 		t.Errorf("%d Seq methods for %d :copyfrom queries", n, copies)
 	}
-	if err := run(dir, true, Options{}); err != nil {
+	if err := run(dir, true, Options{}, io.Discard); err != nil {
 		t.Errorf("-check on a current file: %v", err)
 	}
 }
@@ -52,13 +53,13 @@ func TestCheckFailsOnStaleFile(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := run(dir, true, Options{}); err == nil || !strings.Contains(err.Error(), "does not exist") {
+	if err := run(dir, true, Options{}, io.Discard); err == nil || !strings.Contains(err.Error(), "does not exist") {
 		t.Fatalf("-check without the file: %v, want an error saying it does not exist", err)
 	}
-	if err := run(dir, false, Options{}); err != nil {
+	if err := run(dir, false, Options{}, io.Discard); err != nil {
 		t.Fatal(err)
 	}
-	if err := run(dir, true, Options{}); err != nil {
+	if err := run(dir, true, Options{}, io.Discard); err != nil {
 		t.Fatalf("-check after generating: %v", err)
 	}
 	out, _ := os.ReadFile(filepath.Join(dir, DefaultOut))
@@ -194,10 +195,10 @@ func TestGenerateImportsWhatItUses(t *testing.T) {
 func TestGenerateIgnoresItsOwnOutput(t *testing.T) {
 	q := sqlcHead + "import \"context\"\n" + manySrc("ListIDs", "", "", plainLoop)
 	dir := writePkg(t, map[string]string{"db.go": sqlcDB, "q.sql.go": q})
-	if err := run(dir, false, Options{}); err != nil {
+	if err := run(dir, false, Options{}, io.Discard); err != nil {
 		t.Fatal(err)
 	}
-	if err := run(dir, false, Options{Out: "other.go"}); err != nil {
+	if err := run(dir, false, Options{Out: "other.go"}, io.Discard); err != nil {
 		t.Fatalf("-o other.go beside an earlier pgkitgen.go: %v", err)
 	}
 	out, err := os.ReadFile(filepath.Join(dir, "other.go"))
@@ -218,14 +219,14 @@ func TestRunRefusesToOverwrite(t *testing.T) {
 		"pgkit_test.go": "not a test file",
 		"pgkitgen.txt":  "name a .go file",
 	} {
-		if err := run(dir, false, Options{Out: out}); err == nil || !strings.Contains(err.Error(), want) {
+		if err := run(dir, false, Options{Out: out}, io.Discard); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("-o %s: %v, want an error saying %q", out, err, want)
 		}
 	}
 	if b, _ := os.ReadFile(filepath.Join(dir, "db.go")); string(b) != sqlcDB {
 		t.Error("sqlc's db.go was overwritten")
 	}
-	if err := run(filepath.Join(dir, "nope"), false, Options{}); err == nil || !strings.Contains(err.Error(), "no such directory") {
+	if err := run(filepath.Join(dir, "nope"), false, Options{}, io.Discard); err == nil || !strings.Contains(err.Error(), "no such directory") {
 		t.Errorf("missing -dir: %v", err)
 	}
 }

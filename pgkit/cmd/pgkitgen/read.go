@@ -15,16 +15,21 @@ import (
 
 // pkg is what pgkitgen reads of a sqlc-generated package.
 type pkg struct {
-	name    string
-	build   string // sqlc's //go:build line (build_tags), repeated on pgkitgen's file
-	fset    *token.FileSet
-	taken   map[string]bool // package-level names of every file but pgkitgen's
-	methods map[string]bool // the methods sqlc declared on Queries
-	querier bool            // sqlc declared Querier (emit_interface)
-	dbArg   bool            // emit_methods_with_db_argument: New() and methods taking the DB
-	streams []stream
-	copies  []copySeq
-	queries []method // every exported method of Queries but WithTx, for Store without Querier
+	name        string
+	build       string // sqlc's //go:build line (build_tags), repeated on pgkitgen's file
+	fset        *token.FileSet
+	taken       map[string]bool // package-level names of every file but pgkitgen's
+	methods     map[string]bool // the methods sqlc declared on Queries
+	querier     bool            // sqlc declared Querier (emit_interface)
+	dbArg       bool            // emit_methods_with_db_argument: New() and methods taking the DB
+	streams     []stream
+	copies      []copySeq
+	queries     []method                // every exported method of Queries but WithTx, for Store without Querier
+	local       map[string]localType    // the types the package declares (sqlc's and by hand)
+	recvMethods map[string][]recvMethod // their methods, by type
+	files       []*ast.File             // sqlc's files
+	paths       []string                // their paths, in the order of files
+	sent        []sent                  // the statements sqlc's functions send, for warn
 }
 
 // method is an exported method of Queries, and the file that declares it
@@ -55,6 +60,7 @@ type copySeq struct {
 	table   ast.Expr
 	columns ast.Expr
 	values  []ast.Expr // the column values of one row, in terms of v
+	iter    string     // sqlc's iterator type
 }
 
 // read parses the sqlc-generated files in dir (every file whose first
@@ -65,7 +71,7 @@ func read(dir, out string) (*pkg, error) {
 		return nil, err
 	}
 	sort.Strings(files)
-	p := &pkg{fset: token.NewFileSet(), taken: map[string]bool{}, methods: map[string]bool{}}
+	p := &pkg{fset: token.NewFileSet(), taken: map[string]bool{}, methods: map[string]bool{}, local: map[string]localType{}, recvMethods: map[string][]recvMethod{}}
 	var sqlc []*ast.File
 	for _, f := range files {
 		if filepath.Base(f) == out || strings.HasSuffix(f, "_test.go") {
@@ -79,6 +85,7 @@ func read(dir, out string) (*pkg, error) {
 			continue // an earlier output of pgkitgen's, under another -o
 		}
 		collectNames(file, p.taken)
+		collectTypes(p, file)
 		if !generatedBy(file, "sqlc") {
 			continue
 		}
@@ -92,10 +99,12 @@ func read(dir, out string) (*pkg, error) {
 		p.build = b
 		p.name = file.Name.Name
 		sqlc = append(sqlc, file)
+		p.paths = append(p.paths, f)
 	}
 	if p.name == "" {
 		return nil, fmt.Errorf("no sqlc-generated Go files in %s", dir)
 	}
+	p.files = sqlc
 	values := map[string][]ast.Expr{} // sqlc's COPY iterator type → one row's values
 	for _, file := range sqlc {
 		for _, d := range file.Decls {
@@ -121,6 +130,7 @@ func read(dir, out string) (*pkg, error) {
 			}
 		}
 	}
+	p.sent = collect(p) // before manyQuery renames row variables
 	for _, file := range sqlc {
 		for _, d := range file.Decls {
 			fd, ok := d.(*ast.FuncDecl)
@@ -408,7 +418,7 @@ func copyQuery(fset *token.FileSet, m method, values map[string][]ast.Expr) (cop
 	if !ok {
 		return bad("no Values method of " + text(fset, cl.Type))
 	}
-	return copySeq{method: m, db: sel.X, elem: arr.Elt, table: call.Args[1], columns: call.Args[2], values: v}, true, nil
+	return copySeq{method: m, db: sel.X, elem: arr.Elt, table: call.Args[1], columns: call.Args[2], values: v, iter: text(fset, cl.Type)}, true, nil
 }
 
 // iteratorValues returns the values of sqlc's iterator for one row, in

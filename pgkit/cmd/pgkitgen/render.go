@@ -169,7 +169,11 @@ func %[1]s(ctx context.Context, db DBTX, sql string, args ...any) (pgx.Rows, err
 		}
 		im.add(n.iter, "iter")
 		im.add("pgx", "github.com/jackc/pgx/v5")
-		renderSeq(w, t, c, o)
+		tc := planCopy(p, c, free(p.taken, "pgkitCopy"+c.decl.Name.Name))
+		if tc.nilCheck {
+			im.add(n.fmt, "fmt")
+		}
+		renderCopy(w, t, c, tc, o)
 	}
 
 	if im.err != nil {
@@ -330,7 +334,9 @@ func (q *Queries) %[1]s%[2]s(%[3]s) iter.Seq2[%[4]s, error] {
 `, name, o.StreamSuffix, fields(t, s.decl.Type.Params), t(s.elem), yield, zero, call, t(s.row.Type), t(s.scan), t(s.item))
 }
 
-func renderSeq(w func(string, ...any), t func(ast.Node) string, c copySeq, o Options) {
+// renderSeq writes c's …Seq method: the COPY of sqlc's method, its rows
+// pulled from seq through c's typed source.
+func renderSeq(w func(string, ...any), t func(ast.Node) string, c copySeq, tc typedCopy, o Options) {
 	params := c.decl.Type.Params.List
 	var head []string
 	for _, f := range params[:len(params)-1] {
@@ -340,12 +346,6 @@ func renderSeq(w func(string, ...any), t func(ast.Node) string, c copySeq, o Opt
 	if len(params) > 0 && len(params[0].Names) > 0 {
 		ctx = params[0].Names[0].Name
 	}
-	idx := make([]string, len(c.values))
-	vals := make([]string, len(c.values))
-	for i, v := range c.values {
-		idx[i] = fmt.Sprintf("row[%d]", i)
-		vals[i] = t(v)
-	}
 	name := c.decl.Name.Name
 	w(`// %[1]s%[2]s is %[1]s fed from seq:
 // the same COPY, each row encoded as it comes, so a source of any size
@@ -353,16 +353,8 @@ func renderSeq(w func(string, ...any), t func(ast.Node) string, c copySeq, o Opt
 func (q *Queries) %[1]s%[2]s(%[3]s, seq iter.Seq[%[4]s]) (int64, error) {
 	next, stop := iter.Pull(seq)
 	defer stop()
-	row := make([]any, %[5]d) // pgx encodes a row before asking for the next
-	return %[6]s.CopyFrom(%[7]s, %[8]s, %[9]s, pgx.CopyFromFunc(func() ([]any, error) {
-		v, ok := next()
-		if !ok {
-			return nil, nil
-		}
-		%[10]s = %[11]s
-		return row, nil
-	}))
+	return %[5]s.CopyFrom(%[6]s, %[7]s, %[8]s, &%[9]s{next: next})
 }
 
-`, name, o.SeqSuffix, strings.Join(head, ", "), t(c.elem), len(c.values), t(c.db), ctx, t(c.table), t(c.columns), strings.Join(idx, ", "), strings.Join(vals, ", "))
+`, name, o.SeqSuffix, strings.Join(head, ", "), t(c.elem), t(c.db), ctx, t(c.table), t(c.columns), tc.source)
 }

@@ -163,9 +163,12 @@ func TestGenerate(t *testing.T) {
 				t.Fatalf("corpus/%s (sqlc options: %s): sqlc generate: %v\n%s", pkg, opts, err, out)
 			}
 			gen := exec.Command(bin, append([]string{"-dir", dir}, pgkitgenFlags(t, pkg)...)...)
-			if out, err := gen.CombinedOutput(); err != nil {
-				t.Fatalf("corpus/%s (sqlc options: %s): pgkitgen: %v\n%s", pkg, opts, err, out)
+			var stderr bytes.Buffer
+			gen.Stderr = &stderr
+			if err := gen.Run(); err != nil {
+				t.Fatalf("corpus/%s (sqlc options: %s): pgkitgen: %v\n%s", pkg, opts, err, stderr.Bytes())
 			}
+			checkWarnings(t, pkg, dir, stderr.String())
 			want, got := generated(t, dir), generated(t, pkg)
 			for name, b := range want {
 				if !bytes.Equal(got[name], b) {
@@ -179,6 +182,24 @@ func TestGenerate(t *testing.T) {
 			}
 			checkStreams(t, pkg, opts, want)
 		})
+	}
+}
+
+// warningsFile lists, in a corpus package, the warnings pgkitgen is to
+// print about it (its file:line as seen from the package), one a line; a
+// package without one must get none.
+const warningsFile = "pgkitgen-warnings.txt"
+
+// checkWarnings fails unless pgkitgen's stderr for pkg, generated in dir,
+// is the package's warningsFile.
+func checkWarnings(t *testing.T, pkg, dir, stderr string) {
+	want, err := os.ReadFile(filepath.Join(pkg, warningsFile))
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		t.Fatal(err)
+	}
+	got := strings.ReplaceAll(stderr, dir+string(filepath.Separator), "")
+	if got != string(want) {
+		t.Errorf("corpus/%s: pgkitgen warned\n%s\nwant (%s)\n%s", pkg, got, warningsFile, want)
 	}
 }
 

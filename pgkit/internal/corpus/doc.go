@@ -17,14 +17,18 @@
 //	             a bigint[] parameter (= ANY), json and jsonb, a unique violation
 //	dbarg        emit_methods_with_db_argument with emit_interface; :copyfrom and its Seq, :batchexec, FK violations
 //	ptrs         emit_result_struct_pointers, emit_params_struct_pointers; streams of pointers, :copyfrom of
-//	             pointers and its Seq, :batchone, check violations
+//	             pointers and its Seq (a nil row an error, not a panic), :batchone, check violations
 //	nullptr      emit_pointers_for_null_types; nullable text, int4, int8, bool, float8, numeric, timestamptz,
-//	             date, uuid, bytea, jsonb, all NULL and none; a single-column nullable :many; not-null
+//	             date, uuid, bytea, jsonb, all NULL and none; a single-column nullable :many; not-null;
+//	             :copyfrom and :batchexec of pointers: pgx handed no pointer (a spy in the type map), the
+//	             typed COPY source storing what pgx's reflection stores for extremes; the benchmarks of
+//	             COPY and batch against hand-written pgx
 //	paramlimit0  query_parameter_limit 0; a range column, an exclusion violation
 //	paramlimit4  query_parameter_limit 4: queries of 1, 3, 4 and 5 parameters; a parameter and a column named yield
 //	exported     emit_exported_queries, used directly with pgkit.Stream and Query; a query named Store (PgkitStore)
 //	overrides    overrides: uuid (google/uuid), time.Time and *time.Time, pgtype, a type of the package (Cents),
-//	             a type of another package under an alias (corpustypes as ct); those types as :many parameters
+//	             a type of another package under an alias (corpustypes as ct); those types as :many parameters;
+//	             :copyfrom of them stored as pgx's reflection stores them
 //	renames      rename (columns and a table), column overrides with a struct tag, emit_json_tags (snake)
 //	filenames    output_db/models/querier/copyfrom/batch_file_name, output_files_suffix; two query files
 //	onlybatch    only :batchexec, :batchone and :batchmany
@@ -36,7 +40,9 @@
 //	             (constants iter and fmt): pgkitgen imports those packages under other names
 //	storesflags  the same collision, named by pgkitgen's -store and -streamer
 //	singlecol    single-column :many of int4, int8, text, bool, numeric, date, text[], int4[], nullable
-//	             text, an expression, columns named yield and zero; a :one of an array (no stream)
+//	             text, an expression, columns named yield and zero; a :one of an array (no stream); the
+//	             expression of unknown type draws pgkitgen's warning (pgkitgen-warnings.txt: the
+//	             warnings a package must draw; none without the file)
 //	arrays       arrays as parameters and results (ANY, unnest), empty and NULL arrays, json/jsonb,
 //	             1 MB text and bytea values
 //	plain        emit_interface and emit_prepared_queries off; a non-public schema (schema-qualified
@@ -46,5 +52,6 @@
 //	             inflection_exclude_table_names
 //	types        registered types through Config.AfterConnect: an enum, an enum array, a nullable enum,
 //	             a composite (overridden to a struct of the package) and an array of it, a domain with
-//	             a CHECK; emit_enum_valid_method, emit_all_enum_values
+//	             a CHECK; emit_enum_valid_method, emit_all_enum_values; :copyfrom of them (the enum handed
+//	             to pgx as its string) stored as pgx's reflection stores them
 package corpus

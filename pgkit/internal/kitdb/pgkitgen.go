@@ -343,19 +343,68 @@ func (q *Queries) ProjectLockForJobStream(ctx context.Context, projectIds []int6
 	}
 }
 
+// pgkitCopyAccountCreateMany is AccountCreateMany's rows as the pgx.CopyFromSource pgkit's CopyFrom
+// uses instead of sqlc's iterator, and AccountCreateManySeq's source: it hands pgx
+// values (nil for a nil pointer or a pgtype value that is not Valid, the
+// value otherwise; an enum as its string), which pgx encodes without
+// reflection, in one row reused from row to row (pgx encodes a row before
+// it asks for the next).
+type pgkitCopyAccountCreateMany struct {
+	rows []AccountCreateManyParams              // sqlc's method: the rows
+	next func() (AccountCreateManyParams, bool) // the Seq: where the rows come from
+	cur  AccountCreateManyParams
+	n    int // the rows read so far
+	row  [3]any
+}
+
+// Next moves to the next row and reports whether there is one.
+func (s *pgkitCopyAccountCreateMany) Next() bool {
+	if s.next != nil {
+		v, ok := s.next()
+		if !ok {
+			return false
+		}
+		s.cur = v
+	} else {
+		if s.n >= len(s.rows) {
+			return false
+		}
+		s.cur = s.rows[s.n]
+	}
+	s.n++
+	return true
+}
+
+// Values returns the current row's values.
+func (s *pgkitCopyAccountCreateMany) Values() ([]any, error) {
+	v := &s.cur
+	s.row[0] = v.Name
+	s.row[1] = v.Team
+	if v.Email != nil {
+		s.row[2] = *v.Email
+	} else {
+		s.row[2] = nil
+	}
+	return s.row[:], nil
+}
+
+// Err returns nil: a Seq has no error of its own to report.
+func (s *pgkitCopyAccountCreateMany) Err() error { return nil }
+
+// PgkitCopySource returns s, whose values are concrete already.
+func (s *pgkitCopyAccountCreateMany) PgkitCopySource() pgx.CopyFromSource { return s }
+
+// PgkitCopySource returns r's rows as a pgkitCopyAccountCreateMany, which pgkit's CopyFrom
+// copies instead of r: the same rows, encoded without reflection.
+func (r *iteratorForAccountCreateMany) PgkitCopySource() pgx.CopyFromSource {
+	return &pgkitCopyAccountCreateMany{rows: r.rows}
+}
+
 // AccountCreateManySeq is AccountCreateMany fed from seq:
 // the same COPY, each row encoded as it comes, so a source of any size
 // loads in constant memory.
 func (q *Queries) AccountCreateManySeq(ctx context.Context, seq iter.Seq[AccountCreateManyParams]) (int64, error) {
 	next, stop := iter.Pull(seq)
 	defer stop()
-	row := make([]any, 3) // pgx encodes a row before asking for the next
-	return q.db.CopyFrom(ctx, []string{"accounts"}, []string{"name", "team", "email"}, pgx.CopyFromFunc(func() ([]any, error) {
-		v, ok := next()
-		if !ok {
-			return nil, nil
-		}
-		row[0], row[1], row[2] = v.Name, v.Team, v.Email
-		return row, nil
-	}))
+	return q.db.CopyFrom(ctx, []string{"accounts"}, []string{"name", "team", "email"}, &pgkitCopyAccountCreateMany{next: next})
 }

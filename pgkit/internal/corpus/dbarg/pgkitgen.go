@@ -96,19 +96,64 @@ func (q *Queries) ListTeamNamesStream(ctx context.Context, db DBTX) iter.Seq2[st
 	}
 }
 
+// pgkitCopyCopyMembers is CopyMembers's rows as the pgx.CopyFromSource pgkit's CopyFrom
+// uses instead of sqlc's iterator, and CopyMembersSeq's source: it hands pgx
+// values (nil for a nil pointer or a pgtype value that is not Valid, the
+// value otherwise; an enum as its string), which pgx encodes without
+// reflection, in one row reused from row to row (pgx encodes a row before
+// it asks for the next).
+type pgkitCopyCopyMembers struct {
+	rows []CopyMembersParams              // sqlc's method: the rows
+	next func() (CopyMembersParams, bool) // the Seq: where the rows come from
+	cur  CopyMembersParams
+	n    int // the rows read so far
+	row  [3]any
+}
+
+// Next moves to the next row and reports whether there is one.
+func (s *pgkitCopyCopyMembers) Next() bool {
+	if s.next != nil {
+		v, ok := s.next()
+		if !ok {
+			return false
+		}
+		s.cur = v
+	} else {
+		if s.n >= len(s.rows) {
+			return false
+		}
+		s.cur = s.rows[s.n]
+	}
+	s.n++
+	return true
+}
+
+// Values returns the current row's values.
+func (s *pgkitCopyCopyMembers) Values() ([]any, error) {
+	v := &s.cur
+	s.row[0] = v.TeamID
+	s.row[1] = v.Name
+	s.row[2] = v.Score
+	return s.row[:], nil
+}
+
+// Err returns nil: a Seq has no error of its own to report.
+func (s *pgkitCopyCopyMembers) Err() error { return nil }
+
+// PgkitCopySource returns s, whose values are concrete already.
+func (s *pgkitCopyCopyMembers) PgkitCopySource() pgx.CopyFromSource { return s }
+
+// PgkitCopySource returns r's rows as a pgkitCopyCopyMembers, which pgkit's CopyFrom
+// copies instead of r: the same rows, encoded without reflection.
+func (r *iteratorForCopyMembers) PgkitCopySource() pgx.CopyFromSource {
+	return &pgkitCopyCopyMembers{rows: r.rows}
+}
+
 // CopyMembersSeq is CopyMembers fed from seq:
 // the same COPY, each row encoded as it comes, so a source of any size
 // loads in constant memory.
 func (q *Queries) CopyMembersSeq(ctx context.Context, db DBTX, seq iter.Seq[CopyMembersParams]) (int64, error) {
 	next, stop := iter.Pull(seq)
 	defer stop()
-	row := make([]any, 3) // pgx encodes a row before asking for the next
-	return db.CopyFrom(ctx, []string{"members"}, []string{"team_id", "name", "score"}, pgx.CopyFromFunc(func() ([]any, error) {
-		v, ok := next()
-		if !ok {
-			return nil, nil
-		}
-		row[0], row[1], row[2] = v.TeamID, v.Name, v.Score
-		return row, nil
-	}))
+	return db.CopyFrom(ctx, []string{"members"}, []string{"team_id", "name", "score"}, &pgkitCopyCopyMembers{next: next})
 }

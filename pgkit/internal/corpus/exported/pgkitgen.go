@@ -151,19 +151,63 @@ func (q *Queries) ListReadingsStream(ctx context.Context, sensor string) iter.Se
 	}
 }
 
+// pgkitCopyCopyReadings is CopyReadings's rows as the pgx.CopyFromSource pgkit's CopyFrom
+// uses instead of sqlc's iterator, and CopyReadingsSeq's source: it hands pgx
+// values (nil for a nil pointer or a pgtype value that is not Valid, the
+// value otherwise; an enum as its string), which pgx encodes without
+// reflection, in one row reused from row to row (pgx encodes a row before
+// it asks for the next).
+type pgkitCopyCopyReadings struct {
+	rows []CopyReadingsParams              // sqlc's method: the rows
+	next func() (CopyReadingsParams, bool) // the Seq: where the rows come from
+	cur  CopyReadingsParams
+	n    int // the rows read so far
+	row  [2]any
+}
+
+// Next moves to the next row and reports whether there is one.
+func (s *pgkitCopyCopyReadings) Next() bool {
+	if s.next != nil {
+		v, ok := s.next()
+		if !ok {
+			return false
+		}
+		s.cur = v
+	} else {
+		if s.n >= len(s.rows) {
+			return false
+		}
+		s.cur = s.rows[s.n]
+	}
+	s.n++
+	return true
+}
+
+// Values returns the current row's values.
+func (s *pgkitCopyCopyReadings) Values() ([]any, error) {
+	v := &s.cur
+	s.row[0] = v.Sensor
+	s.row[1] = v.Value
+	return s.row[:], nil
+}
+
+// Err returns nil: a Seq has no error of its own to report.
+func (s *pgkitCopyCopyReadings) Err() error { return nil }
+
+// PgkitCopySource returns s, whose values are concrete already.
+func (s *pgkitCopyCopyReadings) PgkitCopySource() pgx.CopyFromSource { return s }
+
+// PgkitCopySource returns r's rows as a pgkitCopyCopyReadings, which pgkit's CopyFrom
+// copies instead of r: the same rows, encoded without reflection.
+func (r *iteratorForCopyReadings) PgkitCopySource() pgx.CopyFromSource {
+	return &pgkitCopyCopyReadings{rows: r.rows}
+}
+
 // CopyReadingsSeq is CopyReadings fed from seq:
 // the same COPY, each row encoded as it comes, so a source of any size
 // loads in constant memory.
 func (q *Queries) CopyReadingsSeq(ctx context.Context, seq iter.Seq[CopyReadingsParams]) (int64, error) {
 	next, stop := iter.Pull(seq)
 	defer stop()
-	row := make([]any, 2) // pgx encodes a row before asking for the next
-	return q.db.CopyFrom(ctx, []string{"readings"}, []string{"sensor", "value"}, pgx.CopyFromFunc(func() ([]any, error) {
-		v, ok := next()
-		if !ok {
-			return nil, nil
-		}
-		row[0], row[1] = v.Sensor, v.Value
-		return row, nil
-	}))
+	return q.db.CopyFrom(ctx, []string{"readings"}, []string{"sensor", "value"}, &pgkitCopyCopyReadings{next: next})
 }

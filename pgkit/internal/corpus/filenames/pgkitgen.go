@@ -156,19 +156,68 @@ func (q *Queries) ListLoadsStream(ctx context.Context, itemID int64) iter.Seq2[L
 	}
 }
 
+// pgkitCopyCopyLoads is CopyLoads's rows as the pgx.CopyFromSource pgkit's CopyFrom
+// uses instead of sqlc's iterator, and CopyLoadsSeq's source: it hands pgx
+// values (nil for a nil pointer or a pgtype value that is not Valid, the
+// value otherwise; an enum as its string), which pgx encodes without
+// reflection, in one row reused from row to row (pgx encodes a row before
+// it asks for the next).
+type pgkitCopyCopyLoads struct {
+	rows []CopyLoadsParams              // sqlc's method: the rows
+	next func() (CopyLoadsParams, bool) // the Seq: where the rows come from
+	cur  CopyLoadsParams
+	n    int // the rows read so far
+	row  [3]any
+}
+
+// Next moves to the next row and reports whether there is one.
+func (s *pgkitCopyCopyLoads) Next() bool {
+	if s.next != nil {
+		v, ok := s.next()
+		if !ok {
+			return false
+		}
+		s.cur = v
+	} else {
+		if s.n >= len(s.rows) {
+			return false
+		}
+		s.cur = s.rows[s.n]
+	}
+	s.n++
+	return true
+}
+
+// Values returns the current row's values.
+func (s *pgkitCopyCopyLoads) Values() ([]any, error) {
+	v := &s.cur
+	s.row[0] = v.ItemID
+	s.row[1] = v.Qty
+	if v.Note.Valid {
+		s.row[2] = v.Note
+	} else {
+		s.row[2] = nil
+	}
+	return s.row[:], nil
+}
+
+// Err returns nil: a Seq has no error of its own to report.
+func (s *pgkitCopyCopyLoads) Err() error { return nil }
+
+// PgkitCopySource returns s, whose values are concrete already.
+func (s *pgkitCopyCopyLoads) PgkitCopySource() pgx.CopyFromSource { return s }
+
+// PgkitCopySource returns r's rows as a pgkitCopyCopyLoads, which pgkit's CopyFrom
+// copies instead of r: the same rows, encoded without reflection.
+func (r *iteratorForCopyLoads) PgkitCopySource() pgx.CopyFromSource {
+	return &pgkitCopyCopyLoads{rows: r.rows}
+}
+
 // CopyLoadsSeq is CopyLoads fed from seq:
 // the same COPY, each row encoded as it comes, so a source of any size
 // loads in constant memory.
 func (q *Queries) CopyLoadsSeq(ctx context.Context, seq iter.Seq[CopyLoadsParams]) (int64, error) {
 	next, stop := iter.Pull(seq)
 	defer stop()
-	row := make([]any, 3) // pgx encodes a row before asking for the next
-	return q.db.CopyFrom(ctx, []string{"loads"}, []string{"item_id", "qty", "note"}, pgx.CopyFromFunc(func() ([]any, error) {
-		v, ok := next()
-		if !ok {
-			return nil, nil
-		}
-		row[0], row[1], row[2] = v.ItemID, v.Qty, v.Note
-		return row, nil
-	}))
+	return q.db.CopyFrom(ctx, []string{"loads"}, []string{"item_id", "qty", "note"}, &pgkitCopyCopyLoads{next: next})
 }

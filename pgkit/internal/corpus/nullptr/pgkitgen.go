@@ -16,8 +16,10 @@ import (
 // it; inside RunInTx, the Store passed to fn runs in the transaction, and
 // calling RunInTx on it again opens a savepoint.
 type Store interface {
+	CopyProfiles(ctx context.Context, arg []CopyProfilesParams) (int64, error)
 	CreateProfile(ctx context.Context, arg CreateProfileParams) (Profile, error)
 	CreateProfileMaybeHandle(ctx context.Context, handle *string) error
+	CreateProfiles(ctx context.Context, arg []CreateProfilesParams) *CreateProfilesBatchResults
 	GetProfile(ctx context.Context, id int64) (Profile, error)
 	ListHandlesByNickname(ctx context.Context, nickname *string) ([]string, error)
 	ListNicknames(ctx context.Context) ([]*string, error)
@@ -196,4 +198,111 @@ func (q *Queries) ListProfilesStream(ctx context.Context) iter.Seq2[Profile, err
 			yield(zero, err)
 		}
 	}
+}
+
+// pgkitCopyCopyProfiles is CopyProfiles's rows as the pgx.CopyFromSource pgkit's CopyFrom
+// uses instead of sqlc's iterator, and CopyProfilesSeq's source: it hands pgx
+// values (nil for a nil pointer or a pgtype value that is not Valid, the
+// value otherwise; an enum as its string), which pgx encodes without
+// reflection, in one row reused from row to row (pgx encodes a row before
+// it asks for the next).
+type pgkitCopyCopyProfiles struct {
+	rows []CopyProfilesParams              // sqlc's method: the rows
+	next func() (CopyProfilesParams, bool) // the Seq: where the rows come from
+	cur  CopyProfilesParams
+	n    int // the rows read so far
+	row  [12]any
+}
+
+// Next moves to the next row and reports whether there is one.
+func (s *pgkitCopyCopyProfiles) Next() bool {
+	if s.next != nil {
+		v, ok := s.next()
+		if !ok {
+			return false
+		}
+		s.cur = v
+	} else {
+		if s.n >= len(s.rows) {
+			return false
+		}
+		s.cur = s.rows[s.n]
+	}
+	s.n++
+	return true
+}
+
+// Values returns the current row's values.
+func (s *pgkitCopyCopyProfiles) Values() ([]any, error) {
+	v := &s.cur
+	s.row[0] = v.Handle
+	if v.Nickname != nil {
+		s.row[1] = *v.Nickname
+	} else {
+		s.row[1] = nil
+	}
+	if v.Age != nil {
+		s.row[2] = *v.Age
+	} else {
+		s.row[2] = nil
+	}
+	if v.Visits != nil {
+		s.row[3] = *v.Visits
+	} else {
+		s.row[3] = nil
+	}
+	if v.Active != nil {
+		s.row[4] = *v.Active
+	} else {
+		s.row[4] = nil
+	}
+	if v.Rating != nil {
+		s.row[5] = *v.Rating
+	} else {
+		s.row[5] = nil
+	}
+	if v.Balance.Valid {
+		s.row[6] = v.Balance
+	} else {
+		s.row[6] = nil
+	}
+	if v.SeenAt.Valid {
+		s.row[7] = v.SeenAt
+	} else {
+		s.row[7] = nil
+	}
+	if v.Born.Valid {
+		s.row[8] = v.Born
+	} else {
+		s.row[8] = nil
+	}
+	if v.Token.Valid {
+		s.row[9] = v.Token
+	} else {
+		s.row[9] = nil
+	}
+	s.row[10] = v.Avatar
+	s.row[11] = v.Prefs
+	return s.row[:], nil
+}
+
+// Err returns nil: a Seq has no error of its own to report.
+func (s *pgkitCopyCopyProfiles) Err() error { return nil }
+
+// PgkitCopySource returns s, whose values are concrete already.
+func (s *pgkitCopyCopyProfiles) PgkitCopySource() pgx.CopyFromSource { return s }
+
+// PgkitCopySource returns r's rows as a pgkitCopyCopyProfiles, which pgkit's CopyFrom
+// copies instead of r: the same rows, encoded without reflection.
+func (r *iteratorForCopyProfiles) PgkitCopySource() pgx.CopyFromSource {
+	return &pgkitCopyCopyProfiles{rows: r.rows}
+}
+
+// CopyProfilesSeq is CopyProfiles fed from seq:
+// the same COPY, each row encoded as it comes, so a source of any size
+// loads in constant memory.
+func (q *Queries) CopyProfilesSeq(ctx context.Context, seq iter.Seq[CopyProfilesParams]) (int64, error) {
+	next, stop := iter.Pull(seq)
+	defer stop()
+	return q.db.CopyFrom(ctx, []string{"profiles"}, []string{"handle", "nickname", "age", "visits", "active", "rating", "balance", "seen_at", "born", "token", "avatar", "prefs"}, &pgkitCopyCopyProfiles{next: next})
 }

@@ -27,3 +27,11 @@ ORDER BY handle;
 -- name: SetNickname :exec
 UPDATE profiles SET nickname = $2
 WHERE id = $1;
+
+-- name: CopyProfiles :copyfrom
+INSERT INTO profiles (handle, nickname, age, visits, active, rating, balance, seen_at, born, token, avatar, prefs)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12);
+
+-- name: CreateProfiles :batchexec
+INSERT INTO profiles (handle, nickname, age, visits, active, rating, balance, seen_at, born, token, avatar, prefs)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12);

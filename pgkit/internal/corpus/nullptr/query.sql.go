@@ -11,6 +11,21 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 )
 
+type CopyProfilesParams struct {
+	Handle   string
+	Nickname *string
+	Age      *int32
+	Visits   *int64
+	Active   *bool
+	Rating   *float64
+	Balance  pgtype.Numeric
+	SeenAt   pgtype.Timestamptz
+	Born     pgtype.Date
+	Token    pgtype.UUID
+	Avatar   []byte
+	Prefs    []byte
+}
+
 const createProfile = `-- name: CreateProfile :one
 INSERT INTO profiles (handle, nickname, age, visits, active, rating, balance, seen_at, born, token, avatar, prefs)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)

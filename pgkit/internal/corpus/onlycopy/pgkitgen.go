@@ -71,21 +71,126 @@ func (q *Queries) RunInTx(ctx context.Context, fn func(Store) error) error {
 type Streamer interface {
 }
 
+// pgkitCopyCopyReadings is CopyReadings's rows as the pgx.CopyFromSource pgkit's CopyFrom
+// uses instead of sqlc's iterator, and CopyReadingsSeq's source: it hands pgx
+// values (nil for a nil pointer or a pgtype value that is not Valid, the
+// value otherwise; an enum as its string), which pgx encodes without
+// reflection, in one row reused from row to row (pgx encodes a row before
+// it asks for the next).
+type pgkitCopyCopyReadings struct {
+	rows []CopyReadingsParams              // sqlc's method: the rows
+	next func() (CopyReadingsParams, bool) // the Seq: where the rows come from
+	cur  CopyReadingsParams
+	n    int // the rows read so far
+	row  [4]any
+}
+
+// Next moves to the next row and reports whether there is one.
+func (s *pgkitCopyCopyReadings) Next() bool {
+	if s.next != nil {
+		v, ok := s.next()
+		if !ok {
+			return false
+		}
+		s.cur = v
+	} else {
+		if s.n >= len(s.rows) {
+			return false
+		}
+		s.cur = s.rows[s.n]
+	}
+	s.n++
+	return true
+}
+
+// Values returns the current row's values.
+func (s *pgkitCopyCopyReadings) Values() ([]any, error) {
+	v := &s.cur
+	s.row[0] = v.Sensor
+	if v.At.Valid {
+		s.row[1] = v.At
+	} else {
+		s.row[1] = nil
+	}
+	s.row[2] = v.Kelvin
+	if v.Note.Valid {
+		s.row[3] = v.Note
+	} else {
+		s.row[3] = nil
+	}
+	return s.row[:], nil
+}
+
+// Err returns nil: a Seq has no error of its own to report.
+func (s *pgkitCopyCopyReadings) Err() error { return nil }
+
+// PgkitCopySource returns s, whose values are concrete already.
+func (s *pgkitCopyCopyReadings) PgkitCopySource() pgx.CopyFromSource { return s }
+
+// PgkitCopySource returns r's rows as a pgkitCopyCopyReadings, which pgkit's CopyFrom
+// copies instead of r: the same rows, encoded without reflection.
+func (r *iteratorForCopyReadings) PgkitCopySource() pgx.CopyFromSource {
+	return &pgkitCopyCopyReadings{rows: r.rows}
+}
+
 // CopyReadingsSeq is CopyReadings fed from seq:
 // the same COPY, each row encoded as it comes, so a source of any size
 // loads in constant memory.
 func (q *Queries) CopyReadingsSeq(ctx context.Context, seq iter.Seq[CopyReadingsParams]) (int64, error) {
 	next, stop := iter.Pull(seq)
 	defer stop()
-	row := make([]any, 4) // pgx encodes a row before asking for the next
-	return q.db.CopyFrom(ctx, []string{"readings"}, []string{"sensor", "at", "kelvin", "note"}, pgx.CopyFromFunc(func() ([]any, error) {
-		v, ok := next()
+	return q.db.CopyFrom(ctx, []string{"readings"}, []string{"sensor", "at", "kelvin", "note"}, &pgkitCopyCopyReadings{next: next})
+}
+
+// pgkitCopyCopyWords is CopyWords's rows as the pgx.CopyFromSource pgkit's CopyFrom
+// uses instead of sqlc's iterator, and CopyWordsSeq's source: it hands pgx
+// values (nil for a nil pointer or a pgtype value that is not Valid, the
+// value otherwise; an enum as its string), which pgx encodes without
+// reflection, in one row reused from row to row (pgx encodes a row before
+// it asks for the next).
+type pgkitCopyCopyWords struct {
+	rows []string              // sqlc's method: the rows
+	next func() (string, bool) // the Seq: where the rows come from
+	cur  string
+	n    int // the rows read so far
+	row  [1]any
+}
+
+// Next moves to the next row and reports whether there is one.
+func (s *pgkitCopyCopyWords) Next() bool {
+	if s.next != nil {
+		v, ok := s.next()
 		if !ok {
-			return nil, nil
+			return false
 		}
-		row[0], row[1], row[2], row[3] = v.Sensor, v.At, v.Kelvin, v.Note
-		return row, nil
-	}))
+		s.cur = v
+	} else {
+		if s.n >= len(s.rows) {
+			return false
+		}
+		s.cur = s.rows[s.n]
+	}
+	s.n++
+	return true
+}
+
+// Values returns the current row's values.
+func (s *pgkitCopyCopyWords) Values() ([]any, error) {
+	v := s.cur
+	s.row[0] = v
+	return s.row[:], nil
+}
+
+// Err returns nil: a Seq has no error of its own to report.
+func (s *pgkitCopyCopyWords) Err() error { return nil }
+
+// PgkitCopySource returns s, whose values are concrete already.
+func (s *pgkitCopyCopyWords) PgkitCopySource() pgx.CopyFromSource { return s }
+
+// PgkitCopySource returns r's rows as a pgkitCopyCopyWords, which pgkit's CopyFrom
+// copies instead of r: the same rows, encoded without reflection.
+func (r *iteratorForCopyWords) PgkitCopySource() pgx.CopyFromSource {
+	return &pgkitCopyCopyWords{rows: r.rows}
 }
 
 // CopyWordsSeq is CopyWords fed from seq:
@@ -94,13 +199,5 @@ func (q *Queries) CopyReadingsSeq(ctx context.Context, seq iter.Seq[CopyReadings
 func (q *Queries) CopyWordsSeq(ctx context.Context, seq iter.Seq[string]) (int64, error) {
 	next, stop := iter.Pull(seq)
 	defer stop()
-	row := make([]any, 1) // pgx encodes a row before asking for the next
-	return q.db.CopyFrom(ctx, []string{"words"}, []string{"word"}, pgx.CopyFromFunc(func() ([]any, error) {
-		v, ok := next()
-		if !ok {
-			return nil, nil
-		}
-		row[0] = v
-		return row, nil
-	}))
+	return q.db.CopyFrom(ctx, []string{"words"}, []string{"word"}, &pgkitCopyCopyWords{next: next})
 }

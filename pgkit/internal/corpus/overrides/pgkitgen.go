@@ -19,6 +19,8 @@ import (
 // it; inside RunInTx, the Store passed to fn runs in the transaction, and
 // calling RunInTx on it again opens a savepoint.
 type Store interface {
+	CopyCustomers(ctx context.Context, arg []CopyCustomersParams) (int64, error)
+	CopyProducts(ctx context.Context, arg []CopyProductsParams) (int64, error)
 	CreateCustomer(ctx context.Context, arg CreateCustomerParams) (Customer, error)
 	CreateProduct(ctx context.Context, arg CreateProductParams) (Product, error)
 	GetCustomer(ctx context.Context, id uuid.UUID) (Customer, error)
@@ -259,4 +261,145 @@ func (q *Queries) ListReferralsStream(ctx context.Context, referrer uuid.NullUUI
 			yield(zero, err)
 		}
 	}
+}
+
+// pgkitCopyCopyCustomers is CopyCustomers's rows as the pgx.CopyFromSource pgkit's CopyFrom
+// uses instead of sqlc's iterator, and CopyCustomersSeq's source: it hands pgx
+// values (nil for a nil pointer or a pgtype value that is not Valid, the
+// value otherwise; an enum as its string), which pgx encodes without
+// reflection, in one row reused from row to row (pgx encodes a row before
+// it asks for the next).
+type pgkitCopyCopyCustomers struct {
+	rows []CopyCustomersParams              // sqlc's method: the rows
+	next func() (CopyCustomersParams, bool) // the Seq: where the rows come from
+	cur  CopyCustomersParams
+	n    int // the rows read so far
+	row  [7]any
+}
+
+// Next moves to the next row and reports whether there is one.
+func (s *pgkitCopyCopyCustomers) Next() bool {
+	if s.next != nil {
+		v, ok := s.next()
+		if !ok {
+			return false
+		}
+		s.cur = v
+	} else {
+		if s.n >= len(s.rows) {
+			return false
+		}
+		s.cur = s.rows[s.n]
+	}
+	s.n++
+	return true
+}
+
+// Values returns the current row's values.
+func (s *pgkitCopyCopyCustomers) Values() ([]any, error) {
+	v := &s.cur
+	s.row[0] = v.ID
+	s.row[1] = v.Email
+	s.row[2] = v.CreatedAt
+	if v.DeletedAt != nil {
+		s.row[3] = *v.DeletedAt
+	} else {
+		s.row[3] = nil
+	}
+	s.row[4] = v.ReferredBy
+	if v.Visits.Valid {
+		s.row[5] = v.Visits
+	} else {
+		s.row[5] = nil
+	}
+	s.row[6] = v.Balance
+	return s.row[:], nil
+}
+
+// Err returns nil: a Seq has no error of its own to report.
+func (s *pgkitCopyCopyCustomers) Err() error { return nil }
+
+// PgkitCopySource returns s, whose values are concrete already.
+func (s *pgkitCopyCopyCustomers) PgkitCopySource() pgx.CopyFromSource { return s }
+
+// PgkitCopySource returns r's rows as a pgkitCopyCopyCustomers, which pgkit's CopyFrom
+// copies instead of r: the same rows, encoded without reflection.
+func (r *iteratorForCopyCustomers) PgkitCopySource() pgx.CopyFromSource {
+	return &pgkitCopyCopyCustomers{rows: r.rows}
+}
+
+// CopyCustomersSeq is CopyCustomers fed from seq:
+// the same COPY, each row encoded as it comes, so a source of any size
+// loads in constant memory.
+func (q *Queries) CopyCustomersSeq(ctx context.Context, seq iter.Seq[CopyCustomersParams]) (int64, error) {
+	next, stop := iter.Pull(seq)
+	defer stop()
+	return q.db.CopyFrom(ctx, []string{"customers"}, []string{"id", "email", "created_at", "deleted_at", "referred_by", "visits", "balance"}, &pgkitCopyCopyCustomers{next: next})
+}
+
+// pgkitCopyCopyProducts is CopyProducts's rows as the pgx.CopyFromSource pgkit's CopyFrom
+// uses instead of sqlc's iterator, and CopyProductsSeq's source: it hands pgx
+// values (nil for a nil pointer or a pgtype value that is not Valid, the
+// value otherwise; an enum as its string), which pgx encodes without
+// reflection, in one row reused from row to row (pgx encodes a row before
+// it asks for the next).
+type pgkitCopyCopyProducts struct {
+	rows []CopyProductsParams              // sqlc's method: the rows
+	next func() (CopyProductsParams, bool) // the Seq: where the rows come from
+	cur  CopyProductsParams
+	n    int // the rows read so far
+	row  [4]any
+}
+
+// Next moves to the next row and reports whether there is one.
+func (s *pgkitCopyCopyProducts) Next() bool {
+	if s.next != nil {
+		v, ok := s.next()
+		if !ok {
+			return false
+		}
+		s.cur = v
+	} else {
+		if s.n >= len(s.rows) {
+			return false
+		}
+		s.cur = s.rows[s.n]
+	}
+	s.n++
+	return true
+}
+
+// Values returns the current row's values.
+func (s *pgkitCopyCopyProducts) Values() ([]any, error) {
+	v := &s.cur
+	s.row[0] = v.CustomerID
+	s.row[1] = v.Name
+	s.row[2] = int64(v.PriceCents)
+	if v.TaxRate.Valid {
+		s.row[3] = v.TaxRate
+	} else {
+		s.row[3] = nil
+	}
+	return s.row[:], nil
+}
+
+// Err returns nil: a Seq has no error of its own to report.
+func (s *pgkitCopyCopyProducts) Err() error { return nil }
+
+// PgkitCopySource returns s, whose values are concrete already.
+func (s *pgkitCopyCopyProducts) PgkitCopySource() pgx.CopyFromSource { return s }
+
+// PgkitCopySource returns r's rows as a pgkitCopyCopyProducts, which pgkit's CopyFrom
+// copies instead of r: the same rows, encoded without reflection.
+func (r *iteratorForCopyProducts) PgkitCopySource() pgx.CopyFromSource {
+	return &pgkitCopyCopyProducts{rows: r.rows}
+}
+
+// CopyProductsSeq is CopyProducts fed from seq:
+// the same COPY, each row encoded as it comes, so a source of any size
+// loads in constant memory.
+func (q *Queries) CopyProductsSeq(ctx context.Context, seq iter.Seq[CopyProductsParams]) (int64, error) {
+	next, stop := iter.Pull(seq)
+	defer stop()
+	return q.db.CopyFrom(ctx, []string{"products"}, []string{"customer_id", "name", "price_cents", "tax_rate"}, &pgkitCopyCopyProducts{next: next})
 }

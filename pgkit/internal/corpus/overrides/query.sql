@@ -40,3 +40,11 @@ RETURNING *;
 SELECT price_cents FROM products
 WHERE customer_id = @customer_id AND price_cents >= @min_price
 ORDER BY price_cents;
+
+-- name: CopyCustomers :copyfrom
+INSERT INTO customers (id, email, created_at, deleted_at, referred_by, visits, balance)
+VALUES ($1, $2, $3, $4, $5, $6, $7);
+
+-- name: CopyProducts :copyfrom
+INSERT INTO products (customer_id, name, price_cents, tax_rate)
+VALUES ($1, $2, $3, $4);

@@ -14,6 +14,23 @@ import (
 	ct "github.com/shopdb/shopdb/pgkit/internal/corpus/corpustypes"
 )
 
+type CopyCustomersParams struct {
+	ID         uuid.UUID
+	Email      ct.Email
+	CreatedAt  time.Time
+	DeletedAt  *time.Time
+	ReferredBy uuid.NullUUID
+	Visits     pgtype.Int8
+	Balance    ct.Money
+}
+
+type CopyProductsParams struct {
+	CustomerID uuid.UUID
+	Name       string
+	PriceCents Cents
+	TaxRate    pgtype.Numeric
+}
+
 const createCustomer = `-- name: CreateCustomer :one
 INSERT INTO customers (id, email, created_at, deleted_at, referred_by, visits, balance)
 VALUES ($1, $2, $3, $4, $5, $6, $7)

@@ -199,19 +199,65 @@ func (q *Queries) ListYieldsStream(ctx context.Context, farm string, firstRow in
 	}
 }
 
+// pgkitCopyCopyPlots is CopyPlots's rows as the pgx.CopyFromSource pgkit's CopyFrom
+// uses instead of sqlc's iterator, and CopyPlotsSeq's source: it hands pgx
+// values (nil for a nil pointer or a pgtype value that is not Valid, the
+// value otherwise; an enum as its string), which pgx encodes without
+// reflection, in one row reused from row to row (pgx encodes a row before
+// it asks for the next).
+type pgkitCopyCopyPlots struct {
+	rows []CopyPlotsParams              // sqlc's method: the rows
+	next func() (CopyPlotsParams, bool) // the Seq: where the rows come from
+	cur  CopyPlotsParams
+	n    int // the rows read so far
+	row  [4]any
+}
+
+// Next moves to the next row and reports whether there is one.
+func (s *pgkitCopyCopyPlots) Next() bool {
+	if s.next != nil {
+		v, ok := s.next()
+		if !ok {
+			return false
+		}
+		s.cur = v
+	} else {
+		if s.n >= len(s.rows) {
+			return false
+		}
+		s.cur = s.rows[s.n]
+	}
+	s.n++
+	return true
+}
+
+// Values returns the current row's values.
+func (s *pgkitCopyCopyPlots) Values() ([]any, error) {
+	v := &s.cur
+	s.row[0] = v.Farm
+	s.row[1] = v.RowNo
+	s.row[2] = v.Crop
+	s.row[3] = v.Yield
+	return s.row[:], nil
+}
+
+// Err returns nil: a Seq has no error of its own to report.
+func (s *pgkitCopyCopyPlots) Err() error { return nil }
+
+// PgkitCopySource returns s, whose values are concrete already.
+func (s *pgkitCopyCopyPlots) PgkitCopySource() pgx.CopyFromSource { return s }
+
+// PgkitCopySource returns r's rows as a pgkitCopyCopyPlots, which pgkit's CopyFrom
+// copies instead of r: the same rows, encoded without reflection.
+func (r *iteratorForCopyPlots) PgkitCopySource() pgx.CopyFromSource {
+	return &pgkitCopyCopyPlots{rows: r.rows}
+}
+
 // CopyPlotsSeq is CopyPlots fed from seq:
 // the same COPY, each row encoded as it comes, so a source of any size
 // loads in constant memory.
 func (q *Queries) CopyPlotsSeq(ctx context.Context, seq iter.Seq[CopyPlotsParams]) (int64, error) {
 	next, stop := iter.Pull(seq)
 	defer stop()
-	row := make([]any, 4) // pgx encodes a row before asking for the next
-	return q.db.CopyFrom(ctx, []string{"plots"}, []string{"farm", "row_no", "crop", "yield"}, pgx.CopyFromFunc(func() ([]any, error) {
-		v, ok := next()
-		if !ok {
-			return nil, nil
-		}
-		row[0], row[1], row[2], row[3] = v.Farm, v.RowNo, v.Crop, v.Yield
-		return row, nil
-	}))
+	return q.db.CopyFrom(ctx, []string{"plots"}, []string{"farm", "row_no", "crop", "yield"}, &pgkitCopyCopyPlots{next: next})
 }

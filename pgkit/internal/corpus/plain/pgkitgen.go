@@ -193,19 +193,70 @@ func (q *Queries) ListNothingStream(ctx context.Context) iter.Seq2[ListNothingRo
 	}
 }
 
+// pgkitCopyCopyItems is CopyItems's rows as the pgx.CopyFromSource pgkit's CopyFrom
+// uses instead of sqlc's iterator, and CopyItemsSeq's source: it hands pgx
+// values (nil for a nil pointer or a pgtype value that is not Valid, the
+// value otherwise; an enum as its string), which pgx encodes without
+// reflection, in one row reused from row to row (pgx encodes a row before
+// it asks for the next).
+type pgkitCopyCopyItems struct {
+	rows []CopyItemsParams              // sqlc's method: the rows
+	next func() (CopyItemsParams, bool) // the Seq: where the rows come from
+	cur  CopyItemsParams
+	n    int // the rows read so far
+	row  [5]any
+}
+
+// Next moves to the next row and reports whether there is one.
+func (s *pgkitCopyCopyItems) Next() bool {
+	if s.next != nil {
+		v, ok := s.next()
+		if !ok {
+			return false
+		}
+		s.cur = v
+	} else {
+		if s.n >= len(s.rows) {
+			return false
+		}
+		s.cur = s.rows[s.n]
+	}
+	s.n++
+	return true
+}
+
+// Values returns the current row's values.
+func (s *pgkitCopyCopyItems) Values() ([]any, error) {
+	v := &s.cur
+	s.row[0] = v.SupplierID
+	s.row[1] = v.Sku
+	s.row[2] = v.Qty
+	s.row[3] = string(v.Status)
+	if v.Note.Valid {
+		s.row[4] = v.Note
+	} else {
+		s.row[4] = nil
+	}
+	return s.row[:], nil
+}
+
+// Err returns nil: a Seq has no error of its own to report.
+func (s *pgkitCopyCopyItems) Err() error { return nil }
+
+// PgkitCopySource returns s, whose values are concrete already.
+func (s *pgkitCopyCopyItems) PgkitCopySource() pgx.CopyFromSource { return s }
+
+// PgkitCopySource returns r's rows as a pgkitCopyCopyItems, which pgkit's CopyFrom
+// copies instead of r: the same rows, encoded without reflection.
+func (r *iteratorForCopyItems) PgkitCopySource() pgx.CopyFromSource {
+	return &pgkitCopyCopyItems{rows: r.rows}
+}
+
 // CopyItemsSeq is CopyItems fed from seq:
 // the same COPY, each row encoded as it comes, so a source of any size
 // loads in constant memory.
 func (q *Queries) CopyItemsSeq(ctx context.Context, seq iter.Seq[CopyItemsParams]) (int64, error) {
 	next, stop := iter.Pull(seq)
 	defer stop()
-	row := make([]any, 5) // pgx encodes a row before asking for the next
-	return q.db.CopyFrom(ctx, []string{"inventory", "items"}, []string{"supplier_id", "sku", "qty", "status", "note"}, pgx.CopyFromFunc(func() ([]any, error) {
-		v, ok := next()
-		if !ok {
-			return nil, nil
-		}
-		row[0], row[1], row[2], row[3], row[4] = v.SupplierID, v.Sku, v.Qty, v.Status, v.Note
-		return row, nil
-	}))
+	return q.db.CopyFrom(ctx, []string{"inventory", "items"}, []string{"supplier_id", "sku", "qty", "status", "note"}, &pgkitCopyCopyItems{next: next})
 }

@@ -158,19 +158,67 @@ func (q *Queries) ListSkusStream(ctx context.Context) iter.Seq2[string, error] {
 	}
 }
 
+// pgkitCopyCopyProducts is CopyProducts's rows as the pgx.CopyFromSource pgkit's CopyFrom
+// uses instead of sqlc's iterator, and CopyProductsSeq's source: it hands pgx
+// values (nil for a nil pointer or a pgtype value that is not Valid, the
+// value otherwise; an enum as its string), which pgx encodes without
+// reflection, in one row reused from row to row (pgx encodes a row before
+// it asks for the next).
+type pgkitCopyCopyProducts struct {
+	rows []*CopyProductsParams              // sqlc's method: the rows
+	next func() (*CopyProductsParams, bool) // the Seq: where the rows come from
+	cur  *CopyProductsParams
+	n    int // the rows read so far
+	row  [3]any
+}
+
+// Next moves to the next row and reports whether there is one.
+func (s *pgkitCopyCopyProducts) Next() bool {
+	if s.next != nil {
+		v, ok := s.next()
+		if !ok {
+			return false
+		}
+		s.cur = v
+	} else {
+		if s.n >= len(s.rows) {
+			return false
+		}
+		s.cur = s.rows[s.n]
+	}
+	s.n++
+	return true
+}
+
+// Values returns the current row's values.
+func (s *pgkitCopyCopyProducts) Values() ([]any, error) {
+	v := s.cur
+	if v == nil {
+		return nil, fmt.Errorf("CopyProducts: row %d is nil", s.n)
+	}
+	s.row[0] = v.Sku
+	s.row[1] = v.PriceCents
+	s.row[2] = v.Stock
+	return s.row[:], nil
+}
+
+// Err returns nil: a Seq has no error of its own to report.
+func (s *pgkitCopyCopyProducts) Err() error { return nil }
+
+// PgkitCopySource returns s, whose values are concrete already.
+func (s *pgkitCopyCopyProducts) PgkitCopySource() pgx.CopyFromSource { return s }
+
+// PgkitCopySource returns r's rows as a pgkitCopyCopyProducts, which pgkit's CopyFrom
+// copies instead of r: the same rows, encoded without reflection.
+func (r *iteratorForCopyProducts) PgkitCopySource() pgx.CopyFromSource {
+	return &pgkitCopyCopyProducts{rows: r.rows}
+}
+
 // CopyProductsSeq is CopyProducts fed from seq:
 // the same COPY, each row encoded as it comes, so a source of any size
 // loads in constant memory.
 func (q *Queries) CopyProductsSeq(ctx context.Context, seq iter.Seq[*CopyProductsParams]) (int64, error) {
 	next, stop := iter.Pull(seq)
 	defer stop()
-	row := make([]any, 3) // pgx encodes a row before asking for the next
-	return q.db.CopyFrom(ctx, []string{"products"}, []string{"sku", "price_cents", "stock"}, pgx.CopyFromFunc(func() ([]any, error) {
-		v, ok := next()
-		if !ok {
-			return nil, nil
-		}
-		row[0], row[1], row[2] = v.Sku, v.PriceCents, v.Stock
-		return row, nil
-	}))
+	return q.db.CopyFrom(ctx, []string{"products"}, []string{"sku", "price_cents", "stock"}, &pgkitCopyCopyProducts{next: next})
 }

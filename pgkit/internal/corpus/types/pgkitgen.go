@@ -323,3 +323,73 @@ func (q *Queries) PersonMoodsStream(ctx context.Context) iter.Seq2[[]Mood, error
 		}
 	}
 }
+
+// pgkitCopyPersonCopy is PersonCopy's rows as the pgx.CopyFromSource pgkit's CopyFrom
+// uses instead of sqlc's iterator, and PersonCopySeq's source: it hands pgx
+// values (nil for a nil pointer or a pgtype value that is not Valid, the
+// value otherwise; an enum as its string), which pgx encodes without
+// reflection, in one row reused from row to row (pgx encodes a row before
+// it asks for the next).
+type pgkitCopyPersonCopy struct {
+	rows []PersonCopyParams              // sqlc's method: the rows
+	next func() (PersonCopyParams, bool) // the Seq: where the rows come from
+	cur  PersonCopyParams
+	n    int // the rows read so far
+	row  [7]any
+}
+
+// Next moves to the next row and reports whether there is one.
+func (s *pgkitCopyPersonCopy) Next() bool {
+	if s.next != nil {
+		v, ok := s.next()
+		if !ok {
+			return false
+		}
+		s.cur = v
+	} else {
+		if s.n >= len(s.rows) {
+			return false
+		}
+		s.cur = s.rows[s.n]
+	}
+	s.n++
+	return true
+}
+
+// Values returns the current row's values.
+func (s *pgkitCopyPersonCopy) Values() ([]any, error) {
+	v := &s.cur
+	s.row[0] = v.Name
+	s.row[1] = string(v.Mood)
+	s.row[2] = v.Moods
+	s.row[3] = v.LastMood
+	s.row[4] = v.Email
+	if v.Home != nil {
+		s.row[5] = *v.Home
+	} else {
+		s.row[5] = nil
+	}
+	s.row[6] = v.Past
+	return s.row[:], nil
+}
+
+// Err returns nil: a Seq has no error of its own to report.
+func (s *pgkitCopyPersonCopy) Err() error { return nil }
+
+// PgkitCopySource returns s, whose values are concrete already.
+func (s *pgkitCopyPersonCopy) PgkitCopySource() pgx.CopyFromSource { return s }
+
+// PgkitCopySource returns r's rows as a pgkitCopyPersonCopy, which pgkit's CopyFrom
+// copies instead of r: the same rows, encoded without reflection.
+func (r *iteratorForPersonCopy) PgkitCopySource() pgx.CopyFromSource {
+	return &pgkitCopyPersonCopy{rows: r.rows}
+}
+
+// PersonCopySeq is PersonCopy fed from seq:
+// the same COPY, each row encoded as it comes, so a source of any size
+// loads in constant memory.
+func (q *Queries) PersonCopySeq(ctx context.Context, seq iter.Seq[PersonCopyParams]) (int64, error) {
+	next, stop := iter.Pull(seq)
+	defer stop()
+	return q.db.CopyFrom(ctx, []string{"people"}, []string{"name", "mood", "moods", "last_mood", "email", "home", "past"}, &pgkitCopyPersonCopy{next: next})
+}

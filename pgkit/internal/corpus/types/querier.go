@@ -9,6 +9,7 @@ import (
 )
 
 type Querier interface {
+	PersonCopy(ctx context.Context, arg []PersonCopyParams) (int64, error)
 	PersonCreate(ctx context.Context, arg PersonCreateParams) (Person, error)
 	PersonEmails(ctx context.Context) ([]string, error)
 	PersonGet(ctx context.Context, id int64) (Person, error)

@@ -26,3 +26,7 @@ SELECT home FROM people ORDER BY id;
 
 -- name: PersonEmails :many
 SELECT email FROM people ORDER BY id;
+
+-- name: PersonCopy :copyfrom
+INSERT INTO people (name, mood, moods, last_mood, email, home, past)
+VALUES (@name, @mood, @moods, sqlc.narg('last_mood'), @email, sqlc.narg('home'), @past);

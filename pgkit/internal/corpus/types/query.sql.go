@@ -9,6 +9,16 @@ import (
 	"context"
 )
 
+type PersonCopyParams struct {
+	Name     string
+	Mood     Mood
+	Moods    []Mood
+	LastMood NullMood
+	Email    string
+	Home     *Address
+	Past     []Address
+}
+
 const personCreate = `-- name: PersonCreate :one
 INSERT INTO people (name, mood, moods, last_mood, email, home, past)
 VALUES ($1, $2, $3, $4, $5, $6, $7)

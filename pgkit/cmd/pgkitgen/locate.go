@@ -1,0 +1,187 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+
+	"go.yaml.in/yaml/v2"
+)
+
+// Finding where a query is written: sqlc's Go output names the query, not
+// the file and line it comes from (batch.go and copyfrom.go name
+// themselves as their source), so pgkitgen reads sqlc's configuration
+// (the nearest sqlc.yaml, sqlc.yml or sqlc.json at or above the package)
+// for the query files of the package, and indexes their -- name: lines.
+
+// configNames are the files sqlc reads its configuration from by default.
+var configNames = []string{"sqlc.yaml", "sqlc.yml", "sqlc.json"}
+
+// sqlcConfig is what pgkitgen reads of sqlc's configuration (version 2,
+// and version 1's packages). JSON is YAML, so one parser reads both.
+type sqlcConfig struct {
+	SQL []struct {
+		Queries paths `yaml:"queries"`
+		Gen     struct {
+			Go struct {
+				Out string `yaml:"out"`
+			} `yaml:"go"`
+		} `yaml:"gen"`
+	} `yaml:"sql"`
+	Packages []struct {
+		Path    string `yaml:"path"`
+		Queries paths  `yaml:"queries"`
+	} `yaml:"packages"`
+}
+
+// paths is sqlc's queries: one path or a list of them.
+type paths []string
+
+func (p *paths) UnmarshalYAML(unmarshal func(any) error) error {
+	var one string
+	if err := unmarshal(&one); err == nil {
+		*p = paths{one}
+		return nil
+	}
+	var many []string
+	if err := unmarshal(&many); err != nil {
+		return err
+	}
+	*p = many
+	return nil
+}
+
+// querySite is where a query is written: its file, the line of its
+// -- name: comment, and its lines (that one first).
+type querySite struct {
+	file  string
+	line  int
+	lines []string
+}
+
+var nameLine = regexp.MustCompile(`^--\s*name:\s*(\w+)\s+:\w+`)
+
+// querySites indexes the queries of the sqlc package in dir by name, from
+// the query files sqlc's configuration gives it. It returns nil when no
+// configuration or query file is found: warnings then name Go files.
+func querySites(dir string) map[string]querySite {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil
+	}
+	root, cfg := findConfig(abs)
+	if cfg == nil {
+		return nil
+	}
+	var queries []string
+	for _, s := range cfg.SQL {
+		if samePath(filepath.Join(root, s.Gen.Go.Out), abs) {
+			queries = append(queries, s.Queries...)
+		}
+	}
+	for _, p := range cfg.Packages {
+		if samePath(filepath.Join(root, p.Path), abs) {
+			queries = append(queries, p.Queries...)
+		}
+	}
+	var files []string
+	for _, q := range queries {
+		path := filepath.Join(root, q)
+		if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+			matches, _ := filepath.Glob(filepath.Join(path, "*.sql"))
+			files = append(files, matches...)
+		} else if err == nil {
+			files = append(files, path)
+		}
+	}
+	sort.Strings(files)
+	sites := map[string]querySite{}
+	for _, f := range files {
+		indexQueries(f, sites)
+	}
+	return sites
+}
+
+// findConfig returns the directory of the nearest sqlc configuration at
+// or above dir, and the configuration.
+func findConfig(dir string) (string, *sqlcConfig) {
+	for {
+		for _, name := range configNames {
+			b, err := os.ReadFile(filepath.Join(dir, name))
+			if err != nil {
+				continue
+			}
+			var cfg sqlcConfig
+			if yaml.Unmarshal(b, &cfg) != nil {
+				return "", nil
+			}
+			return dir, &cfg
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", nil
+		}
+		dir = parent
+	}
+}
+
+func samePath(a, b string) bool { return filepath.Clean(a) == filepath.Clean(b) }
+
+// indexQueries adds the queries of one file to sites.
+func indexQueries(file string, sites map[string]querySite) {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return
+	}
+	var cur *querySite
+	var name string
+	flush := func() {
+		if cur != nil {
+			if _, dup := sites[name]; !dup {
+				sites[name] = *cur
+			}
+		}
+	}
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	sc.Buffer(nil, len(b)+1)
+	for n := 1; sc.Scan(); n++ {
+		line := sc.Text()
+		if m := nameLine.FindStringSubmatch(line); m != nil {
+			flush()
+			name, cur = m[1], &querySite{file: file, line: n}
+		}
+		if cur != nil {
+			cur.lines = append(cur.lines, line)
+		}
+	}
+	flush()
+}
+
+// find returns the line of the first line of the query after its name
+// that re matches, or the name's line.
+func (s querySite) find(re *regexp.Regexp) int {
+	for i, l := range s.lines[1:] {
+		if re.MatchString(l) {
+			return s.line + 1 + i
+		}
+	}
+	return s.line
+}
+
+// display is path as the user would name it: relative to the directory
+// pgkitgen was given (as -dir joined with it), or as it is.
+func display(dir, path string) string {
+	absDir, err1 := filepath.Abs(dir)
+	absPath, err2 := filepath.Abs(path)
+	if err1 != nil || err2 != nil {
+		return path
+	}
+	rel, err := filepath.Rel(absDir, absPath)
+	if err != nil {
+		return path
+	}
+	return filepath.Join(dir, rel)
+}
