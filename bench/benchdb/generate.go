@@ -7,6 +7,6 @@
 package benchdb
 
 // Regenerate with the sqlc version pinned in tools/go.mod, then pgkitgen's
-// additions (the module in ../.. through bench's replace directive).
+// additions (run in the main module, ../.., whose go.sum covers its dependencies).
 //go:generate go tool -modfile=../../tools/go.mod sqlc generate -f sqlc.yaml
-//go:generate go run github.com/shopdb/shopdb/pgkit/cmd/pgkitgen
+//go:generate go run -C ../.. ./pgkit/cmd/pgkitgen -dir bench/benchdb

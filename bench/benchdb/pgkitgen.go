@@ -231,19 +231,91 @@ func (q *Queries) TypeListStream(ctx context.Context, arg TypeListParams) iter.S
 	}
 }
 
+// pgkitCopyRowCopy is RowCopy's rows as the pgx.CopyFromSource pgkit's CopyFrom
+// uses instead of sqlc's iterator, and RowCopySeq's source: it hands pgx
+// values (nil for a nil pointer or a pgtype value that is not Valid, the
+// value otherwise; an enum as its string), which pgx encodes without
+// reflection, in one row reused from row to row (pgx encodes a row before
+// it asks for the next).
+type pgkitCopyRowCopy struct {
+	rows []RowCopyParams              // sqlc's method: the rows
+	next func() (RowCopyParams, bool) // the Seq: where the rows come from
+	cur  RowCopyParams
+	n    int // the rows read so far
+	row  [10]any
+}
+
+// Next moves to the next row and reports whether there is one.
+func (s *pgkitCopyRowCopy) Next() bool {
+	if s.next != nil {
+		v, ok := s.next()
+		if !ok {
+			return false
+		}
+		s.cur = v
+	} else {
+		if s.n >= len(s.rows) {
+			return false
+		}
+		s.cur = s.rows[s.n]
+	}
+	s.n++
+	return true
+}
+
+// Values returns the current row's values.
+func (s *pgkitCopyRowCopy) Values() ([]any, error) {
+	v := &s.cur
+	s.row[0] = v.N
+	s.row[1] = v.Big
+	s.row[2] = v.Label
+	s.row[3] = v.Score
+	s.row[4] = v.At
+	if v.OptN != nil {
+		s.row[5] = *v.OptN
+	} else {
+		s.row[5] = nil
+	}
+	if v.OptBig != nil {
+		s.row[6] = *v.OptBig
+	} else {
+		s.row[6] = nil
+	}
+	if v.OptLabel != nil {
+		s.row[7] = *v.OptLabel
+	} else {
+		s.row[7] = nil
+	}
+	if v.OptFlag != nil {
+		s.row[8] = *v.OptFlag
+	} else {
+		s.row[8] = nil
+	}
+	if v.OptAt != nil {
+		s.row[9] = *v.OptAt
+	} else {
+		s.row[9] = nil
+	}
+	return s.row[:], nil
+}
+
+// Err returns nil: a Seq has no error of its own to report.
+func (s *pgkitCopyRowCopy) Err() error { return nil }
+
+// PgkitCopySource returns s, whose values are concrete already.
+func (s *pgkitCopyRowCopy) PgkitCopySource() pgx.CopyFromSource { return s }
+
+// PgkitCopySource returns r's rows as a pgkitCopyRowCopy, which pgkit's CopyFrom
+// copies instead of r: the same rows, encoded without reflection.
+func (r *iteratorForRowCopy) PgkitCopySource() pgx.CopyFromSource {
+	return &pgkitCopyRowCopy{rows: r.rows}
+}
+
 // RowCopySeq is RowCopy fed from seq:
 // the same COPY, each row encoded as it comes, so a source of any size
 // loads in constant memory.
 func (q *Queries) RowCopySeq(ctx context.Context, seq iter.Seq[RowCopyParams]) (int64, error) {
 	next, stop := iter.Pull(seq)
 	defer stop()
-	row := make([]any, 10) // pgx encodes a row before asking for the next
-	return q.db.CopyFrom(ctx, []string{"bench_rows"}, []string{"n", "big", "label", "score", "at", "opt_n", "opt_big", "opt_label", "opt_flag", "opt_at"}, pgx.CopyFromFunc(func() ([]any, error) {
-		v, ok := next()
-		if !ok {
-			return nil, nil
-		}
-		row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], row[8], row[9] = v.N, v.Big, v.Label, v.Score, v.At, v.OptN, v.OptBig, v.OptLabel, v.OptFlag, v.OptAt
-		return row, nil
-	}))
+	return q.db.CopyFrom(ctx, []string{"bench_rows"}, []string{"n", "big", "label", "score", "at", "opt_n", "opt_big", "opt_label", "opt_flag", "opt_at"}, &pgkitCopyRowCopy{next: next})
 }
