@@ -42,3 +42,14 @@ func (d *DB) AcquireHooksForTest(ctx context.Context, c *pgxpool.Conn) bool {
 func (d *DB) GatePassForTest(ctx context.Context) error {
 	return d.gate.pass(ctx, d.wouldConnect, func(context.Context) error { return nil })
 }
+
+// PingsForTest reports whether an acquire of c, idle for idle, would ping
+// it first: pgkit's liveness rule (shouldPing) and, for a pool meant for
+// the primary, the role guard's.
+func (d *DB) PingsForTest(ctx context.Context, c *pgxpool.Conn, idle time.Duration) bool {
+	p := pgxpool.ShouldPingParams{Conn: c.Conn(), IdleDuration: idle}
+	if d.role == nil {
+		return shouldPing(ctx, p)
+	}
+	return d.role.shouldPing(ctx, p)
+}

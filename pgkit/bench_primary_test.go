@@ -23,7 +23,9 @@ func primaryBenchDSNs(b *testing.B) []struct{ name, dsn string } {
 // BenchmarkAcquireRelease is what an acquire costs without the round
 // trip: the acquire timeout, the reconnect gate (one atomic load while
 // nothing fails), pgxpool, pgkit's liveness peek and, meant for the
-// primary, the role check of the server's reports.
+// primary, the role check of the server's reports; beside the bare
+// pgxpool's Acquire and Release of the same pool, and, as a request's
+// is, with a cancellable context.
 func BenchmarkAcquireRelease(b *testing.B) {
 	ctx := context.Background()
 	for _, bc := range primaryBenchDSNs(b) {
@@ -32,6 +34,28 @@ func BenchmarkAcquireRelease(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.Cleanup(d.Close)
+		if bc.name == "DB" {
+			b.Run("pgxpool", func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					c, err := d.Pool().Acquire(ctx)
+					if err != nil {
+						b.Fatal(err)
+					}
+					c.Release()
+				}
+			})
+			b.Run("DB-cancellable", func(b *testing.B) {
+				rctx, cancel := context.WithCancel(ctx)
+				defer cancel()
+				b.ReportAllocs()
+				for b.Loop() {
+					if err := d.AcquireReleaseForTest(rctx); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
 		b.Run(bc.name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {

@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -364,4 +366,118 @@ func BenchmarkMultiplexHeadOfLine(b *testing.B) {
 			})
 		}
 	}
+}
+
+// BenchmarkPerStatement is what pgkit adds to one statement over a bare
+// pgxpool.Pool (issue 18): SELECT 1+1 by QueryRow and Scan, and a one-row
+// UPDATE by Exec, from 1 and from 64 goroutines on 10 connections, on a
+// bare pgxpool, on pgkit.Open's DB and on a multiplexing one. Besides
+// ns/op and allocs/op it reports the process's CPU time per statement
+// (getrusage, user + system: the server is another process), the figure
+// the issue compares. Interleave the variants and take medians:
+//
+//	go test -c -o /tmp/pgkit.test ./pgkit
+//	for i in 1 2 3; do /tmp/pgkit.test -test.run '^$' -test.bench PerStatement -test.benchtime 20000x; done
+func BenchmarkPerStatement(b *testing.B) {
+	ctx := context.Background()
+	url := pgkittest.EmptyURL(b)
+	pcfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		b.Fatal(err)
+	}
+	pcfg.MaxConns = 10
+	raw, err := pgxpool.NewWithConfig(ctx, pcfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(raw.Close)
+	if _, err := raw.Exec(ctx, `CREATE TABLE bench_kv (k int PRIMARY KEY, v int NOT NULL);
+		INSERT INTO bench_kv SELECT k, 0 FROM generate_series(0, 63) k`); err != nil {
+		b.Fatal(err)
+	}
+	dbs := []struct {
+		name string
+		db   pgkit.DBTX
+	}{{"pgxpool", raw}}
+	for _, v := range []struct {
+		name string
+		cfg  pgkit.Config
+	}{{"pgkit", pgkit.Config{MaxConns: 10}}, {"multiplex", pgkit.Config{MaxConns: 10, Multiplex: true}}} {
+		d, err := pgkit.Open(ctx, url, v.cfg)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(d.Close)
+		dbs = append(dbs, struct {
+			name string
+			db   pgkit.DBTX
+		}{v.name, d})
+	}
+	statements := []struct {
+		name string
+		run  func(db pgkit.DBTX, k int) error
+	}{
+		{"select", func(db pgkit.DBTX, _ int) error {
+			var n int
+			return db.QueryRow(ctx, "SELECT 1+1").Scan(&n)
+		}},
+		{"exec", func(db pgkit.DBTX, k int) error {
+			_, err := db.Exec(ctx, "UPDATE bench_kv SET v = v + 1 WHERE k = $1", k)
+			return err
+		}},
+	}
+	for _, st := range statements {
+		for _, g := range []int{1, 64} {
+			for _, v := range dbs {
+				b.Run(fmt.Sprintf("%s/g%d/%s", st.name, g, v.name), func(b *testing.B) {
+					benchConcurrent(b, g, func(k int) error { return st.run(v.db, k) })
+				})
+			}
+		}
+	}
+}
+
+// benchConcurrent runs op b.N times in all from g goroutines (op's k is
+// the goroutine's number), after warming the pool, and reports the
+// process's CPU time per op.
+func benchConcurrent(b *testing.B, g int, op func(k int) error) {
+	var wg sync.WaitGroup
+	for k := range g { // warm: every connection open, every statement prepared
+		wg.Go(func() {
+			for range 20 {
+				if err := op(k); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	var left atomic.Int64
+	left.Store(int64(b.N))
+	b.ReportAllocs()
+	before := cpuTime(b)
+	b.ResetTimer()
+	for k := range g {
+		wg.Go(func() {
+			for left.Add(-1) >= 0 {
+				if err := op(k); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	b.StopTimer()
+	b.ReportMetric(float64((cpuTime(b)-before).Nanoseconds())/1000/float64(b.N), "cpu-µs/op")
+}
+
+// cpuTime is the CPU time the process has used, user and system.
+func cpuTime(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

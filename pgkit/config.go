@@ -80,8 +80,10 @@ type Config struct {
 	ConnectTimeout time.Duration
 	// AcquireTimeout bounds how long a query waits for a free pooled
 	// connection before failing with ErrPoolExhausted, instead of queueing
-	// until its context ends. Default: 5s; negative: wait as long as the
-	// context allows.
+	// until its context ends. The acquires that start within a sixteenth
+	// of it share one deadline (no timer per statement), so a wait ends
+	// between AcquireTimeout and a sixteenth more. Default: 5s; negative:
+	// wait as long as the context allows.
 	AcquireTimeout time.Duration
 	// QueryTimeout bounds each statement whose context has no deadline of
 	// its own, so that a frozen server cannot hang a caller that passed

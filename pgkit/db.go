@@ -26,6 +26,7 @@ type DB struct {
 	mx             *mux.Mux // nil unless Config.Multiplex
 	maxConns       int32    // the pool's (pgxpool's Config() copies the whole config)
 	acquireTimeout time.Duration
+	clock          *acquireClock // the acquires' shared deadlines; nil when acquireTimeout < 0
 	queryTimeout   time.Duration
 	commitResolve  time.Duration // Config.CommitResolveTimeout
 	timeouts       atomic.Int64  // acquires ended by acquireTimeout
@@ -104,6 +105,9 @@ func NewDB(pool *pgxpool.Pool, acquireTimeout time.Duration) *DB {
 		acquireTimeout = DefaultAcquireTimeout
 	}
 	d := &DB{pool: pool, acquireTimeout: acquireTimeout, maxConns: pool.Config().MaxConns, commitResolve: DefaultCommitResolveTimeout}
+	if acquireTimeout > 0 {
+		d.clock = newAcquireClock(acquireTimeout)
+	}
 	d.gate = d.newGate()
 	return d
 }
@@ -197,8 +201,7 @@ func (d *DB) QueryStream(ctx context.Context, sql string, args ...any) (pgx.Rows
 // Config.QueryTimeout's deadline runs), so a row never scanned holds its
 // connection for good and Close waits for it forever.
 func (d *DB) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
-	rows, err := d.Query(ctx, sql, args...)
-	return rowOf(ctx, sql, rows, err)
+	return d.queryRow(ctx, sql, args)
 }
 
 // deadline applies Config.QueryTimeout to a ctx without a deadline.
@@ -320,9 +323,9 @@ func (d *DB) bounded(ctx context.Context, acquire func(context.Context) error) e
 	if d.acquireTimeout < 0 {
 		return d.gate.pass(ctx, d.wouldConnect, acquire)
 	}
-	actx, cancel := context.WithTimeout(ctx, d.acquireTimeout)
-	defer cancel()
-	err := d.gate.pass(actx, d.wouldConnect, acquire)
+	w := d.clock.wait(ctx) // the acquire timeout, without a timer of its own (acquirewait.go)
+	err := d.gate.pass(w.ctx, d.wouldConnect, acquire)
+	w.end()
 	if err == nil {
 		return nil
 	}
@@ -330,7 +333,7 @@ func (d *DB) bounded(ctx context.Context, acquire func(context.Context) error) e
 	if errors.As(err, &waited) {
 		return err // the gate's attempt failed: not a wait for a busy pool
 	}
-	if ctx.Err() == nil && errors.Is(actx.Err(), context.DeadlineExceeded) {
+	if ctx.Err() == nil && errors.Is(w.ctx.Err(), context.DeadlineExceeded) {
 		d.timeouts.Add(1) // pgxpool counted it as canceled
 		// Every connection open means they were all busy while we waited,
 		// even if one came back since.

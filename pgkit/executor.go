@@ -125,6 +125,31 @@ func (d *DB) query(caller, ctx context.Context, cancel context.CancelFunc, sql s
 	return r, nil
 }
 
+// queryRow is QueryRow: Query's rows, and their first row. On a pooled
+// connection the rows and the row are one allocation (pooledRow), as
+// pgx's own QueryRow.
+func (d *DB) queryRow(caller context.Context, sql string, args []any) pgx.Row {
+	ctx, cancel := d.deadline(caller)
+	if d.mx != nil && mux.Multiplexable(args) {
+		rows, err := d.query(caller, ctx, cancel, sql, args, false)
+		return rowOf(caller, sql, rows, d.roleErr(err))
+	}
+	p := &pooledRow{rows: mappedRows{ctx: ctx, sql: sql, cancel: cancel, db: d, args: args, autocommit: true}}
+	if err := p.rows.run(); err != nil {
+		cancel()
+		return errRow{d.roleErr(err)}
+	}
+	p.first = firstRow{rows: &p.rows, ctx: caller, sql: sql}
+	return &p.first
+}
+
+// pooledRow is the row of a QueryRow on a pooled connection: its rows
+// and the row read off them.
+type pooledRow struct {
+	rows  mappedRows
+	first firstRow
+}
+
 // run sends r's statement on a pooled connection, replacing a connection
 // found dead before the statement left once.
 func (r *mappedRows) run() error {

@@ -134,7 +134,7 @@ func (g *roleGuard) shouldPing(_ context.Context, p pgxpool.ShouldPingParams) bo
 	if p.IdleDuration >= pingIdle {
 		return true
 	}
-	if spokeWhileIdle(p.Conn) {
+	if p.IdleDuration >= peekIdle && spokeWhileIdle(p.Conn) {
 		g.suspect() // the server ended the session, most likely
 		return true
 	}
