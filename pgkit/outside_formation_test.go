@@ -183,10 +183,7 @@ func TestOutsideFormationEveryWriterAndNoLeaks(t *testing.T) {
 		var at time.Time
 		switch trigger {
 		case "planned failover":
-			done := make(chan error, 1)
-			go func() { done <- f.Failover(ctx) }()
-			_, at, err = f.WaitNewPrimary(ctx, old)
-			err = errors.Join(err, <-done)
+			_, at, err = f.FailoverTimed(ctx)
 		case "postmaster kill":
 			if err = f.KillPostmaster(ctx, old); err == nil {
 				_, at, err = f.WaitPrimary(ctx)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -322,10 +321,7 @@ func (h *harness) inject(ctx context.Context, t trigger) triggerResult {
 	var at time.Time
 	switch t {
 	case plannedFailover:
-		failed := make(chan error, 1)
-		go func() { failed <- h.f.Failover(ctx) }()
-		_, at, err = h.f.WaitNewPrimary(ctx, old)
-		err = errors.Join(err, <-failed)
+		_, at, err = h.f.FailoverTimed(ctx)
 	case postmasterKill:
 		if err = h.f.KillPostmaster(ctx, old); err == nil {
 			_, at, err = h.f.WaitPrimary(ctx)

@@ -140,16 +140,11 @@ func TestFormationPlannedFailover(t *testing.T) {
 	waitValues(t, ctx, f, 1, []int{1})
 
 	began := time.Now()
-	failover := make(chan error, 1)
-	go func() { failover <- f.Failover(ctx) }()
-	node, at, err := f.WaitNewPrimary(ctx, 0)
+	node, at, err := f.FailoverTimed(ctx)
 	if err != nil || node != 1 {
-		t.Fatalf("WaitNewPrimary during the failover: node %d, %v; want node 1", node, err)
+		t.Fatalf("FailoverTimed: node %d, %v; want node 1", node, err)
 	}
 	t.Logf("planned failover: node 1 accepts writes after %s", at.Sub(began).Round(time.Millisecond))
-	if err := <-failover; err != nil {
-		t.Fatal(err)
-	}
 	t.Logf("planned failover: Failover returned after %s", time.Since(began).Round(time.Millisecond))
 	if p, err := f.Primary(ctx); err != nil || p != 1 {
 		t.Fatalf("Primary after the failover: %d, %v; want node 1", p, err)

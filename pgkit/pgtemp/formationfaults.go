@@ -24,19 +24,88 @@ func (f *Formation) Failover(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("pgtemp: failover: %w", err)
 	}
+	return f.failover(ctx, old)
+}
+
+// FailoverTimed is Failover measured as clients see it: beside the
+// request it waits for another node than the primary to accept a write
+// (WaitNewPrimary), and returns that node and the instant its first
+// write was answered, once Failover has returned too. When the request
+// fails (the monitor refused it), the wait ends at once, with that error.
+func (f *Formation) FailoverTimed(ctx context.Context) (node int, at time.Time, err error) {
+	ctx, cancel := withDefaultWait(ctx)
+	defer cancel()
+	old, err := f.Primary(ctx)
+	if err != nil {
+		return -1, time.Time{}, fmt.Errorf("pgtemp: failover: %w", err)
+	}
+	wctx, wcancel := context.WithCancel(ctx)
+	defer wcancel()
+	requested := make(chan error, 1)
+	go func() {
+		err := f.failover(ctx, old)
+		if err != nil {
+			wcancel() // no new primary is coming
+		}
+		requested <- err
+	}()
+	node, at, werr := f.WaitNewPrimary(wctx, old)
+	if ferr := <-requested; ferr != nil {
+		return -1, time.Time{}, ferr
+	}
+	return node, at, werr
+}
+
+// failover is Failover of the primary old.
+func (f *Formation) failover(ctx context.Context, old int) error {
 	wait := "60"
 	if d, ok := ctx.Deadline(); ok {
 		wait = strconv.Itoa(max(1, int(time.Until(d).Seconds())))
 	}
 	// On the monitor: it is never a fault's target, and the command
-	// needs only its configuration to reach it.
-	if _, err := f.monitor.run(ctx, "perform", "failover", "--pgdata", f.monitor.data(), "--wait", wait); err != nil {
-		return fmt.Errorf("pgtemp: failover: %w (monitor: %s)", err, f.describe())
+	// needs only its configuration to reach it. The monitor refuses a
+	// failover while it holds the standby unhealthy, which its tight
+	// health checks do for a moment on a loaded machine; such a refusal
+	// is asked again, a second apart, as long as the formation is as it
+	// was (the same primary, the other node its secondary, no failover
+	// under way), so that a failover is never requested twice.
+	for {
+		_, err := f.monitor.run(ctx, "perform", "failover", "--pgdata", f.monitor.data(), "--wait", wait)
+		if err == nil {
+			break
+		}
+		if ctx.Err() != nil || !f.untouched(ctx, old) {
+			return fmt.Errorf("pgtemp: failover: %w (monitor: %s)", err, f.describe())
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("pgtemp: failover: %w (monitor: %s)", err, f.describe())
+		case <-time.After(time.Second):
+		}
 	}
 	if _, _, err := f.WaitNewPrimary(ctx, old); err != nil {
 		return fmt.Errorf("pgtemp: failover: %w", err)
 	}
 	return nil
+}
+
+// untouched reports whether the monitor shows the formation as before a
+// failover: node primary, every other node secondary, each at its goal.
+func (f *Formation) untouched(ctx context.Context, primary int) bool {
+	st, err := f.States(ctx)
+	if err != nil {
+		return false
+	}
+	for _, s := range st {
+		want := "secondary"
+		if s.Node == primary {
+			want = "primary"
+		}
+		if s.Reported != want || s.Goal != want {
+			return false
+		}
+	}
+	return len(st) == len(f.ports)
 }
 
 // KillPostmaster kills node's postmaster with SIGKILL (its PID from
