@@ -134,7 +134,7 @@ func (d *DB) queryRow(caller context.Context, sql string, args []any) pgx.Row {
 		rows, err := d.query(caller, ctx, cancel, sql, args, false)
 		return rowOf(caller, sql, rows, d.roleErr(err))
 	}
-	p := &pooledRow{rows: mappedRows{ctx: ctx, sql: sql, cancel: cancel, db: d, args: args, autocommit: true}}
+	p := &pooledRow{rows: mappedRows{ctx: ctx, sql: sql, cancel: cancel, db: d, args: concreteArgs(args), autocommit: true}} // values, not pointers (args.go)
 	if err := p.rows.run(); err != nil {
 		cancel()
 		return errRow{d.roleErr(err)}
