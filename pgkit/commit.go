@@ -70,9 +70,10 @@ type commitID struct {
 	learned  bool // the answer arrived
 }
 
-// errNotCommitted marks a transaction known not to have committed although
-// its connection was lost: its COMMIT never left, or its id was found
-// aborted. WithTx runs such a transaction again (TxOptions.ReconnectWait).
+// notCommittedError marks a transaction known not to have committed
+// although its connection was lost: its COMMIT never left, or its id was
+// found aborted. WithTx runs such a transaction again (within
+// TxOptions.FailoverWait).
 type notCommittedError struct{ err error }
 
 func (e *notCommittedError) Error() string { return "transaction not committed: " + e.err.Error() }
@@ -83,6 +84,7 @@ func (e *notCommittedError) Unwrap() error { return e.err }
 // says whether the COMMIT's answer was lost (lost true).
 func commitWithID(ctx context.Context, conn *pgx.Conn) (id commitID, lost bool, err error) {
 	pc := conn.PgConn()
+	takeWarned(pc) // a warning of an earlier statement is not the COMMIT's
 	p := pc.StartPipeline(ctx)
 	p.SendQueryParams(commitIDSQL, nil, nil, nil, nil)
 	p.SendFlushRequest()
@@ -125,6 +127,11 @@ func commitWithID(ctx context.Context, conn *pgx.Conn) (id commitID, lost bool, 
 	}
 	if tag.String() == "ROLLBACK" {
 		return id, false, pgx.ErrTxCommitRollback
+	}
+	if takeWarned(pc) {
+		// Committed, perhaps on the primary only (syncwarn.go): look it
+		// up as if the answer had been lost.
+		return id, true, errSyncWaitCut
 	}
 	return id, false, nil
 }
@@ -228,11 +235,14 @@ type xactStatus struct {
 // waits, as every write's COMMIT does, for the synchronous standbys that
 // synchronous_standby_names requires. Its commit comes after the one being
 // resolved in that server's WAL, so when it returns, the standbys hold
-// that one too. statement_timeout is off for it: a statement timeout (as a
-// cancel) ends the wait for the standbys with a mere warning and a
-// success. pg_logical_emit_message needs no privilege and works at every
-// wal_level.
-const durableSQL = `BEGIN; SET LOCAL statement_timeout = 0; SELECT pg_logical_emit_message(true, 'pgkit.commit', ''); COMMIT`
+// that one too. A cancel ends that wait with a mere warning and a success
+// (syncwarn.go), so its answer counts only without a warning and while
+// the context lives; statement_timeout is off for it all the same.
+// synchronous_commit is on for it whatever the session's default: a
+// transaction that asked for the standbys itself (SET LOCAL) is waited for
+// as it asked. pg_logical_emit_message needs no privilege and works at
+// every wal_level.
+const durableSQL = `BEGIN; SET LOCAL statement_timeout = 0; SET LOCAL synchronous_commit = on; SELECT pg_logical_emit_message(true, 'pgkit.commit', ''); COMMIT`
 
 // askStatus asks one of db's connections about id; a connection to a
 // standby is closed, so that the pool finds the primary. When the id is
@@ -259,10 +269,13 @@ func askStatus(ctx context.Context, db *DB, id commitID) (xactStatus, error) {
 		st.timeline = *timeline
 	}
 	if err == nil && st.status == "committed" && st.timeline == id.timeline {
-		_, derr := c.Conn().PgConn().Exec(ctx, durableSQL).ReadAll()
-		// A cancel (the context ended) also ends the wait with a success:
-		// only an answer that came before counts.
-		st.durable = derr == nil && ctx.Err() == nil
+		pc := c.Conn().PgConn()
+		takeWarned(pc)
+		_, derr := pc.Exec(ctx, durableSQL).ReadAll()
+		// A cancel (the context ended, or anyone's) also ends the wait with
+		// a success, and a warning: only an answer without one, that came
+		// while the context lived, counts.
+		st.durable = derr == nil && ctx.Err() == nil && !takeWarned(pc)
 		if !st.durable {
 			err = errors.Join(derr, ctx.Err())
 			st = xactStatus{status: st.status, timeline: st.timeline}

@@ -331,6 +331,7 @@ func parseConfig(dsn string, cfg Config) (*pgxpool.Config, bool, error) {
 	}
 	pcfg.ShouldPing = shouldPing
 	cc.BuildContextWatcherHandler = buildCancelWatcher // Gather's and Pipeline's siblings keep their connections
+	cc.OnNotice = markWarnings(cc.OnNotice)            // a COMMIT that succeeded with a warning is looked up (syncwarn.go)
 	if cfg.AfterConnect != nil {
 		pcfg.AfterConnect = chainAfterConnect(pcfg.AfterConnect, cfg.AfterConnect, dsn)
 	}

@@ -105,6 +105,20 @@ func wantUnknownOnce(t *testing.T, ctx context.Context, admin *pgx.Conn, what st
 	if runs != 1 {
 		t.Errorf("fn ran %d times, want 1", runs)
 	}
+	// A backend whose client left may still wait for the standby, its
+	// commit invisible until then: end such waits first.
+	if _, err := admin.Exec(ctx, `SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE wait_event = 'SyncRep'`); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		var waiting int
+		if err := admin.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'SyncRep'`).Scan(&waiting); err != nil {
+			t.Fatal(err)
+		}
+		if waiting == 0 || time.Now().After(deadline) {
+			break
+		}
+	}
 	if n := syncRows(t, ctx, admin); n != 1 {
 		t.Errorf("%d rows on the primary, want 1 (committed locally once)", n)
 	}

@@ -153,7 +153,10 @@ func (t *Tx) Commit(ctx context.Context) error {
 		t.release()
 		return pgerr.Map(bctx, "", err)
 	}
-	id, lost, err := commitWithID(bctx, t.conn.Conn())
+	// Not gently (Gather, Pipeline): a cancel request ends a COMMIT's wait
+	// for the standbys with a success; closing the connection leaves it
+	// to be looked up.
+	id, lost, err := commitWithID(context.WithValue(bctx, gentleKey{}, nil), t.conn.Conn())
 	if err == nil {
 		t.release()
 		return nil
