@@ -7,15 +7,17 @@
 // measured), pgx.ExtendedQueryBuilder for the arguments, pgtype's scan
 // plans for decoding.
 //
-// A lane is one pooled connection with two goroutines: one writes what
-// the lane encoded, the other takes statements from the queue, encodes
-// them and reads the results back in order. Reading never waits for
-// writing, so a server blocked sending results is always read (a lane
-// that wrote megabytes of arguments while megabytes of results came back
-// used to deadlock). Every statement is followed by its own Sync, so each
-// runs in its own implicit transaction: one caller's failure never
-// touches another's. Rows are copied out of the connection's buffer as
-// they arrive, so the lane never waits for a caller to read them.
+// A lane is one pooled connection and its goroutine, which takes
+// statements from the queue, encodes them, writes them and reads the
+// results back in order. It writes only what the socket takes without
+// waiting; the rest goes to the lane's writer goroutine (write.go).
+// Reading never waits for writing, so a server blocked sending results is
+// always read (a lane that wrote megabytes of arguments while megabytes of
+// results came back used to deadlock). Every statement is followed by its
+// own Sync, so each runs in its own implicit transaction: one caller's
+// failure never touches another's. Row values are copied out of the
+// connection's buffer once, as they arrive, into slabs the caller's rows
+// reference (slab.go), so the lane never waits for a caller to read them.
 //
 // The files, by job: mux.go (the Mux, its configuration and counters),
 // admit.go (callers: admission, waiting, answers), lane.go (a lane's
@@ -23,6 +25,6 @@
 // results), stmts.go (prepared statements per connection, plan
 // generations; statements refused because they would change a shared
 // session, as package sqllex finds them), cancel.go (abandoned statements, cancels, resends),
-// rows.go (results as pgx.Rows), types.go (decoding registered types in
-// callers' goroutines).
+// rows.go (results as pgx.Rows), slab.go (where row values are kept),
+// types.go (decoding registered types in callers' goroutines).
 package mux
