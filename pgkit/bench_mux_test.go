@@ -165,7 +165,6 @@ func muxWide(ctx context.Context, q muxBenchQuerier) error {
 	return nil
 }
 
-
 // BenchmarkMuxThousandCallers is SELECT 1+1 from 1,000 callers on the
 // multiplexer's ten connections: where they contend shows in a mutex
 // profile (-mutexprofile; go tool pprof -top).

@@ -5,7 +5,6 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -24,9 +23,9 @@ import (
 // to the writer's goroutine, which may wait.
 type writer struct {
 	conn     net.Conn
-	raw      syscall.RawConn // nil: every write goes through run
-	progress *atomic.Int64   // the lane's
-	writes   *atomic.Int64   // the Mux's
+	direct   *directWrite  // nil: every write goes through run
+	progress *atomic.Int64 // the lane's
+	writes   *atomic.Int64 // the Mux's
 
 	mu     sync.Mutex
 	busy   bool   // a write is under way, the lane's or run's
@@ -44,8 +43,12 @@ type writer struct {
 const maxKeptBuffer = 1 << 20
 
 func newWriter(conn net.Conn, progress, writes *atomic.Int64) *writer {
-	return &writer{conn: conn, raw: rawConn(conn), progress: progress, writes: writes,
+	w := &writer{conn: conn, progress: progress, writes: writes,
 		wake: make(chan struct{}, 1), quit: make(chan struct{}), done: make(chan struct{})}
+	if raw := rawConn(conn); raw != nil {
+		w.direct = newDirectWrite(raw)
+	}
+	return w
 }
 
 // run writes what is handed over until stop.
@@ -94,12 +97,12 @@ func (w *writer) fail(err error) {
 // hand gives out to the writer and returns an empty buffer to encode into.
 func (w *writer) hand(out []byte) []byte {
 	w.mu.Lock()
-	if w.raw != nil && !w.busy && len(w.queued) == 0 {
+	if w.direct != nil && !w.busy && len(w.queued) == 0 {
 		// Nothing is being written: the lane writes what the socket
 		// takes without waiting, and leaves the rest to run.
 		w.busy = true
 		w.mu.Unlock()
-		n, err := tryWrite(w.raw, out)
+		n, err := w.direct.try(out) // busy: only the lane is here
 		w.writes.Add(1)
 		w.progress.Add(1)
 		w.mu.Lock()

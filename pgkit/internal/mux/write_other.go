@@ -12,7 +12,11 @@ import (
 // goroutine.
 func rawConn(net.Conn) syscall.RawConn { return nil }
 
-// tryWrite is never called off unix (rawConn is nil).
-func tryWrite(syscall.RawConn, []byte) (int, error) {
+// directWrite is never used off unix (rawConn is nil).
+type directWrite struct{}
+
+func newDirectWrite(syscall.RawConn) *directWrite { return &directWrite{} }
+
+func (*directWrite) try([]byte) (int, error) {
 	return 0, errors.New("pgkit: no direct writes on this platform")
 }
