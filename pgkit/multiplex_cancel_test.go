@@ -170,11 +170,15 @@ func TestMultiplexKilledBackend(t *testing.T) {
 		})
 	}
 	<-started
-	// Kill one of the four backends once it is busy.
+	// Kill one of the four backends once it is busy: in a statement's
+	// sleep (wait_event PgSleep), not merely 'active', which a backend
+	// that has sent its last result still shows for a moment (on a loaded
+	// machine the kill once hit such a lane, and no statement saw it).
 	var killed int
 	waitFor(t, 5*time.Second, func() bool {
 		err := plain.QueryRow(bg, `SELECT count(pg_terminate_backend(pid)) FROM (
-			SELECT pid FROM pg_stat_activity WHERE application_name = 'mux' AND datname = current_database() AND state = 'active' ORDER BY pid LIMIT 1) a`).Scan(&killed)
+			SELECT pid FROM pg_stat_activity WHERE application_name = 'mux' AND datname = current_database() AND state = 'active'
+				AND wait_event = 'PgSleep' ORDER BY pid LIMIT 1) a`).Scan(&killed)
 		return err == nil && killed == 1
 	})
 	wg.Wait()
