@@ -456,6 +456,10 @@ func TestMultiplexFullIsPoolExhausted(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	mx := pgkittest.NewWithConfig(t, kitdb.Migrations(), pgkit.Config{MaxConns: 2, MultiplexConns: 1, MultiplexDepth: 2, Multiplex: true, AcquireTimeout: 100 * time.Millisecond})
+	// The lane connected first: on a loaded machine connecting took longer
+	// than the 100 ms bound, which failed the statements that fill it.
+	waitFor(t, 30*time.Second, func() bool { _, err := mx.Exec(ctx, "SELECT 1"); return err == nil })
+	before := mx.MultiplexStats().Statements
 	var wg sync.WaitGroup
 	for range 2 {
 		wg.Go(func() {
@@ -464,7 +468,7 @@ func TestMultiplexFullIsPoolExhausted(t *testing.T) {
 			}
 		})
 	}
-	waitFor(t, 5*time.Second, func() bool { return mx.MultiplexStats().Statements == 2 })
+	waitFor(t, 5*time.Second, func() bool { return mx.MultiplexStats().Statements == before+2 })
 	_, err := mx.Exec(ctx, "SELECT 1")
 	var pe *pgkit.PoolExhaustedError
 	if !errors.Is(err, pgkit.ErrPoolExhausted) || !errors.As(err, &pe) {
