@@ -48,6 +48,23 @@ func syncServer(t *testing.T, ctx context.Context) (*pgtemp.Server, *pgx.Conn) {
 			t.Fatal(err)
 		}
 	}
+	// pg_reload_conf only signals: wait until a new session sees the
+	// standby requirement, or a commit may not wait for it.
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		c, err := pgx.Connect(ctx, srv.URL())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names string
+		err = c.QueryRow(ctx, `SELECT current_setting('synchronous_standby_names')`).Scan(&names)
+		_ = c.Close(ctx)
+		if err == nil && names != "" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("synchronous_standby_names not in effect: %q, %v", names, err)
+		}
+	}
 	return srv, admin
 }
 
