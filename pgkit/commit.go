@@ -278,7 +278,6 @@ func askStatus(ctx context.Context, db *DB, id commitID) (xactStatus, error) {
 		st.durable = derr == nil && ctx.Err() == nil && !takeWarned(pc)
 		if !st.durable {
 			err = errors.Join(derr, ctx.Err())
-			st = xactStatus{status: st.status, timeline: st.timeline}
 		}
 	}
 	if err != nil || st.standby {

@@ -68,41 +68,6 @@ func syncServer(t *testing.T, ctx context.Context) (*pgtemp.Server, *pgx.Conn) {
 	return srv, admin
 }
 
-// terminateInSyncRep ends the session of app once its COMMIT waits for
-// the standby (wait_event SyncRep): the server has committed locally and
-// the client loses the answer with its connection.
-func terminateInSyncRep(ctx context.Context, admin *pgx.Conn, app string) error {
-	return untilSyncRep(ctx, admin, app, "count(pg_terminate_backend(pid))")
-}
-
-// waitInSyncRep waits until a session of app waits for the standby: the
-// resolution's own commit, after the first session was ended.
-func waitInSyncRep(ctx context.Context, admin *pgx.Conn, app string) error {
-	return untilSyncRep(ctx, admin, app, "count(*)")
-}
-
-// untilSyncRep polls until agg over app's sessions waiting for the
-// standby is above 0; on a timeout its error lists the server's sessions.
-func untilSyncRep(ctx context.Context, admin *pgx.Conn, app, agg string) error {
-	for {
-		var n int
-		err := admin.QueryRow(ctx, `SELECT `+agg+` FROM pg_stat_activity
-			WHERE application_name = $1 AND wait_event = 'SyncRep'`, app).Scan(&n)
-		switch {
-		case err == nil && n > 0:
-			return nil
-		case err != nil && ctx.Err() == nil:
-			return err
-		case err != nil:
-			var dump string
-			_ = admin.QueryRow(context.Background(), `SELECT string_agg(application_name || ' ' || coalesce(wait_event, '-') || ' ' || state || ': ' || query, '; ')
-				FROM pg_stat_activity WHERE application_name = $1`, app).Scan(&dump)
-			return fmt.Errorf("no session of %s waited for the standby (%w): %s", app, err, dump)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 func TestCommitLocalOnlyIsNotReportedCommitted(t *testing.T) {
 	t.Parallel()
 	for _, multiplex := range []bool{false, true} {
@@ -113,9 +78,9 @@ func TestCommitLocalOnlyIsNotReportedCommitted(t *testing.T) {
 			srv, admin := syncServer(t, ctx)
 			app := fmt.Sprintf("sync-unknown-%v", multiplex)
 			cfg := pgkit.Config{MaxConns: 2, ApplicationName: app, Multiplex: multiplex, CommitResolveTimeout: 3 * time.Second}
-			d := openT(t, srv.URL()+"&user=sync_app", cfg)
+			d := openT(t, syncAppURL(srv), cfg)
 			done := make(chan error, 1)
-			go func() { done <- terminateInSyncRep(ctx, admin, app) }()
+			go func() { done <- untilRoleSyncRep(ctx, admin, "count(pg_terminate_backend(pid))") }()
 			var runs atomic.Int32
 			err := pgkit.WithTx(ctx, d, func(x pgkit.DBTX) pgkit.DBTX { return x }, func(tx pgkit.DBTX) error {
 				runs.Add(1)
@@ -145,16 +110,16 @@ func TestCommitLocalThenConfirmedIsCommitted(t *testing.T) {
 	defer cancel()
 	srv, admin := syncServer(t, ctx)
 	const app = "sync-confirmed"
-	d := openT(t, srv.URL()+"&user=sync_app", pgkit.Config{MaxConns: 2, ApplicationName: app, CommitResolveTimeout: time.Minute})
+	d := openT(t, syncAppURL(srv), pgkit.Config{MaxConns: 2, ApplicationName: app, CommitResolveTimeout: time.Minute})
 	done := make(chan error, 1)
 	go func() {
-		if err := terminateInSyncRep(ctx, admin, app); err != nil {
+		if err := untilRoleSyncRep(ctx, admin, "count(pg_terminate_backend(pid))"); err != nil {
 			done <- err
 			return
 		}
 		// The resolution's own commit waits for the standby in turn;
 		// let the standby "confirm" (no standby required any more).
-		if err := waitInSyncRep(ctx, admin, app); err != nil {
+		if err := untilRoleSyncRep(ctx, admin, "count(*)"); err != nil {
 			done <- err
 			return
 		}

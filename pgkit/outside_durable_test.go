@@ -70,7 +70,10 @@ func untilRoleSyncRep(ctx context.Context, admin *pgx.Conn, agg string) error {
 		case err == nil && n > 0:
 			return nil
 		case err != nil:
-			return fmt.Errorf("no session of sync_app waited for the standby: %w", err)
+			var dump string
+			_ = admin.QueryRow(context.Background(), `SELECT coalesce(string_agg(coalesce(wait_event, '-') || ' ' || state || ': ' || query, '; '), '')
+				FROM pg_stat_activity WHERE usename = 'sync_app'`).Scan(&dump)
+			return fmt.Errorf("no session of sync_app waited for the standby: %w (its sessions: %s)", err, dump)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}

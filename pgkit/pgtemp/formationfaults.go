@@ -24,13 +24,19 @@ func (f *Formation) Failover(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("pgtemp: failover: %w", err)
 	}
-	return f.failover(ctx, old)
+	if err := f.requestFailover(ctx, old); err != nil {
+		return err
+	}
+	if _, _, err := f.WaitNewPrimary(ctx, old); err != nil {
+		return fmt.Errorf("pgtemp: failover: %w", err)
+	}
+	return nil
 }
 
 // FailoverTimed is Failover measured as clients see it: beside the
 // request it waits for another node than the primary to accept a write
 // (WaitNewPrimary), and returns that node and the instant its first
-// write was answered, once Failover has returned too. When the request
+// write was answered, once the request has returned too. When the request
 // fails (the monitor refused it), the wait ends at once, with that error.
 func (f *Formation) FailoverTimed(ctx context.Context) (node int, at time.Time, err error) {
 	ctx, cancel := withDefaultWait(ctx)
@@ -43,7 +49,7 @@ func (f *Formation) FailoverTimed(ctx context.Context) (node int, at time.Time, 
 	defer wcancel()
 	requested := make(chan error, 1)
 	go func() {
-		err := f.failover(ctx, old)
+		err := f.requestFailover(ctx, old)
 		if err != nil {
 			wcancel() // no new primary is coming
 		}
@@ -56,8 +62,9 @@ func (f *Formation) FailoverTimed(ctx context.Context) (node int, at time.Time, 
 	return node, at, werr
 }
 
-// failover is Failover of the primary old.
-func (f *Formation) failover(ctx context.Context, old int) error {
+// requestFailover asks the monitor for a planned failover of the primary
+// old and returns once pg_autoctl reports it done.
+func (f *Formation) requestFailover(ctx context.Context, old int) error {
 	wait := "60"
 	if d, ok := ctx.Deadline(); ok {
 		wait = strconv.Itoa(max(1, int(time.Until(d).Seconds())))
@@ -82,9 +89,6 @@ func (f *Formation) failover(ctx context.Context, old int) error {
 			return fmt.Errorf("pgtemp: failover: %w (monitor: %s)", err, f.describe())
 		case <-time.After(time.Second):
 		}
-	}
-	if _, _, err := f.WaitNewPrimary(ctx, old); err != nil {
-		return fmt.Errorf("pgtemp: failover: %w", err)
 	}
 	return nil
 }
