@@ -54,8 +54,8 @@ func TestExpandCompilesWithSQLC(t *testing.T) {
 	}
 	dir := t.TempDir()
 	for name, text := range map[string]string{
-		"schema.sql":      expandSchema,
-		"queries/q.sql":   expandQueries,
+		"schema.sql":    expandSchema,
+		"queries/q.sql": expandQueries,
 		"sqlc.yaml": `version: "2"
 sql:
   - engine: postgresql
