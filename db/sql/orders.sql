@@ -12,11 +12,10 @@ WHERE order_id = @order_id::bigint;
 -- name: OrderListByUser :many
 -- OrderListByUser returns a customer's orders newest first. For the next page
 -- pass the created_at and order_id of the last order seen; for the first page
--- pass a zero before_order_id.
+-- leave them nil.
 SELECT * FROM orders
 WHERE user_id = @user_id::bigint
-    AND (@before_order_id::bigint = 0
-        OR (created_at, order_id) < (@before_created_at::timestamptz, @before_order_id::bigint))
+    AND (sqlc.narg('before_created_at')::timestamptz IS NULL OR sqlc.narg('before_order_id')::bigint IS NULL OR (created_at, order_id) < (sqlc.narg('before_created_at')::timestamptz, sqlc.narg('before_order_id')::bigint))
 ORDER BY created_at DESC, order_id DESC
 LIMIT @max::integer;
 
