@@ -218,7 +218,11 @@ func (q *srcQuery) parseAnnotations() error {
 		switch a.verb {
 		case "optional", "nullable", "notnull":
 			if len(a.args) == 0 {
-				return q.errorf(a.line, "pgkit:%s names no %s", a.verb, map[bool]string{true: "parameter", false: "embed or column"}[a.verb == "optional"])
+				what := "embed or column"
+				if a.verb == "optional" {
+					what = "parameter"
+				}
+				return q.errorf(a.line, "pgkit:%s names no %s", a.verb, what)
 			}
 		case "sort":
 			if len(a.args) != 2 {

@@ -45,6 +45,12 @@
 // encodes and decodes through math/big. Warnings do not change the exit
 // code.
 //
+// `pgkitgen expand -from SRC -to DST [-check]` runs before sqlc: it turns
+// query files written with pgkit's annotations (:opt, -- pgkit:optional,
+// -- pgkit:sort, -- pgkit:nullable, -- pgkit:notnull, -- pgkit:nest) into
+// plain sqlc query files, recording what it decided as -- pgkit: comment
+// lines that sqlc copies into the methods' doc comments (expand.go).
+//
 // Why it reads sqlc's Go output rather than being a sqlc plugin: a plugin
 // gets the catalog and the queries' columns, not the Go names and types
 // sqlc-gen-go derives from them (struct and field names, overrides,
