@@ -23,12 +23,13 @@ test: postgres-binaries browser pgbouncer pg-auto-failover check
 	$(GO) test -race -count=1 ./...
 	SHOPDB_TEST_MULTIPLEX=1 $(GO) test -race -count=1 ./queries ./shop
 
-## check: gofmt, go vet (also of the bench module), `sqlc diff` and `pgkitgen -check` (db/ matches schema/ and queries/,
+## check: gofmt, go vet (also of the bench module), `pgkitgen expand -check`, `sqlc diff` and `pgkitgen -check` (db/ matches schema/ and queries/,
 ## pgkit/internal/kitdb/ its own migrations/ and queries/, bench/benchdb/ its schema/ and queries/).
 check: sqlc-tool
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	cd bench && $(GO) vet ./...
+	$(GO) run ./pgkit/cmd/pgkitgen expand -from queries -to db/sql -check
 	$(SQLC) diff
 	$(GO) run ./pgkit/cmd/pgkitgen -dir db -check
 	$(SQLC) diff -f pgkit/internal/kitdb/sqlc.yaml

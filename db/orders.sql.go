@@ -217,27 +217,26 @@ func (q *Queries) OrderListByStatus(ctx context.Context, arg OrderListByStatusPa
 const orderListByUser = `-- name: OrderListByUser :many
 SELECT order_id, user_id, status, total_cents, created_at FROM orders
 WHERE user_id = $1::bigint
-    AND ($2::bigint = 0
-        OR (created_at, order_id) < ($3::timestamptz, $2::bigint))
+    AND ($2::timestamptz IS NULL OR $3::bigint IS NULL OR (created_at, order_id) < ($2::timestamptz, $3::bigint))
 ORDER BY created_at DESC, order_id DESC
 LIMIT $4::integer
 `
 
 type OrderListByUserParams struct {
-	UserID          int64     `json:"user_id"`
-	BeforeOrderID   int64     `json:"before_order_id"`
-	BeforeCreatedAt time.Time `json:"before_created_at"`
-	Max             int32     `json:"max"`
+	UserID          int64      `json:"user_id"`
+	BeforeCreatedAt *time.Time `json:"before_created_at"`
+	BeforeOrderID   *int64     `json:"before_order_id"`
+	Max             int32      `json:"max"`
 }
 
 // OrderListByUser returns a customer's orders newest first. For the next page
 // pass the created_at and order_id of the last order seen; for the first page
-// pass a zero before_order_id.
+// leave them nil.
 func (q *Queries) OrderListByUser(ctx context.Context, arg OrderListByUserParams) ([]Order, error) {
 	rows, err := q.db.Query(ctx, orderListByUser,
 		arg.UserID,
-		arg.BeforeOrderID,
 		arg.BeforeCreatedAt,
+		arg.BeforeOrderID,
 		arg.Max,
 	)
 	if err != nil {

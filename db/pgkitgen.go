@@ -250,7 +250,7 @@ func (q *Queries) OrderListByStatusStream(ctx context.Context, arg OrderListBySt
 func (q *Queries) OrderListByUserStream(ctx context.Context, arg OrderListByUserParams) iter.Seq2[Order, error] {
 	return func(yield func(Order, error) bool) {
 		var zero Order
-		rows, err := pgkitStreamQuery(ctx, q.db, orderListByUser, arg.UserID, arg.BeforeOrderID, arg.BeforeCreatedAt, arg.Max)
+		rows, err := pgkitStreamQuery(ctx, q.db, orderListByUser, arg.UserID, arg.BeforeCreatedAt, arg.BeforeOrderID, arg.Max)
 		if err != nil {
 			yield(zero, err)
 			return
@@ -396,7 +396,7 @@ func (q *Queries) ProductLockForOrderStream(ctx context.Context, productIds []in
 func (q *Queries) ReviewListByProductStream(ctx context.Context, arg ReviewListByProductParams) iter.Seq2[Review, error] {
 	return func(yield func(Review, error) bool) {
 		var zero Review
-		rows, err := pgkitStreamQuery(ctx, q.db, reviewListByProduct, arg.ProductID, arg.BeforeReviewID, arg.BeforeCreatedAt, arg.Max)
+		rows, err := pgkitStreamQuery(ctx, q.db, reviewListByProduct, arg.ProductID, arg.BeforeCreatedAt, arg.BeforeReviewID, arg.Max)
 		if err != nil {
 			yield(zero, err)
 			return

@@ -28,7 +28,7 @@ type Querier interface {
 	OrderListByStatus(ctx context.Context, arg OrderListByStatusParams) ([]Order, error)
 	// OrderListByUser returns a customer's orders newest first. For the next page
 	// pass the created_at and order_id of the last order seen; for the first page
-	// pass a zero before_order_id.
+	// leave them nil.
 	OrderListByUser(ctx context.Context, arg OrderListByUserParams) ([]Order, error)
 	// OrderUpdateStatus moves an order from one status to another; it affects no
 	// row when the order is not in from_status, so two workers cannot both move it.
@@ -58,7 +58,7 @@ type Querier interface {
 	ReviewDelete(ctx context.Context, reviewID int64) (int64, error)
 	// ReviewListByProduct returns a product's reviews newest first. For the next
 	// page pass the created_at and review_id of the last review seen; for the
-	// first page pass a zero before_review_id.
+	// first page leave them nil.
 	ReviewListByProduct(ctx context.Context, arg ReviewListByProductParams) ([]Review, error)
 	// ReviewListByProducts queues the newest reviews of several products as
 	// one batch: one round trip whatever the number of products.
@@ -78,7 +78,7 @@ type Querier interface {
 	// UserList pages through users in id order: pass the last user_id of the
 	// previous page (0 for the first page). Only users whose last name starts
 	// with name_prefix, taken literally (% and _ are plain characters), are
-	// listed; an empty name_prefix matches everyone.
+	// listed; a nil name_prefix matches everyone.
 	UserList(ctx context.Context, arg UserListParams) ([]User, error)
 	UserListByIDs(ctx context.Context, userIds []int64) ([]User, error)
 	UserUpdateEmail(ctx context.Context, arg UserUpdateEmailParams) (int64, error)

@@ -65,27 +65,26 @@ func (q *Queries) ReviewDelete(ctx context.Context, reviewID int64) (int64, erro
 const reviewListByProduct = `-- name: ReviewListByProduct :many
 SELECT review_id, product_id, user_id, rating, body, created_at FROM reviews
 WHERE product_id = $1::bigint
-    AND ($2::bigint = 0
-        OR (created_at, review_id) < ($3::timestamptz, $2::bigint))
+    AND ($2::timestamptz IS NULL OR $3::bigint IS NULL OR (created_at, review_id) < ($2::timestamptz, $3::bigint))
 ORDER BY created_at DESC, review_id DESC
 LIMIT $4::integer
 `
 
 type ReviewListByProductParams struct {
-	ProductID       int64     `json:"product_id"`
-	BeforeReviewID  int64     `json:"before_review_id"`
-	BeforeCreatedAt time.Time `json:"before_created_at"`
-	Max             int32     `json:"max"`
+	ProductID       int64      `json:"product_id"`
+	BeforeCreatedAt *time.Time `json:"before_created_at"`
+	BeforeReviewID  *int64     `json:"before_review_id"`
+	Max             int32      `json:"max"`
 }
 
 // ReviewListByProduct returns a product's reviews newest first. For the next
 // page pass the created_at and review_id of the last review seen; for the
-// first page pass a zero before_review_id.
+// first page leave them nil.
 func (q *Queries) ReviewListByProduct(ctx context.Context, arg ReviewListByProductParams) ([]Review, error) {
 	rows, err := q.db.Query(ctx, reviewListByProduct,
 		arg.ProductID,
-		arg.BeforeReviewID,
 		arg.BeforeCreatedAt,
+		arg.BeforeReviewID,
 		arg.Max,
 	)
 	if err != nil {

@@ -159,21 +159,21 @@ func (q *Queries) UserGetByID(ctx context.Context, userID int64) (User, error) {
 const userList = `-- name: UserList :many
 SELECT user_id, first_name, last_name, email, created_at FROM users
 WHERE user_id > $1::bigint
-    AND ($2::text = '' OR starts_with(last_name, $2::text))
+    AND ($2::text IS NULL OR starts_with(last_name, $2::text))
 ORDER BY user_id
 LIMIT $3::integer
 `
 
 type UserListParams struct {
-	AfterUserID int64  `json:"after_user_id"`
-	NamePrefix  string `json:"name_prefix"`
-	Max         int32  `json:"max"`
+	AfterUserID int64   `json:"after_user_id"`
+	NamePrefix  *string `json:"name_prefix"`
+	Max         int32   `json:"max"`
 }
 
 // UserList pages through users in id order: pass the last user_id of the
 // previous page (0 for the first page). Only users whose last name starts
 // with name_prefix, taken literally (% and _ are plain characters), are
-// listed; an empty name_prefix matches everyone.
+// listed; a nil name_prefix matches everyone.
 func (q *Queries) UserList(ctx context.Context, arg UserListParams) ([]User, error) {
 	rows, err := q.db.Query(ctx, userList, arg.AfterUserID, arg.NamePrefix, arg.Max)
 	if err != nil {

@@ -95,10 +95,11 @@ func TestReviews(t *testing.T) {
 	// Newest first, keyset pages of 2. Same-transaction timestamps can tie,
 	// which the review_id tiebreak covers.
 	var seen []int64
-	var before db.Review
+	var beforeAt *time.Time // nil, nil: the first page
+	var beforeID *int64
 	for {
 		page := testshop.Must(q.ReviewListByProduct(ctx, db.ReviewListByProductParams{
-			ProductID: p1.ProductID, BeforeReviewID: before.ReviewID, BeforeCreatedAt: before.CreatedAt, Max: 2,
+			ProductID: p1.ProductID, BeforeReviewID: beforeID, BeforeCreatedAt: beforeAt, Max: 2,
 		}))(t)
 		if len(page) == 0 {
 			break
@@ -106,7 +107,8 @@ func TestReviews(t *testing.T) {
 		for _, r := range page {
 			seen = append(seen, r.ReviewID)
 		}
-		before = page[len(page)-1]
+		last := page[len(page)-1]
+		beforeAt, beforeID = &last.CreatedAt, &last.ReviewID
 	}
 	if len(seen) != 5 || seen[0] != reviews[4].ReviewID || seen[4] != reviews[0].ReviewID {
 		t.Fatalf("paged reviews %v, want newest (%d) to oldest (%d)", seen, reviews[4].ReviewID, reviews[0].ReviewID)
@@ -210,9 +212,17 @@ func TestOrders(t *testing.T) {
 		t.Fatalf("OrderListByUser first page = %+v", first)
 	}
 	last := first[1]
-	rest := testshop.Must(q.OrderListByUser(ctx, db.OrderListByUserParams{UserID: u.UserID, BeforeOrderID: last.OrderID, BeforeCreatedAt: last.CreatedAt, Max: 2}))(t)
+	rest := testshop.Must(q.OrderListByUser(ctx, db.OrderListByUserParams{UserID: u.UserID, BeforeOrderID: &last.OrderID, BeforeCreatedAt: &last.CreatedAt, Max: 2}))(t)
 	if len(rest) != 1 || rest[0].OrderID != orders[0].OrderID {
 		t.Fatalf("OrderListByUser second page = %+v, want only order %d", rest, orders[0].OrderID)
+	}
+	// The cursor is one term of two optional parameters: with either nil,
+	// it is skipped and the list starts from the newest.
+	for _, p := range []db.OrderListByUserParams{{BeforeOrderID: &last.OrderID}, {BeforeCreatedAt: &last.CreatedAt}} {
+		p.UserID, p.Max = u.UserID, 10
+		if all := testshop.Must(q.OrderListByUser(ctx, p))(t); len(all) != 3 || all[0].OrderID != orders[2].OrderID {
+			t.Errorf("OrderListByUser with half a cursor (%v, %v) = %+v, want all 3 orders", p.BeforeOrderID, p.BeforeCreatedAt, all)
+		}
 	}
 
 	pending := testshop.Must(q.OrderListByStatus(ctx, db.OrderListByStatusParams{Status: db.OrderStatusPending, Max: 10}))(t)

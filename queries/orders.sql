@@ -10,11 +10,11 @@ WHERE order_id = @order_id::bigint;
 -- name: OrderListByUser :many
 -- OrderListByUser returns a customer's orders newest first. For the next page
 -- pass the created_at and order_id of the last order seen; for the first page
--- pass a zero before_order_id.
+-- leave them nil.
+-- pgkit:optional before_created_at before_order_id
 SELECT * FROM orders
 WHERE user_id = @user_id::bigint
-    AND (@before_order_id::bigint = 0
-        OR (created_at, order_id) < (@before_created_at::timestamptz, @before_order_id::bigint))
+    AND (created_at, order_id) < (@before_created_at::timestamptz, @before_order_id::bigint)
 ORDER BY created_at DESC, order_id DESC
 LIMIT @max::integer;
 

@@ -6,11 +6,11 @@ RETURNING *;
 -- name: ReviewListByProduct :many
 -- ReviewListByProduct returns a product's reviews newest first. For the next
 -- page pass the created_at and review_id of the last review seen; for the
--- first page pass a zero before_review_id.
+-- first page leave them nil.
+-- pgkit:optional before_created_at before_review_id
 SELECT * FROM reviews
 WHERE product_id = @product_id::bigint
-    AND (@before_review_id::bigint = 0
-        OR (created_at, review_id) < (@before_created_at::timestamptz, @before_review_id::bigint))
+    AND (created_at, review_id) < (@before_created_at::timestamptz, @before_review_id::bigint)
 ORDER BY created_at DESC, review_id DESC
 LIMIT @max::integer;
 

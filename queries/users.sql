@@ -31,10 +31,11 @@ ORDER BY user_id;
 -- UserList pages through users in id order: pass the last user_id of the
 -- previous page (0 for the first page). Only users whose last name starts
 -- with name_prefix, taken literally (% and _ are plain characters), are
--- listed; an empty name_prefix matches everyone.
+-- listed; a nil name_prefix matches everyone.
+-- pgkit:optional name_prefix
 SELECT * FROM users
 WHERE user_id > @after_user_id::bigint
-    AND (@name_prefix::text = '' OR starts_with(last_name, @name_prefix::text))
+    AND starts_with(last_name, @name_prefix::text)
 ORDER BY user_id
 LIMIT @max::integer;
 

@@ -66,17 +66,23 @@ func TestUsers(t *testing.T) {
 			t.Fatalf("pages not in id order: %v", seen)
 		}
 	}
-	// The optional filter narrows, and an empty one does not.
-	filtered := testshop.Must(q.UserList(ctx, db.UserListParams{NamePrefix: "Ho", Max: 10}))(t)
+	// The optional filter narrows; nil (no filter) and an empty prefix
+	// do not.
+	filtered := testshop.Must(q.UserList(ctx, db.UserListParams{NamePrefix: testshop.Ptr("Ho"), Max: 10}))(t)
 	if len(filtered) != 1 || filtered[0].FirstName != "Grace" {
 		t.Fatalf("UserList(NamePrefix: Ho) = %+v, want only Grace Hopper", filtered)
+	}
+	for _, prefix := range []*string{nil, testshop.Ptr("")} {
+		if all := testshop.Must(q.UserList(ctx, db.UserListParams{NamePrefix: prefix, Max: 10}))(t); len(all) != 4 {
+			t.Errorf("UserList(NamePrefix: %v) = %d users, want all 4", prefix, len(all))
+		}
 	}
 
 	// The prefix is taken literally: LIKE's % and _ are plain characters.
 	// Before, "%" and "_" matched every user.
 	testshop.Must(q.UserCreate(ctx, db.UserCreateParams{FirstName: "Per", LastName: "%cent"}))(t)
 	for prefix, want := range map[string]int{"%": 1, "%c": 1, "_": 0, "%x": 0, "H_": 0} {
-		got := testshop.Must(q.UserList(ctx, db.UserListParams{NamePrefix: prefix, Max: 10}))(t)
+		got := testshop.Must(q.UserList(ctx, db.UserListParams{NamePrefix: &prefix, Max: 10}))(t)
 		if len(got) != want {
 			t.Errorf("UserList(NamePrefix: %q) = %d users, want %d", prefix, len(got), want)
 		}

@@ -81,6 +81,15 @@ type Cursor struct {
 // IsZero reports the cursor of the first page.
 func (c Cursor) IsZero() bool { return c.ID == 0 }
 
+// keyset returns the cursor as the optional before_created_at and
+// before_… parameters of the list queries: both nil for the first page.
+func (c Cursor) keyset() (*time.Time, *int64) {
+	if c.IsZero() {
+		return nil, nil
+	}
+	return &c.CreatedAt, &c.ID
+}
+
 // String encodes the cursor for a URL: "<unix microseconds>.<id>".
 // PostgreSQL keeps microseconds, so the round trip is exact.
 func (c Cursor) String() string {
@@ -139,9 +148,10 @@ func LoadProductPage(ctx context.Context, src pgkit.DBTX, req ProductPageRequest
 			return err
 		},
 		func(ctx context.Context, q *db.Queries) (err error) {
+			before, beforeID := req.ReviewsBefore.keyset()
 			reviews, err := q.ReviewListByProduct(ctx, db.ReviewListByProductParams{
 				ProductID: req.ProductID, Max: req.Reviews + 1,
-				BeforeReviewID: req.ReviewsBefore.ID, BeforeCreatedAt: req.ReviewsBefore.CreatedAt,
+				BeforeReviewID: beforeID, BeforeCreatedAt: before,
 			})
 			page.Reviews, page.NextReviews = trimPage(reviews, req.Reviews, func(r db.Review) Cursor { return Cursor{r.CreatedAt, r.ReviewID} })
 			return err
@@ -149,9 +159,10 @@ func LoadProductPage(ctx context.Context, src pgkit.DBTX, req ProductPageRequest
 	}
 	if req.CustomerID != 0 {
 		fns = append(fns, func(ctx context.Context, q *db.Queries) (err error) {
+			before, beforeID := req.OrdersBefore.keyset()
 			orders, err := q.OrderListByUser(ctx, db.OrderListByUserParams{
 				UserID: req.CustomerID, Max: req.Orders + 1,
-				BeforeOrderID: req.OrdersBefore.ID, BeforeCreatedAt: req.OrdersBefore.CreatedAt,
+				BeforeOrderID: beforeID, BeforeCreatedAt: before,
 			})
 			page.Orders, page.NextOrders = trimPage(orders, req.Orders, func(o db.Order) Cursor { return Cursor{o.CreatedAt, o.OrderID} })
 			return err

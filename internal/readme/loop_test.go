@@ -102,7 +102,9 @@ func TestLoopFromREADME(t *testing.T) {
 	if err := f.Close(); err != nil {
 		t.Fatal(err)
 	}
-	// The sqlc of tools/go.mod (go tool -n builds it and prints its path).
+	// pgkitgen expand writes the SQL sqlc reads (db/sql), then the sqlc
+	// of tools/go.mod (go tool -n builds it and prints its path) compiles it.
+	run(t, root, nil, "go", "run", "./pgkit/cmd/pgkitgen", "expand", "-from", filepath.Join(dir, "queries"), "-to", filepath.Join(dir, "db", "sql"))
 	sqlc := strings.TrimSpace(run(t, root, nil, "go", "tool", "-modfile=tools/go.mod", "-n", "sqlc"))
 	run(t, dir, nil, sqlc, "generate")
 	generated, err := os.ReadFile(filepath.Join(dir, "db", strings.TrimSuffix(filepath.Base(entity), ".sql")+".sql.go"))

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
+	"strings"
 
 	"go.yaml.in/yaml/v2"
 )
@@ -130,12 +131,57 @@ func findConfig(dir string) (string, *sqlcConfig) {
 
 func samePath(a, b string) bool { return filepath.Clean(a) == filepath.Clean(b) }
 
-// indexQueries adds the queries of one file to sites.
+// indexQueries adds the queries of one file to sites. A file written by
+// pgkitgen expand is followed back to its source (the file its header
+// names): each of its queries is located where the source writes the
+// public query it was expanded from (its -- pgkit:public line's, or its
+// own name).
 func indexQueries(file string, sites map[string]querySite) {
 	b, err := os.ReadFile(file)
 	if err != nil {
 		return
 	}
+	if source := expandSourceOf(file, b); source != "" {
+		indexExpanded(file, b, source, sites)
+		return
+	}
+	for name, site := range scanQueries(file, b) {
+		if _, dup := sites[name]; !dup {
+			sites[name] = site
+		}
+	}
+}
+
+// indexExpanded adds the queries of the expanded file b, located in its
+// source file, to sites.
+func indexExpanded(file string, b []byte, source string, sites map[string]querySite) {
+	src, err := os.ReadFile(source)
+	if err != nil {
+		src, source = b, file // the source is gone: name the expanded file
+	}
+	inSource := scanQueries(source, src)
+	for name, site := range scanQueries("", b) {
+		public := name
+		for _, l := range site.lines[1:] {
+			if m := publicLine.FindStringSubmatch(l); m != nil {
+				public = m[1]
+				break
+			}
+		}
+		if at, ok := inSource[public]; ok {
+			if _, dup := sites[name]; !dup {
+				sites[name] = at
+			}
+		}
+	}
+}
+
+var publicLine = regexp.MustCompile(`^--\s*pgkit:public\s+(\S+)`)
+
+// scanQueries indexes the queries of one file's text b by name (the
+// first of a name wins).
+func scanQueries(file string, b []byte) map[string]querySite {
+	sites := map[string]querySite{}
 	var cur *querySite
 	var name string
 	flush := func() {
@@ -158,13 +204,14 @@ func indexQueries(file string, sites map[string]querySite) {
 		}
 	}
 	flush()
+	return sites
 }
 
 // find returns the line of the first line of the query after its name
-// that re matches, or the name's line.
+// that re matches, comment lines skipped, or the name's line.
 func (s querySite) find(re *regexp.Regexp) int {
 	for i, l := range s.lines[1:] {
-		if re.MatchString(l) {
+		if re.MatchString(l) && !strings.HasPrefix(strings.TrimSpace(l), "--") {
 			return s.line + 1 + i
 		}
 	}

@@ -158,3 +158,41 @@ func TestWarningLocations(t *testing.T) {
 		t.Errorf("without sqlc.yaml: %s, want the warning at the constant in t.sql.go", got)
 	}
 }
+
+// TestWarningsFollowExpand: when sqlc compiles files written by pgkitgen
+// expand, warnings name the annotated source and its line, not the
+// expanded file (whose lines differ), for a query kept under its name and
+// for a hidden sort variant.
+func TestWarningsFollowExpand(t *testing.T) {
+	source := "-- name: Mine :many\n-- pgkit:optional p\nSELECT id,\n  NULL AS something FROM t WHERE id > @p::bigint;\n\n" +
+		"-- name: Nothing :many\n-- Nothing lists.\n-- pgkit:sort by_id id\n-- pgkit:sort by_n n\nSELECT id,\n  NULL AS nothing FROM t;\n"
+	root, _ := sqlcPackage(t, "CREATE TABLE t (id bigserial PRIMARY KEY, n integer NOT NULL);\n", "-- name: Placeholder :one\nSELECT 1;\n")
+	if err := os.WriteFile(filepath.Join(root, "queries", "t.sql"), []byte(source), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := runExpand(filepath.Join(root, "queries"), filepath.Join(root, "db", "sql"), false); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := os.ReadFile(filepath.Join(root, "sqlc.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "sqlc.yaml"), bytes.Replace(cfg, []byte("queries: queries"), []byte("queries: db/sql"), 1), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tools, _ := filepath.Abs(filepath.Join("..", "..", "..", "tools", "go.mod"))
+	if out, err := exec.Command("go", "tool", "-modfile="+tools, "sqlc", "generate", "-f", filepath.Join(root, "sqlc.yaml")).CombinedOutput(); err != nil {
+		t.Fatalf("sqlc generate: %v\n%s", err, out)
+	}
+	var stderr bytes.Buffer
+	if err := run(filepath.Join(root, "db"), false, Options{}, &stderr); err != nil {
+		t.Fatal(err)
+	}
+	at := func(line string) string { return filepath.Join(root, "queries", "t.sql") + ":" + line + ": warning: " }
+	got := stderr.String()
+	for _, want := range []string{at("4") + "Mine: column something", at("11") + "pgkitNothingSortById: column nothing", at("11") + "pgkitNothingSortByN: column nothing"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("warnings:\n%s\nwant one starting %q", got, want)
+		}
+	}
+}
