@@ -179,6 +179,9 @@ func planScan(p *pkg, pb *public, params []string, im *imports) error {
 					cols = append(cols, f)
 				}
 			}
+			if len(cols) == 0 {
+				return h.errorf("pgkit:column %s: the row has only embeds (%s), no column fields; an embed's nullability is pgkit:embed's", c.name, strings.Join(embeds, ", "))
+			}
 			return h.errorf("pgkit:column %s: the row has no such column field (its fields: %s)", c.name, strings.Join(cols, ", "))
 		}
 		nt, err := retype(p, fieldType[match], stFile, c.nullable)
