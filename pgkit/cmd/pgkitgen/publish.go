@@ -151,7 +151,13 @@ func readHidden(fset *token.FileSet, m method) (*hidden, bool, error) {
 	if len(h.nest) > 0 {
 		return nil, false, fmt.Errorf("%s: query %s: %s: nesting is not implemented by this pgkitgen", h.where, fd.Name.Name, h.nest[0])
 	}
-	return h, true, h.shape(fset)
+	if err := h.shape(fset); err != nil {
+		return nil, false, err
+	}
+	if h.opt && h.kind == "many" {
+		return nil, false, h.errorf("pgkit:opt on a :many query (zero-or-one is a :one's)")
+	}
+	return h, true, nil
 }
 
 // errorf returns an error naming h's query and where it is written.
@@ -440,4 +446,24 @@ func planPublic(p *pkg, im *imports, claim func(name, why string) error, o Optio
 func structOfName(p *pkg, name string) (*ast.StructType, bool) {
 	st, _, ok := structOf(p, name)
 	return st, ok
+}
+
+// relocate makes the warnings about hidden query name speak of its public
+// query, and point at the user's source (pgkit:source) when stage 1 said
+// where it is: its query's first line, as the expanded file's lines past
+// the pgkit: header need not match the source's.
+func relocate(p *pkg, name string, ws []warning) {
+	for _, h := range p.hidden {
+		if h.decl.Name.Name != name {
+			continue
+		}
+		for i := range ws {
+			ws[i].text = strings.Replace(ws[i].text, name+":", h.public+" ("+name+"):", 1)
+			if file, line, ok := strings.Cut(h.source, ":"); ok {
+				if n, err := strconv.Atoi(line); err == nil {
+					ws[i].path, ws[i].line = file, n
+				}
+			}
+		}
+	}
 }

@@ -162,3 +162,17 @@ func TestPublishOpt(t *testing.T) {
 		}
 	}
 }
+
+// TestPublishWarningsNameTheSource: a warning about a hidden query names
+// its public query and, given pgkit:source, the user's file and line.
+func TestPublishWarningsNameTheSource(t *testing.T) {
+	src := strings.Replace(hiddenOne("pgkitX", "pgkit:public X\npgkit:source queries/users.sql:7\npgkit:opt", "Author", "&i.ID, &i.Name"), "id int64", "id interface{}", 1)
+	dir := writePkg(t, map[string]string{"db.go": sqlcDB, "q.sql.go": sqlcHead + "import \"context\"\n" + publishModels + src})
+	_, warns, err := generate(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(warns) != 1 || !strings.HasPrefix(warns[0], "queries/users.sql:7: warning: X (pgkitX): parameter") {
+		t.Fatalf("warnings %q, want one at queries/users.sql:7 naming X", warns)
+	}
+}
