@@ -249,7 +249,7 @@ func planNullEmbed(p *pkg, h *hidden, plan *scanPlan, e, et string, params []str
 		nils = append(nils, tmp+" != nil")
 		keyed = append(keyed, sel[1]+": "+val)
 	}
-	plan.post = append(plan.post, fmt.Sprintf("if %s {\n\ti.%s = &%s{%s}\n}", strings.Join(nils, " || "), e, et, strings.Join(keyed, ", ")))
+	plan.post = append(plan.post, fmt.Sprintf("if %s {\n\ti.%s = &%s{%s}\n}", strings.Join(nils, " || "), e, et, strings.ReplaceAll(list(keyed), "\n", "\n\t")))
 	return nil
 }
 

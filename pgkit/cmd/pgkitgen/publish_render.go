@@ -68,7 +68,7 @@ func (s site) scanBlock(scanner, tabs string, onErr string) string {
 	pl := s.pb.plan
 	lines := []string{"var i " + pl.rowType}
 	lines = append(lines, pl.temps...)
-	lines = append(lines, fmt.Sprintf("if err := %s.Scan(%s); err != nil {\n\t%s\n}", scanner, strings.Join(pl.targets, ", "), onErr))
+	lines = append(lines, fmt.Sprintf("if err := %s.Scan(%s); err != nil {\n\t%s\n}", scanner, list(pl.targets), onErr))
 	lines = append(lines, pl.post...)
 	return tabs + strings.ReplaceAll(strings.Join(lines, "\n"), "\n", "\n"+tabs)
 }
@@ -229,4 +229,13 @@ func usePublic(im *imports, pubs []*public, n names) {
 			im.add("pgx", "github.com/jackc/pgx/v5")
 		}
 	}
+}
+
+// list joins a scan's targets or a literal's fields as sqlc does: on one
+// line up to three, else one a line.
+func list(items []string) string {
+	if len(items) <= 3 {
+		return strings.Join(items, ", ")
+	}
+	return "\n\t" + strings.Join(items, ",\n\t") + ",\n"
 }

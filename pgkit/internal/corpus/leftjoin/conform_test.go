@@ -148,6 +148,11 @@ func TestConformance(t *testing.T) {
 				})
 				return nil
 			}},
+			{Name: "column override of a model row", Read: true, Run: func(c *conform.C, q *leftjoin.Queries) error {
+				got := conform.Many[leftjoin.AuthorsWithBioRow](c, q, "AuthorsWithBio", c.Ctx)
+				conform.Equal(c, "AuthorsWithBio", got, []leftjoin.AuthorsWithBioRow{{ID: ada.ID, Name: "Ada", Bio: "analyst"}})
+				return nil
+			}},
 		}
 	})
 }

@@ -22,6 +22,7 @@ type Store interface {
 	AuthorStats(ctx context.Context, authorID int64) (AuthorStatsRow, error)
 	AuthorWithBook(ctx context.Context, id int64) (AuthorWithBookRow, error)
 	AuthorsAndPenNames(ctx context.Context) ([]AuthorsAndPenNamesRow, error)
+	AuthorsWithBio(ctx context.Context) ([]AuthorsWithBioRow, error)
 	AuthorsWithBooks(ctx context.Context) ([]AuthorsWithBooksRow, error)
 	BookTitlesByAuthor(ctx context.Context, minRating pgtype.Int4) ([]BookTitlesByAuthorRow, error)
 	EmployeesWithManagers(ctx context.Context) ([]EmployeesWithManagersRow, error)
@@ -79,6 +80,7 @@ func (q *Queries) RunInTx(ctx context.Context, fn func(Store) error) error {
 // yielded one at a time in constant memory instead of collected in a slice.
 type Streamer interface {
 	AuthorsAndPenNamesStream(ctx context.Context) iter.Seq2[AuthorsAndPenNamesRow, error]
+	AuthorsWithBioStream(ctx context.Context) iter.Seq2[AuthorsWithBioRow, error]
 	AuthorsWithBooksStream(ctx context.Context) iter.Seq2[AuthorsWithBooksRow, error]
 	BookTitlesByAuthorStream(ctx context.Context, minRating pgtype.Int4) iter.Seq2[BookTitlesByAuthorRow, error]
 	EmployeesWithManagersStream(ctx context.Context) iter.Seq2[EmployeesWithManagersRow, error]
@@ -119,7 +121,14 @@ func (q *Queries) AuthorProfile(ctx context.Context, id int64) (AuthorProfileRow
 	var profileAuthorID *int64
 	var profileWebsite *pgtype.Text
 	var profileSince *pgtype.Date
-	if err := row.Scan(&i.Author.ID, &i.Author.Name, &i.Author.Bio, &profileAuthorID, &profileWebsite, &profileSince); err != nil {
+	if err := row.Scan(
+		&i.Author.ID,
+		&i.Author.Name,
+		&i.Author.Bio,
+		&profileAuthorID,
+		&profileWebsite,
+		&profileSince,
+	); err != nil {
 		return i, err
 	}
 	if profileAuthorID != nil || profileWebsite != nil || profileSince != nil {
@@ -181,11 +190,26 @@ func (q *Queries) AuthorWithBook(ctx context.Context, id int64) (AuthorWithBookR
 	var bookTitle *string
 	var bookRating *pgtype.Int4
 	var bookWrittenAt *pgtype.Timestamptz
-	if err := row.Scan(&i.Author.ID, &i.Author.Name, &i.Author.Bio, &bookID, &bookAuthorID, &bookTitle, &bookRating, &bookWrittenAt); err != nil {
+	if err := row.Scan(
+		&i.Author.ID,
+		&i.Author.Name,
+		&i.Author.Bio,
+		&bookID,
+		&bookAuthorID,
+		&bookTitle,
+		&bookRating,
+		&bookWrittenAt,
+	); err != nil {
 		return i, err
 	}
 	if bookID != nil || bookAuthorID != nil || bookTitle != nil || bookRating != nil || bookWrittenAt != nil {
-		i.Book = &Book{ID: pgkitValue(bookID), AuthorID: pgkitValue(bookAuthorID), Title: pgkitValue(bookTitle), Rating: pgkitValue(bookRating), WrittenAt: pgkitValue(bookWrittenAt)}
+		i.Book = &Book{
+			ID:        pgkitValue(bookID),
+			AuthorID:  pgkitValue(bookAuthorID),
+			Title:     pgkitValue(bookTitle),
+			Rating:    pgkitValue(bookRating),
+			WrittenAt: pgkitValue(bookWrittenAt),
+		}
 	}
 	return i, nil
 }
@@ -220,7 +244,14 @@ func (q *Queries) AuthorsAndPenNames(ctx context.Context) ([]AuthorsAndPenNamesR
 		var penNameID *int64
 		var penNameAuthorID *pgtype.Int8
 		var penNamePenName *string
-		if err := rows.Scan(&authorID, &authorName, &authorBio, &penNameID, &penNameAuthorID, &penNamePenName); err != nil {
+		if err := rows.Scan(
+			&authorID,
+			&authorName,
+			&authorBio,
+			&penNameID,
+			&penNameAuthorID,
+			&penNamePenName,
+		); err != nil {
 			return nil, err
 		}
 		if authorID != nil || authorName != nil || authorBio != nil {
@@ -257,7 +288,14 @@ func (q *Queries) AuthorsAndPenNamesStream(ctx context.Context) iter.Seq2[Author
 			var penNameID *int64
 			var penNameAuthorID *pgtype.Int8
 			var penNamePenName *string
-			if err := rows.Scan(&authorID, &authorName, &authorBio, &penNameID, &penNameAuthorID, &penNamePenName); err != nil {
+			if err := rows.Scan(
+				&authorID,
+				&authorName,
+				&authorBio,
+				&penNameID,
+				&penNameAuthorID,
+				&penNamePenName,
+			); err != nil {
 				yield(zero, err)
 				return
 			}
@@ -266,6 +304,68 @@ func (q *Queries) AuthorsAndPenNamesStream(ctx context.Context) iter.Seq2[Author
 			}
 			if penNameID != nil || penNameAuthorID != nil || penNamePenName != nil {
 				i.PenName = &PenName{ID: pgkitValue(penNameID), AuthorID: pgkitValue(penNameAuthorID), PenName: pgkitValue(penNamePenName)}
+			}
+			if !yield(i, nil) {
+				return
+			}
+		}
+		if err := rows.Err(); err != nil {
+			yield(zero, err)
+		}
+	}
+}
+
+// AuthorsWithBioRow is a row of AuthorsWithBio.
+type AuthorsWithBioRow struct {
+	ID   int64
+	Name string
+	Bio  string
+}
+
+// pgkitAuthorsWithBioSQL is the statement of AuthorsWithBio: sqlc's pgkitAuthorsWithBio, named AuthorsWithBio for pgkit's errors and logs.
+const pgkitAuthorsWithBioSQL = `-- name: AuthorsWithBio :many
+SELECT id, name, bio FROM authors WHERE bio IS NOT NULL ORDER BY id
+`
+
+// AuthorsWithBio lists the authors who have a bio: sqlc's row is the
+// model Author (Bio pgtype.Text); the override gives a row of its own.
+func (q *Queries) AuthorsWithBio(ctx context.Context) ([]AuthorsWithBioRow, error) {
+	rows, err := q.db.Query(ctx, pgkitAuthorsWithBioSQL)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []AuthorsWithBioRow
+	for rows.Next() {
+		var i AuthorsWithBioRow
+		if err := rows.Scan(&i.ID, &i.Name, &i.Bio); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+// AuthorsWithBioStream yields AuthorsWithBio's rows one at a time, scanned exactly as AuthorsWithBio
+// scans them, in constant memory. Breaking out of the loop closes the
+// rows; an error ends the sequence.
+func (q *Queries) AuthorsWithBioStream(ctx context.Context) iter.Seq2[AuthorsWithBioRow, error] {
+	return func(yield func(AuthorsWithBioRow, error) bool) {
+		var zero AuthorsWithBioRow
+		rows, err := pgkitStreamQuery(ctx, q.db, pgkitAuthorsWithBioSQL)
+		if err != nil {
+			yield(zero, err)
+			return
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var i AuthorsWithBioRow
+			if err := rows.Scan(&i.ID, &i.Name, &i.Bio); err != nil {
+				yield(zero, err)
+				return
 			}
 			if !yield(i, nil) {
 				return
@@ -307,11 +407,26 @@ func (q *Queries) AuthorsWithBooks(ctx context.Context) ([]AuthorsWithBooksRow, 
 		var bookTitle *string
 		var bookRating *pgtype.Int4
 		var bookWrittenAt *pgtype.Timestamptz
-		if err := rows.Scan(&i.Author.ID, &i.Author.Name, &i.Author.Bio, &bookID, &bookAuthorID, &bookTitle, &bookRating, &bookWrittenAt); err != nil {
+		if err := rows.Scan(
+			&i.Author.ID,
+			&i.Author.Name,
+			&i.Author.Bio,
+			&bookID,
+			&bookAuthorID,
+			&bookTitle,
+			&bookRating,
+			&bookWrittenAt,
+		); err != nil {
 			return nil, err
 		}
 		if bookID != nil || bookAuthorID != nil || bookTitle != nil || bookRating != nil || bookWrittenAt != nil {
-			i.Book = &Book{ID: pgkitValue(bookID), AuthorID: pgkitValue(bookAuthorID), Title: pgkitValue(bookTitle), Rating: pgkitValue(bookRating), WrittenAt: pgkitValue(bookWrittenAt)}
+			i.Book = &Book{
+				ID:        pgkitValue(bookID),
+				AuthorID:  pgkitValue(bookAuthorID),
+				Title:     pgkitValue(bookTitle),
+				Rating:    pgkitValue(bookRating),
+				WrittenAt: pgkitValue(bookWrittenAt),
+			}
 		}
 		items = append(items, i)
 	}
@@ -340,12 +455,27 @@ func (q *Queries) AuthorsWithBooksStream(ctx context.Context) iter.Seq2[AuthorsW
 			var bookTitle *string
 			var bookRating *pgtype.Int4
 			var bookWrittenAt *pgtype.Timestamptz
-			if err := rows.Scan(&i.Author.ID, &i.Author.Name, &i.Author.Bio, &bookID, &bookAuthorID, &bookTitle, &bookRating, &bookWrittenAt); err != nil {
+			if err := rows.Scan(
+				&i.Author.ID,
+				&i.Author.Name,
+				&i.Author.Bio,
+				&bookID,
+				&bookAuthorID,
+				&bookTitle,
+				&bookRating,
+				&bookWrittenAt,
+			); err != nil {
 				yield(zero, err)
 				return
 			}
 			if bookID != nil || bookAuthorID != nil || bookTitle != nil || bookRating != nil || bookWrittenAt != nil {
-				i.Book = &Book{ID: pgkitValue(bookID), AuthorID: pgkitValue(bookAuthorID), Title: pgkitValue(bookTitle), Rating: pgkitValue(bookRating), WrittenAt: pgkitValue(bookWrittenAt)}
+				i.Book = &Book{
+					ID:        pgkitValue(bookID),
+					AuthorID:  pgkitValue(bookAuthorID),
+					Title:     pgkitValue(bookTitle),
+					Rating:    pgkitValue(bookRating),
+					WrittenAt: pgkitValue(bookWrittenAt),
+				}
 			}
 			if !yield(i, nil) {
 				return
@@ -387,11 +517,24 @@ func (q *Queries) BookTitlesByAuthor(ctx context.Context, minRating pgtype.Int4)
 		var bookTitle *string
 		var bookRating *pgtype.Int4
 		var bookWrittenAt *pgtype.Timestamptz
-		if err := rows.Scan(&i.Name, &bookID, &bookAuthorID, &bookTitle, &bookRating, &bookWrittenAt); err != nil {
+		if err := rows.Scan(
+			&i.Name,
+			&bookID,
+			&bookAuthorID,
+			&bookTitle,
+			&bookRating,
+			&bookWrittenAt,
+		); err != nil {
 			return nil, err
 		}
 		if bookID != nil || bookAuthorID != nil || bookTitle != nil || bookRating != nil || bookWrittenAt != nil {
-			i.Book = &Book{ID: pgkitValue(bookID), AuthorID: pgkitValue(bookAuthorID), Title: pgkitValue(bookTitle), Rating: pgkitValue(bookRating), WrittenAt: pgkitValue(bookWrittenAt)}
+			i.Book = &Book{
+				ID:        pgkitValue(bookID),
+				AuthorID:  pgkitValue(bookAuthorID),
+				Title:     pgkitValue(bookTitle),
+				Rating:    pgkitValue(bookRating),
+				WrittenAt: pgkitValue(bookWrittenAt),
+			}
 		}
 		items = append(items, i)
 	}
@@ -420,12 +563,25 @@ func (q *Queries) BookTitlesByAuthorStream(ctx context.Context, minRating pgtype
 			var bookTitle *string
 			var bookRating *pgtype.Int4
 			var bookWrittenAt *pgtype.Timestamptz
-			if err := rows.Scan(&i.Name, &bookID, &bookAuthorID, &bookTitle, &bookRating, &bookWrittenAt); err != nil {
+			if err := rows.Scan(
+				&i.Name,
+				&bookID,
+				&bookAuthorID,
+				&bookTitle,
+				&bookRating,
+				&bookWrittenAt,
+			); err != nil {
 				yield(zero, err)
 				return
 			}
 			if bookID != nil || bookAuthorID != nil || bookTitle != nil || bookRating != nil || bookWrittenAt != nil {
-				i.Book = &Book{ID: pgkitValue(bookID), AuthorID: pgkitValue(bookAuthorID), Title: pgkitValue(bookTitle), Rating: pgkitValue(bookRating), WrittenAt: pgkitValue(bookWrittenAt)}
+				i.Book = &Book{
+					ID:        pgkitValue(bookID),
+					AuthorID:  pgkitValue(bookAuthorID),
+					Title:     pgkitValue(bookTitle),
+					Rating:    pgkitValue(bookRating),
+					WrittenAt: pgkitValue(bookWrittenAt),
+				}
 			}
 			if !yield(i, nil) {
 				return
@@ -464,7 +620,14 @@ func (q *Queries) EmployeesWithManagers(ctx context.Context) ([]EmployeesWithMan
 		var employee_2ID *int64
 		var employee_2Name *string
 		var employee_2ManagerID *pgtype.Int8
-		if err := rows.Scan(&i.Employee.ID, &i.Employee.Name, &i.Employee.ManagerID, &employee_2ID, &employee_2Name, &employee_2ManagerID); err != nil {
+		if err := rows.Scan(
+			&i.Employee.ID,
+			&i.Employee.Name,
+			&i.Employee.ManagerID,
+			&employee_2ID,
+			&employee_2Name,
+			&employee_2ManagerID,
+		); err != nil {
 			return nil, err
 		}
 		if employee_2ID != nil || employee_2Name != nil || employee_2ManagerID != nil {
@@ -495,7 +658,14 @@ func (q *Queries) EmployeesWithManagersStream(ctx context.Context) iter.Seq2[Emp
 			var employee_2ID *int64
 			var employee_2Name *string
 			var employee_2ManagerID *pgtype.Int8
-			if err := rows.Scan(&i.Employee.ID, &i.Employee.Name, &i.Employee.ManagerID, &employee_2ID, &employee_2Name, &employee_2ManagerID); err != nil {
+			if err := rows.Scan(
+				&i.Employee.ID,
+				&i.Employee.Name,
+				&i.Employee.ManagerID,
+				&employee_2ID,
+				&employee_2Name,
+				&employee_2ManagerID,
+			); err != nil {
 				yield(zero, err)
 				return
 			}
@@ -539,7 +709,14 @@ func (q *Queries) PenNamesWithAuthors(ctx context.Context) ([]PenNamesWithAuthor
 		var authorID *int64
 		var authorName *string
 		var authorBio *pgtype.Text
-		if err := rows.Scan(&authorID, &authorName, &authorBio, &i.PenName.ID, &i.PenName.AuthorID, &i.PenName.PenName); err != nil {
+		if err := rows.Scan(
+			&authorID,
+			&authorName,
+			&authorBio,
+			&i.PenName.ID,
+			&i.PenName.AuthorID,
+			&i.PenName.PenName,
+		); err != nil {
 			return nil, err
 		}
 		if authorID != nil || authorName != nil || authorBio != nil {
@@ -570,7 +747,14 @@ func (q *Queries) PenNamesWithAuthorsStream(ctx context.Context) iter.Seq2[PenNa
 			var authorID *int64
 			var authorName *string
 			var authorBio *pgtype.Text
-			if err := rows.Scan(&authorID, &authorName, &authorBio, &i.PenName.ID, &i.PenName.AuthorID, &i.PenName.PenName); err != nil {
+			if err := rows.Scan(
+				&authorID,
+				&authorName,
+				&authorBio,
+				&i.PenName.ID,
+				&i.PenName.AuthorID,
+				&i.PenName.PenName,
+			); err != nil {
 				yield(zero, err)
 				return
 			}

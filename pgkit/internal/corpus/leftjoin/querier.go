@@ -36,6 +36,11 @@ type Querier interface {
 	// pgkit:embed authors nullable
 	// pgkit:embed pen_names nullable
 	pgkitAuthorsAndPenNames(ctx context.Context) ([]pgkitAuthorsAndPenNamesRow, error)
+	// pgkit:public AuthorsWithBio
+	// pgkit:column bio notnull
+	// AuthorsWithBio lists the authors who have a bio: sqlc's row is the
+	// model Author (Bio pgtype.Text); the override gives a row of its own.
+	pgkitAuthorsWithBio(ctx context.Context) ([]Author, error)
 	// pgkit:public AuthorsWithBooks
 	// pgkit:embed authors notnull
 	// pgkit:embed books nullable

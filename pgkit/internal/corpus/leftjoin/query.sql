@@ -107,3 +107,10 @@ FROM authors
 LEFT JOIN books ON books.author_id = authors.id
 WHERE books.rating IS NOT NULL
 ORDER BY books.id;
+
+-- name: pgkitAuthorsWithBio :many
+-- pgkit:public AuthorsWithBio
+-- pgkit:column bio notnull
+-- AuthorsWithBio lists the authors who have a bio: sqlc's row is the
+-- model Author (Bio pgtype.Text); the override gives a row of its own.
+SELECT * FROM authors WHERE bio IS NOT NULL ORDER BY id;

@@ -237,6 +237,34 @@ func (q *Queries) pgkitAuthorsAndPenNames(ctx context.Context) ([]pgkitAuthorsAn
 	return items, nil
 }
 
+const pgkitAuthorsWithBio = `-- name: pgkitAuthorsWithBio :many
+SELECT id, name, bio FROM authors WHERE bio IS NOT NULL ORDER BY id
+`
+
+// pgkit:public AuthorsWithBio
+// pgkit:column bio notnull
+// AuthorsWithBio lists the authors who have a bio: sqlc's row is the
+// model Author (Bio pgtype.Text); the override gives a row of its own.
+func (q *Queries) pgkitAuthorsWithBio(ctx context.Context) ([]Author, error) {
+	rows, err := q.db.Query(ctx, pgkitAuthorsWithBio)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []Author
+	for rows.Next() {
+		var i Author
+		if err := rows.Scan(&i.ID, &i.Name, &i.Bio); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const pgkitAuthorsWithBooks = `-- name: pgkitAuthorsWithBooks :many
 SELECT authors.id, authors.name, authors.bio, books.id, books.author_id, books.title, books.rating, books.written_at
 FROM authors

@@ -113,7 +113,14 @@ func (q *Queries) AuthorProfile(ctx context.Context, id int64) (*AuthorProfileRo
 	var profileAuthorID *int64
 	var profileWebsite *string
 	var profileSince *pgtype.Date
-	if err := row.Scan(&i.Author.ID, &i.Author.Name, &i.Author.Bio, &profileAuthorID, &profileWebsite, &profileSince); err != nil {
+	if err := row.Scan(
+		&i.Author.ID,
+		&i.Author.Name,
+		&i.Author.Bio,
+		&profileAuthorID,
+		&profileWebsite,
+		&profileSince,
+	); err != nil {
 		return &i, err
 	}
 	if profileAuthorID != nil || profileWebsite != nil || profileSince != nil {
@@ -175,11 +182,26 @@ func (q *Queries) AuthorWithBook(ctx context.Context, id int64) (*AuthorWithBook
 	var bookTitle *string
 	var bookRating *int32
 	var bookWrittenAt *pgtype.Timestamptz
-	if err := row.Scan(&i.Author.ID, &i.Author.Name, &i.Author.Bio, &bookID, &bookAuthorID, &bookTitle, &bookRating, &bookWrittenAt); err != nil {
+	if err := row.Scan(
+		&i.Author.ID,
+		&i.Author.Name,
+		&i.Author.Bio,
+		&bookID,
+		&bookAuthorID,
+		&bookTitle,
+		&bookRating,
+		&bookWrittenAt,
+	); err != nil {
 		return &i, err
 	}
 	if bookID != nil || bookAuthorID != nil || bookTitle != nil || bookRating != nil || bookWrittenAt != nil {
-		i.Book = &Book{ID: pgkitValue(bookID), AuthorID: pgkitValue(bookAuthorID), Title: pgkitValue(bookTitle), Rating: bookRating, WrittenAt: pgkitValue(bookWrittenAt)}
+		i.Book = &Book{
+			ID:        pgkitValue(bookID),
+			AuthorID:  pgkitValue(bookAuthorID),
+			Title:     pgkitValue(bookTitle),
+			Rating:    bookRating,
+			WrittenAt: pgkitValue(bookWrittenAt),
+		}
 	}
 	return &i, nil
 }
@@ -214,11 +236,26 @@ func (q *Queries) AuthorsWithBooks(ctx context.Context) ([]*AuthorsWithBooksRow,
 		var bookTitle *string
 		var bookRating *int32
 		var bookWrittenAt *pgtype.Timestamptz
-		if err := rows.Scan(&i.Author.ID, &i.Author.Name, &i.Author.Bio, &bookID, &bookAuthorID, &bookTitle, &bookRating, &bookWrittenAt); err != nil {
+		if err := rows.Scan(
+			&i.Author.ID,
+			&i.Author.Name,
+			&i.Author.Bio,
+			&bookID,
+			&bookAuthorID,
+			&bookTitle,
+			&bookRating,
+			&bookWrittenAt,
+		); err != nil {
 			return nil, err
 		}
 		if bookID != nil || bookAuthorID != nil || bookTitle != nil || bookRating != nil || bookWrittenAt != nil {
-			i.Book = &Book{ID: pgkitValue(bookID), AuthorID: pgkitValue(bookAuthorID), Title: pgkitValue(bookTitle), Rating: bookRating, WrittenAt: pgkitValue(bookWrittenAt)}
+			i.Book = &Book{
+				ID:        pgkitValue(bookID),
+				AuthorID:  pgkitValue(bookAuthorID),
+				Title:     pgkitValue(bookTitle),
+				Rating:    bookRating,
+				WrittenAt: pgkitValue(bookWrittenAt),
+			}
 		}
 		items = append(items, &i)
 	}
@@ -247,12 +284,27 @@ func (q *Queries) AuthorsWithBooksStream(ctx context.Context) iter.Seq2[*Authors
 			var bookTitle *string
 			var bookRating *int32
 			var bookWrittenAt *pgtype.Timestamptz
-			if err := rows.Scan(&i.Author.ID, &i.Author.Name, &i.Author.Bio, &bookID, &bookAuthorID, &bookTitle, &bookRating, &bookWrittenAt); err != nil {
+			if err := rows.Scan(
+				&i.Author.ID,
+				&i.Author.Name,
+				&i.Author.Bio,
+				&bookID,
+				&bookAuthorID,
+				&bookTitle,
+				&bookRating,
+				&bookWrittenAt,
+			); err != nil {
 				yield(zero, err)
 				return
 			}
 			if bookID != nil || bookAuthorID != nil || bookTitle != nil || bookRating != nil || bookWrittenAt != nil {
-				i.Book = &Book{ID: pgkitValue(bookID), AuthorID: pgkitValue(bookAuthorID), Title: pgkitValue(bookTitle), Rating: bookRating, WrittenAt: pgkitValue(bookWrittenAt)}
+				i.Book = &Book{
+					ID:        pgkitValue(bookID),
+					AuthorID:  pgkitValue(bookAuthorID),
+					Title:     pgkitValue(bookTitle),
+					Rating:    bookRating,
+					WrittenAt: pgkitValue(bookWrittenAt),
+				}
 			}
 			if !yield(&i, nil) {
 				return

@@ -50,7 +50,12 @@ RETURNING id, email, nickname, team_id
 func (q *Queries) UserClaim(ctx context.Context, db DBTX, arg UserClaimParams) (User, bool, error) {
 	row := db.QueryRow(ctx, pgkitUserClaimSQL, arg.Email, arg.Nickname, arg.TeamID)
 	var i User
-	if err := row.Scan(&i.ID, &i.Email, &i.Nickname, &i.TeamID); err != nil {
+	if err := row.Scan(
+		&i.ID,
+		&i.Email,
+		&i.Nickname,
+		&i.TeamID,
+	); err != nil {
 		var zero User
 		if errors.Is(err, pgx.ErrNoRows) {
 			return zero, false, nil
@@ -88,7 +93,12 @@ SELECT id, email, nickname, team_id FROM users WHERE id = $1
 func (q *Queries) UserFind(ctx context.Context, db DBTX, id int64) (User, bool, error) {
 	row := db.QueryRow(ctx, pgkitUserFindSQL, id)
 	var i User
-	if err := row.Scan(&i.ID, &i.Email, &i.Nickname, &i.TeamID); err != nil {
+	if err := row.Scan(
+		&i.ID,
+		&i.Email,
+		&i.Nickname,
+		&i.TeamID,
+	); err != nil {
 		var zero User
 		if errors.Is(err, pgx.ErrNoRows) {
 			return zero, false, nil
@@ -163,7 +173,14 @@ func (q *Queries) UserWithTeam(ctx context.Context, db DBTX, id int64) (UserWith
 	var i UserWithTeamRow
 	var teamID *int64
 	var teamName *string
-	if err := row.Scan(&i.User.ID, &i.User.Email, &i.User.Nickname, &i.User.TeamID, &teamID, &teamName); err != nil {
+	if err := row.Scan(
+		&i.User.ID,
+		&i.User.Email,
+		&i.User.Nickname,
+		&i.User.TeamID,
+		&teamID,
+		&teamName,
+	); err != nil {
 		var zero UserWithTeamRow
 		if errors.Is(err, pgx.ErrNoRows) {
 			return zero, false, nil
@@ -202,7 +219,14 @@ func (q *Queries) UsersWithTeams(ctx context.Context, db DBTX) ([]UsersWithTeams
 		var i UsersWithTeamsRow
 		var teamID *int64
 		var teamName *string
-		if err := rows.Scan(&i.User.ID, &i.User.Email, &i.User.Nickname, &i.User.TeamID, &teamID, &teamName); err != nil {
+		if err := rows.Scan(
+			&i.User.ID,
+			&i.User.Email,
+			&i.User.Nickname,
+			&i.User.TeamID,
+			&teamID,
+			&teamName,
+		); err != nil {
 			return nil, err
 		}
 		if teamID != nil || teamName != nil {
@@ -232,7 +256,14 @@ func (q *Queries) UsersWithTeamsStream(ctx context.Context, db DBTX) iter.Seq2[U
 			var i UsersWithTeamsRow
 			var teamID *int64
 			var teamName *string
-			if err := rows.Scan(&i.User.ID, &i.User.Email, &i.User.Nickname, &i.User.TeamID, &teamID, &teamName); err != nil {
+			if err := rows.Scan(
+				&i.User.ID,
+				&i.User.Email,
+				&i.User.Nickname,
+				&i.User.TeamID,
+				&teamID,
+				&teamName,
+			); err != nil {
 				yield(zero, err)
 				return
 			}

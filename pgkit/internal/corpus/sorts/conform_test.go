@@ -51,7 +51,7 @@ func TestConformance(t *testing.T) {
 					to     *sorts.Review
 					rating int32
 				}{{&r1, 3}, {&r2, 5}, {&r3, 5}, {&r4, 1}} {
-					*r.to, err = q.CreateReview(c.Ctx, sorts.CreateReviewParams{
+					*r.to, err = q.CreateReview(c.Ctx, &sorts.CreateReviewParams{
 						ProductID: widget.ID, Rating: r.rating, Body: "review", CreatedAt: pgtype.Timestamptz{Time: t0.Add(time.Duration(k) * time.Hour), Valid: true},
 					})
 					conform.NoErr(c, "CreateReview", err)
@@ -60,7 +60,7 @@ func TestConformance(t *testing.T) {
 			}},
 			{Name: "every order of a :many with params and LIMIT", Read: true, Run: func(c *conform.C, q *sorts.Queries) error {
 				var s sorts.Store = q // Store lists the public method with its sort parameter
-				all := sorts.ReviewsParams{ProductID: widget.ID, Lim: 10}
+				all := &sorts.ReviewsParams{ProductID: widget.ID, Lim: 10}
 				for _, tc := range []struct {
 					sort sorts.ReviewsSort
 					want []int64
@@ -73,9 +73,9 @@ func TestConformance(t *testing.T) {
 					got := conform.Many[sorts.Review](c, s, "Reviews", c.Ctx, all, tc.sort)
 					conform.Equal(c, "Reviews sorted "+tc.sort.String(), ids(got, reviewID), tc.want)
 				}
-				got := conform.Many[sorts.Review](c, q, "Reviews", c.Ctx, sorts.ReviewsParams{ProductID: widget.ID, Lim: 2}, sorts.ReviewsSortOldest)
+				got := conform.Many[sorts.Review](c, q, "Reviews", c.Ctx, &sorts.ReviewsParams{ProductID: widget.ID, Lim: 2}, sorts.ReviewsSortOldest)
 				conform.Equal(c, "Reviews oldest, LIMIT 2", got, []sorts.Review{r1, r2})
-				none := conform.Many[sorts.Review](c, q, "Reviews", c.Ctx, sorts.ReviewsParams{ProductID: gizmo.ID, Lim: 10}, sorts.ReviewsSortHighestRated)
+				none := conform.Many[sorts.Review](c, q, "Reviews", c.Ctx, &sorts.ReviewsParams{ProductID: gizmo.ID, Lim: 10}, sorts.ReviewsSortHighestRated)
 				conform.Equal(c, "Reviews of a product without any", len(none), 0)
 				return nil
 			}},
@@ -102,12 +102,12 @@ func TestConformance(t *testing.T) {
 				if bad.Valid() {
 					c.Errorf("%q is Valid", bad)
 				}
-				_, err := q.Reviews(c.Ctx, sorts.ReviewsParams{ProductID: widget.ID, Lim: 1}, bad)
+				_, err := q.Reviews(c.Ctx, &sorts.ReviewsParams{ProductID: widget.ID, Lim: 1}, bad)
 				if err == nil || !strings.Contains(err.Error(), "unknown sort") || !strings.Contains(err.Error(), string(bad)) {
 					c.Errorf("Reviews with an unknown sort (%s): %v, want an error naming it", c.Mode, err)
 				}
 				n := 0
-				for _, err := range q.ReviewsStream(c.Ctx, sorts.ReviewsParams{ProductID: widget.ID, Lim: 1}, bad) {
+				for _, err := range q.ReviewsStream(c.Ctx, &sorts.ReviewsParams{ProductID: widget.ID, Lim: 1}, bad) {
 					n++
 					if err == nil || !strings.Contains(err.Error(), "unknown sort") {
 						c.Errorf("ReviewsStream with an unknown sort (%s): %v", c.Mode, err)

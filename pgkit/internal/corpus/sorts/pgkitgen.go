@@ -17,9 +17,9 @@ import (
 // calling RunInTx on it again opens a savepoint.
 type Store interface {
 	CreateProduct(ctx context.Context, name string) (Product, error)
-	CreateReview(ctx context.Context, arg CreateReviewParams) (Review, error)
+	CreateReview(ctx context.Context, arg *CreateReviewParams) (Review, error)
 	ProductNames(ctx context.Context, pattern string, sort ProductNamesSort) ([]Product, error)
-	Reviews(ctx context.Context, arg ReviewsParams, sort ReviewsSort) ([]Review, error)
+	Reviews(ctx context.Context, arg *ReviewsParams, sort ReviewsSort) ([]Review, error)
 	TopReview(ctx context.Context, productID int64, sort TopReviewSort) (TopReviewRow, error)
 	Streamer
 	// RunInTx runs fn in a transaction on what the Queries run on. On a
@@ -73,7 +73,7 @@ func (q *Queries) RunInTx(ctx context.Context, fn func(Store) error) error {
 // yielded one at a time in constant memory instead of collected in a slice.
 type Streamer interface {
 	ProductNamesStream(ctx context.Context, pattern string, sort ProductNamesSort) iter.Seq2[Product, error]
-	ReviewsStream(ctx context.Context, arg ReviewsParams, sort ReviewsSort) iter.Seq2[Review, error]
+	ReviewsStream(ctx context.Context, arg *ReviewsParams, sort ReviewsSort) iter.Seq2[Review, error]
 }
 
 // pgkitStreamQuery runs a …Stream method's query. A DB that offers QueryStream
@@ -276,7 +276,7 @@ LIMIT $2
 // Reviews lists a product's reviews, at most lim of them.
 //
 // sort picks the order of the rows (one static statement each): newest, highest_rated, oldest.
-func (q *Queries) Reviews(ctx context.Context, arg ReviewsParams, sort ReviewsSort) ([]Review, error) {
+func (q *Queries) Reviews(ctx context.Context, arg *ReviewsParams, sort ReviewsSort) ([]Review, error) {
 	var query string
 	switch sort {
 	case "", ReviewsSortNewest:
@@ -296,7 +296,13 @@ func (q *Queries) Reviews(ctx context.Context, arg ReviewsParams, sort ReviewsSo
 	var items []Review
 	for rows.Next() {
 		var i Review
-		if err := rows.Scan(&i.ID, &i.ProductID, &i.Rating, &i.Body, &i.CreatedAt); err != nil {
+		if err := rows.Scan(
+			&i.ID,
+			&i.ProductID,
+			&i.Rating,
+			&i.Body,
+			&i.CreatedAt,
+		); err != nil {
 			return nil, err
 		}
 		items = append(items, i)
@@ -310,7 +316,7 @@ func (q *Queries) Reviews(ctx context.Context, arg ReviewsParams, sort ReviewsSo
 // ReviewsStream yields Reviews's rows one at a time, scanned exactly as Reviews
 // scans them, in constant memory. Breaking out of the loop closes the
 // rows; an error ends the sequence.
-func (q *Queries) ReviewsStream(ctx context.Context, arg ReviewsParams, sort ReviewsSort) iter.Seq2[Review, error] {
+func (q *Queries) ReviewsStream(ctx context.Context, arg *ReviewsParams, sort ReviewsSort) iter.Seq2[Review, error] {
 	return func(yield func(Review, error) bool) {
 		var zero Review
 		var query string
@@ -333,7 +339,13 @@ func (q *Queries) ReviewsStream(ctx context.Context, arg ReviewsParams, sort Rev
 		defer rows.Close()
 		for rows.Next() {
 			var i Review
-			if err := rows.Scan(&i.ID, &i.ProductID, &i.Rating, &i.Body, &i.CreatedAt); err != nil {
+			if err := rows.Scan(
+				&i.ID,
+				&i.ProductID,
+				&i.Rating,
+				&i.Body,
+				&i.CreatedAt,
+			); err != nil {
 				yield(zero, err)
 				return
 			}

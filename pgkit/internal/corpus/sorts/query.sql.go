@@ -35,7 +35,7 @@ type CreateReviewParams struct {
 	CreatedAt pgtype.Timestamptz
 }
 
-func (q *Queries) CreateReview(ctx context.Context, arg CreateReviewParams) (Review, error) {
+func (q *Queries) CreateReview(ctx context.Context, arg *CreateReviewParams) (Review, error) {
 	row := q.db.QueryRow(ctx, createReview,
 		arg.ProductID,
 		arg.Rating,
@@ -124,7 +124,7 @@ type pgkitReviewsSortHighestRatedParams struct {
 // pgkit:public Reviews
 // pgkit:sort highest_rated
 // Reviews lists a product's reviews, at most lim of them.
-func (q *Queries) pgkitReviewsSortHighestRated(ctx context.Context, arg pgkitReviewsSortHighestRatedParams) ([]Review, error) {
+func (q *Queries) pgkitReviewsSortHighestRated(ctx context.Context, arg *pgkitReviewsSortHighestRatedParams) ([]Review, error) {
 	rows, err := q.db.Query(ctx, pgkitReviewsSortHighestRated, arg.ProductID, arg.Lim)
 	if err != nil {
 		return nil, err
@@ -165,7 +165,7 @@ type pgkitReviewsSortNewestParams struct {
 // pgkit:public Reviews
 // pgkit:sort newest default
 // Reviews lists a product's reviews, at most lim of them.
-func (q *Queries) pgkitReviewsSortNewest(ctx context.Context, arg pgkitReviewsSortNewestParams) ([]Review, error) {
+func (q *Queries) pgkitReviewsSortNewest(ctx context.Context, arg *pgkitReviewsSortNewestParams) ([]Review, error) {
 	rows, err := q.db.Query(ctx, pgkitReviewsSortNewest, arg.ProductID, arg.Lim)
 	if err != nil {
 		return nil, err
@@ -206,7 +206,7 @@ type pgkitReviewsSortOldestParams struct {
 // pgkit:public Reviews
 // pgkit:sort oldest
 // Reviews lists a product's reviews, at most lim of them.
-func (q *Queries) pgkitReviewsSortOldest(ctx context.Context, arg pgkitReviewsSortOldestParams) ([]Review, error) {
+func (q *Queries) pgkitReviewsSortOldest(ctx context.Context, arg *pgkitReviewsSortOldestParams) ([]Review, error) {
 	rows, err := q.db.Query(ctx, pgkitReviewsSortOldest, arg.ProductID, arg.Lim)
 	if err != nil {
 		return nil, err

@@ -49,10 +49,10 @@ func TestEachOrderIsStatic(t *testing.T) {
 	} {
 		r := &recorder{}
 		q := New(r)
-		if _, err := q.Reviews(t.Context(), ReviewsParams{}, tc.sort); !errors.Is(err, errRecorded) {
+		if _, err := q.Reviews(t.Context(), &ReviewsParams{}, tc.sort); !errors.Is(err, errRecorded) {
 			t.Fatalf("Reviews(%q): %v", tc.sort, err)
 		}
-		for range q.ReviewsStream(t.Context(), ReviewsParams{}, tc.sort) {
+		for range q.ReviewsStream(t.Context(), &ReviewsParams{}, tc.sort) {
 		}
 		if len(r.sql) != 2 || r.sql[0] != tc.sql || r.sql[1] != tc.sql {
 			t.Errorf("sort %q ran %q, want the constant %q twice", tc.sort, r.sql, tc.sql)
@@ -67,7 +67,7 @@ func TestEachOrderIsStatic(t *testing.T) {
 	}
 	// An unknown order runs nothing.
 	r = &recorder{}
-	if _, err := New(r).Reviews(t.Context(), ReviewsParams{}, "bogus"); err == nil || len(r.sql) != 0 {
+	if _, err := New(r).Reviews(t.Context(), &ReviewsParams{}, "bogus"); err == nil || len(r.sql) != 0 {
 		t.Errorf("an unknown sort: %v, ran %q", err, r.sql)
 	}
 }
