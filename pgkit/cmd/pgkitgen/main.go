@@ -19,7 +19,9 @@
 //     (emit_methods_with_db_argument): DB, which returns what the Queries
 //     run on, so that pgkit.Pipeline and pgkit.Gather called inside a
 //     transaction run in it; and Store, the queries (sqlc's Querier when
-//     emit_interface is on, else their method set) plus Streamer plus
+//     emit_interface is on, else their method set; with hidden queries
+//     their exported methods and the public ones, not Querier, which
+//     lists the hidden ones unexported) plus Streamer plus
 //     RunInTx, so that code written against an interface can open a
 //     transaction (sqlc issue #383).
 //

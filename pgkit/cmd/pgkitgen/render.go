@@ -246,7 +246,10 @@ func renderStore(p *pkg, n names, im *imports, w func(string, ...any), t func(as
 // calling RunInTx on it again opens a savepoint.
 type %[1]s interface {
 `, n.store)
-	if p.querier {
+	// sqlc's Querier lists the hidden pgkit+X methods too, unexported, which
+	// no type outside the package could implement: with hidden queries,
+	// Store lists sqlc's exported methods itself and stays mockable.
+	if p.querier && len(public) == 0 {
 		w("\tQuerier\n")
 	} else {
 		for _, m := range p.queries {

@@ -3,6 +3,7 @@ package leftjoin_test
 import (
 	"embed"
 	"os"
+	"reflect"
 	"testing"
 	"time"
 
@@ -21,6 +22,24 @@ func TestMain(m *testing.M) { os.Exit(pgkittest.Run(m)) }
 func text(s string) pgtype.Text { return pgtype.Text{String: s, Valid: true} }
 func int4(n int32) pgtype.Int4  { return pgtype.Int4{Int32: n, Valid: true} }
 func int8(n int64) pgtype.Int8  { return pgtype.Int8{Int64: n, Valid: true} }
+
+// TestStoreIsMockable: sqlc's Querier lists the hidden pgkit+X methods,
+// unexported; pgkitgen's Store does not embed it then, so that a type
+// outside the package can implement Store.
+func TestStoreIsMockable(t *testing.T) {
+	store, querier := reflect.TypeFor[leftjoin.Store](), reflect.TypeFor[leftjoin.Querier]()
+	for i := range store.NumMethod() {
+		if m := store.Method(i); !m.IsExported() {
+			t.Errorf("Store has the unexported method %s", m.Name)
+		}
+	}
+	if _, ok := store.MethodByName("AuthorWithBook"); !ok {
+		t.Error("Store lacks the public AuthorWithBook")
+	}
+	if _, ok := querier.MethodByName("CreateAuthor"); !ok || querier.NumMethod() <= 5 {
+		t.Errorf("sqlc's Querier has %d methods, want its exported ones and the hidden ones", querier.NumMethod())
+	}
+}
 
 func TestConformance(t *testing.T) {
 	p := conform.Package{Migrations: conform.Migrations(migrations), Queries: (*leftjoin.Queries)(nil)}

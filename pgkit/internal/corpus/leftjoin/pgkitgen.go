@@ -17,7 +17,11 @@ import (
 // it; inside RunInTx, the Store passed to fn runs in the transaction, and
 // calling RunInTx on it again opens a savepoint.
 type Store interface {
-	Querier
+	CreateAuthor(ctx context.Context, arg CreateAuthorParams) (Author, error)
+	CreateBook(ctx context.Context, arg CreateBookParams) (Book, error)
+	CreateEmployee(ctx context.Context, arg CreateEmployeeParams) (Employee, error)
+	CreatePenName(ctx context.Context, arg CreatePenNameParams) (PenName, error)
+	CreateProfile(ctx context.Context, arg CreateProfileParams) error
 	AuthorProfile(ctx context.Context, id int64) (AuthorProfileRow, error)
 	AuthorStats(ctx context.Context, authorID int64) (AuthorStatsRow, error)
 	AuthorWithBook(ctx context.Context, id int64) (AuthorWithBookRow, error)
