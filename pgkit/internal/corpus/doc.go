@@ -43,7 +43,7 @@
 //	leftjoinptr  the same under emit_pointers_for_null_types and emit_result_struct_pointers, emit_interface off
 //	opt          :opt (Row, bool, error) of a model row, a custom row, single columns, INSERT … ON CONFLICT DO
 //	             NOTHING RETURNING (false when skipped; a unique violation and a cancelled context stay errors),
-//	             a nullable embed; emit_methods_with_db_argument with emit_interface
+//	             a nullable embed; a typed sort; emit_methods_with_db_argument with emit_interface
 //	sorts        typed sorts (pgkit:sort): XSort, its constants, Valid, String, ParseXSort; one static statement
 //	             per order (static_test.go), :many with Params and LIMIT, :many with one parameter, :one;
 //	             emit_params_struct_pointers

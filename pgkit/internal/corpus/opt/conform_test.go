@@ -103,6 +103,13 @@ func TestConformance(t *testing.T) {
 				conform.Equal(c, "UsersWithTeams", all, []opt.UsersWithTeamsRow{{User: ada, Team: &red}, {User: bob}})
 				return nil
 			}},
+			{Name: "a sort taking the DB", Read: true, Run: func(c *conform.C, db opt.DBTX) error {
+				byEmail := conform.Many[opt.User](c, queries, "Users", c.Ctx, db, opt.UsersSortEmail)
+				conform.Equal(c, "Users by email", byEmail, []opt.User{ada, bob})
+				newest := conform.Many[opt.User](c, queries, "Users", c.Ctx, db, opt.UsersSortNewest)
+				conform.Equal(c, "Users newest", newest, []opt.User{bob, ada})
+				return nil
+			}},
 			{Name: "a cancelled context is an error", Read: true, Run: func(c *conform.C, db opt.DBTX) error {
 				dead, cancel := context.WithCancel(c.Ctx)
 				cancel()

@@ -6,6 +6,7 @@ package opt
 import (
 	"context"
 	"errors"
+	"fmt"
 	"iter"
 
 	"github.com/jackc/pgx/v5"
@@ -15,6 +16,7 @@ import (
 // Streamer has a …Stream method for every :many query: the same rows,
 // yielded one at a time in constant memory instead of collected in a slice.
 type Streamer interface {
+	UsersStream(ctx context.Context, db DBTX, sort UsersSort) iter.Seq2[User, error]
 	UsersWithTeamsStream(ctx context.Context, db DBTX) iter.Seq2[UsersWithTeamsRow, error]
 }
 
@@ -191,6 +193,131 @@ func (q *Queries) UserWithTeam(ctx context.Context, db DBTX, id int64) (UserWith
 		i.Team = &Team{ID: pgkitValue(teamID), Name: pgkitValue(teamName)}
 	}
 	return i, true, nil
+}
+
+// UsersSort is an order of Users's rows. The zero value is the default, email.
+type UsersSort string
+
+// The orders of Users.
+const (
+	UsersSortEmail  UsersSort = "email" // the default
+	UsersSortNewest UsersSort = "newest"
+)
+
+// Valid reports whether s is one of the orders or the zero value.
+func (s UsersSort) Valid() bool {
+	switch s {
+	case "", UsersSortEmail, UsersSortNewest:
+		return true
+	}
+	return false
+}
+
+// String returns the order's name (the default's for the zero value).
+func (s UsersSort) String() string {
+	if s == "" {
+		return "email"
+	}
+	return string(s)
+}
+
+// ParseUsersSort returns the order named s ("" is the default); any other
+// name is an error.
+func ParseUsersSort(s string) (UsersSort, error) {
+	if v := UsersSort(s); v.Valid() {
+		return v, nil
+	}
+	return "", fmt.Errorf("Users: unknown sort %q (want one of email, newest)", s)
+}
+
+// pgkitUsersSortEmailSQL is the statement of Users in order email: sqlc's pgkitUsersSortEmail, named Users for pgkit's errors and logs.
+const pgkitUsersSortEmailSQL = `-- name: Users :many sort=email
+SELECT id, email, nickname, team_id FROM users ORDER BY email
+`
+
+// pgkitUsersSortNewestSQL is the statement of Users in order newest: sqlc's pgkitUsersSortNewest, named Users for pgkit's errors and logs.
+const pgkitUsersSortNewestSQL = `-- name: Users :many sort=newest
+SELECT id, email, nickname, team_id FROM users ORDER BY id DESC
+`
+
+// Users runs query Users and returns its rows.
+//
+// sort picks the order of the rows (one static statement each): email, newest.
+func (q *Queries) Users(ctx context.Context, db DBTX, sort UsersSort) ([]User, error) {
+	var query string
+	switch sort {
+	case "", UsersSortEmail:
+		query = pgkitUsersSortEmailSQL
+	case UsersSortNewest:
+		query = pgkitUsersSortNewestSQL
+	default:
+		return nil, fmt.Errorf("Users: unknown sort %q (want one of email, newest)", string(sort))
+	}
+	rows, err := db.Query(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []User
+	for rows.Next() {
+		var i User
+		if err := rows.Scan(
+			&i.ID,
+			&i.Email,
+			&i.Nickname,
+			&i.TeamID,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+// UsersStream yields Users's rows one at a time, scanned exactly as Users
+// scans them, in constant memory. Breaking out of the loop closes the
+// rows; an error ends the sequence.
+func (q *Queries) UsersStream(ctx context.Context, db DBTX, sort UsersSort) iter.Seq2[User, error] {
+	return func(yield func(User, error) bool) {
+		var zero User
+		var query string
+		switch sort {
+		case "", UsersSortEmail:
+			query = pgkitUsersSortEmailSQL
+		case UsersSortNewest:
+			query = pgkitUsersSortNewestSQL
+		default:
+			yield(zero, fmt.Errorf("Users: unknown sort %q (want one of email, newest)", string(sort)))
+			return
+		}
+		rows, err := pgkitStreamQuery(ctx, db, query)
+		if err != nil {
+			yield(zero, err)
+			return
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var i User
+			if err := rows.Scan(
+				&i.ID,
+				&i.Email,
+				&i.Nickname,
+				&i.TeamID,
+			); err != nil {
+				yield(zero, err)
+				return
+			}
+			if !yield(i, nil) {
+				return
+			}
+		}
+		if err := rows.Err(); err != nil {
+			yield(zero, err)
+		}
+	}
 }
 
 // UsersWithTeamsRow is a row of UsersWithTeams.

@@ -35,6 +35,12 @@ type Querier interface {
 	// pgkit:embed users notnull
 	// pgkit:embed teams nullable
 	pgkitUserWithTeam(ctx context.Context, db DBTX, id int64) (pgkitUserWithTeamRow, error)
+	// pgkit:public Users
+	// pgkit:sort email default
+	pgkitUsersSortEmail(ctx context.Context, db DBTX) ([]User, error)
+	// pgkit:public Users
+	// pgkit:sort newest
+	pgkitUsersSortNewest(ctx context.Context, db DBTX) ([]User, error)
 	// pgkit:public UsersWithTeams
 	// pgkit:embed users notnull
 	// pgkit:embed teams nullable

@@ -50,3 +50,13 @@ SELECT sqlc.embed(users), sqlc.embed(teams)
 FROM users
 LEFT JOIN teams ON teams.id = users.team_id
 ORDER BY users.id;
+
+-- name: pgkitUsersSortEmail :many
+-- pgkit:public Users
+-- pgkit:sort email default
+SELECT * FROM users ORDER BY email;
+
+-- name: pgkitUsersSortNewest :many
+-- pgkit:public Users
+-- pgkit:sort newest
+SELECT * FROM users ORDER BY id DESC;

@@ -145,6 +145,68 @@ func (q *Queries) pgkitUserWithTeam(ctx context.Context, db DBTX, id int64) (pgk
 	return i, err
 }
 
+const pgkitUsersSortEmail = `-- name: pgkitUsersSortEmail :many
+SELECT id, email, nickname, team_id FROM users ORDER BY email
+`
+
+// pgkit:public Users
+// pgkit:sort email default
+func (q *Queries) pgkitUsersSortEmail(ctx context.Context, db DBTX) ([]User, error) {
+	rows, err := db.Query(ctx, pgkitUsersSortEmail)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []User
+	for rows.Next() {
+		var i User
+		if err := rows.Scan(
+			&i.ID,
+			&i.Email,
+			&i.Nickname,
+			&i.TeamID,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const pgkitUsersSortNewest = `-- name: pgkitUsersSortNewest :many
+SELECT id, email, nickname, team_id FROM users ORDER BY id DESC
+`
+
+// pgkit:public Users
+// pgkit:sort newest
+func (q *Queries) pgkitUsersSortNewest(ctx context.Context, db DBTX) ([]User, error) {
+	rows, err := db.Query(ctx, pgkitUsersSortNewest)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []User
+	for rows.Next() {
+		var i User
+		if err := rows.Scan(
+			&i.ID,
+			&i.Email,
+			&i.Nickname,
+			&i.TeamID,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const pgkitUsersWithTeams = `-- name: pgkitUsersWithTeams :many
 SELECT users.id, users.email, users.nickname, users.team_id, teams.id, teams.name
 FROM users
