@@ -148,6 +148,9 @@ func readHidden(fset *token.FileSet, m method) (*hidden, bool, error) {
 	if !token.IsIdentifier(h.public) || !token.IsExported(h.public) {
 		return nil, false, fmt.Errorf("%s: query %s: pgkit:public %s is not an exported Go name", h.where, fd.Name.Name, h.public)
 	}
+	// merge: the nest helper's stage 2 (pgkit:nest, and its own lines such
+	// as pgkit:json, which the arity map above does not know yet) takes
+	// these queries over here.
 	if len(h.nest) > 0 {
 		return nil, false, fmt.Errorf("%s: query %s: %s: nesting is not implemented by this pgkitgen", h.where, fd.Name.Name, h.nest[0])
 	}

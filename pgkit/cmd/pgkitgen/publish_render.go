@@ -87,7 +87,7 @@ func (s site) doc(fallback string) string {
 		b.WriteString(strings.TrimRight("// "+l, " ") + "\n")
 	}
 	if s.pb.sortType != "" {
-		fmt.Fprintf(&b, "//\n// %s picks the order of the rows (one static statement each): %s.\n", s.sortVar, sortNames(s.pb))
+		fmt.Fprintf(&b, "//\n// %s picks the order of the rows, one static statement each:\n// %s.\n", s.sortVar, sortNames(s.pb))
 	}
 	return b.String()
 }
@@ -108,7 +108,7 @@ func renderPublic(w func(string, ...any), p *pkg, pubs []*public, n names, o Opt
 			if v.sort != "" {
 				w(" in order %s", v.sort)
 			}
-			w(": sqlc's %s, named %s for pgkit's errors and logs.\nconst %s = %s\n\n", v.decl.Name.Name, pb.name, n.publicSQL[v.decl.Name.Name], goString(publicHeader(v)))
+			w(":\n// sqlc's %s, named %s for pgkit's errors and logs.\nconst %s = %s\n\n", v.decl.Name.Name, pb.name, n.publicSQL[v.decl.Name.Name], goString(publicHeader(v)))
 		}
 		s := newSite(p, pb, n)
 		if pb.first().kind == "many" {

@@ -103,7 +103,7 @@ func sortNames(pb *public) string {
 // renderSortType writes XSort, its constants and methods, and ParseXSort.
 func renderSortType(w func(string, ...any), pb *public) {
 	st, def := pb.sortType, pb.first().sort
-	w("// %s is an order of %s's rows. The zero value is the default, %s.\ntype %s string\n\n", st, pb.name, def, st)
+	w("// %s is an order of %s's rows.\n// The zero value is the default, %s.\ntype %s string\n\n", st, pb.name, def, st)
 	w("// The orders of %s.\nconst (\n", pb.name)
 	var consts []string
 	for k, v := range pb.variants {

@@ -110,7 +110,8 @@ type AuthorProfileRow struct {
 	Profile *Profile
 }
 
-// pgkitAuthorProfileSQL is the statement of AuthorProfile: sqlc's pgkitAuthorProfile, named AuthorProfile for pgkit's errors and logs.
+// pgkitAuthorProfileSQL is the statement of AuthorProfile:
+// sqlc's pgkitAuthorProfile, named AuthorProfile for pgkit's errors and logs.
 const pgkitAuthorProfileSQL = `-- name: AuthorProfile :one
 SELECT authors.id, authors.name, authors.bio, profiles.author_id, profiles.website, profiles.since
 FROM authors
@@ -148,7 +149,8 @@ type AuthorStatsRow struct {
 	AnyRated    *bool
 }
 
-// pgkitAuthorStatsSQL is the statement of AuthorStats: sqlc's pgkitAuthorStats, named AuthorStats for pgkit's errors and logs.
+// pgkitAuthorStatsSQL is the statement of AuthorStats:
+// sqlc's pgkitAuthorStats, named AuthorStats for pgkit's errors and logs.
 const pgkitAuthorStatsSQL = `-- name: AuthorStats :one
 SELECT count(id) AS books,
        max(written_at)::timestamptz AS last_written,
@@ -174,7 +176,8 @@ type AuthorWithBookRow struct {
 	Book   *Book
 }
 
-// pgkitAuthorWithBookSQL is the statement of AuthorWithBook: sqlc's pgkitAuthorWithBook, named AuthorWithBook for pgkit's errors and logs.
+// pgkitAuthorWithBookSQL is the statement of AuthorWithBook:
+// sqlc's pgkitAuthorWithBook, named AuthorWithBook for pgkit's errors and logs.
 const pgkitAuthorWithBookSQL = `-- name: AuthorWithBook :one
 SELECT authors.id, authors.name, authors.bio, books.id, books.author_id, books.title, books.rating, books.written_at
 FROM authors
@@ -224,7 +227,8 @@ type AuthorsAndPenNamesRow struct {
 	PenName *PenName
 }
 
-// pgkitAuthorsAndPenNamesSQL is the statement of AuthorsAndPenNames: sqlc's pgkitAuthorsAndPenNames, named AuthorsAndPenNames for pgkit's errors and logs.
+// pgkitAuthorsAndPenNamesSQL is the statement of AuthorsAndPenNames:
+// sqlc's pgkitAuthorsAndPenNames, named AuthorsAndPenNames for pgkit's errors and logs.
 const pgkitAuthorsAndPenNamesSQL = `-- name: AuthorsAndPenNames :many
 SELECT authors.id, authors.name, authors.bio, pen_names.id, pen_names.author_id, pen_names.pen_name
 FROM authors
@@ -326,7 +330,8 @@ type AuthorsWithBioRow struct {
 	Bio  string
 }
 
-// pgkitAuthorsWithBioSQL is the statement of AuthorsWithBio: sqlc's pgkitAuthorsWithBio, named AuthorsWithBio for pgkit's errors and logs.
+// pgkitAuthorsWithBioSQL is the statement of AuthorsWithBio:
+// sqlc's pgkitAuthorsWithBio, named AuthorsWithBio for pgkit's errors and logs.
 const pgkitAuthorsWithBioSQL = `-- name: AuthorsWithBio :many
 SELECT id, name, bio FROM authors WHERE bio IS NOT NULL ORDER BY id
 `
@@ -387,7 +392,8 @@ type AuthorsWithBooksRow struct {
 	Book   *Book
 }
 
-// pgkitAuthorsWithBooksSQL is the statement of AuthorsWithBooks: sqlc's pgkitAuthorsWithBooks, named AuthorsWithBooks for pgkit's errors and logs.
+// pgkitAuthorsWithBooksSQL is the statement of AuthorsWithBooks:
+// sqlc's pgkitAuthorsWithBooks, named AuthorsWithBooks for pgkit's errors and logs.
 const pgkitAuthorsWithBooksSQL = `-- name: AuthorsWithBooks :many
 SELECT authors.id, authors.name, authors.bio, books.id, books.author_id, books.title, books.rating, books.written_at
 FROM authors
@@ -497,7 +503,8 @@ type BookTitlesByAuthorRow struct {
 	Book *Book
 }
 
-// pgkitBookTitlesByAuthorSQL is the statement of BookTitlesByAuthor: sqlc's pgkitBookTitlesByAuthor, named BookTitlesByAuthor for pgkit's errors and logs.
+// pgkitBookTitlesByAuthorSQL is the statement of BookTitlesByAuthor:
+// sqlc's pgkitBookTitlesByAuthor, named BookTitlesByAuthor for pgkit's errors and logs.
 const pgkitBookTitlesByAuthorSQL = `-- name: BookTitlesByAuthor :many
 SELECT authors.name, books.id, books.author_id, books.title, books.rating, books.written_at
 FROM authors
@@ -603,7 +610,8 @@ type EmployeesWithManagersRow struct {
 	Employee_2 *Employee
 }
 
-// pgkitEmployeesWithManagersSQL is the statement of EmployeesWithManagers: sqlc's pgkitEmployeesWithManagers, named EmployeesWithManagers for pgkit's errors and logs.
+// pgkitEmployeesWithManagersSQL is the statement of EmployeesWithManagers:
+// sqlc's pgkitEmployeesWithManagers, named EmployeesWithManagers for pgkit's errors and logs.
 const pgkitEmployeesWithManagersSQL = `-- name: EmployeesWithManagers :many
 SELECT e.id, e.name, e.manager_id, m.id, m.name, m.manager_id
 FROM employees e
@@ -692,7 +700,8 @@ type PenNamesWithAuthorsRow struct {
 	PenName PenName
 }
 
-// pgkitPenNamesWithAuthorsSQL is the statement of PenNamesWithAuthors: sqlc's pgkitPenNamesWithAuthors, named PenNamesWithAuthors for pgkit's errors and logs.
+// pgkitPenNamesWithAuthorsSQL is the statement of PenNamesWithAuthors:
+// sqlc's pgkitPenNamesWithAuthors, named PenNamesWithAuthors for pgkit's errors and logs.
 const pgkitPenNamesWithAuthorsSQL = `-- name: PenNamesWithAuthors :many
 SELECT authors.id, authors.name, authors.bio, pen_names.id, pen_names.author_id, pen_names.pen_name
 FROM authors
@@ -782,7 +791,8 @@ type RatedTitlesRow struct {
 	Rating int32
 }
 
-// pgkitRatedTitlesSQL is the statement of RatedTitles: sqlc's pgkitRatedTitles, named RatedTitles for pgkit's errors and logs.
+// pgkitRatedTitlesSQL is the statement of RatedTitles:
+// sqlc's pgkitRatedTitles, named RatedTitles for pgkit's errors and logs.
 const pgkitRatedTitlesSQL = `-- name: RatedTitles :many
 SELECT authors.name, books.title, books.rating
 FROM authors

@@ -98,7 +98,8 @@ type AuthorProfileRow struct {
 	Profile *Profile
 }
 
-// pgkitAuthorProfileSQL is the statement of AuthorProfile: sqlc's pgkitAuthorProfile, named AuthorProfile for pgkit's errors and logs.
+// pgkitAuthorProfileSQL is the statement of AuthorProfile:
+// sqlc's pgkitAuthorProfile, named AuthorProfile for pgkit's errors and logs.
 const pgkitAuthorProfileSQL = `-- name: AuthorProfile :one
 SELECT authors.id, authors.name, authors.bio, profiles.author_id, profiles.website, profiles.since
 FROM authors
@@ -136,7 +137,8 @@ type AuthorStatsRow struct {
 	AnyRated    *bool
 }
 
-// pgkitAuthorStatsSQL is the statement of AuthorStats: sqlc's pgkitAuthorStats, named AuthorStats for pgkit's errors and logs.
+// pgkitAuthorStatsSQL is the statement of AuthorStats:
+// sqlc's pgkitAuthorStats, named AuthorStats for pgkit's errors and logs.
 const pgkitAuthorStatsSQL = `-- name: AuthorStats :one
 SELECT count(id) AS books,
        max(written_at)::timestamptz AS last_written,
@@ -162,7 +164,8 @@ type AuthorWithBookRow struct {
 	Book   *Book
 }
 
-// pgkitAuthorWithBookSQL is the statement of AuthorWithBook: sqlc's pgkitAuthorWithBook, named AuthorWithBook for pgkit's errors and logs.
+// pgkitAuthorWithBookSQL is the statement of AuthorWithBook:
+// sqlc's pgkitAuthorWithBook, named AuthorWithBook for pgkit's errors and logs.
 const pgkitAuthorWithBookSQL = `-- name: AuthorWithBook :one
 SELECT authors.id, authors.name, authors.bio, books.id, books.author_id, books.title, books.rating, books.written_at
 FROM authors
@@ -212,7 +215,8 @@ type AuthorsWithBooksRow struct {
 	Book   *Book
 }
 
-// pgkitAuthorsWithBooksSQL is the statement of AuthorsWithBooks: sqlc's pgkitAuthorsWithBooks, named AuthorsWithBooks for pgkit's errors and logs.
+// pgkitAuthorsWithBooksSQL is the statement of AuthorsWithBooks:
+// sqlc's pgkitAuthorsWithBooks, named AuthorsWithBooks for pgkit's errors and logs.
 const pgkitAuthorsWithBooksSQL = `-- name: AuthorsWithBooks :many
 SELECT authors.id, authors.name, authors.bio, books.id, books.author_id, books.title, books.rating, books.written_at
 FROM authors
@@ -323,7 +327,8 @@ type RatedTitlesRow struct {
 	Rating int32
 }
 
-// pgkitRatedTitlesSQL is the statement of RatedTitles: sqlc's pgkitRatedTitles, named RatedTitles for pgkit's errors and logs.
+// pgkitRatedTitlesSQL is the statement of RatedTitles:
+// sqlc's pgkitRatedTitles, named RatedTitles for pgkit's errors and logs.
 const pgkitRatedTitlesSQL = `-- name: RatedTitles :many
 SELECT authors.name, books.title, books.rating
 FROM authors

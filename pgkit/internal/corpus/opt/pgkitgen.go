@@ -39,7 +39,8 @@ type UserClaimParams struct {
 	TeamID   pgtype.Int8
 }
 
-// pgkitUserClaimSQL is the statement of UserClaim: sqlc's pgkitUserClaim, named UserClaim for pgkit's errors and logs.
+// pgkitUserClaimSQL is the statement of UserClaim:
+// sqlc's pgkitUserClaim, named UserClaim for pgkit's errors and logs.
 const pgkitUserClaimSQL = `-- name: UserClaim :opt
 INSERT INTO users (email, nickname, team_id)
 VALUES ($1, $2, $3)
@@ -67,7 +68,8 @@ func (q *Queries) UserClaim(ctx context.Context, db DBTX, arg UserClaimParams) (
 	return i, true, nil
 }
 
-// pgkitUserEmailSQL is the statement of UserEmail: sqlc's pgkitUserEmail, named UserEmail for pgkit's errors and logs.
+// pgkitUserEmailSQL is the statement of UserEmail:
+// sqlc's pgkitUserEmail, named UserEmail for pgkit's errors and logs.
 const pgkitUserEmailSQL = `-- name: UserEmail :opt
 SELECT email FROM users WHERE id = $1
 `
@@ -86,7 +88,8 @@ func (q *Queries) UserEmail(ctx context.Context, db DBTX, id int64) (string, boo
 	return i, true, nil
 }
 
-// pgkitUserFindSQL is the statement of UserFind: sqlc's pgkitUserFind, named UserFind for pgkit's errors and logs.
+// pgkitUserFindSQL is the statement of UserFind:
+// sqlc's pgkitUserFind, named UserFind for pgkit's errors and logs.
 const pgkitUserFindSQL = `-- name: UserFind :opt
 SELECT id, email, nickname, team_id FROM users WHERE id = $1
 `
@@ -117,7 +120,8 @@ type UserFindByEmailRow struct {
 	Nickname pgtype.Text
 }
 
-// pgkitUserFindByEmailSQL is the statement of UserFindByEmail: sqlc's pgkitUserFindByEmail, named UserFindByEmail for pgkit's errors and logs.
+// pgkitUserFindByEmailSQL is the statement of UserFindByEmail:
+// sqlc's pgkitUserFindByEmail, named UserFindByEmail for pgkit's errors and logs.
 const pgkitUserFindByEmailSQL = `-- name: UserFindByEmail :opt
 SELECT id, email, nickname FROM users WHERE lower(email) = lower($1)
 `
@@ -136,7 +140,8 @@ func (q *Queries) UserFindByEmail(ctx context.Context, db DBTX, email string) (U
 	return i, true, nil
 }
 
-// pgkitUserNicknameSQL is the statement of UserNickname: sqlc's pgkitUserNickname, named UserNickname for pgkit's errors and logs.
+// pgkitUserNicknameSQL is the statement of UserNickname:
+// sqlc's pgkitUserNickname, named UserNickname for pgkit's errors and logs.
 const pgkitUserNicknameSQL = `-- name: UserNickname :opt
 SELECT nickname FROM users WHERE id = $1
 `
@@ -161,7 +166,8 @@ type UserWithTeamRow struct {
 	Team *Team
 }
 
-// pgkitUserWithTeamSQL is the statement of UserWithTeam: sqlc's pgkitUserWithTeam, named UserWithTeam for pgkit's errors and logs.
+// pgkitUserWithTeamSQL is the statement of UserWithTeam:
+// sqlc's pgkitUserWithTeam, named UserWithTeam for pgkit's errors and logs.
 const pgkitUserWithTeamSQL = `-- name: UserWithTeam :opt
 SELECT users.id, users.email, users.nickname, users.team_id, teams.id, teams.name
 FROM users
@@ -195,7 +201,8 @@ func (q *Queries) UserWithTeam(ctx context.Context, db DBTX, id int64) (UserWith
 	return i, true, nil
 }
 
-// UsersSort is an order of Users's rows. The zero value is the default, email.
+// UsersSort is an order of Users's rows.
+// The zero value is the default, email.
 type UsersSort string
 
 // The orders of Users.
@@ -230,19 +237,22 @@ func ParseUsersSort(s string) (UsersSort, error) {
 	return "", fmt.Errorf("Users: unknown sort %q (want one of email, newest)", s)
 }
 
-// pgkitUsersSortEmailSQL is the statement of Users in order email: sqlc's pgkitUsersSortEmail, named Users for pgkit's errors and logs.
+// pgkitUsersSortEmailSQL is the statement of Users in order email:
+// sqlc's pgkitUsersSortEmail, named Users for pgkit's errors and logs.
 const pgkitUsersSortEmailSQL = `-- name: Users :many sort=email
 SELECT id, email, nickname, team_id FROM users ORDER BY email
 `
 
-// pgkitUsersSortNewestSQL is the statement of Users in order newest: sqlc's pgkitUsersSortNewest, named Users for pgkit's errors and logs.
+// pgkitUsersSortNewestSQL is the statement of Users in order newest:
+// sqlc's pgkitUsersSortNewest, named Users for pgkit's errors and logs.
 const pgkitUsersSortNewestSQL = `-- name: Users :many sort=newest
 SELECT id, email, nickname, team_id FROM users ORDER BY id DESC
 `
 
 // Users runs query Users and returns its rows.
 //
-// sort picks the order of the rows (one static statement each): email, newest.
+// sort picks the order of the rows, one static statement each:
+// email, newest.
 func (q *Queries) Users(ctx context.Context, db DBTX, sort UsersSort) ([]User, error) {
 	var query string
 	switch sort {
@@ -326,7 +336,8 @@ type UsersWithTeamsRow struct {
 	Team *Team
 }
 
-// pgkitUsersWithTeamsSQL is the statement of UsersWithTeams: sqlc's pgkitUsersWithTeams, named UsersWithTeams for pgkit's errors and logs.
+// pgkitUsersWithTeamsSQL is the statement of UsersWithTeams:
+// sqlc's pgkitUsersWithTeams, named UsersWithTeams for pgkit's errors and logs.
 const pgkitUsersWithTeamsSQL = `-- name: UsersWithTeams :many
 SELECT users.id, users.email, users.nickname, users.team_id, teams.id, teams.name
 FROM users

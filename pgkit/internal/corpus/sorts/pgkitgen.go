@@ -88,7 +88,8 @@ func pgkitStreamQuery(ctx context.Context, db DBTX, sql string, args ...any) (pg
 	return db.Query(ctx, sql, args...)
 }
 
-// ProductNamesSort is an order of ProductNames's rows. The zero value is the default, name.
+// ProductNamesSort is an order of ProductNames's rows.
+// The zero value is the default, name.
 type ProductNamesSort string
 
 // The orders of ProductNames.
@@ -123,14 +124,16 @@ func ParseProductNamesSort(s string) (ProductNamesSort, error) {
 	return "", fmt.Errorf("ProductNames: unknown sort %q (want one of name, newest)", s)
 }
 
-// pgkitProductNamesSortNameSQL is the statement of ProductNames in order name: sqlc's pgkitProductNamesSortName, named ProductNames for pgkit's errors and logs.
+// pgkitProductNamesSortNameSQL is the statement of ProductNames in order name:
+// sqlc's pgkitProductNamesSortName, named ProductNames for pgkit's errors and logs.
 const pgkitProductNamesSortNameSQL = `-- name: ProductNames :many sort=name
 SELECT id, name FROM products
 WHERE name LIKE $1
 ORDER BY name, id
 `
 
-// pgkitProductNamesSortNewestSQL is the statement of ProductNames in order newest: sqlc's pgkitProductNamesSortNewest, named ProductNames for pgkit's errors and logs.
+// pgkitProductNamesSortNewestSQL is the statement of ProductNames in order newest:
+// sqlc's pgkitProductNamesSortNewest, named ProductNames for pgkit's errors and logs.
 const pgkitProductNamesSortNewestSQL = `-- name: ProductNames :many sort=newest
 SELECT id, name FROM products
 WHERE name LIKE $1
@@ -139,7 +142,8 @@ ORDER BY id DESC
 
 // ProductNames runs query ProductNames and returns its rows.
 //
-// sort picks the order of the rows (one static statement each): name, newest.
+// sort picks the order of the rows, one static statement each:
+// name, newest.
 func (q *Queries) ProductNames(ctx context.Context, pattern string, sort ProductNamesSort) ([]Product, error) {
 	var query string
 	switch sort {
@@ -213,7 +217,8 @@ type ReviewsParams struct {
 	Lim       int32
 }
 
-// ReviewsSort is an order of Reviews's rows. The zero value is the default, newest.
+// ReviewsSort is an order of Reviews's rows.
+// The zero value is the default, newest.
 type ReviewsSort string
 
 // The orders of Reviews.
@@ -249,7 +254,8 @@ func ParseReviewsSort(s string) (ReviewsSort, error) {
 	return "", fmt.Errorf("Reviews: unknown sort %q (want one of newest, highest_rated, oldest)", s)
 }
 
-// pgkitReviewsSortNewestSQL is the statement of Reviews in order newest: sqlc's pgkitReviewsSortNewest, named Reviews for pgkit's errors and logs.
+// pgkitReviewsSortNewestSQL is the statement of Reviews in order newest:
+// sqlc's pgkitReviewsSortNewest, named Reviews for pgkit's errors and logs.
 const pgkitReviewsSortNewestSQL = `-- name: Reviews :many sort=newest
 SELECT id, product_id, rating, body, created_at FROM reviews
 WHERE product_id = $1
@@ -257,7 +263,8 @@ ORDER BY created_at DESC, id DESC
 LIMIT $2
 `
 
-// pgkitReviewsSortHighestRatedSQL is the statement of Reviews in order highest_rated: sqlc's pgkitReviewsSortHighestRated, named Reviews for pgkit's errors and logs.
+// pgkitReviewsSortHighestRatedSQL is the statement of Reviews in order highest_rated:
+// sqlc's pgkitReviewsSortHighestRated, named Reviews for pgkit's errors and logs.
 const pgkitReviewsSortHighestRatedSQL = `-- name: Reviews :many sort=highest_rated
 SELECT id, product_id, rating, body, created_at FROM reviews
 WHERE product_id = $1
@@ -265,7 +272,8 @@ ORDER BY rating DESC, created_at DESC, id DESC
 LIMIT $2
 `
 
-// pgkitReviewsSortOldestSQL is the statement of Reviews in order oldest: sqlc's pgkitReviewsSortOldest, named Reviews for pgkit's errors and logs.
+// pgkitReviewsSortOldestSQL is the statement of Reviews in order oldest:
+// sqlc's pgkitReviewsSortOldest, named Reviews for pgkit's errors and logs.
 const pgkitReviewsSortOldestSQL = `-- name: Reviews :many sort=oldest
 SELECT id, product_id, rating, body, created_at FROM reviews
 WHERE product_id = $1
@@ -275,7 +283,8 @@ LIMIT $2
 
 // Reviews lists a product's reviews, at most lim of them.
 //
-// sort picks the order of the rows (one static statement each): newest, highest_rated, oldest.
+// sort picks the order of the rows, one static statement each:
+// newest, highest_rated, oldest.
 func (q *Queries) Reviews(ctx context.Context, arg *ReviewsParams, sort ReviewsSort) ([]Review, error) {
 	var query string
 	switch sort {
@@ -365,7 +374,8 @@ type TopReviewRow struct {
 	Rating int32
 }
 
-// TopReviewSort is an order of TopReview's rows. The zero value is the default, best.
+// TopReviewSort is an order of TopReview's rows.
+// The zero value is the default, best.
 type TopReviewSort string
 
 // The orders of TopReview.
@@ -400,7 +410,8 @@ func ParseTopReviewSort(s string) (TopReviewSort, error) {
 	return "", fmt.Errorf("TopReview: unknown sort %q (want one of best, worst)", s)
 }
 
-// pgkitTopReviewSortBestSQL is the statement of TopReview in order best: sqlc's pgkitTopReviewSortBest, named TopReview for pgkit's errors and logs.
+// pgkitTopReviewSortBestSQL is the statement of TopReview in order best:
+// sqlc's pgkitTopReviewSortBest, named TopReview for pgkit's errors and logs.
 const pgkitTopReviewSortBestSQL = `-- name: TopReview :one sort=best
 SELECT id, rating FROM reviews
 WHERE product_id = $1
@@ -408,7 +419,8 @@ ORDER BY rating DESC, id
 LIMIT 1
 `
 
-// pgkitTopReviewSortWorstSQL is the statement of TopReview in order worst: sqlc's pgkitTopReviewSortWorst, named TopReview for pgkit's errors and logs.
+// pgkitTopReviewSortWorstSQL is the statement of TopReview in order worst:
+// sqlc's pgkitTopReviewSortWorst, named TopReview for pgkit's errors and logs.
 const pgkitTopReviewSortWorstSQL = `-- name: TopReview :one sort=worst
 SELECT id, rating FROM reviews
 WHERE product_id = $1
@@ -418,7 +430,8 @@ LIMIT 1
 
 // TopReview runs query TopReview and returns its row.
 //
-// sort picks the order of the rows (one static statement each): best, worst.
+// sort picks the order of the rows, one static statement each:
+// best, worst.
 func (q *Queries) TopReview(ctx context.Context, productID int64, sort TopReviewSort) (TopReviewRow, error) {
 	var query string
 	switch sort {
