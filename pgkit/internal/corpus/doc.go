@@ -40,7 +40,8 @@
 //	             (two embeds of one table), a joined row whose columns are all NULL (not nil), pgkit:column
 //	             nullable on max()::timestamptz and bool_or(), notnull on LEFT JOIN columns and on a model row (a row
 //	             type of its own); sqlc's own methods failing on those NULLs (sqlcbug_test.go); pgtype, emit_interface
-//	leftjoinptr  the same under emit_pointers_for_null_types and emit_result_struct_pointers, emit_interface off
+//	leftjoinptr  the same under emit_pointers_for_null_types, emit_result_struct_pointers and emit_empty_slices,
+//	             emit_interface off
 //	opt          :opt (Row, bool, error) of a model row, a custom row, single columns, INSERT … ON CONFLICT DO
 //	             NOTHING RETURNING (false when skipped; a unique violation and a cancelled context stay errors),
 //	             a nullable embed; a typed sort; emit_methods_with_db_argument with emit_interface

@@ -23,6 +23,13 @@ func TestConformance(t *testing.T) {
 		var ada, bob, cy *leftjoinptr.Author
 		var notes, sketch *leftjoinptr.Book
 		return []conform.Step[*leftjoinptr.Queries]{
+			{Name: "empty (emit_empty_slices)", Read: true, Run: func(c *conform.C, q *leftjoinptr.Queries) error {
+				got := conform.Many[*leftjoinptr.AuthorsWithBooksRow](c, q, "AuthorsWithBooks", c.Ctx)
+				if got == nil || len(got) != 0 {
+					c.Errorf("AuthorsWithBooks of no authors (%s): %#v, want an empty non-nil slice", c.Mode, got)
+				}
+				return nil
+			}},
 			{Name: "create", Run: func(c *conform.C, q *leftjoinptr.Queries) error {
 				var err error
 				ada, err = q.CreateAuthor(c.Ctx, leftjoinptr.CreateAuthorParams{Name: "Ada", Bio: ptr("analyst")})

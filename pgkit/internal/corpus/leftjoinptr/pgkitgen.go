@@ -232,7 +232,7 @@ func (q *Queries) AuthorsWithBooks(ctx context.Context) ([]*AuthorsWithBooksRow,
 		return nil, err
 	}
 	defer rows.Close()
-	var items []*AuthorsWithBooksRow
+	items := []*AuthorsWithBooksRow{}
 	for rows.Next() {
 		var i AuthorsWithBooksRow
 		var bookID *int64
@@ -344,7 +344,7 @@ func (q *Queries) RatedTitles(ctx context.Context) ([]*RatedTitlesRow, error) {
 		return nil, err
 	}
 	defer rows.Close()
-	var items []*RatedTitlesRow
+	items := []*RatedTitlesRow{}
 	for rows.Next() {
 		var i RatedTitlesRow
 		if err := rows.Scan(&i.Name, &i.Title, &i.Rating); err != nil {

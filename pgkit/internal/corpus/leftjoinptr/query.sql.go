@@ -186,7 +186,7 @@ func (q *Queries) pgkitAuthorsWithBooks(ctx context.Context) ([]*pgkitAuthorsWit
 		return nil, err
 	}
 	defer rows.Close()
-	var items []*pgkitAuthorsWithBooksRow
+	items := []*pgkitAuthorsWithBooksRow{}
 	for rows.Next() {
 		var i pgkitAuthorsWithBooksRow
 		if err := rows.Scan(
@@ -232,7 +232,7 @@ func (q *Queries) pgkitRatedTitles(ctx context.Context) ([]*pgkitRatedTitlesRow,
 		return nil, err
 	}
 	defer rows.Close()
-	var items []*pgkitRatedTitlesRow
+	items := []*pgkitRatedTitlesRow{}
 	for rows.Next() {
 		var i pgkitRatedTitlesRow
 		if err := rows.Scan(&i.Name, &i.Title, &i.Rating); err != nil {
