@@ -59,6 +59,15 @@ func TestConformance(t *testing.T) {
 				})
 				return nil
 			}},
+			{Name: ":opt of a result pointer", Read: true, Run: func(c *conform.C, q *leftjoinptr.Queries) error {
+				got, ok := conform.Opt[*leftjoinptr.Author](c, q, "AuthorFind", c.Ctx, ada.ID)
+				conform.Equal(c, "AuthorFind (Ada)", []any{got, ok}, []any{ada, true})
+				got, ok = conform.Opt[*leftjoinptr.Author](c, q, "AuthorFind", c.Ctx, int64(-1))
+				if ok || got != nil {
+					c.Errorf("AuthorFind (nobody) (%s): %v, %v; want nil, false", c.Mode, got, ok)
+				}
+				return nil
+			}},
 			{Name: "joined row with NULL pointer columns", Read: true, Run: func(c *conform.C, q *leftjoinptr.Queries) error {
 				got, err := q.AuthorProfile(c.Ctx, bob.ID)
 				conform.NoErr(c, "AuthorProfile", err)

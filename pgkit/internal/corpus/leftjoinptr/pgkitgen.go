@@ -5,6 +5,7 @@ package leftjoinptr
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"iter"
 
@@ -20,6 +21,7 @@ type Store interface {
 	CreateAuthor(ctx context.Context, arg CreateAuthorParams) (*Author, error)
 	CreateBook(ctx context.Context, arg CreateBookParams) (*Book, error)
 	CreateProfile(ctx context.Context, arg CreateProfileParams) error
+	AuthorFind(ctx context.Context, id int64) (*Author, bool, error)
 	AuthorProfile(ctx context.Context, id int64) (*AuthorProfileRow, error)
 	AuthorStats(ctx context.Context, authorID int64) (*AuthorStatsRow, error)
 	AuthorWithBook(ctx context.Context, id int64) (*AuthorWithBookRow, error)
@@ -90,6 +92,26 @@ func pgkitStreamQuery(ctx context.Context, db DBTX, sql string, args ...any) (pg
 		return s.QueryStream(ctx, sql, args...)
 	}
 	return db.Query(ctx, sql, args...)
+}
+
+// pgkitAuthorFindSQL is the statement of AuthorFind:
+// sqlc's pgkitAuthorFind, named AuthorFind for pgkit's errors and logs.
+const pgkitAuthorFindSQL = `-- name: AuthorFind :opt
+SELECT id, name, bio FROM authors WHERE id = $1
+`
+
+// AuthorFind runs query AuthorFind and returns its row, and false (with no error) when there is none.
+func (q *Queries) AuthorFind(ctx context.Context, id int64) (*Author, bool, error) {
+	row := q.db.QueryRow(ctx, pgkitAuthorFindSQL, id)
+	var i Author
+	if err := row.Scan(&i.ID, &i.Name, &i.Bio); err != nil {
+		var zero *Author
+		if errors.Is(err, pgx.ErrNoRows) {
+			return zero, false, nil
+		}
+		return zero, false, err
+	}
+	return &i, true, nil
 }
 
 // AuthorProfileRow is a row of AuthorProfile.

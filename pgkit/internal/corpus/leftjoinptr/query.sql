@@ -63,3 +63,8 @@ FROM authors
 LEFT JOIN books ON books.author_id = authors.id
 WHERE books.rating IS NOT NULL
 ORDER BY books.id;
+
+-- name: pgkitAuthorFind :one
+-- pgkit:public AuthorFind
+-- pgkit:opt
+SELECT * FROM authors WHERE id = @id;

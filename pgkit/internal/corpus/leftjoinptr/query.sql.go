@@ -73,6 +73,19 @@ func (q *Queries) CreateProfile(ctx context.Context, arg CreateProfileParams) er
 	return err
 }
 
+const pgkitAuthorFind = `-- name: pgkitAuthorFind :one
+SELECT id, name, bio FROM authors WHERE id = $1
+`
+
+// pgkit:public AuthorFind
+// pgkit:opt
+func (q *Queries) pgkitAuthorFind(ctx context.Context, id int64) (*Author, error) {
+	row := q.db.QueryRow(ctx, pgkitAuthorFind, id)
+	var i Author
+	err := row.Scan(&i.ID, &i.Name, &i.Bio)
+	return &i, err
+}
+
 const pgkitAuthorProfile = `-- name: pgkitAuthorProfile :one
 SELECT authors.id, authors.name, authors.bio, profiles.author_id, profiles.website, profiles.since
 FROM authors

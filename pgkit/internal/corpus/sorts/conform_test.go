@@ -97,6 +97,19 @@ func TestConformance(t *testing.T) {
 				conform.WantNotFound(c, err, "TopReview")
 				return nil
 			}},
+			{Name: "an :opt", Read: true, Run: func(c *conform.C, q *sorts.Queries) error {
+				newest, ok := conform.Opt[sorts.Review](c, q, "EdgeReview", c.Ctx, widget.ID, sorts.EdgeReviewSort(""))
+				conform.Equal(c, "EdgeReview newest (default)", []any{newest, ok}, []any{r4, true})
+				oldest, ok := conform.Opt[sorts.Review](c, q, "EdgeReview", c.Ctx, widget.ID, sorts.EdgeReviewSortOldest)
+				conform.Equal(c, "EdgeReview oldest", []any{oldest, ok}, []any{r1, true})
+				_, ok = conform.Opt[sorts.Review](c, q, "EdgeReview", c.Ctx, gizmo.ID, sorts.EdgeReviewSortOldest)
+				conform.Equal(c, "EdgeReview of a product without reviews found", ok, false)
+				_, ok, err := q.EdgeReview(c.Ctx, widget.ID, "middle")
+				if ok || err == nil || !strings.Contains(err.Error(), `unknown sort "middle"`) {
+					c.Errorf("EdgeReview with an unknown sort (%s): %v, %v", c.Mode, ok, err)
+				}
+				return nil
+			}},
 			{Name: "unknown orders are errors", Read: true, Run: func(c *conform.C, q *sorts.Queries) error {
 				bad := sorts.ReviewsSort("rating; DROP TABLE reviews")
 				if bad.Valid() {

@@ -5,6 +5,7 @@ package sorts
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"iter"
 
@@ -18,6 +19,7 @@ import (
 type Store interface {
 	CreateProduct(ctx context.Context, name string) (Product, error)
 	CreateReview(ctx context.Context, arg *CreateReviewParams) (Review, error)
+	EdgeReview(ctx context.Context, productID int64, sort EdgeReviewSort) (Review, bool, error)
 	ProductNames(ctx context.Context, pattern string, sort ProductNamesSort) ([]Product, error)
 	Reviews(ctx context.Context, arg *ReviewsParams, sort ReviewsSort) ([]Review, error)
 	TopReview(ctx context.Context, productID int64, sort TopReviewSort) (TopReviewRow, error)
@@ -86,6 +88,93 @@ func pgkitStreamQuery(ctx context.Context, db DBTX, sql string, args ...any) (pg
 		return s.QueryStream(ctx, sql, args...)
 	}
 	return db.Query(ctx, sql, args...)
+}
+
+// EdgeReviewSort is an order of EdgeReview's rows.
+// The zero value is the default, newest.
+type EdgeReviewSort string
+
+// The orders of EdgeReview.
+const (
+	EdgeReviewSortNewest EdgeReviewSort = "newest" // the default
+	EdgeReviewSortOldest EdgeReviewSort = "oldest"
+)
+
+// Valid reports whether s is one of the orders or the zero value.
+func (s EdgeReviewSort) Valid() bool {
+	switch s {
+	case "", EdgeReviewSortNewest, EdgeReviewSortOldest:
+		return true
+	}
+	return false
+}
+
+// String returns the order's name (the default's for the zero value).
+func (s EdgeReviewSort) String() string {
+	if s == "" {
+		return "newest"
+	}
+	return string(s)
+}
+
+// ParseEdgeReviewSort returns the order named s ("" is the default); any other
+// name is an error.
+func ParseEdgeReviewSort(s string) (EdgeReviewSort, error) {
+	if v := EdgeReviewSort(s); v.Valid() {
+		return v, nil
+	}
+	return "", fmt.Errorf("EdgeReview: unknown sort %q (want one of newest, oldest)", s)
+}
+
+// pgkitEdgeReviewSortNewestSQL is the statement of EdgeReview in order newest:
+// sqlc's pgkitEdgeReviewSortNewest, named EdgeReview for pgkit's errors and logs.
+const pgkitEdgeReviewSortNewestSQL = `-- name: EdgeReview :opt sort=newest
+SELECT id, product_id, rating, body, created_at FROM reviews
+WHERE product_id = $1
+ORDER BY created_at DESC, id DESC
+LIMIT 1
+`
+
+// pgkitEdgeReviewSortOldestSQL is the statement of EdgeReview in order oldest:
+// sqlc's pgkitEdgeReviewSortOldest, named EdgeReview for pgkit's errors and logs.
+const pgkitEdgeReviewSortOldestSQL = `-- name: EdgeReview :opt sort=oldest
+SELECT id, product_id, rating, body, created_at FROM reviews
+WHERE product_id = $1
+ORDER BY created_at, id
+LIMIT 1
+`
+
+// EdgeReview is a product's newest or oldest review, if it has any.
+//
+// sort picks the order of the rows, one static statement each:
+// newest, oldest.
+func (q *Queries) EdgeReview(ctx context.Context, productID int64, sort EdgeReviewSort) (Review, bool, error) {
+	var query string
+	switch sort {
+	case "", EdgeReviewSortNewest:
+		query = pgkitEdgeReviewSortNewestSQL
+	case EdgeReviewSortOldest:
+		query = pgkitEdgeReviewSortOldestSQL
+	default:
+		var zero Review
+		return zero, false, fmt.Errorf("EdgeReview: unknown sort %q (want one of newest, oldest)", string(sort))
+	}
+	row := q.db.QueryRow(ctx, query, productID)
+	var i Review
+	if err := row.Scan(
+		&i.ID,
+		&i.ProductID,
+		&i.Rating,
+		&i.Body,
+		&i.CreatedAt,
+	); err != nil {
+		var zero Review
+		if errors.Is(err, pgx.ErrNoRows) {
+			return zero, false, nil
+		}
+		return zero, false, err
+	}
+	return i, true, nil
 }
 
 // ProductNamesSort is an order of ProductNames's rows.

@@ -62,3 +62,23 @@ SELECT id, rating FROM reviews
 WHERE product_id = @product_id
 ORDER BY rating, id
 LIMIT 1;
+
+-- name: pgkitEdgeReviewSortNewest :one
+-- pgkit:public EdgeReview
+-- pgkit:opt
+-- pgkit:sort newest default
+-- EdgeReview is a product's newest or oldest review, if it has any.
+SELECT * FROM reviews
+WHERE product_id = @product_id
+ORDER BY created_at DESC, id DESC
+LIMIT 1;
+
+-- name: pgkitEdgeReviewSortOldest :one
+-- pgkit:public EdgeReview
+-- pgkit:opt
+-- pgkit:sort oldest
+-- EdgeReview is a product's newest or oldest review, if it has any.
+SELECT * FROM reviews
+WHERE product_id = @product_id
+ORDER BY created_at, id
+LIMIT 1;

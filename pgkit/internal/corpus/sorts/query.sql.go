@@ -53,6 +53,54 @@ func (q *Queries) CreateReview(ctx context.Context, arg *CreateReviewParams) (Re
 	return i, err
 }
 
+const pgkitEdgeReviewSortNewest = `-- name: pgkitEdgeReviewSortNewest :one
+SELECT id, product_id, rating, body, created_at FROM reviews
+WHERE product_id = $1
+ORDER BY created_at DESC, id DESC
+LIMIT 1
+`
+
+// pgkit:public EdgeReview
+// pgkit:opt
+// pgkit:sort newest default
+// EdgeReview is a product's newest or oldest review, if it has any.
+func (q *Queries) pgkitEdgeReviewSortNewest(ctx context.Context, productID int64) (Review, error) {
+	row := q.db.QueryRow(ctx, pgkitEdgeReviewSortNewest, productID)
+	var i Review
+	err := row.Scan(
+		&i.ID,
+		&i.ProductID,
+		&i.Rating,
+		&i.Body,
+		&i.CreatedAt,
+	)
+	return i, err
+}
+
+const pgkitEdgeReviewSortOldest = `-- name: pgkitEdgeReviewSortOldest :one
+SELECT id, product_id, rating, body, created_at FROM reviews
+WHERE product_id = $1
+ORDER BY created_at, id
+LIMIT 1
+`
+
+// pgkit:public EdgeReview
+// pgkit:opt
+// pgkit:sort oldest
+// EdgeReview is a product's newest or oldest review, if it has any.
+func (q *Queries) pgkitEdgeReviewSortOldest(ctx context.Context, productID int64) (Review, error) {
+	row := q.db.QueryRow(ctx, pgkitEdgeReviewSortOldest, productID)
+	var i Review
+	err := row.Scan(
+		&i.ID,
+		&i.ProductID,
+		&i.Rating,
+		&i.Body,
+		&i.CreatedAt,
+	)
+	return i, err
+}
+
 const pgkitProductNamesSortName = `-- name: pgkitProductNamesSortName :many
 SELECT id, name FROM products
 WHERE name LIKE $1
