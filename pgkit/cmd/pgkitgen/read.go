@@ -30,6 +30,7 @@ type pkg struct {
 	files       []*ast.File             // sqlc's files
 	paths       []string                // their paths, in the order of files
 	sent        []sent                  // the statements sqlc's functions send, for warn
+	hidden      []*hidden               // sqlc's methods pgkit+X carrying pgkit:public (publish.go)
 }
 
 // method is an exported method of Queries, and the file that declares it
@@ -134,6 +135,16 @@ func read(dir, out string) (*pkg, error) {
 	for _, file := range sqlc {
 		for _, d := range file.Decls {
 			fd, ok := d.(*ast.FuncDecl)
+			if ok && fd.Recv != nil && recvType(fd) == "Queries" && !fd.Name.IsExported() {
+				h, isHidden, err := readHidden(p.fset, method{fd, file})
+				if err != nil {
+					return nil, err
+				}
+				if isHidden {
+					p.hidden = append(p.hidden, h)
+				}
+				continue
+			}
 			if !ok || fd.Recv == nil || recvType(fd) != "Queries" || !fd.Name.IsExported() || fd.Name.Name == "WithTx" {
 				continue
 			}

@@ -15,13 +15,14 @@ import (
 // fmt, as sqlc does for queries named Iter or Fmt).
 type names struct {
 	store, streamer, streamQuery string
-	iter, fmt                    string
+	iter, fmt, errors            string
+	publicSQL                    map[string]string // a hidden query's name → its public statement's constant
 }
 
 // own rewrites the iter. and fmt. of one of pgkitgen's templates (never
 // sqlc's text) to the names they are imported under.
 func (n names) own(template string) string {
-	return strings.NewReplacer("iter.", n.iter+".", "fmt.", n.fmt+".").Replace(template)
+	return strings.NewReplacer("iter.", n.iter+".", "fmt.", n.fmt+".", "errors.", n.errors+".").Replace(template)
 }
 
 // free returns name, or the first of pgkit+name, pgkit+name+2, … that the
@@ -54,7 +55,15 @@ func pickNames(p *pkg, o Options) (names, error) {
 	for i := 2; p.taken[n.streamQuery]; i++ {
 		n.streamQuery = fmt.Sprintf("pgkitStreamQuery%d", i)
 	}
-	n.iter, n.fmt = free(p.taken, "iter"), free(p.taken, "fmt")
+	n.iter, n.fmt, n.errors = free(p.taken, "iter"), free(p.taken, "fmt"), free(p.taken, "errors")
+	n.publicSQL = map[string]string{}
+	for _, h := range p.hidden {
+		c := h.decl.Name.Name + "SQL"
+		for i := 2; p.taken[c]; i++ {
+			c = fmt.Sprintf("%sSQL%d", h.decl.Name.Name, i)
+		}
+		n.publicSQL[h.decl.Name.Name] = c
+	}
 	return n, nil
 }
 
@@ -118,12 +127,16 @@ func render(p *pkg, o Options) ([]byte, error) {
 	}
 
 	im := newImports()
+	pubs, err := planPublic(p, im, claim, o)
+	if err != nil {
+		return nil, err
+	}
 	var body bytes.Buffer
 	w := func(format string, args ...any) { fmt.Fprintf(&body, n.own(format), args...) }
 	t := func(x ast.Node) string { return text(p.fset, x) }
 
 	if !p.dbArg {
-		if err := renderStore(p, n, im, w, t); err != nil {
+		if err := renderStore(p, n, im, w, t, publicDecls(p, pubs, n, o, false)); err != nil {
 			return nil, err
 		}
 	}
@@ -132,8 +145,12 @@ func render(p *pkg, o Options) ([]byte, error) {
 	for _, s := range p.streams {
 		w("\t%s%s(%s) iter.Seq2[%s, error]\n", s.decl.Name.Name, o.StreamSuffix, fields(t, s.decl.Type.Params), t(s.elem))
 	}
+	publicStreams := publicDecls(p, pubs, n, o, true)
+	for _, d := range publicStreams {
+		w("\t%s\n", d)
+	}
 	w("}\n\n")
-	if len(p.streams) > 0 {
+	if len(p.streams)+len(publicStreams) > 0 {
 		im.add("context", "context")
 		im.add(n.iter, "iter")
 		im.add("pgx", "github.com/jackc/pgx/v5")
@@ -156,6 +173,10 @@ func %[1]s(ctx context.Context, db DBTX, sql string, args ...any) (pgx.Rows, err
 			return nil, fmt.Errorf("%s: %w", s.decl.Name.Name, err)
 		}
 		renderStream(w, t, s, n, o)
+	}
+	if len(pubs) > 0 {
+		usePublic(im, pubs, n)
+		renderPublic(w, p, pubs, n, o)
 	}
 	for _, c := range p.copies {
 		params := c.decl.Type.Params.List
@@ -215,7 +236,7 @@ func field(t func(ast.Node) string, f *ast.Field) string {
 }
 
 // renderStore writes Store, DB and RunInTx.
-func renderStore(p *pkg, n names, im *imports, w func(string, ...any), t func(ast.Node) string) error {
+func renderStore(p *pkg, n names, im *imports, w func(string, ...any), t func(ast.Node) string, public []string) error {
 	im.add("context", "context")
 	im.add(n.fmt, "fmt")
 	im.add("pgx", "github.com/jackc/pgx/v5")
@@ -225,7 +246,10 @@ func renderStore(p *pkg, n names, im *imports, w func(string, ...any), t func(as
 // calling RunInTx on it again opens a savepoint.
 type %[1]s interface {
 `, n.store)
-	if p.querier {
+	// sqlc's Querier lists the hidden pgkit+X methods too, unexported, which
+	// no type outside the package could implement: with hidden queries,
+	// Store lists sqlc's exported methods itself and stays mockable.
+	if p.querier && len(public) == 0 {
 		w("\tQuerier\n")
 	} else {
 		for _, m := range p.queries {
@@ -234,6 +258,9 @@ type %[1]s interface {
 			}
 			w("\t%s%s\n", m.decl.Name.Name, strings.TrimPrefix(t(m.decl.Type), "func"))
 		}
+	}
+	for _, d := range public {
+		w("\t%s\n", d)
 	}
 	w(`	%[2]s
 	// RunInTx runs fn in a transaction on what the Queries run on. On a

@@ -88,7 +88,9 @@ func warn(p *pkg, dir string) []string {
 	sites := querySites(dir)
 	var found []warning
 	for _, q := range p.sent {
-		found = append(found, check(p.fset, q, sites, dir)...)
+		ws := check(p.fset, q, sites, dir)
+		relocate(p, q.name, ws)
+		found = append(found, ws...)
 	}
 	sort.SliceStable(found, func(i, j int) bool {
 		if found[i].path != found[j].path {

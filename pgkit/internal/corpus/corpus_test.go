@@ -204,7 +204,10 @@ func checkWarnings(t *testing.T, pkg, dir, stderr string) {
 }
 
 var (
-	queryName = regexp.MustCompile(`(?m)^-- name: (\w+) :(\w+)`)
+	// queryName matches a query's name line, and the -- pgkit:public line
+	// that follows it in a hidden query (stage 1's output; its stream is
+	// the public method's).
+	queryName = regexp.MustCompile(`(?m)^-- name: (\w+) :(\w+).*\n(?:-- pgkit:public (\w+))?`)
 	suffix    = regexp.MustCompile(`-(stream|seq)-suffix[= ](\w+)`)
 )
 
@@ -235,6 +238,9 @@ func checkStreams(t *testing.T, pkg, opts string, files map[string][]byte) {
 		}
 		for _, m := range queryName.FindAllSubmatch(b, -1) {
 			name, kind := string(m[1]), string(m[2])
+			if len(m[3]) > 0 {
+				name = string(m[3])
+			}
 			var want string
 			switch kind {
 			case "many":

@@ -35,6 +35,19 @@
 //	onlycopy     only :copyfrom (multi- and single-column) and their Seqs
 //	nomany       only :one, :exec and :execrows: no streams, no iter import
 //	embeds       sqlc.embed over inner joins (two in a row), sqlc.narg optional filters, sqlc.arg, @named
+//	leftjoin     pgkitgen's public methods of hidden queries (stage 2 of issue 17): sqlc.embed of the nullable side of
+//	             LEFT, RIGHT and FULL joins as *Embed, nil for a missing row (sqlc #2348, #2997, #3240), a self-join
+//	             (two embeds of one table), a joined row whose columns are all NULL (not nil), pgkit:column
+//	             nullable on max()::timestamptz and bool_or(), notnull on LEFT JOIN columns and on a model row (a row
+//	             type of its own); sqlc's own methods failing on those NULLs (sqlcbug_test.go); pgtype, emit_interface
+//	leftjoinptr  the same under emit_pointers_for_null_types, emit_result_struct_pointers and emit_empty_slices,
+//	             emit_interface off; an :opt of a result pointer (nil when no row)
+//	opt          :opt (Row, bool, error) of a model row, a custom row, single columns, INSERT … ON CONFLICT DO
+//	             NOTHING RETURNING (false when skipped; a unique violation and a cancelled context stay errors),
+//	             a nullable embed; a typed sort; emit_methods_with_db_argument with emit_interface
+//	sorts        typed sorts (pgkit:sort): XSort, its constants, Valid, String, ParseXSort; one static statement
+//	             per order (static_test.go), :many with Params and LIMIT, :many with one parameter, :one, :opt;
+//	             emit_params_struct_pointers
 //	stores       tables stores and streamers (models Store, Streamer), queries StreamQuery and PgkitStreamQuery:
 //	             pgkitgen picks PgkitStore, PgkitStreamer, pgkitStreamQuery2 by itself; queries Iter and Fmt
 //	             (constants iter and fmt): pgkitgen imports those packages under other names

@@ -1,0 +1,116 @@
+-- name: CreateAuthor :one
+INSERT INTO authors (name, bio) VALUES (@name, sqlc.narg('bio')) RETURNING *;
+
+-- name: CreateBook :one
+INSERT INTO books (author_id, title, rating, written_at)
+VALUES (@author_id, @title, sqlc.narg('rating'), sqlc.narg('written_at'))
+RETURNING *;
+
+-- name: CreateProfile :exec
+INSERT INTO profiles (author_id, website, since) VALUES (@author_id, sqlc.narg('website'), sqlc.narg('since'));
+
+-- name: CreatePenName :one
+INSERT INTO pen_names (author_id, pen_name) VALUES (sqlc.narg('author_id'), @pen_name) RETURNING *;
+
+-- name: CreateEmployee :one
+INSERT INTO employees (name, manager_id) VALUES (@name, sqlc.narg('manager_id')) RETURNING *;
+
+-- name: pgkitAuthorWithBook :one
+-- pgkit:public AuthorWithBook
+-- pgkit:embed authors notnull
+-- pgkit:embed books nullable
+-- AuthorWithBook is an author and their first book, if any (sqlc #2348:
+-- an embed of the LEFT JOINed table).
+SELECT sqlc.embed(authors), sqlc.embed(books)
+FROM authors
+LEFT JOIN books ON books.author_id = authors.id
+WHERE authors.id = @id
+ORDER BY books.id
+LIMIT 1;
+
+-- name: pgkitAuthorsWithBooks :many
+-- pgkit:public AuthorsWithBooks
+-- pgkit:embed authors notnull
+-- pgkit:embed books nullable
+-- AuthorsWithBooks lists every author with each of their books, a
+-- book-less author once with no book (sqlc #2997, :many).
+SELECT sqlc.embed(authors), sqlc.embed(books)
+FROM authors
+LEFT JOIN books ON books.author_id = authors.id
+ORDER BY authors.id, books.id;
+
+-- name: pgkitBookTitlesByAuthor :many
+-- pgkit:public BookTitlesByAuthor
+-- pgkit:embed books nullable
+-- A column beside an embed of the nullable side (sqlc #3240: the joined
+-- row is missing).
+SELECT authors.name, sqlc.embed(books)
+FROM authors
+LEFT JOIN books ON books.author_id = authors.id AND books.rating >= @min_rating
+ORDER BY authors.id, books.id;
+
+-- name: pgkitAuthorProfile :one
+-- pgkit:public AuthorProfile
+-- pgkit:embed authors notnull
+-- pgkit:embed profiles nullable
+SELECT sqlc.embed(authors), sqlc.embed(profiles)
+FROM authors
+LEFT JOIN profiles ON profiles.author_id = authors.id
+WHERE authors.id = @id;
+
+-- name: pgkitEmployeesWithManagers :many
+-- pgkit:public EmployeesWithManagers
+-- pgkit:embed e notnull
+-- pgkit:embed m nullable
+-- A self-join: two embeds of one table under aliases.
+SELECT sqlc.embed(e), sqlc.embed(m)
+FROM employees e
+LEFT JOIN employees m ON m.id = e.manager_id
+ORDER BY e.id;
+
+-- name: pgkitPenNamesWithAuthors :many
+-- pgkit:public PenNamesWithAuthors
+-- pgkit:embed authors nullable
+-- pgkit:embed pen_names notnull
+SELECT sqlc.embed(authors), sqlc.embed(pen_names)
+FROM authors
+RIGHT JOIN pen_names ON pen_names.author_id = authors.id
+ORDER BY pen_names.id;
+
+-- name: pgkitAuthorsAndPenNames :many
+-- pgkit:public AuthorsAndPenNames
+-- pgkit:embed authors nullable
+-- pgkit:embed pen_names nullable
+SELECT sqlc.embed(authors), sqlc.embed(pen_names)
+FROM authors
+FULL JOIN pen_names ON pen_names.author_id = authors.id
+ORDER BY authors.id NULLS LAST, pen_names.id NULLS LAST;
+
+-- name: pgkitAuthorStats :one
+-- pgkit:public AuthorStats
+-- pgkit:column last_written nullable
+-- pgkit:column any_rated nullable
+-- AuthorStats aggregates an author's books: over none, max and bool_or
+-- are NULL, which sqlc does not know.
+SELECT count(id) AS books,
+       max(written_at)::timestamptz AS last_written,
+       bool_or(rating IS NOT NULL) AS any_rated
+FROM books
+WHERE author_id = @author_id;
+
+-- name: pgkitRatedTitles :many
+-- pgkit:public RatedTitles
+-- pgkit:column title notnull
+-- pgkit:column rating notnull
+SELECT authors.name, books.title, books.rating
+FROM authors
+LEFT JOIN books ON books.author_id = authors.id
+WHERE books.rating IS NOT NULL
+ORDER BY books.id;
+
+-- name: pgkitAuthorsWithBio :many
+-- pgkit:public AuthorsWithBio
+-- pgkit:column bio notnull
+-- AuthorsWithBio lists the authors who have a bio: sqlc's row is the
+-- model Author (Bio pgtype.Text); the override gives a row of its own.
+SELECT * FROM authors WHERE bio IS NOT NULL ORDER BY id;
