@@ -216,7 +216,7 @@ func publicName(b []byte, m [][]byte) string {
 // queryHas reports whether the comment lines after the query's name line
 // include line.
 func queryHas(b []byte, m [][]byte, line string) bool {
-	return regexp.MustCompile(`(?m)^-- `+regexp.QuoteMeta(line)+`$`).Match(queryComments(b, m))
+	return regexp.MustCompile(`(?m)^-- ` + regexp.QuoteMeta(line) + `$`).Match(queryComments(b, m))
 }
 
 // queryComments returns the comment lines right after the name line m.

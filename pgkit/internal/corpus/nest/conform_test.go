@@ -65,9 +65,9 @@ func TestConformance(t *testing.T) {
 				twin1, twin2 = author("Twin", pgtype.Text{}), author("Twin", pgtype.Text{})
 				notes, err = q.CreateBook(c.Ctx, nest.CreateBookParams{
 					AuthorID: ada.ID, Title: "Notes", Subtitle: text("über ☃ \"quoted\" \\ 😀"),
-					Price:   num("12345678901234567890.123456789"),
-					Cover:   []byte{0, 1, 0x7f, 0xff},
-					AddedAt: ts(time.Date(2024, 3, 31, 1, 59, 59, 999999000, time.UTC)),
+					Price:     num("12345678901234567890.123456789"),
+					Cover:     []byte{0, 1, 0x7f, 0xff},
+					AddedAt:   ts(time.Date(2024, 3, 31, 1, 59, 59, 999999000, time.UTC)),
 					Published: pgtype.Date{Time: time.Date(1843, 10, 1, 0, 0, 0, 0, time.UTC), Valid: true},
 				})
 				conform.NoErr(c, "CreateBook", err)
