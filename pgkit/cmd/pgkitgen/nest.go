@@ -183,7 +183,10 @@ func oneQuery(fset *token.FileSet, fd *ast.FuncDecl) (call *ast.CallExpr, db ast
 		return bad("no var i Row")
 	}
 	vs, ok := gd.Specs[0].(*ast.ValueSpec)
-	if !ok || vs.Type == nil || len(vs.Names) != 1 || vs.Names[0].Name != "i" {
+	if ok && len(vs.Names) == 1 && vs.Names[0].Name != "i" {
+		return nil, nil, "", nil, fmt.Errorf("the result is one column (sqlc scans it into %s, not a row struct): select the parent's columns beside it", vs.Names[0].Name)
+	}
+	if !ok || vs.Type == nil || len(vs.Names) != 1 {
 		return bad("no var i Row")
 	}
 	sc, ok := b[2].(*ast.AssignStmt)

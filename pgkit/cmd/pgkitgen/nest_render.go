@@ -83,7 +83,7 @@ func renderNests(p *pkg, nests []nestQuery, n names, o Options, im *imports, w f
 		}
 		for _, typ := range q.jsonTyps {
 			if err := dec.need(typ); err != nil {
-				return fmt.Errorf("%s: pgkit:json: %w", q.d.public, err)
+				return fmt.Errorf("query %s (public %s): pgkit:json: %w", q.decl.Name.Name, q.d.public, err)
 			}
 		}
 		renderNestScan(p, q, n, w)
