@@ -173,6 +173,15 @@ func runShopdb(ctx context.Context, p params) (Result, error) {
 			return err
 		})
 	case "page":
+		if p.mode == "one-statement" {
+			// The same page as one statement (db.ProductPageLoad): the
+			// lists as json_agg columns, decoded into the same types.
+			return timedLoop(ctx, p, pageInflight, func(ctx context.Context, _, _ int) error {
+				productID, userID := 1+rand.Int64N(int64(p.products)), 1+rand.Int64N(int64(p.users))
+				_, err := q.ProductPageLoad(ctx, db.ProductPageLoadParams{ProductID: productID, MaxReviews: 10, CustomerID: userID, MaxOrders: 10})
+				return err
+			})
+		}
 		fetch := map[string]func(ctx context.Context, fns ...func(context.Context, *db.Queries) error) error{
 			"sequential": func(ctx context.Context, fns ...func(context.Context, *db.Queries) error) error {
 				for _, fn := range fns {

@@ -4,9 +4,15 @@
 package db
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"iter"
+	"strconv"
+	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -17,6 +23,7 @@ import (
 // calling RunInTx on it again opens a savepoint.
 type Store interface {
 	Querier
+	ProductPageLoad(ctx context.Context, arg ProductPageLoadParams) (ProductPageLoadRow, error)
 	Streamer
 	// RunInTx runs fn in a transaction on what the Queries run on. On a
 	// pgkit Source (pgkit.Open, pgkit.Wrap, a pgkit transaction) it is
@@ -534,6 +541,196 @@ func (q *Queries) UserListByIDsStream(ctx context.Context, userIds []int64) iter
 			yield(zero, err)
 		}
 	}
+}
+
+// ProductPageLoadParams are the parameters of ProductPageLoad.
+type ProductPageLoadParams struct {
+	BeforeReviewCreatedAt *time.Time `json:"before_review_created_at"`
+	BeforeReviewID        *int64     `json:"before_review_id"`
+	MaxReviews            int32      `json:"max_reviews"`
+	CustomerID            int64      `json:"customer_id"`
+	BeforeOrderCreatedAt  *time.Time `json:"before_order_created_at"`
+	BeforeOrderID         *int64     `json:"before_order_id"`
+	MaxOrders             int32      `json:"max_orders"`
+	ProductID             int64      `json:"product_id"`
+}
+
+// ProductPageLoadRow is a row of ProductPageLoad.
+type ProductPageLoadRow struct {
+	Product Product  `json:"product"`
+	Reviews []Review `json:"reviews"`
+	Orders  []Order  `json:"orders"`
+}
+
+// pgkitScanProductPageLoad scans one row of ProductPageLoad.
+func pgkitScanProductPageLoad(row pgx.Row) (i ProductPageLoadRow, err error) {
+	var j7 []byte
+	var j8 []byte
+	if err = row.Scan(&i.Product.ProductID, &i.Product.Sku, &i.Product.Name, &i.Product.Description, &i.Product.PriceCents, &i.Product.Stock, &i.Product.CreatedAt, &j7, &j8); err != nil {
+		return i, err
+	}
+	if i.Reviews, err = pgkitJSONReview(j7); err != nil {
+		err = fmt.Errorf("ProductPageLoad: column reviews: %w", err)
+		return i, err
+	}
+	if i.Orders, err = pgkitJSONOrder(j8); err != nil {
+		err = fmt.Errorf("ProductPageLoad: column orders: %w", err)
+		return i, err
+	}
+	return i, nil
+}
+
+// ProductPageLoad is the product page in one statement: the product, its
+// newest reviews and the customer's newest orders (none for customer_id
+// 0), each list exactly as ReviewListByProduct and OrderListByUser page it
+// (keyset before the cursor, newest first, at most max_* items), decoded
+// from json_agg.
+func (q *Queries) ProductPageLoad(ctx context.Context, arg ProductPageLoadParams) (ProductPageLoadRow, error) {
+	i, err := pgkitScanProductPageLoad(q.db.QueryRow(ctx, pgkitProductPageLoad, arg.BeforeReviewCreatedAt, arg.BeforeReviewID, arg.MaxReviews, arg.CustomerID, arg.BeforeOrderCreatedAt, arg.BeforeOrderID, arg.MaxOrders, arg.ProductID))
+	if err != nil {
+		return ProductPageLoadRow{}, err
+	}
+	return i, nil
+}
+
+// pgkitJSONOrder decodes a JSON array of Order objects, as json_agg(t) of a row
+// writes it, each key one of Order's json tags: every field's key must be
+// there and no other. SQL NULL, JSON null and [] are an empty slice.
+func pgkitJSONOrder(b []byte) ([]Order, error) {
+	if len(b) == 0 || string(b) == "null" {
+		return []Order{}, nil
+	}
+	var raw []struct {
+		F0 json.RawMessage `json:"order_id"`
+		F1 json.RawMessage `json:"user_id"`
+		F2 json.RawMessage `json:"status"`
+		F3 json.RawMessage `json:"total_cents"`
+		F4 json.RawMessage `json:"created_at"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&raw); err != nil {
+		return nil, fmt.Errorf("decode []Order: %w", err)
+	}
+	out := make([]Order, len(raw))
+	for k := range raw {
+		r, v := &raw[k], &out[k]
+		if err := errors.Join(
+			pgkitJSONValue(r.F0, &v.OrderID, "order_id"),
+			pgkitJSONValue(r.F1, &v.UserID, "user_id"),
+			pgkitJSONValue(r.F2, &v.Status, "status"),
+			pgkitJSONValue(r.F3, &v.TotalCents, "total_cents"),
+			pgkitJSONTime(r.F4, &v.CreatedAt, "created_at"),
+		); err != nil {
+			return nil, fmt.Errorf("decode []Order: element %d: %w", k, err)
+		}
+	}
+	return out, nil
+}
+
+// pgkitJSONReview decodes a JSON array of Review objects, as json_agg(t) of a row
+// writes it, each key one of Review's json tags: every field's key must be
+// there and no other. SQL NULL, JSON null and [] are an empty slice.
+func pgkitJSONReview(b []byte) ([]Review, error) {
+	if len(b) == 0 || string(b) == "null" {
+		return []Review{}, nil
+	}
+	var raw []struct {
+		F0 json.RawMessage `json:"review_id"`
+		F1 json.RawMessage `json:"product_id"`
+		F2 json.RawMessage `json:"user_id"`
+		F3 json.RawMessage `json:"rating"`
+		F4 json.RawMessage `json:"body"`
+		F5 json.RawMessage `json:"created_at"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&raw); err != nil {
+		return nil, fmt.Errorf("decode []Review: %w", err)
+	}
+	out := make([]Review, len(raw))
+	for k := range raw {
+		r, v := &raw[k], &out[k]
+		if err := errors.Join(
+			pgkitJSONValue(r.F0, &v.ReviewID, "review_id"),
+			pgkitJSONValue(r.F1, &v.ProductID, "product_id"),
+			pgkitJSONValue(r.F2, &v.UserID, "user_id"),
+			pgkitJSONValue(r.F3, &v.Rating, "rating"),
+			pgkitJSONValue(r.F4, &v.Body, "body"),
+			pgkitJSONTime(r.F5, &v.CreatedAt, "created_at"),
+		); err != nil {
+			return nil, fmt.Errorf("decode []Review: element %d: %w", k, err)
+		}
+	}
+	return out, nil
+}
+
+// pgkitJSONValue decodes the value of key into dst with encoding/json.
+func pgkitJSONValue(raw json.RawMessage, dst any, key string) error {
+	if raw == nil {
+		return fmt.Errorf("key %q missing", key)
+	}
+	if err := json.Unmarshal(raw, dst); err != nil {
+		return fmt.Errorf("key %q: %w", key, err)
+	}
+	return nil
+}
+
+// pgkitParseTime parses a timestamptz or timestamp as PostgreSQL's
+// to_json writes it (ISO 8601, microseconds, an offset of hours, minutes
+// and maybe seconds, none for timestamp), in time.Local as pgx scans
+// timestamptz, or UTC as it scans timestamp.
+func pgkitParseTime(raw json.RawMessage, key string) (time.Time, bool, error) {
+	if raw == nil {
+		return time.Time{}, false, fmt.Errorf("key %q missing", key)
+	}
+	var s *string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return time.Time{}, false, fmt.Errorf("key %q: %w", key, err)
+	}
+	if s == nil {
+		return time.Time{}, false, nil
+	}
+	v := *s
+	const layout = "2006-01-02T15:04:05.999999999"
+	if len(v) > 19 { // an offset after the seconds and fraction
+		if at := strings.LastIndexAny(v[19:], "+-Z"); at >= 0 {
+			at += 19
+			t, err := time.ParseInLocation(layout, v[:at], time.UTC)
+			if err != nil {
+				return time.Time{}, false, fmt.Errorf("key %q: %w", key, err)
+			}
+			off := 0
+			if v[at] != 'Z' {
+				for k, part := range strings.Split(v[at+1:], ":") {
+					n, err := strconv.Atoi(part)
+					if err != nil || k > 2 {
+						return time.Time{}, false, fmt.Errorf("key %q: bad offset in %q", key, v)
+					}
+					off += n * []int{3600, 60, 1}[k]
+				}
+				if v[at] == '-' {
+					off = -off
+				}
+			}
+			return t.Add(-time.Duration(off) * time.Second).Local(), true, nil
+		}
+	}
+	t, err := time.ParseInLocation(layout, v, time.UTC)
+	if err != nil {
+		return time.Time{}, false, fmt.Errorf("key %q: %w", key, err)
+	}
+	return t, true, nil
+}
+
+// pgkitJSONTime decodes a time that may not be null.
+func pgkitJSONTime(raw json.RawMessage, dst *time.Time, key string) error {
+	t, ok, err := pgkitParseTime(raw, key)
+	if err == nil && !ok {
+		err = fmt.Errorf("key %q: null for a time.Time", key)
+	}
+	*dst = t
+	return err
 }
 
 // pgkitCopyOrderCreateMany is OrderCreateMany's rows as the pgx.CopyFromSource pgkit's CopyFrom

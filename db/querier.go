@@ -82,6 +82,15 @@ type Querier interface {
 	UserList(ctx context.Context, arg UserListParams) ([]User, error)
 	UserListByIDs(ctx context.Context, userIds []int64) ([]User, error)
 	UserUpdateEmail(ctx context.Context, arg UserUpdateEmailParams) (int64, error)
+	// pgkit:public ProductPageLoad
+	// pgkit:json reviews Review
+	// pgkit:json orders Order
+	// ProductPageLoad is the product page in one statement: the product, its
+	// newest reviews and the customer's newest orders (none for customer_id
+	// 0), each list exactly as ReviewListByProduct and OrderListByUser page it
+	// (keyset before the cursor, newest first, at most max_* items), decoded
+	// from json_agg.
+	pgkitProductPageLoad(ctx context.Context, arg pgkitProductPageLoadParams) (pgkitProductPageLoadRow, error)
 }
 
 var _ Querier = (*Queries)(nil)

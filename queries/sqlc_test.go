@@ -69,7 +69,14 @@ func TestEveryQueryIsTested(t *testing.T) {
 	querier := reflect.TypeFor[db.Querier]()
 	var missing []string
 	for i := range querier.NumMethod() {
-		if name := querier.Method(i).Name; !called[name] {
+		name := querier.Method(i).Name
+		// A hidden query of pgkitgen expand's output (pgkitX) is tested
+		// through its public method X.
+		// merge: may duplicate the stage-2 opt/sort work.
+		if public, ok := strings.CutPrefix(name, "pgkit"); ok && called[public] {
+			continue
+		}
+		if !called[name] {
 			missing = append(missing, name)
 		}
 	}

@@ -24,6 +24,11 @@ const (
 	Concurrent
 	// Sequential runs them one after another on the pool.
 	Sequential
+	// OneStatement sends one statement (db.ProductPageLoad): the product
+	// with both lists as json_agg columns, decoded into the same
+	// db.Review and db.Order. One round trip, one Sync, on any pool or
+	// transaction.
+	OneStatement
 )
 
 // String names the mode as the shop's ?fetch= parameter does.
@@ -33,6 +38,8 @@ func (m FetchMode) String() string {
 		return "concurrent"
 	case Sequential:
 		return "sequential"
+	case OneStatement:
+		return "one-statement"
 	}
 	return "pipelined"
 }
@@ -139,6 +146,9 @@ func LoadProductPage(ctx context.Context, src pgkit.DBTX, req ProductPageRequest
 	}
 	if req.Reviews > MaxPageItems || req.Orders > MaxPageItems {
 		return ProductPage{}, fmt.Errorf("load product page: %w: at most %d reviews and %d orders", ErrPageTooLarge, MaxPageItems, MaxPageItems)
+	}
+	if req.Mode == OneStatement {
+		return loadOneStatement(ctx, src, req)
 	}
 	page := ProductPage{Reviews: []db.Review{}, Orders: []db.Order{}}
 	// One more than asked tells whether a next page exists.

@@ -232,8 +232,12 @@ func (q *srcQuery) parseAnnotations() error {
 			if len(a.args) < 1 || len(a.args) > 2 {
 				return q.errorf(a.line, "pgkit:nest wants an embed's argument and optionally a field name: -- pgkit:nest reviews Reviews")
 			}
+		case "json":
+			if len(a.args) != 2 {
+				return q.errorf(a.line, "pgkit:json wants a result column and a Go type of the package: -- pgkit:json reviews Review")
+			}
 		default:
-			return q.errorf(a.line, "unknown annotation pgkit:%s (pgkit:optional, pgkit:sort, pgkit:nullable, pgkit:notnull, pgkit:nest)", a.verb)
+			return q.errorf(a.line, "unknown annotation pgkit:%s (pgkit:optional, pgkit:sort, pgkit:nullable, pgkit:notnull, pgkit:nest, pgkit:json)", a.verb)
 		}
 		q.anns = append(q.anns, a)
 	}

@@ -55,6 +55,7 @@ func planQuery(q *srcQuery, src string) (*plan, error) {
 	if !rowCommands[q.cmd] {
 		return p, nil
 	}
+	nests := q.has("nest")
 	if q.cmd == "opt" {
 		if !returnsRows(st) {
 			return nil, q.errorf(q.nameTok.line, ":opt wants a query that returns rows (SELECT, or INSERT/UPDATE/DELETE … RETURNING), as :one does")
@@ -62,13 +63,25 @@ func planQuery(q *srcQuery, src string) (*plan, error) {
 		p.hidden, p.cmd = true, "one"
 		p.contract = append(p.contract, "opt")
 	}
-	nullability, err := p.nullability(q)
+	if nests && q.cmd == "one" {
+		// One parent from the rows of a :many: pgkitgen's X returns it,
+		// or a not-found error without one.
+		p.contract = append(p.contract, "one")
+	}
+	nullability, err := p.nullability(q, nests)
 	if err != nil {
 		return nil, err
 	}
 	p.contract = append(p.contract, nullability...)
 	if err := p.nest(q); err != nil {
 		return nil, err
+	}
+	for _, a := range q.anns {
+		if a.verb == "json" {
+			// A json/jsonb column decoded into []TYPE by pgkitgen (nest.go).
+			p.hidden = true
+			p.contract = append(p.contract, "json "+a.args[0]+" "+a.args[1])
+		}
 	}
 	if p.orders, err = q.sortOrders(); err != nil {
 		return nil, err
@@ -97,7 +110,10 @@ func returnsRows(st *stmt) bool {
 // nullability returns the embed and column lines of the contract: the
 // embeds' nullability inferred from the joins, overridden by pgkit:nullable
 // and pgkit:notnull, and the columns these name.
-func (p *plan) nullability(q *srcQuery) ([]string, error) {
+//
+// With nest, the embed lines are written even when no embed is nullable:
+// they tell pgkitgen which of sqlc's embed fields is the nested one.
+func (p *plan) nullability(q *srcQuery, nest bool) ([]string, error) {
 	st := p.st
 	embeds := st.embeds()
 	items, fromErr := st.fromItems()
@@ -151,7 +167,7 @@ func (p *plan) nullability(q *srcQuery) ([]string, error) {
 		}
 	}
 	var lines []string
-	show := false
+	show := nest && len(embeds) > 0
 	for _, e := range embeds {
 		_, set := explicit[e.arg]
 		show = show || set || state[e.arg] == "nullable"
@@ -255,4 +271,14 @@ func (p *plan) write(q *srcQuery, src string) string {
 		b.WriteString(text)
 	}
 	return b.String()
+}
+
+// has reports whether q carries an annotation with verb.
+func (q *srcQuery) has(verb string) bool {
+	for _, a := range q.anns {
+		if a.verb == verb {
+			return true
+		}
+	}
+	return false
 }

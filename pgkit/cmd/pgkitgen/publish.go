@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"unicode"
 )
 
 // Public methods of hidden queries. pgkitgen expand (stage 1) emits a
@@ -80,6 +79,12 @@ func readHidden(fset *token.FileSet, m method) (*hidden, bool, error) {
 	if fd.Doc == nil || !strings.Contains(fd.Doc.Text(), "pgkit:public") {
 		return nil, false, nil
 	}
+	for _, c := range fd.Doc.List {
+		line := strings.TrimSpace(strings.TrimPrefix(c.Text, "//"))
+		if strings.HasPrefix(line, "pgkit:nest ") || strings.HasPrefix(line, "pgkit:json ") {
+			return nil, false, nil // nest.go's (readNests)
+		}
+	}
 	h := &hidden{method: m}
 	var errs []string
 	for _, c := range fd.Doc.List {
@@ -147,12 +152,6 @@ func readHidden(fset *token.FileSet, m method) (*hidden, bool, error) {
 	}
 	if !token.IsIdentifier(h.public) || !token.IsExported(h.public) {
 		return nil, false, fmt.Errorf("%s: query %s: pgkit:public %s is not an exported Go name", h.where, fd.Name.Name, h.public)
-	}
-	// merge: the nest helper's stage 2 (pgkit:nest, and its own lines such
-	// as pgkit:json, which the arity map above does not know yet) takes
-	// these queries over here.
-	if len(h.nest) > 0 {
-		return nil, false, fmt.Errorf("%s: query %s: %s: nesting is not implemented by this pgkitgen", h.where, fd.Name.Name, h.nest[0])
 	}
 	if err := h.shape(fset); err != nil {
 		return nil, false, err
@@ -291,24 +290,6 @@ func goString(s string) string {
 		return "`" + s + "`"
 	}
 	return strconv.Quote(s)
-}
-
-// camel is a sort name as a Go name part: highest_rated → HighestRated.
-func camel(name string) string {
-	var b strings.Builder
-	up := true
-	for _, r := range name {
-		if !unicode.IsLetter(r) && !unicode.IsDigit(r) {
-			up = true
-			continue
-		}
-		if up {
-			r = unicode.ToUpper(r)
-			up = false
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
 }
 
 // rowVar returns the name of the first var sqlc's method declares (in its

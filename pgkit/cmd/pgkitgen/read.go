@@ -31,6 +31,7 @@ type pkg struct {
 	paths       []string                // their paths, in the order of files
 	sent        []sent                  // the statements sqlc's functions send, for warn
 	hidden      []*hidden               // sqlc's methods pgkit+X carrying pgkit:public (publish.go)
+	nests       []nestQuery             // hidden queries with pgkit:nest or pgkit:json lines (nest.go)
 }
 
 // method is an exported method of Queries, and the file that declares it
@@ -165,6 +166,10 @@ func read(dir, out string) (*pkg, error) {
 				p.copies = append(p.copies, c)
 			}
 		}
+	}
+	var err2 error
+	if p.nests, err2 = readNests(p); err2 != nil {
+		return nil, err2
 	}
 	sort.Slice(p.queries, func(i, j int) bool { return p.queries[i].decl.Name.Name < p.queries[j].decl.Name.Name })
 	sort.Slice(p.streams, func(i, j int) bool { return p.streams[i].decl.Name.Name < p.streams[j].decl.Name.Name })

@@ -120,6 +120,16 @@ func render(p *pkg, o Options) ([]byte, error) {
 			return nil, fmt.Errorf("%w (or pass -stream-suffix)", err)
 		}
 	}
+	for _, nq := range p.nests {
+		if err := claim(nq.d.public, "the public method of hidden query "+nq.decl.Name.Name); err != nil {
+			return nil, err
+		}
+		if nq.streams() {
+			if err := claim(nq.d.public+o.StreamSuffix, "the stream of "+nq.d.public); err != nil {
+				return nil, fmt.Errorf("%w (or pass -stream-suffix)", err)
+			}
+		}
+	}
 	for _, c := range p.copies {
 		if err := claim(c.decl.Name.Name+o.SeqSuffix, "the Seq of :copyfrom query "+c.decl.Name.Name); err != nil {
 			return nil, fmt.Errorf("%w (or pass -seq-suffix)", err)
@@ -149,8 +159,9 @@ func render(p *pkg, o Options) ([]byte, error) {
 	for _, d := range publicStreams {
 		w("\t%s\n", d)
 	}
+	nestStreamLines(w, t, p.nests, o)
 	w("}\n\n")
-	if len(p.streams)+len(publicStreams) > 0 {
+	if len(p.streams)+len(publicStreams) > 0 || hasNestStream(p.nests) {
 		im.add("context", "context")
 		im.add(n.iter, "iter")
 		im.add("pgx", "github.com/jackc/pgx/v5")
@@ -177,6 +188,9 @@ func %[1]s(ctx context.Context, db DBTX, sql string, args ...any) (pgx.Rows, err
 	if len(pubs) > 0 {
 		usePublic(im, pubs, n)
 		renderPublic(w, p, pubs, n, o)
+	}
+	if err := renderNests(p, p.nests, n, o, im, w, t); err != nil {
+		return nil, err
 	}
 	for _, c := range p.copies {
 		params := c.decl.Type.Params.List
@@ -262,6 +276,7 @@ type %[1]s interface {
 	for _, d := range public {
 		w("\t%s\n", d)
 	}
+	nestInterfaceLines(w, t, p.nests)
 	w(`	%[2]s
 	// RunInTx runs fn in a transaction on what the Queries run on. On a
 	// pgkit Source (pgkit.Open, pgkit.Wrap, a pgkit transaction) it is

@@ -67,4 +67,10 @@
 //	             a composite (overridden to a struct of the package) and an array of it, a domain with
 //	             a CHECK; emit_enum_valid_method, emit_all_enum_values; :copyfrom of them (the enum handed
 //	             to pgx as its string) stored as pgx's reflection stores them
+//	nest         emit_interface, emit_json_tags (snake); query.sql in pgkitgen expand's output form (hidden
+//	             pgkitX queries with -- pgkit: lines): pgkit:nest over a LEFT JOIN (parents of 0, 1, 2
+//	             children, a child whose nullable columns are all NULL, one parent with pgkit:one and
+//	             pgkit:opt, several where one was wanted, rows not ordered by the key), pgkit:json lists
+//	             from json_agg (timestamptz with microseconds in a zone whose offset has seconds, big and
+//	             zero-scale numeric, bytea, NULLs, unicode), two of them in one :one; streams stopped early
 package corpus

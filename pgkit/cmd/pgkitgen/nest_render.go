@@ -1,0 +1,347 @@
+package main
+
+import (
+	"fmt"
+	"go/ast"
+	"strings"
+)
+
+// nestSignature is the public method's parameter list and results.
+func (q nestQuery) signature(t func(ast.Node) string) (params, results string) {
+	params = publicParams(t, q)
+	switch {
+	case q.d.opt:
+		return params, fmt.Sprintf("(%s, bool, error)", q.pubRow)
+	case q.d.one || !q.many:
+		return params, fmt.Sprintf("(%s, error)", q.pubRow)
+	}
+	return params, fmt.Sprintf("([]%s, error)", q.pubRow)
+}
+
+// streams reports whether the public method has a …Stream: it returns a
+// list.
+func (q nestQuery) streams() bool { return q.many && !q.d.one && !q.d.opt }
+
+// publicParams prints the hidden method's parameters with the public
+// copies of its parameter types.
+func publicParams(t func(ast.Node) string, q nestQuery) string {
+	s := fields(t, q.decl.Type.Params)
+	for _, c := range q.copies {
+		s = strings.ReplaceAll(s, c.from, c.to)
+	}
+	return s
+}
+
+// nestInterfaceLines writes the public methods (and streams) of the nest
+// queries into Store's method list: sqlc's Querier has only the hidden
+// ones.
+//
+// merge: may duplicate publish.go (Store's public methods).
+func nestInterfaceLines(w func(string, ...any), t func(ast.Node) string, nests []nestQuery) {
+	for _, q := range nests {
+		params, results := q.signature(t)
+		w("\t%s(%s) %s\n", q.d.public, params, results)
+	}
+}
+
+// nestStreamLines writes the …Stream methods of the nest queries into
+// Streamer.
+func nestStreamLines(w func(string, ...any), t func(ast.Node) string, nests []nestQuery, o Options) {
+	for _, q := range nests {
+		if q.streams() {
+			w("\t%s%s(%s) iter.Seq2[%s, error]\n", q.d.public, o.StreamSuffix, publicParams(t, q), q.pubRow)
+		}
+	}
+}
+
+// renderNests writes the public types, methods and streams of the nest
+// and json queries, and the JSON decoders they use.
+func renderNests(p *pkg, nests []nestQuery, n names, o Options, im *imports, w func(string, ...any), t func(ast.Node) string) error {
+	dec := newJSONDecoders(p)
+	for _, q := range nests {
+		if err := im.uses(q.file, q.decl.Type.Params); err != nil {
+			return fmt.Errorf("%s: %w", q.d.public, err)
+		}
+		im.add("context", "context")
+		im.add("pgx", "github.com/jackc/pgx/v5")
+		for _, c := range q.copies {
+			w("// %s are the parameters of %s.\ntype %s struct {\n", c.to, q.d.public, c.to)
+			for _, f := range c.fields {
+				if err := im.uses(c.file, f.Type); err != nil {
+					return fmt.Errorf("%s: %w", q.d.public, err)
+				}
+				tag := ""
+				if f.Tag != nil {
+					tag = " " + f.Tag.Value
+				}
+				w("\t%s%s\n", field(t, f), tag)
+			}
+			w("}\n\n")
+		}
+		if err := renderNestRow(p, q, im, w); err != nil {
+			return fmt.Errorf("%s: %w", q.d.public, err)
+		}
+		for _, typ := range q.jsonTyps {
+			if err := dec.need(typ); err != nil {
+				return fmt.Errorf("query %s (public %s): pgkit:json: %w", q.decl.Name.Name, q.d.public, err)
+			}
+		}
+		renderNestScan(p, q, n, w)
+		if q.d.nestArg != "" {
+			renderGroup(q, w)
+		}
+		renderNestMethods(q, n, o, w, t)
+	}
+	return dec.render(im, n, w)
+}
+
+// renderNestRow writes the public row type.
+func renderNestRow(p *pkg, q nestQuery, im *imports, w func(string, ...any)) error {
+	lt := p.local[q.row]
+	if err := im.uses(lt.file, lt.typ); err != nil {
+		return err
+	}
+	if q.child != "" {
+		if err := im.uses(p.local[q.child].file, p.local[q.child].typ); err != nil {
+			return err
+		}
+	}
+	switch {
+	case q.child != "":
+		for _, l := range wrap(fmt.Sprintf("%s is a row of %s: the parent's columns and its %s, grouped from consecutive rows with an equal %s.", q.pubRow, q.d.public, q.childFld, q.key), 72) {
+			w("// %s\n", l)
+		}
+	default:
+		w("// %s is a row of %s.\n", q.pubRow, q.d.public)
+	}
+	w("type %s struct {\n", q.pubRow)
+	for _, f := range q.fields {
+		if f.tag != "" {
+			w("\t%s %s %s\n", f.name, f.typ, f.tag)
+		} else {
+			w("\t%s %s\n", f.name, f.typ)
+		}
+	}
+	w("}\n\n")
+	return nil
+}
+
+// scanFunc is the name of the query's row scanner.
+func (q nestQuery) scanFunc() string  { return "pgkitScan" + q.d.public }
+func (q nestQuery) groupFunc() string { return "pgkitGroup" + q.d.public }
+
+// renderNestScan writes the function scanning one row of the query: the
+// parent's columns into the public row, the child's into pointer
+// temporaries (a child is there unless all of them are NULL), JSON columns
+// decoded.
+func renderNestScan(p *pkg, q nestQuery, n names, w func(string, ...any)) {
+	results := "(i " + q.pubRow + ", err error)"
+	if q.child != "" {
+		results = fmt.Sprintf("(i %s, child %s, hasChild bool, err error)", q.pubRow, q.child)
+	}
+	fail := "return i, err"
+	if q.child != "" {
+		fail = "return i, child, false, err"
+	}
+	w("// %s scans one row of %s.\n", q.scanFunc(), q.d.public)
+	w("func %s(row pgx.Row) %s {\n", q.scanFunc(), results)
+	var args, nonNil []string
+	for _, tg := range q.targets {
+		if tg.temp == "" {
+			args = append(args, tg.expr)
+			continue
+		}
+		w("\tvar %s %s\n", tg.temp, tg.tempType)
+		args = append(args, "&"+tg.temp)
+		if tg.child != "" {
+			nonNil = append(nonNil, tg.temp+" != nil")
+		}
+	}
+	w("\tif err = row.Scan(%s); err != nil {\n\t\t%s\n\t}\n", strings.Join(args, ", "), fail)
+	for _, tg := range q.targets {
+		if tg.json == nil {
+			continue
+		}
+		w("\tif i.%s, err = %s(%s); err != nil {\n", tg.json.field, jsonDecoderName(p, tg.json.typ), tg.temp)
+		w("\t\terr = fmt.Errorf(\"%s: column %s: %%w\", err)\n\t\t%s\n\t}\n", q.d.public, tg.json.column, fail)
+	}
+	if q.child != "" {
+		w("\tif %s {\n", strings.Join(nonNil, " || "))
+		for _, tg := range q.targets {
+			if tg.child != "" {
+				w("\t\tif %[1]s != nil {\n\t\t\tchild.%[2]s = *%[1]s\n\t\t}\n", tg.temp, tg.child)
+			}
+		}
+		w("\t\thasChild = true\n\t}\n\treturn i, child, hasChild, nil\n}\n\n")
+		return
+	}
+	w("\treturn i, nil\n}\n\n")
+}
+
+// renderGroup writes the function grouping a nest query's rows into
+// parents: consecutive rows with an equal key are one parent, yielded when
+// the next key or the end arrives.
+func renderGroup(q nestQuery, w func(string, ...any)) {
+	for _, l := range wrap(fmt.Sprintf("%s reads rows of %s and yields one %s per run of consecutive rows with an equal %s, once its last child arrived; it stops when yield returns false. It closes rows.", q.groupFunc(), q.d.public, q.pubRow, q.key), 72) {
+		w("// %s\n", l)
+	}
+	w(`func %[1]s(rows pgx.Rows, yield func(%[3]s) bool) error {
+	defer rows.Close()
+	var cur %[3]s
+	have := false
+	for rows.Next() {
+		i, child, hasChild, err := %[5]s(rows)
+		if err != nil {
+			return err
+		}
+		if !have || i.%[4]s != cur.%[4]s {
+			if have && !yield(cur) {
+				return nil
+			}
+			cur, have = i, true
+			cur.%[6]s = []%[7]s{}
+		}
+		if hasChild {
+			cur.%[6]s = append(cur.%[6]s, child)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if have {
+		yield(cur)
+	}
+	return nil
+}
+
+`, q.groupFunc(), q.d.public, q.pubRow, q.key, q.scanFunc(), q.childFld, q.child)
+}
+
+// callArgs prints the arguments of sqlc's Query or QueryRow call.
+func callArgs(t func(ast.Node) string, q nestQuery) string {
+	var args []string
+	for _, a := range q.call.Args {
+		args = append(args, t(a))
+	}
+	s := strings.Join(args, ", ")
+	if q.call.Ellipsis.IsValid() {
+		s += "..."
+	}
+	return s
+}
+
+// streamArgs prints the arguments of the stream's query call: sqlc's,
+// with the DB after the context.
+func streamArgs(t func(ast.Node) string, q nestQuery) string {
+	args := []string{t(q.call.Args[0]), t(q.db)}
+	for _, a := range q.call.Args[1:] {
+		args = append(args, t(a))
+	}
+	s := strings.Join(args, ", ")
+	if q.call.Ellipsis.IsValid() {
+		s += "..."
+	}
+	return s
+}
+
+// doc writes the public method's doc comment: the user's lines, or a
+// default naming the method, then what it adds.
+func (q nestQuery) doc(w func(string, ...any), extra string) {
+	if len(q.user) == 0 {
+		w("// %s runs the query %s.\n", q.d.public, q.decl.Name.Name)
+	}
+	for _, l := range q.user {
+		w("// %s\n", l)
+	}
+	if extra != "" {
+		w("//\n")
+		for _, l := range wrap(extra, 72) {
+			w("// %s\n", l)
+		}
+	}
+}
+
+// wrap breaks s into lines of at most width bytes, at spaces.
+func wrap(s string, width int) []string {
+	var lines []string
+	line := ""
+	for _, word := range strings.Fields(s) {
+		if line != "" && len(line)+1+len(word) > width {
+			lines = append(lines, line)
+			line = ""
+		}
+		if line != "" {
+			line += " "
+		}
+		line += word
+	}
+	return append(lines, line)
+}
+
+// renderNestMethods writes the public method X and, for a list, XStream.
+func renderNestMethods(q nestQuery, n names, o Options, w func(string, ...any), t func(ast.Node) string) {
+	params, results := q.signature(t)
+	name, row, db, args := q.d.public, q.pubRow, t(q.db), callArgs(t, q)
+	group := ""
+	if q.child != "" {
+		group = fmt.Sprintf("Rows are grouped by %s, the first column: the query must order by it (rows of one %s that are not consecutive make several items). A row whose %s columns are all NULL (a LEFT JOIN without a match) adds no child: %s is then empty, never nil.", q.key, row, q.d.nestArg, q.childFld)
+	}
+	switch {
+	case !q.many:
+		q.doc(w, "")
+		w("func (q *Queries) %s(%s) %s {\n\ti, err := %s(%s.QueryRow(%s))\n\tif err != nil {\n\t\treturn %s{}, err\n\t}\n\treturn i, nil\n}\n\n", name, params, results, q.scanFunc(), db, args, row)
+		return
+	case q.d.one || q.d.opt:
+		notFound := n.own(fmt.Sprintf("return %s{}, fmt.Errorf(\"%s: %%w\", pgx.ErrNoRows)", row, name)) // an argument of w: own it here
+		ok, none := "", notFound
+		if q.d.opt {
+			ok, none = ", true", fmt.Sprintf("return %s{}, false, nil", row)
+		}
+		fail := fmt.Sprintf("return %s{}%s, err", row, map[bool]string{true: ", false"}[q.d.opt])
+		shape := "pgx.ErrNoRows (pgerr.ErrNotFound) when there is no parent"
+		if q.d.opt {
+			shape = "false and no error when there is no parent"
+		}
+		q.doc(w, group+" It returns the one parent, "+shape+", and an error when there are several.")
+		w("func (q *Queries) %s(%s) %s {\n\trows, err := %s.Query(%s)\n\tif err != nil {\n\t\t%s\n\t}\n", name, params, results, db, args, fail)
+		w("\tvar item, next %s\n\tparents := 0\n\terr = %s(rows, func(r %s) bool {\n\t\tparents++\n\t\tif parents == 1 {\n\t\t\titem = r\n\t\t} else {\n\t\t\tnext = r\n\t\t}\n\t\treturn parents == 1\n\t})\n", row, q.groupFunc(), row)
+		w("\tswitch {\n\tcase err != nil:\n\t\t%s\n\tcase parents == 0:\n\t\t%s\n\tcase parents > 1:\n", fail, none)
+		w("\t\terr = fmt.Errorf(\"%s: more than one parent (%s %%v, then %%v)\", item.%s, next.%s)\n", name, q.key, q.key, q.key)
+		w("\t\t%s\n\t}\n\treturn item%s, nil\n}\n\n", fail, ok)
+		return
+	}
+	// A list, and its stream.
+	start := "var items []" + row
+	if q.empty {
+		start = "items := []" + row + "{}"
+	}
+	yield := pickLocal(q.params, "yield", "yieldRow")
+	if q.child != "" {
+		q.doc(w, group)
+		w("func (q *Queries) %s(%s) %s {\n\trows, err := %s.Query(%s)\n\tif err != nil {\n\t\treturn nil, err\n\t}\n\t%s\n", name, params, results, db, args, start)
+		w("\tif err := %s(rows, func(r %s) bool {\n\t\titems = append(items, r)\n\t\treturn true\n\t}); err != nil {\n\t\treturn nil, err\n\t}\n\treturn items, nil\n}\n\n", q.groupFunc(), row)
+		for _, l := range wrap(fmt.Sprintf("%s%s yields %s's parents one at a time, each once its last child arrived: memory holds one parent. Breaking out of the loop closes the rows. An error ends the sequence.", name, o.StreamSuffix, name), 72) {
+			w("// %s\n", l)
+		}
+		w("func (q *Queries) %[1]s%[2]s(%[3]s) iter.Seq2[%[4]s, error] {\n\treturn func(%[5]s func(%[4]s, error) bool) {\n\t\trows, err := %[6]s(%[7]s)\n\t\tif err != nil {\n\t\t\t%[5]s(%[4]s{}, err)\n\t\t\treturn\n\t\t}\n", name, o.StreamSuffix, params, row, yield, n.streamQuery, streamArgs(t, q))
+		w("\t\tif err := %[1]s(rows, func(r %[2]s) bool { return %[3]s(r, nil) }); err != nil {\n\t\t\t%[3]s(%[2]s{}, err)\n\t\t}\n\t}\n}\n\n", q.groupFunc(), row, yield)
+		return
+	}
+	q.doc(w, "")
+	w("func (q *Queries) %s(%s) %s {\n\trows, err := %s.Query(%s)\n\tif err != nil {\n\t\treturn nil, err\n\t}\n\tdefer rows.Close()\n\t%s\n", name, params, results, db, args, start)
+	w("\tfor rows.Next() {\n\t\ti, err := %s(rows)\n\t\tif err != nil {\n\t\t\treturn nil, err\n\t\t}\n\t\titems = append(items, i)\n\t}\n\tif err := rows.Err(); err != nil {\n\t\treturn nil, err\n\t}\n\treturn items, nil\n}\n\n", q.scanFunc())
+	w("// %[1]s%[2]s yields %[1]s's rows one at a time. Breaking out of the\n// loop closes the rows. An error ends the sequence.\n", name, o.StreamSuffix)
+	w("func (q *Queries) %[1]s%[2]s(%[3]s) iter.Seq2[%[4]s, error] {\n\treturn func(%[5]s func(%[4]s, error) bool) {\n\t\trows, err := %[6]s(%[7]s)\n\t\tif err != nil {\n\t\t\t%[5]s(%[4]s{}, err)\n\t\t\treturn\n\t\t}\n", name, o.StreamSuffix, params, row, yield, n.streamQuery, streamArgs(t, q))
+	w("\t\tdefer rows.Close()\n\t\tfor rows.Next() {\n\t\t\ti, err := %[1]s(rows)\n\t\t\tif err != nil {\n\t\t\t\t%[2]s(%[3]s{}, err)\n\t\t\t\treturn\n\t\t\t}\n\t\t\tif !%[2]s(i, nil) {\n\t\t\t\treturn\n\t\t\t}\n\t\t}\n\t\tif err := rows.Err(); err != nil {\n\t\t\t%[2]s(%[3]s{}, err)\n\t\t}\n\t}\n}\n\n", q.scanFunc(), yield, row)
+}
+
+// hasNestStream reports whether a nest query has a …Stream (which needs
+// the stream query helper).
+func hasNestStream(nests []nestQuery) bool {
+	for _, q := range nests {
+		if q.streams() {
+			return true
+		}
+	}
+	return false
+}
