@@ -190,7 +190,7 @@ func TestWarningsFollowExpand(t *testing.T) {
 	}
 	at := func(line string) string { return filepath.Join(root, "queries", "t.sql") + ":" + line + ": warning: " }
 	got := stderr.String()
-	for _, want := range []string{at("4") + "Mine: column something", at("11") + "pgkitNothingSortById: column nothing", at("11") + "pgkitNothingSortByN: column nothing"} {
+	for _, want := range []string{at("4") + "Mine: column something", at("11") + "Nothing (pgkitNothingSortById): column nothing", at("11") + "Nothing (pgkitNothingSortByN): column nothing"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("warnings:\n%s\nwant one starting %q", got, want)
 		}
