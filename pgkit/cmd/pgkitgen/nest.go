@@ -21,6 +21,8 @@ type nestQuery struct {
 	params []string // the hidden method's parameter names
 	row    string   // sqlc's row type
 	empty  bool     // sqlc's :many starts from an empty slice (emit_empty_slices)
+	sql    string   // the statement of sqlc's constant
+	stmt   string   // the public method's statement constant (names.publicSQL), set when rendering
 
 	fields   []outField   // the public row's fields, in sqlc's order
 	targets  []scanTarget // what each of sqlc's Scan arguments becomes
@@ -66,6 +68,7 @@ type typeCopy struct {
 // and plans their public methods.
 func readNests(p *pkg) ([]nestQuery, error) {
 	var out []nestQuery
+	consts := stmtConsts(p)
 	for _, file := range p.files {
 		for _, d := range file.Decls {
 			fd, ok := d.(*ast.FuncDecl)
@@ -84,6 +87,9 @@ func readNests(p *pkg) ([]nestQuery, error) {
 				return nil, fmt.Errorf("query %s: pgkit:public %s, want the hidden name pgkit%s (pgkit:sort is not supported with pgkit:nest or pgkit:json yet)", fd.Name.Name, nd.public, nd.public)
 			}
 			q, err := planNest(p, method{fd, file}, nd, user)
+			if err == nil {
+				q.sql, err = callSQL(consts, q.call)
+			}
 			if err != nil {
 				return nil, fmt.Errorf("query %s (public %s): %w", fd.Name.Name, nd.public, err)
 			}
@@ -135,6 +141,18 @@ func planNest(p *pkg, m method, d nestDirectives, user []string) (nestQuery, err
 		return q, err
 	}
 	return q, nil
+}
+
+// publicKind is the command of the public method as the user wrote it:
+// opt, one or many.
+func (q nestQuery) publicKind() string {
+	switch {
+	case q.d.opt:
+		return "opt"
+	case q.d.one || !q.many:
+		return "one"
+	}
+	return "many"
 }
 
 // emptyStart reports whether sqlc's :many starts from items := []T{}.

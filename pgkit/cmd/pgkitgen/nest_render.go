@@ -59,6 +59,7 @@ func nestStreamLines(w func(string, ...any), t func(ast.Node) string, nests []ne
 func renderNests(p *pkg, nests []nestQuery, n names, o Options, im *imports, w func(string, ...any), t func(ast.Node) string) error {
 	dec := newJSONDecoders(p)
 	for _, q := range nests {
+		q.stmt = n.publicSQL[q.decl.Name.Name]
 		if err := im.uses(q.file, q.decl.Type.Params); err != nil {
 			return fmt.Errorf("%s: %w", q.d.public, err)
 		}
@@ -86,6 +87,7 @@ func renderNests(p *pkg, nests []nestQuery, n names, o Options, im *imports, w f
 				return fmt.Errorf("query %s (public %s): pgkit:json: %w", q.decl.Name.Name, q.d.public, err)
 			}
 		}
+		renderStatement(w, q.stmt, q.decl.Name.Name, q.d.public, q.publicKind(), "", q.sql)
 		renderNestScan(p, q, n, w)
 		if q.d.nestArg != "" {
 			renderGroup(q, w)
@@ -217,10 +219,15 @@ func renderGroup(q nestQuery, w func(string, ...any)) {
 `, q.groupFunc(), q.d.public, q.pubRow, q.key, q.scanFunc(), q.childFld, q.child)
 }
 
-// callArgs prints the arguments of sqlc's Query or QueryRow call.
+// callArgs prints the arguments of sqlc's Query or QueryRow call, the
+// public statement's constant for sqlc's.
 func callArgs(t func(ast.Node) string, q nestQuery) string {
 	var args []string
-	for _, a := range q.call.Args {
+	for k, a := range q.call.Args {
+		if k == 1 {
+			args = append(args, q.stmt)
+			continue
+		}
 		args = append(args, t(a))
 	}
 	s := strings.Join(args, ", ")
@@ -230,11 +237,11 @@ func callArgs(t func(ast.Node) string, q nestQuery) string {
 	return s
 }
 
-// streamArgs prints the arguments of the stream's query call: sqlc's,
-// with the DB after the context.
+// streamArgs prints the arguments of the stream's query call: those of
+// callArgs, with the DB after the context.
 func streamArgs(t func(ast.Node) string, q nestQuery) string {
-	args := []string{t(q.call.Args[0]), t(q.db)}
-	for _, a := range q.call.Args[1:] {
+	args := []string{t(q.call.Args[0]), t(q.db), q.stmt}
+	for _, a := range q.call.Args[2:] {
 		args = append(args, t(a))
 	}
 	s := strings.Join(args, ", ")

@@ -234,6 +234,36 @@ func (h *hidden) shape(fset *token.FileSet) error {
 
 // findSQL fills in each hidden query's statement from sqlc's constant.
 func findSQL(p *pkg, hs []*hidden) error {
+	consts := stmtConsts(p)
+	for _, h := range hs {
+		sql, err := callSQL(consts, h.call)
+		if err != nil {
+			return h.errorf("%v", err)
+		}
+		h.sql = sql
+	}
+	return nil
+}
+
+// callSQL returns the statement of the constant sqlc's Query or QueryRow
+// call runs (its second argument).
+func callSQL(consts map[string]string, call *ast.CallExpr) (string, error) {
+	if len(call.Args) < 2 {
+		return "", fmt.Errorf("sqlc's method runs no statement")
+	}
+	id, ok := call.Args[1].(*ast.Ident)
+	if !ok {
+		return "", fmt.Errorf("sqlc's method does not run a constant")
+	}
+	sql, ok := consts[id.Name]
+	if !ok {
+		return "", fmt.Errorf("no constant %s", id.Name)
+	}
+	return sql, nil
+}
+
+// stmtConsts returns the string constants of the package, by name.
+func stmtConsts(p *pkg) map[string]string {
 	consts := map[string]string{}
 	for _, f := range p.files {
 		for _, d := range f.Decls {
@@ -255,33 +285,38 @@ func findSQL(p *pkg, hs []*hidden) error {
 			}
 		}
 	}
-	for _, h := range hs {
-		id, ok := h.call.Args[1].(*ast.Ident)
-		if !ok {
-			return h.errorf("sqlc's method does not run a constant")
-		}
-		sql, ok := consts[id.Name]
-		if !ok {
-			return h.errorf("no constant %s", id.Name)
-		}
-		h.sql = sql
-	}
-	return nil
+	return consts
 }
 
-// publicHeader is the statement of h with the first line naming the public
-// query, so that pgkit's errors and logs name X rather than pgkitX.
-func publicHeader(h *hidden) string {
-	kind := ":" + h.kind
+// publicKind is the command of h as the user wrote it: opt, one or many.
+func (h *hidden) publicKind() string {
 	if h.opt {
-		kind = ":opt"
+		return "opt"
 	}
-	head := "-- name: " + h.public + " " + kind
-	if h.sort != "" {
-		head += " sort=" + h.sort
+	return h.kind
+}
+
+// publicStatement is sql, sqlc's statement of a hidden query, with the
+// first line (sqlc's -- name: pgkitX :cmd) naming the public query X and
+// its command kind as the user wrote it (and the order of a sort set's
+// variant): pgkit's errors and logs take the query's name from it.
+func publicStatement(public, kind, sort, sql string) string {
+	head := "-- name: " + public + " :" + kind
+	if sort != "" {
+		head += " sort=" + sort
 	}
-	_, rest, _ := strings.Cut(h.sql, "\n")
+	_, rest, _ := strings.Cut(sql, "\n")
 	return head + "\n" + rest
+}
+
+// renderStatement writes the constant c holding the statement of hidden
+// query hidden under its public name public (in order sort of a sort set).
+func renderStatement(w func(string, ...any), c, hidden, public, kind, sort, sql string) {
+	w("// %s is the statement of %s", c, public)
+	if sort != "" {
+		w(" in order %s", sort)
+	}
+	w(":\n// sqlc's %s, named %s for pgkit's errors and logs.\nconst %s = %s\n\n", hidden, public, c, goString(publicStatement(public, kind, sort, sql)))
 }
 
 // goString quotes s as a raw string literal when it can.

@@ -104,11 +104,7 @@ func renderPublic(w func(string, ...any), p *pkg, pubs []*public, n names, o Opt
 			renderSortType(w, pb)
 		}
 		for _, v := range pb.variants {
-			w("// %s is the statement of %s", n.publicSQL[v.decl.Name.Name], pb.name)
-			if v.sort != "" {
-				w(" in order %s", v.sort)
-			}
-			w(":\n// sqlc's %s, named %s for pgkit's errors and logs.\nconst %s = %s\n\n", v.decl.Name.Name, pb.name, n.publicSQL[v.decl.Name.Name], goString(publicHeader(v)))
+			renderStatement(w, n.publicSQL[v.decl.Name.Name], v.decl.Name.Name, pb.name, v.publicKind(), v.sort, v.sql)
 		}
 		s := newSite(p, pb, n)
 		if pb.first().kind == "many" {

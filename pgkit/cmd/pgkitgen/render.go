@@ -64,6 +64,13 @@ func pickNames(p *pkg, o Options) (names, error) {
 		}
 		n.publicSQL[h.decl.Name.Name] = c
 	}
+	for _, q := range p.nests {
+		c := q.decl.Name.Name + "SQL"
+		for i := 2; p.taken[c]; i++ {
+			c = fmt.Sprintf("%sSQL%d", q.decl.Name.Name, i)
+		}
+		n.publicSQL[q.decl.Name.Name] = c
+	}
 	return n, nil
 }
 
