@@ -22,7 +22,42 @@ import (
 // it; inside RunInTx, the Store passed to fn runs in the transaction, and
 // calling RunInTx on it again opens a savepoint.
 type Store interface {
-	Querier
+	OrderClaimByStatus(ctx context.Context, arg OrderClaimByStatusParams) ([]Order, error)
+	OrderCreate(ctx context.Context, arg OrderCreateParams) (Order, error)
+	OrderCreateMany(ctx context.Context, arg []OrderCreateManyParams) (int64, error)
+	OrderExport(ctx context.Context, arg OrderExportParams) ([]Order, error)
+	OrderGetByID(ctx context.Context, orderID int64) (Order, error)
+	OrderItemCreate(ctx context.Context, arg []OrderItemCreateParams) *OrderItemCreateBatchResults
+	OrderItemListByOrder(ctx context.Context, orderID int64) ([]OrderItem, error)
+	OrderListByStatus(ctx context.Context, arg OrderListByStatusParams) ([]Order, error)
+	OrderListByUser(ctx context.Context, arg OrderListByUserParams) ([]Order, error)
+	OrderUpdateStatus(ctx context.Context, arg OrderUpdateStatusParams) (int64, error)
+	ProductAdjustStock(ctx context.Context, arg ProductAdjustStockParams) (int32, error)
+	ProductCreate(ctx context.Context, arg ProductCreateParams) (Product, error)
+	ProductCreateMany(ctx context.Context, arg []ProductCreateManyParams) (int64, error)
+	ProductGetByID(ctx context.Context, productID int64) (Product, error)
+	ProductGetBySKU(ctx context.Context, sku string) (Product, error)
+	ProductList(ctx context.Context, arg ProductListParams) ([]Product, error)
+	ProductListByIDs(ctx context.Context, productIds []int64) ([]Product, error)
+	ProductLockForOrder(ctx context.Context, productIds []int64) ([]ProductLockForOrderRow, error)
+	ProductTakeStock(ctx context.Context, arg ProductTakeStockParams) (int64, error)
+	ProductUpdatePrice(ctx context.Context, arg ProductUpdatePriceParams) (int64, error)
+	ReviewCreate(ctx context.Context, arg ReviewCreateParams) (Review, error)
+	ReviewCreateMany(ctx context.Context, arg []ReviewCreateManyParams) (int64, error)
+	ReviewDelete(ctx context.Context, reviewID int64) (int64, error)
+	ReviewListByProduct(ctx context.Context, arg ReviewListByProductParams) ([]Review, error)
+	ReviewListByProducts(ctx context.Context, arg []ReviewListByProductsParams) *ReviewListByProductsBatchResults
+	ReviewStatsByProduct(ctx context.Context, productID int64) (ReviewStatsByProductRow, error)
+	UserCreate(ctx context.Context, arg UserCreateParams) (User, error)
+	UserCreateMany(ctx context.Context, arg []UserCreateManyParams) (int64, error)
+	UserCreateWithID(ctx context.Context, arg UserCreateWithIDParams) (User, error)
+	UserDelete(ctx context.Context, userID int64) (int64, error)
+	UserExport(ctx context.Context, afterUserID int64) ([]User, error)
+	UserGetByEmail(ctx context.Context, email string) (User, error)
+	UserGetByID(ctx context.Context, userID int64) (User, error)
+	UserList(ctx context.Context, arg UserListParams) ([]User, error)
+	UserListByIDs(ctx context.Context, userIds []int64) ([]User, error)
+	UserUpdateEmail(ctx context.Context, arg UserUpdateEmailParams) (int64, error)
 	ProductPageLoad(ctx context.Context, arg ProductPageLoadParams) (ProductPageLoadRow, error)
 	Streamer
 	// RunInTx runs fn in a transaction on what the Queries run on. On a

@@ -76,18 +76,26 @@ func (s site) scanBlock(scanner, tabs string, onErr string) string {
 // doc is the method's doc comment: the user's lines, or one of pgkitgen's.
 func (s site) doc(fallback string) string {
 	var b strings.Builder
-	lines := s.pb.first().doc
+	b.WriteString(docComment(s.pb.first().doc, fallback))
+	if s.pb.sortType != "" {
+		fmt.Fprintf(&b, "//\n// %s picks the order of the rows, one static statement each:\n// %s.\n", s.sortVar, sortNames(s.pb))
+	}
+	return b.String()
+}
+
+// docComment is the doc comment of a public method: the user's lines
+// (those of the query that are not pgkit: lines), or fallback when there
+// are none, each line "// …" without trailing blanks.
+func docComment(lines []string, fallback string) string {
 	for len(lines) > 0 && strings.TrimSpace(lines[len(lines)-1]) == "" {
 		lines = lines[:len(lines)-1]
 	}
 	if len(lines) == 0 {
 		lines = []string{fallback}
 	}
+	var b strings.Builder
 	for _, l := range lines {
 		b.WriteString(strings.TrimRight("// "+l, " ") + "\n")
-	}
-	if s.pb.sortType != "" {
-		fmt.Fprintf(&b, "//\n// %s picks the order of the rows, one static statement each:\n// %s.\n", s.sortVar, sortNames(s.pb))
 	}
 	return b.String()
 }

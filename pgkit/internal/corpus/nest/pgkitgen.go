@@ -24,7 +24,9 @@ import (
 // it; inside RunInTx, the Store passed to fn runs in the transaction, and
 // calling RunInTx on it again opens a savepoint.
 type Store interface {
-	Querier
+	CreateAuthor(ctx context.Context, arg CreateAuthorParams) (Author, error)
+	CreateBook(ctx context.Context, arg CreateBookParams) (Book, error)
+	CreateNote(ctx context.Context, arg CreateNoteParams) (Note, error)
 	FindAuthorWithBooks(ctx context.Context, name string) (FindAuthorWithBooksRow, bool, error)
 	GetAuthorPage(ctx context.Context, id int64) (GetAuthorPageRow, error)
 	GetAuthorWithBooks(ctx context.Context, id int64) (GetAuthorWithBooksRow, error)
@@ -193,7 +195,7 @@ func pgkitGroupFindAuthorWithBooks(rows pgx.Rows, yield func(FindAuthorWithBooks
 	return nil
 }
 
-// FindAuthorWithBooks runs the query pgkitFindAuthorWithBooks.
+// FindAuthorWithBooks runs query FindAuthorWithBooks.
 //
 // Rows are grouped by Author.ID, the first column: the query must order by
 // it (rows of one FindAuthorWithBooksRow that are not consecutive make
