@@ -22,7 +22,43 @@ import (
 // it; inside RunInTx, the Store passed to fn runs in the transaction, and
 // calling RunInTx on it again opens a savepoint.
 type Store interface {
-	Querier
+	OrderClaimByStatus(ctx context.Context, arg OrderClaimByStatusParams) ([]Order, error)
+	OrderCreate(ctx context.Context, arg OrderCreateParams) (Order, error)
+	OrderCreateMany(ctx context.Context, arg []OrderCreateManyParams) (int64, error)
+	OrderExport(ctx context.Context, arg OrderExportParams) ([]Order, error)
+	OrderGetByID(ctx context.Context, orderID int64) (Order, error)
+	OrderItemCreate(ctx context.Context, arg []OrderItemCreateParams) *OrderItemCreateBatchResults
+	OrderItemListByOrder(ctx context.Context, orderID int64) ([]OrderItem, error)
+	OrderListByStatus(ctx context.Context, arg OrderListByStatusParams) ([]Order, error)
+	OrderListByUser(ctx context.Context, arg OrderListByUserParams) ([]Order, error)
+	OrderUpdateStatus(ctx context.Context, arg OrderUpdateStatusParams) (int64, error)
+	ProductAdjustStock(ctx context.Context, arg ProductAdjustStockParams) (int32, error)
+	ProductCreate(ctx context.Context, arg ProductCreateParams) (Product, error)
+	ProductCreateMany(ctx context.Context, arg []ProductCreateManyParams) (int64, error)
+	ProductGetByID(ctx context.Context, productID int64) (Product, error)
+	ProductGetBySKU(ctx context.Context, sku string) (Product, error)
+	ProductList(ctx context.Context, arg ProductListParams) ([]Product, error)
+	ProductListByIDs(ctx context.Context, productIds []int64) ([]Product, error)
+	ProductLockForOrder(ctx context.Context, productIds []int64) ([]ProductLockForOrderRow, error)
+	ProductTakeStock(ctx context.Context, arg ProductTakeStockParams) (int64, error)
+	ProductUpdatePrice(ctx context.Context, arg ProductUpdatePriceParams) (int64, error)
+	ReviewCreate(ctx context.Context, arg ReviewCreateParams) (Review, error)
+	ReviewCreateMany(ctx context.Context, arg []ReviewCreateManyParams) (int64, error)
+	ReviewDelete(ctx context.Context, reviewID int64) (int64, error)
+	ReviewListByProduct(ctx context.Context, arg ReviewListByProductParams) ([]Review, error)
+	ReviewListByProducts(ctx context.Context, arg []ReviewListByProductsParams) *ReviewListByProductsBatchResults
+	ReviewStatsByProduct(ctx context.Context, productID int64) (ReviewStatsByProductRow, error)
+	UserCreate(ctx context.Context, arg UserCreateParams) (User, error)
+	UserCreateMany(ctx context.Context, arg []UserCreateManyParams) (int64, error)
+	UserCreateWithID(ctx context.Context, arg UserCreateWithIDParams) (User, error)
+	UserDelete(ctx context.Context, userID int64) (int64, error)
+	UserExport(ctx context.Context, afterUserID int64) ([]User, error)
+	UserGetByEmail(ctx context.Context, email string) (User, error)
+	UserGetByID(ctx context.Context, userID int64) (User, error)
+	UserList(ctx context.Context, arg UserListParams) ([]User, error)
+	UserListByIDs(ctx context.Context, userIds []int64) ([]User, error)
+	UserUpdateEmail(ctx context.Context, arg UserUpdateEmailParams) (int64, error)
+	ReviewList(ctx context.Context, arg ReviewListParams, sort ReviewListSort) ([]Review, error)
 	ProductPageLoad(ctx context.Context, arg ProductPageLoadParams) (ProductPageLoadRow, error)
 	Streamer
 	// RunInTx runs fn in a transaction on what the Queries run on. On a
@@ -87,6 +123,7 @@ type Streamer interface {
 	UserExportStream(ctx context.Context, afterUserID int64) iter.Seq2[User, error]
 	UserListStream(ctx context.Context, arg UserListParams) iter.Seq2[User, error]
 	UserListByIDsStream(ctx context.Context, userIds []int64) iter.Seq2[User, error]
+	ReviewListStream(ctx context.Context, arg ReviewListParams, sort ReviewListSort) iter.Seq2[Review, error]
 }
 
 // pgkitStreamQuery runs a …Stream method's query. A DB that offers QueryStream
@@ -528,6 +565,166 @@ func (q *Queries) UserListByIDsStream(ctx context.Context, userIds []int64) iter
 				&i.FirstName,
 				&i.LastName,
 				&i.Email,
+				&i.CreatedAt,
+			); err != nil {
+				yield(zero, err)
+				return
+			}
+			if !yield(i, nil) {
+				return
+			}
+		}
+		if err := rows.Err(); err != nil {
+			yield(zero, err)
+		}
+	}
+}
+
+// ReviewListParams are the parameters of ReviewList.
+type ReviewListParams struct {
+	ProductID             int64      `json:"product_id"`
+	NewestBeforeCreatedAt *time.Time `json:"newest_before_created_at"`
+	NewestBeforeReviewID  *int64     `json:"newest_before_review_id"`
+	RatedBeforeRating     *int16     `json:"rated_before_rating"`
+	RatedBeforeCreatedAt  *time.Time `json:"rated_before_created_at"`
+	RatedBeforeReviewID   *int64     `json:"rated_before_review_id"`
+	Max                   int32      `json:"max"`
+}
+
+// ReviewListSort is an order of ReviewList's rows.
+// The zero value is the default, newest.
+type ReviewListSort string
+
+// The orders of ReviewList.
+const (
+	ReviewListSortNewest       ReviewListSort = "newest" // the default
+	ReviewListSortHighestRated ReviewListSort = "highest_rated"
+)
+
+// Valid reports whether s is one of the orders or the zero value.
+func (s ReviewListSort) Valid() bool {
+	switch s {
+	case "", ReviewListSortNewest, ReviewListSortHighestRated:
+		return true
+	}
+	return false
+}
+
+// String returns the order's name (the default's for the zero value).
+func (s ReviewListSort) String() string {
+	if s == "" {
+		return "newest"
+	}
+	return string(s)
+}
+
+// ParseReviewListSort returns the order named s ("" is the default); any other
+// name is an error.
+func ParseReviewListSort(s string) (ReviewListSort, error) {
+	if v := ReviewListSort(s); v.Valid() {
+		return v, nil
+	}
+	return "", fmt.Errorf("ReviewList: unknown sort %q (want one of newest, highest_rated)", s)
+}
+
+// pgkitReviewListSortNewestSQL is the statement of ReviewList in order newest:
+// sqlc's pgkitReviewListSortNewest, named ReviewList for pgkit's errors and logs.
+const pgkitReviewListSortNewestSQL = `-- name: ReviewList :many sort=newest
+SELECT review_id, product_id, user_id, rating, body, created_at FROM reviews
+WHERE product_id = $1::bigint
+    AND ($2::timestamptz IS NULL OR $3::bigint IS NULL OR (created_at, review_id) < ($2::timestamptz, $3::bigint))
+    AND ($4::smallint IS NULL OR $5::timestamptz IS NULL OR $6::bigint IS NULL OR (rating, created_at, review_id) < ($4::smallint, $5::timestamptz, $6::bigint))
+ORDER BY created_at DESC, review_id DESC
+LIMIT $7::integer
+`
+
+// pgkitReviewListSortHighestRatedSQL is the statement of ReviewList in order highest_rated:
+// sqlc's pgkitReviewListSortHighestRated, named ReviewList for pgkit's errors and logs.
+const pgkitReviewListSortHighestRatedSQL = `-- name: ReviewList :many sort=highest_rated
+SELECT review_id, product_id, user_id, rating, body, created_at FROM reviews
+WHERE product_id = $1::bigint
+    AND ($2::timestamptz IS NULL OR $3::bigint IS NULL OR (created_at, review_id) < ($2::timestamptz, $3::bigint))
+    AND ($4::smallint IS NULL OR $5::timestamptz IS NULL OR $6::bigint IS NULL OR (rating, created_at, review_id) < ($4::smallint, $5::timestamptz, $6::bigint))
+ORDER BY rating DESC, created_at DESC, review_id DESC
+LIMIT $7::integer
+`
+
+// ReviewList pages through a product's reviews in the order asked:
+// newest first (the default), or highest rated first and newest first
+// among equal ratings. Each order has its own keyset, since a position in
+// one is not a position in the other: for the next page of newest pass the
+// created_at and review_id of the last review seen as newest_before_*, for
+// highest_rated its rating, created_at and review_id as rated_before_*;
+// leave them nil for the first page.
+//
+// sort picks the order of the rows, one static statement each:
+// newest, highest_rated.
+func (q *Queries) ReviewList(ctx context.Context, arg ReviewListParams, sort ReviewListSort) ([]Review, error) {
+	var query string
+	switch sort {
+	case "", ReviewListSortNewest:
+		query = pgkitReviewListSortNewestSQL
+	case ReviewListSortHighestRated:
+		query = pgkitReviewListSortHighestRatedSQL
+	default:
+		return nil, fmt.Errorf("ReviewList: unknown sort %q (want one of newest, highest_rated)", string(sort))
+	}
+	rows, err := q.db.Query(ctx, query, arg.ProductID, arg.NewestBeforeCreatedAt, arg.NewestBeforeReviewID, arg.RatedBeforeRating, arg.RatedBeforeCreatedAt, arg.RatedBeforeReviewID, arg.Max)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []Review{}
+	for rows.Next() {
+		var i Review
+		if err := rows.Scan(
+			&i.ReviewID,
+			&i.ProductID,
+			&i.UserID,
+			&i.Rating,
+			&i.Body,
+			&i.CreatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+// ReviewListStream yields ReviewList's rows one at a time, scanned exactly as ReviewList
+// scans them, in constant memory. Breaking out of the loop closes the
+// rows; an error ends the sequence.
+func (q *Queries) ReviewListStream(ctx context.Context, arg ReviewListParams, sort ReviewListSort) iter.Seq2[Review, error] {
+	return func(yield func(Review, error) bool) {
+		var zero Review
+		var query string
+		switch sort {
+		case "", ReviewListSortNewest:
+			query = pgkitReviewListSortNewestSQL
+		case ReviewListSortHighestRated:
+			query = pgkitReviewListSortHighestRatedSQL
+		default:
+			yield(zero, fmt.Errorf("ReviewList: unknown sort %q (want one of newest, highest_rated)", string(sort)))
+			return
+		}
+		rows, err := pgkitStreamQuery(ctx, q.db, query, arg.ProductID, arg.NewestBeforeCreatedAt, arg.NewestBeforeReviewID, arg.RatedBeforeRating, arg.RatedBeforeCreatedAt, arg.RatedBeforeReviewID, arg.Max)
+		if err != nil {
+			yield(zero, err)
+			return
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var i Review
+			if err := rows.Scan(
+				&i.ReviewID,
+				&i.ProductID,
+				&i.UserID,
+				&i.Rating,
+				&i.Body,
 				&i.CreatedAt,
 			); err != nil {
 				yield(zero, err)

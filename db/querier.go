@@ -91,6 +91,26 @@ type Querier interface {
 	// (keyset before the cursor, newest first, at most max_* items), decoded
 	// from json_agg.
 	pgkitProductPageLoad(ctx context.Context, arg pgkitProductPageLoadParams) (pgkitProductPageLoadRow, error)
+	// pgkit:public ReviewList
+	// pgkit:sort highest_rated
+	// ReviewList pages through a product's reviews in the order asked:
+	// newest first (the default), or highest rated first and newest first
+	// among equal ratings. Each order has its own keyset, since a position in
+	// one is not a position in the other: for the next page of newest pass the
+	// created_at and review_id of the last review seen as newest_before_*, for
+	// highest_rated its rating, created_at and review_id as rated_before_*;
+	// leave them nil for the first page.
+	pgkitReviewListSortHighestRated(ctx context.Context, arg pgkitReviewListSortHighestRatedParams) ([]Review, error)
+	// pgkit:public ReviewList
+	// pgkit:sort newest default
+	// ReviewList pages through a product's reviews in the order asked:
+	// newest first (the default), or highest rated first and newest first
+	// among equal ratings. Each order has its own keyset, since a position in
+	// one is not a position in the other: for the next page of newest pass the
+	// created_at and review_id of the last review seen as newest_before_*, for
+	// highest_rated its rating, created_at and review_id as rated_before_*;
+	// leave them nil for the first page.
+	pgkitReviewListSortNewest(ctx context.Context, arg pgkitReviewListSortNewestParams) ([]Review, error)
 }
 
 var _ Querier = (*Queries)(nil)
