@@ -53,12 +53,12 @@ type Store interface {
 	UserCreateWithID(ctx context.Context, arg UserCreateWithIDParams) (User, error)
 	UserDelete(ctx context.Context, userID int64) (int64, error)
 	UserExport(ctx context.Context, afterUserID int64) ([]User, error)
-	UserGetByEmail(ctx context.Context, email string) (User, error)
 	UserGetByID(ctx context.Context, userID int64) (User, error)
 	UserList(ctx context.Context, arg UserListParams) ([]User, error)
 	UserListByIDs(ctx context.Context, userIds []int64) ([]User, error)
 	UserUpdateEmail(ctx context.Context, arg UserUpdateEmailParams) (int64, error)
 	ReviewList(ctx context.Context, arg ReviewListParams, sort ReviewListSort) ([]Review, error)
+	UserFindByEmail(ctx context.Context, email string) (User, bool, error)
 	ProductPageLoad(ctx context.Context, arg ProductPageLoadParams) (ProductPageLoadRow, error)
 	Streamer
 	// RunInTx runs fn in a transaction on what the Queries run on. On a
@@ -738,6 +738,34 @@ func (q *Queries) ReviewListStream(ctx context.Context, arg ReviewListParams, so
 			yield(zero, err)
 		}
 	}
+}
+
+// pgkitUserFindByEmailSQL is the statement of UserFindByEmail:
+// sqlc's pgkitUserFindByEmail, named UserFindByEmail for pgkit's errors and logs.
+const pgkitUserFindByEmailSQL = `-- name: UserFindByEmail :opt
+SELECT user_id, first_name, last_name, email, created_at FROM users
+WHERE lower(email) = lower($1::text)
+`
+
+// UserFindByEmail finds the user of an e-mail address, compared without
+// case; ok is false when no user has it.
+func (q *Queries) UserFindByEmail(ctx context.Context, email string) (User, bool, error) {
+	row := q.db.QueryRow(ctx, pgkitUserFindByEmailSQL, email)
+	var i User
+	if err := row.Scan(
+		&i.UserID,
+		&i.FirstName,
+		&i.LastName,
+		&i.Email,
+		&i.CreatedAt,
+	); err != nil {
+		var zero User
+		if errors.Is(err, pgx.ErrNoRows) {
+			return zero, false, nil
+		}
+		return zero, false, err
+	}
+	return i, true, nil
 }
 
 // ProductPageLoadParams are the parameters of ProductPageLoad.

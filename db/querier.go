@@ -73,7 +73,6 @@ type Querier interface {
 	// UserExport returns every user after after_user_id in id order. For large
 	// tables use UserExportStream, which yields the same rows one at a time.
 	UserExport(ctx context.Context, afterUserID int64) ([]User, error)
-	UserGetByEmail(ctx context.Context, email string) (User, error)
 	UserGetByID(ctx context.Context, userID int64) (User, error)
 	// UserList pages through users in id order: pass the last user_id of the
 	// previous page (0 for the first page). Only users whose last name starts
@@ -111,6 +110,11 @@ type Querier interface {
 	// highest_rated its rating, created_at and review_id as rated_before_*;
 	// leave them nil for the first page.
 	pgkitReviewListSortNewest(ctx context.Context, arg pgkitReviewListSortNewestParams) ([]Review, error)
+	// pgkit:public UserFindByEmail
+	// pgkit:opt
+	// UserFindByEmail finds the user of an e-mail address, compared without
+	// case; ok is false when no user has it.
+	pgkitUserFindByEmail(ctx context.Context, email string) (User, error)
 }
 
 var _ Querier = (*Queries)(nil)
