@@ -53,11 +53,12 @@ type Store interface {
 	UserCreateWithID(ctx context.Context, arg UserCreateWithIDParams) (User, error)
 	UserDelete(ctx context.Context, userID int64) (int64, error)
 	UserExport(ctx context.Context, afterUserID int64) ([]User, error)
-	UserGetByEmail(ctx context.Context, email string) (User, error)
 	UserGetByID(ctx context.Context, userID int64) (User, error)
 	UserList(ctx context.Context, arg UserListParams) ([]User, error)
 	UserListByIDs(ctx context.Context, userIds []int64) ([]User, error)
 	UserUpdateEmail(ctx context.Context, arg UserUpdateEmailParams) (int64, error)
+	ReviewList(ctx context.Context, arg ReviewListParams, sort ReviewListSort) ([]Review, error)
+	UserFindByEmail(ctx context.Context, email string) (User, bool, error)
 	ProductPageLoad(ctx context.Context, arg ProductPageLoadParams) (ProductPageLoadRow, error)
 	Streamer
 	// RunInTx runs fn in a transaction on what the Queries run on. On a
@@ -122,6 +123,7 @@ type Streamer interface {
 	UserExportStream(ctx context.Context, afterUserID int64) iter.Seq2[User, error]
 	UserListStream(ctx context.Context, arg UserListParams) iter.Seq2[User, error]
 	UserListByIDsStream(ctx context.Context, userIds []int64) iter.Seq2[User, error]
+	ReviewListStream(ctx context.Context, arg ReviewListParams, sort ReviewListSort) iter.Seq2[Review, error]
 }
 
 // pgkitStreamQuery runs a …Stream method's query. A DB that offers QueryStream
@@ -576,6 +578,194 @@ func (q *Queries) UserListByIDsStream(ctx context.Context, userIds []int64) iter
 			yield(zero, err)
 		}
 	}
+}
+
+// ReviewListParams are the parameters of ReviewList.
+type ReviewListParams struct {
+	ProductID             int64      `json:"product_id"`
+	NewestBeforeCreatedAt *time.Time `json:"newest_before_created_at"`
+	NewestBeforeReviewID  *int64     `json:"newest_before_review_id"`
+	RatedBeforeRating     *int16     `json:"rated_before_rating"`
+	RatedBeforeCreatedAt  *time.Time `json:"rated_before_created_at"`
+	RatedBeforeReviewID   *int64     `json:"rated_before_review_id"`
+	Max                   int32      `json:"max"`
+}
+
+// ReviewListSort is an order of ReviewList's rows.
+// The zero value is the default, newest.
+type ReviewListSort string
+
+// The orders of ReviewList.
+const (
+	ReviewListSortNewest       ReviewListSort = "newest" // the default
+	ReviewListSortHighestRated ReviewListSort = "highest_rated"
+)
+
+// Valid reports whether s is one of the orders or the zero value.
+func (s ReviewListSort) Valid() bool {
+	switch s {
+	case "", ReviewListSortNewest, ReviewListSortHighestRated:
+		return true
+	}
+	return false
+}
+
+// String returns the order's name (the default's for the zero value).
+func (s ReviewListSort) String() string {
+	if s == "" {
+		return "newest"
+	}
+	return string(s)
+}
+
+// ParseReviewListSort returns the order named s ("" is the default); any other
+// name is an error.
+func ParseReviewListSort(s string) (ReviewListSort, error) {
+	if v := ReviewListSort(s); v.Valid() {
+		return v, nil
+	}
+	return "", fmt.Errorf("ReviewList: unknown sort %q (want one of newest, highest_rated)", s)
+}
+
+// pgkitReviewListSortNewestSQL is the statement of ReviewList in order newest:
+// sqlc's pgkitReviewListSortNewest, named ReviewList for pgkit's errors and logs.
+const pgkitReviewListSortNewestSQL = `-- name: ReviewList :many sort=newest
+SELECT review_id, product_id, user_id, rating, body, created_at FROM reviews
+WHERE product_id = $1::bigint
+    AND ($2::timestamptz IS NULL OR $3::bigint IS NULL OR (created_at, review_id) < ($2::timestamptz, $3::bigint))
+    AND ($4::smallint IS NULL OR $5::timestamptz IS NULL OR $6::bigint IS NULL OR (rating, created_at, review_id) < ($4::smallint, $5::timestamptz, $6::bigint))
+ORDER BY created_at DESC, review_id DESC
+LIMIT $7::integer
+`
+
+// pgkitReviewListSortHighestRatedSQL is the statement of ReviewList in order highest_rated:
+// sqlc's pgkitReviewListSortHighestRated, named ReviewList for pgkit's errors and logs.
+const pgkitReviewListSortHighestRatedSQL = `-- name: ReviewList :many sort=highest_rated
+SELECT review_id, product_id, user_id, rating, body, created_at FROM reviews
+WHERE product_id = $1::bigint
+    AND ($2::timestamptz IS NULL OR $3::bigint IS NULL OR (created_at, review_id) < ($2::timestamptz, $3::bigint))
+    AND ($4::smallint IS NULL OR $5::timestamptz IS NULL OR $6::bigint IS NULL OR (rating, created_at, review_id) < ($4::smallint, $5::timestamptz, $6::bigint))
+ORDER BY rating DESC, created_at DESC, review_id DESC
+LIMIT $7::integer
+`
+
+// ReviewList pages through a product's reviews in the order asked:
+// newest first (the default), or highest rated first and newest first
+// among equal ratings. Each order has its own keyset, since a position in
+// one is not a position in the other: for the next page of newest pass the
+// created_at and review_id of the last review seen as newest_before_*, for
+// highest_rated its rating, created_at and review_id as rated_before_*;
+// leave them nil for the first page.
+//
+// sort picks the order of the rows, one static statement each:
+// newest, highest_rated.
+func (q *Queries) ReviewList(ctx context.Context, arg ReviewListParams, sort ReviewListSort) ([]Review, error) {
+	var query string
+	switch sort {
+	case "", ReviewListSortNewest:
+		query = pgkitReviewListSortNewestSQL
+	case ReviewListSortHighestRated:
+		query = pgkitReviewListSortHighestRatedSQL
+	default:
+		return nil, fmt.Errorf("ReviewList: unknown sort %q (want one of newest, highest_rated)", string(sort))
+	}
+	rows, err := q.db.Query(ctx, query, arg.ProductID, arg.NewestBeforeCreatedAt, arg.NewestBeforeReviewID, arg.RatedBeforeRating, arg.RatedBeforeCreatedAt, arg.RatedBeforeReviewID, arg.Max)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []Review{}
+	for rows.Next() {
+		var i Review
+		if err := rows.Scan(
+			&i.ReviewID,
+			&i.ProductID,
+			&i.UserID,
+			&i.Rating,
+			&i.Body,
+			&i.CreatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+// ReviewListStream yields ReviewList's rows one at a time, scanned exactly as ReviewList
+// scans them, in constant memory. Breaking out of the loop closes the
+// rows; an error ends the sequence.
+func (q *Queries) ReviewListStream(ctx context.Context, arg ReviewListParams, sort ReviewListSort) iter.Seq2[Review, error] {
+	return func(yield func(Review, error) bool) {
+		var zero Review
+		var query string
+		switch sort {
+		case "", ReviewListSortNewest:
+			query = pgkitReviewListSortNewestSQL
+		case ReviewListSortHighestRated:
+			query = pgkitReviewListSortHighestRatedSQL
+		default:
+			yield(zero, fmt.Errorf("ReviewList: unknown sort %q (want one of newest, highest_rated)", string(sort)))
+			return
+		}
+		rows, err := pgkitStreamQuery(ctx, q.db, query, arg.ProductID, arg.NewestBeforeCreatedAt, arg.NewestBeforeReviewID, arg.RatedBeforeRating, arg.RatedBeforeCreatedAt, arg.RatedBeforeReviewID, arg.Max)
+		if err != nil {
+			yield(zero, err)
+			return
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var i Review
+			if err := rows.Scan(
+				&i.ReviewID,
+				&i.ProductID,
+				&i.UserID,
+				&i.Rating,
+				&i.Body,
+				&i.CreatedAt,
+			); err != nil {
+				yield(zero, err)
+				return
+			}
+			if !yield(i, nil) {
+				return
+			}
+		}
+		if err := rows.Err(); err != nil {
+			yield(zero, err)
+		}
+	}
+}
+
+// pgkitUserFindByEmailSQL is the statement of UserFindByEmail:
+// sqlc's pgkitUserFindByEmail, named UserFindByEmail for pgkit's errors and logs.
+const pgkitUserFindByEmailSQL = `-- name: UserFindByEmail :opt
+SELECT user_id, first_name, last_name, email, created_at FROM users
+WHERE lower(email) = lower($1::text)
+`
+
+// UserFindByEmail finds the user of an e-mail address, compared without
+// case; ok is false when no user has it.
+func (q *Queries) UserFindByEmail(ctx context.Context, email string) (User, bool, error) {
+	row := q.db.QueryRow(ctx, pgkitUserFindByEmailSQL, email)
+	var i User
+	if err := row.Scan(
+		&i.UserID,
+		&i.FirstName,
+		&i.LastName,
+		&i.Email,
+		&i.CreatedAt,
+	); err != nil {
+		var zero User
+		if errors.Is(err, pgx.ErrNoRows) {
+			return zero, false, nil
+		}
+		return zero, false, err
+	}
+	return i, true, nil
 }
 
 // ProductPageLoadParams are the parameters of ProductPageLoad.

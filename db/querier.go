@@ -73,7 +73,6 @@ type Querier interface {
 	// UserExport returns every user after after_user_id in id order. For large
 	// tables use UserExportStream, which yields the same rows one at a time.
 	UserExport(ctx context.Context, afterUserID int64) ([]User, error)
-	UserGetByEmail(ctx context.Context, email string) (User, error)
 	UserGetByID(ctx context.Context, userID int64) (User, error)
 	// UserList pages through users in id order: pass the last user_id of the
 	// previous page (0 for the first page). Only users whose last name starts
@@ -91,6 +90,31 @@ type Querier interface {
 	// (keyset before the cursor, newest first, at most max_* items), decoded
 	// from json_agg.
 	pgkitProductPageLoad(ctx context.Context, arg pgkitProductPageLoadParams) (pgkitProductPageLoadRow, error)
+	// pgkit:public ReviewList
+	// pgkit:sort highest_rated
+	// ReviewList pages through a product's reviews in the order asked:
+	// newest first (the default), or highest rated first and newest first
+	// among equal ratings. Each order has its own keyset, since a position in
+	// one is not a position in the other: for the next page of newest pass the
+	// created_at and review_id of the last review seen as newest_before_*, for
+	// highest_rated its rating, created_at and review_id as rated_before_*;
+	// leave them nil for the first page.
+	pgkitReviewListSortHighestRated(ctx context.Context, arg pgkitReviewListSortHighestRatedParams) ([]Review, error)
+	// pgkit:public ReviewList
+	// pgkit:sort newest default
+	// ReviewList pages through a product's reviews in the order asked:
+	// newest first (the default), or highest rated first and newest first
+	// among equal ratings. Each order has its own keyset, since a position in
+	// one is not a position in the other: for the next page of newest pass the
+	// created_at and review_id of the last review seen as newest_before_*, for
+	// highest_rated its rating, created_at and review_id as rated_before_*;
+	// leave them nil for the first page.
+	pgkitReviewListSortNewest(ctx context.Context, arg pgkitReviewListSortNewestParams) ([]Review, error)
+	// pgkit:public UserFindByEmail
+	// pgkit:opt
+	// UserFindByEmail finds the user of an e-mail address, compared without
+	// case; ok is false when no user has it.
+	pgkitUserFindByEmail(ctx context.Context, email string) (User, error)
 }
 
 var _ Querier = (*Queries)(nil)

@@ -130,3 +130,129 @@ func (q *Queries) ReviewStatsByProduct(ctx context.Context, productID int64) (Re
 	err := row.Scan(&i.ReviewCount, &i.AverageRating)
 	return i, err
 }
+
+const pgkitReviewListSortHighestRated = `-- name: pgkitReviewListSortHighestRated :many
+SELECT review_id, product_id, user_id, rating, body, created_at FROM reviews
+WHERE product_id = $1::bigint
+    AND ($2::timestamptz IS NULL OR $3::bigint IS NULL OR (created_at, review_id) < ($2::timestamptz, $3::bigint))
+    AND ($4::smallint IS NULL OR $5::timestamptz IS NULL OR $6::bigint IS NULL OR (rating, created_at, review_id) < ($4::smallint, $5::timestamptz, $6::bigint))
+ORDER BY rating DESC, created_at DESC, review_id DESC
+LIMIT $7::integer
+`
+
+type pgkitReviewListSortHighestRatedParams struct {
+	ProductID             int64      `json:"product_id"`
+	NewestBeforeCreatedAt *time.Time `json:"newest_before_created_at"`
+	NewestBeforeReviewID  *int64     `json:"newest_before_review_id"`
+	RatedBeforeRating     *int16     `json:"rated_before_rating"`
+	RatedBeforeCreatedAt  *time.Time `json:"rated_before_created_at"`
+	RatedBeforeReviewID   *int64     `json:"rated_before_review_id"`
+	Max                   int32      `json:"max"`
+}
+
+// pgkit:public ReviewList
+// pgkit:sort highest_rated
+// ReviewList pages through a product's reviews in the order asked:
+// newest first (the default), or highest rated first and newest first
+// among equal ratings. Each order has its own keyset, since a position in
+// one is not a position in the other: for the next page of newest pass the
+// created_at and review_id of the last review seen as newest_before_*, for
+// highest_rated its rating, created_at and review_id as rated_before_*;
+// leave them nil for the first page.
+func (q *Queries) pgkitReviewListSortHighestRated(ctx context.Context, arg pgkitReviewListSortHighestRatedParams) ([]Review, error) {
+	rows, err := q.db.Query(ctx, pgkitReviewListSortHighestRated,
+		arg.ProductID,
+		arg.NewestBeforeCreatedAt,
+		arg.NewestBeforeReviewID,
+		arg.RatedBeforeRating,
+		arg.RatedBeforeCreatedAt,
+		arg.RatedBeforeReviewID,
+		arg.Max,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []Review{}
+	for rows.Next() {
+		var i Review
+		if err := rows.Scan(
+			&i.ReviewID,
+			&i.ProductID,
+			&i.UserID,
+			&i.Rating,
+			&i.Body,
+			&i.CreatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const pgkitReviewListSortNewest = `-- name: pgkitReviewListSortNewest :many
+SELECT review_id, product_id, user_id, rating, body, created_at FROM reviews
+WHERE product_id = $1::bigint
+    AND ($2::timestamptz IS NULL OR $3::bigint IS NULL OR (created_at, review_id) < ($2::timestamptz, $3::bigint))
+    AND ($4::smallint IS NULL OR $5::timestamptz IS NULL OR $6::bigint IS NULL OR (rating, created_at, review_id) < ($4::smallint, $5::timestamptz, $6::bigint))
+ORDER BY created_at DESC, review_id DESC
+LIMIT $7::integer
+`
+
+type pgkitReviewListSortNewestParams struct {
+	ProductID             int64      `json:"product_id"`
+	NewestBeforeCreatedAt *time.Time `json:"newest_before_created_at"`
+	NewestBeforeReviewID  *int64     `json:"newest_before_review_id"`
+	RatedBeforeRating     *int16     `json:"rated_before_rating"`
+	RatedBeforeCreatedAt  *time.Time `json:"rated_before_created_at"`
+	RatedBeforeReviewID   *int64     `json:"rated_before_review_id"`
+	Max                   int32      `json:"max"`
+}
+
+// pgkit:public ReviewList
+// pgkit:sort newest default
+// ReviewList pages through a product's reviews in the order asked:
+// newest first (the default), or highest rated first and newest first
+// among equal ratings. Each order has its own keyset, since a position in
+// one is not a position in the other: for the next page of newest pass the
+// created_at and review_id of the last review seen as newest_before_*, for
+// highest_rated its rating, created_at and review_id as rated_before_*;
+// leave them nil for the first page.
+func (q *Queries) pgkitReviewListSortNewest(ctx context.Context, arg pgkitReviewListSortNewestParams) ([]Review, error) {
+	rows, err := q.db.Query(ctx, pgkitReviewListSortNewest,
+		arg.ProductID,
+		arg.NewestBeforeCreatedAt,
+		arg.NewestBeforeReviewID,
+		arg.RatedBeforeRating,
+		arg.RatedBeforeCreatedAt,
+		arg.RatedBeforeReviewID,
+		arg.Max,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []Review{}
+	for rows.Next() {
+		var i Review
+		if err := rows.Scan(
+			&i.ReviewID,
+			&i.ProductID,
+			&i.UserID,
+			&i.Rating,
+			&i.Body,
+			&i.CreatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}

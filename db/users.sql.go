@@ -120,24 +120,6 @@ func (q *Queries) UserExport(ctx context.Context, afterUserID int64) ([]User, er
 	return items, nil
 }
 
-const userGetByEmail = `-- name: UserGetByEmail :one
-SELECT user_id, first_name, last_name, email, created_at FROM users
-WHERE lower(email) = lower($1::text)
-`
-
-func (q *Queries) UserGetByEmail(ctx context.Context, email string) (User, error) {
-	row := q.db.QueryRow(ctx, userGetByEmail, email)
-	var i User
-	err := row.Scan(
-		&i.UserID,
-		&i.FirstName,
-		&i.LastName,
-		&i.Email,
-		&i.CreatedAt,
-	)
-	return i, err
-}
-
 const userGetByID = `-- name: UserGetByID :one
 SELECT user_id, first_name, last_name, email, created_at FROM users
 WHERE user_id = $1::bigint
@@ -249,4 +231,26 @@ func (q *Queries) UserUpdateEmail(ctx context.Context, arg UserUpdateEmailParams
 		return 0, err
 	}
 	return result.RowsAffected(), nil
+}
+
+const pgkitUserFindByEmail = `-- name: pgkitUserFindByEmail :one
+SELECT user_id, first_name, last_name, email, created_at FROM users
+WHERE lower(email) = lower($1::text)
+`
+
+// pgkit:public UserFindByEmail
+// pgkit:opt
+// UserFindByEmail finds the user of an e-mail address, compared without
+// case; ok is false when no user has it.
+func (q *Queries) pgkitUserFindByEmail(ctx context.Context, email string) (User, error) {
+	row := q.db.QueryRow(ctx, pgkitUserFindByEmail, email)
+	var i User
+	err := row.Scan(
+		&i.UserID,
+		&i.FirstName,
+		&i.LastName,
+		&i.Email,
+		&i.CreatedAt,
+	)
+	return i, err
 }

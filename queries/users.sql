@@ -18,7 +18,9 @@ VALUES (@first_name, @last_name, @email);
 SELECT * FROM users
 WHERE user_id = @user_id::bigint;
 
--- name: UserGetByEmail :one
+-- name: UserFindByEmail :opt
+-- UserFindByEmail finds the user of an e-mail address, compared without
+-- case; ok is false when no user has it.
 SELECT * FROM users
 WHERE lower(email) = lower(@email::text);
 

@@ -1,6 +1,7 @@
 package queries_test
 
 import (
+	"context"
 	"errors"
 	"testing"
 
@@ -36,11 +37,21 @@ func TestUsers(t *testing.T) {
 	}
 
 	// Email lookups and uniqueness ignore case.
-	byEmail := testshop.Must(q.UserGetByEmail(ctx, "ADA@example.COM"))(t)
-	if byEmail.UserID != ada.UserID {
-		t.Fatalf("UserGetByEmail found user %d, want %d", byEmail.UserID, ada.UserID)
+	byEmail, ok, err := q.UserFindByEmail(ctx, "ADA@example.COM")
+	if err != nil || !ok || byEmail.UserID != ada.UserID {
+		t.Fatalf("UserFindByEmail = user %d, %v, %v; want %d, true, nil", byEmail.UserID, ok, err, ada.UserID)
 	}
-	_, err := q.UserCreate(ctx, db.UserCreateParams{FirstName: "A", LastName: "L", Email: testshop.Ptr("ada@EXAMPLE.com")})
+	// No such address: not an error, ok false and a zero user.
+	if nobody, ok, err := q.UserFindByEmail(ctx, "nobody@example.com"); err != nil || ok || nobody.UserID != 0 {
+		t.Fatalf("UserFindByEmail(nobody) = user %d, %v, %v; want 0, false, nil", nobody.UserID, ok, err)
+	}
+	// Any other failure stays an error.
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, ok, err := q.UserFindByEmail(cancelled, "ADA@example.COM"); err == nil || ok {
+		t.Fatalf("UserFindByEmail on a cancelled context = %v, %v; want an error", ok, err)
+	}
+	_, err = q.UserCreate(ctx, db.UserCreateParams{FirstName: "A", LastName: "L", Email: testshop.Ptr("ada@EXAMPLE.com")})
 	if pgErr := (*pgconn.PgError)(nil); !errors.As(err, &pgErr) || pgErr.ConstraintName != "users_email_lower_key" {
 		t.Fatalf("duplicate email in another case: error = %v, want a users_email_lower_key violation", err)
 	}

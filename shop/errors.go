@@ -30,6 +30,8 @@ var (
 	ErrInvalidCursor = errors.New("invalid cursor")
 	// ErrPageTooLarge: a page asks for more than MaxPageItems items.
 	ErrPageTooLarge = errors.New("page too large")
+	// ErrInvalidSort: a list sorted in an order it does not have.
+	ErrInvalidSort = errors.New("invalid sort")
 )
 
 // Constraint names of the schema that callers match on, through

@@ -15,6 +15,40 @@ WHERE product_id = @product_id::bigint
 ORDER BY created_at DESC, review_id DESC
 LIMIT @max::integer;
 
+-- name: pgkitReviewListSortNewest :many
+-- pgkit:public ReviewList
+-- pgkit:sort newest default
+-- ReviewList pages through a product's reviews in the order asked:
+-- newest first (the default), or highest rated first and newest first
+-- among equal ratings. Each order has its own keyset, since a position in
+-- one is not a position in the other: for the next page of newest pass the
+-- created_at and review_id of the last review seen as newest_before_*, for
+-- highest_rated its rating, created_at and review_id as rated_before_*;
+-- leave them nil for the first page.
+SELECT * FROM reviews
+WHERE product_id = @product_id::bigint
+    AND (sqlc.narg('newest_before_created_at')::timestamptz IS NULL OR sqlc.narg('newest_before_review_id')::bigint IS NULL OR (created_at, review_id) < (sqlc.narg('newest_before_created_at')::timestamptz, sqlc.narg('newest_before_review_id')::bigint))
+    AND (sqlc.narg('rated_before_rating')::smallint IS NULL OR sqlc.narg('rated_before_created_at')::timestamptz IS NULL OR sqlc.narg('rated_before_review_id')::bigint IS NULL OR (rating, created_at, review_id) < (sqlc.narg('rated_before_rating')::smallint, sqlc.narg('rated_before_created_at')::timestamptz, sqlc.narg('rated_before_review_id')::bigint))
+ORDER BY created_at DESC, review_id DESC
+LIMIT @max::integer;
+
+-- name: pgkitReviewListSortHighestRated :many
+-- pgkit:public ReviewList
+-- pgkit:sort highest_rated
+-- ReviewList pages through a product's reviews in the order asked:
+-- newest first (the default), or highest rated first and newest first
+-- among equal ratings. Each order has its own keyset, since a position in
+-- one is not a position in the other: for the next page of newest pass the
+-- created_at and review_id of the last review seen as newest_before_*, for
+-- highest_rated its rating, created_at and review_id as rated_before_*;
+-- leave them nil for the first page.
+SELECT * FROM reviews
+WHERE product_id = @product_id::bigint
+    AND (sqlc.narg('newest_before_created_at')::timestamptz IS NULL OR sqlc.narg('newest_before_review_id')::bigint IS NULL OR (created_at, review_id) < (sqlc.narg('newest_before_created_at')::timestamptz, sqlc.narg('newest_before_review_id')::bigint))
+    AND (sqlc.narg('rated_before_rating')::smallint IS NULL OR sqlc.narg('rated_before_created_at')::timestamptz IS NULL OR sqlc.narg('rated_before_review_id')::bigint IS NULL OR (rating, created_at, review_id) < (sqlc.narg('rated_before_rating')::smallint, sqlc.narg('rated_before_created_at')::timestamptz, sqlc.narg('rated_before_review_id')::bigint))
+ORDER BY rating DESC, created_at DESC, review_id DESC
+LIMIT @max::integer;
+
 -- name: ReviewListByProducts :batchmany
 -- ReviewListByProducts queues the newest reviews of several products as
 -- one batch: one round trip whatever the number of products.

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/shopdb/shopdb/db"
 	"github.com/shopdb/shopdb/shop"
 )
 
@@ -77,8 +78,10 @@ func pageRequest(productID, customerID string, q url.Values) (shop.ProductPageRe
 		req.Mode = shop.Concurrent
 	case "sequential":
 		req.Mode = shop.Sequential
+	case "one-statement":
+		req.Mode = shop.OneStatement
 	default:
-		return req, &badRequest{Field: "fetch", Reason: "want pipelined, concurrent or sequential"}
+		return req, &badRequest{Field: "fetch", Reason: "want pipelined, concurrent, sequential or one-statement"}
 	}
 	return req, nil
 }
@@ -216,4 +219,29 @@ func jsonKind(kind string) string {
 		return "an object"
 	}
 	return kind
+}
+
+// reviewsRequest is what GET /products/{id}/reviews reads: ?sort=newest
+// (the default) or highest_rated, ?limit= (1 to shop.MaxPageItems) and
+// ?before= (the next cursor of the page before).
+func reviewsRequest(productID string, q url.Values) (shop.ReviewsRequest, error) {
+	var req shop.ReviewsRequest
+	var err error
+	if req.ProductID, err = parseID("product_id", productID); err != nil {
+		return req, err
+	}
+	if req.Sort, err = db.ParseReviewListSort(q.Get("sort")); err != nil {
+		return req, &badRequest{Field: "sort", Reason: "want newest or highest_rated"}
+	}
+	if s := q.Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > shop.MaxPageItems {
+			return req, &badRequest{Field: "limit", Reason: fmt.Sprintf("want a page size from 1 to %d", shop.MaxPageItems)}
+		}
+		req.Limit = int32(n)
+	}
+	if req.Before, err = shop.ParseReviewCursor(q.Get("before")); err != nil {
+		return req, &badRequest{Field: "before", Reason: "want a cursor returned by a page of reviews (next)"}
+	}
+	return req, nil
 }

@@ -79,6 +79,7 @@ func (s *server) handler() http.Handler {
 	route("GET /product/{product_id}/{customer_id}", func(w http.ResponseWriter, r *http.Request) error {
 		return s.productPage(w, r, r.PathValue("product_id"), r.PathValue("customer_id"))
 	})
+	route("GET /products/{id}/reviews", s.reviews)
 	route("POST /orders", s.createOrder)
 	route("GET /orders/{id}", s.getOrder)
 	route("GET /healthz", s.healthz)
@@ -111,6 +112,30 @@ func (s *server) productPage(w http.ResponseWriter, r *http.Request, productID, 
 		NextReviews: cursorString(page.NextReviews), NextOrders: cursorString(page.NextOrders),
 		Fetch: req.Mode.String(),
 	})
+}
+
+// reviewsJSON is a page of a product's reviews as the API returns it.
+type reviewsJSON struct {
+	Reviews []db.Review `json:"reviews"`
+	Next    *string     `json:"next"`
+	Sort    string      `json:"sort"`
+}
+
+func (s *server) reviews(w http.ResponseWriter, r *http.Request) error {
+	req, err := reviewsRequest(r.PathValue("id"), r.URL.Query())
+	if err != nil {
+		return err
+	}
+	page, err := shop.ListReviews(r.Context(), s.pool, req)
+	if err != nil {
+		return err
+	}
+	out := reviewsJSON{Reviews: page.Reviews, Sort: req.Sort.String()}
+	if page.Next != nil {
+		next := page.Next.String()
+		out.Next = &next
+	}
+	return writeJSON(w, http.StatusOK, out)
 }
 
 func cursorString(c *shop.Cursor) *string {

@@ -110,7 +110,7 @@ func testProductPage(t *testing.T, s *testService) {
 	}
 	// The articles' URL shape gives the same page; every fetch mode too.
 	_, _, same := s.call(t, "GET", "/product/1/1", "")
-	for _, mode := range []string{"concurrent", "sequential"} {
+	for _, mode := range []string{"concurrent", "sequential", "one-statement"} {
 		_, _, other := s.call(t, "GET", "/products/1?customer=1&fetch="+mode, "")
 		if other["fetch"] != mode {
 			t.Fatalf("fetch=%s answered %v", mode, other["fetch"])
