@@ -787,6 +787,35 @@ type ProductPageLoadRow struct {
 	Orders  []Order  `json:"orders"`
 }
 
+// pgkitProductPageLoadSQL is the statement of ProductPageLoad:
+// sqlc's pgkitProductPageLoad, named ProductPageLoad for pgkit's errors and logs.
+const pgkitProductPageLoadSQL = `-- name: ProductPageLoad :one
+SELECT products.product_id, products.sku, products.name, products.description, products.price_cents, products.stock, products.created_at,
+    coalesce((
+        SELECT json_agg(r ORDER BY r.created_at DESC, r.review_id DESC)
+        FROM (
+            SELECT review_id, product_id, user_id, rating, body, created_at FROM reviews
+            WHERE reviews.product_id = products.product_id
+                AND ($1::timestamptz IS NULL OR $2::bigint IS NULL OR (reviews.created_at, reviews.review_id) < ($1::timestamptz, $2::bigint))
+            ORDER BY reviews.created_at DESC, reviews.review_id DESC
+            LIMIT $3::integer
+        ) r
+    ), '[]')::json AS reviews,
+    coalesce((
+        SELECT json_agg(o ORDER BY o.created_at DESC, o.order_id DESC)
+        FROM (
+            SELECT order_id, user_id, status, total_cents, created_at FROM orders
+            WHERE $4::bigint <> 0
+                AND orders.user_id = $4::bigint
+                AND ($5::timestamptz IS NULL OR $6::bigint IS NULL OR (orders.created_at, orders.order_id) < ($5::timestamptz, $6::bigint))
+            ORDER BY orders.created_at DESC, orders.order_id DESC
+            LIMIT $7::integer
+        ) o
+    ), '[]')::json AS orders
+FROM products
+WHERE products.product_id = $8::bigint
+`
+
 // pgkitScanProductPageLoad scans one row of ProductPageLoad.
 func pgkitScanProductPageLoad(row pgx.Row) (i ProductPageLoadRow, err error) {
 	var j7 []byte
@@ -811,7 +840,7 @@ func pgkitScanProductPageLoad(row pgx.Row) (i ProductPageLoadRow, err error) {
 // (keyset before the cursor, newest first, at most max_* items), decoded
 // from json_agg.
 func (q *Queries) ProductPageLoad(ctx context.Context, arg ProductPageLoadParams) (ProductPageLoadRow, error) {
-	i, err := pgkitScanProductPageLoad(q.db.QueryRow(ctx, pgkitProductPageLoad, arg.BeforeReviewCreatedAt, arg.BeforeReviewID, arg.MaxReviews, arg.CustomerID, arg.BeforeOrderCreatedAt, arg.BeforeOrderID, arg.MaxOrders, arg.ProductID))
+	i, err := pgkitScanProductPageLoad(q.db.QueryRow(ctx, pgkitProductPageLoadSQL, arg.BeforeReviewCreatedAt, arg.BeforeReviewID, arg.MaxReviews, arg.CustomerID, arg.BeforeOrderCreatedAt, arg.BeforeOrderID, arg.MaxOrders, arg.ProductID))
 	if err != nil {
 		return ProductPageLoadRow{}, err
 	}

@@ -21,6 +21,8 @@ type nestQuery struct {
 	params []string // the hidden method's parameter names
 	row    string   // sqlc's row type
 	empty  bool     // sqlc's :many starts from an empty slice (emit_empty_slices)
+	sql    string   // the statement of sqlc's constant
+	stmt   string   // the public method's statement constant (names.publicSQL), set when rendering
 
 	fields   []outField   // the public row's fields, in sqlc's order
 	targets  []scanTarget // what each of sqlc's Scan arguments becomes
@@ -53,12 +55,11 @@ type jsonCol struct {
 	field, typ, column string
 }
 
-// typeCopy is a public copy XParams of sqlc's hidden pgkitXParams.
-//
-// merge: may duplicate publish.go.
+// typeCopy is a public copy XParams of sqlc's hidden pgkitXParams,
+// declared by structDecl as publish.go declares its own.
 type typeCopy struct {
 	from, to string
-	fields   []*ast.Field
+	st       *ast.StructType
 	file     *ast.File
 }
 
@@ -66,13 +67,14 @@ type typeCopy struct {
 // and plans their public methods.
 func readNests(p *pkg) ([]nestQuery, error) {
 	var out []nestQuery
+	consts := stmtConsts(p)
 	for _, file := range p.files {
 		for _, d := range file.Decls {
 			fd, ok := d.(*ast.FuncDecl)
 			if !ok || fd.Recv == nil || recvType(fd) != "Queries" || !strings.HasPrefix(fd.Name.Name, "pgkit") {
 				continue
 			}
-			dirs, user := docLines(p, fd)
+			dirs, user := docLines(p.fset, fd)
 			if !isNestQuery(dirs) {
 				continue
 			}
@@ -84,6 +86,9 @@ func readNests(p *pkg) ([]nestQuery, error) {
 				return nil, fmt.Errorf("query %s: pgkit:public %s, want the hidden name pgkit%s (pgkit:sort is not supported with pgkit:nest or pgkit:json yet)", fd.Name.Name, nd.public, nd.public)
 			}
 			q, err := planNest(p, method{fd, file}, nd, user)
+			if err == nil {
+				q.sql, err = callSQL(consts, q.call)
+			}
 			if err != nil {
 				return nil, fmt.Errorf("query %s (public %s): %w", fd.Name.Name, nd.public, err)
 			}
@@ -112,10 +117,14 @@ func planNest(p *pkg, m method, d nestDirectives, user []string) (nestQuery, err
 		q.row = text(p.fset, s.row.Type)
 		q.empty = emptyStart(p.fset, m.decl)
 	} else {
-		var err error
-		if q.call, q.db, q.row, scan, err = oneQuery(p.fset, m.decl); err != nil {
+		one, err := oneQuery(p.fset, m.decl)
+		if err != nil {
 			return q, err
 		}
+		if n := one.row.Names[0].Name; n != "i" {
+			return q, fmt.Errorf("the result is one column (sqlc scans it into %s, not a row struct): select the parent's columns beside it", n)
+		}
+		q.call, q.db, q.row, scan = one.call, one.db, text(p.fset, one.row.Type), one.scan
 	}
 	if d.nestArg != "" && !q.many {
 		return q, fmt.Errorf("pgkit:nest needs the hidden query to be :many (stage 1 writes :many with pgkit:one or pgkit:opt for one parent)")
@@ -137,6 +146,18 @@ func planNest(p *pkg, m method, d nestDirectives, user []string) (nestQuery, err
 	return q, nil
 }
 
+// publicKind is the command of the public method as the user wrote it:
+// opt, one or many.
+func (q nestQuery) publicKind() string {
+	switch {
+	case q.d.opt:
+		return "opt"
+	case q.d.one || !q.many:
+		return "one"
+	}
+	return "many"
+}
+
 // emptyStart reports whether sqlc's :many starts from items := []T{}.
 func emptyStart(fset *token.FileSet, fd *ast.FuncDecl) bool {
 	for _, st := range fd.Body.List {
@@ -146,58 +167,6 @@ func emptyStart(fset *token.FileSet, fd *ast.FuncDecl) bool {
 		}
 	}
 	return false
-}
-
-// oneQuery recognises sqlc's :one method:
-//
-//	row := q.db.QueryRow(ctx, sql, args…)
-//	var i Row
-//	err := row.Scan(&i.A, …)
-//	return i, err
-func oneQuery(fset *token.FileSet, fd *ast.FuncDecl) (call *ast.CallExpr, db ast.Expr, row string, scan *ast.CallExpr, err error) {
-	bad := func(why string) (*ast.CallExpr, ast.Expr, string, *ast.CallExpr, error) {
-		return nil, nil, "", nil, fmt.Errorf("sqlc's method is neither :many nor :one of the known shape (%s; a newer sqlc?)", why)
-	}
-	b := fd.Body.List
-	if len(b) != 4 {
-		return bad(fmt.Sprintf("%d statements, not 4", len(b)))
-	}
-	as, ok := b[0].(*ast.AssignStmt)
-	if !ok || len(as.Rhs) != 1 {
-		return bad("no row := db.QueryRow(…)")
-	}
-	call, ok = as.Rhs[0].(*ast.CallExpr)
-	if !ok {
-		return bad("no row := db.QueryRow(…)")
-	}
-	sel, ok := call.Fun.(*ast.SelectorExpr)
-	if !ok || sel.Sel.Name != "QueryRow" || !dbExpr(fset, sel.X) {
-		return bad("no row := db.QueryRow(…)")
-	}
-	ds, ok := b[1].(*ast.DeclStmt)
-	if !ok {
-		return bad("no var i Row")
-	}
-	gd, ok := ds.Decl.(*ast.GenDecl)
-	if !ok || len(gd.Specs) != 1 {
-		return bad("no var i Row")
-	}
-	vs, ok := gd.Specs[0].(*ast.ValueSpec)
-	if ok && len(vs.Names) == 1 && vs.Names[0].Name != "i" {
-		return nil, nil, "", nil, fmt.Errorf("the result is one column (sqlc scans it into %s, not a row struct): select the parent's columns beside it", vs.Names[0].Name)
-	}
-	if !ok || vs.Type == nil || len(vs.Names) != 1 {
-		return bad("no var i Row")
-	}
-	sc, ok := b[2].(*ast.AssignStmt)
-	if !ok || len(sc.Rhs) != 1 {
-		return bad("no err := row.Scan(…)")
-	}
-	scan, ok = sc.Rhs[0].(*ast.CallExpr)
-	if !ok || text(fset, scan.Fun) != "row.Scan" {
-		return bad("no err := row.Scan(…)")
-	}
-	return call, sel.X, text(fset, vs.Type), scan, nil
 }
 
 // planFields builds the public row's fields and the scan targets: the
@@ -446,7 +415,7 @@ func planParams(p *pkg, q *nestQuery) error {
 		if p.taken[to] {
 			return fmt.Errorf("the public parameter type %s is already declared", to)
 		}
-		q.copies = append(q.copies, typeCopy{from: id.Name, to: to, fields: st.Fields.List, file: lt.file})
+		q.copies = append(q.copies, typeCopy{from: id.Name, to: to, st: st, file: lt.file})
 	}
 	if p.taken[q.pubRow] {
 		return fmt.Errorf("the public row type %s is already declared", q.pubRow)

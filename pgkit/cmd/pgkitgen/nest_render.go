@@ -32,26 +32,21 @@ func publicParams(t func(ast.Node) string, q nestQuery) string {
 	return s
 }
 
-// nestInterfaceLines writes the public methods (and streams) of the nest
-// queries into Store's method list: sqlc's Querier has only the hidden
-// ones.
-//
-// merge: may duplicate publish.go (Store's public methods).
-func nestInterfaceLines(w func(string, ...any), t func(ast.Node) string, nests []nestQuery) {
+// nestDecls are the lines Store (or Streamer, with stream) lists for the
+// public methods of the nest queries, beside publicDecls' for the other
+// hidden queries.
+func nestDecls(t func(ast.Node) string, nests []nestQuery, o Options, stream bool) []string {
+	var out []string
 	for _, q := range nests {
 		params, results := q.signature(t)
-		w("\t%s(%s) %s\n", q.d.public, params, results)
-	}
-}
-
-// nestStreamLines writes the …Stream methods of the nest queries into
-// Streamer.
-func nestStreamLines(w func(string, ...any), t func(ast.Node) string, nests []nestQuery, o Options) {
-	for _, q := range nests {
-		if q.streams() {
-			w("\t%s%s(%s) iter.Seq2[%s, error]\n", q.d.public, o.StreamSuffix, publicParams(t, q), q.pubRow)
+		switch {
+		case !stream:
+			out = append(out, q.d.public+"("+params+") "+results)
+		case q.streams():
+			out = append(out, q.d.public+o.StreamSuffix+"("+params+") iter.Seq2["+q.pubRow+", error]")
 		}
 	}
+	return out
 }
 
 // renderNests writes the public types, methods and streams of the nest
@@ -59,24 +54,17 @@ func nestStreamLines(w func(string, ...any), t func(ast.Node) string, nests []ne
 func renderNests(p *pkg, nests []nestQuery, n names, o Options, im *imports, w func(string, ...any), t func(ast.Node) string) error {
 	dec := newJSONDecoders(p)
 	for _, q := range nests {
+		q.stmt = n.publicSQL[q.decl.Name.Name]
 		if err := im.uses(q.file, q.decl.Type.Params); err != nil {
 			return fmt.Errorf("%s: %w", q.d.public, err)
 		}
 		im.add("context", "context")
 		im.add("pgx", "github.com/jackc/pgx/v5")
 		for _, c := range q.copies {
-			w("// %s are the parameters of %s.\ntype %s struct {\n", c.to, q.d.public, c.to)
-			for _, f := range c.fields {
-				if err := im.uses(c.file, f.Type); err != nil {
-					return fmt.Errorf("%s: %w", q.d.public, err)
-				}
-				tag := ""
-				if f.Tag != nil {
-					tag = " " + f.Tag.Value
-				}
-				w("\t%s%s\n", field(t, f), tag)
+			if err := im.uses(c.file, c.st); err != nil {
+				return fmt.Errorf("%s: %w", q.d.public, err)
 			}
-			w("}\n\n")
+			w("%s", structDecl(p, c.to, fmt.Sprintf("%s are the parameters of %s.", c.to, q.d.public), c.st, nil))
 		}
 		if err := renderNestRow(p, q, im, w); err != nil {
 			return fmt.Errorf("%s: %w", q.d.public, err)
@@ -86,6 +74,7 @@ func renderNests(p *pkg, nests []nestQuery, n names, o Options, im *imports, w f
 				return fmt.Errorf("query %s (public %s): pgkit:json: %w", q.decl.Name.Name, q.d.public, err)
 			}
 		}
+		renderStatement(w, q.stmt, q.decl.Name.Name, q.d.public, q.publicKind(), "", q.sql)
 		renderNestScan(p, q, n, w)
 		if q.d.nestArg != "" {
 			renderGroup(q, w)
@@ -217,10 +206,15 @@ func renderGroup(q nestQuery, w func(string, ...any)) {
 `, q.groupFunc(), q.d.public, q.pubRow, q.key, q.scanFunc(), q.childFld, q.child)
 }
 
-// callArgs prints the arguments of sqlc's Query or QueryRow call.
+// callArgs prints the arguments of sqlc's Query or QueryRow call, the
+// public statement's constant for sqlc's.
 func callArgs(t func(ast.Node) string, q nestQuery) string {
 	var args []string
-	for _, a := range q.call.Args {
+	for k, a := range q.call.Args {
+		if k == 1 {
+			args = append(args, q.stmt)
+			continue
+		}
 		args = append(args, t(a))
 	}
 	s := strings.Join(args, ", ")
@@ -230,11 +224,11 @@ func callArgs(t func(ast.Node) string, q nestQuery) string {
 	return s
 }
 
-// streamArgs prints the arguments of the stream's query call: sqlc's,
-// with the DB after the context.
+// streamArgs prints the arguments of the stream's query call: those of
+// callArgs, with the DB after the context.
 func streamArgs(t func(ast.Node) string, q nestQuery) string {
-	args := []string{t(q.call.Args[0]), t(q.db)}
-	for _, a := range q.call.Args[1:] {
+	args := []string{t(q.call.Args[0]), t(q.db), q.stmt}
+	for _, a := range q.call.Args[2:] {
 		args = append(args, t(a))
 	}
 	s := strings.Join(args, ", ")
@@ -247,12 +241,7 @@ func streamArgs(t func(ast.Node) string, q nestQuery) string {
 // doc writes the public method's doc comment: the user's lines, or a
 // default naming the method, then what it adds.
 func (q nestQuery) doc(w func(string, ...any), extra string) {
-	if len(q.user) == 0 {
-		w("// %s runs the query %s.\n", q.d.public, q.decl.Name.Name)
-	}
-	for _, l := range q.user {
-		w("// %s\n", l)
-	}
+	w("%s", docComment(q.user, fmt.Sprintf("%s runs query %s.", q.d.public, q.d.public)))
 	if extra != "" {
 		w("//\n")
 		for _, l := range wrap(extra, 72) {
@@ -333,15 +322,4 @@ func renderNestMethods(q nestQuery, n names, o Options, w func(string, ...any), 
 	w("// %[1]s%[2]s yields %[1]s's rows one at a time. Breaking out of the\n// loop closes the rows. An error ends the sequence.\n", name, o.StreamSuffix)
 	w("func (q *Queries) %[1]s%[2]s(%[3]s) iter.Seq2[%[4]s, error] {\n\treturn func(%[5]s func(%[4]s, error) bool) {\n\t\trows, err := %[6]s(%[7]s)\n\t\tif err != nil {\n\t\t\t%[5]s(%[4]s{}, err)\n\t\t\treturn\n\t\t}\n", name, o.StreamSuffix, params, row, yield, n.streamQuery, streamArgs(t, q))
 	w("\t\tdefer rows.Close()\n\t\tfor rows.Next() {\n\t\t\ti, err := %[1]s(rows)\n\t\t\tif err != nil {\n\t\t\t\t%[2]s(%[3]s{}, err)\n\t\t\t\treturn\n\t\t\t}\n\t\t\tif !%[2]s(i, nil) {\n\t\t\t\treturn\n\t\t\t}\n\t\t}\n\t\tif err := rows.Err(); err != nil {\n\t\t\t%[2]s(%[3]s{}, err)\n\t\t}\n\t}\n}\n\n", q.scanFunc(), yield, row)
-}
-
-// hasNestStream reports whether a nest query has a …Stream (which needs
-// the stream query helper).
-func hasNestStream(nests []nestQuery) bool {
-	for _, q := range nests {
-		if q.streams() {
-			return true
-		}
-	}
-	return false
 }

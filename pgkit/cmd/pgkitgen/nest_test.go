@@ -84,3 +84,42 @@ SELECT t.id, sqlc.embed(c) FROM t LEFT JOIN c ON c.t_id = t.id ORDER BY t.id;
 		}
 	}
 }
+
+// TestNestStatementNamesPublic: the public methods of nest queries (X,
+// XStream; json queries' alike, see corpus nest) run a constant of their own whose first line names
+// X, so that pgkit's errors and logs (pgerr.QueryName) say X, not pgkitX;
+// sqlc's constant is left to sqlc's hidden method.
+func TestNestStatementNamesPublic(t *testing.T) {
+	_, pkg := sqlcPackage(t, nestSchema, `-- name: pgkitX :many
+-- pgkit:public X
+-- pgkit:one
+-- pgkit:nest c
+SELECT t.id, sqlc.embed(c) FROM t LEFT JOIN c ON c.t_id = t.id WHERE t.id = $1 ORDER BY c.id;
+
+-- name: pgkitY :many
+-- pgkit:public Y
+-- pgkit:nest c
+SELECT t.id, sqlc.embed(c) FROM t LEFT JOIN c ON c.t_id = t.id ORDER BY t.id;
+`)
+	src, err := Generate(pkg, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"const pgkitXSQL = `-- name: X :one\n",
+		"const pgkitYSQL = `-- name: Y :many\n",
+		"q.db.Query(ctx, pgkitXSQL, id)",
+		"q.db.Query(ctx, pgkitYSQL)",
+		"pgkitStreamQuery(ctx, q.db, pgkitYSQL)",
+		`fmt.Errorf("X: %w", pgx.ErrNoRows)`,
+	} {
+		if !strings.Contains(string(src), want) {
+			t.Errorf("generated file lacks %q:\n%s", want, src)
+		}
+	}
+	for _, hidden := range []string{", pgkitX,", ", pgkitX)", ", pgkitY)", ", pgkitY,"} {
+		if strings.Contains(string(src), hidden) {
+			t.Errorf("a public method runs sqlc's constant (%q):\n%s", hidden, src)
+		}
+	}
+}

@@ -76,18 +76,26 @@ func (s site) scanBlock(scanner, tabs string, onErr string) string {
 // doc is the method's doc comment: the user's lines, or one of pgkitgen's.
 func (s site) doc(fallback string) string {
 	var b strings.Builder
-	lines := s.pb.first().doc
+	b.WriteString(docComment(s.pb.first().doc, fallback))
+	if s.pb.sortType != "" {
+		fmt.Fprintf(&b, "//\n// %s picks the order of the rows, one static statement each:\n// %s.\n", s.sortVar, sortNames(s.pb))
+	}
+	return b.String()
+}
+
+// docComment is the doc comment of a public method: the user's lines
+// (those of the query that are not pgkit: lines), or fallback when there
+// are none, each line "// …" without trailing blanks.
+func docComment(lines []string, fallback string) string {
 	for len(lines) > 0 && strings.TrimSpace(lines[len(lines)-1]) == "" {
 		lines = lines[:len(lines)-1]
 	}
 	if len(lines) == 0 {
 		lines = []string{fallback}
 	}
+	var b strings.Builder
 	for _, l := range lines {
 		b.WriteString(strings.TrimRight("// "+l, " ") + "\n")
-	}
-	if s.pb.sortType != "" {
-		fmt.Fprintf(&b, "//\n// %s picks the order of the rows, one static statement each:\n// %s.\n", s.sortVar, sortNames(s.pb))
 	}
 	return b.String()
 }
@@ -104,11 +112,7 @@ func renderPublic(w func(string, ...any), p *pkg, pubs []*public, n names, o Opt
 			renderSortType(w, pb)
 		}
 		for _, v := range pb.variants {
-			w("// %s is the statement of %s", n.publicSQL[v.decl.Name.Name], pb.name)
-			if v.sort != "" {
-				w(" in order %s", v.sort)
-			}
-			w(":\n// sqlc's %s, named %s for pgkit's errors and logs.\nconst %s = %s\n\n", v.decl.Name.Name, pb.name, n.publicSQL[v.decl.Name.Name], goString(publicHeader(v)))
+			renderStatement(w, n.publicSQL[v.decl.Name.Name], v.decl.Name.Name, pb.name, v.publicKind(), v.sort, v.sql)
 		}
 		s := newSite(p, pb, n)
 		if pb.first().kind == "many" {

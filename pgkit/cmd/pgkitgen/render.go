@@ -64,6 +64,13 @@ func pickNames(p *pkg, o Options) (names, error) {
 		}
 		n.publicSQL[h.decl.Name.Name] = c
 	}
+	for _, q := range p.nests {
+		c := q.decl.Name.Name + "SQL"
+		for i := 2; p.taken[c]; i++ {
+			c = fmt.Sprintf("%sSQL%d", q.decl.Name.Name, i)
+		}
+		n.publicSQL[q.decl.Name.Name] = c
+	}
 	return n, nil
 }
 
@@ -146,7 +153,7 @@ func render(p *pkg, o Options) ([]byte, error) {
 	t := func(x ast.Node) string { return text(p.fset, x) }
 
 	if !p.dbArg {
-		if err := renderStore(p, n, im, w, t, publicDecls(p, pubs, n, o, false)); err != nil {
+		if err := renderStore(p, n, im, w, t, append(publicDecls(p, pubs, n, o, false), nestDecls(t, p.nests, o, false)...)); err != nil {
 			return nil, err
 		}
 	}
@@ -155,13 +162,12 @@ func render(p *pkg, o Options) ([]byte, error) {
 	for _, s := range p.streams {
 		w("\t%s%s(%s) iter.Seq2[%s, error]\n", s.decl.Name.Name, o.StreamSuffix, fields(t, s.decl.Type.Params), t(s.elem))
 	}
-	publicStreams := publicDecls(p, pubs, n, o, true)
+	publicStreams := append(publicDecls(p, pubs, n, o, true), nestDecls(t, p.nests, o, true)...)
 	for _, d := range publicStreams {
 		w("\t%s\n", d)
 	}
-	nestStreamLines(w, t, p.nests, o)
 	w("}\n\n")
-	if len(p.streams)+len(publicStreams) > 0 || hasNestStream(p.nests) {
+	if len(p.streams)+len(publicStreams) > 0 {
 		im.add("context", "context")
 		im.add(n.iter, "iter")
 		im.add("pgx", "github.com/jackc/pgx/v5")
@@ -276,7 +282,6 @@ type %[1]s interface {
 	for _, d := range public {
 		w("\t%s\n", d)
 	}
-	nestInterfaceLines(w, t, p.nests)
 	w(`	%[2]s
 	// RunInTx runs fn in a transaction on what the Queries run on. On a
 	// pgkit Source (pgkit.Open, pgkit.Wrap, a pgkit transaction) it is

@@ -1,8 +1,11 @@
 // Package corpus is pgkit's conformance corpus: small sqlc packages that
 // are not the shop's, each with its own migrations, queries and sqlc.yaml,
 // generated with the pinned sqlc and pgkitgen and never edited by hand.
-// TestGenerate regenerates every one and compares it with what is
-// committed; each package's TestConformance runs its queries pooled,
+// A package whose generate.go runs `pgkitgen expand` (leftjoin,
+// leftjoinptr, opt, sorts, nest) keeps its query.sql in source form, as a
+// user writes it, and its expanded sql/ beside it, which sqlc reads.
+// TestGenerate regenerates every one (expanding first where generate.go
+// does) and compares it, the expanded SQL too, with what is committed; each package's TestConformance runs its queries pooled,
 // multiplexed, inside WithTx (each step in a savepoint) and through
 // Pipeline and Gather (package conform), comparing every :many with its
 // …Stream row for row and checking pgerr's typed errors.
@@ -35,18 +38,20 @@
 //	onlycopy     only :copyfrom (multi- and single-column) and their Seqs
 //	nomany       only :one, :exec and :execrows: no streams, no iter import
 //	embeds       sqlc.embed over inner joins (two in a row), sqlc.narg optional filters, sqlc.arg, @named
-//	leftjoin     pgkitgen's public methods of hidden queries (stage 2 of issue 17): sqlc.embed of the nullable side of
+//	leftjoin     pgkitgen's public methods of hidden queries (issue 17), from source form: sqlc.embed of the nullable side of
 //	             LEFT, RIGHT and FULL joins as *Embed, nil for a missing row (sqlc #2348, #2997, #3240), a self-join
-//	             (two embeds of one table), a joined row whose columns are all NULL (not nil), pgkit:column
-//	             nullable on max()::timestamptz and bool_or(), notnull on LEFT JOIN columns and on a model row (a row
+//	             (two embeds of one table), a joined row whose columns are all NULL (not nil), pgkit:nullable
+//	             on max()::timestamptz and bool_or(), pgkit:notnull on LEFT JOIN columns and on a model row (a row
 //	             type of its own); sqlc's own methods failing on those NULLs (sqlcbug_test.go); pgtype, emit_interface
 //	leftjoinptr  the same under emit_pointers_for_null_types, emit_result_struct_pointers and emit_empty_slices,
 //	             emit_interface off; an :opt of a result pointer (nil when no row)
 //	opt          :opt (Row, bool, error) of a model row, a custom row, single columns, INSERT … ON CONFLICT DO
-//	             NOTHING RETURNING (false when skipped; a unique violation and a cancelled context stay errors),
-//	             a nullable embed; a typed sort; emit_methods_with_db_argument with emit_interface
+//	             NOTHING RETURNING (false when skipped; a unique violation and a cancelled context stay errors
+//	             naming the public query), a nullable embed; a typed sort; emit_methods_with_db_argument
+//	             with emit_interface
 //	sorts        typed sorts (pgkit:sort): XSort, its constants, Valid, String, ParseXSort; one static statement
-//	             per order (static_test.go), :many with Params and LIMIT, :many with one parameter, :one, :opt;
+//	             per order (static_test.go), the source's ORDER BY replaced or one added (before LIMIT, at
+//	             the end); :many with Params and LIMIT, :many with one parameter, :one, :opt;
 //	             emit_params_struct_pointers
 //	stores       tables stores and streamers (models Store, Streamer), queries StreamQuery and PgkitStreamQuery:
 //	             pgkitgen picks PgkitStore, PgkitStreamer, pgkitStreamQuery2 by itself; queries Iter and Fmt
@@ -67,10 +72,11 @@
 //	             a composite (overridden to a struct of the package) and an array of it, a domain with
 //	             a CHECK; emit_enum_valid_method, emit_all_enum_values; :copyfrom of them (the enum handed
 //	             to pgx as its string) stored as pgx's reflection stores them
-//	nest         emit_interface, emit_json_tags (snake); query.sql in pgkitgen expand's output form (hidden
-//	             pgkitX queries with -- pgkit: lines): pgkit:nest over a LEFT JOIN (parents of 0, 1, 2
-//	             children, a child whose nullable columns are all NULL, one parent with pgkit:one and
-//	             pgkit:opt, several where one was wanted, rows not ordered by the key), pgkit:json lists
-//	             from json_agg (timestamptz with microseconds in a zone whose offset has seconds, big and
-//	             zero-scale numeric, bytea, NULLs, unicode), two of them in one :one; streams stopped early
+//	nest         emit_interface, emit_json_tags (snake); pgkit:nest over a LEFT JOIN (parents of 0, 1, 2
+//	             children, a child whose nullable columns are all NULL, one parent of a :one and of an
+//	             :opt, several where one was wanted, rows not ordered by the key; not-found errors naming
+//	             the public query), pgkit:json lists from json_agg (timestamptz with microseconds in a zone
+//	             whose offset has seconds, big and zero-scale numeric, bytea, NULLs, unicode), two of them
+//	             in one :one; streams stopped early; Store lists sqlc's exported methods (no Querier with
+//	             hidden ones)
 package corpus

@@ -23,6 +23,7 @@ import (
 	"io/fs"
 	"iter"
 	"reflect"
+	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -409,16 +410,23 @@ func checkCompared(t *testing.T, c *C, queries any) {
 }
 
 // WantNotFound fails unless err is pgerr.ErrNotFound (a :one that found no
-// row) naming the query.
+// row) naming the query: query as a word of its own, so that the hidden
+// pgkit+query of pgkitgen's public methods does not count.
 func WantNotFound(c *C, err error, query string) {
 	c.Helper()
 	if !errors.Is(err, pgerr.ErrNotFound) {
 		c.Errorf("%s (%s): %v, want pgerr.ErrNotFound", query, c.Mode, err)
 		return
 	}
-	if !strings.Contains(err.Error(), query) {
+	if !NamesQuery(err.Error(), query) {
 		c.Errorf("%s (%s): the not-found error %q does not name the query", query, c.Mode, err)
 	}
+}
+
+// NamesQuery reports whether text names query as a word of its own (not
+// inside pgkitQuery, the hidden name of a public method).
+func NamesQuery(text, query string) bool {
+	return regexp.MustCompile(`(^|[^\w])` + regexp.QuoteMeta(query) + `([^\w]|$)`).MatchString(text)
 }
 
 // WantConstraint fails unless err is a *pgerr.ConstraintError of kind on

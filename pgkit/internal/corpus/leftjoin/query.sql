@@ -15,10 +15,7 @@ INSERT INTO pen_names (author_id, pen_name) VALUES (sqlc.narg('author_id'), @pen
 -- name: CreateEmployee :one
 INSERT INTO employees (name, manager_id) VALUES (@name, sqlc.narg('manager_id')) RETURNING *;
 
--- name: pgkitAuthorWithBook :one
--- pgkit:public AuthorWithBook
--- pgkit:embed authors notnull
--- pgkit:embed books nullable
+-- name: AuthorWithBook :one
 -- AuthorWithBook is an author and their first book, if any (sqlc #2348:
 -- an embed of the LEFT JOINed table).
 SELECT sqlc.embed(authors), sqlc.embed(books)
@@ -28,10 +25,7 @@ WHERE authors.id = @id
 ORDER BY books.id
 LIMIT 1;
 
--- name: pgkitAuthorsWithBooks :many
--- pgkit:public AuthorsWithBooks
--- pgkit:embed authors notnull
--- pgkit:embed books nullable
+-- name: AuthorsWithBooks :many
 -- AuthorsWithBooks lists every author with each of their books, a
 -- book-less author once with no book (sqlc #2997, :many).
 SELECT sqlc.embed(authors), sqlc.embed(books)
@@ -39,9 +33,7 @@ FROM authors
 LEFT JOIN books ON books.author_id = authors.id
 ORDER BY authors.id, books.id;
 
--- name: pgkitBookTitlesByAuthor :many
--- pgkit:public BookTitlesByAuthor
--- pgkit:embed books nullable
+-- name: BookTitlesByAuthor :many
 -- A column beside an embed of the nullable side (sqlc #3240: the joined
 -- row is missing).
 SELECT authors.name, sqlc.embed(books)
@@ -49,47 +41,33 @@ FROM authors
 LEFT JOIN books ON books.author_id = authors.id AND books.rating >= @min_rating
 ORDER BY authors.id, books.id;
 
--- name: pgkitAuthorProfile :one
--- pgkit:public AuthorProfile
--- pgkit:embed authors notnull
--- pgkit:embed profiles nullable
+-- name: AuthorProfile :one
 SELECT sqlc.embed(authors), sqlc.embed(profiles)
 FROM authors
 LEFT JOIN profiles ON profiles.author_id = authors.id
 WHERE authors.id = @id;
 
--- name: pgkitEmployeesWithManagers :many
--- pgkit:public EmployeesWithManagers
--- pgkit:embed e notnull
--- pgkit:embed m nullable
+-- name: EmployeesWithManagers :many
 -- A self-join: two embeds of one table under aliases.
 SELECT sqlc.embed(e), sqlc.embed(m)
 FROM employees e
 LEFT JOIN employees m ON m.id = e.manager_id
 ORDER BY e.id;
 
--- name: pgkitPenNamesWithAuthors :many
--- pgkit:public PenNamesWithAuthors
--- pgkit:embed authors nullable
--- pgkit:embed pen_names notnull
+-- name: PenNamesWithAuthors :many
 SELECT sqlc.embed(authors), sqlc.embed(pen_names)
 FROM authors
 RIGHT JOIN pen_names ON pen_names.author_id = authors.id
 ORDER BY pen_names.id;
 
--- name: pgkitAuthorsAndPenNames :many
--- pgkit:public AuthorsAndPenNames
--- pgkit:embed authors nullable
--- pgkit:embed pen_names nullable
+-- name: AuthorsAndPenNames :many
 SELECT sqlc.embed(authors), sqlc.embed(pen_names)
 FROM authors
 FULL JOIN pen_names ON pen_names.author_id = authors.id
 ORDER BY authors.id NULLS LAST, pen_names.id NULLS LAST;
 
--- name: pgkitAuthorStats :one
--- pgkit:public AuthorStats
--- pgkit:column last_written nullable
--- pgkit:column any_rated nullable
+-- name: AuthorStats :one
+-- pgkit:nullable last_written any_rated
 -- AuthorStats aggregates an author's books: over none, max and bool_or
 -- are NULL, which sqlc does not know.
 SELECT count(id) AS books,
@@ -98,19 +76,16 @@ SELECT count(id) AS books,
 FROM books
 WHERE author_id = @author_id;
 
--- name: pgkitRatedTitles :many
--- pgkit:public RatedTitles
--- pgkit:column title notnull
--- pgkit:column rating notnull
+-- name: RatedTitles :many
+-- pgkit:notnull title rating
 SELECT authors.name, books.title, books.rating
 FROM authors
 LEFT JOIN books ON books.author_id = authors.id
 WHERE books.rating IS NOT NULL
 ORDER BY books.id;
 
--- name: pgkitAuthorsWithBio :many
--- pgkit:public AuthorsWithBio
--- pgkit:column bio notnull
+-- name: AuthorsWithBio :many
+-- pgkit:notnull bio
 -- AuthorsWithBio lists the authors who have a bio: sqlc's row is the
 -- model Author (Bio pgtype.Text); the override gives a row of its own.
 SELECT * FROM authors WHERE bio IS NOT NULL ORDER BY id;

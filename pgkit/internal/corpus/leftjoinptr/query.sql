@@ -9,10 +9,7 @@ RETURNING *;
 -- name: CreateProfile :exec
 INSERT INTO profiles (author_id, website, since) VALUES (@author_id, sqlc.narg('website'), sqlc.narg('since'));
 
--- name: pgkitAuthorWithBook :one
--- pgkit:public AuthorWithBook
--- pgkit:embed authors notnull
--- pgkit:embed books nullable
+-- name: AuthorWithBook :one
 -- AuthorWithBook is an author and their first book, if any (sqlc #2348:
 -- an embed of the LEFT JOINed table).
 SELECT sqlc.embed(authors), sqlc.embed(books)
@@ -22,10 +19,7 @@ WHERE authors.id = @id
 ORDER BY books.id
 LIMIT 1;
 
--- name: pgkitAuthorsWithBooks :many
--- pgkit:public AuthorsWithBooks
--- pgkit:embed authors notnull
--- pgkit:embed books nullable
+-- name: AuthorsWithBooks :many
 -- AuthorsWithBooks lists every author with each of their books, a
 -- book-less author once with no book (sqlc #2997, :many).
 SELECT sqlc.embed(authors), sqlc.embed(books)
@@ -33,19 +27,14 @@ FROM authors
 LEFT JOIN books ON books.author_id = authors.id
 ORDER BY authors.id, books.id;
 
--- name: pgkitAuthorProfile :one
--- pgkit:public AuthorProfile
--- pgkit:embed authors notnull
--- pgkit:embed profiles nullable
+-- name: AuthorProfile :one
 SELECT sqlc.embed(authors), sqlc.embed(profiles)
 FROM authors
 LEFT JOIN profiles ON profiles.author_id = authors.id
 WHERE authors.id = @id;
 
--- name: pgkitAuthorStats :one
--- pgkit:public AuthorStats
--- pgkit:column last_written nullable
--- pgkit:column any_rated nullable
+-- name: AuthorStats :one
+-- pgkit:nullable last_written any_rated
 -- AuthorStats aggregates an author's books: over none, max and bool_or
 -- are NULL, which sqlc does not know.
 SELECT count(id) AS books,
@@ -54,17 +43,13 @@ SELECT count(id) AS books,
 FROM books
 WHERE author_id = @author_id;
 
--- name: pgkitRatedTitles :many
--- pgkit:public RatedTitles
--- pgkit:column title notnull
--- pgkit:column rating notnull
+-- name: RatedTitles :many
+-- pgkit:notnull title rating
 SELECT authors.name, books.title, books.rating
 FROM authors
 LEFT JOIN books ON books.author_id = authors.id
 WHERE books.rating IS NOT NULL
 ORDER BY books.id;
 
--- name: pgkitAuthorFind :one
--- pgkit:public AuthorFind
--- pgkit:opt
+-- name: AuthorFind :opt
 SELECT * FROM authors WHERE id = @id;

@@ -3,5 +3,6 @@
 // emit_interface and emit_json_tags (snake).
 package nest
 
+//go:generate go run ../../../cmd/pgkitgen expand -from . -to sql
 //go:generate go tool -modfile=../../../../tools/go.mod sqlc generate
 //go:generate go run ../../../cmd/pgkitgen

@@ -24,7 +24,9 @@ import (
 // it; inside RunInTx, the Store passed to fn runs in the transaction, and
 // calling RunInTx on it again opens a savepoint.
 type Store interface {
-	Querier
+	CreateAuthor(ctx context.Context, arg CreateAuthorParams) (Author, error)
+	CreateBook(ctx context.Context, arg CreateBookParams) (Book, error)
+	CreateNote(ctx context.Context, arg CreateNoteParams) (Note, error)
 	FindAuthorWithBooks(ctx context.Context, name string) (FindAuthorWithBooksRow, bool, error)
 	GetAuthorPage(ctx context.Context, id int64) (GetAuthorPageRow, error)
 	GetAuthorWithBooks(ctx context.Context, id int64) (GetAuthorWithBooksRow, error)
@@ -107,6 +109,16 @@ type FindAuthorWithBooksRow struct {
 	Titles []Book `json:"titles"`
 }
 
+// pgkitFindAuthorWithBooksSQL is the statement of FindAuthorWithBooks:
+// sqlc's pgkitFindAuthorWithBooks, named FindAuthorWithBooks for pgkit's errors and logs.
+const pgkitFindAuthorWithBooksSQL = `-- name: FindAuthorWithBooks :opt
+SELECT a.id, a.name, a.bio, b.id, b.author_id, b.title, b.subtitle, b.price, b.cover, b.added_at, b.published
+FROM authors a
+LEFT JOIN books b ON b.author_id = a.id
+WHERE a.name = $1
+ORDER BY a.id, b.id
+`
+
 // pgkitScanFindAuthorWithBooks scans one row of FindAuthorWithBooks.
 func pgkitScanFindAuthorWithBooks(row pgx.Row) (i FindAuthorWithBooksRow, child Book, hasChild bool, err error) {
 	var c3 *int64
@@ -183,7 +195,7 @@ func pgkitGroupFindAuthorWithBooks(rows pgx.Rows, yield func(FindAuthorWithBooks
 	return nil
 }
 
-// FindAuthorWithBooks runs the query pgkitFindAuthorWithBooks.
+// FindAuthorWithBooks runs query FindAuthorWithBooks.
 //
 // Rows are grouped by Author.ID, the first column: the query must order by
 // it (rows of one FindAuthorWithBooksRow that are not consecutive make
@@ -192,7 +204,7 @@ func pgkitGroupFindAuthorWithBooks(rows pgx.Rows, yield func(FindAuthorWithBooks
 // one parent, false and no error when there is no parent, and an error
 // when there are several.
 func (q *Queries) FindAuthorWithBooks(ctx context.Context, name string) (FindAuthorWithBooksRow, bool, error) {
-	rows, err := q.db.Query(ctx, pgkitFindAuthorWithBooks, name)
+	rows, err := q.db.Query(ctx, pgkitFindAuthorWithBooksSQL, name)
 	if err != nil {
 		return FindAuthorWithBooksRow{}, false, err
 	}
@@ -226,6 +238,16 @@ type GetAuthorPageRow struct {
 	Notes  []Note `json:"notes"`
 }
 
+// pgkitGetAuthorPageSQL is the statement of GetAuthorPage:
+// sqlc's pgkitGetAuthorPage, named GetAuthorPage for pgkit's errors and logs.
+const pgkitGetAuthorPageSQL = `-- name: GetAuthorPage :one
+SELECT a.id, a.name, a.bio,
+    coalesce((SELECT json_agg(b ORDER BY b.id) FROM books b WHERE b.author_id = a.id), '[]')::json AS books,
+    coalesce((SELECT json_agg(n ORDER BY n.id) FROM notes n WHERE n.author_id = a.id), '[]')::json AS notes
+FROM authors a
+WHERE a.id = $1
+`
+
 // pgkitScanGetAuthorPage scans one row of GetAuthorPage.
 func pgkitScanGetAuthorPage(row pgx.Row) (i GetAuthorPageRow, err error) {
 	var j3 []byte
@@ -247,7 +269,7 @@ func pgkitScanGetAuthorPage(row pgx.Row) (i GetAuthorPageRow, err error) {
 // GetAuthorPage is an author with its books and notes: one statement, two
 // child lists.
 func (q *Queries) GetAuthorPage(ctx context.Context, id int64) (GetAuthorPageRow, error) {
-	i, err := pgkitScanGetAuthorPage(q.db.QueryRow(ctx, pgkitGetAuthorPage, id))
+	i, err := pgkitScanGetAuthorPage(q.db.QueryRow(ctx, pgkitGetAuthorPageSQL, id))
 	if err != nil {
 		return GetAuthorPageRow{}, err
 	}
@@ -261,6 +283,16 @@ type GetAuthorWithBooksRow struct {
 	Name  string `json:"name"`
 	Books []Book `json:"books"`
 }
+
+// pgkitGetAuthorWithBooksSQL is the statement of GetAuthorWithBooks:
+// sqlc's pgkitGetAuthorWithBooks, named GetAuthorWithBooks for pgkit's errors and logs.
+const pgkitGetAuthorWithBooksSQL = `-- name: GetAuthorWithBooks :one
+SELECT a.id, a.name, b.id, b.author_id, b.title, b.subtitle, b.price, b.cover, b.added_at, b.published
+FROM authors a
+LEFT JOIN books b ON b.author_id = a.id
+WHERE a.id = $1
+ORDER BY b.id
+`
 
 // pgkitScanGetAuthorWithBooks scans one row of GetAuthorWithBooks.
 func pgkitScanGetAuthorWithBooks(row pgx.Row) (i GetAuthorWithBooksRow, child Book, hasChild bool, err error) {
@@ -347,7 +379,7 @@ func pgkitGroupGetAuthorWithBooks(rows pgx.Rows, yield func(GetAuthorWithBooksRo
 // parent, pgx.ErrNoRows (pgerr.ErrNotFound) when there is no parent, and
 // an error when there are several.
 func (q *Queries) GetAuthorWithBooks(ctx context.Context, id int64) (GetAuthorWithBooksRow, error) {
-	rows, err := q.db.Query(ctx, pgkitGetAuthorWithBooks, id)
+	rows, err := q.db.Query(ctx, pgkitGetAuthorWithBooksSQL, id)
 	if err != nil {
 		return GetAuthorWithBooksRow{}, err
 	}
@@ -382,6 +414,16 @@ type ListAuthorsWithBooksRow struct {
 	Bio   pgtype.Text `json:"bio"`
 	Books []Book      `json:"books"`
 }
+
+// pgkitListAuthorsWithBooksSQL is the statement of ListAuthorsWithBooks:
+// sqlc's pgkitListAuthorsWithBooks, named ListAuthorsWithBooks for pgkit's errors and logs.
+const pgkitListAuthorsWithBooksSQL = `-- name: ListAuthorsWithBooks :many
+SELECT a.id, a.name, a.bio, b.id, b.author_id, b.title, b.subtitle, b.price, b.cover, b.added_at, b.published
+FROM authors a
+LEFT JOIN books b ON b.author_id = a.id
+WHERE starts_with(a.name, $1::text)
+ORDER BY a.id, b.id
+`
 
 // pgkitScanListAuthorsWithBooks scans one row of ListAuthorsWithBooks.
 func pgkitScanListAuthorsWithBooks(row pgx.Row) (i ListAuthorsWithBooksRow, child Book, hasChild bool, err error) {
@@ -467,7 +509,7 @@ func pgkitGroupListAuthorsWithBooks(rows pgx.Rows, yield func(ListAuthorsWithBoo
 // several items). A row whose b columns are all NULL (a LEFT JOIN without
 // a match) adds no child: Books is then empty, never nil.
 func (q *Queries) ListAuthorsWithBooks(ctx context.Context, prefix string) ([]ListAuthorsWithBooksRow, error) {
-	rows, err := q.db.Query(ctx, pgkitListAuthorsWithBooks, prefix)
+	rows, err := q.db.Query(ctx, pgkitListAuthorsWithBooksSQL, prefix)
 	if err != nil {
 		return nil, err
 	}
@@ -486,7 +528,7 @@ func (q *Queries) ListAuthorsWithBooks(ctx context.Context, prefix string) ([]Li
 // Breaking out of the loop closes the rows. An error ends the sequence.
 func (q *Queries) ListAuthorsWithBooksStream(ctx context.Context, prefix string) iter.Seq2[ListAuthorsWithBooksRow, error] {
 	return func(yield func(ListAuthorsWithBooksRow, error) bool) {
-		rows, err := pgkitStreamQuery(ctx, q.db, pgkitListAuthorsWithBooks, prefix)
+		rows, err := pgkitStreamQuery(ctx, q.db, pgkitListAuthorsWithBooksSQL, prefix)
 		if err != nil {
 			yield(ListAuthorsWithBooksRow{}, err)
 			return
@@ -504,6 +546,15 @@ type ListAuthorsWithNotesRow struct {
 	Notes []Note `json:"notes"`
 }
 
+// pgkitListAuthorsWithNotesSQL is the statement of ListAuthorsWithNotes:
+// sqlc's pgkitListAuthorsWithNotes, named ListAuthorsWithNotes for pgkit's errors and logs.
+const pgkitListAuthorsWithNotesSQL = `-- name: ListAuthorsWithNotes :many
+SELECT a.id, a.name,
+    coalesce((SELECT json_agg(n ORDER BY n.written_at, n.id) FROM notes n WHERE n.author_id = a.id), '[]')::json AS notes
+FROM authors a
+ORDER BY a.id
+`
+
 // pgkitScanListAuthorsWithNotes scans one row of ListAuthorsWithNotes.
 func pgkitScanListAuthorsWithNotes(row pgx.Row) (i ListAuthorsWithNotesRow, err error) {
 	var j2 []byte
@@ -519,7 +570,7 @@ func pgkitScanListAuthorsWithNotes(row pgx.Row) (i ListAuthorsWithNotesRow, err 
 
 // ListAuthorsWithNotes lists every author with its notes, oldest first.
 func (q *Queries) ListAuthorsWithNotes(ctx context.Context) ([]ListAuthorsWithNotesRow, error) {
-	rows, err := q.db.Query(ctx, pgkitListAuthorsWithNotes)
+	rows, err := q.db.Query(ctx, pgkitListAuthorsWithNotesSQL)
 	if err != nil {
 		return nil, err
 	}
@@ -542,7 +593,7 @@ func (q *Queries) ListAuthorsWithNotes(ctx context.Context) ([]ListAuthorsWithNo
 // loop closes the rows. An error ends the sequence.
 func (q *Queries) ListAuthorsWithNotesStream(ctx context.Context) iter.Seq2[ListAuthorsWithNotesRow, error] {
 	return func(yield func(ListAuthorsWithNotesRow, error) bool) {
-		rows, err := pgkitStreamQuery(ctx, q.db, pgkitListAuthorsWithNotes)
+		rows, err := pgkitStreamQuery(ctx, q.db, pgkitListAuthorsWithNotesSQL)
 		if err != nil {
 			yield(ListAuthorsWithNotesRow{}, err)
 			return
@@ -572,6 +623,15 @@ type ListBooksByTitleWithAuthorRow struct {
 	Name  string `json:"name"`
 	Books []Book `json:"books"`
 }
+
+// pgkitListBooksByTitleWithAuthorSQL is the statement of ListBooksByTitleWithAuthor:
+// sqlc's pgkitListBooksByTitleWithAuthor, named ListBooksByTitleWithAuthor for pgkit's errors and logs.
+const pgkitListBooksByTitleWithAuthorSQL = `-- name: ListBooksByTitleWithAuthor :many
+SELECT a.id, a.name, b.id, b.author_id, b.title, b.subtitle, b.price, b.cover, b.added_at, b.published
+FROM authors a
+LEFT JOIN books b ON b.author_id = a.id
+ORDER BY b.title NULLS LAST, a.id
+`
 
 // pgkitScanListBooksByTitleWithAuthor scans one row of ListBooksByTitleWithAuthor.
 func pgkitScanListBooksByTitleWithAuthor(row pgx.Row) (i ListBooksByTitleWithAuthorRow, child Book, hasChild bool, err error) {
@@ -657,7 +717,7 @@ func pgkitGroupListBooksByTitleWithAuthor(rows pgx.Rows, yield func(ListBooksByT
 // several items). A row whose b columns are all NULL (a LEFT JOIN without
 // a match) adds no child: Books is then empty, never nil.
 func (q *Queries) ListBooksByTitleWithAuthor(ctx context.Context) ([]ListBooksByTitleWithAuthorRow, error) {
-	rows, err := q.db.Query(ctx, pgkitListBooksByTitleWithAuthor)
+	rows, err := q.db.Query(ctx, pgkitListBooksByTitleWithAuthorSQL)
 	if err != nil {
 		return nil, err
 	}
@@ -677,7 +737,7 @@ func (q *Queries) ListBooksByTitleWithAuthor(ctx context.Context) ([]ListBooksBy
 // sequence.
 func (q *Queries) ListBooksByTitleWithAuthorStream(ctx context.Context) iter.Seq2[ListBooksByTitleWithAuthorRow, error] {
 	return func(yield func(ListBooksByTitleWithAuthorRow, error) bool) {
-		rows, err := pgkitStreamQuery(ctx, q.db, pgkitListBooksByTitleWithAuthor)
+		rows, err := pgkitStreamQuery(ctx, q.db, pgkitListBooksByTitleWithAuthorSQL)
 		if err != nil {
 			yield(ListBooksByTitleWithAuthorRow{}, err)
 			return

@@ -9,11 +9,6 @@ import (
 )
 
 type Querier interface {
-	// This file is written in the OUTPUT form of pgkitgen expand (stage 1):
-	// hidden pgkitX queries with their -- pgkit: contract lines, which sqlc
-	// copies into the Go doc comments that pgkitgen (stage 2) reads. When
-	// stage 1 lands, the source form (-- name: X :many with -- pgkit:nest)
-	// moves to queries/ of its own and this file is generated from it.
 	CreateAuthor(ctx context.Context, arg CreateAuthorParams) (Author, error)
 	CreateBook(ctx context.Context, arg CreateBookParams) (Book, error)
 	CreateNote(ctx context.Context, arg CreateNoteParams) (Note, error)
@@ -32,7 +27,7 @@ type Querier interface {
 	// pgkit:public GetAuthorWithBooks
 	// pgkit:one
 	// pgkit:embed b nullable
-	// pgkit:nest b
+	// pgkit:nest b Books
 	// GetAuthorWithBooks returns one author with its books.
 	pgkitGetAuthorWithBooks(ctx context.Context, id int64) ([]pgkitGetAuthorWithBooksRow, error)
 	// pgkit:public ListAuthorsWithBooks
@@ -47,7 +42,7 @@ type Querier interface {
 	pgkitListAuthorsWithNotes(ctx context.Context) ([]pgkitListAuthorsWithNotesRow, error)
 	// pgkit:public ListBooksByTitleWithAuthor
 	// pgkit:embed b nullable
-	// pgkit:nest b
+	// pgkit:nest b Books
 	// ListBooksByTitleWithAuthor is not ordered by the parent key: an author
 	// whose books are not consecutive comes once per run of them.
 	pgkitListBooksByTitleWithAuthor(ctx context.Context) ([]pgkitListBooksByTitleWithAuthorRow, error)

@@ -1,9 +1,3 @@
--- This file is written in the OUTPUT form of pgkitgen expand (stage 1):
--- hidden pgkitX queries with their -- pgkit: contract lines, which sqlc
--- copies into the Go doc comments that pgkitgen (stage 2) reads. When
--- stage 1 lands, the source form (-- name: X :many with -- pgkit:nest)
--- moves to queries/ of its own and this file is generated from it.
-
 -- name: CreateAuthor :one
 INSERT INTO authors (name, bio)
 VALUES (@name, sqlc.narg('bio'))
@@ -19,9 +13,7 @@ INSERT INTO notes (author_id, body, amount, raw, written_at, seen_at)
 VALUES (@author_id, @body, @amount, sqlc.narg('raw'), @written_at, sqlc.narg('seen_at'))
 RETURNING *;
 
--- name: pgkitListAuthorsWithBooks :many
--- pgkit:public ListAuthorsWithBooks
--- pgkit:embed b nullable
+-- name: ListAuthorsWithBooks :many
 -- pgkit:nest b Books
 -- ListAuthorsWithBooks lists the authors whose name starts with prefix,
 -- each with its books (none: an empty list).
@@ -31,10 +23,7 @@ LEFT JOIN books b ON b.author_id = a.id
 WHERE starts_with(a.name, @prefix::text)
 ORDER BY a.id, b.id;
 
--- name: pgkitGetAuthorWithBooks :many
--- pgkit:public GetAuthorWithBooks
--- pgkit:one
--- pgkit:embed b nullable
+-- name: GetAuthorWithBooks :one
 -- pgkit:nest b
 -- GetAuthorWithBooks returns one author with its books.
 SELECT a.id, a.name, sqlc.embed(b)
@@ -43,11 +32,7 @@ LEFT JOIN books b ON b.author_id = a.id
 WHERE a.id = @id
 ORDER BY b.id;
 
--- name: pgkitFindAuthorWithBooks :many
--- pgkit:public FindAuthorWithBooks
--- pgkit:opt
--- pgkit:embed a notnull
--- pgkit:embed b nullable
+-- name: FindAuthorWithBooks :opt
 -- pgkit:nest b Titles
 SELECT sqlc.embed(a), sqlc.embed(b)
 FROM authors a
@@ -55,9 +40,7 @@ LEFT JOIN books b ON b.author_id = a.id
 WHERE a.name = @name
 ORDER BY a.id, b.id;
 
--- name: pgkitListBooksByTitleWithAuthor :many
--- pgkit:public ListBooksByTitleWithAuthor
--- pgkit:embed b nullable
+-- name: ListBooksByTitleWithAuthor :many
 -- pgkit:nest b
 -- ListBooksByTitleWithAuthor is not ordered by the parent key: an author
 -- whose books are not consecutive comes once per run of them.
@@ -66,8 +49,7 @@ FROM authors a
 LEFT JOIN books b ON b.author_id = a.id
 ORDER BY b.title NULLS LAST, a.id;
 
--- name: pgkitListAuthorsWithNotes :many
--- pgkit:public ListAuthorsWithNotes
+-- name: ListAuthorsWithNotes :many
 -- pgkit:json notes Note
 -- ListAuthorsWithNotes lists every author with its notes, oldest first.
 SELECT a.id, a.name,
@@ -75,8 +57,7 @@ SELECT a.id, a.name,
 FROM authors a
 ORDER BY a.id;
 
--- name: pgkitGetAuthorPage :one
--- pgkit:public GetAuthorPage
+-- name: GetAuthorPage :one
 -- pgkit:json books Book
 -- pgkit:json notes Note
 -- GetAuthorPage is an author with its books and notes: one statement, two

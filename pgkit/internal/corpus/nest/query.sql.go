@@ -12,7 +12,6 @@ import (
 )
 
 const createAuthor = `-- name: CreateAuthor :one
-
 INSERT INTO authors (name, bio)
 VALUES ($1, $2)
 RETURNING id, name, bio
@@ -23,11 +22,6 @@ type CreateAuthorParams struct {
 	Bio  pgtype.Text `json:"bio"`
 }
 
-// This file is written in the OUTPUT form of pgkitgen expand (stage 1):
-// hidden pgkitX queries with their -- pgkit: contract lines, which sqlc
-// copies into the Go doc comments that pgkitgen (stage 2) reads. When
-// stage 1 lands, the source form (-- name: X :many with -- pgkit:nest)
-// moves to queries/ of its own and this file is generated from it.
 func (q *Queries) CreateAuthor(ctx context.Context, arg CreateAuthorParams) (Author, error) {
 	row := q.db.QueryRow(ctx, createAuthor, arg.Name, arg.Bio)
 	var i Author
@@ -211,7 +205,7 @@ type pgkitGetAuthorWithBooksRow struct {
 // pgkit:public GetAuthorWithBooks
 // pgkit:one
 // pgkit:embed b nullable
-// pgkit:nest b
+// pgkit:nest b Books
 // GetAuthorWithBooks returns one author with its books.
 func (q *Queries) pgkitGetAuthorWithBooks(ctx context.Context, id int64) ([]pgkitGetAuthorWithBooksRow, error) {
 	rows, err := q.db.Query(ctx, pgkitGetAuthorWithBooks, id)
@@ -347,7 +341,7 @@ type pgkitListBooksByTitleWithAuthorRow struct {
 
 // pgkit:public ListBooksByTitleWithAuthor
 // pgkit:embed b nullable
-// pgkit:nest b
+// pgkit:nest b Books
 // ListBooksByTitleWithAuthor is not ordered by the parent key: an author
 // whose books are not consecutive comes once per run of them.
 func (q *Queries) pgkitListBooksByTitleWithAuthor(ctx context.Context) ([]pgkitListBooksByTitleWithAuthorRow, error) {

@@ -117,6 +117,11 @@ func TestConformance(t *testing.T) {
 				if ok || !errors.Is(err, context.Canceled) {
 					c.Errorf("UserFind on a cancelled context (%s): %v, %v; want context.Canceled", c.Mode, ok, err)
 				}
+				// pgkit's typed error names the public query, not pgkitUserFind.
+				var qe *pgerr.QueryError
+				if !errors.As(err, &qe) || qe.Query != "UserFind" {
+					c.Errorf("UserFind on a cancelled context (%s): %v, want a *pgerr.QueryError of query UserFind", c.Mode, err)
+				}
 				return nil
 			}},
 		}

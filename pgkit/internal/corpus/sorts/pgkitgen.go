@@ -131,8 +131,7 @@ func ParseEdgeReviewSort(s string) (EdgeReviewSort, error) {
 const pgkitEdgeReviewSortNewestSQL = `-- name: EdgeReview :opt sort=newest
 SELECT id, product_id, rating, body, created_at FROM reviews
 WHERE product_id = $1
-ORDER BY created_at DESC, id DESC
-LIMIT 1
+ORDER BY created_at DESC, id DESC LIMIT 1
 `
 
 // pgkitEdgeReviewSortOldestSQL is the statement of EdgeReview in order oldest:
@@ -140,8 +139,7 @@ LIMIT 1
 const pgkitEdgeReviewSortOldestSQL = `-- name: EdgeReview :opt sort=oldest
 SELECT id, product_id, rating, body, created_at FROM reviews
 WHERE product_id = $1
-ORDER BY created_at, id
-LIMIT 1
+ORDER BY created_at, id LIMIT 1
 `
 
 // EdgeReview is a product's newest or oldest review, if it has any.
@@ -217,16 +215,14 @@ func ParseProductNamesSort(s string) (ProductNamesSort, error) {
 // sqlc's pgkitProductNamesSortName, named ProductNames for pgkit's errors and logs.
 const pgkitProductNamesSortNameSQL = `-- name: ProductNames :many sort=name
 SELECT id, name FROM products
-WHERE name LIKE $1
-ORDER BY name, id
+WHERE name LIKE $1 ORDER BY name, id
 `
 
 // pgkitProductNamesSortNewestSQL is the statement of ProductNames in order newest:
 // sqlc's pgkitProductNamesSortNewest, named ProductNames for pgkit's errors and logs.
 const pgkitProductNamesSortNewestSQL = `-- name: ProductNames :many sort=newest
 SELECT id, name FROM products
-WHERE name LIKE $1
-ORDER BY id DESC
+WHERE name LIKE $1 ORDER BY id DESC
 `
 
 // ProductNames runs query ProductNames and returns its rows.

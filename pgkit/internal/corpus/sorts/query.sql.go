@@ -56,8 +56,7 @@ func (q *Queries) CreateReview(ctx context.Context, arg *CreateReviewParams) (Re
 const pgkitEdgeReviewSortNewest = `-- name: pgkitEdgeReviewSortNewest :one
 SELECT id, product_id, rating, body, created_at FROM reviews
 WHERE product_id = $1
-ORDER BY created_at DESC, id DESC
-LIMIT 1
+ORDER BY created_at DESC, id DESC LIMIT 1
 `
 
 // pgkit:public EdgeReview
@@ -80,8 +79,7 @@ func (q *Queries) pgkitEdgeReviewSortNewest(ctx context.Context, productID int64
 const pgkitEdgeReviewSortOldest = `-- name: pgkitEdgeReviewSortOldest :one
 SELECT id, product_id, rating, body, created_at FROM reviews
 WHERE product_id = $1
-ORDER BY created_at, id
-LIMIT 1
+ORDER BY created_at, id LIMIT 1
 `
 
 // pgkit:public EdgeReview
@@ -103,8 +101,7 @@ func (q *Queries) pgkitEdgeReviewSortOldest(ctx context.Context, productID int64
 
 const pgkitProductNamesSortName = `-- name: pgkitProductNamesSortName :many
 SELECT id, name FROM products
-WHERE name LIKE $1
-ORDER BY name, id
+WHERE name LIKE $1 ORDER BY name, id
 `
 
 // pgkit:public ProductNames
@@ -131,8 +128,7 @@ func (q *Queries) pgkitProductNamesSortName(ctx context.Context, pattern string)
 
 const pgkitProductNamesSortNewest = `-- name: pgkitProductNamesSortNewest :many
 SELECT id, name FROM products
-WHERE name LIKE $1
-ORDER BY id DESC
+WHERE name LIKE $1 ORDER BY id DESC
 `
 
 // pgkit:public ProductNames
