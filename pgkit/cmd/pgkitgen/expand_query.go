@@ -41,9 +41,14 @@ func planQuery(q *srcQuery, src string) (*plan, error) {
 	p := &plan{cmd: q.cmd, st: st}
 	var optional []annotation
 	for _, a := range q.anns {
-		if a.verb == "optional" {
+		switch {
+		case a.verb == "optional":
 			optional = append(optional, a)
-		} else if !rowCommands[q.cmd] {
+		case batchRows[q.cmd]:
+			if err := batchAnnotation(q, a); err != nil {
+				return nil, err
+			}
+		case !rowCommands[q.cmd]:
 			return nil, q.errorf(a.line, "pgkit:%s is not supported on :%s yet (only pgkit:optional is)", a.verb, q.cmd)
 		}
 	}
@@ -51,6 +56,9 @@ func planQuery(q *srcQuery, src string) (*plan, error) {
 		if p.edits, err = st.optionalEdits(optional); err != nil {
 			return nil, err
 		}
+	}
+	if batchRows[q.cmd] {
+		return p, p.batch(q) // expand_batch.go
 	}
 	if !rowCommands[q.cmd] {
 		return p, nil

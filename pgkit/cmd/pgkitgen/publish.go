@@ -50,6 +50,7 @@ type hidden struct {
 	items  ast.Stmt       // :many's var items []T or items := []T{}
 	sql    string         // the statement sqlc's constant holds
 	colVar string         // sqlc's row variable: a single column's name
+	batch  *batchShape    // a :batchmany or :batchone's (publish_batch.go), or nil
 }
 
 // nullMark is one pgkit:embed or pgkit:column line.
@@ -140,7 +141,11 @@ func readHidden(fset *token.FileSet, m method) (*hidden, bool, error) {
 	if !token.IsIdentifier(h.public) || !token.IsExported(h.public) {
 		return nil, false, fmt.Errorf("%s: query %s: pgkit:public %s is not an exported Go name", h.where, fd.Name.Name, h.public)
 	}
-	if err := h.shape(fset); err != nil {
+	shape := h.shape
+	if batchResults(fd) != "" {
+		shape = h.batchShape // publish_batch.go
+	}
+	if err := shape(fset); err != nil {
 		return nil, false, err
 	}
 	if h.opt && h.kind == "many" {
@@ -186,6 +191,9 @@ func findSQL(p *pkg, hs []*hidden) error {
 	consts := stmtConsts(p)
 	for _, h := range hs {
 		sql, err := callSQL(consts, h.call)
+		if h.batch != nil {
+			sql, err = batchSQL(consts, h)
+		}
 		if err != nil {
 			return h.errorf("%v", err)
 		}

@@ -70,7 +70,7 @@ func planPublic(p *pkg, im *imports, claim func(name, why string) error, o Optio
 		why := "public query " + pb.name + " (from " + h.decl.Name.Name + ", " + h.where + ")"
 		pb.rename = map[string]string{}
 		for _, v := range pb.variants {
-			for _, suffix := range []string{"Params", "Row"} {
+			for _, suffix := range []string{"Params", "Row", "BatchResults"} {
 				if _, ok := structOfName(p, v.decl.Name.Name+suffix); ok {
 					pb.rename[v.decl.Name.Name+suffix] = pb.name + suffix
 				}
@@ -92,6 +92,9 @@ func planPublic(p *pkg, im *imports, claim func(name, why string) error, o Optio
 			for _, n := range f.Names {
 				params = append(params, n.Name)
 			}
+		}
+		if h.batch != nil {
+			params = append(params, batchLocals...)
 		}
 		if err := im.uses(h.file, h.decl.Type.Params, h.result); err != nil {
 			return nil, h.errorf("%v", err)

@@ -54,6 +54,8 @@ func newSite(p *pkg, pb *public, n names) site {
 // results is the method's result list.
 func (s site) results() string {
 	switch {
+	case s.pb.first().batch != nil:
+		return "*" + s.pb.name + "BatchResults"
 	case s.pb.first().kind == "many":
 		return "([]" + s.pb.plan.result + ", error)"
 	case s.pb.first().opt:
@@ -115,7 +117,9 @@ func renderPublic(w func(string, ...any), p *pkg, pubs []*public, n names, o Opt
 			renderStatement(w, n.publicSQL[v.decl.Name.Name], v.decl.Name.Name, pb.name, v.publicKind(), v.sort, v.sql)
 		}
 		s := newSite(p, pb, n)
-		if pb.first().kind == "many" {
+		if pb.first().batch != nil {
+			renderPublicBatch(w, p, pb, n) // publish_batch.go
+		} else if pb.first().kind == "many" {
 			renderPublicMany(w, s)
 			renderPublicStream(w, s, n, o)
 		} else {
@@ -226,6 +230,9 @@ func usePublic(im *imports, pubs []*public, n names) {
 		}
 		if h.opt {
 			im.add(n.errors, "errors")
+			im.add("pgx", "github.com/jackc/pgx/v5")
+		}
+		if h.batch != nil {
 			im.add("pgx", "github.com/jackc/pgx/v5")
 		}
 		if h.kind == "many" {

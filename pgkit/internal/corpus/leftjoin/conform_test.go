@@ -2,6 +2,7 @@ package leftjoin_test
 
 import (
 	"embed"
+	"fmt"
 	"os"
 	"reflect"
 	"testing"
@@ -22,6 +23,21 @@ func TestMain(m *testing.M) { os.Exit(pgkittest.Run(m)) }
 func text(s string) pgtype.Text { return pgtype.Text{String: s, Valid: true} }
 func int4(n int32) pgtype.Int4  { return pgtype.Int4{Int32: n, Valid: true} }
 func int8(n int64) pgtype.Int8  { return pgtype.Int8{Int64: n, Valid: true} }
+
+// collect runs the callback loop of a :batchone or :batchmany result
+// (QueryRow or Query) and returns what it passed, in order.
+func collect[T any](each func(func(int, T, error))) (vals []T, errs []error) {
+	n := 0
+	each(func(i int, v T, err error) {
+		if i != n {
+			errs = append(errs, fmt.Errorf("result %d passed as %d", n, i))
+		}
+		n++
+		vals = append(vals, v)
+		errs = append(errs, err)
+	})
+	return vals, errs
+}
 
 // TestStoreIsMockable: sqlc's Querier lists the hidden pgkit+X methods,
 // unexported; pgkitgen's Store does not embed it then, so that a type
@@ -165,6 +181,47 @@ func TestConformance(t *testing.T) {
 				conform.Equal(c, "RatedTitles", titles, []leftjoin.RatedTitlesRow{
 					{Name: "Ada", Title: "Notes", Rating: 5}, {Name: "Bob", Title: "Engine", Rating: 3},
 				})
+				return nil
+			}},
+			{Name: "LEFT JOIN embed :batchmany", Direct: true, Run: func(c *conform.C, q *leftjoin.Queries) error {
+				var s leftjoin.Store = q // the public batch through pgkitgen's Store
+				got, errs := collect(s.AuthorsWithBooksBatch(c.Ctx, []int64{ada.ID, cy.ID, -1}).Query)
+				conform.Equal(c, "AuthorsWithBooksBatch errors", errs, []error{nil, nil, nil})
+				conform.Equal(c, "AuthorsWithBooksBatch", got, [][]leftjoin.AuthorsWithBooksBatchRow{
+					{{Author: ada, Book: &notes}, {Author: ada, Book: &sketch}}, {{Author: cy}}, nil,
+				})
+				return nil
+			}},
+			{Name: "LEFT JOIN embed :batchone", Direct: true, Run: func(c *conform.C, q *leftjoin.Queries) error {
+				got, errs := collect(q.AuthorWithBookBatch(c.Ctx, []int64{bob.ID, cy.ID, -1}).QueryRow)
+				conform.Equal(c, "AuthorWithBookBatch results", len(errs), 3)
+				conform.NoErr(c, "AuthorWithBookBatch (Bob)", errs[0])
+				conform.NoErr(c, "AuthorWithBookBatch (book-less Cy: no NULL scan error)", errs[1])
+				conform.Equal(c, "AuthorWithBookBatch", got[:2], []leftjoin.AuthorWithBookBatchRow{{Author: bob, Book: &engine}, {Author: cy}})
+				conform.WantNotFound(c, errs[2], "AuthorWithBookBatch") // named by the public name
+				return nil
+			}},
+			{Name: "column overrides in batches", Direct: true, Run: func(c *conform.C, q *leftjoin.Queries) error {
+				titles, errs := collect(q.RatedTitlesBatch(c.Ctx, []leftjoin.RatedTitlesBatchParams{
+					{AuthorID: ada.ID, MinRating: int4(1)}, {AuthorID: cy.ID, MinRating: int4(1)}, {AuthorID: bob.ID, MinRating: int4(3)},
+				}).Query)
+				conform.Equal(c, "RatedTitlesBatch errors", errs, []error{nil, nil, nil})
+				conform.Equal(c, "RatedTitlesBatch", titles, [][]leftjoin.RatedTitlesBatchRow{
+					{{Name: "Ada", Title: "Notes", Rating: 5}}, nil, {{Name: "Bob", Title: "Engine", Rating: 3}},
+				})
+				// bool_or over no books is NULL: a nil *bool, not a scan error.
+				rated, errs := collect(q.AnyRatedBatch(c.Ctx, []int64{ada.ID, cy.ID}).QueryRow)
+				conform.Equal(c, "AnyRatedBatch errors", errs, []error{nil, nil})
+				if len(rated) != 2 || rated[0] == nil || !*rated[0] || rated[1] != nil {
+					c.Errorf("AnyRatedBatch (%s): %v, want [true nil]", c.Mode, rated)
+				}
+				return nil
+			}},
+			{Name: "closed batch", Direct: true, Run: func(c *conform.C, q *leftjoin.Queries) error {
+				br := q.AuthorsWithBooksBatch(c.Ctx, []int64{ada.ID, bob.ID})
+				conform.NoErr(c, "Close", br.Close())
+				_, errs := collect(br.Query)
+				conform.Equal(c, "AuthorsWithBooksBatch after Close", errs, []error{leftjoin.ErrBatchAlreadyClosed, leftjoin.ErrBatchAlreadyClosed})
 				return nil
 			}},
 			{Name: "column override of a model row", Read: true, Run: func(c *conform.C, q *leftjoin.Queries) error {

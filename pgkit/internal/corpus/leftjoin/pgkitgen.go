@@ -22,16 +22,20 @@ type Store interface {
 	CreateEmployee(ctx context.Context, arg CreateEmployeeParams) (Employee, error)
 	CreatePenName(ctx context.Context, arg CreatePenNameParams) (PenName, error)
 	CreateProfile(ctx context.Context, arg CreateProfileParams) error
+	AnyRatedBatch(ctx context.Context, authorID []int64) *AnyRatedBatchBatchResults
 	AuthorProfile(ctx context.Context, id int64) (AuthorProfileRow, error)
 	AuthorStats(ctx context.Context, authorID int64) (AuthorStatsRow, error)
 	AuthorWithBook(ctx context.Context, id int64) (AuthorWithBookRow, error)
+	AuthorWithBookBatch(ctx context.Context, id []int64) *AuthorWithBookBatchBatchResults
 	AuthorsAndPenNames(ctx context.Context) ([]AuthorsAndPenNamesRow, error)
 	AuthorsWithBio(ctx context.Context) ([]AuthorsWithBioRow, error)
 	AuthorsWithBooks(ctx context.Context) ([]AuthorsWithBooksRow, error)
+	AuthorsWithBooksBatch(ctx context.Context, id []int64) *AuthorsWithBooksBatchBatchResults
 	BookTitlesByAuthor(ctx context.Context, minRating pgtype.Int4) ([]BookTitlesByAuthorRow, error)
 	EmployeesWithManagers(ctx context.Context) ([]EmployeesWithManagersRow, error)
 	PenNamesWithAuthors(ctx context.Context) ([]PenNamesWithAuthorsRow, error)
 	RatedTitles(ctx context.Context) ([]RatedTitlesRow, error)
+	RatedTitlesBatch(ctx context.Context, arg []RatedTitlesBatchParams) *RatedTitlesBatchBatchResults
 	Streamer
 	// RunInTx runs fn in a transaction on what the Queries run on. On a
 	// pgkit Source (pgkit.Open, pgkit.Wrap, a pgkit transaction) it is
@@ -102,6 +106,64 @@ func pgkitStreamQuery(ctx context.Context, db DBTX, sql string, args ...any) (pg
 		return s.QueryStream(ctx, sql, args...)
 	}
 	return db.Query(ctx, sql, args...)
+}
+
+// pgkitAnyRatedBatchSQL is the statement of AnyRatedBatch:
+// sqlc's pgkitAnyRatedBatch, named AnyRatedBatch for pgkit's errors and logs.
+const pgkitAnyRatedBatchSQL = `-- name: AnyRatedBatch :batchone
+SELECT bool_or(rating IS NOT NULL) AS any_rated
+FROM books
+WHERE author_id = $1
+`
+
+// AnyRatedBatch queues query AnyRatedBatch once for each element of its last
+// argument and sends them as one batch, whose results AnyRatedBatchBatchResults.QueryRow reads.
+func (q *Queries) AnyRatedBatch(ctx context.Context, authorID []int64) *AnyRatedBatchBatchResults {
+	batch := &pgx.Batch{}
+	for _, a := range authorID {
+		vals := []interface{}{
+			a,
+		}
+		batch.Queue(pgkitAnyRatedBatchSQL, vals...)
+	}
+	br := q.db.SendBatch(ctx, batch)
+	return &AnyRatedBatchBatchResults{br, len(authorID), false}
+}
+
+// AnyRatedBatchBatchResults are the results of a batch of AnyRatedBatch.
+// QueryRow passes each query's row to a callback, in the order queued;
+// Close discards those not read.
+type AnyRatedBatchBatchResults struct {
+	br     pgx.BatchResults
+	tot    int
+	closed bool
+}
+
+// Close ends the batch: the results not read are discarded, and QueryRow
+// passes ErrBatchAlreadyClosed for each of them.
+func (b *AnyRatedBatchBatchResults) Close() error {
+	b.closed = true
+	return b.br.Close()
+}
+
+// QueryRow calls f with the index and the row of each query of the
+// batch, in order, scanned as AnyRatedBatch scans them.
+func (b *AnyRatedBatchBatchResults) QueryRow(f func(int, *bool, error)) {
+	defer b.br.Close()
+	for t := 0; t < b.tot; t++ {
+		var i *bool
+		if b.closed {
+			if f != nil {
+				f(t, i, ErrBatchAlreadyClosed)
+			}
+			continue
+		}
+		row := b.br.QueryRow()
+		err := row.Scan(&i)
+		if f != nil {
+			f(t, i, err)
+		}
+	}
 }
 
 // AuthorProfileRow is a row of AuthorProfile.
@@ -219,6 +281,99 @@ func (q *Queries) AuthorWithBook(ctx context.Context, id int64) (AuthorWithBookR
 		}
 	}
 	return i, nil
+}
+
+// AuthorWithBookBatchRow is a row of AuthorWithBookBatch.
+type AuthorWithBookBatchRow struct {
+	Author Author
+	Book   *Book
+}
+
+// pgkitAuthorWithBookBatchSQL is the statement of AuthorWithBookBatch:
+// sqlc's pgkitAuthorWithBookBatch, named AuthorWithBookBatch for pgkit's errors and logs.
+const pgkitAuthorWithBookBatchSQL = `-- name: AuthorWithBookBatch :batchone
+SELECT authors.id, authors.name, authors.bio, books.id, books.author_id, books.title, books.rating, books.written_at
+FROM authors
+LEFT JOIN books ON books.author_id = authors.id
+WHERE authors.id = $1
+ORDER BY books.id
+LIMIT 1
+`
+
+// AuthorWithBookBatch queues query AuthorWithBookBatch once for each element of its last
+// argument and sends them as one batch, whose results AuthorWithBookBatchBatchResults.QueryRow reads.
+func (q *Queries) AuthorWithBookBatch(ctx context.Context, id []int64) *AuthorWithBookBatchBatchResults {
+	batch := &pgx.Batch{}
+	for _, a := range id {
+		vals := []interface{}{
+			a,
+		}
+		batch.Queue(pgkitAuthorWithBookBatchSQL, vals...)
+	}
+	br := q.db.SendBatch(ctx, batch)
+	return &AuthorWithBookBatchBatchResults{br, len(id), false}
+}
+
+// AuthorWithBookBatchBatchResults are the results of a batch of AuthorWithBookBatch.
+// QueryRow passes each query's row to a callback, in the order queued;
+// Close discards those not read.
+type AuthorWithBookBatchBatchResults struct {
+	br     pgx.BatchResults
+	tot    int
+	closed bool
+}
+
+// Close ends the batch: the results not read are discarded, and QueryRow
+// passes ErrBatchAlreadyClosed for each of them.
+func (b *AuthorWithBookBatchBatchResults) Close() error {
+	b.closed = true
+	return b.br.Close()
+}
+
+// QueryRow calls f with the index and the row of each query of the
+// batch, in order, scanned as AuthorWithBookBatch scans them:
+// a nullable embed is nil when all its columns are NULL.
+func (b *AuthorWithBookBatchBatchResults) QueryRow(f func(int, AuthorWithBookBatchRow, error)) {
+	defer b.br.Close()
+	for t := 0; t < b.tot; t++ {
+		var i AuthorWithBookBatchRow
+		if b.closed {
+			if f != nil {
+				f(t, i, ErrBatchAlreadyClosed)
+			}
+			continue
+		}
+		row := b.br.QueryRow()
+		var bookID *int64
+		var bookAuthorID *int64
+		var bookTitle *string
+		var bookRating *pgtype.Int4
+		var bookWrittenAt *pgtype.Timestamptz
+		err := row.Scan(
+			&i.Author.ID,
+			&i.Author.Name,
+			&i.Author.Bio,
+			&bookID,
+			&bookAuthorID,
+			&bookTitle,
+			&bookRating,
+			&bookWrittenAt,
+		)
+		if err == nil {
+			if bookID != nil || bookAuthorID != nil || bookTitle != nil || bookRating != nil || bookWrittenAt != nil {
+				i.Book = &Book{
+					ID:        pgkitValue(bookID),
+					AuthorID:  pgkitValue(bookAuthorID),
+					Title:     pgkitValue(bookTitle),
+					Rating:    pgkitValue(bookRating),
+					WrittenAt: pgkitValue(bookWrittenAt),
+				}
+			}
+		}
+		if f != nil {
+			f(t, i, err)
+		}
+	}
 }
 
 // AuthorsAndPenNamesRow is a row of AuthorsAndPenNames.
@@ -493,6 +648,110 @@ func (q *Queries) AuthorsWithBooksStream(ctx context.Context) iter.Seq2[AuthorsW
 		}
 		if err := rows.Err(); err != nil {
 			yield(zero, err)
+		}
+	}
+}
+
+// AuthorsWithBooksBatchRow is a row of AuthorsWithBooksBatch.
+type AuthorsWithBooksBatchRow struct {
+	Author Author
+	Book   *Book
+}
+
+// pgkitAuthorsWithBooksBatchSQL is the statement of AuthorsWithBooksBatch:
+// sqlc's pgkitAuthorsWithBooksBatch, named AuthorsWithBooksBatch for pgkit's errors and logs.
+const pgkitAuthorsWithBooksBatchSQL = `-- name: AuthorsWithBooksBatch :batchmany
+SELECT authors.id, authors.name, authors.bio, books.id, books.author_id, books.title, books.rating, books.written_at
+FROM authors
+LEFT JOIN books ON books.author_id = authors.id
+WHERE authors.id = $1
+ORDER BY books.id
+`
+
+// AuthorsWithBooksBatch lists, for each author id, the author with each
+// of their books: a book-less author once with no book (a LEFT JOIN
+// embed in a batch, inferred nullable).
+func (q *Queries) AuthorsWithBooksBatch(ctx context.Context, id []int64) *AuthorsWithBooksBatchBatchResults {
+	batch := &pgx.Batch{}
+	for _, a := range id {
+		vals := []interface{}{
+			a,
+		}
+		batch.Queue(pgkitAuthorsWithBooksBatchSQL, vals...)
+	}
+	br := q.db.SendBatch(ctx, batch)
+	return &AuthorsWithBooksBatchBatchResults{br, len(id), false}
+}
+
+// AuthorsWithBooksBatchBatchResults are the results of a batch of AuthorsWithBooksBatch.
+// Query passes each query's rows to a callback, in the order queued;
+// Close discards those not read.
+type AuthorsWithBooksBatchBatchResults struct {
+	br     pgx.BatchResults
+	tot    int
+	closed bool
+}
+
+// Close ends the batch: the results not read are discarded, and Query
+// passes ErrBatchAlreadyClosed for each of them.
+func (b *AuthorsWithBooksBatchBatchResults) Close() error {
+	b.closed = true
+	return b.br.Close()
+}
+
+// Query calls f with the index and the rows of each query of the
+// batch, in order, scanned as AuthorsWithBooksBatch scans them:
+// a nullable embed is nil when all its columns are NULL.
+func (b *AuthorsWithBooksBatchBatchResults) Query(f func(int, []AuthorsWithBooksBatchRow, error)) {
+	defer b.br.Close()
+	for t := 0; t < b.tot; t++ {
+		var items []AuthorsWithBooksBatchRow
+		if b.closed {
+			if f != nil {
+				f(t, items, ErrBatchAlreadyClosed)
+			}
+			continue
+		}
+		err := func() error {
+			rows, err := b.br.Query()
+			if err != nil {
+				return err
+			}
+			defer rows.Close()
+			for rows.Next() {
+				var i AuthorsWithBooksBatchRow
+				var bookID *int64
+				var bookAuthorID *int64
+				var bookTitle *string
+				var bookRating *pgtype.Int4
+				var bookWrittenAt *pgtype.Timestamptz
+				if err := rows.Scan(
+					&i.Author.ID,
+					&i.Author.Name,
+					&i.Author.Bio,
+					&bookID,
+					&bookAuthorID,
+					&bookTitle,
+					&bookRating,
+					&bookWrittenAt,
+				); err != nil {
+					return err
+				}
+				if bookID != nil || bookAuthorID != nil || bookTitle != nil || bookRating != nil || bookWrittenAt != nil {
+					i.Book = &Book{
+						ID:        pgkitValue(bookID),
+						AuthorID:  pgkitValue(bookAuthorID),
+						Title:     pgkitValue(bookTitle),
+						Rating:    pgkitValue(bookRating),
+						WrittenAt: pgkitValue(bookWrittenAt),
+					}
+				}
+				items = append(items, i)
+			}
+			return rows.Err()
+		}()
+		if f != nil {
+			f(t, items, err)
 		}
 	}
 }
@@ -846,6 +1105,92 @@ func (q *Queries) RatedTitlesStream(ctx context.Context) iter.Seq2[RatedTitlesRo
 		}
 		if err := rows.Err(); err != nil {
 			yield(zero, err)
+		}
+	}
+}
+
+// RatedTitlesBatchParams are the parameters of RatedTitlesBatch.
+type RatedTitlesBatchParams struct {
+	AuthorID  int64
+	MinRating pgtype.Int4
+}
+
+// RatedTitlesBatchRow is a row of RatedTitlesBatch.
+type RatedTitlesBatchRow struct {
+	Name   string
+	Title  string
+	Rating int32
+}
+
+// pgkitRatedTitlesBatchSQL is the statement of RatedTitlesBatch:
+// sqlc's pgkitRatedTitlesBatch, named RatedTitlesBatch for pgkit's errors and logs.
+const pgkitRatedTitlesBatchSQL = `-- name: RatedTitlesBatch :batchmany
+SELECT authors.name, books.title, books.rating
+FROM authors
+LEFT JOIN books ON books.author_id = authors.id
+WHERE authors.id = $1 AND books.rating >= $2
+ORDER BY books.id
+`
+
+// RatedTitlesBatch: column overrides in a batch with a Params struct.
+func (q *Queries) RatedTitlesBatch(ctx context.Context, arg []RatedTitlesBatchParams) *RatedTitlesBatchBatchResults {
+	batch := &pgx.Batch{}
+	for _, a := range arg {
+		vals := []interface{}{
+			a.AuthorID,
+			a.MinRating,
+		}
+		batch.Queue(pgkitRatedTitlesBatchSQL, vals...)
+	}
+	br := q.db.SendBatch(ctx, batch)
+	return &RatedTitlesBatchBatchResults{br, len(arg), false}
+}
+
+// RatedTitlesBatchBatchResults are the results of a batch of RatedTitlesBatch.
+// Query passes each query's rows to a callback, in the order queued;
+// Close discards those not read.
+type RatedTitlesBatchBatchResults struct {
+	br     pgx.BatchResults
+	tot    int
+	closed bool
+}
+
+// Close ends the batch: the results not read are discarded, and Query
+// passes ErrBatchAlreadyClosed for each of them.
+func (b *RatedTitlesBatchBatchResults) Close() error {
+	b.closed = true
+	return b.br.Close()
+}
+
+// Query calls f with the index and the rows of each query of the
+// batch, in order, scanned as RatedTitlesBatch scans them.
+func (b *RatedTitlesBatchBatchResults) Query(f func(int, []RatedTitlesBatchRow, error)) {
+	defer b.br.Close()
+	for t := 0; t < b.tot; t++ {
+		var items []RatedTitlesBatchRow
+		if b.closed {
+			if f != nil {
+				f(t, items, ErrBatchAlreadyClosed)
+			}
+			continue
+		}
+		err := func() error {
+			rows, err := b.br.Query()
+			if err != nil {
+				return err
+			}
+			defer rows.Close()
+			for rows.Next() {
+				var i RatedTitlesBatchRow
+				if err := rows.Scan(&i.Name, &i.Title, &i.Rating); err != nil {
+					return err
+				}
+				items = append(items, i)
+			}
+			return rows.Err()
+		}()
+		if f != nil {
+			f(t, items, err)
 		}
 	}
 }

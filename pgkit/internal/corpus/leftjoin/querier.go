@@ -16,6 +16,9 @@ type Querier interface {
 	CreateEmployee(ctx context.Context, arg CreateEmployeeParams) (Employee, error)
 	CreatePenName(ctx context.Context, arg CreatePenNameParams) (PenName, error)
 	CreateProfile(ctx context.Context, arg CreateProfileParams) error
+	// pgkit:public AnyRatedBatch
+	// pgkit:column any_rated nullable
+	pgkitAnyRatedBatch(ctx context.Context, authorID []int64) *pgkitAnyRatedBatchBatchResults
 	// pgkit:public AuthorProfile
 	// pgkit:embed authors notnull
 	// pgkit:embed profiles nullable
@@ -32,6 +35,10 @@ type Querier interface {
 	// AuthorWithBook is an author and their first book, if any (sqlc #2348:
 	// an embed of the LEFT JOINed table).
 	pgkitAuthorWithBook(ctx context.Context, id int64) (pgkitAuthorWithBookRow, error)
+	// pgkit:public AuthorWithBookBatch
+	// pgkit:embed authors notnull
+	// pgkit:embed books nullable
+	pgkitAuthorWithBookBatch(ctx context.Context, id []int64) *pgkitAuthorWithBookBatchBatchResults
 	// pgkit:public AuthorsAndPenNames
 	// pgkit:embed authors nullable
 	// pgkit:embed pen_names nullable
@@ -47,6 +54,13 @@ type Querier interface {
 	// AuthorsWithBooks lists every author with each of their books, a
 	// book-less author once with no book (sqlc #2997, :many).
 	pgkitAuthorsWithBooks(ctx context.Context) ([]pgkitAuthorsWithBooksRow, error)
+	// pgkit:public AuthorsWithBooksBatch
+	// pgkit:embed authors notnull
+	// pgkit:embed books nullable
+	// AuthorsWithBooksBatch lists, for each author id, the author with each
+	// of their books: a book-less author once with no book (a LEFT JOIN
+	// embed in a batch, inferred nullable).
+	pgkitAuthorsWithBooksBatch(ctx context.Context, id []int64) *pgkitAuthorsWithBooksBatchBatchResults
 	// pgkit:public BookTitlesByAuthor
 	// pgkit:embed books nullable
 	// A column beside an embed of the nullable side (sqlc #3240: the joined
@@ -65,6 +79,11 @@ type Querier interface {
 	// pgkit:column title notnull
 	// pgkit:column rating notnull
 	pgkitRatedTitles(ctx context.Context) ([]pgkitRatedTitlesRow, error)
+	// pgkit:public RatedTitlesBatch
+	// pgkit:column title notnull
+	// pgkit:column rating notnull
+	// RatedTitlesBatch: column overrides in a batch with a Params struct.
+	pgkitRatedTitlesBatch(ctx context.Context, arg []pgkitRatedTitlesBatchParams) *pgkitRatedTitlesBatchBatchResults
 }
 
 var _ Querier = (*Queries)(nil)

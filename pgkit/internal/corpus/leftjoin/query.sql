@@ -89,3 +89,36 @@ ORDER BY books.id;
 -- AuthorsWithBio lists the authors who have a bio: sqlc's row is the
 -- model Author (Bio pgtype.Text); the override gives a row of its own.
 SELECT * FROM authors WHERE bio IS NOT NULL ORDER BY id;
+
+-- name: AuthorsWithBooksBatch :batchmany
+-- AuthorsWithBooksBatch lists, for each author id, the author with each
+-- of their books: a book-less author once with no book (a LEFT JOIN
+-- embed in a batch, inferred nullable).
+SELECT sqlc.embed(authors), sqlc.embed(books)
+FROM authors
+LEFT JOIN books ON books.author_id = authors.id
+WHERE authors.id = @id
+ORDER BY books.id;
+
+-- name: AuthorWithBookBatch :batchone
+SELECT sqlc.embed(authors), sqlc.embed(books)
+FROM authors
+LEFT JOIN books ON books.author_id = authors.id
+WHERE authors.id = @id
+ORDER BY books.id
+LIMIT 1;
+
+-- name: RatedTitlesBatch :batchmany
+-- pgkit:notnull title rating
+-- RatedTitlesBatch: column overrides in a batch with a Params struct.
+SELECT authors.name, books.title, books.rating
+FROM authors
+LEFT JOIN books ON books.author_id = authors.id
+WHERE authors.id = @author_id AND books.rating >= @min_rating
+ORDER BY books.id;
+
+-- name: AnyRatedBatch :batchone
+-- pgkit:nullable any_rated
+SELECT bool_or(rating IS NOT NULL) AS any_rated
+FROM books
+WHERE author_id = @author_id;

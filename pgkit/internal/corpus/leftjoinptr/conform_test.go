@@ -77,6 +77,43 @@ func TestConformance(t *testing.T) {
 				conform.Equal(c, "AuthorProfile (Ada has none)", got, &leftjoinptr.AuthorProfileRow{Author: *ada})
 				return nil
 			}},
+			{Name: "nullable embed in batches of result pointers", Direct: true, Run: func(c *conform.C, q *leftjoinptr.Queries) error {
+				var s leftjoinptr.Store = q
+				var got [][]*leftjoinptr.AuthorsWithBooksBatchRow
+				var errs []error
+				s.AuthorsWithBooksBatch(c.Ctx, []int64{ada.ID, cy.ID, -1}).Query(func(_ int, rows []*leftjoinptr.AuthorsWithBooksBatchRow, err error) {
+					got, errs = append(got, rows), append(errs, err)
+				})
+				conform.Equal(c, "AuthorsWithBooksBatch errors", errs, []error{nil, nil, nil})
+				conform.Equal(c, "AuthorsWithBooksBatch", got, [][]*leftjoinptr.AuthorsWithBooksBatchRow{
+					{{Author: *ada, Book: notes}, {Author: *ada, Book: sketch}}, {{Author: *cy}}, {},
+				})
+				if len(got) == 3 && got[2] == nil {
+					c.Errorf("AuthorsWithBooksBatch of nobody (%s): nil, want an empty non-nil slice (emit_empty_slices)", c.Mode)
+				}
+				var one []*leftjoinptr.AuthorWithBookBatchRow
+				errs = nil
+				br := s.AuthorWithBookBatch(c.Ctx, []int64{ada.ID, cy.ID})
+				br.QueryRow(func(_ int, row *leftjoinptr.AuthorWithBookBatchRow, err error) {
+					one, errs = append(one, row), append(errs, err)
+				})
+				conform.Equal(c, "AuthorWithBookBatch errors", errs, []error{nil, nil})
+				conform.Equal(c, "AuthorWithBookBatch", one, []*leftjoinptr.AuthorWithBookBatchRow{{Author: *ada, Book: notes}, {Author: *cy}})
+				return nil
+			}},
+			{Name: "closed batchone of result pointers", Direct: true, Run: func(c *conform.C, q *leftjoinptr.Queries) error {
+				br := q.AuthorWithBookBatch(c.Ctx, []int64{ada.ID})
+				conform.NoErr(c, "Close", br.Close())
+				calls := 0
+				br.QueryRow(func(_ int, row *leftjoinptr.AuthorWithBookBatchRow, err error) {
+					calls++
+					if row != nil || err != leftjoinptr.ErrBatchAlreadyClosed {
+						c.Errorf("AuthorWithBookBatch after Close (%s): %v, %v; want nil, ErrBatchAlreadyClosed", c.Mode, row, err)
+					}
+				})
+				conform.Equal(c, "AuthorWithBookBatch callbacks after Close", calls, 1)
+				return nil
+			}},
 			{Name: "column overrides", Read: true, Run: func(c *conform.C, q *leftjoinptr.Queries) error {
 				none, err := q.AuthorStats(c.Ctx, cy.ID)
 				conform.NoErr(c, "AuthorStats (no books)", err)

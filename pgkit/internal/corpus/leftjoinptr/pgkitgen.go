@@ -25,7 +25,9 @@ type Store interface {
 	AuthorProfile(ctx context.Context, id int64) (*AuthorProfileRow, error)
 	AuthorStats(ctx context.Context, authorID int64) (*AuthorStatsRow, error)
 	AuthorWithBook(ctx context.Context, id int64) (*AuthorWithBookRow, error)
+	AuthorWithBookBatch(ctx context.Context, id []int64) *AuthorWithBookBatchBatchResults
 	AuthorsWithBooks(ctx context.Context) ([]*AuthorsWithBooksRow, error)
+	AuthorsWithBooksBatch(ctx context.Context, id []int64) *AuthorsWithBooksBatchBatchResults
 	RatedTitles(ctx context.Context) ([]*RatedTitlesRow, error)
 	Streamer
 	// RunInTx runs fn in a transaction on what the Queries run on. On a
@@ -231,6 +233,99 @@ func (q *Queries) AuthorWithBook(ctx context.Context, id int64) (*AuthorWithBook
 	return &i, nil
 }
 
+// AuthorWithBookBatchRow is a row of AuthorWithBookBatch.
+type AuthorWithBookBatchRow struct {
+	Author Author
+	Book   *Book
+}
+
+// pgkitAuthorWithBookBatchSQL is the statement of AuthorWithBookBatch:
+// sqlc's pgkitAuthorWithBookBatch, named AuthorWithBookBatch for pgkit's errors and logs.
+const pgkitAuthorWithBookBatchSQL = `-- name: AuthorWithBookBatch :batchone
+SELECT authors.id, authors.name, authors.bio, books.id, books.author_id, books.title, books.rating, books.written_at
+FROM authors
+LEFT JOIN books ON books.author_id = authors.id
+WHERE authors.id = $1
+ORDER BY books.id
+LIMIT 1
+`
+
+// AuthorWithBookBatch queues query AuthorWithBookBatch once for each element of its last
+// argument and sends them as one batch, whose results AuthorWithBookBatchBatchResults.QueryRow reads.
+func (q *Queries) AuthorWithBookBatch(ctx context.Context, id []int64) *AuthorWithBookBatchBatchResults {
+	batch := &pgx.Batch{}
+	for _, a := range id {
+		vals := []interface{}{
+			a,
+		}
+		batch.Queue(pgkitAuthorWithBookBatchSQL, vals...)
+	}
+	br := q.db.SendBatch(ctx, batch)
+	return &AuthorWithBookBatchBatchResults{br, len(id), false}
+}
+
+// AuthorWithBookBatchBatchResults are the results of a batch of AuthorWithBookBatch.
+// QueryRow passes each query's row to a callback, in the order queued;
+// Close discards those not read.
+type AuthorWithBookBatchBatchResults struct {
+	br     pgx.BatchResults
+	tot    int
+	closed bool
+}
+
+// Close ends the batch: the results not read are discarded, and QueryRow
+// passes ErrBatchAlreadyClosed for each of them.
+func (b *AuthorWithBookBatchBatchResults) Close() error {
+	b.closed = true
+	return b.br.Close()
+}
+
+// QueryRow calls f with the index and the row of each query of the
+// batch, in order, scanned as AuthorWithBookBatch scans them:
+// a nullable embed is nil when all its columns are NULL.
+func (b *AuthorWithBookBatchBatchResults) QueryRow(f func(int, *AuthorWithBookBatchRow, error)) {
+	defer b.br.Close()
+	for t := 0; t < b.tot; t++ {
+		var i AuthorWithBookBatchRow
+		if b.closed {
+			if f != nil {
+				f(t, nil, ErrBatchAlreadyClosed)
+			}
+			continue
+		}
+		row := b.br.QueryRow()
+		var bookID *int64
+		var bookAuthorID *int64
+		var bookTitle *string
+		var bookRating *int32
+		var bookWrittenAt *pgtype.Timestamptz
+		err := row.Scan(
+			&i.Author.ID,
+			&i.Author.Name,
+			&i.Author.Bio,
+			&bookID,
+			&bookAuthorID,
+			&bookTitle,
+			&bookRating,
+			&bookWrittenAt,
+		)
+		if err == nil {
+			if bookID != nil || bookAuthorID != nil || bookTitle != nil || bookRating != nil || bookWrittenAt != nil {
+				i.Book = &Book{
+					ID:        pgkitValue(bookID),
+					AuthorID:  pgkitValue(bookAuthorID),
+					Title:     pgkitValue(bookTitle),
+					Rating:    bookRating,
+					WrittenAt: pgkitValue(bookWrittenAt),
+				}
+			}
+		}
+		if f != nil {
+			f(t, &i, err)
+		}
+	}
+}
+
 // AuthorsWithBooksRow is a row of AuthorsWithBooks.
 type AuthorsWithBooksRow struct {
 	Author Author
@@ -338,6 +433,109 @@ func (q *Queries) AuthorsWithBooksStream(ctx context.Context) iter.Seq2[*Authors
 		}
 		if err := rows.Err(); err != nil {
 			yield(zero, err)
+		}
+	}
+}
+
+// AuthorsWithBooksBatchRow is a row of AuthorsWithBooksBatch.
+type AuthorsWithBooksBatchRow struct {
+	Author Author
+	Book   *Book
+}
+
+// pgkitAuthorsWithBooksBatchSQL is the statement of AuthorsWithBooksBatch:
+// sqlc's pgkitAuthorsWithBooksBatch, named AuthorsWithBooksBatch for pgkit's errors and logs.
+const pgkitAuthorsWithBooksBatchSQL = `-- name: AuthorsWithBooksBatch :batchmany
+SELECT authors.id, authors.name, authors.bio, books.id, books.author_id, books.title, books.rating, books.written_at
+FROM authors
+LEFT JOIN books ON books.author_id = authors.id
+WHERE authors.id = $1
+ORDER BY books.id
+`
+
+// AuthorsWithBooksBatch lists, for each author id, the author with each
+// of their books: a book-less author once with no book.
+func (q *Queries) AuthorsWithBooksBatch(ctx context.Context, id []int64) *AuthorsWithBooksBatchBatchResults {
+	batch := &pgx.Batch{}
+	for _, a := range id {
+		vals := []interface{}{
+			a,
+		}
+		batch.Queue(pgkitAuthorsWithBooksBatchSQL, vals...)
+	}
+	br := q.db.SendBatch(ctx, batch)
+	return &AuthorsWithBooksBatchBatchResults{br, len(id), false}
+}
+
+// AuthorsWithBooksBatchBatchResults are the results of a batch of AuthorsWithBooksBatch.
+// Query passes each query's rows to a callback, in the order queued;
+// Close discards those not read.
+type AuthorsWithBooksBatchBatchResults struct {
+	br     pgx.BatchResults
+	tot    int
+	closed bool
+}
+
+// Close ends the batch: the results not read are discarded, and Query
+// passes ErrBatchAlreadyClosed for each of them.
+func (b *AuthorsWithBooksBatchBatchResults) Close() error {
+	b.closed = true
+	return b.br.Close()
+}
+
+// Query calls f with the index and the rows of each query of the
+// batch, in order, scanned as AuthorsWithBooksBatch scans them:
+// a nullable embed is nil when all its columns are NULL.
+func (b *AuthorsWithBooksBatchBatchResults) Query(f func(int, []*AuthorsWithBooksBatchRow, error)) {
+	defer b.br.Close()
+	for t := 0; t < b.tot; t++ {
+		items := []*AuthorsWithBooksBatchRow{}
+		if b.closed {
+			if f != nil {
+				f(t, items, ErrBatchAlreadyClosed)
+			}
+			continue
+		}
+		err := func() error {
+			rows, err := b.br.Query()
+			if err != nil {
+				return err
+			}
+			defer rows.Close()
+			for rows.Next() {
+				var i AuthorsWithBooksBatchRow
+				var bookID *int64
+				var bookAuthorID *int64
+				var bookTitle *string
+				var bookRating *int32
+				var bookWrittenAt *pgtype.Timestamptz
+				if err := rows.Scan(
+					&i.Author.ID,
+					&i.Author.Name,
+					&i.Author.Bio,
+					&bookID,
+					&bookAuthorID,
+					&bookTitle,
+					&bookRating,
+					&bookWrittenAt,
+				); err != nil {
+					return err
+				}
+				if bookID != nil || bookAuthorID != nil || bookTitle != nil || bookRating != nil || bookWrittenAt != nil {
+					i.Book = &Book{
+						ID:        pgkitValue(bookID),
+						AuthorID:  pgkitValue(bookAuthorID),
+						Title:     pgkitValue(bookTitle),
+						Rating:    bookRating,
+						WrittenAt: pgkitValue(bookWrittenAt),
+					}
+				}
+				items = append(items, &i)
+			}
+			return rows.Err()
+		}()
+		if f != nil {
+			f(t, items, err)
 		}
 	}
 }

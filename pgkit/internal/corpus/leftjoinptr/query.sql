@@ -53,3 +53,20 @@ ORDER BY books.id;
 
 -- name: AuthorFind :opt
 SELECT * FROM authors WHERE id = @id;
+
+-- name: AuthorsWithBooksBatch :batchmany
+-- AuthorsWithBooksBatch lists, for each author id, the author with each
+-- of their books: a book-less author once with no book.
+SELECT sqlc.embed(authors), sqlc.embed(books)
+FROM authors
+LEFT JOIN books ON books.author_id = authors.id
+WHERE authors.id = @id
+ORDER BY books.id;
+
+-- name: AuthorWithBookBatch :batchone
+SELECT sqlc.embed(authors), sqlc.embed(books)
+FROM authors
+LEFT JOIN books ON books.author_id = authors.id
+WHERE authors.id = @id
+ORDER BY books.id
+LIMIT 1;

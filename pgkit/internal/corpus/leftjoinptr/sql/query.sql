@@ -70,3 +70,26 @@ ORDER BY books.id;
 -- pgkit:public AuthorFind
 -- pgkit:opt
 SELECT * FROM authors WHERE id = @id;
+
+-- name: pgkitAuthorsWithBooksBatch :batchmany
+-- pgkit:public AuthorsWithBooksBatch
+-- pgkit:embed authors notnull
+-- pgkit:embed books nullable
+-- AuthorsWithBooksBatch lists, for each author id, the author with each
+-- of their books: a book-less author once with no book.
+SELECT sqlc.embed(authors), sqlc.embed(books)
+FROM authors
+LEFT JOIN books ON books.author_id = authors.id
+WHERE authors.id = @id
+ORDER BY books.id;
+
+-- name: pgkitAuthorWithBookBatch :batchone
+-- pgkit:public AuthorWithBookBatch
+-- pgkit:embed authors notnull
+-- pgkit:embed books nullable
+SELECT sqlc.embed(authors), sqlc.embed(books)
+FROM authors
+LEFT JOIN books ON books.author_id = authors.id
+WHERE authors.id = @id
+ORDER BY books.id
+LIMIT 1;
