@@ -100,3 +100,33 @@ SELECT a.id, a.bio FROM authors a WHERE a.id = @id::bigint;
 		t.Errorf("AuthorBioRow: want Biography string, got\n%s", got)
 	}
 }
+
+// TestOutside17StageTwoErrorsNameTheSource: README, "Beyond sqlc":
+// "Mistakes are errors that name queries/file.sql:line and the query", and
+// pgkitgen's warnings do follow expand to the annotated source. Its errors
+// do not: a sort enum that collides with a model (table book_list_sort,
+// query BookList with pgkit:sort) and a column override sqlc's rename
+// defeats are reported at "q.sql.go:18" and the like, in sqlc's generated file, which the
+// user never wrote.
+func TestOutside17StageTwoErrorsNameTheSource(t *testing.T) {
+	for _, c := range []struct{ name, schema, queries, gen, line string }{
+		{"sort enum collides with a model",
+			outside17Schema + "CREATE TABLE book_list_sort (id bigserial PRIMARY KEY);\n",
+			"-- name: BookList :many\n-- pgkit:sort newest id DESC\n-- pgkit:sort oldest id\nSELECT * FROM books ORDER BY id DESC;\n",
+			"", "queries/q.sql:1"},
+		{"override of a renamed column",
+			outside17Schema,
+			"-- name: Placeholder :one\nSELECT 1::int AS one;\n\n-- name: AuthorBio :one\n-- pgkit:notnull bio\nSELECT a.id, a.bio FROM authors a WHERE a.id = @id::bigint;\n",
+			"        rename:\n          bio: Biography\n", "queries/q.sql:4"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := outside17Generate(t, c.schema, c.queries, c.gen)
+			if err == nil {
+				t.Skip("generated: nothing to report")
+			}
+			if msg := filepath.ToSlash(err.Error()); !strings.Contains(msg, c.line) || strings.Contains(msg, ".sql.go") {
+				t.Errorf("error %q: want it to name %s (the annotated source), not sqlc's generated file", err, c.line)
+			}
+		})
+	}
+}
