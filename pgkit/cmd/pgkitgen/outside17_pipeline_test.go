@@ -106,26 +106,42 @@ SELECT a.id, a.bio FROM authors a WHERE a.id = @id::bigint;
 // pgkitgen's warnings do follow expand to the annotated source. Its errors
 // do not: a sort enum that collides with a model (table book_list_sort,
 // query BookList with pgkit:sort) and a column override sqlc's rename
-// defeats are reported at "q.sql.go:18" and the like, in sqlc's generated file, which the
+// defeats, a pgkit:sort beside pgkit:nest (a README limit that expand
+// lets through), and a pgkit:json naming no column of the query ("sqlc's
+// row type int64 is not a struct of the package": it does not even name
+// the column) are reported at "q.sql.go:18" and the like, in sqlc's generated file, which the
 // user never wrote.
 func TestOutside17StageTwoErrorsNameTheSource(t *testing.T) {
-	for _, c := range []struct{ name, schema, queries, gen, line string }{
+	for _, c := range []struct{ name, schema, queries, gen, line, mention string }{
 		{"sort enum collides with a model",
 			outside17Schema + "CREATE TABLE book_list_sort (id bigserial PRIMARY KEY);\n",
 			"-- name: BookList :many\n-- pgkit:sort newest id DESC\n-- pgkit:sort oldest id\nSELECT * FROM books ORDER BY id DESC;\n",
-			"", "queries/q.sql:1"},
+			"", "queries/q.sql:1", "BookListSort"},
 		{"override of a renamed column",
 			outside17Schema,
 			"-- name: Placeholder :one\nSELECT 1::int AS one;\n\n-- name: AuthorBio :one\n-- pgkit:notnull bio\nSELECT a.id, a.bio FROM authors a WHERE a.id = @id::bigint;\n",
-			"        rename:\n          bio: Biography\n", "queries/q.sql:4"},
+			"        rename:\n          bio: Biography\n", "queries/q.sql:4", "bio"},
+		{"sort beside nest",
+			outside17Schema,
+			"-- name: AuthorsWithBooks :many\n-- pgkit:nest books\n-- pgkit:sort by_id authors.id, books.id\n-- pgkit:sort by_name authors.name, authors.id, books.id\n" +
+				"SELECT sqlc.embed(authors), sqlc.embed(books)\nFROM authors LEFT JOIN books ON books.author_id = authors.id\nORDER BY authors.id, books.id;\n",
+			"", "queries/q.sql:1", "pgkit:sort"},
+		{"json of a column the query lacks",
+			outside17Schema,
+			"-- name: AuthorsJSON :many\n-- pgkit:json books Book\nSELECT a.id FROM authors a;\n",
+			"", "queries/q.sql:1", "books"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			_, err := outside17Generate(t, c.schema, c.queries, c.gen)
 			if err == nil {
 				t.Skip("generated: nothing to report")
 			}
-			if msg := filepath.ToSlash(err.Error()); !strings.Contains(msg, c.line) || strings.Contains(msg, ".sql.go") {
+			msg := filepath.ToSlash(err.Error())
+			if !strings.Contains(msg, c.line) || strings.Contains(msg, ".sql.go") || strings.Contains(msg, "sqlc's file") {
 				t.Errorf("error %q: want it to name %s (the annotated source), not sqlc's generated file", err, c.line)
+			}
+			if !strings.Contains(msg, c.mention) {
+				t.Errorf("error %q: want it to name %s", err, c.mention)
 			}
 		})
 	}
