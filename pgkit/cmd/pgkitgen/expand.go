@@ -211,7 +211,7 @@ func expandFile(file, source, src string) (string, error) {
 		at = len(src)
 	}
 	b.WriteString(src[:at])
-	for _, q := range qs {
+	for i, q := range qs {
 		p, err := planQuery(q, src)
 		if err != nil {
 			return "", err
@@ -220,11 +220,8 @@ func expandFile(file, source, src string) (string, error) {
 		// The text between the query's end and the next -- name: (the
 		// indentation of that line).
 		next := len(src)
-		for _, r := range qs {
-			if r.nameTok.off > q.nameTok.off {
-				next = r.nameTok.off
-				break
-			}
+		if i+1 < len(qs) {
+			next = qs[i+1].nameTok.off
 		}
 		b.WriteString(src[q.to:next])
 	}

@@ -3,7 +3,9 @@ package main
 import (
 	"fmt"
 	"regexp"
+	"sort"
 	"strings"
+	"sync/atomic"
 
 	"github.com/shopdb/shopdb/pgkit/internal/sqllex"
 )
@@ -180,21 +182,27 @@ func readHead(src string, toks []tok, i int, q *srcQuery) {
 	}
 }
 
-// codeOf returns the code tokens (no spaces, no comments) in [from, to)
-// up to the first semicolon at the end.
+// codeOf returns the code tokens (no spaces, no comments) in [from, to).
+// toks is in file order: the first token at from is found by binary
+// search, so that the queries of a file cost linear time in all.
 func codeOf(toks []tok, from, to int) []tok {
 	var code []tok
-	for _, t := range toks {
-		if t.off < from || t.off >= to {
-			continue
-		}
+	start := sort.Search(len(toks), func(i int) bool { return toks[i].off >= from })
+	i := start
+	for ; i < len(toks) && toks[i].off < to; i++ {
+		t := toks[i]
 		if t.Kind == sqllex.Space || t.Kind == sqllex.LineComment || t.Kind == sqllex.BlockComment {
 			continue
 		}
 		code = append(code, t)
 	}
+	codeOfVisits.Add(int64(i - start))
 	return code
 }
+
+// codeOfVisits counts the tokens codeOf has looked at, for the test that
+// expand stays linear in the size of a file without timing it.
+var codeOfVisits atomic.Int64
 
 // parseAnnotations reads the pgkit: lines of q's head.
 func (q *srcQuery) parseAnnotations() error {
