@@ -15,8 +15,8 @@ import (
 
 // pgkitgen expand, stage 1 of pgkit's annotated SQL: it turns the query
 // files of -from, written with pgkit's annotations (:opt, pgkit:optional,
-// pgkit:sort, pgkit:nullable, pgkit:notnull, pgkit:nest), into plain sqlc
-// query files in -to, which sqlc compiles. What it decided for a query is
+// pgkit:sort, pgkit:nullable, pgkit:notnull, pgkit:nest, pgkit:json), into
+// plain sqlc query files in -to, which sqlc compiles. What it decided for a query is
 // written as `-- pgkit:` comment lines after its -- name: line; sqlc copies
 // them into the Go doc comment of the method, where pgkitgen (stage 2)
 // reads them.
@@ -44,6 +44,7 @@ in DST. In the comment lines right after a query's -- name: line:
   -- pgkit:nullable NAME             an embed or column that may be NULL
   -- pgkit:notnull NAME              one that never is (overrides LEFT JOIN inference)
   -- pgkit:nest NAME [FIELD]         the embed NAME as a slice of its parent row
+  -- pgkit:json COLUMN TYPE          the json column COLUMN decoded into []TYPE
 
 Flags:
 `

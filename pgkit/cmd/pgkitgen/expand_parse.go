@@ -74,6 +74,9 @@ var (
 	annLine     = regexp.MustCompile(`^--\s*pgkit:(\S*)\s*(.*?)\s*$`)
 )
 
+// annotationVerbs are the verbs of the annotations a source may carry.
+var annotationVerbs = []string{"optional", "sort", "nullable", "notnull", "nest", "json"}
+
 // sqlcCommands are the commands sqlc knows, plus pgkit's opt.
 var sqlcCommands = map[string]bool{
 	"one": true, "many": true, "exec": true, "execrows": true, "execresult": true, "execlastid": true,
@@ -245,7 +248,7 @@ func (q *srcQuery) parseAnnotations() error {
 				return q.errorf(a.line, "pgkit:json wants a result column and a Go type of the package: -- pgkit:json reviews Review")
 			}
 		default:
-			return q.errorf(a.line, "unknown annotation pgkit:%s (pgkit:optional, pgkit:sort, pgkit:nullable, pgkit:notnull, pgkit:nest, pgkit:json)", a.verb)
+			return q.errorf(a.line, "unknown annotation pgkit:%s (pgkit:%s)", a.verb, strings.Join(annotationVerbs, ", pgkit:"))
 		}
 		q.anns = append(q.anns, a)
 	}
