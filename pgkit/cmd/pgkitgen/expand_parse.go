@@ -69,9 +69,10 @@ func (q *srcQuery) errorf(line int, format string, args ...any) error {
 }
 
 var (
-	nameComment = regexp.MustCompile(`^--\s*name:\s*(\S+)\s+:(\S+)`)
-	pgkitLine   = regexp.MustCompile(`^--\s*pgkit:`)
-	annLine     = regexp.MustCompile(`^--\s*pgkit:(\S*)\s*(.*?)\s*$`)
+	nameComment  = regexp.MustCompile(`^--\s*name:\s*(\S+)\s+:(\S+)`)
+	pgkitLine    = regexp.MustCompile(`^--\s*pgkit:`)
+	pgkitAnyCase = regexp.MustCompile(`^--\s*(?i:pgkit):`)
+	annLine      = regexp.MustCompile(`^--\s*pgkit:(\S*)\s*(.*?)\s*$`)
 )
 
 // annotationVerbs are the verbs of the annotations a source may carry.
@@ -141,6 +142,13 @@ func splitQueries(file, src string) ([]*srcQuery, error) {
 			qs = append(qs, q)
 			readHead(src, toks, i, q)
 			continue
+		}
+		if m := pgkitAnyCase.FindString(t.Text); m != "" && !pgkitLine.MatchString(t.Text) {
+			where := fmt.Sprintf("%s:%d: ", file, t.line)
+			if len(qs) > 0 {
+				where += "query " + qs[len(qs)-1].name + ": "
+			}
+			return nil, fmt.Errorf("%s%q: annotations are lower case: write -- pgkit:", where, strings.TrimSpace(m))
 		}
 		if pgkitLine.MatchString(t.Text) {
 			if len(qs) == 0 {
