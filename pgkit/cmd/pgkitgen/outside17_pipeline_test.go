@@ -136,6 +136,7 @@ func TestOutside17StageTwoErrorsNameTheSource(t *testing.T) {
 			if err == nil {
 				t.Skip("generated: nothing to report")
 			}
+			t.Logf("error: %v", err)
 			msg := filepath.ToSlash(err.Error())
 			if !strings.Contains(msg, c.line) || strings.Contains(msg, ".sql.go") || strings.Contains(msg, "sqlc's file") {
 				t.Errorf("error %q: want it to name %s (the annotated source), not sqlc's generated file", err, c.line)
