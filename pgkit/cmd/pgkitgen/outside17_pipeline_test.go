@@ -121,22 +121,29 @@ func TestOutside17StageTwoErrorsNameTheSource(t *testing.T) {
 			outside17Schema,
 			"-- name: Placeholder :one\nSELECT 1::int AS one;\n\n-- name: AuthorBio :one\n-- pgkit:notnull bio\nSELECT a.id, a.bio FROM authors a WHERE a.id = @id::bigint;\n",
 			"        rename:\n          bio: Biography\n", "queries/q.sql:4", "bio"},
+		{"override of a column the row lacks",
+			outside17Schema,
+			"-- name: Placeholder :one\nSELECT 1::int AS one;\n\n-- name: AuthorBio :one\n-- pgkit:notnull nope\nSELECT a.id, a.bio::text FROM authors a WHERE a.id = @id::bigint;\n",
+			"        rename:\n          bio: Biography\n", "queries/q.sql:4", "pgkit:notnull nope: the row has no field for column nope (its fields: ID, "},
 		{"sort beside nest",
 			outside17Schema,
 			"-- name: AuthorsWithBooks :many\n-- pgkit:nest books\n-- pgkit:sort by_id authors.id, books.id\n-- pgkit:sort by_name authors.name, authors.id, books.id\n" +
 				"SELECT sqlc.embed(authors), sqlc.embed(books)\nFROM authors LEFT JOIN books ON books.author_id = authors.id\nORDER BY authors.id, books.id;\n",
-			"", "queries/q.sql:1", "pgkit:sort"},
+			"", "queries/q.sql:3", "pgkit:sort"}, // expand refuses it at the sort line
 		{"json of a column the query lacks",
 			outside17Schema,
 			"-- name: AuthorsJSON :many\n-- pgkit:json books Book\nSELECT a.id FROM authors a;\n",
-			"", "queries/q.sql:1", "books"},
+			"", "queries/q.sql:2", "books"}, // expand refuses it at the json line
+		{"json of a column the query lacks, past expand",
+			outside17Schema,
+			"-- name: Placeholder :one\nSELECT 1::int AS one;\n\n-- name: AuthorsJSON :many\n-- pgkit:json books Book\nSELECT a.id::bigint FROM authors a;\n",
+			"", "queries/q.sql:4", "pgkit:json books: no such result column"}, // a cast: expand cannot name the column
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			_, err := outside17Generate(t, c.schema, c.queries, c.gen)
 			if err == nil {
 				t.Skip("generated: nothing to report")
 			}
-			t.Logf("error: %v", err)
 			msg := filepath.ToSlash(err.Error())
 			if !strings.Contains(msg, c.line) || strings.Contains(msg, ".sql.go") || strings.Contains(msg, "sqlc's file") {
 				t.Errorf("error %q: want it to name %s (the annotated source), not sqlc's generated file", err, c.line)
