@@ -19,7 +19,7 @@
 //     columns and FIELD []Child, grouped from consecutive rows with an
 //     equal first column (a child whose columns are all NULL adds
 //     nothing), and XStream yielding each parent once its last child
-//     arrived; with "pgkit:one" X returns one parent (pgx.ErrNoRows
+//     arrived; with "pgkit:one" X returns one parent ("X: not found", pgx.ErrNoRows,
 //     without), with "pgkit:opt" (Row, bool, error). With "pgkit:json
 //     COLUMN TYPE" lines the json column COLUMN (json_agg of rows) is
 //     decoded into []TYPE by its json tags, timestamptz, bytea and

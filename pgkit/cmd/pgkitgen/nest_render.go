@@ -81,7 +81,30 @@ func renderNests(p *pkg, nests []nestQuery, n names, o Options, im *imports, w f
 		}
 		renderNestMethods(q, n, o, w, t)
 	}
+	for _, q := range nests {
+		if q.many && q.d.one {
+			renderNotFound(n, w)
+			break
+		}
+	}
 	return dec.render(im, n, w)
+}
+
+// renderNotFound writes the error a nest query on :one returns without a
+// parent, worded as pgkit's (pgerr.ErrNotFound): "X: not found".
+func renderNotFound(n names, w func(string, ...any)) {
+	w(`// %[1]s is the error of a query that found no row, the query's name: its
+// text is "Query: not found", as pgkit's, and it is pgx.ErrNoRows (which
+// is pgkit's pgerr.ErrNotFound) for errors.Is.
+type %[1]s string
+
+// Error is the query's name and "not found".
+func (e %[1]s) Error() string { return string(e) + ": not found" }
+
+// Unwrap is pgx.ErrNoRows.
+func (e %[1]s) Unwrap() error { return pgx.ErrNoRows }
+
+`, n.notFound)
 }
 
 // renderNestRow writes the public row type.
@@ -281,7 +304,7 @@ func renderNestMethods(q nestQuery, n names, o Options, w func(string, ...any), 
 		w("func (q *Queries) %s(%s) %s {\n\ti, err := %s(%s.QueryRow(%s))\n\tif err != nil {\n\t\treturn %s{}, err\n\t}\n\treturn i, nil\n}\n\n", name, params, results, q.scanFunc(), db, args, row)
 		return
 	case q.d.one || q.d.opt:
-		notFound := n.own(fmt.Sprintf("return %s{}, fmt.Errorf(\"%s: %%w\", pgx.ErrNoRows)", row, name)) // an argument of w: own it here
+		notFound := fmt.Sprintf("return %s{}, %s(%q)", row, n.notFound, name)
 		ok, none := "", notFound
 		if q.d.opt {
 			ok, none = ", true", fmt.Sprintf("return %s{}, false, nil", row)
@@ -295,7 +318,7 @@ func renderNestMethods(q nestQuery, n names, o Options, w func(string, ...any), 
 		w("func (q *Queries) %s(%s) %s {\n\trows, err := %s.Query(%s)\n\tif err != nil {\n\t\t%s\n\t}\n", name, params, results, db, args, fail)
 		w("\tvar item, next %s\n\tparents := 0\n\terr = %s(rows, func(r %s) bool {\n\t\tparents++\n\t\tif parents == 1 {\n\t\t\titem = r\n\t\t} else {\n\t\t\tnext = r\n\t\t}\n\t\treturn parents == 1\n\t})\n", row, q.groupFunc(), row)
 		w("\tswitch {\n\tcase err != nil:\n\t\t%s\n\tcase parents == 0:\n\t\t%s\n\tcase parents > 1:\n", fail, none)
-		w("\t\terr = fmt.Errorf(\"%s: more than one parent (%s %%v, then %%v)\", item.%s, next.%s)\n", name, q.key, q.key, q.key)
+		w(n.own("\t\terr = fmt.Errorf(\"%s: more than one parent (%s %%v, then %%v)\", item.%s, next.%s)\n"), name, q.key, q.key, q.key)
 		w("\t\t%s\n\t}\n\treturn item%s, nil\n}\n\n", fail, ok)
 		return
 	}

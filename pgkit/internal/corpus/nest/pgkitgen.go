@@ -398,7 +398,7 @@ func (q *Queries) GetAuthorWithBooks(ctx context.Context, id int64) (GetAuthorWi
 	case err != nil:
 		return GetAuthorWithBooksRow{}, err
 	case parents == 0:
-		return GetAuthorWithBooksRow{}, fmt.Errorf("GetAuthorWithBooks: %w", pgx.ErrNoRows)
+		return GetAuthorWithBooksRow{}, pgkitNotFound("GetAuthorWithBooks")
 	case parents > 1:
 		err = fmt.Errorf("GetAuthorWithBooks: more than one parent (ID %v, then %v)", item.ID, next.ID)
 		return GetAuthorWithBooksRow{}, err
@@ -747,6 +747,17 @@ func (q *Queries) ListBooksByTitleWithAuthorStream(ctx context.Context) iter.Seq
 		}
 	}
 }
+
+// pgkitNotFound is the error of a query that found no row, the query's name: its
+// text is "Query: not found", as pgkit's, and it is pgx.ErrNoRows (which
+// is pgkit's pgerr.ErrNotFound) for errors.Is.
+type pgkitNotFound string
+
+// Error is the query's name and "not found".
+func (e pgkitNotFound) Error() string { return string(e) + ": not found" }
+
+// Unwrap is pgx.ErrNoRows.
+func (e pgkitNotFound) Unwrap() error { return pgx.ErrNoRows }
 
 // pgkitJSONBook decodes a JSON array of Book objects, as json_agg(t) of a row
 // writes it, each key one of Book's json tags: every field's key must be
