@@ -21,6 +21,7 @@ type nestQuery struct {
 	db     ast.Expr
 	params []string // the hidden method's parameter names
 	row    string   // sqlc's row type
+	ptr    bool     // emit_result_struct_pointers: the public methods return *XRow, as sqlc's do
 	empty  bool     // sqlc's :many starts from an empty slice (emit_empty_slices)
 	sql    string   // the statement of sqlc's constant
 	stmt   string   // the public method's statement constant (names.publicSQL), set when rendering
@@ -114,9 +115,7 @@ func planNest(p *pkg, m method, d nestDirectives, user []string) (nestQuery, err
 		return q, err
 	} else if isMany {
 		q.many, q.call, q.db, scan = true, s.call, s.db, s.scan
-		if _, ok := s.item.(*ast.UnaryExpr); ok {
-			return q, fmt.Errorf("emit_result_struct_pointers is not supported with pgkit:nest and pgkit:json yet")
-		}
+		_, q.ptr = s.item.(*ast.UnaryExpr)
 		q.row = text(p.fset, s.row.Type)
 		q.empty = emptyStart(p.fset, m.decl)
 	} else {
@@ -128,6 +127,7 @@ func planNest(p *pkg, m method, d nestDirectives, user []string) (nestQuery, err
 			return q, fmt.Errorf("the result is one column (sqlc scans it into %s, not a row struct): select the parent's columns beside it", n)
 		}
 		q.call, q.db, q.row, scan = one.call, one.db, text(p.fset, one.row.Type), one.scan
+		_, q.ptr = one.ret.Results[0].(*ast.UnaryExpr)
 	}
 	if d.nestArg != "" && !q.many {
 		return q, fmt.Errorf("pgkit:nest needs the hidden query to be :many (stage 1 writes :many with pgkit:one or pgkit:opt for one parent)")

@@ -8,19 +8,24 @@ import (
 // TestOutside17NestWithResultStructPointers: README, "Adopt pgkit":
 // "pgkit and pgkitgen work on any package sqlc generates for pgx/v5,
 // whatever its options"; the limits of "Beyond sqlc" list no option. With
-// emit_result_struct_pointers, a pgkit:nest or pgkit:json query fails
+// emit_result_struct_pointers, a pgkit:nest or pgkit:json query failed
 // generation ("emit_result_struct_pointers is not supported with pgkit:nest
-// and pgkit:json yet"): an option the README says works, refused, and the
-// limit is not among the README's.
+// and pgkit:json yet"). Now the public methods return *Row, as sqlc's own
+// do under the option (the corpus package leftjoinptr runs them).
 func TestOutside17NestWithResultStructPointers(t *testing.T) {
-	_, err := outside17Generate(t, outside17Schema, `-- name: AuthorsWithBooks :many
+	got, err := outside17Generate(t, outside17Schema, `-- name: AuthorsWithBooks :many
 -- pgkit:nest books
 SELECT sqlc.embed(authors), sqlc.embed(books)
 FROM authors LEFT JOIN books ON books.author_id = authors.id
 ORDER BY authors.id, books.id;
 `, "        emit_result_struct_pointers: true\n")
 	if err != nil {
-		t.Errorf("pgkit:nest under emit_result_struct_pointers: %v", err)
+		t.Fatalf("pgkit:nest under emit_result_struct_pointers: %v", err)
+	}
+	for _, want := range []string{"AuthorsWithBooks(ctx context.Context) ([]*AuthorsWithBooksRow, error)", "iter.Seq2[*AuthorsWithBooksRow, error]"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("pgkit:nest under emit_result_struct_pointers: no %s in\n%s", want, got)
+		}
 	}
 }
 

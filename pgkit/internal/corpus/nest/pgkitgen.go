@@ -376,8 +376,9 @@ func pgkitGroupGetAuthorWithBooks(rows pgx.Rows, yield func(GetAuthorWithBooksRo
 // (rows of one GetAuthorWithBooksRow that are not consecutive make several
 // items). A row whose b columns are all NULL (a LEFT JOIN without a match)
 // adds no child: Books is then empty, never nil. It returns the one
-// parent, pgx.ErrNoRows (pgerr.ErrNotFound) when there is no parent, and
-// an error when there are several.
+// parent, the error "GetAuthorWithBooks: not found" (pgx.ErrNoRows,
+// pgerr.ErrNotFound) when there is no parent, and an error when there are
+// several.
 func (q *Queries) GetAuthorWithBooks(ctx context.Context, id int64) (GetAuthorWithBooksRow, error) {
 	rows, err := q.db.Query(ctx, pgkitGetAuthorWithBooksSQL, id)
 	if err != nil {
@@ -748,9 +749,9 @@ func (q *Queries) ListBooksByTitleWithAuthorStream(ctx context.Context) iter.Seq
 	}
 }
 
-// pgkitNotFound is the error of a query that found no row, the query's name: its
-// text is "Query: not found", as pgkit's, and it is pgx.ErrNoRows (which
-// is pgkit's pgerr.ErrNotFound) for errors.Is.
+// pgkitNotFound is the error of a query, named by it, that found no row:
+// its text is "Query: not found", as pgkit's, and it is pgx.ErrNoRows
+// (which is pgkit's pgerr.ErrNotFound) for errors.Is.
 type pgkitNotFound string
 
 // Error is the query's name and "not found".
