@@ -15,8 +15,8 @@ import (
 
 // pgkitgen expand, stage 1 of pgkit's annotated SQL: it turns the query
 // files of -from, written with pgkit's annotations (:opt, pgkit:optional,
-// pgkit:sort, pgkit:nullable, pgkit:notnull, pgkit:nest), into plain sqlc
-// query files in -to, which sqlc compiles. What it decided for a query is
+// pgkit:sort, pgkit:nullable, pgkit:notnull, pgkit:nest, pgkit:json), into
+// plain sqlc query files in -to, which sqlc compiles. What it decided for a query is
 // written as `-- pgkit:` comment lines after its -- name: line; sqlc copies
 // them into the Go doc comment of the method, where pgkitgen (stage 2)
 // reads them.
@@ -44,6 +44,7 @@ in DST. In the comment lines right after a query's -- name: line:
   -- pgkit:nullable NAME             an embed or column that may be NULL
   -- pgkit:notnull NAME              one that never is (overrides LEFT JOIN inference)
   -- pgkit:nest NAME [FIELD]         the embed NAME as a slice of its parent row
+  -- pgkit:json COLUMN TYPE          the json column COLUMN decoded into []TYPE
 
 Flags:
 `
@@ -81,8 +82,11 @@ func expandCLI(args []string, stdout, stderr io.Writer) int {
 // runExpand expands every .sql file of from into to, or with check
 // compares.
 func runExpand(from, to string, check bool) error {
-	if fi, err := os.Stat(from); err != nil || !fi.IsDir() {
+	switch fi, err := os.Stat(from); {
+	case err != nil:
 		return fmt.Errorf("-from %s: no such directory", from)
+	case !fi.IsDir():
+		return fmt.Errorf("-from %s is a file, not a directory: -from names the directory of the query files", from)
 	}
 	if abs(from) == abs(to) {
 		return fmt.Errorf("-to %s is -from: write the expanded files to another directory", to)
@@ -164,16 +168,27 @@ func abs(path string) string {
 }
 
 // expandDir returns the expanded text of every .sql file of from, by
-// file name, as written into to.
+// file name, as written into to. It reads the files sqlc would: names
+// ending in .sql, hidden ones left out; a name ending in .SQL (in another
+// case) is an error, since sqlc would skip it silently.
 func expandDir(from, to string) (map[string][]byte, error) {
-	paths, err := filepath.Glob(filepath.Join(from, "*.sql"))
+	entries, err := os.ReadDir(from)
 	if err != nil {
 		return nil, err
 	}
 	out := map[string][]byte{}
-	for _, path := range paths {
+	for _, e := range entries {
+		name := e.Name()
+		ext := filepath.Ext(name)
+		if !strings.EqualFold(ext, ".sql") || strings.HasPrefix(name, ".") {
+			continue
+		}
+		path := filepath.Join(from, name)
 		if fi, err := os.Stat(path); err != nil || fi.IsDir() {
 			continue
+		}
+		if ext != ".sql" {
+			return nil, fmt.Errorf("%s: sqlc reads only files ending in .sql (lower case): rename it to %s.sql", path, strings.TrimSuffix(name, ext))
 		}
 		src, err := os.ReadFile(path)
 		if err != nil {
@@ -187,7 +202,7 @@ func expandDir(from, to string) (map[string][]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		out[filepath.Base(path)] = []byte(text)
+		out[name] = []byte(text)
 	}
 	return out, nil
 }
@@ -195,8 +210,12 @@ func expandDir(from, to string) (map[string][]byte, error) {
 // expandFile returns the expanded text of the query file src, named file
 // in errors and source (relative to where it is written) in the header.
 func expandFile(file, source, src string) (string, error) {
+	src = strings.TrimPrefix(src, "\ufeff") // a UTF-8 byte order mark
 	if isExpanded([]byte(src)) {
 		return "", fmt.Errorf("%s:1: the file is pgkitgen expand's output, not a source: -from names the wrong directory", file)
+	}
+	if i := strings.IndexByte(src, 0); i >= 0 {
+		return "", fmt.Errorf("%s:%d: a NUL byte: the file is not SQL text (PostgreSQL refuses NUL in a statement)", file, 1+strings.Count(src[:i], "\n"))
 	}
 	qs, err := splitQueries(file, src)
 	if err != nil {
@@ -211,7 +230,7 @@ func expandFile(file, source, src string) (string, error) {
 		at = len(src)
 	}
 	b.WriteString(src[:at])
-	for _, q := range qs {
+	for i, q := range qs {
 		p, err := planQuery(q, src)
 		if err != nil {
 			return "", err
@@ -220,11 +239,8 @@ func expandFile(file, source, src string) (string, error) {
 		// The text between the query's end and the next -- name: (the
 		// indentation of that line).
 		next := len(src)
-		for _, r := range qs {
-			if r.nameTok.off > q.nameTok.off {
-				next = r.nameTok.off
-				break
-			}
+		if i+1 < len(qs) {
+			next = qs[i+1].nameTok.off
 		}
 		b.WriteString(src[q.to:next])
 	}

@@ -24,6 +24,11 @@ func TestExpandCommandLine(t *testing.T) {
 	if code != 0 || !strings.Contains(stdout, "Usage: pgkitgen expand -from SRC -to DST") || !strings.Contains(stdout, "-check") || stderr != "" {
 		t.Errorf("expand -h: exit %d, stdout %q, stderr %q", code, stdout, stderr)
 	}
+	for _, verb := range annotationVerbs {
+		if !strings.Contains(stdout, "-- pgkit:"+verb+" ") {
+			t.Errorf("expand -h does not list the annotation pgkit:%s", verb)
+		}
+	}
 	for _, args := range [][]string{{"expand"}, {"expand", "-from", "x"}, {"expand", "-bogus"}, {"expand", "-from", "a", "-to", "b", "extra"}} {
 		if _, stderr, code := runCLI(args...); code != 2 || strings.Count(stderr, "\n") != 1 {
 			t.Errorf("%v: exit %d, stderr %q; want a one-line usage error and exit 2", args, code, stderr)

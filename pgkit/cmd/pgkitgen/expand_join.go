@@ -228,8 +228,9 @@ func identName(t tok) string {
 }
 
 // resultNames returns the names of the top-level select (or RETURNING)
-// list's columns, and whether the list has a * (whose names it cannot
-// know).
+// list's columns, and whether the list has a column whose name it cannot
+// know: a *, or an expression PostgreSQL names by rules not followed here
+// (a cast, CASE, a constant).
 func (s *stmt) resultNames() (map[string]bool, bool) {
 	names := map[string]bool{}
 	start := -1
@@ -248,15 +249,16 @@ func (s *stmt) resultNames() (map[string]bool, bool) {
 		if atEnd || s.code[i].is(",") {
 			if i > itemStart {
 				last := s.code[i-1]
+				cast := func(j int) bool { return j > itemStart && s.code[j-1].is("::") }
 				switch {
 				case last.is("*"):
 					star = true
-				case last.Kind == sqllex.Word || last.Kind == sqllex.QuotedIdent:
+				case (last.Kind == sqllex.Word || last.Kind == sqllex.QuotedIdent) && !cast(i-1) && !last.kw("end"):
 					names[identName(last)] = true
-				case last.is(")") && s.match[i-1] > itemStart:
-					if fn := s.code[s.match[i-1]-1]; fn.Kind == sqllex.Word {
-						names[identName(fn)] = true
-					}
+				case last.is(")") && s.match[i-1] > itemStart && s.code[s.match[i-1]-1].Kind == sqllex.Word && !cast(s.match[i-1]-1):
+					names[identName(s.code[s.match[i-1]-1])] = true
+				default:
+					star = true
 				}
 			}
 			if atEnd {

@@ -163,13 +163,14 @@ func (s *stmt) isCondition(r region) bool {
 	return p[0] == r.start && p[1] == r.end
 }
 
-// termOf returns the boolean term holding the parameter at pos, or the
-// keyword of the clause it was found in when it is in none.
-func (s *stmt) termOf(pos int) ([2]int, string, bool) {
+// termOf returns the boolean term holding the parameter at pos and the
+// region it is a term of, or the keyword of the clause it was found in
+// when it is in none.
+func (s *stmt) termOf(pos int) ([2]int, region, string, bool) {
 	for {
 		r := s.regionAt(pos)
 		if s.isCondition(r) {
-			return s.pieceAt(r, pos), "", true
+			return s.pieceAt(r, pos), r, "", true
 		}
 		if s.outer[pos] < 0 {
 			where := "the select list"
@@ -179,10 +180,34 @@ func (s *stmt) termOf(pos int) ([2]int, string, bool) {
 					where = "a list"
 				}
 			}
-			return [2]int{}, where, false
+			return [2]int{}, region{}, where, false
 		}
 		pos = s.outer[pos]
 	}
+}
+
+// negatedTerm applies NOT to the term t of region r: a NOT applied to the
+// term, or to parenthesised groups that are exactly the term, belongs to
+// the term (NOT (id = @x) is skipped whole when x is NULL). A NOT around a
+// group that holds more than the term would negate the NULL test too; it
+// returns ok false and the NOT's token.
+func (s *stmt) negatedTerm(t [2]int, r region) (term [2]int, not int, ok bool) {
+	term, whole := t, true
+	for r.start >= 0 && s.code[r.start].is("(") && s.match[r.start] == r.end {
+		// r is a condition group: a whole term of its parent, after NOTs.
+		parent := s.regionAt(r.start)
+		p := s.pieceAt(parent, r.start)
+		negated := s.code[p[0]].kw("not")
+		whole = whole && t[0] == r.start+1 && t[1] == r.end-1
+		switch {
+		case whole && negated:
+			term = p
+		case negated:
+			return term, p[0], false
+		}
+		t, r = p, parent
+	}
+	return term, -1, true
 }
 
 // optionalEdits returns the edits that make the parameters names
@@ -229,9 +254,14 @@ func (s *stmt) optionalEdits(names []annotation) ([]edit, error) {
 		if _, ok := want[p.name]; !ok {
 			continue
 		}
-		term, where, ok := s.termOf(p.first)
+		term, r, where, ok := s.termOf(p.first)
 		if !ok {
 			return nil, q.errorf(p.line, "optional parameter %s is used in %s, outside any WHERE, HAVING, ON or WHEN condition: only a condition's terms can be skipped when it is NULL", p.name, where)
+		}
+		term, not, ok := s.negatedTerm(term, r)
+		if !ok {
+			return nil, q.errorf(p.line, "optional parameter %s is in a group negated by NOT (line %d) that holds more than its term %s, so NOT would negate the test that skips the term when %s is NULL: write the condition without NOT around the group (NOT (a OR b) as NOT a AND NOT b), or make the group hold the term alone (NOT (%s) AND …)",
+				p.name, s.code[not].line, s.text(term[0], term[1]), p.name, s.text(term[0], term[1]))
 		}
 		if !terms[term] {
 			terms[term] = true

@@ -3,7 +3,9 @@ package main
 import (
 	"fmt"
 	"regexp"
+	"sort"
 	"strings"
+	"sync/atomic"
 
 	"github.com/shopdb/shopdb/pgkit/internal/sqllex"
 )
@@ -67,10 +69,14 @@ func (q *srcQuery) errorf(line int, format string, args ...any) error {
 }
 
 var (
-	nameComment = regexp.MustCompile(`^--\s*name:\s*(\S+)\s+:(\S+)`)
-	pgkitLine   = regexp.MustCompile(`^--\s*pgkit:`)
-	annLine     = regexp.MustCompile(`^--\s*pgkit:(\S*)\s*(.*?)\s*$`)
+	nameComment  = regexp.MustCompile(`^--\s*name:\s*(\S+)\s+:(\S+)`)
+	pgkitLine    = regexp.MustCompile(`^--\s*pgkit:`)
+	pgkitAnyCase = regexp.MustCompile(`^--\s*(?i:pgkit):`)
+	annLine      = regexp.MustCompile(`^--\s*pgkit:(\S*)\s*(.*?)\s*$`)
 )
+
+// annotationVerbs are the verbs of the annotations a source may carry.
+var annotationVerbs = []string{"optional", "sort", "nullable", "notnull", "nest", "json"}
 
 // sqlcCommands are the commands sqlc knows, plus pgkit's opt.
 var sqlcCommands = map[string]bool{
@@ -137,6 +143,13 @@ func splitQueries(file, src string) ([]*srcQuery, error) {
 			readHead(src, toks, i, q)
 			continue
 		}
+		if m := pgkitAnyCase.FindString(t.Text); m != "" && !pgkitLine.MatchString(t.Text) {
+			where := fmt.Sprintf("%s:%d: ", file, t.line)
+			if len(qs) > 0 {
+				where += "query " + qs[len(qs)-1].name + ": "
+			}
+			return nil, fmt.Errorf("%s%q: annotations are lower case: write -- pgkit:", where, strings.TrimSpace(m))
+		}
 		if pgkitLine.MatchString(t.Text) {
 			if len(qs) == 0 {
 				return nil, fmt.Errorf("%s:%d: %s before any -- name: line: annotations go right after a query's -- name: line", file, t.line, strings.TrimSpace(t.Text))
@@ -180,21 +193,27 @@ func readHead(src string, toks []tok, i int, q *srcQuery) {
 	}
 }
 
-// codeOf returns the code tokens (no spaces, no comments) in [from, to)
-// up to the first semicolon at the end.
+// codeOf returns the code tokens (no spaces, no comments) in [from, to).
+// toks is in file order: the first token at from is found by binary
+// search, so that the queries of a file cost linear time in all.
 func codeOf(toks []tok, from, to int) []tok {
 	var code []tok
-	for _, t := range toks {
-		if t.off < from || t.off >= to {
-			continue
-		}
+	start := sort.Search(len(toks), func(i int) bool { return toks[i].off >= from })
+	i := start
+	for ; i < len(toks) && toks[i].off < to; i++ {
+		t := toks[i]
 		if t.Kind == sqllex.Space || t.Kind == sqllex.LineComment || t.Kind == sqllex.BlockComment {
 			continue
 		}
 		code = append(code, t)
 	}
+	codeOfVisits.Add(int64(i - start))
 	return code
 }
+
+// codeOfVisits counts the tokens codeOf has looked at, for the test that
+// expand stays linear in the size of a file without timing it.
+var codeOfVisits atomic.Int64
 
 // parseAnnotations reads the pgkit: lines of q's head.
 func (q *srcQuery) parseAnnotations() error {
@@ -237,7 +256,7 @@ func (q *srcQuery) parseAnnotations() error {
 				return q.errorf(a.line, "pgkit:json wants a result column and a Go type of the package: -- pgkit:json reviews Review")
 			}
 		default:
-			return q.errorf(a.line, "unknown annotation pgkit:%s (pgkit:optional, pgkit:sort, pgkit:nullable, pgkit:notnull, pgkit:nest, pgkit:json)", a.verb)
+			return q.errorf(a.line, "unknown annotation pgkit:%s (pgkit:%s)", a.verb, strings.Join(annotationVerbs, ", pgkit:"))
 		}
 		q.anns = append(q.anns, a)
 	}

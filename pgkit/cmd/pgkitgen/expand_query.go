@@ -2,6 +2,7 @@ package main
 
 import (
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -84,15 +85,34 @@ func planQuery(q *srcQuery, src string) (*plan, error) {
 	if err := p.nest(q); err != nil {
 		return nil, err
 	}
+	names, unsure := st.resultNames()
 	for _, a := range q.anns {
 		if a.verb == "json" {
 			// A json/jsonb column decoded into []TYPE by pgkitgen (nest.go).
+			if col := a.args[0]; !unsure && !names[strings.ToLower(col)] && !names[col] {
+				return nil, q.errorf(a.line, "pgkit:json %s: the query returns no column %s: select the JSON list AS %s", col, col, col)
+			}
 			p.hidden = true
 			p.contract = append(p.contract, "json "+a.args[0]+" "+a.args[1])
 		}
 	}
 	if p.orders, err = q.sortOrders(); err != nil {
 		return nil, err
+	}
+	if grouped := nests || q.has("json"); grouped {
+		// README's limits: stage 2 writes a nest or json query as one
+		// statement, with no sort set and no column override.
+		for _, a := range q.anns {
+			if a.verb == "sort" {
+				return nil, q.errorf(a.line, "pgkit:sort beside pgkit:nest or pgkit:json is not supported yet: drop the sort orders (keep one ORDER BY), or write one query per order")
+			}
+		}
+		for _, c := range nullability {
+			if col, ok := strings.CutPrefix(c, "column "); ok {
+				name := strings.Fields(col)[0]
+				return nil, q.errorf(q.annLine(name), "pgkit:%s %s: a column override beside pgkit:nest or pgkit:json is not supported yet (an embed's is): cast the column in the SQL instead", strings.Fields(col)[1], name)
+			}
+		}
 	}
 	if len(p.orders) > 0 {
 		p.hidden = true
@@ -279,6 +299,17 @@ func (p *plan) write(q *srcQuery, src string) string {
 		b.WriteString(text)
 	}
 	return b.String()
+}
+
+// annLine returns the line of q's pgkit:nullable or pgkit:notnull
+// annotation naming name, or q's name line.
+func (q *srcQuery) annLine(name string) int {
+	for _, a := range q.anns {
+		if (a.verb == "nullable" || a.verb == "notnull") && slices.Contains(a.args, name) {
+			return a.line
+		}
+	}
+	return q.nameTok.line
 }
 
 // has reports whether q carries an annotation with verb.

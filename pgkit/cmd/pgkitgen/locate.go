@@ -28,7 +28,8 @@ type sqlcConfig struct {
 		Queries paths `yaml:"queries"`
 		Gen     struct {
 			Go struct {
-				Out string `yaml:"out"`
+				Out    string            `yaml:"out"`
+				Rename map[string]string `yaml:"rename"`
 			} `yaml:"go"`
 		} `yaml:"gen"`
 	} `yaml:"sql"`
@@ -36,6 +37,48 @@ type sqlcConfig struct {
 		Path    string `yaml:"path"`
 		Queries paths  `yaml:"queries"`
 	} `yaml:"packages"`
+	Rename    map[string]string `yaml:"rename"`    // version 1's
+	Overrides any               `yaml:"overrides"` // version 2's overrides.go.rename (a list in version 1)
+}
+
+// sqlcRenames returns sqlc's rename map (column or table name → Go name)
+// for the package in dir: the global one (version 1's rename, version 2's
+// overrides.go.rename) and the package's gen.go.rename over it. It is nil
+// without a configuration.
+func sqlcRenames(dir string) map[string]string {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil
+	}
+	root, cfg := findConfig(abs)
+	if cfg == nil {
+		return nil
+	}
+	out := map[string]string{}
+	for k, v := range cfg.Rename {
+		out[k] = v
+	}
+	if o, ok := cfg.Overrides.(map[any]any); ok {
+		if g, ok := o["go"].(map[any]any); ok {
+			if r, ok := g["rename"].(map[any]any); ok {
+				for k, v := range r {
+					ks, ok1 := k.(string)
+					vs, ok2 := v.(string)
+					if ok1 && ok2 {
+						out[ks] = vs
+					}
+				}
+			}
+		}
+	}
+	for _, s := range cfg.SQL {
+		if samePath(filepath.Join(root, s.Gen.Go.Out), abs) {
+			for k, v := range s.Gen.Go.Rename {
+				out[k] = v
+			}
+		}
+	}
+	return out
 }
 
 // paths is sqlc's queries: one path or a list of them.

@@ -19,11 +19,12 @@
 //     columns and FIELD []Child, grouped from consecutive rows with an
 //     equal first column (a child whose columns are all NULL adds
 //     nothing), and XStream yielding each parent once its last child
-//     arrived; with "pgkit:one" X returns one parent (pgx.ErrNoRows
-//     without), with "pgkit:opt" (Row, bool, error). With "pgkit:json
-//     COLUMN TYPE" lines the json column COLUMN (json_agg of rows) is
-//     decoded into []TYPE by its json tags, timestamptz, bytea and
-//     numeric exactly (nest.go, nest_render.go, nest_json.go);
+//     arrived; with "pgkit:one" X returns one parent (without one the
+//     error "X: not found", pgx.ErrNoRows), with "pgkit:opt" (Row, bool,
+//     error). With "pgkit:json COLUMN TYPE" lines the json column
+//     COLUMN (json_agg of rows) is decoded into []TYPE by its json
+//     tags, timestamptz, bytea and numeric exactly (nest.go,
+//     nest_render.go, nest_json.go);
 //   - Streamer, the interface of the XStream methods;
 //   - unless the methods take the DB as an argument
 //     (emit_methods_with_db_argument): DB, which returns what the Queries

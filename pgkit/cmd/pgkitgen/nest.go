@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"go/ast"
 	"go/token"
+	"path/filepath"
 	"strings"
 )
 
@@ -20,6 +21,7 @@ type nestQuery struct {
 	db     ast.Expr
 	params []string // the hidden method's parameter names
 	row    string   // sqlc's row type
+	ptr    bool     // emit_result_struct_pointers: the public methods return *XRow, as sqlc's do
 	empty  bool     // sqlc's :many starts from an empty slice (emit_empty_slices)
 	sql    string   // the statement of sqlc's constant
 	stmt   string   // the public method's statement constant (names.publicSQL), set when rendering
@@ -78,19 +80,21 @@ func readNests(p *pkg) ([]nestQuery, error) {
 			if !isNestQuery(dirs) {
 				continue
 			}
-			nd, err := parseNestDirectives(fd.Name.Name, dirs)
+			pos := p.fset.Position(fd.Pos())
+			where := p.sourceOf(fd.Name.Name, fmt.Sprintf("%s:%d", filepath.Base(pos.Filename), pos.Line))
+			nd, err := parseNestDirectives(where, fd.Name.Name, dirs)
 			if err != nil {
 				return nil, err
 			}
 			if fd.Name.Name != "pgkit"+nd.public {
-				return nil, fmt.Errorf("query %s: pgkit:public %s, want the hidden name pgkit%s (pgkit:sort is not supported with pgkit:nest or pgkit:json yet)", fd.Name.Name, nd.public, nd.public)
+				return nil, fmt.Errorf("%s: query %s: pgkit:public %s, want the hidden name pgkit%s (pgkit:sort is not supported with pgkit:nest or pgkit:json yet)", where, fd.Name.Name, nd.public, nd.public)
 			}
 			q, err := planNest(p, method{fd, file}, nd, user)
 			if err == nil {
 				q.sql, err = callSQL(consts, q.call)
 			}
 			if err != nil {
-				return nil, fmt.Errorf("query %s (public %s): %w", fd.Name.Name, nd.public, err)
+				return nil, fmt.Errorf("%s: query %s (public %s): %w", where, fd.Name.Name, nd.public, err)
 			}
 			out = append(out, q)
 		}
@@ -111,9 +115,7 @@ func planNest(p *pkg, m method, d nestDirectives, user []string) (nestQuery, err
 		return q, err
 	} else if isMany {
 		q.many, q.call, q.db, scan = true, s.call, s.db, s.scan
-		if _, ok := s.item.(*ast.UnaryExpr); ok {
-			return q, fmt.Errorf("emit_result_struct_pointers is not supported with pgkit:nest and pgkit:json yet")
-		}
+		_, q.ptr = s.item.(*ast.UnaryExpr)
 		q.row = text(p.fset, s.row.Type)
 		q.empty = emptyStart(p.fset, m.decl)
 	} else {
@@ -125,12 +127,22 @@ func planNest(p *pkg, m method, d nestDirectives, user []string) (nestQuery, err
 			return q, fmt.Errorf("the result is one column (sqlc scans it into %s, not a row struct): select the parent's columns beside it", n)
 		}
 		q.call, q.db, q.row, scan = one.call, one.db, text(p.fset, one.row.Type), one.scan
+		_, q.ptr = one.ret.Results[0].(*ast.UnaryExpr)
 	}
 	if d.nestArg != "" && !q.many {
 		return q, fmt.Errorf("pgkit:nest needs the hidden query to be :many (stage 1 writes :many with pgkit:one or pgkit:opt for one parent)")
 	}
 	lt, ok := p.local[q.row]
 	st, isStruct := lt.typ.(*ast.StructType)
+	if col := rowVar(m.decl); !ok && len(d.json) > 0 && col != "" {
+		// One column: sqlc's row is that column's variable.
+		for _, j := range d.json {
+			if norm(col) != norm(j.column) && !p.isColumnField(col, j.column) {
+				return q, fmt.Errorf("pgkit:json %s: no such result column (the query's one column is %s)", j.column, col)
+			}
+		}
+		return q, fmt.Errorf("pgkit:json %s: the JSON column is the query's only column: select the parent's columns beside it", d.json[0].column)
+	}
 	if !ok || !isStruct {
 		return q, fmt.Errorf("sqlc's row type %s is not a struct of the package", q.row)
 	}
@@ -209,10 +221,10 @@ func planFields(p *pkg, q *nestQuery, st *ast.StructType) error {
 		default:
 			if j, ok := jsonFor(q.d.json, name, tag); ok {
 				if typ != "[]byte" && typ != "json.RawMessage" {
-					return fmt.Errorf("line %d: pgkit:json %s: sqlc typed the column %s, not []byte: is it json or jsonb?", j.line, j.column, typ)
+					return fmt.Errorf("pgkit:json %s: sqlc typed the column %s, not []byte: is it json or jsonb?", j.column, typ)
 				}
 				if jsonUsed[j.column] {
-					return fmt.Errorf("line %d: pgkit:json %s twice", j.line, j.column)
+					return fmt.Errorf("pgkit:json %s twice", j.column)
 				}
 				jsonUsed[j.column] = true
 				q.fields = append(q.fields, outField{name, "[]" + j.typ, tag})
@@ -230,7 +242,7 @@ func planFields(p *pkg, q *nestQuery, st *ast.StructType) error {
 	}
 	for _, j := range q.d.json {
 		if !jsonUsed[j.column] {
-			return fmt.Errorf("line %d: pgkit:json %s: no such result column (the row's fields: %s)", j.line, j.column, fieldNames(st))
+			return fmt.Errorf("pgkit:json %s: no such result column (the row's fields: %s)", j.column, fieldNames(st))
 		}
 	}
 	if nestFld == "" {

@@ -82,14 +82,14 @@ type embedLine struct {
 // of the package whose json tags are the objects' keys.
 type jsonLine struct {
 	column, typ string
-	line        int
 }
 
-// parseNestDirectives checks the directives of the hidden query name.
-func parseNestDirectives(name string, dirs []directive) (nestDirectives, error) {
+// parseNestDirectives checks the directives of the hidden query name,
+// written at where (the user's source file:line, or sqlc's).
+func parseNestDirectives(where, name string, dirs []directive) (nestDirectives, error) {
 	var d nestDirectives
 	bad := func(dr directive, format string, args ...any) error {
-		return fmt.Errorf("query %s (line %d of sqlc's file): pgkit:%s: %s", name, dr.line, dr.verb, fmt.Sprintf(format, args...))
+		return fmt.Errorf("%s: query %s: pgkit:%s: %s", where, name, dr.verb, fmt.Sprintf(format, args...))
 	}
 	for _, dr := range dirs {
 		switch dr.verb {
@@ -130,21 +130,22 @@ func parseNestDirectives(name string, dirs []directive) (nestDirectives, error) 
 			if len(dr.args) != 2 || !ast.IsExported(dr.args[1]) {
 				return d, bad(dr, "want COLUMN TYPE (TYPE an exported struct type of the package), got %q", strings.Join(dr.args, " "))
 			}
-			d.json = append(d.json, jsonLine{dr.args[0], dr.args[1], dr.line})
+			d.json = append(d.json, jsonLine{dr.args[0], dr.args[1]})
 		case "source":
-			// Where stage 1 read the query; errors of stage 2 name sqlc's file.
+			// Where stage 1 read the query; readNests locates it through
+			// sqlc's configuration instead.
 		default:
 			return d, bad(dr, "not supported in a query with pgkit:nest or pgkit:json (known here: public, one, opt, embed, nest, json, source)")
 		}
 	}
 	if d.public == "" {
-		return d, fmt.Errorf("query %s: no pgkit:public line (stage 1 writes one on every hidden query)", name)
+		return d, fmt.Errorf("%s: query %s: no pgkit:public line (stage 1 writes one on every hidden query)", where, name)
 	}
 	if d.one && d.opt {
-		return d, fmt.Errorf("query %s: both pgkit:one and pgkit:opt", name)
+		return d, fmt.Errorf("%s: query %s: both pgkit:one and pgkit:opt", where, name)
 	}
 	if (d.one || d.opt) && d.nestArg == "" {
-		return d, fmt.Errorf("query %s: pgkit:one/pgkit:opt here only with pgkit:nest (a plain :opt is publish.go's)", name)
+		return d, fmt.Errorf("%s: query %s: pgkit:one/pgkit:opt here only with pgkit:nest (a plain :opt is publish.go's)", where, name)
 	}
 	return d, nil
 }

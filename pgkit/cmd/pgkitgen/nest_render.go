@@ -11,11 +11,36 @@ func (q nestQuery) signature(t func(ast.Node) string) (params, results string) {
 	params = publicParams(t, q)
 	switch {
 	case q.d.opt:
-		return params, fmt.Sprintf("(%s, bool, error)", q.pubRow)
+		return params, fmt.Sprintf("(%s, bool, error)", q.result())
 	case q.d.one || !q.many:
-		return params, fmt.Sprintf("(%s, error)", q.pubRow)
+		return params, fmt.Sprintf("(%s, error)", q.result())
 	}
-	return params, fmt.Sprintf("([]%s, error)", q.pubRow)
+	return params, fmt.Sprintf("([]%s, error)", q.result())
+}
+
+// result is the type the public method returns a row as: XRow, or *XRow
+// under emit_result_struct_pointers (as sqlc's own methods do).
+func (q nestQuery) result() string {
+	if q.ptr {
+		return "*" + q.pubRow
+	}
+	return q.pubRow
+}
+
+// zero is the result's zero value; ref turns a row variable into a
+// result.
+func (q nestQuery) zero() string {
+	if q.ptr {
+		return "nil"
+	}
+	return q.pubRow + "{}"
+}
+
+func (q nestQuery) ref(v string) string {
+	if q.ptr {
+		return "&" + v
+	}
+	return v
 }
 
 // streams reports whether the public method has a …Stream: it returns a
@@ -43,7 +68,7 @@ func nestDecls(t func(ast.Node) string, nests []nestQuery, o Options, stream boo
 		case !stream:
 			out = append(out, q.d.public+"("+params+") "+results)
 		case q.streams():
-			out = append(out, q.d.public+o.StreamSuffix+"("+params+") iter.Seq2["+q.pubRow+", error]")
+			out = append(out, q.d.public+o.StreamSuffix+"("+params+") iter.Seq2["+q.result()+", error]")
 		}
 	}
 	return out
@@ -81,7 +106,30 @@ func renderNests(p *pkg, nests []nestQuery, n names, o Options, im *imports, w f
 		}
 		renderNestMethods(q, n, o, w, t)
 	}
+	for _, q := range nests {
+		if q.many && q.d.one {
+			renderNotFound(n, w)
+			break
+		}
+	}
 	return dec.render(im, n, w)
+}
+
+// renderNotFound writes the error a nest query on :one returns without a
+// parent, worded as pgkit's (pgerr.ErrNotFound): "X: not found".
+func renderNotFound(n names, w func(string, ...any)) {
+	w(`// %[1]s is the error of a query, named by it, that found no row:
+// its text is "Query: not found", as pgkit's, and it is pgx.ErrNoRows
+// (which is pgkit's pgerr.ErrNotFound) for errors.Is.
+type %[1]s string
+
+// Error is the query's name and "not found".
+func (e %[1]s) Error() string { return string(e) + ": not found" }
+
+// Unwrap is pgx.ErrNoRows.
+func (e %[1]s) Unwrap() error { return pgx.ErrNoRows }
+
+`, n.notFound)
 }
 
 // renderNestRow writes the public row type.
@@ -271,6 +319,7 @@ func wrap(s string, width int) []string {
 func renderNestMethods(q nestQuery, n names, o Options, w func(string, ...any), t func(ast.Node) string) {
 	params, results := q.signature(t)
 	name, row, db, args := q.d.public, q.pubRow, t(q.db), callArgs(t, q)
+	res, zero := q.result(), q.zero()
 	group := ""
 	if q.child != "" {
 		group = fmt.Sprintf("Rows are grouped by %s, the first column: the query must order by it (rows of one %s that are not consecutive make several items). A row whose %s columns are all NULL (a LEFT JOIN without a match) adds no child: %s is then empty, never nil.", q.key, row, q.d.nestArg, q.childFld)
@@ -278,16 +327,16 @@ func renderNestMethods(q nestQuery, n names, o Options, w func(string, ...any), 
 	switch {
 	case !q.many:
 		q.doc(w, "")
-		w("func (q *Queries) %s(%s) %s {\n\ti, err := %s(%s.QueryRow(%s))\n\tif err != nil {\n\t\treturn %s{}, err\n\t}\n\treturn i, nil\n}\n\n", name, params, results, q.scanFunc(), db, args, row)
+		w("func (q *Queries) %s(%s) %s {\n\ti, err := %s(%s.QueryRow(%s))\n\tif err != nil {\n\t\treturn %s, err\n\t}\n\treturn %s, nil\n}\n\n", name, params, results, q.scanFunc(), db, args, zero, q.ref("i"))
 		return
 	case q.d.one || q.d.opt:
-		notFound := n.own(fmt.Sprintf("return %s{}, fmt.Errorf(\"%s: %%w\", pgx.ErrNoRows)", row, name)) // an argument of w: own it here
+		notFound := fmt.Sprintf("return %s, %s(%q)", zero, n.notFound, name)
 		ok, none := "", notFound
 		if q.d.opt {
-			ok, none = ", true", fmt.Sprintf("return %s{}, false, nil", row)
+			ok, none = ", true", fmt.Sprintf("return %s, false, nil", zero)
 		}
-		fail := fmt.Sprintf("return %s{}%s, err", row, map[bool]string{true: ", false"}[q.d.opt])
-		shape := "pgx.ErrNoRows (pgerr.ErrNotFound) when there is no parent"
+		fail := fmt.Sprintf("return %s%s, err", zero, map[bool]string{true: ", false"}[q.d.opt])
+		shape := fmt.Sprintf("the error %q (pgx.ErrNoRows, pgerr.ErrNotFound) when there is no parent", name+": not found")
 		if q.d.opt {
 			shape = "false and no error when there is no parent"
 		}
@@ -295,31 +344,31 @@ func renderNestMethods(q nestQuery, n names, o Options, w func(string, ...any), 
 		w("func (q *Queries) %s(%s) %s {\n\trows, err := %s.Query(%s)\n\tif err != nil {\n\t\t%s\n\t}\n", name, params, results, db, args, fail)
 		w("\tvar item, next %s\n\tparents := 0\n\terr = %s(rows, func(r %s) bool {\n\t\tparents++\n\t\tif parents == 1 {\n\t\t\titem = r\n\t\t} else {\n\t\t\tnext = r\n\t\t}\n\t\treturn parents == 1\n\t})\n", row, q.groupFunc(), row)
 		w("\tswitch {\n\tcase err != nil:\n\t\t%s\n\tcase parents == 0:\n\t\t%s\n\tcase parents > 1:\n", fail, none)
-		w("\t\terr = fmt.Errorf(\"%s: more than one parent (%s %%v, then %%v)\", item.%s, next.%s)\n", name, q.key, q.key, q.key)
-		w("\t\t%s\n\t}\n\treturn item%s, nil\n}\n\n", fail, ok)
+		w(n.own("\t\terr = fmt.Errorf(\"%s: more than one parent (%s %%v, then %%v)\", item.%s, next.%s)\n"), name, q.key, q.key, q.key)
+		w("\t\t%s\n\t}\n\treturn %s%s, nil\n}\n\n", fail, q.ref("item"), ok)
 		return
 	}
 	// A list, and its stream.
-	start := "var items []" + row
+	start := "var items []" + res
 	if q.empty {
-		start = "items := []" + row + "{}"
+		start = "items := []" + res + "{}"
 	}
 	yield := pickLocal(q.params, "yield", "yieldRow")
 	if q.child != "" {
 		q.doc(w, group)
 		w("func (q *Queries) %s(%s) %s {\n\trows, err := %s.Query(%s)\n\tif err != nil {\n\t\treturn nil, err\n\t}\n\t%s\n", name, params, results, db, args, start)
-		w("\tif err := %s(rows, func(r %s) bool {\n\t\titems = append(items, r)\n\t\treturn true\n\t}); err != nil {\n\t\treturn nil, err\n\t}\n\treturn items, nil\n}\n\n", q.groupFunc(), row)
+		w("\tif err := %s(rows, func(r %s) bool {\n\t\titems = append(items, %s)\n\t\treturn true\n\t}); err != nil {\n\t\treturn nil, err\n\t}\n\treturn items, nil\n}\n\n", q.groupFunc(), row, q.ref("r"))
 		for _, l := range wrap(fmt.Sprintf("%s%s yields %s's parents one at a time, each once its last child arrived: memory holds one parent. Breaking out of the loop closes the rows. An error ends the sequence.", name, o.StreamSuffix, name), 72) {
 			w("// %s\n", l)
 		}
-		w("func (q *Queries) %[1]s%[2]s(%[3]s) iter.Seq2[%[4]s, error] {\n\treturn func(%[5]s func(%[4]s, error) bool) {\n\t\trows, err := %[6]s(%[7]s)\n\t\tif err != nil {\n\t\t\t%[5]s(%[4]s{}, err)\n\t\t\treturn\n\t\t}\n", name, o.StreamSuffix, params, row, yield, n.streamQuery, streamArgs(t, q))
-		w("\t\tif err := %[1]s(rows, func(r %[2]s) bool { return %[3]s(r, nil) }); err != nil {\n\t\t\t%[3]s(%[2]s{}, err)\n\t\t}\n\t}\n}\n\n", q.groupFunc(), row, yield)
+		w("func (q *Queries) %[1]s%[2]s(%[3]s) iter.Seq2[%[4]s, error] {\n\treturn func(%[5]s func(%[4]s, error) bool) {\n\t\trows, err := %[6]s(%[7]s)\n\t\tif err != nil {\n\t\t\t%[5]s(%[8]s, err)\n\t\t\treturn\n\t\t}\n", name, o.StreamSuffix, params, res, yield, n.streamQuery, streamArgs(t, q), zero)
+		w("\t\tif err := %[1]s(rows, func(r %[2]s) bool { return %[3]s(%[5]s, nil) }); err != nil {\n\t\t\t%[3]s(%[4]s, err)\n\t\t}\n\t}\n}\n\n", q.groupFunc(), row, yield, zero, q.ref("r"))
 		return
 	}
 	q.doc(w, "")
 	w("func (q *Queries) %s(%s) %s {\n\trows, err := %s.Query(%s)\n\tif err != nil {\n\t\treturn nil, err\n\t}\n\tdefer rows.Close()\n\t%s\n", name, params, results, db, args, start)
-	w("\tfor rows.Next() {\n\t\ti, err := %s(rows)\n\t\tif err != nil {\n\t\t\treturn nil, err\n\t\t}\n\t\titems = append(items, i)\n\t}\n\tif err := rows.Err(); err != nil {\n\t\treturn nil, err\n\t}\n\treturn items, nil\n}\n\n", q.scanFunc())
+	w("\tfor rows.Next() {\n\t\ti, err := %s(rows)\n\t\tif err != nil {\n\t\t\treturn nil, err\n\t\t}\n\t\titems = append(items, %s)\n\t}\n\tif err := rows.Err(); err != nil {\n\t\treturn nil, err\n\t}\n\treturn items, nil\n}\n\n", q.scanFunc(), q.ref("i"))
 	w("// %[1]s%[2]s yields %[1]s's rows one at a time. Breaking out of the\n// loop closes the rows. An error ends the sequence.\n", name, o.StreamSuffix)
-	w("func (q *Queries) %[1]s%[2]s(%[3]s) iter.Seq2[%[4]s, error] {\n\treturn func(%[5]s func(%[4]s, error) bool) {\n\t\trows, err := %[6]s(%[7]s)\n\t\tif err != nil {\n\t\t\t%[5]s(%[4]s{}, err)\n\t\t\treturn\n\t\t}\n", name, o.StreamSuffix, params, row, yield, n.streamQuery, streamArgs(t, q))
-	w("\t\tdefer rows.Close()\n\t\tfor rows.Next() {\n\t\t\ti, err := %[1]s(rows)\n\t\t\tif err != nil {\n\t\t\t\t%[2]s(%[3]s{}, err)\n\t\t\t\treturn\n\t\t\t}\n\t\t\tif !%[2]s(i, nil) {\n\t\t\t\treturn\n\t\t\t}\n\t\t}\n\t\tif err := rows.Err(); err != nil {\n\t\t\t%[2]s(%[3]s{}, err)\n\t\t}\n\t}\n}\n\n", q.scanFunc(), yield, row)
+	w("func (q *Queries) %[1]s%[2]s(%[3]s) iter.Seq2[%[4]s, error] {\n\treturn func(%[5]s func(%[4]s, error) bool) {\n\t\trows, err := %[6]s(%[7]s)\n\t\tif err != nil {\n\t\t\t%[5]s(%[8]s, err)\n\t\t\treturn\n\t\t}\n", name, o.StreamSuffix, params, res, yield, n.streamQuery, streamArgs(t, q), zero)
+	w("\t\tdefer rows.Close()\n\t\tfor rows.Next() {\n\t\t\ti, err := %[1]s(rows)\n\t\t\tif err != nil {\n\t\t\t\t%[2]s(%[3]s, err)\n\t\t\t\treturn\n\t\t\t}\n\t\t\tif !%[2]s(%[4]s, nil) {\n\t\t\t\treturn\n\t\t\t}\n\t\t}\n\t\tif err := rows.Err(); err != nil {\n\t\t\t%[2]s(%[3]s, err)\n\t\t}\n\t}\n}\n\n", q.scanFunc(), yield, zero, q.ref("i"))
 }

@@ -111,7 +111,7 @@ SELECT t.id, sqlc.embed(c) FROM t LEFT JOIN c ON c.t_id = t.id ORDER BY t.id;
 		"q.db.Query(ctx, pgkitXSQL, id)",
 		"q.db.Query(ctx, pgkitYSQL)",
 		"pgkitStreamQuery(ctx, q.db, pgkitYSQL)",
-		`fmt.Errorf("X: %w", pgx.ErrNoRows)`,
+		`return XRow{}, pgkitNotFound("X")`, // "X: not found", pgx.ErrNoRows
 	} {
 		if !strings.Contains(string(src), want) {
 			t.Errorf("generated file lacks %q:\n%s", want, src)

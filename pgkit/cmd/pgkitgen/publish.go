@@ -75,8 +75,8 @@ func (pb *public) first() *hidden { return pb.variants[0] }
 
 // readHidden parses the doc comment of sqlc's unexported method fd, and
 // returns it as a hidden query when it carries pgkit:public.
-func readHidden(fset *token.FileSet, m method) (*hidden, bool, error) {
-	fd := m.decl
+func readHidden(p *pkg, m method) (*hidden, bool, error) {
+	fset, fd := p.fset, m.decl
 	dirs, user := docLines(fset, fd)
 	if !hasVerb(dirs, "public") || isNestQuery(dirs) {
 		return nil, false, nil // not hidden, or nest.go's (readNests)
@@ -131,7 +131,7 @@ func readHidden(fset *token.FileSet, m method) (*hidden, bool, error) {
 		}
 	}
 	pos := fset.Position(fd.Pos())
-	h.where = fmt.Sprintf("%s:%d", filepath.Base(pos.Filename), pos.Line)
+	h.where = p.sourceOf(fd.Name.Name, fmt.Sprintf("%s:%d", filepath.Base(pos.Filename), pos.Line))
 	if h.source != "" {
 		h.where = h.source
 	}

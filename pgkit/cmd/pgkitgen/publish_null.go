@@ -85,6 +85,24 @@ func retype(p *pkg, t ast.Expr, file *ast.File, nullable bool) (string, error) {
 // underscores (sqlc's last_written is LastWritten).
 func norm(s string) string { return strings.ToLower(strings.ReplaceAll(s, "_", "")) }
 
+// isColumnField reports whether sqlc's field (or single-column variable)
+// f holds the result column col: the name sqlc's rename gives col, else
+// col in camel case.
+func (p *pkg) isColumnField(f, col string) bool {
+	if r, ok := p.rename[col]; ok {
+		return norm(r) == norm(f)
+	}
+	return norm(f) == norm(col)
+}
+
+// String is the annotation as the user wrote it: pgkit:notnull bio.
+func (m nullMark) String() string {
+	if m.nullable {
+		return "pgkit:nullable " + m.name
+	}
+	return "pgkit:notnull " + m.name
+}
+
 // structOf returns the struct the package declares as name, and its file.
 func structOf(p *pkg, name string) (*ast.StructType, *ast.File, bool) {
 	lt, ok := p.local[name]
@@ -113,14 +131,14 @@ func planScan(p *pkg, pb *public, params []string, im *imports) error {
 		}
 		switch {
 		case len(h.columns) > 1:
-			return h.errorf("%d pgkit:column lines for a single-column row", len(h.columns))
+			return h.errorf("%d column overrides (pgkit:nullable, pgkit:notnull) for a single-column row", len(h.columns))
 		case len(h.columns) == 1:
-			if c := h.columns[0]; h.colVar != "" && norm(c.name) != norm(h.colVar) {
-				return h.errorf("pgkit:column %s: no such column; the query's one column is %s", c.name, h.colVar)
+			if c := h.columns[0]; h.colVar != "" && !p.isColumnField(h.colVar, c.name) {
+				return h.errorf("%s: no such column; the query's one column is %s", c, h.colVar)
 			}
 			nt, err := retype(p, h.row.Type, h.file, h.columns[0].nullable)
 			if err != nil {
-				return h.errorf("pgkit:column %s: %v", h.columns[0].name, err)
+				return h.errorf("%s: %v", h.columns[0], err)
 			}
 			if nt != "" {
 				useTime(im, nt)
@@ -168,7 +186,7 @@ func planScan(p *pkg, pb *public, params []string, im *imports) error {
 	for _, c := range h.columns {
 		var match string
 		for _, f := range fieldNames {
-			if norm(f) == norm(c.name) && !contains(embeds, f) {
+			if p.isColumnField(f, c.name) && !contains(embeds, f) {
 				match = f
 			}
 		}
@@ -180,13 +198,13 @@ func planScan(p *pkg, pb *public, params []string, im *imports) error {
 				}
 			}
 			if len(cols) == 0 {
-				return h.errorf("pgkit:column %s: the row has only embeds (%s), no column fields; an embed's nullability is pgkit:embed's", c.name, strings.Join(embeds, ", "))
+				return h.errorf("%s: the row has only embeds (%s), no column fields", c, strings.Join(embeds, ", "))
 			}
-			return h.errorf("pgkit:column %s: the row has no such column field (its fields: %s)", c.name, strings.Join(cols, ", "))
+			return h.errorf("%s: the row has no field for column %s (its fields: %s)", c, c.name, strings.Join(cols, ", "))
 		}
 		nt, err := retype(p, fieldType[match], stFile, c.nullable)
 		if err != nil {
-			return h.errorf("pgkit:column %s (field %s): %v", c.name, match, err)
+			return h.errorf("%s (field %s): %v", c, match, err)
 		}
 		if nt != "" {
 			useTime(im, nt)

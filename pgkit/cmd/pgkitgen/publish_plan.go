@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"go/ast"
 	"regexp"
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -111,21 +110,27 @@ func planPublic(p *pkg, im *imports, claim func(name, why string) error, o Optio
 		if _, ok := pb.rename[text(p.fset, h.row.Type)]; !ok && pb.plan.rowType == pb.name+"Row" {
 			pb.rename[pb.name+"Row"] = pb.name + "Row" // a model row retyped: declared, claimed below
 		}
-		var types []string
+		advice := map[string]string{} // a name it declares → how to free it
 		for _, to := range pb.rename {
-			types = append(types, to)
+			advice[to] = "rename the query"
 		}
 		if pb.first().sort != "" {
 			pb.sortType = pb.name + "Sort"
-			types = append(types, pb.sortType, "Parse"+pb.sortType)
+			for _, ty := range []string{pb.sortType, "Parse" + pb.sortType} {
+				advice[ty] = "rename the query (its sort type is " + pb.sortType + "), or rename the package's " + ty + " (a table's model: with sqlc's rename)"
+			}
 			for _, v := range pb.variants {
-				types = append(types, pb.sortType+camel(v.sort))
+				advice[pb.sortType+camel(v.sort)] = "rename the query or the sort " + v.sort
 			}
 		}
+		var types []string
+		for ty := range advice {
+			types = append(types, ty)
+		}
 		sort.Strings(types)
-		for _, ty := range slices.Compact(types) {
+		for _, ty := range types {
 			if p.taken[ty] {
-				return nil, fmt.Errorf("%s would declare %s, which the package already declares: rename the query", why, ty)
+				return nil, fmt.Errorf("%s: public query %s (from %s) would declare %s, which the package already declares: %s", h.where, pb.name, h.decl.Name.Name, ty, advice[ty])
 			}
 		}
 		if pb.plan.value && p.taken["pgkitValue"] {

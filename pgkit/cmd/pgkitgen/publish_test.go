@@ -100,17 +100,17 @@ type pgkitXRow struct {
 	Total    int64
 }
 ` + hiddenOne("pgkitX", "pgkit:public X\npgkit:column last_written nullable", "pgkitXRow", "&i.LastSeen, &i.Total")
-	publishErr(t, src, "query pgkitX (public X)", "pgkit:column last_written", "no such column field", "its fields: LastSeen, Total")
+	publishErr(t, src, "query pgkitX (public X)", "pgkit:nullable last_written", "the row has no field for column last_written", "its fields: LastSeen, Total")
 	// A column is found with underscores dropped, case-insensitively; an
 	// embed's field is no column.
 	src = twoEmbeds + hiddenOne("pgkitX", "pgkit:public X\npgkit:column author notnull", "pgkitXRow", twoEmbedsScan)
-	publishErr(t, src, "pgkit:column author", "only embeds (Author, Book)")
+	publishErr(t, src, "pgkit:notnull author", "only embeds (Author, Book)")
 	src = `
 type pgkitXRow struct {
 	Amount pgtype.Numeric
 }
 ` + hiddenOne("pgkitX", "pgkit:public X\npgkit:column amount notnull", "pgkitXRow", "&i.Amount")
-	publishErr(t, src, "pgkit:column amount (field Amount)", "pgtype.Numeric has no obvious Go value type")
+	publishErr(t, src, "pgkit:notnull amount (field Amount)", "pgtype.Numeric has no obvious Go value type")
 }
 
 func TestPublishEmbedCountMismatch(t *testing.T) {

@@ -32,6 +32,19 @@ type pkg struct {
 	sent        []sent                  // the statements sqlc's functions send, for warn
 	hidden      []*hidden               // sqlc's methods pgkit+X carrying pgkit:public (publish.go)
 	nests       []nestQuery             // hidden queries with pgkit:nest or pgkit:json lines (nest.go)
+	dir         string                  // the directory pgkitgen was given
+	sites       map[string]querySite    // where the package's queries are written (locate.go)
+	rename      map[string]string       // sqlc's rename: column name → field name
+}
+
+// sourceOf returns where the query name (sqlc's, a hidden one included)
+// is written, as file:line in the user's annotated source when the
+// package's sqlc configuration leads there, else fallback.
+func (p *pkg) sourceOf(name, fallback string) string {
+	if site, ok := p.sites[name]; ok {
+		return fmt.Sprintf("%s:%d", display(p.dir, site.file), site.line)
+	}
+	return fallback
 }
 
 // method is an exported method of Queries, and the file that declares it
@@ -73,7 +86,8 @@ func read(dir, out string) (*pkg, error) {
 		return nil, err
 	}
 	sort.Strings(files)
-	p := &pkg{fset: token.NewFileSet(), taken: map[string]bool{}, methods: map[string]bool{}, local: map[string]localType{}, recvMethods: map[string][]recvMethod{}}
+	p := &pkg{fset: token.NewFileSet(), taken: map[string]bool{}, methods: map[string]bool{}, local: map[string]localType{}, recvMethods: map[string][]recvMethod{},
+		dir: dir, sites: querySites(dir), rename: sqlcRenames(dir)}
 	var sqlc []*ast.File
 	for _, f := range files {
 		if filepath.Base(f) == out || strings.HasSuffix(f, "_test.go") {
@@ -137,7 +151,7 @@ func read(dir, out string) (*pkg, error) {
 		for _, d := range file.Decls {
 			fd, ok := d.(*ast.FuncDecl)
 			if ok && fd.Recv != nil && recvType(fd) == "Queries" && !fd.Name.IsExported() {
-				h, isHidden, err := readHidden(p.fset, method{fd, file})
+				h, isHidden, err := readHidden(p, method{fd, file})
 				if err != nil {
 					return nil, err
 				}

@@ -15,6 +15,7 @@ import (
 // fmt, as sqlc does for queries named Iter or Fmt).
 type names struct {
 	store, streamer, streamQuery string
+	notFound                     string // the not-found error type of nest queries on :one
 	iter, fmt, errors            string
 	publicSQL                    map[string]string // a hidden query's name → its public statement's constant
 }
@@ -54,6 +55,10 @@ func pickNames(p *pkg, o Options) (names, error) {
 	n.streamQuery = "pgkitStreamQuery"
 	for i := 2; p.taken[n.streamQuery]; i++ {
 		n.streamQuery = fmt.Sprintf("pgkitStreamQuery%d", i)
+	}
+	n.notFound = "pgkitNotFound"
+	for i := 2; p.taken[n.notFound]; i++ {
+		n.notFound = fmt.Sprintf("pgkitNotFound%d", i)
 	}
 	n.iter, n.fmt, n.errors = free(p.taken, "iter"), free(p.taken, "fmt"), free(p.taken, "errors")
 	n.publicSQL = map[string]string{}

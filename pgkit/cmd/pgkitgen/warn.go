@@ -85,7 +85,7 @@ func warn(p *pkg, dir string) []string {
 	if len(p.sent) == 0 {
 		return nil
 	}
-	sites := querySites(dir)
+	sites := p.sites
 	var found []warning
 	for _, q := range p.sent {
 		ws := check(p.fset, q, sites, dir)

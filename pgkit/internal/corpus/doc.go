@@ -46,7 +46,9 @@
 //	             nullable single column, a closed batch); sqlc's own methods failing on those NULLs
 //	             (sqlcbug_test.go); pgtype, emit_interface
 //	leftjoinptr  the same under emit_pointers_for_null_types, emit_result_struct_pointers and emit_empty_slices,
-//	             emit_interface off; an :opt of a result pointer (nil when no row); batches of result pointers
+//	             emit_interface off; an :opt of a result pointer (nil when no row); pgkit:nest (:many, :one,
+//	             :opt) and pgkit:json returning *Row and []*Row as sqlc's methods do under the option;
+//	             batches of result pointers
 //	opt          :opt (Row, bool, error) of a model row, a custom row, single columns, INSERT … ON CONFLICT DO
 //	             NOTHING RETURNING (false when skipped; a unique violation and a cancelled context stay errors
 //	             naming the public query), a nullable embed; a typed sort; emit_methods_with_db_argument

@@ -127,6 +127,31 @@ func TestConformance(t *testing.T) {
 				conform.Equal(c, "RatedTitles (notnull: *string and *int32 are string and int32)", titles, []*leftjoinptr.RatedTitlesRow{{Name: "Ada", Title: "Notes", Rating: 5}})
 				return nil
 			}},
+			{Name: "nest and json return pointers (emit_result_struct_pointers)", Read: true, Run: func(c *conform.C, q *leftjoinptr.Queries) error {
+				var s leftjoinptr.Store = q
+				all := conform.Many[*leftjoinptr.AuthorsNestedRow](c, q, "AuthorsNested", c.Ctx)
+				conform.Equal(c, "AuthorsNested", all, []*leftjoinptr.AuthorsNestedRow{
+					{Author: *ada, Books: []leftjoinptr.Book{*notes, *sketch}}, {Author: *bob, Books: []leftjoinptr.Book{}}, {Author: *cy, Books: []leftjoinptr.Book{}},
+				})
+				one, err := s.AuthorNested(c.Ctx, ada.ID)
+				conform.NoErr(c, "AuthorNested", err)
+				conform.Equal(c, "AuthorNested (Ada)", one, &leftjoinptr.AuthorNestedRow{Author: *ada, Books: []leftjoinptr.Book{*notes, *sketch}})
+				one, err = s.AuthorNested(c.Ctx, -1)
+				conform.WantNotFound(c, err, "AuthorNested")
+				if one != nil || err == nil || err.Error() != "AuthorNested: not found" {
+					c.Errorf("AuthorNested (nobody) (%s): %v, %v; want nil and \"AuthorNested: not found\"", c.Mode, one, err)
+				}
+				found, ok := conform.Opt[*leftjoinptr.AuthorNestedFindRow](c, q, "AuthorNestedFind", c.Ctx, bob.ID)
+				conform.Equal(c, "AuthorNestedFind (Bob)", []any{found, ok}, []any{&leftjoinptr.AuthorNestedFindRow{Author: *bob, Books: []leftjoinptr.Book{}}, true})
+				found, ok = conform.Opt[*leftjoinptr.AuthorNestedFindRow](c, q, "AuthorNestedFind", c.Ctx, int64(-1))
+				if ok || found != nil {
+					c.Errorf("AuthorNestedFind (nobody) (%s): %v, %v; want nil, false", c.Mode, found, ok)
+				}
+				titles, err := s.AuthorTitlesJSON(c.Ctx, ada.ID)
+				conform.NoErr(c, "AuthorTitlesJSON", err)
+				conform.Equal(c, "AuthorTitlesJSON (Ada)", titles, &leftjoinptr.AuthorTitlesJSONRow{ID: ada.ID, Titles: []leftjoinptr.Title{{Title: "Notes"}, {Title: "Sketch"}}})
+				return nil
+			}},
 		}
 	})
 }

@@ -1,4 +1,7 @@
-// Package leftjoinptr is a conformance corpus package: nullable embeds and column overrides under emit_pointers_for_null_types and emit_result_struct_pointers, without emit_interface.
+// Package leftjoinptr is a conformance corpus package: nullable embeds,
+// column overrides, pgkit:nest and pgkit:json under
+// emit_pointers_for_null_types and emit_result_struct_pointers, without
+// emit_interface.
 package leftjoinptr
 
 //go:generate go run ../../../cmd/pgkitgen expand -from . -to sql

@@ -4,7 +4,9 @@
 package leftjoinptr
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"iter"
@@ -29,6 +31,10 @@ type Store interface {
 	AuthorsWithBooks(ctx context.Context) ([]*AuthorsWithBooksRow, error)
 	AuthorsWithBooksBatch(ctx context.Context, id []int64) *AuthorsWithBooksBatchBatchResults
 	RatedTitles(ctx context.Context) ([]*RatedTitlesRow, error)
+	AuthorNested(ctx context.Context, id int64) (*AuthorNestedRow, error)
+	AuthorNestedFind(ctx context.Context, id int64) (*AuthorNestedFindRow, bool, error)
+	AuthorTitlesJSON(ctx context.Context, id int64) (*AuthorTitlesJSONRow, error)
+	AuthorsNested(ctx context.Context) ([]*AuthorsNestedRow, error)
 	Streamer
 	// RunInTx runs fn in a transaction on what the Queries run on. On a
 	// pgkit Source (pgkit.Open, pgkit.Wrap, a pgkit transaction) it is
@@ -82,6 +88,7 @@ func (q *Queries) RunInTx(ctx context.Context, fn func(Store) error) error {
 type Streamer interface {
 	AuthorsWithBooksStream(ctx context.Context) iter.Seq2[*AuthorsWithBooksRow, error]
 	RatedTitlesStream(ctx context.Context) iter.Seq2[*RatedTitlesRow, error]
+	AuthorsNestedStream(ctx context.Context) iter.Seq2[*AuthorsNestedRow, error]
 }
 
 // pgkitStreamQuery runs a …Stream method's query. A DB that offers QueryStream
@@ -613,4 +620,442 @@ func pgkitValue[T any](p *T) T {
 		return zero
 	}
 	return *p
+}
+
+// AuthorNestedRow is a row of AuthorNested: the parent's columns and its
+// Books, grouped from consecutive rows with an equal Author.ID.
+type AuthorNestedRow struct {
+	Author Author
+	Books  []Book
+}
+
+// pgkitAuthorNestedSQL is the statement of AuthorNested:
+// sqlc's pgkitAuthorNested, named AuthorNested for pgkit's errors and logs.
+const pgkitAuthorNestedSQL = `-- name: AuthorNested :one
+SELECT authors.id, authors.name, authors.bio, books.id, books.author_id, books.title, books.rating, books.written_at
+FROM authors
+LEFT JOIN books ON books.author_id = authors.id
+WHERE authors.id = $1
+ORDER BY books.id
+`
+
+// pgkitScanAuthorNested scans one row of AuthorNested.
+func pgkitScanAuthorNested(row pgx.Row) (i AuthorNestedRow, child Book, hasChild bool, err error) {
+	var c3 *int64
+	var c4 *int64
+	var c5 *string
+	var c6 **int32
+	var c7 *pgtype.Timestamptz
+	if err = row.Scan(&i.Author.ID, &i.Author.Name, &i.Author.Bio, &c3, &c4, &c5, &c6, &c7); err != nil {
+		return i, child, false, err
+	}
+	if c3 != nil || c4 != nil || c5 != nil || c6 != nil || c7 != nil {
+		if c3 != nil {
+			child.ID = *c3
+		}
+		if c4 != nil {
+			child.AuthorID = *c4
+		}
+		if c5 != nil {
+			child.Title = *c5
+		}
+		if c6 != nil {
+			child.Rating = *c6
+		}
+		if c7 != nil {
+			child.WrittenAt = *c7
+		}
+		hasChild = true
+	}
+	return i, child, hasChild, nil
+}
+
+// pgkitGroupAuthorNested reads rows of AuthorNested and yields one
+// AuthorNestedRow per run of consecutive rows with an equal Author.ID,
+// once its last child arrived; it stops when yield returns false. It
+// closes rows.
+func pgkitGroupAuthorNested(rows pgx.Rows, yield func(AuthorNestedRow) bool) error {
+	defer rows.Close()
+	var cur AuthorNestedRow
+	have := false
+	for rows.Next() {
+		i, child, hasChild, err := pgkitScanAuthorNested(rows)
+		if err != nil {
+			return err
+		}
+		if !have || i.Author.ID != cur.Author.ID {
+			if have && !yield(cur) {
+				return nil
+			}
+			cur, have = i, true
+			cur.Books = []Book{}
+		}
+		if hasChild {
+			cur.Books = append(cur.Books, child)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if have {
+		yield(cur)
+	}
+	return nil
+}
+
+// AuthorNested runs query AuthorNested.
+//
+// Rows are grouped by Author.ID, the first column: the query must order by
+// it (rows of one AuthorNestedRow that are not consecutive make several
+// items). A row whose books columns are all NULL (a LEFT JOIN without a
+// match) adds no child: Books is then empty, never nil. It returns the one
+// parent, the error "AuthorNested: not found" (pgx.ErrNoRows,
+// pgerr.ErrNotFound) when there is no parent, and an error when there are
+// several.
+func (q *Queries) AuthorNested(ctx context.Context, id int64) (*AuthorNestedRow, error) {
+	rows, err := q.db.Query(ctx, pgkitAuthorNestedSQL, id)
+	if err != nil {
+		return nil, err
+	}
+	var item, next AuthorNestedRow
+	parents := 0
+	err = pgkitGroupAuthorNested(rows, func(r AuthorNestedRow) bool {
+		parents++
+		if parents == 1 {
+			item = r
+		} else {
+			next = r
+		}
+		return parents == 1
+	})
+	switch {
+	case err != nil:
+		return nil, err
+	case parents == 0:
+		return nil, pgkitNotFound("AuthorNested")
+	case parents > 1:
+		err = fmt.Errorf("AuthorNested: more than one parent (Author.ID %v, then %v)", item.Author.ID, next.Author.ID)
+		return nil, err
+	}
+	return &item, nil
+}
+
+// AuthorNestedFindRow is a row of AuthorNestedFind: the parent's columns
+// and its Books, grouped from consecutive rows with an equal Author.ID.
+type AuthorNestedFindRow struct {
+	Author Author
+	Books  []Book
+}
+
+// pgkitAuthorNestedFindSQL is the statement of AuthorNestedFind:
+// sqlc's pgkitAuthorNestedFind, named AuthorNestedFind for pgkit's errors and logs.
+const pgkitAuthorNestedFindSQL = `-- name: AuthorNestedFind :opt
+SELECT authors.id, authors.name, authors.bio, books.id, books.author_id, books.title, books.rating, books.written_at
+FROM authors
+LEFT JOIN books ON books.author_id = authors.id
+WHERE authors.id = $1
+ORDER BY books.id
+`
+
+// pgkitScanAuthorNestedFind scans one row of AuthorNestedFind.
+func pgkitScanAuthorNestedFind(row pgx.Row) (i AuthorNestedFindRow, child Book, hasChild bool, err error) {
+	var c3 *int64
+	var c4 *int64
+	var c5 *string
+	var c6 **int32
+	var c7 *pgtype.Timestamptz
+	if err = row.Scan(&i.Author.ID, &i.Author.Name, &i.Author.Bio, &c3, &c4, &c5, &c6, &c7); err != nil {
+		return i, child, false, err
+	}
+	if c3 != nil || c4 != nil || c5 != nil || c6 != nil || c7 != nil {
+		if c3 != nil {
+			child.ID = *c3
+		}
+		if c4 != nil {
+			child.AuthorID = *c4
+		}
+		if c5 != nil {
+			child.Title = *c5
+		}
+		if c6 != nil {
+			child.Rating = *c6
+		}
+		if c7 != nil {
+			child.WrittenAt = *c7
+		}
+		hasChild = true
+	}
+	return i, child, hasChild, nil
+}
+
+// pgkitGroupAuthorNestedFind reads rows of AuthorNestedFind and yields one
+// AuthorNestedFindRow per run of consecutive rows with an equal Author.ID,
+// once its last child arrived; it stops when yield returns false. It
+// closes rows.
+func pgkitGroupAuthorNestedFind(rows pgx.Rows, yield func(AuthorNestedFindRow) bool) error {
+	defer rows.Close()
+	var cur AuthorNestedFindRow
+	have := false
+	for rows.Next() {
+		i, child, hasChild, err := pgkitScanAuthorNestedFind(rows)
+		if err != nil {
+			return err
+		}
+		if !have || i.Author.ID != cur.Author.ID {
+			if have && !yield(cur) {
+				return nil
+			}
+			cur, have = i, true
+			cur.Books = []Book{}
+		}
+		if hasChild {
+			cur.Books = append(cur.Books, child)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if have {
+		yield(cur)
+	}
+	return nil
+}
+
+// AuthorNestedFind runs query AuthorNestedFind.
+//
+// Rows are grouped by Author.ID, the first column: the query must order by
+// it (rows of one AuthorNestedFindRow that are not consecutive make
+// several items). A row whose books columns are all NULL (a LEFT JOIN
+// without a match) adds no child: Books is then empty, never nil. It
+// returns the one parent, false and no error when there is no parent, and
+// an error when there are several.
+func (q *Queries) AuthorNestedFind(ctx context.Context, id int64) (*AuthorNestedFindRow, bool, error) {
+	rows, err := q.db.Query(ctx, pgkitAuthorNestedFindSQL, id)
+	if err != nil {
+		return nil, false, err
+	}
+	var item, next AuthorNestedFindRow
+	parents := 0
+	err = pgkitGroupAuthorNestedFind(rows, func(r AuthorNestedFindRow) bool {
+		parents++
+		if parents == 1 {
+			item = r
+		} else {
+			next = r
+		}
+		return parents == 1
+	})
+	switch {
+	case err != nil:
+		return nil, false, err
+	case parents == 0:
+		return nil, false, nil
+	case parents > 1:
+		err = fmt.Errorf("AuthorNestedFind: more than one parent (Author.ID %v, then %v)", item.Author.ID, next.Author.ID)
+		return nil, false, err
+	}
+	return &item, true, nil
+}
+
+// AuthorTitlesJSONRow is a row of AuthorTitlesJSON.
+type AuthorTitlesJSONRow struct {
+	ID     int64
+	Titles []Title
+}
+
+// pgkitAuthorTitlesJSONSQL is the statement of AuthorTitlesJSON:
+// sqlc's pgkitAuthorTitlesJSON, named AuthorTitlesJSON for pgkit's errors and logs.
+const pgkitAuthorTitlesJSONSQL = `-- name: AuthorTitlesJSON :one
+SELECT a.id, coalesce((SELECT json_agg(json_build_object('title', b.title) ORDER BY b.id) FROM books b WHERE b.author_id = a.id), '[]')::json AS titles
+FROM authors a
+WHERE a.id = $1
+`
+
+// pgkitScanAuthorTitlesJSON scans one row of AuthorTitlesJSON.
+func pgkitScanAuthorTitlesJSON(row pgx.Row) (i AuthorTitlesJSONRow, err error) {
+	var j1 []byte
+	if err = row.Scan(&i.ID, &j1); err != nil {
+		return i, err
+	}
+	if i.Titles, err = pgkitJSONTitle(j1); err != nil {
+		err = fmt.Errorf("AuthorTitlesJSON: column titles: %w", err)
+		return i, err
+	}
+	return i, nil
+}
+
+// AuthorTitlesJSON runs query AuthorTitlesJSON.
+func (q *Queries) AuthorTitlesJSON(ctx context.Context, id int64) (*AuthorTitlesJSONRow, error) {
+	i, err := pgkitScanAuthorTitlesJSON(q.db.QueryRow(ctx, pgkitAuthorTitlesJSONSQL, id))
+	if err != nil {
+		return nil, err
+	}
+	return &i, nil
+}
+
+// AuthorsNestedRow is a row of AuthorsNested: the parent's columns and its
+// Books, grouped from consecutive rows with an equal Author.ID.
+type AuthorsNestedRow struct {
+	Author Author
+	Books  []Book
+}
+
+// pgkitAuthorsNestedSQL is the statement of AuthorsNested:
+// sqlc's pgkitAuthorsNested, named AuthorsNested for pgkit's errors and logs.
+const pgkitAuthorsNestedSQL = `-- name: AuthorsNested :many
+SELECT authors.id, authors.name, authors.bio, books.id, books.author_id, books.title, books.rating, books.written_at
+FROM authors
+LEFT JOIN books ON books.author_id = authors.id
+ORDER BY authors.id, books.id
+`
+
+// pgkitScanAuthorsNested scans one row of AuthorsNested.
+func pgkitScanAuthorsNested(row pgx.Row) (i AuthorsNestedRow, child Book, hasChild bool, err error) {
+	var c3 *int64
+	var c4 *int64
+	var c5 *string
+	var c6 **int32
+	var c7 *pgtype.Timestamptz
+	if err = row.Scan(&i.Author.ID, &i.Author.Name, &i.Author.Bio, &c3, &c4, &c5, &c6, &c7); err != nil {
+		return i, child, false, err
+	}
+	if c3 != nil || c4 != nil || c5 != nil || c6 != nil || c7 != nil {
+		if c3 != nil {
+			child.ID = *c3
+		}
+		if c4 != nil {
+			child.AuthorID = *c4
+		}
+		if c5 != nil {
+			child.Title = *c5
+		}
+		if c6 != nil {
+			child.Rating = *c6
+		}
+		if c7 != nil {
+			child.WrittenAt = *c7
+		}
+		hasChild = true
+	}
+	return i, child, hasChild, nil
+}
+
+// pgkitGroupAuthorsNested reads rows of AuthorsNested and yields one
+// AuthorsNestedRow per run of consecutive rows with an equal Author.ID,
+// once its last child arrived; it stops when yield returns false. It
+// closes rows.
+func pgkitGroupAuthorsNested(rows pgx.Rows, yield func(AuthorsNestedRow) bool) error {
+	defer rows.Close()
+	var cur AuthorsNestedRow
+	have := false
+	for rows.Next() {
+		i, child, hasChild, err := pgkitScanAuthorsNested(rows)
+		if err != nil {
+			return err
+		}
+		if !have || i.Author.ID != cur.Author.ID {
+			if have && !yield(cur) {
+				return nil
+			}
+			cur, have = i, true
+			cur.Books = []Book{}
+		}
+		if hasChild {
+			cur.Books = append(cur.Books, child)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if have {
+		yield(cur)
+	}
+	return nil
+}
+
+// AuthorsNested lists every author with their books (pgkit:nest under
+// emit_result_struct_pointers: []*AuthorsNestedRow).
+//
+// Rows are grouped by Author.ID, the first column: the query must order by
+// it (rows of one AuthorsNestedRow that are not consecutive make several
+// items). A row whose books columns are all NULL (a LEFT JOIN without a
+// match) adds no child: Books is then empty, never nil.
+func (q *Queries) AuthorsNested(ctx context.Context) ([]*AuthorsNestedRow, error) {
+	rows, err := q.db.Query(ctx, pgkitAuthorsNestedSQL)
+	if err != nil {
+		return nil, err
+	}
+	items := []*AuthorsNestedRow{}
+	if err := pgkitGroupAuthorsNested(rows, func(r AuthorsNestedRow) bool {
+		items = append(items, &r)
+		return true
+	}); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+// AuthorsNestedStream yields AuthorsNested's parents one at a time, each
+// once its last child arrived: memory holds one parent. Breaking out of
+// the loop closes the rows. An error ends the sequence.
+func (q *Queries) AuthorsNestedStream(ctx context.Context) iter.Seq2[*AuthorsNestedRow, error] {
+	return func(yield func(*AuthorsNestedRow, error) bool) {
+		rows, err := pgkitStreamQuery(ctx, q.db, pgkitAuthorsNestedSQL)
+		if err != nil {
+			yield(nil, err)
+			return
+		}
+		if err := pgkitGroupAuthorsNested(rows, func(r AuthorsNestedRow) bool { return yield(&r, nil) }); err != nil {
+			yield(nil, err)
+		}
+	}
+}
+
+// pgkitNotFound is the error of a query, named by it, that found no row:
+// its text is "Query: not found", as pgkit's, and it is pgx.ErrNoRows
+// (which is pgkit's pgerr.ErrNotFound) for errors.Is.
+type pgkitNotFound string
+
+// Error is the query's name and "not found".
+func (e pgkitNotFound) Error() string { return string(e) + ": not found" }
+
+// Unwrap is pgx.ErrNoRows.
+func (e pgkitNotFound) Unwrap() error { return pgx.ErrNoRows }
+
+// pgkitJSONTitle decodes a JSON array of Title objects, as json_agg(t) of a row
+// writes it, each key one of Title's json tags: every field's key must be
+// there and no other. SQL NULL, JSON null and [] are an empty slice.
+func pgkitJSONTitle(b []byte) ([]Title, error) {
+	if len(b) == 0 || string(b) == "null" {
+		return []Title{}, nil
+	}
+	var raw []struct {
+		F0 json.RawMessage `json:"title"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&raw); err != nil {
+		return nil, fmt.Errorf("decode []Title: %w", err)
+	}
+	out := make([]Title, len(raw))
+	for k := range raw {
+		r, v := &raw[k], &out[k]
+		if err := errors.Join(
+			pgkitJSONValue(r.F0, &v.Title, "title"),
+		); err != nil {
+			return nil, fmt.Errorf("decode []Title: element %d: %w", k, err)
+		}
+	}
+	return out, nil
+}
+
+// pgkitJSONValue decodes the value of key into dst with encoding/json.
+func pgkitJSONValue(raw json.RawMessage, dst any, key string) error {
+	if raw == nil {
+		return fmt.Errorf("key %q missing", key)
+	}
+	if err := json.Unmarshal(raw, dst); err != nil {
+		return fmt.Errorf("key %q: %w", key, err)
+	}
+	return nil
 }

@@ -70,3 +70,34 @@ LEFT JOIN books ON books.author_id = authors.id
 WHERE authors.id = @id
 ORDER BY books.id
 LIMIT 1;
+
+-- name: AuthorsNested :many
+-- pgkit:nest books
+-- AuthorsNested lists every author with their books (pgkit:nest under
+-- emit_result_struct_pointers: []*AuthorsNestedRow).
+SELECT sqlc.embed(authors), sqlc.embed(books)
+FROM authors
+LEFT JOIN books ON books.author_id = authors.id
+ORDER BY authors.id, books.id;
+
+-- name: AuthorNested :one
+-- pgkit:nest books
+SELECT sqlc.embed(authors), sqlc.embed(books)
+FROM authors
+LEFT JOIN books ON books.author_id = authors.id
+WHERE authors.id = @id
+ORDER BY books.id;
+
+-- name: AuthorNestedFind :opt
+-- pgkit:nest books
+SELECT sqlc.embed(authors), sqlc.embed(books)
+FROM authors
+LEFT JOIN books ON books.author_id = authors.id
+WHERE authors.id = @id
+ORDER BY books.id;
+
+-- name: AuthorTitlesJSON :one
+-- pgkit:json titles Title
+SELECT a.id, coalesce((SELECT json_agg(json_build_object('title', b.title) ORDER BY b.id) FROM books b WHERE b.author_id = a.id), '[]')::json AS titles
+FROM authors a
+WHERE a.id = @id;

@@ -86,6 +86,100 @@ func (q *Queries) pgkitAuthorFind(ctx context.Context, id int64) (*Author, error
 	return &i, err
 }
 
+const pgkitAuthorNested = `-- name: pgkitAuthorNested :many
+SELECT authors.id, authors.name, authors.bio, books.id, books.author_id, books.title, books.rating, books.written_at
+FROM authors
+LEFT JOIN books ON books.author_id = authors.id
+WHERE authors.id = $1
+ORDER BY books.id
+`
+
+type pgkitAuthorNestedRow struct {
+	Author Author
+	Book   Book
+}
+
+// pgkit:public AuthorNested
+// pgkit:one
+// pgkit:embed authors notnull
+// pgkit:embed books nullable
+// pgkit:nest books Books
+func (q *Queries) pgkitAuthorNested(ctx context.Context, id int64) ([]*pgkitAuthorNestedRow, error) {
+	rows, err := q.db.Query(ctx, pgkitAuthorNested, id)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []*pgkitAuthorNestedRow{}
+	for rows.Next() {
+		var i pgkitAuthorNestedRow
+		if err := rows.Scan(
+			&i.Author.ID,
+			&i.Author.Name,
+			&i.Author.Bio,
+			&i.Book.ID,
+			&i.Book.AuthorID,
+			&i.Book.Title,
+			&i.Book.Rating,
+			&i.Book.WrittenAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, &i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const pgkitAuthorNestedFind = `-- name: pgkitAuthorNestedFind :many
+SELECT authors.id, authors.name, authors.bio, books.id, books.author_id, books.title, books.rating, books.written_at
+FROM authors
+LEFT JOIN books ON books.author_id = authors.id
+WHERE authors.id = $1
+ORDER BY books.id
+`
+
+type pgkitAuthorNestedFindRow struct {
+	Author Author
+	Book   Book
+}
+
+// pgkit:public AuthorNestedFind
+// pgkit:opt
+// pgkit:embed authors notnull
+// pgkit:embed books nullable
+// pgkit:nest books Books
+func (q *Queries) pgkitAuthorNestedFind(ctx context.Context, id int64) ([]*pgkitAuthorNestedFindRow, error) {
+	rows, err := q.db.Query(ctx, pgkitAuthorNestedFind, id)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []*pgkitAuthorNestedFindRow{}
+	for rows.Next() {
+		var i pgkitAuthorNestedFindRow
+		if err := rows.Scan(
+			&i.Author.ID,
+			&i.Author.Name,
+			&i.Author.Bio,
+			&i.Book.ID,
+			&i.Book.AuthorID,
+			&i.Book.Title,
+			&i.Book.Rating,
+			&i.Book.WrittenAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, &i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const pgkitAuthorProfile = `-- name: pgkitAuthorProfile :one
 SELECT authors.id, authors.name, authors.bio, profiles.author_id, profiles.website, profiles.since
 FROM authors
@@ -141,6 +235,26 @@ func (q *Queries) pgkitAuthorStats(ctx context.Context, authorID int64) (*pgkitA
 	return &i, err
 }
 
+const pgkitAuthorTitlesJSON = `-- name: pgkitAuthorTitlesJSON :one
+SELECT a.id, coalesce((SELECT json_agg(json_build_object('title', b.title) ORDER BY b.id) FROM books b WHERE b.author_id = a.id), '[]')::json AS titles
+FROM authors a
+WHERE a.id = $1
+`
+
+type pgkitAuthorTitlesJSONRow struct {
+	ID     int64
+	Titles []byte
+}
+
+// pgkit:public AuthorTitlesJSON
+// pgkit:json titles Title
+func (q *Queries) pgkitAuthorTitlesJSON(ctx context.Context, id int64) (*pgkitAuthorTitlesJSONRow, error) {
+	row := q.db.QueryRow(ctx, pgkitAuthorTitlesJSON, id)
+	var i pgkitAuthorTitlesJSONRow
+	err := row.Scan(&i.ID, &i.Titles)
+	return &i, err
+}
+
 const pgkitAuthorWithBook = `-- name: pgkitAuthorWithBook :one
 SELECT authors.id, authors.name, authors.bio, books.id, books.author_id, books.title, books.rating, books.written_at
 FROM authors
@@ -174,6 +288,53 @@ func (q *Queries) pgkitAuthorWithBook(ctx context.Context, id int64) (*pgkitAuth
 		&i.Book.WrittenAt,
 	)
 	return &i, err
+}
+
+const pgkitAuthorsNested = `-- name: pgkitAuthorsNested :many
+SELECT authors.id, authors.name, authors.bio, books.id, books.author_id, books.title, books.rating, books.written_at
+FROM authors
+LEFT JOIN books ON books.author_id = authors.id
+ORDER BY authors.id, books.id
+`
+
+type pgkitAuthorsNestedRow struct {
+	Author Author
+	Book   Book
+}
+
+// pgkit:public AuthorsNested
+// pgkit:embed authors notnull
+// pgkit:embed books nullable
+// pgkit:nest books Books
+// AuthorsNested lists every author with their books (pgkit:nest under
+// emit_result_struct_pointers: []*AuthorsNestedRow).
+func (q *Queries) pgkitAuthorsNested(ctx context.Context) ([]*pgkitAuthorsNestedRow, error) {
+	rows, err := q.db.Query(ctx, pgkitAuthorsNested)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []*pgkitAuthorsNestedRow{}
+	for rows.Next() {
+		var i pgkitAuthorsNestedRow
+		if err := rows.Scan(
+			&i.Author.ID,
+			&i.Author.Name,
+			&i.Author.Bio,
+			&i.Book.ID,
+			&i.Book.AuthorID,
+			&i.Book.Title,
+			&i.Book.Rating,
+			&i.Book.WrittenAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, &i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const pgkitAuthorsWithBooks = `-- name: pgkitAuthorsWithBooks :many

@@ -120,6 +120,9 @@ func TestConformance(t *testing.T) {
 				conform.Equal(c, "GetAuthorWithBooks (no books)", got, nest.GetAuthorWithBooksRow{ID: cy.ID, Name: "Cy", Books: []nest.Book{}})
 				_, err = q.GetAuthorWithBooks(c.Ctx, -1)
 				conform.WantNotFound(c, err, "GetAuthorWithBooks")
+				if err != nil && err.Error() != "GetAuthorWithBooks: not found" {
+					c.Errorf("GetAuthorWithBooks (%s) without a parent: %q, want pgkit's wording \"GetAuthorWithBooks: not found\"", c.Mode, err)
+				}
 				return nil
 			}},
 			{Name: "zero or one parent", Read: true, Run: func(c *conform.C, q *nest.Queries) error {

@@ -376,8 +376,9 @@ func pgkitGroupGetAuthorWithBooks(rows pgx.Rows, yield func(GetAuthorWithBooksRo
 // (rows of one GetAuthorWithBooksRow that are not consecutive make several
 // items). A row whose b columns are all NULL (a LEFT JOIN without a match)
 // adds no child: Books is then empty, never nil. It returns the one
-// parent, pgx.ErrNoRows (pgerr.ErrNotFound) when there is no parent, and
-// an error when there are several.
+// parent, the error "GetAuthorWithBooks: not found" (pgx.ErrNoRows,
+// pgerr.ErrNotFound) when there is no parent, and an error when there are
+// several.
 func (q *Queries) GetAuthorWithBooks(ctx context.Context, id int64) (GetAuthorWithBooksRow, error) {
 	rows, err := q.db.Query(ctx, pgkitGetAuthorWithBooksSQL, id)
 	if err != nil {
@@ -398,7 +399,7 @@ func (q *Queries) GetAuthorWithBooks(ctx context.Context, id int64) (GetAuthorWi
 	case err != nil:
 		return GetAuthorWithBooksRow{}, err
 	case parents == 0:
-		return GetAuthorWithBooksRow{}, fmt.Errorf("GetAuthorWithBooks: %w", pgx.ErrNoRows)
+		return GetAuthorWithBooksRow{}, pgkitNotFound("GetAuthorWithBooks")
 	case parents > 1:
 		err = fmt.Errorf("GetAuthorWithBooks: more than one parent (ID %v, then %v)", item.ID, next.ID)
 		return GetAuthorWithBooksRow{}, err
@@ -747,6 +748,17 @@ func (q *Queries) ListBooksByTitleWithAuthorStream(ctx context.Context) iter.Seq
 		}
 	}
 }
+
+// pgkitNotFound is the error of a query, named by it, that found no row:
+// its text is "Query: not found", as pgkit's, and it is pgx.ErrNoRows
+// (which is pgkit's pgerr.ErrNotFound) for errors.Is.
+type pgkitNotFound string
+
+// Error is the query's name and "not found".
+func (e pgkitNotFound) Error() string { return string(e) + ": not found" }
+
+// Unwrap is pgx.ErrNoRows.
+func (e pgkitNotFound) Unwrap() error { return pgx.ErrNoRows }
 
 // pgkitJSONBook decodes a JSON array of Book objects, as json_agg(t) of a row
 // writes it, each key one of Book's json tags: every field's key must be

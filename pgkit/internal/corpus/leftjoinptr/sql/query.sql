@@ -93,3 +93,46 @@ LEFT JOIN books ON books.author_id = authors.id
 WHERE authors.id = @id
 ORDER BY books.id
 LIMIT 1;
+
+-- name: pgkitAuthorsNested :many
+-- pgkit:public AuthorsNested
+-- pgkit:embed authors notnull
+-- pgkit:embed books nullable
+-- pgkit:nest books Books
+-- AuthorsNested lists every author with their books (pgkit:nest under
+-- emit_result_struct_pointers: []*AuthorsNestedRow).
+SELECT sqlc.embed(authors), sqlc.embed(books)
+FROM authors
+LEFT JOIN books ON books.author_id = authors.id
+ORDER BY authors.id, books.id;
+
+-- name: pgkitAuthorNested :many
+-- pgkit:public AuthorNested
+-- pgkit:one
+-- pgkit:embed authors notnull
+-- pgkit:embed books nullable
+-- pgkit:nest books Books
+SELECT sqlc.embed(authors), sqlc.embed(books)
+FROM authors
+LEFT JOIN books ON books.author_id = authors.id
+WHERE authors.id = @id
+ORDER BY books.id;
+
+-- name: pgkitAuthorNestedFind :many
+-- pgkit:public AuthorNestedFind
+-- pgkit:opt
+-- pgkit:embed authors notnull
+-- pgkit:embed books nullable
+-- pgkit:nest books Books
+SELECT sqlc.embed(authors), sqlc.embed(books)
+FROM authors
+LEFT JOIN books ON books.author_id = authors.id
+WHERE authors.id = @id
+ORDER BY books.id;
+
+-- name: pgkitAuthorTitlesJSON :one
+-- pgkit:public AuthorTitlesJSON
+-- pgkit:json titles Title
+SELECT a.id, coalesce((SELECT json_agg(json_build_object('title', b.title) ORDER BY b.id) FROM books b WHERE b.author_id = a.id), '[]')::json AS titles
+FROM authors a
+WHERE a.id = @id;
