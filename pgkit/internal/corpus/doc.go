@@ -5,7 +5,8 @@
 // leftjoinptr, opt, sorts, nest) keeps its query.sql in source form, as a
 // user writes it, and its expanded sql/ beside it, which sqlc reads.
 // TestGenerate regenerates every one (expanding first where generate.go
-// does) and compares it, the expanded SQL too, with what is committed; each package's TestConformance runs its queries pooled,
+// does) and compares it, the expanded SQL too, with what is committed;
+// each package's TestConformance runs its queries pooled,
 // multiplexed, inside WithTx (each step in a savepoint) and through
 // Pipeline and Gather (package conform), comparing every :many with its
 // …Stream row for row and checking pgerr's typed errors.
