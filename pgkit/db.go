@@ -233,7 +233,7 @@ func (d *DB) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
 	c, err := d.acquire(ctx)
 	if err != nil {
 		cancel()
-		return errBatch{d.roleErr(pgerr.Map(ctx, "", err))}
+		return errBatch{d.roleErr(pgerr.Map(ctx, batchSQL(b), err))}
 	}
 	br := &boundBatch{BatchResults: batchOn(ctx, c, b, c), cancel: cancel}
 	if d.role != nil {

@@ -229,6 +229,16 @@ func (b *mappedBatch) Tx() pgx.Tx { return b.br.Tx() }
 // errBatch is a batch that could not be sent (no connection).
 type errBatch struct{ err error }
 
+// batchSQL is the statement an error of the whole batch b is named
+// after: its first query's (a generated batch queues one statement many
+// times), or "" for an empty batch.
+func batchSQL(b *pgx.Batch) string {
+	if b == nil || len(b.QueuedQueries) == 0 {
+		return ""
+	}
+	return b.QueuedQueries[0].SQL
+}
+
 func (b errBatch) Exec() (pgconn.CommandTag, error) { return pgconn.CommandTag{}, b.err }
 func (b errBatch) Query() (pgx.Rows, error)         { return nil, b.err }
 func (b errBatch) QueryRow() pgx.Row                { return errRow{b.err} }
