@@ -103,6 +103,17 @@ func (c Cursor) String() string {
 	return strconv.FormatInt(c.CreatedAt.UnixMicro(), 10) + "." + strconv.FormatInt(c.ID, 10)
 }
 
+// Bounds of a cursor's time, in Unix microseconds: years 1 to 9999. A
+// page only returns times in them, and PostgreSQL (4713 BC to 294276 AD)
+// and pgx's encoding (microseconds from 2000 in an int64) hold them all.
+const (
+	minCursorMicros = -62135596800000000 // 0001-01-01T00:00:00Z
+	maxCursorMicros = 253402300799999999 // 9999-12-31T23:59:59.999999Z
+)
+
+// cursorTime reports whether micros is a time a cursor may carry.
+func cursorTime(micros int64) bool { return micros >= minCursorMicros && micros <= maxCursorMicros }
+
 // ParseCursor decodes Cursor.String's form; "" is the zero cursor.
 func ParseCursor(s string) (Cursor, error) {
 	if s == "" {
@@ -111,7 +122,7 @@ func ParseCursor(s string) (Cursor, error) {
 	ts, id, ok := strings.Cut(s, ".")
 	micros, err1 := strconv.ParseInt(ts, 10, 64)
 	n, err2 := strconv.ParseInt(id, 10, 64)
-	if !ok || err1 != nil || err2 != nil || n <= 0 {
+	if !ok || err1 != nil || err2 != nil || n <= 0 || !cursorTime(micros) {
 		return Cursor{}, fmt.Errorf("%w: want <microseconds>.<id> as returned in a page", ErrInvalidCursor)
 	}
 	return Cursor{CreatedAt: time.UnixMicro(micros).UTC(), ID: n}, nil

@@ -65,7 +65,7 @@ func ParseReviewCursor(s string) (ReviewCursor, error) {
 	rating, err1 := strconv.ParseInt(parts[0], 10, 16)
 	micros, err2 := strconv.ParseInt(parts[1], 10, 64)
 	id, err3 := strconv.ParseInt(parts[2], 10, 64)
-	if err1 != nil || err2 != nil || err3 != nil || id <= 0 {
+	if err1 != nil || err2 != nil || err3 != nil || id <= 0 || !cursorTime(micros) {
 		return ReviewCursor{}, bad
 	}
 	return ReviewCursor{Rating: int16(rating), CreatedAt: time.UnixMicro(micros).UTC(), ID: id}, nil

@@ -141,9 +141,27 @@ func TestListReviewsRefusals(t *testing.T) {
 	if err != nil || page.Reviews == nil || len(page.Reviews) != 0 || page.Next != nil {
 		t.Errorf("unknown product: %+v, %v; want an empty page", page, err)
 	}
-	for _, s := range []string{"1", "1.2", "x.1.2", "1.2.0", "1.2.-3", "99999.1.2", "1.2.3.4"} {
+	for _, s := range []string{"1", "1.2", "x.1.2", "1.2.0", "1.2.-3", "99999.1.2", "1.2.3.4", "5.-210866803200000001.1", "5.-9223372036854775808.1", "5.9223372036854775807.1", "5.253402300800000000.1"} {
 		if _, err := shop.ParseReviewCursor(s); !errors.Is(err, shop.ErrInvalidCursor) {
 			t.Errorf("cursor %q: %v, want ErrInvalidCursor", s, err)
+		}
+	}
+}
+
+// TestParseCursorBounds: a product page cursor whose time is outside the
+// years 1 to 9999 (which PostgreSQL or pgx's encoding cannot hold, or
+// wraps) is refused as invalid, as is any other malformed cursor; the
+// bounds themselves and the cursor of a real page pass.
+func TestParseCursorBounds(t *testing.T) {
+	for _, s := range []string{"-210866803200000001.1", "-9223372036854775808.1", "9223372036854775807.1", "253402300800000000.1", "-62135596800000001.1", "x.1", "1.0", "1"} {
+		if _, err := shop.ParseCursor(s); !errors.Is(err, shop.ErrInvalidCursor) {
+			t.Errorf("cursor %q: %v, want ErrInvalidCursor", s, err)
+		}
+	}
+	for _, s := range []string{"-62135596800000000.1", "253402300799999999.7", "1767225600000000.3"} {
+		c, err := shop.ParseCursor(s)
+		if err != nil || c.String() != s {
+			t.Errorf("cursor %q: %v, %v; want it back", s, c, err)
 		}
 	}
 }
