@@ -263,6 +263,10 @@ func (s *stmt) optionalEdits(names []annotation) ([]edit, error) {
 			return nil, q.errorf(p.line, "optional parameter %s is in a group negated by NOT (line %d) that holds more than its term %s, so NOT would negate the test that skips the term when %s is NULL: write the condition without NOT around the group (NOT (a OR b) as NOT a AND NOT b), or make the group hold the term alone (NOT (%s) AND …)",
 				p.name, s.code[not].line, s.text(term[0], term[1]), p.name, s.text(term[0], term[1]))
 		}
+		if at, why, bad := s.turnsAround(p.first, term, r); bad {
+			return nil, q.errorf(p.line, "optional parameter %s is in %s (line %d): skipping its term %s when %s is NULL would not drop a filter there but could narrow the result or turn it around; write the condition so that the term stands in the query's own WHERE, or make %s required",
+				p.name, why, s.code[at].line, s.text(term[0], term[1]), p.name, p.name)
+		}
 		if !terms[term] {
 			terms[term] = true
 			order = append(order, term)
@@ -289,4 +293,57 @@ func (s *stmt) optionalEdits(names []annotation) ([]edit, error) {
 // narg is sqlc's nullable parameter name with its cast.
 func narg(name, typ string) string {
 	return "sqlc.narg('" + strings.ReplaceAll(name, "'", "''") + "')::" + typ
+}
+
+// turnsAround reports whether skipping the term t (of region r) of the
+// parameter at pos could narrow the result rather than widen it, naming
+// the construct and its token: a CASE's WHEN (a skipped test picks the
+// THEN branch), or a subquery whose rows count against the outer query
+// (NOT EXISTS, NOT IN, ALL, a scalar subquery compared in a condition, or
+// any subquery whose outer term is negated or in a WHEN). Subqueries in
+// EXISTS, IN, ANY or SOME, in FROM, JOIN or a CTE, and in the select list
+// only widen when a term of theirs is skipped.
+func (s *stmt) turnsAround(pos int, t [2]int, r region) (int, string, bool) {
+	if r.start >= 0 && s.code[r.start].kw("when") {
+		return r.start, "a CASE's WHEN", true
+	}
+	for o := s.outer[pos]; o >= 0; o = s.outer[o] {
+		if !s.code[o].is("(") || o+1 >= len(s.code) {
+			continue
+		}
+		if first := s.code[o+1]; !first.kw("select") && !first.kw("with") && !first.kw("values") {
+			continue
+		}
+		var prev, before tok
+		if o >= 1 {
+			prev = s.code[o-1]
+		}
+		if o >= 2 {
+			before = s.code[o-2]
+		}
+		switch {
+		case (prev.kw("exists") || prev.kw("in")) && before.kw("not"):
+			return o - 2, "a NOT " + strings.ToUpper(prev.Text) + " subquery", true
+		case prev.kw("all"):
+			return o - 1, "an ALL subquery", true
+		}
+		term, outer, _, inCondition := s.termOf(o)
+		if !inCondition {
+			continue // a derived table, a CTE or the select list: only widens
+		}
+		term, not, ok := s.negatedTerm(term, outer)
+		if !ok {
+			return not, "a subquery negated by NOT", true
+		}
+		if s.code[term[0]].kw("not") {
+			return term[0], "a subquery negated by NOT", true
+		}
+		if outer.start >= 0 && s.code[outer.start].kw("when") {
+			return outer.start, "a subquery in a CASE's WHEN", true
+		}
+		if !prev.kw("exists") && !prev.kw("in") && !prev.kw("any") && !prev.kw("some") && !prev.kw("from") && !prev.kw("join") && !prev.kw("lateral") && !prev.kw("as") && !prev.is(",") {
+			return o, "a scalar subquery compared in a condition", true
+		}
+	}
+	return 0, "", false
 }
