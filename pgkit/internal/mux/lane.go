@@ -44,8 +44,8 @@ type lane struct {
 	orphans      []*request            // statements whose Prepare the broken connection lost: never sent
 	eqb          pgx.ExtendedQueryBuilder
 	batch        []*request
-	arena        []byte // readItem's scratch for row values
-	ends         []int
+	slab         []byte  // row values, see slab.go
+	ends         []int32 // where each value in slab ends, see slab.go
 }
 
 func (l *lane) poke() {

@@ -135,9 +135,13 @@ type Mux struct {
 	pipelined atomic.Int64
 	writes    atomic.Int64
 
-	mu       sync.Mutex
-	queue    []*request // admitted, not yet taken by a lane
-	pending  int        // admitted, not yet answered: at most maxLanes × depth
+	mu    sync.Mutex
+	queue []*request // admitted, not yet taken by a lane
+	// pending: admitted, not yet answered, at most maxLanes × depth;
+	// raised under mu only, lowered anywhere (a lane answers without mu
+	// unless callers wait for room: see answerDirect).
+	pending  atomic.Int64
+	waiting  atomic.Int32 // len(waitq), for answerDirect
 	lanes    []*lane
 	idle     []*lane // lanes waiting for work
 	starting int
@@ -207,6 +211,7 @@ func (m *Mux) Close() {
 		close(w.ch) // not granted: the waiter returns errClosed
 	}
 	m.waitq = nil
+	m.waiting.Store(0)
 	m.mu.Unlock()
 }
 
