@@ -216,30 +216,49 @@ func (m *Mux) grant() {
 	}
 }
 
-// answer hands req its result; m.mu is held.
+// answer hands req its result; m.mu is held. The slot is freed before
+// the caller is woken, so that a caller with its answer never finds its
+// own slot still taken (a caller that asks again at once would wait for
+// room, and fail if the lane that answered it were held up).
 func (m *Mux) answer(req *request, res result) {
 	req.res = res
 	req.finished.Store(true)
-	req.done <- struct{}{}
 	m.release()
+	m.wake(req)
 }
 
 // answerDirect is answer for a lane, without m.mu: taken only when
 // callers wait for room, so that answers are not a lock every statement
 // passes through. A caller that starts to wait as the slot is freed sees
 // either the lower pending (waitForRoom's grant) or is seen here
-// (waiting): both are sequentially consistent atomics.
+// (waiting): both are sequentially consistent atomics. The slot is freed
+// before the caller is woken, as in answer.
 func (m *Mux) answerDirect(req *request, res result) {
 	req.res = res
 	req.finished.Store(true)
-	req.done <- struct{}{}
 	m.pending.Add(-1)
 	if m.waiting.Load() > 0 {
 		m.mu.Lock()
 		m.grant()
 		m.mu.Unlock()
 	}
+	m.wake(req)
 }
+
+// wake hands the caller of req the result set on it. Nothing of the
+// answer may come after it: the caller may at once reuse req, and ask
+// again.
+func (m *Mux) wake(req *request) {
+	req.done <- struct{}{}
+	if testHookWoken != nil {
+		testHookWoken()
+	}
+}
+
+// testHookWoken, when set (by tests only, before any statement), runs
+// after a caller is woken with its answer: a test holds the answering
+// goroutine there to look at what the caller finds.
+var testHookWoken func()
 
 // planSweep makes sure the queue's statements that no lane takes within
 // the acquire timeout fail then (sweep); m.mu is held. Admitted does not
