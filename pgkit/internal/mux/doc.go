@@ -43,7 +43,8 @@
 // which would take Mux.mu off the path, are not built.
 //
 // The files, by job: mux.go (the Mux, its configuration and counters),
-// admit.go (callers: admission, waiting, answers), lane.go (a lane's
+// admit.go (callers: admission, waiting, answers), sweep.go (the bound
+// on waiting to be taken by a lane), lane.go (a lane's
 // life and loop), write.go (encoding and the writer), read.go (reading
 // results), stmts.go (prepared statements per connection, plan
 // generations; statements refused because they would change a shared

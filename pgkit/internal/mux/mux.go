@@ -83,7 +83,9 @@ type Config struct {
 	// no room and no lane for AcquireTimeout.
 	Exhausted func() error
 	// AcquireTimeout bounds how long a statement waits to be admitted and
-	// taken by a lane; negative: as long as its context allows.
+	// taken by a lane, but for one a lane has room for, which waits for
+	// the result that lane is reading (sweep.go); negative: as long as
+	// its context allows.
 	AcquireTimeout time.Duration
 	// Lanes caps the connections used at once. Default: DefaultConns of
 	// the pool's MaxConns; never more than MaxConns−1.
