@@ -3,6 +3,8 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"fmt"
+	"go/ast"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -259,6 +261,23 @@ func (s querySite) find(re *regexp.Regexp) int {
 		}
 	}
 	return s.line
+}
+
+// sourceOf returns where the query name (sqlc's, a hidden one included)
+// is written, as file:line in the user's annotated source when the
+// package's sqlc configuration leads there, else fallback.
+func (p *pkg) sourceOf(name, fallback string) string {
+	if site, ok := p.sites[name]; ok {
+		return fmt.Sprintf("%s:%d", display(p.dir, site.file), site.line)
+	}
+	return fallback
+}
+
+// whereIs returns where the query of sqlc's method fd is written, for
+// errors: sourceOf, else fd's file:line in sqlc's output.
+func (p *pkg) whereIs(fd *ast.FuncDecl) string {
+	pos := p.fset.Position(fd.Pos())
+	return p.sourceOf(fd.Name.Name, fmt.Sprintf("%s:%d", filepath.Base(pos.Filename), pos.Line))
 }
 
 // display is path as the user would name it: relative to the directory

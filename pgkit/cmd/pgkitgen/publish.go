@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"go/ast"
 	"go/token"
-	"path/filepath"
 	"strconv"
 	"strings"
 )
@@ -73,13 +72,14 @@ type public struct {
 // first is the public method's default variant, whose shape all share.
 func (pb *public) first() *hidden { return pb.variants[0] }
 
-// readHidden parses the doc comment of sqlc's unexported method fd, and
-// returns it as a hidden query when it carries pgkit:public.
-func readHidden(p *pkg, m method) (*hidden, bool, error) {
+// readHidden reads sqlc's unexported method m, its doc comment split
+// into dirs and user (docLines, not a nest query's: read gives those to
+// readNests), and returns it as a hidden query when it carries
+// pgkit:public.
+func readHidden(p *pkg, m method, dirs []directive, user []string) (*hidden, bool, error) {
 	fset, fd := p.fset, m.decl
-	dirs, user := docLines(fset, fd)
-	if !hasVerb(dirs, "public") || isNestQuery(dirs) {
-		return nil, false, nil // not hidden, or nest.go's (readNests)
+	if !hasVerb(dirs, "public") {
+		return nil, false, nil // not hidden
 	}
 	h := &hidden{method: m, doc: user}
 	var errs []string
@@ -130,8 +130,7 @@ func readHidden(p *pkg, m method) (*hidden, bool, error) {
 			h.nest = append(h.nest, line)
 		}
 	}
-	pos := fset.Position(fd.Pos())
-	h.where = p.sourceOf(fd.Name.Name, fmt.Sprintf("%s:%d", filepath.Base(pos.Filename), pos.Line))
+	h.where = p.whereIs(fd)
 	if h.source != "" {
 		h.where = h.source
 	}
