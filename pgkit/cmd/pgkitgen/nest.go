@@ -76,7 +76,7 @@ type nestMethod struct {
 // read found, in their order.
 func readNests(p *pkg, ms []nestMethod) ([]nestQuery, error) {
 	var out []nestQuery
-	consts := stmtConsts(p)
+	consts, _ := stmtConsts(p)
 	for _, m := range ms {
 		fd := m.decl
 		where := p.whereIs(fd)

@@ -187,11 +187,14 @@ func (h *hidden) shape(fset *token.FileSet) error {
 
 // findSQL fills in each hidden query's statement from sqlc's constant.
 func findSQL(p *pkg, hs []*hidden) error {
-	consts := stmtConsts(p)
+	consts, _ := stmtConsts(p)
 	for _, h := range hs {
-		sql, err := callSQL(consts, h.call)
+		var sql string
+		var err error
 		if h.batch != nil {
 			sql, err = batchSQL(consts, h)
+		} else {
+			sql, err = callSQL(consts, h.call)
 		}
 		if err != nil {
 			return h.errorf("%v", err)
@@ -218,22 +221,27 @@ func callSQL(consts map[string]string, call *ast.CallExpr) (string, error) {
 	return sql, nil
 }
 
-// stmtConsts returns the string constants of the package, by name.
-func stmtConsts(p *pkg) map[string]string {
-	consts := map[string]string{}
+// stmtConsts returns the string literals sqlc's files name (the
+// statements its methods run), by name, and where each is declared; for
+// publish.go, nest.go and warn.go alike.
+func stmtConsts(p *pkg) (map[string]string, map[string]token.Pos) {
+	consts, at := map[string]string{}, map[string]token.Pos{}
 	for _, f := range p.files {
 		for _, d := range f.Decls {
 			gd, ok := d.(*ast.GenDecl)
-			if !ok || gd.Tok != token.CONST {
+			if !ok {
 				continue
 			}
 			for _, s := range gd.Specs {
-				vs := s.(*ast.ValueSpec)
+				vs, ok := s.(*ast.ValueSpec)
+				if !ok {
+					continue
+				}
 				for i, n := range vs.Names {
 					if i < len(vs.Values) {
 						if lit, ok := vs.Values[i].(*ast.BasicLit); ok && lit.Kind == token.STRING {
 							if v, err := strconv.Unquote(lit.Value); err == nil {
-								consts[n.Name] = v
+								consts[n.Name], at[n.Name] = v, n.Pos()
 							}
 						}
 					}
@@ -241,7 +249,7 @@ func stmtConsts(p *pkg) map[string]string {
 			}
 		}
 	}
-	return consts
+	return consts, at
 }
 
 // publicKind is the command of h as the user wrote it: opt, one or many.

@@ -76,8 +76,8 @@ func read(dir, out string) (*pkg, error) {
 		return nil, err
 	}
 	sort.Strings(files)
-	p := &pkg{fset: token.NewFileSet(), taken: map[string]bool{}, methods: map[string]bool{}, local: map[string]localType{}, recvMethods: map[string][]recvMethod{},
-		dir: dir, sites: querySites(dir), rename: sqlcRenames(dir)}
+	p := &pkg{fset: token.NewFileSet(), taken: map[string]bool{}, methods: map[string]bool{}, local: map[string]localType{}, recvMethods: map[string][]recvMethod{}, dir: dir}
+	p.sites, p.rename = readConfig(dir)
 	var sqlc []*ast.File
 	for _, f := range files {
 		if filepath.Base(f) == out || strings.HasSuffix(f, "_test.go") {
