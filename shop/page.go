@@ -129,9 +129,10 @@ func ParseCursor(s string) (Cursor, error) {
 }
 
 // trimPage cuts items, fetched one longer than a page of n, to the page,
-// and returns the cursor of the next page when there is one. Items stay
-// non-nil (an empty list encodes as []).
-func trimPage[T any](items []T, n int32, cursor func(T) Cursor) ([]T, *Cursor) {
+// and returns the cursor of the next page when there is one (a Cursor, or
+// ListReviews' ReviewCursor). Items stay non-nil (an empty list encodes as
+// []).
+func trimPage[T, C any](items []T, n int32, cursor func(T) C) ([]T, *C) {
 	if items == nil {
 		return []T{}, nil
 	}

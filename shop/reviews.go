@@ -99,22 +99,10 @@ func ListReviews(ctx context.Context, src pgkit.DBTX, req ReviewsRequest) (Revie
 		return ReviewsPage{}, fmt.Errorf("list reviews: %w", err)
 	}
 	var page ReviewsPage
-	page.Reviews, page.Next = trimReviews(reviews, req.Limit)
+	page.Reviews, page.Next = trimPage(reviews, req.Limit, func(r db.Review) ReviewCursor {
+		return ReviewCursor{Rating: r.Rating, CreatedAt: r.CreatedAt, ID: r.ReviewID}
+	})
 	return page, nil
-}
-
-// trimReviews cuts reviews, fetched one longer than a page of n, to the
-// page, and returns the cursor of the next page when there is one.
-func trimReviews(reviews []db.Review, n int32) ([]db.Review, *ReviewCursor) {
-	if reviews == nil {
-		return []db.Review{}, nil
-	}
-	if len(reviews) <= int(n) {
-		return reviews, nil
-	}
-	reviews = reviews[:n]
-	last := reviews[len(reviews)-1]
-	return reviews, &ReviewCursor{Rating: last.Rating, CreatedAt: last.CreatedAt, ID: last.ReviewID}
 }
 
 // invalidSort is the refusal of a sort ListReviews does not know, in

@@ -3,6 +3,8 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"fmt"
+	"go/ast"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -41,19 +43,27 @@ type sqlcConfig struct {
 	Overrides any               `yaml:"overrides"` // version 2's overrides.go.rename (a list in version 1)
 }
 
-// sqlcRenames returns sqlc's rename map (column or table name → Go name)
-// for the package in dir: the global one (version 1's rename, version 2's
-// overrides.go.rename) and the package's gen.go.rename over it. It is nil
-// without a configuration.
-func sqlcRenames(dir string) map[string]string {
+// readConfig reads sqlc's configuration for the package in dir once, for
+// where its queries are written (querySites) and its renames
+// (sqlcRenames). Both are nil without a configuration: warnings then name
+// Go files.
+func readConfig(dir string) (map[string]querySite, map[string]string) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
-		return nil
+		return nil, nil
 	}
 	root, cfg := findConfig(abs)
 	if cfg == nil {
-		return nil
+		return nil, nil
 	}
+	return querySites(abs, root, cfg), sqlcRenames(abs, root, cfg)
+}
+
+// sqlcRenames returns sqlc's rename map (column or table name → Go name)
+// for the package in abs, of the configuration cfg in root: the global
+// one (version 1's rename, version 2's overrides.go.rename) and the
+// package's gen.go.rename over it.
+func sqlcRenames(abs, root string, cfg *sqlcConfig) map[string]string {
 	out := map[string]string{}
 	for k, v := range cfg.Rename {
 		out[k] = v
@@ -108,18 +118,9 @@ type querySite struct {
 
 var nameLine = regexp.MustCompile(`^--\s*name:\s*(\w+)\s+:\w+`)
 
-// querySites indexes the queries of the sqlc package in dir by name, from
-// the query files sqlc's configuration gives it. It returns nil when no
-// configuration or query file is found: warnings then name Go files.
-func querySites(dir string) map[string]querySite {
-	abs, err := filepath.Abs(dir)
-	if err != nil {
-		return nil
-	}
-	root, cfg := findConfig(abs)
-	if cfg == nil {
-		return nil
-	}
+// querySites indexes the queries of the sqlc package in abs by name, from
+// the query files the configuration cfg in root gives it.
+func querySites(abs, root string, cfg *sqlcConfig) map[string]querySite {
 	var queries []string
 	for _, s := range cfg.SQL {
 		if samePath(filepath.Join(root, s.Gen.Go.Out), abs) {
@@ -259,6 +260,23 @@ func (s querySite) find(re *regexp.Regexp) int {
 		}
 	}
 	return s.line
+}
+
+// sourceOf returns where the query name (sqlc's, a hidden one included)
+// is written, as file:line in the user's annotated source when the
+// package's sqlc configuration leads there, else fallback.
+func (p *pkg) sourceOf(name, fallback string) string {
+	if site, ok := p.sites[name]; ok {
+		return fmt.Sprintf("%s:%d", display(p.dir, site.file), site.line)
+	}
+	return fallback
+}
+
+// whereIs returns where the query of sqlc's method fd is written, for
+// errors: sourceOf, else fd's file:line in sqlc's output.
+func (p *pkg) whereIs(fd *ast.FuncDecl) string {
+	pos := p.fset.Position(fd.Pos())
+	return p.sourceOf(fd.Name.Name, fmt.Sprintf("%s:%d", filepath.Base(pos.Filename), pos.Line))
 }
 
 // display is path as the user would name it: relative to the directory

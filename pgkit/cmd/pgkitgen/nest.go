@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"go/ast"
 	"go/token"
-	"path/filepath"
 	"strings"
 )
 
@@ -65,51 +64,44 @@ type typeCopy struct {
 	file     *ast.File
 }
 
-// readNests finds the hidden queries with pgkit:nest or pgkit:json lines
-// and plans their public methods.
-func readNests(p *pkg) ([]nestQuery, error) {
+// nestMethod is one of sqlc's hidden methods pgkit+X with pgkit:nest or
+// pgkit:json lines, its doc comment split (docLines), as read found it.
+type nestMethod struct {
+	method
+	dirs []directive
+	user []string
+}
+
+// readNests plans the public methods of the hidden nest and json queries
+// read found, in their order.
+func readNests(p *pkg, ms []nestMethod) ([]nestQuery, error) {
 	var out []nestQuery
-	consts := stmtConsts(p)
-	for _, file := range p.files {
-		for _, d := range file.Decls {
-			fd, ok := d.(*ast.FuncDecl)
-			if !ok || fd.Recv == nil || recvType(fd) != "Queries" || !strings.HasPrefix(fd.Name.Name, "pgkit") {
-				continue
-			}
-			dirs, user := docLines(p.fset, fd)
-			if !isNestQuery(dirs) {
-				continue
-			}
-			pos := p.fset.Position(fd.Pos())
-			where := p.sourceOf(fd.Name.Name, fmt.Sprintf("%s:%d", filepath.Base(pos.Filename), pos.Line))
-			nd, err := parseNestDirectives(where, fd.Name.Name, dirs)
-			if err != nil {
-				return nil, err
-			}
-			if fd.Name.Name != "pgkit"+nd.public {
-				return nil, fmt.Errorf("%s: query %s: pgkit:public %s, want the hidden name pgkit%s (pgkit:sort is not supported with pgkit:nest or pgkit:json yet)", where, fd.Name.Name, nd.public, nd.public)
-			}
-			q, err := planNest(p, method{fd, file}, nd, user)
-			if err == nil {
-				q.sql, err = callSQL(consts, q.call)
-			}
-			if err != nil {
-				return nil, fmt.Errorf("%s: query %s (public %s): %w", where, fd.Name.Name, nd.public, err)
-			}
-			out = append(out, q)
+	consts, _ := stmtConsts(p)
+	for _, m := range ms {
+		fd := m.decl
+		where := p.whereIs(fd)
+		nd, err := parseNestDirectives(where, fd.Name.Name, m.dirs)
+		if err != nil {
+			return nil, err
 		}
+		if fd.Name.Name != "pgkit"+nd.public {
+			return nil, fmt.Errorf("%s: query %s: pgkit:public %s, want the hidden name pgkit%s (pgkit:sort is not supported with pgkit:nest or pgkit:json yet)", where, fd.Name.Name, nd.public, nd.public)
+		}
+		q, err := planNest(p, m.method, nd, m.user)
+		if err == nil {
+			q.sql, err = callSQL(consts, q.call)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: query %s (public %s): %w", where, fd.Name.Name, nd.public, err)
+		}
+		out = append(out, q)
 	}
 	return out, nil
 }
 
 // planNest recognises sqlc's method and plans the public one.
 func planNest(p *pkg, m method, d nestDirectives, user []string) (nestQuery, error) {
-	q := nestQuery{method: m, d: d, user: user, pubRow: d.public + "Row"}
-	for _, f := range m.decl.Type.Params.List {
-		for _, n := range f.Names {
-			q.params = append(q.params, n.Name)
-		}
-	}
+	q := nestQuery{method: m, d: d, user: user, pubRow: d.public + "Row", params: paramNames(m.decl)}
 	var scan *ast.CallExpr
 	if s, isMany, err := manyQuery(p.fset, m); err != nil {
 		return q, err
@@ -184,7 +176,11 @@ func emptyStart(fset *token.FileSet, fd *ast.FuncDecl) bool {
 // planFields builds the public row's fields and the scan targets: the
 // nest embed becomes the child slice, JSON columns typed slices.
 func planFields(p *pkg, q *nestQuery, st *ast.StructType) error {
-	embeds := embedFields(q.targets)
+	var exprs []string
+	for _, t := range q.targets {
+		exprs = append(exprs, t.expr)
+	}
+	embeds := embedFields(exprs)
 	nestFld := ""
 	if q.d.nestArg != "" {
 		f, err := nestEmbedField(q.d, embeds)
@@ -274,12 +270,13 @@ func planFields(p *pkg, q *nestQuery, st *ast.StructType) error {
 }
 
 // embedFields returns the fields of sqlc's row that are embeds (scanned
-// as &i.F.G), in scan order.
-func embedFields(targets []scanTarget) []string {
+// as &i.F.G), in scan order, from the scan targets' text; for nest.go's
+// planFields and publish_null.go's planScan alike.
+func embedFields(targets []string) []string {
 	var out []string
 	seen := map[string]bool{}
 	for _, t := range targets {
-		parts := strings.Split(strings.TrimPrefix(t.expr, "&i."), ".")
+		parts := strings.Split(strings.TrimPrefix(t, "&i."), ".")
 		if len(parts) == 2 && !seen[parts[0]] {
 			seen[parts[0]] = true
 			out = append(out, parts[0])
@@ -363,7 +360,7 @@ func jsonCase(field, like string) string {
 		}
 		return b.String()
 	case like[0] >= 'a' && like[0] <= 'z':
-		return strings.ToLower(field[:1]) + field[1:]
+		return lowerFirst(field)
 	}
 	return field
 }

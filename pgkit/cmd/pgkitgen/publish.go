@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"go/ast"
 	"go/token"
-	"path/filepath"
 	"strconv"
 	"strings"
 )
@@ -73,13 +72,14 @@ type public struct {
 // first is the public method's default variant, whose shape all share.
 func (pb *public) first() *hidden { return pb.variants[0] }
 
-// readHidden parses the doc comment of sqlc's unexported method fd, and
-// returns it as a hidden query when it carries pgkit:public.
-func readHidden(p *pkg, m method) (*hidden, bool, error) {
+// readHidden reads sqlc's unexported method m, its doc comment split
+// into dirs and user (docLines, not a nest query's: read gives those to
+// readNests), and returns it as a hidden query when it carries
+// pgkit:public.
+func readHidden(p *pkg, m method, dirs []directive, user []string) (*hidden, bool, error) {
 	fset, fd := p.fset, m.decl
-	dirs, user := docLines(fset, fd)
-	if !hasVerb(dirs, "public") || isNestQuery(dirs) {
-		return nil, false, nil // not hidden, or nest.go's (readNests)
+	if !hasVerb(dirs, "public") {
+		return nil, false, nil // not hidden
 	}
 	h := &hidden{method: m, doc: user}
 	var errs []string
@@ -130,8 +130,7 @@ func readHidden(p *pkg, m method) (*hidden, bool, error) {
 			h.nest = append(h.nest, line)
 		}
 	}
-	pos := fset.Position(fd.Pos())
-	h.where = p.sourceOf(fd.Name.Name, fmt.Sprintf("%s:%d", filepath.Base(pos.Filename), pos.Line))
+	h.where = p.whereIs(fd)
 	if h.source != "" {
 		h.where = h.source
 	}
@@ -188,11 +187,14 @@ func (h *hidden) shape(fset *token.FileSet) error {
 
 // findSQL fills in each hidden query's statement from sqlc's constant.
 func findSQL(p *pkg, hs []*hidden) error {
-	consts := stmtConsts(p)
+	consts, _ := stmtConsts(p)
 	for _, h := range hs {
-		sql, err := callSQL(consts, h.call)
+		var sql string
+		var err error
 		if h.batch != nil {
 			sql, err = batchSQL(consts, h)
+		} else {
+			sql, err = callSQL(consts, h.call)
 		}
 		if err != nil {
 			return h.errorf("%v", err)
@@ -219,22 +221,27 @@ func callSQL(consts map[string]string, call *ast.CallExpr) (string, error) {
 	return sql, nil
 }
 
-// stmtConsts returns the string constants of the package, by name.
-func stmtConsts(p *pkg) map[string]string {
-	consts := map[string]string{}
+// stmtConsts returns the string literals sqlc's files name (the
+// statements its methods run), by name, and where each is declared; for
+// publish.go, nest.go and warn.go alike.
+func stmtConsts(p *pkg) (map[string]string, map[string]token.Pos) {
+	consts, at := map[string]string{}, map[string]token.Pos{}
 	for _, f := range p.files {
 		for _, d := range f.Decls {
 			gd, ok := d.(*ast.GenDecl)
-			if !ok || gd.Tok != token.CONST {
+			if !ok {
 				continue
 			}
 			for _, s := range gd.Specs {
-				vs := s.(*ast.ValueSpec)
+				vs, ok := s.(*ast.ValueSpec)
+				if !ok {
+					continue
+				}
 				for i, n := range vs.Names {
 					if i < len(vs.Values) {
 						if lit, ok := vs.Values[i].(*ast.BasicLit); ok && lit.Kind == token.STRING {
 							if v, err := strconv.Unquote(lit.Value); err == nil {
-								consts[n.Name] = v
+								consts[n.Name], at[n.Name] = v, n.Pos()
 							}
 						}
 					}
@@ -242,7 +249,7 @@ func stmtConsts(p *pkg) map[string]string {
 			}
 		}
 	}
-	return consts
+	return consts, at
 }
 
 // publicKind is the command of h as the user wrote it: opt, one or many.

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"go/ast"
+	"slices"
 	"strings"
 )
 
@@ -164,14 +165,7 @@ func planScan(p *pkg, pb *public, params []string, im *imports) error {
 	}
 	// The row's fields, their new types, and its embeds in scan order.
 	changed := map[string]string{}
-	var embeds []string
-	embedType := map[string]string{}
-	for _, a := range h.scan.Args {
-		sel := scanField(a)
-		if len(sel) == 2 && !contains(embeds, sel[0]) {
-			embeds = append(embeds, sel[0])
-		}
-	}
+	embeds := embedFields(plan.targets)
 	if len(h.embeds) > 0 && len(h.embeds) != len(embeds) {
 		return h.errorf("%d pgkit:embed lines, but sqlc's row has %d embeds (%s)", len(h.embeds), len(embeds), strings.Join(embeds, ", "))
 	}
@@ -186,14 +180,14 @@ func planScan(p *pkg, pb *public, params []string, im *imports) error {
 	for _, c := range h.columns {
 		var match string
 		for _, f := range fieldNames {
-			if p.isColumnField(f, c.name) && !contains(embeds, f) {
+			if p.isColumnField(f, c.name) && !slices.Contains(embeds, f) {
 				match = f
 			}
 		}
 		if match == "" {
 			var cols []string
 			for _, f := range fieldNames {
-				if !contains(embeds, f) {
+				if !slices.Contains(embeds, f) {
 					cols = append(cols, f)
 				}
 			}
@@ -216,7 +210,6 @@ func planScan(p *pkg, pb *public, params []string, im *imports) error {
 			continue
 		}
 		et := text(p.fset, fieldType[e])
-		embedType[e] = et
 		changed[e] = "*" + et
 		if err := planNullEmbed(p, h, &plan, e, et, params, im); err != nil {
 			return err
@@ -314,15 +307,6 @@ func structDecl(p *pkg, name, doc string, st *ast.StructType, changed map[string
 	}
 	b.WriteString("}\n\n")
 	return b.String()
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func lowerFirst(s string) string {

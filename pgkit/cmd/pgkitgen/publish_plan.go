@@ -86,12 +86,7 @@ func planPublic(p *pkg, im *imports, claim func(name, why string) error, o Optio
 				return nil, err
 			}
 		}
-		var params []string
-		for _, f := range h.decl.Type.Params.List {
-			for _, n := range f.Names {
-				params = append(params, n.Name)
-			}
-		}
+		params := paramNames(h.decl)
 		if h.batch != nil {
 			params = append(params, batchLocals...)
 		}

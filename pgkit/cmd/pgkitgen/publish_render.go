@@ -27,11 +27,7 @@ func newSite(p *pkg, pb *public, n names) site {
 	t := func(x ast.Node) string { return text(p.fset, x) }
 	rn := renamer(pb.rename)
 	s := site{pb: pb, params: rn(fields(t, h.decl.Type.Params)), db: t(h.db), ctx: t(h.call.Args[0]), item: t(h.item), fmt: n.fmt}
-	for _, f := range h.decl.Type.Params.List {
-		for _, nm := range f.Names {
-			s.names = append(s.names, nm.Name)
-		}
-	}
+	s.names = paramNames(h.decl)
 	for _, a := range h.call.Args[2:] {
 		s.args += ", " + t(a)
 	}

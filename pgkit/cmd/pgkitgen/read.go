@@ -37,16 +37,6 @@ type pkg struct {
 	rename      map[string]string       // sqlc's rename: column name → field name
 }
 
-// sourceOf returns where the query name (sqlc's, a hidden one included)
-// is written, as file:line in the user's annotated source when the
-// package's sqlc configuration leads there, else fallback.
-func (p *pkg) sourceOf(name, fallback string) string {
-	if site, ok := p.sites[name]; ok {
-		return fmt.Sprintf("%s:%d", display(p.dir, site.file), site.line)
-	}
-	return fallback
-}
-
 // method is an exported method of Queries, and the file that declares it
 // (whose imports its types refer to).
 type method struct {
@@ -86,8 +76,8 @@ func read(dir, out string) (*pkg, error) {
 		return nil, err
 	}
 	sort.Strings(files)
-	p := &pkg{fset: token.NewFileSet(), taken: map[string]bool{}, methods: map[string]bool{}, local: map[string]localType{}, recvMethods: map[string][]recvMethod{},
-		dir: dir, sites: querySites(dir), rename: sqlcRenames(dir)}
+	p := &pkg{fset: token.NewFileSet(), taken: map[string]bool{}, methods: map[string]bool{}, local: map[string]localType{}, recvMethods: map[string][]recvMethod{}, dir: dir}
+	p.sites, p.rename = readConfig(dir)
 	var sqlc []*ast.File
 	for _, f := range files {
 		if filepath.Base(f) == out || strings.HasSuffix(f, "_test.go") {
@@ -147,11 +137,19 @@ func read(dir, out string) (*pkg, error) {
 		}
 	}
 	p.sent = collect(p) // before manyQuery renames row variables
+	var nests []nestMethod
 	for _, file := range sqlc {
 		for _, d := range file.Decls {
 			fd, ok := d.(*ast.FuncDecl)
 			if ok && fd.Recv != nil && recvType(fd) == "Queries" && !fd.Name.IsExported() {
-				h, isHidden, err := readHidden(p, method{fd, file})
+				dirs, user := docLines(p.fset, fd)
+				if isNestQuery(dirs) { // nest.go's, planned below
+					if strings.HasPrefix(fd.Name.Name, "pgkit") {
+						nests = append(nests, nestMethod{method{fd, file}, dirs, user})
+					}
+					continue
+				}
+				h, isHidden, err := readHidden(p, method{fd, file}, dirs, user)
 				if err != nil {
 					return nil, err
 				}
@@ -182,7 +180,7 @@ func read(dir, out string) (*pkg, error) {
 		}
 	}
 	var err2 error
-	if p.nests, err2 = readNests(p); err2 != nil {
+	if p.nests, err2 = readNests(p, nests); err2 != nil {
 		return nil, err2
 	}
 	sort.Slice(p.queries, func(i, j int) bool { return p.queries[i].decl.Name.Name < p.queries[j].decl.Name.Name })
@@ -363,15 +361,22 @@ func manyQuery(fset *token.FileSet, m method) (stream, bool, error) {
 	if text(fset, s.elem) != want {
 		return bad(fmt.Sprintf("it appends a %s to a []%s", want, text(fset, s.elem)))
 	}
-	for _, f := range fd.Type.Params.List {
-		for _, n := range f.Names {
-			s.params = append(s.params, n.Name)
-		}
-	}
+	s.params = paramNames(fd)
 	// The stream declares its own row variable, i, whatever sqlc named it
 	// (a single-column query names it after the column, which could be yield).
 	renameVar(s.row.Names[0].Name, "i", s.row, s.scan, s.item)
 	return s, true, nil
+}
+
+// paramNames returns the names of fd's parameters, in order.
+func paramNames(fd *ast.FuncDecl) []string {
+	var names []string
+	for _, f := range fd.Type.Params.List {
+		for _, n := range f.Names {
+			names = append(names, n.Name)
+		}
+	}
+	return names
 }
 
 // renameVar renames the variable from to "to" in nodes, leaving field

@@ -52,31 +52,27 @@ func pickNames(p *pkg, o Options) (names, error) {
 	if n.store == n.streamer {
 		return n, fmt.Errorf("-store and -streamer are both %s", n.store)
 	}
-	n.streamQuery = "pgkitStreamQuery"
-	for i := 2; p.taken[n.streamQuery]; i++ {
-		n.streamQuery = fmt.Sprintf("pgkitStreamQuery%d", i)
-	}
-	n.notFound = "pgkitNotFound"
-	for i := 2; p.taken[n.notFound]; i++ {
-		n.notFound = fmt.Sprintf("pgkitNotFound%d", i)
-	}
+	n.streamQuery = numbered(p.taken, "pgkitStreamQuery")
+	n.notFound = numbered(p.taken, "pgkitNotFound")
 	n.iter, n.fmt, n.errors = free(p.taken, "iter"), free(p.taken, "fmt"), free(p.taken, "errors")
 	n.publicSQL = map[string]string{}
 	for _, h := range p.hidden {
-		c := h.decl.Name.Name + "SQL"
-		for i := 2; p.taken[c]; i++ {
-			c = fmt.Sprintf("%sSQL%d", h.decl.Name.Name, i)
-		}
-		n.publicSQL[h.decl.Name.Name] = c
+		n.publicSQL[h.decl.Name.Name] = numbered(p.taken, h.decl.Name.Name+"SQL")
 	}
 	for _, q := range p.nests {
-		c := q.decl.Name.Name + "SQL"
-		for i := 2; p.taken[c]; i++ {
-			c = fmt.Sprintf("%sSQL%d", q.decl.Name.Name, i)
-		}
-		n.publicSQL[q.decl.Name.Name] = c
+		n.publicSQL[q.decl.Name.Name] = numbered(p.taken, q.decl.Name.Name+"SQL")
 	}
 	return n, nil
+}
+
+// numbered returns name, or the first of name2, name3, … that the package
+// does not declare.
+func numbered(taken map[string]bool, name string) string {
+	c := name
+	for i := 2; taken[c]; i++ {
+		c = fmt.Sprintf("%s%d", name, i)
+	}
+	return c
 }
 
 func pickType(taken map[string]bool, given, def, alt, flag string) (string, error) {

@@ -114,7 +114,8 @@ type warner struct {
 }
 
 func newWarner(p *pkg) *warner {
-	w := &warner{fset: p.fset, consts: map[string]string{}, structs: map[string]*ast.StructType{}, constAt: map[string]token.Pos{}}
+	w := &warner{fset: p.fset, structs: map[string]*ast.StructType{}}
+	w.consts, w.constAt = stmtConsts(p)
 	for _, file := range p.files {
 		for _, d := range file.Decls {
 			gd, ok := d.(*ast.GenDecl)
@@ -122,20 +123,9 @@ func newWarner(p *pkg) *warner {
 				continue
 			}
 			for _, s := range gd.Specs {
-				switch s := s.(type) {
-				case *ast.TypeSpec:
-					if st, ok := s.Type.(*ast.StructType); ok {
-						w.structs[s.Name.Name] = st
-					}
-				case *ast.ValueSpec:
-					for i, n := range s.Names {
-						if i < len(s.Values) {
-							if lit, ok := s.Values[i].(*ast.BasicLit); ok && lit.Kind == token.STRING {
-								if v, err := strconv.Unquote(lit.Value); err == nil {
-									w.consts[n.Name], w.constAt[n.Name] = v, n.Pos()
-								}
-							}
-						}
+				if ts, ok := s.(*ast.TypeSpec); ok {
+					if st, ok := ts.Type.(*ast.StructType); ok {
+						w.structs[ts.Name.Name] = st
 					}
 				}
 			}
