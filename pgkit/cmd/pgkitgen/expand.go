@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -56,19 +55,10 @@ func expandCLI(args []string, stdout, stderr io.Writer) int {
 	from := fs.String("from", "", "the directory of the annotated query files")
 	to := fs.String("to", "", "the directory to write the expanded query files to")
 	check := fs.Bool("check", false, "exit 1 when a file in -to is stale, writing nothing")
-	switch err := fs.Parse(args); {
-	case errors.Is(err, flag.ErrHelp):
-		fmt.Fprint(stdout, expandUsage)
-		fs.SetOutput(stdout)
-		fs.PrintDefaults()
-		return 0
-	case err != nil:
-		fmt.Fprintf(stderr, "pgkitgen expand: %v (see pgkitgen expand -h)\n", err)
-		return 2
-	case fs.NArg() > 0:
-		fmt.Fprintf(stderr, "pgkitgen expand: unexpected argument %q (see pgkitgen expand -h)\n", fs.Arg(0))
-		return 2
-	case *from == "" || *to == "":
+	if code, done := parseFlags(fs, args, expandUsage, "", stdout, stderr); done {
+		return code
+	}
+	if *from == "" || *to == "" {
 		fmt.Fprintln(stderr, "pgkitgen expand: -from and -to are required (see pgkitgen expand -h)")
 		return 2
 	}

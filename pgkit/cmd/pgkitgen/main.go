@@ -164,24 +164,37 @@ func cli(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.Streamer, "streamer", "", `the name of the Streamer interface (default "Streamer", or "PgkitStreamer")`)
 	fs.StringVar(&o.StreamSuffix, "stream-suffix", "Stream", "the suffix of the stream methods")
 	fs.StringVar(&o.SeqSuffix, "seq-suffix", "Seq", "the suffix of the COPY-from-iterator methods")
-	switch err := fs.Parse(args); {
-	case errors.Is(err, flag.ErrHelp):
-		fmt.Fprint(stdout, usage)
-		fs.SetOutput(stdout)
-		fs.PrintDefaults()
-		return 0
-	case err != nil:
-		fmt.Fprintf(stderr, "pgkitgen: %v (see pgkitgen -h)\n", err)
-		return 2
-	case fs.NArg() > 0:
-		fmt.Fprintf(stderr, "pgkitgen: unexpected argument %q: pgkitgen takes only flags (see pgkitgen -h)\n", fs.Arg(0))
-		return 2
+	if code, done := parseFlags(fs, args, usage, ": pgkitgen takes only flags", stdout, stderr); done {
+		return code
 	}
 	if err := run(*dir, *check, o, stderr); err != nil {
 		fmt.Fprintln(stderr, "pgkitgen:", err)
 		return 1
 	}
 	return 0
+}
+
+// parseFlags parses args into fs, whose name is the command's
+// ("pgkitgen", "pgkitgen expand"). On -h it prints usage and the flags to
+// stdout; on a bad flag or any argument it prints one line to stderr (an
+// argument's line ending with extra, before the pointer to -h). done is
+// true when the command is to exit with code.
+func parseFlags(fs *flag.FlagSet, args []string, usage, extra string, stdout, stderr io.Writer) (code int, done bool) {
+	name := fs.Name()
+	switch err := fs.Parse(args); {
+	case errors.Is(err, flag.ErrHelp):
+		fmt.Fprint(stdout, usage)
+		fs.SetOutput(stdout)
+		fs.PrintDefaults()
+		return 0, true
+	case err != nil:
+		fmt.Fprintf(stderr, "%s: %v (see %s -h)\n", name, err, name)
+		return 2, true
+	case fs.NArg() > 0:
+		fmt.Fprintf(stderr, "%s: unexpected argument %q%s (see %s -h)\n", name, fs.Arg(0), extra, name)
+		return 2, true
+	}
+	return 0, false
 }
 
 // run generates (or with check compares) the file for the package in dir,
