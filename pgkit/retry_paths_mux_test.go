@@ -56,8 +56,13 @@ func TestRetryPathMultiplexCollateralCancel(t *testing.T) {
 	if err := <-errc; err != nil {
 		t.Fatalf("the write hit by a cancel meant for another statement: %v; want it sent again and answered", err)
 	}
-	if st := mx.MultiplexStats(); st.Resent != 1 {
-		t.Fatalf("stats %+v: want the write hit by the cancel sent again once", st)
+	// At least once: the postmaster signals a backend twice for one cancel
+	// request (SIGINT to the process, then to its process group), and
+	// when the backend has handled the first before the second lands, the
+	// second cancels the next statement too, here the resend itself: a
+	// collateral cancel again, sent again. The ledger checks it ran once.
+	if st := mx.MultiplexStats(); st.Resent < 1 {
+		t.Fatalf("stats %+v: want the write hit by the cancel sent again", st)
 	}
 
 	// A slow caller gives up a moment after its statement was sent (the
