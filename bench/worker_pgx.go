@@ -222,7 +222,7 @@ func pgxPlaceOrder(ctx context.Context, pool *pgxpool.Pool, userID int64, lines 
 		q[i] = qty[id]
 	}
 	return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `SELECT product_id, price_cents, stock FROM products WHERE product_id = ANY($1) ORDER BY product_id FOR UPDATE`, ids)
+		rows, err := tx.Query(ctx, `SELECT product_id, price_cents, stock FROM products WHERE product_id = ANY($1::bigint[]) ORDER BY product_id FOR UPDATE`, ids)
 		if err != nil {
 			return err
 		}
@@ -250,14 +250,17 @@ func pgxPlaceOrder(ctx context.Context, pool *pgxpool.Pool, userID int64, lines 
 			WHERE p.product_id = t.product_id`, ids, q); err != nil {
 			return err
 		}
-		var orderID int64
-		if err := tx.QueryRow(ctx, `INSERT INTO orders (user_id, status, total_cents) VALUES ($1, 'pending', $2) RETURNING order_id`,
-			userID, total).Scan(&orderID); err != nil {
+		// The order row back in full, its status a parameter, as shopdb's
+		// OrderCreate (RETURNING *) does: the same statement, the same scan.
+		var o rawOrder
+		if err := tx.QueryRow(ctx, `INSERT INTO orders (user_id, status, total_cents) VALUES ($1::bigint, $2::order_status, $3::bigint)
+			RETURNING order_id, user_id, status, total_cents, created_at`,
+			userID, "pending", total).Scan(&o.ID, &o.UserID, &o.Status, &o.Total, &o.Created); err != nil {
 			return err
 		}
 		b := &pgx.Batch{}
 		for i, id := range ids {
-			b.Queue(`INSERT INTO order_items (order_id, product_id, quantity, unit_price_cents) VALUES ($1, $2, $3, $4)`, orderID, id, q[i], prices[i])
+			b.Queue(`INSERT INTO order_items (order_id, product_id, quantity, unit_price_cents) VALUES ($1::bigint, $2::bigint, $3::integer, $4::bigint)`, o.ID, id, q[i], prices[i])
 		}
 		return tx.SendBatch(ctx, b).Close()
 	})

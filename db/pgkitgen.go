@@ -995,7 +995,9 @@ func pgkitJSONTime(raw json.RawMessage, dst *time.Time, key string) error {
 // it asks for the next).
 type pgkitCopyOrderCreateMany struct {
 	rows []OrderCreateManyParams              // sqlc's method: the rows
-	next func() (OrderCreateManyParams, bool) // the Seq: where the rows come from
+	seq  iter.Seq[OrderCreateManyParams]      // the Seq: where the rows come from
+	next func() (OrderCreateManyParams, bool) // seq pulled, for a CopyFrom that does not push
+	stop func()
 	cur  OrderCreateManyParams
 	n    int // the rows read so far
 	row  [4]any
@@ -1003,6 +1005,9 @@ type pgkitCopyOrderCreateMany struct {
 
 // Next moves to the next row and reports whether there is one.
 func (s *pgkitCopyOrderCreateMany) Next() bool {
+	if s.seq != nil && s.next == nil {
+		s.next, s.stop = iter.Pull(s.seq)
+	}
 	if s.next != nil {
 		v, ok := s.next()
 		if !ok {
@@ -1035,6 +1040,36 @@ func (s *pgkitCopyOrderCreateMany) Err() error { return nil }
 // PgkitCopySource returns s, whose values are concrete already.
 func (s *pgkitCopyOrderCreateMany) PgkitCopySource() pgx.CopyFromSource { return s }
 
+// PgkitCopyEach returns, for the Seq, a function that runs it and hands
+// each row's values to emit until emit returns false: pgkit's CopyFrom
+// pushes the rows instead of pulling them. nil for sqlc's rows. held: the
+// values hold nothing the iterator may change once it goes on.
+func (s *pgkitCopyOrderCreateMany) PgkitCopyEach() (each func(emit func([]any) bool) error, held bool) {
+	if s.seq == nil {
+		return nil, false
+	}
+	return func(emit func([]any) bool) error {
+		var err error
+		s.seq(func(v OrderCreateManyParams) bool {
+			s.cur = v
+			s.n++
+			var vals []any
+			if vals, err = s.Values(); err != nil {
+				return false
+			}
+			return emit(vals)
+		})
+		return err
+	}, true
+}
+
+// close ends the Seq's Pull, if it was pulled.
+func (s *pgkitCopyOrderCreateMany) close() {
+	if s.stop != nil {
+		s.stop()
+	}
+}
+
 // PgkitCopySource returns r's rows as a pgkitCopyOrderCreateMany, which pgkit's CopyFrom
 // copies instead of r: the same rows, encoded without reflection.
 func (r *iteratorForOrderCreateMany) PgkitCopySource() pgx.CopyFromSource {
@@ -1045,9 +1080,9 @@ func (r *iteratorForOrderCreateMany) PgkitCopySource() pgx.CopyFromSource {
 // the same COPY, each row encoded as it comes, so a source of any size
 // loads in constant memory.
 func (q *Queries) OrderCreateManySeq(ctx context.Context, seq iter.Seq[OrderCreateManyParams]) (int64, error) {
-	next, stop := iter.Pull(seq)
-	defer stop()
-	return q.db.CopyFrom(ctx, []string{"orders"}, []string{"user_id", "status", "total_cents", "created_at"}, &pgkitCopyOrderCreateMany{next: next})
+	src := &pgkitCopyOrderCreateMany{seq: seq}
+	defer src.close()
+	return q.db.CopyFrom(ctx, []string{"orders"}, []string{"user_id", "status", "total_cents", "created_at"}, src)
 }
 
 // pgkitCopyProductCreateMany is ProductCreateMany's rows as the pgx.CopyFromSource pgkit's CopyFrom
@@ -1058,7 +1093,9 @@ func (q *Queries) OrderCreateManySeq(ctx context.Context, seq iter.Seq[OrderCrea
 // it asks for the next).
 type pgkitCopyProductCreateMany struct {
 	rows []ProductCreateManyParams              // sqlc's method: the rows
-	next func() (ProductCreateManyParams, bool) // the Seq: where the rows come from
+	seq  iter.Seq[ProductCreateManyParams]      // the Seq: where the rows come from
+	next func() (ProductCreateManyParams, bool) // seq pulled, for a CopyFrom that does not push
+	stop func()
 	cur  ProductCreateManyParams
 	n    int // the rows read so far
 	row  [5]any
@@ -1066,6 +1103,9 @@ type pgkitCopyProductCreateMany struct {
 
 // Next moves to the next row and reports whether there is one.
 func (s *pgkitCopyProductCreateMany) Next() bool {
+	if s.seq != nil && s.next == nil {
+		s.next, s.stop = iter.Pull(s.seq)
+	}
 	if s.next != nil {
 		v, ok := s.next()
 		if !ok {
@@ -1103,6 +1143,36 @@ func (s *pgkitCopyProductCreateMany) Err() error { return nil }
 // PgkitCopySource returns s, whose values are concrete already.
 func (s *pgkitCopyProductCreateMany) PgkitCopySource() pgx.CopyFromSource { return s }
 
+// PgkitCopyEach returns, for the Seq, a function that runs it and hands
+// each row's values to emit until emit returns false: pgkit's CopyFrom
+// pushes the rows instead of pulling them. nil for sqlc's rows. held: the
+// values hold nothing the iterator may change once it goes on.
+func (s *pgkitCopyProductCreateMany) PgkitCopyEach() (each func(emit func([]any) bool) error, held bool) {
+	if s.seq == nil {
+		return nil, false
+	}
+	return func(emit func([]any) bool) error {
+		var err error
+		s.seq(func(v ProductCreateManyParams) bool {
+			s.cur = v
+			s.n++
+			var vals []any
+			if vals, err = s.Values(); err != nil {
+				return false
+			}
+			return emit(vals)
+		})
+		return err
+	}, true
+}
+
+// close ends the Seq's Pull, if it was pulled.
+func (s *pgkitCopyProductCreateMany) close() {
+	if s.stop != nil {
+		s.stop()
+	}
+}
+
 // PgkitCopySource returns r's rows as a pgkitCopyProductCreateMany, which pgkit's CopyFrom
 // copies instead of r: the same rows, encoded without reflection.
 func (r *iteratorForProductCreateMany) PgkitCopySource() pgx.CopyFromSource {
@@ -1113,9 +1183,9 @@ func (r *iteratorForProductCreateMany) PgkitCopySource() pgx.CopyFromSource {
 // the same COPY, each row encoded as it comes, so a source of any size
 // loads in constant memory.
 func (q *Queries) ProductCreateManySeq(ctx context.Context, seq iter.Seq[ProductCreateManyParams]) (int64, error) {
-	next, stop := iter.Pull(seq)
-	defer stop()
-	return q.db.CopyFrom(ctx, []string{"products"}, []string{"sku", "name", "description", "price_cents", "stock"}, &pgkitCopyProductCreateMany{next: next})
+	src := &pgkitCopyProductCreateMany{seq: seq}
+	defer src.close()
+	return q.db.CopyFrom(ctx, []string{"products"}, []string{"sku", "name", "description", "price_cents", "stock"}, src)
 }
 
 // pgkitCopyReviewCreateMany is ReviewCreateMany's rows as the pgx.CopyFromSource pgkit's CopyFrom
@@ -1126,7 +1196,9 @@ func (q *Queries) ProductCreateManySeq(ctx context.Context, seq iter.Seq[Product
 // it asks for the next).
 type pgkitCopyReviewCreateMany struct {
 	rows []ReviewCreateManyParams              // sqlc's method: the rows
-	next func() (ReviewCreateManyParams, bool) // the Seq: where the rows come from
+	seq  iter.Seq[ReviewCreateManyParams]      // the Seq: where the rows come from
+	next func() (ReviewCreateManyParams, bool) // seq pulled, for a CopyFrom that does not push
+	stop func()
 	cur  ReviewCreateManyParams
 	n    int // the rows read so far
 	row  [4]any
@@ -1134,6 +1206,9 @@ type pgkitCopyReviewCreateMany struct {
 
 // Next moves to the next row and reports whether there is one.
 func (s *pgkitCopyReviewCreateMany) Next() bool {
+	if s.seq != nil && s.next == nil {
+		s.next, s.stop = iter.Pull(s.seq)
+	}
 	if s.next != nil {
 		v, ok := s.next()
 		if !ok {
@@ -1170,6 +1245,36 @@ func (s *pgkitCopyReviewCreateMany) Err() error { return nil }
 // PgkitCopySource returns s, whose values are concrete already.
 func (s *pgkitCopyReviewCreateMany) PgkitCopySource() pgx.CopyFromSource { return s }
 
+// PgkitCopyEach returns, for the Seq, a function that runs it and hands
+// each row's values to emit until emit returns false: pgkit's CopyFrom
+// pushes the rows instead of pulling them. nil for sqlc's rows. held: the
+// values hold nothing the iterator may change once it goes on.
+func (s *pgkitCopyReviewCreateMany) PgkitCopyEach() (each func(emit func([]any) bool) error, held bool) {
+	if s.seq == nil {
+		return nil, false
+	}
+	return func(emit func([]any) bool) error {
+		var err error
+		s.seq(func(v ReviewCreateManyParams) bool {
+			s.cur = v
+			s.n++
+			var vals []any
+			if vals, err = s.Values(); err != nil {
+				return false
+			}
+			return emit(vals)
+		})
+		return err
+	}, true
+}
+
+// close ends the Seq's Pull, if it was pulled.
+func (s *pgkitCopyReviewCreateMany) close() {
+	if s.stop != nil {
+		s.stop()
+	}
+}
+
 // PgkitCopySource returns r's rows as a pgkitCopyReviewCreateMany, which pgkit's CopyFrom
 // copies instead of r: the same rows, encoded without reflection.
 func (r *iteratorForReviewCreateMany) PgkitCopySource() pgx.CopyFromSource {
@@ -1180,9 +1285,9 @@ func (r *iteratorForReviewCreateMany) PgkitCopySource() pgx.CopyFromSource {
 // the same COPY, each row encoded as it comes, so a source of any size
 // loads in constant memory.
 func (q *Queries) ReviewCreateManySeq(ctx context.Context, seq iter.Seq[ReviewCreateManyParams]) (int64, error) {
-	next, stop := iter.Pull(seq)
-	defer stop()
-	return q.db.CopyFrom(ctx, []string{"reviews"}, []string{"product_id", "user_id", "rating", "body"}, &pgkitCopyReviewCreateMany{next: next})
+	src := &pgkitCopyReviewCreateMany{seq: seq}
+	defer src.close()
+	return q.db.CopyFrom(ctx, []string{"reviews"}, []string{"product_id", "user_id", "rating", "body"}, src)
 }
 
 // pgkitCopyUserCreateMany is UserCreateMany's rows as the pgx.CopyFromSource pgkit's CopyFrom
@@ -1193,7 +1298,9 @@ func (q *Queries) ReviewCreateManySeq(ctx context.Context, seq iter.Seq[ReviewCr
 // it asks for the next).
 type pgkitCopyUserCreateMany struct {
 	rows []UserCreateManyParams              // sqlc's method: the rows
-	next func() (UserCreateManyParams, bool) // the Seq: where the rows come from
+	seq  iter.Seq[UserCreateManyParams]      // the Seq: where the rows come from
+	next func() (UserCreateManyParams, bool) // seq pulled, for a CopyFrom that does not push
+	stop func()
 	cur  UserCreateManyParams
 	n    int // the rows read so far
 	row  [3]any
@@ -1201,6 +1308,9 @@ type pgkitCopyUserCreateMany struct {
 
 // Next moves to the next row and reports whether there is one.
 func (s *pgkitCopyUserCreateMany) Next() bool {
+	if s.seq != nil && s.next == nil {
+		s.next, s.stop = iter.Pull(s.seq)
+	}
 	if s.next != nil {
 		v, ok := s.next()
 		if !ok {
@@ -1236,6 +1346,36 @@ func (s *pgkitCopyUserCreateMany) Err() error { return nil }
 // PgkitCopySource returns s, whose values are concrete already.
 func (s *pgkitCopyUserCreateMany) PgkitCopySource() pgx.CopyFromSource { return s }
 
+// PgkitCopyEach returns, for the Seq, a function that runs it and hands
+// each row's values to emit until emit returns false: pgkit's CopyFrom
+// pushes the rows instead of pulling them. nil for sqlc's rows. held: the
+// values hold nothing the iterator may change once it goes on.
+func (s *pgkitCopyUserCreateMany) PgkitCopyEach() (each func(emit func([]any) bool) error, held bool) {
+	if s.seq == nil {
+		return nil, false
+	}
+	return func(emit func([]any) bool) error {
+		var err error
+		s.seq(func(v UserCreateManyParams) bool {
+			s.cur = v
+			s.n++
+			var vals []any
+			if vals, err = s.Values(); err != nil {
+				return false
+			}
+			return emit(vals)
+		})
+		return err
+	}, true
+}
+
+// close ends the Seq's Pull, if it was pulled.
+func (s *pgkitCopyUserCreateMany) close() {
+	if s.stop != nil {
+		s.stop()
+	}
+}
+
 // PgkitCopySource returns r's rows as a pgkitCopyUserCreateMany, which pgkit's CopyFrom
 // copies instead of r: the same rows, encoded without reflection.
 func (r *iteratorForUserCreateMany) PgkitCopySource() pgx.CopyFromSource {
@@ -1246,7 +1386,7 @@ func (r *iteratorForUserCreateMany) PgkitCopySource() pgx.CopyFromSource {
 // the same COPY, each row encoded as it comes, so a source of any size
 // loads in constant memory.
 func (q *Queries) UserCreateManySeq(ctx context.Context, seq iter.Seq[UserCreateManyParams]) (int64, error) {
-	next, stop := iter.Pull(seq)
-	defer stop()
-	return q.db.CopyFrom(ctx, []string{"users"}, []string{"first_name", "last_name", "email"}, &pgkitCopyUserCreateMany{next: next})
+	src := &pgkitCopyUserCreateMany{seq: seq}
+	defer src.close()
+	return q.db.CopyFrom(ctx, []string{"users"}, []string{"first_name", "last_name", "email"}, src)
 }

@@ -27,15 +27,52 @@ func CopyFromSeq[T any](ctx context.Context, d DBTX, table pgx.Identifier, colum
 	if !ok {
 		return 0, fmt.Errorf("pgkit: %T cannot COPY (it has no CopyFrom method)", d)
 	}
-	next, stop := iter.Pull(seq)
-	defer stop()
-	return c.CopyFrom(ctx, table, columns, pgx.CopyFromFunc(func() ([]any, error) {
-		v, ok := next()
-		if !ok {
-			return nil, nil
-		}
-		return values(v), nil
-	}))
+	src := &seqSource[T]{seq: seq, values: values}
+	defer src.close()
+	return c.CopyFrom(ctx, table, columns, src)
+}
+
+// seqSource is CopyFromSeq's rows: pushed by pgkit's CopyFrom
+// (copy_push.go), pulled (iter.Pull) by any other.
+type seqSource[T any] struct {
+	seq    iter.Seq[T]
+	values func(T) []any
+	next   func() (T, bool)
+	stop   func()
+	row    []any
+}
+
+// Next moves to the next row, pulled from the iterator.
+func (s *seqSource[T]) Next() bool {
+	if s.next == nil {
+		s.next, s.stop = iter.Pull(s.seq)
+	}
+	v, ok := s.next()
+	if ok {
+		s.row = s.values(v)
+	}
+	return ok
+}
+
+// Values returns the current row's values.
+func (s *seqSource[T]) Values() ([]any, error) { return s.row, nil }
+
+// Err returns nil: a Seq has no error of its own to report.
+func (s *seqSource[T]) Err() error { return nil }
+
+// PgkitCopyEach runs the iterator, handing each row's values to emit;
+// the values are checked one by one (copy_push.go).
+func (s *seqSource[T]) PgkitCopyEach() (func(emit func([]any) bool) error, bool) {
+	return func(emit func([]any) bool) error {
+		s.seq(func(v T) bool { return emit(s.values(v)) })
+		return nil
+	}, false
+}
+
+func (s *seqSource[T]) close() {
+	if s.stop != nil {
+		s.stop()
+	}
 }
 
 // CopyTo runs a COPY … TO STDOUT statement on src and writes what the

@@ -223,7 +223,9 @@ func (d *DB) CopyFrom(ctx context.Context, table pgx.Identifier, columns []strin
 		return 0, d.roleErr(pgerr.Map(ctx, "", err))
 	}
 	defer c.Release()
-	n, err := c.CopyFrom(ctx, table, columns, concreteSource(src)) // no pointers for pgx (args.go)
+	n, err := copyFromSource(src, func(src pgx.CopyFromSource) (int64, error) { // no pointers for pgx (args.go), no Pull (copy_push.go)
+		return c.CopyFrom(ctx, table, columns, src)
+	})
 	return n, d.roleErr(autocommitOutcome(ctx, "", pgerr.Map(ctx, "", err)))
 }
 

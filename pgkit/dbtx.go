@@ -104,7 +104,9 @@ func (t typed) CopyFrom(ctx context.Context, table pgx.Identifier, columns []str
 	if !ok {
 		return 0, fmt.Errorf("pgkit: %T cannot COPY (it has no CopyFrom method)", t.x)
 	}
-	n, err := c.CopyFrom(ctx, table, columns, concreteSource(src))
+	n, err := copyFromSource(src, func(src pgx.CopyFromSource) (int64, error) {
+		return c.CopyFrom(ctx, table, columns, src)
+	})
 	return n, pgerr.Map(ctx, "", err)
 }
 

@@ -239,7 +239,9 @@ func (q *Queries) TypeListStream(ctx context.Context, arg TypeListParams) iter.S
 // it asks for the next).
 type pgkitCopyRowCopy struct {
 	rows []RowCopyParams              // sqlc's method: the rows
-	next func() (RowCopyParams, bool) // the Seq: where the rows come from
+	seq  iter.Seq[RowCopyParams]      // the Seq: where the rows come from
+	next func() (RowCopyParams, bool) // seq pulled, for a CopyFrom that does not push
+	stop func()
 	cur  RowCopyParams
 	n    int // the rows read so far
 	row  [10]any
@@ -247,6 +249,9 @@ type pgkitCopyRowCopy struct {
 
 // Next moves to the next row and reports whether there is one.
 func (s *pgkitCopyRowCopy) Next() bool {
+	if s.seq != nil && s.next == nil {
+		s.next, s.stop = iter.Pull(s.seq)
+	}
 	if s.next != nil {
 		v, ok := s.next()
 		if !ok {
@@ -305,6 +310,36 @@ func (s *pgkitCopyRowCopy) Err() error { return nil }
 // PgkitCopySource returns s, whose values are concrete already.
 func (s *pgkitCopyRowCopy) PgkitCopySource() pgx.CopyFromSource { return s }
 
+// PgkitCopyEach returns, for the Seq, a function that runs it and hands
+// each row's values to emit until emit returns false: pgkit's CopyFrom
+// pushes the rows instead of pulling them. nil for sqlc's rows. held: the
+// values hold nothing the iterator may change once it goes on.
+func (s *pgkitCopyRowCopy) PgkitCopyEach() (each func(emit func([]any) bool) error, held bool) {
+	if s.seq == nil {
+		return nil, false
+	}
+	return func(emit func([]any) bool) error {
+		var err error
+		s.seq(func(v RowCopyParams) bool {
+			s.cur = v
+			s.n++
+			var vals []any
+			if vals, err = s.Values(); err != nil {
+				return false
+			}
+			return emit(vals)
+		})
+		return err
+	}, true
+}
+
+// close ends the Seq's Pull, if it was pulled.
+func (s *pgkitCopyRowCopy) close() {
+	if s.stop != nil {
+		s.stop()
+	}
+}
+
 // PgkitCopySource returns r's rows as a pgkitCopyRowCopy, which pgkit's CopyFrom
 // copies instead of r: the same rows, encoded without reflection.
 func (r *iteratorForRowCopy) PgkitCopySource() pgx.CopyFromSource {
@@ -315,7 +350,7 @@ func (r *iteratorForRowCopy) PgkitCopySource() pgx.CopyFromSource {
 // the same COPY, each row encoded as it comes, so a source of any size
 // loads in constant memory.
 func (q *Queries) RowCopySeq(ctx context.Context, seq iter.Seq[RowCopyParams]) (int64, error) {
-	next, stop := iter.Pull(seq)
-	defer stop()
-	return q.db.CopyFrom(ctx, []string{"bench_rows"}, []string{"n", "big", "label", "score", "at", "opt_n", "opt_big", "opt_label", "opt_flag", "opt_at"}, &pgkitCopyRowCopy{next: next})
+	src := &pgkitCopyRowCopy{seq: seq}
+	defer src.close()
+	return q.db.CopyFrom(ctx, []string{"bench_rows"}, []string{"n", "big", "label", "score", "at", "opt_n", "opt_big", "opt_label", "opt_flag", "opt_at"}, src)
 }

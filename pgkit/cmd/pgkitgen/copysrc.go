@@ -146,13 +146,14 @@ type typedCopy struct {
 	cur      string   // how Values refers to the current row: "&s.cur" or "s.cur"
 	nilCheck bool     // the rows are pointers to structs: a nil one is an error
 	assign   []string // one statement (or if) per column, setting s.row[i]
+	held     bool     // every value handed to pgx is a value (holdable): a copy of it may be encoded later
 }
 
 // planCopy works out c's source: the Go type of each column's value (a
 // field of the Params struct, or the element itself for a single column)
 // and what to hand pgx for it.
 func planCopy(p *pkg, c copySeq, source string) typedCopy {
-	tc := typedCopy{source: source, cur: "s.cur"}
+	tc := typedCopy{source: source, cur: "s.cur", held: true}
 	elem, elemFile := c.elem, c.file
 	var st *ast.StructType
 	if star, ok := elem.(*ast.StarExpr); ok {
@@ -178,8 +179,50 @@ func planCopy(p *pkg, c copySeq, source string) typedCopy {
 			typ, file = fieldType(st, sel), elemFile
 		}
 		tc.assign = append(tc.assign, assignValue(p, dst, expr, typ, file))
+		tc.held = tc.held && p.holdable(typ, file)
 	}
 	return tc
+}
+
+// holdable reports whether what the source hands pgx for a value of type
+// t holds no memory the caller's iterator may change after yielding it: a
+// boolean, number or string, an enum as one, time.Time, netip's, pgtype's
+// scalar values, or a pointer to one of those (handed as its value).
+// pgkit's CopyFrom then hands the rows of a …Seq to pgx a chunk at a time
+// instead of one at a time (pgkit's copy_push.go).
+func (p *pkg) holdable(t ast.Expr, file *ast.File) bool {
+	if star, ok := t.(*ast.StarExpr); ok {
+		if !p.derefable(star.X, file) {
+			return false
+		}
+		t = star.X
+	}
+	switch t := t.(type) {
+	case *ast.Ident:
+		return basicTypes[t.Name] || p.basicOf(t) != ""
+	case *ast.SelectorExpr:
+		id, ok := t.X.(*ast.Ident)
+		if !ok {
+			return false
+		}
+		path, _ := importOf(file, id.Name)
+		switch path {
+		case "time":
+			return t.Sel.Name == "Time"
+		case "net/netip":
+			return t.Sel.Name == "Addr" || t.Sel.Name == "Prefix"
+		case "github.com/jackc/pgx/v5/pgtype":
+			return pgtypeScalars[t.Sel.Name]
+		}
+	}
+	return false
+}
+
+// pgtypeScalars are pgtype's types whose values hold no pointer or slice.
+var pgtypeScalars = map[string]bool{
+	"Bool": true, "Date": true, "Float4": true, "Float8": true, "Int2": true, "Int4": true, "Int8": true,
+	"Interval": true, "Text": true, "Time": true, "Timestamp": true, "Timestamptz": true, "UUID": true,
+	"Uint32": true, "Uint64": true,
 }
 
 // fieldType returns the type of v.Field in st (sqlc's COPY values are
@@ -258,8 +301,10 @@ func renderCopy(w func(string, ...any), t func(ast.Node) string, c copySeq, tc t
 // reflection, in one row reused from row to row (pgx encodes a row before
 // it asks for the next).
 type %[1]s struct {
-	rows []%[4]s            // sqlc's method: the rows
-	next func() (%[4]s, bool) // the Seq: where the rows come from
+	rows []%[4]s              // sqlc's method: the rows
+	seq  iter.Seq[%[4]s]      // the Seq: where the rows come from
+	next func() (%[4]s, bool) // seq pulled, for a CopyFrom that does not push
+	stop func()
 	cur  %[4]s
 	n    int // the rows read so far
 	row  [%[5]d]any
@@ -267,6 +312,9 @@ type %[1]s struct {
 
 // Next moves to the next row and reports whether there is one.
 func (s *%[1]s) Next() bool {
+	if s.seq != nil && s.next == nil {
+		s.next, s.stop = iter.Pull(s.seq)
+	}
 	if s.next != nil {
 		v, ok := s.next()
 		if !ok {
@@ -302,10 +350,40 @@ func (s *%[1]s) Err() error { return nil }
 // PgkitCopySource returns s, whose values are concrete already.
 func (s *%[1]s) PgkitCopySource() pgx.CopyFromSource { return s }
 
+// PgkitCopyEach returns, for the Seq, a function that runs it and hands
+// each row's values to emit until emit returns false: pgkit's CopyFrom
+// pushes the rows instead of pulling them. nil for sqlc's rows. held: the
+// values hold nothing the iterator may change once it goes on.
+func (s *%[1]s) PgkitCopyEach() (each func(emit func([]any) bool) error, held bool) {
+	if s.seq == nil {
+		return nil, false
+	}
+	return func(emit func([]any) bool) error {
+		var err error
+		s.seq(func(v %[3]s) bool {
+			s.cur = v
+			s.n++
+			var vals []any
+			if vals, err = s.Values(); err != nil {
+				return false
+			}
+			return emit(vals)
+		})
+		return err
+	}, %[4]t
+}
+
+// close ends the Seq's Pull, if it was pulled.
+func (s *%[1]s) close() {
+	if s.stop != nil {
+		s.stop()
+	}
+}
+
 // PgkitCopySource returns r's rows as a %[1]s, which pgkit's CopyFrom
 // copies instead of r: the same rows, encoded without reflection.
 func (r *%[2]s) PgkitCopySource() pgx.CopyFromSource { return &%[1]s{rows: r.rows} }
 
-`, tc.source, c.iter)
+`, tc.source, c.iter, elem, tc.held)
 	renderSeq(w, t, c, tc, o)
 }

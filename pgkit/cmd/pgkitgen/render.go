@@ -399,9 +399,9 @@ func renderSeq(w func(string, ...any), t func(ast.Node) string, c copySeq, tc ty
 // the same COPY, each row encoded as it comes, so a source of any size
 // loads in constant memory.
 func (q *Queries) %[1]s%[2]s(%[3]s, seq iter.Seq[%[4]s]) (int64, error) {
-	next, stop := iter.Pull(seq)
-	defer stop()
-	return %[5]s.CopyFrom(%[6]s, %[7]s, %[8]s, &%[9]s{next: next})
+	src := &%[9]s{seq: seq}
+	defer src.close()
+	return %[5]s.CopyFrom(%[6]s, %[7]s, %[8]s, src)
 }
 
 `, name, o.SeqSuffix, strings.Join(head, ", "), t(c.elem), t(c.db), ctx, t(c.table), t(c.columns), tc.source)

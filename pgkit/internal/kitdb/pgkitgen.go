@@ -351,7 +351,9 @@ func (q *Queries) ProjectLockForJobStream(ctx context.Context, projectIds []int6
 // it asks for the next).
 type pgkitCopyAccountCreateMany struct {
 	rows []AccountCreateManyParams              // sqlc's method: the rows
-	next func() (AccountCreateManyParams, bool) // the Seq: where the rows come from
+	seq  iter.Seq[AccountCreateManyParams]      // the Seq: where the rows come from
+	next func() (AccountCreateManyParams, bool) // seq pulled, for a CopyFrom that does not push
+	stop func()
 	cur  AccountCreateManyParams
 	n    int // the rows read so far
 	row  [3]any
@@ -359,6 +361,9 @@ type pgkitCopyAccountCreateMany struct {
 
 // Next moves to the next row and reports whether there is one.
 func (s *pgkitCopyAccountCreateMany) Next() bool {
+	if s.seq != nil && s.next == nil {
+		s.next, s.stop = iter.Pull(s.seq)
+	}
 	if s.next != nil {
 		v, ok := s.next()
 		if !ok {
@@ -394,6 +399,36 @@ func (s *pgkitCopyAccountCreateMany) Err() error { return nil }
 // PgkitCopySource returns s, whose values are concrete already.
 func (s *pgkitCopyAccountCreateMany) PgkitCopySource() pgx.CopyFromSource { return s }
 
+// PgkitCopyEach returns, for the Seq, a function that runs it and hands
+// each row's values to emit until emit returns false: pgkit's CopyFrom
+// pushes the rows instead of pulling them. nil for sqlc's rows. held: the
+// values hold nothing the iterator may change once it goes on.
+func (s *pgkitCopyAccountCreateMany) PgkitCopyEach() (each func(emit func([]any) bool) error, held bool) {
+	if s.seq == nil {
+		return nil, false
+	}
+	return func(emit func([]any) bool) error {
+		var err error
+		s.seq(func(v AccountCreateManyParams) bool {
+			s.cur = v
+			s.n++
+			var vals []any
+			if vals, err = s.Values(); err != nil {
+				return false
+			}
+			return emit(vals)
+		})
+		return err
+	}, true
+}
+
+// close ends the Seq's Pull, if it was pulled.
+func (s *pgkitCopyAccountCreateMany) close() {
+	if s.stop != nil {
+		s.stop()
+	}
+}
+
 // PgkitCopySource returns r's rows as a pgkitCopyAccountCreateMany, which pgkit's CopyFrom
 // copies instead of r: the same rows, encoded without reflection.
 func (r *iteratorForAccountCreateMany) PgkitCopySource() pgx.CopyFromSource {
@@ -404,7 +439,7 @@ func (r *iteratorForAccountCreateMany) PgkitCopySource() pgx.CopyFromSource {
 // the same COPY, each row encoded as it comes, so a source of any size
 // loads in constant memory.
 func (q *Queries) AccountCreateManySeq(ctx context.Context, seq iter.Seq[AccountCreateManyParams]) (int64, error) {
-	next, stop := iter.Pull(seq)
-	defer stop()
-	return q.db.CopyFrom(ctx, []string{"accounts"}, []string{"name", "team", "email"}, &pgkitCopyAccountCreateMany{next: next})
+	src := &pgkitCopyAccountCreateMany{seq: seq}
+	defer src.close()
+	return q.db.CopyFrom(ctx, []string{"accounts"}, []string{"name", "team", "email"}, src)
 }

@@ -104,7 +104,9 @@ func (q *Queries) ListTeamNamesStream(ctx context.Context, db DBTX) iter.Seq2[st
 // it asks for the next).
 type pgkitCopyCopyMembers struct {
 	rows []CopyMembersParams              // sqlc's method: the rows
-	next func() (CopyMembersParams, bool) // the Seq: where the rows come from
+	seq  iter.Seq[CopyMembersParams]      // the Seq: where the rows come from
+	next func() (CopyMembersParams, bool) // seq pulled, for a CopyFrom that does not push
+	stop func()
 	cur  CopyMembersParams
 	n    int // the rows read so far
 	row  [3]any
@@ -112,6 +114,9 @@ type pgkitCopyCopyMembers struct {
 
 // Next moves to the next row and reports whether there is one.
 func (s *pgkitCopyCopyMembers) Next() bool {
+	if s.seq != nil && s.next == nil {
+		s.next, s.stop = iter.Pull(s.seq)
+	}
 	if s.next != nil {
 		v, ok := s.next()
 		if !ok {
@@ -143,6 +148,36 @@ func (s *pgkitCopyCopyMembers) Err() error { return nil }
 // PgkitCopySource returns s, whose values are concrete already.
 func (s *pgkitCopyCopyMembers) PgkitCopySource() pgx.CopyFromSource { return s }
 
+// PgkitCopyEach returns, for the Seq, a function that runs it and hands
+// each row's values to emit until emit returns false: pgkit's CopyFrom
+// pushes the rows instead of pulling them. nil for sqlc's rows. held: the
+// values hold nothing the iterator may change once it goes on.
+func (s *pgkitCopyCopyMembers) PgkitCopyEach() (each func(emit func([]any) bool) error, held bool) {
+	if s.seq == nil {
+		return nil, false
+	}
+	return func(emit func([]any) bool) error {
+		var err error
+		s.seq(func(v CopyMembersParams) bool {
+			s.cur = v
+			s.n++
+			var vals []any
+			if vals, err = s.Values(); err != nil {
+				return false
+			}
+			return emit(vals)
+		})
+		return err
+	}, true
+}
+
+// close ends the Seq's Pull, if it was pulled.
+func (s *pgkitCopyCopyMembers) close() {
+	if s.stop != nil {
+		s.stop()
+	}
+}
+
 // PgkitCopySource returns r's rows as a pgkitCopyCopyMembers, which pgkit's CopyFrom
 // copies instead of r: the same rows, encoded without reflection.
 func (r *iteratorForCopyMembers) PgkitCopySource() pgx.CopyFromSource {
@@ -153,7 +188,7 @@ func (r *iteratorForCopyMembers) PgkitCopySource() pgx.CopyFromSource {
 // the same COPY, each row encoded as it comes, so a source of any size
 // loads in constant memory.
 func (q *Queries) CopyMembersSeq(ctx context.Context, db DBTX, seq iter.Seq[CopyMembersParams]) (int64, error) {
-	next, stop := iter.Pull(seq)
-	defer stop()
-	return db.CopyFrom(ctx, []string{"members"}, []string{"team_id", "name", "score"}, &pgkitCopyCopyMembers{next: next})
+	src := &pgkitCopyCopyMembers{seq: seq}
+	defer src.close()
+	return db.CopyFrom(ctx, []string{"members"}, []string{"team_id", "name", "score"}, src)
 }

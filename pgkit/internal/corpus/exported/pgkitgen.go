@@ -159,7 +159,9 @@ func (q *Queries) ListReadingsStream(ctx context.Context, sensor string) iter.Se
 // it asks for the next).
 type pgkitCopyCopyReadings struct {
 	rows []CopyReadingsParams              // sqlc's method: the rows
-	next func() (CopyReadingsParams, bool) // the Seq: where the rows come from
+	seq  iter.Seq[CopyReadingsParams]      // the Seq: where the rows come from
+	next func() (CopyReadingsParams, bool) // seq pulled, for a CopyFrom that does not push
+	stop func()
 	cur  CopyReadingsParams
 	n    int // the rows read so far
 	row  [2]any
@@ -167,6 +169,9 @@ type pgkitCopyCopyReadings struct {
 
 // Next moves to the next row and reports whether there is one.
 func (s *pgkitCopyCopyReadings) Next() bool {
+	if s.seq != nil && s.next == nil {
+		s.next, s.stop = iter.Pull(s.seq)
+	}
 	if s.next != nil {
 		v, ok := s.next()
 		if !ok {
@@ -197,6 +202,36 @@ func (s *pgkitCopyCopyReadings) Err() error { return nil }
 // PgkitCopySource returns s, whose values are concrete already.
 func (s *pgkitCopyCopyReadings) PgkitCopySource() pgx.CopyFromSource { return s }
 
+// PgkitCopyEach returns, for the Seq, a function that runs it and hands
+// each row's values to emit until emit returns false: pgkit's CopyFrom
+// pushes the rows instead of pulling them. nil for sqlc's rows. held: the
+// values hold nothing the iterator may change once it goes on.
+func (s *pgkitCopyCopyReadings) PgkitCopyEach() (each func(emit func([]any) bool) error, held bool) {
+	if s.seq == nil {
+		return nil, false
+	}
+	return func(emit func([]any) bool) error {
+		var err error
+		s.seq(func(v CopyReadingsParams) bool {
+			s.cur = v
+			s.n++
+			var vals []any
+			if vals, err = s.Values(); err != nil {
+				return false
+			}
+			return emit(vals)
+		})
+		return err
+	}, true
+}
+
+// close ends the Seq's Pull, if it was pulled.
+func (s *pgkitCopyCopyReadings) close() {
+	if s.stop != nil {
+		s.stop()
+	}
+}
+
 // PgkitCopySource returns r's rows as a pgkitCopyCopyReadings, which pgkit's CopyFrom
 // copies instead of r: the same rows, encoded without reflection.
 func (r *iteratorForCopyReadings) PgkitCopySource() pgx.CopyFromSource {
@@ -207,7 +242,7 @@ func (r *iteratorForCopyReadings) PgkitCopySource() pgx.CopyFromSource {
 // the same COPY, each row encoded as it comes, so a source of any size
 // loads in constant memory.
 func (q *Queries) CopyReadingsSeq(ctx context.Context, seq iter.Seq[CopyReadingsParams]) (int64, error) {
-	next, stop := iter.Pull(seq)
-	defer stop()
-	return q.db.CopyFrom(ctx, []string{"readings"}, []string{"sensor", "value"}, &pgkitCopyCopyReadings{next: next})
+	src := &pgkitCopyCopyReadings{seq: seq}
+	defer src.close()
+	return q.db.CopyFrom(ctx, []string{"readings"}, []string{"sensor", "value"}, src)
 }

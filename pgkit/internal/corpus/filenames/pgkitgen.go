@@ -164,7 +164,9 @@ func (q *Queries) ListLoadsStream(ctx context.Context, itemID int64) iter.Seq2[L
 // it asks for the next).
 type pgkitCopyCopyLoads struct {
 	rows []CopyLoadsParams              // sqlc's method: the rows
-	next func() (CopyLoadsParams, bool) // the Seq: where the rows come from
+	seq  iter.Seq[CopyLoadsParams]      // the Seq: where the rows come from
+	next func() (CopyLoadsParams, bool) // seq pulled, for a CopyFrom that does not push
+	stop func()
 	cur  CopyLoadsParams
 	n    int // the rows read so far
 	row  [3]any
@@ -172,6 +174,9 @@ type pgkitCopyCopyLoads struct {
 
 // Next moves to the next row and reports whether there is one.
 func (s *pgkitCopyCopyLoads) Next() bool {
+	if s.seq != nil && s.next == nil {
+		s.next, s.stop = iter.Pull(s.seq)
+	}
 	if s.next != nil {
 		v, ok := s.next()
 		if !ok {
@@ -207,6 +212,36 @@ func (s *pgkitCopyCopyLoads) Err() error { return nil }
 // PgkitCopySource returns s, whose values are concrete already.
 func (s *pgkitCopyCopyLoads) PgkitCopySource() pgx.CopyFromSource { return s }
 
+// PgkitCopyEach returns, for the Seq, a function that runs it and hands
+// each row's values to emit until emit returns false: pgkit's CopyFrom
+// pushes the rows instead of pulling them. nil for sqlc's rows. held: the
+// values hold nothing the iterator may change once it goes on.
+func (s *pgkitCopyCopyLoads) PgkitCopyEach() (each func(emit func([]any) bool) error, held bool) {
+	if s.seq == nil {
+		return nil, false
+	}
+	return func(emit func([]any) bool) error {
+		var err error
+		s.seq(func(v CopyLoadsParams) bool {
+			s.cur = v
+			s.n++
+			var vals []any
+			if vals, err = s.Values(); err != nil {
+				return false
+			}
+			return emit(vals)
+		})
+		return err
+	}, true
+}
+
+// close ends the Seq's Pull, if it was pulled.
+func (s *pgkitCopyCopyLoads) close() {
+	if s.stop != nil {
+		s.stop()
+	}
+}
+
 // PgkitCopySource returns r's rows as a pgkitCopyCopyLoads, which pgkit's CopyFrom
 // copies instead of r: the same rows, encoded without reflection.
 func (r *iteratorForCopyLoads) PgkitCopySource() pgx.CopyFromSource {
@@ -217,7 +252,7 @@ func (r *iteratorForCopyLoads) PgkitCopySource() pgx.CopyFromSource {
 // the same COPY, each row encoded as it comes, so a source of any size
 // loads in constant memory.
 func (q *Queries) CopyLoadsSeq(ctx context.Context, seq iter.Seq[CopyLoadsParams]) (int64, error) {
-	next, stop := iter.Pull(seq)
-	defer stop()
-	return q.db.CopyFrom(ctx, []string{"loads"}, []string{"item_id", "qty", "note"}, &pgkitCopyCopyLoads{next: next})
+	src := &pgkitCopyCopyLoads{seq: seq}
+	defer src.close()
+	return q.db.CopyFrom(ctx, []string{"loads"}, []string{"item_id", "qty", "note"}, src)
 }

@@ -208,7 +208,9 @@ func (q *Queries) ListProfilesStream(ctx context.Context) iter.Seq2[Profile, err
 // it asks for the next).
 type pgkitCopyCopyProfiles struct {
 	rows []CopyProfilesParams              // sqlc's method: the rows
-	next func() (CopyProfilesParams, bool) // the Seq: where the rows come from
+	seq  iter.Seq[CopyProfilesParams]      // the Seq: where the rows come from
+	next func() (CopyProfilesParams, bool) // seq pulled, for a CopyFrom that does not push
+	stop func()
 	cur  CopyProfilesParams
 	n    int // the rows read so far
 	row  [12]any
@@ -216,6 +218,9 @@ type pgkitCopyCopyProfiles struct {
 
 // Next moves to the next row and reports whether there is one.
 func (s *pgkitCopyCopyProfiles) Next() bool {
+	if s.seq != nil && s.next == nil {
+		s.next, s.stop = iter.Pull(s.seq)
+	}
 	if s.next != nil {
 		v, ok := s.next()
 		if !ok {
@@ -292,6 +297,36 @@ func (s *pgkitCopyCopyProfiles) Err() error { return nil }
 // PgkitCopySource returns s, whose values are concrete already.
 func (s *pgkitCopyCopyProfiles) PgkitCopySource() pgx.CopyFromSource { return s }
 
+// PgkitCopyEach returns, for the Seq, a function that runs it and hands
+// each row's values to emit until emit returns false: pgkit's CopyFrom
+// pushes the rows instead of pulling them. nil for sqlc's rows. held: the
+// values hold nothing the iterator may change once it goes on.
+func (s *pgkitCopyCopyProfiles) PgkitCopyEach() (each func(emit func([]any) bool) error, held bool) {
+	if s.seq == nil {
+		return nil, false
+	}
+	return func(emit func([]any) bool) error {
+		var err error
+		s.seq(func(v CopyProfilesParams) bool {
+			s.cur = v
+			s.n++
+			var vals []any
+			if vals, err = s.Values(); err != nil {
+				return false
+			}
+			return emit(vals)
+		})
+		return err
+	}, false
+}
+
+// close ends the Seq's Pull, if it was pulled.
+func (s *pgkitCopyCopyProfiles) close() {
+	if s.stop != nil {
+		s.stop()
+	}
+}
+
 // PgkitCopySource returns r's rows as a pgkitCopyCopyProfiles, which pgkit's CopyFrom
 // copies instead of r: the same rows, encoded without reflection.
 func (r *iteratorForCopyProfiles) PgkitCopySource() pgx.CopyFromSource {
@@ -302,7 +337,7 @@ func (r *iteratorForCopyProfiles) PgkitCopySource() pgx.CopyFromSource {
 // the same COPY, each row encoded as it comes, so a source of any size
 // loads in constant memory.
 func (q *Queries) CopyProfilesSeq(ctx context.Context, seq iter.Seq[CopyProfilesParams]) (int64, error) {
-	next, stop := iter.Pull(seq)
-	defer stop()
-	return q.db.CopyFrom(ctx, []string{"profiles"}, []string{"handle", "nickname", "age", "visits", "active", "rating", "balance", "seen_at", "born", "token", "avatar", "prefs"}, &pgkitCopyCopyProfiles{next: next})
+	src := &pgkitCopyCopyProfiles{seq: seq}
+	defer src.close()
+	return q.db.CopyFrom(ctx, []string{"profiles"}, []string{"handle", "nickname", "age", "visits", "active", "rating", "balance", "seen_at", "born", "token", "avatar", "prefs"}, src)
 }

@@ -79,7 +79,9 @@ type Streamer interface {
 // it asks for the next).
 type pgkitCopyCopyReadings struct {
 	rows []CopyReadingsParams              // sqlc's method: the rows
-	next func() (CopyReadingsParams, bool) // the Seq: where the rows come from
+	seq  iter.Seq[CopyReadingsParams]      // the Seq: where the rows come from
+	next func() (CopyReadingsParams, bool) // seq pulled, for a CopyFrom that does not push
+	stop func()
 	cur  CopyReadingsParams
 	n    int // the rows read so far
 	row  [4]any
@@ -87,6 +89,9 @@ type pgkitCopyCopyReadings struct {
 
 // Next moves to the next row and reports whether there is one.
 func (s *pgkitCopyCopyReadings) Next() bool {
+	if s.seq != nil && s.next == nil {
+		s.next, s.stop = iter.Pull(s.seq)
+	}
 	if s.next != nil {
 		v, ok := s.next()
 		if !ok {
@@ -127,6 +132,36 @@ func (s *pgkitCopyCopyReadings) Err() error { return nil }
 // PgkitCopySource returns s, whose values are concrete already.
 func (s *pgkitCopyCopyReadings) PgkitCopySource() pgx.CopyFromSource { return s }
 
+// PgkitCopyEach returns, for the Seq, a function that runs it and hands
+// each row's values to emit until emit returns false: pgkit's CopyFrom
+// pushes the rows instead of pulling them. nil for sqlc's rows. held: the
+// values hold nothing the iterator may change once it goes on.
+func (s *pgkitCopyCopyReadings) PgkitCopyEach() (each func(emit func([]any) bool) error, held bool) {
+	if s.seq == nil {
+		return nil, false
+	}
+	return func(emit func([]any) bool) error {
+		var err error
+		s.seq(func(v CopyReadingsParams) bool {
+			s.cur = v
+			s.n++
+			var vals []any
+			if vals, err = s.Values(); err != nil {
+				return false
+			}
+			return emit(vals)
+		})
+		return err
+	}, true
+}
+
+// close ends the Seq's Pull, if it was pulled.
+func (s *pgkitCopyCopyReadings) close() {
+	if s.stop != nil {
+		s.stop()
+	}
+}
+
 // PgkitCopySource returns r's rows as a pgkitCopyCopyReadings, which pgkit's CopyFrom
 // copies instead of r: the same rows, encoded without reflection.
 func (r *iteratorForCopyReadings) PgkitCopySource() pgx.CopyFromSource {
@@ -137,9 +172,9 @@ func (r *iteratorForCopyReadings) PgkitCopySource() pgx.CopyFromSource {
 // the same COPY, each row encoded as it comes, so a source of any size
 // loads in constant memory.
 func (q *Queries) CopyReadingsSeq(ctx context.Context, seq iter.Seq[CopyReadingsParams]) (int64, error) {
-	next, stop := iter.Pull(seq)
-	defer stop()
-	return q.db.CopyFrom(ctx, []string{"readings"}, []string{"sensor", "at", "kelvin", "note"}, &pgkitCopyCopyReadings{next: next})
+	src := &pgkitCopyCopyReadings{seq: seq}
+	defer src.close()
+	return q.db.CopyFrom(ctx, []string{"readings"}, []string{"sensor", "at", "kelvin", "note"}, src)
 }
 
 // pgkitCopyCopyWords is CopyWords's rows as the pgx.CopyFromSource pgkit's CopyFrom
@@ -150,7 +185,9 @@ func (q *Queries) CopyReadingsSeq(ctx context.Context, seq iter.Seq[CopyReadings
 // it asks for the next).
 type pgkitCopyCopyWords struct {
 	rows []string              // sqlc's method: the rows
-	next func() (string, bool) // the Seq: where the rows come from
+	seq  iter.Seq[string]      // the Seq: where the rows come from
+	next func() (string, bool) // seq pulled, for a CopyFrom that does not push
+	stop func()
 	cur  string
 	n    int // the rows read so far
 	row  [1]any
@@ -158,6 +195,9 @@ type pgkitCopyCopyWords struct {
 
 // Next moves to the next row and reports whether there is one.
 func (s *pgkitCopyCopyWords) Next() bool {
+	if s.seq != nil && s.next == nil {
+		s.next, s.stop = iter.Pull(s.seq)
+	}
 	if s.next != nil {
 		v, ok := s.next()
 		if !ok {
@@ -187,6 +227,36 @@ func (s *pgkitCopyCopyWords) Err() error { return nil }
 // PgkitCopySource returns s, whose values are concrete already.
 func (s *pgkitCopyCopyWords) PgkitCopySource() pgx.CopyFromSource { return s }
 
+// PgkitCopyEach returns, for the Seq, a function that runs it and hands
+// each row's values to emit until emit returns false: pgkit's CopyFrom
+// pushes the rows instead of pulling them. nil for sqlc's rows. held: the
+// values hold nothing the iterator may change once it goes on.
+func (s *pgkitCopyCopyWords) PgkitCopyEach() (each func(emit func([]any) bool) error, held bool) {
+	if s.seq == nil {
+		return nil, false
+	}
+	return func(emit func([]any) bool) error {
+		var err error
+		s.seq(func(v string) bool {
+			s.cur = v
+			s.n++
+			var vals []any
+			if vals, err = s.Values(); err != nil {
+				return false
+			}
+			return emit(vals)
+		})
+		return err
+	}, true
+}
+
+// close ends the Seq's Pull, if it was pulled.
+func (s *pgkitCopyCopyWords) close() {
+	if s.stop != nil {
+		s.stop()
+	}
+}
+
 // PgkitCopySource returns r's rows as a pgkitCopyCopyWords, which pgkit's CopyFrom
 // copies instead of r: the same rows, encoded without reflection.
 func (r *iteratorForCopyWords) PgkitCopySource() pgx.CopyFromSource {
@@ -197,7 +267,7 @@ func (r *iteratorForCopyWords) PgkitCopySource() pgx.CopyFromSource {
 // the same COPY, each row encoded as it comes, so a source of any size
 // loads in constant memory.
 func (q *Queries) CopyWordsSeq(ctx context.Context, seq iter.Seq[string]) (int64, error) {
-	next, stop := iter.Pull(seq)
-	defer stop()
-	return q.db.CopyFrom(ctx, []string{"words"}, []string{"word"}, &pgkitCopyCopyWords{next: next})
+	src := &pgkitCopyCopyWords{seq: seq}
+	defer src.close()
+	return q.db.CopyFrom(ctx, []string{"words"}, []string{"word"}, src)
 }

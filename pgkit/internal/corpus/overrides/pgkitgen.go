@@ -271,7 +271,9 @@ func (q *Queries) ListReferralsStream(ctx context.Context, referrer uuid.NullUUI
 // it asks for the next).
 type pgkitCopyCopyCustomers struct {
 	rows []CopyCustomersParams              // sqlc's method: the rows
-	next func() (CopyCustomersParams, bool) // the Seq: where the rows come from
+	seq  iter.Seq[CopyCustomersParams]      // the Seq: where the rows come from
+	next func() (CopyCustomersParams, bool) // seq pulled, for a CopyFrom that does not push
+	stop func()
 	cur  CopyCustomersParams
 	n    int // the rows read so far
 	row  [7]any
@@ -279,6 +281,9 @@ type pgkitCopyCopyCustomers struct {
 
 // Next moves to the next row and reports whether there is one.
 func (s *pgkitCopyCopyCustomers) Next() bool {
+	if s.seq != nil && s.next == nil {
+		s.next, s.stop = iter.Pull(s.seq)
+	}
 	if s.next != nil {
 		v, ok := s.next()
 		if !ok {
@@ -322,6 +327,36 @@ func (s *pgkitCopyCopyCustomers) Err() error { return nil }
 // PgkitCopySource returns s, whose values are concrete already.
 func (s *pgkitCopyCopyCustomers) PgkitCopySource() pgx.CopyFromSource { return s }
 
+// PgkitCopyEach returns, for the Seq, a function that runs it and hands
+// each row's values to emit until emit returns false: pgkit's CopyFrom
+// pushes the rows instead of pulling them. nil for sqlc's rows. held: the
+// values hold nothing the iterator may change once it goes on.
+func (s *pgkitCopyCopyCustomers) PgkitCopyEach() (each func(emit func([]any) bool) error, held bool) {
+	if s.seq == nil {
+		return nil, false
+	}
+	return func(emit func([]any) bool) error {
+		var err error
+		s.seq(func(v CopyCustomersParams) bool {
+			s.cur = v
+			s.n++
+			var vals []any
+			if vals, err = s.Values(); err != nil {
+				return false
+			}
+			return emit(vals)
+		})
+		return err
+	}, false
+}
+
+// close ends the Seq's Pull, if it was pulled.
+func (s *pgkitCopyCopyCustomers) close() {
+	if s.stop != nil {
+		s.stop()
+	}
+}
+
 // PgkitCopySource returns r's rows as a pgkitCopyCopyCustomers, which pgkit's CopyFrom
 // copies instead of r: the same rows, encoded without reflection.
 func (r *iteratorForCopyCustomers) PgkitCopySource() pgx.CopyFromSource {
@@ -332,9 +367,9 @@ func (r *iteratorForCopyCustomers) PgkitCopySource() pgx.CopyFromSource {
 // the same COPY, each row encoded as it comes, so a source of any size
 // loads in constant memory.
 func (q *Queries) CopyCustomersSeq(ctx context.Context, seq iter.Seq[CopyCustomersParams]) (int64, error) {
-	next, stop := iter.Pull(seq)
-	defer stop()
-	return q.db.CopyFrom(ctx, []string{"customers"}, []string{"id", "email", "created_at", "deleted_at", "referred_by", "visits", "balance"}, &pgkitCopyCopyCustomers{next: next})
+	src := &pgkitCopyCopyCustomers{seq: seq}
+	defer src.close()
+	return q.db.CopyFrom(ctx, []string{"customers"}, []string{"id", "email", "created_at", "deleted_at", "referred_by", "visits", "balance"}, src)
 }
 
 // pgkitCopyCopyProducts is CopyProducts's rows as the pgx.CopyFromSource pgkit's CopyFrom
@@ -345,7 +380,9 @@ func (q *Queries) CopyCustomersSeq(ctx context.Context, seq iter.Seq[CopyCustome
 // it asks for the next).
 type pgkitCopyCopyProducts struct {
 	rows []CopyProductsParams              // sqlc's method: the rows
-	next func() (CopyProductsParams, bool) // the Seq: where the rows come from
+	seq  iter.Seq[CopyProductsParams]      // the Seq: where the rows come from
+	next func() (CopyProductsParams, bool) // seq pulled, for a CopyFrom that does not push
+	stop func()
 	cur  CopyProductsParams
 	n    int // the rows read so far
 	row  [4]any
@@ -353,6 +390,9 @@ type pgkitCopyCopyProducts struct {
 
 // Next moves to the next row and reports whether there is one.
 func (s *pgkitCopyCopyProducts) Next() bool {
+	if s.seq != nil && s.next == nil {
+		s.next, s.stop = iter.Pull(s.seq)
+	}
 	if s.next != nil {
 		v, ok := s.next()
 		if !ok {
@@ -389,6 +429,36 @@ func (s *pgkitCopyCopyProducts) Err() error { return nil }
 // PgkitCopySource returns s, whose values are concrete already.
 func (s *pgkitCopyCopyProducts) PgkitCopySource() pgx.CopyFromSource { return s }
 
+// PgkitCopyEach returns, for the Seq, a function that runs it and hands
+// each row's values to emit until emit returns false: pgkit's CopyFrom
+// pushes the rows instead of pulling them. nil for sqlc's rows. held: the
+// values hold nothing the iterator may change once it goes on.
+func (s *pgkitCopyCopyProducts) PgkitCopyEach() (each func(emit func([]any) bool) error, held bool) {
+	if s.seq == nil {
+		return nil, false
+	}
+	return func(emit func([]any) bool) error {
+		var err error
+		s.seq(func(v CopyProductsParams) bool {
+			s.cur = v
+			s.n++
+			var vals []any
+			if vals, err = s.Values(); err != nil {
+				return false
+			}
+			return emit(vals)
+		})
+		return err
+	}, false
+}
+
+// close ends the Seq's Pull, if it was pulled.
+func (s *pgkitCopyCopyProducts) close() {
+	if s.stop != nil {
+		s.stop()
+	}
+}
+
 // PgkitCopySource returns r's rows as a pgkitCopyCopyProducts, which pgkit's CopyFrom
 // copies instead of r: the same rows, encoded without reflection.
 func (r *iteratorForCopyProducts) PgkitCopySource() pgx.CopyFromSource {
@@ -399,7 +469,7 @@ func (r *iteratorForCopyProducts) PgkitCopySource() pgx.CopyFromSource {
 // the same COPY, each row encoded as it comes, so a source of any size
 // loads in constant memory.
 func (q *Queries) CopyProductsSeq(ctx context.Context, seq iter.Seq[CopyProductsParams]) (int64, error) {
-	next, stop := iter.Pull(seq)
-	defer stop()
-	return q.db.CopyFrom(ctx, []string{"products"}, []string{"customer_id", "name", "price_cents", "tax_rate"}, &pgkitCopyCopyProducts{next: next})
+	src := &pgkitCopyCopyProducts{seq: seq}
+	defer src.close()
+	return q.db.CopyFrom(ctx, []string{"products"}, []string{"customer_id", "name", "price_cents", "tax_rate"}, src)
 }

@@ -207,7 +207,9 @@ func (q *Queries) ListYieldsStream(ctx context.Context, farm string, firstRow in
 // it asks for the next).
 type pgkitCopyCopyPlots struct {
 	rows []CopyPlotsParams              // sqlc's method: the rows
-	next func() (CopyPlotsParams, bool) // the Seq: where the rows come from
+	seq  iter.Seq[CopyPlotsParams]      // the Seq: where the rows come from
+	next func() (CopyPlotsParams, bool) // seq pulled, for a CopyFrom that does not push
+	stop func()
 	cur  CopyPlotsParams
 	n    int // the rows read so far
 	row  [4]any
@@ -215,6 +217,9 @@ type pgkitCopyCopyPlots struct {
 
 // Next moves to the next row and reports whether there is one.
 func (s *pgkitCopyCopyPlots) Next() bool {
+	if s.seq != nil && s.next == nil {
+		s.next, s.stop = iter.Pull(s.seq)
+	}
 	if s.next != nil {
 		v, ok := s.next()
 		if !ok {
@@ -247,6 +252,36 @@ func (s *pgkitCopyCopyPlots) Err() error { return nil }
 // PgkitCopySource returns s, whose values are concrete already.
 func (s *pgkitCopyCopyPlots) PgkitCopySource() pgx.CopyFromSource { return s }
 
+// PgkitCopyEach returns, for the Seq, a function that runs it and hands
+// each row's values to emit until emit returns false: pgkit's CopyFrom
+// pushes the rows instead of pulling them. nil for sqlc's rows. held: the
+// values hold nothing the iterator may change once it goes on.
+func (s *pgkitCopyCopyPlots) PgkitCopyEach() (each func(emit func([]any) bool) error, held bool) {
+	if s.seq == nil {
+		return nil, false
+	}
+	return func(emit func([]any) bool) error {
+		var err error
+		s.seq(func(v CopyPlotsParams) bool {
+			s.cur = v
+			s.n++
+			var vals []any
+			if vals, err = s.Values(); err != nil {
+				return false
+			}
+			return emit(vals)
+		})
+		return err
+	}, true
+}
+
+// close ends the Seq's Pull, if it was pulled.
+func (s *pgkitCopyCopyPlots) close() {
+	if s.stop != nil {
+		s.stop()
+	}
+}
+
 // PgkitCopySource returns r's rows as a pgkitCopyCopyPlots, which pgkit's CopyFrom
 // copies instead of r: the same rows, encoded without reflection.
 func (r *iteratorForCopyPlots) PgkitCopySource() pgx.CopyFromSource {
@@ -257,7 +292,7 @@ func (r *iteratorForCopyPlots) PgkitCopySource() pgx.CopyFromSource {
 // the same COPY, each row encoded as it comes, so a source of any size
 // loads in constant memory.
 func (q *Queries) CopyPlotsSeq(ctx context.Context, seq iter.Seq[CopyPlotsParams]) (int64, error) {
-	next, stop := iter.Pull(seq)
-	defer stop()
-	return q.db.CopyFrom(ctx, []string{"plots"}, []string{"farm", "row_no", "crop", "yield"}, &pgkitCopyCopyPlots{next: next})
+	src := &pgkitCopyCopyPlots{seq: seq}
+	defer src.close()
+	return q.db.CopyFrom(ctx, []string{"plots"}, []string{"farm", "row_no", "crop", "yield"}, src)
 }

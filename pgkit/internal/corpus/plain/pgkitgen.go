@@ -201,7 +201,9 @@ func (q *Queries) ListNothingStream(ctx context.Context) iter.Seq2[ListNothingRo
 // it asks for the next).
 type pgkitCopyCopyItems struct {
 	rows []CopyItemsParams              // sqlc's method: the rows
-	next func() (CopyItemsParams, bool) // the Seq: where the rows come from
+	seq  iter.Seq[CopyItemsParams]      // the Seq: where the rows come from
+	next func() (CopyItemsParams, bool) // seq pulled, for a CopyFrom that does not push
+	stop func()
 	cur  CopyItemsParams
 	n    int // the rows read so far
 	row  [5]any
@@ -209,6 +211,9 @@ type pgkitCopyCopyItems struct {
 
 // Next moves to the next row and reports whether there is one.
 func (s *pgkitCopyCopyItems) Next() bool {
+	if s.seq != nil && s.next == nil {
+		s.next, s.stop = iter.Pull(s.seq)
+	}
 	if s.next != nil {
 		v, ok := s.next()
 		if !ok {
@@ -246,6 +251,36 @@ func (s *pgkitCopyCopyItems) Err() error { return nil }
 // PgkitCopySource returns s, whose values are concrete already.
 func (s *pgkitCopyCopyItems) PgkitCopySource() pgx.CopyFromSource { return s }
 
+// PgkitCopyEach returns, for the Seq, a function that runs it and hands
+// each row's values to emit until emit returns false: pgkit's CopyFrom
+// pushes the rows instead of pulling them. nil for sqlc's rows. held: the
+// values hold nothing the iterator may change once it goes on.
+func (s *pgkitCopyCopyItems) PgkitCopyEach() (each func(emit func([]any) bool) error, held bool) {
+	if s.seq == nil {
+		return nil, false
+	}
+	return func(emit func([]any) bool) error {
+		var err error
+		s.seq(func(v CopyItemsParams) bool {
+			s.cur = v
+			s.n++
+			var vals []any
+			if vals, err = s.Values(); err != nil {
+				return false
+			}
+			return emit(vals)
+		})
+		return err
+	}, true
+}
+
+// close ends the Seq's Pull, if it was pulled.
+func (s *pgkitCopyCopyItems) close() {
+	if s.stop != nil {
+		s.stop()
+	}
+}
+
 // PgkitCopySource returns r's rows as a pgkitCopyCopyItems, which pgkit's CopyFrom
 // copies instead of r: the same rows, encoded without reflection.
 func (r *iteratorForCopyItems) PgkitCopySource() pgx.CopyFromSource {
@@ -256,7 +291,7 @@ func (r *iteratorForCopyItems) PgkitCopySource() pgx.CopyFromSource {
 // the same COPY, each row encoded as it comes, so a source of any size
 // loads in constant memory.
 func (q *Queries) CopyItemsSeq(ctx context.Context, seq iter.Seq[CopyItemsParams]) (int64, error) {
-	next, stop := iter.Pull(seq)
-	defer stop()
-	return q.db.CopyFrom(ctx, []string{"inventory", "items"}, []string{"supplier_id", "sku", "qty", "status", "note"}, &pgkitCopyCopyItems{next: next})
+	src := &pgkitCopyCopyItems{seq: seq}
+	defer src.close()
+	return q.db.CopyFrom(ctx, []string{"inventory", "items"}, []string{"supplier_id", "sku", "qty", "status", "note"}, src)
 }

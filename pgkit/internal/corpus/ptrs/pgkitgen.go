@@ -166,7 +166,9 @@ func (q *Queries) ListSkusStream(ctx context.Context) iter.Seq2[string, error] {
 // it asks for the next).
 type pgkitCopyCopyProducts struct {
 	rows []*CopyProductsParams              // sqlc's method: the rows
-	next func() (*CopyProductsParams, bool) // the Seq: where the rows come from
+	seq  iter.Seq[*CopyProductsParams]      // the Seq: where the rows come from
+	next func() (*CopyProductsParams, bool) // seq pulled, for a CopyFrom that does not push
+	stop func()
 	cur  *CopyProductsParams
 	n    int // the rows read so far
 	row  [3]any
@@ -174,6 +176,9 @@ type pgkitCopyCopyProducts struct {
 
 // Next moves to the next row and reports whether there is one.
 func (s *pgkitCopyCopyProducts) Next() bool {
+	if s.seq != nil && s.next == nil {
+		s.next, s.stop = iter.Pull(s.seq)
+	}
 	if s.next != nil {
 		v, ok := s.next()
 		if !ok {
@@ -208,6 +213,36 @@ func (s *pgkitCopyCopyProducts) Err() error { return nil }
 // PgkitCopySource returns s, whose values are concrete already.
 func (s *pgkitCopyCopyProducts) PgkitCopySource() pgx.CopyFromSource { return s }
 
+// PgkitCopyEach returns, for the Seq, a function that runs it and hands
+// each row's values to emit until emit returns false: pgkit's CopyFrom
+// pushes the rows instead of pulling them. nil for sqlc's rows. held: the
+// values hold nothing the iterator may change once it goes on.
+func (s *pgkitCopyCopyProducts) PgkitCopyEach() (each func(emit func([]any) bool) error, held bool) {
+	if s.seq == nil {
+		return nil, false
+	}
+	return func(emit func([]any) bool) error {
+		var err error
+		s.seq(func(v *CopyProductsParams) bool {
+			s.cur = v
+			s.n++
+			var vals []any
+			if vals, err = s.Values(); err != nil {
+				return false
+			}
+			return emit(vals)
+		})
+		return err
+	}, true
+}
+
+// close ends the Seq's Pull, if it was pulled.
+func (s *pgkitCopyCopyProducts) close() {
+	if s.stop != nil {
+		s.stop()
+	}
+}
+
 // PgkitCopySource returns r's rows as a pgkitCopyCopyProducts, which pgkit's CopyFrom
 // copies instead of r: the same rows, encoded without reflection.
 func (r *iteratorForCopyProducts) PgkitCopySource() pgx.CopyFromSource {
@@ -218,7 +253,7 @@ func (r *iteratorForCopyProducts) PgkitCopySource() pgx.CopyFromSource {
 // the same COPY, each row encoded as it comes, so a source of any size
 // loads in constant memory.
 func (q *Queries) CopyProductsSeq(ctx context.Context, seq iter.Seq[*CopyProductsParams]) (int64, error) {
-	next, stop := iter.Pull(seq)
-	defer stop()
-	return q.db.CopyFrom(ctx, []string{"products"}, []string{"sku", "price_cents", "stock"}, &pgkitCopyCopyProducts{next: next})
+	src := &pgkitCopyCopyProducts{seq: seq}
+	defer src.close()
+	return q.db.CopyFrom(ctx, []string{"products"}, []string{"sku", "price_cents", "stock"}, src)
 }

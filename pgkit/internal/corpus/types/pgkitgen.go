@@ -332,7 +332,9 @@ func (q *Queries) PersonMoodsStream(ctx context.Context) iter.Seq2[[]Mood, error
 // it asks for the next).
 type pgkitCopyPersonCopy struct {
 	rows []PersonCopyParams              // sqlc's method: the rows
-	next func() (PersonCopyParams, bool) // the Seq: where the rows come from
+	seq  iter.Seq[PersonCopyParams]      // the Seq: where the rows come from
+	next func() (PersonCopyParams, bool) // seq pulled, for a CopyFrom that does not push
+	stop func()
 	cur  PersonCopyParams
 	n    int // the rows read so far
 	row  [7]any
@@ -340,6 +342,9 @@ type pgkitCopyPersonCopy struct {
 
 // Next moves to the next row and reports whether there is one.
 func (s *pgkitCopyPersonCopy) Next() bool {
+	if s.seq != nil && s.next == nil {
+		s.next, s.stop = iter.Pull(s.seq)
+	}
 	if s.next != nil {
 		v, ok := s.next()
 		if !ok {
@@ -379,6 +384,36 @@ func (s *pgkitCopyPersonCopy) Err() error { return nil }
 // PgkitCopySource returns s, whose values are concrete already.
 func (s *pgkitCopyPersonCopy) PgkitCopySource() pgx.CopyFromSource { return s }
 
+// PgkitCopyEach returns, for the Seq, a function that runs it and hands
+// each row's values to emit until emit returns false: pgkit's CopyFrom
+// pushes the rows instead of pulling them. nil for sqlc's rows. held: the
+// values hold nothing the iterator may change once it goes on.
+func (s *pgkitCopyPersonCopy) PgkitCopyEach() (each func(emit func([]any) bool) error, held bool) {
+	if s.seq == nil {
+		return nil, false
+	}
+	return func(emit func([]any) bool) error {
+		var err error
+		s.seq(func(v PersonCopyParams) bool {
+			s.cur = v
+			s.n++
+			var vals []any
+			if vals, err = s.Values(); err != nil {
+				return false
+			}
+			return emit(vals)
+		})
+		return err
+	}, false
+}
+
+// close ends the Seq's Pull, if it was pulled.
+func (s *pgkitCopyPersonCopy) close() {
+	if s.stop != nil {
+		s.stop()
+	}
+}
+
 // PgkitCopySource returns r's rows as a pgkitCopyPersonCopy, which pgkit's CopyFrom
 // copies instead of r: the same rows, encoded without reflection.
 func (r *iteratorForPersonCopy) PgkitCopySource() pgx.CopyFromSource {
@@ -389,7 +424,7 @@ func (r *iteratorForPersonCopy) PgkitCopySource() pgx.CopyFromSource {
 // the same COPY, each row encoded as it comes, so a source of any size
 // loads in constant memory.
 func (q *Queries) PersonCopySeq(ctx context.Context, seq iter.Seq[PersonCopyParams]) (int64, error) {
-	next, stop := iter.Pull(seq)
-	defer stop()
-	return q.db.CopyFrom(ctx, []string{"people"}, []string{"name", "mood", "moods", "last_mood", "email", "home", "past"}, &pgkitCopyPersonCopy{next: next})
+	src := &pgkitCopyPersonCopy{seq: seq}
+	defer src.close()
+	return q.db.CopyFrom(ctx, []string{"people"}, []string{"name", "mood", "moods", "last_mood", "email", "home", "past"}, src)
 }
