@@ -188,6 +188,16 @@ type Config struct {
 	// (pgerr.ErrCommitUnknown). It should cover the time the database
 	// takes to fail over. Default: DefaultCommitResolveTimeout (30s).
 	CommitResolveTimeout time.Duration
+	// Decoders are the generated package's binary decoders, by query
+	// name (pgkitgen's Decoders()): rows of a query found here are
+	// decoded by it, without pgx's scan plans, when the result's column
+	// types and formats are those it was generated for (checked once per
+	// result) and Scan is given the destinations sqlc's method gives;
+	// otherwise, and for any value it does not decode exactly as pgx
+	// would (whose error it then returns), pgx scans as without it. Rows
+	// read off a pooled connection use them (DB.Query, DB.QueryRow, and
+	// a Tx begun on the DB). Default: nil, pgx's scan plans for every row.
+	Decoders Decoders
 }
 
 // validate refuses negative values where a field has no meaning for them

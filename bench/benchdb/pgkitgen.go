@@ -9,6 +9,8 @@ import (
 	"iter"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/shopdb/shopdb/pgkit"
+	"github.com/shopdb/shopdb/pgkit/pgdecode"
 )
 
 // Store is the queries plus streams and transactions, for code written
@@ -318,4 +320,21 @@ func (q *Queries) RowCopySeq(ctx context.Context, seq iter.Seq[RowCopyParams]) (
 	next, stop := iter.Pull(seq)
 	defer stop()
 	return q.db.CopyFrom(ctx, []string{"bench_rows"}, []string{"n", "big", "label", "score", "at", "opt_n", "opt_big", "opt_label", "opt_flag", "opt_at"}, &pgkitCopyRowCopy{next: next})
+}
+
+// Decoders returns the binary decoders of the package's :one and :many
+// queries, by query name, for pgkit.Config.Decoders: each decodes a row
+// straight into the destinations of its method's Scan, checked against
+// the result's column types once per result.
+func Decoders() pgkit.Decoders {
+	return pgkit.Decoders{
+		"ArrayList":  func() *pgdecode.Decoder { var i BenchArray; return pgdecode.New(&i.ArrayID, &i.Vals) }(),
+		"BlobList":   func() *pgdecode.Decoder { var i BenchBlob; return pgdecode.New(&i.BlobID, &i.Note, &i.Payload) }(),
+		"OnePlusOne": func() *pgdecode.Decoder { var two int32; return pgdecode.New(&two) }(),
+		"SeriesList": func() *pgdecode.Decoder { var i int32; return pgdecode.New(&i) }(),
+		"TypeList": func() *pgdecode.Decoder {
+			var i TypeListRow
+			return pgdecode.New(&i.Oid, &i.Typname, &i.Typnamespace, &i.Typowner, &i.Typlen, &i.Typbyval, &i.Typtype, &i.Typcategory, &i.Typispreferred, &i.Typisdefined, &i.Typdelim, &i.Typrelid, &i.Typelem, &i.Typarray, &i.Typalign, &i.Typstorage, &i.Typnotnull, &i.Typbasetype, &i.Typtypmod, &i.Typndims)
+		}(),
+	}
 }

@@ -25,7 +25,9 @@ func FuzzFloat(f *testing.F) {
 
 func FuzzBool(f *testing.F) { fuzz(f, [][]byte{{0}, {1}, {2}, {1, 1}}, kBool, kPBool, kNBool) }
 
-func FuzzText(f *testing.F) { fuzz(f, [][]byte{{}, []byte("héllo"), {0xff, 0}}, kText, kPText, kNText) }
+func FuzzText(f *testing.F) {
+	fuzz(f, [][]byte{{}, []byte("héllo"), {0xff, 0}}, kText, kPText, kNText)
+}
 
 func FuzzBytea(f *testing.F) { fuzz(f, [][]byte{{}, {0, 1, 2}}, kBytea) }
 

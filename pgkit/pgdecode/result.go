@@ -12,32 +12,68 @@ import (
 // Start; a Result is used by one goroutine at a time (that of the rows).
 type Result struct {
 	d      *Decoder
+	kinds  []kind // d's, or a copy with the columns of other types than generated as kPlan
 	tm     *pgtype.Map
 	fields []pgconn.FieldDescription
 	plans  []pgtype.ScanPlan // per column, for kPlan columns: planned at the first Scan
 }
 
 // Start prepares r for the rows of a result whose columns are fields,
-// decoded with tm (the connection's type map): it reports whether d
-// decodes them, that is whether each native column has the OID, the
-// binary format and pgx's own codec that d's destination expects. When
-// it does not (the column's type changed since generation, a text-format
-// result, a codec replaced in tm), the caller scans the result with pgx.
+// decoded with tm (the connection's type map); false when d does not fit
+// the result (another number of columns), and the caller scans the
+// result with pgx. A column decodes natively when it has an OID, a
+// format and pgx's own codec that its destination's decoder expects;
+// other columns (of a type changed since generation, in text format, of
+// a codec replaced in tm) are decoded by pgx's scan plan for their
+// actual type.
 func (r *Result) Start(d *Decoder, tm *pgtype.Map, fields []pgconn.FieldDescription) bool {
 	*r = Result{}
 	if d == nil || tm == nil || len(fields) != len(d.kinds) {
 		return false
 	}
+	r.d, r.tm, r.fields, r.kinds = d, tm, fields, d.kinds
+	plans := d.plans
 	for i, k := range d.kinds {
-		if k != kPlan && (fields[i].Format != pgtype.BinaryFormatCode || !accepts(k, fields[i].DataTypeOID, tm)) {
-			return false
+		if k == kPlan || fits(k, fields[i], tm) {
+			continue
 		}
+		if &r.kinds[0] == &d.kinds[0] { // not copied yet
+			r.kinds = append([]kind(nil), d.kinds...)
+		}
+		r.kinds[i], plans = kPlan, true
 	}
-	r.d, r.tm, r.fields = d, tm, fields
-	if d.plans {
+	if plans {
 		r.plans = make([]pgtype.ScanPlan, len(d.kinds))
 	}
 	return true
+}
+
+// Native is the number of columns r decodes natively, not through pgx's
+// scan plans.
+func (r *Result) Native() int {
+	n := 0
+	for _, k := range r.kinds {
+		if k != kPlan {
+			n++
+		}
+	}
+	return n
+}
+
+// fits reports whether a column described by f decodes as kind k: in
+// binary format (or, for text, either: the two are the same bytes), of an
+// OID k's destination takes, with pgx's own codec in tm.
+func fits(k kind, f pgconn.FieldDescription, tm *pgtype.Map) bool {
+	switch f.Format {
+	case pgtype.BinaryFormatCode:
+	case pgtype.TextFormatCode:
+		if k != kText && k != kPText && k != kNText {
+			return false
+		}
+	default:
+		return false
+	}
+	return accepts(k, f.DataTypeOID, tm)
 }
 
 // Scan decodes values, a row of the started result, into dest. It
@@ -54,14 +90,14 @@ func (r *Result) Scan(values [][]byte, dest []any) bool {
 	var ar arena
 	if d.texts {
 		n := 0
-		for i, k := range d.kinds {
+		for i, k := range r.kinds {
 			if k == kText || k == kPText || k == kNText {
 				n += len(values[i])
 			}
 		}
 		ar.buf = make([]byte, 0, n)
 	}
-	for i, k := range d.kinds {
+	for i, k := range r.kinds {
 		if k == kPlan {
 			if !r.planScan(i, values[i], dest[i]) {
 				return false

@@ -9,6 +9,8 @@ import (
 	"iter"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/shopdb/shopdb/pgkit"
+	"github.com/shopdb/shopdb/pgkit/pgdecode"
 )
 
 // Store is the queries plus streams and transactions, for code written
@@ -222,5 +224,21 @@ func (q *Queries) ListUnlessTwoStream(ctx context.Context) iter.Seq2[int32, erro
 		if err := rows.Err(); err != nil {
 			yield(zero, err)
 		}
+	}
+}
+
+// Decoders returns the binary decoders of the package's :one and :many
+// queries, by query name, for pgkit.Config.Decoders: each decodes a row
+// straight into the destinations of its method's Scan, checked against
+// the result's column types once per result.
+func Decoders() pgkit.Decoders {
+	return pgkit.Decoders{
+		"CreateAuthor":   func() *pgdecode.Decoder { var i Author; return pgdecode.New(&i.ID, &i.Name, &i.Email, &i.Bio, &i.Born) }(),
+		"CreateBook":     func() *pgdecode.Decoder { var i Book; return pgdecode.New(&i.ID, &i.AuthorID, &i.Title) }(),
+		"GetAuthor":      func() *pgdecode.Decoder { var i Author; return pgdecode.New(&i.ID, &i.Name, &i.Email, &i.Bio, &i.Born) }(),
+		"ListAuthors":    func() *pgdecode.Decoder { var i Author; return pgdecode.New(&i.ID, &i.Name, &i.Email, &i.Bio, &i.Born) }(),
+		"ListBookTitles": func() *pgdecode.Decoder { var i string; return pgdecode.New(&i) }(),
+		"ListQuotients":  func() *pgdecode.Decoder { var i int32; return pgdecode.New(&i) }(),
+		"ListUnlessTwo":  func() *pgdecode.Decoder { var i int32; return pgdecode.New(&i) }(),
 	}
 }

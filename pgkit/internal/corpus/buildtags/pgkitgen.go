@@ -11,6 +11,8 @@ import (
 	"iter"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/shopdb/shopdb/pgkit"
+	"github.com/shopdb/shopdb/pgkit/pgdecode"
 )
 
 // Store is the queries plus streams and transactions, for code written
@@ -149,5 +151,19 @@ func (q *Queries) BookTitleIDsStream(ctx context.Context) iter.Seq2[int64, error
 		if err := rows.Err(); err != nil {
 			yield(zero, err)
 		}
+	}
+}
+
+// Decoders returns the binary decoders of the package's :one and :many
+// queries, by query name, for pgkit.Config.Decoders: each decodes a row
+// straight into the destinations of its method's Scan, checked against
+// the result's column types once per result.
+func Decoders() pgkit.Decoders {
+	return pgkit.Decoders{
+		"AuthorCreate": func() *pgdecode.Decoder { var i AuthorCreateRow; return pgdecode.New(&i.ID, &i.Name, &i.Email, &i.Bio) }(),
+		"AuthorGet":    func() *pgdecode.Decoder { var i AuthorGetRow; return pgdecode.New(&i.ID, &i.Name, &i.Email, &i.Bio) }(),
+		"BookCreate":   func() *pgdecode.Decoder { var i Books; return pgdecode.New(&i.ID, &i.AuthorID, &i.Title) }(),
+		"BookList":     func() *pgdecode.Decoder { var i Books; return pgdecode.New(&i.ID, &i.AuthorID, &i.Title) }(),
+		"BookTitleIDs": func() *pgdecode.Decoder { var i int64; return pgdecode.New(&i) }(),
 	}
 }

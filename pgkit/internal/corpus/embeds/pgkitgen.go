@@ -10,6 +10,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/shopdb/shopdb/pgkit"
+	"github.com/shopdb/shopdb/pgkit/pgdecode"
 )
 
 // Store is the queries plus streams and transactions, for code written
@@ -198,5 +200,36 @@ func (q *Queries) ListBooksWithAuthorsStream(ctx context.Context, author pgtype.
 		if err := rows.Err(); err != nil {
 			yield(zero, err)
 		}
+	}
+}
+
+// Decoders returns the binary decoders of the package's :one and :many
+// queries, by query name, for pgkit.Config.Decoders: each decodes a row
+// straight into the destinations of its method's Scan, checked against
+// the result's column types once per result.
+func Decoders() pgkit.Decoders {
+	return pgkit.Decoders{
+		"CreateAuthor": func() *pgdecode.Decoder { var i Author; return pgdecode.New(&i.ID, &i.Name, &i.Bio) }(),
+		"CreateBook":   func() *pgdecode.Decoder { var i Book; return pgdecode.New(&i.ID, &i.AuthorID, &i.Title, &i.Published) }(),
+		"GetAuthorWithBookCount": func() *pgdecode.Decoder {
+			var i GetAuthorWithBookCountRow
+			return pgdecode.New(&i.Author.ID, &i.Author.Name, &i.Author.Bio, &i.Books)
+		}(),
+		"GetBookWithAuthor": func() *pgdecode.Decoder {
+			var i GetBookWithAuthorRow
+			return pgdecode.New(&i.Book.ID, &i.Book.AuthorID, &i.Book.Title, &i.Book.Published, &i.Author.ID, &i.Author.Name, &i.Author.Bio)
+		}(),
+		"ListAuthorBooksPublishedSince": func() *pgdecode.Decoder {
+			var i ListAuthorBooksPublishedSinceRow
+			return pgdecode.New(&i.Author.ID, &i.Author.Name, &i.Author.Bio, &i.Book.ID, &i.Book.AuthorID, &i.Book.Title, &i.Book.Published)
+		}(),
+		"ListBookTitlesWithAuthor": func() *pgdecode.Decoder {
+			var i ListBookTitlesWithAuthorRow
+			return pgdecode.New(&i.ID, &i.Title, &i.Author.ID, &i.Author.Name, &i.Author.Bio)
+		}(),
+		"ListBooksWithAuthors": func() *pgdecode.Decoder {
+			var i ListBooksWithAuthorsRow
+			return pgdecode.New(&i.Book.ID, &i.Book.AuthorID, &i.Book.Title, &i.Book.Published, &i.Author.ID, &i.Author.Name, &i.Author.Bio)
+		}(),
 	}
 }

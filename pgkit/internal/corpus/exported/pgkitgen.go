@@ -9,6 +9,8 @@ import (
 	"iter"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/shopdb/shopdb/pgkit"
+	"github.com/shopdb/shopdb/pgkit/pgdecode"
 )
 
 // PgkitStore is the queries plus streams and transactions, for code written
@@ -210,4 +212,17 @@ func (q *Queries) CopyReadingsSeq(ctx context.Context, seq iter.Seq[CopyReadings
 	next, stop := iter.Pull(seq)
 	defer stop()
 	return q.db.CopyFrom(ctx, []string{"readings"}, []string{"sensor", "value"}, &pgkitCopyCopyReadings{next: next})
+}
+
+// Decoders returns the binary decoders of the package's :one and :many
+// queries, by query name, for pgkit.Config.Decoders: each decodes a row
+// straight into the destinations of its method's Scan, checked against
+// the result's column types once per result.
+func Decoders() pgkit.Decoders {
+	return pgkit.Decoders{
+		"AddSensor":    func() *pgdecode.Decoder { var i Sensor; return pgdecode.New(&i.Name, &i.Unit) }(),
+		"ListKeys":     func() *pgdecode.Decoder { var i string; return pgdecode.New(&i) }(),
+		"ListReadings": func() *pgdecode.Decoder { var i Reading; return pgdecode.New(&i.ID, &i.Sensor, &i.Value) }(),
+		"Lookup":       func() *pgdecode.Decoder { var value string; return pgdecode.New(&value) }(),
+	}
 }

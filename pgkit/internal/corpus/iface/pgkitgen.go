@@ -9,6 +9,8 @@ import (
 	"iter"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/shopdb/shopdb/pgkit"
+	"github.com/shopdb/shopdb/pgkit/pgdecode"
 )
 
 // Store is the queries plus streams and transactions, for code written
@@ -148,5 +150,27 @@ func (q *Queries) ListPartsByIDsStream(ctx context.Context, ids []int64) iter.Se
 		if err := rows.Err(); err != nil {
 			yield(zero, err)
 		}
+	}
+}
+
+// Decoders returns the binary decoders of the package's :one and :many
+// queries, by query name, for pgkit.Config.Decoders: each decodes a row
+// straight into the destinations of its method's Scan, checked against
+// the result's column types once per result.
+func Decoders() pgkit.Decoders {
+	return pgkit.Decoders{
+		"CreatePart": func() *pgdecode.Decoder {
+			var i WidgetParts
+			return pgdecode.New(&i.ID, &i.PartCode, &i.Spec, &i.ExtraMeta)
+		}(),
+		"GetPart": func() *pgdecode.Decoder {
+			var i WidgetParts
+			return pgdecode.New(&i.ID, &i.PartCode, &i.Spec, &i.ExtraMeta)
+		}(),
+		"ListPartCodesWithMeta": func() *pgdecode.Decoder { var i string; return pgdecode.New(&i) }(),
+		"ListPartsByIDs": func() *pgdecode.Decoder {
+			var i WidgetParts
+			return pgdecode.New(&i.ID, &i.PartCode, &i.Spec, &i.ExtraMeta)
+		}(),
 	}
 }

@@ -10,6 +10,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/shopdb/shopdb/pgkit"
+	"github.com/shopdb/shopdb/pgkit/pgdecode"
 )
 
 // Store is the queries plus streams and transactions, for code written
@@ -1202,4 +1204,20 @@ func pgkitValue[T any](p *T) T {
 		return zero
 	}
 	return *p
+}
+
+// Decoders returns the binary decoders of the package's :one and :many
+// queries, by query name, for pgkit.Config.Decoders: each decodes a row
+// straight into the destinations of its method's Scan, checked against
+// the result's column types once per result.
+func Decoders() pgkit.Decoders {
+	return pgkit.Decoders{
+		"CreateAuthor": func() *pgdecode.Decoder { var i Author; return pgdecode.New(&i.ID, &i.Name, &i.Bio) }(),
+		"CreateBook": func() *pgdecode.Decoder {
+			var i Book
+			return pgdecode.New(&i.ID, &i.AuthorID, &i.Title, &i.Rating, &i.WrittenAt)
+		}(),
+		"CreateEmployee": func() *pgdecode.Decoder { var i Employee; return pgdecode.New(&i.ID, &i.Name, &i.ManagerID) }(),
+		"CreatePenName":  func() *pgdecode.Decoder { var i PenName; return pgdecode.New(&i.ID, &i.AuthorID, &i.PenName) }(),
+	}
 }

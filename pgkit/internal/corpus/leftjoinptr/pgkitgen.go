@@ -13,6 +13,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/shopdb/shopdb/pgkit"
+	"github.com/shopdb/shopdb/pgkit/pgdecode"
 )
 
 // Store is the queries plus streams and transactions, for code written
@@ -1058,4 +1060,18 @@ func pgkitJSONValue(raw json.RawMessage, dst any, key string) error {
 		return fmt.Errorf("key %q: %w", key, err)
 	}
 	return nil
+}
+
+// Decoders returns the binary decoders of the package's :one and :many
+// queries, by query name, for pgkit.Config.Decoders: each decodes a row
+// straight into the destinations of its method's Scan, checked against
+// the result's column types once per result.
+func Decoders() pgkit.Decoders {
+	return pgkit.Decoders{
+		"CreateAuthor": func() *pgdecode.Decoder { var i Author; return pgdecode.New(&i.ID, &i.Name, &i.Bio) }(),
+		"CreateBook": func() *pgdecode.Decoder {
+			var i Book
+			return pgdecode.New(&i.ID, &i.AuthorID, &i.Title, &i.Rating, &i.WrittenAt)
+		}(),
+	}
 }

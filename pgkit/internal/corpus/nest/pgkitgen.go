@@ -17,6 +17,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/shopdb/shopdb/pgkit"
+	"github.com/shopdb/shopdb/pgkit/pgdecode"
 )
 
 // Store is the queries plus streams and transactions, for code written
@@ -938,4 +940,22 @@ func pgkitJSONBytea(raw json.RawMessage, dst *[]byte, key string) error {
 	}
 	*dst = b
 	return nil
+}
+
+// Decoders returns the binary decoders of the package's :one and :many
+// queries, by query name, for pgkit.Config.Decoders: each decodes a row
+// straight into the destinations of its method's Scan, checked against
+// the result's column types once per result.
+func Decoders() pgkit.Decoders {
+	return pgkit.Decoders{
+		"CreateAuthor": func() *pgdecode.Decoder { var i Author; return pgdecode.New(&i.ID, &i.Name, &i.Bio) }(),
+		"CreateBook": func() *pgdecode.Decoder {
+			var i Book
+			return pgdecode.New(&i.ID, &i.AuthorID, &i.Title, &i.Subtitle, &i.Price, &i.Cover, &i.AddedAt, &i.Published)
+		}(),
+		"CreateNote": func() *pgdecode.Decoder {
+			var i Note
+			return pgdecode.New(&i.ID, &i.AuthorID, &i.Body, &i.Amount, &i.Raw, &i.WrittenAt, &i.SeenAt)
+		}(),
+	}
 }

@@ -8,6 +8,8 @@ import (
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/shopdb/shopdb/pgkit"
+	"github.com/shopdb/shopdb/pgkit/pgdecode"
 )
 
 // Store is the queries plus streams and transactions, for code written
@@ -73,4 +75,17 @@ func (q *Queries) RunInTx(ctx context.Context, fn func(Store) error) error {
 // Streamer has a …Stream method for every :many query: the same rows,
 // yielded one at a time in constant memory instead of collected in a slice.
 type Streamer interface {
+}
+
+// Decoders returns the binary decoders of the package's :one and :many
+// queries, by query name, for pgkit.Config.Decoders: each decodes a row
+// straight into the destinations of its method's Scan, checked against
+// the result's column types once per result.
+func Decoders() pgkit.Decoders {
+	return pgkit.Decoders{
+		"CountCounters": func() *pgdecode.Decoder { var count int64; return pgdecode.New(&count) }(),
+		"CreateCounter": func() *pgdecode.Decoder { var i Counter; return pgdecode.New(&i.Name, &i.Label, &i.Value) }(),
+		"GetCounter":    func() *pgdecode.Decoder { var i Counter; return pgdecode.New(&i.Name, &i.Label, &i.Value) }(),
+		"GetValue":      func() *pgdecode.Decoder { var value int64; return pgdecode.New(&value) }(),
+	}
 }

@@ -9,6 +9,8 @@ import (
 	"iter"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/shopdb/shopdb/pgkit"
+	"github.com/shopdb/shopdb/pgkit/pgdecode"
 )
 
 // Store is the queries plus streams and transactions, for code written
@@ -305,4 +307,27 @@ func (q *Queries) CopyProfilesSeq(ctx context.Context, seq iter.Seq[CopyProfiles
 	next, stop := iter.Pull(seq)
 	defer stop()
 	return q.db.CopyFrom(ctx, []string{"profiles"}, []string{"handle", "nickname", "age", "visits", "active", "rating", "balance", "seen_at", "born", "token", "avatar", "prefs"}, &pgkitCopyCopyProfiles{next: next})
+}
+
+// Decoders returns the binary decoders of the package's :one and :many
+// queries, by query name, for pgkit.Config.Decoders: each decodes a row
+// straight into the destinations of its method's Scan, checked against
+// the result's column types once per result.
+func Decoders() pgkit.Decoders {
+	return pgkit.Decoders{
+		"CreateProfile": func() *pgdecode.Decoder {
+			var i Profile
+			return pgdecode.New(&i.ID, &i.Handle, &i.Nickname, &i.Age, &i.Visits, &i.Active, &i.Rating, &i.Balance, &i.SeenAt, &i.Born, &i.Token, &i.Avatar, &i.Prefs)
+		}(),
+		"GetProfile": func() *pgdecode.Decoder {
+			var i Profile
+			return pgdecode.New(&i.ID, &i.Handle, &i.Nickname, &i.Age, &i.Visits, &i.Active, &i.Rating, &i.Balance, &i.SeenAt, &i.Born, &i.Token, &i.Avatar, &i.Prefs)
+		}(),
+		"ListHandlesByNickname": func() *pgdecode.Decoder { var i string; return pgdecode.New(&i) }(),
+		"ListNicknames":         func() *pgdecode.Decoder { var i *string; return pgdecode.New(&i) }(),
+		"ListProfiles": func() *pgdecode.Decoder {
+			var i Profile
+			return pgdecode.New(&i.ID, &i.Handle, &i.Nickname, &i.Age, &i.Visits, &i.Active, &i.Rating, &i.Balance, &i.SeenAt, &i.Born, &i.Token, &i.Avatar, &i.Prefs)
+		}(),
+	}
 }

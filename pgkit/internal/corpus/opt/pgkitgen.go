@@ -11,6 +11,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/shopdb/shopdb/pgkit"
+	"github.com/shopdb/shopdb/pgkit/pgdecode"
 )
 
 // Streamer has a …Stream method for every :many query: the same rows,
@@ -425,4 +427,14 @@ func pgkitValue[T any](p *T) T {
 		return zero
 	}
 	return *p
+}
+
+// Decoders returns the binary decoders of the package's :one and :many
+// queries, by query name, for pgkit.Config.Decoders: each decodes a row
+// straight into the destinations of its method's Scan, checked against
+// the result's column types once per result.
+func Decoders() pgkit.Decoders {
+	return pgkit.Decoders{
+		"CreateTeam": func() *pgdecode.Decoder { var i Team; return pgdecode.New(&i.ID, &i.Name) }(),
+	}
 }

@@ -11,7 +11,9 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/shopdb/shopdb/pgkit"
 	ct "github.com/shopdb/shopdb/pgkit/internal/corpus/corpustypes"
+	"github.com/shopdb/shopdb/pgkit/pgdecode"
 )
 
 // Store is the queries plus streams and transactions, for code written
@@ -402,4 +404,33 @@ func (q *Queries) CopyProductsSeq(ctx context.Context, seq iter.Seq[CopyProducts
 	next, stop := iter.Pull(seq)
 	defer stop()
 	return q.db.CopyFrom(ctx, []string{"products"}, []string{"customer_id", "name", "price_cents", "tax_rate"}, &pgkitCopyCopyProducts{next: next})
+}
+
+// Decoders returns the binary decoders of the package's :one and :many
+// queries, by query name, for pgkit.Config.Decoders: each decodes a row
+// straight into the destinations of its method's Scan, checked against
+// the result's column types once per result.
+func Decoders() pgkit.Decoders {
+	return pgkit.Decoders{
+		"CreateCustomer": func() *pgdecode.Decoder {
+			var i Customer
+			return pgdecode.New(&i.ID, &i.Email, &i.CreatedAt, &i.DeletedAt, &i.ReferredBy, &i.Visits, &i.Balance)
+		}(),
+		"CreateProduct": func() *pgdecode.Decoder {
+			var i Product
+			return pgdecode.New(&i.ID, &i.CustomerID, &i.Name, &i.PriceCents, &i.TaxRate)
+		}(),
+		"GetCustomer": func() *pgdecode.Decoder {
+			var i Customer
+			return pgdecode.New(&i.ID, &i.Email, &i.CreatedAt, &i.DeletedAt, &i.ReferredBy, &i.Visits, &i.Balance)
+		}(),
+		"ListBalancesAfter": func() *pgdecode.Decoder { var i ct.Money; return pgdecode.New(&i) }(),
+		"ListCustomersCreatedSince": func() *pgdecode.Decoder {
+			var i Customer
+			return pgdecode.New(&i.ID, &i.Email, &i.CreatedAt, &i.DeletedAt, &i.ReferredBy, &i.Visits, &i.Balance)
+		}(),
+		"ListDeletedAt": func() *pgdecode.Decoder { var i *time.Time; return pgdecode.New(&i) }(),
+		"ListPrices":    func() *pgdecode.Decoder { var i Cents; return pgdecode.New(&i) }(),
+		"ListReferrals": func() *pgdecode.Decoder { var i uuid.UUID; return pgdecode.New(&i) }(),
+	}
 }

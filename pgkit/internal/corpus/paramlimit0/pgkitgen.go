@@ -9,6 +9,8 @@ import (
 	"iter"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/shopdb/shopdb/pgkit"
+	"github.com/shopdb/shopdb/pgkit/pgdecode"
 )
 
 // Store is the queries plus streams and transactions, for code written
@@ -182,5 +184,20 @@ func (q *Queries) ListRoomsStream(ctx context.Context) iter.Seq2[Room, error] {
 		if err := rows.Err(); err != nil {
 			yield(zero, err)
 		}
+	}
+}
+
+// Decoders returns the binary decoders of the package's :one and :many
+// queries, by query name, for pgkit.Config.Decoders: each decodes a row
+// straight into the destinations of its method's Scan, checked against
+// the result's column types once per result.
+func Decoders() pgkit.Decoders {
+	return pgkit.Decoders{
+		"CountRooms":        func() *pgdecode.Decoder { var count int64; return pgdecode.New(&count) }(),
+		"CreateRoom":        func() *pgdecode.Decoder { var i Room; return pgdecode.New(&i.ID, &i.Name) }(),
+		"GetRoom":           func() *pgdecode.Decoder { var i Room; return pgdecode.New(&i.ID, &i.Name) }(),
+		"ListBookings":      func() *pgdecode.Decoder { var i Booking; return pgdecode.New(&i.ID, &i.RoomID, &i.Slots) }(),
+		"ListRoomNamesLike": func() *pgdecode.Decoder { var i string; return pgdecode.New(&i) }(),
+		"ListRooms":         func() *pgdecode.Decoder { var i Room; return pgdecode.New(&i.ID, &i.Name) }(),
 	}
 }

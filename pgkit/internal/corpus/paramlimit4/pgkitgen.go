@@ -9,6 +9,8 @@ import (
 	"iter"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/shopdb/shopdb/pgkit"
+	"github.com/shopdb/shopdb/pgkit/pgdecode"
 )
 
 // Store is the queries plus streams and transactions, for code written
@@ -260,4 +262,34 @@ func (q *Queries) CopyPlotsSeq(ctx context.Context, seq iter.Seq[CopyPlotsParams
 	next, stop := iter.Pull(seq)
 	defer stop()
 	return q.db.CopyFrom(ctx, []string{"plots"}, []string{"farm", "row_no", "crop", "yield"}, &pgkitCopyCopyPlots{next: next})
+}
+
+// Decoders returns the binary decoders of the package's :one and :many
+// queries, by query name, for pgkit.Config.Decoders: each decodes a row
+// straight into the destinations of its method's Scan, checked against
+// the result's column types once per result.
+func Decoders() pgkit.Decoders {
+	return pgkit.Decoders{
+		"CreateNotedPlot": func() *pgdecode.Decoder {
+			var i Plot
+			return pgdecode.New(&i.ID, &i.Farm, &i.RowNo, &i.Crop, &i.Yield, &i.Note)
+		}(),
+		"CreatePlot": func() *pgdecode.Decoder {
+			var i Plot
+			return pgdecode.New(&i.ID, &i.Farm, &i.RowNo, &i.Crop, &i.Yield, &i.Note)
+		}(),
+		"GetPlot": func() *pgdecode.Decoder {
+			var i Plot
+			return pgdecode.New(&i.ID, &i.Farm, &i.RowNo, &i.Crop, &i.Yield, &i.Note)
+		}(),
+		"ListPlotsIn": func() *pgdecode.Decoder {
+			var i Plot
+			return pgdecode.New(&i.ID, &i.Farm, &i.RowNo, &i.Crop, &i.Yield, &i.Note)
+		}(),
+		"ListPlotsOfCrop": func() *pgdecode.Decoder {
+			var i Plot
+			return pgdecode.New(&i.ID, &i.Farm, &i.RowNo, &i.Crop, &i.Yield, &i.Note)
+		}(),
+		"ListYields": func() *pgdecode.Decoder { var i int32; return pgdecode.New(&i) }(),
+	}
 }

@@ -9,6 +9,8 @@ import (
 	"iter"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/shopdb/shopdb/pgkit"
+	"github.com/shopdb/shopdb/pgkit/pgdecode"
 )
 
 // Store is the queries plus streams and transactions, for code written
@@ -259,4 +261,30 @@ func (q *Queries) CopyItemsSeq(ctx context.Context, seq iter.Seq[CopyItemsParams
 	next, stop := iter.Pull(seq)
 	defer stop()
 	return q.db.CopyFrom(ctx, []string{"inventory", "items"}, []string{"supplier_id", "sku", "qty", "status", "note"}, &pgkitCopyCopyItems{next: next})
+}
+
+// Decoders returns the binary decoders of the package's :one and :many
+// queries, by query name, for pgkit.Config.Decoders: each decodes a row
+// straight into the destinations of its method's Scan, checked against
+// the result's column types once per result.
+func Decoders() pgkit.Decoders {
+	return pgkit.Decoders{
+		"CreateItem": func() *pgdecode.Decoder {
+			var i InventoryItem
+			return pgdecode.New(&i.ID, &i.SupplierID, &i.Sku, &i.Qty, &i.Status, &i.Note)
+		}(),
+		"CreateSupplier": func() *pgdecode.Decoder { var i Supplier; return pgdecode.New(&i.ID, &i.Name) }(),
+		"GetItem": func() *pgdecode.Decoder {
+			var i InventoryItem
+			return pgdecode.New(&i.ID, &i.SupplierID, &i.Sku, &i.Qty, &i.Status, &i.Note)
+		}(),
+		"ListItems": func() *pgdecode.Decoder {
+			var i InventoryItem
+			return pgdecode.New(&i.ID, &i.SupplierID, &i.Sku, &i.Qty, &i.Status, &i.Note)
+		}(),
+		"ListItemsWithSupplier": func() *pgdecode.Decoder {
+			var i ListItemsWithSupplierRow
+			return pgdecode.New(&i.Sku, &i.Status, &i.Supplier)
+		}(),
+	}
 }

@@ -9,6 +9,8 @@ import (
 	"iter"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/shopdb/shopdb/pgkit"
+	"github.com/shopdb/shopdb/pgkit/pgdecode"
 )
 
 // Store is the queries plus streams and transactions, for code written
@@ -221,4 +223,17 @@ func (q *Queries) CopyProductsSeq(ctx context.Context, seq iter.Seq[*CopyProduct
 	next, stop := iter.Pull(seq)
 	defer stop()
 	return q.db.CopyFrom(ctx, []string{"products"}, []string{"sku", "price_cents", "stock"}, &pgkitCopyCopyProducts{next: next})
+}
+
+// Decoders returns the binary decoders of the package's :one and :many
+// queries, by query name, for pgkit.Config.Decoders: each decodes a row
+// straight into the destinations of its method's Scan, checked against
+// the result's column types once per result.
+func Decoders() pgkit.Decoders {
+	return pgkit.Decoders{
+		"CreateProduct":       func() *pgdecode.Decoder { var i Product; return pgdecode.New(&i.ID, &i.Sku, &i.PriceCents, &i.Stock) }(),
+		"GetProduct":          func() *pgdecode.Decoder { var i Product; return pgdecode.New(&i.ID, &i.Sku, &i.PriceCents, &i.Stock) }(),
+		"ListProductsInRange": func() *pgdecode.Decoder { var i Product; return pgdecode.New(&i.ID, &i.Sku, &i.PriceCents, &i.Stock) }(),
+		"ListSkus":            func() *pgdecode.Decoder { var i string; return pgdecode.New(&i) }(),
+	}
 }

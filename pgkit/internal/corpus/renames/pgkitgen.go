@@ -9,6 +9,8 @@ import (
 	"iter"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/shopdb/shopdb/pgkit"
+	"github.com/shopdb/shopdb/pgkit/pgdecode"
 )
 
 // Store is the queries plus streams and transactions, for code written
@@ -230,5 +232,39 @@ func (q *Queries) ListSessionsStream(ctx context.Context, usrID int64) iter.Seq2
 		if err := rows.Err(); err != nil {
 			yield(zero, err)
 		}
+	}
+}
+
+// Decoders returns the binary decoders of the package's :one and :many
+// queries, by query name, for pgkit.Config.Decoders: each decodes a row
+// straight into the destinations of its method's Scan, checked against
+// the result's column types once per result.
+func Decoders() pgkit.Decoders {
+	return pgkit.Decoders{
+		"CreateAccount": func() *pgdecode.Decoder {
+			var i Account
+			return pgdecode.New(&i.ID, &i.Username, &i.Email, &i.Homepage, &i.Settings)
+		}(),
+		"CreateSession": func() *pgdecode.Decoder {
+			var i Session
+			return pgdecode.New(&i.ID, &i.AccountID, &i.Token, &i.Settings)
+		}(),
+		"GetAccount": func() *pgdecode.Decoder {
+			var i Account
+			return pgdecode.New(&i.ID, &i.Username, &i.Email, &i.Homepage, &i.Settings)
+		}(),
+		"ListAccounts": func() *pgdecode.Decoder {
+			var i Account
+			return pgdecode.New(&i.ID, &i.Username, &i.Email, &i.Homepage, &i.Settings)
+		}(),
+		"ListLogins": func() *pgdecode.Decoder {
+			var i ListLoginsRow
+			return pgdecode.New(&i.Username, &i.Email, &i.Token, &i.Settings)
+		}(),
+		"ListSessionTokens": func() *pgdecode.Decoder { var i string; return pgdecode.New(&i) }(),
+		"ListSessions": func() *pgdecode.Decoder {
+			var i Session
+			return pgdecode.New(&i.ID, &i.AccountID, &i.Token, &i.Settings)
+		}(),
 	}
 }

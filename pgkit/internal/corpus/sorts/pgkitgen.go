@@ -10,6 +10,8 @@ import (
 	"iter"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/shopdb/shopdb/pgkit"
+	"github.com/shopdb/shopdb/pgkit/pgdecode"
 )
 
 // Store is the queries plus streams and transactions, for code written
@@ -534,4 +536,18 @@ func (q *Queries) TopReview(ctx context.Context, productID int64, sort TopReview
 		return i, err
 	}
 	return i, nil
+}
+
+// Decoders returns the binary decoders of the package's :one and :many
+// queries, by query name, for pgkit.Config.Decoders: each decodes a row
+// straight into the destinations of its method's Scan, checked against
+// the result's column types once per result.
+func Decoders() pgkit.Decoders {
+	return pgkit.Decoders{
+		"CreateProduct": func() *pgdecode.Decoder { var i Product; return pgdecode.New(&i.ID, &i.Name) }(),
+		"CreateReview": func() *pgdecode.Decoder {
+			var i Review
+			return pgdecode.New(&i.ID, &i.ProductID, &i.Rating, &i.Body, &i.CreatedAt)
+		}(),
+	}
 }

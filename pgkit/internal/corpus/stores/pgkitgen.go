@@ -9,6 +9,8 @@ import (
 	pgkititer "iter"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/shopdb/shopdb/pgkit"
+	"github.com/shopdb/shopdb/pgkit/pgdecode"
 )
 
 // PgkitStore is the queries plus streams and transactions, for code written
@@ -212,5 +214,28 @@ func (q *Queries) StreamQueryStream(ctx context.Context, storeID int64) pgkitite
 		if err := rows.Err(); err != nil {
 			yield(zero, err)
 		}
+	}
+}
+
+// Decoders returns the binary decoders of the package's :one and :many
+// queries, by query name, for pgkit.Config.Decoders: each decodes a row
+// straight into the destinations of its method's Scan, checked against
+// the result's column types once per result.
+func Decoders() pgkit.Decoders {
+	return pgkit.Decoders{
+		"CreateStore": func() *pgdecode.Decoder { var i Store; return pgdecode.New(&i.ID, &i.Name, &i.City) }(),
+		"CreateStreamer": func() *pgdecode.Decoder {
+			var i Streamer
+			return pgdecode.New(&i.ID, &i.StoreID, &i.Handle, &i.Followers)
+		}(),
+		"Fmt":              func() *pgdecode.Decoder { var count int64; return pgdecode.New(&count) }(),
+		"GetStore":         func() *pgdecode.Decoder { var i Store; return pgdecode.New(&i.ID, &i.Name, &i.City) }(),
+		"Iter":             func() *pgdecode.Decoder { var i string; return pgdecode.New(&i) }(),
+		"ListStores":       func() *pgdecode.Decoder { var i Store; return pgdecode.New(&i.ID, &i.Name, &i.City) }(),
+		"PgkitStreamQuery": func() *pgdecode.Decoder { var i string; return pgdecode.New(&i) }(),
+		"StreamQuery": func() *pgdecode.Decoder {
+			var i Streamer
+			return pgdecode.New(&i.ID, &i.StoreID, &i.Handle, &i.Followers)
+		}(),
 	}
 }

@@ -9,6 +9,8 @@ import (
 	"iter"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/shopdb/shopdb/pgkit"
+	"github.com/shopdb/shopdb/pgkit/pgdecode"
 )
 
 // Repo is the queries plus streams and transactions, for code written
@@ -119,5 +121,24 @@ func (q *Queries) ListStreamersStream(ctx context.Context, storeID int64) iter.S
 		if err := rows.Err(); err != nil {
 			yield(zero, err)
 		}
+	}
+}
+
+// Decoders returns the binary decoders of the package's :one and :many
+// queries, by query name, for pgkit.Config.Decoders: each decodes a row
+// straight into the destinations of its method's Scan, checked against
+// the result's column types once per result.
+func Decoders() pgkit.Decoders {
+	return pgkit.Decoders{
+		"CreateStore": func() *pgdecode.Decoder { var i Store; return pgdecode.New(&i.ID, &i.Name) }(),
+		"CreateStreamer": func() *pgdecode.Decoder {
+			var i Streamer
+			return pgdecode.New(&i.ID, &i.StoreID, &i.Handle, &i.Followers)
+		}(),
+		"GetStore": func() *pgdecode.Decoder { var i Store; return pgdecode.New(&i.ID, &i.Name) }(),
+		"ListStreamers": func() *pgdecode.Decoder {
+			var i Streamer
+			return pgdecode.New(&i.ID, &i.StoreID, &i.Handle, &i.Followers)
+		}(),
 	}
 }

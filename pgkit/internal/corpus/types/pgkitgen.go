@@ -9,6 +9,8 @@ import (
 	"iter"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/shopdb/shopdb/pgkit"
+	"github.com/shopdb/shopdb/pgkit/pgdecode"
 )
 
 // Store is the queries plus streams and transactions, for code written
@@ -392,4 +394,34 @@ func (q *Queries) PersonCopySeq(ctx context.Context, seq iter.Seq[PersonCopyPara
 	next, stop := iter.Pull(seq)
 	defer stop()
 	return q.db.CopyFrom(ctx, []string{"people"}, []string{"name", "mood", "moods", "last_mood", "email", "home", "past"}, &pgkitCopyPersonCopy{next: next})
+}
+
+// Decoders returns the binary decoders of the package's :one and :many
+// queries, by query name, for pgkit.Config.Decoders: each decodes a row
+// straight into the destinations of its method's Scan, checked against
+// the result's column types once per result.
+func Decoders() pgkit.Decoders {
+	return pgkit.Decoders{
+		"PersonCreate": func() *pgdecode.Decoder {
+			var i Person
+			return pgdecode.New(&i.ID, &i.Name, &i.Mood, &i.Moods, &i.LastMood, &i.Email, &i.Home, &i.Past)
+		}(),
+		"PersonEmails": func() *pgdecode.Decoder { var i string; return pgdecode.New(&i) }(),
+		"PersonGet": func() *pgdecode.Decoder {
+			var i Person
+			return pgdecode.New(&i.ID, &i.Name, &i.Mood, &i.Moods, &i.LastMood, &i.Email, &i.Home, &i.Past)
+		}(),
+		"PersonHomes":     func() *pgdecode.Decoder { var i *Address; return pgdecode.New(&i) }(),
+		"PersonLastMoods": func() *pgdecode.Decoder { var i NullMood; return pgdecode.New(&i) }(),
+		"PersonList": func() *pgdecode.Decoder {
+			var i Person
+			return pgdecode.New(&i.ID, &i.Name, &i.Mood, &i.Moods, &i.LastMood, &i.Email, &i.Home, &i.Past)
+		}(),
+		"PersonListByMoods": func() *pgdecode.Decoder {
+			var i Person
+			return pgdecode.New(&i.ID, &i.Name, &i.Mood, &i.Moods, &i.LastMood, &i.Email, &i.Home, &i.Past)
+		}(),
+		"PersonMood":  func() *pgdecode.Decoder { var i Mood; return pgdecode.New(&i) }(),
+		"PersonMoods": func() *pgdecode.Decoder { var i []Mood; return pgdecode.New(&i) }(),
+	}
 }
