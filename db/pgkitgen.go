@@ -15,8 +15,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/shopdb/shopdb/pgkit"
-	"github.com/shopdb/shopdb/pgkit/pgdecode"
 )
 
 // Store is the queries plus streams and transactions, for code written
@@ -1253,100 +1251,55 @@ func (q *Queries) UserCreateManySeq(ctx context.Context, seq iter.Seq[UserCreate
 	return q.db.CopyFrom(ctx, []string{"users"}, []string{"first_name", "last_name", "email"}, &pgkitCopyUserCreateMany{next: next})
 }
 
-// Decoders returns the binary decoders of the package's :one and :many
-// queries, by query name, for pgkit.Config.Decoders: each decodes a row
-// straight into the destinations of its method's Scan, checked against
-// the result's column types once per result.
-func Decoders() pgkit.Decoders {
-	return pgkit.Decoders{
-		"OrderClaimByStatus": func() *pgdecode.Decoder {
-			var i Order
-			return pgdecode.New(&i.OrderID, &i.UserID, &i.Status, &i.TotalCents, &i.CreatedAt)
-		}(),
-		"OrderCreate": func() *pgdecode.Decoder {
-			var i Order
-			return pgdecode.New(&i.OrderID, &i.UserID, &i.Status, &i.TotalCents, &i.CreatedAt)
-		}(),
-		"OrderExport": func() *pgdecode.Decoder {
-			var i Order
-			return pgdecode.New(&i.OrderID, &i.UserID, &i.Status, &i.TotalCents, &i.CreatedAt)
-		}(),
-		"OrderGetByID": func() *pgdecode.Decoder {
-			var i Order
-			return pgdecode.New(&i.OrderID, &i.UserID, &i.Status, &i.TotalCents, &i.CreatedAt)
-		}(),
-		"OrderItemListByOrder": func() *pgdecode.Decoder {
-			var i OrderItem
-			return pgdecode.New(&i.OrderID, &i.ProductID, &i.Quantity, &i.UnitPriceCents)
-		}(),
-		"OrderListByStatus": func() *pgdecode.Decoder {
-			var i Order
-			return pgdecode.New(&i.OrderID, &i.UserID, &i.Status, &i.TotalCents, &i.CreatedAt)
-		}(),
-		"OrderListByUser": func() *pgdecode.Decoder {
-			var i Order
-			return pgdecode.New(&i.OrderID, &i.UserID, &i.Status, &i.TotalCents, &i.CreatedAt)
-		}(),
-		"ProductAdjustStock": func() *pgdecode.Decoder { var stock int32; return pgdecode.New(&stock) }(),
-		"ProductCreate": func() *pgdecode.Decoder {
+// Decoders returns, by query name, the destinations each :one and :many
+// method of the package scans a row into (pointers into a zero row: only
+// their types count), for pgkit.Config.Decoders, which decodes those
+// queries' rows straight into them, without pgx's scan plans.
+func Decoders() map[string][]any {
+	return map[string][]any{
+		"OrderClaimByStatus":   func() []any { var i Order; return []any{&i.OrderID, &i.UserID, &i.Status, &i.TotalCents, &i.CreatedAt} }(),
+		"OrderCreate":          func() []any { var i Order; return []any{&i.OrderID, &i.UserID, &i.Status, &i.TotalCents, &i.CreatedAt} }(),
+		"OrderExport":          func() []any { var i Order; return []any{&i.OrderID, &i.UserID, &i.Status, &i.TotalCents, &i.CreatedAt} }(),
+		"OrderGetByID":         func() []any { var i Order; return []any{&i.OrderID, &i.UserID, &i.Status, &i.TotalCents, &i.CreatedAt} }(),
+		"OrderItemListByOrder": func() []any { var i OrderItem; return []any{&i.OrderID, &i.ProductID, &i.Quantity, &i.UnitPriceCents} }(),
+		"OrderListByStatus":    func() []any { var i Order; return []any{&i.OrderID, &i.UserID, &i.Status, &i.TotalCents, &i.CreatedAt} }(),
+		"OrderListByUser":      func() []any { var i Order; return []any{&i.OrderID, &i.UserID, &i.Status, &i.TotalCents, &i.CreatedAt} }(),
+		"ProductAdjustStock":   func() []any { var stock int32; return []any{&stock} }(),
+		"ProductCreate": func() []any {
 			var i Product
-			return pgdecode.New(&i.ProductID, &i.Sku, &i.Name, &i.Description, &i.PriceCents, &i.Stock, &i.CreatedAt)
+			return []any{&i.ProductID, &i.Sku, &i.Name, &i.Description, &i.PriceCents, &i.Stock, &i.CreatedAt}
 		}(),
-		"ProductGetByID": func() *pgdecode.Decoder {
+		"ProductGetByID": func() []any {
 			var i Product
-			return pgdecode.New(&i.ProductID, &i.Sku, &i.Name, &i.Description, &i.PriceCents, &i.Stock, &i.CreatedAt)
+			return []any{&i.ProductID, &i.Sku, &i.Name, &i.Description, &i.PriceCents, &i.Stock, &i.CreatedAt}
 		}(),
-		"ProductGetBySKU": func() *pgdecode.Decoder {
+		"ProductGetBySKU": func() []any {
 			var i Product
-			return pgdecode.New(&i.ProductID, &i.Sku, &i.Name, &i.Description, &i.PriceCents, &i.Stock, &i.CreatedAt)
+			return []any{&i.ProductID, &i.Sku, &i.Name, &i.Description, &i.PriceCents, &i.Stock, &i.CreatedAt}
 		}(),
-		"ProductList": func() *pgdecode.Decoder {
+		"ProductList": func() []any {
 			var i Product
-			return pgdecode.New(&i.ProductID, &i.Sku, &i.Name, &i.Description, &i.PriceCents, &i.Stock, &i.CreatedAt)
+			return []any{&i.ProductID, &i.Sku, &i.Name, &i.Description, &i.PriceCents, &i.Stock, &i.CreatedAt}
 		}(),
-		"ProductListByIDs": func() *pgdecode.Decoder {
+		"ProductListByIDs": func() []any {
 			var i Product
-			return pgdecode.New(&i.ProductID, &i.Sku, &i.Name, &i.Description, &i.PriceCents, &i.Stock, &i.CreatedAt)
+			return []any{&i.ProductID, &i.Sku, &i.Name, &i.Description, &i.PriceCents, &i.Stock, &i.CreatedAt}
 		}(),
-		"ProductLockForOrder": func() *pgdecode.Decoder {
-			var i ProductLockForOrderRow
-			return pgdecode.New(&i.ProductID, &i.PriceCents, &i.Stock)
-		}(),
-		"ReviewCreate": func() *pgdecode.Decoder {
+		"ProductLockForOrder": func() []any { var i ProductLockForOrderRow; return []any{&i.ProductID, &i.PriceCents, &i.Stock} }(),
+		"ReviewCreate": func() []any {
 			var i Review
-			return pgdecode.New(&i.ReviewID, &i.ProductID, &i.UserID, &i.Rating, &i.Body, &i.CreatedAt)
+			return []any{&i.ReviewID, &i.ProductID, &i.UserID, &i.Rating, &i.Body, &i.CreatedAt}
 		}(),
-		"ReviewListByProduct": func() *pgdecode.Decoder {
+		"ReviewListByProduct": func() []any {
 			var i Review
-			return pgdecode.New(&i.ReviewID, &i.ProductID, &i.UserID, &i.Rating, &i.Body, &i.CreatedAt)
+			return []any{&i.ReviewID, &i.ProductID, &i.UserID, &i.Rating, &i.Body, &i.CreatedAt}
 		}(),
-		"ReviewStatsByProduct": func() *pgdecode.Decoder {
-			var i ReviewStatsByProductRow
-			return pgdecode.New(&i.ReviewCount, &i.AverageRating)
-		}(),
-		"UserCreate": func() *pgdecode.Decoder {
-			var i User
-			return pgdecode.New(&i.UserID, &i.FirstName, &i.LastName, &i.Email, &i.CreatedAt)
-		}(),
-		"UserCreateWithID": func() *pgdecode.Decoder {
-			var i User
-			return pgdecode.New(&i.UserID, &i.FirstName, &i.LastName, &i.Email, &i.CreatedAt)
-		}(),
-		"UserExport": func() *pgdecode.Decoder {
-			var i User
-			return pgdecode.New(&i.UserID, &i.FirstName, &i.LastName, &i.Email, &i.CreatedAt)
-		}(),
-		"UserGetByID": func() *pgdecode.Decoder {
-			var i User
-			return pgdecode.New(&i.UserID, &i.FirstName, &i.LastName, &i.Email, &i.CreatedAt)
-		}(),
-		"UserList": func() *pgdecode.Decoder {
-			var i User
-			return pgdecode.New(&i.UserID, &i.FirstName, &i.LastName, &i.Email, &i.CreatedAt)
-		}(),
-		"UserListByIDs": func() *pgdecode.Decoder {
-			var i User
-			return pgdecode.New(&i.UserID, &i.FirstName, &i.LastName, &i.Email, &i.CreatedAt)
-		}(),
+		"ReviewStatsByProduct": func() []any { var i ReviewStatsByProductRow; return []any{&i.ReviewCount, &i.AverageRating} }(),
+		"UserCreate":           func() []any { var i User; return []any{&i.UserID, &i.FirstName, &i.LastName, &i.Email, &i.CreatedAt} }(),
+		"UserCreateWithID":     func() []any { var i User; return []any{&i.UserID, &i.FirstName, &i.LastName, &i.Email, &i.CreatedAt} }(),
+		"UserExport":           func() []any { var i User; return []any{&i.UserID, &i.FirstName, &i.LastName, &i.Email, &i.CreatedAt} }(),
+		"UserGetByID":          func() []any { var i User; return []any{&i.UserID, &i.FirstName, &i.LastName, &i.Email, &i.CreatedAt} }(),
+		"UserList":             func() []any { var i User; return []any{&i.UserID, &i.FirstName, &i.LastName, &i.Email, &i.CreatedAt} }(),
+		"UserListByIDs":        func() []any { var i User; return []any{&i.UserID, &i.FirstName, &i.LastName, &i.Email, &i.CreatedAt} }(),
 	}
 }

@@ -188,15 +188,17 @@ type Config struct {
 	// (pgerr.ErrCommitUnknown). It should cover the time the database
 	// takes to fail over. Default: DefaultCommitResolveTimeout (30s).
 	CommitResolveTimeout time.Duration
-	// Decoders are the generated package's binary decoders, by query
-	// name (pgkitgen's Decoders()): rows of a query found here are
-	// decoded by it, without pgx's scan plans, when the result's column
-	// types and formats are those it was generated for (checked once per
-	// result) and Scan is given the destinations sqlc's method gives;
-	// otherwise, and for any value it does not decode exactly as pgx
-	// would (whose error it then returns), pgx scans as without it. Rows
-	// read off a pooled connection use them (DB.Query, DB.QueryRow, and
-	// a Tx begun on the DB). Default: nil, pgx's scan plans for every row.
+	// Decoders are the generated package's Scan destinations, by query
+	// name (pgkitgen's Decoders()), from which Open makes a binary
+	// decoder per query (package pgdecode): rows of a query found here
+	// are decoded by it, without pgx's scan plans, when Scan is given
+	// destinations of the generated types; a column of another type or
+	// format than generated (checked once per result) is decoded by pgx's
+	// plan for it, and a value the decoder would not decode exactly as
+	// pgx does (NULL into a non-pointer, malformed) has pgx scan the row,
+	// so the error is pgx's. Rows read off a pooled connection use them
+	// (DB.Query, DB.QueryRow, and a Tx begun on the DB). Default: nil,
+	// pgx's scan plans for every row.
 	Decoders Decoders
 }
 

@@ -9,16 +9,33 @@ import (
 )
 
 // Decoders maps a query's sqlc name (the X of its "-- name: X :kind"
-// line) to the binary decoder of its rows, as the Decoders function
-// pgkitgen generates returns them; Config.Decoders takes them. A map
-// Open was given is only read, from any goroutine.
-type Decoders map[string]*pgdecode.Decoder
+// line) to the destinations sqlc's method scans its rows into: pointers
+// into a zero row, of which only the types count. The Decoders function
+// pgkitgen generates returns them (the generated package imports nothing
+// of pgkit); Config.Decoders takes them, and Open makes each query's
+// binary decoder from them (pgdecode.New).
+type Decoders map[string][]any
+
+// decoders are Decoders made: each query's decoder.
+type decoders map[string]*pgdecode.Decoder
+
+// make makes ds' decoders; nil for none.
+func (ds Decoders) make() decoders {
+	if len(ds) == 0 {
+		return nil
+	}
+	out := make(decoders, len(ds))
+	for name, dest := range ds {
+		out[name] = pgdecode.New(dest...)
+	}
+	return out
+}
 
 // decoding is Config.Decoders at work on one result set: the query's
 // decoder, looked up and checked against the result's columns at its
 // first Scan.
 type decoding struct {
-	decs Decoders // set on rows of a Tx; a DB's rows use the DB's
+	decs decoders // set on rows of a Tx; a DB's rows use the DB's
 	rows pgx.Rows // the rows res was started on (a rerun brings others)
 	ok   bool     // res decodes rows
 	res  pgdecode.Result
@@ -31,7 +48,7 @@ type typeMapper interface{ TypeMap() *pgtype.Map }
 // decs' decoder for sql; false when it did not (no decoder, columns of
 // other types than generated, other destinations, or a value the decoder
 // declined): the caller scans with pgx.
-func (d *decoding) scan(decs Decoders, sql string, rows pgx.Rows, dest []any) bool {
+func (d *decoding) scan(decs decoders, sql string, rows pgx.Rows, dest []any) bool {
 	if d.rows != rows {
 		d.rows, d.ok = rows, false
 		dec := decs[pgerr.QueryName(sql)]
@@ -42,23 +59,4 @@ func (d *decoding) scan(decs Decoders, sql string, rows pgx.Rows, dest []any) bo
 		d.ok = d.res.Start(dec, tm.TypeMap(), rows.FieldDescriptions())
 	}
 	return d.ok && d.res.Scan(rows.RawValues(), dest)
-}
-
-// decoders are the Config.Decoders r's rows are decoded with, or nil.
-func (r *mappedRows) decoders() Decoders {
-	if r.dec.decs != nil {
-		return r.dec.decs
-	}
-	if r.db != nil {
-		return r.db.decoders
-	}
-	return nil
-}
-
-// decodeWith has rows, the mapped rows of a query on d's connection,
-// decoded with d's Config.Decoders (a nil d: none).
-func decodeWith(rows pgx.Rows, d *DB) {
-	if m, ok := rows.(*mappedRows); ok && d != nil {
-		m.dec.decs = d.decoders
-	}
 }

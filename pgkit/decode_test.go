@@ -14,7 +14,6 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/shopdb/shopdb/pgkit"
-	"github.com/shopdb/shopdb/pgkit/pgdecode"
 	"github.com/shopdb/shopdb/pgkit/pgkittest"
 )
 
@@ -232,7 +231,7 @@ func show(x any) string {
 }
 
 func wideDecoders() pgkit.Decoders {
-	return pgkit.Decoders{"Wide": pgdecode.New(decDests()...)}
+	return pgkit.Decoders{"Wide": decDests()}
 }
 
 // TestDecodersDifferential runs one query of every destination type
@@ -301,7 +300,7 @@ func TestDecodersUsed(t *testing.T) {
 	ctx := t.Context()
 	const sql = "-- name: Texts :many\nSELECT 'aa'::text, 'bb'::text, 'ccc'::text, 'dddd'::text"
 	var a, b, c, d string
-	decs := pgkit.Decoders{"Texts": pgdecode.New(&a, &b, &c, &d)}
+	decs := pgkit.Decoders{"Texts": {&a, &b, &c, &d}}
 	allocs := func(cfg pgkit.Config) float64 {
 		db := pgkittest.NewWithConfig(t, decMigrations, cfg)
 		rows, err := db.Query(ctx, sql)
@@ -338,8 +337,8 @@ func TestDecodersFallBack(t *testing.T) {
 	var n int32
 	var s string
 	db := pgkittest.NewWithConfig(t, decMigrations, pgkit.Config{MaxConns: 1, Decoders: pgkit.Decoders{
-		"Changed": pgdecode.New(&n, &s), // generated for int4, text
-		"Other":   pgdecode.New(&n, &s),
+		"Changed": {&n, &s}, // generated for int4, text
+		"Other":   {&n, &s},
 	}})
 	// The column is int8 now: pgx scans it into the *int32 (in range).
 	if err := db.QueryRow(ctx, "-- name: Changed :one\nSELECT 42::int8, 'x'::text").Scan(&n, &s); err != nil || n != 42 || s != "x" {

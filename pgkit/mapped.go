@@ -82,6 +82,25 @@ func (r *mappedRows) Scan(dest ...any) error {
 	return nil
 }
 
+// decoders are the Config.Decoders r's rows are decoded with, or nil.
+func (r *mappedRows) decoders() decoders {
+	if r.dec.decs != nil {
+		return r.dec.decs
+	}
+	if r.db != nil {
+		return r.db.decoders
+	}
+	return nil
+}
+
+// decodeWith has rows, the mapped rows of a query on d's connection,
+// decoded with d's Config.Decoders (a nil d: none).
+func decodeWith(rows pgx.Rows, d *DB) {
+	if m, ok := rows.(*mappedRows); ok && d != nil {
+		m.dec.decs = d.decoders
+	}
+}
+
 func (r *mappedRows) done() {
 	if r.cancel != nil && !r.ended {
 		r.err, r.ended = r.mapErr(r.Rows.Err()), true

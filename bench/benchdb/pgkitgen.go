@@ -9,8 +9,6 @@ import (
 	"iter"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/shopdb/shopdb/pgkit"
-	"github.com/shopdb/shopdb/pgkit/pgdecode"
 )
 
 // Store is the queries plus streams and transactions, for code written
@@ -322,19 +320,19 @@ func (q *Queries) RowCopySeq(ctx context.Context, seq iter.Seq[RowCopyParams]) (
 	return q.db.CopyFrom(ctx, []string{"bench_rows"}, []string{"n", "big", "label", "score", "at", "opt_n", "opt_big", "opt_label", "opt_flag", "opt_at"}, &pgkitCopyRowCopy{next: next})
 }
 
-// Decoders returns the binary decoders of the package's :one and :many
-// queries, by query name, for pgkit.Config.Decoders: each decodes a row
-// straight into the destinations of its method's Scan, checked against
-// the result's column types once per result.
-func Decoders() pgkit.Decoders {
-	return pgkit.Decoders{
-		"ArrayList":  func() *pgdecode.Decoder { var i BenchArray; return pgdecode.New(&i.ArrayID, &i.Vals) }(),
-		"BlobList":   func() *pgdecode.Decoder { var i BenchBlob; return pgdecode.New(&i.BlobID, &i.Note, &i.Payload) }(),
-		"OnePlusOne": func() *pgdecode.Decoder { var two int32; return pgdecode.New(&two) }(),
-		"SeriesList": func() *pgdecode.Decoder { var i int32; return pgdecode.New(&i) }(),
-		"TypeList": func() *pgdecode.Decoder {
+// Decoders returns, by query name, the destinations each :one and :many
+// method of the package scans a row into (pointers into a zero row: only
+// their types count), for pgkit.Config.Decoders, which decodes those
+// queries' rows straight into them, without pgx's scan plans.
+func Decoders() map[string][]any {
+	return map[string][]any{
+		"ArrayList":  func() []any { var i BenchArray; return []any{&i.ArrayID, &i.Vals} }(),
+		"BlobList":   func() []any { var i BenchBlob; return []any{&i.BlobID, &i.Note, &i.Payload} }(),
+		"OnePlusOne": func() []any { var two int32; return []any{&two} }(),
+		"SeriesList": func() []any { var i int32; return []any{&i} }(),
+		"TypeList": func() []any {
 			var i TypeListRow
-			return pgdecode.New(&i.Oid, &i.Typname, &i.Typnamespace, &i.Typowner, &i.Typlen, &i.Typbyval, &i.Typtype, &i.Typcategory, &i.Typispreferred, &i.Typisdefined, &i.Typdelim, &i.Typrelid, &i.Typelem, &i.Typarray, &i.Typalign, &i.Typstorage, &i.Typnotnull, &i.Typbasetype, &i.Typtypmod, &i.Typndims)
+			return []any{&i.Oid, &i.Typname, &i.Typnamespace, &i.Typowner, &i.Typlen, &i.Typbyval, &i.Typtype, &i.Typcategory, &i.Typispreferred, &i.Typisdefined, &i.Typdelim, &i.Typrelid, &i.Typelem, &i.Typarray, &i.Typalign, &i.Typstorage, &i.Typnotnull, &i.Typbasetype, &i.Typtypmod, &i.Typndims}
 		}(),
 	}
 }

@@ -1,6 +1,9 @@
 package pgdecode
 
 import (
+	"encoding/binary"
+	"math"
+
 	"github.com/jackc/pgx/v5/pgtype"
 )
 
@@ -10,17 +13,64 @@ import (
 func decode(k kind, src []byte, dest any, ar *arena) bool {
 	switch k {
 	case kInt2:
-		return scalar(src, dest, readInt2)
+		p, ok := dest.(*int16)
+		if !ok || len(src) != 2 {
+			return false
+		}
+		*p = int16(binary.BigEndian.Uint16(src))
+		return true
 	case kInt4:
-		return scalar(src, dest, readInt4)
+		p, ok := dest.(*int32)
+		if !ok || len(src) != 4 {
+			return false
+		}
+		*p = int32(binary.BigEndian.Uint32(src))
+		return true
 	case kInt8:
-		return scalar(src, dest, readInt8)
+		p, ok := dest.(*int64)
+		if !ok || len(src) != 8 {
+			return false
+		}
+		*p = int64(binary.BigEndian.Uint64(src))
+		return true
 	case kFloat4:
-		return scalar(src, dest, readFloat4)
+		p, ok := dest.(*float32)
+		if !ok || len(src) != 4 {
+			return false
+		}
+		*p = math.Float32frombits(binary.BigEndian.Uint32(src))
+		return true
 	case kFloat8:
-		return scalar(src, dest, readFloat8)
+		p, ok := dest.(*float64)
+		if !ok || len(src) != 8 {
+			return false
+		}
+		*p = math.Float64frombits(binary.BigEndian.Uint64(src))
+		return true
 	case kBool:
-		return scalar(src, dest, readBool)
+		p, ok := dest.(*bool)
+		if !ok || len(src) != 1 {
+			return false
+		}
+		*p = src[0] == 1
+		return true
+	case kUint32:
+		p, ok := dest.(*pgtype.Uint32)
+		if !ok {
+			return false
+		}
+		switch len(src) {
+		case 4:
+			*p = pgtype.Uint32{Uint32: binary.BigEndian.Uint32(src), Valid: true}
+		case 0:
+			if src != nil {
+				return false
+			}
+			*p = pgtype.Uint32{}
+		default:
+			return false
+		}
+		return true
 	case kTime:
 		return scalar(src, dest, readTime)
 	case kText:
@@ -88,8 +138,6 @@ func decode(k kind, src []byte, dest any, ar *arena) bool {
 			*p = pgtype.Text{String: ar.str(src), Valid: true}
 		}
 		return true
-	case kUint32:
-		return valid(src, dest, readOID, func(v uint32) pgtype.Uint32 { return pgtype.Uint32{Uint32: v, Valid: true} })
 	case kUUID:
 		return valid(src, dest, readUUID, func(v [16]byte) pgtype.UUID { return pgtype.UUID{Bytes: v, Valid: true} })
 	case kTimestamptz:

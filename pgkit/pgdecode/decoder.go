@@ -69,7 +69,7 @@ const (
 type Decoder struct {
 	kinds []kind
 	types []reflect.Type // per column: the destination's type
-	texts bool           // a column of kText, kPText or kNText: rows get an arena
+	texts []int          // the columns of kText, kPText or kNText, whose strings share a row's arena
 	plans bool           // a column of kPlan
 }
 
@@ -84,7 +84,7 @@ func New(dest ...any) *Decoder {
 		d.kinds[i], d.types[i] = k, reflect.TypeOf(x)
 		switch k {
 		case kText, kPText, kNText:
-			d.texts = true
+			d.texts = append(d.texts, i)
 		case kPlan:
 			d.plans = true
 		}

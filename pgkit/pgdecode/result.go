@@ -88,14 +88,16 @@ func (r *Result) Scan(values [][]byte, dest []any) bool {
 		return false
 	}
 	var ar arena
-	if d.texts {
+	if len(d.texts) > 0 {
 		n := 0
-		for i, k := range r.kinds {
-			if k == kText || k == kPText || k == kNText {
+		for _, i := range d.texts {
+			if len(values[i]) > 1 { // arena.str
 				n += len(values[i])
 			}
 		}
-		ar.buf = make([]byte, 0, n)
+		if n > 0 {
+			ar.buf = make([]byte, 0, n)
+		}
 	}
 	for i, k := range r.kinds {
 		if k == kPlan {

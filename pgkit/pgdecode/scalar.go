@@ -1,6 +1,7 @@
 package pgdecode
 
 import (
+	"bytes"
 	"encoding/binary"
 	"math"
 	"unsafe"
@@ -13,8 +14,8 @@ type arena struct{ buf []byte }
 
 // str copies src into the arena and returns it as a string.
 func (a *arena) str(src []byte) string {
-	if len(src) == 0 {
-		return ""
+	if len(src) <= 1 {
+		return string(src) // Go's own, static for a single byte
 	}
 	if cap(a.buf)-len(a.buf) < len(src) { // not sized for src: a string of its own
 		return string(src)
@@ -46,14 +47,6 @@ func readInt8(src []byte) (int64, bool) {
 		return 0, false
 	}
 	return int64(binary.BigEndian.Uint64(src)), true
-}
-
-// readOID decodes a binary oid.
-func readOID(src []byte) (uint32, bool) {
-	if len(src) != 4 {
-		return 0, false
-	}
-	return binary.BigEndian.Uint32(src), true
 }
 
 // readFloat4 decodes a binary float4 (NaN and infinities as they are).
@@ -93,7 +86,5 @@ func readUUID(src []byte) ([16]byte, bool) {
 
 // readBytea copies a non-NULL binary bytea into a slice of its own.
 func readBytea(src []byte) []byte {
-	b := make([]byte, len(src))
-	copy(b, src)
-	return b
+	return bytes.Clone(src) // not zeroed before the copy, unlike make
 }

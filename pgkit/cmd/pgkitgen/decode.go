@@ -9,23 +9,17 @@ import (
 	"github.com/shopdb/shopdb/pgkit/pgerr"
 )
 
-// decoder is the binary decoder pgkitgen emits for one query (issue 18):
-// pgdecode.New over the pointers of sqlc's own Scan list, into a row
-// variable of sqlc's own type, so that the compiler resolves every
-// destination's type whatever the options (overrides, renames,
-// emit_pointers_for_null_types, enums).
+// decoder is what pgkitgen emits for one query's binary decoder (issue
+// 18): the pointers of sqlc's own Scan list into a row variable of sqlc's
+// own type, so that the compiler resolves every destination's type
+// whatever the options (overrides, renames, emit_pointers_for_null_types,
+// enums); pgkit makes the decoder from them (pgkit.Decoders).
 type decoder struct {
 	name string         // the query's name on its "-- name:" line
 	file *ast.File      // the file declaring sqlc's method (its imports)
 	row  *ast.ValueSpec // var i Row
 	scan *ast.CallExpr  // rows.Scan(&i.A, …)
 }
-
-// Import names of the emitted decoders.
-const (
-	pgkitImport    = "github.com/shopdb/shopdb/pgkit"
-	pgdecodeImport = "github.com/shopdb/shopdb/pgkit/pgdecode"
-)
 
 // decoders lists the queries that get a decoder: sqlc's exported :many
 // and :one methods whose statement is a constant starting with its
@@ -40,9 +34,6 @@ func decoders(p *pkg) []decoder {
 		name := pgerr.QueryName(sql)
 		if err != nil || name == "" || seen[name] || len(row.Names) != 1 || len(scan.Args) == 0 {
 			return
-		}
-		if v := row.Names[0].Name; v == "pgkit" || v == "pgdecode" {
-			return // would hide the package
 		}
 		seen[name] = true
 		out = append(out, decoder{name: name, file: m.file, row: row, scan: scan})
@@ -70,17 +61,11 @@ func renderDecoders(p *pkg, im *imports, w func(string, ...any), t func(ast.Node
 	if err != nil {
 		return err
 	}
-	if err := im.add("pgkit", pgkitImport); err != nil {
-		return err
-	}
-	if err := im.add("pgdecode", pgdecodeImport); err != nil {
-		return err
-	}
-	w("// %s returns the binary decoders of the package's :one and :many\n", name)
-	w("// queries, by query name, for pgkit.Config.Decoders: each decodes a row\n")
-	w("// straight into the destinations of its method's Scan, checked against\n")
-	w("// the result's column types once per result.\n")
-	w("func %s() pgkit.Decoders {\n\treturn pgkit.Decoders{\n", name)
+	w("// %s returns, by query name, the destinations each :one and :many\n", name)
+	w("// method of the package scans a row into (pointers into a zero row: only\n")
+	w("// their types count), for pgkit.Config.Decoders, which decodes those\n")
+	w("// queries' rows straight into them, without pgx's scan plans.\n")
+	w("func %s() map[string][]any {\n\treturn map[string][]any{\n", name)
 	for _, d := range ds {
 		if err := im.uses(d.file, d.row.Type); err != nil {
 			return err
@@ -89,7 +74,7 @@ func renderDecoders(p *pkg, im *imports, w func(string, ...any), t func(ast.Node
 		for i, a := range d.scan.Args {
 			args[i] = t(a)
 		}
-		w("\t\t%s: func() *pgdecode.Decoder { var %s %s; return pgdecode.New(%s) }(),\n",
+		w("\t\t%s: func() []any { var %s %s; return []any{%s} }(),\n",
 			strconv.Quote(d.name), d.row.Names[0].Name, t(d.row.Type), strings.Join(args, ", "))
 	}
 	w("\t}\n}\n\n")

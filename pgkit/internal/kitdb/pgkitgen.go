@@ -9,8 +9,6 @@ import (
 	"iter"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/shopdb/shopdb/pgkit"
-	"github.com/shopdb/shopdb/pgkit/pgdecode"
 )
 
 // Store is the queries plus streams and transactions, for code written
@@ -411,76 +409,40 @@ func (q *Queries) AccountCreateManySeq(ctx context.Context, seq iter.Seq[Account
 	return q.db.CopyFrom(ctx, []string{"accounts"}, []string{"name", "team", "email"}, &pgkitCopyAccountCreateMany{next: next})
 }
 
-// Decoders returns the binary decoders of the package's :one and :many
-// queries, by query name, for pgkit.Config.Decoders: each decodes a row
-// straight into the destinations of its method's Scan, checked against
-// the result's column types once per result.
-func Decoders() pgkit.Decoders {
-	return pgkit.Decoders{
-		"AccountCreate": func() *pgdecode.Decoder {
-			var i Account
-			return pgdecode.New(&i.AccountID, &i.Name, &i.Team, &i.Email, &i.CreatedAt)
-		}(),
-		"AccountCreateWithID": func() *pgdecode.Decoder {
-			var i Account
-			return pgdecode.New(&i.AccountID, &i.Name, &i.Team, &i.Email, &i.CreatedAt)
-		}(),
-		"AccountExport": func() *pgdecode.Decoder {
-			var i Account
-			return pgdecode.New(&i.AccountID, &i.Name, &i.Team, &i.Email, &i.CreatedAt)
-		}(),
-		"AccountGetByEmail": func() *pgdecode.Decoder {
-			var i Account
-			return pgdecode.New(&i.AccountID, &i.Name, &i.Team, &i.Email, &i.CreatedAt)
-		}(),
-		"AccountGetByID": func() *pgdecode.Decoder {
-			var i Account
-			return pgdecode.New(&i.AccountID, &i.Name, &i.Team, &i.Email, &i.CreatedAt)
-		}(),
-		"AccountList": func() *pgdecode.Decoder {
-			var i Account
-			return pgdecode.New(&i.AccountID, &i.Name, &i.Team, &i.Email, &i.CreatedAt)
-		}(),
-		"JobCreate": func() *pgdecode.Decoder {
-			var i Job
-			return pgdecode.New(&i.JobID, &i.AccountID, &i.State, &i.CostCents, &i.CreatedAt)
-		}(),
-		"JobExport": func() *pgdecode.Decoder {
-			var i Job
-			return pgdecode.New(&i.JobID, &i.AccountID, &i.State, &i.CostCents, &i.CreatedAt)
-		}(),
-		"JobListByAccount": func() *pgdecode.Decoder {
-			var i Job
-			return pgdecode.New(&i.JobID, &i.AccountID, &i.State, &i.CostCents, &i.CreatedAt)
-		}(),
-		"JobListByState": func() *pgdecode.Decoder {
-			var i Job
-			return pgdecode.New(&i.JobID, &i.AccountID, &i.State, &i.CostCents, &i.CreatedAt)
-		}(),
-		"NoteCreate": func() *pgdecode.Decoder {
+// Decoders returns, by query name, the destinations each :one and :many
+// method of the package scans a row into (pointers into a zero row: only
+// their types count), for pgkit.Config.Decoders, which decodes those
+// queries' rows straight into them, without pgx's scan plans.
+func Decoders() map[string][]any {
+	return map[string][]any{
+		"AccountCreate":       func() []any { var i Account; return []any{&i.AccountID, &i.Name, &i.Team, &i.Email, &i.CreatedAt} }(),
+		"AccountCreateWithID": func() []any { var i Account; return []any{&i.AccountID, &i.Name, &i.Team, &i.Email, &i.CreatedAt} }(),
+		"AccountExport":       func() []any { var i Account; return []any{&i.AccountID, &i.Name, &i.Team, &i.Email, &i.CreatedAt} }(),
+		"AccountGetByEmail":   func() []any { var i Account; return []any{&i.AccountID, &i.Name, &i.Team, &i.Email, &i.CreatedAt} }(),
+		"AccountGetByID":      func() []any { var i Account; return []any{&i.AccountID, &i.Name, &i.Team, &i.Email, &i.CreatedAt} }(),
+		"AccountList":         func() []any { var i Account; return []any{&i.AccountID, &i.Name, &i.Team, &i.Email, &i.CreatedAt} }(),
+		"JobCreate":           func() []any { var i Job; return []any{&i.JobID, &i.AccountID, &i.State, &i.CostCents, &i.CreatedAt} }(),
+		"JobExport":           func() []any { var i Job; return []any{&i.JobID, &i.AccountID, &i.State, &i.CostCents, &i.CreatedAt} }(),
+		"JobListByAccount":    func() []any { var i Job; return []any{&i.JobID, &i.AccountID, &i.State, &i.CostCents, &i.CreatedAt} }(),
+		"JobListByState":      func() []any { var i Job; return []any{&i.JobID, &i.AccountID, &i.State, &i.CostCents, &i.CreatedAt} }(),
+		"NoteCreate": func() []any {
 			var i Note
-			return pgdecode.New(&i.NoteID, &i.ProjectID, &i.AccountID, &i.Priority, &i.Body, &i.CreatedAt)
+			return []any{&i.NoteID, &i.ProjectID, &i.AccountID, &i.Priority, &i.Body, &i.CreatedAt}
 		}(),
-		"NoteListByProject": func() *pgdecode.Decoder {
+		"NoteListByProject": func() []any {
 			var i Note
-			return pgdecode.New(&i.NoteID, &i.ProjectID, &i.AccountID, &i.Priority, &i.Body, &i.CreatedAt)
+			return []any{&i.NoteID, &i.ProjectID, &i.AccountID, &i.Priority, &i.Body, &i.CreatedAt}
 		}(),
-		"NoteStatsByProject": func() *pgdecode.Decoder {
-			var i NoteStatsByProjectRow
-			return pgdecode.New(&i.NoteCount, &i.AveragePriority)
-		}(),
-		"ProjectAdjustCredits": func() *pgdecode.Decoder { var credits int32; return pgdecode.New(&credits) }(),
-		"ProjectCreate": func() *pgdecode.Decoder {
+		"NoteStatsByProject":   func() []any { var i NoteStatsByProjectRow; return []any{&i.NoteCount, &i.AveragePriority} }(),
+		"ProjectAdjustCredits": func() []any { var credits int32; return []any{&credits} }(),
+		"ProjectCreate": func() []any {
 			var i Project
-			return pgdecode.New(&i.ProjectID, &i.Slug, &i.Name, &i.Description, &i.RateCents, &i.Credits, &i.CreatedAt)
+			return []any{&i.ProjectID, &i.Slug, &i.Name, &i.Description, &i.RateCents, &i.Credits, &i.CreatedAt}
 		}(),
-		"ProjectGetByID": func() *pgdecode.Decoder {
+		"ProjectGetByID": func() []any {
 			var i Project
-			return pgdecode.New(&i.ProjectID, &i.Slug, &i.Name, &i.Description, &i.RateCents, &i.Credits, &i.CreatedAt)
+			return []any{&i.ProjectID, &i.Slug, &i.Name, &i.Description, &i.RateCents, &i.Credits, &i.CreatedAt}
 		}(),
-		"ProjectLockForJob": func() *pgdecode.Decoder {
-			var i ProjectLockForJobRow
-			return pgdecode.New(&i.ProjectID, &i.RateCents, &i.Credits)
-		}(),
+		"ProjectLockForJob": func() []any { var i ProjectLockForJobRow; return []any{&i.ProjectID, &i.RateCents, &i.Credits} }(),
 	}
 }

@@ -10,8 +10,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
-	"github.com/shopdb/shopdb/pgkit"
-	"github.com/shopdb/shopdb/pgkit/pgdecode"
 )
 
 // Store is the queries plus streams and transactions, for code written
@@ -366,34 +364,31 @@ func (q *Queries) ListScoresStream(ctx context.Context, ids []int64) iter.Seq2[[
 	}
 }
 
-// Decoders returns the binary decoders of the package's :one and :many
-// queries, by query name, for pgkit.Config.Decoders: each decodes a row
-// straight into the destinations of its method's Scan, checked against
-// the result's column types once per result.
-func Decoders() pgkit.Decoders {
-	return pgkit.Decoders{
-		"CreateItem": func() *pgdecode.Decoder {
+// Decoders returns, by query name, the destinations each :one and :many
+// method of the package scans a row into (pointers into a zero row: only
+// their types count), for pgkit.Config.Decoders, which decodes those
+// queries' rows straight into them, without pgx's scan plans.
+func Decoders() map[string][]any {
+	return map[string][]any{
+		"CreateItem": func() []any {
 			var i Item
-			return pgdecode.New(&i.ID, &i.Name, &i.Scores, &i.Labels, &i.Doc, &i.Meta, &i.Body, &i.Blob)
+			return []any{&i.ID, &i.Name, &i.Scores, &i.Labels, &i.Doc, &i.Meta, &i.Body, &i.Blob}
 		}(),
-		"GetIDsByNames": func() *pgdecode.Decoder { var ids []int64; return pgdecode.New(&ids) }(),
-		"GetItem": func() *pgdecode.Decoder {
+		"GetIDsByNames": func() []any { var ids []int64; return []any{&ids} }(),
+		"GetItem": func() []any {
 			var i Item
-			return pgdecode.New(&i.ID, &i.Name, &i.Scores, &i.Labels, &i.Doc, &i.Meta, &i.Body, &i.Blob)
+			return []any{&i.ID, &i.Name, &i.Scores, &i.Labels, &i.Doc, &i.Meta, &i.Body, &i.Blob}
 		}(),
-		"ListBlobs":  func() *pgdecode.Decoder { var i []byte; return pgdecode.New(&i) }(),
-		"ListBodies": func() *pgdecode.Decoder { var i pgtype.Text; return pgdecode.New(&i) }(),
-		"ListDocs":   func() *pgdecode.Decoder { var i ListDocsRow; return pgdecode.New(&i.Doc, &i.Meta) }(),
-		"ListItemsByIDs": func() *pgdecode.Decoder {
+		"ListBlobs":  func() []any { var i []byte; return []any{&i} }(),
+		"ListBodies": func() []any { var i pgtype.Text; return []any{&i} }(),
+		"ListDocs":   func() []any { var i ListDocsRow; return []any{&i.Doc, &i.Meta} }(),
+		"ListItemsByIDs": func() []any {
 			var i Item
-			return pgdecode.New(&i.ID, &i.Name, &i.Scores, &i.Labels, &i.Doc, &i.Meta, &i.Body, &i.Blob)
+			return []any{&i.ID, &i.Name, &i.Scores, &i.Labels, &i.Doc, &i.Meta, &i.Body, &i.Blob}
 		}(),
-		"ListItemsExcept": func() *pgdecode.Decoder {
-			var i ListItemsExceptRow
-			return pgdecode.New(&i.ID, &i.Name, &i.Scores, &i.Labels)
-		}(),
-		"ListLabels": func() *pgdecode.Decoder { var i []string; return pgdecode.New(&i) }(),
-		"ListNames":  func() *pgdecode.Decoder { var i string; return pgdecode.New(&i) }(),
-		"ListScores": func() *pgdecode.Decoder { var i []int32; return pgdecode.New(&i) }(),
+		"ListItemsExcept": func() []any { var i ListItemsExceptRow; return []any{&i.ID, &i.Name, &i.Scores, &i.Labels} }(),
+		"ListLabels":      func() []any { var i []string; return []any{&i} }(),
+		"ListNames":       func() []any { var i string; return []any{&i} }(),
+		"ListScores":      func() []any { var i []int32; return []any{&i} }(),
 	}
 }

@@ -9,8 +9,6 @@ import (
 	"iter"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/shopdb/shopdb/pgkit"
-	"github.com/shopdb/shopdb/pgkit/pgdecode"
 )
 
 // Store is the queries plus streams and transactions, for code written
@@ -227,18 +225,18 @@ func (q *Queries) ListUnlessTwoStream(ctx context.Context) iter.Seq2[int32, erro
 	}
 }
 
-// Decoders returns the binary decoders of the package's :one and :many
-// queries, by query name, for pgkit.Config.Decoders: each decodes a row
-// straight into the destinations of its method's Scan, checked against
-// the result's column types once per result.
-func Decoders() pgkit.Decoders {
-	return pgkit.Decoders{
-		"CreateAuthor":   func() *pgdecode.Decoder { var i Author; return pgdecode.New(&i.ID, &i.Name, &i.Email, &i.Bio, &i.Born) }(),
-		"CreateBook":     func() *pgdecode.Decoder { var i Book; return pgdecode.New(&i.ID, &i.AuthorID, &i.Title) }(),
-		"GetAuthor":      func() *pgdecode.Decoder { var i Author; return pgdecode.New(&i.ID, &i.Name, &i.Email, &i.Bio, &i.Born) }(),
-		"ListAuthors":    func() *pgdecode.Decoder { var i Author; return pgdecode.New(&i.ID, &i.Name, &i.Email, &i.Bio, &i.Born) }(),
-		"ListBookTitles": func() *pgdecode.Decoder { var i string; return pgdecode.New(&i) }(),
-		"ListQuotients":  func() *pgdecode.Decoder { var i int32; return pgdecode.New(&i) }(),
-		"ListUnlessTwo":  func() *pgdecode.Decoder { var i int32; return pgdecode.New(&i) }(),
+// Decoders returns, by query name, the destinations each :one and :many
+// method of the package scans a row into (pointers into a zero row: only
+// their types count), for pgkit.Config.Decoders, which decodes those
+// queries' rows straight into them, without pgx's scan plans.
+func Decoders() map[string][]any {
+	return map[string][]any{
+		"CreateAuthor":   func() []any { var i Author; return []any{&i.ID, &i.Name, &i.Email, &i.Bio, &i.Born} }(),
+		"CreateBook":     func() []any { var i Book; return []any{&i.ID, &i.AuthorID, &i.Title} }(),
+		"GetAuthor":      func() []any { var i Author; return []any{&i.ID, &i.Name, &i.Email, &i.Bio, &i.Born} }(),
+		"ListAuthors":    func() []any { var i Author; return []any{&i.ID, &i.Name, &i.Email, &i.Bio, &i.Born} }(),
+		"ListBookTitles": func() []any { var i string; return []any{&i} }(),
+		"ListQuotients":  func() []any { var i int32; return []any{&i} }(),
+		"ListUnlessTwo":  func() []any { var i int32; return []any{&i} }(),
 	}
 }

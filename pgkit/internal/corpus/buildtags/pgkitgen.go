@@ -11,8 +11,6 @@ import (
 	"iter"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/shopdb/shopdb/pgkit"
-	"github.com/shopdb/shopdb/pgkit/pgdecode"
 )
 
 // Store is the queries plus streams and transactions, for code written
@@ -154,16 +152,16 @@ func (q *Queries) BookTitleIDsStream(ctx context.Context) iter.Seq2[int64, error
 	}
 }
 
-// Decoders returns the binary decoders of the package's :one and :many
-// queries, by query name, for pgkit.Config.Decoders: each decodes a row
-// straight into the destinations of its method's Scan, checked against
-// the result's column types once per result.
-func Decoders() pgkit.Decoders {
-	return pgkit.Decoders{
-		"AuthorCreate": func() *pgdecode.Decoder { var i AuthorCreateRow; return pgdecode.New(&i.ID, &i.Name, &i.Email, &i.Bio) }(),
-		"AuthorGet":    func() *pgdecode.Decoder { var i AuthorGetRow; return pgdecode.New(&i.ID, &i.Name, &i.Email, &i.Bio) }(),
-		"BookCreate":   func() *pgdecode.Decoder { var i Books; return pgdecode.New(&i.ID, &i.AuthorID, &i.Title) }(),
-		"BookList":     func() *pgdecode.Decoder { var i Books; return pgdecode.New(&i.ID, &i.AuthorID, &i.Title) }(),
-		"BookTitleIDs": func() *pgdecode.Decoder { var i int64; return pgdecode.New(&i) }(),
+// Decoders returns, by query name, the destinations each :one and :many
+// method of the package scans a row into (pointers into a zero row: only
+// their types count), for pgkit.Config.Decoders, which decodes those
+// queries' rows straight into them, without pgx's scan plans.
+func Decoders() map[string][]any {
+	return map[string][]any{
+		"AuthorCreate": func() []any { var i AuthorCreateRow; return []any{&i.ID, &i.Name, &i.Email, &i.Bio} }(),
+		"AuthorGet":    func() []any { var i AuthorGetRow; return []any{&i.ID, &i.Name, &i.Email, &i.Bio} }(),
+		"BookCreate":   func() []any { var i Books; return []any{&i.ID, &i.AuthorID, &i.Title} }(),
+		"BookList":     func() []any { var i Books; return []any{&i.ID, &i.AuthorID, &i.Title} }(),
+		"BookTitleIDs": func() []any { var i int64; return []any{&i} }(),
 	}
 }

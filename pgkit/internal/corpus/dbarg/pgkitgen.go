@@ -8,8 +8,6 @@ import (
 	"iter"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/shopdb/shopdb/pgkit"
-	"github.com/shopdb/shopdb/pgkit/pgdecode"
 )
 
 // Streamer has a …Stream method for every :many query: the same rows,
@@ -160,15 +158,15 @@ func (q *Queries) CopyMembersSeq(ctx context.Context, db DBTX, seq iter.Seq[Copy
 	return db.CopyFrom(ctx, []string{"members"}, []string{"team_id", "name", "score"}, &pgkitCopyCopyMembers{next: next})
 }
 
-// Decoders returns the binary decoders of the package's :one and :many
-// queries, by query name, for pgkit.Config.Decoders: each decodes a row
-// straight into the destinations of its method's Scan, checked against
-// the result's column types once per result.
-func Decoders() pgkit.Decoders {
-	return pgkit.Decoders{
-		"CreateTeam":    func() *pgdecode.Decoder { var i Team; return pgdecode.New(&i.ID, &i.Name) }(),
-		"GetTeam":       func() *pgdecode.Decoder { var i Team; return pgdecode.New(&i.ID, &i.Name) }(),
-		"ListMembers":   func() *pgdecode.Decoder { var i Member; return pgdecode.New(&i.ID, &i.TeamID, &i.Name, &i.Score) }(),
-		"ListTeamNames": func() *pgdecode.Decoder { var i string; return pgdecode.New(&i) }(),
+// Decoders returns, by query name, the destinations each :one and :many
+// method of the package scans a row into (pointers into a zero row: only
+// their types count), for pgkit.Config.Decoders, which decodes those
+// queries' rows straight into them, without pgx's scan plans.
+func Decoders() map[string][]any {
+	return map[string][]any{
+		"CreateTeam":    func() []any { var i Team; return []any{&i.ID, &i.Name} }(),
+		"GetTeam":       func() []any { var i Team; return []any{&i.ID, &i.Name} }(),
+		"ListMembers":   func() []any { var i Member; return []any{&i.ID, &i.TeamID, &i.Name, &i.Score} }(),
+		"ListTeamNames": func() []any { var i string; return []any{&i} }(),
 	}
 }

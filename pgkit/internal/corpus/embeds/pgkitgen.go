@@ -10,8 +10,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
-	"github.com/shopdb/shopdb/pgkit"
-	"github.com/shopdb/shopdb/pgkit/pgdecode"
 )
 
 // Store is the queries plus streams and transactions, for code written
@@ -203,33 +201,33 @@ func (q *Queries) ListBooksWithAuthorsStream(ctx context.Context, author pgtype.
 	}
 }
 
-// Decoders returns the binary decoders of the package's :one and :many
-// queries, by query name, for pgkit.Config.Decoders: each decodes a row
-// straight into the destinations of its method's Scan, checked against
-// the result's column types once per result.
-func Decoders() pgkit.Decoders {
-	return pgkit.Decoders{
-		"CreateAuthor": func() *pgdecode.Decoder { var i Author; return pgdecode.New(&i.ID, &i.Name, &i.Bio) }(),
-		"CreateBook":   func() *pgdecode.Decoder { var i Book; return pgdecode.New(&i.ID, &i.AuthorID, &i.Title, &i.Published) }(),
-		"GetAuthorWithBookCount": func() *pgdecode.Decoder {
+// Decoders returns, by query name, the destinations each :one and :many
+// method of the package scans a row into (pointers into a zero row: only
+// their types count), for pgkit.Config.Decoders, which decodes those
+// queries' rows straight into them, without pgx's scan plans.
+func Decoders() map[string][]any {
+	return map[string][]any{
+		"CreateAuthor": func() []any { var i Author; return []any{&i.ID, &i.Name, &i.Bio} }(),
+		"CreateBook":   func() []any { var i Book; return []any{&i.ID, &i.AuthorID, &i.Title, &i.Published} }(),
+		"GetAuthorWithBookCount": func() []any {
 			var i GetAuthorWithBookCountRow
-			return pgdecode.New(&i.Author.ID, &i.Author.Name, &i.Author.Bio, &i.Books)
+			return []any{&i.Author.ID, &i.Author.Name, &i.Author.Bio, &i.Books}
 		}(),
-		"GetBookWithAuthor": func() *pgdecode.Decoder {
+		"GetBookWithAuthor": func() []any {
 			var i GetBookWithAuthorRow
-			return pgdecode.New(&i.Book.ID, &i.Book.AuthorID, &i.Book.Title, &i.Book.Published, &i.Author.ID, &i.Author.Name, &i.Author.Bio)
+			return []any{&i.Book.ID, &i.Book.AuthorID, &i.Book.Title, &i.Book.Published, &i.Author.ID, &i.Author.Name, &i.Author.Bio}
 		}(),
-		"ListAuthorBooksPublishedSince": func() *pgdecode.Decoder {
+		"ListAuthorBooksPublishedSince": func() []any {
 			var i ListAuthorBooksPublishedSinceRow
-			return pgdecode.New(&i.Author.ID, &i.Author.Name, &i.Author.Bio, &i.Book.ID, &i.Book.AuthorID, &i.Book.Title, &i.Book.Published)
+			return []any{&i.Author.ID, &i.Author.Name, &i.Author.Bio, &i.Book.ID, &i.Book.AuthorID, &i.Book.Title, &i.Book.Published}
 		}(),
-		"ListBookTitlesWithAuthor": func() *pgdecode.Decoder {
+		"ListBookTitlesWithAuthor": func() []any {
 			var i ListBookTitlesWithAuthorRow
-			return pgdecode.New(&i.ID, &i.Title, &i.Author.ID, &i.Author.Name, &i.Author.Bio)
+			return []any{&i.ID, &i.Title, &i.Author.ID, &i.Author.Name, &i.Author.Bio}
 		}(),
-		"ListBooksWithAuthors": func() *pgdecode.Decoder {
+		"ListBooksWithAuthors": func() []any {
 			var i ListBooksWithAuthorsRow
-			return pgdecode.New(&i.Book.ID, &i.Book.AuthorID, &i.Book.Title, &i.Book.Published, &i.Author.ID, &i.Author.Name, &i.Author.Bio)
+			return []any{&i.Book.ID, &i.Book.AuthorID, &i.Book.Title, &i.Book.Published, &i.Author.ID, &i.Author.Name, &i.Author.Bio}
 		}(),
 	}
 }

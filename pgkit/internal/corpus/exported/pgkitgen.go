@@ -9,8 +9,6 @@ import (
 	"iter"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/shopdb/shopdb/pgkit"
-	"github.com/shopdb/shopdb/pgkit/pgdecode"
 )
 
 // PgkitStore is the queries plus streams and transactions, for code written
@@ -214,15 +212,15 @@ func (q *Queries) CopyReadingsSeq(ctx context.Context, seq iter.Seq[CopyReadings
 	return q.db.CopyFrom(ctx, []string{"readings"}, []string{"sensor", "value"}, &pgkitCopyCopyReadings{next: next})
 }
 
-// Decoders returns the binary decoders of the package's :one and :many
-// queries, by query name, for pgkit.Config.Decoders: each decodes a row
-// straight into the destinations of its method's Scan, checked against
-// the result's column types once per result.
-func Decoders() pgkit.Decoders {
-	return pgkit.Decoders{
-		"AddSensor":    func() *pgdecode.Decoder { var i Sensor; return pgdecode.New(&i.Name, &i.Unit) }(),
-		"ListKeys":     func() *pgdecode.Decoder { var i string; return pgdecode.New(&i) }(),
-		"ListReadings": func() *pgdecode.Decoder { var i Reading; return pgdecode.New(&i.ID, &i.Sensor, &i.Value) }(),
-		"Lookup":       func() *pgdecode.Decoder { var value string; return pgdecode.New(&value) }(),
+// Decoders returns, by query name, the destinations each :one and :many
+// method of the package scans a row into (pointers into a zero row: only
+// their types count), for pgkit.Config.Decoders, which decodes those
+// queries' rows straight into them, without pgx's scan plans.
+func Decoders() map[string][]any {
+	return map[string][]any{
+		"AddSensor":    func() []any { var i Sensor; return []any{&i.Name, &i.Unit} }(),
+		"ListKeys":     func() []any { var i string; return []any{&i} }(),
+		"ListReadings": func() []any { var i Reading; return []any{&i.ID, &i.Sensor, &i.Value} }(),
+		"Lookup":       func() []any { var value string; return []any{&value} }(),
 	}
 }

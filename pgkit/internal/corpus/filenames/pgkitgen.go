@@ -9,8 +9,6 @@ import (
 	"iter"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/shopdb/shopdb/pgkit"
-	"github.com/shopdb/shopdb/pgkit/pgdecode"
 )
 
 // Store is the queries plus streams and transactions, for code written
@@ -224,15 +222,15 @@ func (q *Queries) CopyLoadsSeq(ctx context.Context, seq iter.Seq[CopyLoadsParams
 	return q.db.CopyFrom(ctx, []string{"loads"}, []string{"item_id", "qty", "note"}, &pgkitCopyCopyLoads{next: next})
 }
 
-// Decoders returns the binary decoders of the package's :one and :many
-// queries, by query name, for pgkit.Config.Decoders: each decodes a row
-// straight into the destinations of its method's Scan, checked against
-// the result's column types once per result.
-func Decoders() pgkit.Decoders {
-	return pgkit.Decoders{
-		"CreateItem": func() *pgdecode.Decoder { var i Item; return pgdecode.New(&i.ID, &i.Sku, &i.Name, &i.Qty) }(),
-		"GetItem":    func() *pgdecode.Decoder { var i Item; return pgdecode.New(&i.ID, &i.Sku, &i.Name, &i.Qty) }(),
-		"ListItems":  func() *pgdecode.Decoder { var i Item; return pgdecode.New(&i.ID, &i.Sku, &i.Name, &i.Qty) }(),
-		"ListLoads":  func() *pgdecode.Decoder { var i Load; return pgdecode.New(&i.ID, &i.ItemID, &i.Qty, &i.Note) }(),
+// Decoders returns, by query name, the destinations each :one and :many
+// method of the package scans a row into (pointers into a zero row: only
+// their types count), for pgkit.Config.Decoders, which decodes those
+// queries' rows straight into them, without pgx's scan plans.
+func Decoders() map[string][]any {
+	return map[string][]any{
+		"CreateItem": func() []any { var i Item; return []any{&i.ID, &i.Sku, &i.Name, &i.Qty} }(),
+		"GetItem":    func() []any { var i Item; return []any{&i.ID, &i.Sku, &i.Name, &i.Qty} }(),
+		"ListItems":  func() []any { var i Item; return []any{&i.ID, &i.Sku, &i.Name, &i.Qty} }(),
+		"ListLoads":  func() []any { var i Load; return []any{&i.ID, &i.ItemID, &i.Qty, &i.Note} }(),
 	}
 }

@@ -9,8 +9,6 @@ import (
 	"iter"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/shopdb/shopdb/pgkit"
-	"github.com/shopdb/shopdb/pgkit/pgdecode"
 )
 
 // Store is the queries plus streams and transactions, for code written
@@ -153,24 +151,15 @@ func (q *Queries) ListPartsByIDsStream(ctx context.Context, ids []int64) iter.Se
 	}
 }
 
-// Decoders returns the binary decoders of the package's :one and :many
-// queries, by query name, for pgkit.Config.Decoders: each decodes a row
-// straight into the destinations of its method's Scan, checked against
-// the result's column types once per result.
-func Decoders() pgkit.Decoders {
-	return pgkit.Decoders{
-		"CreatePart": func() *pgdecode.Decoder {
-			var i WidgetParts
-			return pgdecode.New(&i.ID, &i.PartCode, &i.Spec, &i.ExtraMeta)
-		}(),
-		"GetPart": func() *pgdecode.Decoder {
-			var i WidgetParts
-			return pgdecode.New(&i.ID, &i.PartCode, &i.Spec, &i.ExtraMeta)
-		}(),
-		"ListPartCodesWithMeta": func() *pgdecode.Decoder { var i string; return pgdecode.New(&i) }(),
-		"ListPartsByIDs": func() *pgdecode.Decoder {
-			var i WidgetParts
-			return pgdecode.New(&i.ID, &i.PartCode, &i.Spec, &i.ExtraMeta)
-		}(),
+// Decoders returns, by query name, the destinations each :one and :many
+// method of the package scans a row into (pointers into a zero row: only
+// their types count), for pgkit.Config.Decoders, which decodes those
+// queries' rows straight into them, without pgx's scan plans.
+func Decoders() map[string][]any {
+	return map[string][]any{
+		"CreatePart":            func() []any { var i WidgetParts; return []any{&i.ID, &i.PartCode, &i.Spec, &i.ExtraMeta} }(),
+		"GetPart":               func() []any { var i WidgetParts; return []any{&i.ID, &i.PartCode, &i.Spec, &i.ExtraMeta} }(),
+		"ListPartCodesWithMeta": func() []any { var i string; return []any{&i} }(),
+		"ListPartsByIDs":        func() []any { var i WidgetParts; return []any{&i.ID, &i.PartCode, &i.Spec, &i.ExtraMeta} }(),
 	}
 }

@@ -10,8 +10,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
-	"github.com/shopdb/shopdb/pgkit"
-	"github.com/shopdb/shopdb/pgkit/pgdecode"
 )
 
 // Store is the queries plus streams and transactions, for code written
@@ -1206,18 +1204,15 @@ func pgkitValue[T any](p *T) T {
 	return *p
 }
 
-// Decoders returns the binary decoders of the package's :one and :many
-// queries, by query name, for pgkit.Config.Decoders: each decodes a row
-// straight into the destinations of its method's Scan, checked against
-// the result's column types once per result.
-func Decoders() pgkit.Decoders {
-	return pgkit.Decoders{
-		"CreateAuthor": func() *pgdecode.Decoder { var i Author; return pgdecode.New(&i.ID, &i.Name, &i.Bio) }(),
-		"CreateBook": func() *pgdecode.Decoder {
-			var i Book
-			return pgdecode.New(&i.ID, &i.AuthorID, &i.Title, &i.Rating, &i.WrittenAt)
-		}(),
-		"CreateEmployee": func() *pgdecode.Decoder { var i Employee; return pgdecode.New(&i.ID, &i.Name, &i.ManagerID) }(),
-		"CreatePenName":  func() *pgdecode.Decoder { var i PenName; return pgdecode.New(&i.ID, &i.AuthorID, &i.PenName) }(),
+// Decoders returns, by query name, the destinations each :one and :many
+// method of the package scans a row into (pointers into a zero row: only
+// their types count), for pgkit.Config.Decoders, which decodes those
+// queries' rows straight into them, without pgx's scan plans.
+func Decoders() map[string][]any {
+	return map[string][]any{
+		"CreateAuthor":   func() []any { var i Author; return []any{&i.ID, &i.Name, &i.Bio} }(),
+		"CreateBook":     func() []any { var i Book; return []any{&i.ID, &i.AuthorID, &i.Title, &i.Rating, &i.WrittenAt} }(),
+		"CreateEmployee": func() []any { var i Employee; return []any{&i.ID, &i.Name, &i.ManagerID} }(),
+		"CreatePenName":  func() []any { var i PenName; return []any{&i.ID, &i.AuthorID, &i.PenName} }(),
 	}
 }

@@ -17,8 +17,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
-	"github.com/shopdb/shopdb/pgkit"
-	"github.com/shopdb/shopdb/pgkit/pgdecode"
 )
 
 // Store is the queries plus streams and transactions, for code written
@@ -942,20 +940,20 @@ func pgkitJSONBytea(raw json.RawMessage, dst *[]byte, key string) error {
 	return nil
 }
 
-// Decoders returns the binary decoders of the package's :one and :many
-// queries, by query name, for pgkit.Config.Decoders: each decodes a row
-// straight into the destinations of its method's Scan, checked against
-// the result's column types once per result.
-func Decoders() pgkit.Decoders {
-	return pgkit.Decoders{
-		"CreateAuthor": func() *pgdecode.Decoder { var i Author; return pgdecode.New(&i.ID, &i.Name, &i.Bio) }(),
-		"CreateBook": func() *pgdecode.Decoder {
+// Decoders returns, by query name, the destinations each :one and :many
+// method of the package scans a row into (pointers into a zero row: only
+// their types count), for pgkit.Config.Decoders, which decodes those
+// queries' rows straight into them, without pgx's scan plans.
+func Decoders() map[string][]any {
+	return map[string][]any{
+		"CreateAuthor": func() []any { var i Author; return []any{&i.ID, &i.Name, &i.Bio} }(),
+		"CreateBook": func() []any {
 			var i Book
-			return pgdecode.New(&i.ID, &i.AuthorID, &i.Title, &i.Subtitle, &i.Price, &i.Cover, &i.AddedAt, &i.Published)
+			return []any{&i.ID, &i.AuthorID, &i.Title, &i.Subtitle, &i.Price, &i.Cover, &i.AddedAt, &i.Published}
 		}(),
-		"CreateNote": func() *pgdecode.Decoder {
+		"CreateNote": func() []any {
 			var i Note
-			return pgdecode.New(&i.ID, &i.AuthorID, &i.Body, &i.Amount, &i.Raw, &i.WrittenAt, &i.SeenAt)
+			return []any{&i.ID, &i.AuthorID, &i.Body, &i.Amount, &i.Raw, &i.WrittenAt, &i.SeenAt}
 		}(),
 	}
 }

@@ -8,8 +8,6 @@ import (
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/shopdb/shopdb/pgkit"
-	"github.com/shopdb/shopdb/pgkit/pgdecode"
 )
 
 // Store is the queries plus streams and transactions, for code written
@@ -77,15 +75,15 @@ func (q *Queries) RunInTx(ctx context.Context, fn func(Store) error) error {
 type Streamer interface {
 }
 
-// Decoders returns the binary decoders of the package's :one and :many
-// queries, by query name, for pgkit.Config.Decoders: each decodes a row
-// straight into the destinations of its method's Scan, checked against
-// the result's column types once per result.
-func Decoders() pgkit.Decoders {
-	return pgkit.Decoders{
-		"CountCounters": func() *pgdecode.Decoder { var count int64; return pgdecode.New(&count) }(),
-		"CreateCounter": func() *pgdecode.Decoder { var i Counter; return pgdecode.New(&i.Name, &i.Label, &i.Value) }(),
-		"GetCounter":    func() *pgdecode.Decoder { var i Counter; return pgdecode.New(&i.Name, &i.Label, &i.Value) }(),
-		"GetValue":      func() *pgdecode.Decoder { var value int64; return pgdecode.New(&value) }(),
+// Decoders returns, by query name, the destinations each :one and :many
+// method of the package scans a row into (pointers into a zero row: only
+// their types count), for pgkit.Config.Decoders, which decodes those
+// queries' rows straight into them, without pgx's scan plans.
+func Decoders() map[string][]any {
+	return map[string][]any{
+		"CountCounters": func() []any { var count int64; return []any{&count} }(),
+		"CreateCounter": func() []any { var i Counter; return []any{&i.Name, &i.Label, &i.Value} }(),
+		"GetCounter":    func() []any { var i Counter; return []any{&i.Name, &i.Label, &i.Value} }(),
+		"GetValue":      func() []any { var value int64; return []any{&value} }(),
 	}
 }

@@ -9,8 +9,6 @@ import (
 	"iter"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/shopdb/shopdb/pgkit"
-	"github.com/shopdb/shopdb/pgkit/pgdecode"
 )
 
 // Store is the queries plus streams and transactions, for code written
@@ -309,25 +307,25 @@ func (q *Queries) CopyProfilesSeq(ctx context.Context, seq iter.Seq[CopyProfiles
 	return q.db.CopyFrom(ctx, []string{"profiles"}, []string{"handle", "nickname", "age", "visits", "active", "rating", "balance", "seen_at", "born", "token", "avatar", "prefs"}, &pgkitCopyCopyProfiles{next: next})
 }
 
-// Decoders returns the binary decoders of the package's :one and :many
-// queries, by query name, for pgkit.Config.Decoders: each decodes a row
-// straight into the destinations of its method's Scan, checked against
-// the result's column types once per result.
-func Decoders() pgkit.Decoders {
-	return pgkit.Decoders{
-		"CreateProfile": func() *pgdecode.Decoder {
+// Decoders returns, by query name, the destinations each :one and :many
+// method of the package scans a row into (pointers into a zero row: only
+// their types count), for pgkit.Config.Decoders, which decodes those
+// queries' rows straight into them, without pgx's scan plans.
+func Decoders() map[string][]any {
+	return map[string][]any{
+		"CreateProfile": func() []any {
 			var i Profile
-			return pgdecode.New(&i.ID, &i.Handle, &i.Nickname, &i.Age, &i.Visits, &i.Active, &i.Rating, &i.Balance, &i.SeenAt, &i.Born, &i.Token, &i.Avatar, &i.Prefs)
+			return []any{&i.ID, &i.Handle, &i.Nickname, &i.Age, &i.Visits, &i.Active, &i.Rating, &i.Balance, &i.SeenAt, &i.Born, &i.Token, &i.Avatar, &i.Prefs}
 		}(),
-		"GetProfile": func() *pgdecode.Decoder {
+		"GetProfile": func() []any {
 			var i Profile
-			return pgdecode.New(&i.ID, &i.Handle, &i.Nickname, &i.Age, &i.Visits, &i.Active, &i.Rating, &i.Balance, &i.SeenAt, &i.Born, &i.Token, &i.Avatar, &i.Prefs)
+			return []any{&i.ID, &i.Handle, &i.Nickname, &i.Age, &i.Visits, &i.Active, &i.Rating, &i.Balance, &i.SeenAt, &i.Born, &i.Token, &i.Avatar, &i.Prefs}
 		}(),
-		"ListHandlesByNickname": func() *pgdecode.Decoder { var i string; return pgdecode.New(&i) }(),
-		"ListNicknames":         func() *pgdecode.Decoder { var i *string; return pgdecode.New(&i) }(),
-		"ListProfiles": func() *pgdecode.Decoder {
+		"ListHandlesByNickname": func() []any { var i string; return []any{&i} }(),
+		"ListNicknames":         func() []any { var i *string; return []any{&i} }(),
+		"ListProfiles": func() []any {
 			var i Profile
-			return pgdecode.New(&i.ID, &i.Handle, &i.Nickname, &i.Age, &i.Visits, &i.Active, &i.Rating, &i.Balance, &i.SeenAt, &i.Born, &i.Token, &i.Avatar, &i.Prefs)
+			return []any{&i.ID, &i.Handle, &i.Nickname, &i.Age, &i.Visits, &i.Active, &i.Rating, &i.Balance, &i.SeenAt, &i.Born, &i.Token, &i.Avatar, &i.Prefs}
 		}(),
 	}
 }

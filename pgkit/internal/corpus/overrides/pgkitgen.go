@@ -11,9 +11,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	"github.com/shopdb/shopdb/pgkit"
 	ct "github.com/shopdb/shopdb/pgkit/internal/corpus/corpustypes"
-	"github.com/shopdb/shopdb/pgkit/pgdecode"
 )
 
 // Store is the queries plus streams and transactions, for code written
@@ -406,31 +404,28 @@ func (q *Queries) CopyProductsSeq(ctx context.Context, seq iter.Seq[CopyProducts
 	return q.db.CopyFrom(ctx, []string{"products"}, []string{"customer_id", "name", "price_cents", "tax_rate"}, &pgkitCopyCopyProducts{next: next})
 }
 
-// Decoders returns the binary decoders of the package's :one and :many
-// queries, by query name, for pgkit.Config.Decoders: each decodes a row
-// straight into the destinations of its method's Scan, checked against
-// the result's column types once per result.
-func Decoders() pgkit.Decoders {
-	return pgkit.Decoders{
-		"CreateCustomer": func() *pgdecode.Decoder {
+// Decoders returns, by query name, the destinations each :one and :many
+// method of the package scans a row into (pointers into a zero row: only
+// their types count), for pgkit.Config.Decoders, which decodes those
+// queries' rows straight into them, without pgx's scan plans.
+func Decoders() map[string][]any {
+	return map[string][]any{
+		"CreateCustomer": func() []any {
 			var i Customer
-			return pgdecode.New(&i.ID, &i.Email, &i.CreatedAt, &i.DeletedAt, &i.ReferredBy, &i.Visits, &i.Balance)
+			return []any{&i.ID, &i.Email, &i.CreatedAt, &i.DeletedAt, &i.ReferredBy, &i.Visits, &i.Balance}
 		}(),
-		"CreateProduct": func() *pgdecode.Decoder {
-			var i Product
-			return pgdecode.New(&i.ID, &i.CustomerID, &i.Name, &i.PriceCents, &i.TaxRate)
-		}(),
-		"GetCustomer": func() *pgdecode.Decoder {
+		"CreateProduct": func() []any { var i Product; return []any{&i.ID, &i.CustomerID, &i.Name, &i.PriceCents, &i.TaxRate} }(),
+		"GetCustomer": func() []any {
 			var i Customer
-			return pgdecode.New(&i.ID, &i.Email, &i.CreatedAt, &i.DeletedAt, &i.ReferredBy, &i.Visits, &i.Balance)
+			return []any{&i.ID, &i.Email, &i.CreatedAt, &i.DeletedAt, &i.ReferredBy, &i.Visits, &i.Balance}
 		}(),
-		"ListBalancesAfter": func() *pgdecode.Decoder { var i ct.Money; return pgdecode.New(&i) }(),
-		"ListCustomersCreatedSince": func() *pgdecode.Decoder {
+		"ListBalancesAfter": func() []any { var i ct.Money; return []any{&i} }(),
+		"ListCustomersCreatedSince": func() []any {
 			var i Customer
-			return pgdecode.New(&i.ID, &i.Email, &i.CreatedAt, &i.DeletedAt, &i.ReferredBy, &i.Visits, &i.Balance)
+			return []any{&i.ID, &i.Email, &i.CreatedAt, &i.DeletedAt, &i.ReferredBy, &i.Visits, &i.Balance}
 		}(),
-		"ListDeletedAt": func() *pgdecode.Decoder { var i *time.Time; return pgdecode.New(&i) }(),
-		"ListPrices":    func() *pgdecode.Decoder { var i Cents; return pgdecode.New(&i) }(),
-		"ListReferrals": func() *pgdecode.Decoder { var i uuid.UUID; return pgdecode.New(&i) }(),
+		"ListDeletedAt": func() []any { var i *time.Time; return []any{&i} }(),
+		"ListPrices":    func() []any { var i Cents; return []any{&i} }(),
+		"ListReferrals": func() []any { var i uuid.UUID; return []any{&i} }(),
 	}
 }

@@ -9,8 +9,6 @@ import (
 	"iter"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/shopdb/shopdb/pgkit"
-	"github.com/shopdb/shopdb/pgkit/pgdecode"
 )
 
 // Store is the queries plus streams and transactions, for code written
@@ -187,17 +185,17 @@ func (q *Queries) ListRoomsStream(ctx context.Context) iter.Seq2[Room, error] {
 	}
 }
 
-// Decoders returns the binary decoders of the package's :one and :many
-// queries, by query name, for pgkit.Config.Decoders: each decodes a row
-// straight into the destinations of its method's Scan, checked against
-// the result's column types once per result.
-func Decoders() pgkit.Decoders {
-	return pgkit.Decoders{
-		"CountRooms":        func() *pgdecode.Decoder { var count int64; return pgdecode.New(&count) }(),
-		"CreateRoom":        func() *pgdecode.Decoder { var i Room; return pgdecode.New(&i.ID, &i.Name) }(),
-		"GetRoom":           func() *pgdecode.Decoder { var i Room; return pgdecode.New(&i.ID, &i.Name) }(),
-		"ListBookings":      func() *pgdecode.Decoder { var i Booking; return pgdecode.New(&i.ID, &i.RoomID, &i.Slots) }(),
-		"ListRoomNamesLike": func() *pgdecode.Decoder { var i string; return pgdecode.New(&i) }(),
-		"ListRooms":         func() *pgdecode.Decoder { var i Room; return pgdecode.New(&i.ID, &i.Name) }(),
+// Decoders returns, by query name, the destinations each :one and :many
+// method of the package scans a row into (pointers into a zero row: only
+// their types count), for pgkit.Config.Decoders, which decodes those
+// queries' rows straight into them, without pgx's scan plans.
+func Decoders() map[string][]any {
+	return map[string][]any{
+		"CountRooms":        func() []any { var count int64; return []any{&count} }(),
+		"CreateRoom":        func() []any { var i Room; return []any{&i.ID, &i.Name} }(),
+		"GetRoom":           func() []any { var i Room; return []any{&i.ID, &i.Name} }(),
+		"ListBookings":      func() []any { var i Booking; return []any{&i.ID, &i.RoomID, &i.Slots} }(),
+		"ListRoomNamesLike": func() []any { var i string; return []any{&i} }(),
+		"ListRooms":         func() []any { var i Room; return []any{&i.ID, &i.Name} }(),
 	}
 }

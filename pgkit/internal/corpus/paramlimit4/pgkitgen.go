@@ -9,8 +9,6 @@ import (
 	"iter"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/shopdb/shopdb/pgkit"
-	"github.com/shopdb/shopdb/pgkit/pgdecode"
 )
 
 // Store is the queries plus streams and transactions, for code written
@@ -264,32 +262,17 @@ func (q *Queries) CopyPlotsSeq(ctx context.Context, seq iter.Seq[CopyPlotsParams
 	return q.db.CopyFrom(ctx, []string{"plots"}, []string{"farm", "row_no", "crop", "yield"}, &pgkitCopyCopyPlots{next: next})
 }
 
-// Decoders returns the binary decoders of the package's :one and :many
-// queries, by query name, for pgkit.Config.Decoders: each decodes a row
-// straight into the destinations of its method's Scan, checked against
-// the result's column types once per result.
-func Decoders() pgkit.Decoders {
-	return pgkit.Decoders{
-		"CreateNotedPlot": func() *pgdecode.Decoder {
-			var i Plot
-			return pgdecode.New(&i.ID, &i.Farm, &i.RowNo, &i.Crop, &i.Yield, &i.Note)
-		}(),
-		"CreatePlot": func() *pgdecode.Decoder {
-			var i Plot
-			return pgdecode.New(&i.ID, &i.Farm, &i.RowNo, &i.Crop, &i.Yield, &i.Note)
-		}(),
-		"GetPlot": func() *pgdecode.Decoder {
-			var i Plot
-			return pgdecode.New(&i.ID, &i.Farm, &i.RowNo, &i.Crop, &i.Yield, &i.Note)
-		}(),
-		"ListPlotsIn": func() *pgdecode.Decoder {
-			var i Plot
-			return pgdecode.New(&i.ID, &i.Farm, &i.RowNo, &i.Crop, &i.Yield, &i.Note)
-		}(),
-		"ListPlotsOfCrop": func() *pgdecode.Decoder {
-			var i Plot
-			return pgdecode.New(&i.ID, &i.Farm, &i.RowNo, &i.Crop, &i.Yield, &i.Note)
-		}(),
-		"ListYields": func() *pgdecode.Decoder { var i int32; return pgdecode.New(&i) }(),
+// Decoders returns, by query name, the destinations each :one and :many
+// method of the package scans a row into (pointers into a zero row: only
+// their types count), for pgkit.Config.Decoders, which decodes those
+// queries' rows straight into them, without pgx's scan plans.
+func Decoders() map[string][]any {
+	return map[string][]any{
+		"CreateNotedPlot": func() []any { var i Plot; return []any{&i.ID, &i.Farm, &i.RowNo, &i.Crop, &i.Yield, &i.Note} }(),
+		"CreatePlot":      func() []any { var i Plot; return []any{&i.ID, &i.Farm, &i.RowNo, &i.Crop, &i.Yield, &i.Note} }(),
+		"GetPlot":         func() []any { var i Plot; return []any{&i.ID, &i.Farm, &i.RowNo, &i.Crop, &i.Yield, &i.Note} }(),
+		"ListPlotsIn":     func() []any { var i Plot; return []any{&i.ID, &i.Farm, &i.RowNo, &i.Crop, &i.Yield, &i.Note} }(),
+		"ListPlotsOfCrop": func() []any { var i Plot; return []any{&i.ID, &i.Farm, &i.RowNo, &i.Crop, &i.Yield, &i.Note} }(),
+		"ListYields":      func() []any { var i int32; return []any{&i} }(),
 	}
 }

@@ -9,8 +9,6 @@ import (
 	"iter"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/shopdb/shopdb/pgkit"
-	"github.com/shopdb/shopdb/pgkit/pgdecode"
 )
 
 // Store is the queries plus streams and transactions, for code written
@@ -263,28 +261,25 @@ func (q *Queries) CopyItemsSeq(ctx context.Context, seq iter.Seq[CopyItemsParams
 	return q.db.CopyFrom(ctx, []string{"inventory", "items"}, []string{"supplier_id", "sku", "qty", "status", "note"}, &pgkitCopyCopyItems{next: next})
 }
 
-// Decoders returns the binary decoders of the package's :one and :many
-// queries, by query name, for pgkit.Config.Decoders: each decodes a row
-// straight into the destinations of its method's Scan, checked against
-// the result's column types once per result.
-func Decoders() pgkit.Decoders {
-	return pgkit.Decoders{
-		"CreateItem": func() *pgdecode.Decoder {
+// Decoders returns, by query name, the destinations each :one and :many
+// method of the package scans a row into (pointers into a zero row: only
+// their types count), for pgkit.Config.Decoders, which decodes those
+// queries' rows straight into them, without pgx's scan plans.
+func Decoders() map[string][]any {
+	return map[string][]any{
+		"CreateItem": func() []any {
 			var i InventoryItem
-			return pgdecode.New(&i.ID, &i.SupplierID, &i.Sku, &i.Qty, &i.Status, &i.Note)
+			return []any{&i.ID, &i.SupplierID, &i.Sku, &i.Qty, &i.Status, &i.Note}
 		}(),
-		"CreateSupplier": func() *pgdecode.Decoder { var i Supplier; return pgdecode.New(&i.ID, &i.Name) }(),
-		"GetItem": func() *pgdecode.Decoder {
+		"CreateSupplier": func() []any { var i Supplier; return []any{&i.ID, &i.Name} }(),
+		"GetItem": func() []any {
 			var i InventoryItem
-			return pgdecode.New(&i.ID, &i.SupplierID, &i.Sku, &i.Qty, &i.Status, &i.Note)
+			return []any{&i.ID, &i.SupplierID, &i.Sku, &i.Qty, &i.Status, &i.Note}
 		}(),
-		"ListItems": func() *pgdecode.Decoder {
+		"ListItems": func() []any {
 			var i InventoryItem
-			return pgdecode.New(&i.ID, &i.SupplierID, &i.Sku, &i.Qty, &i.Status, &i.Note)
+			return []any{&i.ID, &i.SupplierID, &i.Sku, &i.Qty, &i.Status, &i.Note}
 		}(),
-		"ListItemsWithSupplier": func() *pgdecode.Decoder {
-			var i ListItemsWithSupplierRow
-			return pgdecode.New(&i.Sku, &i.Status, &i.Supplier)
-		}(),
+		"ListItemsWithSupplier": func() []any { var i ListItemsWithSupplierRow; return []any{&i.Sku, &i.Status, &i.Supplier} }(),
 	}
 }

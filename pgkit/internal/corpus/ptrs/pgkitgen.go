@@ -9,8 +9,6 @@ import (
 	"iter"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/shopdb/shopdb/pgkit"
-	"github.com/shopdb/shopdb/pgkit/pgdecode"
 )
 
 // Store is the queries plus streams and transactions, for code written
@@ -225,15 +223,15 @@ func (q *Queries) CopyProductsSeq(ctx context.Context, seq iter.Seq[*CopyProduct
 	return q.db.CopyFrom(ctx, []string{"products"}, []string{"sku", "price_cents", "stock"}, &pgkitCopyCopyProducts{next: next})
 }
 
-// Decoders returns the binary decoders of the package's :one and :many
-// queries, by query name, for pgkit.Config.Decoders: each decodes a row
-// straight into the destinations of its method's Scan, checked against
-// the result's column types once per result.
-func Decoders() pgkit.Decoders {
-	return pgkit.Decoders{
-		"CreateProduct":       func() *pgdecode.Decoder { var i Product; return pgdecode.New(&i.ID, &i.Sku, &i.PriceCents, &i.Stock) }(),
-		"GetProduct":          func() *pgdecode.Decoder { var i Product; return pgdecode.New(&i.ID, &i.Sku, &i.PriceCents, &i.Stock) }(),
-		"ListProductsInRange": func() *pgdecode.Decoder { var i Product; return pgdecode.New(&i.ID, &i.Sku, &i.PriceCents, &i.Stock) }(),
-		"ListSkus":            func() *pgdecode.Decoder { var i string; return pgdecode.New(&i) }(),
+// Decoders returns, by query name, the destinations each :one and :many
+// method of the package scans a row into (pointers into a zero row: only
+// their types count), for pgkit.Config.Decoders, which decodes those
+// queries' rows straight into them, without pgx's scan plans.
+func Decoders() map[string][]any {
+	return map[string][]any{
+		"CreateProduct":       func() []any { var i Product; return []any{&i.ID, &i.Sku, &i.PriceCents, &i.Stock} }(),
+		"GetProduct":          func() []any { var i Product; return []any{&i.ID, &i.Sku, &i.PriceCents, &i.Stock} }(),
+		"ListProductsInRange": func() []any { var i Product; return []any{&i.ID, &i.Sku, &i.PriceCents, &i.Stock} }(),
+		"ListSkus":            func() []any { var i string; return []any{&i} }(),
 	}
 }

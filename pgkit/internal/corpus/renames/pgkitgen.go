@@ -9,8 +9,6 @@ import (
 	"iter"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/shopdb/shopdb/pgkit"
-	"github.com/shopdb/shopdb/pgkit/pgdecode"
 )
 
 // Store is the queries plus streams and transactions, for code written
@@ -235,36 +233,18 @@ func (q *Queries) ListSessionsStream(ctx context.Context, usrID int64) iter.Seq2
 	}
 }
 
-// Decoders returns the binary decoders of the package's :one and :many
-// queries, by query name, for pgkit.Config.Decoders: each decodes a row
-// straight into the destinations of its method's Scan, checked against
-// the result's column types once per result.
-func Decoders() pgkit.Decoders {
-	return pgkit.Decoders{
-		"CreateAccount": func() *pgdecode.Decoder {
-			var i Account
-			return pgdecode.New(&i.ID, &i.Username, &i.Email, &i.Homepage, &i.Settings)
-		}(),
-		"CreateSession": func() *pgdecode.Decoder {
-			var i Session
-			return pgdecode.New(&i.ID, &i.AccountID, &i.Token, &i.Settings)
-		}(),
-		"GetAccount": func() *pgdecode.Decoder {
-			var i Account
-			return pgdecode.New(&i.ID, &i.Username, &i.Email, &i.Homepage, &i.Settings)
-		}(),
-		"ListAccounts": func() *pgdecode.Decoder {
-			var i Account
-			return pgdecode.New(&i.ID, &i.Username, &i.Email, &i.Homepage, &i.Settings)
-		}(),
-		"ListLogins": func() *pgdecode.Decoder {
-			var i ListLoginsRow
-			return pgdecode.New(&i.Username, &i.Email, &i.Token, &i.Settings)
-		}(),
-		"ListSessionTokens": func() *pgdecode.Decoder { var i string; return pgdecode.New(&i) }(),
-		"ListSessions": func() *pgdecode.Decoder {
-			var i Session
-			return pgdecode.New(&i.ID, &i.AccountID, &i.Token, &i.Settings)
-		}(),
+// Decoders returns, by query name, the destinations each :one and :many
+// method of the package scans a row into (pointers into a zero row: only
+// their types count), for pgkit.Config.Decoders, which decodes those
+// queries' rows straight into them, without pgx's scan plans.
+func Decoders() map[string][]any {
+	return map[string][]any{
+		"CreateAccount":     func() []any { var i Account; return []any{&i.ID, &i.Username, &i.Email, &i.Homepage, &i.Settings} }(),
+		"CreateSession":     func() []any { var i Session; return []any{&i.ID, &i.AccountID, &i.Token, &i.Settings} }(),
+		"GetAccount":        func() []any { var i Account; return []any{&i.ID, &i.Username, &i.Email, &i.Homepage, &i.Settings} }(),
+		"ListAccounts":      func() []any { var i Account; return []any{&i.ID, &i.Username, &i.Email, &i.Homepage, &i.Settings} }(),
+		"ListLogins":        func() []any { var i ListLoginsRow; return []any{&i.Username, &i.Email, &i.Token, &i.Settings} }(),
+		"ListSessionTokens": func() []any { var i string; return []any{&i} }(),
+		"ListSessions":      func() []any { var i Session; return []any{&i.ID, &i.AccountID, &i.Token, &i.Settings} }(),
 	}
 }

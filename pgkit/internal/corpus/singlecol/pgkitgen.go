@@ -10,8 +10,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
-	"github.com/shopdb/shopdb/pgkit"
-	"github.com/shopdb/shopdb/pgkit/pgdecode"
 )
 
 // Store is the queries plus streams and transactions, for code written
@@ -550,32 +548,32 @@ func (q *Queries) ListZerosStream(ctx context.Context, yield string) iter.Seq2[i
 	}
 }
 
-// Decoders returns the binary decoders of the package's :one and :many
-// queries, by query name, for pgkit.Config.Decoders: each decodes a row
-// straight into the destinations of its method's Scan, checked against
-// the result's column types once per result.
-func Decoders() pgkit.Decoders {
-	return pgkit.Decoders{
-		"CountVals": func() *pgdecode.Decoder { var count int64; return pgdecode.New(&count) }(),
-		"CreateVal": func() *pgdecode.Decoder {
+// Decoders returns, by query name, the destinations each :one and :many
+// method of the package scans a row into (pointers into a zero row: only
+// their types count), for pgkit.Config.Decoders, which decodes those
+// queries' rows straight into them, without pgx's scan plans.
+func Decoders() map[string][]any {
+	return map[string][]any{
+		"CountVals": func() []any { var count int64; return []any{&count} }(),
+		"CreateVal": func() []any {
 			var i Val
-			return pgdecode.New(&i.ID, &i.Grp, &i.Big, &i.Label, &i.Flag, &i.Amount, &i.Day, &i.Tags, &i.Nums, &i.Note, &i.Yield, &i.Zero, &i.Err)
+			return []any{&i.ID, &i.Grp, &i.Big, &i.Label, &i.Flag, &i.Amount, &i.Day, &i.Tags, &i.Nums, &i.Note, &i.Yield, &i.Zero, &i.Err}
 		}(),
-		"GetNums":         func() *pgdecode.Decoder { var nums []int32; return pgdecode.New(&nums) }(),
-		"GetTags":         func() *pgdecode.Decoder { var tags []string; return pgdecode.New(&tags) }(),
-		"ListAmounts":     func() *pgdecode.Decoder { var i pgtype.Numeric; return pgdecode.New(&i) }(),
-		"ListBigs":        func() *pgdecode.Decoder { var i int64; return pgdecode.New(&i) }(),
-		"ListDays":        func() *pgdecode.Decoder { var i pgtype.Date; return pgdecode.New(&i) }(),
-		"ListDoubled":     func() *pgdecode.Decoder { var i int32; return pgdecode.New(&i) }(),
-		"ListErrs":        func() *pgdecode.Decoder { var i string; return pgdecode.New(&i) }(),
-		"ListFlags":       func() *pgdecode.Decoder { var i bool; return pgdecode.New(&i) }(),
-		"ListIDs":         func() *pgdecode.Decoder { var i int32; return pgdecode.New(&i) }(),
-		"ListLabels":      func() *pgdecode.Decoder { var i string; return pgdecode.New(&i) }(),
-		"ListNotes":       func() *pgdecode.Decoder { var i pgtype.Text; return pgdecode.New(&i) }(),
-		"ListNums":        func() *pgdecode.Decoder { var i []int32; return pgdecode.New(&i) }(),
-		"ListTags":        func() *pgdecode.Decoder { var i []string; return pgdecode.New(&i) }(),
-		"ListUpperLabels": func() *pgdecode.Decoder { var i interface{}; return pgdecode.New(&i) }(),
-		"ListYields":      func() *pgdecode.Decoder { var i string; return pgdecode.New(&i) }(),
-		"ListZeros":       func() *pgdecode.Decoder { var i int32; return pgdecode.New(&i) }(),
+		"GetNums":         func() []any { var nums []int32; return []any{&nums} }(),
+		"GetTags":         func() []any { var tags []string; return []any{&tags} }(),
+		"ListAmounts":     func() []any { var i pgtype.Numeric; return []any{&i} }(),
+		"ListBigs":        func() []any { var i int64; return []any{&i} }(),
+		"ListDays":        func() []any { var i pgtype.Date; return []any{&i} }(),
+		"ListDoubled":     func() []any { var i int32; return []any{&i} }(),
+		"ListErrs":        func() []any { var i string; return []any{&i} }(),
+		"ListFlags":       func() []any { var i bool; return []any{&i} }(),
+		"ListIDs":         func() []any { var i int32; return []any{&i} }(),
+		"ListLabels":      func() []any { var i string; return []any{&i} }(),
+		"ListNotes":       func() []any { var i pgtype.Text; return []any{&i} }(),
+		"ListNums":        func() []any { var i []int32; return []any{&i} }(),
+		"ListTags":        func() []any { var i []string; return []any{&i} }(),
+		"ListUpperLabels": func() []any { var i interface{}; return []any{&i} }(),
+		"ListYields":      func() []any { var i string; return []any{&i} }(),
+		"ListZeros":       func() []any { var i int32; return []any{&i} }(),
 	}
 }

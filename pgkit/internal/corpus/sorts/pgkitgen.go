@@ -10,8 +10,6 @@ import (
 	"iter"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/shopdb/shopdb/pgkit"
-	"github.com/shopdb/shopdb/pgkit/pgdecode"
 )
 
 // Store is the queries plus streams and transactions, for code written
@@ -538,16 +536,13 @@ func (q *Queries) TopReview(ctx context.Context, productID int64, sort TopReview
 	return i, nil
 }
 
-// Decoders returns the binary decoders of the package's :one and :many
-// queries, by query name, for pgkit.Config.Decoders: each decodes a row
-// straight into the destinations of its method's Scan, checked against
-// the result's column types once per result.
-func Decoders() pgkit.Decoders {
-	return pgkit.Decoders{
-		"CreateProduct": func() *pgdecode.Decoder { var i Product; return pgdecode.New(&i.ID, &i.Name) }(),
-		"CreateReview": func() *pgdecode.Decoder {
-			var i Review
-			return pgdecode.New(&i.ID, &i.ProductID, &i.Rating, &i.Body, &i.CreatedAt)
-		}(),
+// Decoders returns, by query name, the destinations each :one and :many
+// method of the package scans a row into (pointers into a zero row: only
+// their types count), for pgkit.Config.Decoders, which decodes those
+// queries' rows straight into them, without pgx's scan plans.
+func Decoders() map[string][]any {
+	return map[string][]any{
+		"CreateProduct": func() []any { var i Product; return []any{&i.ID, &i.Name} }(),
+		"CreateReview":  func() []any { var i Review; return []any{&i.ID, &i.ProductID, &i.Rating, &i.Body, &i.CreatedAt} }(),
 	}
 }

@@ -9,8 +9,6 @@ import (
 	pgkititer "iter"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/shopdb/shopdb/pgkit"
-	"github.com/shopdb/shopdb/pgkit/pgdecode"
 )
 
 // PgkitStore is the queries plus streams and transactions, for code written
@@ -217,25 +215,19 @@ func (q *Queries) StreamQueryStream(ctx context.Context, storeID int64) pgkitite
 	}
 }
 
-// Decoders returns the binary decoders of the package's :one and :many
-// queries, by query name, for pgkit.Config.Decoders: each decodes a row
-// straight into the destinations of its method's Scan, checked against
-// the result's column types once per result.
-func Decoders() pgkit.Decoders {
-	return pgkit.Decoders{
-		"CreateStore": func() *pgdecode.Decoder { var i Store; return pgdecode.New(&i.ID, &i.Name, &i.City) }(),
-		"CreateStreamer": func() *pgdecode.Decoder {
-			var i Streamer
-			return pgdecode.New(&i.ID, &i.StoreID, &i.Handle, &i.Followers)
-		}(),
-		"Fmt":              func() *pgdecode.Decoder { var count int64; return pgdecode.New(&count) }(),
-		"GetStore":         func() *pgdecode.Decoder { var i Store; return pgdecode.New(&i.ID, &i.Name, &i.City) }(),
-		"Iter":             func() *pgdecode.Decoder { var i string; return pgdecode.New(&i) }(),
-		"ListStores":       func() *pgdecode.Decoder { var i Store; return pgdecode.New(&i.ID, &i.Name, &i.City) }(),
-		"PgkitStreamQuery": func() *pgdecode.Decoder { var i string; return pgdecode.New(&i) }(),
-		"StreamQuery": func() *pgdecode.Decoder {
-			var i Streamer
-			return pgdecode.New(&i.ID, &i.StoreID, &i.Handle, &i.Followers)
-		}(),
+// Decoders returns, by query name, the destinations each :one and :many
+// method of the package scans a row into (pointers into a zero row: only
+// their types count), for pgkit.Config.Decoders, which decodes those
+// queries' rows straight into them, without pgx's scan plans.
+func Decoders() map[string][]any {
+	return map[string][]any{
+		"CreateStore":      func() []any { var i Store; return []any{&i.ID, &i.Name, &i.City} }(),
+		"CreateStreamer":   func() []any { var i Streamer; return []any{&i.ID, &i.StoreID, &i.Handle, &i.Followers} }(),
+		"Fmt":              func() []any { var count int64; return []any{&count} }(),
+		"GetStore":         func() []any { var i Store; return []any{&i.ID, &i.Name, &i.City} }(),
+		"Iter":             func() []any { var i string; return []any{&i} }(),
+		"ListStores":       func() []any { var i Store; return []any{&i.ID, &i.Name, &i.City} }(),
+		"PgkitStreamQuery": func() []any { var i string; return []any{&i} }(),
+		"StreamQuery":      func() []any { var i Streamer; return []any{&i.ID, &i.StoreID, &i.Handle, &i.Followers} }(),
 	}
 }

@@ -9,8 +9,6 @@ import (
 	"iter"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/shopdb/shopdb/pgkit"
-	"github.com/shopdb/shopdb/pgkit/pgdecode"
 )
 
 // Repo is the queries plus streams and transactions, for code written
@@ -124,21 +122,15 @@ func (q *Queries) ListStreamersStream(ctx context.Context, storeID int64) iter.S
 	}
 }
 
-// Decoders returns the binary decoders of the package's :one and :many
-// queries, by query name, for pgkit.Config.Decoders: each decodes a row
-// straight into the destinations of its method's Scan, checked against
-// the result's column types once per result.
-func Decoders() pgkit.Decoders {
-	return pgkit.Decoders{
-		"CreateStore": func() *pgdecode.Decoder { var i Store; return pgdecode.New(&i.ID, &i.Name) }(),
-		"CreateStreamer": func() *pgdecode.Decoder {
-			var i Streamer
-			return pgdecode.New(&i.ID, &i.StoreID, &i.Handle, &i.Followers)
-		}(),
-		"GetStore": func() *pgdecode.Decoder { var i Store; return pgdecode.New(&i.ID, &i.Name) }(),
-		"ListStreamers": func() *pgdecode.Decoder {
-			var i Streamer
-			return pgdecode.New(&i.ID, &i.StoreID, &i.Handle, &i.Followers)
-		}(),
+// Decoders returns, by query name, the destinations each :one and :many
+// method of the package scans a row into (pointers into a zero row: only
+// their types count), for pgkit.Config.Decoders, which decodes those
+// queries' rows straight into them, without pgx's scan plans.
+func Decoders() map[string][]any {
+	return map[string][]any{
+		"CreateStore":    func() []any { var i Store; return []any{&i.ID, &i.Name} }(),
+		"CreateStreamer": func() []any { var i Streamer; return []any{&i.ID, &i.StoreID, &i.Handle, &i.Followers} }(),
+		"GetStore":       func() []any { var i Store; return []any{&i.ID, &i.Name} }(),
+		"ListStreamers":  func() []any { var i Streamer; return []any{&i.ID, &i.StoreID, &i.Handle, &i.Followers} }(),
 	}
 }

@@ -9,8 +9,6 @@ import (
 	"iter"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/shopdb/shopdb/pgkit"
-	"github.com/shopdb/shopdb/pgkit/pgdecode"
 )
 
 // Store is the queries plus streams and transactions, for code written
@@ -396,32 +394,32 @@ func (q *Queries) PersonCopySeq(ctx context.Context, seq iter.Seq[PersonCopyPara
 	return q.db.CopyFrom(ctx, []string{"people"}, []string{"name", "mood", "moods", "last_mood", "email", "home", "past"}, &pgkitCopyPersonCopy{next: next})
 }
 
-// Decoders returns the binary decoders of the package's :one and :many
-// queries, by query name, for pgkit.Config.Decoders: each decodes a row
-// straight into the destinations of its method's Scan, checked against
-// the result's column types once per result.
-func Decoders() pgkit.Decoders {
-	return pgkit.Decoders{
-		"PersonCreate": func() *pgdecode.Decoder {
+// Decoders returns, by query name, the destinations each :one and :many
+// method of the package scans a row into (pointers into a zero row: only
+// their types count), for pgkit.Config.Decoders, which decodes those
+// queries' rows straight into them, without pgx's scan plans.
+func Decoders() map[string][]any {
+	return map[string][]any{
+		"PersonCreate": func() []any {
 			var i Person
-			return pgdecode.New(&i.ID, &i.Name, &i.Mood, &i.Moods, &i.LastMood, &i.Email, &i.Home, &i.Past)
+			return []any{&i.ID, &i.Name, &i.Mood, &i.Moods, &i.LastMood, &i.Email, &i.Home, &i.Past}
 		}(),
-		"PersonEmails": func() *pgdecode.Decoder { var i string; return pgdecode.New(&i) }(),
-		"PersonGet": func() *pgdecode.Decoder {
+		"PersonEmails": func() []any { var i string; return []any{&i} }(),
+		"PersonGet": func() []any {
 			var i Person
-			return pgdecode.New(&i.ID, &i.Name, &i.Mood, &i.Moods, &i.LastMood, &i.Email, &i.Home, &i.Past)
+			return []any{&i.ID, &i.Name, &i.Mood, &i.Moods, &i.LastMood, &i.Email, &i.Home, &i.Past}
 		}(),
-		"PersonHomes":     func() *pgdecode.Decoder { var i *Address; return pgdecode.New(&i) }(),
-		"PersonLastMoods": func() *pgdecode.Decoder { var i NullMood; return pgdecode.New(&i) }(),
-		"PersonList": func() *pgdecode.Decoder {
+		"PersonHomes":     func() []any { var i *Address; return []any{&i} }(),
+		"PersonLastMoods": func() []any { var i NullMood; return []any{&i} }(),
+		"PersonList": func() []any {
 			var i Person
-			return pgdecode.New(&i.ID, &i.Name, &i.Mood, &i.Moods, &i.LastMood, &i.Email, &i.Home, &i.Past)
+			return []any{&i.ID, &i.Name, &i.Mood, &i.Moods, &i.LastMood, &i.Email, &i.Home, &i.Past}
 		}(),
-		"PersonListByMoods": func() *pgdecode.Decoder {
+		"PersonListByMoods": func() []any {
 			var i Person
-			return pgdecode.New(&i.ID, &i.Name, &i.Mood, &i.Moods, &i.LastMood, &i.Email, &i.Home, &i.Past)
+			return []any{&i.ID, &i.Name, &i.Mood, &i.Moods, &i.LastMood, &i.Email, &i.Home, &i.Past}
 		}(),
-		"PersonMood":  func() *pgdecode.Decoder { var i Mood; return pgdecode.New(&i) }(),
-		"PersonMoods": func() *pgdecode.Decoder { var i []Mood; return pgdecode.New(&i) }(),
+		"PersonMood":  func() []any { var i Mood; return []any{&i} }(),
+		"PersonMoods": func() []any { var i []Mood; return []any{&i} }(),
 	}
 }
