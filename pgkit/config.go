@@ -196,9 +196,10 @@ type Config struct {
 	// format than generated (checked once per result) is decoded by pgx's
 	// plan for it, and a value the decoder would not decode exactly as
 	// pgx does (NULL into a non-pointer, malformed) has pgx scan the row,
-	// so the error is pgx's. Rows read off a pooled connection use them
-	// (DB.Query, DB.QueryRow, and a Tx begun on the DB). Default: nil,
-	// pgx's scan plans for every row.
+	// so the error is pgx's. The rows of DB.Query and DB.QueryRow, pooled
+	// or multiplexed, and of a Tx begun on the DB use them (Pipeline's
+	// and SendBatch's do not yet). Default: nil, pgx's scan plans for
+	// every row.
 	Decoders Decoders
 }
 

@@ -236,13 +236,14 @@ func wideDecoders() pgkit.Decoders {
 
 // TestDecodersDifferential runs one query of every destination type
 // pgdecode decodes, over random values, NULLs and extremes, on a DB
-// without decoders and on one with, pooled and in a transaction: the rows,
-// and the errors (NULL into a non-pointer, an array with a NULL element),
-// must be the same.
+// without decoders and on one with, pooled, in a transaction and
+// multiplexed: the rows, and the errors (NULL into a non-pointer, an array
+// with a NULL element), must be the same.
 func TestDecodersDifferential(t *testing.T) {
 	ctx := t.Context()
 	plain := pgkittest.NewWithConfig(t, decMigrations, pgkit.Config{MaxConns: 2})
 	dec := pgkittest.NewWithConfig(t, decMigrations, pgkit.Config{MaxConns: 2, Decoders: wideDecoders()})
+	mux := pgkittest.NewWithConfig(t, decMigrations, pgkit.Config{MaxConns: 2, Multiplex: true, Decoders: wideDecoders()})
 	tx, err := dec.Begin(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -260,7 +261,7 @@ func TestDecodersDifferential(t *testing.T) {
 		for _, on := range []struct {
 			name string
 			x    pgkit.DBTX
-		}{{"pool", dec}, {"tx", tx.(pgkit.DBTX)}} {
+		}{{"pool", dec}, {"tx", tx.(pgkit.DBTX)}, {"multiplex", mux}} {
 			got, gotErr, native := decRun(ctx, on.x, sql, args)
 			// All but numeric (pgx's plan).
 			if want := len(decCols) - 1; native != want {

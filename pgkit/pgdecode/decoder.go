@@ -1,13 +1,14 @@
 // Package pgdecode decodes PostgreSQL's binary format straight into the
-// Go types sqlc generates, without pgx's scan plans: the decoders that
-// pgkitgen emits for each query (its Decoders function, which
-// pgkit.Config.Decoders takes) are built with New from the query's own
-// Scan list, so the compiler, not pgkitgen, resolves every destination's
-// type.
+// Go types sqlc generates, without pgx's scan plans. pgkit makes a
+// Decoder per query with New from the destinations of the query's own
+// Scan list (the Decoders function pgkitgen generates returns them, and
+// pgkit.Config.Decoders takes them), so the compiler, not pgkitgen,
+// resolves every destination's type.
 //
 // A Decoder only ever decodes what pgx would decode to the same value:
 // each column is checked once per result (Result.Start: the OID, the
-// binary format and the codec pgx's type map holds for it), and any
+// format and the codec pgx's type map holds for it; a column that does
+// not fit is decoded by pgx's scan plan for its actual type), and any
 // value that does not decode (NULL into a non-pointer, a bad length, an
 // out-of-range time, a destination of another type) makes Result.Scan
 // decline, so that the caller scans the row with pgx, whose error it
