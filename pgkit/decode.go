@@ -49,14 +49,15 @@ type typeMapper interface{ TypeMap() *pgtype.Map }
 // other types than generated, other destinations, or a value the decoder
 // declined): the caller scans with pgx.
 func (d *decoding) scan(decs decoders, sql string, rows pgx.Rows, dest []any) bool {
+	tm, isMapper := rows.(typeMapper) // pgx's and the multiplexer's rows, pointers: comparable below
+	if !isMapper {
+		return false
+	}
 	if d.rows != rows {
 		d.rows, d.ok = rows, false
-		dec := decs[pgerr.QueryName(sql)]
-		tm, isMapper := rows.(typeMapper)
-		if dec == nil || !isMapper {
-			return false
+		if dec := decs[pgerr.QueryName(sql)]; dec != nil {
+			d.ok = d.res.Start(dec, tm.TypeMap(), rows.FieldDescriptions())
 		}
-		d.ok = d.res.Start(dec, tm.TypeMap(), rows.FieldDescriptions())
 	}
 	return d.ok && d.res.Scan(rows.RawValues(), dest)
 }
