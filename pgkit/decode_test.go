@@ -97,6 +97,9 @@ func randUUID(r *rand.Rand) any {
 	}
 	return pgtype.UUID{Bytes: u, Valid: true}
 }
+func randJSON(r *rand.Rand) any {
+	return []byte(pick(r, `{}`, `null`, `[1, 2.50, "x"]`, `{"b": {"c": [true, null]}, "a": "é\u00e9"}`, `"`+strings.Repeat("j", 3000)+`"`))
+}
 func randOID(r *rand.Rand) any { return pick(r, uint32(0), math.MaxUint32, r.Uint32()) }
 
 // randArray is an array of n random elements, one of them NULL now and
@@ -116,8 +119,9 @@ func randArray[T any](elem func(r *rand.Rand) any) func(r *rand.Rand) any {
 
 func newOf[T any]() func() any { return func() any { return new(T) } }
 
-// decCols covers every destination type pgdecode decodes natively, and
-// numeric, decoded through pgx's plan.
+// decCols covers every destination type pgdecode decodes natively (json
+// and jsonb arrive in text format), and numeric, decoded through pgx's
+// plan.
 var decCols = []decCol{
 	{"int2", orNull(100, randInt2), newOf[int16]()},
 	{"int4", orNull(100, randInt4), newOf[int32]()},
@@ -155,6 +159,9 @@ var decCols = []decCol{
 	{"text[]", orNull(10, randArray[string](randText)), newOf[[]string]()},
 	{"bool[]", orNull(10, randArray[bool](randBool)), newOf[[]bool]()},
 	{"float8[]", orNull(10, randArray[float64](randFloat8)), newOf[[]float64]()},
+	{"json", orNull(5, randJSON), newOf[[]byte]()},
+	{"jsonb", orNull(5, randJSON), newOf[[]byte]()},
+	{"jsonb", orNull(50, randJSON), newOf[string]()},
 	{"numeric", orNull(3, func(r *rand.Rand) any { return pick(r, "0", "-1.5", "NaN", "123456789012345678901234567890.12345") }), newOf[pgtype.Numeric]()},
 }
 

@@ -29,7 +29,7 @@ func FuzzText(f *testing.F) {
 	fuzz(f, [][]byte{{}, []byte("héllo"), {0xff, 0}}, kText, kPText, kNText)
 }
 
-func FuzzBytea(f *testing.F) { fuzz(f, [][]byte{{}, {0, 1, 2}}, kBytea) }
+func FuzzBytea(f *testing.F) { fuzz(f, [][]byte{{}, {0, 1, 2}, []byte(`{"a":1}`)}, kBytea) }
 
 func FuzzOID(f *testing.F) { fuzz(f, [][]byte{be32(math.MaxUint32), {1, 2}}, kUint32) }
 

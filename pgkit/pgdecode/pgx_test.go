@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
 )
 
@@ -17,22 +18,26 @@ var samples = []struct {
 	k    kind
 	dest any
 	oid  uint32
+	text bool // in text format, not binary
 }{
-	{kInt2, new(int16), pgtype.Int2OID}, {kInt4, new(int32), pgtype.Int4OID}, {kInt8, new(int64), pgtype.Int8OID},
-	{kFloat4, new(float32), pgtype.Float4OID}, {kFloat8, new(float64), pgtype.Float8OID}, {kBool, new(bool), pgtype.BoolOID},
-	{kText, new(string), pgtype.TextOID}, {kText, new(string), pgtype.NameOID}, {kText, new(string), pgtype.BPCharOID},
-	{kBytea, new([]byte), pgtype.ByteaOID}, {kTime, new(time.Time), pgtype.TimestamptzOID},
-	{kPInt2, new(*int16), pgtype.Int2OID}, {kPInt4, new(*int32), pgtype.Int4OID}, {kPInt8, new(*int64), pgtype.Int8OID},
-	{kPFloat4, new(*float32), pgtype.Float4OID}, {kPFloat8, new(*float64), pgtype.Float8OID}, {kPBool, new(*bool), pgtype.BoolOID},
-	{kPText, new(*string), pgtype.VarcharOID}, {kPTime, new(*time.Time), pgtype.TimestamptzOID},
-	{kNInt2, new(pgtype.Int2), pgtype.Int2OID}, {kNInt4, new(pgtype.Int4), pgtype.Int4OID}, {kNInt8, new(pgtype.Int8), pgtype.Int8OID},
-	{kNFloat4, new(pgtype.Float4), pgtype.Float4OID}, {kNFloat8, new(pgtype.Float8), pgtype.Float8OID},
-	{kNBool, new(pgtype.Bool), pgtype.BoolOID}, {kNText, new(pgtype.Text), pgtype.TextOID},
-	{kUint32, new(pgtype.Uint32), pgtype.OIDOID}, {kUUID, new(pgtype.UUID), pgtype.UUIDOID},
-	{kTimestamptz, new(pgtype.Timestamptz), pgtype.TimestamptzOID}, {kDate, new(pgtype.Date), pgtype.DateOID},
-	{kInt4Array, new([]int32), pgtype.Int4ArrayOID}, {kInt8Array, new([]int64), pgtype.Int8ArrayOID},
-	{kTextArray, new([]string), pgtype.TextArrayOID}, {kTextArray, new([]string), pgtype.VarcharArrayOID},
-	{kBoolArray, new([]bool), pgtype.BoolArrayOID}, {kFloat8Array, new([]float64), pgtype.Float8ArrayOID},
+	{kInt2, new(int16), pgtype.Int2OID, false}, {kInt4, new(int32), pgtype.Int4OID, false}, {kInt8, new(int64), pgtype.Int8OID, false},
+	{kFloat4, new(float32), pgtype.Float4OID, false}, {kFloat8, new(float64), pgtype.Float8OID, false}, {kBool, new(bool), pgtype.BoolOID, false},
+	{kText, new(string), pgtype.TextOID, false}, {kText, new(string), pgtype.NameOID, false}, {kText, new(string), pgtype.BPCharOID, false},
+	{kBytea, new([]byte), pgtype.ByteaOID, false}, {kTime, new(time.Time), pgtype.TimestamptzOID, false},
+	{kPInt2, new(*int16), pgtype.Int2OID, false}, {kPInt4, new(*int32), pgtype.Int4OID, false}, {kPInt8, new(*int64), pgtype.Int8OID, false},
+	{kPFloat4, new(*float32), pgtype.Float4OID, false}, {kPFloat8, new(*float64), pgtype.Float8OID, false}, {kPBool, new(*bool), pgtype.BoolOID, false},
+	{kPText, new(*string), pgtype.VarcharOID, false}, {kPTime, new(*time.Time), pgtype.TimestamptzOID, false},
+	{kNInt2, new(pgtype.Int2), pgtype.Int2OID, false}, {kNInt4, new(pgtype.Int4), pgtype.Int4OID, false}, {kNInt8, new(pgtype.Int8), pgtype.Int8OID, false},
+	{kNFloat4, new(pgtype.Float4), pgtype.Float4OID, false}, {kNFloat8, new(pgtype.Float8), pgtype.Float8OID, false},
+	{kNBool, new(pgtype.Bool), pgtype.BoolOID, false}, {kNText, new(pgtype.Text), pgtype.TextOID, false},
+	{kUint32, new(pgtype.Uint32), pgtype.OIDOID, false}, {kUUID, new(pgtype.UUID), pgtype.UUIDOID, false},
+	{kTimestamptz, new(pgtype.Timestamptz), pgtype.TimestamptzOID, false}, {kDate, new(pgtype.Date), pgtype.DateOID, false},
+	{kInt4Array, new([]int32), pgtype.Int4ArrayOID, false}, {kInt8Array, new([]int64), pgtype.Int8ArrayOID, false},
+	{kTextArray, new([]string), pgtype.TextArrayOID, false}, {kTextArray, new([]string), pgtype.VarcharArrayOID, false},
+	{kBoolArray, new([]bool), pgtype.BoolArrayOID, false}, {kFloat8Array, new([]float64), pgtype.Float8ArrayOID, false},
+	{kBytea, new([]byte), pgtype.JSONOID, true}, {kBytea, new([]byte), pgtype.JSONBOID, true},
+	{kText, new(string), pgtype.JSONOID, true}, {kText, new(string), pgtype.JSONBOID, true},
+	{kText, new(string), pgtype.TextOID, true}, {kNText, new(pgtype.Text), pgtype.VarcharOID, true},
 }
 
 // againstPgx decodes src as each sample of the kinds ks, natively and
@@ -54,9 +59,16 @@ func againstPgx(t *testing.T, src []byte, ks ...kind) {
 		var ar arena
 		ar.buf = make([]byte, 0, len(src))
 		ok := decode(s.k, src, ours, &ar)
-		err := tm.PlanScan(s.oid, pgtype.BinaryFormatCode, theirs).Scan(src, theirs)
+		format := int16(pgtype.BinaryFormatCode)
+		if s.text {
+			format = pgtype.TextFormatCode
+		}
+		if !fits(s.k, pgconn.FieldDescription{DataTypeOID: s.oid, Format: format}, tm) {
+			t.Fatalf("%T from OID %d in format %d: the sample does not fit", s.dest, s.oid, format)
+		}
+		err := tm.PlanScan(s.oid, format, theirs).Scan(src, theirs)
 		if ok && err != nil {
-			t.Fatalf("%T from OID %d, % x: decoded %v, pgx failed: %v", s.dest, s.oid, src, reflect.ValueOf(ours).Elem(), err)
+			t.Fatalf("%T from OID %d (format %d), % x: decoded %v, pgx failed: %v", s.dest, s.oid, format, src, reflect.ValueOf(ours).Elem(), err)
 		}
 		if ok && !equal(ours, theirs) {
 			t.Fatalf("%T from OID %d, % x: decoded %#v, pgx %#v", s.dest, s.oid, src, reflect.ValueOf(ours).Elem(), reflect.ValueOf(theirs).Elem())

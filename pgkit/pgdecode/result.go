@@ -62,18 +62,39 @@ func (r *Result) Native() int {
 
 // fits reports whether a column described by f decodes as kind k: in
 // binary format (or, for text, either: the two are the same bytes), of an
-// OID k's destination takes, with pgx's own codec in tm.
+// OID k's destination takes, with pgx's own codec in tm; or json or jsonb
+// in text format into a string or a []byte, which pgx copies as they are.
 func fits(k kind, f pgconn.FieldDescription, tm *pgtype.Map) bool {
 	switch f.Format {
 	case pgtype.BinaryFormatCode:
+		return accepts(k, f.DataTypeOID, tm)
 	case pgtype.TextFormatCode:
-		if k != kText && k != kPText && k != kNText {
-			return false
+		switch k {
+		case kText, kPText, kNText:
+			return accepts(k, f.DataTypeOID, tm) || (k == kText && jsonText(f.DataTypeOID, tm))
+		case kBytea:
+			return jsonText(f.DataTypeOID, tm)
 		}
-	default:
+	}
+	return false
+}
+
+// jsonText reports whether oid is json or jsonb with pgx's own codec,
+// whose text format pgx scans into a *string or a *[]byte as a copy.
+func jsonText(oid uint32, tm *pgtype.Map) bool {
+	t, ok := tm.TypeForOID(oid)
+	if !ok {
 		return false
 	}
-	return accepts(k, f.DataTypeOID, tm)
+	switch oid {
+	case pgtype.JSONOID:
+		_, ok = t.Codec.(*pgtype.JSONCodec)
+	case pgtype.JSONBOID:
+		_, ok = t.Codec.(*pgtype.JSONBCodec)
+	default:
+		ok = false
+	}
+	return ok
 }
 
 // Scan decodes values, a row of the started result, into dest. It
