@@ -13,7 +13,7 @@ import (
 // sqlc package benchdb over pgkit.Open with pgkit's defaults (but the pool's
 // size), multiplexed for shopdb-mux.
 func runSuiteShopdb(ctx context.Context, p params) (Result, error) {
-	cfg := pgkit.Config{MaxConns: suiteConns, MinConns: suiteConns}
+	cfg := pgkit.Config{MaxConns: suiteConns, MinConns: suiteConns, Decoders: benchdb.Decoders()}
 	if p.client == "shopdb-mux" {
 		cfg.Multiplex = true
 		cfg.MultiplexConns = muxConns()

@@ -137,7 +137,7 @@ func orderLines() []shop.OrderLine {
 
 func runShopdb(ctx context.Context, p params) (Result, error) {
 	conns := map[string]int32{"point": pointConns, "page": pageConns, "order": orderConns, "copy": 1, "stream": 1, "oversub": oversubConns}[p.workload]
-	cfg := pgkit.Config{MaxConns: conns, MinConns: conns, AcquireTimeout: -1}
+	cfg := pgkit.Config{MaxConns: conns, MinConns: conns, AcquireTimeout: -1, Decoders: db.Decoders()}
 	if p.workload == "oversub" {
 		cfg.AcquireTimeout = 0 // the default, 5s: an application's setting, under which a pool sheds load
 	}

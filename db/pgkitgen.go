@@ -1390,3 +1390,56 @@ func (q *Queries) UserCreateManySeq(ctx context.Context, seq iter.Seq[UserCreate
 	defer src.close()
 	return q.db.CopyFrom(ctx, []string{"users"}, []string{"first_name", "last_name", "email"}, src)
 }
+
+// Decoders returns, by query name, the destinations each :one and :many
+// method of the package scans a row into (pointers into a zero row: only
+// their types count), for pgkit.Config.Decoders, which decodes those
+// queries' rows straight into them, without pgx's scan plans.
+func Decoders() map[string][]any {
+	return map[string][]any{
+		"OrderClaimByStatus":   func() []any { var i Order; return []any{&i.OrderID, &i.UserID, &i.Status, &i.TotalCents, &i.CreatedAt} }(),
+		"OrderCreate":          func() []any { var i Order; return []any{&i.OrderID, &i.UserID, &i.Status, &i.TotalCents, &i.CreatedAt} }(),
+		"OrderExport":          func() []any { var i Order; return []any{&i.OrderID, &i.UserID, &i.Status, &i.TotalCents, &i.CreatedAt} }(),
+		"OrderGetByID":         func() []any { var i Order; return []any{&i.OrderID, &i.UserID, &i.Status, &i.TotalCents, &i.CreatedAt} }(),
+		"OrderItemListByOrder": func() []any { var i OrderItem; return []any{&i.OrderID, &i.ProductID, &i.Quantity, &i.UnitPriceCents} }(),
+		"OrderListByStatus":    func() []any { var i Order; return []any{&i.OrderID, &i.UserID, &i.Status, &i.TotalCents, &i.CreatedAt} }(),
+		"OrderListByUser":      func() []any { var i Order; return []any{&i.OrderID, &i.UserID, &i.Status, &i.TotalCents, &i.CreatedAt} }(),
+		"ProductAdjustStock":   func() []any { var stock int32; return []any{&stock} }(),
+		"ProductCreate": func() []any {
+			var i Product
+			return []any{&i.ProductID, &i.Sku, &i.Name, &i.Description, &i.PriceCents, &i.Stock, &i.CreatedAt}
+		}(),
+		"ProductGetByID": func() []any {
+			var i Product
+			return []any{&i.ProductID, &i.Sku, &i.Name, &i.Description, &i.PriceCents, &i.Stock, &i.CreatedAt}
+		}(),
+		"ProductGetBySKU": func() []any {
+			var i Product
+			return []any{&i.ProductID, &i.Sku, &i.Name, &i.Description, &i.PriceCents, &i.Stock, &i.CreatedAt}
+		}(),
+		"ProductList": func() []any {
+			var i Product
+			return []any{&i.ProductID, &i.Sku, &i.Name, &i.Description, &i.PriceCents, &i.Stock, &i.CreatedAt}
+		}(),
+		"ProductListByIDs": func() []any {
+			var i Product
+			return []any{&i.ProductID, &i.Sku, &i.Name, &i.Description, &i.PriceCents, &i.Stock, &i.CreatedAt}
+		}(),
+		"ProductLockForOrder": func() []any { var i ProductLockForOrderRow; return []any{&i.ProductID, &i.PriceCents, &i.Stock} }(),
+		"ReviewCreate": func() []any {
+			var i Review
+			return []any{&i.ReviewID, &i.ProductID, &i.UserID, &i.Rating, &i.Body, &i.CreatedAt}
+		}(),
+		"ReviewListByProduct": func() []any {
+			var i Review
+			return []any{&i.ReviewID, &i.ProductID, &i.UserID, &i.Rating, &i.Body, &i.CreatedAt}
+		}(),
+		"ReviewStatsByProduct": func() []any { var i ReviewStatsByProductRow; return []any{&i.ReviewCount, &i.AverageRating} }(),
+		"UserCreate":           func() []any { var i User; return []any{&i.UserID, &i.FirstName, &i.LastName, &i.Email, &i.CreatedAt} }(),
+		"UserCreateWithID":     func() []any { var i User; return []any{&i.UserID, &i.FirstName, &i.LastName, &i.Email, &i.CreatedAt} }(),
+		"UserExport":           func() []any { var i User; return []any{&i.UserID, &i.FirstName, &i.LastName, &i.Email, &i.CreatedAt} }(),
+		"UserGetByID":          func() []any { var i User; return []any{&i.UserID, &i.FirstName, &i.LastName, &i.Email, &i.CreatedAt} }(),
+		"UserList":             func() []any { var i User; return []any{&i.UserID, &i.FirstName, &i.LastName, &i.Email, &i.CreatedAt} }(),
+		"UserListByIDs":        func() []any { var i User; return []any{&i.UserID, &i.FirstName, &i.LastName, &i.Email, &i.CreatedAt} }(),
+	}
+}

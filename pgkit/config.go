@@ -188,6 +188,19 @@ type Config struct {
 	// (pgerr.ErrCommitUnknown). It should cover the time the database
 	// takes to fail over. Default: DefaultCommitResolveTimeout (30s).
 	CommitResolveTimeout time.Duration
+	// Decoders are the generated package's Scan destinations, by query
+	// name (pgkitgen's Decoders()), from which Open makes a binary
+	// decoder per query (package pgdecode): rows of a query found here
+	// are decoded by it, without pgx's scan plans, when Scan is given
+	// destinations of the generated types; a column of another type or
+	// format than generated (checked once per result) is decoded by pgx's
+	// plan for it, and a value the decoder would not decode exactly as
+	// pgx does (NULL into a non-pointer, malformed) has pgx scan the row,
+	// so the error is pgx's. The rows of DB.Query and DB.QueryRow, pooled
+	// or multiplexed, and of a Tx begun on the DB use them (Pipeline's
+	// and SendBatch's do not yet). Default: nil, pgx's scan plans for
+	// every row.
+	Decoders Decoders
 }
 
 // validate refuses negative values where a field has no meaning for them

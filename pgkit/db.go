@@ -34,6 +34,7 @@ type DB struct {
 	gate           *connectGate  // paces connection attempts while they fail (reconnect.go)
 	role           *roleGuard    // nil unless the DSN is meant for the primary (role.go)
 	lastReset      atomic.Int64  // unix nanoseconds of the last resetAtMostEvery
+	decoders       decoders      // made of Config.Decoders (decode.go)
 }
 
 // Open creates a pool for dsn (a postgres:// URL or key=value string, as
@@ -79,6 +80,7 @@ func Open(ctx context.Context, dsn string, cfg Config) (*DB, error) {
 	db := NewDB(pool, cfg.AcquireTimeout)
 	db.queryTimeout = cfg.QueryTimeout
 	db.role = role
+	db.decoders = cfg.Decoders.make()
 	if cfg.CommitResolveTimeout > 0 {
 		db.commitResolve = cfg.CommitResolveTimeout
 	}

@@ -37,6 +37,11 @@
 // the project's enum, composite and domain types (conn.LoadTypes), which
 // every path decodes with, multiplexed statements included.
 //
+// Config.Decoders takes the generated package's Decoders() (pgkitgen) and
+// decodes those queries' rows from the binary format straight into the
+// generated types, without pgx's scan plans (package pgdecode); whatever
+// it would not decode exactly as pgx does, pgx decodes.
+//
 // In production: Config.Pooler for PgBouncer in transaction mode,
 // Config.QueryTimeout against a frozen server, pgerr.ErrConnectionLost and
 // pgerr.IsTransient for faults; dead idle connections are replaced before a
@@ -44,5 +49,6 @@
 //
 // Subpackages: pgerr (typed errors and SQLSTATE classifiers), pgslog (a
 // log/slog query tracer), pgkittest (a fresh migrated database per test),
-// cmd/pgkitgen (the generator).
+// pgdecode (the binary decoders of Config.Decoders), cmd/pgkitgen (the
+// generator).
 package pgkit

@@ -115,7 +115,7 @@ func (d *DB) query(caller, ctx context.Context, cancel context.CancelFunc, sql s
 		rows.WatchContext(caller)
 		// No context for what follows: the statement is over, and ctx is
 		// cancelled at return (a decode error is not a cancellation).
-		return &mappedRows{Rows: rows, sql: sql}, nil // answered in full: no outcome left to lose
+		return &mappedRows{Rows: rows, sql: sql, dec: decoding{decs: d.decoders}}, nil // answered in full: no outcome left to lose
 	}
 	r := &mappedRows{ctx: ctx, sql: sql, cancel: cancel, db: d, args: args, autocommit: true}
 	if err := r.run(); err != nil {

@@ -29,6 +29,7 @@ type mappedRows struct {
 	// autocommit: the statement runs outside a transaction, so a write
 	// whose answer was lost has an unknown outcome (autocommitOutcome).
 	autocommit bool
+	dec        decoding // Config.Decoders at work on these rows (decode.go)
 }
 
 // Next moves to the next row.
@@ -72,10 +73,32 @@ func (r *mappedRows) mapErr(err error) error {
 // Scan decodes the current row; its error names the query, as on every
 // other path (a multiplexed one, QueryRow).
 func (r *mappedRows) Scan(dest ...any) error {
+	if decs := r.decoders(); decs != nil && r.dec.scan(decs, r.sql, r.Rows, dest) {
+		return nil
+	}
 	if err := r.Rows.Scan(dest...); err != nil {
 		return pgerr.Map(r.ctx, r.sql, err)
 	}
 	return nil
+}
+
+// decoders are the Config.Decoders r's rows are decoded with, or nil.
+func (r *mappedRows) decoders() decoders {
+	if r.dec.decs != nil {
+		return r.dec.decs
+	}
+	if r.db != nil {
+		return r.db.decoders
+	}
+	return nil
+}
+
+// decodeWith has rows, the mapped rows of a query on d's connection,
+// decoded with d's Config.Decoders (a nil d: none).
+func decodeWith(rows pgx.Rows, d *DB) {
+	if m, ok := rows.(*mappedRows); ok && d != nil {
+		m.dec.decs = d.decoders
+	}
 }
 
 func (r *mappedRows) done() {

@@ -75,12 +75,14 @@ func (t *Tx) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandT
 // any, runs until they are closed or read to the end.
 func (t *Tx) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
 	ctx, cancel := t.bound(ctx)
-	return queryOn(ctx, t.x, sql, args, cancel)
+	rows, err := queryOn(ctx, t.x, sql, args, cancel)
+	decodeWith(rows, t.db)
+	return rows, err
 }
 
 // QueryRow runs sql in the transaction and returns its row.
 func (t *Tx) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
-	if t.timeout <= 0 {
+	if t.timeout <= 0 && (t.db == nil || t.db.decoders == nil) {
 		return t.typed.QueryRow(ctx, sql, args...)
 	}
 	rows, err := t.Query(ctx, sql, args...)

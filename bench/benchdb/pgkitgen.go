@@ -354,3 +354,20 @@ func (q *Queries) RowCopySeq(ctx context.Context, seq iter.Seq[RowCopyParams]) (
 	defer src.close()
 	return q.db.CopyFrom(ctx, []string{"bench_rows"}, []string{"n", "big", "label", "score", "at", "opt_n", "opt_big", "opt_label", "opt_flag", "opt_at"}, src)
 }
+
+// Decoders returns, by query name, the destinations each :one and :many
+// method of the package scans a row into (pointers into a zero row: only
+// their types count), for pgkit.Config.Decoders, which decodes those
+// queries' rows straight into them, without pgx's scan plans.
+func Decoders() map[string][]any {
+	return map[string][]any{
+		"ArrayList":  func() []any { var i BenchArray; return []any{&i.ArrayID, &i.Vals} }(),
+		"BlobList":   func() []any { var i BenchBlob; return []any{&i.BlobID, &i.Note, &i.Payload} }(),
+		"OnePlusOne": func() []any { var two int32; return []any{&two} }(),
+		"SeriesList": func() []any { var i int32; return []any{&i} }(),
+		"TypeList": func() []any {
+			var i TypeListRow
+			return []any{&i.Oid, &i.Typname, &i.Typnamespace, &i.Typowner, &i.Typlen, &i.Typbyval, &i.Typtype, &i.Typcategory, &i.Typispreferred, &i.Typisdefined, &i.Typdelim, &i.Typrelid, &i.Typelem, &i.Typarray, &i.Typalign, &i.Typstorage, &i.Typnotnull, &i.Typbasetype, &i.Typtypmod, &i.Typndims}
+		}(),
+	}
+}

@@ -35,6 +35,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/shopdb/shopdb/db"
 	"github.com/shopdb/shopdb/internal/devdb"
 	"github.com/shopdb/shopdb/pgkit"
 	"github.com/shopdb/shopdb/pgkit/pgerr"
@@ -109,7 +110,7 @@ func run(ctx context.Context, args []string, dsn string, out io.Writer, ready ch
 		logger.Info("shut down", "error", err, "pool", stats)
 		closeDB()
 	}()
-	pool, closeDB, err = devdb.OpenPool(ctx, dsn, out, pgkit.Config{MaxConns: int32(cfg.pool), AcquireTimeout: time.Second, Tracer: m.tracer(), Multiplex: cfg.multiplex})
+	pool, closeDB, err = devdb.OpenPool(ctx, dsn, out, pgkit.Config{MaxConns: int32(cfg.pool), AcquireTimeout: time.Second, Tracer: m.tracer(), Multiplex: cfg.multiplex, Decoders: db.Decoders()})
 	if err != nil {
 		pool, closeDB = nil, func() {}
 		return stopped(ctx, logger, err)

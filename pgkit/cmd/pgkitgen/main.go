@@ -25,6 +25,10 @@
 //     COLUMN (json_agg of rows) is decoded into []TYPE by its json
 //     tags, timestamptz, bytea and numeric exactly (nest.go,
 //     nest_render.go, nest_json.go);
+//   - Decoders, the destinations each :one and :many method of sqlc's
+//     scans a row into, by query name, for pgkit.Config.Decoders, which
+//     decodes those queries' rows into them without pgx's scan plans
+//     (decode.go);
 //   - Streamer, the interface of the XStream methods;
 //   - unless the methods take the DB as an argument
 //     (emit_methods_with_db_argument): DB, which returns what the Queries

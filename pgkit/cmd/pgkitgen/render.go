@@ -217,6 +217,9 @@ func %[1]s(ctx context.Context, db DBTX, sql string, args ...any) (pgx.Rows, err
 		}
 		renderCopy(w, t, c, tc, o)
 	}
+	if err := renderDecoders(p, im, w, t); err != nil {
+		return nil, err
+	}
 
 	if im.err != nil {
 		return nil, im.err

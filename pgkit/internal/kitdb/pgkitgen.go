@@ -443,3 +443,41 @@ func (q *Queries) AccountCreateManySeq(ctx context.Context, seq iter.Seq[Account
 	defer src.close()
 	return q.db.CopyFrom(ctx, []string{"accounts"}, []string{"name", "team", "email"}, src)
 }
+
+// Decoders returns, by query name, the destinations each :one and :many
+// method of the package scans a row into (pointers into a zero row: only
+// their types count), for pgkit.Config.Decoders, which decodes those
+// queries' rows straight into them, without pgx's scan plans.
+func Decoders() map[string][]any {
+	return map[string][]any{
+		"AccountCreate":       func() []any { var i Account; return []any{&i.AccountID, &i.Name, &i.Team, &i.Email, &i.CreatedAt} }(),
+		"AccountCreateWithID": func() []any { var i Account; return []any{&i.AccountID, &i.Name, &i.Team, &i.Email, &i.CreatedAt} }(),
+		"AccountExport":       func() []any { var i Account; return []any{&i.AccountID, &i.Name, &i.Team, &i.Email, &i.CreatedAt} }(),
+		"AccountGetByEmail":   func() []any { var i Account; return []any{&i.AccountID, &i.Name, &i.Team, &i.Email, &i.CreatedAt} }(),
+		"AccountGetByID":      func() []any { var i Account; return []any{&i.AccountID, &i.Name, &i.Team, &i.Email, &i.CreatedAt} }(),
+		"AccountList":         func() []any { var i Account; return []any{&i.AccountID, &i.Name, &i.Team, &i.Email, &i.CreatedAt} }(),
+		"JobCreate":           func() []any { var i Job; return []any{&i.JobID, &i.AccountID, &i.State, &i.CostCents, &i.CreatedAt} }(),
+		"JobExport":           func() []any { var i Job; return []any{&i.JobID, &i.AccountID, &i.State, &i.CostCents, &i.CreatedAt} }(),
+		"JobListByAccount":    func() []any { var i Job; return []any{&i.JobID, &i.AccountID, &i.State, &i.CostCents, &i.CreatedAt} }(),
+		"JobListByState":      func() []any { var i Job; return []any{&i.JobID, &i.AccountID, &i.State, &i.CostCents, &i.CreatedAt} }(),
+		"NoteCreate": func() []any {
+			var i Note
+			return []any{&i.NoteID, &i.ProjectID, &i.AccountID, &i.Priority, &i.Body, &i.CreatedAt}
+		}(),
+		"NoteListByProject": func() []any {
+			var i Note
+			return []any{&i.NoteID, &i.ProjectID, &i.AccountID, &i.Priority, &i.Body, &i.CreatedAt}
+		}(),
+		"NoteStatsByProject":   func() []any { var i NoteStatsByProjectRow; return []any{&i.NoteCount, &i.AveragePriority} }(),
+		"ProjectAdjustCredits": func() []any { var credits int32; return []any{&credits} }(),
+		"ProjectCreate": func() []any {
+			var i Project
+			return []any{&i.ProjectID, &i.Slug, &i.Name, &i.Description, &i.RateCents, &i.Credits, &i.CreatedAt}
+		}(),
+		"ProjectGetByID": func() []any {
+			var i Project
+			return []any{&i.ProjectID, &i.Slug, &i.Name, &i.Description, &i.RateCents, &i.Credits, &i.CreatedAt}
+		}(),
+		"ProjectLockForJob": func() []any { var i ProjectLockForJobRow; return []any{&i.ProjectID, &i.RateCents, &i.Credits} }(),
+	}
+}

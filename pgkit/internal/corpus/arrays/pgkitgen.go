@@ -363,3 +363,32 @@ func (q *Queries) ListScoresStream(ctx context.Context, ids []int64) iter.Seq2[[
 		}
 	}
 }
+
+// Decoders returns, by query name, the destinations each :one and :many
+// method of the package scans a row into (pointers into a zero row: only
+// their types count), for pgkit.Config.Decoders, which decodes those
+// queries' rows straight into them, without pgx's scan plans.
+func Decoders() map[string][]any {
+	return map[string][]any{
+		"CreateItem": func() []any {
+			var i Item
+			return []any{&i.ID, &i.Name, &i.Scores, &i.Labels, &i.Doc, &i.Meta, &i.Body, &i.Blob}
+		}(),
+		"GetIDsByNames": func() []any { var ids []int64; return []any{&ids} }(),
+		"GetItem": func() []any {
+			var i Item
+			return []any{&i.ID, &i.Name, &i.Scores, &i.Labels, &i.Doc, &i.Meta, &i.Body, &i.Blob}
+		}(),
+		"ListBlobs":  func() []any { var i []byte; return []any{&i} }(),
+		"ListBodies": func() []any { var i pgtype.Text; return []any{&i} }(),
+		"ListDocs":   func() []any { var i ListDocsRow; return []any{&i.Doc, &i.Meta} }(),
+		"ListItemsByIDs": func() []any {
+			var i Item
+			return []any{&i.ID, &i.Name, &i.Scores, &i.Labels, &i.Doc, &i.Meta, &i.Body, &i.Blob}
+		}(),
+		"ListItemsExcept": func() []any { var i ListItemsExceptRow; return []any{&i.ID, &i.Name, &i.Scores, &i.Labels} }(),
+		"ListLabels":      func() []any { var i []string; return []any{&i} }(),
+		"ListNames":       func() []any { var i string; return []any{&i} }(),
+		"ListScores":      func() []any { var i []int32; return []any{&i} }(),
+	}
+}

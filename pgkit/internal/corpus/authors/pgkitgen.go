@@ -224,3 +224,19 @@ func (q *Queries) ListUnlessTwoStream(ctx context.Context) iter.Seq2[int32, erro
 		}
 	}
 }
+
+// Decoders returns, by query name, the destinations each :one and :many
+// method of the package scans a row into (pointers into a zero row: only
+// their types count), for pgkit.Config.Decoders, which decodes those
+// queries' rows straight into them, without pgx's scan plans.
+func Decoders() map[string][]any {
+	return map[string][]any{
+		"CreateAuthor":   func() []any { var i Author; return []any{&i.ID, &i.Name, &i.Email, &i.Bio, &i.Born} }(),
+		"CreateBook":     func() []any { var i Book; return []any{&i.ID, &i.AuthorID, &i.Title} }(),
+		"GetAuthor":      func() []any { var i Author; return []any{&i.ID, &i.Name, &i.Email, &i.Bio, &i.Born} }(),
+		"ListAuthors":    func() []any { var i Author; return []any{&i.ID, &i.Name, &i.Email, &i.Bio, &i.Born} }(),
+		"ListBookTitles": func() []any { var i string; return []any{&i} }(),
+		"ListQuotients":  func() []any { var i int32; return []any{&i} }(),
+		"ListUnlessTwo":  func() []any { var i int32; return []any{&i} }(),
+	}
+}

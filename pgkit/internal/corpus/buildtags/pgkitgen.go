@@ -151,3 +151,17 @@ func (q *Queries) BookTitleIDsStream(ctx context.Context) iter.Seq2[int64, error
 		}
 	}
 }
+
+// Decoders returns, by query name, the destinations each :one and :many
+// method of the package scans a row into (pointers into a zero row: only
+// their types count), for pgkit.Config.Decoders, which decodes those
+// queries' rows straight into them, without pgx's scan plans.
+func Decoders() map[string][]any {
+	return map[string][]any{
+		"AuthorCreate": func() []any { var i AuthorCreateRow; return []any{&i.ID, &i.Name, &i.Email, &i.Bio} }(),
+		"AuthorGet":    func() []any { var i AuthorGetRow; return []any{&i.ID, &i.Name, &i.Email, &i.Bio} }(),
+		"BookCreate":   func() []any { var i Books; return []any{&i.ID, &i.AuthorID, &i.Title} }(),
+		"BookList":     func() []any { var i Books; return []any{&i.ID, &i.AuthorID, &i.Title} }(),
+		"BookTitleIDs": func() []any { var i int64; return []any{&i} }(),
+	}
+}

@@ -45,6 +45,12 @@ type Package struct {
 	// AfterConnect registering the package's types). Multiplex is set for
 	// the "multiplex" mode.
 	Config pgkit.Config
+	// Decoders are the package's generated Decoders(), or nil when it has
+	// none: the "pool", "multiplex" and "tx" modes then also run with
+	// them in Config.Decoders (as "pool+decoders", …, their Mode the
+	// same, C.Decoded set), so that every value the scenario checks is
+	// decoded by them as well as by pgx.
+	Decoders pgkit.Decoders
 }
 
 // Step is one step of a package's scenario. Steps run in order; later
@@ -76,6 +82,8 @@ type C struct {
 	// DB is the mode's pool, for steps that must look at the database
 	// outside the mode (e.g. count rows).
 	DB *pgkit.DB
+	// Decoded says the mode's DB has the package's Config.Decoders.
+	Decoded bool
 
 	mu       *sync.Mutex
 	compared map[string]bool
@@ -94,13 +102,21 @@ func (c *C) compare(name string) {
 // (steps then call the package's Queries with it).
 func Run[D pgkit.DBTX, Q any](t *testing.T, p Package, newQ func(D) Q, steps func() []Step[Q]) {
 	t.Helper()
-	for _, mode := range []string{"pool", "multiplex", "tx", "pipeline"} {
-		t.Run(mode, func(t *testing.T) {
+	modes := []string{"pool", "multiplex", "tx", "pipeline"}
+	if p.Decoders != nil {
+		modes = append(modes, "pool+decoders", "multiplex+decoders", "tx+decoders")
+	}
+	for _, name := range modes {
+		t.Run(name, func(t *testing.T) {
 			t.Parallel()
+			mode, decoded := strings.CutSuffix(name, "+decoders")
 			cfg := p.Config
 			cfg.Multiplex = mode == "multiplex"
+			if decoded {
+				cfg.Decoders = p.Decoders
+			}
 			db := pgkittest.NewWithConfig(t, p.Migrations, cfg)
-			c := &C{TB: t, Ctx: t.Context(), Mode: mode, DB: db, mu: new(sync.Mutex), compared: map[string]bool{}}
+			c := &C{TB: t, Ctx: t.Context(), Mode: mode, DB: db, Decoded: decoded, mu: new(sync.Mutex), compared: map[string]bool{}}
 			steps := steps()
 			switch mode {
 			case "pool", "multiplex":

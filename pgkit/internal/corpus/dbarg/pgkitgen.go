@@ -192,3 +192,16 @@ func (q *Queries) CopyMembersSeq(ctx context.Context, db DBTX, seq iter.Seq[Copy
 	defer src.close()
 	return db.CopyFrom(ctx, []string{"members"}, []string{"team_id", "name", "score"}, src)
 }
+
+// Decoders returns, by query name, the destinations each :one and :many
+// method of the package scans a row into (pointers into a zero row: only
+// their types count), for pgkit.Config.Decoders, which decodes those
+// queries' rows straight into them, without pgx's scan plans.
+func Decoders() map[string][]any {
+	return map[string][]any{
+		"CreateTeam":    func() []any { var i Team; return []any{&i.ID, &i.Name} }(),
+		"GetTeam":       func() []any { var i Team; return []any{&i.ID, &i.Name} }(),
+		"ListMembers":   func() []any { var i Member; return []any{&i.ID, &i.TeamID, &i.Name, &i.Score} }(),
+		"ListTeamNames": func() []any { var i string; return []any{&i} }(),
+	}
+}

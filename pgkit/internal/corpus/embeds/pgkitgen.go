@@ -200,3 +200,34 @@ func (q *Queries) ListBooksWithAuthorsStream(ctx context.Context, author pgtype.
 		}
 	}
 }
+
+// Decoders returns, by query name, the destinations each :one and :many
+// method of the package scans a row into (pointers into a zero row: only
+// their types count), for pgkit.Config.Decoders, which decodes those
+// queries' rows straight into them, without pgx's scan plans.
+func Decoders() map[string][]any {
+	return map[string][]any{
+		"CreateAuthor": func() []any { var i Author; return []any{&i.ID, &i.Name, &i.Bio} }(),
+		"CreateBook":   func() []any { var i Book; return []any{&i.ID, &i.AuthorID, &i.Title, &i.Published} }(),
+		"GetAuthorWithBookCount": func() []any {
+			var i GetAuthorWithBookCountRow
+			return []any{&i.Author.ID, &i.Author.Name, &i.Author.Bio, &i.Books}
+		}(),
+		"GetBookWithAuthor": func() []any {
+			var i GetBookWithAuthorRow
+			return []any{&i.Book.ID, &i.Book.AuthorID, &i.Book.Title, &i.Book.Published, &i.Author.ID, &i.Author.Name, &i.Author.Bio}
+		}(),
+		"ListAuthorBooksPublishedSince": func() []any {
+			var i ListAuthorBooksPublishedSinceRow
+			return []any{&i.Author.ID, &i.Author.Name, &i.Author.Bio, &i.Book.ID, &i.Book.AuthorID, &i.Book.Title, &i.Book.Published}
+		}(),
+		"ListBookTitlesWithAuthor": func() []any {
+			var i ListBookTitlesWithAuthorRow
+			return []any{&i.ID, &i.Title, &i.Author.ID, &i.Author.Name, &i.Author.Bio}
+		}(),
+		"ListBooksWithAuthors": func() []any {
+			var i ListBooksWithAuthorsRow
+			return []any{&i.Book.ID, &i.Book.AuthorID, &i.Book.Title, &i.Book.Published, &i.Author.ID, &i.Author.Name, &i.Author.Bio}
+		}(),
+	}
+}

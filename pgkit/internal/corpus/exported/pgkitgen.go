@@ -246,3 +246,16 @@ func (q *Queries) CopyReadingsSeq(ctx context.Context, seq iter.Seq[CopyReadings
 	defer src.close()
 	return q.db.CopyFrom(ctx, []string{"readings"}, []string{"sensor", "value"}, src)
 }
+
+// Decoders returns, by query name, the destinations each :one and :many
+// method of the package scans a row into (pointers into a zero row: only
+// their types count), for pgkit.Config.Decoders, which decodes those
+// queries' rows straight into them, without pgx's scan plans.
+func Decoders() map[string][]any {
+	return map[string][]any{
+		"AddSensor":    func() []any { var i Sensor; return []any{&i.Name, &i.Unit} }(),
+		"ListKeys":     func() []any { var i string; return []any{&i} }(),
+		"ListReadings": func() []any { var i Reading; return []any{&i.ID, &i.Sensor, &i.Value} }(),
+		"Lookup":       func() []any { var value string; return []any{&value} }(),
+	}
+}

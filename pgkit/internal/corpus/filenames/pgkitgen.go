@@ -256,3 +256,16 @@ func (q *Queries) CopyLoadsSeq(ctx context.Context, seq iter.Seq[CopyLoadsParams
 	defer src.close()
 	return q.db.CopyFrom(ctx, []string{"loads"}, []string{"item_id", "qty", "note"}, src)
 }
+
+// Decoders returns, by query name, the destinations each :one and :many
+// method of the package scans a row into (pointers into a zero row: only
+// their types count), for pgkit.Config.Decoders, which decodes those
+// queries' rows straight into them, without pgx's scan plans.
+func Decoders() map[string][]any {
+	return map[string][]any{
+		"CreateItem": func() []any { var i Item; return []any{&i.ID, &i.Sku, &i.Name, &i.Qty} }(),
+		"GetItem":    func() []any { var i Item; return []any{&i.ID, &i.Sku, &i.Name, &i.Qty} }(),
+		"ListItems":  func() []any { var i Item; return []any{&i.ID, &i.Sku, &i.Name, &i.Qty} }(),
+		"ListLoads":  func() []any { var i Load; return []any{&i.ID, &i.ItemID, &i.Qty, &i.Note} }(),
+	}
+}

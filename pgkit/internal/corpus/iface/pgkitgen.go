@@ -150,3 +150,16 @@ func (q *Queries) ListPartsByIDsStream(ctx context.Context, ids []int64) iter.Se
 		}
 	}
 }
+
+// Decoders returns, by query name, the destinations each :one and :many
+// method of the package scans a row into (pointers into a zero row: only
+// their types count), for pgkit.Config.Decoders, which decodes those
+// queries' rows straight into them, without pgx's scan plans.
+func Decoders() map[string][]any {
+	return map[string][]any{
+		"CreatePart":            func() []any { var i WidgetParts; return []any{&i.ID, &i.PartCode, &i.Spec, &i.ExtraMeta} }(),
+		"GetPart":               func() []any { var i WidgetParts; return []any{&i.ID, &i.PartCode, &i.Spec, &i.ExtraMeta} }(),
+		"ListPartCodesWithMeta": func() []any { var i string; return []any{&i} }(),
+		"ListPartsByIDs":        func() []any { var i WidgetParts; return []any{&i.ID, &i.PartCode, &i.Spec, &i.ExtraMeta} }(),
+	}
+}

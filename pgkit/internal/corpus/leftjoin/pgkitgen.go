@@ -1203,3 +1203,16 @@ func pgkitValue[T any](p *T) T {
 	}
 	return *p
 }
+
+// Decoders returns, by query name, the destinations each :one and :many
+// method of the package scans a row into (pointers into a zero row: only
+// their types count), for pgkit.Config.Decoders, which decodes those
+// queries' rows straight into them, without pgx's scan plans.
+func Decoders() map[string][]any {
+	return map[string][]any{
+		"CreateAuthor":   func() []any { var i Author; return []any{&i.ID, &i.Name, &i.Bio} }(),
+		"CreateBook":     func() []any { var i Book; return []any{&i.ID, &i.AuthorID, &i.Title, &i.Rating, &i.WrittenAt} }(),
+		"CreateEmployee": func() []any { var i Employee; return []any{&i.ID, &i.Name, &i.ManagerID} }(),
+		"CreatePenName":  func() []any { var i PenName; return []any{&i.ID, &i.AuthorID, &i.PenName} }(),
+	}
+}

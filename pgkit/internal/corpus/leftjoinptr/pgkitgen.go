@@ -1059,3 +1059,14 @@ func pgkitJSONValue(raw json.RawMessage, dst any, key string) error {
 	}
 	return nil
 }
+
+// Decoders returns, by query name, the destinations each :one and :many
+// method of the package scans a row into (pointers into a zero row: only
+// their types count), for pgkit.Config.Decoders, which decodes those
+// queries' rows straight into them, without pgx's scan plans.
+func Decoders() map[string][]any {
+	return map[string][]any{
+		"CreateAuthor": func() []any { var i Author; return []any{&i.ID, &i.Name, &i.Bio} }(),
+		"CreateBook":   func() []any { var i Book; return []any{&i.ID, &i.AuthorID, &i.Title, &i.Rating, &i.WrittenAt} }(),
+	}
+}

@@ -939,3 +939,21 @@ func pgkitJSONBytea(raw json.RawMessage, dst *[]byte, key string) error {
 	*dst = b
 	return nil
 }
+
+// Decoders returns, by query name, the destinations each :one and :many
+// method of the package scans a row into (pointers into a zero row: only
+// their types count), for pgkit.Config.Decoders, which decodes those
+// queries' rows straight into them, without pgx's scan plans.
+func Decoders() map[string][]any {
+	return map[string][]any{
+		"CreateAuthor": func() []any { var i Author; return []any{&i.ID, &i.Name, &i.Bio} }(),
+		"CreateBook": func() []any {
+			var i Book
+			return []any{&i.ID, &i.AuthorID, &i.Title, &i.Subtitle, &i.Price, &i.Cover, &i.AddedAt, &i.Published}
+		}(),
+		"CreateNote": func() []any {
+			var i Note
+			return []any{&i.ID, &i.AuthorID, &i.Body, &i.Amount, &i.Raw, &i.WrittenAt, &i.SeenAt}
+		}(),
+	}
+}

@@ -74,3 +74,16 @@ func (q *Queries) RunInTx(ctx context.Context, fn func(Store) error) error {
 // yielded one at a time in constant memory instead of collected in a slice.
 type Streamer interface {
 }
+
+// Decoders returns, by query name, the destinations each :one and :many
+// method of the package scans a row into (pointers into a zero row: only
+// their types count), for pgkit.Config.Decoders, which decodes those
+// queries' rows straight into them, without pgx's scan plans.
+func Decoders() map[string][]any {
+	return map[string][]any{
+		"CountCounters": func() []any { var count int64; return []any{&count} }(),
+		"CreateCounter": func() []any { var i Counter; return []any{&i.Name, &i.Label, &i.Value} }(),
+		"GetCounter":    func() []any { var i Counter; return []any{&i.Name, &i.Label, &i.Value} }(),
+		"GetValue":      func() []any { var value int64; return []any{&value} }(),
+	}
+}

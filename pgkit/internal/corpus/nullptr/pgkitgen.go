@@ -341,3 +341,26 @@ func (q *Queries) CopyProfilesSeq(ctx context.Context, seq iter.Seq[CopyProfiles
 	defer src.close()
 	return q.db.CopyFrom(ctx, []string{"profiles"}, []string{"handle", "nickname", "age", "visits", "active", "rating", "balance", "seen_at", "born", "token", "avatar", "prefs"}, src)
 }
+
+// Decoders returns, by query name, the destinations each :one and :many
+// method of the package scans a row into (pointers into a zero row: only
+// their types count), for pgkit.Config.Decoders, which decodes those
+// queries' rows straight into them, without pgx's scan plans.
+func Decoders() map[string][]any {
+	return map[string][]any{
+		"CreateProfile": func() []any {
+			var i Profile
+			return []any{&i.ID, &i.Handle, &i.Nickname, &i.Age, &i.Visits, &i.Active, &i.Rating, &i.Balance, &i.SeenAt, &i.Born, &i.Token, &i.Avatar, &i.Prefs}
+		}(),
+		"GetProfile": func() []any {
+			var i Profile
+			return []any{&i.ID, &i.Handle, &i.Nickname, &i.Age, &i.Visits, &i.Active, &i.Rating, &i.Balance, &i.SeenAt, &i.Born, &i.Token, &i.Avatar, &i.Prefs}
+		}(),
+		"ListHandlesByNickname": func() []any { var i string; return []any{&i} }(),
+		"ListNicknames":         func() []any { var i *string; return []any{&i} }(),
+		"ListProfiles": func() []any {
+			var i Profile
+			return []any{&i.ID, &i.Handle, &i.Nickname, &i.Age, &i.Visits, &i.Active, &i.Rating, &i.Balance, &i.SeenAt, &i.Born, &i.Token, &i.Avatar, &i.Prefs}
+		}(),
+	}
+}

@@ -426,3 +426,13 @@ func pgkitValue[T any](p *T) T {
 	}
 	return *p
 }
+
+// Decoders returns, by query name, the destinations each :one and :many
+// method of the package scans a row into (pointers into a zero row: only
+// their types count), for pgkit.Config.Decoders, which decodes those
+// queries' rows straight into them, without pgx's scan plans.
+func Decoders() map[string][]any {
+	return map[string][]any{
+		"CreateTeam": func() []any { var i Team; return []any{&i.ID, &i.Name} }(),
+	}
+}

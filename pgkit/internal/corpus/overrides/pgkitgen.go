@@ -473,3 +473,29 @@ func (q *Queries) CopyProductsSeq(ctx context.Context, seq iter.Seq[CopyProducts
 	defer src.close()
 	return q.db.CopyFrom(ctx, []string{"products"}, []string{"customer_id", "name", "price_cents", "tax_rate"}, src)
 }
+
+// Decoders returns, by query name, the destinations each :one and :many
+// method of the package scans a row into (pointers into a zero row: only
+// their types count), for pgkit.Config.Decoders, which decodes those
+// queries' rows straight into them, without pgx's scan plans.
+func Decoders() map[string][]any {
+	return map[string][]any{
+		"CreateCustomer": func() []any {
+			var i Customer
+			return []any{&i.ID, &i.Email, &i.CreatedAt, &i.DeletedAt, &i.ReferredBy, &i.Visits, &i.Balance}
+		}(),
+		"CreateProduct": func() []any { var i Product; return []any{&i.ID, &i.CustomerID, &i.Name, &i.PriceCents, &i.TaxRate} }(),
+		"GetCustomer": func() []any {
+			var i Customer
+			return []any{&i.ID, &i.Email, &i.CreatedAt, &i.DeletedAt, &i.ReferredBy, &i.Visits, &i.Balance}
+		}(),
+		"ListBalancesAfter": func() []any { var i ct.Money; return []any{&i} }(),
+		"ListCustomersCreatedSince": func() []any {
+			var i Customer
+			return []any{&i.ID, &i.Email, &i.CreatedAt, &i.DeletedAt, &i.ReferredBy, &i.Visits, &i.Balance}
+		}(),
+		"ListDeletedAt": func() []any { var i *time.Time; return []any{&i} }(),
+		"ListPrices":    func() []any { var i Cents; return []any{&i} }(),
+		"ListReferrals": func() []any { var i uuid.UUID; return []any{&i} }(),
+	}
+}

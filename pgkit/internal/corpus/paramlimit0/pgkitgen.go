@@ -184,3 +184,18 @@ func (q *Queries) ListRoomsStream(ctx context.Context) iter.Seq2[Room, error] {
 		}
 	}
 }
+
+// Decoders returns, by query name, the destinations each :one and :many
+// method of the package scans a row into (pointers into a zero row: only
+// their types count), for pgkit.Config.Decoders, which decodes those
+// queries' rows straight into them, without pgx's scan plans.
+func Decoders() map[string][]any {
+	return map[string][]any{
+		"CountRooms":        func() []any { var count int64; return []any{&count} }(),
+		"CreateRoom":        func() []any { var i Room; return []any{&i.ID, &i.Name} }(),
+		"GetRoom":           func() []any { var i Room; return []any{&i.ID, &i.Name} }(),
+		"ListBookings":      func() []any { var i Booking; return []any{&i.ID, &i.RoomID, &i.Slots} }(),
+		"ListRoomNamesLike": func() []any { var i string; return []any{&i} }(),
+		"ListRooms":         func() []any { var i Room; return []any{&i.ID, &i.Name} }(),
+	}
+}

@@ -296,3 +296,18 @@ func (q *Queries) CopyPlotsSeq(ctx context.Context, seq iter.Seq[CopyPlotsParams
 	defer src.close()
 	return q.db.CopyFrom(ctx, []string{"plots"}, []string{"farm", "row_no", "crop", "yield"}, src)
 }
+
+// Decoders returns, by query name, the destinations each :one and :many
+// method of the package scans a row into (pointers into a zero row: only
+// their types count), for pgkit.Config.Decoders, which decodes those
+// queries' rows straight into them, without pgx's scan plans.
+func Decoders() map[string][]any {
+	return map[string][]any{
+		"CreateNotedPlot": func() []any { var i Plot; return []any{&i.ID, &i.Farm, &i.RowNo, &i.Crop, &i.Yield, &i.Note} }(),
+		"CreatePlot":      func() []any { var i Plot; return []any{&i.ID, &i.Farm, &i.RowNo, &i.Crop, &i.Yield, &i.Note} }(),
+		"GetPlot":         func() []any { var i Plot; return []any{&i.ID, &i.Farm, &i.RowNo, &i.Crop, &i.Yield, &i.Note} }(),
+		"ListPlotsIn":     func() []any { var i Plot; return []any{&i.ID, &i.Farm, &i.RowNo, &i.Crop, &i.Yield, &i.Note} }(),
+		"ListPlotsOfCrop": func() []any { var i Plot; return []any{&i.ID, &i.Farm, &i.RowNo, &i.Crop, &i.Yield, &i.Note} }(),
+		"ListYields":      func() []any { var i int32; return []any{&i} }(),
+	}
+}

@@ -295,3 +295,26 @@ func (q *Queries) CopyItemsSeq(ctx context.Context, seq iter.Seq[CopyItemsParams
 	defer src.close()
 	return q.db.CopyFrom(ctx, []string{"inventory", "items"}, []string{"supplier_id", "sku", "qty", "status", "note"}, src)
 }
+
+// Decoders returns, by query name, the destinations each :one and :many
+// method of the package scans a row into (pointers into a zero row: only
+// their types count), for pgkit.Config.Decoders, which decodes those
+// queries' rows straight into them, without pgx's scan plans.
+func Decoders() map[string][]any {
+	return map[string][]any{
+		"CreateItem": func() []any {
+			var i InventoryItem
+			return []any{&i.ID, &i.SupplierID, &i.Sku, &i.Qty, &i.Status, &i.Note}
+		}(),
+		"CreateSupplier": func() []any { var i Supplier; return []any{&i.ID, &i.Name} }(),
+		"GetItem": func() []any {
+			var i InventoryItem
+			return []any{&i.ID, &i.SupplierID, &i.Sku, &i.Qty, &i.Status, &i.Note}
+		}(),
+		"ListItems": func() []any {
+			var i InventoryItem
+			return []any{&i.ID, &i.SupplierID, &i.Sku, &i.Qty, &i.Status, &i.Note}
+		}(),
+		"ListItemsWithSupplier": func() []any { var i ListItemsWithSupplierRow; return []any{&i.Sku, &i.Status, &i.Supplier} }(),
+	}
+}

@@ -257,3 +257,16 @@ func (q *Queries) CopyProductsSeq(ctx context.Context, seq iter.Seq[*CopyProduct
 	defer src.close()
 	return q.db.CopyFrom(ctx, []string{"products"}, []string{"sku", "price_cents", "stock"}, src)
 }
+
+// Decoders returns, by query name, the destinations each :one and :many
+// method of the package scans a row into (pointers into a zero row: only
+// their types count), for pgkit.Config.Decoders, which decodes those
+// queries' rows straight into them, without pgx's scan plans.
+func Decoders() map[string][]any {
+	return map[string][]any{
+		"CreateProduct":       func() []any { var i Product; return []any{&i.ID, &i.Sku, &i.PriceCents, &i.Stock} }(),
+		"GetProduct":          func() []any { var i Product; return []any{&i.ID, &i.Sku, &i.PriceCents, &i.Stock} }(),
+		"ListProductsInRange": func() []any { var i Product; return []any{&i.ID, &i.Sku, &i.PriceCents, &i.Stock} }(),
+		"ListSkus":            func() []any { var i string; return []any{&i} }(),
+	}
+}

@@ -232,3 +232,19 @@ func (q *Queries) ListSessionsStream(ctx context.Context, usrID int64) iter.Seq2
 		}
 	}
 }
+
+// Decoders returns, by query name, the destinations each :one and :many
+// method of the package scans a row into (pointers into a zero row: only
+// their types count), for pgkit.Config.Decoders, which decodes those
+// queries' rows straight into them, without pgx's scan plans.
+func Decoders() map[string][]any {
+	return map[string][]any{
+		"CreateAccount":     func() []any { var i Account; return []any{&i.ID, &i.Username, &i.Email, &i.Homepage, &i.Settings} }(),
+		"CreateSession":     func() []any { var i Session; return []any{&i.ID, &i.AccountID, &i.Token, &i.Settings} }(),
+		"GetAccount":        func() []any { var i Account; return []any{&i.ID, &i.Username, &i.Email, &i.Homepage, &i.Settings} }(),
+		"ListAccounts":      func() []any { var i Account; return []any{&i.ID, &i.Username, &i.Email, &i.Homepage, &i.Settings} }(),
+		"ListLogins":        func() []any { var i ListLoginsRow; return []any{&i.Username, &i.Email, &i.Token, &i.Settings} }(),
+		"ListSessionTokens": func() []any { var i string; return []any{&i} }(),
+		"ListSessions":      func() []any { var i Session; return []any{&i.ID, &i.AccountID, &i.Token, &i.Settings} }(),
+	}
+}

@@ -547,3 +547,33 @@ func (q *Queries) ListZerosStream(ctx context.Context, yield string) iter.Seq2[i
 		}
 	}
 }
+
+// Decoders returns, by query name, the destinations each :one and :many
+// method of the package scans a row into (pointers into a zero row: only
+// their types count), for pgkit.Config.Decoders, which decodes those
+// queries' rows straight into them, without pgx's scan plans.
+func Decoders() map[string][]any {
+	return map[string][]any{
+		"CountVals": func() []any { var count int64; return []any{&count} }(),
+		"CreateVal": func() []any {
+			var i Val
+			return []any{&i.ID, &i.Grp, &i.Big, &i.Label, &i.Flag, &i.Amount, &i.Day, &i.Tags, &i.Nums, &i.Note, &i.Yield, &i.Zero, &i.Err}
+		}(),
+		"GetNums":         func() []any { var nums []int32; return []any{&nums} }(),
+		"GetTags":         func() []any { var tags []string; return []any{&tags} }(),
+		"ListAmounts":     func() []any { var i pgtype.Numeric; return []any{&i} }(),
+		"ListBigs":        func() []any { var i int64; return []any{&i} }(),
+		"ListDays":        func() []any { var i pgtype.Date; return []any{&i} }(),
+		"ListDoubled":     func() []any { var i int32; return []any{&i} }(),
+		"ListErrs":        func() []any { var i string; return []any{&i} }(),
+		"ListFlags":       func() []any { var i bool; return []any{&i} }(),
+		"ListIDs":         func() []any { var i int32; return []any{&i} }(),
+		"ListLabels":      func() []any { var i string; return []any{&i} }(),
+		"ListNotes":       func() []any { var i pgtype.Text; return []any{&i} }(),
+		"ListNums":        func() []any { var i []int32; return []any{&i} }(),
+		"ListTags":        func() []any { var i []string; return []any{&i} }(),
+		"ListUpperLabels": func() []any { var i interface{}; return []any{&i} }(),
+		"ListYields":      func() []any { var i string; return []any{&i} }(),
+		"ListZeros":       func() []any { var i int32; return []any{&i} }(),
+	}
+}

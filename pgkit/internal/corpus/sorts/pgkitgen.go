@@ -535,3 +535,14 @@ func (q *Queries) TopReview(ctx context.Context, productID int64, sort TopReview
 	}
 	return i, nil
 }
+
+// Decoders returns, by query name, the destinations each :one and :many
+// method of the package scans a row into (pointers into a zero row: only
+// their types count), for pgkit.Config.Decoders, which decodes those
+// queries' rows straight into them, without pgx's scan plans.
+func Decoders() map[string][]any {
+	return map[string][]any{
+		"CreateProduct": func() []any { var i Product; return []any{&i.ID, &i.Name} }(),
+		"CreateReview":  func() []any { var i Review; return []any{&i.ID, &i.ProductID, &i.Rating, &i.Body, &i.CreatedAt} }(),
+	}
+}

@@ -214,3 +214,20 @@ func (q *Queries) StreamQueryStream(ctx context.Context, storeID int64) pgkitite
 		}
 	}
 }
+
+// Decoders returns, by query name, the destinations each :one and :many
+// method of the package scans a row into (pointers into a zero row: only
+// their types count), for pgkit.Config.Decoders, which decodes those
+// queries' rows straight into them, without pgx's scan plans.
+func Decoders() map[string][]any {
+	return map[string][]any{
+		"CreateStore":      func() []any { var i Store; return []any{&i.ID, &i.Name, &i.City} }(),
+		"CreateStreamer":   func() []any { var i Streamer; return []any{&i.ID, &i.StoreID, &i.Handle, &i.Followers} }(),
+		"Fmt":              func() []any { var count int64; return []any{&count} }(),
+		"GetStore":         func() []any { var i Store; return []any{&i.ID, &i.Name, &i.City} }(),
+		"Iter":             func() []any { var i string; return []any{&i} }(),
+		"ListStores":       func() []any { var i Store; return []any{&i.ID, &i.Name, &i.City} }(),
+		"PgkitStreamQuery": func() []any { var i string; return []any{&i} }(),
+		"StreamQuery":      func() []any { var i Streamer; return []any{&i.ID, &i.StoreID, &i.Handle, &i.Followers} }(),
+	}
+}

@@ -121,3 +121,16 @@ func (q *Queries) ListStreamersStream(ctx context.Context, storeID int64) iter.S
 		}
 	}
 }
+
+// Decoders returns, by query name, the destinations each :one and :many
+// method of the package scans a row into (pointers into a zero row: only
+// their types count), for pgkit.Config.Decoders, which decodes those
+// queries' rows straight into them, without pgx's scan plans.
+func Decoders() map[string][]any {
+	return map[string][]any{
+		"CreateStore":    func() []any { var i Store; return []any{&i.ID, &i.Name} }(),
+		"CreateStreamer": func() []any { var i Streamer; return []any{&i.ID, &i.StoreID, &i.Handle, &i.Followers} }(),
+		"GetStore":       func() []any { var i Store; return []any{&i.ID, &i.Name} }(),
+		"ListStreamers":  func() []any { var i Streamer; return []any{&i.ID, &i.StoreID, &i.Handle, &i.Followers} }(),
+	}
+}

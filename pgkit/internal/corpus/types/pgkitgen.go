@@ -428,3 +428,33 @@ func (q *Queries) PersonCopySeq(ctx context.Context, seq iter.Seq[PersonCopyPara
 	defer src.close()
 	return q.db.CopyFrom(ctx, []string{"people"}, []string{"name", "mood", "moods", "last_mood", "email", "home", "past"}, src)
 }
+
+// Decoders returns, by query name, the destinations each :one and :many
+// method of the package scans a row into (pointers into a zero row: only
+// their types count), for pgkit.Config.Decoders, which decodes those
+// queries' rows straight into them, without pgx's scan plans.
+func Decoders() map[string][]any {
+	return map[string][]any{
+		"PersonCreate": func() []any {
+			var i Person
+			return []any{&i.ID, &i.Name, &i.Mood, &i.Moods, &i.LastMood, &i.Email, &i.Home, &i.Past}
+		}(),
+		"PersonEmails": func() []any { var i string; return []any{&i} }(),
+		"PersonGet": func() []any {
+			var i Person
+			return []any{&i.ID, &i.Name, &i.Mood, &i.Moods, &i.LastMood, &i.Email, &i.Home, &i.Past}
+		}(),
+		"PersonHomes":     func() []any { var i *Address; return []any{&i} }(),
+		"PersonLastMoods": func() []any { var i NullMood; return []any{&i} }(),
+		"PersonList": func() []any {
+			var i Person
+			return []any{&i.ID, &i.Name, &i.Mood, &i.Moods, &i.LastMood, &i.Email, &i.Home, &i.Past}
+		}(),
+		"PersonListByMoods": func() []any {
+			var i Person
+			return []any{&i.ID, &i.Name, &i.Mood, &i.Moods, &i.LastMood, &i.Email, &i.Home, &i.Past}
+		}(),
+		"PersonMood":  func() []any { var i Mood; return []any{&i} }(),
+		"PersonMoods": func() []any { var i []Mood; return []any{&i} }(),
+	}
+}
