@@ -1,12 +1,14 @@
 package pgdecode
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"math"
 	"reflect"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
@@ -205,5 +207,28 @@ func TestArenaStringsIndependent(t *testing.T) {
 	}
 	if c := ar.str([]byte("more")); c != "more" { // beyond the arena's size: a string of its own
 		t.Fatalf("got %q", c)
+	}
+}
+
+// TestArenaHoldsOnlyShortStrings: a value longer than arenaMax gets an
+// allocation of its own, so that a short string kept from a row does not
+// keep a large one alive; shorter ones share the arena.
+func TestArenaHoldsOnlyShortStrings(t *testing.T) {
+	short, long := bytes.Repeat([]byte("s"), arenaMax), bytes.Repeat([]byte("l"), arenaMax+1)
+	ar := arena{buf: make([]byte, 0, 2*arenaMax+1)}
+	s, l := ar.str(short), ar.str(long)
+	if s != string(short) || l != string(long) {
+		t.Fatal("strings differ from their source")
+	}
+	base := uintptr(unsafe.Pointer(unsafe.SliceData(ar.buf[:cap(ar.buf)])))
+	in := func(x string) bool {
+		p := uintptr(unsafe.Pointer(unsafe.StringData(x)))
+		return p >= base && p < base+uintptr(cap(ar.buf))
+	}
+	if !in(s) {
+		t.Errorf("a %d-byte string is not in the arena", len(s))
+	}
+	if in(l) {
+		t.Errorf("a %d-byte string is in the arena: a short string kept would keep it alive", len(l))
 	}
 }

@@ -112,7 +112,7 @@ func (r *Result) Scan(values [][]byte, dest []any) bool {
 	if len(d.texts) > 0 {
 		n := 0
 		for _, i := range d.texts {
-			if len(values[i]) > 1 { // arena.str
+			if inArena(len(values[i])) { // as arena.str
 				n += len(values[i])
 			}
 		}

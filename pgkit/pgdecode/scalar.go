@@ -7,15 +7,24 @@ import (
 	"unsafe"
 )
 
-// arena holds the text of one row: its strings are carved from one
+// arena holds the short text of one row: its strings are carved from one
 // allocation, written once (appends within its capacity) and never again,
 // so each string stays immutable and independent of pgx's read buffer.
 type arena struct{ buf []byte }
 
+// arenaMax is the longest string carved from a row's arena; a longer one
+// has an allocation of its own, as with pgx, so that a short string kept
+// from a row keeps alive only the row's other short strings, never a
+// large value the caller dropped.
+const arenaMax = 1024
+
+// inArena reports whether a value of n bytes goes into the arena.
+func inArena(n int) bool { return n > 1 && n <= arenaMax }
+
 // str copies src into the arena and returns it as a string.
 func (a *arena) str(src []byte) string {
-	if len(src) <= 1 {
-		return string(src) // Go's own, static for a single byte
+	if !inArena(len(src)) {
+		return string(src) // Go's own, static for a single byte; or a large value's own
 	}
 	if cap(a.buf)-len(a.buf) < len(src) { // not sized for src: a string of its own
 		return string(src)
