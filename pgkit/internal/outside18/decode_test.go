@@ -105,7 +105,7 @@ func runAll(t *testing.T, x *pgkit.DB, tx bool, cs []call) []outcome {
 				return nil
 			})
 			if txErr != nil {
-				t.Fatalf("%s: WithTx: %v", c.name, txErr)
+				t.Fatalf("%s: WithTx: %v (the statement's error: %v)", c.name, txErr, err)
 			}
 		} else {
 			v, err = c.run(ctx, x)
