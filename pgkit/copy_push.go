@@ -199,6 +199,10 @@ func (r *pushedRows) fail(err error) {
 // panic goes on in the caller's goroutine once the COPY has ended.
 var errCopySourcePanicked = errors.New("pgkit: the COPY's row iterator panicked")
 
+// errCopySourceExited aborts the COPY of an iterator that ended its
+// goroutine (runtime.Goexit) instead of returning.
+var errCopySourceExited = errors.New("pgkit: the COPY's row iterator exited its goroutine (runtime.Goexit)")
+
 // pushCopy runs copy on the rows each pushes, each in the calling
 // goroutine and copy in another (see the top of this file).
 func pushCopy(each func(emit func([]any) bool) error, held bool, copy func(pgx.CopyFromSource) (int64, error)) (n int64, err error) {
@@ -208,13 +212,14 @@ func pushCopy(each func(emit func([]any) bool) error, held bool, copy func(pgx.C
 		defer close(done)
 		n, err = copy(r)
 	}()
-	closed := false
+	closed, finished := false, false
 	finish := func() {
 		if !closed {
 			closed = true
 			close(r.full)
 		}
 		<-done
+		finished = true
 	}
 	defer func() {
 		if p := recover(); p != nil {
@@ -222,10 +227,19 @@ func pushCopy(each func(emit func([]any) bool) error, held bool, copy func(pgx.C
 			finish()
 			panic(p)
 		}
+		if !finished {
+			// No panic, and not returned: the iterator called
+			// runtime.Goexit (t.FailNow in a test's generator). The COPY
+			// is aborted and waited for before the goroutine goes on
+			// exiting, so that the connection is given back idle.
+			r.fail(errCopySourceExited)
+			finish()
+		}
 	}()
 	select {
 	case <-r.started:
 	case <-done: // pgx failed before the first row: none is read
+		finished = true
 		return n, err
 	}
 	chunks := []*copyChunk{newCopyChunk(), newCopyChunk()}
