@@ -232,3 +232,24 @@ func TestArenaHoldsOnlyShortStrings(t *testing.T) {
 		t.Errorf("a %d-byte string is in the arena: a short string kept would keep it alive", len(l))
 	}
 }
+
+// TestPgxWrappersAreNewMaps: pgxWrappers accepts the scan-plan wrappers
+// of a map pgx makes (so that a pgx upgrade that changes them fails here,
+// not by silently leaving every result to pgx) and refuses a map whose
+// wrappers a program changed.
+func TestPgxWrappersAreNewMaps(t *testing.T) {
+	tm := pgtype.NewMap()
+	if !pgxWrappers(tm) {
+		t.Fatal("pgtype.NewMap's scan-plan wrappers are not the list pgxWrappers holds")
+	}
+	utc := func(target any) (plan pgtype.WrappedScanPlanNextSetter, next any, ok bool) { return nil, nil, false }
+	tm.TryWrapScanPlanFuncs = append([]pgtype.TryWrapScanPlanFunc{utc}, tm.TryWrapScanPlanFuncs...)
+	if pgxWrappers(tm) {
+		t.Error("a map with a wrapper prepended is taken for pgx's own")
+	}
+	tm.TryWrapScanPlanFuncs = tm.TryWrapScanPlanFuncs[1:]
+	tm.TryWrapScanPlanFuncs[0] = utc
+	if pgxWrappers(tm) {
+		t.Error("a map with a wrapper replaced is taken for pgx's own")
+	}
+}
