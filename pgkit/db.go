@@ -35,6 +35,7 @@ type DB struct {
 	role           *roleGuard    // nil unless the DSN is meant for the primary (role.go)
 	lastReset      atomic.Int64  // unix nanoseconds of the last resetAtMostEvery
 	decoders       decoders      // made of Config.Decoders (decode.go)
+	plans          *planEpochs   // stale plans met, for transactions (plans.go)
 }
 
 // Open creates a pool for dsn (a postgres:// URL or key=value string, as
@@ -54,17 +55,18 @@ func Open(ctx context.Context, dsn string, cfg Config) (*DB, error) {
 		return nil, errors.New("open pool: Config.Multiplex needs MaxConns 2 or more: one connection stays for transactions, streams and COPY")
 	}
 	var mx *mux.Mux
-	if multiplex {
-		// The multiplexer remembers what each connection has prepared; the
-		// pool tells it when one goes.
-		before := pcfg.BeforeClose
-		pcfg.BeforeClose = func(c *pgx.Conn) {
-			if mx != nil {
-				mx.Forget(c.PgConn())
-			}
-			if before != nil {
-				before(c)
-			}
+	plans := &planEpochs{}
+	// The multiplexer remembers what each connection has prepared, and
+	// plans which connections forgot a stale statement; the pool tells
+	// them when one goes.
+	before := pcfg.BeforeClose
+	pcfg.BeforeClose = func(c *pgx.Conn) {
+		plans.closed(c)
+		if mx != nil {
+			mx.Forget(c.PgConn())
+		}
+		if before != nil {
+			before(c)
 		}
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
@@ -81,6 +83,7 @@ func Open(ctx context.Context, dsn string, cfg Config) (*DB, error) {
 	db.queryTimeout = cfg.QueryTimeout
 	db.role = role
 	db.decoders = cfg.Decoders.make()
+	db.plans = plans
 	if cfg.CommitResolveTimeout > 0 {
 		db.commitResolve = cfg.CommitResolveTimeout
 	}
@@ -88,6 +91,7 @@ func Open(ctx context.Context, dsn string, cfg Config) (*DB, error) {
 		mcfg := mux.Config{
 			Pool: pool, Acquire: db.acquireForLane, Exhausted: db.exhaustedError, AcquireTimeout: db.acquireTimeout,
 			Lanes: int(cfg.MultiplexConns), Depth: cfg.MultiplexDepth, Tracer: pcfg.ConnConfig.Tracer,
+			StalePlan: plans.stale,
 		}
 		if role != nil {
 			mcfg.Unfit = role.unfitLane
@@ -266,7 +270,10 @@ func (d *DB) BeginTx(ctx context.Context, opts pgx.TxOptions) (pgx.Tx, error) {
 		if c, err = d.pool.Acquire(actx); err != nil {
 			return err
 		}
-		if tx, err = c.BeginTx(actx, opts); err != nil {
+		if err = d.syncPlans(actx, c.Conn()); err == nil {
+			tx, err = c.BeginTx(actx, opts)
+		}
+		if err != nil {
 			c.Release()
 		}
 		return err
@@ -277,6 +284,19 @@ func (d *DB) BeginTx(ctx context.Context, opts pgx.TxOptions) (pgx.Tx, error) {
 	t := newTxWithTimeout(tx, d.queryTimeout)
 	t.conn, t.db, t.resolve, t.top = c, d, d.commitResolve, true
 	return t, nil
+}
+
+// syncPlans has c forget its prepared statements if a stale plan was met
+// since it last did (plans.go).
+func (d *DB) syncPlans(ctx context.Context, c *pgx.Conn) error {
+	if d.plans == nil {
+		return nil
+	}
+	var forget func(*pgx.Conn)
+	if d.mx != nil {
+		forget = func(c *pgx.Conn) { d.mx.Forget(c.PgConn()) }
+	}
+	return d.plans.sync(ctx, c, forget)
 }
 
 // RunInTx runs fn in a transaction with WithTx's defaults (retried on

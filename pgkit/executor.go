@@ -45,7 +45,7 @@ func (d *DB) exec(ctx context.Context, sql string, args []any) (pgconn.CommandTa
 		tag, err := d.mx.Exec(ctx, sql, args)
 		return tag, muxOutcome(ctx, sql, "", err) // Exec: taken to write, whatever its SQL looks like
 	}
-	var again reruns
+	again := reruns{plans: d.plans}
 	for {
 		c, err := d.acquire(ctx)
 		if err != nil {
@@ -78,8 +78,9 @@ func muxOutcome(ctx context.Context, sql, outcome string, err error) error {
 // reruns counts what was run again of one statement, and decides whether
 // it may run again: the rule at the top of this file, in one place.
 type reruns struct {
-	dead  bool // replaced a connection found dead before the statement left
-	stale int  // reran after a stale plan
+	dead  bool        // replaced a connection found dead before the statement left
+	stale int         // reran after a stale plan
+	plans *planEpochs // told of a stale plan met; nil: nobody
 }
 
 // may reports whether a statement that failed with err, its ctx still
@@ -93,6 +94,9 @@ func (n *reruns) may(ctx context.Context, err error) bool {
 		return true
 	case n.stale < maxStaleReruns && pgerr.IsStalePlan(err):
 		n.stale++
+		if n.plans != nil {
+			n.plans.stale()
+		}
 		return true
 	}
 	return false
@@ -153,6 +157,7 @@ type pooledRow struct {
 // run sends r's statement on a pooled connection, replacing a connection
 // found dead before the statement left once.
 func (r *mappedRows) run() error {
+	r.again.plans = r.db.plans
 	for {
 		c, err := r.db.acquire(r.ctx)
 		if err != nil {

@@ -93,6 +93,9 @@ func (l *lane) resend(req *request, st *stmt, err error) bool {
 	case pgErr.Code == "57014" && !st.info.commitsMidway && !timedOut(pgErr) &&
 		(l.cancelling.Load() > 0 || time.Since(time.Unix(0, l.lastCancelDone.Load())) < collateralWindow):
 	case pgerr.IsStalePlan(pgErr):
+		if l.m.cfg.StalePlan != nil {
+			l.m.cfg.StalePlan()
+		}
 		st.info.gen.CompareAndSwap(st.gen, st.gen+1)
 		if l.stmts.byName[req.sql] == st {
 			// The server may still hold the old one under the same name.

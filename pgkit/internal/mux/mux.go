@@ -99,6 +99,10 @@ type Config struct {
 	// no more statements, answers those it has, and closes its
 	// connection.
 	Unfit func(*pgconn.PgConn) bool
+	// StalePlan, when set, is called when a statement's prepared form
+	// was found stale (a schema change altered its result; DISCARD), so
+	// that what else prepared it on other connections can forget it.
+	StalePlan func()
 }
 
 // Mux spreads autocommit statements over lanes. Callers append to one
