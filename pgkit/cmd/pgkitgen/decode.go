@@ -54,12 +54,17 @@ func decoders(p *pkg) []decoder {
 // when the package declares Decoders).
 func renderDecoders(p *pkg, im *imports, w func(string, ...any), t func(ast.Node) string) error {
 	ds := decoders(p)
-	if len(ds) == 0 {
-		return nil
-	}
 	name, err := pickType(p.taken, "", "Decoders", "PgkitDecoders", "")
 	if err != nil {
 		return err
+	}
+	if len(ds) == 0 {
+		// Still there, so that a program's Config{Decoders: pkg.Decoders()}
+		// compiles whatever queries the package has today.
+		w("// %s returns nothing to decode: the package has no exported :one\n", name)
+		w("// or :many method (see pgkit.Config.Decoders).\n")
+		w("func %s() map[string][]any { return nil }\n\n", name)
+		return nil
 	}
 	w("// %s returns, by query name, the destinations each :one and :many\n", name)
 	w("// method of the package scans a row into (pointers into a zero row: only\n")

@@ -89,4 +89,11 @@ func TestGenerateDecoders(t *testing.T) {
 	if err != nil || !strings.Contains(string(out), "func PgkitDecoders() map[string][]any {") {
 		t.Fatalf("with Decoders taken: %v\n%s", err, out)
 	}
+	// No :one or :many: Decoders is still there (nil), so that a program
+	// passing it compiles whatever queries the package has.
+	dir = writePkg(t, map[string]string{"db.go": sqlcDB})
+	out, err = Generate(dir, Options{})
+	if err != nil || !strings.Contains(string(out), "func Decoders() map[string][]any { return nil }") {
+		t.Fatalf("with no :one or :many: %v\n%s", err, out)
+	}
 }

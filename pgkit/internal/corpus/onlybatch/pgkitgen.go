@@ -74,3 +74,7 @@ func (q *Queries) RunInTx(ctx context.Context, fn func(Store) error) error {
 // yielded one at a time in constant memory instead of collected in a slice.
 type Streamer interface {
 }
+
+// Decoders returns nothing to decode: the package has no exported :one
+// or :many method (see pgkit.Config.Decoders).
+func Decoders() map[string][]any { return nil }

@@ -271,3 +271,7 @@ func (q *Queries) CopyWordsSeq(ctx context.Context, seq iter.Seq[string]) (int64
 	defer src.close()
 	return q.db.CopyFrom(ctx, []string{"words"}, []string{"word"}, src)
 }
+
+// Decoders returns nothing to decode: the package has no exported :one
+// or :many method (see pgkit.Config.Decoders).
+func Decoders() map[string][]any { return nil }
