@@ -53,3 +53,10 @@ func (d *DB) PingsForTest(ctx context.Context, c *pgxpool.Conn, idle time.Durati
 	}
 	return d.role.shouldPing(ctx, p)
 }
+
+// AcquirePool is acquirePool, and DeadIdleConns deadIdleConns, for
+// TestAcquirePoolAfterDeadIdleConnections.
+var (
+	AcquirePool   = acquirePool
+	DeadIdleConns = deadIdleConns
+)

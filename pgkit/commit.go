@@ -251,7 +251,7 @@ const durableSQL = `BEGIN; SET LOCAL statement_timeout = 0; SET LOCAL synchronou
 func askStatus(ctx context.Context, db *DB, id commitID) (xactStatus, error) {
 	actx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	c, err := db.pool.Acquire(actx)
+	c, err := acquirePool(actx, db.pool)
 	if err != nil {
 		return xactStatus{}, err
 	}

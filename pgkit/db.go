@@ -267,7 +267,7 @@ func (d *DB) BeginTx(ctx context.Context, opts pgx.TxOptions) (pgx.Tx, error) {
 	err := d.bounded(ctx, func(actx context.Context) (err error) {
 		// The Tx gives the connection back when it ends; actx bounds only
 		// the acquire and the BEGIN, never the transaction.
-		if c, err = d.pool.Acquire(actx); err != nil {
+		if c, err = acquirePool(actx, d.pool); err != nil {
 			return err
 		}
 		if err = d.syncPlans(actx, c.Conn()); err == nil {
@@ -318,7 +318,7 @@ func (d *DB) acquire(ctx context.Context) (c *pgxpool.Conn, err error) {
 // its lanes' connections with it.
 func (d *DB) acquireForLane(ctx context.Context) (c *pgxpool.Conn, err error) {
 	err = d.bounded(ctx, func(actx context.Context) error {
-		c, err = d.pool.Acquire(actx)
+		c, err = acquirePool(actx, d.pool)
 		return err
 	})
 	if err != nil {

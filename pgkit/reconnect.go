@@ -77,7 +77,7 @@ func (d *DB) newGate() *connectGate {
 	return newConnectGate(func() error {
 		ctx, cancel := context.WithTimeout(context.Background(), timeout)
 		defer cancel()
-		c, err := d.pool.Acquire(ctx)
+		c, err := acquirePool(ctx, d.pool)
 		if err != nil {
 			return err
 		}
