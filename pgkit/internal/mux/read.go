@@ -3,7 +3,9 @@ package mux
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"time"
 
@@ -22,7 +24,7 @@ func (l *lane) readOne() error {
 	l.flushed--
 	switch it.kind {
 	case itemDeallocate:
-		_, _, err := l.readItem(false)
+		_, _, err := l.readItem(false, nil)
 		return err
 	case itemPrepare:
 		// The Prepare answers for its first waiting statement: if that
@@ -41,7 +43,7 @@ func (l *lane) readOne() error {
 	if req.abandoned.Load() {
 		l.planCancel(req)
 	}
-	res, _, err := l.readItem(true)
+	res, _, err := l.readItem(true, &it.st.size)
 	l.head.Store(nil)
 	now := time.Now()
 	if it.slow {
@@ -54,7 +56,9 @@ func (l *lane) readOne() error {
 	it.st.info.took.Store(avg + (took-avg)/4) // lanes racing here lose an update: it is a hint
 	l.lastRead = now
 	if err == nil && res.err == nil && !req.abandoned.Load() {
-		res.fields, res.types, res.values = it.st.fields, it.st.types, l.rowsOf()
+		res.fields, res.types = it.st.fields, it.st.types
+	} else {
+		res.data, res.ends = nil, nil
 	}
 	if err != nil {
 		l.deliver(req, result{err: &inFlightError{err: err}})
@@ -67,6 +71,10 @@ func (l *lane) readOne() error {
 	return nil
 }
 
+// errResultTooBig is a multiplexed result of 2 GB or more: the
+// multiplexer holds results in memory, with 32-bit offsets.
+var errResultTooBig = errors.New("pgkit: a multiplexed result of 2 GB or more; read it with QueryStream")
+
 // description is what a Prepare's answer says of its statement.
 type description struct {
 	params []uint32                  // ParameterDescription
@@ -74,13 +82,25 @@ type description struct {
 }
 
 // readItem reads one item's messages up to its ReadyForQuery: the
-// statement's error, if any, in res.err; with rows, the row values into
-// the lane's scratch (see rowsOf); a Prepare's description in desc. The
-// error returned means the connection broke, or the session is unusable
-// for others (a transaction left open).
-func (l *lane) readItem(rows bool) (res result, desc description, err error) {
-	arena, ends := l.arena[:0], l.ends[:0] // ends: end of each value in arena; -1 for NULL
-	defer func() { l.arena, l.ends = arena, ends }()
+// statement's error, if any, in res.err; with rows, the row values in
+// res.data and res.ends (see lane.slab); a Prepare's description in desc.
+// The error returned means the connection broke, or the session is
+// unusable for others (a transaction left open). hint, when not nil, is
+// the statement's size last time, and learns this one's.
+func (l *lane) readItem(rows bool, hint *sizeHint) (res result, desc description, err error) {
+	// Each value is copied once, out of the connection's read buffer into
+	// the lane's slabs, where the caller's rows reference it: the slabs
+	// are never written again below what was handed out, so the rows stay
+	// valid however long the caller keeps them, and the lane never waits
+	// for a caller to read them.
+	var dstart, estart int // where this result starts in the slabs
+	if rows {
+		if hint == nil {
+			hint = &sizeHint{}
+		}
+		l.slab, dstart = slabRoom(l.slab, len(l.slab), max(1, hint.data), slabBytes) // never nil: an empty value is not NULL
+		l.ends, estart = slabRoom(l.ends, len(l.ends), hint.values, slabValues)
+	}
 	for {
 		msg, err := l.pg.ReceiveMessage(context.Background())
 		if err != nil {
@@ -93,14 +113,34 @@ func (l *lane) readItem(rows bool) (res result, desc description, err error) {
 				continue
 			}
 			res.rows++
+			need := 0
+			for _, v := range m.Values {
+				need += len(v)
+			}
+			if res.err != nil {
+				continue
+			}
+			if len(l.slab)-dstart+need > math.MaxInt32 { // offsets are int32
+				res.err = errResultTooBig
+				l.slab, l.ends = l.slab[:dstart], l.ends[:estart]
+				continue
+			}
+			if cap(l.slab)-len(l.slab) < need {
+				l.slab, dstart = slabRoom(l.slab, dstart, need, slabBytes)
+			}
+			if cap(l.ends)-len(l.ends) < len(m.Values) {
+				l.ends, estart = slabRoom(l.ends, estart, len(m.Values), slabValues)
+			}
+			data, ends := l.slab, l.ends
 			for _, v := range m.Values {
 				if v == nil {
-					ends = append(ends, -1)
+					ends = append(ends, ^int32(len(data)-dstart))
 					continue
 				}
-				arena = append(arena, v...)
-				ends = append(ends, len(arena))
+				data = append(data, v...)
+				ends = append(ends, int32(len(data)-dstart))
 			}
+			l.slab, l.ends = data, ends
 		case *pgproto3.CommandComplete:
 			res.tag = pgconn.NewCommandTag(string(m.CommandTag))
 		case *pgproto3.ErrorResponse:
@@ -122,6 +162,12 @@ func (l *lane) readItem(rows bool) (res result, desc description, err error) {
 			if m.TxStatus != 'I' {
 				return res, desc, fmt.Errorf("pgkit: a multiplexed statement left a transaction open: %w", ErrSessionState)
 			}
+			if rows {
+				res.data = l.slab[dstart:len(l.slab):len(l.slab)]
+				res.ends = l.ends[estart:len(l.ends):len(l.ends)]
+				hint.data, hint.values = len(res.data), len(res.ends)
+				l.dropBigSlabs()
+			}
 			return res, desc, nil
 		case *pgproto3.ParseComplete, *pgproto3.BindComplete, *pgproto3.CloseComplete, *pgproto3.NoData,
 			*pgproto3.EmptyQueryResponse, *pgproto3.NoticeResponse, *pgproto3.ParameterStatus, *pgproto3.NotificationResponse:
@@ -131,30 +177,10 @@ func (l *lane) readItem(rows bool) (res result, desc description, err error) {
 	}
 }
 
-// rowsOf copies the rows readItem left in the lane's scratch out at their
-// final size: two allocations per result, however many rows.
-func (l *lane) rowsOf() [][]byte {
-	if len(l.ends) == 0 {
-		return nil
-	}
-	owned := make([]byte, len(l.arena))
-	copy(owned, l.arena)
-	values := make([][]byte, len(l.ends))
-	start := 0
-	for i, end := range l.ends {
-		if end < 0 {
-			continue
-		}
-		values[i] = owned[start:end:end]
-		start = end
-	}
-	return values
-}
-
 // readPrepare reads a Prepare's description, then encodes the statements
 // that waited for it.
 func (l *lane) readPrepare(sql string) error {
-	res, desc, err := l.readItem(false)
+	res, desc, err := l.readItem(false, nil)
 	waiting := l.preparing[sql]
 	delete(l.preparing, sql)
 	if err != nil {
@@ -184,7 +210,5 @@ func (l *lane) deliver(req *request, res result) {
 		t.TraceQueryEnd(req.tctx, l.conn, pgx.TraceQueryEndData{CommandTag: res.tag, Err: err})
 	}
 	l.inflight--
-	l.m.mu.Lock()
-	l.m.answer(req, res)
-	l.m.mu.Unlock()
+	l.m.answerDirect(req, res)
 }

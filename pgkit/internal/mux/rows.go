@@ -29,6 +29,9 @@ type Rows struct {
 	sc     rowscan.Scanner
 	err    error
 	closed bool
+	vals   [][]byte  // the current row's values, built for row built
+	built  int       // the row vals holds; 0: none
+	small  [4][]byte // vals' room for a few columns: no allocation of its own
 }
 
 var _ pgx.Rows = (*Rows)(nil)
@@ -71,13 +74,41 @@ func (r *Rows) Next() bool {
 // under a deadline of its own that ends before the rows are read.
 func (r *Rows) WatchContext(ctx context.Context) { r.ctx = ctx }
 
-// current returns the values of the row Next moved to.
+// current returns the values of the row Next moved to: sub-slices of the
+// one copy the lane made (slab.go), valid as long as the caller keeps
+// them; the slice holding them is reused by the next row, as pgx's is.
 func (r *Rows) current() [][]byte {
 	n := r.ncols()
 	if r.row == 0 || n == 0 {
 		return nil
 	}
-	return r.res.values[(r.row-1)*n : r.row*n]
+	if r.built == r.row {
+		return r.vals
+	}
+	base := (r.row - 1) * n
+	start := 0
+	if base > 0 {
+		if start = int(r.res.ends[base-1]); start < 0 {
+			start = ^start
+		}
+	}
+	vals := r.vals[:0]
+	if vals == nil {
+		vals = r.small[:0]
+	}
+	data := r.res.data
+	for _, e := range r.res.ends[base : base+n] {
+		end := int(e)
+		if end < 0 {
+			vals = append(vals, nil)
+			start = ^end
+			continue
+		}
+		vals = append(vals, data[start:end:end])
+		start = end
+	}
+	r.vals, r.built = vals, r.row
+	return vals
 }
 
 // Scan decodes the current row into dest, as pgx's rows do.
