@@ -32,6 +32,19 @@ const muxWideSQL = `SELECT i, i+1, i+2, i+3, i+4,
 	'a' || i, 'bb' || i, 'ccc' || i, 'dddd' || i, 'eeeee' || i
 	FROM generate_series(1, 100) AS i`
 
+// muxLargeSQL is 100 rows of a 1,024-byte text and a 4,096-byte bytea,
+// from a table the benchmark fills (mux_bench_blobs).
+const muxLargeSQL = `SELECT blob_id, note, payload FROM mux_bench_blobs ORDER BY blob_id`
+
+// muxBenchSetup fills mux_bench_blobs: md5 text, which does not compress,
+// so the rows stay large.
+const muxBenchSetup = `CREATE TABLE IF NOT EXISTS mux_bench_blobs (blob_id int PRIMARY KEY, note text NOT NULL, payload bytea NOT NULL);
+TRUNCATE mux_bench_blobs;
+INSERT INTO mux_bench_blobs
+	SELECT g, (SELECT string_agg(md5(g || ':' || s), '') FROM generate_series(1, 32) s),
+		decode((SELECT string_agg(md5(s || ':' || g), '') FROM generate_series(1, 256) s), 'hex')
+	FROM generate_series(1, 100) g`
+
 // muxBenchQuerier is what the variants have in common.
 type muxBenchQuerier interface {
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
@@ -50,6 +63,9 @@ func BenchmarkMuxCost(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.Cleanup(raw.Close)
+	if _, err := raw.Exec(ctx, muxBenchSetup); err != nil {
+		b.Fatal(err)
+	}
 	pool, err := pgkit.Open(ctx, dsn, pgkit.Config{MaxConns: muxBenchConns})
 	if err != nil {
 		b.Fatal(err)
@@ -62,14 +78,21 @@ func BenchmarkMuxCost(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.Cleanup(mx.Close)
+	// The default lanes (DefaultMultiplexConns) on the same ten
+	// connections, as the bench program's shopdb-mux runs.
+	mxDefault, err := pgkit.Open(ctx, dsn, pgkit.Config{MaxConns: muxBenchConns, Multiplex: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(mxDefault.Close)
 	variants := []struct {
 		name string
 		q    muxBenchQuerier
-	}{{"pgxpool", raw}, {"pool", pool}, {"mux", mx}}
+	}{{"pgxpool", raw}, {"pool", pool}, {"mux", mx}, {"muxdefault", mxDefault}}
 	for _, wl := range []struct {
 		name string
 		run  func(context.Context, muxBenchQuerier) error
-	}{{"select1", muxSelect1}, {"wide", muxWide}} {
+	}{{"select1", muxSelect1}, {"wide", muxWide}, {"large", muxLarge}} {
 		for _, callers := range []int{10, 64} {
 			for _, v := range variants {
 				b.Run(fmt.Sprintf("%s/callers=%d/%s", wl.name, callers, v.name), func(b *testing.B) {
@@ -180,4 +203,30 @@ func BenchmarkMuxThousandCallers(b *testing.B) {
 		b.Fatal(err)
 	}
 	muxRunCallers(b, 1000, func() error { return muxSelect1(ctx, mx) })
+}
+
+func muxLarge(ctx context.Context, q muxBenchQuerier) error {
+	rows, err := q.Query(ctx, muxLargeSQL)
+	if err != nil {
+		return err
+	}
+	var (
+		id      int32
+		note    string
+		payload []byte
+		n       int
+	)
+	for rows.Next() {
+		if err := rows.Scan(&id, &note, &payload); err != nil {
+			return err
+		}
+		n++
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if n != 100 || len(note) != 1024 || len(payload) != 4096 {
+		return fmt.Errorf("large: %d rows, last %d and %d bytes", n, len(note), len(payload))
+	}
+	return nil
 }

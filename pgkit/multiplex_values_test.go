@@ -61,9 +61,9 @@ func sameRaw(a, b [][][]byte) error {
 }
 
 // TestMultiplexRawValuesAsPool: NULLs, empty texts and byteas, and results
-// from one row to 20,000 (about 40 slabs' worth, and a result that grows
-// past its slab), byte for byte as the pool reads them, from callers at
-// once on one lane.
+// from one row to 20,000 (a result in many slabs; a row bigger than a
+// slab; rows of no columns; NULLs and empty values across offset slabs),
+// byte for byte as the pool reads them, from callers at once on one lane.
 func TestMultiplexRawValuesAsPool(t *testing.T) {
 	t.Parallel()
 	mx, plain, _ := muxDB(t, 1, 0)
@@ -74,7 +74,10 @@ func TestMultiplexRawValuesAsPool(t *testing.T) {
 		{"SELECT NULL::text, ''::text, ''::bytea, NULL::int, 'x'::text", nil},
 		{"SELECT '', NULL FROM generate_series(1, 300)", nil},
 		{"SELECT g, repeat('v', g % 97), CASE WHEN g % 3 = 0 THEN NULL ELSE g::text END FROM generate_series(1, $1::int) g", []any{20000}},
-		{"SELECT g, repeat('w', $2::int) FROM generate_series(1, $1::int) g", []any{40, 5000}}, // grows past the slab the hint made
+		{"SELECT g, repeat('w', $2::int) FROM generate_series(1, $1::int) g", []any{40, 5000}}, // rows in several slabs
+		{"SELECT repeat('z', $1::int), g, '' FROM generate_series(1, 3) g", []any{40000}},      // a row bigger than a slab
+		{"SELECT FROM generate_series(1, 2500)", nil},                                          // rows of no columns
+		{"SELECT CASE WHEN g % 2 = 0 THEN '' END FROM generate_series(1, 9000) g", nil},        // more values than an offset slab
 		{"SELECT 1+1", nil},
 	}
 	want := make([][][][]byte, len(queries))
@@ -95,9 +98,10 @@ func TestMultiplexRawValuesAsPool(t *testing.T) {
 	wg.Wait()
 }
 
-// TestMultiplexRawValuesKept: a row's raw values, kept past Next and Close
-// without copying, are unchanged after the lane has read many more
-// results into the slab they are in.
+// TestMultiplexRawValuesKept: a row's raw values, kept past Next without
+// copying while its rows are open, are unchanged after the lane has read
+// many more results, each closed, so that their slabs are reused
+// (slab.go): a slab holding an open result is not.
 func TestMultiplexRawValuesKept(t *testing.T) {
 	t.Parallel()
 	mx, _, _ := muxDB(t, 1, 0)
@@ -106,20 +110,33 @@ func TestMultiplexRawValuesKept(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer rows.Close()
 	var kept [][]byte
-	for rows.Next() {
+	check := func(when string) {
+		for i, v := range kept {
+			if want := fmt.Sprintf("kept-%d", i+1); string(v) != want {
+				t.Errorf("%s: row %d kept %q, want %q", when, i+1, v, want)
+			}
+		}
+	}
+	for range 2 {
+		if !rows.Next() {
+			t.Fatal("no row", rows.Err())
+		}
 		kept = append(kept, rows.RawValues()[0])
-	}
-	rows.Close()
-	for i := range 2000 {
-		var s string
-		if err := mx.QueryRow(ctx, "SELECT 'other-' || $1::int", i).Scan(&s); err != nil {
-			t.Fatal(err)
+		for i := range 2000 {
+			var s string
+			if err := mx.QueryRow(ctx, "SELECT 'other-' || $1::int || repeat('x', 100)", i).Scan(&s); err != nil {
+				t.Fatal(err)
+			}
 		}
+		check("rows open")
 	}
-	for i, v := range kept {
-		if want := fmt.Sprintf("kept-%d", i+1); string(v) != want {
-			t.Errorf("row %d kept %q, want %q", i+1, v, want)
-		}
+	if !rows.Next() {
+		t.Fatal("no third row", rows.Err())
+	}
+	check("third row")
+	if rows.Next() {
+		t.Fatal("more than 3 rows")
 	}
 }

@@ -34,9 +34,9 @@ type request struct {
 type result struct {
 	fields []pgconn.FieldDescription // shared, read-only
 	types  []*pgtype.Type            // stmt.types: shared, read-only
-	data   []byte                    // the values, end to end (slab.go)
-	ends   []int32                   // rows × len(fields): where each value ends in data; ^end for NULL
-	rows   int                       // counted apart: a row may have no columns
+	seg    segment                   // the rows, or the first of them (slab.go)
+	more   []segment                 // the rest of the rows, when they did not fit in seg's slab
+	rows   int                       // in all the segments
 	tag    pgconn.CommandTag
 	err    error
 }
@@ -68,12 +68,13 @@ func (m *Mux) Query(ctx context.Context, sql string, args []any) (*Rows, error) 
 	if err != nil {
 		return nil, err
 	}
-	return &Rows{m: m, ctx: ctx, res: res}, nil
+	return &Rows{m: m, ctx: ctx, res: res, cur: res.seg}, nil
 }
 
 // Exec runs one statement on a lane and returns its command tag.
 func (m *Mux) Exec(ctx context.Context, sql string, args []any) (pgconn.CommandTag, error) {
 	res, err := m.do(ctx, sql, args)
+	res.release() // rows of an Exec are not read
 	return res.tag, err
 }
 

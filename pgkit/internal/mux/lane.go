@@ -45,8 +45,7 @@ type lane struct {
 	orphans      []*request            // statements whose Prepare the broken connection lost: never sent
 	eqb          pgx.ExtendedQueryBuilder
 	batch        []*request
-	slab         []byte  // row values, see slab.go
-	ends         []int32 // where each value in slab ends, see slab.go
+	slab         *slab // where row values go, see slab.go
 }
 
 func (l *lane) poke() {

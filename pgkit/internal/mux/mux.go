@@ -132,6 +132,7 @@ type Mux struct {
 	// Set by the first lane, then read-only (clipped: an append copies).
 	scanWraps atomic.Pointer[[]pgtype.TryWrapScanPlanFunc]
 	reqs      sync.Pool // *request
+	slabs     sync.Pool // *slab, free (slab.go)
 	sqls      sync.Map  // sql → *sqlInfo
 	sqlsN     atomic.Int64
 	pipelined atomic.Int64

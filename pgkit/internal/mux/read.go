@@ -24,7 +24,7 @@ func (l *lane) readOne() error {
 	l.flushed--
 	switch it.kind {
 	case itemDeallocate:
-		_, _, err := l.readItem(false, nil)
+		_, _, err := l.readItem(false)
 		return err
 	case itemPrepare:
 		// The Prepare answers for its first waiting statement: if that
@@ -43,7 +43,7 @@ func (l *lane) readOne() error {
 	if req.abandoned.Load() {
 		l.planCancel(req)
 	}
-	res, _, err := l.readItem(true, &it.st.size)
+	res, _, err := l.readItem(true)
 	l.head.Store(nil)
 	now := time.Now()
 	if it.slow {
@@ -58,7 +58,7 @@ func (l *lane) readOne() error {
 	if err == nil && res.err == nil && !req.abandoned.Load() {
 		res.fields, res.types = it.st.fields, it.st.types
 	} else {
-		res.data, res.ends = nil, nil
+		res.release()
 	}
 	if err != nil {
 		l.deliver(req, result{err: &inFlightError{err: err}})
@@ -71,9 +71,9 @@ func (l *lane) readOne() error {
 	return nil
 }
 
-// errResultTooBig is a multiplexed result of 2 GB or more: the
-// multiplexer holds results in memory, with 32-bit offsets.
-var errResultTooBig = errors.New("pgkit: a multiplexed result of 2 GB or more; read it with QueryStream")
+// errResultTooBig is a multiplexed row of 2 GB or more: the multiplexer
+// holds results in memory, with 32-bit offsets in a row's slab.
+var errResultTooBig = errors.New("pgkit: a multiplexed row of 2 GB or more; read it with QueryStream")
 
 // description is what a Prepare's answer says of its statement.
 type description struct {
@@ -83,23 +83,18 @@ type description struct {
 
 // readItem reads one item's messages up to its ReadyForQuery: the
 // statement's error, if any, in res.err; with rows, the row values in
-// res.data and res.ends (see lane.slab); a Prepare's description in desc.
-// The error returned means the connection broke, or the session is
-// unusable for others (a transaction left open). hint, when not nil, is
-// the statement's size last time, and learns this one's.
-func (l *lane) readItem(rows bool, hint *sizeHint) (res result, desc description, err error) {
+// res's segments (see slab.go); a Prepare's description in desc. The
+// error returned means the connection broke, or the session is unusable
+// for others (a transaction left open).
+func (l *lane) readItem(rows bool) (res result, desc description, err error) {
 	// Each value is copied once, out of the connection's read buffer into
 	// the lane's slabs, where the caller's rows reference it: the slabs
 	// are never written again below what was handed out, so the rows stay
 	// valid however long the caller keeps them, and the lane never waits
 	// for a caller to read them.
-	var dstart, estart int // where this result starts in the slabs
-	if rows {
-		if hint == nil {
-			hint = &sizeHint{}
-		}
-		l.slab, dstart = slabRoom(l.slab, len(l.slab), max(1, hint.data), slabBytes) // never nil: an empty value is not NULL
-		l.ends, estart = slabRoom(l.ends, len(l.ends), hint.values, slabValues)
+	var seg segmentRows
+	if rows && l.slab != nil {
+		seg.dstart, seg.estart = len(l.slab.data), len(l.slab.ends)
 	}
 	for {
 		msg, err := l.pg.ReceiveMessage(context.Background())
@@ -109,38 +104,18 @@ func (l *lane) readItem(rows bool, hint *sizeHint) (res result, desc description
 		l.progress.Add(1)
 		switch m := msg.(type) {
 		case *pgproto3.DataRow:
-			if !rows {
+			if !rows || res.err != nil {
 				continue
 			}
-			res.rows++
 			need := 0
 			for _, v := range m.Values {
 				need += len(v)
 			}
-			if res.err != nil {
-				continue
-			}
-			if len(l.slab)-dstart+need > math.MaxInt32 { // offsets are int32
+			if need > math.MaxInt32 { // offsets are int32
 				res.err = errResultTooBig
-				l.slab, l.ends = l.slab[:dstart], l.ends[:estart]
 				continue
 			}
-			if cap(l.slab)-len(l.slab) < need {
-				l.slab, dstart = slabRoom(l.slab, dstart, need, slabBytes)
-			}
-			if cap(l.ends)-len(l.ends) < len(m.Values) {
-				l.ends, estart = slabRoom(l.ends, estart, len(m.Values), slabValues)
-			}
-			data, ends := l.slab, l.ends
-			for _, v := range m.Values {
-				if v == nil {
-					ends = append(ends, ^int32(len(data)-dstart))
-					continue
-				}
-				data = append(data, v...)
-				ends = append(ends, int32(len(data)-dstart))
-			}
-			l.slab, l.ends = data, ends
+			l.appendRow(&res, &seg, m.Values, need)
 		case *pgproto3.CommandComplete:
 			res.tag = pgconn.NewCommandTag(string(m.CommandTag))
 		case *pgproto3.ErrorResponse:
@@ -163,10 +138,8 @@ func (l *lane) readItem(rows bool, hint *sizeHint) (res result, desc description
 				return res, desc, fmt.Errorf("pgkit: a multiplexed statement left a transaction open: %w", ErrSessionState)
 			}
 			if rows {
-				res.data = l.slab[dstart:len(l.slab):len(l.slab)]
-				res.ends = l.ends[estart:len(l.ends):len(l.ends)]
-				hint.data, hint.values = len(res.data), len(res.ends)
-				l.dropBigSlabs()
+				l.cut(&res, &seg)
+				l.dropBigSlab()
 			}
 			return res, desc, nil
 		case *pgproto3.ParseComplete, *pgproto3.BindComplete, *pgproto3.CloseComplete, *pgproto3.NoData,
@@ -180,7 +153,7 @@ func (l *lane) readItem(rows bool, hint *sizeHint) (res result, desc description
 // readPrepare reads a Prepare's description, then encodes the statements
 // that waited for it.
 func (l *lane) readPrepare(sql string) error {
-	res, desc, err := l.readItem(false, nil)
+	res, desc, err := l.readItem(false)
 	waiting := l.preparing[sql]
 	delete(l.preparing, sql)
 	if err != nil {

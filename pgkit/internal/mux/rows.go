@@ -21,17 +21,20 @@ var errNoCurrentRow = errors.New("pgkit: no current row: call Next first")
 // the types the statement's connection has registered (result.types). Its
 // errors are pgx's and the server's, untyped: the caller maps them.
 type Rows struct {
-	m      *Mux
-	ctx    context.Context // Next stops once it ends (WatchContext)
-	res    result
-	row    int        // rows returned by Next so far
-	dm     *decodeMap // lent by the multiplexer until Close
-	sc     rowscan.Scanner
-	err    error
-	closed bool
-	vals   [][]byte  // the current row's values, built for row built
-	built  int       // the row vals holds; 0: none
-	small  [4][]byte // vals' room for a few columns: no allocation of its own
+	m        *Mux
+	ctx      context.Context // Next stops once it ends (WatchContext)
+	res      result
+	row      int        // rows returned by Next so far
+	cur      segment    // the segment of the rows current looked at last
+	curFirst int        // the index of cur's first row in the result
+	nextSeg  int        // the segment after cur: res.more[nextSeg]
+	dm       *decodeMap // lent by the multiplexer until Close
+	sc       rowscan.Scanner
+	err      error
+	closed   bool
+	vals     [][]byte  // the current row's values, built for row built
+	built    int       // the row vals holds; 0: none
+	small    [4][]byte // vals' room for a few columns: no allocation of its own
 }
 
 var _ pgx.Rows = (*Rows)(nil)
@@ -75,20 +78,26 @@ func (r *Rows) Next() bool {
 func (r *Rows) WatchContext(ctx context.Context) { r.ctx = ctx }
 
 // current returns the values of the row Next moved to: sub-slices of the
-// one copy the lane made (slab.go), valid as long as the caller keeps
-// them; the slice holding them is reused by the next row, as pgx's is.
+// one copy the lane made (slab.go), valid until Next or Close, as pgx's
+// are; the slice holding them is reused by the next row, as pgx's is.
 func (r *Rows) current() [][]byte {
 	n := r.ncols()
-	if r.row == 0 || n == 0 {
+	if r.row == 0 || n == 0 || r.closed { // closed: the values are given back
 		return nil
 	}
 	if r.built == r.row {
 		return r.vals
 	}
-	base := (r.row - 1) * n
+	i := r.row - 1
+	for i >= r.curFirst+r.cur.rows && r.nextSeg < len(r.res.more) { // rows only move forward
+		r.curFirst += r.cur.rows
+		r.cur = r.res.more[r.nextSeg]
+		r.nextSeg++
+	}
+	base := (i - r.curFirst) * n
 	start := 0
 	if base > 0 {
-		if start = int(r.res.ends[base-1]); start < 0 {
+		if start = int(r.cur.ends[base-1]); start < 0 {
 			start = ^start
 		}
 	}
@@ -96,8 +105,8 @@ func (r *Rows) current() [][]byte {
 	if vals == nil {
 		vals = r.small[:0]
 	}
-	data := r.res.data
-	for _, e := range r.res.ends[base : base+n] {
+	data := r.cur.data
+	for _, e := range r.cur.ends[base : base+n] {
 		end := int(e)
 		if end < 0 {
 			vals = append(vals, nil)
@@ -146,6 +155,8 @@ func (r *Rows) Close() {
 		return
 	}
 	r.closed = true
+	r.res.release()
+	r.cur, r.vals = segment{}, nil
 	if r.dm != nil {
 		r.m.giveMap(r.dm)
 		r.dm = nil

@@ -58,8 +58,7 @@ type stmt struct {
 	fields        []pgconn.FieldDescription
 	types         []*pgtype.Type // Mux.resultTypes: nil for built-in types only
 	info          *sqlInfo
-	gen           int64    // info.gen when prepared
-	size          sizeHint // its last result's size; lane goroutine only
+	gen           int64 // info.gen when prepared
 }
 
 // slow reports a statement that usually runs longer than slowStatement:
