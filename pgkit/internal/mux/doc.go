@@ -17,30 +17,38 @@
 // own Sync, so each runs in its own implicit transaction: one caller's
 // failure never touches another's. Row values are copied out of the
 // connection's buffer once, as they arrive, into slabs the caller's rows
-// reference (slab.go), so the lane never waits for a caller to read them.
+// reference (slab.go), so the lane never waits for a caller to read them;
+// a slab is reused once the results in it are closed, so that the copy
+// is not also an allocation.
 //
-// Scaling. Npgsql removed its multiplexing for not scaling; this one
-// differs where that matters, and is measured only so far (issue 18,
-// BenchmarkMuxCost and BenchmarkMuxThousandCallers in package pgkit, a
-// 2-CPU machine shared with other work, so nothing here is measured
-// beyond 2 cores). No goroutine is on every statement's path: each lane's
-// own goroutine encodes, writes and reads its connection, and callers
-// decode their own rows, so lanes run on as many cores as there are. A
+// Scaling. Npgsql removed its multiplexing (in 11.0, npgsql#6449) for
+// not scaling with cores: every command went through one channel to one
+// write loop, so one core sent what all the others produced. This one
+// differs there, but it is measured only on a 2-CPU machine shared with other
+// work, so nothing here shows scaling beyond 2 cores, and one lock is
+// still on every statement's path. No goroutine is: each lane's own
+// goroutine encodes, writes and reads its connection, and callers decode
+// their own rows, so lanes run on as many cores as there are. A
 // statement's hand-offs are caller → lane (only when the lane was idle)
 // and lane → caller; the writer goroutine wakes only for what the socket
-// did not take at once. One lock is still on every statement's path:
-// Mux.mu, which guards the shared queue (enqueue, and take per batch).
-// Answers no longer take it unless callers wait for room: at 1,000
-// callers on 10 connections a mutex profile went from 615 ms of delay
-// in 20,000 statements (431 ms in enqueue, 179 ms in lanes answering:
-// a lane waiting there reads nothing) to 18 ms (11 ms enqueue, 3 ms
-// take). At 64 callers on 10 connections, SELECT 1+1 ran at 1.6–2.4
-// times raw pgxpool's throughput for 0.4–0.5 of its client CPU per
-// statement; with callers no more than connections the multiplexer
-// costs about what the pool does and wins nothing, and on pages of
-// 100 rows it costs 1.05–1.3 times the pool's CPU (its one copy per
-// value, which a pooled connection does not make). Per-lane queues,
-// which would take Mux.mu off the path, are not built.
+// did not take at once. The lock is Mux.mu, which guards the shared
+// queue: taken once per statement (enqueue) and once per batch a lane
+// takes. Answers do not take it unless callers wait for room. A mutex
+// profile of 20,000 statements from 1,000 callers on 10 connections
+// (BenchmarkMuxThousandCallers, -mutexprofile) went from 52 ms of delay
+// (enqueue 29 ms, lanes answering 13 ms: a lane waiting there reads
+// nothing) before h18-mux2 to 4 to 6 ms, nearly all in enqueue: callers
+// contend for Mux.mu, lanes hardly ever. Per-lane queues, which would
+// take Mux.mu off the path, are not built, and until they are this
+// package makes no claim of scaling with cores.
+//
+// Cost (issue 18; BenchmarkMuxCost, bench/). With more callers than
+// connections it wins: SELECT 1+1 from 64 callers on 10 connections ran
+// at about twice raw pgxpool's throughput for 0.5–0.65 of its client CPU
+// per statement. With callers no more than connections it costs about
+// what the pool does on small results; on results of many rows or large
+// values the default lanes (DefaultConns: 3 here) cost 1.2–1.4 times the
+// pool's client CPU per query, ten lanes on ten connections 1.0–1.1.
 //
 // The files, by job: mux.go (the Mux, its configuration and counters),
 // admit.go (callers: admission, waiting, answers), sweep.go (the bound
