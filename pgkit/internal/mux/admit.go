@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/jackc/pgx/v5/pgtype"
 )
 
 // request is one statement on its way through a lane.
@@ -32,13 +31,12 @@ type request struct {
 // result is what a statement produced: rows copied out of the connection's
 // buffer, or its command tag, or its error.
 type result struct {
-	fields []pgconn.FieldDescription // shared, read-only
-	types  []*pgtype.Type            // stmt.types: shared, read-only
-	seg    segment                   // the rows, or the first of them (slab.go)
-	more   []segment                 // the rest of the rows, when they did not fit in seg's slab
-	rows   int                       // in all the segments
-	tag    pgconn.CommandTag
-	err    error
+	st   *stmt     // its fields and types (shared, read-only): nil unless it succeeded
+	seg  segment   // the rows, or the first of them (slab.go)
+	more []segment // the rest of the rows, when they did not fit in seg's slab
+	rows int       // in all the segments
+	tag  pgconn.CommandTag
+	err  error
 }
 
 // getRequest takes a request from the multiplexer's pool: answered
@@ -68,7 +66,7 @@ func (m *Mux) Query(ctx context.Context, sql string, args []any) (*Rows, error) 
 	if err != nil {
 		return nil, err
 	}
-	return &Rows{m: m, ctx: ctx, res: res, cur: res.seg}, nil
+	return &Rows{m: m, ctx: ctx, res: res}, nil
 }
 
 // Exec runs one statement on a lane and returns its command tag.

@@ -56,7 +56,7 @@ func (l *lane) readOne() error {
 	it.st.info.took.Store(avg + (took-avg)/4) // lanes racing here lose an update: it is a hint
 	l.lastRead = now
 	if err == nil && res.err == nil && !req.abandoned.Load() {
-		res.fields, res.types = it.st.fields, it.st.types
+		res.st = it.st
 	} else {
 		res.release()
 	}

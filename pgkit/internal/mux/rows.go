@@ -25,12 +25,11 @@ type Rows struct {
 	ctx      context.Context // Next stops once it ends (WatchContext)
 	res      result
 	row      int        // rows returned by Next so far
-	cur      segment    // the segment of the rows current looked at last
-	curFirst int        // the index of cur's first row in the result
-	nextSeg  int        // the segment after cur: res.more[nextSeg]
+	segFirst int        // the index in the result of the first row of segment seg
 	dm       *decodeMap // lent by the multiplexer until Close
 	sc       rowscan.Scanner
 	err      error
+	seg      int32 // the segment current looked at last: 0 res.seg, i res.more[i-1]
 	closed   bool
 	vals     [][]byte  // the current row's values, built for row built
 	built    int       // the row vals holds; 0: none
@@ -39,13 +38,33 @@ type Rows struct {
 
 var _ pgx.Rows = (*Rows)(nil)
 
-func (r *Rows) ncols() int { return len(r.res.fields) }
+func (r *Rows) ncols() int { return len(r.fields()) }
+
+// fields describes the result's columns.
+func (r *Rows) fields() []pgconn.FieldDescription {
+	if r.res.st == nil {
+		return nil
+	}
+	return r.res.st.fields
+}
+
+// segment returns the result's segment i: 0 is res.seg, i res.more[i-1].
+func (r *Rows) segment(i int32) *segment {
+	if i == 0 {
+		return &r.res.seg
+	}
+	return &r.res.more[i-1]
+}
 
 // decodeMap returns the map the rows are decoded with, lent by the
 // multiplexer on first use.
 func (r *Rows) decodeMap() *pgtype.Map {
 	if r.dm == nil {
-		r.dm = r.m.typeMap(r.res.types)
+		var types []*pgtype.Type
+		if r.res.st != nil {
+			types = r.res.st.types
+		}
+		r.dm = r.m.typeMap(types)
 	}
 	return r.dm.tm
 }
@@ -89,15 +108,16 @@ func (r *Rows) current() [][]byte {
 		return r.vals
 	}
 	i := r.row - 1
-	for i >= r.curFirst+r.cur.rows && r.nextSeg < len(r.res.more) { // rows only move forward
-		r.curFirst += r.cur.rows
-		r.cur = r.res.more[r.nextSeg]
-		r.nextSeg++
+	seg := r.segment(r.seg)
+	for i >= r.segFirst+seg.rows && int(r.seg) < len(r.res.more) { // rows only move forward
+		r.segFirst += seg.rows
+		r.seg++
+		seg = r.segment(r.seg)
 	}
-	base := (i - r.curFirst) * n
+	base := (i - r.segFirst) * n
 	start := 0
 	if base > 0 {
-		if start = int(r.cur.ends[base-1]); start < 0 {
+		if start = int(seg.ends[base-1]); start < 0 {
 			start = ^start
 		}
 	}
@@ -105,8 +125,8 @@ func (r *Rows) current() [][]byte {
 	if vals == nil {
 		vals = r.small[:0]
 	}
-	data := r.cur.data
-	for _, e := range r.cur.ends[base : base+n] {
+	data := seg.data
+	for _, e := range seg.ends[base : base+n] {
 		end := int(e)
 		if end < 0 {
 			vals = append(vals, nil)
@@ -125,7 +145,7 @@ func (r *Rows) Scan(dest ...any) error {
 	if r.row == 0 {
 		return errNoCurrentRow
 	}
-	if err := r.sc.Scan(r, r.decodeMap(), r.res.fields, r.current(), dest); err != nil {
+	if err := r.sc.Scan(r, r.decodeMap(), r.fields(), r.current(), dest); err != nil {
 		r.err = err
 		r.Close()
 		return err
@@ -138,7 +158,7 @@ func (r *Rows) Values() ([]any, error) {
 	if r.row == 0 {
 		return nil, errNoCurrentRow
 	}
-	out, err := rowscan.Values(r.decodeMap(), r.res.fields, r.current())
+	out, err := rowscan.Values(r.decodeMap(), r.fields(), r.current())
 	if err != nil {
 		r.err = err
 		return nil, err
@@ -156,7 +176,7 @@ func (r *Rows) Close() {
 	}
 	r.closed = true
 	r.res.release()
-	r.cur, r.vals = segment{}, nil
+	r.vals = nil
 	if r.dm != nil {
 		r.m.giveMap(r.dm)
 		r.dm = nil
@@ -170,7 +190,7 @@ func (r *Rows) Err() error { return r.err }
 func (r *Rows) CommandTag() pgconn.CommandTag { return r.res.tag }
 
 // FieldDescriptions describes the result columns.
-func (r *Rows) FieldDescriptions() []pgconn.FieldDescription { return r.res.fields }
+func (r *Rows) FieldDescriptions() []pgconn.FieldDescription { return r.fields() }
 
 // TypeMap is the map the rows are decoded with, taken from the
 // multiplexer's until the rows are closed.
