@@ -35,20 +35,22 @@
 // queue: taken once per statement (enqueue) and once per batch a lane
 // takes. Answers do not take it unless callers wait for room. A mutex
 // profile of 20,000 statements from 1,000 callers on 10 connections
-// (BenchmarkMuxThousandCallers, -mutexprofile) went from 52 ms of delay
-// (enqueue 29 ms, lanes answering 13 ms: a lane waiting there reads
-// nothing) before h18-mux2 to 4 to 6 ms, nearly all in enqueue: callers
-// contend for Mux.mu, lanes hardly ever. Per-lane queues, which would
-// take Mux.mu off the path, are not built, and until they are this
-// package makes no claim of scaling with cores.
+// (BenchmarkMuxThousandCallers, -mutexprofile) showed 52 ms and, in
+// another run, 947 ms of delay before h18-mux2 (enqueue, lanes answering
+// under Mux.mu, lanes giving statements back: a lane waiting there reads
+// nothing); since, 5.7 ms and 2.4 ms, nearly all in enqueue (2.1 of the
+// 2.4): callers contend for Mux.mu, lanes hardly ever. Per-lane queues,
+// which would take Mux.mu off the path, are not built, and until they are
+// this package makes no claim of scaling with cores.
 //
-// Cost (issue 18; BenchmarkMuxCost, bench/). With more callers than
-// connections it wins: SELECT 1+1 from 64 callers on 10 connections ran
-// at about twice raw pgxpool's throughput for 0.5–0.65 of its client CPU
-// per statement. With callers no more than connections it costs about
-// what the pool does on small results; on results of many rows or large
-// values the default lanes (DefaultConns: 3 here) cost 1.2–1.4 times the
-// pool's client CPU per query, ten lanes on ten connections 1.0–1.1.
+// Cost (issue 18; bench/ with 10 callers on a pool of 10, and
+// BenchmarkMuxCost). With more callers than connections it wins: SELECT
+// 1+1 from 64 callers on 10 connections ran at 1.75–2.2 times raw pgx's
+// throughput for 0.55–0.65 of its client CPU per statement. With callers
+// no more than connections, its client CPU per query was 0.97–1.06 of the
+// pool's on results of many rows or large values (catalog, large, arrays:
+// 1.16–1.43 before its slabs were reused), and 1.0–1.15 on SELECT 1+1,
+// where it does a hand-off each way that the pool does not.
 //
 // The files, by job: mux.go (the Mux, its configuration and counters),
 // admit.go (callers: admission, waiting, answers), sweep.go (the bound
