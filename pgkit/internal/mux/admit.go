@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/jackc/pgx/v5/pgtype"
 )
 
 // request is one statement on its way through a lane.
@@ -32,12 +31,12 @@ type request struct {
 // result is what a statement produced: rows copied out of the connection's
 // buffer, or its command tag, or its error.
 type result struct {
-	fields []pgconn.FieldDescription // shared, read-only
-	types  []*pgtype.Type            // stmt.types: shared, read-only
-	values [][]byte                  // rows × len(fields)
-	rows   int                       // counted apart: a row may have no columns
-	tag    pgconn.CommandTag
-	err    error
+	st   *stmt     // its fields and types (shared, read-only): nil unless it succeeded
+	seg  segment   // the rows, or the first of them (slab.go)
+	more []segment // the rest of the rows, when they did not fit in seg's slab
+	rows int       // in all the segments
+	tag  pgconn.CommandTag
+	err  error
 }
 
 // getRequest takes a request from the multiplexer's pool: answered
@@ -73,6 +72,7 @@ func (m *Mux) Query(ctx context.Context, sql string, args []any) (*Rows, error) 
 // Exec runs one statement on a lane and returns its command tag.
 func (m *Mux) Exec(ctx context.Context, sql string, args []any) (pgconn.CommandTag, error) {
 	res, err := m.do(ctx, sql, args)
+	res.release() // rows of an Exec are not read
 	return res.tag, err
 }
 
@@ -116,8 +116,8 @@ func (m *Mux) enqueue(ctx context.Context, req *request) error {
 		m.mu.Unlock()
 		return errClosed
 	}
-	if m.pending < m.maxLanes*m.depth && len(m.waitq) == 0 {
-		m.pending++
+	if m.pending.Load() < m.room() && len(m.waitq) == 0 {
+		m.pending.Add(1)
 	} else if err := m.waitForRoom(ctx, req.start); err != nil { // returns with m.mu held and a slot, or unlocked
 		return err
 	}
@@ -144,7 +144,13 @@ type waiter struct {
 func (m *Mux) waitForRoom(ctx context.Context, start time.Time) error {
 	w := &waiter{ch: make(chan struct{})}
 	m.waitq = append(m.waitq, w)
+	m.waiting.Store(int32(len(m.waitq)))
 	m.stats.Waited++
+	// A lane may have answered without m.mu since pending was looked at
+	// (answerDirect): the room it left goes to the first waiter now.
+	if m.grant(); w.granted {
+		return nil
+	}
 	m.mu.Unlock()
 	var timeout <-chan time.Time
 	if m.cfg.AcquireTimeout >= 0 {
@@ -170,6 +176,7 @@ func (m *Mux) waitForRoom(ctx context.Context, start time.Time) error {
 	default:
 		if i := slices.Index(m.waitq, w); i >= 0 {
 			m.waitq = slices.Delete(m.waitq, i, i+1)
+			m.waiting.Store(int32(len(m.waitq)))
 		}
 	}
 	if exhausted && !m.closed {
@@ -184,65 +191,70 @@ func (m *Mux) waitForRoom(ctx context.Context, start time.Time) error {
 	return err
 }
 
+// room is how many statements may be admitted and not yet answered.
+func (m *Mux) room() int64 { return int64(m.maxLanes * m.depth) }
+
 // release frees the slot of an answered statement: it goes to the first
 // waiter, if any; m.mu is held.
 func (m *Mux) release() {
-	if len(m.waitq) > 0 && !m.closed {
+	m.pending.Add(-1)
+	m.grant()
+}
+
+// grant admits the waiters, oldest first, that the room allows; m.mu is
+// held.
+func (m *Mux) grant() {
+	for len(m.waitq) > 0 && !m.closed && m.pending.Load() < m.room() {
 		w := m.waitq[0]
 		m.waitq[0] = nil
 		m.waitq = m.waitq[1:]
+		m.waiting.Store(int32(len(m.waitq)))
+		m.pending.Add(1)
 		w.granted = true
 		close(w.ch)
-		return
 	}
-	m.pending--
 }
 
-// answer hands req its result; m.mu is held.
+// answer hands req its result; m.mu is held. The slot is freed before
+// the caller is woken, so that a caller with its answer never finds its
+// own slot still taken (a caller that asks again at once would wait for
+// room, and fail if the lane that answered it were held up).
 func (m *Mux) answer(req *request, res result) {
 	req.res = res
 	req.finished.Store(true)
-	req.done <- struct{}{}
 	m.release()
+	m.wake(req)
 }
 
-// planSweep makes sure the queue's statements that no lane takes within
-// the acquire timeout fail then (sweep); m.mu is held. Admitted does not
-// mean taken: behind slow statements, every lane may stay at its depth.
-func (m *Mux) planSweep() {
-	if m.sweeping || m.cfg.AcquireTimeout < 0 || len(m.queue) == 0 {
-		return
+// answerDirect is answer for a lane, without m.mu: taken only when
+// callers wait for room, so that answers are not a lock every statement
+// passes through. A caller that starts to wait as the slot is freed sees
+// either the lower pending (waitForRoom's grant) or is seen here
+// (waiting): both are sequentially consistent atomics. The slot is freed
+// before the caller is woken, as in answer.
+func (m *Mux) answerDirect(req *request, res result) {
+	req.res = res
+	req.finished.Store(true)
+	m.pending.Add(-1)
+	if m.waiting.Load() > 0 {
+		m.mu.Lock()
+		m.grant()
+		m.mu.Unlock()
 	}
-	m.sweeping = true
-	oldest := m.queue[0].start
-	for _, req := range m.queue[1:] { // giveBack puts statements back in front
-		if req.start.Before(oldest) {
-			oldest = req.start
-		}
-	}
-	time.AfterFunc(max(m.cfg.AcquireTimeout-time.Since(oldest), time.Millisecond), m.sweep)
+	m.wake(req)
 }
 
-// sweep fails the queued statements that have waited the whole acquire
-// timeout since their callers asked, and plans the next sweep.
-func (m *Mux) sweep() {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.sweeping = false
-	var expired []*request
-	kept := m.queue[:0]
-	for _, req := range m.queue {
-		if time.Since(req.start) >= m.cfg.AcquireTimeout && !m.closed {
-			expired = append(expired, req)
-			continue
-		}
-		kept = append(kept, req)
+// wake hands the caller of req the result set on it. Nothing of the
+// answer may come after it: the caller may at once reuse req, and ask
+// again.
+func (m *Mux) wake(req *request) {
+	req.done <- struct{}{}
+	if testHookWoken != nil {
+		testHookWoken()
 	}
-	clear(m.queue[len(kept):])
-	m.queue = kept
-	for _, req := range expired {
-		m.stats.Exhausted++
-		m.answer(req, result{err: m.cfg.Exhausted()})
-	}
-	m.planSweep()
 }
+
+// testHookWoken, when set (by tests only, before any statement), runs
+// after a caller is woken with its answer: a test holds the answering
+// goroutine there to look at what the caller finds.
+var testHookWoken func()

@@ -25,6 +25,7 @@ type lane struct {
 	head atomic.Pointer[request] // the statement whose result is being read
 
 	progress       atomic.Int64 // messages read and writes done: cancel.go's give-up rule looks
+	free           atomic.Int32 // statements it would take now (publish): the sweep looks
 	cancelling     atomic.Int32 // cancel requests under way
 	lastCancelDone atomic.Int64 // unix nanoseconds
 
@@ -44,8 +45,7 @@ type lane struct {
 	orphans      []*request            // statements whose Prepare the broken connection lost: never sent
 	eqb          pgx.ExtendedQueryBuilder
 	batch        []*request
-	arena        []byte // readItem's scratch for row values
-	ends         []int
+	slab         *slab // where row values go, see slab.go
 }
 
 func (l *lane) poke() {
@@ -109,6 +109,7 @@ func (m *Mux) startLane() {
 		wake:      make(chan struct{}, 1),
 		preparing: map[string][]*request{},
 	}
+	l.free.Store(int32(m.depth))
 	l.w = newWriter(conn.PgConn().Conn(), &l.progress, &m.writes)
 	m.lanes = append(m.lanes, l)
 	go l.w.run()
@@ -129,6 +130,7 @@ func (l *lane) run() {
 		}
 		l.sendBatch(batch)
 		l.flush()
+		l.publish()
 		if len(l.wire) > 0 {
 			// Read half of what is in flight before taking more: new
 			// statements then go out several to a write (one syscall),
@@ -139,6 +141,7 @@ func (l *lane) run() {
 					l.die(err)
 					return
 				}
+				l.publish()
 				if !l.unfit && l.m.cfg.Unfit != nil && l.m.cfg.Unfit(l.pg) {
 					l.leave()
 				}
@@ -194,6 +197,7 @@ func (l *lane) take() (batch []*request, retire bool) {
 		m.queue = m.queue[n:]
 		l.batch = batch
 		l.inflight += n
+		l.publish()
 		for _, req := range batch {
 			req.lane.Store(l)
 		}
@@ -211,6 +215,20 @@ func (l *lane) take() (batch []*request, retire bool) {
 		m.idle = append(m.idle, l)
 	}
 	return nil, false
+}
+
+// publish says how many statements the lane would take now, for the
+// sweep (sweep.go), which reads it from other goroutines: its depth less
+// what it holds, and none behind a statement known to be slow. The lane
+// calls it wherever these change, before it blocks in a read: a result
+// it reads may take any time, and statements queued meanwhile that it
+// has room for are its to take next.
+func (l *lane) publish() {
+	free := l.m.depth - l.inflight
+	if l.slowInFlight > 0 {
+		free = 0
+	}
+	l.free.Store(int32(free))
 }
 
 // retireIfIdle gives the connection back if the lane is still idle after

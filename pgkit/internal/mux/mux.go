@@ -83,7 +83,9 @@ type Config struct {
 	// no room and no lane for AcquireTimeout.
 	Exhausted func() error
 	// AcquireTimeout bounds how long a statement waits to be admitted and
-	// taken by a lane; negative: as long as its context allows.
+	// taken by a lane, but for one a lane has room for, which waits for
+	// the result that lane is reading (sweep.go); negative: as long as
+	// its context allows.
 	AcquireTimeout time.Duration
 	// Lanes caps the connections used at once. Default: DefaultConns of
 	// the pool's MaxConns; never more than MaxConns−1.
@@ -134,14 +136,19 @@ type Mux struct {
 	// Set by the first lane, then read-only (clipped: an append copies).
 	scanWraps atomic.Pointer[[]pgtype.TryWrapScanPlanFunc]
 	reqs      sync.Pool // *request
+	slabs     sync.Pool // *slab, free (slab.go)
 	sqls      sync.Map  // sql → *sqlInfo
 	sqlsN     atomic.Int64
 	pipelined atomic.Int64
 	writes    atomic.Int64
 
-	mu       sync.Mutex
-	queue    []*request // admitted, not yet taken by a lane
-	pending  int        // admitted, not yet answered: at most maxLanes × depth
+	mu    sync.Mutex
+	queue []*request // admitted, not yet taken by a lane
+	// pending: admitted, not yet answered, at most maxLanes × depth;
+	// raised under mu only, lowered anywhere (a lane answers without mu
+	// unless callers wait for room: see answerDirect).
+	pending  atomic.Int64
+	waiting  atomic.Int32 // len(waitq), for answerDirect
 	lanes    []*lane
 	idle     []*lane // lanes waiting for work
 	starting int
@@ -211,6 +218,7 @@ func (m *Mux) Close() {
 		close(w.ch) // not granted: the waiter returns errClosed
 	}
 	m.waitq = nil
+	m.waiting.Store(0)
 	m.mu.Unlock()
 }
 

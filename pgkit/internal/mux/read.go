@@ -3,7 +3,9 @@ package mux
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"time"
 
@@ -54,7 +56,9 @@ func (l *lane) readOne() error {
 	it.st.info.took.Store(avg + (took-avg)/4) // lanes racing here lose an update: it is a hint
 	l.lastRead = now
 	if err == nil && res.err == nil && !req.abandoned.Load() {
-		res.fields, res.types, res.values = it.st.fields, it.st.types, l.rowsOf()
+		res.st = it.st
+	} else {
+		res.release()
 	}
 	if err != nil {
 		l.deliver(req, result{err: &inFlightError{err: err}})
@@ -67,6 +71,10 @@ func (l *lane) readOne() error {
 	return nil
 }
 
+// errResultTooBig is a multiplexed row of 2 GB or more: the multiplexer
+// holds results in memory, with 32-bit offsets in a row's slab.
+var errResultTooBig = errors.New("pgkit: a multiplexed row of 2 GB or more; read it with QueryStream")
+
 // description is what a Prepare's answer says of its statement.
 type description struct {
 	params []uint32                  // ParameterDescription
@@ -74,13 +82,20 @@ type description struct {
 }
 
 // readItem reads one item's messages up to its ReadyForQuery: the
-// statement's error, if any, in res.err; with rows, the row values into
-// the lane's scratch (see rowsOf); a Prepare's description in desc. The
+// statement's error, if any, in res.err; with rows, the row values in
+// res's segments (see slab.go); a Prepare's description in desc. The
 // error returned means the connection broke, or the session is unusable
 // for others (a transaction left open).
 func (l *lane) readItem(rows bool) (res result, desc description, err error) {
-	arena, ends := l.arena[:0], l.ends[:0] // ends: end of each value in arena; -1 for NULL
-	defer func() { l.arena, l.ends = arena, ends }()
+	// Each value is copied once, out of the connection's read buffer into
+	// the lane's slabs, where the caller's rows reference it: the slabs
+	// are never written again below what was handed out, so the rows stay
+	// valid however long the caller keeps them, and the lane never waits
+	// for a caller to read them.
+	var seg segmentRows
+	if rows && l.slab != nil {
+		seg.dstart, seg.estart = len(l.slab.data), len(l.slab.ends)
+	}
 	for {
 		msg, err := l.pg.ReceiveMessage(context.Background())
 		if err != nil {
@@ -89,18 +104,18 @@ func (l *lane) readItem(rows bool) (res result, desc description, err error) {
 		l.progress.Add(1)
 		switch m := msg.(type) {
 		case *pgproto3.DataRow:
-			if !rows {
+			if !rows || res.err != nil {
 				continue
 			}
-			res.rows++
+			need := 0
 			for _, v := range m.Values {
-				if v == nil {
-					ends = append(ends, -1)
-					continue
-				}
-				arena = append(arena, v...)
-				ends = append(ends, len(arena))
+				need += len(v)
 			}
+			if need > math.MaxInt32 { // offsets are int32
+				res.err = errResultTooBig
+				continue
+			}
+			l.appendRow(&res, &seg, m.Values, need)
 		case *pgproto3.CommandComplete:
 			res.tag = pgconn.NewCommandTag(string(m.CommandTag))
 		case *pgproto3.ErrorResponse:
@@ -122,6 +137,10 @@ func (l *lane) readItem(rows bool) (res result, desc description, err error) {
 			if m.TxStatus != 'I' {
 				return res, desc, fmt.Errorf("pgkit: a multiplexed statement left a transaction open: %w", ErrSessionState)
 			}
+			if rows {
+				l.cut(&res, &seg)
+				l.dropBigSlab()
+			}
 			return res, desc, nil
 		case *pgproto3.ParseComplete, *pgproto3.BindComplete, *pgproto3.CloseComplete, *pgproto3.NoData,
 			*pgproto3.EmptyQueryResponse, *pgproto3.NoticeResponse, *pgproto3.ParameterStatus, *pgproto3.NotificationResponse:
@@ -129,26 +148,6 @@ func (l *lane) readItem(rows bool) (res result, desc description, err error) {
 			return res, desc, fmt.Errorf("%w: unexpected %T", errOutOfStep, msg)
 		}
 	}
-}
-
-// rowsOf copies the rows readItem left in the lane's scratch out at their
-// final size: two allocations per result, however many rows.
-func (l *lane) rowsOf() [][]byte {
-	if len(l.ends) == 0 {
-		return nil
-	}
-	owned := make([]byte, len(l.arena))
-	copy(owned, l.arena)
-	values := make([][]byte, len(l.ends))
-	start := 0
-	for i, end := range l.ends {
-		if end < 0 {
-			continue
-		}
-		values[i] = owned[start:end:end]
-		start = end
-	}
-	return values
 }
 
 // readPrepare reads a Prepare's description, then encodes the statements
@@ -184,7 +183,5 @@ func (l *lane) deliver(req *request, res result) {
 		t.TraceQueryEnd(req.tctx, l.conn, pgx.TraceQueryEndData{CommandTag: res.tag, Err: err})
 	}
 	l.inflight--
-	l.m.mu.Lock()
-	l.m.answer(req, res)
-	l.m.mu.Unlock()
+	l.m.answerDirect(req, res)
 }

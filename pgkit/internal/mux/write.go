@@ -11,18 +11,24 @@ import (
 	"github.com/jackc/pgx/v5/pgproto3"
 )
 
-// writer writes what its lane encoded, in order, on a goroutine of its
-// own, so that the lane goes on reading results while megabytes of
+// writer writes what its lane encoded, in order, never blocking the
+// lane, so that the lane goes on reading results while megabytes of
 // arguments are on their way: a server blocked sending results nobody
 // reads stops reading what is sent to it, and a lane that wrote and read
 // in turn could wait on it for ever. (pgconn guards its own writes the
-// same way, with a background reader.)
+// same way, with a background reader.) The lane writes itself, without
+// waiting, when nothing is queued (write_unix.go: one goroutine switch
+// fewer per write); what the socket does not take at once, and every
+// write on a connection without a file descriptor of its own (TLS), goes
+// to the writer's goroutine, which may wait.
 type writer struct {
 	conn     net.Conn
+	direct   *directWrite  // nil: every write goes through run
 	progress *atomic.Int64 // the lane's
 	writes   *atomic.Int64 // the Mux's
 
 	mu     sync.Mutex
+	busy   bool   // a write is under way, the lane's or run's
 	queued []byte // handed over, not yet written
 	free   []byte // a written buffer, for the lane to reuse
 	err    error  // the write that failed: the writer has stopped
@@ -37,8 +43,12 @@ type writer struct {
 const maxKeptBuffer = 1 << 20
 
 func newWriter(conn net.Conn, progress, writes *atomic.Int64) *writer {
-	return &writer{conn: conn, progress: progress, writes: writes,
+	w := &writer{conn: conn, progress: progress, writes: writes,
 		wake: make(chan struct{}, 1), quit: make(chan struct{}), done: make(chan struct{})}
+	if raw := rawConn(conn); raw != nil {
+		w.direct = newDirectWrite(raw)
+	}
+	return w
 }
 
 // run writes what is handed over until stop.
@@ -48,6 +58,7 @@ func (w *writer) run() {
 		w.mu.Lock()
 		buf := w.queued
 		w.queued = nil
+		w.busy = len(buf) > 0 || w.err != nil
 		w.mu.Unlock()
 		if len(buf) == 0 {
 			select {
@@ -62,11 +73,7 @@ func (w *writer) run() {
 		w.progress.Add(1)
 		w.mu.Lock()
 		if err != nil {
-			w.err = err
-			w.mu.Unlock()
-			// The lane may be waiting for results that will never come:
-			// its read fails now, and it closes the connection.
-			_ = w.conn.SetDeadline(time.Unix(1, 0))
+			w.fail(err)
 			<-w.quit
 			return
 		}
@@ -77,9 +84,44 @@ func (w *writer) run() {
 	}
 }
 
+// fail records the write that failed; w.mu is held, and is released.
+func (w *writer) fail(err error) {
+	w.err = err
+	w.busy = true // nothing is written after a failed write
+	w.mu.Unlock()
+	// The lane may be waiting for results that will never come: its read
+	// fails now, and it closes the connection.
+	_ = w.conn.SetDeadline(time.Unix(1, 0))
+}
+
 // hand gives out to the writer and returns an empty buffer to encode into.
 func (w *writer) hand(out []byte) []byte {
 	w.mu.Lock()
+	if w.direct != nil && !w.busy && len(w.queued) == 0 {
+		// Nothing is being written: the lane writes what the socket
+		// takes without waiting, and leaves the rest to run.
+		w.busy = true
+		w.mu.Unlock()
+		n, err := w.direct.try(out) // busy: only the lane is here
+		w.writes.Add(1)
+		w.progress.Add(1)
+		w.mu.Lock()
+		if err != nil {
+			w.fail(err)
+			return out[:0]
+		}
+		if n == len(out) {
+			w.busy = false
+			w.mu.Unlock()
+			return out[:0]
+		}
+		w.queued = out[n:] // run writes it, and keeps it as its free buffer
+		out = w.free
+		w.free = nil
+		w.mu.Unlock()
+		w.poke()
+		return out
+	}
 	if len(w.queued) == 0 {
 		w.queued, out = out, w.free
 		w.free = nil
@@ -88,11 +130,15 @@ func (w *writer) hand(out []byte) []byte {
 		out = out[:0]
 	}
 	w.mu.Unlock()
+	w.poke()
+	return out
+}
+
+func (w *writer) poke() {
 	select {
 	case w.wake <- struct{}{}:
 	default:
 	}
-	return out
 }
 
 // failed returns the error of the write that failed, if one did.
