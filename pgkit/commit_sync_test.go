@@ -65,7 +65,68 @@ func syncServer(t *testing.T, ctx context.Context) (*pgtemp.Server, *pgx.Conn) {
 			t.Fatalf("synchronous_standby_names not in effect: %q, %v", names, err)
 		}
 	}
+	untilCommitsWait(t, ctx, srv, admin)
 	return srv, admin
+}
+
+// untilCommitsWait waits until a commit on srv waits for the standby.
+// A session seeing synchronous_standby_names is not enough: a commit
+// waits only once the checkpointer, reloading the configuration in its
+// own time (slow on a busy machine), has marked sync standbys as defined
+// in shared memory; until then every commit returns at once. A probe
+// commits a write to a table of its own with synchronous_commit on; when
+// it is seen waiting (SyncRep), its wait is cancelled (it committed
+// locally) and the server is ready.
+func untilCommitsWait(t *testing.T, ctx context.Context, srv *pgtemp.Server, admin *pgx.Conn) {
+	t.Helper()
+	if _, err := admin.Exec(ctx, `CREATE TABLE sync_probe (n int)`); err != nil {
+		t.Fatal(err)
+	}
+	probe, err := pgx.Connect(ctx, srv.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = probe.Close(context.Background()) }()
+	if _, err := probe.Exec(ctx, `SET synchronous_commit = on`); err != nil {
+		t.Fatal(err)
+	}
+	pid := probe.PgConn().PID()
+	for deadline := time.Now().Add(60 * time.Second); ; {
+		done := make(chan error, 1)
+		go func() {
+			_, err := probe.Exec(ctx, `INSERT INTO sync_probe VALUES (1)`)
+			done <- err
+		}()
+		waited := false
+		for !waited {
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Fatalf("probe commit: %v", err)
+				}
+				done = nil
+			case <-time.After(10 * time.Millisecond):
+			}
+			if done == nil {
+				break // it did not wait: not yet
+			}
+			var n int
+			if err := admin.QueryRow(ctx, `SELECT count(pg_cancel_backend(pid)) FROM pg_stat_activity WHERE pid = $1 AND wait_event = 'SyncRep'`, pid).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			waited = n > 0
+		}
+		if waited {
+			if err := <-done; err != nil {
+				t.Fatalf("probe commit, its wait cancelled: %v", err)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("commits still do not wait for the synchronous standby a minute after pg_reload_conf")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 func TestCommitLocalOnlyIsNotReportedCommitted(t *testing.T) {
