@@ -292,11 +292,11 @@ func (d *DB) syncPlans(ctx context.Context, c *pgx.Conn) error {
 	if d.plans == nil {
 		return nil
 	}
-	var forget func(*pgx.Conn)
-	if d.mx != nil {
-		forget = func(c *pgx.Conn) { d.mx.Forget(c.PgConn()) }
+	forgot, err := d.plans.sync(ctx, c)
+	if forgot && d.mx != nil {
+		d.mx.Forget(c.PgConn())
 	}
-	return d.plans.sync(ctx, c, forget)
+	return err
 }
 
 // RunInTx runs fn in a transaction with WithTx's defaults (retried on

@@ -31,24 +31,22 @@ type planEpochs struct {
 func (p *planEpochs) stale() { p.epoch.Add(1) }
 
 // sync has c forget its prepared statements when a stale plan was met
-// since it last did (or since it connected, if before the first); forget
-// then clears what else remembers them (the multiplexer).
-func (p *planEpochs) sync(ctx context.Context, c *pgx.Conn, forget func(*pgx.Conn)) error {
+// since it last did (or since it connected, if before the first),
+// reporting whether it did: what else remembers them (the multiplexer)
+// must then forget them too.
+func (p *planEpochs) sync(ctx context.Context, c *pgx.Conn) (bool, error) {
 	e := p.epoch.Load()
 	if e == 0 {
-		return nil
+		return false, nil
 	}
 	if v, ok := p.seen.Load(c); ok && v.(int64) >= e {
-		return nil
+		return false, nil
 	}
 	if err := c.DeallocateAll(ctx); err != nil {
-		return fmt.Errorf("forgetting prepared statements after a schema change: %w", err)
-	}
-	if forget != nil {
-		forget(c)
+		return false, fmt.Errorf("forgetting prepared statements after a schema change: %w", err)
 	}
 	p.seen.Store(c, e)
-	return nil
+	return true, nil
 }
 
 // closed forgets c, which the pool closed.
