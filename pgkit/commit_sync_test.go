@@ -48,29 +48,13 @@ func syncServer(t *testing.T, ctx context.Context) (*pgtemp.Server, *pgx.Conn) {
 			t.Fatal(err)
 		}
 	}
-	// pg_reload_conf only signals: wait until a new session sees the
-	// standby requirement, or a commit may not wait for it.
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		c, err := pgx.Connect(ctx, srv.URL())
-		if err != nil {
-			t.Fatal(err)
-		}
-		var names string
-		err = c.QueryRow(ctx, `SELECT current_setting('synchronous_standby_names')`).Scan(&names)
-		_ = c.Close(ctx)
-		if err == nil && names != "" {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("synchronous_standby_names not in effect: %q, %v", names, err)
-		}
-	}
+	// pg_reload_conf only signals: wait until a commit waits.
 	untilCommitsWait(t, ctx, srv, admin)
 	return srv, admin
 }
 
 // untilCommitsWait waits until a commit on srv waits for the standby.
-// A session seeing synchronous_standby_names is not enough: a commit
+// A new session seeing synchronous_standby_names is not enough: a commit
 // waits only once the checkpointer, reloading the configuration in its
 // own time (slow on a busy machine), has marked sync standbys as defined
 // in shared memory; until then every commit returns at once. A probe
