@@ -32,14 +32,24 @@ package pgkit
 //     the caller's end also cancels (context.AfterFunc: for the standard
 //     library's contexts no timer and no goroutine, only registrations).
 // The wait's context reports context.DeadlineExceeded and the shared
-// deadline when the acquire timeout ends it, as a WithTimeout's would.
+// deadline when the acquire timeout ends it, as a WithTimeout's would,
+// and errAcquireTimedOut as its cause (context.Cause): whichever of the
+// acquire timeout and the caller's own end came first is recorded there
+// when it happens, so a busy machine that runs the caller late, after
+// both, cannot turn a pool-exhausted wait into the caller's deadline.
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"sync/atomic"
 	"time"
 )
+
+// errAcquireTimedOut is the cause of a wait's context that the acquire
+// timeout ended (never returned to a caller: bounded turns it into
+// *PoolExhaustedError).
+var errAcquireTimedOut = errors.New("pgkit: acquire timeout")
 
 // acquireGrains is how many grains one AcquireTimeout has: the shared
 // deadlines are at most AcquireTimeout/acquireGrains late.
@@ -78,7 +88,7 @@ func (k *acquireClock) tick(now time.Time) *acquireTick {
 		return t // another caller made it meanwhile
 	}
 	end := due.Add(k.grain)
-	ctx, cancel := context.WithDeadline(context.Background(), end)
+	ctx, cancel := context.WithDeadlineCause(context.Background(), end, errAcquireTimedOut)
 	t := &acquireTick{ctx: ctx, cancel: cancel, end: end}
 	k.cur.Store(t)
 	return t
@@ -90,6 +100,12 @@ type acquireWait struct {
 	ctx    context.Context
 	cancel context.CancelFunc // of a child of the shared context, or nil
 	stop   func() bool        // unregisters from the caller's context, or nil
+}
+
+// timedOut reports whether the acquire timeout ended the wait, before the
+// caller's context ended (if it has since, the wait still ended first).
+func (w acquireWait) timedOut() bool {
+	return w.ctx.Err() != nil && context.Cause(w.ctx) == errAcquireTimedOut
 }
 
 func (w acquireWait) end() {
@@ -111,7 +127,7 @@ func (k *acquireClock) wait(caller context.Context) acquireWait {
 	}
 	t := k.tick(now)
 	if hasDeadline && !dl.After(t.end) {
-		ctx, cancel := context.WithTimeout(caller, k.timeout)
+		ctx, cancel := context.WithTimeoutCause(caller, k.timeout, errAcquireTimedOut)
 		return acquireWait{ctx: ctx, cancel: cancel}
 	}
 	if caller.Done() == nil {

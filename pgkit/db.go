@@ -349,6 +349,7 @@ func (d *DB) bounded(ctx context.Context, acquire func(context.Context) error) e
 	}
 	w := d.clock.wait(ctx) // the acquire timeout, without a timer of its own (acquirewait.go)
 	err := d.gate.pass(w.ctx, d.wouldConnect, acquire)
+	timedOut := err != nil && w.timedOut()
 	w.end()
 	if err == nil {
 		return nil
@@ -357,7 +358,7 @@ func (d *DB) bounded(ctx context.Context, acquire func(context.Context) error) e
 	if errors.As(err, &waited) {
 		return err // the gate's attempt failed: not a wait for a busy pool
 	}
-	if ctx.Err() == nil && errors.Is(w.ctx.Err(), context.DeadlineExceeded) {
+	if timedOut {
 		d.timeouts.Add(1) // pgxpool counted it as canceled
 		// Every connection open means they were all busy while we waited,
 		// even if one came back since.

@@ -2,6 +2,7 @@ package pgkit_test
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"testing"
 	"time"
@@ -57,5 +58,75 @@ func TestMultiplexStatementWaitsForTheLaneReading(t *testing.T) {
 	wg.Wait()
 	if st := mx.MultiplexStats(); st.Exhausted != 0 {
 		t.Errorf("%d statements exhausted: %+v", st.Exhausted, st)
+	}
+}
+
+// TestMultiplexAdmissionWaitByCallerContext: on a full multiplexer, the
+// wait for room ends as on a full pool (TestAcquireWaitByCallerContext):
+// ErrPoolExhausted no sooner than AcquireTimeout when the caller would
+// wait longer, also when its deadline is only just later (a late wake-up
+// on a busy machine finds both expired: the acquire timeout came first),
+// and the caller's own error when its deadline comes first or it cancels.
+func TestMultiplexAdmissionWaitByCallerContext(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	const app, timeout = "mux-admission-ctx", 200 * time.Millisecond
+	url := pgkittest.URL(t, kitdb.Migrations())
+	mx, err := pgkit.Open(ctx, url, pgkit.Config{MaxConns: 2, MultiplexConns: 1, MultiplexDepth: 1, Multiplex: true,
+		AcquireTimeout: timeout, ApplicationName: app})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mx.Close()
+	plain, err := pgkit.Open(ctx, url, pgkit.Config{MaxConns: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer plain.Close()
+	waitFor(t, 30*time.Second, func() bool { _, err := mx.Exec(ctx, "SELECT 1"); return err == nil })
+	long, stop := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Go(func() { _, _ = mx.Exec(long, "SELECT pg_sleep(120)") }) // fills the only lane's depth; cancelled at the end
+	defer wg.Wait()
+	defer stop()
+	waitFor(t, 30*time.Second, func() bool {
+		var n int
+		err := plain.QueryRow(ctx, "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1 AND wait_event = 'PgSleep'", app).Scan(&n)
+		return err == nil && n == 1
+	})
+	for _, c := range []struct {
+		name      string
+		ctx       func() (context.Context, context.CancelFunc)
+		exhausted bool
+		want      error
+	}{
+		{"background", func() (context.Context, context.CancelFunc) { return ctx, func() {} }, true, nil},
+		{"later deadline", func() (context.Context, context.CancelFunc) { return context.WithTimeout(ctx, time.Hour) }, true, nil},
+		{"deadline just later", func() (context.Context, context.CancelFunc) { return context.WithTimeout(ctx, timeout+timeout/32) }, true, nil},
+		{"earlier deadline", func() (context.Context, context.CancelFunc) { return context.WithTimeout(ctx, timeout/4) }, false, context.DeadlineExceeded},
+		{"cancelled while waiting", func() (context.Context, context.CancelFunc) {
+			c, cancel := context.WithCancel(ctx)
+			time.AfterFunc(timeout/4, cancel)
+			return c, cancel
+		}, false, context.Canceled},
+	} {
+		for range 5 { // the just-later case races a timer against a deadline: ask it often
+			cctx, cancel := c.ctx()
+			start := time.Now()
+			_, err := mx.Exec(cctx, "SELECT 1")
+			took := time.Since(start)
+			cancel()
+			switch {
+			case c.exhausted && !errors.Is(err, pgkit.ErrPoolExhausted):
+				t.Errorf("%s: %v, want ErrPoolExhausted", c.name, err)
+			case c.exhausted && took < timeout:
+				t.Errorf("%s: ErrPoolExhausted after %s, before the AcquireTimeout of %s", c.name, took, timeout)
+			case !c.exhausted && (errors.Is(err, pgkit.ErrPoolExhausted) || !errors.Is(err, c.want)):
+				t.Errorf("%s: %v, want %v", c.name, err, c.want)
+			}
+		}
+	}
+	if st := mx.MultiplexStats(); st.Exhausted != 15 {
+		t.Errorf("%d exhausted, want 15: %+v", st.Exhausted, st)
 	}
 }

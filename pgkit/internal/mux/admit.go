@@ -2,6 +2,7 @@ package mux
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"sync/atomic"
 	"time"
@@ -164,6 +165,12 @@ func (m *Mux) waitForRoom(ctx context.Context, start time.Time) error {
 	case <-w.ch:
 	case <-ctx.Done():
 		err = ctx.Err()
+		// Both may be ready when a busy machine runs us late: a
+		// deadline later than the acquire timeout's came second.
+		if dl, ok := ctx.Deadline(); ok && m.cfg.AcquireTimeout >= 0 && errors.Is(err, context.DeadlineExceeded) &&
+			dl.After(start.Add(m.cfg.AcquireTimeout)) {
+			err, exhausted = nil, true
+		}
 	case <-timeout:
 		exhausted = true
 	}
