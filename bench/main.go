@@ -76,10 +76,10 @@ var runs = []run{
 	{"shopdb", "oversub", ""}, {"shopdb-mux", "oversub", ""}, {"pgx", "oversub", ""},
 	// asyncpg's suite (suite.go). COPY and batches never go through the
 	// multiplexer: shopdb-mux would measure shopdb's pool again.
-	{"shopdb", "catalog", ""}, {"shopdb-mux", "catalog", ""}, {"pgx", "catalog", ""}, {"asyncpg", "catalog", ""}, {"pgbench", "catalog", ""},
-	{"shopdb", "series", ""}, {"shopdb-mux", "series", ""}, {"pgx", "series", ""}, {"asyncpg", "series", ""}, {"pgbench", "series", ""},
-	{"shopdb", "large", ""}, {"shopdb-mux", "large", ""}, {"pgx", "large", ""}, {"asyncpg", "large", ""}, {"pgbench", "large", ""},
-	{"shopdb", "arrays", ""}, {"shopdb-mux", "arrays", ""}, {"pgx", "arrays", ""}, {"asyncpg", "arrays", ""}, {"pgbench", "arrays", ""},
+	{"shopdb", "catalog", ""}, {"shopdb", "catalog", "append"}, {"shopdb-mux", "catalog", ""}, {"pgx", "catalog", ""}, {"pgx", "catalog", "append"}, {"asyncpg", "catalog", ""}, {"pgbench", "catalog", ""},
+	{"shopdb", "series", ""}, {"shopdb", "series", "append"}, {"shopdb-mux", "series", ""}, {"pgx", "series", ""}, {"pgx", "series", "append"}, {"asyncpg", "series", ""}, {"pgbench", "series", ""},
+	{"shopdb", "large", ""}, {"shopdb", "large", "append"}, {"shopdb-mux", "large", ""}, {"pgx", "large", ""}, {"pgx", "large", "append"}, {"asyncpg", "large", ""}, {"pgbench", "large", ""},
+	{"shopdb", "arrays", ""}, {"shopdb", "arrays", "append"}, {"shopdb-mux", "arrays", ""}, {"pgx", "arrays", ""}, {"pgx", "arrays", "append"}, {"asyncpg", "arrays", ""}, {"pgbench", "arrays", ""},
 	{"shopdb", "copy10k", "slice"}, {"shopdb", "copy10k", "seq"}, {"pgx", "copy10k", ""}, {"asyncpg", "copy10k", ""},
 	{"shopdb", "batch1k", ""}, {"pgx", "batch1k", ""}, {"asyncpg", "batch1k", ""}, {"pgbench", "batch1k", ""},
 	{"shopdb", "select1", ""}, {"shopdb-mux", "select1", ""}, {"pgx", "select1", ""}, {"asyncpg", "select1", ""}, {"pgbench", "select1", ""},

@@ -118,6 +118,7 @@ func targets(s map[string]summary) []target {
 	p99 := func(k string) float64 { return get(k, func(x summary) float64 { return x.P99Ms }) }
 	rss := func(k string) float64 { return get(k, func(x summary) float64 { return x.PeakRSSMB }) }
 	exhausted := func(k string) float64 { return get(k, func(x summary) float64 { return float64(x.Errors) }) }
+	cpu := func(k string) float64 { return get(k, func(x summary) float64 { return x.ClientCPUUs }) }
 	ratio := func(a, b float64) float64 {
 		if b == 0 {
 			return math.NaN()
@@ -144,6 +145,14 @@ func targets(s map[string]summary) []target {
 		{"page: shopdb-mux fan-out p99 / shopdb pipelined p99", ratio(p99("shopdb-mux/page/fan-out"), p99("shopdb/page/pipelined")), 0.5, true},
 		{"point: shopdb-mux / pgbench", ratio(rate("shopdb-mux/point"), rate("pgbench/point")), 1.0, false},
 		{"oversub: shopdb-mux ErrPoolExhausted (count)", exhausted("shopdb-mux/oversub"), 0, true},
+	}
+	// Issue 18: with generated decoders, shopdb's client CPU per query at
+	// most asyncpg's on the row workloads, through sqlc's :many and through
+	// pgkitgen's …Append into a reused slice.
+	for _, w := range []string{"catalog", "series", "large", "arrays"} {
+		all = append(all,
+			target{w + ": shopdb client CPU / asyncpg's", ratio(cpu("shopdb/"+w), cpu("asyncpg/"+w)), 1.0, true},
+			target{w + ": shopdb …Append client CPU / asyncpg's", ratio(cpu("shopdb/"+w+"/append"), cpu("asyncpg/"+w)), 1.0, true})
 	}
 	var ts []target
 	for _, t := range all {

@@ -23,6 +23,13 @@ func runSuitePgx(ctx context.Context, p params) (Result, error) {
 	}
 	defer pool.Close()
 	var op func(ctx context.Context) error
+	if p.mode == "append" {
+		wop, err := pgxAppend(pool, p.workload, suiteWorkers(p.workload))
+		if err != nil {
+			return Result{}, err
+		}
+		return timedLoop(ctx, p, suiteWorkers(p.workload), wop)
+	}
 	switch p.workload {
 	case "catalog":
 		op = func(ctx context.Context) error {

@@ -50,7 +50,7 @@ func workerMain(args []string) error {
 	var cutoff int64
 	fs.StringVar(&p.client, "client", "shopdb", "shopdb, shopdb-mux or pgx")
 	fs.StringVar(&p.workload, "workload", "point", "a workload of shopWorkloads or suiteWorkloads")
-	fs.StringVar(&p.mode, "mode", "", "page: sequential, fan-out or pipelined")
+	fs.StringVar(&p.mode, "mode", "", "page: sequential, fan-out or pipelined; catalog, series, large, arrays: append (…Append into a reused slice) or none")
 	fs.StringVar(&p.dsn, "dsn", "", "database")
 	fs.DurationVar(&p.warmup, "warmup", time.Second, "")
 	fs.DurationVar(&p.duration, "duration", 3*time.Second, "")

@@ -109,20 +109,34 @@ func (q *Queries) RunInTx(ctx context.Context, fn func(Store) error) error {
 }
 
 // Streamer has a …Stream method for every :many query: the same rows,
-// yielded one at a time in constant memory instead of collected in a slice.
+// yielded one at a time in constant memory instead of collected in a slice;
+// and for each of sqlc's a …Append method, its rows appended to a slice
+// the caller may reuse.
 type Streamer interface {
 	OrderClaimByStatusStream(ctx context.Context, arg OrderClaimByStatusParams) iter.Seq2[Order, error]
+	OrderClaimByStatusAppend(ctx context.Context, dst []Order, arg OrderClaimByStatusParams) ([]Order, error)
 	OrderExportStream(ctx context.Context, arg OrderExportParams) iter.Seq2[Order, error]
+	OrderExportAppend(ctx context.Context, dst []Order, arg OrderExportParams) ([]Order, error)
 	OrderItemListByOrderStream(ctx context.Context, orderID int64) iter.Seq2[OrderItem, error]
+	OrderItemListByOrderAppend(ctx context.Context, dst []OrderItem, orderID int64) ([]OrderItem, error)
 	OrderListByStatusStream(ctx context.Context, arg OrderListByStatusParams) iter.Seq2[Order, error]
+	OrderListByStatusAppend(ctx context.Context, dst []Order, arg OrderListByStatusParams) ([]Order, error)
 	OrderListByUserStream(ctx context.Context, arg OrderListByUserParams) iter.Seq2[Order, error]
+	OrderListByUserAppend(ctx context.Context, dst []Order, arg OrderListByUserParams) ([]Order, error)
 	ProductListStream(ctx context.Context, arg ProductListParams) iter.Seq2[Product, error]
+	ProductListAppend(ctx context.Context, dst []Product, arg ProductListParams) ([]Product, error)
 	ProductListByIDsStream(ctx context.Context, productIds []int64) iter.Seq2[Product, error]
+	ProductListByIDsAppend(ctx context.Context, dst []Product, productIds []int64) ([]Product, error)
 	ProductLockForOrderStream(ctx context.Context, productIds []int64) iter.Seq2[ProductLockForOrderRow, error]
+	ProductLockForOrderAppend(ctx context.Context, dst []ProductLockForOrderRow, productIds []int64) ([]ProductLockForOrderRow, error)
 	ReviewListByProductStream(ctx context.Context, arg ReviewListByProductParams) iter.Seq2[Review, error]
+	ReviewListByProductAppend(ctx context.Context, dst []Review, arg ReviewListByProductParams) ([]Review, error)
 	UserExportStream(ctx context.Context, afterUserID int64) iter.Seq2[User, error]
+	UserExportAppend(ctx context.Context, dst []User, afterUserID int64) ([]User, error)
 	UserListStream(ctx context.Context, arg UserListParams) iter.Seq2[User, error]
+	UserListAppend(ctx context.Context, dst []User, arg UserListParams) ([]User, error)
 	UserListByIDsStream(ctx context.Context, userIds []int64) iter.Seq2[User, error]
+	UserListByIDsAppend(ctx context.Context, dst []User, userIds []int64) ([]User, error)
 	ReviewListStream(ctx context.Context, arg ReviewListParams, sort ReviewListSort) iter.Seq2[Review, error]
 }
 
@@ -153,15 +167,11 @@ func (q *Queries) OrderClaimByStatusStream(ctx context.Context, arg OrderClaimBy
 			return
 		}
 		defer rows.Close()
+		var i, blank Order
+		dest := []any{&i.OrderID, &i.UserID, &i.Status, &i.TotalCents, &i.CreatedAt}
 		for rows.Next() {
-			var i Order
-			if err := rows.Scan(
-				&i.OrderID,
-				&i.UserID,
-				&i.Status,
-				&i.TotalCents,
-				&i.CreatedAt,
-			); err != nil {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
 				yield(zero, err)
 				return
 			}
@@ -173,6 +183,34 @@ func (q *Queries) OrderClaimByStatusStream(ctx context.Context, arg OrderClaimBy
 			yield(zero, err)
 		}
 	}
+}
+
+// OrderClaimByStatusAppend appends OrderClaimByStatus's rows to dst and returns the extended slice:
+// the same statement, each row scanned exactly as OrderClaimByStatus scans it. Passing
+// the slice an earlier call returned, as dst[:0], reuses its memory; and
+// the row and its Scan list are made once per call, not once per row. On
+// an error it returns dst at its length before the call (its spare
+// capacity may have been written).
+func (q *Queries) OrderClaimByStatusAppend(ctx context.Context, dst []Order, arg OrderClaimByStatusParams) ([]Order, error) {
+	rows, err := q.db.Query(ctx, orderClaimByStatus, arg.Status, arg.Max)
+	if err != nil {
+		return dst, err
+	}
+	defer rows.Close()
+	kept := len(dst)
+	var i, blank Order
+	dest := []any{&i.OrderID, &i.UserID, &i.Status, &i.TotalCents, &i.CreatedAt}
+	for rows.Next() {
+		i = blank
+		if err := rows.Scan(dest...); err != nil {
+			return dst[:kept], err
+		}
+		dst = append(dst, i)
+	}
+	if err := rows.Err(); err != nil {
+		return dst[:kept], err
+	}
+	return dst, nil
 }
 
 // OrderExportStream yields OrderExport's rows one at a time,
@@ -190,15 +228,11 @@ func (q *Queries) OrderExportStream(ctx context.Context, arg OrderExportParams) 
 			return
 		}
 		defer rows.Close()
+		var i, blank Order
+		dest := []any{&i.OrderID, &i.UserID, &i.Status, &i.TotalCents, &i.CreatedAt}
 		for rows.Next() {
-			var i Order
-			if err := rows.Scan(
-				&i.OrderID,
-				&i.UserID,
-				&i.Status,
-				&i.TotalCents,
-				&i.CreatedAt,
-			); err != nil {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
 				yield(zero, err)
 				return
 			}
@@ -210,6 +244,34 @@ func (q *Queries) OrderExportStream(ctx context.Context, arg OrderExportParams) 
 			yield(zero, err)
 		}
 	}
+}
+
+// OrderExportAppend appends OrderExport's rows to dst and returns the extended slice:
+// the same statement, each row scanned exactly as OrderExport scans it. Passing
+// the slice an earlier call returned, as dst[:0], reuses its memory; and
+// the row and its Scan list are made once per call, not once per row. On
+// an error it returns dst at its length before the call (its spare
+// capacity may have been written).
+func (q *Queries) OrderExportAppend(ctx context.Context, dst []Order, arg OrderExportParams) ([]Order, error) {
+	rows, err := q.db.Query(ctx, orderExport, arg.Since, arg.Until)
+	if err != nil {
+		return dst, err
+	}
+	defer rows.Close()
+	kept := len(dst)
+	var i, blank Order
+	dest := []any{&i.OrderID, &i.UserID, &i.Status, &i.TotalCents, &i.CreatedAt}
+	for rows.Next() {
+		i = blank
+		if err := rows.Scan(dest...); err != nil {
+			return dst[:kept], err
+		}
+		dst = append(dst, i)
+	}
+	if err := rows.Err(); err != nil {
+		return dst[:kept], err
+	}
+	return dst, nil
 }
 
 // OrderItemListByOrderStream yields OrderItemListByOrder's rows one at a time,
@@ -227,14 +289,11 @@ func (q *Queries) OrderItemListByOrderStream(ctx context.Context, orderID int64)
 			return
 		}
 		defer rows.Close()
+		var i, blank OrderItem
+		dest := []any{&i.OrderID, &i.ProductID, &i.Quantity, &i.UnitPriceCents}
 		for rows.Next() {
-			var i OrderItem
-			if err := rows.Scan(
-				&i.OrderID,
-				&i.ProductID,
-				&i.Quantity,
-				&i.UnitPriceCents,
-			); err != nil {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
 				yield(zero, err)
 				return
 			}
@@ -246,6 +305,34 @@ func (q *Queries) OrderItemListByOrderStream(ctx context.Context, orderID int64)
 			yield(zero, err)
 		}
 	}
+}
+
+// OrderItemListByOrderAppend appends OrderItemListByOrder's rows to dst and returns the extended slice:
+// the same statement, each row scanned exactly as OrderItemListByOrder scans it. Passing
+// the slice an earlier call returned, as dst[:0], reuses its memory; and
+// the row and its Scan list are made once per call, not once per row. On
+// an error it returns dst at its length before the call (its spare
+// capacity may have been written).
+func (q *Queries) OrderItemListByOrderAppend(ctx context.Context, dst []OrderItem, orderID int64) ([]OrderItem, error) {
+	rows, err := q.db.Query(ctx, orderItemListByOrder, orderID)
+	if err != nil {
+		return dst, err
+	}
+	defer rows.Close()
+	kept := len(dst)
+	var i, blank OrderItem
+	dest := []any{&i.OrderID, &i.ProductID, &i.Quantity, &i.UnitPriceCents}
+	for rows.Next() {
+		i = blank
+		if err := rows.Scan(dest...); err != nil {
+			return dst[:kept], err
+		}
+		dst = append(dst, i)
+	}
+	if err := rows.Err(); err != nil {
+		return dst[:kept], err
+	}
+	return dst, nil
 }
 
 // OrderListByStatusStream yields OrderListByStatus's rows one at a time,
@@ -263,15 +350,11 @@ func (q *Queries) OrderListByStatusStream(ctx context.Context, arg OrderListBySt
 			return
 		}
 		defer rows.Close()
+		var i, blank Order
+		dest := []any{&i.OrderID, &i.UserID, &i.Status, &i.TotalCents, &i.CreatedAt}
 		for rows.Next() {
-			var i Order
-			if err := rows.Scan(
-				&i.OrderID,
-				&i.UserID,
-				&i.Status,
-				&i.TotalCents,
-				&i.CreatedAt,
-			); err != nil {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
 				yield(zero, err)
 				return
 			}
@@ -283,6 +366,34 @@ func (q *Queries) OrderListByStatusStream(ctx context.Context, arg OrderListBySt
 			yield(zero, err)
 		}
 	}
+}
+
+// OrderListByStatusAppend appends OrderListByStatus's rows to dst and returns the extended slice:
+// the same statement, each row scanned exactly as OrderListByStatus scans it. Passing
+// the slice an earlier call returned, as dst[:0], reuses its memory; and
+// the row and its Scan list are made once per call, not once per row. On
+// an error it returns dst at its length before the call (its spare
+// capacity may have been written).
+func (q *Queries) OrderListByStatusAppend(ctx context.Context, dst []Order, arg OrderListByStatusParams) ([]Order, error) {
+	rows, err := q.db.Query(ctx, orderListByStatus, arg.Status, arg.AfterOrderID, arg.Max)
+	if err != nil {
+		return dst, err
+	}
+	defer rows.Close()
+	kept := len(dst)
+	var i, blank Order
+	dest := []any{&i.OrderID, &i.UserID, &i.Status, &i.TotalCents, &i.CreatedAt}
+	for rows.Next() {
+		i = blank
+		if err := rows.Scan(dest...); err != nil {
+			return dst[:kept], err
+		}
+		dst = append(dst, i)
+	}
+	if err := rows.Err(); err != nil {
+		return dst[:kept], err
+	}
+	return dst, nil
 }
 
 // OrderListByUserStream yields OrderListByUser's rows one at a time,
@@ -300,15 +411,11 @@ func (q *Queries) OrderListByUserStream(ctx context.Context, arg OrderListByUser
 			return
 		}
 		defer rows.Close()
+		var i, blank Order
+		dest := []any{&i.OrderID, &i.UserID, &i.Status, &i.TotalCents, &i.CreatedAt}
 		for rows.Next() {
-			var i Order
-			if err := rows.Scan(
-				&i.OrderID,
-				&i.UserID,
-				&i.Status,
-				&i.TotalCents,
-				&i.CreatedAt,
-			); err != nil {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
 				yield(zero, err)
 				return
 			}
@@ -320,6 +427,39 @@ func (q *Queries) OrderListByUserStream(ctx context.Context, arg OrderListByUser
 			yield(zero, err)
 		}
 	}
+}
+
+// OrderListByUserAppend appends OrderListByUser's rows to dst and returns the extended slice:
+// the same statement, each row scanned exactly as OrderListByUser scans it. Passing
+// the slice an earlier call returned, as dst[:0], reuses its memory; and
+// the row and its Scan list are made once per call, not once per row. On
+// an error it returns dst at its length before the call (its spare
+// capacity may have been written).
+func (q *Queries) OrderListByUserAppend(ctx context.Context, dst []Order, arg OrderListByUserParams) ([]Order, error) {
+	rows, err := q.db.Query(ctx, orderListByUser,
+		arg.UserID,
+		arg.BeforeCreatedAt,
+		arg.BeforeOrderID,
+		arg.Max,
+	)
+	if err != nil {
+		return dst, err
+	}
+	defer rows.Close()
+	kept := len(dst)
+	var i, blank Order
+	dest := []any{&i.OrderID, &i.UserID, &i.Status, &i.TotalCents, &i.CreatedAt}
+	for rows.Next() {
+		i = blank
+		if err := rows.Scan(dest...); err != nil {
+			return dst[:kept], err
+		}
+		dst = append(dst, i)
+	}
+	if err := rows.Err(); err != nil {
+		return dst[:kept], err
+	}
+	return dst, nil
 }
 
 // ProductListStream yields ProductList's rows one at a time,
@@ -337,17 +477,11 @@ func (q *Queries) ProductListStream(ctx context.Context, arg ProductListParams) 
 			return
 		}
 		defer rows.Close()
+		var i, blank Product
+		dest := []any{&i.ProductID, &i.Sku, &i.Name, &i.Description, &i.PriceCents, &i.Stock, &i.CreatedAt}
 		for rows.Next() {
-			var i Product
-			if err := rows.Scan(
-				&i.ProductID,
-				&i.Sku,
-				&i.Name,
-				&i.Description,
-				&i.PriceCents,
-				&i.Stock,
-				&i.CreatedAt,
-			); err != nil {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
 				yield(zero, err)
 				return
 			}
@@ -359,6 +493,34 @@ func (q *Queries) ProductListStream(ctx context.Context, arg ProductListParams) 
 			yield(zero, err)
 		}
 	}
+}
+
+// ProductListAppend appends ProductList's rows to dst and returns the extended slice:
+// the same statement, each row scanned exactly as ProductList scans it. Passing
+// the slice an earlier call returned, as dst[:0], reuses its memory; and
+// the row and its Scan list are made once per call, not once per row. On
+// an error it returns dst at its length before the call (its spare
+// capacity may have been written).
+func (q *Queries) ProductListAppend(ctx context.Context, dst []Product, arg ProductListParams) ([]Product, error) {
+	rows, err := q.db.Query(ctx, productList, arg.AfterProductID, arg.InStockOnly, arg.Max)
+	if err != nil {
+		return dst, err
+	}
+	defer rows.Close()
+	kept := len(dst)
+	var i, blank Product
+	dest := []any{&i.ProductID, &i.Sku, &i.Name, &i.Description, &i.PriceCents, &i.Stock, &i.CreatedAt}
+	for rows.Next() {
+		i = blank
+		if err := rows.Scan(dest...); err != nil {
+			return dst[:kept], err
+		}
+		dst = append(dst, i)
+	}
+	if err := rows.Err(); err != nil {
+		return dst[:kept], err
+	}
+	return dst, nil
 }
 
 // ProductListByIDsStream yields ProductListByIDs's rows one at a time,
@@ -376,17 +538,11 @@ func (q *Queries) ProductListByIDsStream(ctx context.Context, productIds []int64
 			return
 		}
 		defer rows.Close()
+		var i, blank Product
+		dest := []any{&i.ProductID, &i.Sku, &i.Name, &i.Description, &i.PriceCents, &i.Stock, &i.CreatedAt}
 		for rows.Next() {
-			var i Product
-			if err := rows.Scan(
-				&i.ProductID,
-				&i.Sku,
-				&i.Name,
-				&i.Description,
-				&i.PriceCents,
-				&i.Stock,
-				&i.CreatedAt,
-			); err != nil {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
 				yield(zero, err)
 				return
 			}
@@ -398,6 +554,34 @@ func (q *Queries) ProductListByIDsStream(ctx context.Context, productIds []int64
 			yield(zero, err)
 		}
 	}
+}
+
+// ProductListByIDsAppend appends ProductListByIDs's rows to dst and returns the extended slice:
+// the same statement, each row scanned exactly as ProductListByIDs scans it. Passing
+// the slice an earlier call returned, as dst[:0], reuses its memory; and
+// the row and its Scan list are made once per call, not once per row. On
+// an error it returns dst at its length before the call (its spare
+// capacity may have been written).
+func (q *Queries) ProductListByIDsAppend(ctx context.Context, dst []Product, productIds []int64) ([]Product, error) {
+	rows, err := q.db.Query(ctx, productListByIDs, productIds)
+	if err != nil {
+		return dst, err
+	}
+	defer rows.Close()
+	kept := len(dst)
+	var i, blank Product
+	dest := []any{&i.ProductID, &i.Sku, &i.Name, &i.Description, &i.PriceCents, &i.Stock, &i.CreatedAt}
+	for rows.Next() {
+		i = blank
+		if err := rows.Scan(dest...); err != nil {
+			return dst[:kept], err
+		}
+		dst = append(dst, i)
+	}
+	if err := rows.Err(); err != nil {
+		return dst[:kept], err
+	}
+	return dst, nil
 }
 
 // ProductLockForOrderStream yields ProductLockForOrder's rows one at a time,
@@ -415,9 +599,11 @@ func (q *Queries) ProductLockForOrderStream(ctx context.Context, productIds []in
 			return
 		}
 		defer rows.Close()
+		var i, blank ProductLockForOrderRow
+		dest := []any{&i.ProductID, &i.PriceCents, &i.Stock}
 		for rows.Next() {
-			var i ProductLockForOrderRow
-			if err := rows.Scan(&i.ProductID, &i.PriceCents, &i.Stock); err != nil {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
 				yield(zero, err)
 				return
 			}
@@ -429,6 +615,34 @@ func (q *Queries) ProductLockForOrderStream(ctx context.Context, productIds []in
 			yield(zero, err)
 		}
 	}
+}
+
+// ProductLockForOrderAppend appends ProductLockForOrder's rows to dst and returns the extended slice:
+// the same statement, each row scanned exactly as ProductLockForOrder scans it. Passing
+// the slice an earlier call returned, as dst[:0], reuses its memory; and
+// the row and its Scan list are made once per call, not once per row. On
+// an error it returns dst at its length before the call (its spare
+// capacity may have been written).
+func (q *Queries) ProductLockForOrderAppend(ctx context.Context, dst []ProductLockForOrderRow, productIds []int64) ([]ProductLockForOrderRow, error) {
+	rows, err := q.db.Query(ctx, productLockForOrder, productIds)
+	if err != nil {
+		return dst, err
+	}
+	defer rows.Close()
+	kept := len(dst)
+	var i, blank ProductLockForOrderRow
+	dest := []any{&i.ProductID, &i.PriceCents, &i.Stock}
+	for rows.Next() {
+		i = blank
+		if err := rows.Scan(dest...); err != nil {
+			return dst[:kept], err
+		}
+		dst = append(dst, i)
+	}
+	if err := rows.Err(); err != nil {
+		return dst[:kept], err
+	}
+	return dst, nil
 }
 
 // ReviewListByProductStream yields ReviewListByProduct's rows one at a time,
@@ -446,16 +660,11 @@ func (q *Queries) ReviewListByProductStream(ctx context.Context, arg ReviewListB
 			return
 		}
 		defer rows.Close()
+		var i, blank Review
+		dest := []any{&i.ReviewID, &i.ProductID, &i.UserID, &i.Rating, &i.Body, &i.CreatedAt}
 		for rows.Next() {
-			var i Review
-			if err := rows.Scan(
-				&i.ReviewID,
-				&i.ProductID,
-				&i.UserID,
-				&i.Rating,
-				&i.Body,
-				&i.CreatedAt,
-			); err != nil {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
 				yield(zero, err)
 				return
 			}
@@ -467,6 +676,39 @@ func (q *Queries) ReviewListByProductStream(ctx context.Context, arg ReviewListB
 			yield(zero, err)
 		}
 	}
+}
+
+// ReviewListByProductAppend appends ReviewListByProduct's rows to dst and returns the extended slice:
+// the same statement, each row scanned exactly as ReviewListByProduct scans it. Passing
+// the slice an earlier call returned, as dst[:0], reuses its memory; and
+// the row and its Scan list are made once per call, not once per row. On
+// an error it returns dst at its length before the call (its spare
+// capacity may have been written).
+func (q *Queries) ReviewListByProductAppend(ctx context.Context, dst []Review, arg ReviewListByProductParams) ([]Review, error) {
+	rows, err := q.db.Query(ctx, reviewListByProduct,
+		arg.ProductID,
+		arg.BeforeCreatedAt,
+		arg.BeforeReviewID,
+		arg.Max,
+	)
+	if err != nil {
+		return dst, err
+	}
+	defer rows.Close()
+	kept := len(dst)
+	var i, blank Review
+	dest := []any{&i.ReviewID, &i.ProductID, &i.UserID, &i.Rating, &i.Body, &i.CreatedAt}
+	for rows.Next() {
+		i = blank
+		if err := rows.Scan(dest...); err != nil {
+			return dst[:kept], err
+		}
+		dst = append(dst, i)
+	}
+	if err := rows.Err(); err != nil {
+		return dst[:kept], err
+	}
+	return dst, nil
 }
 
 // UserExportStream yields UserExport's rows one at a time,
@@ -484,15 +726,11 @@ func (q *Queries) UserExportStream(ctx context.Context, afterUserID int64) iter.
 			return
 		}
 		defer rows.Close()
+		var i, blank User
+		dest := []any{&i.UserID, &i.FirstName, &i.LastName, &i.Email, &i.CreatedAt}
 		for rows.Next() {
-			var i User
-			if err := rows.Scan(
-				&i.UserID,
-				&i.FirstName,
-				&i.LastName,
-				&i.Email,
-				&i.CreatedAt,
-			); err != nil {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
 				yield(zero, err)
 				return
 			}
@@ -504,6 +742,34 @@ func (q *Queries) UserExportStream(ctx context.Context, afterUserID int64) iter.
 			yield(zero, err)
 		}
 	}
+}
+
+// UserExportAppend appends UserExport's rows to dst and returns the extended slice:
+// the same statement, each row scanned exactly as UserExport scans it. Passing
+// the slice an earlier call returned, as dst[:0], reuses its memory; and
+// the row and its Scan list are made once per call, not once per row. On
+// an error it returns dst at its length before the call (its spare
+// capacity may have been written).
+func (q *Queries) UserExportAppend(ctx context.Context, dst []User, afterUserID int64) ([]User, error) {
+	rows, err := q.db.Query(ctx, userExport, afterUserID)
+	if err != nil {
+		return dst, err
+	}
+	defer rows.Close()
+	kept := len(dst)
+	var i, blank User
+	dest := []any{&i.UserID, &i.FirstName, &i.LastName, &i.Email, &i.CreatedAt}
+	for rows.Next() {
+		i = blank
+		if err := rows.Scan(dest...); err != nil {
+			return dst[:kept], err
+		}
+		dst = append(dst, i)
+	}
+	if err := rows.Err(); err != nil {
+		return dst[:kept], err
+	}
+	return dst, nil
 }
 
 // UserListStream yields UserList's rows one at a time,
@@ -521,15 +787,11 @@ func (q *Queries) UserListStream(ctx context.Context, arg UserListParams) iter.S
 			return
 		}
 		defer rows.Close()
+		var i, blank User
+		dest := []any{&i.UserID, &i.FirstName, &i.LastName, &i.Email, &i.CreatedAt}
 		for rows.Next() {
-			var i User
-			if err := rows.Scan(
-				&i.UserID,
-				&i.FirstName,
-				&i.LastName,
-				&i.Email,
-				&i.CreatedAt,
-			); err != nil {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
 				yield(zero, err)
 				return
 			}
@@ -541,6 +803,34 @@ func (q *Queries) UserListStream(ctx context.Context, arg UserListParams) iter.S
 			yield(zero, err)
 		}
 	}
+}
+
+// UserListAppend appends UserList's rows to dst and returns the extended slice:
+// the same statement, each row scanned exactly as UserList scans it. Passing
+// the slice an earlier call returned, as dst[:0], reuses its memory; and
+// the row and its Scan list are made once per call, not once per row. On
+// an error it returns dst at its length before the call (its spare
+// capacity may have been written).
+func (q *Queries) UserListAppend(ctx context.Context, dst []User, arg UserListParams) ([]User, error) {
+	rows, err := q.db.Query(ctx, userList, arg.AfterUserID, arg.NamePrefix, arg.Max)
+	if err != nil {
+		return dst, err
+	}
+	defer rows.Close()
+	kept := len(dst)
+	var i, blank User
+	dest := []any{&i.UserID, &i.FirstName, &i.LastName, &i.Email, &i.CreatedAt}
+	for rows.Next() {
+		i = blank
+		if err := rows.Scan(dest...); err != nil {
+			return dst[:kept], err
+		}
+		dst = append(dst, i)
+	}
+	if err := rows.Err(); err != nil {
+		return dst[:kept], err
+	}
+	return dst, nil
 }
 
 // UserListByIDsStream yields UserListByIDs's rows one at a time,
@@ -558,15 +848,11 @@ func (q *Queries) UserListByIDsStream(ctx context.Context, userIds []int64) iter
 			return
 		}
 		defer rows.Close()
+		var i, blank User
+		dest := []any{&i.UserID, &i.FirstName, &i.LastName, &i.Email, &i.CreatedAt}
 		for rows.Next() {
-			var i User
-			if err := rows.Scan(
-				&i.UserID,
-				&i.FirstName,
-				&i.LastName,
-				&i.Email,
-				&i.CreatedAt,
-			); err != nil {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
 				yield(zero, err)
 				return
 			}
@@ -578,6 +864,34 @@ func (q *Queries) UserListByIDsStream(ctx context.Context, userIds []int64) iter
 			yield(zero, err)
 		}
 	}
+}
+
+// UserListByIDsAppend appends UserListByIDs's rows to dst and returns the extended slice:
+// the same statement, each row scanned exactly as UserListByIDs scans it. Passing
+// the slice an earlier call returned, as dst[:0], reuses its memory; and
+// the row and its Scan list are made once per call, not once per row. On
+// an error it returns dst at its length before the call (its spare
+// capacity may have been written).
+func (q *Queries) UserListByIDsAppend(ctx context.Context, dst []User, userIds []int64) ([]User, error) {
+	rows, err := q.db.Query(ctx, userListByIDs, userIds)
+	if err != nil {
+		return dst, err
+	}
+	defer rows.Close()
+	kept := len(dst)
+	var i, blank User
+	dest := []any{&i.UserID, &i.FirstName, &i.LastName, &i.Email, &i.CreatedAt}
+	for rows.Next() {
+		i = blank
+		if err := rows.Scan(dest...); err != nil {
+			return dst[:kept], err
+		}
+		dst = append(dst, i)
+	}
+	if err := rows.Err(); err != nil {
+		return dst[:kept], err
+	}
+	return dst, nil
 }
 
 // ReviewListParams are the parameters of ReviewList.

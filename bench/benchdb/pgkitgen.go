@@ -66,12 +66,18 @@ func (q *Queries) RunInTx(ctx context.Context, fn func(Store) error) error {
 }
 
 // Streamer has a …Stream method for every :many query: the same rows,
-// yielded one at a time in constant memory instead of collected in a slice.
+// yielded one at a time in constant memory instead of collected in a slice;
+// and for each of sqlc's a …Append method, its rows appended to a slice
+// the caller may reuse.
 type Streamer interface {
 	ArrayListStream(ctx context.Context) iter.Seq2[BenchArray, error]
+	ArrayListAppend(ctx context.Context, dst []BenchArray) ([]BenchArray, error)
 	BlobListStream(ctx context.Context) iter.Seq2[BenchBlob, error]
+	BlobListAppend(ctx context.Context, dst []BenchBlob) ([]BenchBlob, error)
 	SeriesListStream(ctx context.Context, n int32) iter.Seq2[int32, error]
+	SeriesListAppend(ctx context.Context, dst []int32, n int32) ([]int32, error)
 	TypeListStream(ctx context.Context, arg TypeListParams) iter.Seq2[TypeListRow, error]
+	TypeListAppend(ctx context.Context, dst []TypeListRow, arg TypeListParams) ([]TypeListRow, error)
 }
 
 // pgkitStreamQuery runs a …Stream method's query. A DB that offers QueryStream
@@ -101,9 +107,11 @@ func (q *Queries) ArrayListStream(ctx context.Context) iter.Seq2[BenchArray, err
 			return
 		}
 		defer rows.Close()
+		var i, blank BenchArray
+		dest := []any{&i.ArrayID, &i.Vals}
 		for rows.Next() {
-			var i BenchArray
-			if err := rows.Scan(&i.ArrayID, &i.Vals); err != nil {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
 				yield(zero, err)
 				return
 			}
@@ -115,6 +123,34 @@ func (q *Queries) ArrayListStream(ctx context.Context) iter.Seq2[BenchArray, err
 			yield(zero, err)
 		}
 	}
+}
+
+// ArrayListAppend appends ArrayList's rows to dst and returns the extended slice:
+// the same statement, each row scanned exactly as ArrayList scans it. Passing
+// the slice an earlier call returned, as dst[:0], reuses its memory; and
+// the row and its Scan list are made once per call, not once per row. On
+// an error it returns dst at its length before the call (its spare
+// capacity may have been written).
+func (q *Queries) ArrayListAppend(ctx context.Context, dst []BenchArray) ([]BenchArray, error) {
+	rows, err := q.db.Query(ctx, arrayList)
+	if err != nil {
+		return dst, err
+	}
+	defer rows.Close()
+	kept := len(dst)
+	var i, blank BenchArray
+	dest := []any{&i.ArrayID, &i.Vals}
+	for rows.Next() {
+		i = blank
+		if err := rows.Scan(dest...); err != nil {
+			return dst[:kept], err
+		}
+		dst = append(dst, i)
+	}
+	if err := rows.Err(); err != nil {
+		return dst[:kept], err
+	}
+	return dst, nil
 }
 
 // BlobListStream yields BlobList's rows one at a time,
@@ -132,9 +168,11 @@ func (q *Queries) BlobListStream(ctx context.Context) iter.Seq2[BenchBlob, error
 			return
 		}
 		defer rows.Close()
+		var i, blank BenchBlob
+		dest := []any{&i.BlobID, &i.Note, &i.Payload}
 		for rows.Next() {
-			var i BenchBlob
-			if err := rows.Scan(&i.BlobID, &i.Note, &i.Payload); err != nil {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
 				yield(zero, err)
 				return
 			}
@@ -146,6 +184,34 @@ func (q *Queries) BlobListStream(ctx context.Context) iter.Seq2[BenchBlob, error
 			yield(zero, err)
 		}
 	}
+}
+
+// BlobListAppend appends BlobList's rows to dst and returns the extended slice:
+// the same statement, each row scanned exactly as BlobList scans it. Passing
+// the slice an earlier call returned, as dst[:0], reuses its memory; and
+// the row and its Scan list are made once per call, not once per row. On
+// an error it returns dst at its length before the call (its spare
+// capacity may have been written).
+func (q *Queries) BlobListAppend(ctx context.Context, dst []BenchBlob) ([]BenchBlob, error) {
+	rows, err := q.db.Query(ctx, blobList)
+	if err != nil {
+		return dst, err
+	}
+	defer rows.Close()
+	kept := len(dst)
+	var i, blank BenchBlob
+	dest := []any{&i.BlobID, &i.Note, &i.Payload}
+	for rows.Next() {
+		i = blank
+		if err := rows.Scan(dest...); err != nil {
+			return dst[:kept], err
+		}
+		dst = append(dst, i)
+	}
+	if err := rows.Err(); err != nil {
+		return dst[:kept], err
+	}
+	return dst, nil
 }
 
 // SeriesListStream yields SeriesList's rows one at a time,
@@ -163,9 +229,11 @@ func (q *Queries) SeriesListStream(ctx context.Context, n int32) iter.Seq2[int32
 			return
 		}
 		defer rows.Close()
+		var i, blank int32
+		dest := []any{&i}
 		for rows.Next() {
-			var i int32
-			if err := rows.Scan(&i); err != nil {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
 				yield(zero, err)
 				return
 			}
@@ -177,6 +245,34 @@ func (q *Queries) SeriesListStream(ctx context.Context, n int32) iter.Seq2[int32
 			yield(zero, err)
 		}
 	}
+}
+
+// SeriesListAppend appends SeriesList's rows to dst and returns the extended slice:
+// the same statement, each row scanned exactly as SeriesList scans it. Passing
+// the slice an earlier call returned, as dst[:0], reuses its memory; and
+// the row and its Scan list are made once per call, not once per row. On
+// an error it returns dst at its length before the call (its spare
+// capacity may have been written).
+func (q *Queries) SeriesListAppend(ctx context.Context, dst []int32, n int32) ([]int32, error) {
+	rows, err := q.db.Query(ctx, seriesList, n)
+	if err != nil {
+		return dst, err
+	}
+	defer rows.Close()
+	kept := len(dst)
+	var i, blank int32
+	dest := []any{&i}
+	for rows.Next() {
+		i = blank
+		if err := rows.Scan(dest...); err != nil {
+			return dst[:kept], err
+		}
+		dst = append(dst, i)
+	}
+	if err := rows.Err(); err != nil {
+		return dst[:kept], err
+	}
+	return dst, nil
 }
 
 // TypeListStream yields TypeList's rows one at a time,
@@ -194,30 +290,11 @@ func (q *Queries) TypeListStream(ctx context.Context, arg TypeListParams) iter.S
 			return
 		}
 		defer rows.Close()
+		var i, blank TypeListRow
+		dest := []any{&i.Oid, &i.Typname, &i.Typnamespace, &i.Typowner, &i.Typlen, &i.Typbyval, &i.Typtype, &i.Typcategory, &i.Typispreferred, &i.Typisdefined, &i.Typdelim, &i.Typrelid, &i.Typelem, &i.Typarray, &i.Typalign, &i.Typstorage, &i.Typnotnull, &i.Typbasetype, &i.Typtypmod, &i.Typndims}
 		for rows.Next() {
-			var i TypeListRow
-			if err := rows.Scan(
-				&i.Oid,
-				&i.Typname,
-				&i.Typnamespace,
-				&i.Typowner,
-				&i.Typlen,
-				&i.Typbyval,
-				&i.Typtype,
-				&i.Typcategory,
-				&i.Typispreferred,
-				&i.Typisdefined,
-				&i.Typdelim,
-				&i.Typrelid,
-				&i.Typelem,
-				&i.Typarray,
-				&i.Typalign,
-				&i.Typstorage,
-				&i.Typnotnull,
-				&i.Typbasetype,
-				&i.Typtypmod,
-				&i.Typndims,
-			); err != nil {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
 				yield(zero, err)
 				return
 			}
@@ -229,6 +306,34 @@ func (q *Queries) TypeListStream(ctx context.Context, arg TypeListParams) iter.S
 			yield(zero, err)
 		}
 	}
+}
+
+// TypeListAppend appends TypeList's rows to dst and returns the extended slice:
+// the same statement, each row scanned exactly as TypeList scans it. Passing
+// the slice an earlier call returned, as dst[:0], reuses its memory; and
+// the row and its Scan list are made once per call, not once per row. On
+// an error it returns dst at its length before the call (its spare
+// capacity may have been written).
+func (q *Queries) TypeListAppend(ctx context.Context, dst []TypeListRow, arg TypeListParams) ([]TypeListRow, error) {
+	rows, err := q.db.Query(ctx, typeList, arg.Typmod, arg.Defined)
+	if err != nil {
+		return dst, err
+	}
+	defer rows.Close()
+	kept := len(dst)
+	var i, blank TypeListRow
+	dest := []any{&i.Oid, &i.Typname, &i.Typnamespace, &i.Typowner, &i.Typlen, &i.Typbyval, &i.Typtype, &i.Typcategory, &i.Typispreferred, &i.Typisdefined, &i.Typdelim, &i.Typrelid, &i.Typelem, &i.Typarray, &i.Typalign, &i.Typstorage, &i.Typnotnull, &i.Typbasetype, &i.Typtypmod, &i.Typndims}
+	for rows.Next() {
+		i = blank
+		if err := rows.Scan(dest...); err != nil {
+			return dst[:kept], err
+		}
+		dst = append(dst, i)
+	}
+	if err := rows.Err(); err != nil {
+		return dst[:kept], err
+	}
+	return dst, nil
 }
 
 // pgkitCopyRowCopy is RowCopy's rows as the pgx.CopyFromSource pgkit's CopyFrom

@@ -156,6 +156,29 @@ func TestGenerateRefusesNameSqlcUses(t *testing.T) {
 	}
 }
 
+// TestGenerateAppend: sqlc's :many gets an …Append with dst after the
+// context, named apart from a parameter called dst, its name refused when
+// sqlc declares it (with the flag to pass), and -append-suffix renames it.
+func TestGenerateAppend(t *testing.T) {
+	q := sqlcHead + "import \"context\"\n" + manySrc("ListIDs", ", dst int64, kept int64", ", dst, kept", plainLoop)
+	dir := writePkg(t, map[string]string{"db.go": sqlcDB, "q.sql.go": q})
+	out, err := Generate(dir, Options{})
+	want := "func (q *Queries) ListIDsAppend(ctx context.Context, dstRows []int64, dst int64, kept int64) ([]int64, error) {"
+	if err != nil || !strings.Contains(string(out), want) || !strings.Contains(string(out), "keptLen := len(dstRows)") {
+		t.Fatalf("Generate: %v, want %q in\n%s", err, want, out)
+	}
+	clash := sqlcHead + "import \"context\"\n" + manySrc("ListIDs", "", "", plainLoop) +
+		"\nfunc (q *Queries) ListIDsAppend(ctx context.Context) error { return nil }\n"
+	dir = writePkg(t, map[string]string{"db.go": sqlcDB, "q.sql.go": clash})
+	if _, err := Generate(dir, Options{}); err == nil || !strings.Contains(err.Error(), "ListIDsAppend") || !strings.Contains(err.Error(), "-append-suffix") {
+		t.Fatalf("Generate with a query named like another's append method: %v", err)
+	}
+	out, err = Generate(dir, Options{AppendSuffix: "Into"})
+	if err != nil || !strings.Contains(string(out), "func (q *Queries) ListIDsInto(ctx context.Context, dst []int64) ([]int64, error)") {
+		t.Fatalf("with -append-suffix Into: %v\n%s", err, out)
+	}
+}
+
 func TestGenerateRefusesUnknownShape(t *testing.T) {
 	loop := plainLoop + "\n\t\titems = append(items, id)"
 	q := sqlcHead + "import \"context\"\n" + manySrc("ListIDs", "", "", loop)

@@ -128,6 +128,11 @@ func render(p *pkg, o Options) ([]byte, error) {
 			return nil, fmt.Errorf("%w (or pass -stream-suffix)", err)
 		}
 	}
+	for _, s := range p.streams {
+		if err := claim(s.decl.Name.Name+o.AppendSuffix, "the append method of :many query "+s.decl.Name.Name); err != nil {
+			return nil, fmt.Errorf("%w (or pass -append-suffix)", err)
+		}
+	}
 	for _, nq := range p.nests {
 		if err := claim(nq.d.public, "the public method of hidden query "+nq.decl.Name.Name); err != nil {
 			return nil, err
@@ -158,10 +163,11 @@ func render(p *pkg, o Options) ([]byte, error) {
 			return nil, err
 		}
 	}
-	w("// %s has a …%s method for every :many query: the same rows,\n// yielded one at a time in constant memory instead of collected in a slice.\n", n.streamer, o.StreamSuffix)
+	w("// %s has a …%s method for every :many query: the same rows,\n// yielded one at a time in constant memory instead of collected in a slice;\n// and for each of sqlc's a …%s method, its rows appended to a slice\n// the caller may reuse.\n", n.streamer, o.StreamSuffix, o.AppendSuffix)
 	w("type %s interface {\n", n.streamer)
 	for _, s := range p.streams {
 		w("\t%s%s(%s) iter.Seq2[%s, error]\n", s.decl.Name.Name, o.StreamSuffix, fields(t, s.decl.Type.Params), t(s.elem))
+		w("\t%s%s(%s) ([]%s, error)\n", s.decl.Name.Name, o.AppendSuffix, appendSig(t, s, pickAppendLocals(s).dst), t(s.elem))
 	}
 	publicStreams := append(publicDecls(p, pubs, n, o, true), nestDecls(t, p.nests, o, true)...)
 	for _, d := range publicStreams {
@@ -191,6 +197,7 @@ func %[1]s(ctx context.Context, db DBTX, sql string, args ...any) (pgx.Rows, err
 			return nil, fmt.Errorf("%s: %w", s.decl.Name.Name, err)
 		}
 		renderStream(w, t, s, n, o)
+		renderAppend(w, t, s, o)
 	}
 	if len(pubs) > 0 {
 		usePublic(im, pubs, n)
@@ -351,6 +358,16 @@ func renderStream(w func(string, ...any), t func(ast.Node) string, s stream, n n
 	}
 	call += ")"
 	name := s.decl.Name.Name
+	// A row yielded by value is a copy of the one row variable, scanned
+	// through one Scan list made before the loop (see renderAppend).
+	loop := "\t\tfor rows.Next() {\n\t\t\tvar i " + t(s.row.Type) + "\n"
+	scan := t(s.scan)
+	if hoists(t, s) {
+		l := pickAppendLocals(s)
+		loop = "\t\tvar i, " + l.blank + " " + t(s.row.Type) + "\n\t\t" + l.dest + " := " + scanList(t, s) +
+			"\n\t\tfor rows.Next() {\n\t\t\ti = " + l.blank + "\n"
+		scan = "rows.Scan(" + l.dest + "...)"
+	}
 	w(`// %[1]s%[2]s yields %[1]s's rows one at a time,
 // scanned exactly as %[1]s scans them. Memory stays flat whatever the
 // number of rows. Breaking out of the loop closes the rows: pgx reads and
@@ -366,9 +383,7 @@ func (q *Queries) %[1]s%[2]s(%[3]s) iter.Seq2[%[4]s, error] {
 			return
 		}
 		defer rows.Close()
-		for rows.Next() {
-			var i %[8]s
-			if err := %[9]s; err != nil {
+%[8]s			if err := %[9]s; err != nil {
 				%[5]s(%[6]s, err)
 				return
 			}
@@ -382,7 +397,7 @@ func (q *Queries) %[1]s%[2]s(%[3]s) iter.Seq2[%[4]s, error] {
 	}
 }
 
-`, name, o.StreamSuffix, fields(t, s.decl.Type.Params), t(s.elem), yield, zero, call, t(s.row.Type), t(s.scan), t(s.item))
+`, name, o.StreamSuffix, fields(t, s.decl.Type.Params), t(s.elem), yield, zero, call, loop, scan, t(s.item))
 }
 
 // renderSeq writes c's …Seq method: the COPY of sqlc's method, its rows

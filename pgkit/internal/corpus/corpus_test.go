@@ -317,22 +317,26 @@ var (
 	// that follows it in a hidden query (stage 1's output; its stream is
 	// the public method's).
 	queryName = regexp.MustCompile(`(?m)^-- name: (\w+) :(\w+).*\n(?:-- pgkit:public (\w+))?`)
-	suffix    = regexp.MustCompile(`-(stream|seq)-suffix[= ](\w+)`)
+	suffix    = regexp.MustCompile(`-(stream|seq|append)-suffix[= ](\w+)`)
 )
 
 // checkStreams fails unless every :many query of pkg has a …Stream method
-// and every :copyfrom a …Seq in the generated files. The queries are those
+// (and sqlc's own an …Append) and every :copyfrom a …Seq in the generated
+// files. The queries are those
 // sqlc read: pkg's query files, or those pgkitgen expand wrote into to.
 func checkStreams(t *testing.T, pkg, opts, to string, files map[string][]byte) {
 	var all []byte
 	for _, b := range files {
 		all = append(all, b...)
 	}
-	streamSuffix, seqSuffix := "Stream", "Seq"
+	streamSuffix, seqSuffix, appendSuffix := "Stream", "Seq", "Append"
 	for _, m := range suffix.FindAllStringSubmatch(strings.Join(pgkitgenFlags(t, pkg), " "), -1) {
-		if m[1] == "stream" {
+		switch m[1] {
+		case "stream":
 			streamSuffix = m[2]
-		} else {
+		case "append":
+			appendSuffix = m[2]
+		default:
 			seqSuffix = m[2]
 		}
 	}
@@ -356,17 +360,22 @@ func checkStreams(t *testing.T, pkg, opts, to string, files map[string][]byte) {
 				}
 				name = string(m[3])
 			}
-			var want string
+			var wants []string
 			switch kind {
 			case "many":
-				want = name + streamSuffix
+				wants = []string{name + streamSuffix}
+				if len(m[3]) == 0 { // sqlc's own :many also has an …Append
+					wants = append(wants, name+appendSuffix)
+				}
 			case "copyfrom":
-				want = name + seqSuffix
+				wants = []string{name + seqSuffix}
 			default:
 				continue
 			}
-			if !regexp.MustCompile(`func \(q \*Queries\) ` + want + `\(`).Match(all) {
-				errs = append(errs, errors.New(":"+kind+" query "+name+" has no "+want))
+			for _, want := range wants {
+				if !regexp.MustCompile(`func \(q \*Queries\) ` + want + `\(`).Match(all) {
+					errs = append(errs, errors.New(":"+kind+" query "+name+" has no "+want))
+				}
 			}
 		}
 	}

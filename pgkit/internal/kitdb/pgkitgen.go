@@ -66,15 +66,24 @@ func (q *Queries) RunInTx(ctx context.Context, fn func(Store) error) error {
 }
 
 // Streamer has a …Stream method for every :many query: the same rows,
-// yielded one at a time in constant memory instead of collected in a slice.
+// yielded one at a time in constant memory instead of collected in a slice;
+// and for each of sqlc's a …Append method, its rows appended to a slice
+// the caller may reuse.
 type Streamer interface {
 	AccountExportStream(ctx context.Context, afterAccountID int64) iter.Seq2[Account, error]
+	AccountExportAppend(ctx context.Context, dst []Account, afterAccountID int64) ([]Account, error)
 	AccountListStream(ctx context.Context, arg AccountListParams) iter.Seq2[Account, error]
+	AccountListAppend(ctx context.Context, dst []Account, arg AccountListParams) ([]Account, error)
 	JobExportStream(ctx context.Context, arg JobExportParams) iter.Seq2[Job, error]
+	JobExportAppend(ctx context.Context, dst []Job, arg JobExportParams) ([]Job, error)
 	JobListByAccountStream(ctx context.Context, arg JobListByAccountParams) iter.Seq2[Job, error]
+	JobListByAccountAppend(ctx context.Context, dst []Job, arg JobListByAccountParams) ([]Job, error)
 	JobListByStateStream(ctx context.Context, arg JobListByStateParams) iter.Seq2[Job, error]
+	JobListByStateAppend(ctx context.Context, dst []Job, arg JobListByStateParams) ([]Job, error)
 	NoteListByProjectStream(ctx context.Context, arg NoteListByProjectParams) iter.Seq2[Note, error]
+	NoteListByProjectAppend(ctx context.Context, dst []Note, arg NoteListByProjectParams) ([]Note, error)
 	ProjectLockForJobStream(ctx context.Context, projectIds []int64) iter.Seq2[ProjectLockForJobRow, error]
+	ProjectLockForJobAppend(ctx context.Context, dst []ProjectLockForJobRow, projectIds []int64) ([]ProjectLockForJobRow, error)
 }
 
 // pgkitStreamQuery runs a …Stream method's query. A DB that offers QueryStream
@@ -104,15 +113,11 @@ func (q *Queries) AccountExportStream(ctx context.Context, afterAccountID int64)
 			return
 		}
 		defer rows.Close()
+		var i, blank Account
+		dest := []any{&i.AccountID, &i.Name, &i.Team, &i.Email, &i.CreatedAt}
 		for rows.Next() {
-			var i Account
-			if err := rows.Scan(
-				&i.AccountID,
-				&i.Name,
-				&i.Team,
-				&i.Email,
-				&i.CreatedAt,
-			); err != nil {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
 				yield(zero, err)
 				return
 			}
@@ -124,6 +129,34 @@ func (q *Queries) AccountExportStream(ctx context.Context, afterAccountID int64)
 			yield(zero, err)
 		}
 	}
+}
+
+// AccountExportAppend appends AccountExport's rows to dst and returns the extended slice:
+// the same statement, each row scanned exactly as AccountExport scans it. Passing
+// the slice an earlier call returned, as dst[:0], reuses its memory; and
+// the row and its Scan list are made once per call, not once per row. On
+// an error it returns dst at its length before the call (its spare
+// capacity may have been written).
+func (q *Queries) AccountExportAppend(ctx context.Context, dst []Account, afterAccountID int64) ([]Account, error) {
+	rows, err := q.db.Query(ctx, accountExport, afterAccountID)
+	if err != nil {
+		return dst, err
+	}
+	defer rows.Close()
+	kept := len(dst)
+	var i, blank Account
+	dest := []any{&i.AccountID, &i.Name, &i.Team, &i.Email, &i.CreatedAt}
+	for rows.Next() {
+		i = blank
+		if err := rows.Scan(dest...); err != nil {
+			return dst[:kept], err
+		}
+		dst = append(dst, i)
+	}
+	if err := rows.Err(); err != nil {
+		return dst[:kept], err
+	}
+	return dst, nil
 }
 
 // AccountListStream yields AccountList's rows one at a time,
@@ -141,15 +174,11 @@ func (q *Queries) AccountListStream(ctx context.Context, arg AccountListParams) 
 			return
 		}
 		defer rows.Close()
+		var i, blank Account
+		dest := []any{&i.AccountID, &i.Name, &i.Team, &i.Email, &i.CreatedAt}
 		for rows.Next() {
-			var i Account
-			if err := rows.Scan(
-				&i.AccountID,
-				&i.Name,
-				&i.Team,
-				&i.Email,
-				&i.CreatedAt,
-			); err != nil {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
 				yield(zero, err)
 				return
 			}
@@ -161,6 +190,34 @@ func (q *Queries) AccountListStream(ctx context.Context, arg AccountListParams) 
 			yield(zero, err)
 		}
 	}
+}
+
+// AccountListAppend appends AccountList's rows to dst and returns the extended slice:
+// the same statement, each row scanned exactly as AccountList scans it. Passing
+// the slice an earlier call returned, as dst[:0], reuses its memory; and
+// the row and its Scan list are made once per call, not once per row. On
+// an error it returns dst at its length before the call (its spare
+// capacity may have been written).
+func (q *Queries) AccountListAppend(ctx context.Context, dst []Account, arg AccountListParams) ([]Account, error) {
+	rows, err := q.db.Query(ctx, accountList, arg.AfterAccountID, arg.TeamPrefix, arg.Max)
+	if err != nil {
+		return dst, err
+	}
+	defer rows.Close()
+	kept := len(dst)
+	var i, blank Account
+	dest := []any{&i.AccountID, &i.Name, &i.Team, &i.Email, &i.CreatedAt}
+	for rows.Next() {
+		i = blank
+		if err := rows.Scan(dest...); err != nil {
+			return dst[:kept], err
+		}
+		dst = append(dst, i)
+	}
+	if err := rows.Err(); err != nil {
+		return dst[:kept], err
+	}
+	return dst, nil
 }
 
 // JobExportStream yields JobExport's rows one at a time,
@@ -178,15 +235,11 @@ func (q *Queries) JobExportStream(ctx context.Context, arg JobExportParams) iter
 			return
 		}
 		defer rows.Close()
+		var i, blank Job
+		dest := []any{&i.JobID, &i.AccountID, &i.State, &i.CostCents, &i.CreatedAt}
 		for rows.Next() {
-			var i Job
-			if err := rows.Scan(
-				&i.JobID,
-				&i.AccountID,
-				&i.State,
-				&i.CostCents,
-				&i.CreatedAt,
-			); err != nil {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
 				yield(zero, err)
 				return
 			}
@@ -198,6 +251,34 @@ func (q *Queries) JobExportStream(ctx context.Context, arg JobExportParams) iter
 			yield(zero, err)
 		}
 	}
+}
+
+// JobExportAppend appends JobExport's rows to dst and returns the extended slice:
+// the same statement, each row scanned exactly as JobExport scans it. Passing
+// the slice an earlier call returned, as dst[:0], reuses its memory; and
+// the row and its Scan list are made once per call, not once per row. On
+// an error it returns dst at its length before the call (its spare
+// capacity may have been written).
+func (q *Queries) JobExportAppend(ctx context.Context, dst []Job, arg JobExportParams) ([]Job, error) {
+	rows, err := q.db.Query(ctx, jobExport, arg.Since, arg.Until)
+	if err != nil {
+		return dst, err
+	}
+	defer rows.Close()
+	kept := len(dst)
+	var i, blank Job
+	dest := []any{&i.JobID, &i.AccountID, &i.State, &i.CostCents, &i.CreatedAt}
+	for rows.Next() {
+		i = blank
+		if err := rows.Scan(dest...); err != nil {
+			return dst[:kept], err
+		}
+		dst = append(dst, i)
+	}
+	if err := rows.Err(); err != nil {
+		return dst[:kept], err
+	}
+	return dst, nil
 }
 
 // JobListByAccountStream yields JobListByAccount's rows one at a time,
@@ -215,15 +296,11 @@ func (q *Queries) JobListByAccountStream(ctx context.Context, arg JobListByAccou
 			return
 		}
 		defer rows.Close()
+		var i, blank Job
+		dest := []any{&i.JobID, &i.AccountID, &i.State, &i.CostCents, &i.CreatedAt}
 		for rows.Next() {
-			var i Job
-			if err := rows.Scan(
-				&i.JobID,
-				&i.AccountID,
-				&i.State,
-				&i.CostCents,
-				&i.CreatedAt,
-			); err != nil {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
 				yield(zero, err)
 				return
 			}
@@ -235,6 +312,39 @@ func (q *Queries) JobListByAccountStream(ctx context.Context, arg JobListByAccou
 			yield(zero, err)
 		}
 	}
+}
+
+// JobListByAccountAppend appends JobListByAccount's rows to dst and returns the extended slice:
+// the same statement, each row scanned exactly as JobListByAccount scans it. Passing
+// the slice an earlier call returned, as dst[:0], reuses its memory; and
+// the row and its Scan list are made once per call, not once per row. On
+// an error it returns dst at its length before the call (its spare
+// capacity may have been written).
+func (q *Queries) JobListByAccountAppend(ctx context.Context, dst []Job, arg JobListByAccountParams) ([]Job, error) {
+	rows, err := q.db.Query(ctx, jobListByAccount,
+		arg.AccountID,
+		arg.BeforeJobID,
+		arg.BeforeCreatedAt,
+		arg.Max,
+	)
+	if err != nil {
+		return dst, err
+	}
+	defer rows.Close()
+	kept := len(dst)
+	var i, blank Job
+	dest := []any{&i.JobID, &i.AccountID, &i.State, &i.CostCents, &i.CreatedAt}
+	for rows.Next() {
+		i = blank
+		if err := rows.Scan(dest...); err != nil {
+			return dst[:kept], err
+		}
+		dst = append(dst, i)
+	}
+	if err := rows.Err(); err != nil {
+		return dst[:kept], err
+	}
+	return dst, nil
 }
 
 // JobListByStateStream yields JobListByState's rows one at a time,
@@ -252,15 +362,11 @@ func (q *Queries) JobListByStateStream(ctx context.Context, arg JobListByStatePa
 			return
 		}
 		defer rows.Close()
+		var i, blank Job
+		dest := []any{&i.JobID, &i.AccountID, &i.State, &i.CostCents, &i.CreatedAt}
 		for rows.Next() {
-			var i Job
-			if err := rows.Scan(
-				&i.JobID,
-				&i.AccountID,
-				&i.State,
-				&i.CostCents,
-				&i.CreatedAt,
-			); err != nil {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
 				yield(zero, err)
 				return
 			}
@@ -272,6 +378,34 @@ func (q *Queries) JobListByStateStream(ctx context.Context, arg JobListByStatePa
 			yield(zero, err)
 		}
 	}
+}
+
+// JobListByStateAppend appends JobListByState's rows to dst and returns the extended slice:
+// the same statement, each row scanned exactly as JobListByState scans it. Passing
+// the slice an earlier call returned, as dst[:0], reuses its memory; and
+// the row and its Scan list are made once per call, not once per row. On
+// an error it returns dst at its length before the call (its spare
+// capacity may have been written).
+func (q *Queries) JobListByStateAppend(ctx context.Context, dst []Job, arg JobListByStateParams) ([]Job, error) {
+	rows, err := q.db.Query(ctx, jobListByState, arg.State, arg.AfterJobID, arg.Max)
+	if err != nil {
+		return dst, err
+	}
+	defer rows.Close()
+	kept := len(dst)
+	var i, blank Job
+	dest := []any{&i.JobID, &i.AccountID, &i.State, &i.CostCents, &i.CreatedAt}
+	for rows.Next() {
+		i = blank
+		if err := rows.Scan(dest...); err != nil {
+			return dst[:kept], err
+		}
+		dst = append(dst, i)
+	}
+	if err := rows.Err(); err != nil {
+		return dst[:kept], err
+	}
+	return dst, nil
 }
 
 // NoteListByProjectStream yields NoteListByProject's rows one at a time,
@@ -289,16 +423,11 @@ func (q *Queries) NoteListByProjectStream(ctx context.Context, arg NoteListByPro
 			return
 		}
 		defer rows.Close()
+		var i, blank Note
+		dest := []any{&i.NoteID, &i.ProjectID, &i.AccountID, &i.Priority, &i.Body, &i.CreatedAt}
 		for rows.Next() {
-			var i Note
-			if err := rows.Scan(
-				&i.NoteID,
-				&i.ProjectID,
-				&i.AccountID,
-				&i.Priority,
-				&i.Body,
-				&i.CreatedAt,
-			); err != nil {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
 				yield(zero, err)
 				return
 			}
@@ -310,6 +439,39 @@ func (q *Queries) NoteListByProjectStream(ctx context.Context, arg NoteListByPro
 			yield(zero, err)
 		}
 	}
+}
+
+// NoteListByProjectAppend appends NoteListByProject's rows to dst and returns the extended slice:
+// the same statement, each row scanned exactly as NoteListByProject scans it. Passing
+// the slice an earlier call returned, as dst[:0], reuses its memory; and
+// the row and its Scan list are made once per call, not once per row. On
+// an error it returns dst at its length before the call (its spare
+// capacity may have been written).
+func (q *Queries) NoteListByProjectAppend(ctx context.Context, dst []Note, arg NoteListByProjectParams) ([]Note, error) {
+	rows, err := q.db.Query(ctx, noteListByProject,
+		arg.ProjectID,
+		arg.BeforeNoteID,
+		arg.BeforeCreatedAt,
+		arg.Max,
+	)
+	if err != nil {
+		return dst, err
+	}
+	defer rows.Close()
+	kept := len(dst)
+	var i, blank Note
+	dest := []any{&i.NoteID, &i.ProjectID, &i.AccountID, &i.Priority, &i.Body, &i.CreatedAt}
+	for rows.Next() {
+		i = blank
+		if err := rows.Scan(dest...); err != nil {
+			return dst[:kept], err
+		}
+		dst = append(dst, i)
+	}
+	if err := rows.Err(); err != nil {
+		return dst[:kept], err
+	}
+	return dst, nil
 }
 
 // ProjectLockForJobStream yields ProjectLockForJob's rows one at a time,
@@ -327,9 +489,11 @@ func (q *Queries) ProjectLockForJobStream(ctx context.Context, projectIds []int6
 			return
 		}
 		defer rows.Close()
+		var i, blank ProjectLockForJobRow
+		dest := []any{&i.ProjectID, &i.RateCents, &i.Credits}
 		for rows.Next() {
-			var i ProjectLockForJobRow
-			if err := rows.Scan(&i.ProjectID, &i.RateCents, &i.Credits); err != nil {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
 				yield(zero, err)
 				return
 			}
@@ -341,6 +505,34 @@ func (q *Queries) ProjectLockForJobStream(ctx context.Context, projectIds []int6
 			yield(zero, err)
 		}
 	}
+}
+
+// ProjectLockForJobAppend appends ProjectLockForJob's rows to dst and returns the extended slice:
+// the same statement, each row scanned exactly as ProjectLockForJob scans it. Passing
+// the slice an earlier call returned, as dst[:0], reuses its memory; and
+// the row and its Scan list are made once per call, not once per row. On
+// an error it returns dst at its length before the call (its spare
+// capacity may have been written).
+func (q *Queries) ProjectLockForJobAppend(ctx context.Context, dst []ProjectLockForJobRow, projectIds []int64) ([]ProjectLockForJobRow, error) {
+	rows, err := q.db.Query(ctx, projectLockForJob, projectIds)
+	if err != nil {
+		return dst, err
+	}
+	defer rows.Close()
+	kept := len(dst)
+	var i, blank ProjectLockForJobRow
+	dest := []any{&i.ProjectID, &i.RateCents, &i.Credits}
+	for rows.Next() {
+		i = blank
+		if err := rows.Scan(dest...); err != nil {
+			return dst[:kept], err
+		}
+		dst = append(dst, i)
+	}
+	if err := rows.Err(); err != nil {
+		return dst[:kept], err
+	}
+	return dst, nil
 }
 
 // pgkitCopyAccountCreateMany is AccountCreateMany's rows as the pgx.CopyFromSource pgkit's CopyFrom

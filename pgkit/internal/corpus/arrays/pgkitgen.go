@@ -78,16 +78,26 @@ func (q *Queries) RunInTx(ctx context.Context, fn func(Store) error) error {
 }
 
 // Streamer has a …Stream method for every :many query: the same rows,
-// yielded one at a time in constant memory instead of collected in a slice.
+// yielded one at a time in constant memory instead of collected in a slice;
+// and for each of sqlc's a …Append method, its rows appended to a slice
+// the caller may reuse.
 type Streamer interface {
 	ListBlobsStream(ctx context.Context, ids []int64) iter.Seq2[[]byte, error]
+	ListBlobsAppend(ctx context.Context, dst [][]byte, ids []int64) ([][]byte, error)
 	ListBodiesStream(ctx context.Context, ids []int64) iter.Seq2[pgtype.Text, error]
+	ListBodiesAppend(ctx context.Context, dst []pgtype.Text, ids []int64) ([]pgtype.Text, error)
 	ListDocsStream(ctx context.Context, ids []int64) iter.Seq2[ListDocsRow, error]
+	ListDocsAppend(ctx context.Context, dst []ListDocsRow, ids []int64) ([]ListDocsRow, error)
 	ListItemsByIDsStream(ctx context.Context, ids []int64) iter.Seq2[Item, error]
+	ListItemsByIDsAppend(ctx context.Context, dst []Item, ids []int64) ([]Item, error)
 	ListItemsExceptStream(ctx context.Context, arg ListItemsExceptParams) iter.Seq2[ListItemsExceptRow, error]
+	ListItemsExceptAppend(ctx context.Context, dst []ListItemsExceptRow, arg ListItemsExceptParams) ([]ListItemsExceptRow, error)
 	ListLabelsStream(ctx context.Context, ids []int64) iter.Seq2[[]string, error]
+	ListLabelsAppend(ctx context.Context, dst [][]string, ids []int64) ([][]string, error)
 	ListNamesStream(ctx context.Context, names []string) iter.Seq2[string, error]
+	ListNamesAppend(ctx context.Context, dst []string, names []string) ([]string, error)
 	ListScoresStream(ctx context.Context, ids []int64) iter.Seq2[[]int32, error]
+	ListScoresAppend(ctx context.Context, dst [][]int32, ids []int64) ([][]int32, error)
 }
 
 // pgkitStreamQuery runs a …Stream method's query. A DB that offers QueryStream
@@ -117,9 +127,11 @@ func (q *Queries) ListBlobsStream(ctx context.Context, ids []int64) iter.Seq2[[]
 			return
 		}
 		defer rows.Close()
+		var i, blank []byte
+		dest := []any{&i}
 		for rows.Next() {
-			var i []byte
-			if err := rows.Scan(&i); err != nil {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
 				yield(zero, err)
 				return
 			}
@@ -131,6 +143,34 @@ func (q *Queries) ListBlobsStream(ctx context.Context, ids []int64) iter.Seq2[[]
 			yield(zero, err)
 		}
 	}
+}
+
+// ListBlobsAppend appends ListBlobs's rows to dst and returns the extended slice:
+// the same statement, each row scanned exactly as ListBlobs scans it. Passing
+// the slice an earlier call returned, as dst[:0], reuses its memory; and
+// the row and its Scan list are made once per call, not once per row. On
+// an error it returns dst at its length before the call (its spare
+// capacity may have been written).
+func (q *Queries) ListBlobsAppend(ctx context.Context, dst [][]byte, ids []int64) ([][]byte, error) {
+	rows, err := q.db.Query(ctx, listBlobs, ids)
+	if err != nil {
+		return dst, err
+	}
+	defer rows.Close()
+	kept := len(dst)
+	var i, blank []byte
+	dest := []any{&i}
+	for rows.Next() {
+		i = blank
+		if err := rows.Scan(dest...); err != nil {
+			return dst[:kept], err
+		}
+		dst = append(dst, i)
+	}
+	if err := rows.Err(); err != nil {
+		return dst[:kept], err
+	}
+	return dst, nil
 }
 
 // ListBodiesStream yields ListBodies's rows one at a time,
@@ -148,9 +188,11 @@ func (q *Queries) ListBodiesStream(ctx context.Context, ids []int64) iter.Seq2[p
 			return
 		}
 		defer rows.Close()
+		var i, blank pgtype.Text
+		dest := []any{&i}
 		for rows.Next() {
-			var i pgtype.Text
-			if err := rows.Scan(&i); err != nil {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
 				yield(zero, err)
 				return
 			}
@@ -162,6 +204,34 @@ func (q *Queries) ListBodiesStream(ctx context.Context, ids []int64) iter.Seq2[p
 			yield(zero, err)
 		}
 	}
+}
+
+// ListBodiesAppend appends ListBodies's rows to dst and returns the extended slice:
+// the same statement, each row scanned exactly as ListBodies scans it. Passing
+// the slice an earlier call returned, as dst[:0], reuses its memory; and
+// the row and its Scan list are made once per call, not once per row. On
+// an error it returns dst at its length before the call (its spare
+// capacity may have been written).
+func (q *Queries) ListBodiesAppend(ctx context.Context, dst []pgtype.Text, ids []int64) ([]pgtype.Text, error) {
+	rows, err := q.db.Query(ctx, listBodies, ids)
+	if err != nil {
+		return dst, err
+	}
+	defer rows.Close()
+	kept := len(dst)
+	var i, blank pgtype.Text
+	dest := []any{&i}
+	for rows.Next() {
+		i = blank
+		if err := rows.Scan(dest...); err != nil {
+			return dst[:kept], err
+		}
+		dst = append(dst, i)
+	}
+	if err := rows.Err(); err != nil {
+		return dst[:kept], err
+	}
+	return dst, nil
 }
 
 // ListDocsStream yields ListDocs's rows one at a time,
@@ -179,9 +249,11 @@ func (q *Queries) ListDocsStream(ctx context.Context, ids []int64) iter.Seq2[Lis
 			return
 		}
 		defer rows.Close()
+		var i, blank ListDocsRow
+		dest := []any{&i.Doc, &i.Meta}
 		for rows.Next() {
-			var i ListDocsRow
-			if err := rows.Scan(&i.Doc, &i.Meta); err != nil {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
 				yield(zero, err)
 				return
 			}
@@ -193,6 +265,34 @@ func (q *Queries) ListDocsStream(ctx context.Context, ids []int64) iter.Seq2[Lis
 			yield(zero, err)
 		}
 	}
+}
+
+// ListDocsAppend appends ListDocs's rows to dst and returns the extended slice:
+// the same statement, each row scanned exactly as ListDocs scans it. Passing
+// the slice an earlier call returned, as dst[:0], reuses its memory; and
+// the row and its Scan list are made once per call, not once per row. On
+// an error it returns dst at its length before the call (its spare
+// capacity may have been written).
+func (q *Queries) ListDocsAppend(ctx context.Context, dst []ListDocsRow, ids []int64) ([]ListDocsRow, error) {
+	rows, err := q.db.Query(ctx, listDocs, ids)
+	if err != nil {
+		return dst, err
+	}
+	defer rows.Close()
+	kept := len(dst)
+	var i, blank ListDocsRow
+	dest := []any{&i.Doc, &i.Meta}
+	for rows.Next() {
+		i = blank
+		if err := rows.Scan(dest...); err != nil {
+			return dst[:kept], err
+		}
+		dst = append(dst, i)
+	}
+	if err := rows.Err(); err != nil {
+		return dst[:kept], err
+	}
+	return dst, nil
 }
 
 // ListItemsByIDsStream yields ListItemsByIDs's rows one at a time,
@@ -210,18 +310,11 @@ func (q *Queries) ListItemsByIDsStream(ctx context.Context, ids []int64) iter.Se
 			return
 		}
 		defer rows.Close()
+		var i, blank Item
+		dest := []any{&i.ID, &i.Name, &i.Scores, &i.Labels, &i.Doc, &i.Meta, &i.Body, &i.Blob}
 		for rows.Next() {
-			var i Item
-			if err := rows.Scan(
-				&i.ID,
-				&i.Name,
-				&i.Scores,
-				&i.Labels,
-				&i.Doc,
-				&i.Meta,
-				&i.Body,
-				&i.Blob,
-			); err != nil {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
 				yield(zero, err)
 				return
 			}
@@ -233,6 +326,34 @@ func (q *Queries) ListItemsByIDsStream(ctx context.Context, ids []int64) iter.Se
 			yield(zero, err)
 		}
 	}
+}
+
+// ListItemsByIDsAppend appends ListItemsByIDs's rows to dst and returns the extended slice:
+// the same statement, each row scanned exactly as ListItemsByIDs scans it. Passing
+// the slice an earlier call returned, as dst[:0], reuses its memory; and
+// the row and its Scan list are made once per call, not once per row. On
+// an error it returns dst at its length before the call (its spare
+// capacity may have been written).
+func (q *Queries) ListItemsByIDsAppend(ctx context.Context, dst []Item, ids []int64) ([]Item, error) {
+	rows, err := q.db.Query(ctx, listItemsByIDs, ids)
+	if err != nil {
+		return dst, err
+	}
+	defer rows.Close()
+	kept := len(dst)
+	var i, blank Item
+	dest := []any{&i.ID, &i.Name, &i.Scores, &i.Labels, &i.Doc, &i.Meta, &i.Body, &i.Blob}
+	for rows.Next() {
+		i = blank
+		if err := rows.Scan(dest...); err != nil {
+			return dst[:kept], err
+		}
+		dst = append(dst, i)
+	}
+	if err := rows.Err(); err != nil {
+		return dst[:kept], err
+	}
+	return dst, nil
 }
 
 // ListItemsExceptStream yields ListItemsExcept's rows one at a time,
@@ -250,14 +371,11 @@ func (q *Queries) ListItemsExceptStream(ctx context.Context, arg ListItemsExcept
 			return
 		}
 		defer rows.Close()
+		var i, blank ListItemsExceptRow
+		dest := []any{&i.ID, &i.Name, &i.Scores, &i.Labels}
 		for rows.Next() {
-			var i ListItemsExceptRow
-			if err := rows.Scan(
-				&i.ID,
-				&i.Name,
-				&i.Scores,
-				&i.Labels,
-			); err != nil {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
 				yield(zero, err)
 				return
 			}
@@ -269,6 +387,34 @@ func (q *Queries) ListItemsExceptStream(ctx context.Context, arg ListItemsExcept
 			yield(zero, err)
 		}
 	}
+}
+
+// ListItemsExceptAppend appends ListItemsExcept's rows to dst and returns the extended slice:
+// the same statement, each row scanned exactly as ListItemsExcept scans it. Passing
+// the slice an earlier call returned, as dst[:0], reuses its memory; and
+// the row and its Scan list are made once per call, not once per row. On
+// an error it returns dst at its length before the call (its spare
+// capacity may have been written).
+func (q *Queries) ListItemsExceptAppend(ctx context.Context, dst []ListItemsExceptRow, arg ListItemsExceptParams) ([]ListItemsExceptRow, error) {
+	rows, err := q.db.Query(ctx, listItemsExcept, arg.Ids, arg.Excluded)
+	if err != nil {
+		return dst, err
+	}
+	defer rows.Close()
+	kept := len(dst)
+	var i, blank ListItemsExceptRow
+	dest := []any{&i.ID, &i.Name, &i.Scores, &i.Labels}
+	for rows.Next() {
+		i = blank
+		if err := rows.Scan(dest...); err != nil {
+			return dst[:kept], err
+		}
+		dst = append(dst, i)
+	}
+	if err := rows.Err(); err != nil {
+		return dst[:kept], err
+	}
+	return dst, nil
 }
 
 // ListLabelsStream yields ListLabels's rows one at a time,
@@ -286,9 +432,11 @@ func (q *Queries) ListLabelsStream(ctx context.Context, ids []int64) iter.Seq2[[
 			return
 		}
 		defer rows.Close()
+		var i, blank []string
+		dest := []any{&i}
 		for rows.Next() {
-			var i []string
-			if err := rows.Scan(&i); err != nil {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
 				yield(zero, err)
 				return
 			}
@@ -300,6 +448,34 @@ func (q *Queries) ListLabelsStream(ctx context.Context, ids []int64) iter.Seq2[[
 			yield(zero, err)
 		}
 	}
+}
+
+// ListLabelsAppend appends ListLabels's rows to dst and returns the extended slice:
+// the same statement, each row scanned exactly as ListLabels scans it. Passing
+// the slice an earlier call returned, as dst[:0], reuses its memory; and
+// the row and its Scan list are made once per call, not once per row. On
+// an error it returns dst at its length before the call (its spare
+// capacity may have been written).
+func (q *Queries) ListLabelsAppend(ctx context.Context, dst [][]string, ids []int64) ([][]string, error) {
+	rows, err := q.db.Query(ctx, listLabels, ids)
+	if err != nil {
+		return dst, err
+	}
+	defer rows.Close()
+	kept := len(dst)
+	var i, blank []string
+	dest := []any{&i}
+	for rows.Next() {
+		i = blank
+		if err := rows.Scan(dest...); err != nil {
+			return dst[:kept], err
+		}
+		dst = append(dst, i)
+	}
+	if err := rows.Err(); err != nil {
+		return dst[:kept], err
+	}
+	return dst, nil
 }
 
 // ListNamesStream yields ListNames's rows one at a time,
@@ -317,9 +493,11 @@ func (q *Queries) ListNamesStream(ctx context.Context, names []string) iter.Seq2
 			return
 		}
 		defer rows.Close()
+		var i, blank string
+		dest := []any{&i}
 		for rows.Next() {
-			var i string
-			if err := rows.Scan(&i); err != nil {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
 				yield(zero, err)
 				return
 			}
@@ -331,6 +509,34 @@ func (q *Queries) ListNamesStream(ctx context.Context, names []string) iter.Seq2
 			yield(zero, err)
 		}
 	}
+}
+
+// ListNamesAppend appends ListNames's rows to dst and returns the extended slice:
+// the same statement, each row scanned exactly as ListNames scans it. Passing
+// the slice an earlier call returned, as dst[:0], reuses its memory; and
+// the row and its Scan list are made once per call, not once per row. On
+// an error it returns dst at its length before the call (its spare
+// capacity may have been written).
+func (q *Queries) ListNamesAppend(ctx context.Context, dst []string, names []string) ([]string, error) {
+	rows, err := q.db.Query(ctx, listNames, names)
+	if err != nil {
+		return dst, err
+	}
+	defer rows.Close()
+	kept := len(dst)
+	var i, blank string
+	dest := []any{&i}
+	for rows.Next() {
+		i = blank
+		if err := rows.Scan(dest...); err != nil {
+			return dst[:kept], err
+		}
+		dst = append(dst, i)
+	}
+	if err := rows.Err(); err != nil {
+		return dst[:kept], err
+	}
+	return dst, nil
 }
 
 // ListScoresStream yields ListScores's rows one at a time,
@@ -348,9 +554,11 @@ func (q *Queries) ListScoresStream(ctx context.Context, ids []int64) iter.Seq2[[
 			return
 		}
 		defer rows.Close()
+		var i, blank []int32
+		dest := []any{&i}
 		for rows.Next() {
-			var i []int32
-			if err := rows.Scan(&i); err != nil {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
 				yield(zero, err)
 				return
 			}
@@ -362,6 +570,34 @@ func (q *Queries) ListScoresStream(ctx context.Context, ids []int64) iter.Seq2[[
 			yield(zero, err)
 		}
 	}
+}
+
+// ListScoresAppend appends ListScores's rows to dst and returns the extended slice:
+// the same statement, each row scanned exactly as ListScores scans it. Passing
+// the slice an earlier call returned, as dst[:0], reuses its memory; and
+// the row and its Scan list are made once per call, not once per row. On
+// an error it returns dst at its length before the call (its spare
+// capacity may have been written).
+func (q *Queries) ListScoresAppend(ctx context.Context, dst [][]int32, ids []int64) ([][]int32, error) {
+	rows, err := q.db.Query(ctx, listScores, ids)
+	if err != nil {
+		return dst, err
+	}
+	defer rows.Close()
+	kept := len(dst)
+	var i, blank []int32
+	dest := []any{&i}
+	for rows.Next() {
+		i = blank
+		if err := rows.Scan(dest...); err != nil {
+			return dst[:kept], err
+		}
+		dst = append(dst, i)
+	}
+	if err := rows.Err(); err != nil {
+		return dst[:kept], err
+	}
+	return dst, nil
 }
 
 // Decoders returns, by query name, the destinations each :one and :many

@@ -75,12 +75,18 @@ func (q *Queries) RunInTx(ctx context.Context, fn func(Store) error) error {
 }
 
 // Streamer has a …Stream method for every :many query: the same rows,
-// yielded one at a time in constant memory instead of collected in a slice.
+// yielded one at a time in constant memory instead of collected in a slice;
+// and for each of sqlc's a …Append method, its rows appended to a slice
+// the caller may reuse.
 type Streamer interface {
 	ListAuthorsStream(ctx context.Context) iter.Seq2[Author, error]
+	ListAuthorsAppend(ctx context.Context, dst []Author) ([]Author, error)
 	ListBookTitlesStream(ctx context.Context, authorID int64) iter.Seq2[string, error]
+	ListBookTitlesAppend(ctx context.Context, dst []string, authorID int64) ([]string, error)
 	ListQuotientsStream(ctx context.Context) iter.Seq2[int32, error]
+	ListQuotientsAppend(ctx context.Context, dst []int32) ([]int32, error)
 	ListUnlessTwoStream(ctx context.Context) iter.Seq2[int32, error]
+	ListUnlessTwoAppend(ctx context.Context, dst []int32) ([]int32, error)
 }
 
 // pgkitStreamQuery runs a …Stream method's query. A DB that offers QueryStream
@@ -110,15 +116,11 @@ func (q *Queries) ListAuthorsStream(ctx context.Context) iter.Seq2[Author, error
 			return
 		}
 		defer rows.Close()
+		var i, blank Author
+		dest := []any{&i.ID, &i.Name, &i.Email, &i.Bio, &i.Born}
 		for rows.Next() {
-			var i Author
-			if err := rows.Scan(
-				&i.ID,
-				&i.Name,
-				&i.Email,
-				&i.Bio,
-				&i.Born,
-			); err != nil {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
 				yield(zero, err)
 				return
 			}
@@ -130,6 +132,34 @@ func (q *Queries) ListAuthorsStream(ctx context.Context) iter.Seq2[Author, error
 			yield(zero, err)
 		}
 	}
+}
+
+// ListAuthorsAppend appends ListAuthors's rows to dst and returns the extended slice:
+// the same statement, each row scanned exactly as ListAuthors scans it. Passing
+// the slice an earlier call returned, as dst[:0], reuses its memory; and
+// the row and its Scan list are made once per call, not once per row. On
+// an error it returns dst at its length before the call (its spare
+// capacity may have been written).
+func (q *Queries) ListAuthorsAppend(ctx context.Context, dst []Author) ([]Author, error) {
+	rows, err := q.db.Query(ctx, listAuthors)
+	if err != nil {
+		return dst, err
+	}
+	defer rows.Close()
+	kept := len(dst)
+	var i, blank Author
+	dest := []any{&i.ID, &i.Name, &i.Email, &i.Bio, &i.Born}
+	for rows.Next() {
+		i = blank
+		if err := rows.Scan(dest...); err != nil {
+			return dst[:kept], err
+		}
+		dst = append(dst, i)
+	}
+	if err := rows.Err(); err != nil {
+		return dst[:kept], err
+	}
+	return dst, nil
 }
 
 // ListBookTitlesStream yields ListBookTitles's rows one at a time,
@@ -147,9 +177,11 @@ func (q *Queries) ListBookTitlesStream(ctx context.Context, authorID int64) iter
 			return
 		}
 		defer rows.Close()
+		var i, blank string
+		dest := []any{&i}
 		for rows.Next() {
-			var i string
-			if err := rows.Scan(&i); err != nil {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
 				yield(zero, err)
 				return
 			}
@@ -161,6 +193,34 @@ func (q *Queries) ListBookTitlesStream(ctx context.Context, authorID int64) iter
 			yield(zero, err)
 		}
 	}
+}
+
+// ListBookTitlesAppend appends ListBookTitles's rows to dst and returns the extended slice:
+// the same statement, each row scanned exactly as ListBookTitles scans it. Passing
+// the slice an earlier call returned, as dst[:0], reuses its memory; and
+// the row and its Scan list are made once per call, not once per row. On
+// an error it returns dst at its length before the call (its spare
+// capacity may have been written).
+func (q *Queries) ListBookTitlesAppend(ctx context.Context, dst []string, authorID int64) ([]string, error) {
+	rows, err := q.db.Query(ctx, listBookTitles, authorID)
+	if err != nil {
+		return dst, err
+	}
+	defer rows.Close()
+	kept := len(dst)
+	var i, blank string
+	dest := []any{&i}
+	for rows.Next() {
+		i = blank
+		if err := rows.Scan(dest...); err != nil {
+			return dst[:kept], err
+		}
+		dst = append(dst, i)
+	}
+	if err := rows.Err(); err != nil {
+		return dst[:kept], err
+	}
+	return dst, nil
 }
 
 // ListQuotientsStream yields ListQuotients's rows one at a time,
@@ -178,9 +238,11 @@ func (q *Queries) ListQuotientsStream(ctx context.Context) iter.Seq2[int32, erro
 			return
 		}
 		defer rows.Close()
+		var i, blank int32
+		dest := []any{&i}
 		for rows.Next() {
-			var i int32
-			if err := rows.Scan(&i); err != nil {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
 				yield(zero, err)
 				return
 			}
@@ -192,6 +254,34 @@ func (q *Queries) ListQuotientsStream(ctx context.Context) iter.Seq2[int32, erro
 			yield(zero, err)
 		}
 	}
+}
+
+// ListQuotientsAppend appends ListQuotients's rows to dst and returns the extended slice:
+// the same statement, each row scanned exactly as ListQuotients scans it. Passing
+// the slice an earlier call returned, as dst[:0], reuses its memory; and
+// the row and its Scan list are made once per call, not once per row. On
+// an error it returns dst at its length before the call (its spare
+// capacity may have been written).
+func (q *Queries) ListQuotientsAppend(ctx context.Context, dst []int32) ([]int32, error) {
+	rows, err := q.db.Query(ctx, listQuotients)
+	if err != nil {
+		return dst, err
+	}
+	defer rows.Close()
+	kept := len(dst)
+	var i, blank int32
+	dest := []any{&i}
+	for rows.Next() {
+		i = blank
+		if err := rows.Scan(dest...); err != nil {
+			return dst[:kept], err
+		}
+		dst = append(dst, i)
+	}
+	if err := rows.Err(); err != nil {
+		return dst[:kept], err
+	}
+	return dst, nil
 }
 
 // ListUnlessTwoStream yields ListUnlessTwo's rows one at a time,
@@ -209,9 +299,11 @@ func (q *Queries) ListUnlessTwoStream(ctx context.Context) iter.Seq2[int32, erro
 			return
 		}
 		defer rows.Close()
+		var i, blank int32
+		dest := []any{&i}
 		for rows.Next() {
-			var i int32
-			if err := rows.Scan(&i); err != nil {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
 				yield(zero, err)
 				return
 			}
@@ -223,6 +315,34 @@ func (q *Queries) ListUnlessTwoStream(ctx context.Context) iter.Seq2[int32, erro
 			yield(zero, err)
 		}
 	}
+}
+
+// ListUnlessTwoAppend appends ListUnlessTwo's rows to dst and returns the extended slice:
+// the same statement, each row scanned exactly as ListUnlessTwo scans it. Passing
+// the slice an earlier call returned, as dst[:0], reuses its memory; and
+// the row and its Scan list are made once per call, not once per row. On
+// an error it returns dst at its length before the call (its spare
+// capacity may have been written).
+func (q *Queries) ListUnlessTwoAppend(ctx context.Context, dst []int32) ([]int32, error) {
+	rows, err := q.db.Query(ctx, listUnlessTwo)
+	if err != nil {
+		return dst, err
+	}
+	defer rows.Close()
+	kept := len(dst)
+	var i, blank int32
+	dest := []any{&i}
+	for rows.Next() {
+		i = blank
+		if err := rows.Scan(dest...); err != nil {
+			return dst[:kept], err
+		}
+		dst = append(dst, i)
+	}
+	if err := rows.Err(); err != nil {
+		return dst[:kept], err
+	}
+	return dst, nil
 }
 
 // Decoders returns, by query name, the destinations each :one and :many

@@ -72,10 +72,14 @@ func (q *Queries) RunInTx(ctx context.Context, fn func(Store) error) error {
 }
 
 // Streamer has a …Stream method for every :many query: the same rows,
-// yielded one at a time in constant memory instead of collected in a slice.
+// yielded one at a time in constant memory instead of collected in a slice;
+// and for each of sqlc's a …Append method, its rows appended to a slice
+// the caller may reuse.
 type Streamer interface {
 	BookListStream(ctx context.Context, authorID int64) iter.Seq2[Books, error]
+	BookListAppend(ctx context.Context, dst []Books, authorID int64) ([]Books, error)
 	BookTitleIDsStream(ctx context.Context) iter.Seq2[int64, error]
+	BookTitleIDsAppend(ctx context.Context, dst []int64) ([]int64, error)
 }
 
 // pgkitStreamQuery runs a …Stream method's query. A DB that offers QueryStream
@@ -105,9 +109,11 @@ func (q *Queries) BookListStream(ctx context.Context, authorID int64) iter.Seq2[
 			return
 		}
 		defer rows.Close()
+		var i, blank Books
+		dest := []any{&i.ID, &i.AuthorID, &i.Title}
 		for rows.Next() {
-			var i Books
-			if err := rows.Scan(&i.ID, &i.AuthorID, &i.Title); err != nil {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
 				yield(zero, err)
 				return
 			}
@@ -119,6 +125,34 @@ func (q *Queries) BookListStream(ctx context.Context, authorID int64) iter.Seq2[
 			yield(zero, err)
 		}
 	}
+}
+
+// BookListAppend appends BookList's rows to dst and returns the extended slice:
+// the same statement, each row scanned exactly as BookList scans it. Passing
+// the slice an earlier call returned, as dst[:0], reuses its memory; and
+// the row and its Scan list are made once per call, not once per row. On
+// an error it returns dst at its length before the call (its spare
+// capacity may have been written).
+func (q *Queries) BookListAppend(ctx context.Context, dst []Books, authorID int64) ([]Books, error) {
+	rows, err := q.db.Query(ctx, bookList, authorID)
+	if err != nil {
+		return dst, err
+	}
+	defer rows.Close()
+	kept := len(dst)
+	var i, blank Books
+	dest := []any{&i.ID, &i.AuthorID, &i.Title}
+	for rows.Next() {
+		i = blank
+		if err := rows.Scan(dest...); err != nil {
+			return dst[:kept], err
+		}
+		dst = append(dst, i)
+	}
+	if err := rows.Err(); err != nil {
+		return dst[:kept], err
+	}
+	return dst, nil
 }
 
 // BookTitleIDsStream yields BookTitleIDs's rows one at a time,
@@ -136,9 +170,11 @@ func (q *Queries) BookTitleIDsStream(ctx context.Context) iter.Seq2[int64, error
 			return
 		}
 		defer rows.Close()
+		var i, blank int64
+		dest := []any{&i}
 		for rows.Next() {
-			var i int64
-			if err := rows.Scan(&i); err != nil {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
 				yield(zero, err)
 				return
 			}
@@ -150,6 +186,34 @@ func (q *Queries) BookTitleIDsStream(ctx context.Context) iter.Seq2[int64, error
 			yield(zero, err)
 		}
 	}
+}
+
+// BookTitleIDsAppend appends BookTitleIDs's rows to dst and returns the extended slice:
+// the same statement, each row scanned exactly as BookTitleIDs scans it. Passing
+// the slice an earlier call returned, as dst[:0], reuses its memory; and
+// the row and its Scan list are made once per call, not once per row. On
+// an error it returns dst at its length before the call (its spare
+// capacity may have been written).
+func (q *Queries) BookTitleIDsAppend(ctx context.Context, dst []int64) ([]int64, error) {
+	rows, err := q.db.Query(ctx, bookTitleIDs)
+	if err != nil {
+		return dst, err
+	}
+	defer rows.Close()
+	kept := len(dst)
+	var i, blank int64
+	dest := []any{&i}
+	for rows.Next() {
+		i = blank
+		if err := rows.Scan(dest...); err != nil {
+			return dst[:kept], err
+		}
+		dst = append(dst, i)
+	}
+	if err := rows.Err(); err != nil {
+		return dst[:kept], err
+	}
+	return dst, nil
 }
 
 // Decoders returns, by query name, the destinations each :one and :many

@@ -278,7 +278,8 @@ func dbOf(t testing.TB, q any) pgkit.DBTX {
 // method takes them), then its …Stream with the same args, and fails
 // unless both succeed with the same rows in the same order, the stream
 // stops and closes at a break, and on a cancelled context it yields one
-// error. It returns the rows.
+// error; and the same of its …Append when it has one (checkAppend). It
+// returns the rows.
 func Many[R any](c *C, q any, name string, args ...any) []R {
 	c.Helper()
 	many, stream, in := methods(c, q, name, args)
@@ -332,6 +333,7 @@ func Many[R any](c *C, q any, name string, args ...any) []R {
 			c.Fatalf("%sStream (%s): %d rows before the break, want 1", name, c.Mode, n)
 		}
 	}
+	checkAppend(c, q, name, in, got)
 	// A query that fails is one error, not an empty stream.
 	dead, cancel := context.WithCancel(c.Ctx)
 	cancel()
@@ -375,7 +377,8 @@ func methods(c *C, q any, name string, args []any) (many, stream reflect.Value, 
 // part-way through its rows (the server's error, or a value the client
 // cannot scan), then its …Stream: the :many must return an error naming
 // the query, and the stream must end with one error (after any rows it
-// had), not stop or go on as if the rows were all there.
+// had), not stop or go on as if the rows were all there; its …Append, when
+// it has one, must fail too, keeping dst's length.
 // It returns the :many's error, for the step to return.
 func ManyFails[R any](c *C, q any, name string, args ...any) error {
 	c.Helper()
@@ -385,6 +388,7 @@ func ManyFails[R any](c *C, q any, name string, args ...any) error {
 	if err == nil || !strings.Contains(err.Error(), name) {
 		c.Fatalf("%s (%s): %v, want the server's error naming the query", name, c.Mode, err)
 	}
+	checkAppendFails[R](c, q, name, in)
 	var last error
 	items := 0
 	for _, e := range stream.Call(in)[0].Interface().(iter.Seq2[R, error]) {

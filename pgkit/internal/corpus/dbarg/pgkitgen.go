@@ -11,10 +11,14 @@ import (
 )
 
 // Streamer has a …Stream method for every :many query: the same rows,
-// yielded one at a time in constant memory instead of collected in a slice.
+// yielded one at a time in constant memory instead of collected in a slice;
+// and for each of sqlc's a …Append method, its rows appended to a slice
+// the caller may reuse.
 type Streamer interface {
 	ListMembersStream(ctx context.Context, db DBTX, teamID int64) iter.Seq2[Member, error]
+	ListMembersAppend(ctx context.Context, dst []Member, db DBTX, teamID int64) ([]Member, error)
 	ListTeamNamesStream(ctx context.Context, db DBTX) iter.Seq2[string, error]
+	ListTeamNamesAppend(ctx context.Context, dst []string, db DBTX) ([]string, error)
 }
 
 // pgkitStreamQuery runs a …Stream method's query. A DB that offers QueryStream
@@ -44,14 +48,11 @@ func (q *Queries) ListMembersStream(ctx context.Context, db DBTX, teamID int64) 
 			return
 		}
 		defer rows.Close()
+		var i, blank Member
+		dest := []any{&i.ID, &i.TeamID, &i.Name, &i.Score}
 		for rows.Next() {
-			var i Member
-			if err := rows.Scan(
-				&i.ID,
-				&i.TeamID,
-				&i.Name,
-				&i.Score,
-			); err != nil {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
 				yield(zero, err)
 				return
 			}
@@ -63,6 +64,34 @@ func (q *Queries) ListMembersStream(ctx context.Context, db DBTX, teamID int64) 
 			yield(zero, err)
 		}
 	}
+}
+
+// ListMembersAppend appends ListMembers's rows to dst and returns the extended slice:
+// the same statement, each row scanned exactly as ListMembers scans it. Passing
+// the slice an earlier call returned, as dst[:0], reuses its memory; and
+// the row and its Scan list are made once per call, not once per row. On
+// an error it returns dst at its length before the call (its spare
+// capacity may have been written).
+func (q *Queries) ListMembersAppend(ctx context.Context, dst []Member, db DBTX, teamID int64) ([]Member, error) {
+	rows, err := db.Query(ctx, listMembers, teamID)
+	if err != nil {
+		return dst, err
+	}
+	defer rows.Close()
+	kept := len(dst)
+	var i, blank Member
+	dest := []any{&i.ID, &i.TeamID, &i.Name, &i.Score}
+	for rows.Next() {
+		i = blank
+		if err := rows.Scan(dest...); err != nil {
+			return dst[:kept], err
+		}
+		dst = append(dst, i)
+	}
+	if err := rows.Err(); err != nil {
+		return dst[:kept], err
+	}
+	return dst, nil
 }
 
 // ListTeamNamesStream yields ListTeamNames's rows one at a time,
@@ -80,9 +109,11 @@ func (q *Queries) ListTeamNamesStream(ctx context.Context, db DBTX) iter.Seq2[st
 			return
 		}
 		defer rows.Close()
+		var i, blank string
+		dest := []any{&i}
 		for rows.Next() {
-			var i string
-			if err := rows.Scan(&i); err != nil {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
 				yield(zero, err)
 				return
 			}
@@ -94,6 +125,34 @@ func (q *Queries) ListTeamNamesStream(ctx context.Context, db DBTX) iter.Seq2[st
 			yield(zero, err)
 		}
 	}
+}
+
+// ListTeamNamesAppend appends ListTeamNames's rows to dst and returns the extended slice:
+// the same statement, each row scanned exactly as ListTeamNames scans it. Passing
+// the slice an earlier call returned, as dst[:0], reuses its memory; and
+// the row and its Scan list are made once per call, not once per row. On
+// an error it returns dst at its length before the call (its spare
+// capacity may have been written).
+func (q *Queries) ListTeamNamesAppend(ctx context.Context, dst []string, db DBTX) ([]string, error) {
+	rows, err := db.Query(ctx, listTeamNames)
+	if err != nil {
+		return dst, err
+	}
+	defer rows.Close()
+	kept := len(dst)
+	var i, blank string
+	dest := []any{&i}
+	for rows.Next() {
+		i = blank
+		if err := rows.Scan(dest...); err != nil {
+			return dst[:kept], err
+		}
+		dst = append(dst, i)
+	}
+	if err := rows.Err(); err != nil {
+		return dst[:kept], err
+	}
+	return dst, nil
 }
 
 // pgkitCopyCopyMembers is CopyMembers's rows as the pgx.CopyFromSource pgkit's CopyFrom

@@ -67,11 +67,16 @@ func (q *Queries) RunInTx(ctx context.Context, fn func(Store) error) error {
 }
 
 // Streamer has a …Stream method for every :many query: the same rows,
-// yielded one at a time in constant memory instead of collected in a slice.
+// yielded one at a time in constant memory instead of collected in a slice;
+// and for each of sqlc's a …Append method, its rows appended to a slice
+// the caller may reuse.
 type Streamer interface {
 	ListAuthorBooksPublishedSinceStream(ctx context.Context, arg ListAuthorBooksPublishedSinceParams) iter.Seq2[ListAuthorBooksPublishedSinceRow, error]
+	ListAuthorBooksPublishedSinceAppend(ctx context.Context, dst []ListAuthorBooksPublishedSinceRow, arg ListAuthorBooksPublishedSinceParams) ([]ListAuthorBooksPublishedSinceRow, error)
 	ListBookTitlesWithAuthorStream(ctx context.Context, pattern string) iter.Seq2[ListBookTitlesWithAuthorRow, error]
+	ListBookTitlesWithAuthorAppend(ctx context.Context, dst []ListBookTitlesWithAuthorRow, pattern string) ([]ListBookTitlesWithAuthorRow, error)
 	ListBooksWithAuthorsStream(ctx context.Context, author pgtype.Int8) iter.Seq2[ListBooksWithAuthorsRow, error]
+	ListBooksWithAuthorsAppend(ctx context.Context, dst []ListBooksWithAuthorsRow, author pgtype.Int8) ([]ListBooksWithAuthorsRow, error)
 }
 
 // pgkitStreamQuery runs a …Stream method's query. A DB that offers QueryStream
@@ -101,17 +106,11 @@ func (q *Queries) ListAuthorBooksPublishedSinceStream(ctx context.Context, arg L
 			return
 		}
 		defer rows.Close()
+		var i, blank ListAuthorBooksPublishedSinceRow
+		dest := []any{&i.Author.ID, &i.Author.Name, &i.Author.Bio, &i.Book.ID, &i.Book.AuthorID, &i.Book.Title, &i.Book.Published}
 		for rows.Next() {
-			var i ListAuthorBooksPublishedSinceRow
-			if err := rows.Scan(
-				&i.Author.ID,
-				&i.Author.Name,
-				&i.Author.Bio,
-				&i.Book.ID,
-				&i.Book.AuthorID,
-				&i.Book.Title,
-				&i.Book.Published,
-			); err != nil {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
 				yield(zero, err)
 				return
 			}
@@ -123,6 +122,34 @@ func (q *Queries) ListAuthorBooksPublishedSinceStream(ctx context.Context, arg L
 			yield(zero, err)
 		}
 	}
+}
+
+// ListAuthorBooksPublishedSinceAppend appends ListAuthorBooksPublishedSince's rows to dst and returns the extended slice:
+// the same statement, each row scanned exactly as ListAuthorBooksPublishedSince scans it. Passing
+// the slice an earlier call returned, as dst[:0], reuses its memory; and
+// the row and its Scan list are made once per call, not once per row. On
+// an error it returns dst at its length before the call (its spare
+// capacity may have been written).
+func (q *Queries) ListAuthorBooksPublishedSinceAppend(ctx context.Context, dst []ListAuthorBooksPublishedSinceRow, arg ListAuthorBooksPublishedSinceParams) ([]ListAuthorBooksPublishedSinceRow, error) {
+	rows, err := q.db.Query(ctx, listAuthorBooksPublishedSince, arg.Name, arg.Since)
+	if err != nil {
+		return dst, err
+	}
+	defer rows.Close()
+	kept := len(dst)
+	var i, blank ListAuthorBooksPublishedSinceRow
+	dest := []any{&i.Author.ID, &i.Author.Name, &i.Author.Bio, &i.Book.ID, &i.Book.AuthorID, &i.Book.Title, &i.Book.Published}
+	for rows.Next() {
+		i = blank
+		if err := rows.Scan(dest...); err != nil {
+			return dst[:kept], err
+		}
+		dst = append(dst, i)
+	}
+	if err := rows.Err(); err != nil {
+		return dst[:kept], err
+	}
+	return dst, nil
 }
 
 // ListBookTitlesWithAuthorStream yields ListBookTitlesWithAuthor's rows one at a time,
@@ -140,15 +167,11 @@ func (q *Queries) ListBookTitlesWithAuthorStream(ctx context.Context, pattern st
 			return
 		}
 		defer rows.Close()
+		var i, blank ListBookTitlesWithAuthorRow
+		dest := []any{&i.ID, &i.Title, &i.Author.ID, &i.Author.Name, &i.Author.Bio}
 		for rows.Next() {
-			var i ListBookTitlesWithAuthorRow
-			if err := rows.Scan(
-				&i.ID,
-				&i.Title,
-				&i.Author.ID,
-				&i.Author.Name,
-				&i.Author.Bio,
-			); err != nil {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
 				yield(zero, err)
 				return
 			}
@@ -160,6 +183,34 @@ func (q *Queries) ListBookTitlesWithAuthorStream(ctx context.Context, pattern st
 			yield(zero, err)
 		}
 	}
+}
+
+// ListBookTitlesWithAuthorAppend appends ListBookTitlesWithAuthor's rows to dst and returns the extended slice:
+// the same statement, each row scanned exactly as ListBookTitlesWithAuthor scans it. Passing
+// the slice an earlier call returned, as dst[:0], reuses its memory; and
+// the row and its Scan list are made once per call, not once per row. On
+// an error it returns dst at its length before the call (its spare
+// capacity may have been written).
+func (q *Queries) ListBookTitlesWithAuthorAppend(ctx context.Context, dst []ListBookTitlesWithAuthorRow, pattern string) ([]ListBookTitlesWithAuthorRow, error) {
+	rows, err := q.db.Query(ctx, listBookTitlesWithAuthor, pattern)
+	if err != nil {
+		return dst, err
+	}
+	defer rows.Close()
+	kept := len(dst)
+	var i, blank ListBookTitlesWithAuthorRow
+	dest := []any{&i.ID, &i.Title, &i.Author.ID, &i.Author.Name, &i.Author.Bio}
+	for rows.Next() {
+		i = blank
+		if err := rows.Scan(dest...); err != nil {
+			return dst[:kept], err
+		}
+		dst = append(dst, i)
+	}
+	if err := rows.Err(); err != nil {
+		return dst[:kept], err
+	}
+	return dst, nil
 }
 
 // ListBooksWithAuthorsStream yields ListBooksWithAuthors's rows one at a time,
@@ -177,17 +228,11 @@ func (q *Queries) ListBooksWithAuthorsStream(ctx context.Context, author pgtype.
 			return
 		}
 		defer rows.Close()
+		var i, blank ListBooksWithAuthorsRow
+		dest := []any{&i.Book.ID, &i.Book.AuthorID, &i.Book.Title, &i.Book.Published, &i.Author.ID, &i.Author.Name, &i.Author.Bio}
 		for rows.Next() {
-			var i ListBooksWithAuthorsRow
-			if err := rows.Scan(
-				&i.Book.ID,
-				&i.Book.AuthorID,
-				&i.Book.Title,
-				&i.Book.Published,
-				&i.Author.ID,
-				&i.Author.Name,
-				&i.Author.Bio,
-			); err != nil {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
 				yield(zero, err)
 				return
 			}
@@ -199,6 +244,34 @@ func (q *Queries) ListBooksWithAuthorsStream(ctx context.Context, author pgtype.
 			yield(zero, err)
 		}
 	}
+}
+
+// ListBooksWithAuthorsAppend appends ListBooksWithAuthors's rows to dst and returns the extended slice:
+// the same statement, each row scanned exactly as ListBooksWithAuthors scans it. Passing
+// the slice an earlier call returned, as dst[:0], reuses its memory; and
+// the row and its Scan list are made once per call, not once per row. On
+// an error it returns dst at its length before the call (its spare
+// capacity may have been written).
+func (q *Queries) ListBooksWithAuthorsAppend(ctx context.Context, dst []ListBooksWithAuthorsRow, author pgtype.Int8) ([]ListBooksWithAuthorsRow, error) {
+	rows, err := q.db.Query(ctx, listBooksWithAuthors, author)
+	if err != nil {
+		return dst, err
+	}
+	defer rows.Close()
+	kept := len(dst)
+	var i, blank ListBooksWithAuthorsRow
+	dest := []any{&i.Book.ID, &i.Book.AuthorID, &i.Book.Title, &i.Book.Published, &i.Author.ID, &i.Author.Name, &i.Author.Bio}
+	for rows.Next() {
+		i = blank
+		if err := rows.Scan(dest...); err != nil {
+			return dst[:kept], err
+		}
+		dst = append(dst, i)
+	}
+	if err := rows.Err(); err != nil {
+		return dst[:kept], err
+	}
+	return dst, nil
 }
 
 // Decoders returns, by query name, the destinations each :one and :many

@@ -71,10 +71,14 @@ func (q *Queries) RunInTx(ctx context.Context, fn func(PgkitStore) error) error 
 }
 
 // Streamer has a …Stream method for every :many query: the same rows,
-// yielded one at a time in constant memory instead of collected in a slice.
+// yielded one at a time in constant memory instead of collected in a slice;
+// and for each of sqlc's a …Append method, its rows appended to a slice
+// the caller may reuse.
 type Streamer interface {
 	ListKeysStream(ctx context.Context) iter.Seq2[string, error]
+	ListKeysAppend(ctx context.Context, dst []string) ([]string, error)
 	ListReadingsStream(ctx context.Context, sensor string) iter.Seq2[Reading, error]
+	ListReadingsAppend(ctx context.Context, dst []Reading, sensor string) ([]Reading, error)
 }
 
 // pgkitStreamQuery runs a …Stream method's query. A DB that offers QueryStream
@@ -104,9 +108,11 @@ func (q *Queries) ListKeysStream(ctx context.Context) iter.Seq2[string, error] {
 			return
 		}
 		defer rows.Close()
+		var i, blank string
+		dest := []any{&i}
 		for rows.Next() {
-			var i string
-			if err := rows.Scan(&i); err != nil {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
 				yield(zero, err)
 				return
 			}
@@ -118,6 +124,34 @@ func (q *Queries) ListKeysStream(ctx context.Context) iter.Seq2[string, error] {
 			yield(zero, err)
 		}
 	}
+}
+
+// ListKeysAppend appends ListKeys's rows to dst and returns the extended slice:
+// the same statement, each row scanned exactly as ListKeys scans it. Passing
+// the slice an earlier call returned, as dst[:0], reuses its memory; and
+// the row and its Scan list are made once per call, not once per row. On
+// an error it returns dst at its length before the call (its spare
+// capacity may have been written).
+func (q *Queries) ListKeysAppend(ctx context.Context, dst []string) ([]string, error) {
+	rows, err := q.db.Query(ctx, ListKeys)
+	if err != nil {
+		return dst, err
+	}
+	defer rows.Close()
+	kept := len(dst)
+	var i, blank string
+	dest := []any{&i}
+	for rows.Next() {
+		i = blank
+		if err := rows.Scan(dest...); err != nil {
+			return dst[:kept], err
+		}
+		dst = append(dst, i)
+	}
+	if err := rows.Err(); err != nil {
+		return dst[:kept], err
+	}
+	return dst, nil
 }
 
 // ListReadingsStream yields ListReadings's rows one at a time,
@@ -135,9 +169,11 @@ func (q *Queries) ListReadingsStream(ctx context.Context, sensor string) iter.Se
 			return
 		}
 		defer rows.Close()
+		var i, blank Reading
+		dest := []any{&i.ID, &i.Sensor, &i.Value}
 		for rows.Next() {
-			var i Reading
-			if err := rows.Scan(&i.ID, &i.Sensor, &i.Value); err != nil {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
 				yield(zero, err)
 				return
 			}
@@ -149,6 +185,34 @@ func (q *Queries) ListReadingsStream(ctx context.Context, sensor string) iter.Se
 			yield(zero, err)
 		}
 	}
+}
+
+// ListReadingsAppend appends ListReadings's rows to dst and returns the extended slice:
+// the same statement, each row scanned exactly as ListReadings scans it. Passing
+// the slice an earlier call returned, as dst[:0], reuses its memory; and
+// the row and its Scan list are made once per call, not once per row. On
+// an error it returns dst at its length before the call (its spare
+// capacity may have been written).
+func (q *Queries) ListReadingsAppend(ctx context.Context, dst []Reading, sensor string) ([]Reading, error) {
+	rows, err := q.db.Query(ctx, ListReadings, sensor)
+	if err != nil {
+		return dst, err
+	}
+	defer rows.Close()
+	kept := len(dst)
+	var i, blank Reading
+	dest := []any{&i.ID, &i.Sensor, &i.Value}
+	for rows.Next() {
+		i = blank
+		if err := rows.Scan(dest...); err != nil {
+			return dst[:kept], err
+		}
+		dst = append(dst, i)
+	}
+	if err := rows.Err(); err != nil {
+		return dst[:kept], err
+	}
+	return dst, nil
 }
 
 // pgkitCopyCopyReadings is CopyReadings's rows as the pgx.CopyFromSource pgkit's CopyFrom

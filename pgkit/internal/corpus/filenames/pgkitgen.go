@@ -66,10 +66,14 @@ func (q *Queries) RunInTx(ctx context.Context, fn func(Store) error) error {
 }
 
 // Streamer has a …Stream method for every :many query: the same rows,
-// yielded one at a time in constant memory instead of collected in a slice.
+// yielded one at a time in constant memory instead of collected in a slice;
+// and for each of sqlc's a …Append method, its rows appended to a slice
+// the caller may reuse.
 type Streamer interface {
 	ListItemsStream(ctx context.Context) iter.Seq2[Item, error]
+	ListItemsAppend(ctx context.Context, dst []Item) ([]Item, error)
 	ListLoadsStream(ctx context.Context, itemID int64) iter.Seq2[Load, error]
+	ListLoadsAppend(ctx context.Context, dst []Load, itemID int64) ([]Load, error)
 }
 
 // pgkitStreamQuery runs a …Stream method's query. A DB that offers QueryStream
@@ -99,14 +103,11 @@ func (q *Queries) ListItemsStream(ctx context.Context) iter.Seq2[Item, error] {
 			return
 		}
 		defer rows.Close()
+		var i, blank Item
+		dest := []any{&i.ID, &i.Sku, &i.Name, &i.Qty}
 		for rows.Next() {
-			var i Item
-			if err := rows.Scan(
-				&i.ID,
-				&i.Sku,
-				&i.Name,
-				&i.Qty,
-			); err != nil {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
 				yield(zero, err)
 				return
 			}
@@ -118,6 +119,34 @@ func (q *Queries) ListItemsStream(ctx context.Context) iter.Seq2[Item, error] {
 			yield(zero, err)
 		}
 	}
+}
+
+// ListItemsAppend appends ListItems's rows to dst and returns the extended slice:
+// the same statement, each row scanned exactly as ListItems scans it. Passing
+// the slice an earlier call returned, as dst[:0], reuses its memory; and
+// the row and its Scan list are made once per call, not once per row. On
+// an error it returns dst at its length before the call (its spare
+// capacity may have been written).
+func (q *Queries) ListItemsAppend(ctx context.Context, dst []Item) ([]Item, error) {
+	rows, err := q.db.Query(ctx, listItems)
+	if err != nil {
+		return dst, err
+	}
+	defer rows.Close()
+	kept := len(dst)
+	var i, blank Item
+	dest := []any{&i.ID, &i.Sku, &i.Name, &i.Qty}
+	for rows.Next() {
+		i = blank
+		if err := rows.Scan(dest...); err != nil {
+			return dst[:kept], err
+		}
+		dst = append(dst, i)
+	}
+	if err := rows.Err(); err != nil {
+		return dst[:kept], err
+	}
+	return dst, nil
 }
 
 // ListLoadsStream yields ListLoads's rows one at a time,
@@ -135,14 +164,11 @@ func (q *Queries) ListLoadsStream(ctx context.Context, itemID int64) iter.Seq2[L
 			return
 		}
 		defer rows.Close()
+		var i, blank Load
+		dest := []any{&i.ID, &i.ItemID, &i.Qty, &i.Note}
 		for rows.Next() {
-			var i Load
-			if err := rows.Scan(
-				&i.ID,
-				&i.ItemID,
-				&i.Qty,
-				&i.Note,
-			); err != nil {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
 				yield(zero, err)
 				return
 			}
@@ -154,6 +180,34 @@ func (q *Queries) ListLoadsStream(ctx context.Context, itemID int64) iter.Seq2[L
 			yield(zero, err)
 		}
 	}
+}
+
+// ListLoadsAppend appends ListLoads's rows to dst and returns the extended slice:
+// the same statement, each row scanned exactly as ListLoads scans it. Passing
+// the slice an earlier call returned, as dst[:0], reuses its memory; and
+// the row and its Scan list are made once per call, not once per row. On
+// an error it returns dst at its length before the call (its spare
+// capacity may have been written).
+func (q *Queries) ListLoadsAppend(ctx context.Context, dst []Load, itemID int64) ([]Load, error) {
+	rows, err := q.db.Query(ctx, listLoads, itemID)
+	if err != nil {
+		return dst, err
+	}
+	defer rows.Close()
+	kept := len(dst)
+	var i, blank Load
+	dest := []any{&i.ID, &i.ItemID, &i.Qty, &i.Note}
+	for rows.Next() {
+		i = blank
+		if err := rows.Scan(dest...); err != nil {
+			return dst[:kept], err
+		}
+		dst = append(dst, i)
+	}
+	if err := rows.Err(); err != nil {
+		return dst[:kept], err
+	}
+	return dst, nil
 }
 
 // pgkitCopyCopyLoads is CopyLoads's rows as the pgx.CopyFromSource pgkit's CopyFrom

@@ -66,10 +66,14 @@ func (q *Queries) RunInTx(ctx context.Context, fn func(Store) error) error {
 }
 
 // Streamer has a …Stream method for every :many query: the same rows,
-// yielded one at a time in constant memory instead of collected in a slice.
+// yielded one at a time in constant memory instead of collected in a slice;
+// and for each of sqlc's a …Append method, its rows appended to a slice
+// the caller may reuse.
 type Streamer interface {
 	ListPartCodesWithMetaStream(ctx context.Context, filter []byte) iter.Seq2[string, error]
+	ListPartCodesWithMetaAppend(ctx context.Context, dst []string, filter []byte) ([]string, error)
 	ListPartsByIDsStream(ctx context.Context, ids []int64) iter.Seq2[WidgetParts, error]
+	ListPartsByIDsAppend(ctx context.Context, dst []WidgetParts, ids []int64) ([]WidgetParts, error)
 }
 
 // pgkitStreamQuery runs a …Stream method's query. A DB that offers QueryStream
@@ -99,9 +103,11 @@ func (q *Queries) ListPartCodesWithMetaStream(ctx context.Context, filter []byte
 			return
 		}
 		defer rows.Close()
+		var i, blank string
+		dest := []any{&i}
 		for rows.Next() {
-			var i string
-			if err := rows.Scan(&i); err != nil {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
 				yield(zero, err)
 				return
 			}
@@ -113,6 +119,34 @@ func (q *Queries) ListPartCodesWithMetaStream(ctx context.Context, filter []byte
 			yield(zero, err)
 		}
 	}
+}
+
+// ListPartCodesWithMetaAppend appends ListPartCodesWithMeta's rows to dst and returns the extended slice:
+// the same statement, each row scanned exactly as ListPartCodesWithMeta scans it. Passing
+// the slice an earlier call returned, as dst[:0], reuses its memory; and
+// the row and its Scan list are made once per call, not once per row. On
+// an error it returns dst at its length before the call (its spare
+// capacity may have been written).
+func (q *Queries) ListPartCodesWithMetaAppend(ctx context.Context, dst []string, filter []byte) ([]string, error) {
+	rows, err := q.db.Query(ctx, listPartCodesWithMeta, filter)
+	if err != nil {
+		return dst, err
+	}
+	defer rows.Close()
+	kept := len(dst)
+	var i, blank string
+	dest := []any{&i}
+	for rows.Next() {
+		i = blank
+		if err := rows.Scan(dest...); err != nil {
+			return dst[:kept], err
+		}
+		dst = append(dst, i)
+	}
+	if err := rows.Err(); err != nil {
+		return dst[:kept], err
+	}
+	return dst, nil
 }
 
 // ListPartsByIDsStream yields ListPartsByIDs's rows one at a time,
@@ -130,14 +164,11 @@ func (q *Queries) ListPartsByIDsStream(ctx context.Context, ids []int64) iter.Se
 			return
 		}
 		defer rows.Close()
+		var i, blank WidgetParts
+		dest := []any{&i.ID, &i.PartCode, &i.Spec, &i.ExtraMeta}
 		for rows.Next() {
-			var i WidgetParts
-			if err := rows.Scan(
-				&i.ID,
-				&i.PartCode,
-				&i.Spec,
-				&i.ExtraMeta,
-			); err != nil {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
 				yield(zero, err)
 				return
 			}
@@ -149,6 +180,34 @@ func (q *Queries) ListPartsByIDsStream(ctx context.Context, ids []int64) iter.Se
 			yield(zero, err)
 		}
 	}
+}
+
+// ListPartsByIDsAppend appends ListPartsByIDs's rows to dst and returns the extended slice:
+// the same statement, each row scanned exactly as ListPartsByIDs scans it. Passing
+// the slice an earlier call returned, as dst[:0], reuses its memory; and
+// the row and its Scan list are made once per call, not once per row. On
+// an error it returns dst at its length before the call (its spare
+// capacity may have been written).
+func (q *Queries) ListPartsByIDsAppend(ctx context.Context, dst []WidgetParts, ids []int64) ([]WidgetParts, error) {
+	rows, err := q.db.Query(ctx, listPartsByIDs, ids)
+	if err != nil {
+		return dst, err
+	}
+	defer rows.Close()
+	kept := len(dst)
+	var i, blank WidgetParts
+	dest := []any{&i.ID, &i.PartCode, &i.Spec, &i.ExtraMeta}
+	for rows.Next() {
+		i = blank
+		if err := rows.Scan(dest...); err != nil {
+			return dst[:kept], err
+		}
+		dst = append(dst, i)
+	}
+	if err := rows.Err(); err != nil {
+		return dst[:kept], err
+	}
+	return dst, nil
 }
 
 // Decoders returns, by query name, the destinations each :one and :many

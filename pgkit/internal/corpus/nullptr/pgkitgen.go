@@ -74,11 +74,16 @@ func (q *Queries) RunInTx(ctx context.Context, fn func(Store) error) error {
 }
 
 // Streamer has a …Stream method for every :many query: the same rows,
-// yielded one at a time in constant memory instead of collected in a slice.
+// yielded one at a time in constant memory instead of collected in a slice;
+// and for each of sqlc's a …Append method, its rows appended to a slice
+// the caller may reuse.
 type Streamer interface {
 	ListHandlesByNicknameStream(ctx context.Context, nickname *string) iter.Seq2[string, error]
+	ListHandlesByNicknameAppend(ctx context.Context, dst []string, nickname *string) ([]string, error)
 	ListNicknamesStream(ctx context.Context) iter.Seq2[*string, error]
+	ListNicknamesAppend(ctx context.Context, dst []*string) ([]*string, error)
 	ListProfilesStream(ctx context.Context) iter.Seq2[Profile, error]
+	ListProfilesAppend(ctx context.Context, dst []Profile) ([]Profile, error)
 }
 
 // pgkitStreamQuery runs a …Stream method's query. A DB that offers QueryStream
@@ -108,9 +113,11 @@ func (q *Queries) ListHandlesByNicknameStream(ctx context.Context, nickname *str
 			return
 		}
 		defer rows.Close()
+		var i, blank string
+		dest := []any{&i}
 		for rows.Next() {
-			var i string
-			if err := rows.Scan(&i); err != nil {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
 				yield(zero, err)
 				return
 			}
@@ -122,6 +129,34 @@ func (q *Queries) ListHandlesByNicknameStream(ctx context.Context, nickname *str
 			yield(zero, err)
 		}
 	}
+}
+
+// ListHandlesByNicknameAppend appends ListHandlesByNickname's rows to dst and returns the extended slice:
+// the same statement, each row scanned exactly as ListHandlesByNickname scans it. Passing
+// the slice an earlier call returned, as dst[:0], reuses its memory; and
+// the row and its Scan list are made once per call, not once per row. On
+// an error it returns dst at its length before the call (its spare
+// capacity may have been written).
+func (q *Queries) ListHandlesByNicknameAppend(ctx context.Context, dst []string, nickname *string) ([]string, error) {
+	rows, err := q.db.Query(ctx, listHandlesByNickname, nickname)
+	if err != nil {
+		return dst, err
+	}
+	defer rows.Close()
+	kept := len(dst)
+	var i, blank string
+	dest := []any{&i}
+	for rows.Next() {
+		i = blank
+		if err := rows.Scan(dest...); err != nil {
+			return dst[:kept], err
+		}
+		dst = append(dst, i)
+	}
+	if err := rows.Err(); err != nil {
+		return dst[:kept], err
+	}
+	return dst, nil
 }
 
 // ListNicknamesStream yields ListNicknames's rows one at a time,
@@ -139,9 +174,11 @@ func (q *Queries) ListNicknamesStream(ctx context.Context) iter.Seq2[*string, er
 			return
 		}
 		defer rows.Close()
+		var i, blank *string
+		dest := []any{&i}
 		for rows.Next() {
-			var i *string
-			if err := rows.Scan(&i); err != nil {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
 				yield(zero, err)
 				return
 			}
@@ -153,6 +190,34 @@ func (q *Queries) ListNicknamesStream(ctx context.Context) iter.Seq2[*string, er
 			yield(zero, err)
 		}
 	}
+}
+
+// ListNicknamesAppend appends ListNicknames's rows to dst and returns the extended slice:
+// the same statement, each row scanned exactly as ListNicknames scans it. Passing
+// the slice an earlier call returned, as dst[:0], reuses its memory; and
+// the row and its Scan list are made once per call, not once per row. On
+// an error it returns dst at its length before the call (its spare
+// capacity may have been written).
+func (q *Queries) ListNicknamesAppend(ctx context.Context, dst []*string) ([]*string, error) {
+	rows, err := q.db.Query(ctx, listNicknames)
+	if err != nil {
+		return dst, err
+	}
+	defer rows.Close()
+	kept := len(dst)
+	var i, blank *string
+	dest := []any{&i}
+	for rows.Next() {
+		i = blank
+		if err := rows.Scan(dest...); err != nil {
+			return dst[:kept], err
+		}
+		dst = append(dst, i)
+	}
+	if err := rows.Err(); err != nil {
+		return dst[:kept], err
+	}
+	return dst, nil
 }
 
 // ListProfilesStream yields ListProfiles's rows one at a time,
@@ -170,23 +235,11 @@ func (q *Queries) ListProfilesStream(ctx context.Context) iter.Seq2[Profile, err
 			return
 		}
 		defer rows.Close()
+		var i, blank Profile
+		dest := []any{&i.ID, &i.Handle, &i.Nickname, &i.Age, &i.Visits, &i.Active, &i.Rating, &i.Balance, &i.SeenAt, &i.Born, &i.Token, &i.Avatar, &i.Prefs}
 		for rows.Next() {
-			var i Profile
-			if err := rows.Scan(
-				&i.ID,
-				&i.Handle,
-				&i.Nickname,
-				&i.Age,
-				&i.Visits,
-				&i.Active,
-				&i.Rating,
-				&i.Balance,
-				&i.SeenAt,
-				&i.Born,
-				&i.Token,
-				&i.Avatar,
-				&i.Prefs,
-			); err != nil {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
 				yield(zero, err)
 				return
 			}
@@ -198,6 +251,34 @@ func (q *Queries) ListProfilesStream(ctx context.Context) iter.Seq2[Profile, err
 			yield(zero, err)
 		}
 	}
+}
+
+// ListProfilesAppend appends ListProfiles's rows to dst and returns the extended slice:
+// the same statement, each row scanned exactly as ListProfiles scans it. Passing
+// the slice an earlier call returned, as dst[:0], reuses its memory; and
+// the row and its Scan list are made once per call, not once per row. On
+// an error it returns dst at its length before the call (its spare
+// capacity may have been written).
+func (q *Queries) ListProfilesAppend(ctx context.Context, dst []Profile) ([]Profile, error) {
+	rows, err := q.db.Query(ctx, listProfiles)
+	if err != nil {
+		return dst, err
+	}
+	defer rows.Close()
+	kept := len(dst)
+	var i, blank Profile
+	dest := []any{&i.ID, &i.Handle, &i.Nickname, &i.Age, &i.Visits, &i.Active, &i.Rating, &i.Balance, &i.SeenAt, &i.Born, &i.Token, &i.Avatar, &i.Prefs}
+	for rows.Next() {
+		i = blank
+		if err := rows.Scan(dest...); err != nil {
+			return dst[:kept], err
+		}
+		dst = append(dst, i)
+	}
+	if err := rows.Err(); err != nil {
+		return dst[:kept], err
+	}
+	return dst, nil
 }
 
 // pgkitCopyCopyProfiles is CopyProfiles's rows as the pgx.CopyFromSource pgkit's CopyFrom

@@ -14,7 +14,9 @@ import (
 )
 
 // Streamer has a …Stream method for every :many query: the same rows,
-// yielded one at a time in constant memory instead of collected in a slice.
+// yielded one at a time in constant memory instead of collected in a slice;
+// and for each of sqlc's a …Append method, its rows appended to a slice
+// the caller may reuse.
 type Streamer interface {
 	UsersStream(ctx context.Context, db DBTX, sort UsersSort) iter.Seq2[User, error]
 	UsersWithTeamsStream(ctx context.Context, db DBTX) iter.Seq2[UsersWithTeamsRow, error]

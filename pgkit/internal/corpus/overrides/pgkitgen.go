@@ -79,13 +79,20 @@ func (q *Queries) RunInTx(ctx context.Context, fn func(Store) error) error {
 }
 
 // Streamer has a …Stream method for every :many query: the same rows,
-// yielded one at a time in constant memory instead of collected in a slice.
+// yielded one at a time in constant memory instead of collected in a slice;
+// and for each of sqlc's a …Append method, its rows appended to a slice
+// the caller may reuse.
 type Streamer interface {
 	ListBalancesAfterStream(ctx context.Context, after ct.Email) iter.Seq2[ct.Money, error]
+	ListBalancesAfterAppend(ctx context.Context, dst []ct.Money, after ct.Email) ([]ct.Money, error)
 	ListCustomersCreatedSinceStream(ctx context.Context, since time.Time, exclude uuid.UUID) iter.Seq2[Customer, error]
+	ListCustomersCreatedSinceAppend(ctx context.Context, dst []Customer, since time.Time, exclude uuid.UUID) ([]Customer, error)
 	ListDeletedAtStream(ctx context.Context, before time.Time) iter.Seq2[*time.Time, error]
+	ListDeletedAtAppend(ctx context.Context, dst []*time.Time, before time.Time) ([]*time.Time, error)
 	ListPricesStream(ctx context.Context, customerID uuid.UUID, minPrice Cents) iter.Seq2[Cents, error]
+	ListPricesAppend(ctx context.Context, dst []Cents, customerID uuid.UUID, minPrice Cents) ([]Cents, error)
 	ListReferralsStream(ctx context.Context, referrer uuid.NullUUID) iter.Seq2[uuid.UUID, error]
+	ListReferralsAppend(ctx context.Context, dst []uuid.UUID, referrer uuid.NullUUID) ([]uuid.UUID, error)
 }
 
 // pgkitStreamQuery runs a …Stream method's query. A DB that offers QueryStream
@@ -115,9 +122,11 @@ func (q *Queries) ListBalancesAfterStream(ctx context.Context, after ct.Email) i
 			return
 		}
 		defer rows.Close()
+		var i, blank ct.Money
+		dest := []any{&i}
 		for rows.Next() {
-			var i ct.Money
-			if err := rows.Scan(&i); err != nil {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
 				yield(zero, err)
 				return
 			}
@@ -129,6 +138,34 @@ func (q *Queries) ListBalancesAfterStream(ctx context.Context, after ct.Email) i
 			yield(zero, err)
 		}
 	}
+}
+
+// ListBalancesAfterAppend appends ListBalancesAfter's rows to dst and returns the extended slice:
+// the same statement, each row scanned exactly as ListBalancesAfter scans it. Passing
+// the slice an earlier call returned, as dst[:0], reuses its memory; and
+// the row and its Scan list are made once per call, not once per row. On
+// an error it returns dst at its length before the call (its spare
+// capacity may have been written).
+func (q *Queries) ListBalancesAfterAppend(ctx context.Context, dst []ct.Money, after ct.Email) ([]ct.Money, error) {
+	rows, err := q.db.Query(ctx, listBalancesAfter, after)
+	if err != nil {
+		return dst, err
+	}
+	defer rows.Close()
+	kept := len(dst)
+	var i, blank ct.Money
+	dest := []any{&i}
+	for rows.Next() {
+		i = blank
+		if err := rows.Scan(dest...); err != nil {
+			return dst[:kept], err
+		}
+		dst = append(dst, i)
+	}
+	if err := rows.Err(); err != nil {
+		return dst[:kept], err
+	}
+	return dst, nil
 }
 
 // ListCustomersCreatedSinceStream yields ListCustomersCreatedSince's rows one at a time,
@@ -146,17 +183,11 @@ func (q *Queries) ListCustomersCreatedSinceStream(ctx context.Context, since tim
 			return
 		}
 		defer rows.Close()
+		var i, blank Customer
+		dest := []any{&i.ID, &i.Email, &i.CreatedAt, &i.DeletedAt, &i.ReferredBy, &i.Visits, &i.Balance}
 		for rows.Next() {
-			var i Customer
-			if err := rows.Scan(
-				&i.ID,
-				&i.Email,
-				&i.CreatedAt,
-				&i.DeletedAt,
-				&i.ReferredBy,
-				&i.Visits,
-				&i.Balance,
-			); err != nil {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
 				yield(zero, err)
 				return
 			}
@@ -168,6 +199,34 @@ func (q *Queries) ListCustomersCreatedSinceStream(ctx context.Context, since tim
 			yield(zero, err)
 		}
 	}
+}
+
+// ListCustomersCreatedSinceAppend appends ListCustomersCreatedSince's rows to dst and returns the extended slice:
+// the same statement, each row scanned exactly as ListCustomersCreatedSince scans it. Passing
+// the slice an earlier call returned, as dst[:0], reuses its memory; and
+// the row and its Scan list are made once per call, not once per row. On
+// an error it returns dst at its length before the call (its spare
+// capacity may have been written).
+func (q *Queries) ListCustomersCreatedSinceAppend(ctx context.Context, dst []Customer, since time.Time, exclude uuid.UUID) ([]Customer, error) {
+	rows, err := q.db.Query(ctx, listCustomersCreatedSince, since, exclude)
+	if err != nil {
+		return dst, err
+	}
+	defer rows.Close()
+	kept := len(dst)
+	var i, blank Customer
+	dest := []any{&i.ID, &i.Email, &i.CreatedAt, &i.DeletedAt, &i.ReferredBy, &i.Visits, &i.Balance}
+	for rows.Next() {
+		i = blank
+		if err := rows.Scan(dest...); err != nil {
+			return dst[:kept], err
+		}
+		dst = append(dst, i)
+	}
+	if err := rows.Err(); err != nil {
+		return dst[:kept], err
+	}
+	return dst, nil
 }
 
 // ListDeletedAtStream yields ListDeletedAt's rows one at a time,
@@ -185,9 +244,11 @@ func (q *Queries) ListDeletedAtStream(ctx context.Context, before time.Time) ite
 			return
 		}
 		defer rows.Close()
+		var i, blank *time.Time
+		dest := []any{&i}
 		for rows.Next() {
-			var i *time.Time
-			if err := rows.Scan(&i); err != nil {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
 				yield(zero, err)
 				return
 			}
@@ -199,6 +260,34 @@ func (q *Queries) ListDeletedAtStream(ctx context.Context, before time.Time) ite
 			yield(zero, err)
 		}
 	}
+}
+
+// ListDeletedAtAppend appends ListDeletedAt's rows to dst and returns the extended slice:
+// the same statement, each row scanned exactly as ListDeletedAt scans it. Passing
+// the slice an earlier call returned, as dst[:0], reuses its memory; and
+// the row and its Scan list are made once per call, not once per row. On
+// an error it returns dst at its length before the call (its spare
+// capacity may have been written).
+func (q *Queries) ListDeletedAtAppend(ctx context.Context, dst []*time.Time, before time.Time) ([]*time.Time, error) {
+	rows, err := q.db.Query(ctx, listDeletedAt, before)
+	if err != nil {
+		return dst, err
+	}
+	defer rows.Close()
+	kept := len(dst)
+	var i, blank *time.Time
+	dest := []any{&i}
+	for rows.Next() {
+		i = blank
+		if err := rows.Scan(dest...); err != nil {
+			return dst[:kept], err
+		}
+		dst = append(dst, i)
+	}
+	if err := rows.Err(); err != nil {
+		return dst[:kept], err
+	}
+	return dst, nil
 }
 
 // ListPricesStream yields ListPrices's rows one at a time,
@@ -216,9 +305,11 @@ func (q *Queries) ListPricesStream(ctx context.Context, customerID uuid.UUID, mi
 			return
 		}
 		defer rows.Close()
+		var i, blank Cents
+		dest := []any{&i}
 		for rows.Next() {
-			var i Cents
-			if err := rows.Scan(&i); err != nil {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
 				yield(zero, err)
 				return
 			}
@@ -230,6 +321,34 @@ func (q *Queries) ListPricesStream(ctx context.Context, customerID uuid.UUID, mi
 			yield(zero, err)
 		}
 	}
+}
+
+// ListPricesAppend appends ListPrices's rows to dst and returns the extended slice:
+// the same statement, each row scanned exactly as ListPrices scans it. Passing
+// the slice an earlier call returned, as dst[:0], reuses its memory; and
+// the row and its Scan list are made once per call, not once per row. On
+// an error it returns dst at its length before the call (its spare
+// capacity may have been written).
+func (q *Queries) ListPricesAppend(ctx context.Context, dst []Cents, customerID uuid.UUID, minPrice Cents) ([]Cents, error) {
+	rows, err := q.db.Query(ctx, listPrices, customerID, minPrice)
+	if err != nil {
+		return dst, err
+	}
+	defer rows.Close()
+	kept := len(dst)
+	var i, blank Cents
+	dest := []any{&i}
+	for rows.Next() {
+		i = blank
+		if err := rows.Scan(dest...); err != nil {
+			return dst[:kept], err
+		}
+		dst = append(dst, i)
+	}
+	if err := rows.Err(); err != nil {
+		return dst[:kept], err
+	}
+	return dst, nil
 }
 
 // ListReferralsStream yields ListReferrals's rows one at a time,
@@ -247,9 +366,11 @@ func (q *Queries) ListReferralsStream(ctx context.Context, referrer uuid.NullUUI
 			return
 		}
 		defer rows.Close()
+		var i, blank uuid.UUID
+		dest := []any{&i}
 		for rows.Next() {
-			var i uuid.UUID
-			if err := rows.Scan(&i); err != nil {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
 				yield(zero, err)
 				return
 			}
@@ -261,6 +382,34 @@ func (q *Queries) ListReferralsStream(ctx context.Context, referrer uuid.NullUUI
 			yield(zero, err)
 		}
 	}
+}
+
+// ListReferralsAppend appends ListReferrals's rows to dst and returns the extended slice:
+// the same statement, each row scanned exactly as ListReferrals scans it. Passing
+// the slice an earlier call returned, as dst[:0], reuses its memory; and
+// the row and its Scan list are made once per call, not once per row. On
+// an error it returns dst at its length before the call (its spare
+// capacity may have been written).
+func (q *Queries) ListReferralsAppend(ctx context.Context, dst []uuid.UUID, referrer uuid.NullUUID) ([]uuid.UUID, error) {
+	rows, err := q.db.Query(ctx, listReferrals, referrer)
+	if err != nil {
+		return dst, err
+	}
+	defer rows.Close()
+	kept := len(dst)
+	var i, blank uuid.UUID
+	dest := []any{&i}
+	for rows.Next() {
+		i = blank
+		if err := rows.Scan(dest...); err != nil {
+			return dst[:kept], err
+		}
+		dst = append(dst, i)
+	}
+	if err := rows.Err(); err != nil {
+		return dst[:kept], err
+	}
+	return dst, nil
 }
 
 // pgkitCopyCopyCustomers is CopyCustomers's rows as the pgx.CopyFromSource pgkit's CopyFrom

@@ -73,11 +73,16 @@ func (q *Queries) RunInTx(ctx context.Context, fn func(Store) error) error {
 }
 
 // Streamer has a …Stream method for every :many query: the same rows,
-// yielded one at a time in constant memory instead of collected in a slice.
+// yielded one at a time in constant memory instead of collected in a slice;
+// and for each of sqlc's a …Append method, its rows appended to a slice
+// the caller may reuse.
 type Streamer interface {
 	ListBookingsStream(ctx context.Context, arg ListBookingsParams) iter.Seq2[Booking, error]
+	ListBookingsAppend(ctx context.Context, dst []Booking, arg ListBookingsParams) ([]Booking, error)
 	ListRoomNamesLikeStream(ctx context.Context, arg ListRoomNamesLikeParams) iter.Seq2[string, error]
+	ListRoomNamesLikeAppend(ctx context.Context, dst []string, arg ListRoomNamesLikeParams) ([]string, error)
 	ListRoomsStream(ctx context.Context) iter.Seq2[Room, error]
+	ListRoomsAppend(ctx context.Context, dst []Room) ([]Room, error)
 }
 
 // pgkitStreamQuery runs a …Stream method's query. A DB that offers QueryStream
@@ -107,9 +112,11 @@ func (q *Queries) ListBookingsStream(ctx context.Context, arg ListBookingsParams
 			return
 		}
 		defer rows.Close()
+		var i, blank Booking
+		dest := []any{&i.ID, &i.RoomID, &i.Slots}
 		for rows.Next() {
-			var i Booking
-			if err := rows.Scan(&i.ID, &i.RoomID, &i.Slots); err != nil {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
 				yield(zero, err)
 				return
 			}
@@ -121,6 +128,34 @@ func (q *Queries) ListBookingsStream(ctx context.Context, arg ListBookingsParams
 			yield(zero, err)
 		}
 	}
+}
+
+// ListBookingsAppend appends ListBookings's rows to dst and returns the extended slice:
+// the same statement, each row scanned exactly as ListBookings scans it. Passing
+// the slice an earlier call returned, as dst[:0], reuses its memory; and
+// the row and its Scan list are made once per call, not once per row. On
+// an error it returns dst at its length before the call (its spare
+// capacity may have been written).
+func (q *Queries) ListBookingsAppend(ctx context.Context, dst []Booking, arg ListBookingsParams) ([]Booking, error) {
+	rows, err := q.db.Query(ctx, listBookings, arg.RoomID)
+	if err != nil {
+		return dst, err
+	}
+	defer rows.Close()
+	kept := len(dst)
+	var i, blank Booking
+	dest := []any{&i.ID, &i.RoomID, &i.Slots}
+	for rows.Next() {
+		i = blank
+		if err := rows.Scan(dest...); err != nil {
+			return dst[:kept], err
+		}
+		dst = append(dst, i)
+	}
+	if err := rows.Err(); err != nil {
+		return dst[:kept], err
+	}
+	return dst, nil
 }
 
 // ListRoomNamesLikeStream yields ListRoomNamesLike's rows one at a time,
@@ -138,9 +173,11 @@ func (q *Queries) ListRoomNamesLikeStream(ctx context.Context, arg ListRoomNames
 			return
 		}
 		defer rows.Close()
+		var i, blank string
+		dest := []any{&i}
 		for rows.Next() {
-			var i string
-			if err := rows.Scan(&i); err != nil {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
 				yield(zero, err)
 				return
 			}
@@ -152,6 +189,34 @@ func (q *Queries) ListRoomNamesLikeStream(ctx context.Context, arg ListRoomNames
 			yield(zero, err)
 		}
 	}
+}
+
+// ListRoomNamesLikeAppend appends ListRoomNamesLike's rows to dst and returns the extended slice:
+// the same statement, each row scanned exactly as ListRoomNamesLike scans it. Passing
+// the slice an earlier call returned, as dst[:0], reuses its memory; and
+// the row and its Scan list are made once per call, not once per row. On
+// an error it returns dst at its length before the call (its spare
+// capacity may have been written).
+func (q *Queries) ListRoomNamesLikeAppend(ctx context.Context, dst []string, arg ListRoomNamesLikeParams) ([]string, error) {
+	rows, err := q.db.Query(ctx, listRoomNamesLike, arg.Name)
+	if err != nil {
+		return dst, err
+	}
+	defer rows.Close()
+	kept := len(dst)
+	var i, blank string
+	dest := []any{&i}
+	for rows.Next() {
+		i = blank
+		if err := rows.Scan(dest...); err != nil {
+			return dst[:kept], err
+		}
+		dst = append(dst, i)
+	}
+	if err := rows.Err(); err != nil {
+		return dst[:kept], err
+	}
+	return dst, nil
 }
 
 // ListRoomsStream yields ListRooms's rows one at a time,
@@ -169,9 +234,11 @@ func (q *Queries) ListRoomsStream(ctx context.Context) iter.Seq2[Room, error] {
 			return
 		}
 		defer rows.Close()
+		var i, blank Room
+		dest := []any{&i.ID, &i.Name}
 		for rows.Next() {
-			var i Room
-			if err := rows.Scan(&i.ID, &i.Name); err != nil {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
 				yield(zero, err)
 				return
 			}
@@ -183,6 +250,34 @@ func (q *Queries) ListRoomsStream(ctx context.Context) iter.Seq2[Room, error] {
 			yield(zero, err)
 		}
 	}
+}
+
+// ListRoomsAppend appends ListRooms's rows to dst and returns the extended slice:
+// the same statement, each row scanned exactly as ListRooms scans it. Passing
+// the slice an earlier call returned, as dst[:0], reuses its memory; and
+// the row and its Scan list are made once per call, not once per row. On
+// an error it returns dst at its length before the call (its spare
+// capacity may have been written).
+func (q *Queries) ListRoomsAppend(ctx context.Context, dst []Room) ([]Room, error) {
+	rows, err := q.db.Query(ctx, listRooms)
+	if err != nil {
+		return dst, err
+	}
+	defer rows.Close()
+	kept := len(dst)
+	var i, blank Room
+	dest := []any{&i.ID, &i.Name}
+	for rows.Next() {
+		i = blank
+		if err := rows.Scan(dest...); err != nil {
+			return dst[:kept], err
+		}
+		dst = append(dst, i)
+	}
+	if err := rows.Err(); err != nil {
+		return dst[:kept], err
+	}
+	return dst, nil
 }
 
 // Decoders returns, by query name, the destinations each :one and :many

@@ -73,11 +73,16 @@ func (q *Queries) RunInTx(ctx context.Context, fn func(Store) error) error {
 }
 
 // Streamer has a …Stream method for every :many query: the same rows,
-// yielded one at a time in constant memory instead of collected in a slice.
+// yielded one at a time in constant memory instead of collected in a slice;
+// and for each of sqlc's a …Append method, its rows appended to a slice
+// the caller may reuse.
 type Streamer interface {
 	ListPlotsInStream(ctx context.Context, arg ListPlotsInParams) iter.Seq2[Plot, error]
+	ListPlotsInAppend(ctx context.Context, dst []Plot, arg ListPlotsInParams) ([]Plot, error)
 	ListPlotsOfCropStream(ctx context.Context, farm string, crop string, yield int32) iter.Seq2[Plot, error]
+	ListPlotsOfCropAppend(ctx context.Context, dst []Plot, farm string, crop string, yield int32) ([]Plot, error)
 	ListYieldsStream(ctx context.Context, farm string, firstRow int32, lastRow int32, yield int32) iter.Seq2[int32, error]
+	ListYieldsAppend(ctx context.Context, dst []int32, farm string, firstRow int32, lastRow int32, yield int32) ([]int32, error)
 }
 
 // pgkitStreamQuery runs a …Stream method's query. A DB that offers QueryStream
@@ -107,16 +112,11 @@ func (q *Queries) ListPlotsInStream(ctx context.Context, arg ListPlotsInParams) 
 			return
 		}
 		defer rows.Close()
+		var i, blank Plot
+		dest := []any{&i.ID, &i.Farm, &i.RowNo, &i.Crop, &i.Yield, &i.Note}
 		for rows.Next() {
-			var i Plot
-			if err := rows.Scan(
-				&i.ID,
-				&i.Farm,
-				&i.RowNo,
-				&i.Crop,
-				&i.Yield,
-				&i.Note,
-			); err != nil {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
 				yield(zero, err)
 				return
 			}
@@ -128,6 +128,40 @@ func (q *Queries) ListPlotsInStream(ctx context.Context, arg ListPlotsInParams) 
 			yield(zero, err)
 		}
 	}
+}
+
+// ListPlotsInAppend appends ListPlotsIn's rows to dst and returns the extended slice:
+// the same statement, each row scanned exactly as ListPlotsIn scans it. Passing
+// the slice an earlier call returned, as dst[:0], reuses its memory; and
+// the row and its Scan list are made once per call, not once per row. On
+// an error it returns dst at its length before the call (its spare
+// capacity may have been written).
+func (q *Queries) ListPlotsInAppend(ctx context.Context, dst []Plot, arg ListPlotsInParams) ([]Plot, error) {
+	rows, err := q.db.Query(ctx, listPlotsIn,
+		arg.Farm,
+		arg.FirstRow,
+		arg.LastRow,
+		arg.MinYield,
+		arg.MaxYield,
+	)
+	if err != nil {
+		return dst, err
+	}
+	defer rows.Close()
+	kept := len(dst)
+	var i, blank Plot
+	dest := []any{&i.ID, &i.Farm, &i.RowNo, &i.Crop, &i.Yield, &i.Note}
+	for rows.Next() {
+		i = blank
+		if err := rows.Scan(dest...); err != nil {
+			return dst[:kept], err
+		}
+		dst = append(dst, i)
+	}
+	if err := rows.Err(); err != nil {
+		return dst[:kept], err
+	}
+	return dst, nil
 }
 
 // ListPlotsOfCropStream yields ListPlotsOfCrop's rows one at a time,
@@ -145,16 +179,11 @@ func (q *Queries) ListPlotsOfCropStream(ctx context.Context, farm string, crop s
 			return
 		}
 		defer rows.Close()
+		var i, blank Plot
+		dest := []any{&i.ID, &i.Farm, &i.RowNo, &i.Crop, &i.Yield, &i.Note}
 		for rows.Next() {
-			var i Plot
-			if err := rows.Scan(
-				&i.ID,
-				&i.Farm,
-				&i.RowNo,
-				&i.Crop,
-				&i.Yield,
-				&i.Note,
-			); err != nil {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
 				yieldRow(zero, err)
 				return
 			}
@@ -166,6 +195,34 @@ func (q *Queries) ListPlotsOfCropStream(ctx context.Context, farm string, crop s
 			yieldRow(zero, err)
 		}
 	}
+}
+
+// ListPlotsOfCropAppend appends ListPlotsOfCrop's rows to dst and returns the extended slice:
+// the same statement, each row scanned exactly as ListPlotsOfCrop scans it. Passing
+// the slice an earlier call returned, as dst[:0], reuses its memory; and
+// the row and its Scan list are made once per call, not once per row. On
+// an error it returns dst at its length before the call (its spare
+// capacity may have been written).
+func (q *Queries) ListPlotsOfCropAppend(ctx context.Context, dst []Plot, farm string, crop string, yield int32) ([]Plot, error) {
+	rows, err := q.db.Query(ctx, listPlotsOfCrop, farm, crop, yield)
+	if err != nil {
+		return dst, err
+	}
+	defer rows.Close()
+	kept := len(dst)
+	var i, blank Plot
+	dest := []any{&i.ID, &i.Farm, &i.RowNo, &i.Crop, &i.Yield, &i.Note}
+	for rows.Next() {
+		i = blank
+		if err := rows.Scan(dest...); err != nil {
+			return dst[:kept], err
+		}
+		dst = append(dst, i)
+	}
+	if err := rows.Err(); err != nil {
+		return dst[:kept], err
+	}
+	return dst, nil
 }
 
 // ListYieldsStream yields ListYields's rows one at a time,
@@ -183,9 +240,11 @@ func (q *Queries) ListYieldsStream(ctx context.Context, farm string, firstRow in
 			return
 		}
 		defer rows.Close()
+		var i, blank int32
+		dest := []any{&i}
 		for rows.Next() {
-			var i int32
-			if err := rows.Scan(&i); err != nil {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
 				yieldRow(zero, err)
 				return
 			}
@@ -197,6 +256,39 @@ func (q *Queries) ListYieldsStream(ctx context.Context, farm string, firstRow in
 			yieldRow(zero, err)
 		}
 	}
+}
+
+// ListYieldsAppend appends ListYields's rows to dst and returns the extended slice:
+// the same statement, each row scanned exactly as ListYields scans it. Passing
+// the slice an earlier call returned, as dst[:0], reuses its memory; and
+// the row and its Scan list are made once per call, not once per row. On
+// an error it returns dst at its length before the call (its spare
+// capacity may have been written).
+func (q *Queries) ListYieldsAppend(ctx context.Context, dst []int32, farm string, firstRow int32, lastRow int32, yield int32) ([]int32, error) {
+	rows, err := q.db.Query(ctx, listYields,
+		farm,
+		firstRow,
+		lastRow,
+		yield,
+	)
+	if err != nil {
+		return dst, err
+	}
+	defer rows.Close()
+	kept := len(dst)
+	var i, blank int32
+	dest := []any{&i}
+	for rows.Next() {
+		i = blank
+		if err := rows.Scan(dest...); err != nil {
+			return dst[:kept], err
+		}
+		dst = append(dst, i)
+	}
+	if err := rows.Err(); err != nil {
+		return dst[:kept], err
+	}
+	return dst, nil
 }
 
 // pgkitCopyCopyPlots is CopyPlots's rows as the pgx.CopyFromSource pgkit's CopyFrom

@@ -74,11 +74,16 @@ func (q *Queries) RunInTx(ctx context.Context, fn func(Store) error) error {
 }
 
 // Streamer has a …Stream method for every :many query: the same rows,
-// yielded one at a time in constant memory instead of collected in a slice.
+// yielded one at a time in constant memory instead of collected in a slice;
+// and for each of sqlc's a …Append method, its rows appended to a slice
+// the caller may reuse.
 type Streamer interface {
 	ListItemsStream(ctx context.Context, supplierID int64) iter.Seq2[InventoryItem, error]
+	ListItemsAppend(ctx context.Context, dst []InventoryItem, supplierID int64) ([]InventoryItem, error)
 	ListItemsWithSupplierStream(ctx context.Context, status InventoryStatus) iter.Seq2[ListItemsWithSupplierRow, error]
+	ListItemsWithSupplierAppend(ctx context.Context, dst []ListItemsWithSupplierRow, status InventoryStatus) ([]ListItemsWithSupplierRow, error)
 	ListNothingStream(ctx context.Context) iter.Seq2[ListNothingRow, error]
+	ListNothingAppend(ctx context.Context, dst []ListNothingRow) ([]ListNothingRow, error)
 }
 
 // pgkitStreamQuery runs a …Stream method's query. A DB that offers QueryStream
@@ -108,16 +113,11 @@ func (q *Queries) ListItemsStream(ctx context.Context, supplierID int64) iter.Se
 			return
 		}
 		defer rows.Close()
+		var i, blank InventoryItem
+		dest := []any{&i.ID, &i.SupplierID, &i.Sku, &i.Qty, &i.Status, &i.Note}
 		for rows.Next() {
-			var i InventoryItem
-			if err := rows.Scan(
-				&i.ID,
-				&i.SupplierID,
-				&i.Sku,
-				&i.Qty,
-				&i.Status,
-				&i.Note,
-			); err != nil {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
 				yield(zero, err)
 				return
 			}
@@ -129,6 +129,34 @@ func (q *Queries) ListItemsStream(ctx context.Context, supplierID int64) iter.Se
 			yield(zero, err)
 		}
 	}
+}
+
+// ListItemsAppend appends ListItems's rows to dst and returns the extended slice:
+// the same statement, each row scanned exactly as ListItems scans it. Passing
+// the slice an earlier call returned, as dst[:0], reuses its memory; and
+// the row and its Scan list are made once per call, not once per row. On
+// an error it returns dst at its length before the call (its spare
+// capacity may have been written).
+func (q *Queries) ListItemsAppend(ctx context.Context, dst []InventoryItem, supplierID int64) ([]InventoryItem, error) {
+	rows, err := q.db.Query(ctx, listItems, supplierID)
+	if err != nil {
+		return dst, err
+	}
+	defer rows.Close()
+	kept := len(dst)
+	var i, blank InventoryItem
+	dest := []any{&i.ID, &i.SupplierID, &i.Sku, &i.Qty, &i.Status, &i.Note}
+	for rows.Next() {
+		i = blank
+		if err := rows.Scan(dest...); err != nil {
+			return dst[:kept], err
+		}
+		dst = append(dst, i)
+	}
+	if err := rows.Err(); err != nil {
+		return dst[:kept], err
+	}
+	return dst, nil
 }
 
 // ListItemsWithSupplierStream yields ListItemsWithSupplier's rows one at a time,
@@ -146,9 +174,11 @@ func (q *Queries) ListItemsWithSupplierStream(ctx context.Context, status Invent
 			return
 		}
 		defer rows.Close()
+		var i, blank ListItemsWithSupplierRow
+		dest := []any{&i.Sku, &i.Status, &i.Supplier}
 		for rows.Next() {
-			var i ListItemsWithSupplierRow
-			if err := rows.Scan(&i.Sku, &i.Status, &i.Supplier); err != nil {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
 				yield(zero, err)
 				return
 			}
@@ -160,6 +190,34 @@ func (q *Queries) ListItemsWithSupplierStream(ctx context.Context, status Invent
 			yield(zero, err)
 		}
 	}
+}
+
+// ListItemsWithSupplierAppend appends ListItemsWithSupplier's rows to dst and returns the extended slice:
+// the same statement, each row scanned exactly as ListItemsWithSupplier scans it. Passing
+// the slice an earlier call returned, as dst[:0], reuses its memory; and
+// the row and its Scan list are made once per call, not once per row. On
+// an error it returns dst at its length before the call (its spare
+// capacity may have been written).
+func (q *Queries) ListItemsWithSupplierAppend(ctx context.Context, dst []ListItemsWithSupplierRow, status InventoryStatus) ([]ListItemsWithSupplierRow, error) {
+	rows, err := q.db.Query(ctx, listItemsWithSupplier, status)
+	if err != nil {
+		return dst, err
+	}
+	defer rows.Close()
+	kept := len(dst)
+	var i, blank ListItemsWithSupplierRow
+	dest := []any{&i.Sku, &i.Status, &i.Supplier}
+	for rows.Next() {
+		i = blank
+		if err := rows.Scan(dest...); err != nil {
+			return dst[:kept], err
+		}
+		dst = append(dst, i)
+	}
+	if err := rows.Err(); err != nil {
+		return dst[:kept], err
+	}
+	return dst, nil
 }
 
 // ListNothingStream yields ListNothing's rows one at a time,
@@ -177,9 +235,11 @@ func (q *Queries) ListNothingStream(ctx context.Context) iter.Seq2[ListNothingRo
 			return
 		}
 		defer rows.Close()
+		var i, blank ListNothingRow
+		dest := []any{}
 		for rows.Next() {
-			var i ListNothingRow
-			if err := rows.Scan(); err != nil {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
 				yield(zero, err)
 				return
 			}
@@ -191,6 +251,34 @@ func (q *Queries) ListNothingStream(ctx context.Context) iter.Seq2[ListNothingRo
 			yield(zero, err)
 		}
 	}
+}
+
+// ListNothingAppend appends ListNothing's rows to dst and returns the extended slice:
+// the same statement, each row scanned exactly as ListNothing scans it. Passing
+// the slice an earlier call returned, as dst[:0], reuses its memory; and
+// the row and its Scan list are made once per call, not once per row. On
+// an error it returns dst at its length before the call (its spare
+// capacity may have been written).
+func (q *Queries) ListNothingAppend(ctx context.Context, dst []ListNothingRow) ([]ListNothingRow, error) {
+	rows, err := q.db.Query(ctx, listNothing)
+	if err != nil {
+		return dst, err
+	}
+	defer rows.Close()
+	kept := len(dst)
+	var i, blank ListNothingRow
+	dest := []any{}
+	for rows.Next() {
+		i = blank
+		if err := rows.Scan(dest...); err != nil {
+			return dst[:kept], err
+		}
+		dst = append(dst, i)
+	}
+	if err := rows.Err(); err != nil {
+		return dst[:kept], err
+	}
+	return dst, nil
 }
 
 // pgkitCopyCopyItems is CopyItems's rows as the pgx.CopyFromSource pgkit's CopyFrom

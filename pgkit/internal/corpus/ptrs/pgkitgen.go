@@ -73,10 +73,14 @@ func (q *Queries) RunInTx(ctx context.Context, fn func(Store) error) error {
 }
 
 // Streamer has a …Stream method for every :many query: the same rows,
-// yielded one at a time in constant memory instead of collected in a slice.
+// yielded one at a time in constant memory instead of collected in a slice;
+// and for each of sqlc's a …Append method, its rows appended to a slice
+// the caller may reuse.
 type Streamer interface {
 	ListProductsInRangeStream(ctx context.Context, arg *ListProductsInRangeParams) iter.Seq2[*Product, error]
+	ListProductsInRangeAppend(ctx context.Context, dst []*Product, arg *ListProductsInRangeParams) ([]*Product, error)
 	ListSkusStream(ctx context.Context) iter.Seq2[string, error]
+	ListSkusAppend(ctx context.Context, dst []string) ([]string, error)
 }
 
 // pgkitStreamQuery runs a …Stream method's query. A DB that offers QueryStream
@@ -127,6 +131,37 @@ func (q *Queries) ListProductsInRangeStream(ctx context.Context, arg *ListProduc
 	}
 }
 
+// ListProductsInRangeAppend appends ListProductsInRange's rows to dst and returns the extended slice:
+// the same statement, each row scanned exactly as ListProductsInRange scans it. Passing
+// the slice an earlier call returned, as dst[:0], reuses its memory; and
+// the row and its Scan list are made once per call, not once per row. On
+// an error it returns dst at its length before the call (its spare
+// capacity may have been written).
+func (q *Queries) ListProductsInRangeAppend(ctx context.Context, dst []*Product, arg *ListProductsInRangeParams) ([]*Product, error) {
+	rows, err := q.db.Query(ctx, listProductsInRange, arg.MinCents, arg.MaxCents)
+	if err != nil {
+		return dst, err
+	}
+	defer rows.Close()
+	kept := len(dst)
+	for rows.Next() {
+		var i Product
+		if err := rows.Scan(
+			&i.ID,
+			&i.Sku,
+			&i.PriceCents,
+			&i.Stock,
+		); err != nil {
+			return dst[:kept], err
+		}
+		dst = append(dst, &i)
+	}
+	if err := rows.Err(); err != nil {
+		return dst[:kept], err
+	}
+	return dst, nil
+}
+
 // ListSkusStream yields ListSkus's rows one at a time,
 // scanned exactly as ListSkus scans them. Memory stays flat whatever the
 // number of rows. Breaking out of the loop closes the rows: pgx reads and
@@ -142,9 +177,11 @@ func (q *Queries) ListSkusStream(ctx context.Context) iter.Seq2[string, error] {
 			return
 		}
 		defer rows.Close()
+		var i, blank string
+		dest := []any{&i}
 		for rows.Next() {
-			var i string
-			if err := rows.Scan(&i); err != nil {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
 				yield(zero, err)
 				return
 			}
@@ -156,6 +193,34 @@ func (q *Queries) ListSkusStream(ctx context.Context) iter.Seq2[string, error] {
 			yield(zero, err)
 		}
 	}
+}
+
+// ListSkusAppend appends ListSkus's rows to dst and returns the extended slice:
+// the same statement, each row scanned exactly as ListSkus scans it. Passing
+// the slice an earlier call returned, as dst[:0], reuses its memory; and
+// the row and its Scan list are made once per call, not once per row. On
+// an error it returns dst at its length before the call (its spare
+// capacity may have been written).
+func (q *Queries) ListSkusAppend(ctx context.Context, dst []string) ([]string, error) {
+	rows, err := q.db.Query(ctx, listSkus)
+	if err != nil {
+		return dst, err
+	}
+	defer rows.Close()
+	kept := len(dst)
+	var i, blank string
+	dest := []any{&i}
+	for rows.Next() {
+		i = blank
+		if err := rows.Scan(dest...); err != nil {
+			return dst[:kept], err
+		}
+		dst = append(dst, i)
+	}
+	if err := rows.Err(); err != nil {
+		return dst[:kept], err
+	}
+	return dst, nil
 }
 
 // pgkitCopyCopyProducts is CopyProducts's rows as the pgx.CopyFromSource pgkit's CopyFrom

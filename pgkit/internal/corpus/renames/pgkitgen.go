@@ -73,12 +73,18 @@ func (q *Queries) RunInTx(ctx context.Context, fn func(Store) error) error {
 }
 
 // Streamer has a …Stream method for every :many query: the same rows,
-// yielded one at a time in constant memory instead of collected in a slice.
+// yielded one at a time in constant memory instead of collected in a slice;
+// and for each of sqlc's a …Append method, its rows appended to a slice
+// the caller may reuse.
 type Streamer interface {
 	ListAccountsStream(ctx context.Context) iter.Seq2[Account, error]
+	ListAccountsAppend(ctx context.Context, dst []Account) ([]Account, error)
 	ListLoginsStream(ctx context.Context) iter.Seq2[ListLoginsRow, error]
+	ListLoginsAppend(ctx context.Context, dst []ListLoginsRow) ([]ListLoginsRow, error)
 	ListSessionTokensStream(ctx context.Context, usrID int64) iter.Seq2[string, error]
+	ListSessionTokensAppend(ctx context.Context, dst []string, usrID int64) ([]string, error)
 	ListSessionsStream(ctx context.Context, usrID int64) iter.Seq2[Session, error]
+	ListSessionsAppend(ctx context.Context, dst []Session, usrID int64) ([]Session, error)
 }
 
 // pgkitStreamQuery runs a …Stream method's query. A DB that offers QueryStream
@@ -108,15 +114,11 @@ func (q *Queries) ListAccountsStream(ctx context.Context) iter.Seq2[Account, err
 			return
 		}
 		defer rows.Close()
+		var i, blank Account
+		dest := []any{&i.ID, &i.Username, &i.Email, &i.Homepage, &i.Settings}
 		for rows.Next() {
-			var i Account
-			if err := rows.Scan(
-				&i.ID,
-				&i.Username,
-				&i.Email,
-				&i.Homepage,
-				&i.Settings,
-			); err != nil {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
 				yield(zero, err)
 				return
 			}
@@ -128,6 +130,34 @@ func (q *Queries) ListAccountsStream(ctx context.Context) iter.Seq2[Account, err
 			yield(zero, err)
 		}
 	}
+}
+
+// ListAccountsAppend appends ListAccounts's rows to dst and returns the extended slice:
+// the same statement, each row scanned exactly as ListAccounts scans it. Passing
+// the slice an earlier call returned, as dst[:0], reuses its memory; and
+// the row and its Scan list are made once per call, not once per row. On
+// an error it returns dst at its length before the call (its spare
+// capacity may have been written).
+func (q *Queries) ListAccountsAppend(ctx context.Context, dst []Account) ([]Account, error) {
+	rows, err := q.db.Query(ctx, listAccounts)
+	if err != nil {
+		return dst, err
+	}
+	defer rows.Close()
+	kept := len(dst)
+	var i, blank Account
+	dest := []any{&i.ID, &i.Username, &i.Email, &i.Homepage, &i.Settings}
+	for rows.Next() {
+		i = blank
+		if err := rows.Scan(dest...); err != nil {
+			return dst[:kept], err
+		}
+		dst = append(dst, i)
+	}
+	if err := rows.Err(); err != nil {
+		return dst[:kept], err
+	}
+	return dst, nil
 }
 
 // ListLoginsStream yields ListLogins's rows one at a time,
@@ -145,14 +175,11 @@ func (q *Queries) ListLoginsStream(ctx context.Context) iter.Seq2[ListLoginsRow,
 			return
 		}
 		defer rows.Close()
+		var i, blank ListLoginsRow
+		dest := []any{&i.Username, &i.Email, &i.Token, &i.Settings}
 		for rows.Next() {
-			var i ListLoginsRow
-			if err := rows.Scan(
-				&i.Username,
-				&i.Email,
-				&i.Token,
-				&i.Settings,
-			); err != nil {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
 				yield(zero, err)
 				return
 			}
@@ -164,6 +191,34 @@ func (q *Queries) ListLoginsStream(ctx context.Context) iter.Seq2[ListLoginsRow,
 			yield(zero, err)
 		}
 	}
+}
+
+// ListLoginsAppend appends ListLogins's rows to dst and returns the extended slice:
+// the same statement, each row scanned exactly as ListLogins scans it. Passing
+// the slice an earlier call returned, as dst[:0], reuses its memory; and
+// the row and its Scan list are made once per call, not once per row. On
+// an error it returns dst at its length before the call (its spare
+// capacity may have been written).
+func (q *Queries) ListLoginsAppend(ctx context.Context, dst []ListLoginsRow) ([]ListLoginsRow, error) {
+	rows, err := q.db.Query(ctx, listLogins)
+	if err != nil {
+		return dst, err
+	}
+	defer rows.Close()
+	kept := len(dst)
+	var i, blank ListLoginsRow
+	dest := []any{&i.Username, &i.Email, &i.Token, &i.Settings}
+	for rows.Next() {
+		i = blank
+		if err := rows.Scan(dest...); err != nil {
+			return dst[:kept], err
+		}
+		dst = append(dst, i)
+	}
+	if err := rows.Err(); err != nil {
+		return dst[:kept], err
+	}
+	return dst, nil
 }
 
 // ListSessionTokensStream yields ListSessionTokens's rows one at a time,
@@ -181,9 +236,11 @@ func (q *Queries) ListSessionTokensStream(ctx context.Context, usrID int64) iter
 			return
 		}
 		defer rows.Close()
+		var i, blank string
+		dest := []any{&i}
 		for rows.Next() {
-			var i string
-			if err := rows.Scan(&i); err != nil {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
 				yield(zero, err)
 				return
 			}
@@ -195,6 +252,34 @@ func (q *Queries) ListSessionTokensStream(ctx context.Context, usrID int64) iter
 			yield(zero, err)
 		}
 	}
+}
+
+// ListSessionTokensAppend appends ListSessionTokens's rows to dst and returns the extended slice:
+// the same statement, each row scanned exactly as ListSessionTokens scans it. Passing
+// the slice an earlier call returned, as dst[:0], reuses its memory; and
+// the row and its Scan list are made once per call, not once per row. On
+// an error it returns dst at its length before the call (its spare
+// capacity may have been written).
+func (q *Queries) ListSessionTokensAppend(ctx context.Context, dst []string, usrID int64) ([]string, error) {
+	rows, err := q.db.Query(ctx, listSessionTokens, usrID)
+	if err != nil {
+		return dst, err
+	}
+	defer rows.Close()
+	kept := len(dst)
+	var i, blank string
+	dest := []any{&i}
+	for rows.Next() {
+		i = blank
+		if err := rows.Scan(dest...); err != nil {
+			return dst[:kept], err
+		}
+		dst = append(dst, i)
+	}
+	if err := rows.Err(); err != nil {
+		return dst[:kept], err
+	}
+	return dst, nil
 }
 
 // ListSessionsStream yields ListSessions's rows one at a time,
@@ -212,14 +297,11 @@ func (q *Queries) ListSessionsStream(ctx context.Context, usrID int64) iter.Seq2
 			return
 		}
 		defer rows.Close()
+		var i, blank Session
+		dest := []any{&i.ID, &i.AccountID, &i.Token, &i.Settings}
 		for rows.Next() {
-			var i Session
-			if err := rows.Scan(
-				&i.ID,
-				&i.AccountID,
-				&i.Token,
-				&i.Settings,
-			); err != nil {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
 				yield(zero, err)
 				return
 			}
@@ -231,6 +313,34 @@ func (q *Queries) ListSessionsStream(ctx context.Context, usrID int64) iter.Seq2
 			yield(zero, err)
 		}
 	}
+}
+
+// ListSessionsAppend appends ListSessions's rows to dst and returns the extended slice:
+// the same statement, each row scanned exactly as ListSessions scans it. Passing
+// the slice an earlier call returned, as dst[:0], reuses its memory; and
+// the row and its Scan list are made once per call, not once per row. On
+// an error it returns dst at its length before the call (its spare
+// capacity may have been written).
+func (q *Queries) ListSessionsAppend(ctx context.Context, dst []Session, usrID int64) ([]Session, error) {
+	rows, err := q.db.Query(ctx, listSessions, usrID)
+	if err != nil {
+		return dst, err
+	}
+	defer rows.Close()
+	kept := len(dst)
+	var i, blank Session
+	dest := []any{&i.ID, &i.AccountID, &i.Token, &i.Settings}
+	for rows.Next() {
+		i = blank
+		if err := rows.Scan(dest...); err != nil {
+			return dst[:kept], err
+		}
+		dst = append(dst, i)
+	}
+	if err := rows.Err(); err != nil {
+		return dst[:kept], err
+	}
+	return dst, nil
 }
 
 // Decoders returns, by query name, the destinations each :one and :many

@@ -84,22 +84,38 @@ func (q *Queries) RunInTx(ctx context.Context, fn func(Store) error) error {
 }
 
 // Streamer has a …Stream method for every :many query: the same rows,
-// yielded one at a time in constant memory instead of collected in a slice.
+// yielded one at a time in constant memory instead of collected in a slice;
+// and for each of sqlc's a …Append method, its rows appended to a slice
+// the caller may reuse.
 type Streamer interface {
 	ListAmountsStream(ctx context.Context, grp int32) iter.Seq2[pgtype.Numeric, error]
+	ListAmountsAppend(ctx context.Context, dst []pgtype.Numeric, grp int32) ([]pgtype.Numeric, error)
 	ListBigsStream(ctx context.Context, grp int32) iter.Seq2[int64, error]
+	ListBigsAppend(ctx context.Context, dst []int64, grp int32) ([]int64, error)
 	ListDaysStream(ctx context.Context, grp int32) iter.Seq2[pgtype.Date, error]
+	ListDaysAppend(ctx context.Context, dst []pgtype.Date, grp int32) ([]pgtype.Date, error)
 	ListDoubledStream(ctx context.Context, grp int32) iter.Seq2[int32, error]
+	ListDoubledAppend(ctx context.Context, dst []int32, grp int32) ([]int32, error)
 	ListErrsStream(ctx context.Context, grp int32) iter.Seq2[string, error]
+	ListErrsAppend(ctx context.Context, dst []string, grp int32) ([]string, error)
 	ListFlagsStream(ctx context.Context, grp int32) iter.Seq2[bool, error]
+	ListFlagsAppend(ctx context.Context, dst []bool, grp int32) ([]bool, error)
 	ListIDsStream(ctx context.Context, grp int32) iter.Seq2[int32, error]
+	ListIDsAppend(ctx context.Context, dst []int32, grp int32) ([]int32, error)
 	ListLabelsStream(ctx context.Context, grp int32) iter.Seq2[string, error]
+	ListLabelsAppend(ctx context.Context, dst []string, grp int32) ([]string, error)
 	ListNotesStream(ctx context.Context, grp int32) iter.Seq2[pgtype.Text, error]
+	ListNotesAppend(ctx context.Context, dst []pgtype.Text, grp int32) ([]pgtype.Text, error)
 	ListNumsStream(ctx context.Context, grp int32) iter.Seq2[[]int32, error]
+	ListNumsAppend(ctx context.Context, dst [][]int32, grp int32) ([][]int32, error)
 	ListTagsStream(ctx context.Context, grp int32) iter.Seq2[[]string, error]
+	ListTagsAppend(ctx context.Context, dst [][]string, grp int32) ([][]string, error)
 	ListUpperLabelsStream(ctx context.Context, grp int32) iter.Seq2[interface{}, error]
+	ListUpperLabelsAppend(ctx context.Context, dst []interface{}, grp int32) ([]interface{}, error)
 	ListYieldsStream(ctx context.Context, zero int32) iter.Seq2[string, error]
+	ListYieldsAppend(ctx context.Context, dst []string, zero int32) ([]string, error)
 	ListZerosStream(ctx context.Context, yield string) iter.Seq2[int32, error]
+	ListZerosAppend(ctx context.Context, dst []int32, yield string) ([]int32, error)
 }
 
 // pgkitStreamQuery runs a …Stream method's query. A DB that offers QueryStream
@@ -129,9 +145,11 @@ func (q *Queries) ListAmountsStream(ctx context.Context, grp int32) iter.Seq2[pg
 			return
 		}
 		defer rows.Close()
+		var i, blank pgtype.Numeric
+		dest := []any{&i}
 		for rows.Next() {
-			var i pgtype.Numeric
-			if err := rows.Scan(&i); err != nil {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
 				yield(zero, err)
 				return
 			}
@@ -143,6 +161,34 @@ func (q *Queries) ListAmountsStream(ctx context.Context, grp int32) iter.Seq2[pg
 			yield(zero, err)
 		}
 	}
+}
+
+// ListAmountsAppend appends ListAmounts's rows to dst and returns the extended slice:
+// the same statement, each row scanned exactly as ListAmounts scans it. Passing
+// the slice an earlier call returned, as dst[:0], reuses its memory; and
+// the row and its Scan list are made once per call, not once per row. On
+// an error it returns dst at its length before the call (its spare
+// capacity may have been written).
+func (q *Queries) ListAmountsAppend(ctx context.Context, dst []pgtype.Numeric, grp int32) ([]pgtype.Numeric, error) {
+	rows, err := q.db.Query(ctx, listAmounts, grp)
+	if err != nil {
+		return dst, err
+	}
+	defer rows.Close()
+	kept := len(dst)
+	var i, blank pgtype.Numeric
+	dest := []any{&i}
+	for rows.Next() {
+		i = blank
+		if err := rows.Scan(dest...); err != nil {
+			return dst[:kept], err
+		}
+		dst = append(dst, i)
+	}
+	if err := rows.Err(); err != nil {
+		return dst[:kept], err
+	}
+	return dst, nil
 }
 
 // ListBigsStream yields ListBigs's rows one at a time,
@@ -160,9 +206,11 @@ func (q *Queries) ListBigsStream(ctx context.Context, grp int32) iter.Seq2[int64
 			return
 		}
 		defer rows.Close()
+		var i, blank int64
+		dest := []any{&i}
 		for rows.Next() {
-			var i int64
-			if err := rows.Scan(&i); err != nil {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
 				yield(zero, err)
 				return
 			}
@@ -174,6 +222,34 @@ func (q *Queries) ListBigsStream(ctx context.Context, grp int32) iter.Seq2[int64
 			yield(zero, err)
 		}
 	}
+}
+
+// ListBigsAppend appends ListBigs's rows to dst and returns the extended slice:
+// the same statement, each row scanned exactly as ListBigs scans it. Passing
+// the slice an earlier call returned, as dst[:0], reuses its memory; and
+// the row and its Scan list are made once per call, not once per row. On
+// an error it returns dst at its length before the call (its spare
+// capacity may have been written).
+func (q *Queries) ListBigsAppend(ctx context.Context, dst []int64, grp int32) ([]int64, error) {
+	rows, err := q.db.Query(ctx, listBigs, grp)
+	if err != nil {
+		return dst, err
+	}
+	defer rows.Close()
+	kept := len(dst)
+	var i, blank int64
+	dest := []any{&i}
+	for rows.Next() {
+		i = blank
+		if err := rows.Scan(dest...); err != nil {
+			return dst[:kept], err
+		}
+		dst = append(dst, i)
+	}
+	if err := rows.Err(); err != nil {
+		return dst[:kept], err
+	}
+	return dst, nil
 }
 
 // ListDaysStream yields ListDays's rows one at a time,
@@ -191,9 +267,11 @@ func (q *Queries) ListDaysStream(ctx context.Context, grp int32) iter.Seq2[pgtyp
 			return
 		}
 		defer rows.Close()
+		var i, blank pgtype.Date
+		dest := []any{&i}
 		for rows.Next() {
-			var i pgtype.Date
-			if err := rows.Scan(&i); err != nil {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
 				yield(zero, err)
 				return
 			}
@@ -205,6 +283,34 @@ func (q *Queries) ListDaysStream(ctx context.Context, grp int32) iter.Seq2[pgtyp
 			yield(zero, err)
 		}
 	}
+}
+
+// ListDaysAppend appends ListDays's rows to dst and returns the extended slice:
+// the same statement, each row scanned exactly as ListDays scans it. Passing
+// the slice an earlier call returned, as dst[:0], reuses its memory; and
+// the row and its Scan list are made once per call, not once per row. On
+// an error it returns dst at its length before the call (its spare
+// capacity may have been written).
+func (q *Queries) ListDaysAppend(ctx context.Context, dst []pgtype.Date, grp int32) ([]pgtype.Date, error) {
+	rows, err := q.db.Query(ctx, listDays, grp)
+	if err != nil {
+		return dst, err
+	}
+	defer rows.Close()
+	kept := len(dst)
+	var i, blank pgtype.Date
+	dest := []any{&i}
+	for rows.Next() {
+		i = blank
+		if err := rows.Scan(dest...); err != nil {
+			return dst[:kept], err
+		}
+		dst = append(dst, i)
+	}
+	if err := rows.Err(); err != nil {
+		return dst[:kept], err
+	}
+	return dst, nil
 }
 
 // ListDoubledStream yields ListDoubled's rows one at a time,
@@ -222,9 +328,11 @@ func (q *Queries) ListDoubledStream(ctx context.Context, grp int32) iter.Seq2[in
 			return
 		}
 		defer rows.Close()
+		var i, blank int32
+		dest := []any{&i}
 		for rows.Next() {
-			var i int32
-			if err := rows.Scan(&i); err != nil {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
 				yield(zero, err)
 				return
 			}
@@ -236,6 +344,34 @@ func (q *Queries) ListDoubledStream(ctx context.Context, grp int32) iter.Seq2[in
 			yield(zero, err)
 		}
 	}
+}
+
+// ListDoubledAppend appends ListDoubled's rows to dst and returns the extended slice:
+// the same statement, each row scanned exactly as ListDoubled scans it. Passing
+// the slice an earlier call returned, as dst[:0], reuses its memory; and
+// the row and its Scan list are made once per call, not once per row. On
+// an error it returns dst at its length before the call (its spare
+// capacity may have been written).
+func (q *Queries) ListDoubledAppend(ctx context.Context, dst []int32, grp int32) ([]int32, error) {
+	rows, err := q.db.Query(ctx, listDoubled, grp)
+	if err != nil {
+		return dst, err
+	}
+	defer rows.Close()
+	kept := len(dst)
+	var i, blank int32
+	dest := []any{&i}
+	for rows.Next() {
+		i = blank
+		if err := rows.Scan(dest...); err != nil {
+			return dst[:kept], err
+		}
+		dst = append(dst, i)
+	}
+	if err := rows.Err(); err != nil {
+		return dst[:kept], err
+	}
+	return dst, nil
 }
 
 // ListErrsStream yields ListErrs's rows one at a time,
@@ -253,9 +389,11 @@ func (q *Queries) ListErrsStream(ctx context.Context, grp int32) iter.Seq2[strin
 			return
 		}
 		defer rows.Close()
+		var i, blank string
+		dest := []any{&i}
 		for rows.Next() {
-			var i string
-			if err := rows.Scan(&i); err != nil {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
 				yield(zero, err)
 				return
 			}
@@ -267,6 +405,34 @@ func (q *Queries) ListErrsStream(ctx context.Context, grp int32) iter.Seq2[strin
 			yield(zero, err)
 		}
 	}
+}
+
+// ListErrsAppend appends ListErrs's rows to dst and returns the extended slice:
+// the same statement, each row scanned exactly as ListErrs scans it. Passing
+// the slice an earlier call returned, as dst[:0], reuses its memory; and
+// the row and its Scan list are made once per call, not once per row. On
+// an error it returns dst at its length before the call (its spare
+// capacity may have been written).
+func (q *Queries) ListErrsAppend(ctx context.Context, dst []string, grp int32) ([]string, error) {
+	rows, err := q.db.Query(ctx, listErrs, grp)
+	if err != nil {
+		return dst, err
+	}
+	defer rows.Close()
+	kept := len(dst)
+	var i, blank string
+	dest := []any{&i}
+	for rows.Next() {
+		i = blank
+		if err := rows.Scan(dest...); err != nil {
+			return dst[:kept], err
+		}
+		dst = append(dst, i)
+	}
+	if err := rows.Err(); err != nil {
+		return dst[:kept], err
+	}
+	return dst, nil
 }
 
 // ListFlagsStream yields ListFlags's rows one at a time,
@@ -284,9 +450,11 @@ func (q *Queries) ListFlagsStream(ctx context.Context, grp int32) iter.Seq2[bool
 			return
 		}
 		defer rows.Close()
+		var i, blank bool
+		dest := []any{&i}
 		for rows.Next() {
-			var i bool
-			if err := rows.Scan(&i); err != nil {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
 				yield(zero, err)
 				return
 			}
@@ -298,6 +466,34 @@ func (q *Queries) ListFlagsStream(ctx context.Context, grp int32) iter.Seq2[bool
 			yield(zero, err)
 		}
 	}
+}
+
+// ListFlagsAppend appends ListFlags's rows to dst and returns the extended slice:
+// the same statement, each row scanned exactly as ListFlags scans it. Passing
+// the slice an earlier call returned, as dst[:0], reuses its memory; and
+// the row and its Scan list are made once per call, not once per row. On
+// an error it returns dst at its length before the call (its spare
+// capacity may have been written).
+func (q *Queries) ListFlagsAppend(ctx context.Context, dst []bool, grp int32) ([]bool, error) {
+	rows, err := q.db.Query(ctx, listFlags, grp)
+	if err != nil {
+		return dst, err
+	}
+	defer rows.Close()
+	kept := len(dst)
+	var i, blank bool
+	dest := []any{&i}
+	for rows.Next() {
+		i = blank
+		if err := rows.Scan(dest...); err != nil {
+			return dst[:kept], err
+		}
+		dst = append(dst, i)
+	}
+	if err := rows.Err(); err != nil {
+		return dst[:kept], err
+	}
+	return dst, nil
 }
 
 // ListIDsStream yields ListIDs's rows one at a time,
@@ -315,9 +511,11 @@ func (q *Queries) ListIDsStream(ctx context.Context, grp int32) iter.Seq2[int32,
 			return
 		}
 		defer rows.Close()
+		var i, blank int32
+		dest := []any{&i}
 		for rows.Next() {
-			var i int32
-			if err := rows.Scan(&i); err != nil {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
 				yield(zero, err)
 				return
 			}
@@ -329,6 +527,34 @@ func (q *Queries) ListIDsStream(ctx context.Context, grp int32) iter.Seq2[int32,
 			yield(zero, err)
 		}
 	}
+}
+
+// ListIDsAppend appends ListIDs's rows to dst and returns the extended slice:
+// the same statement, each row scanned exactly as ListIDs scans it. Passing
+// the slice an earlier call returned, as dst[:0], reuses its memory; and
+// the row and its Scan list are made once per call, not once per row. On
+// an error it returns dst at its length before the call (its spare
+// capacity may have been written).
+func (q *Queries) ListIDsAppend(ctx context.Context, dst []int32, grp int32) ([]int32, error) {
+	rows, err := q.db.Query(ctx, listIDs, grp)
+	if err != nil {
+		return dst, err
+	}
+	defer rows.Close()
+	kept := len(dst)
+	var i, blank int32
+	dest := []any{&i}
+	for rows.Next() {
+		i = blank
+		if err := rows.Scan(dest...); err != nil {
+			return dst[:kept], err
+		}
+		dst = append(dst, i)
+	}
+	if err := rows.Err(); err != nil {
+		return dst[:kept], err
+	}
+	return dst, nil
 }
 
 // ListLabelsStream yields ListLabels's rows one at a time,
@@ -346,9 +572,11 @@ func (q *Queries) ListLabelsStream(ctx context.Context, grp int32) iter.Seq2[str
 			return
 		}
 		defer rows.Close()
+		var i, blank string
+		dest := []any{&i}
 		for rows.Next() {
-			var i string
-			if err := rows.Scan(&i); err != nil {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
 				yield(zero, err)
 				return
 			}
@@ -360,6 +588,34 @@ func (q *Queries) ListLabelsStream(ctx context.Context, grp int32) iter.Seq2[str
 			yield(zero, err)
 		}
 	}
+}
+
+// ListLabelsAppend appends ListLabels's rows to dst and returns the extended slice:
+// the same statement, each row scanned exactly as ListLabels scans it. Passing
+// the slice an earlier call returned, as dst[:0], reuses its memory; and
+// the row and its Scan list are made once per call, not once per row. On
+// an error it returns dst at its length before the call (its spare
+// capacity may have been written).
+func (q *Queries) ListLabelsAppend(ctx context.Context, dst []string, grp int32) ([]string, error) {
+	rows, err := q.db.Query(ctx, listLabels, grp)
+	if err != nil {
+		return dst, err
+	}
+	defer rows.Close()
+	kept := len(dst)
+	var i, blank string
+	dest := []any{&i}
+	for rows.Next() {
+		i = blank
+		if err := rows.Scan(dest...); err != nil {
+			return dst[:kept], err
+		}
+		dst = append(dst, i)
+	}
+	if err := rows.Err(); err != nil {
+		return dst[:kept], err
+	}
+	return dst, nil
 }
 
 // ListNotesStream yields ListNotes's rows one at a time,
@@ -377,9 +633,11 @@ func (q *Queries) ListNotesStream(ctx context.Context, grp int32) iter.Seq2[pgty
 			return
 		}
 		defer rows.Close()
+		var i, blank pgtype.Text
+		dest := []any{&i}
 		for rows.Next() {
-			var i pgtype.Text
-			if err := rows.Scan(&i); err != nil {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
 				yield(zero, err)
 				return
 			}
@@ -391,6 +649,34 @@ func (q *Queries) ListNotesStream(ctx context.Context, grp int32) iter.Seq2[pgty
 			yield(zero, err)
 		}
 	}
+}
+
+// ListNotesAppend appends ListNotes's rows to dst and returns the extended slice:
+// the same statement, each row scanned exactly as ListNotes scans it. Passing
+// the slice an earlier call returned, as dst[:0], reuses its memory; and
+// the row and its Scan list are made once per call, not once per row. On
+// an error it returns dst at its length before the call (its spare
+// capacity may have been written).
+func (q *Queries) ListNotesAppend(ctx context.Context, dst []pgtype.Text, grp int32) ([]pgtype.Text, error) {
+	rows, err := q.db.Query(ctx, listNotes, grp)
+	if err != nil {
+		return dst, err
+	}
+	defer rows.Close()
+	kept := len(dst)
+	var i, blank pgtype.Text
+	dest := []any{&i}
+	for rows.Next() {
+		i = blank
+		if err := rows.Scan(dest...); err != nil {
+			return dst[:kept], err
+		}
+		dst = append(dst, i)
+	}
+	if err := rows.Err(); err != nil {
+		return dst[:kept], err
+	}
+	return dst, nil
 }
 
 // ListNumsStream yields ListNums's rows one at a time,
@@ -408,9 +694,11 @@ func (q *Queries) ListNumsStream(ctx context.Context, grp int32) iter.Seq2[[]int
 			return
 		}
 		defer rows.Close()
+		var i, blank []int32
+		dest := []any{&i}
 		for rows.Next() {
-			var i []int32
-			if err := rows.Scan(&i); err != nil {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
 				yield(zero, err)
 				return
 			}
@@ -422,6 +710,34 @@ func (q *Queries) ListNumsStream(ctx context.Context, grp int32) iter.Seq2[[]int
 			yield(zero, err)
 		}
 	}
+}
+
+// ListNumsAppend appends ListNums's rows to dst and returns the extended slice:
+// the same statement, each row scanned exactly as ListNums scans it. Passing
+// the slice an earlier call returned, as dst[:0], reuses its memory; and
+// the row and its Scan list are made once per call, not once per row. On
+// an error it returns dst at its length before the call (its spare
+// capacity may have been written).
+func (q *Queries) ListNumsAppend(ctx context.Context, dst [][]int32, grp int32) ([][]int32, error) {
+	rows, err := q.db.Query(ctx, listNums, grp)
+	if err != nil {
+		return dst, err
+	}
+	defer rows.Close()
+	kept := len(dst)
+	var i, blank []int32
+	dest := []any{&i}
+	for rows.Next() {
+		i = blank
+		if err := rows.Scan(dest...); err != nil {
+			return dst[:kept], err
+		}
+		dst = append(dst, i)
+	}
+	if err := rows.Err(); err != nil {
+		return dst[:kept], err
+	}
+	return dst, nil
 }
 
 // ListTagsStream yields ListTags's rows one at a time,
@@ -439,9 +755,11 @@ func (q *Queries) ListTagsStream(ctx context.Context, grp int32) iter.Seq2[[]str
 			return
 		}
 		defer rows.Close()
+		var i, blank []string
+		dest := []any{&i}
 		for rows.Next() {
-			var i []string
-			if err := rows.Scan(&i); err != nil {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
 				yield(zero, err)
 				return
 			}
@@ -453,6 +771,34 @@ func (q *Queries) ListTagsStream(ctx context.Context, grp int32) iter.Seq2[[]str
 			yield(zero, err)
 		}
 	}
+}
+
+// ListTagsAppend appends ListTags's rows to dst and returns the extended slice:
+// the same statement, each row scanned exactly as ListTags scans it. Passing
+// the slice an earlier call returned, as dst[:0], reuses its memory; and
+// the row and its Scan list are made once per call, not once per row. On
+// an error it returns dst at its length before the call (its spare
+// capacity may have been written).
+func (q *Queries) ListTagsAppend(ctx context.Context, dst [][]string, grp int32) ([][]string, error) {
+	rows, err := q.db.Query(ctx, listTags, grp)
+	if err != nil {
+		return dst, err
+	}
+	defer rows.Close()
+	kept := len(dst)
+	var i, blank []string
+	dest := []any{&i}
+	for rows.Next() {
+		i = blank
+		if err := rows.Scan(dest...); err != nil {
+			return dst[:kept], err
+		}
+		dst = append(dst, i)
+	}
+	if err := rows.Err(); err != nil {
+		return dst[:kept], err
+	}
+	return dst, nil
 }
 
 // ListUpperLabelsStream yields ListUpperLabels's rows one at a time,
@@ -470,9 +816,11 @@ func (q *Queries) ListUpperLabelsStream(ctx context.Context, grp int32) iter.Seq
 			return
 		}
 		defer rows.Close()
+		var i, blank interface{}
+		dest := []any{&i}
 		for rows.Next() {
-			var i interface{}
-			if err := rows.Scan(&i); err != nil {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
 				yield(zero, err)
 				return
 			}
@@ -484,6 +832,34 @@ func (q *Queries) ListUpperLabelsStream(ctx context.Context, grp int32) iter.Seq
 			yield(zero, err)
 		}
 	}
+}
+
+// ListUpperLabelsAppend appends ListUpperLabels's rows to dst and returns the extended slice:
+// the same statement, each row scanned exactly as ListUpperLabels scans it. Passing
+// the slice an earlier call returned, as dst[:0], reuses its memory; and
+// the row and its Scan list are made once per call, not once per row. On
+// an error it returns dst at its length before the call (its spare
+// capacity may have been written).
+func (q *Queries) ListUpperLabelsAppend(ctx context.Context, dst []interface{}, grp int32) ([]interface{}, error) {
+	rows, err := q.db.Query(ctx, listUpperLabels, grp)
+	if err != nil {
+		return dst, err
+	}
+	defer rows.Close()
+	kept := len(dst)
+	var i, blank interface{}
+	dest := []any{&i}
+	for rows.Next() {
+		i = blank
+		if err := rows.Scan(dest...); err != nil {
+			return dst[:kept], err
+		}
+		dst = append(dst, i)
+	}
+	if err := rows.Err(); err != nil {
+		return dst[:kept], err
+	}
+	return dst, nil
 }
 
 // ListYieldsStream yields ListYields's rows one at a time,
@@ -501,9 +877,11 @@ func (q *Queries) ListYieldsStream(ctx context.Context, zero int32) iter.Seq2[st
 			return
 		}
 		defer rows.Close()
+		var i, blank string
+		dest := []any{&i}
 		for rows.Next() {
-			var i string
-			if err := rows.Scan(&i); err != nil {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
 				yield(zeroRow, err)
 				return
 			}
@@ -515,6 +893,34 @@ func (q *Queries) ListYieldsStream(ctx context.Context, zero int32) iter.Seq2[st
 			yield(zeroRow, err)
 		}
 	}
+}
+
+// ListYieldsAppend appends ListYields's rows to dst and returns the extended slice:
+// the same statement, each row scanned exactly as ListYields scans it. Passing
+// the slice an earlier call returned, as dst[:0], reuses its memory; and
+// the row and its Scan list are made once per call, not once per row. On
+// an error it returns dst at its length before the call (its spare
+// capacity may have been written).
+func (q *Queries) ListYieldsAppend(ctx context.Context, dst []string, zero int32) ([]string, error) {
+	rows, err := q.db.Query(ctx, listYields, zero)
+	if err != nil {
+		return dst, err
+	}
+	defer rows.Close()
+	kept := len(dst)
+	var i, blank string
+	dest := []any{&i}
+	for rows.Next() {
+		i = blank
+		if err := rows.Scan(dest...); err != nil {
+			return dst[:kept], err
+		}
+		dst = append(dst, i)
+	}
+	if err := rows.Err(); err != nil {
+		return dst[:kept], err
+	}
+	return dst, nil
 }
 
 // ListZerosStream yields ListZeros's rows one at a time,
@@ -532,9 +938,11 @@ func (q *Queries) ListZerosStream(ctx context.Context, yield string) iter.Seq2[i
 			return
 		}
 		defer rows.Close()
+		var i, blank int32
+		dest := []any{&i}
 		for rows.Next() {
-			var i int32
-			if err := rows.Scan(&i); err != nil {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
 				yieldRow(zero, err)
 				return
 			}
@@ -546,6 +954,34 @@ func (q *Queries) ListZerosStream(ctx context.Context, yield string) iter.Seq2[i
 			yieldRow(zero, err)
 		}
 	}
+}
+
+// ListZerosAppend appends ListZeros's rows to dst and returns the extended slice:
+// the same statement, each row scanned exactly as ListZeros scans it. Passing
+// the slice an earlier call returned, as dst[:0], reuses its memory; and
+// the row and its Scan list are made once per call, not once per row. On
+// an error it returns dst at its length before the call (its spare
+// capacity may have been written).
+func (q *Queries) ListZerosAppend(ctx context.Context, dst []int32, yield string) ([]int32, error) {
+	rows, err := q.db.Query(ctx, listZeros, yield)
+	if err != nil {
+		return dst, err
+	}
+	defer rows.Close()
+	kept := len(dst)
+	var i, blank int32
+	dest := []any{&i}
+	for rows.Next() {
+		i = blank
+		if err := rows.Scan(dest...); err != nil {
+			return dst[:kept], err
+		}
+		dst = append(dst, i)
+	}
+	if err := rows.Err(); err != nil {
+		return dst[:kept], err
+	}
+	return dst, nil
 }
 
 // Decoders returns, by query name, the destinations each :one and :many

@@ -66,12 +66,18 @@ func (q *Queries) RunInTx(ctx context.Context, fn func(PgkitStore) error) error 
 }
 
 // PgkitStreamer has a …Stream method for every :many query: the same rows,
-// yielded one at a time in constant memory instead of collected in a slice.
+// yielded one at a time in constant memory instead of collected in a slice;
+// and for each of sqlc's a …Append method, its rows appended to a slice
+// the caller may reuse.
 type PgkitStreamer interface {
 	IterStream(ctx context.Context) pgkititer.Seq2[string, error]
+	IterAppend(ctx context.Context, dst []string) ([]string, error)
 	ListStoresStream(ctx context.Context) pgkititer.Seq2[Store, error]
+	ListStoresAppend(ctx context.Context, dst []Store) ([]Store, error)
 	PgkitStreamQueryStream(ctx context.Context, followers int32) pgkititer.Seq2[string, error]
+	PgkitStreamQueryAppend(ctx context.Context, dst []string, followers int32) ([]string, error)
 	StreamQueryStream(ctx context.Context, storeID int64) pgkititer.Seq2[Streamer, error]
+	StreamQueryAppend(ctx context.Context, dst []Streamer, storeID int64) ([]Streamer, error)
 }
 
 // pgkitStreamQuery2 runs a …Stream method's query. A DB that offers QueryStream
@@ -101,9 +107,11 @@ func (q *Queries) IterStream(ctx context.Context) pgkititer.Seq2[string, error] 
 			return
 		}
 		defer rows.Close()
+		var i, blank string
+		dest := []any{&i}
 		for rows.Next() {
-			var i string
-			if err := rows.Scan(&i); err != nil {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
 				yield(zero, err)
 				return
 			}
@@ -115,6 +123,34 @@ func (q *Queries) IterStream(ctx context.Context) pgkititer.Seq2[string, error] 
 			yield(zero, err)
 		}
 	}
+}
+
+// IterAppend appends Iter's rows to dst and returns the extended slice:
+// the same statement, each row scanned exactly as Iter scans it. Passing
+// the slice an earlier call returned, as dst[:0], reuses its memory; and
+// the row and its Scan list are made once per call, not once per row. On
+// an error it returns dst at its length before the call (its spare
+// capacity may have been written).
+func (q *Queries) IterAppend(ctx context.Context, dst []string) ([]string, error) {
+	rows, err := q.db.Query(ctx, iter)
+	if err != nil {
+		return dst, err
+	}
+	defer rows.Close()
+	kept := len(dst)
+	var i, blank string
+	dest := []any{&i}
+	for rows.Next() {
+		i = blank
+		if err := rows.Scan(dest...); err != nil {
+			return dst[:kept], err
+		}
+		dst = append(dst, i)
+	}
+	if err := rows.Err(); err != nil {
+		return dst[:kept], err
+	}
+	return dst, nil
 }
 
 // ListStoresStream yields ListStores's rows one at a time,
@@ -132,9 +168,11 @@ func (q *Queries) ListStoresStream(ctx context.Context) pgkititer.Seq2[Store, er
 			return
 		}
 		defer rows.Close()
+		var i, blank Store
+		dest := []any{&i.ID, &i.Name, &i.City}
 		for rows.Next() {
-			var i Store
-			if err := rows.Scan(&i.ID, &i.Name, &i.City); err != nil {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
 				yield(zero, err)
 				return
 			}
@@ -146,6 +184,34 @@ func (q *Queries) ListStoresStream(ctx context.Context) pgkititer.Seq2[Store, er
 			yield(zero, err)
 		}
 	}
+}
+
+// ListStoresAppend appends ListStores's rows to dst and returns the extended slice:
+// the same statement, each row scanned exactly as ListStores scans it. Passing
+// the slice an earlier call returned, as dst[:0], reuses its memory; and
+// the row and its Scan list are made once per call, not once per row. On
+// an error it returns dst at its length before the call (its spare
+// capacity may have been written).
+func (q *Queries) ListStoresAppend(ctx context.Context, dst []Store) ([]Store, error) {
+	rows, err := q.db.Query(ctx, listStores)
+	if err != nil {
+		return dst, err
+	}
+	defer rows.Close()
+	kept := len(dst)
+	var i, blank Store
+	dest := []any{&i.ID, &i.Name, &i.City}
+	for rows.Next() {
+		i = blank
+		if err := rows.Scan(dest...); err != nil {
+			return dst[:kept], err
+		}
+		dst = append(dst, i)
+	}
+	if err := rows.Err(); err != nil {
+		return dst[:kept], err
+	}
+	return dst, nil
 }
 
 // PgkitStreamQueryStream yields PgkitStreamQuery's rows one at a time,
@@ -163,9 +229,11 @@ func (q *Queries) PgkitStreamQueryStream(ctx context.Context, followers int32) p
 			return
 		}
 		defer rows.Close()
+		var i, blank string
+		dest := []any{&i}
 		for rows.Next() {
-			var i string
-			if err := rows.Scan(&i); err != nil {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
 				yield(zero, err)
 				return
 			}
@@ -177,6 +245,34 @@ func (q *Queries) PgkitStreamQueryStream(ctx context.Context, followers int32) p
 			yield(zero, err)
 		}
 	}
+}
+
+// PgkitStreamQueryAppend appends PgkitStreamQuery's rows to dst and returns the extended slice:
+// the same statement, each row scanned exactly as PgkitStreamQuery scans it. Passing
+// the slice an earlier call returned, as dst[:0], reuses its memory; and
+// the row and its Scan list are made once per call, not once per row. On
+// an error it returns dst at its length before the call (its spare
+// capacity may have been written).
+func (q *Queries) PgkitStreamQueryAppend(ctx context.Context, dst []string, followers int32) ([]string, error) {
+	rows, err := q.db.Query(ctx, pgkitStreamQuery, followers)
+	if err != nil {
+		return dst, err
+	}
+	defer rows.Close()
+	kept := len(dst)
+	var i, blank string
+	dest := []any{&i}
+	for rows.Next() {
+		i = blank
+		if err := rows.Scan(dest...); err != nil {
+			return dst[:kept], err
+		}
+		dst = append(dst, i)
+	}
+	if err := rows.Err(); err != nil {
+		return dst[:kept], err
+	}
+	return dst, nil
 }
 
 // StreamQueryStream yields StreamQuery's rows one at a time,
@@ -194,14 +290,11 @@ func (q *Queries) StreamQueryStream(ctx context.Context, storeID int64) pgkitite
 			return
 		}
 		defer rows.Close()
+		var i, blank Streamer
+		dest := []any{&i.ID, &i.StoreID, &i.Handle, &i.Followers}
 		for rows.Next() {
-			var i Streamer
-			if err := rows.Scan(
-				&i.ID,
-				&i.StoreID,
-				&i.Handle,
-				&i.Followers,
-			); err != nil {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
 				yield(zero, err)
 				return
 			}
@@ -213,6 +306,34 @@ func (q *Queries) StreamQueryStream(ctx context.Context, storeID int64) pgkitite
 			yield(zero, err)
 		}
 	}
+}
+
+// StreamQueryAppend appends StreamQuery's rows to dst and returns the extended slice:
+// the same statement, each row scanned exactly as StreamQuery scans it. Passing
+// the slice an earlier call returned, as dst[:0], reuses its memory; and
+// the row and its Scan list are made once per call, not once per row. On
+// an error it returns dst at its length before the call (its spare
+// capacity may have been written).
+func (q *Queries) StreamQueryAppend(ctx context.Context, dst []Streamer, storeID int64) ([]Streamer, error) {
+	rows, err := q.db.Query(ctx, streamQuery, storeID)
+	if err != nil {
+		return dst, err
+	}
+	defer rows.Close()
+	kept := len(dst)
+	var i, blank Streamer
+	dest := []any{&i.ID, &i.StoreID, &i.Handle, &i.Followers}
+	for rows.Next() {
+		i = blank
+		if err := rows.Scan(dest...); err != nil {
+			return dst[:kept], err
+		}
+		dst = append(dst, i)
+	}
+	if err := rows.Err(); err != nil {
+		return dst[:kept], err
+	}
+	return dst, nil
 }
 
 // Decoders returns, by query name, the destinations each :one and :many

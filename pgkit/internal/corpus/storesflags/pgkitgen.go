@@ -69,9 +69,12 @@ func (q *Queries) RunInTx(ctx context.Context, fn func(Repo) error) error {
 }
 
 // RowStreamer has a …Stream method for every :many query: the same rows,
-// yielded one at a time in constant memory instead of collected in a slice.
+// yielded one at a time in constant memory instead of collected in a slice;
+// and for each of sqlc's a …Append method, its rows appended to a slice
+// the caller may reuse.
 type RowStreamer interface {
 	ListStreamersStream(ctx context.Context, storeID int64) iter.Seq2[Streamer, error]
+	ListStreamersAppend(ctx context.Context, dst []Streamer, storeID int64) ([]Streamer, error)
 }
 
 // pgkitStreamQuery runs a …Stream method's query. A DB that offers QueryStream
@@ -101,14 +104,11 @@ func (q *Queries) ListStreamersStream(ctx context.Context, storeID int64) iter.S
 			return
 		}
 		defer rows.Close()
+		var i, blank Streamer
+		dest := []any{&i.ID, &i.StoreID, &i.Handle, &i.Followers}
 		for rows.Next() {
-			var i Streamer
-			if err := rows.Scan(
-				&i.ID,
-				&i.StoreID,
-				&i.Handle,
-				&i.Followers,
-			); err != nil {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
 				yield(zero, err)
 				return
 			}
@@ -120,6 +120,34 @@ func (q *Queries) ListStreamersStream(ctx context.Context, storeID int64) iter.S
 			yield(zero, err)
 		}
 	}
+}
+
+// ListStreamersAppend appends ListStreamers's rows to dst and returns the extended slice:
+// the same statement, each row scanned exactly as ListStreamers scans it. Passing
+// the slice an earlier call returned, as dst[:0], reuses its memory; and
+// the row and its Scan list are made once per call, not once per row. On
+// an error it returns dst at its length before the call (its spare
+// capacity may have been written).
+func (q *Queries) ListStreamersAppend(ctx context.Context, dst []Streamer, storeID int64) ([]Streamer, error) {
+	rows, err := q.db.Query(ctx, listStreamers, storeID)
+	if err != nil {
+		return dst, err
+	}
+	defer rows.Close()
+	kept := len(dst)
+	var i, blank Streamer
+	dest := []any{&i.ID, &i.StoreID, &i.Handle, &i.Followers}
+	for rows.Next() {
+		i = blank
+		if err := rows.Scan(dest...); err != nil {
+			return dst[:kept], err
+		}
+		dst = append(dst, i)
+	}
+	if err := rows.Err(); err != nil {
+		return dst[:kept], err
+	}
+	return dst, nil
 }
 
 // Decoders returns, by query name, the destinations each :one and :many

@@ -66,15 +66,24 @@ func (q *Queries) RunInTx(ctx context.Context, fn func(Store) error) error {
 }
 
 // Streamer has a …Stream method for every :many query: the same rows,
-// yielded one at a time in constant memory instead of collected in a slice.
+// yielded one at a time in constant memory instead of collected in a slice;
+// and for each of sqlc's a …Append method, its rows appended to a slice
+// the caller may reuse.
 type Streamer interface {
 	PersonEmailsStream(ctx context.Context) iter.Seq2[string, error]
+	PersonEmailsAppend(ctx context.Context, dst []string) ([]string, error)
 	PersonHomesStream(ctx context.Context) iter.Seq2[*Address, error]
+	PersonHomesAppend(ctx context.Context, dst []*Address) ([]*Address, error)
 	PersonLastMoodsStream(ctx context.Context) iter.Seq2[NullMood, error]
+	PersonLastMoodsAppend(ctx context.Context, dst []NullMood) ([]NullMood, error)
 	PersonListStream(ctx context.Context) iter.Seq2[Person, error]
+	PersonListAppend(ctx context.Context, dst []Person) ([]Person, error)
 	PersonListByMoodsStream(ctx context.Context, moods []Mood) iter.Seq2[Person, error]
+	PersonListByMoodsAppend(ctx context.Context, dst []Person, moods []Mood) ([]Person, error)
 	PersonMoodStream(ctx context.Context) iter.Seq2[Mood, error]
+	PersonMoodAppend(ctx context.Context, dst []Mood) ([]Mood, error)
 	PersonMoodsStream(ctx context.Context) iter.Seq2[[]Mood, error]
+	PersonMoodsAppend(ctx context.Context, dst [][]Mood) ([][]Mood, error)
 }
 
 // pgkitStreamQuery runs a …Stream method's query. A DB that offers QueryStream
@@ -104,9 +113,11 @@ func (q *Queries) PersonEmailsStream(ctx context.Context) iter.Seq2[string, erro
 			return
 		}
 		defer rows.Close()
+		var i, blank string
+		dest := []any{&i}
 		for rows.Next() {
-			var i string
-			if err := rows.Scan(&i); err != nil {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
 				yield(zero, err)
 				return
 			}
@@ -118,6 +129,34 @@ func (q *Queries) PersonEmailsStream(ctx context.Context) iter.Seq2[string, erro
 			yield(zero, err)
 		}
 	}
+}
+
+// PersonEmailsAppend appends PersonEmails's rows to dst and returns the extended slice:
+// the same statement, each row scanned exactly as PersonEmails scans it. Passing
+// the slice an earlier call returned, as dst[:0], reuses its memory; and
+// the row and its Scan list are made once per call, not once per row. On
+// an error it returns dst at its length before the call (its spare
+// capacity may have been written).
+func (q *Queries) PersonEmailsAppend(ctx context.Context, dst []string) ([]string, error) {
+	rows, err := q.db.Query(ctx, personEmails)
+	if err != nil {
+		return dst, err
+	}
+	defer rows.Close()
+	kept := len(dst)
+	var i, blank string
+	dest := []any{&i}
+	for rows.Next() {
+		i = blank
+		if err := rows.Scan(dest...); err != nil {
+			return dst[:kept], err
+		}
+		dst = append(dst, i)
+	}
+	if err := rows.Err(); err != nil {
+		return dst[:kept], err
+	}
+	return dst, nil
 }
 
 // PersonHomesStream yields PersonHomes's rows one at a time,
@@ -135,9 +174,11 @@ func (q *Queries) PersonHomesStream(ctx context.Context) iter.Seq2[*Address, err
 			return
 		}
 		defer rows.Close()
+		var i, blank *Address
+		dest := []any{&i}
 		for rows.Next() {
-			var i *Address
-			if err := rows.Scan(&i); err != nil {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
 				yield(zero, err)
 				return
 			}
@@ -149,6 +190,34 @@ func (q *Queries) PersonHomesStream(ctx context.Context) iter.Seq2[*Address, err
 			yield(zero, err)
 		}
 	}
+}
+
+// PersonHomesAppend appends PersonHomes's rows to dst and returns the extended slice:
+// the same statement, each row scanned exactly as PersonHomes scans it. Passing
+// the slice an earlier call returned, as dst[:0], reuses its memory; and
+// the row and its Scan list are made once per call, not once per row. On
+// an error it returns dst at its length before the call (its spare
+// capacity may have been written).
+func (q *Queries) PersonHomesAppend(ctx context.Context, dst []*Address) ([]*Address, error) {
+	rows, err := q.db.Query(ctx, personHomes)
+	if err != nil {
+		return dst, err
+	}
+	defer rows.Close()
+	kept := len(dst)
+	var i, blank *Address
+	dest := []any{&i}
+	for rows.Next() {
+		i = blank
+		if err := rows.Scan(dest...); err != nil {
+			return dst[:kept], err
+		}
+		dst = append(dst, i)
+	}
+	if err := rows.Err(); err != nil {
+		return dst[:kept], err
+	}
+	return dst, nil
 }
 
 // PersonLastMoodsStream yields PersonLastMoods's rows one at a time,
@@ -166,9 +235,11 @@ func (q *Queries) PersonLastMoodsStream(ctx context.Context) iter.Seq2[NullMood,
 			return
 		}
 		defer rows.Close()
+		var i, blank NullMood
+		dest := []any{&i}
 		for rows.Next() {
-			var i NullMood
-			if err := rows.Scan(&i); err != nil {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
 				yield(zero, err)
 				return
 			}
@@ -180,6 +251,34 @@ func (q *Queries) PersonLastMoodsStream(ctx context.Context) iter.Seq2[NullMood,
 			yield(zero, err)
 		}
 	}
+}
+
+// PersonLastMoodsAppend appends PersonLastMoods's rows to dst and returns the extended slice:
+// the same statement, each row scanned exactly as PersonLastMoods scans it. Passing
+// the slice an earlier call returned, as dst[:0], reuses its memory; and
+// the row and its Scan list are made once per call, not once per row. On
+// an error it returns dst at its length before the call (its spare
+// capacity may have been written).
+func (q *Queries) PersonLastMoodsAppend(ctx context.Context, dst []NullMood) ([]NullMood, error) {
+	rows, err := q.db.Query(ctx, personLastMoods)
+	if err != nil {
+		return dst, err
+	}
+	defer rows.Close()
+	kept := len(dst)
+	var i, blank NullMood
+	dest := []any{&i}
+	for rows.Next() {
+		i = blank
+		if err := rows.Scan(dest...); err != nil {
+			return dst[:kept], err
+		}
+		dst = append(dst, i)
+	}
+	if err := rows.Err(); err != nil {
+		return dst[:kept], err
+	}
+	return dst, nil
 }
 
 // PersonListStream yields PersonList's rows one at a time,
@@ -197,18 +296,11 @@ func (q *Queries) PersonListStream(ctx context.Context) iter.Seq2[Person, error]
 			return
 		}
 		defer rows.Close()
+		var i, blank Person
+		dest := []any{&i.ID, &i.Name, &i.Mood, &i.Moods, &i.LastMood, &i.Email, &i.Home, &i.Past}
 		for rows.Next() {
-			var i Person
-			if err := rows.Scan(
-				&i.ID,
-				&i.Name,
-				&i.Mood,
-				&i.Moods,
-				&i.LastMood,
-				&i.Email,
-				&i.Home,
-				&i.Past,
-			); err != nil {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
 				yield(zero, err)
 				return
 			}
@@ -220,6 +312,34 @@ func (q *Queries) PersonListStream(ctx context.Context) iter.Seq2[Person, error]
 			yield(zero, err)
 		}
 	}
+}
+
+// PersonListAppend appends PersonList's rows to dst and returns the extended slice:
+// the same statement, each row scanned exactly as PersonList scans it. Passing
+// the slice an earlier call returned, as dst[:0], reuses its memory; and
+// the row and its Scan list are made once per call, not once per row. On
+// an error it returns dst at its length before the call (its spare
+// capacity may have been written).
+func (q *Queries) PersonListAppend(ctx context.Context, dst []Person) ([]Person, error) {
+	rows, err := q.db.Query(ctx, personList)
+	if err != nil {
+		return dst, err
+	}
+	defer rows.Close()
+	kept := len(dst)
+	var i, blank Person
+	dest := []any{&i.ID, &i.Name, &i.Mood, &i.Moods, &i.LastMood, &i.Email, &i.Home, &i.Past}
+	for rows.Next() {
+		i = blank
+		if err := rows.Scan(dest...); err != nil {
+			return dst[:kept], err
+		}
+		dst = append(dst, i)
+	}
+	if err := rows.Err(); err != nil {
+		return dst[:kept], err
+	}
+	return dst, nil
 }
 
 // PersonListByMoodsStream yields PersonListByMoods's rows one at a time,
@@ -237,18 +357,11 @@ func (q *Queries) PersonListByMoodsStream(ctx context.Context, moods []Mood) ite
 			return
 		}
 		defer rows.Close()
+		var i, blank Person
+		dest := []any{&i.ID, &i.Name, &i.Mood, &i.Moods, &i.LastMood, &i.Email, &i.Home, &i.Past}
 		for rows.Next() {
-			var i Person
-			if err := rows.Scan(
-				&i.ID,
-				&i.Name,
-				&i.Mood,
-				&i.Moods,
-				&i.LastMood,
-				&i.Email,
-				&i.Home,
-				&i.Past,
-			); err != nil {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
 				yield(zero, err)
 				return
 			}
@@ -260,6 +373,34 @@ func (q *Queries) PersonListByMoodsStream(ctx context.Context, moods []Mood) ite
 			yield(zero, err)
 		}
 	}
+}
+
+// PersonListByMoodsAppend appends PersonListByMoods's rows to dst and returns the extended slice:
+// the same statement, each row scanned exactly as PersonListByMoods scans it. Passing
+// the slice an earlier call returned, as dst[:0], reuses its memory; and
+// the row and its Scan list are made once per call, not once per row. On
+// an error it returns dst at its length before the call (its spare
+// capacity may have been written).
+func (q *Queries) PersonListByMoodsAppend(ctx context.Context, dst []Person, moods []Mood) ([]Person, error) {
+	rows, err := q.db.Query(ctx, personListByMoods, moods)
+	if err != nil {
+		return dst, err
+	}
+	defer rows.Close()
+	kept := len(dst)
+	var i, blank Person
+	dest := []any{&i.ID, &i.Name, &i.Mood, &i.Moods, &i.LastMood, &i.Email, &i.Home, &i.Past}
+	for rows.Next() {
+		i = blank
+		if err := rows.Scan(dest...); err != nil {
+			return dst[:kept], err
+		}
+		dst = append(dst, i)
+	}
+	if err := rows.Err(); err != nil {
+		return dst[:kept], err
+	}
+	return dst, nil
 }
 
 // PersonMoodStream yields PersonMood's rows one at a time,
@@ -277,9 +418,11 @@ func (q *Queries) PersonMoodStream(ctx context.Context) iter.Seq2[Mood, error] {
 			return
 		}
 		defer rows.Close()
+		var i, blank Mood
+		dest := []any{&i}
 		for rows.Next() {
-			var i Mood
-			if err := rows.Scan(&i); err != nil {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
 				yield(zero, err)
 				return
 			}
@@ -291,6 +434,34 @@ func (q *Queries) PersonMoodStream(ctx context.Context) iter.Seq2[Mood, error] {
 			yield(zero, err)
 		}
 	}
+}
+
+// PersonMoodAppend appends PersonMood's rows to dst and returns the extended slice:
+// the same statement, each row scanned exactly as PersonMood scans it. Passing
+// the slice an earlier call returned, as dst[:0], reuses its memory; and
+// the row and its Scan list are made once per call, not once per row. On
+// an error it returns dst at its length before the call (its spare
+// capacity may have been written).
+func (q *Queries) PersonMoodAppend(ctx context.Context, dst []Mood) ([]Mood, error) {
+	rows, err := q.db.Query(ctx, personMood)
+	if err != nil {
+		return dst, err
+	}
+	defer rows.Close()
+	kept := len(dst)
+	var i, blank Mood
+	dest := []any{&i}
+	for rows.Next() {
+		i = blank
+		if err := rows.Scan(dest...); err != nil {
+			return dst[:kept], err
+		}
+		dst = append(dst, i)
+	}
+	if err := rows.Err(); err != nil {
+		return dst[:kept], err
+	}
+	return dst, nil
 }
 
 // PersonMoodsStream yields PersonMoods's rows one at a time,
@@ -308,9 +479,11 @@ func (q *Queries) PersonMoodsStream(ctx context.Context) iter.Seq2[[]Mood, error
 			return
 		}
 		defer rows.Close()
+		var i, blank []Mood
+		dest := []any{&i}
 		for rows.Next() {
-			var i []Mood
-			if err := rows.Scan(&i); err != nil {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
 				yield(zero, err)
 				return
 			}
@@ -322,6 +495,34 @@ func (q *Queries) PersonMoodsStream(ctx context.Context) iter.Seq2[[]Mood, error
 			yield(zero, err)
 		}
 	}
+}
+
+// PersonMoodsAppend appends PersonMoods's rows to dst and returns the extended slice:
+// the same statement, each row scanned exactly as PersonMoods scans it. Passing
+// the slice an earlier call returned, as dst[:0], reuses its memory; and
+// the row and its Scan list are made once per call, not once per row. On
+// an error it returns dst at its length before the call (its spare
+// capacity may have been written).
+func (q *Queries) PersonMoodsAppend(ctx context.Context, dst [][]Mood) ([][]Mood, error) {
+	rows, err := q.db.Query(ctx, personMoods)
+	if err != nil {
+		return dst, err
+	}
+	defer rows.Close()
+	kept := len(dst)
+	var i, blank []Mood
+	dest := []any{&i}
+	for rows.Next() {
+		i = blank
+		if err := rows.Scan(dest...); err != nil {
+			return dst[:kept], err
+		}
+		dst = append(dst, i)
+	}
+	if err := rows.Err(); err != nil {
+		return dst[:kept], err
+	}
+	return dst, nil
 }
 
 // pgkitCopyPersonCopy is PersonCopy's rows as the pgx.CopyFromSource pgkit's CopyFrom

@@ -66,12 +66,18 @@ func (q *Queries) RunInTx(ctx context.Context, fn func(Store) error) error {
 }
 
 // Streamer has a …Stream method for every :many query: the same rows,
-// yielded one at a time in constant memory instead of collected in a slice.
+// yielded one at a time in constant memory instead of collected in a slice;
+// and for each of sqlc's a …Append method, its rows appended to a slice
+// the caller may reuse.
 type Streamer interface {
 	StrictListStream(ctx context.Context) iter.Seq2[Strict, error]
+	StrictListAppend(ctx context.Context, dst []Strict) ([]Strict, error)
 	ThingIDsStream(ctx context.Context) iter.Seq2[int64, error]
+	ThingIDsAppend(ctx context.Context, dst []int64) ([]int64, error)
 	ThingListStream(ctx context.Context) iter.Seq2[Thing, error]
+	ThingListAppend(ctx context.Context, dst []Thing) ([]Thing, error)
 	ThingTextsStream(ctx context.Context) iter.Seq2[*string, error]
+	ThingTextsAppend(ctx context.Context, dst []*string) ([]*string, error)
 }
 
 // pgkitStreamQuery runs a …Stream method's query. A DB that offers QueryStream
@@ -101,23 +107,11 @@ func (q *Queries) StrictListStream(ctx context.Context) iter.Seq2[Strict, error]
 			return
 		}
 		defer rows.Close()
+		var i, blank Strict
+		dest := []any{&i.ID, &i.I4, &i.I8, &i.T, &i.By, &i.Ts, &i.U, &i.B, &i.F8, &i.D, &i.A4, &i.At, &i.Jb}
 		for rows.Next() {
-			var i Strict
-			if err := rows.Scan(
-				&i.ID,
-				&i.I4,
-				&i.I8,
-				&i.T,
-				&i.By,
-				&i.Ts,
-				&i.U,
-				&i.B,
-				&i.F8,
-				&i.D,
-				&i.A4,
-				&i.At,
-				&i.Jb,
-			); err != nil {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
 				yield(zero, err)
 				return
 			}
@@ -129,6 +123,34 @@ func (q *Queries) StrictListStream(ctx context.Context) iter.Seq2[Strict, error]
 			yield(zero, err)
 		}
 	}
+}
+
+// StrictListAppend appends StrictList's rows to dst and returns the extended slice:
+// the same statement, each row scanned exactly as StrictList scans it. Passing
+// the slice an earlier call returned, as dst[:0], reuses its memory; and
+// the row and its Scan list are made once per call, not once per row. On
+// an error it returns dst at its length before the call (its spare
+// capacity may have been written).
+func (q *Queries) StrictListAppend(ctx context.Context, dst []Strict) ([]Strict, error) {
+	rows, err := q.db.Query(ctx, strictList)
+	if err != nil {
+		return dst, err
+	}
+	defer rows.Close()
+	kept := len(dst)
+	var i, blank Strict
+	dest := []any{&i.ID, &i.I4, &i.I8, &i.T, &i.By, &i.Ts, &i.U, &i.B, &i.F8, &i.D, &i.A4, &i.At, &i.Jb}
+	for rows.Next() {
+		i = blank
+		if err := rows.Scan(dest...); err != nil {
+			return dst[:kept], err
+		}
+		dst = append(dst, i)
+	}
+	if err := rows.Err(); err != nil {
+		return dst[:kept], err
+	}
+	return dst, nil
 }
 
 // ThingIDsStream yields ThingIDs's rows one at a time,
@@ -146,9 +168,11 @@ func (q *Queries) ThingIDsStream(ctx context.Context) iter.Seq2[int64, error] {
 			return
 		}
 		defer rows.Close()
+		var i, blank int64
+		dest := []any{&i}
 		for rows.Next() {
-			var i int64
-			if err := rows.Scan(&i); err != nil {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
 				yield(zero, err)
 				return
 			}
@@ -160,6 +184,34 @@ func (q *Queries) ThingIDsStream(ctx context.Context) iter.Seq2[int64, error] {
 			yield(zero, err)
 		}
 	}
+}
+
+// ThingIDsAppend appends ThingIDs's rows to dst and returns the extended slice:
+// the same statement, each row scanned exactly as ThingIDs scans it. Passing
+// the slice an earlier call returned, as dst[:0], reuses its memory; and
+// the row and its Scan list are made once per call, not once per row. On
+// an error it returns dst at its length before the call (its spare
+// capacity may have been written).
+func (q *Queries) ThingIDsAppend(ctx context.Context, dst []int64) ([]int64, error) {
+	rows, err := q.db.Query(ctx, thingIDs)
+	if err != nil {
+		return dst, err
+	}
+	defer rows.Close()
+	kept := len(dst)
+	var i, blank int64
+	dest := []any{&i}
+	for rows.Next() {
+		i = blank
+		if err := rows.Scan(dest...); err != nil {
+			return dst[:kept], err
+		}
+		dst = append(dst, i)
+	}
+	if err := rows.Err(); err != nil {
+		return dst[:kept], err
+	}
+	return dst, nil
 }
 
 // ThingListStream yields ThingList's rows one at a time,
@@ -177,44 +229,11 @@ func (q *Queries) ThingListStream(ctx context.Context) iter.Seq2[Thing, error] {
 			return
 		}
 		defer rows.Close()
+		var i, blank Thing
+		dest := []any{&i.ID, &i.I2, &i.I4, &i.I8, &i.F4, &i.F8, &i.B, &i.T, &i.Vc, &i.Bp, &i.Nm, &i.Qc, &i.Ci, &i.By, &i.Ts, &i.Tsn, &i.D, &i.U, &i.J, &i.Jb, &i.N, &i.M, &i.Ip, &i.Iv, &i.R, &i.A4, &i.A8, &i.At, &i.Ab, &i.Af, &i.Md, &i.Dm, &i.De, &i.O}
 		for rows.Next() {
-			var i Thing
-			if err := rows.Scan(
-				&i.ID,
-				&i.I2,
-				&i.I4,
-				&i.I8,
-				&i.F4,
-				&i.F8,
-				&i.B,
-				&i.T,
-				&i.Vc,
-				&i.Bp,
-				&i.Nm,
-				&i.Qc,
-				&i.Ci,
-				&i.By,
-				&i.Ts,
-				&i.Tsn,
-				&i.D,
-				&i.U,
-				&i.J,
-				&i.Jb,
-				&i.N,
-				&i.M,
-				&i.Ip,
-				&i.Iv,
-				&i.R,
-				&i.A4,
-				&i.A8,
-				&i.At,
-				&i.Ab,
-				&i.Af,
-				&i.Md,
-				&i.Dm,
-				&i.De,
-				&i.O,
-			); err != nil {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
 				yield(zero, err)
 				return
 			}
@@ -226,6 +245,34 @@ func (q *Queries) ThingListStream(ctx context.Context) iter.Seq2[Thing, error] {
 			yield(zero, err)
 		}
 	}
+}
+
+// ThingListAppend appends ThingList's rows to dst and returns the extended slice:
+// the same statement, each row scanned exactly as ThingList scans it. Passing
+// the slice an earlier call returned, as dst[:0], reuses its memory; and
+// the row and its Scan list are made once per call, not once per row. On
+// an error it returns dst at its length before the call (its spare
+// capacity may have been written).
+func (q *Queries) ThingListAppend(ctx context.Context, dst []Thing) ([]Thing, error) {
+	rows, err := q.db.Query(ctx, thingList)
+	if err != nil {
+		return dst, err
+	}
+	defer rows.Close()
+	kept := len(dst)
+	var i, blank Thing
+	dest := []any{&i.ID, &i.I2, &i.I4, &i.I8, &i.F4, &i.F8, &i.B, &i.T, &i.Vc, &i.Bp, &i.Nm, &i.Qc, &i.Ci, &i.By, &i.Ts, &i.Tsn, &i.D, &i.U, &i.J, &i.Jb, &i.N, &i.M, &i.Ip, &i.Iv, &i.R, &i.A4, &i.A8, &i.At, &i.Ab, &i.Af, &i.Md, &i.Dm, &i.De, &i.O}
+	for rows.Next() {
+		i = blank
+		if err := rows.Scan(dest...); err != nil {
+			return dst[:kept], err
+		}
+		dst = append(dst, i)
+	}
+	if err := rows.Err(); err != nil {
+		return dst[:kept], err
+	}
+	return dst, nil
 }
 
 // ThingTextsStream yields ThingTexts's rows one at a time,
@@ -243,9 +290,11 @@ func (q *Queries) ThingTextsStream(ctx context.Context) iter.Seq2[*string, error
 			return
 		}
 		defer rows.Close()
+		var i, blank *string
+		dest := []any{&i}
 		for rows.Next() {
-			var i *string
-			if err := rows.Scan(&i); err != nil {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
 				yield(zero, err)
 				return
 			}
@@ -257,6 +306,34 @@ func (q *Queries) ThingTextsStream(ctx context.Context) iter.Seq2[*string, error
 			yield(zero, err)
 		}
 	}
+}
+
+// ThingTextsAppend appends ThingTexts's rows to dst and returns the extended slice:
+// the same statement, each row scanned exactly as ThingTexts scans it. Passing
+// the slice an earlier call returned, as dst[:0], reuses its memory; and
+// the row and its Scan list are made once per call, not once per row. On
+// an error it returns dst at its length before the call (its spare
+// capacity may have been written).
+func (q *Queries) ThingTextsAppend(ctx context.Context, dst []*string) ([]*string, error) {
+	rows, err := q.db.Query(ctx, thingTexts)
+	if err != nil {
+		return dst, err
+	}
+	defer rows.Close()
+	kept := len(dst)
+	var i, blank *string
+	dest := []any{&i}
+	for rows.Next() {
+		i = blank
+		if err := rows.Scan(dest...); err != nil {
+			return dst[:kept], err
+		}
+		dst = append(dst, i)
+	}
+	if err := rows.Err(); err != nil {
+		return dst[:kept], err
+	}
+	return dst, nil
 }
 
 // pgkitCopyStrictCopy is StrictCopy's rows as the pgx.CopyFromSource pgkit's CopyFrom
