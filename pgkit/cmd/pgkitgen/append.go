@@ -18,10 +18,14 @@ func appendSig(t func(ast.Node) string, s stream, dst string) string {
 
 // appendLocals are the local names of an …Append method (and of a
 // stream's hoisted Scan list) that none of its parameters has.
-type appendLocals struct{ dst, dest, blank, kept string }
+// row is the row variable: sqlc's i, unless a parameter is named i (sqlc
+// declares its i inside the loop, shadowing the parameter; a hoisted row
+// variable shares the parameters' block, where it cannot).
+type appendLocals struct{ row, dst, dest, blank, kept string }
 
 func pickAppendLocals(s stream) appendLocals {
 	return appendLocals{
+		row:   pickLocal(s.params, "i", "row", "rowValue"),
 		dst:   pickLocal(s.params, "dst", "dstRows"),
 		dest:  pickLocal(s.params, "dest", "scanDest"),
 		blank: pickLocal(s.params, "blank", "blankRow"),
@@ -35,13 +39,45 @@ func pickAppendLocals(s stream) appendLocals {
 func hoists(t func(ast.Node) string, s stream) bool { return t(s.item) == "i" }
 
 // scanList is the Scan list of s's loop, built once: sqlc's destinations
-// (pointers into the row variable i) as a []any.
-func scanList(t func(ast.Node) string, s stream) string {
+// (pointers into the row variable i) as a []any, i written as row.
+func scanList(t func(ast.Node) string, s stream, row string) string {
 	var args []string
 	for _, a := range s.scan.Args {
-		args = append(args, t(a))
+		args = append(args, renameRow(t, a, row))
 	}
 	return "[]any{" + strings.Join(args, ", ") + "}"
+}
+
+// renameRow prints n with sqlc's row variable i written as row: every
+// identifier i that is not a field selector's name. The nodes are sqlc's
+// parsed file, so the names are put back once printed.
+func renameRow(t func(ast.Node) string, n ast.Node, row string) string {
+	if row == "i" {
+		return t(n)
+	}
+	var ids []*ast.Ident
+	var visit func(ast.Node) bool
+	visit = func(n ast.Node) bool {
+		switch n := n.(type) {
+		case *ast.SelectorExpr:
+			ast.Inspect(n.X, visit)
+			return false
+		case *ast.Ident:
+			if n.Name == "i" {
+				ids = append(ids, n)
+			}
+		}
+		return true
+	}
+	ast.Inspect(n, visit)
+	for _, id := range ids {
+		id.Name = row
+	}
+	out := t(n)
+	for _, id := range ids {
+		id.Name = "i"
+	}
+	return out
 }
 
 // renderAppend writes s's …Append method: sqlc's :many query, its rows
@@ -69,16 +105,16 @@ func (q *Queries) %[1]s%[2]s(%[4]s) ([]%[5]s, error) {
 	%[7]s := len(%[3]s)
 `, name, o.AppendSuffix, l.dst, appendSig(t, s, l.dst), t(s.elem), t(s.call), l.kept)
 	if hoists(t, s) {
-		w(`	var i, %[1]s %[2]s
+		w(`	var %[7]s, %[1]s %[2]s
 	%[3]s := %[4]s
 	for rows.Next() {
-		i = %[1]s
+		%[7]s = %[1]s
 		if err := rows.Scan(%[3]s...); err != nil {
 			return %[5]s[:%[6]s], err
 		}
-		%[5]s = append(%[5]s, i)
+		%[5]s = append(%[5]s, %[7]s)
 	}
-`, l.blank, t(s.row.Type), l.dest, scanList(t, s), l.dst, l.kept)
+`, l.blank, t(s.row.Type), l.dest, scanList(t, s, l.row), l.dst, l.kept, l.row)
 	} else {
 		w(`	for rows.Next() {
 		var i %[1]s

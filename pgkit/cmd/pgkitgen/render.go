@@ -364,7 +364,8 @@ func renderStream(w func(string, ...any), t func(ast.Node) string, s stream, n n
 	scan := t(s.scan)
 	if hoists(t, s) {
 		l := pickAppendLocals(s)
-		loop = "\t\tvar i, " + l.blank + " " + t(s.row.Type) + "\n\t\t" + l.dest + " := " + scanList(t, s) +
+		// The closure's block is not the parameters': its i may shadow one.
+		loop = "\t\tvar i, " + l.blank + " " + t(s.row.Type) + "\n\t\t" + l.dest + " := " + scanList(t, s, "i") +
 			"\n\t\tfor rows.Next() {\n\t\t\ti = " + l.blank + "\n"
 		scan = "rows.Scan(" + l.dest + "...)"
 	}

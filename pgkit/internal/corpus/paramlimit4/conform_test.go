@@ -86,6 +86,15 @@ func TestConformance(t *testing.T) {
 				conform.Equal(c, "ListYields north 5-9", len(got), 0)
 				return nil
 			}},
+			{Name: "parameters named like the generated code's locals", Read: true, Run: func(c *conform.C, q *paramlimit4.Queries) error {
+				// i, dest, blank, kept: the row variable, Scan list, zero
+				// row and kept length of …Append and of the stream.
+				got := conform.Many[paramlimit4.Plot](c, q, "ListPlotsNamedLikeLocals", c.Ctx, "north", int32(2), int32(4), int32(60))
+				conform.Equal(c, "ListPlotsNamedLikeLocals north 2-4 60", got, []paramlimit4.Plot{n2, n4})
+				got = conform.Many[paramlimit4.Plot](c, q, "ListPlotsNamedLikeLocals", c.Ctx, "south", int32(0), int32(9), int32(0))
+				conform.Equal(c, "ListPlotsNamedLikeLocals south", got, []paramlimit4.Plot{s1})
+				return nil
+			}},
 			{Name: "five, a struct", Read: true, Run: func(c *conform.C, q *paramlimit4.Queries) error {
 				got := conform.Many[paramlimit4.Plot](c, q, "ListPlotsIn", c.Ctx, paramlimit4.ListPlotsInParams{Farm: "north", FirstRow: 2, LastRow: 4, MinYield: 30, MaxYield: 70})
 				conform.Equal(c, "ListPlotsIn", got, []paramlimit4.Plot{n3, n4})

@@ -21,6 +21,7 @@ type Store interface {
 	CreatePlot(ctx context.Context, farm string, rowNo int32, crop string, yield int32) (Plot, error)
 	GetPlot(ctx context.Context, id int64) (Plot, error)
 	ListPlotsIn(ctx context.Context, arg ListPlotsInParams) ([]Plot, error)
+	ListPlotsNamedLikeLocals(ctx context.Context, i string, dest int32, blank int32, kept int32) ([]Plot, error)
 	ListPlotsOfCrop(ctx context.Context, farm string, crop string, yield int32) ([]Plot, error)
 	ListYields(ctx context.Context, farm string, firstRow int32, lastRow int32, yield int32) ([]int32, error)
 	SetYield(ctx context.Context, farm string, rowNo int32, yield int32) error
@@ -79,6 +80,8 @@ func (q *Queries) RunInTx(ctx context.Context, fn func(Store) error) error {
 type Streamer interface {
 	ListPlotsInStream(ctx context.Context, arg ListPlotsInParams) iter.Seq2[Plot, error]
 	ListPlotsInAppend(ctx context.Context, dst []Plot, arg ListPlotsInParams) ([]Plot, error)
+	ListPlotsNamedLikeLocalsStream(ctx context.Context, i string, dest int32, blank int32, kept int32) iter.Seq2[Plot, error]
+	ListPlotsNamedLikeLocalsAppend(ctx context.Context, dst []Plot, i string, dest int32, blank int32, kept int32) ([]Plot, error)
 	ListPlotsOfCropStream(ctx context.Context, farm string, crop string, yield int32) iter.Seq2[Plot, error]
 	ListPlotsOfCropAppend(ctx context.Context, dst []Plot, farm string, crop string, yield int32) ([]Plot, error)
 	ListYieldsStream(ctx context.Context, farm string, firstRow int32, lastRow int32, yield int32) iter.Seq2[int32, error]
@@ -160,6 +163,72 @@ func (q *Queries) ListPlotsInAppend(ctx context.Context, dst []Plot, arg ListPlo
 	}
 	if err := rows.Err(); err != nil {
 		return dst[:kept], err
+	}
+	return dst, nil
+}
+
+// ListPlotsNamedLikeLocalsStream yields ListPlotsNamedLikeLocals's rows one at a time,
+// scanned exactly as ListPlotsNamedLikeLocals scans them. Memory stays flat whatever the
+// number of rows. Breaking out of the loop closes the rows: pgx reads and
+// drops the rest of the result, then a pooled connection goes back (to
+// stop a long query on the server instead, cancel ctx). An error ends the
+// sequence.
+func (q *Queries) ListPlotsNamedLikeLocalsStream(ctx context.Context, i string, dest int32, blank int32, kept int32) iter.Seq2[Plot, error] {
+	return func(yield func(Plot, error) bool) {
+		var zero Plot
+		rows, err := pgkitStreamQuery(ctx, q.db, listPlotsNamedLikeLocals, i, dest, blank, kept)
+		if err != nil {
+			yield(zero, err)
+			return
+		}
+		defer rows.Close()
+		var i, blankRow Plot
+		scanDest := []any{&i.ID, &i.Farm, &i.RowNo, &i.Crop, &i.Yield, &i.Note}
+		for rows.Next() {
+			i = blankRow
+			if err := rows.Scan(scanDest...); err != nil {
+				yield(zero, err)
+				return
+			}
+			if !yield(i, nil) {
+				return
+			}
+		}
+		if err := rows.Err(); err != nil {
+			yield(zero, err)
+		}
+	}
+}
+
+// ListPlotsNamedLikeLocalsAppend appends ListPlotsNamedLikeLocals's rows to dst and returns the extended slice:
+// the same statement, each row scanned exactly as ListPlotsNamedLikeLocals scans it. Passing
+// the slice an earlier call returned, as dst[:0], reuses its memory; and
+// the row and its Scan list are made once per call, not once per row. On
+// an error it returns dst at its length before the call (its spare
+// capacity may have been written).
+func (q *Queries) ListPlotsNamedLikeLocalsAppend(ctx context.Context, dst []Plot, i string, dest int32, blank int32, kept int32) ([]Plot, error) {
+	rows, err := q.db.Query(ctx, listPlotsNamedLikeLocals,
+		i,
+		dest,
+		blank,
+		kept,
+	)
+	if err != nil {
+		return dst, err
+	}
+	defer rows.Close()
+	keptLen := len(dst)
+	var row, blankRow Plot
+	scanDest := []any{&row.ID, &row.Farm, &row.RowNo, &row.Crop, &row.Yield, &row.Note}
+	for rows.Next() {
+		row = blankRow
+		if err := rows.Scan(scanDest...); err != nil {
+			return dst[:keptLen], err
+		}
+		dst = append(dst, row)
+	}
+	if err := rows.Err(); err != nil {
+		return dst[:keptLen], err
 	}
 	return dst, nil
 }
@@ -395,11 +464,12 @@ func (q *Queries) CopyPlotsSeq(ctx context.Context, seq iter.Seq[CopyPlotsParams
 // queries' rows straight into them, without pgx's scan plans.
 func Decoders() map[string][]any {
 	return map[string][]any{
-		"CreateNotedPlot": func() []any { var i Plot; return []any{&i.ID, &i.Farm, &i.RowNo, &i.Crop, &i.Yield, &i.Note} }(),
-		"CreatePlot":      func() []any { var i Plot; return []any{&i.ID, &i.Farm, &i.RowNo, &i.Crop, &i.Yield, &i.Note} }(),
-		"GetPlot":         func() []any { var i Plot; return []any{&i.ID, &i.Farm, &i.RowNo, &i.Crop, &i.Yield, &i.Note} }(),
-		"ListPlotsIn":     func() []any { var i Plot; return []any{&i.ID, &i.Farm, &i.RowNo, &i.Crop, &i.Yield, &i.Note} }(),
-		"ListPlotsOfCrop": func() []any { var i Plot; return []any{&i.ID, &i.Farm, &i.RowNo, &i.Crop, &i.Yield, &i.Note} }(),
-		"ListYields":      func() []any { var i int32; return []any{&i} }(),
+		"CreateNotedPlot":          func() []any { var i Plot; return []any{&i.ID, &i.Farm, &i.RowNo, &i.Crop, &i.Yield, &i.Note} }(),
+		"CreatePlot":               func() []any { var i Plot; return []any{&i.ID, &i.Farm, &i.RowNo, &i.Crop, &i.Yield, &i.Note} }(),
+		"GetPlot":                  func() []any { var i Plot; return []any{&i.ID, &i.Farm, &i.RowNo, &i.Crop, &i.Yield, &i.Note} }(),
+		"ListPlotsIn":              func() []any { var i Plot; return []any{&i.ID, &i.Farm, &i.RowNo, &i.Crop, &i.Yield, &i.Note} }(),
+		"ListPlotsNamedLikeLocals": func() []any { var i Plot; return []any{&i.ID, &i.Farm, &i.RowNo, &i.Crop, &i.Yield, &i.Note} }(),
+		"ListPlotsOfCrop":          func() []any { var i Plot; return []any{&i.ID, &i.Farm, &i.RowNo, &i.Crop, &i.Yield, &i.Note} }(),
+		"ListYields":               func() []any { var i int32; return []any{&i} }(),
 	}
 }

@@ -36,3 +36,8 @@ ORDER BY row_no;
 -- name: CopyPlots :copyfrom
 INSERT INTO plots (farm, row_no, crop, yield)
 VALUES ($1, $2, $3, $4);
+
+-- name: ListPlotsNamedLikeLocals :many
+SELECT * FROM plots
+WHERE farm = @i AND row_no BETWEEN @dest::integer AND @blank::integer AND yield >= @kept::integer
+ORDER BY row_no;

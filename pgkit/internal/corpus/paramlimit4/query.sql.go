@@ -145,6 +145,44 @@ func (q *Queries) ListPlotsIn(ctx context.Context, arg ListPlotsInParams) ([]Plo
 	return items, nil
 }
 
+const listPlotsNamedLikeLocals = `-- name: ListPlotsNamedLikeLocals :many
+SELECT id, farm, row_no, crop, yield, note FROM plots
+WHERE farm = $1 AND row_no BETWEEN $2::integer AND $3::integer AND yield >= $4::integer
+ORDER BY row_no
+`
+
+func (q *Queries) ListPlotsNamedLikeLocals(ctx context.Context, i string, dest int32, blank int32, kept int32) ([]Plot, error) {
+	rows, err := q.db.Query(ctx, listPlotsNamedLikeLocals,
+		i,
+		dest,
+		blank,
+		kept,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []Plot
+	for rows.Next() {
+		var i Plot
+		if err := rows.Scan(
+			&i.ID,
+			&i.Farm,
+			&i.RowNo,
+			&i.Crop,
+			&i.Yield,
+			&i.Note,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const listPlotsOfCrop = `-- name: ListPlotsOfCrop :many
 SELECT id, farm, row_no, crop, yield, note FROM plots
 WHERE farm = $1 AND crop = $2 AND yield >= $3
