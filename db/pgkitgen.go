@@ -168,7 +168,7 @@ func (q *Queries) OrderClaimByStatusStream(ctx context.Context, arg OrderClaimBy
 		}
 		defer rows.Close()
 		var i, blank Order
-		dest := []any{&i.OrderID, &i.UserID, &i.Status, &i.TotalCents, &i.CreatedAt}
+		dest := []interface{}{&i.OrderID, &i.UserID, &i.Status, &i.TotalCents, &i.CreatedAt}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -197,18 +197,18 @@ func (q *Queries) OrderClaimByStatusAppend(ctx context.Context, dst []Order, arg
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank Order
-	dest := []any{&i.OrderID, &i.UserID, &i.Status, &i.TotalCents, &i.CreatedAt}
+	dest := []interface{}{&i.OrderID, &i.UserID, &i.Status, &i.TotalCents, &i.CreatedAt}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -229,7 +229,7 @@ func (q *Queries) OrderExportStream(ctx context.Context, arg OrderExportParams) 
 		}
 		defer rows.Close()
 		var i, blank Order
-		dest := []any{&i.OrderID, &i.UserID, &i.Status, &i.TotalCents, &i.CreatedAt}
+		dest := []interface{}{&i.OrderID, &i.UserID, &i.Status, &i.TotalCents, &i.CreatedAt}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -258,18 +258,18 @@ func (q *Queries) OrderExportAppend(ctx context.Context, dst []Order, arg OrderE
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank Order
-	dest := []any{&i.OrderID, &i.UserID, &i.Status, &i.TotalCents, &i.CreatedAt}
+	dest := []interface{}{&i.OrderID, &i.UserID, &i.Status, &i.TotalCents, &i.CreatedAt}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -290,7 +290,7 @@ func (q *Queries) OrderItemListByOrderStream(ctx context.Context, orderID int64)
 		}
 		defer rows.Close()
 		var i, blank OrderItem
-		dest := []any{&i.OrderID, &i.ProductID, &i.Quantity, &i.UnitPriceCents}
+		dest := []interface{}{&i.OrderID, &i.ProductID, &i.Quantity, &i.UnitPriceCents}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -319,18 +319,18 @@ func (q *Queries) OrderItemListByOrderAppend(ctx context.Context, dst []OrderIte
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank OrderItem
-	dest := []any{&i.OrderID, &i.ProductID, &i.Quantity, &i.UnitPriceCents}
+	dest := []interface{}{&i.OrderID, &i.ProductID, &i.Quantity, &i.UnitPriceCents}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -351,7 +351,7 @@ func (q *Queries) OrderListByStatusStream(ctx context.Context, arg OrderListBySt
 		}
 		defer rows.Close()
 		var i, blank Order
-		dest := []any{&i.OrderID, &i.UserID, &i.Status, &i.TotalCents, &i.CreatedAt}
+		dest := []interface{}{&i.OrderID, &i.UserID, &i.Status, &i.TotalCents, &i.CreatedAt}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -380,18 +380,18 @@ func (q *Queries) OrderListByStatusAppend(ctx context.Context, dst []Order, arg 
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank Order
-	dest := []any{&i.OrderID, &i.UserID, &i.Status, &i.TotalCents, &i.CreatedAt}
+	dest := []interface{}{&i.OrderID, &i.UserID, &i.Status, &i.TotalCents, &i.CreatedAt}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -412,7 +412,7 @@ func (q *Queries) OrderListByUserStream(ctx context.Context, arg OrderListByUser
 		}
 		defer rows.Close()
 		var i, blank Order
-		dest := []any{&i.OrderID, &i.UserID, &i.Status, &i.TotalCents, &i.CreatedAt}
+		dest := []interface{}{&i.OrderID, &i.UserID, &i.Status, &i.TotalCents, &i.CreatedAt}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -446,18 +446,18 @@ func (q *Queries) OrderListByUserAppend(ctx context.Context, dst []Order, arg Or
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank Order
-	dest := []any{&i.OrderID, &i.UserID, &i.Status, &i.TotalCents, &i.CreatedAt}
+	dest := []interface{}{&i.OrderID, &i.UserID, &i.Status, &i.TotalCents, &i.CreatedAt}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -478,7 +478,7 @@ func (q *Queries) ProductListStream(ctx context.Context, arg ProductListParams) 
 		}
 		defer rows.Close()
 		var i, blank Product
-		dest := []any{&i.ProductID, &i.Sku, &i.Name, &i.Description, &i.PriceCents, &i.Stock, &i.CreatedAt}
+		dest := []interface{}{&i.ProductID, &i.Sku, &i.Name, &i.Description, &i.PriceCents, &i.Stock, &i.CreatedAt}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -507,18 +507,18 @@ func (q *Queries) ProductListAppend(ctx context.Context, dst []Product, arg Prod
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank Product
-	dest := []any{&i.ProductID, &i.Sku, &i.Name, &i.Description, &i.PriceCents, &i.Stock, &i.CreatedAt}
+	dest := []interface{}{&i.ProductID, &i.Sku, &i.Name, &i.Description, &i.PriceCents, &i.Stock, &i.CreatedAt}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -539,7 +539,7 @@ func (q *Queries) ProductListByIDsStream(ctx context.Context, productIds []int64
 		}
 		defer rows.Close()
 		var i, blank Product
-		dest := []any{&i.ProductID, &i.Sku, &i.Name, &i.Description, &i.PriceCents, &i.Stock, &i.CreatedAt}
+		dest := []interface{}{&i.ProductID, &i.Sku, &i.Name, &i.Description, &i.PriceCents, &i.Stock, &i.CreatedAt}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -568,18 +568,18 @@ func (q *Queries) ProductListByIDsAppend(ctx context.Context, dst []Product, pro
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank Product
-	dest := []any{&i.ProductID, &i.Sku, &i.Name, &i.Description, &i.PriceCents, &i.Stock, &i.CreatedAt}
+	dest := []interface{}{&i.ProductID, &i.Sku, &i.Name, &i.Description, &i.PriceCents, &i.Stock, &i.CreatedAt}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -600,7 +600,7 @@ func (q *Queries) ProductLockForOrderStream(ctx context.Context, productIds []in
 		}
 		defer rows.Close()
 		var i, blank ProductLockForOrderRow
-		dest := []any{&i.ProductID, &i.PriceCents, &i.Stock}
+		dest := []interface{}{&i.ProductID, &i.PriceCents, &i.Stock}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -629,18 +629,18 @@ func (q *Queries) ProductLockForOrderAppend(ctx context.Context, dst []ProductLo
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank ProductLockForOrderRow
-	dest := []any{&i.ProductID, &i.PriceCents, &i.Stock}
+	dest := []interface{}{&i.ProductID, &i.PriceCents, &i.Stock}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -661,7 +661,7 @@ func (q *Queries) ReviewListByProductStream(ctx context.Context, arg ReviewListB
 		}
 		defer rows.Close()
 		var i, blank Review
-		dest := []any{&i.ReviewID, &i.ProductID, &i.UserID, &i.Rating, &i.Body, &i.CreatedAt}
+		dest := []interface{}{&i.ReviewID, &i.ProductID, &i.UserID, &i.Rating, &i.Body, &i.CreatedAt}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -695,18 +695,18 @@ func (q *Queries) ReviewListByProductAppend(ctx context.Context, dst []Review, a
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank Review
-	dest := []any{&i.ReviewID, &i.ProductID, &i.UserID, &i.Rating, &i.Body, &i.CreatedAt}
+	dest := []interface{}{&i.ReviewID, &i.ProductID, &i.UserID, &i.Rating, &i.Body, &i.CreatedAt}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -727,7 +727,7 @@ func (q *Queries) UserExportStream(ctx context.Context, afterUserID int64) iter.
 		}
 		defer rows.Close()
 		var i, blank User
-		dest := []any{&i.UserID, &i.FirstName, &i.LastName, &i.Email, &i.CreatedAt}
+		dest := []interface{}{&i.UserID, &i.FirstName, &i.LastName, &i.Email, &i.CreatedAt}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -756,18 +756,18 @@ func (q *Queries) UserExportAppend(ctx context.Context, dst []User, afterUserID 
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank User
-	dest := []any{&i.UserID, &i.FirstName, &i.LastName, &i.Email, &i.CreatedAt}
+	dest := []interface{}{&i.UserID, &i.FirstName, &i.LastName, &i.Email, &i.CreatedAt}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -788,7 +788,7 @@ func (q *Queries) UserListStream(ctx context.Context, arg UserListParams) iter.S
 		}
 		defer rows.Close()
 		var i, blank User
-		dest := []any{&i.UserID, &i.FirstName, &i.LastName, &i.Email, &i.CreatedAt}
+		dest := []interface{}{&i.UserID, &i.FirstName, &i.LastName, &i.Email, &i.CreatedAt}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -817,18 +817,18 @@ func (q *Queries) UserListAppend(ctx context.Context, dst []User, arg UserListPa
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank User
-	dest := []any{&i.UserID, &i.FirstName, &i.LastName, &i.Email, &i.CreatedAt}
+	dest := []interface{}{&i.UserID, &i.FirstName, &i.LastName, &i.Email, &i.CreatedAt}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -849,7 +849,7 @@ func (q *Queries) UserListByIDsStream(ctx context.Context, userIds []int64) iter
 		}
 		defer rows.Close()
 		var i, blank User
-		dest := []any{&i.UserID, &i.FirstName, &i.LastName, &i.Email, &i.CreatedAt}
+		dest := []interface{}{&i.UserID, &i.FirstName, &i.LastName, &i.Email, &i.CreatedAt}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -878,18 +878,18 @@ func (q *Queries) UserListByIDsAppend(ctx context.Context, dst []User, userIds [
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank User
-	dest := []any{&i.UserID, &i.FirstName, &i.LastName, &i.Email, &i.CreatedAt}
+	dest := []interface{}{&i.UserID, &i.FirstName, &i.LastName, &i.Email, &i.CreatedAt}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }

@@ -108,7 +108,7 @@ func (q *Queries) ArrayListStream(ctx context.Context) iter.Seq2[BenchArray, err
 		}
 		defer rows.Close()
 		var i, blank BenchArray
-		dest := []any{&i.ArrayID, &i.Vals}
+		dest := []interface{}{&i.ArrayID, &i.Vals}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -137,18 +137,18 @@ func (q *Queries) ArrayListAppend(ctx context.Context, dst []BenchArray) ([]Benc
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank BenchArray
-	dest := []any{&i.ArrayID, &i.Vals}
+	dest := []interface{}{&i.ArrayID, &i.Vals}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -169,7 +169,7 @@ func (q *Queries) BlobListStream(ctx context.Context) iter.Seq2[BenchBlob, error
 		}
 		defer rows.Close()
 		var i, blank BenchBlob
-		dest := []any{&i.BlobID, &i.Note, &i.Payload}
+		dest := []interface{}{&i.BlobID, &i.Note, &i.Payload}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -198,18 +198,18 @@ func (q *Queries) BlobListAppend(ctx context.Context, dst []BenchBlob) ([]BenchB
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank BenchBlob
-	dest := []any{&i.BlobID, &i.Note, &i.Payload}
+	dest := []interface{}{&i.BlobID, &i.Note, &i.Payload}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -230,7 +230,7 @@ func (q *Queries) SeriesListStream(ctx context.Context, n int32) iter.Seq2[int32
 		}
 		defer rows.Close()
 		var i, blank int32
-		dest := []any{&i}
+		dest := []interface{}{&i}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -259,18 +259,18 @@ func (q *Queries) SeriesListAppend(ctx context.Context, dst []int32, n int32) ([
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank int32
-	dest := []any{&i}
+	dest := []interface{}{&i}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -291,7 +291,7 @@ func (q *Queries) TypeListStream(ctx context.Context, arg TypeListParams) iter.S
 		}
 		defer rows.Close()
 		var i, blank TypeListRow
-		dest := []any{&i.Oid, &i.Typname, &i.Typnamespace, &i.Typowner, &i.Typlen, &i.Typbyval, &i.Typtype, &i.Typcategory, &i.Typispreferred, &i.Typisdefined, &i.Typdelim, &i.Typrelid, &i.Typelem, &i.Typarray, &i.Typalign, &i.Typstorage, &i.Typnotnull, &i.Typbasetype, &i.Typtypmod, &i.Typndims}
+		dest := []interface{}{&i.Oid, &i.Typname, &i.Typnamespace, &i.Typowner, &i.Typlen, &i.Typbyval, &i.Typtype, &i.Typcategory, &i.Typispreferred, &i.Typisdefined, &i.Typdelim, &i.Typrelid, &i.Typelem, &i.Typarray, &i.Typalign, &i.Typstorage, &i.Typnotnull, &i.Typbasetype, &i.Typtypmod, &i.Typndims}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -320,18 +320,18 @@ func (q *Queries) TypeListAppend(ctx context.Context, dst []TypeListRow, arg Typ
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank TypeListRow
-	dest := []any{&i.Oid, &i.Typname, &i.Typnamespace, &i.Typowner, &i.Typlen, &i.Typbyval, &i.Typtype, &i.Typcategory, &i.Typispreferred, &i.Typisdefined, &i.Typdelim, &i.Typrelid, &i.Typelem, &i.Typarray, &i.Typalign, &i.Typstorage, &i.Typnotnull, &i.Typbasetype, &i.Typtypmod, &i.Typndims}
+	dest := []interface{}{&i.Oid, &i.Typname, &i.Typnamespace, &i.Typowner, &i.Typlen, &i.Typbyval, &i.Typtype, &i.Typcategory, &i.Typispreferred, &i.Typisdefined, &i.Typdelim, &i.Typrelid, &i.Typelem, &i.Typarray, &i.Typalign, &i.Typstorage, &i.Typnotnull, &i.Typbasetype, &i.Typtypmod, &i.Typndims}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }

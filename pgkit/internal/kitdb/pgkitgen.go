@@ -114,7 +114,7 @@ func (q *Queries) AccountExportStream(ctx context.Context, afterAccountID int64)
 		}
 		defer rows.Close()
 		var i, blank Account
-		dest := []any{&i.AccountID, &i.Name, &i.Team, &i.Email, &i.CreatedAt}
+		dest := []interface{}{&i.AccountID, &i.Name, &i.Team, &i.Email, &i.CreatedAt}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -143,18 +143,18 @@ func (q *Queries) AccountExportAppend(ctx context.Context, dst []Account, afterA
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank Account
-	dest := []any{&i.AccountID, &i.Name, &i.Team, &i.Email, &i.CreatedAt}
+	dest := []interface{}{&i.AccountID, &i.Name, &i.Team, &i.Email, &i.CreatedAt}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -175,7 +175,7 @@ func (q *Queries) AccountListStream(ctx context.Context, arg AccountListParams) 
 		}
 		defer rows.Close()
 		var i, blank Account
-		dest := []any{&i.AccountID, &i.Name, &i.Team, &i.Email, &i.CreatedAt}
+		dest := []interface{}{&i.AccountID, &i.Name, &i.Team, &i.Email, &i.CreatedAt}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -204,18 +204,18 @@ func (q *Queries) AccountListAppend(ctx context.Context, dst []Account, arg Acco
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank Account
-	dest := []any{&i.AccountID, &i.Name, &i.Team, &i.Email, &i.CreatedAt}
+	dest := []interface{}{&i.AccountID, &i.Name, &i.Team, &i.Email, &i.CreatedAt}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -236,7 +236,7 @@ func (q *Queries) JobExportStream(ctx context.Context, arg JobExportParams) iter
 		}
 		defer rows.Close()
 		var i, blank Job
-		dest := []any{&i.JobID, &i.AccountID, &i.State, &i.CostCents, &i.CreatedAt}
+		dest := []interface{}{&i.JobID, &i.AccountID, &i.State, &i.CostCents, &i.CreatedAt}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -265,18 +265,18 @@ func (q *Queries) JobExportAppend(ctx context.Context, dst []Job, arg JobExportP
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank Job
-	dest := []any{&i.JobID, &i.AccountID, &i.State, &i.CostCents, &i.CreatedAt}
+	dest := []interface{}{&i.JobID, &i.AccountID, &i.State, &i.CostCents, &i.CreatedAt}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -297,7 +297,7 @@ func (q *Queries) JobListByAccountStream(ctx context.Context, arg JobListByAccou
 		}
 		defer rows.Close()
 		var i, blank Job
-		dest := []any{&i.JobID, &i.AccountID, &i.State, &i.CostCents, &i.CreatedAt}
+		dest := []interface{}{&i.JobID, &i.AccountID, &i.State, &i.CostCents, &i.CreatedAt}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -331,18 +331,18 @@ func (q *Queries) JobListByAccountAppend(ctx context.Context, dst []Job, arg Job
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank Job
-	dest := []any{&i.JobID, &i.AccountID, &i.State, &i.CostCents, &i.CreatedAt}
+	dest := []interface{}{&i.JobID, &i.AccountID, &i.State, &i.CostCents, &i.CreatedAt}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -363,7 +363,7 @@ func (q *Queries) JobListByStateStream(ctx context.Context, arg JobListByStatePa
 		}
 		defer rows.Close()
 		var i, blank Job
-		dest := []any{&i.JobID, &i.AccountID, &i.State, &i.CostCents, &i.CreatedAt}
+		dest := []interface{}{&i.JobID, &i.AccountID, &i.State, &i.CostCents, &i.CreatedAt}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -392,18 +392,18 @@ func (q *Queries) JobListByStateAppend(ctx context.Context, dst []Job, arg JobLi
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank Job
-	dest := []any{&i.JobID, &i.AccountID, &i.State, &i.CostCents, &i.CreatedAt}
+	dest := []interface{}{&i.JobID, &i.AccountID, &i.State, &i.CostCents, &i.CreatedAt}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -424,7 +424,7 @@ func (q *Queries) NoteListByProjectStream(ctx context.Context, arg NoteListByPro
 		}
 		defer rows.Close()
 		var i, blank Note
-		dest := []any{&i.NoteID, &i.ProjectID, &i.AccountID, &i.Priority, &i.Body, &i.CreatedAt}
+		dest := []interface{}{&i.NoteID, &i.ProjectID, &i.AccountID, &i.Priority, &i.Body, &i.CreatedAt}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -458,18 +458,18 @@ func (q *Queries) NoteListByProjectAppend(ctx context.Context, dst []Note, arg N
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank Note
-	dest := []any{&i.NoteID, &i.ProjectID, &i.AccountID, &i.Priority, &i.Body, &i.CreatedAt}
+	dest := []interface{}{&i.NoteID, &i.ProjectID, &i.AccountID, &i.Priority, &i.Body, &i.CreatedAt}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -490,7 +490,7 @@ func (q *Queries) ProjectLockForJobStream(ctx context.Context, projectIds []int6
 		}
 		defer rows.Close()
 		var i, blank ProjectLockForJobRow
-		dest := []any{&i.ProjectID, &i.RateCents, &i.Credits}
+		dest := []interface{}{&i.ProjectID, &i.RateCents, &i.Credits}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -519,18 +519,18 @@ func (q *Queries) ProjectLockForJobAppend(ctx context.Context, dst []ProjectLock
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank ProjectLockForJobRow
-	dest := []any{&i.ProjectID, &i.RateCents, &i.Credits}
+	dest := []interface{}{&i.ProjectID, &i.RateCents, &i.Credits}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }

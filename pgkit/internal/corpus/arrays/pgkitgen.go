@@ -128,7 +128,7 @@ func (q *Queries) ListBlobsStream(ctx context.Context, ids []int64) iter.Seq2[[]
 		}
 		defer rows.Close()
 		var i, blank []byte
-		dest := []any{&i}
+		dest := []interface{}{&i}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -157,18 +157,18 @@ func (q *Queries) ListBlobsAppend(ctx context.Context, dst [][]byte, ids []int64
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank []byte
-	dest := []any{&i}
+	dest := []interface{}{&i}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -189,7 +189,7 @@ func (q *Queries) ListBodiesStream(ctx context.Context, ids []int64) iter.Seq2[p
 		}
 		defer rows.Close()
 		var i, blank pgtype.Text
-		dest := []any{&i}
+		dest := []interface{}{&i}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -218,18 +218,18 @@ func (q *Queries) ListBodiesAppend(ctx context.Context, dst []pgtype.Text, ids [
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank pgtype.Text
-	dest := []any{&i}
+	dest := []interface{}{&i}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -250,7 +250,7 @@ func (q *Queries) ListDocsStream(ctx context.Context, ids []int64) iter.Seq2[Lis
 		}
 		defer rows.Close()
 		var i, blank ListDocsRow
-		dest := []any{&i.Doc, &i.Meta}
+		dest := []interface{}{&i.Doc, &i.Meta}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -279,18 +279,18 @@ func (q *Queries) ListDocsAppend(ctx context.Context, dst []ListDocsRow, ids []i
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank ListDocsRow
-	dest := []any{&i.Doc, &i.Meta}
+	dest := []interface{}{&i.Doc, &i.Meta}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -311,7 +311,7 @@ func (q *Queries) ListItemsByIDsStream(ctx context.Context, ids []int64) iter.Se
 		}
 		defer rows.Close()
 		var i, blank Item
-		dest := []any{&i.ID, &i.Name, &i.Scores, &i.Labels, &i.Doc, &i.Meta, &i.Body, &i.Blob}
+		dest := []interface{}{&i.ID, &i.Name, &i.Scores, &i.Labels, &i.Doc, &i.Meta, &i.Body, &i.Blob}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -340,18 +340,18 @@ func (q *Queries) ListItemsByIDsAppend(ctx context.Context, dst []Item, ids []in
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank Item
-	dest := []any{&i.ID, &i.Name, &i.Scores, &i.Labels, &i.Doc, &i.Meta, &i.Body, &i.Blob}
+	dest := []interface{}{&i.ID, &i.Name, &i.Scores, &i.Labels, &i.Doc, &i.Meta, &i.Body, &i.Blob}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -372,7 +372,7 @@ func (q *Queries) ListItemsExceptStream(ctx context.Context, arg ListItemsExcept
 		}
 		defer rows.Close()
 		var i, blank ListItemsExceptRow
-		dest := []any{&i.ID, &i.Name, &i.Scores, &i.Labels}
+		dest := []interface{}{&i.ID, &i.Name, &i.Scores, &i.Labels}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -401,18 +401,18 @@ func (q *Queries) ListItemsExceptAppend(ctx context.Context, dst []ListItemsExce
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank ListItemsExceptRow
-	dest := []any{&i.ID, &i.Name, &i.Scores, &i.Labels}
+	dest := []interface{}{&i.ID, &i.Name, &i.Scores, &i.Labels}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -433,7 +433,7 @@ func (q *Queries) ListLabelsStream(ctx context.Context, ids []int64) iter.Seq2[[
 		}
 		defer rows.Close()
 		var i, blank []string
-		dest := []any{&i}
+		dest := []interface{}{&i}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -462,18 +462,18 @@ func (q *Queries) ListLabelsAppend(ctx context.Context, dst [][]string, ids []in
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank []string
-	dest := []any{&i}
+	dest := []interface{}{&i}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -494,7 +494,7 @@ func (q *Queries) ListNamesStream(ctx context.Context, names []string) iter.Seq2
 		}
 		defer rows.Close()
 		var i, blank string
-		dest := []any{&i}
+		dest := []interface{}{&i}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -523,18 +523,18 @@ func (q *Queries) ListNamesAppend(ctx context.Context, dst []string, names []str
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank string
-	dest := []any{&i}
+	dest := []interface{}{&i}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -555,7 +555,7 @@ func (q *Queries) ListScoresStream(ctx context.Context, ids []int64) iter.Seq2[[
 		}
 		defer rows.Close()
 		var i, blank []int32
-		dest := []any{&i}
+		dest := []interface{}{&i}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -584,18 +584,18 @@ func (q *Queries) ListScoresAppend(ctx context.Context, dst [][]int32, ids []int
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank []int32
-	dest := []any{&i}
+	dest := []interface{}{&i}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }

@@ -117,7 +117,7 @@ func (q *Queries) ListAuthorsStream(ctx context.Context) iter.Seq2[Author, error
 		}
 		defer rows.Close()
 		var i, blank Author
-		dest := []any{&i.ID, &i.Name, &i.Email, &i.Bio, &i.Born}
+		dest := []interface{}{&i.ID, &i.Name, &i.Email, &i.Bio, &i.Born}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -146,18 +146,18 @@ func (q *Queries) ListAuthorsAppend(ctx context.Context, dst []Author) ([]Author
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank Author
-	dest := []any{&i.ID, &i.Name, &i.Email, &i.Bio, &i.Born}
+	dest := []interface{}{&i.ID, &i.Name, &i.Email, &i.Bio, &i.Born}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -178,7 +178,7 @@ func (q *Queries) ListBookTitlesStream(ctx context.Context, authorID int64) iter
 		}
 		defer rows.Close()
 		var i, blank string
-		dest := []any{&i}
+		dest := []interface{}{&i}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -207,18 +207,18 @@ func (q *Queries) ListBookTitlesAppend(ctx context.Context, dst []string, author
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank string
-	dest := []any{&i}
+	dest := []interface{}{&i}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -239,7 +239,7 @@ func (q *Queries) ListQuotientsStream(ctx context.Context) iter.Seq2[int32, erro
 		}
 		defer rows.Close()
 		var i, blank int32
-		dest := []any{&i}
+		dest := []interface{}{&i}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -268,18 +268,18 @@ func (q *Queries) ListQuotientsAppend(ctx context.Context, dst []int32) ([]int32
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank int32
-	dest := []any{&i}
+	dest := []interface{}{&i}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -300,7 +300,7 @@ func (q *Queries) ListUnlessTwoStream(ctx context.Context) iter.Seq2[int32, erro
 		}
 		defer rows.Close()
 		var i, blank int32
-		dest := []any{&i}
+		dest := []interface{}{&i}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -329,18 +329,18 @@ func (q *Queries) ListUnlessTwoAppend(ctx context.Context, dst []int32) ([]int32
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank int32
-	dest := []any{&i}
+	dest := []interface{}{&i}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }

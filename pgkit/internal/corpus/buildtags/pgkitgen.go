@@ -110,7 +110,7 @@ func (q *Queries) BookListStream(ctx context.Context, authorID int64) iter.Seq2[
 		}
 		defer rows.Close()
 		var i, blank Books
-		dest := []any{&i.ID, &i.AuthorID, &i.Title}
+		dest := []interface{}{&i.ID, &i.AuthorID, &i.Title}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -139,18 +139,18 @@ func (q *Queries) BookListAppend(ctx context.Context, dst []Books, authorID int6
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank Books
-	dest := []any{&i.ID, &i.AuthorID, &i.Title}
+	dest := []interface{}{&i.ID, &i.AuthorID, &i.Title}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -171,7 +171,7 @@ func (q *Queries) BookTitleIDsStream(ctx context.Context) iter.Seq2[int64, error
 		}
 		defer rows.Close()
 		var i, blank int64
-		dest := []any{&i}
+		dest := []interface{}{&i}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -200,18 +200,18 @@ func (q *Queries) BookTitleIDsAppend(ctx context.Context, dst []int64) ([]int64,
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank int64
-	dest := []any{&i}
+	dest := []interface{}{&i}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }

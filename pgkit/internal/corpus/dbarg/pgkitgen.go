@@ -49,7 +49,7 @@ func (q *Queries) ListMembersStream(ctx context.Context, db DBTX, teamID int64) 
 		}
 		defer rows.Close()
 		var i, blank Member
-		dest := []any{&i.ID, &i.TeamID, &i.Name, &i.Score}
+		dest := []interface{}{&i.ID, &i.TeamID, &i.Name, &i.Score}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -78,18 +78,18 @@ func (q *Queries) ListMembersAppend(ctx context.Context, dst []Member, db DBTX, 
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank Member
-	dest := []any{&i.ID, &i.TeamID, &i.Name, &i.Score}
+	dest := []interface{}{&i.ID, &i.TeamID, &i.Name, &i.Score}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -110,7 +110,7 @@ func (q *Queries) ListTeamNamesStream(ctx context.Context, db DBTX) iter.Seq2[st
 		}
 		defer rows.Close()
 		var i, blank string
-		dest := []any{&i}
+		dest := []interface{}{&i}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -139,18 +139,18 @@ func (q *Queries) ListTeamNamesAppend(ctx context.Context, dst []string, db DBTX
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank string
-	dest := []any{&i}
+	dest := []interface{}{&i}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }

@@ -107,7 +107,7 @@ func (q *Queries) ListAuthorBooksPublishedSinceStream(ctx context.Context, arg L
 		}
 		defer rows.Close()
 		var i, blank ListAuthorBooksPublishedSinceRow
-		dest := []any{&i.Author.ID, &i.Author.Name, &i.Author.Bio, &i.Book.ID, &i.Book.AuthorID, &i.Book.Title, &i.Book.Published}
+		dest := []interface{}{&i.Author.ID, &i.Author.Name, &i.Author.Bio, &i.Book.ID, &i.Book.AuthorID, &i.Book.Title, &i.Book.Published}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -136,18 +136,18 @@ func (q *Queries) ListAuthorBooksPublishedSinceAppend(ctx context.Context, dst [
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank ListAuthorBooksPublishedSinceRow
-	dest := []any{&i.Author.ID, &i.Author.Name, &i.Author.Bio, &i.Book.ID, &i.Book.AuthorID, &i.Book.Title, &i.Book.Published}
+	dest := []interface{}{&i.Author.ID, &i.Author.Name, &i.Author.Bio, &i.Book.ID, &i.Book.AuthorID, &i.Book.Title, &i.Book.Published}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -168,7 +168,7 @@ func (q *Queries) ListBookTitlesWithAuthorStream(ctx context.Context, pattern st
 		}
 		defer rows.Close()
 		var i, blank ListBookTitlesWithAuthorRow
-		dest := []any{&i.ID, &i.Title, &i.Author.ID, &i.Author.Name, &i.Author.Bio}
+		dest := []interface{}{&i.ID, &i.Title, &i.Author.ID, &i.Author.Name, &i.Author.Bio}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -197,18 +197,18 @@ func (q *Queries) ListBookTitlesWithAuthorAppend(ctx context.Context, dst []List
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank ListBookTitlesWithAuthorRow
-	dest := []any{&i.ID, &i.Title, &i.Author.ID, &i.Author.Name, &i.Author.Bio}
+	dest := []interface{}{&i.ID, &i.Title, &i.Author.ID, &i.Author.Name, &i.Author.Bio}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -229,7 +229,7 @@ func (q *Queries) ListBooksWithAuthorsStream(ctx context.Context, author pgtype.
 		}
 		defer rows.Close()
 		var i, blank ListBooksWithAuthorsRow
-		dest := []any{&i.Book.ID, &i.Book.AuthorID, &i.Book.Title, &i.Book.Published, &i.Author.ID, &i.Author.Name, &i.Author.Bio}
+		dest := []interface{}{&i.Book.ID, &i.Book.AuthorID, &i.Book.Title, &i.Book.Published, &i.Author.ID, &i.Author.Name, &i.Author.Bio}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -258,18 +258,18 @@ func (q *Queries) ListBooksWithAuthorsAppend(ctx context.Context, dst []ListBook
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank ListBooksWithAuthorsRow
-	dest := []any{&i.Book.ID, &i.Book.AuthorID, &i.Book.Title, &i.Book.Published, &i.Author.ID, &i.Author.Name, &i.Author.Bio}
+	dest := []interface{}{&i.Book.ID, &i.Book.AuthorID, &i.Book.Title, &i.Book.Published, &i.Author.ID, &i.Author.Name, &i.Author.Bio}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }

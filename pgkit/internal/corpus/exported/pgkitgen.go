@@ -109,7 +109,7 @@ func (q *Queries) ListKeysStream(ctx context.Context) iter.Seq2[string, error] {
 		}
 		defer rows.Close()
 		var i, blank string
-		dest := []any{&i}
+		dest := []interface{}{&i}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -138,18 +138,18 @@ func (q *Queries) ListKeysAppend(ctx context.Context, dst []string) ([]string, e
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank string
-	dest := []any{&i}
+	dest := []interface{}{&i}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -170,7 +170,7 @@ func (q *Queries) ListReadingsStream(ctx context.Context, sensor string) iter.Se
 		}
 		defer rows.Close()
 		var i, blank Reading
-		dest := []any{&i.ID, &i.Sensor, &i.Value}
+		dest := []interface{}{&i.ID, &i.Sensor, &i.Value}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -199,18 +199,18 @@ func (q *Queries) ListReadingsAppend(ctx context.Context, dst []Reading, sensor 
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank Reading
-	dest := []any{&i.ID, &i.Sensor, &i.Value}
+	dest := []interface{}{&i.ID, &i.Sensor, &i.Value}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }

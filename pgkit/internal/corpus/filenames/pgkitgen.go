@@ -104,7 +104,7 @@ func (q *Queries) ListItemsStream(ctx context.Context) iter.Seq2[Item, error] {
 		}
 		defer rows.Close()
 		var i, blank Item
-		dest := []any{&i.ID, &i.Sku, &i.Name, &i.Qty}
+		dest := []interface{}{&i.ID, &i.Sku, &i.Name, &i.Qty}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -133,18 +133,18 @@ func (q *Queries) ListItemsAppend(ctx context.Context, dst []Item) ([]Item, erro
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank Item
-	dest := []any{&i.ID, &i.Sku, &i.Name, &i.Qty}
+	dest := []interface{}{&i.ID, &i.Sku, &i.Name, &i.Qty}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -165,7 +165,7 @@ func (q *Queries) ListLoadsStream(ctx context.Context, itemID int64) iter.Seq2[L
 		}
 		defer rows.Close()
 		var i, blank Load
-		dest := []any{&i.ID, &i.ItemID, &i.Qty, &i.Note}
+		dest := []interface{}{&i.ID, &i.ItemID, &i.Qty, &i.Note}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -194,18 +194,18 @@ func (q *Queries) ListLoadsAppend(ctx context.Context, dst []Load, itemID int64)
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank Load
-	dest := []any{&i.ID, &i.ItemID, &i.Qty, &i.Note}
+	dest := []interface{}{&i.ID, &i.ItemID, &i.Qty, &i.Note}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }

@@ -104,7 +104,7 @@ func (q *Queries) ListPartCodesWithMetaStream(ctx context.Context, filter []byte
 		}
 		defer rows.Close()
 		var i, blank string
-		dest := []any{&i}
+		dest := []interface{}{&i}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -133,18 +133,18 @@ func (q *Queries) ListPartCodesWithMetaAppend(ctx context.Context, dst []string,
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank string
-	dest := []any{&i}
+	dest := []interface{}{&i}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -165,7 +165,7 @@ func (q *Queries) ListPartsByIDsStream(ctx context.Context, ids []int64) iter.Se
 		}
 		defer rows.Close()
 		var i, blank WidgetParts
-		dest := []any{&i.ID, &i.PartCode, &i.Spec, &i.ExtraMeta}
+		dest := []interface{}{&i.ID, &i.PartCode, &i.Spec, &i.ExtraMeta}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -194,18 +194,18 @@ func (q *Queries) ListPartsByIDsAppend(ctx context.Context, dst []WidgetParts, i
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank WidgetParts
-	dest := []any{&i.ID, &i.PartCode, &i.Spec, &i.ExtraMeta}
+	dest := []interface{}{&i.ID, &i.PartCode, &i.Spec, &i.ExtraMeta}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }

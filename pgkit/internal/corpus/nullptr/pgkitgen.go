@@ -114,7 +114,7 @@ func (q *Queries) ListHandlesByNicknameStream(ctx context.Context, nickname *str
 		}
 		defer rows.Close()
 		var i, blank string
-		dest := []any{&i}
+		dest := []interface{}{&i}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -143,18 +143,18 @@ func (q *Queries) ListHandlesByNicknameAppend(ctx context.Context, dst []string,
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank string
-	dest := []any{&i}
+	dest := []interface{}{&i}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -175,7 +175,7 @@ func (q *Queries) ListNicknamesStream(ctx context.Context) iter.Seq2[*string, er
 		}
 		defer rows.Close()
 		var i, blank *string
-		dest := []any{&i}
+		dest := []interface{}{&i}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -204,18 +204,18 @@ func (q *Queries) ListNicknamesAppend(ctx context.Context, dst []*string) ([]*st
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank *string
-	dest := []any{&i}
+	dest := []interface{}{&i}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -236,7 +236,7 @@ func (q *Queries) ListProfilesStream(ctx context.Context) iter.Seq2[Profile, err
 		}
 		defer rows.Close()
 		var i, blank Profile
-		dest := []any{&i.ID, &i.Handle, &i.Nickname, &i.Age, &i.Visits, &i.Active, &i.Rating, &i.Balance, &i.SeenAt, &i.Born, &i.Token, &i.Avatar, &i.Prefs}
+		dest := []interface{}{&i.ID, &i.Handle, &i.Nickname, &i.Age, &i.Visits, &i.Active, &i.Rating, &i.Balance, &i.SeenAt, &i.Born, &i.Token, &i.Avatar, &i.Prefs}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -265,18 +265,18 @@ func (q *Queries) ListProfilesAppend(ctx context.Context, dst []Profile) ([]Prof
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank Profile
-	dest := []any{&i.ID, &i.Handle, &i.Nickname, &i.Age, &i.Visits, &i.Active, &i.Rating, &i.Balance, &i.SeenAt, &i.Born, &i.Token, &i.Avatar, &i.Prefs}
+	dest := []interface{}{&i.ID, &i.Handle, &i.Nickname, &i.Age, &i.Visits, &i.Active, &i.Rating, &i.Balance, &i.SeenAt, &i.Born, &i.Token, &i.Avatar, &i.Prefs}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }

@@ -123,7 +123,7 @@ func (q *Queries) ListBlobsStream(ctx context.Context) iter.Seq2[[]byte, error] 
 		}
 		defer rows.Close()
 		var i, blank []byte
-		dest := []any{&i}
+		dest := []interface{}{&i}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -152,18 +152,18 @@ func (q *Queries) ListBlobsAppend(ctx context.Context, dst [][]byte) ([][]byte, 
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank []byte
-	dest := []any{&i}
+	dest := []interface{}{&i}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -183,8 +183,8 @@ func (q *Queries) ListJSONStream(ctx context.Context) iter.Seq2[json.RawMessage,
 			return
 		}
 		defer rows.Close()
-		var i, blank i.RawMessage
-		dest := []any{&i}
+		var i, blank json.RawMessage
+		dest := []interface{}{&i}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -213,18 +213,18 @@ func (q *Queries) ListJSONAppend(ctx context.Context, dst []json.RawMessage) ([]
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
-	var i, blank i.RawMessage
-	dest := []any{&i}
+	kept := dst
+	var i, blank json.RawMessage
+	dest := []interface{}{&i}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -245,7 +245,7 @@ func (q *Queries) ListQuotientsStream(ctx context.Context, pivot int32) iter.Seq
 		}
 		defer rows.Close()
 		var i, blank ListQuotientsRow
-		dest := []any{&i.ID, &i.Blob, &i.Scores, &i.Q}
+		dest := []interface{}{&i.ID, &i.Blob, &i.Scores, &i.Q}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -274,18 +274,18 @@ func (q *Queries) ListQuotientsAppend(ctx context.Context, dst []ListQuotientsRo
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank ListQuotientsRow
-	dest := []any{&i.ID, &i.Blob, &i.Scores, &i.Q}
+	dest := []interface{}{&i.ID, &i.Blob, &i.Scores, &i.Q}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -306,7 +306,7 @@ func (q *Queries) ListScoresStream(ctx context.Context) iter.Seq2[[]int32, error
 		}
 		defer rows.Close()
 		var i, blank []int32
-		dest := []any{&i}
+		dest := []interface{}{&i}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -335,18 +335,18 @@ func (q *Queries) ListScoresAppend(ctx context.Context, dst [][]int32) ([][]int3
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank []int32
-	dest := []any{&i}
+	dest := []interface{}{&i}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -367,7 +367,7 @@ func (q *Queries) ListThingsAnyStream(ctx context.Context, any int32) iter.Seq2[
 		}
 		defer rows.Close()
 		var i, blank Thing
-		dest := []any{&i.ID, &i.Uuid, &i.Json, &i.Blob, &i.Scores, &i.D}
+		dest := []interface{}{&i.ID, &i.Uuid, &i.Json, &i.Blob, &i.Scores, &i.D}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -396,18 +396,18 @@ func (q *Queries) ListThingsAnyAppend(ctx context.Context, dst []Thing, any int3
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank Thing
-	dest := []any{&i.ID, &i.Uuid, &i.Json, &i.Blob, &i.Scores, &i.D}
+	dest := []interface{}{&i.ID, &i.Uuid, &i.Json, &i.Blob, &i.Scores, &i.D}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -428,7 +428,7 @@ func (q *Queries) ListThingsLenStream(ctx context.Context, len int32) iter.Seq2[
 		}
 		defer rows.Close()
 		var i, blank Thing
-		dest := []any{&i.ID, &i.Uuid, &i.Json, &i.Blob, &i.Scores, &i.D}
+		dest := []interface{}{&i.ID, &i.Uuid, &i.Json, &i.Blob, &i.Scores, &i.D}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -457,18 +457,18 @@ func (q *Queries) ListThingsLenAppend(ctx context.Context, dst []Thing, len int3
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank Thing
-	dest := []any{&i.ID, &i.Uuid, &i.Json, &i.Blob, &i.Scores, &i.D}
+	dest := []interface{}{&i.ID, &i.Uuid, &i.Json, &i.Blob, &i.Scores, &i.D}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -488,8 +488,8 @@ func (q *Queries) ListUUIDsStream(ctx context.Context) iter.Seq2[uuid.UUID, erro
 			return
 		}
 		defer rows.Close()
-		var i, blank i.UUID
-		dest := []any{&i}
+		var i, blank uuid.UUID
+		dest := []interface{}{&i}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -518,18 +518,18 @@ func (q *Queries) ListUUIDsAppend(ctx context.Context, dst []uuid.UUID) ([]uuid.
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
-	var i, blank i.UUID
-	dest := []any{&i}
+	kept := dst
+	var i, blank uuid.UUID
+	dest := []interface{}{&i}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -542,11 +542,11 @@ func Decoders() map[string][]any {
 	return map[string][]any{
 		"CreateThing":   func() []any { var i Thing; return []any{&i.ID, &i.Uuid, &i.Json, &i.Blob, &i.Scores, &i.D} }(),
 		"ListBlobs":     func() []any { var i []byte; return []any{&i} }(),
-		"ListJSON":      func() []any { var i i.RawMessage; return []any{&i} }(),
+		"ListJSON":      func() []any { var i json.RawMessage; return []any{&i} }(),
 		"ListQuotients": func() []any { var i ListQuotientsRow; return []any{&i.ID, &i.Blob, &i.Scores, &i.Q} }(),
 		"ListScores":    func() []any { var i []int32; return []any{&i} }(),
 		"ListThingsAny": func() []any { var i Thing; return []any{&i.ID, &i.Uuid, &i.Json, &i.Blob, &i.Scores, &i.D} }(),
 		"ListThingsLen": func() []any { var i Thing; return []any{&i.ID, &i.Uuid, &i.Json, &i.Blob, &i.Scores, &i.D} }(),
-		"ListUUIDs":     func() []any { var i i.UUID; return []any{&i} }(),
+		"ListUUIDs":     func() []any { var i uuid.UUID; return []any{&i} }(),
 	}
 }

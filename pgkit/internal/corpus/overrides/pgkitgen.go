@@ -123,7 +123,7 @@ func (q *Queries) ListBalancesAfterStream(ctx context.Context, after ct.Email) i
 		}
 		defer rows.Close()
 		var i, blank ct.Money
-		dest := []any{&i}
+		dest := []interface{}{&i}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -152,18 +152,18 @@ func (q *Queries) ListBalancesAfterAppend(ctx context.Context, dst []ct.Money, a
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank ct.Money
-	dest := []any{&i}
+	dest := []interface{}{&i}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -184,7 +184,7 @@ func (q *Queries) ListCustomersCreatedSinceStream(ctx context.Context, since tim
 		}
 		defer rows.Close()
 		var i, blank Customer
-		dest := []any{&i.ID, &i.Email, &i.CreatedAt, &i.DeletedAt, &i.ReferredBy, &i.Visits, &i.Balance}
+		dest := []interface{}{&i.ID, &i.Email, &i.CreatedAt, &i.DeletedAt, &i.ReferredBy, &i.Visits, &i.Balance}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -213,18 +213,18 @@ func (q *Queries) ListCustomersCreatedSinceAppend(ctx context.Context, dst []Cus
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank Customer
-	dest := []any{&i.ID, &i.Email, &i.CreatedAt, &i.DeletedAt, &i.ReferredBy, &i.Visits, &i.Balance}
+	dest := []interface{}{&i.ID, &i.Email, &i.CreatedAt, &i.DeletedAt, &i.ReferredBy, &i.Visits, &i.Balance}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -245,7 +245,7 @@ func (q *Queries) ListDeletedAtStream(ctx context.Context, before time.Time) ite
 		}
 		defer rows.Close()
 		var i, blank *time.Time
-		dest := []any{&i}
+		dest := []interface{}{&i}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -274,18 +274,18 @@ func (q *Queries) ListDeletedAtAppend(ctx context.Context, dst []*time.Time, bef
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank *time.Time
-	dest := []any{&i}
+	dest := []interface{}{&i}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -306,7 +306,7 @@ func (q *Queries) ListPricesStream(ctx context.Context, customerID uuid.UUID, mi
 		}
 		defer rows.Close()
 		var i, blank Cents
-		dest := []any{&i}
+		dest := []interface{}{&i}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -335,18 +335,18 @@ func (q *Queries) ListPricesAppend(ctx context.Context, dst []Cents, customerID 
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank Cents
-	dest := []any{&i}
+	dest := []interface{}{&i}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -367,7 +367,7 @@ func (q *Queries) ListReferralsStream(ctx context.Context, referrer uuid.NullUUI
 		}
 		defer rows.Close()
 		var i, blank uuid.UUID
-		dest := []any{&i}
+		dest := []interface{}{&i}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -396,18 +396,18 @@ func (q *Queries) ListReferralsAppend(ctx context.Context, dst []uuid.UUID, refe
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank uuid.UUID
-	dest := []any{&i}
+	dest := []interface{}{&i}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }

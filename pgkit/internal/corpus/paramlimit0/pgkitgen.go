@@ -113,7 +113,7 @@ func (q *Queries) ListBookingsStream(ctx context.Context, arg ListBookingsParams
 		}
 		defer rows.Close()
 		var i, blank Booking
-		dest := []any{&i.ID, &i.RoomID, &i.Slots}
+		dest := []interface{}{&i.ID, &i.RoomID, &i.Slots}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -142,18 +142,18 @@ func (q *Queries) ListBookingsAppend(ctx context.Context, dst []Booking, arg Lis
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank Booking
-	dest := []any{&i.ID, &i.RoomID, &i.Slots}
+	dest := []interface{}{&i.ID, &i.RoomID, &i.Slots}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -174,7 +174,7 @@ func (q *Queries) ListRoomNamesLikeStream(ctx context.Context, arg ListRoomNames
 		}
 		defer rows.Close()
 		var i, blank string
-		dest := []any{&i}
+		dest := []interface{}{&i}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -203,18 +203,18 @@ func (q *Queries) ListRoomNamesLikeAppend(ctx context.Context, dst []string, arg
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank string
-	dest := []any{&i}
+	dest := []interface{}{&i}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -235,7 +235,7 @@ func (q *Queries) ListRoomsStream(ctx context.Context) iter.Seq2[Room, error] {
 		}
 		defer rows.Close()
 		var i, blank Room
-		dest := []any{&i.ID, &i.Name}
+		dest := []interface{}{&i.ID, &i.Name}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -264,18 +264,18 @@ func (q *Queries) ListRoomsAppend(ctx context.Context, dst []Room) ([]Room, erro
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank Room
-	dest := []any{&i.ID, &i.Name}
+	dest := []interface{}{&i.ID, &i.Name}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }

@@ -116,7 +116,7 @@ func (q *Queries) ListPlotsInStream(ctx context.Context, arg ListPlotsInParams) 
 		}
 		defer rows.Close()
 		var i, blank Plot
-		dest := []any{&i.ID, &i.Farm, &i.RowNo, &i.Crop, &i.Yield, &i.Note}
+		dest := []interface{}{&i.ID, &i.Farm, &i.RowNo, &i.Crop, &i.Yield, &i.Note}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -151,18 +151,18 @@ func (q *Queries) ListPlotsInAppend(ctx context.Context, dst []Plot, arg ListPlo
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank Plot
-	dest := []any{&i.ID, &i.Farm, &i.RowNo, &i.Crop, &i.Yield, &i.Note}
+	dest := []interface{}{&i.ID, &i.Farm, &i.RowNo, &i.Crop, &i.Yield, &i.Note}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -183,7 +183,7 @@ func (q *Queries) ListPlotsNamedLikeLocalsStream(ctx context.Context, i string, 
 		}
 		defer rows.Close()
 		var i, blankRow Plot
-		scanDest := []any{&i.ID, &i.Farm, &i.RowNo, &i.Crop, &i.Yield, &i.Note}
+		scanDest := []interface{}{&i.ID, &i.Farm, &i.RowNo, &i.Crop, &i.Yield, &i.Note}
 		for rows.Next() {
 			i = blankRow
 			if err := rows.Scan(scanDest...); err != nil {
@@ -217,18 +217,18 @@ func (q *Queries) ListPlotsNamedLikeLocalsAppend(ctx context.Context, dst []Plot
 		return dst, err
 	}
 	defer rows.Close()
-	keptLen := len(dst)
+	keptRows := dst
 	var row, blankRow Plot
-	scanDest := []any{&row.ID, &row.Farm, &row.RowNo, &row.Crop, &row.Yield, &row.Note}
+	scanDest := []interface{}{&row.ID, &row.Farm, &row.RowNo, &row.Crop, &row.Yield, &row.Note}
 	for rows.Next() {
 		row = blankRow
 		if err := rows.Scan(scanDest...); err != nil {
-			return dst[:keptLen], err
+			return keptRows, err
 		}
 		dst = append(dst, row)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:keptLen], err
+		return keptRows, err
 	}
 	return dst, nil
 }
@@ -249,7 +249,7 @@ func (q *Queries) ListPlotsOfCropStream(ctx context.Context, farm string, crop s
 		}
 		defer rows.Close()
 		var i, blank Plot
-		dest := []any{&i.ID, &i.Farm, &i.RowNo, &i.Crop, &i.Yield, &i.Note}
+		dest := []interface{}{&i.ID, &i.Farm, &i.RowNo, &i.Crop, &i.Yield, &i.Note}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -278,18 +278,18 @@ func (q *Queries) ListPlotsOfCropAppend(ctx context.Context, dst []Plot, farm st
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank Plot
-	dest := []any{&i.ID, &i.Farm, &i.RowNo, &i.Crop, &i.Yield, &i.Note}
+	dest := []interface{}{&i.ID, &i.Farm, &i.RowNo, &i.Crop, &i.Yield, &i.Note}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -310,7 +310,7 @@ func (q *Queries) ListYieldsStream(ctx context.Context, farm string, firstRow in
 		}
 		defer rows.Close()
 		var i, blank int32
-		dest := []any{&i}
+		dest := []interface{}{&i}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -344,18 +344,18 @@ func (q *Queries) ListYieldsAppend(ctx context.Context, dst []int32, farm string
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank int32
-	dest := []any{&i}
+	dest := []interface{}{&i}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }

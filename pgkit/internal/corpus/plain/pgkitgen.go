@@ -114,7 +114,7 @@ func (q *Queries) ListItemsStream(ctx context.Context, supplierID int64) iter.Se
 		}
 		defer rows.Close()
 		var i, blank InventoryItem
-		dest := []any{&i.ID, &i.SupplierID, &i.Sku, &i.Qty, &i.Status, &i.Note}
+		dest := []interface{}{&i.ID, &i.SupplierID, &i.Sku, &i.Qty, &i.Status, &i.Note}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -143,18 +143,18 @@ func (q *Queries) ListItemsAppend(ctx context.Context, dst []InventoryItem, supp
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank InventoryItem
-	dest := []any{&i.ID, &i.SupplierID, &i.Sku, &i.Qty, &i.Status, &i.Note}
+	dest := []interface{}{&i.ID, &i.SupplierID, &i.Sku, &i.Qty, &i.Status, &i.Note}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -175,7 +175,7 @@ func (q *Queries) ListItemsWithSupplierStream(ctx context.Context, status Invent
 		}
 		defer rows.Close()
 		var i, blank ListItemsWithSupplierRow
-		dest := []any{&i.Sku, &i.Status, &i.Supplier}
+		dest := []interface{}{&i.Sku, &i.Status, &i.Supplier}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -204,18 +204,18 @@ func (q *Queries) ListItemsWithSupplierAppend(ctx context.Context, dst []ListIte
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank ListItemsWithSupplierRow
-	dest := []any{&i.Sku, &i.Status, &i.Supplier}
+	dest := []interface{}{&i.Sku, &i.Status, &i.Supplier}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -236,7 +236,7 @@ func (q *Queries) ListNothingStream(ctx context.Context) iter.Seq2[ListNothingRo
 		}
 		defer rows.Close()
 		var i, blank ListNothingRow
-		dest := []any{}
+		dest := []interface{}{}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -265,18 +265,18 @@ func (q *Queries) ListNothingAppend(ctx context.Context, dst []ListNothingRow) (
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank ListNothingRow
-	dest := []any{}
+	dest := []interface{}{}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }

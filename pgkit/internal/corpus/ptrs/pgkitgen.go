@@ -143,7 +143,7 @@ func (q *Queries) ListProductsInRangeAppend(ctx context.Context, dst []*Product,
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	for rows.Next() {
 		var i Product
 		if err := rows.Scan(
@@ -152,12 +152,12 @@ func (q *Queries) ListProductsInRangeAppend(ctx context.Context, dst []*Product,
 			&i.PriceCents,
 			&i.Stock,
 		); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, &i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -178,7 +178,7 @@ func (q *Queries) ListSkusStream(ctx context.Context) iter.Seq2[string, error] {
 		}
 		defer rows.Close()
 		var i, blank string
-		dest := []any{&i}
+		dest := []interface{}{&i}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -207,18 +207,18 @@ func (q *Queries) ListSkusAppend(ctx context.Context, dst []string) ([]string, e
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank string
-	dest := []any{&i}
+	dest := []interface{}{&i}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }

@@ -115,7 +115,7 @@ func (q *Queries) ListAccountsStream(ctx context.Context) iter.Seq2[Account, err
 		}
 		defer rows.Close()
 		var i, blank Account
-		dest := []any{&i.ID, &i.Username, &i.Email, &i.Homepage, &i.Settings}
+		dest := []interface{}{&i.ID, &i.Username, &i.Email, &i.Homepage, &i.Settings}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -144,18 +144,18 @@ func (q *Queries) ListAccountsAppend(ctx context.Context, dst []Account) ([]Acco
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank Account
-	dest := []any{&i.ID, &i.Username, &i.Email, &i.Homepage, &i.Settings}
+	dest := []interface{}{&i.ID, &i.Username, &i.Email, &i.Homepage, &i.Settings}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -176,7 +176,7 @@ func (q *Queries) ListLoginsStream(ctx context.Context) iter.Seq2[ListLoginsRow,
 		}
 		defer rows.Close()
 		var i, blank ListLoginsRow
-		dest := []any{&i.Username, &i.Email, &i.Token, &i.Settings}
+		dest := []interface{}{&i.Username, &i.Email, &i.Token, &i.Settings}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -205,18 +205,18 @@ func (q *Queries) ListLoginsAppend(ctx context.Context, dst []ListLoginsRow) ([]
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank ListLoginsRow
-	dest := []any{&i.Username, &i.Email, &i.Token, &i.Settings}
+	dest := []interface{}{&i.Username, &i.Email, &i.Token, &i.Settings}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -237,7 +237,7 @@ func (q *Queries) ListSessionTokensStream(ctx context.Context, usrID int64) iter
 		}
 		defer rows.Close()
 		var i, blank string
-		dest := []any{&i}
+		dest := []interface{}{&i}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -266,18 +266,18 @@ func (q *Queries) ListSessionTokensAppend(ctx context.Context, dst []string, usr
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank string
-	dest := []any{&i}
+	dest := []interface{}{&i}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -298,7 +298,7 @@ func (q *Queries) ListSessionsStream(ctx context.Context, usrID int64) iter.Seq2
 		}
 		defer rows.Close()
 		var i, blank Session
-		dest := []any{&i.ID, &i.AccountID, &i.Token, &i.Settings}
+		dest := []interface{}{&i.ID, &i.AccountID, &i.Token, &i.Settings}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -327,18 +327,18 @@ func (q *Queries) ListSessionsAppend(ctx context.Context, dst []Session, usrID i
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank Session
-	dest := []any{&i.ID, &i.AccountID, &i.Token, &i.Settings}
+	dest := []interface{}{&i.ID, &i.AccountID, &i.Token, &i.Settings}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }

@@ -108,7 +108,7 @@ func (q *Queries) IterStream(ctx context.Context) pgkititer.Seq2[string, error] 
 		}
 		defer rows.Close()
 		var i, blank string
-		dest := []any{&i}
+		dest := []interface{}{&i}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -137,18 +137,18 @@ func (q *Queries) IterAppend(ctx context.Context, dst []string) ([]string, error
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank string
-	dest := []any{&i}
+	dest := []interface{}{&i}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -169,7 +169,7 @@ func (q *Queries) ListStoresStream(ctx context.Context) pgkititer.Seq2[Store, er
 		}
 		defer rows.Close()
 		var i, blank Store
-		dest := []any{&i.ID, &i.Name, &i.City}
+		dest := []interface{}{&i.ID, &i.Name, &i.City}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -198,18 +198,18 @@ func (q *Queries) ListStoresAppend(ctx context.Context, dst []Store) ([]Store, e
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank Store
-	dest := []any{&i.ID, &i.Name, &i.City}
+	dest := []interface{}{&i.ID, &i.Name, &i.City}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -230,7 +230,7 @@ func (q *Queries) PgkitStreamQueryStream(ctx context.Context, followers int32) p
 		}
 		defer rows.Close()
 		var i, blank string
-		dest := []any{&i}
+		dest := []interface{}{&i}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -259,18 +259,18 @@ func (q *Queries) PgkitStreamQueryAppend(ctx context.Context, dst []string, foll
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank string
-	dest := []any{&i}
+	dest := []interface{}{&i}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -291,7 +291,7 @@ func (q *Queries) StreamQueryStream(ctx context.Context, storeID int64) pgkitite
 		}
 		defer rows.Close()
 		var i, blank Streamer
-		dest := []any{&i.ID, &i.StoreID, &i.Handle, &i.Followers}
+		dest := []interface{}{&i.ID, &i.StoreID, &i.Handle, &i.Followers}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -320,18 +320,18 @@ func (q *Queries) StreamQueryAppend(ctx context.Context, dst []Streamer, storeID
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank Streamer
-	dest := []any{&i.ID, &i.StoreID, &i.Handle, &i.Followers}
+	dest := []interface{}{&i.ID, &i.StoreID, &i.Handle, &i.Followers}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }

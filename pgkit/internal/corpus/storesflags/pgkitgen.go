@@ -105,7 +105,7 @@ func (q *Queries) ListStreamersStream(ctx context.Context, storeID int64) iter.S
 		}
 		defer rows.Close()
 		var i, blank Streamer
-		dest := []any{&i.ID, &i.StoreID, &i.Handle, &i.Followers}
+		dest := []interface{}{&i.ID, &i.StoreID, &i.Handle, &i.Followers}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -134,18 +134,18 @@ func (q *Queries) ListStreamersAppend(ctx context.Context, dst []Streamer, store
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank Streamer
-	dest := []any{&i.ID, &i.StoreID, &i.Handle, &i.Followers}
+	dest := []interface{}{&i.ID, &i.StoreID, &i.Handle, &i.Followers}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }

@@ -114,7 +114,7 @@ func (q *Queries) PersonEmailsStream(ctx context.Context) iter.Seq2[string, erro
 		}
 		defer rows.Close()
 		var i, blank string
-		dest := []any{&i}
+		dest := []interface{}{&i}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -143,18 +143,18 @@ func (q *Queries) PersonEmailsAppend(ctx context.Context, dst []string) ([]strin
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank string
-	dest := []any{&i}
+	dest := []interface{}{&i}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -175,7 +175,7 @@ func (q *Queries) PersonHomesStream(ctx context.Context) iter.Seq2[*Address, err
 		}
 		defer rows.Close()
 		var i, blank *Address
-		dest := []any{&i}
+		dest := []interface{}{&i}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -204,18 +204,18 @@ func (q *Queries) PersonHomesAppend(ctx context.Context, dst []*Address) ([]*Add
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank *Address
-	dest := []any{&i}
+	dest := []interface{}{&i}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -236,7 +236,7 @@ func (q *Queries) PersonLastMoodsStream(ctx context.Context) iter.Seq2[NullMood,
 		}
 		defer rows.Close()
 		var i, blank NullMood
-		dest := []any{&i}
+		dest := []interface{}{&i}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -265,18 +265,18 @@ func (q *Queries) PersonLastMoodsAppend(ctx context.Context, dst []NullMood) ([]
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank NullMood
-	dest := []any{&i}
+	dest := []interface{}{&i}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -297,7 +297,7 @@ func (q *Queries) PersonListStream(ctx context.Context) iter.Seq2[Person, error]
 		}
 		defer rows.Close()
 		var i, blank Person
-		dest := []any{&i.ID, &i.Name, &i.Mood, &i.Moods, &i.LastMood, &i.Email, &i.Home, &i.Past}
+		dest := []interface{}{&i.ID, &i.Name, &i.Mood, &i.Moods, &i.LastMood, &i.Email, &i.Home, &i.Past}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -326,18 +326,18 @@ func (q *Queries) PersonListAppend(ctx context.Context, dst []Person) ([]Person,
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank Person
-	dest := []any{&i.ID, &i.Name, &i.Mood, &i.Moods, &i.LastMood, &i.Email, &i.Home, &i.Past}
+	dest := []interface{}{&i.ID, &i.Name, &i.Mood, &i.Moods, &i.LastMood, &i.Email, &i.Home, &i.Past}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -358,7 +358,7 @@ func (q *Queries) PersonListByMoodsStream(ctx context.Context, moods []Mood) ite
 		}
 		defer rows.Close()
 		var i, blank Person
-		dest := []any{&i.ID, &i.Name, &i.Mood, &i.Moods, &i.LastMood, &i.Email, &i.Home, &i.Past}
+		dest := []interface{}{&i.ID, &i.Name, &i.Mood, &i.Moods, &i.LastMood, &i.Email, &i.Home, &i.Past}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -387,18 +387,18 @@ func (q *Queries) PersonListByMoodsAppend(ctx context.Context, dst []Person, moo
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank Person
-	dest := []any{&i.ID, &i.Name, &i.Mood, &i.Moods, &i.LastMood, &i.Email, &i.Home, &i.Past}
+	dest := []interface{}{&i.ID, &i.Name, &i.Mood, &i.Moods, &i.LastMood, &i.Email, &i.Home, &i.Past}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -419,7 +419,7 @@ func (q *Queries) PersonMoodStream(ctx context.Context) iter.Seq2[Mood, error] {
 		}
 		defer rows.Close()
 		var i, blank Mood
-		dest := []any{&i}
+		dest := []interface{}{&i}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -448,18 +448,18 @@ func (q *Queries) PersonMoodAppend(ctx context.Context, dst []Mood) ([]Mood, err
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank Mood
-	dest := []any{&i}
+	dest := []interface{}{&i}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -480,7 +480,7 @@ func (q *Queries) PersonMoodsStream(ctx context.Context) iter.Seq2[[]Mood, error
 		}
 		defer rows.Close()
 		var i, blank []Mood
-		dest := []any{&i}
+		dest := []interface{}{&i}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -509,18 +509,18 @@ func (q *Queries) PersonMoodsAppend(ctx context.Context, dst [][]Mood) ([][]Mood
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank []Mood
-	dest := []any{&i}
+	dest := []interface{}{&i}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }

@@ -108,7 +108,7 @@ func (q *Queries) StrictListStream(ctx context.Context) iter.Seq2[Strict, error]
 		}
 		defer rows.Close()
 		var i, blank Strict
-		dest := []any{&i.ID, &i.I4, &i.I8, &i.T, &i.By, &i.Ts, &i.U, &i.B, &i.F8, &i.D, &i.A4, &i.At, &i.Jb}
+		dest := []interface{}{&i.ID, &i.I4, &i.I8, &i.T, &i.By, &i.Ts, &i.U, &i.B, &i.F8, &i.D, &i.A4, &i.At, &i.Jb}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -137,18 +137,18 @@ func (q *Queries) StrictListAppend(ctx context.Context, dst []Strict) ([]Strict,
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank Strict
-	dest := []any{&i.ID, &i.I4, &i.I8, &i.T, &i.By, &i.Ts, &i.U, &i.B, &i.F8, &i.D, &i.A4, &i.At, &i.Jb}
+	dest := []interface{}{&i.ID, &i.I4, &i.I8, &i.T, &i.By, &i.Ts, &i.U, &i.B, &i.F8, &i.D, &i.A4, &i.At, &i.Jb}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -169,7 +169,7 @@ func (q *Queries) ThingIDsStream(ctx context.Context) iter.Seq2[int64, error] {
 		}
 		defer rows.Close()
 		var i, blank int64
-		dest := []any{&i}
+		dest := []interface{}{&i}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -198,18 +198,18 @@ func (q *Queries) ThingIDsAppend(ctx context.Context, dst []int64) ([]int64, err
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank int64
-	dest := []any{&i}
+	dest := []interface{}{&i}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -230,7 +230,7 @@ func (q *Queries) ThingListStream(ctx context.Context) iter.Seq2[Thing, error] {
 		}
 		defer rows.Close()
 		var i, blank Thing
-		dest := []any{&i.ID, &i.I2, &i.I4, &i.I8, &i.F4, &i.F8, &i.B, &i.T, &i.Vc, &i.Bp, &i.Nm, &i.Qc, &i.Ci, &i.By, &i.Ts, &i.Tsn, &i.D, &i.U, &i.J, &i.Jb, &i.N, &i.M, &i.Ip, &i.Iv, &i.R, &i.A4, &i.A8, &i.At, &i.Ab, &i.Af, &i.Md, &i.Dm, &i.De, &i.O}
+		dest := []interface{}{&i.ID, &i.I2, &i.I4, &i.I8, &i.F4, &i.F8, &i.B, &i.T, &i.Vc, &i.Bp, &i.Nm, &i.Qc, &i.Ci, &i.By, &i.Ts, &i.Tsn, &i.D, &i.U, &i.J, &i.Jb, &i.N, &i.M, &i.Ip, &i.Iv, &i.R, &i.A4, &i.A8, &i.At, &i.Ab, &i.Af, &i.Md, &i.Dm, &i.De, &i.O}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -259,18 +259,18 @@ func (q *Queries) ThingListAppend(ctx context.Context, dst []Thing) ([]Thing, er
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank Thing
-	dest := []any{&i.ID, &i.I2, &i.I4, &i.I8, &i.F4, &i.F8, &i.B, &i.T, &i.Vc, &i.Bp, &i.Nm, &i.Qc, &i.Ci, &i.By, &i.Ts, &i.Tsn, &i.D, &i.U, &i.J, &i.Jb, &i.N, &i.M, &i.Ip, &i.Iv, &i.R, &i.A4, &i.A8, &i.At, &i.Ab, &i.Af, &i.Md, &i.Dm, &i.De, &i.O}
+	dest := []interface{}{&i.ID, &i.I2, &i.I4, &i.I8, &i.F4, &i.F8, &i.B, &i.T, &i.Vc, &i.Bp, &i.Nm, &i.Qc, &i.Ci, &i.By, &i.Ts, &i.Tsn, &i.D, &i.U, &i.J, &i.Jb, &i.N, &i.M, &i.Ip, &i.Iv, &i.R, &i.A4, &i.A8, &i.At, &i.Ab, &i.Af, &i.Md, &i.Dm, &i.De, &i.O}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -291,7 +291,7 @@ func (q *Queries) ThingTextsStream(ctx context.Context) iter.Seq2[*string, error
 		}
 		defer rows.Close()
 		var i, blank *string
-		dest := []any{&i}
+		dest := []interface{}{&i}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -320,18 +320,18 @@ func (q *Queries) ThingTextsAppend(ctx context.Context, dst []*string) ([]*strin
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank *string
-	dest := []any{&i}
+	dest := []interface{}{&i}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
