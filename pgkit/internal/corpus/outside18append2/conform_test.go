@@ -79,6 +79,33 @@ func TestConformance(t *testing.T) {
 				conform.Equal(c, "ListThingsAnyAppend (every row, after the last was scanned)", got, things)
 				return nil
 			}},
+			{Name: "queries named like locals and builtins", Read: true, Run: func(c *conform.C, q *outside18append2.Queries) error {
+				// sqlc's constants dst, zero, yield and any (the queries' SQL)
+				// are package-level names: the …Append's dst, the stream's
+				// zero and yield must not shadow them, nor may pgkitgen write
+				// any for the type.
+				var ds []int32
+				for _, th := range things {
+					ds = append(ds, th.D)
+				}
+				conform.Equal(c, "Dst", conform.Many[int32](c, q, "Dst", c.Ctx), ds)
+				conform.Equal(c, "Zero", conform.Many[int32](c, q, "Zero", c.Ctx), ds)
+				conform.Equal(c, "Yield", conform.Many[int32](c, q, "Yield", c.Ctx), ds)
+				conform.Equal(c, "Any", conform.Many[outside18append2.Thing](c, q, "Any", c.Ctx), things)
+				return nil
+			}},
+			{Name: "copy in a package with a query named Any", Direct: true, Run: func(c *conform.C, q *outside18append2.Queries) error {
+				arg := outside18append2.CopyThingsParams{Uuid: uuid.New(), Json: json.RawMessage(`[]`), Blob: []byte{}, Scores: []int32{}, D: 5}
+				n, err := q.CopyThingsSeq(c.Ctx, func(yield func(outside18append2.CopyThingsParams) bool) { yield(arg) })
+				conform.NoErr(c, "CopyThingsSeq", err)
+				conform.Equal(c, "rows CopyThingsSeq copied", n, int64(1))
+				all, err := q.Any(c.Ctx)
+				conform.NoErr(c, "Any", err)
+				last := all[len(all)-1]
+				conform.Equal(c, "the copied row", last, outside18append2.Thing{ID: last.ID, Uuid: arg.Uuid, Json: arg.Json, Blob: arg.Blob, Scores: arg.Scores, D: 5})
+				things = append(things, last)
+				return nil
+			}},
 			{Name: "quotients", Read: true, Run: func(c *conform.C, q *outside18append2.Queries) error {
 				conform.Equal(c, "ListQuotients", conform.Many[outside18append2.ListQuotientsRow](c, q, "ListQuotients", c.Ctx, int32(10)), quotients(things, 10))
 				return nil

@@ -18,7 +18,10 @@ import (
 // it; inside RunInTx, the Store passed to fn runs in the transaction, and
 // calling RunInTx on it again opens a savepoint.
 type Store interface {
+	Any(ctx context.Context) ([]Thing, error)
+	CopyThings(ctx context.Context, arg []CopyThingsParams) (int64, error)
 	CreateThing(ctx context.Context, arg CreateThingParams) (Thing, error)
+	Dst(ctx context.Context) ([]int32, error)
 	ListBlobs(ctx context.Context) ([][]byte, error)
 	ListJSON(ctx context.Context) ([]json.RawMessage, error)
 	ListQuotients(ctx context.Context, pivot int32) ([]ListQuotientsRow, error)
@@ -26,6 +29,8 @@ type Store interface {
 	ListThingsAny(ctx context.Context, any int32) ([]Thing, error)
 	ListThingsLen(ctx context.Context, len int32) ([]Thing, error)
 	ListUUIDs(ctx context.Context) ([]uuid.UUID, error)
+	Yield(ctx context.Context) ([]int32, error)
+	Zero(ctx context.Context) ([]int32, error)
 	Streamer
 	// RunInTx runs fn in a transaction on what the Queries run on. On a
 	// pgkit Source (pgkit.Open, pgkit.Wrap, a pgkit transaction) it is
@@ -79,6 +84,10 @@ func (q *Queries) RunInTx(ctx context.Context, fn func(Store) error) error {
 // and for each of sqlc's a …Append method, its rows appended to a slice
 // the caller may reuse.
 type Streamer interface {
+	AnyStream(ctx context.Context) iter.Seq2[Thing, error]
+	AnyAppend(ctx context.Context, dst []Thing) ([]Thing, error)
+	DstStream(ctx context.Context) iter.Seq2[int32, error]
+	DstAppend(ctx context.Context, dst []int32) ([]int32, error)
 	ListBlobsStream(ctx context.Context) iter.Seq2[[]byte, error]
 	ListBlobsAppend(ctx context.Context, dst [][]byte) ([][]byte, error)
 	ListJSONStream(ctx context.Context) iter.Seq2[json.RawMessage, error]
@@ -93,6 +102,10 @@ type Streamer interface {
 	ListThingsLenAppend(ctx context.Context, dst []Thing, len int32) ([]Thing, error)
 	ListUUIDsStream(ctx context.Context) iter.Seq2[uuid.UUID, error]
 	ListUUIDsAppend(ctx context.Context, dst []uuid.UUID) ([]uuid.UUID, error)
+	YieldStream(ctx context.Context) iter.Seq2[int32, error]
+	YieldAppend(ctx context.Context, dst []int32) ([]int32, error)
+	ZeroStream(ctx context.Context) iter.Seq2[int32, error]
+	ZeroAppend(ctx context.Context, dst []int32) ([]int32, error)
 }
 
 // pgkitStreamQuery runs a …Stream method's query. A DB that offers QueryStream
@@ -105,6 +118,128 @@ func pgkitStreamQuery(ctx context.Context, db DBTX, sql string, args ...any) (pg
 		return s.QueryStream(ctx, sql, args...)
 	}
 	return db.Query(ctx, sql, args...)
+}
+
+// AnyStream yields Any's rows one at a time,
+// scanned exactly as Any scans them. Memory stays flat whatever the
+// number of rows. Breaking out of the loop closes the rows: pgx reads and
+// drops the rest of the result, then a pooled connection goes back (to
+// stop a long query on the server instead, cancel ctx). An error ends the
+// sequence.
+func (q *Queries) AnyStream(ctx context.Context) iter.Seq2[Thing, error] {
+	return func(yield func(Thing, error) bool) {
+		var zero Thing
+		rows, err := pgkitStreamQuery(ctx, q.db, any)
+		if err != nil {
+			yield(zero, err)
+			return
+		}
+		defer rows.Close()
+		var i, blank Thing
+		dest := []interface{}{&i.ID, &i.Uuid, &i.Json, &i.Blob, &i.Scores, &i.D}
+		for rows.Next() {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
+				yield(zero, err)
+				return
+			}
+			if !yield(i, nil) {
+				return
+			}
+		}
+		if err := rows.Err(); err != nil {
+			yield(zero, err)
+		}
+	}
+}
+
+// AnyAppend appends Any's rows to dst and returns the extended slice:
+// the same statement, each row scanned exactly as Any scans it. Passing
+// the slice an earlier call returned, as dst[:0], reuses its memory; and
+// the row and its Scan list are made once per call, not once per row. On
+// an error it returns dst at its length before the call (its spare
+// capacity may have been written).
+func (q *Queries) AnyAppend(ctx context.Context, dst []Thing) ([]Thing, error) {
+	rows, err := q.db.Query(ctx, any)
+	if err != nil {
+		return dst, err
+	}
+	defer rows.Close()
+	kept := dst
+	var i, blank Thing
+	dest := []interface{}{&i.ID, &i.Uuid, &i.Json, &i.Blob, &i.Scores, &i.D}
+	for rows.Next() {
+		i = blank
+		if err := rows.Scan(dest...); err != nil {
+			return kept, err
+		}
+		dst = append(dst, i)
+	}
+	if err := rows.Err(); err != nil {
+		return kept, err
+	}
+	return dst, nil
+}
+
+// DstStream yields Dst's rows one at a time,
+// scanned exactly as Dst scans them. Memory stays flat whatever the
+// number of rows. Breaking out of the loop closes the rows: pgx reads and
+// drops the rest of the result, then a pooled connection goes back (to
+// stop a long query on the server instead, cancel ctx). An error ends the
+// sequence.
+func (q *Queries) DstStream(ctx context.Context) iter.Seq2[int32, error] {
+	return func(yield func(int32, error) bool) {
+		var zero int32
+		rows, err := pgkitStreamQuery(ctx, q.db, dst)
+		if err != nil {
+			yield(zero, err)
+			return
+		}
+		defer rows.Close()
+		var i, blank int32
+		dest := []interface{}{&i}
+		for rows.Next() {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
+				yield(zero, err)
+				return
+			}
+			if !yield(i, nil) {
+				return
+			}
+		}
+		if err := rows.Err(); err != nil {
+			yield(zero, err)
+		}
+	}
+}
+
+// DstAppend appends Dst's rows to dst and returns the extended slice:
+// the same statement, each row scanned exactly as Dst scans it. Passing
+// the slice an earlier call returned, as dst[:0], reuses its memory; and
+// the row and its Scan list are made once per call, not once per row. On
+// an error it returns dst at its length before the call (its spare
+// capacity may have been written).
+func (q *Queries) DstAppend(ctx context.Context, dst []int32) ([]int32, error) {
+	rows, err := q.db.Query(ctx, dst)
+	if err != nil {
+		return dst, err
+	}
+	defer rows.Close()
+	kept := dst
+	var i, blank int32
+	dest := []interface{}{&i}
+	for rows.Next() {
+		i = blank
+		if err := rows.Scan(dest...); err != nil {
+			return kept, err
+		}
+		dst = append(dst, i)
+	}
+	if err := rows.Err(); err != nil {
+		return kept, err
+	}
+	return dst, nil
 }
 
 // ListBlobsStream yields ListBlobs's rows one at a time,
@@ -534,13 +669,236 @@ func (q *Queries) ListUUIDsAppend(ctx context.Context, dst []uuid.UUID) ([]uuid.
 	return dst, nil
 }
 
+// YieldStream yields Yield's rows one at a time,
+// scanned exactly as Yield scans them. Memory stays flat whatever the
+// number of rows. Breaking out of the loop closes the rows: pgx reads and
+// drops the rest of the result, then a pooled connection goes back (to
+// stop a long query on the server instead, cancel ctx). An error ends the
+// sequence.
+func (q *Queries) YieldStream(ctx context.Context) iter.Seq2[int32, error] {
+	return func(yield func(int32, error) bool) {
+		var zero int32
+		rows, err := pgkitStreamQuery(ctx, q.db, yield)
+		if err != nil {
+			yield(zero, err)
+			return
+		}
+		defer rows.Close()
+		var i, blank int32
+		dest := []interface{}{&i}
+		for rows.Next() {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
+				yield(zero, err)
+				return
+			}
+			if !yield(i, nil) {
+				return
+			}
+		}
+		if err := rows.Err(); err != nil {
+			yield(zero, err)
+		}
+	}
+}
+
+// YieldAppend appends Yield's rows to dst and returns the extended slice:
+// the same statement, each row scanned exactly as Yield scans it. Passing
+// the slice an earlier call returned, as dst[:0], reuses its memory; and
+// the row and its Scan list are made once per call, not once per row. On
+// an error it returns dst at its length before the call (its spare
+// capacity may have been written).
+func (q *Queries) YieldAppend(ctx context.Context, dst []int32) ([]int32, error) {
+	rows, err := q.db.Query(ctx, yield)
+	if err != nil {
+		return dst, err
+	}
+	defer rows.Close()
+	kept := dst
+	var i, blank int32
+	dest := []interface{}{&i}
+	for rows.Next() {
+		i = blank
+		if err := rows.Scan(dest...); err != nil {
+			return kept, err
+		}
+		dst = append(dst, i)
+	}
+	if err := rows.Err(); err != nil {
+		return kept, err
+	}
+	return dst, nil
+}
+
+// ZeroStream yields Zero's rows one at a time,
+// scanned exactly as Zero scans them. Memory stays flat whatever the
+// number of rows. Breaking out of the loop closes the rows: pgx reads and
+// drops the rest of the result, then a pooled connection goes back (to
+// stop a long query on the server instead, cancel ctx). An error ends the
+// sequence.
+func (q *Queries) ZeroStream(ctx context.Context) iter.Seq2[int32, error] {
+	return func(yield func(int32, error) bool) {
+		var zero int32
+		rows, err := pgkitStreamQuery(ctx, q.db, zero)
+		if err != nil {
+			yield(zero, err)
+			return
+		}
+		defer rows.Close()
+		var i, blank int32
+		dest := []interface{}{&i}
+		for rows.Next() {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
+				yield(zero, err)
+				return
+			}
+			if !yield(i, nil) {
+				return
+			}
+		}
+		if err := rows.Err(); err != nil {
+			yield(zero, err)
+		}
+	}
+}
+
+// ZeroAppend appends Zero's rows to dst and returns the extended slice:
+// the same statement, each row scanned exactly as Zero scans it. Passing
+// the slice an earlier call returned, as dst[:0], reuses its memory; and
+// the row and its Scan list are made once per call, not once per row. On
+// an error it returns dst at its length before the call (its spare
+// capacity may have been written).
+func (q *Queries) ZeroAppend(ctx context.Context, dst []int32) ([]int32, error) {
+	rows, err := q.db.Query(ctx, zero)
+	if err != nil {
+		return dst, err
+	}
+	defer rows.Close()
+	kept := dst
+	var i, blank int32
+	dest := []interface{}{&i}
+	for rows.Next() {
+		i = blank
+		if err := rows.Scan(dest...); err != nil {
+			return kept, err
+		}
+		dst = append(dst, i)
+	}
+	if err := rows.Err(); err != nil {
+		return kept, err
+	}
+	return dst, nil
+}
+
+// pgkitCopyCopyThings is CopyThings's rows as the pgx.CopyFromSource pgkit's CopyFrom
+// uses instead of sqlc's iterator, and CopyThingsSeq's source: it hands pgx
+// values (nil for a nil pointer or a pgtype value that is not Valid, the
+// value otherwise; an enum as its string), which pgx encodes without
+// reflection, in one row reused from row to row (pgx encodes a row before
+// it asks for the next).
+type pgkitCopyCopyThings struct {
+	rows []CopyThingsParams              // sqlc's method: the rows
+	seq  iter.Seq[CopyThingsParams]      // the Seq: where the rows come from
+	next func() (CopyThingsParams, bool) // seq pulled, for a CopyFrom that does not push
+	stop func()
+	cur  CopyThingsParams
+	n    int // the rows read so far
+	row  [5]any
+}
+
+// Next moves to the next row and reports whether there is one.
+func (s *pgkitCopyCopyThings) Next() bool {
+	if s.seq != nil && s.next == nil {
+		s.next, s.stop = iter.Pull(s.seq)
+	}
+	if s.next != nil {
+		v, ok := s.next()
+		if !ok {
+			return false
+		}
+		s.cur = v
+	} else {
+		if s.n >= len(s.rows) {
+			return false
+		}
+		s.cur = s.rows[s.n]
+	}
+	s.n++
+	return true
+}
+
+// Values returns the current row's values.
+func (s *pgkitCopyCopyThings) Values() ([]any, error) {
+	v := &s.cur
+	s.row[0] = v.Uuid
+	s.row[1] = v.Json
+	s.row[2] = v.Blob
+	s.row[3] = v.Scores
+	s.row[4] = v.D
+	return s.row[:], nil
+}
+
+// Err returns nil: a Seq has no error of its own to report.
+func (s *pgkitCopyCopyThings) Err() error { return nil }
+
+// PgkitCopySource returns s, whose values are concrete already.
+func (s *pgkitCopyCopyThings) PgkitCopySource() pgx.CopyFromSource { return s }
+
+// PgkitCopyEach returns, for the Seq, a function that runs it and hands
+// each row's values to emit until emit returns false: pgkit's CopyFrom
+// pushes the rows instead of pulling them. nil for sqlc's rows. held: the
+// values hold nothing the iterator may change once it goes on.
+func (s *pgkitCopyCopyThings) PgkitCopyEach() (each func(emit func([]any) bool) error, held bool) {
+	if s.seq == nil {
+		return nil, false
+	}
+	return func(emit func([]any) bool) error {
+		var err error
+		s.seq(func(v CopyThingsParams) bool {
+			s.cur = v
+			s.n++
+			var vals []any
+			if vals, err = s.Values(); err != nil {
+				return false
+			}
+			return emit(vals)
+		})
+		return err
+	}, false
+}
+
+// close ends the Seq's Pull, if it was pulled.
+func (s *pgkitCopyCopyThings) close() {
+	if s.stop != nil {
+		s.stop()
+	}
+}
+
+// PgkitCopySource returns r's rows as a pgkitCopyCopyThings, which pgkit's CopyFrom
+// copies instead of r: the same rows, encoded without reflection.
+func (r *iteratorForCopyThings) PgkitCopySource() pgx.CopyFromSource {
+	return &pgkitCopyCopyThings{rows: r.rows}
+}
+
+// CopyThingsSeq is CopyThings fed from seq:
+// the same COPY, each row encoded as it comes, so a source of any size
+// loads in constant memory.
+func (q *Queries) CopyThingsSeq(ctx context.Context, seq iter.Seq[CopyThingsParams]) (int64, error) {
+	src := &pgkitCopyCopyThings{seq: seq}
+	defer src.close()
+	return q.db.CopyFrom(ctx, []string{"things"}, []string{"uuid", "json", "blob", "scores", "d"}, src)
+}
+
 // Decoders returns, by query name, the destinations each :one and :many
 // method of the package scans a row into (pointers into a zero row: only
 // their types count), for pgkit.Config.Decoders, which decodes those
 // queries' rows straight into them, without pgx's scan plans.
 func Decoders() map[string][]any {
 	return map[string][]any{
+		"Any":           func() []any { var i Thing; return []any{&i.ID, &i.Uuid, &i.Json, &i.Blob, &i.Scores, &i.D} }(),
 		"CreateThing":   func() []any { var i Thing; return []any{&i.ID, &i.Uuid, &i.Json, &i.Blob, &i.Scores, &i.D} }(),
+		"Dst":           func() []any { var i int32; return []any{&i} }(),
 		"ListBlobs":     func() []any { var i []byte; return []any{&i} }(),
 		"ListJSON":      func() []any { var i json.RawMessage; return []any{&i} }(),
 		"ListQuotients": func() []any { var i ListQuotientsRow; return []any{&i.ID, &i.Blob, &i.Scores, &i.Q} }(),
@@ -548,5 +906,7 @@ func Decoders() map[string][]any {
 		"ListThingsAny": func() []any { var i Thing; return []any{&i.ID, &i.Uuid, &i.Json, &i.Blob, &i.Scores, &i.D} }(),
 		"ListThingsLen": func() []any { var i Thing; return []any{&i.ID, &i.Uuid, &i.Json, &i.Blob, &i.Scores, &i.D} }(),
 		"ListUUIDs":     func() []any { var i uuid.UUID; return []any{&i} }(),
+		"Yield":         func() []any { var i int32; return []any{&i} }(),
+		"Zero":          func() []any { var i int32; return []any{&i} }(),
 	}
 }

@@ -32,3 +32,19 @@ ORDER BY id;
 -- name: ListQuotients :many
 SELECT id, blob, scores, (100 / (d - @pivot::integer))::integer AS q FROM things
 ORDER BY id;
+
+-- name: Dst :many
+SELECT d FROM things ORDER BY id;
+
+-- name: Zero :many
+SELECT d FROM things ORDER BY id;
+
+-- name: Yield :many
+SELECT d FROM things ORDER BY id;
+
+-- name: Any :many
+SELECT * FROM things ORDER BY id;
+
+-- name: CopyThings :copyfrom
+INSERT INTO things (uuid, json, blob, scores, d)
+VALUES ($1, $2, $3, $4, $5);

@@ -12,6 +12,45 @@ import (
 	"github.com/google/uuid"
 )
 
+const any = `-- name: Any :many
+SELECT id, uuid, json, blob, scores, d FROM things ORDER BY id
+`
+
+func (q *Queries) Any(ctx context.Context) ([]Thing, error) {
+	rows, err := q.db.Query(ctx, any)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []Thing
+	for rows.Next() {
+		var i Thing
+		if err := rows.Scan(
+			&i.ID,
+			&i.Uuid,
+			&i.Json,
+			&i.Blob,
+			&i.Scores,
+			&i.D,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+type CopyThingsParams struct {
+	Uuid   uuid.UUID
+	Json   json.RawMessage
+	Blob   []byte
+	Scores []int32
+	D      int32
+}
+
 const createThing = `-- name: CreateThing :one
 INSERT INTO things (uuid, json, blob, scores, d)
 VALUES ($1, $2, $3, $4, $5)
@@ -44,6 +83,30 @@ func (q *Queries) CreateThing(ctx context.Context, arg CreateThingParams) (Thing
 		&i.D,
 	)
 	return i, err
+}
+
+const dst = `-- name: Dst :many
+SELECT d FROM things ORDER BY id
+`
+
+func (q *Queries) Dst(ctx context.Context) ([]int32, error) {
+	rows, err := q.db.Query(ctx, dst)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []int32
+	for rows.Next() {
+		var d int32
+		if err := rows.Scan(&d); err != nil {
+			return nil, err
+		}
+		items = append(items, d)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const listBlobs = `-- name: ListBlobs :many
@@ -242,6 +305,54 @@ func (q *Queries) ListUUIDs(ctx context.Context) ([]uuid.UUID, error) {
 			return nil, err
 		}
 		items = append(items, uuid)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const yield = `-- name: Yield :many
+SELECT d FROM things ORDER BY id
+`
+
+func (q *Queries) Yield(ctx context.Context) ([]int32, error) {
+	rows, err := q.db.Query(ctx, yield)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []int32
+	for rows.Next() {
+		var d int32
+		if err := rows.Scan(&d); err != nil {
+			return nil, err
+		}
+		items = append(items, d)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const zero = `-- name: Zero :many
+SELECT d FROM things ORDER BY id
+`
+
+func (q *Queries) Zero(ctx context.Context) ([]int32, error) {
+	rows, err := q.db.Query(ctx, zero)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []int32
+	for rows.Next() {
+		var d int32
+		if err := rows.Scan(&d); err != nil {
+			return nil, err
+		}
+		items = append(items, d)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err
