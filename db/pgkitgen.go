@@ -143,9 +143,9 @@ type Streamer interface {
 // pgkitStreamQuery runs a …Stream method's query. A DB that offers QueryStream
 // (a multiplexing pgkit.DB, which otherwise reads results in full as they
 // arrive) gives it a connection of its own, read row by row.
-func pgkitStreamQuery(ctx context.Context, db DBTX, sql string, args ...any) (pgx.Rows, error) {
+func pgkitStreamQuery(ctx context.Context, db DBTX, sql string, args ...interface{}) (pgx.Rows, error) {
 	if s, ok := db.(interface {
-		QueryStream(context.Context, string, ...any) (pgx.Rows, error)
+		QueryStream(context.Context, string, ...interface{}) (pgx.Rows, error)
 	}); ok {
 		return s.QueryStream(ctx, sql, args...)
 	}
@@ -1234,7 +1234,7 @@ func pgkitJSONReview(b []byte) ([]Review, error) {
 }
 
 // pgkitJSONValue decodes the value of key into dst with encoding/json.
-func pgkitJSONValue(raw json.RawMessage, dst any, key string) error {
+func pgkitJSONValue(raw json.RawMessage, dst interface{}, key string) error {
 	if raw == nil {
 		return fmt.Errorf("key %q missing", key)
 	}
@@ -1314,7 +1314,7 @@ type pgkitCopyOrderCreateMany struct {
 	stop func()
 	cur  OrderCreateManyParams
 	n    int // the rows read so far
-	row  [4]any
+	row  [4]interface{}
 }
 
 // Next moves to the next row and reports whether there is one.
@@ -1339,7 +1339,7 @@ func (s *pgkitCopyOrderCreateMany) Next() bool {
 }
 
 // Values returns the current row's values.
-func (s *pgkitCopyOrderCreateMany) Values() ([]any, error) {
+func (s *pgkitCopyOrderCreateMany) Values() ([]interface{}, error) {
 	v := &s.cur
 	s.row[0] = v.UserID
 	s.row[1] = string(v.Status)
@@ -1358,16 +1358,16 @@ func (s *pgkitCopyOrderCreateMany) PgkitCopySource() pgx.CopyFromSource { return
 // each row's values to emit until emit returns false: pgkit's CopyFrom
 // pushes the rows instead of pulling them. nil for sqlc's rows. held: the
 // values hold nothing the iterator may change once it goes on.
-func (s *pgkitCopyOrderCreateMany) PgkitCopyEach() (each func(emit func([]any) bool) error, held bool) {
+func (s *pgkitCopyOrderCreateMany) PgkitCopyEach() (each func(emit func([]interface{}) bool) error, held bool) {
 	if s.seq == nil {
 		return nil, false
 	}
-	return func(emit func([]any) bool) error {
+	return func(emit func([]interface{}) bool) error {
 		var err error
 		s.seq(func(v OrderCreateManyParams) bool {
 			s.cur = v
 			s.n++
-			var vals []any
+			var vals []interface{}
 			if vals, err = s.Values(); err != nil {
 				return false
 			}
@@ -1412,7 +1412,7 @@ type pgkitCopyProductCreateMany struct {
 	stop func()
 	cur  ProductCreateManyParams
 	n    int // the rows read so far
-	row  [5]any
+	row  [5]interface{}
 }
 
 // Next moves to the next row and reports whether there is one.
@@ -1437,7 +1437,7 @@ func (s *pgkitCopyProductCreateMany) Next() bool {
 }
 
 // Values returns the current row's values.
-func (s *pgkitCopyProductCreateMany) Values() ([]any, error) {
+func (s *pgkitCopyProductCreateMany) Values() ([]interface{}, error) {
 	v := &s.cur
 	s.row[0] = v.Sku
 	s.row[1] = v.Name
@@ -1461,16 +1461,16 @@ func (s *pgkitCopyProductCreateMany) PgkitCopySource() pgx.CopyFromSource { retu
 // each row's values to emit until emit returns false: pgkit's CopyFrom
 // pushes the rows instead of pulling them. nil for sqlc's rows. held: the
 // values hold nothing the iterator may change once it goes on.
-func (s *pgkitCopyProductCreateMany) PgkitCopyEach() (each func(emit func([]any) bool) error, held bool) {
+func (s *pgkitCopyProductCreateMany) PgkitCopyEach() (each func(emit func([]interface{}) bool) error, held bool) {
 	if s.seq == nil {
 		return nil, false
 	}
-	return func(emit func([]any) bool) error {
+	return func(emit func([]interface{}) bool) error {
 		var err error
 		s.seq(func(v ProductCreateManyParams) bool {
 			s.cur = v
 			s.n++
-			var vals []any
+			var vals []interface{}
 			if vals, err = s.Values(); err != nil {
 				return false
 			}
@@ -1515,7 +1515,7 @@ type pgkitCopyReviewCreateMany struct {
 	stop func()
 	cur  ReviewCreateManyParams
 	n    int // the rows read so far
-	row  [4]any
+	row  [4]interface{}
 }
 
 // Next moves to the next row and reports whether there is one.
@@ -1540,7 +1540,7 @@ func (s *pgkitCopyReviewCreateMany) Next() bool {
 }
 
 // Values returns the current row's values.
-func (s *pgkitCopyReviewCreateMany) Values() ([]any, error) {
+func (s *pgkitCopyReviewCreateMany) Values() ([]interface{}, error) {
 	v := &s.cur
 	s.row[0] = v.ProductID
 	s.row[1] = v.UserID
@@ -1563,16 +1563,16 @@ func (s *pgkitCopyReviewCreateMany) PgkitCopySource() pgx.CopyFromSource { retur
 // each row's values to emit until emit returns false: pgkit's CopyFrom
 // pushes the rows instead of pulling them. nil for sqlc's rows. held: the
 // values hold nothing the iterator may change once it goes on.
-func (s *pgkitCopyReviewCreateMany) PgkitCopyEach() (each func(emit func([]any) bool) error, held bool) {
+func (s *pgkitCopyReviewCreateMany) PgkitCopyEach() (each func(emit func([]interface{}) bool) error, held bool) {
 	if s.seq == nil {
 		return nil, false
 	}
-	return func(emit func([]any) bool) error {
+	return func(emit func([]interface{}) bool) error {
 		var err error
 		s.seq(func(v ReviewCreateManyParams) bool {
 			s.cur = v
 			s.n++
-			var vals []any
+			var vals []interface{}
 			if vals, err = s.Values(); err != nil {
 				return false
 			}
@@ -1617,7 +1617,7 @@ type pgkitCopyUserCreateMany struct {
 	stop func()
 	cur  UserCreateManyParams
 	n    int // the rows read so far
-	row  [3]any
+	row  [3]interface{}
 }
 
 // Next moves to the next row and reports whether there is one.
@@ -1642,7 +1642,7 @@ func (s *pgkitCopyUserCreateMany) Next() bool {
 }
 
 // Values returns the current row's values.
-func (s *pgkitCopyUserCreateMany) Values() ([]any, error) {
+func (s *pgkitCopyUserCreateMany) Values() ([]interface{}, error) {
 	v := &s.cur
 	s.row[0] = v.FirstName
 	s.row[1] = v.LastName
@@ -1664,16 +1664,16 @@ func (s *pgkitCopyUserCreateMany) PgkitCopySource() pgx.CopyFromSource { return 
 // each row's values to emit until emit returns false: pgkit's CopyFrom
 // pushes the rows instead of pulling them. nil for sqlc's rows. held: the
 // values hold nothing the iterator may change once it goes on.
-func (s *pgkitCopyUserCreateMany) PgkitCopyEach() (each func(emit func([]any) bool) error, held bool) {
+func (s *pgkitCopyUserCreateMany) PgkitCopyEach() (each func(emit func([]interface{}) bool) error, held bool) {
 	if s.seq == nil {
 		return nil, false
 	}
-	return func(emit func([]any) bool) error {
+	return func(emit func([]interface{}) bool) error {
 		var err error
 		s.seq(func(v UserCreateManyParams) bool {
 			s.cur = v
 			s.n++
-			var vals []any
+			var vals []interface{}
 			if vals, err = s.Values(); err != nil {
 				return false
 			}
@@ -1709,51 +1709,96 @@ func (q *Queries) UserCreateManySeq(ctx context.Context, seq iter.Seq[UserCreate
 // method of the package scans a row into (pointers into a zero row: only
 // their types count), for pgkit.Config.Decoders, which decodes those
 // queries' rows straight into them, without pgx's scan plans.
-func Decoders() map[string][]any {
-	return map[string][]any{
-		"OrderClaimByStatus":   func() []any { var i Order; return []any{&i.OrderID, &i.UserID, &i.Status, &i.TotalCents, &i.CreatedAt} }(),
-		"OrderCreate":          func() []any { var i Order; return []any{&i.OrderID, &i.UserID, &i.Status, &i.TotalCents, &i.CreatedAt} }(),
-		"OrderExport":          func() []any { var i Order; return []any{&i.OrderID, &i.UserID, &i.Status, &i.TotalCents, &i.CreatedAt} }(),
-		"OrderGetByID":         func() []any { var i Order; return []any{&i.OrderID, &i.UserID, &i.Status, &i.TotalCents, &i.CreatedAt} }(),
-		"OrderItemListByOrder": func() []any { var i OrderItem; return []any{&i.OrderID, &i.ProductID, &i.Quantity, &i.UnitPriceCents} }(),
-		"OrderListByStatus":    func() []any { var i Order; return []any{&i.OrderID, &i.UserID, &i.Status, &i.TotalCents, &i.CreatedAt} }(),
-		"OrderListByUser":      func() []any { var i Order; return []any{&i.OrderID, &i.UserID, &i.Status, &i.TotalCents, &i.CreatedAt} }(),
-		"ProductAdjustStock":   func() []any { var stock int32; return []any{&stock} }(),
-		"ProductCreate": func() []any {
-			var i Product
-			return []any{&i.ProductID, &i.Sku, &i.Name, &i.Description, &i.PriceCents, &i.Stock, &i.CreatedAt}
+func Decoders() map[string][]interface{} {
+	return map[string][]interface{}{
+		"OrderClaimByStatus": func() []interface{} {
+			var i Order
+			return []interface{}{&i.OrderID, &i.UserID, &i.Status, &i.TotalCents, &i.CreatedAt}
 		}(),
-		"ProductGetByID": func() []any {
-			var i Product
-			return []any{&i.ProductID, &i.Sku, &i.Name, &i.Description, &i.PriceCents, &i.Stock, &i.CreatedAt}
+		"OrderCreate": func() []interface{} {
+			var i Order
+			return []interface{}{&i.OrderID, &i.UserID, &i.Status, &i.TotalCents, &i.CreatedAt}
 		}(),
-		"ProductGetBySKU": func() []any {
-			var i Product
-			return []any{&i.ProductID, &i.Sku, &i.Name, &i.Description, &i.PriceCents, &i.Stock, &i.CreatedAt}
+		"OrderExport": func() []interface{} {
+			var i Order
+			return []interface{}{&i.OrderID, &i.UserID, &i.Status, &i.TotalCents, &i.CreatedAt}
 		}(),
-		"ProductList": func() []any {
-			var i Product
-			return []any{&i.ProductID, &i.Sku, &i.Name, &i.Description, &i.PriceCents, &i.Stock, &i.CreatedAt}
+		"OrderGetByID": func() []interface{} {
+			var i Order
+			return []interface{}{&i.OrderID, &i.UserID, &i.Status, &i.TotalCents, &i.CreatedAt}
 		}(),
-		"ProductListByIDs": func() []any {
-			var i Product
-			return []any{&i.ProductID, &i.Sku, &i.Name, &i.Description, &i.PriceCents, &i.Stock, &i.CreatedAt}
+		"OrderItemListByOrder": func() []interface{} {
+			var i OrderItem
+			return []interface{}{&i.OrderID, &i.ProductID, &i.Quantity, &i.UnitPriceCents}
 		}(),
-		"ProductLockForOrder": func() []any { var i ProductLockForOrderRow; return []any{&i.ProductID, &i.PriceCents, &i.Stock} }(),
-		"ReviewCreate": func() []any {
+		"OrderListByStatus": func() []interface{} {
+			var i Order
+			return []interface{}{&i.OrderID, &i.UserID, &i.Status, &i.TotalCents, &i.CreatedAt}
+		}(),
+		"OrderListByUser": func() []interface{} {
+			var i Order
+			return []interface{}{&i.OrderID, &i.UserID, &i.Status, &i.TotalCents, &i.CreatedAt}
+		}(),
+		"ProductAdjustStock": func() []interface{} { var stock int32; return []interface{}{&stock} }(),
+		"ProductCreate": func() []interface{} {
+			var i Product
+			return []interface{}{&i.ProductID, &i.Sku, &i.Name, &i.Description, &i.PriceCents, &i.Stock, &i.CreatedAt}
+		}(),
+		"ProductGetByID": func() []interface{} {
+			var i Product
+			return []interface{}{&i.ProductID, &i.Sku, &i.Name, &i.Description, &i.PriceCents, &i.Stock, &i.CreatedAt}
+		}(),
+		"ProductGetBySKU": func() []interface{} {
+			var i Product
+			return []interface{}{&i.ProductID, &i.Sku, &i.Name, &i.Description, &i.PriceCents, &i.Stock, &i.CreatedAt}
+		}(),
+		"ProductList": func() []interface{} {
+			var i Product
+			return []interface{}{&i.ProductID, &i.Sku, &i.Name, &i.Description, &i.PriceCents, &i.Stock, &i.CreatedAt}
+		}(),
+		"ProductListByIDs": func() []interface{} {
+			var i Product
+			return []interface{}{&i.ProductID, &i.Sku, &i.Name, &i.Description, &i.PriceCents, &i.Stock, &i.CreatedAt}
+		}(),
+		"ProductLockForOrder": func() []interface{} {
+			var i ProductLockForOrderRow
+			return []interface{}{&i.ProductID, &i.PriceCents, &i.Stock}
+		}(),
+		"ReviewCreate": func() []interface{} {
 			var i Review
-			return []any{&i.ReviewID, &i.ProductID, &i.UserID, &i.Rating, &i.Body, &i.CreatedAt}
+			return []interface{}{&i.ReviewID, &i.ProductID, &i.UserID, &i.Rating, &i.Body, &i.CreatedAt}
 		}(),
-		"ReviewListByProduct": func() []any {
+		"ReviewListByProduct": func() []interface{} {
 			var i Review
-			return []any{&i.ReviewID, &i.ProductID, &i.UserID, &i.Rating, &i.Body, &i.CreatedAt}
+			return []interface{}{&i.ReviewID, &i.ProductID, &i.UserID, &i.Rating, &i.Body, &i.CreatedAt}
 		}(),
-		"ReviewStatsByProduct": func() []any { var i ReviewStatsByProductRow; return []any{&i.ReviewCount, &i.AverageRating} }(),
-		"UserCreate":           func() []any { var i User; return []any{&i.UserID, &i.FirstName, &i.LastName, &i.Email, &i.CreatedAt} }(),
-		"UserCreateWithID":     func() []any { var i User; return []any{&i.UserID, &i.FirstName, &i.LastName, &i.Email, &i.CreatedAt} }(),
-		"UserExport":           func() []any { var i User; return []any{&i.UserID, &i.FirstName, &i.LastName, &i.Email, &i.CreatedAt} }(),
-		"UserGetByID":          func() []any { var i User; return []any{&i.UserID, &i.FirstName, &i.LastName, &i.Email, &i.CreatedAt} }(),
-		"UserList":             func() []any { var i User; return []any{&i.UserID, &i.FirstName, &i.LastName, &i.Email, &i.CreatedAt} }(),
-		"UserListByIDs":        func() []any { var i User; return []any{&i.UserID, &i.FirstName, &i.LastName, &i.Email, &i.CreatedAt} }(),
+		"ReviewStatsByProduct": func() []interface{} {
+			var i ReviewStatsByProductRow
+			return []interface{}{&i.ReviewCount, &i.AverageRating}
+		}(),
+		"UserCreate": func() []interface{} {
+			var i User
+			return []interface{}{&i.UserID, &i.FirstName, &i.LastName, &i.Email, &i.CreatedAt}
+		}(),
+		"UserCreateWithID": func() []interface{} {
+			var i User
+			return []interface{}{&i.UserID, &i.FirstName, &i.LastName, &i.Email, &i.CreatedAt}
+		}(),
+		"UserExport": func() []interface{} {
+			var i User
+			return []interface{}{&i.UserID, &i.FirstName, &i.LastName, &i.Email, &i.CreatedAt}
+		}(),
+		"UserGetByID": func() []interface{} {
+			var i User
+			return []interface{}{&i.UserID, &i.FirstName, &i.LastName, &i.Email, &i.CreatedAt}
+		}(),
+		"UserList": func() []interface{} {
+			var i User
+			return []interface{}{&i.UserID, &i.FirstName, &i.LastName, &i.Email, &i.CreatedAt}
+		}(),
+		"UserListByIDs": func() []interface{} {
+			var i User
+			return []interface{}{&i.UserID, &i.FirstName, &i.LastName, &i.Email, &i.CreatedAt}
+		}(),
 	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"go/ast"
+	"slices"
 	"strings"
 )
 
@@ -24,13 +25,38 @@ func appendSig(t func(ast.Node) string, s stream, dst string) string {
 type appendLocals struct{ row, dst, dest, blank, kept string }
 
 func pickAppendLocals(s stream) appendLocals {
+	r := s.reserved()
 	return appendLocals{
-		row:   pickLocal(s.params, "i", "row", "rowValue"),
-		dst:   pickLocal(s.params, "dst", "dstRows"),
-		dest:  pickLocal(s.params, "dest", "scanDest"),
-		blank: pickLocal(s.params, "blank", "blankRow"),
-		kept:  pickLocal(s.params, "kept", "keptRows"),
+		row:   pickLocal(r, "i", "row", "rowValue"),
+		dst:   pickLocal(r, "dst", "dstRows"),
+		dest:  pickLocal(r, "dest", "scanDest"),
+		blank: pickLocal(r, "blank", "blankRow"),
+		kept:  pickLocal(r, "kept", "keptRows"),
 	}
+}
+
+// reserved are the names a local of s's …Append or stream must not take:
+// its parameters, and every name its query call uses (sqlc's constant of
+// the SQL is named after the query: a query Dst passes dst, which a
+// parameter dst would shadow).
+func (s stream) reserved() []string {
+	names := slices.Clone(s.params)
+	ast.Inspect(s.call, func(n ast.Node) bool {
+		switch n := n.(type) {
+		case *ast.SelectorExpr:
+			ast.Inspect(n.X, func(m ast.Node) bool {
+				if id, ok := m.(*ast.Ident); ok {
+					names = append(names, id.Name)
+				}
+				return true
+			})
+			return false
+		case *ast.Ident:
+			names = append(names, n.Name)
+		}
+		return true
+	})
+	return names
 }
 
 // hoists reports whether s's rows can be scanned through one Scan list

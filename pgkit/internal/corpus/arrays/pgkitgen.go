@@ -103,9 +103,9 @@ type Streamer interface {
 // pgkitStreamQuery runs a …Stream method's query. A DB that offers QueryStream
 // (a multiplexing pgkit.DB, which otherwise reads results in full as they
 // arrive) gives it a connection of its own, read row by row.
-func pgkitStreamQuery(ctx context.Context, db DBTX, sql string, args ...any) (pgx.Rows, error) {
+func pgkitStreamQuery(ctx context.Context, db DBTX, sql string, args ...interface{}) (pgx.Rows, error) {
 	if s, ok := db.(interface {
-		QueryStream(context.Context, string, ...any) (pgx.Rows, error)
+		QueryStream(context.Context, string, ...interface{}) (pgx.Rows, error)
 	}); ok {
 		return s.QueryStream(ctx, sql, args...)
 	}
@@ -604,27 +604,30 @@ func (q *Queries) ListScoresAppend(ctx context.Context, dst [][]int32, ids []int
 // method of the package scans a row into (pointers into a zero row: only
 // their types count), for pgkit.Config.Decoders, which decodes those
 // queries' rows straight into them, without pgx's scan plans.
-func Decoders() map[string][]any {
-	return map[string][]any{
-		"CreateItem": func() []any {
+func Decoders() map[string][]interface{} {
+	return map[string][]interface{}{
+		"CreateItem": func() []interface{} {
 			var i Item
-			return []any{&i.ID, &i.Name, &i.Scores, &i.Labels, &i.Doc, &i.Meta, &i.Body, &i.Blob}
+			return []interface{}{&i.ID, &i.Name, &i.Scores, &i.Labels, &i.Doc, &i.Meta, &i.Body, &i.Blob}
 		}(),
-		"GetIDsByNames": func() []any { var ids []int64; return []any{&ids} }(),
-		"GetItem": func() []any {
+		"GetIDsByNames": func() []interface{} { var ids []int64; return []interface{}{&ids} }(),
+		"GetItem": func() []interface{} {
 			var i Item
-			return []any{&i.ID, &i.Name, &i.Scores, &i.Labels, &i.Doc, &i.Meta, &i.Body, &i.Blob}
+			return []interface{}{&i.ID, &i.Name, &i.Scores, &i.Labels, &i.Doc, &i.Meta, &i.Body, &i.Blob}
 		}(),
-		"ListBlobs":  func() []any { var i []byte; return []any{&i} }(),
-		"ListBodies": func() []any { var i pgtype.Text; return []any{&i} }(),
-		"ListDocs":   func() []any { var i ListDocsRow; return []any{&i.Doc, &i.Meta} }(),
-		"ListItemsByIDs": func() []any {
+		"ListBlobs":  func() []interface{} { var i []byte; return []interface{}{&i} }(),
+		"ListBodies": func() []interface{} { var i pgtype.Text; return []interface{}{&i} }(),
+		"ListDocs":   func() []interface{} { var i ListDocsRow; return []interface{}{&i.Doc, &i.Meta} }(),
+		"ListItemsByIDs": func() []interface{} {
 			var i Item
-			return []any{&i.ID, &i.Name, &i.Scores, &i.Labels, &i.Doc, &i.Meta, &i.Body, &i.Blob}
+			return []interface{}{&i.ID, &i.Name, &i.Scores, &i.Labels, &i.Doc, &i.Meta, &i.Body, &i.Blob}
 		}(),
-		"ListItemsExcept": func() []any { var i ListItemsExceptRow; return []any{&i.ID, &i.Name, &i.Scores, &i.Labels} }(),
-		"ListLabels":      func() []any { var i []string; return []any{&i} }(),
-		"ListNames":       func() []any { var i string; return []any{&i} }(),
-		"ListScores":      func() []any { var i []int32; return []any{&i} }(),
+		"ListItemsExcept": func() []interface{} {
+			var i ListItemsExceptRow
+			return []interface{}{&i.ID, &i.Name, &i.Scores, &i.Labels}
+		}(),
+		"ListLabels": func() []interface{} { var i []string; return []interface{}{&i} }(),
+		"ListNames":  func() []interface{} { var i string; return []interface{}{&i} }(),
+		"ListScores": func() []interface{} { var i []int32; return []interface{}{&i} }(),
 	}
 }

@@ -92,9 +92,9 @@ type Streamer interface {
 // pgkitStreamQuery runs a …Stream method's query. A DB that offers QueryStream
 // (a multiplexing pgkit.DB, which otherwise reads results in full as they
 // arrive) gives it a connection of its own, read row by row.
-func pgkitStreamQuery(ctx context.Context, db DBTX, sql string, args ...any) (pgx.Rows, error) {
+func pgkitStreamQuery(ctx context.Context, db DBTX, sql string, args ...interface{}) (pgx.Rows, error) {
 	if s, ok := db.(interface {
-		QueryStream(context.Context, string, ...any) (pgx.Rows, error)
+		QueryStream(context.Context, string, ...interface{}) (pgx.Rows, error)
 	}); ok {
 		return s.QueryStream(ctx, sql, args...)
 	}
@@ -349,14 +349,14 @@ func (q *Queries) ListUnlessTwoAppend(ctx context.Context, dst []int32) ([]int32
 // method of the package scans a row into (pointers into a zero row: only
 // their types count), for pgkit.Config.Decoders, which decodes those
 // queries' rows straight into them, without pgx's scan plans.
-func Decoders() map[string][]any {
-	return map[string][]any{
-		"CreateAuthor":   func() []any { var i Author; return []any{&i.ID, &i.Name, &i.Email, &i.Bio, &i.Born} }(),
-		"CreateBook":     func() []any { var i Book; return []any{&i.ID, &i.AuthorID, &i.Title} }(),
-		"GetAuthor":      func() []any { var i Author; return []any{&i.ID, &i.Name, &i.Email, &i.Bio, &i.Born} }(),
-		"ListAuthors":    func() []any { var i Author; return []any{&i.ID, &i.Name, &i.Email, &i.Bio, &i.Born} }(),
-		"ListBookTitles": func() []any { var i string; return []any{&i} }(),
-		"ListQuotients":  func() []any { var i int32; return []any{&i} }(),
-		"ListUnlessTwo":  func() []any { var i int32; return []any{&i} }(),
+func Decoders() map[string][]interface{} {
+	return map[string][]interface{}{
+		"CreateAuthor":   func() []interface{} { var i Author; return []interface{}{&i.ID, &i.Name, &i.Email, &i.Bio, &i.Born} }(),
+		"CreateBook":     func() []interface{} { var i Book; return []interface{}{&i.ID, &i.AuthorID, &i.Title} }(),
+		"GetAuthor":      func() []interface{} { var i Author; return []interface{}{&i.ID, &i.Name, &i.Email, &i.Bio, &i.Born} }(),
+		"ListAuthors":    func() []interface{} { var i Author; return []interface{}{&i.ID, &i.Name, &i.Email, &i.Bio, &i.Born} }(),
+		"ListBookTitles": func() []interface{} { var i string; return []interface{}{&i} }(),
+		"ListQuotients":  func() []interface{} { var i int32; return []interface{}{&i} }(),
+		"ListUnlessTwo":  func() []interface{} { var i int32; return []interface{}{&i} }(),
 	}
 }

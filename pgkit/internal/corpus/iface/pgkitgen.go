@@ -79,9 +79,9 @@ type Streamer interface {
 // pgkitStreamQuery runs a …Stream method's query. A DB that offers QueryStream
 // (a multiplexing pgkit.DB, which otherwise reads results in full as they
 // arrive) gives it a connection of its own, read row by row.
-func pgkitStreamQuery(ctx context.Context, db DBTX, sql string, args ...any) (pgx.Rows, error) {
+func pgkitStreamQuery(ctx context.Context, db DBTX, sql string, args ...interface{}) (pgx.Rows, error) {
 	if s, ok := db.(interface {
-		QueryStream(context.Context, string, ...any) (pgx.Rows, error)
+		QueryStream(context.Context, string, ...interface{}) (pgx.Rows, error)
 	}); ok {
 		return s.QueryStream(ctx, sql, args...)
 	}
@@ -214,11 +214,20 @@ func (q *Queries) ListPartsByIDsAppend(ctx context.Context, dst []WidgetParts, i
 // method of the package scans a row into (pointers into a zero row: only
 // their types count), for pgkit.Config.Decoders, which decodes those
 // queries' rows straight into them, without pgx's scan plans.
-func Decoders() map[string][]any {
-	return map[string][]any{
-		"CreatePart":            func() []any { var i WidgetParts; return []any{&i.ID, &i.PartCode, &i.Spec, &i.ExtraMeta} }(),
-		"GetPart":               func() []any { var i WidgetParts; return []any{&i.ID, &i.PartCode, &i.Spec, &i.ExtraMeta} }(),
-		"ListPartCodesWithMeta": func() []any { var i string; return []any{&i} }(),
-		"ListPartsByIDs":        func() []any { var i WidgetParts; return []any{&i.ID, &i.PartCode, &i.Spec, &i.ExtraMeta} }(),
+func Decoders() map[string][]interface{} {
+	return map[string][]interface{}{
+		"CreatePart": func() []interface{} {
+			var i WidgetParts
+			return []interface{}{&i.ID, &i.PartCode, &i.Spec, &i.ExtraMeta}
+		}(),
+		"GetPart": func() []interface{} {
+			var i WidgetParts
+			return []interface{}{&i.ID, &i.PartCode, &i.Spec, &i.ExtraMeta}
+		}(),
+		"ListPartCodesWithMeta": func() []interface{} { var i string; return []interface{}{&i} }(),
+		"ListPartsByIDs": func() []interface{} {
+			var i WidgetParts
+			return []interface{}{&i.ID, &i.PartCode, &i.Spec, &i.ExtraMeta}
+		}(),
 	}
 }

@@ -87,7 +87,7 @@ type Streamer interface {
 	AnyStream(ctx context.Context) iter.Seq2[Thing, error]
 	AnyAppend(ctx context.Context, dst []Thing) ([]Thing, error)
 	DstStream(ctx context.Context) iter.Seq2[int32, error]
-	DstAppend(ctx context.Context, dst []int32) ([]int32, error)
+	DstAppend(ctx context.Context, dstRows []int32) ([]int32, error)
 	ListBlobsStream(ctx context.Context) iter.Seq2[[]byte, error]
 	ListBlobsAppend(ctx context.Context, dst [][]byte) ([][]byte, error)
 	ListJSONStream(ctx context.Context) iter.Seq2[json.RawMessage, error]
@@ -111,9 +111,9 @@ type Streamer interface {
 // pgkitStreamQuery runs a …Stream method's query. A DB that offers QueryStream
 // (a multiplexing pgkit.DB, which otherwise reads results in full as they
 // arrive) gives it a connection of its own, read row by row.
-func pgkitStreamQuery(ctx context.Context, db DBTX, sql string, args ...any) (pgx.Rows, error) {
+func pgkitStreamQuery(ctx context.Context, db DBTX, sql string, args ...interface{}) (pgx.Rows, error) {
 	if s, ok := db.(interface {
-		QueryStream(context.Context, string, ...any) (pgx.Rows, error)
+		QueryStream(context.Context, string, ...interface{}) (pgx.Rows, error)
 	}); ok {
 		return s.QueryStream(ctx, sql, args...)
 	}
@@ -214,19 +214,19 @@ func (q *Queries) DstStream(ctx context.Context) iter.Seq2[int32, error] {
 	}
 }
 
-// DstAppend appends Dst's rows to dst and returns the extended slice:
+// DstAppend appends Dst's rows to dstRows and returns the extended slice:
 // the same statement, each row scanned exactly as Dst scans it. Passing
-// the slice an earlier call returned, as dst[:0], reuses its memory; and
+// the slice an earlier call returned, as dstRows[:0], reuses its memory; and
 // the row and its Scan list are made once per call, not once per row. On
-// an error it returns dst at its length before the call (its spare
+// an error it returns dstRows at its length before the call (its spare
 // capacity may have been written).
-func (q *Queries) DstAppend(ctx context.Context, dst []int32) ([]int32, error) {
+func (q *Queries) DstAppend(ctx context.Context, dstRows []int32) ([]int32, error) {
 	rows, err := q.db.Query(ctx, dst)
 	if err != nil {
-		return dst, err
+		return dstRows, err
 	}
 	defer rows.Close()
-	kept := dst
+	kept := dstRows
 	var i, blank int32
 	dest := []interface{}{&i}
 	for rows.Next() {
@@ -234,12 +234,12 @@ func (q *Queries) DstAppend(ctx context.Context, dst []int32) ([]int32, error) {
 		if err := rows.Scan(dest...); err != nil {
 			return kept, err
 		}
-		dst = append(dst, i)
+		dstRows = append(dstRows, i)
 	}
 	if err := rows.Err(); err != nil {
 		return kept, err
 	}
-	return dst, nil
+	return dstRows, nil
 }
 
 // ListBlobsStream yields ListBlobs's rows one at a time,
@@ -676,11 +676,11 @@ func (q *Queries) ListUUIDsAppend(ctx context.Context, dst []uuid.UUID) ([]uuid.
 // stop a long query on the server instead, cancel ctx). An error ends the
 // sequence.
 func (q *Queries) YieldStream(ctx context.Context) iter.Seq2[int32, error] {
-	return func(yield func(int32, error) bool) {
+	return func(yieldRow func(int32, error) bool) {
 		var zero int32
 		rows, err := pgkitStreamQuery(ctx, q.db, yield)
 		if err != nil {
-			yield(zero, err)
+			yieldRow(zero, err)
 			return
 		}
 		defer rows.Close()
@@ -689,15 +689,15 @@ func (q *Queries) YieldStream(ctx context.Context) iter.Seq2[int32, error] {
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
-				yield(zero, err)
+				yieldRow(zero, err)
 				return
 			}
-			if !yield(i, nil) {
+			if !yieldRow(i, nil) {
 				return
 			}
 		}
 		if err := rows.Err(); err != nil {
-			yield(zero, err)
+			yieldRow(zero, err)
 		}
 	}
 }
@@ -738,10 +738,10 @@ func (q *Queries) YieldAppend(ctx context.Context, dst []int32) ([]int32, error)
 // sequence.
 func (q *Queries) ZeroStream(ctx context.Context) iter.Seq2[int32, error] {
 	return func(yield func(int32, error) bool) {
-		var zero int32
+		var zeroRow int32
 		rows, err := pgkitStreamQuery(ctx, q.db, zero)
 		if err != nil {
-			yield(zero, err)
+			yield(zeroRow, err)
 			return
 		}
 		defer rows.Close()
@@ -750,7 +750,7 @@ func (q *Queries) ZeroStream(ctx context.Context) iter.Seq2[int32, error] {
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
-				yield(zero, err)
+				yield(zeroRow, err)
 				return
 			}
 			if !yield(i, nil) {
@@ -758,7 +758,7 @@ func (q *Queries) ZeroStream(ctx context.Context) iter.Seq2[int32, error] {
 			}
 		}
 		if err := rows.Err(); err != nil {
-			yield(zero, err)
+			yield(zeroRow, err)
 		}
 	}
 }
@@ -804,7 +804,7 @@ type pgkitCopyCopyThings struct {
 	stop func()
 	cur  CopyThingsParams
 	n    int // the rows read so far
-	row  [5]any
+	row  [5]interface{}
 }
 
 // Next moves to the next row and reports whether there is one.
@@ -829,7 +829,7 @@ func (s *pgkitCopyCopyThings) Next() bool {
 }
 
 // Values returns the current row's values.
-func (s *pgkitCopyCopyThings) Values() ([]any, error) {
+func (s *pgkitCopyCopyThings) Values() ([]interface{}, error) {
 	v := &s.cur
 	s.row[0] = v.Uuid
 	s.row[1] = v.Json
@@ -849,16 +849,16 @@ func (s *pgkitCopyCopyThings) PgkitCopySource() pgx.CopyFromSource { return s }
 // each row's values to emit until emit returns false: pgkit's CopyFrom
 // pushes the rows instead of pulling them. nil for sqlc's rows. held: the
 // values hold nothing the iterator may change once it goes on.
-func (s *pgkitCopyCopyThings) PgkitCopyEach() (each func(emit func([]any) bool) error, held bool) {
+func (s *pgkitCopyCopyThings) PgkitCopyEach() (each func(emit func([]interface{}) bool) error, held bool) {
 	if s.seq == nil {
 		return nil, false
 	}
-	return func(emit func([]any) bool) error {
+	return func(emit func([]interface{}) bool) error {
 		var err error
 		s.seq(func(v CopyThingsParams) bool {
 			s.cur = v
 			s.n++
-			var vals []any
+			var vals []interface{}
 			if vals, err = s.Values(); err != nil {
 				return false
 			}
@@ -894,19 +894,31 @@ func (q *Queries) CopyThingsSeq(ctx context.Context, seq iter.Seq[CopyThingsPara
 // method of the package scans a row into (pointers into a zero row: only
 // their types count), for pgkit.Config.Decoders, which decodes those
 // queries' rows straight into them, without pgx's scan plans.
-func Decoders() map[string][]any {
-	return map[string][]any{
-		"Any":           func() []any { var i Thing; return []any{&i.ID, &i.Uuid, &i.Json, &i.Blob, &i.Scores, &i.D} }(),
-		"CreateThing":   func() []any { var i Thing; return []any{&i.ID, &i.Uuid, &i.Json, &i.Blob, &i.Scores, &i.D} }(),
-		"Dst":           func() []any { var i int32; return []any{&i} }(),
-		"ListBlobs":     func() []any { var i []byte; return []any{&i} }(),
-		"ListJSON":      func() []any { var i json.RawMessage; return []any{&i} }(),
-		"ListQuotients": func() []any { var i ListQuotientsRow; return []any{&i.ID, &i.Blob, &i.Scores, &i.Q} }(),
-		"ListScores":    func() []any { var i []int32; return []any{&i} }(),
-		"ListThingsAny": func() []any { var i Thing; return []any{&i.ID, &i.Uuid, &i.Json, &i.Blob, &i.Scores, &i.D} }(),
-		"ListThingsLen": func() []any { var i Thing; return []any{&i.ID, &i.Uuid, &i.Json, &i.Blob, &i.Scores, &i.D} }(),
-		"ListUUIDs":     func() []any { var i uuid.UUID; return []any{&i} }(),
-		"Yield":         func() []any { var i int32; return []any{&i} }(),
-		"Zero":          func() []any { var i int32; return []any{&i} }(),
+func Decoders() map[string][]interface{} {
+	return map[string][]interface{}{
+		"Any": func() []interface{} {
+			var i Thing
+			return []interface{}{&i.ID, &i.Uuid, &i.Json, &i.Blob, &i.Scores, &i.D}
+		}(),
+		"CreateThing": func() []interface{} {
+			var i Thing
+			return []interface{}{&i.ID, &i.Uuid, &i.Json, &i.Blob, &i.Scores, &i.D}
+		}(),
+		"Dst":           func() []interface{} { var i int32; return []interface{}{&i} }(),
+		"ListBlobs":     func() []interface{} { var i []byte; return []interface{}{&i} }(),
+		"ListJSON":      func() []interface{} { var i json.RawMessage; return []interface{}{&i} }(),
+		"ListQuotients": func() []interface{} { var i ListQuotientsRow; return []interface{}{&i.ID, &i.Blob, &i.Scores, &i.Q} }(),
+		"ListScores":    func() []interface{} { var i []int32; return []interface{}{&i} }(),
+		"ListThingsAny": func() []interface{} {
+			var i Thing
+			return []interface{}{&i.ID, &i.Uuid, &i.Json, &i.Blob, &i.Scores, &i.D}
+		}(),
+		"ListThingsLen": func() []interface{} {
+			var i Thing
+			return []interface{}{&i.ID, &i.Uuid, &i.Json, &i.Blob, &i.Scores, &i.D}
+		}(),
+		"ListUUIDs": func() []interface{} { var i uuid.UUID; return []interface{}{&i} }(),
+		"Yield":     func() []interface{} { var i int32; return []interface{}{&i} }(),
+		"Zero":      func() []interface{} { var i int32; return []interface{}{&i} }(),
 	}
 }

@@ -88,9 +88,9 @@ type Streamer interface {
 // pgkitStreamQuery runs a …Stream method's query. A DB that offers QueryStream
 // (a multiplexing pgkit.DB, which otherwise reads results in full as they
 // arrive) gives it a connection of its own, read row by row.
-func pgkitStreamQuery(ctx context.Context, db DBTX, sql string, args ...any) (pgx.Rows, error) {
+func pgkitStreamQuery(ctx context.Context, db DBTX, sql string, args ...interface{}) (pgx.Rows, error) {
 	if s, ok := db.(interface {
-		QueryStream(context.Context, string, ...any) (pgx.Rows, error)
+		QueryStream(context.Context, string, ...interface{}) (pgx.Rows, error)
 	}); ok {
 		return s.QueryStream(ctx, sql, args...)
 	}
@@ -284,13 +284,13 @@ func (q *Queries) ListRoomsAppend(ctx context.Context, dst []Room) ([]Room, erro
 // method of the package scans a row into (pointers into a zero row: only
 // their types count), for pgkit.Config.Decoders, which decodes those
 // queries' rows straight into them, without pgx's scan plans.
-func Decoders() map[string][]any {
-	return map[string][]any{
-		"CountRooms":        func() []any { var count int64; return []any{&count} }(),
-		"CreateRoom":        func() []any { var i Room; return []any{&i.ID, &i.Name} }(),
-		"GetRoom":           func() []any { var i Room; return []any{&i.ID, &i.Name} }(),
-		"ListBookings":      func() []any { var i Booking; return []any{&i.ID, &i.RoomID, &i.Slots} }(),
-		"ListRoomNamesLike": func() []any { var i string; return []any{&i} }(),
-		"ListRooms":         func() []any { var i Room; return []any{&i.ID, &i.Name} }(),
+func Decoders() map[string][]interface{} {
+	return map[string][]interface{}{
+		"CountRooms":        func() []interface{} { var count int64; return []interface{}{&count} }(),
+		"CreateRoom":        func() []interface{} { var i Room; return []interface{}{&i.ID, &i.Name} }(),
+		"GetRoom":           func() []interface{} { var i Room; return []interface{}{&i.ID, &i.Name} }(),
+		"ListBookings":      func() []interface{} { var i Booking; return []interface{}{&i.ID, &i.RoomID, &i.Slots} }(),
+		"ListRoomNamesLike": func() []interface{} { var i string; return []interface{}{&i} }(),
+		"ListRooms":         func() []interface{} { var i Room; return []interface{}{&i.ID, &i.Name} }(),
 	}
 }

@@ -90,9 +90,9 @@ type Streamer interface {
 // pgkitStreamQuery runs a …Stream method's query. A DB that offers QueryStream
 // (a multiplexing pgkit.DB, which otherwise reads results in full as they
 // arrive) gives it a connection of its own, read row by row.
-func pgkitStreamQuery(ctx context.Context, db DBTX, sql string, args ...any) (pgx.Rows, error) {
+func pgkitStreamQuery(ctx context.Context, db DBTX, sql string, args ...interface{}) (pgx.Rows, error) {
 	if s, ok := db.(interface {
-		QueryStream(context.Context, string, ...any) (pgx.Rows, error)
+		QueryStream(context.Context, string, ...interface{}) (pgx.Rows, error)
 	}); ok {
 		return s.QueryStream(ctx, sql, args...)
 	}
@@ -347,14 +347,26 @@ func (q *Queries) ListSessionsAppend(ctx context.Context, dst []Session, usrID i
 // method of the package scans a row into (pointers into a zero row: only
 // their types count), for pgkit.Config.Decoders, which decodes those
 // queries' rows straight into them, without pgx's scan plans.
-func Decoders() map[string][]any {
-	return map[string][]any{
-		"CreateAccount":     func() []any { var i Account; return []any{&i.ID, &i.Username, &i.Email, &i.Homepage, &i.Settings} }(),
-		"CreateSession":     func() []any { var i Session; return []any{&i.ID, &i.AccountID, &i.Token, &i.Settings} }(),
-		"GetAccount":        func() []any { var i Account; return []any{&i.ID, &i.Username, &i.Email, &i.Homepage, &i.Settings} }(),
-		"ListAccounts":      func() []any { var i Account; return []any{&i.ID, &i.Username, &i.Email, &i.Homepage, &i.Settings} }(),
-		"ListLogins":        func() []any { var i ListLoginsRow; return []any{&i.Username, &i.Email, &i.Token, &i.Settings} }(),
-		"ListSessionTokens": func() []any { var i string; return []any{&i} }(),
-		"ListSessions":      func() []any { var i Session; return []any{&i.ID, &i.AccountID, &i.Token, &i.Settings} }(),
+func Decoders() map[string][]interface{} {
+	return map[string][]interface{}{
+		"CreateAccount": func() []interface{} {
+			var i Account
+			return []interface{}{&i.ID, &i.Username, &i.Email, &i.Homepage, &i.Settings}
+		}(),
+		"CreateSession": func() []interface{} { var i Session; return []interface{}{&i.ID, &i.AccountID, &i.Token, &i.Settings} }(),
+		"GetAccount": func() []interface{} {
+			var i Account
+			return []interface{}{&i.ID, &i.Username, &i.Email, &i.Homepage, &i.Settings}
+		}(),
+		"ListAccounts": func() []interface{} {
+			var i Account
+			return []interface{}{&i.ID, &i.Username, &i.Email, &i.Homepage, &i.Settings}
+		}(),
+		"ListLogins": func() []interface{} {
+			var i ListLoginsRow
+			return []interface{}{&i.Username, &i.Email, &i.Token, &i.Settings}
+		}(),
+		"ListSessionTokens": func() []interface{} { var i string; return []interface{}{&i} }(),
+		"ListSessions":      func() []interface{} { var i Session; return []interface{}{&i.ID, &i.AccountID, &i.Token, &i.Settings} }(),
 	}
 }

@@ -121,9 +121,9 @@ type Streamer interface {
 // pgkitStreamQuery runs a …Stream method's query. A DB that offers QueryStream
 // (a multiplexing pgkit.DB, which otherwise reads results in full as they
 // arrive) gives it a connection of its own, read row by row.
-func pgkitStreamQuery(ctx context.Context, db DBTX, sql string, args ...any) (pgx.Rows, error) {
+func pgkitStreamQuery(ctx context.Context, db DBTX, sql string, args ...interface{}) (pgx.Rows, error) {
 	if s, ok := db.(interface {
-		QueryStream(context.Context, string, ...any) (pgx.Rows, error)
+		QueryStream(context.Context, string, ...interface{}) (pgx.Rows, error)
 	}); ok {
 		return s.QueryStream(ctx, sql, args...)
 	}
@@ -988,28 +988,28 @@ func (q *Queries) ListZerosAppend(ctx context.Context, dst []int32, yield string
 // method of the package scans a row into (pointers into a zero row: only
 // their types count), for pgkit.Config.Decoders, which decodes those
 // queries' rows straight into them, without pgx's scan plans.
-func Decoders() map[string][]any {
-	return map[string][]any{
-		"CountVals": func() []any { var count int64; return []any{&count} }(),
-		"CreateVal": func() []any {
+func Decoders() map[string][]interface{} {
+	return map[string][]interface{}{
+		"CountVals": func() []interface{} { var count int64; return []interface{}{&count} }(),
+		"CreateVal": func() []interface{} {
 			var i Val
-			return []any{&i.ID, &i.Grp, &i.Big, &i.Label, &i.Flag, &i.Amount, &i.Day, &i.Tags, &i.Nums, &i.Note, &i.Yield, &i.Zero, &i.Err}
+			return []interface{}{&i.ID, &i.Grp, &i.Big, &i.Label, &i.Flag, &i.Amount, &i.Day, &i.Tags, &i.Nums, &i.Note, &i.Yield, &i.Zero, &i.Err}
 		}(),
-		"GetNums":         func() []any { var nums []int32; return []any{&nums} }(),
-		"GetTags":         func() []any { var tags []string; return []any{&tags} }(),
-		"ListAmounts":     func() []any { var i pgtype.Numeric; return []any{&i} }(),
-		"ListBigs":        func() []any { var i int64; return []any{&i} }(),
-		"ListDays":        func() []any { var i pgtype.Date; return []any{&i} }(),
-		"ListDoubled":     func() []any { var i int32; return []any{&i} }(),
-		"ListErrs":        func() []any { var i string; return []any{&i} }(),
-		"ListFlags":       func() []any { var i bool; return []any{&i} }(),
-		"ListIDs":         func() []any { var i int32; return []any{&i} }(),
-		"ListLabels":      func() []any { var i string; return []any{&i} }(),
-		"ListNotes":       func() []any { var i pgtype.Text; return []any{&i} }(),
-		"ListNums":        func() []any { var i []int32; return []any{&i} }(),
-		"ListTags":        func() []any { var i []string; return []any{&i} }(),
-		"ListUpperLabels": func() []any { var i interface{}; return []any{&i} }(),
-		"ListYields":      func() []any { var i string; return []any{&i} }(),
-		"ListZeros":       func() []any { var i int32; return []any{&i} }(),
+		"GetNums":         func() []interface{} { var nums []int32; return []interface{}{&nums} }(),
+		"GetTags":         func() []interface{} { var tags []string; return []interface{}{&tags} }(),
+		"ListAmounts":     func() []interface{} { var i pgtype.Numeric; return []interface{}{&i} }(),
+		"ListBigs":        func() []interface{} { var i int64; return []interface{}{&i} }(),
+		"ListDays":        func() []interface{} { var i pgtype.Date; return []interface{}{&i} }(),
+		"ListDoubled":     func() []interface{} { var i int32; return []interface{}{&i} }(),
+		"ListErrs":        func() []interface{} { var i string; return []interface{}{&i} }(),
+		"ListFlags":       func() []interface{} { var i bool; return []interface{}{&i} }(),
+		"ListIDs":         func() []interface{} { var i int32; return []interface{}{&i} }(),
+		"ListLabels":      func() []interface{} { var i string; return []interface{}{&i} }(),
+		"ListNotes":       func() []interface{} { var i pgtype.Text; return []interface{}{&i} }(),
+		"ListNums":        func() []interface{} { var i []int32; return []interface{}{&i} }(),
+		"ListTags":        func() []interface{} { var i []string; return []interface{}{&i} }(),
+		"ListUpperLabels": func() []interface{} { var i interface{}; return []interface{}{&i} }(),
+		"ListYields":      func() []interface{} { var i string; return []interface{}{&i} }(),
+		"ListZeros":       func() []interface{} { var i int32; return []interface{}{&i} }(),
 	}
 }

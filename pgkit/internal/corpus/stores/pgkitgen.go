@@ -83,9 +83,9 @@ type PgkitStreamer interface {
 // pgkitStreamQuery2 runs a …Stream method's query. A DB that offers QueryStream
 // (a multiplexing pgkit.DB, which otherwise reads results in full as they
 // arrive) gives it a connection of its own, read row by row.
-func pgkitStreamQuery2(ctx context.Context, db DBTX, sql string, args ...any) (pgx.Rows, error) {
+func pgkitStreamQuery2(ctx context.Context, db DBTX, sql string, args ...interface{}) (pgx.Rows, error) {
 	if s, ok := db.(interface {
-		QueryStream(context.Context, string, ...any) (pgx.Rows, error)
+		QueryStream(context.Context, string, ...interface{}) (pgx.Rows, error)
 	}); ok {
 		return s.QueryStream(ctx, sql, args...)
 	}
@@ -340,15 +340,15 @@ func (q *Queries) StreamQueryAppend(ctx context.Context, dst []Streamer, storeID
 // method of the package scans a row into (pointers into a zero row: only
 // their types count), for pgkit.Config.Decoders, which decodes those
 // queries' rows straight into them, without pgx's scan plans.
-func Decoders() map[string][]any {
-	return map[string][]any{
-		"CreateStore":      func() []any { var i Store; return []any{&i.ID, &i.Name, &i.City} }(),
-		"CreateStreamer":   func() []any { var i Streamer; return []any{&i.ID, &i.StoreID, &i.Handle, &i.Followers} }(),
-		"Fmt":              func() []any { var count int64; return []any{&count} }(),
-		"GetStore":         func() []any { var i Store; return []any{&i.ID, &i.Name, &i.City} }(),
-		"Iter":             func() []any { var i string; return []any{&i} }(),
-		"ListStores":       func() []any { var i Store; return []any{&i.ID, &i.Name, &i.City} }(),
-		"PgkitStreamQuery": func() []any { var i string; return []any{&i} }(),
-		"StreamQuery":      func() []any { var i Streamer; return []any{&i.ID, &i.StoreID, &i.Handle, &i.Followers} }(),
+func Decoders() map[string][]interface{} {
+	return map[string][]interface{}{
+		"CreateStore":      func() []interface{} { var i Store; return []interface{}{&i.ID, &i.Name, &i.City} }(),
+		"CreateStreamer":   func() []interface{} { var i Streamer; return []interface{}{&i.ID, &i.StoreID, &i.Handle, &i.Followers} }(),
+		"Fmt":              func() []interface{} { var count int64; return []interface{}{&count} }(),
+		"GetStore":         func() []interface{} { var i Store; return []interface{}{&i.ID, &i.Name, &i.City} }(),
+		"Iter":             func() []interface{} { var i string; return []interface{}{&i} }(),
+		"ListStores":       func() []interface{} { var i Store; return []interface{}{&i.ID, &i.Name, &i.City} }(),
+		"PgkitStreamQuery": func() []interface{} { var i string; return []interface{}{&i} }(),
+		"StreamQuery":      func() []interface{} { var i Streamer; return []interface{}{&i.ID, &i.StoreID, &i.Handle, &i.Followers} }(),
 	}
 }
