@@ -143,9 +143,9 @@ type Streamer interface {
 // pgkitStreamQuery runs a …Stream method's query. A DB that offers QueryStream
 // (a multiplexing pgkit.DB, which otherwise reads results in full as they
 // arrive) gives it a connection of its own, read row by row.
-func pgkitStreamQuery(ctx context.Context, db DBTX, sql string, args ...any) (pgx.Rows, error) {
+func pgkitStreamQuery(ctx context.Context, db DBTX, sql string, args ...interface{}) (pgx.Rows, error) {
 	if s, ok := db.(interface {
-		QueryStream(context.Context, string, ...any) (pgx.Rows, error)
+		QueryStream(context.Context, string, ...interface{}) (pgx.Rows, error)
 	}); ok {
 		return s.QueryStream(ctx, sql, args...)
 	}
@@ -168,7 +168,7 @@ func (q *Queries) OrderClaimByStatusStream(ctx context.Context, arg OrderClaimBy
 		}
 		defer rows.Close()
 		var i, blank Order
-		dest := []any{&i.OrderID, &i.UserID, &i.Status, &i.TotalCents, &i.CreatedAt}
+		dest := []interface{}{&i.OrderID, &i.UserID, &i.Status, &i.TotalCents, &i.CreatedAt}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -197,18 +197,18 @@ func (q *Queries) OrderClaimByStatusAppend(ctx context.Context, dst []Order, arg
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank Order
-	dest := []any{&i.OrderID, &i.UserID, &i.Status, &i.TotalCents, &i.CreatedAt}
+	dest := []interface{}{&i.OrderID, &i.UserID, &i.Status, &i.TotalCents, &i.CreatedAt}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -229,7 +229,7 @@ func (q *Queries) OrderExportStream(ctx context.Context, arg OrderExportParams) 
 		}
 		defer rows.Close()
 		var i, blank Order
-		dest := []any{&i.OrderID, &i.UserID, &i.Status, &i.TotalCents, &i.CreatedAt}
+		dest := []interface{}{&i.OrderID, &i.UserID, &i.Status, &i.TotalCents, &i.CreatedAt}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -258,18 +258,18 @@ func (q *Queries) OrderExportAppend(ctx context.Context, dst []Order, arg OrderE
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank Order
-	dest := []any{&i.OrderID, &i.UserID, &i.Status, &i.TotalCents, &i.CreatedAt}
+	dest := []interface{}{&i.OrderID, &i.UserID, &i.Status, &i.TotalCents, &i.CreatedAt}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -290,7 +290,7 @@ func (q *Queries) OrderItemListByOrderStream(ctx context.Context, orderID int64)
 		}
 		defer rows.Close()
 		var i, blank OrderItem
-		dest := []any{&i.OrderID, &i.ProductID, &i.Quantity, &i.UnitPriceCents}
+		dest := []interface{}{&i.OrderID, &i.ProductID, &i.Quantity, &i.UnitPriceCents}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -319,18 +319,18 @@ func (q *Queries) OrderItemListByOrderAppend(ctx context.Context, dst []OrderIte
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank OrderItem
-	dest := []any{&i.OrderID, &i.ProductID, &i.Quantity, &i.UnitPriceCents}
+	dest := []interface{}{&i.OrderID, &i.ProductID, &i.Quantity, &i.UnitPriceCents}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -351,7 +351,7 @@ func (q *Queries) OrderListByStatusStream(ctx context.Context, arg OrderListBySt
 		}
 		defer rows.Close()
 		var i, blank Order
-		dest := []any{&i.OrderID, &i.UserID, &i.Status, &i.TotalCents, &i.CreatedAt}
+		dest := []interface{}{&i.OrderID, &i.UserID, &i.Status, &i.TotalCents, &i.CreatedAt}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -380,18 +380,18 @@ func (q *Queries) OrderListByStatusAppend(ctx context.Context, dst []Order, arg 
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank Order
-	dest := []any{&i.OrderID, &i.UserID, &i.Status, &i.TotalCents, &i.CreatedAt}
+	dest := []interface{}{&i.OrderID, &i.UserID, &i.Status, &i.TotalCents, &i.CreatedAt}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -412,7 +412,7 @@ func (q *Queries) OrderListByUserStream(ctx context.Context, arg OrderListByUser
 		}
 		defer rows.Close()
 		var i, blank Order
-		dest := []any{&i.OrderID, &i.UserID, &i.Status, &i.TotalCents, &i.CreatedAt}
+		dest := []interface{}{&i.OrderID, &i.UserID, &i.Status, &i.TotalCents, &i.CreatedAt}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -446,18 +446,18 @@ func (q *Queries) OrderListByUserAppend(ctx context.Context, dst []Order, arg Or
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank Order
-	dest := []any{&i.OrderID, &i.UserID, &i.Status, &i.TotalCents, &i.CreatedAt}
+	dest := []interface{}{&i.OrderID, &i.UserID, &i.Status, &i.TotalCents, &i.CreatedAt}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -478,7 +478,7 @@ func (q *Queries) ProductListStream(ctx context.Context, arg ProductListParams) 
 		}
 		defer rows.Close()
 		var i, blank Product
-		dest := []any{&i.ProductID, &i.Sku, &i.Name, &i.Description, &i.PriceCents, &i.Stock, &i.CreatedAt}
+		dest := []interface{}{&i.ProductID, &i.Sku, &i.Name, &i.Description, &i.PriceCents, &i.Stock, &i.CreatedAt}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -507,18 +507,18 @@ func (q *Queries) ProductListAppend(ctx context.Context, dst []Product, arg Prod
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank Product
-	dest := []any{&i.ProductID, &i.Sku, &i.Name, &i.Description, &i.PriceCents, &i.Stock, &i.CreatedAt}
+	dest := []interface{}{&i.ProductID, &i.Sku, &i.Name, &i.Description, &i.PriceCents, &i.Stock, &i.CreatedAt}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -539,7 +539,7 @@ func (q *Queries) ProductListByIDsStream(ctx context.Context, productIds []int64
 		}
 		defer rows.Close()
 		var i, blank Product
-		dest := []any{&i.ProductID, &i.Sku, &i.Name, &i.Description, &i.PriceCents, &i.Stock, &i.CreatedAt}
+		dest := []interface{}{&i.ProductID, &i.Sku, &i.Name, &i.Description, &i.PriceCents, &i.Stock, &i.CreatedAt}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -568,18 +568,18 @@ func (q *Queries) ProductListByIDsAppend(ctx context.Context, dst []Product, pro
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank Product
-	dest := []any{&i.ProductID, &i.Sku, &i.Name, &i.Description, &i.PriceCents, &i.Stock, &i.CreatedAt}
+	dest := []interface{}{&i.ProductID, &i.Sku, &i.Name, &i.Description, &i.PriceCents, &i.Stock, &i.CreatedAt}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -600,7 +600,7 @@ func (q *Queries) ProductLockForOrderStream(ctx context.Context, productIds []in
 		}
 		defer rows.Close()
 		var i, blank ProductLockForOrderRow
-		dest := []any{&i.ProductID, &i.PriceCents, &i.Stock}
+		dest := []interface{}{&i.ProductID, &i.PriceCents, &i.Stock}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -629,18 +629,18 @@ func (q *Queries) ProductLockForOrderAppend(ctx context.Context, dst []ProductLo
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank ProductLockForOrderRow
-	dest := []any{&i.ProductID, &i.PriceCents, &i.Stock}
+	dest := []interface{}{&i.ProductID, &i.PriceCents, &i.Stock}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -661,7 +661,7 @@ func (q *Queries) ReviewListByProductStream(ctx context.Context, arg ReviewListB
 		}
 		defer rows.Close()
 		var i, blank Review
-		dest := []any{&i.ReviewID, &i.ProductID, &i.UserID, &i.Rating, &i.Body, &i.CreatedAt}
+		dest := []interface{}{&i.ReviewID, &i.ProductID, &i.UserID, &i.Rating, &i.Body, &i.CreatedAt}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -695,18 +695,18 @@ func (q *Queries) ReviewListByProductAppend(ctx context.Context, dst []Review, a
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank Review
-	dest := []any{&i.ReviewID, &i.ProductID, &i.UserID, &i.Rating, &i.Body, &i.CreatedAt}
+	dest := []interface{}{&i.ReviewID, &i.ProductID, &i.UserID, &i.Rating, &i.Body, &i.CreatedAt}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -727,7 +727,7 @@ func (q *Queries) UserExportStream(ctx context.Context, afterUserID int64) iter.
 		}
 		defer rows.Close()
 		var i, blank User
-		dest := []any{&i.UserID, &i.FirstName, &i.LastName, &i.Email, &i.CreatedAt}
+		dest := []interface{}{&i.UserID, &i.FirstName, &i.LastName, &i.Email, &i.CreatedAt}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -756,18 +756,18 @@ func (q *Queries) UserExportAppend(ctx context.Context, dst []User, afterUserID 
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank User
-	dest := []any{&i.UserID, &i.FirstName, &i.LastName, &i.Email, &i.CreatedAt}
+	dest := []interface{}{&i.UserID, &i.FirstName, &i.LastName, &i.Email, &i.CreatedAt}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -788,7 +788,7 @@ func (q *Queries) UserListStream(ctx context.Context, arg UserListParams) iter.S
 		}
 		defer rows.Close()
 		var i, blank User
-		dest := []any{&i.UserID, &i.FirstName, &i.LastName, &i.Email, &i.CreatedAt}
+		dest := []interface{}{&i.UserID, &i.FirstName, &i.LastName, &i.Email, &i.CreatedAt}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -817,18 +817,18 @@ func (q *Queries) UserListAppend(ctx context.Context, dst []User, arg UserListPa
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank User
-	dest := []any{&i.UserID, &i.FirstName, &i.LastName, &i.Email, &i.CreatedAt}
+	dest := []interface{}{&i.UserID, &i.FirstName, &i.LastName, &i.Email, &i.CreatedAt}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -849,7 +849,7 @@ func (q *Queries) UserListByIDsStream(ctx context.Context, userIds []int64) iter
 		}
 		defer rows.Close()
 		var i, blank User
-		dest := []any{&i.UserID, &i.FirstName, &i.LastName, &i.Email, &i.CreatedAt}
+		dest := []interface{}{&i.UserID, &i.FirstName, &i.LastName, &i.Email, &i.CreatedAt}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -878,18 +878,18 @@ func (q *Queries) UserListByIDsAppend(ctx context.Context, dst []User, userIds [
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank User
-	dest := []any{&i.UserID, &i.FirstName, &i.LastName, &i.Email, &i.CreatedAt}
+	dest := []interface{}{&i.UserID, &i.FirstName, &i.LastName, &i.Email, &i.CreatedAt}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -1234,7 +1234,7 @@ func pgkitJSONReview(b []byte) ([]Review, error) {
 }
 
 // pgkitJSONValue decodes the value of key into dst with encoding/json.
-func pgkitJSONValue(raw json.RawMessage, dst any, key string) error {
+func pgkitJSONValue(raw json.RawMessage, dst interface{}, key string) error {
 	if raw == nil {
 		return fmt.Errorf("key %q missing", key)
 	}
@@ -1314,7 +1314,7 @@ type pgkitCopyOrderCreateMany struct {
 	stop func()
 	cur  OrderCreateManyParams
 	n    int // the rows read so far
-	row  [4]any
+	row  [4]interface{}
 }
 
 // Next moves to the next row and reports whether there is one.
@@ -1339,7 +1339,7 @@ func (s *pgkitCopyOrderCreateMany) Next() bool {
 }
 
 // Values returns the current row's values.
-func (s *pgkitCopyOrderCreateMany) Values() ([]any, error) {
+func (s *pgkitCopyOrderCreateMany) Values() ([]interface{}, error) {
 	v := &s.cur
 	s.row[0] = v.UserID
 	s.row[1] = string(v.Status)
@@ -1358,16 +1358,16 @@ func (s *pgkitCopyOrderCreateMany) PgkitCopySource() pgx.CopyFromSource { return
 // each row's values to emit until emit returns false: pgkit's CopyFrom
 // pushes the rows instead of pulling them. nil for sqlc's rows. held: the
 // values hold nothing the iterator may change once it goes on.
-func (s *pgkitCopyOrderCreateMany) PgkitCopyEach() (each func(emit func([]any) bool) error, held bool) {
+func (s *pgkitCopyOrderCreateMany) PgkitCopyEach() (each func(emit func([]interface{}) bool) error, held bool) {
 	if s.seq == nil {
 		return nil, false
 	}
-	return func(emit func([]any) bool) error {
+	return func(emit func([]interface{}) bool) error {
 		var err error
 		s.seq(func(v OrderCreateManyParams) bool {
 			s.cur = v
 			s.n++
-			var vals []any
+			var vals []interface{}
 			if vals, err = s.Values(); err != nil {
 				return false
 			}
@@ -1412,7 +1412,7 @@ type pgkitCopyProductCreateMany struct {
 	stop func()
 	cur  ProductCreateManyParams
 	n    int // the rows read so far
-	row  [5]any
+	row  [5]interface{}
 }
 
 // Next moves to the next row and reports whether there is one.
@@ -1437,7 +1437,7 @@ func (s *pgkitCopyProductCreateMany) Next() bool {
 }
 
 // Values returns the current row's values.
-func (s *pgkitCopyProductCreateMany) Values() ([]any, error) {
+func (s *pgkitCopyProductCreateMany) Values() ([]interface{}, error) {
 	v := &s.cur
 	s.row[0] = v.Sku
 	s.row[1] = v.Name
@@ -1461,16 +1461,16 @@ func (s *pgkitCopyProductCreateMany) PgkitCopySource() pgx.CopyFromSource { retu
 // each row's values to emit until emit returns false: pgkit's CopyFrom
 // pushes the rows instead of pulling them. nil for sqlc's rows. held: the
 // values hold nothing the iterator may change once it goes on.
-func (s *pgkitCopyProductCreateMany) PgkitCopyEach() (each func(emit func([]any) bool) error, held bool) {
+func (s *pgkitCopyProductCreateMany) PgkitCopyEach() (each func(emit func([]interface{}) bool) error, held bool) {
 	if s.seq == nil {
 		return nil, false
 	}
-	return func(emit func([]any) bool) error {
+	return func(emit func([]interface{}) bool) error {
 		var err error
 		s.seq(func(v ProductCreateManyParams) bool {
 			s.cur = v
 			s.n++
-			var vals []any
+			var vals []interface{}
 			if vals, err = s.Values(); err != nil {
 				return false
 			}
@@ -1515,7 +1515,7 @@ type pgkitCopyReviewCreateMany struct {
 	stop func()
 	cur  ReviewCreateManyParams
 	n    int // the rows read so far
-	row  [4]any
+	row  [4]interface{}
 }
 
 // Next moves to the next row and reports whether there is one.
@@ -1540,7 +1540,7 @@ func (s *pgkitCopyReviewCreateMany) Next() bool {
 }
 
 // Values returns the current row's values.
-func (s *pgkitCopyReviewCreateMany) Values() ([]any, error) {
+func (s *pgkitCopyReviewCreateMany) Values() ([]interface{}, error) {
 	v := &s.cur
 	s.row[0] = v.ProductID
 	s.row[1] = v.UserID
@@ -1563,16 +1563,16 @@ func (s *pgkitCopyReviewCreateMany) PgkitCopySource() pgx.CopyFromSource { retur
 // each row's values to emit until emit returns false: pgkit's CopyFrom
 // pushes the rows instead of pulling them. nil for sqlc's rows. held: the
 // values hold nothing the iterator may change once it goes on.
-func (s *pgkitCopyReviewCreateMany) PgkitCopyEach() (each func(emit func([]any) bool) error, held bool) {
+func (s *pgkitCopyReviewCreateMany) PgkitCopyEach() (each func(emit func([]interface{}) bool) error, held bool) {
 	if s.seq == nil {
 		return nil, false
 	}
-	return func(emit func([]any) bool) error {
+	return func(emit func([]interface{}) bool) error {
 		var err error
 		s.seq(func(v ReviewCreateManyParams) bool {
 			s.cur = v
 			s.n++
-			var vals []any
+			var vals []interface{}
 			if vals, err = s.Values(); err != nil {
 				return false
 			}
@@ -1617,7 +1617,7 @@ type pgkitCopyUserCreateMany struct {
 	stop func()
 	cur  UserCreateManyParams
 	n    int // the rows read so far
-	row  [3]any
+	row  [3]interface{}
 }
 
 // Next moves to the next row and reports whether there is one.
@@ -1642,7 +1642,7 @@ func (s *pgkitCopyUserCreateMany) Next() bool {
 }
 
 // Values returns the current row's values.
-func (s *pgkitCopyUserCreateMany) Values() ([]any, error) {
+func (s *pgkitCopyUserCreateMany) Values() ([]interface{}, error) {
 	v := &s.cur
 	s.row[0] = v.FirstName
 	s.row[1] = v.LastName
@@ -1664,16 +1664,16 @@ func (s *pgkitCopyUserCreateMany) PgkitCopySource() pgx.CopyFromSource { return 
 // each row's values to emit until emit returns false: pgkit's CopyFrom
 // pushes the rows instead of pulling them. nil for sqlc's rows. held: the
 // values hold nothing the iterator may change once it goes on.
-func (s *pgkitCopyUserCreateMany) PgkitCopyEach() (each func(emit func([]any) bool) error, held bool) {
+func (s *pgkitCopyUserCreateMany) PgkitCopyEach() (each func(emit func([]interface{}) bool) error, held bool) {
 	if s.seq == nil {
 		return nil, false
 	}
-	return func(emit func([]any) bool) error {
+	return func(emit func([]interface{}) bool) error {
 		var err error
 		s.seq(func(v UserCreateManyParams) bool {
 			s.cur = v
 			s.n++
-			var vals []any
+			var vals []interface{}
 			if vals, err = s.Values(); err != nil {
 				return false
 			}
@@ -1709,51 +1709,96 @@ func (q *Queries) UserCreateManySeq(ctx context.Context, seq iter.Seq[UserCreate
 // method of the package scans a row into (pointers into a zero row: only
 // their types count), for pgkit.Config.Decoders, which decodes those
 // queries' rows straight into them, without pgx's scan plans.
-func Decoders() map[string][]any {
-	return map[string][]any{
-		"OrderClaimByStatus":   func() []any { var i Order; return []any{&i.OrderID, &i.UserID, &i.Status, &i.TotalCents, &i.CreatedAt} }(),
-		"OrderCreate":          func() []any { var i Order; return []any{&i.OrderID, &i.UserID, &i.Status, &i.TotalCents, &i.CreatedAt} }(),
-		"OrderExport":          func() []any { var i Order; return []any{&i.OrderID, &i.UserID, &i.Status, &i.TotalCents, &i.CreatedAt} }(),
-		"OrderGetByID":         func() []any { var i Order; return []any{&i.OrderID, &i.UserID, &i.Status, &i.TotalCents, &i.CreatedAt} }(),
-		"OrderItemListByOrder": func() []any { var i OrderItem; return []any{&i.OrderID, &i.ProductID, &i.Quantity, &i.UnitPriceCents} }(),
-		"OrderListByStatus":    func() []any { var i Order; return []any{&i.OrderID, &i.UserID, &i.Status, &i.TotalCents, &i.CreatedAt} }(),
-		"OrderListByUser":      func() []any { var i Order; return []any{&i.OrderID, &i.UserID, &i.Status, &i.TotalCents, &i.CreatedAt} }(),
-		"ProductAdjustStock":   func() []any { var stock int32; return []any{&stock} }(),
-		"ProductCreate": func() []any {
-			var i Product
-			return []any{&i.ProductID, &i.Sku, &i.Name, &i.Description, &i.PriceCents, &i.Stock, &i.CreatedAt}
+func Decoders() map[string][]interface{} {
+	return map[string][]interface{}{
+		"OrderClaimByStatus": func() []interface{} {
+			var i Order
+			return []interface{}{&i.OrderID, &i.UserID, &i.Status, &i.TotalCents, &i.CreatedAt}
 		}(),
-		"ProductGetByID": func() []any {
-			var i Product
-			return []any{&i.ProductID, &i.Sku, &i.Name, &i.Description, &i.PriceCents, &i.Stock, &i.CreatedAt}
+		"OrderCreate": func() []interface{} {
+			var i Order
+			return []interface{}{&i.OrderID, &i.UserID, &i.Status, &i.TotalCents, &i.CreatedAt}
 		}(),
-		"ProductGetBySKU": func() []any {
-			var i Product
-			return []any{&i.ProductID, &i.Sku, &i.Name, &i.Description, &i.PriceCents, &i.Stock, &i.CreatedAt}
+		"OrderExport": func() []interface{} {
+			var i Order
+			return []interface{}{&i.OrderID, &i.UserID, &i.Status, &i.TotalCents, &i.CreatedAt}
 		}(),
-		"ProductList": func() []any {
-			var i Product
-			return []any{&i.ProductID, &i.Sku, &i.Name, &i.Description, &i.PriceCents, &i.Stock, &i.CreatedAt}
+		"OrderGetByID": func() []interface{} {
+			var i Order
+			return []interface{}{&i.OrderID, &i.UserID, &i.Status, &i.TotalCents, &i.CreatedAt}
 		}(),
-		"ProductListByIDs": func() []any {
-			var i Product
-			return []any{&i.ProductID, &i.Sku, &i.Name, &i.Description, &i.PriceCents, &i.Stock, &i.CreatedAt}
+		"OrderItemListByOrder": func() []interface{} {
+			var i OrderItem
+			return []interface{}{&i.OrderID, &i.ProductID, &i.Quantity, &i.UnitPriceCents}
 		}(),
-		"ProductLockForOrder": func() []any { var i ProductLockForOrderRow; return []any{&i.ProductID, &i.PriceCents, &i.Stock} }(),
-		"ReviewCreate": func() []any {
+		"OrderListByStatus": func() []interface{} {
+			var i Order
+			return []interface{}{&i.OrderID, &i.UserID, &i.Status, &i.TotalCents, &i.CreatedAt}
+		}(),
+		"OrderListByUser": func() []interface{} {
+			var i Order
+			return []interface{}{&i.OrderID, &i.UserID, &i.Status, &i.TotalCents, &i.CreatedAt}
+		}(),
+		"ProductAdjustStock": func() []interface{} { var stock int32; return []interface{}{&stock} }(),
+		"ProductCreate": func() []interface{} {
+			var i Product
+			return []interface{}{&i.ProductID, &i.Sku, &i.Name, &i.Description, &i.PriceCents, &i.Stock, &i.CreatedAt}
+		}(),
+		"ProductGetByID": func() []interface{} {
+			var i Product
+			return []interface{}{&i.ProductID, &i.Sku, &i.Name, &i.Description, &i.PriceCents, &i.Stock, &i.CreatedAt}
+		}(),
+		"ProductGetBySKU": func() []interface{} {
+			var i Product
+			return []interface{}{&i.ProductID, &i.Sku, &i.Name, &i.Description, &i.PriceCents, &i.Stock, &i.CreatedAt}
+		}(),
+		"ProductList": func() []interface{} {
+			var i Product
+			return []interface{}{&i.ProductID, &i.Sku, &i.Name, &i.Description, &i.PriceCents, &i.Stock, &i.CreatedAt}
+		}(),
+		"ProductListByIDs": func() []interface{} {
+			var i Product
+			return []interface{}{&i.ProductID, &i.Sku, &i.Name, &i.Description, &i.PriceCents, &i.Stock, &i.CreatedAt}
+		}(),
+		"ProductLockForOrder": func() []interface{} {
+			var i ProductLockForOrderRow
+			return []interface{}{&i.ProductID, &i.PriceCents, &i.Stock}
+		}(),
+		"ReviewCreate": func() []interface{} {
 			var i Review
-			return []any{&i.ReviewID, &i.ProductID, &i.UserID, &i.Rating, &i.Body, &i.CreatedAt}
+			return []interface{}{&i.ReviewID, &i.ProductID, &i.UserID, &i.Rating, &i.Body, &i.CreatedAt}
 		}(),
-		"ReviewListByProduct": func() []any {
+		"ReviewListByProduct": func() []interface{} {
 			var i Review
-			return []any{&i.ReviewID, &i.ProductID, &i.UserID, &i.Rating, &i.Body, &i.CreatedAt}
+			return []interface{}{&i.ReviewID, &i.ProductID, &i.UserID, &i.Rating, &i.Body, &i.CreatedAt}
 		}(),
-		"ReviewStatsByProduct": func() []any { var i ReviewStatsByProductRow; return []any{&i.ReviewCount, &i.AverageRating} }(),
-		"UserCreate":           func() []any { var i User; return []any{&i.UserID, &i.FirstName, &i.LastName, &i.Email, &i.CreatedAt} }(),
-		"UserCreateWithID":     func() []any { var i User; return []any{&i.UserID, &i.FirstName, &i.LastName, &i.Email, &i.CreatedAt} }(),
-		"UserExport":           func() []any { var i User; return []any{&i.UserID, &i.FirstName, &i.LastName, &i.Email, &i.CreatedAt} }(),
-		"UserGetByID":          func() []any { var i User; return []any{&i.UserID, &i.FirstName, &i.LastName, &i.Email, &i.CreatedAt} }(),
-		"UserList":             func() []any { var i User; return []any{&i.UserID, &i.FirstName, &i.LastName, &i.Email, &i.CreatedAt} }(),
-		"UserListByIDs":        func() []any { var i User; return []any{&i.UserID, &i.FirstName, &i.LastName, &i.Email, &i.CreatedAt} }(),
+		"ReviewStatsByProduct": func() []interface{} {
+			var i ReviewStatsByProductRow
+			return []interface{}{&i.ReviewCount, &i.AverageRating}
+		}(),
+		"UserCreate": func() []interface{} {
+			var i User
+			return []interface{}{&i.UserID, &i.FirstName, &i.LastName, &i.Email, &i.CreatedAt}
+		}(),
+		"UserCreateWithID": func() []interface{} {
+			var i User
+			return []interface{}{&i.UserID, &i.FirstName, &i.LastName, &i.Email, &i.CreatedAt}
+		}(),
+		"UserExport": func() []interface{} {
+			var i User
+			return []interface{}{&i.UserID, &i.FirstName, &i.LastName, &i.Email, &i.CreatedAt}
+		}(),
+		"UserGetByID": func() []interface{} {
+			var i User
+			return []interface{}{&i.UserID, &i.FirstName, &i.LastName, &i.Email, &i.CreatedAt}
+		}(),
+		"UserList": func() []interface{} {
+			var i User
+			return []interface{}{&i.UserID, &i.FirstName, &i.LastName, &i.Email, &i.CreatedAt}
+		}(),
+		"UserListByIDs": func() []interface{} {
+			var i User
+			return []interface{}{&i.UserID, &i.FirstName, &i.LastName, &i.Email, &i.CreatedAt}
+		}(),
 	}
 }

@@ -83,9 +83,9 @@ type Streamer interface {
 // pgkitStreamQuery runs a …Stream method's query. A DB that offers QueryStream
 // (a multiplexing pgkit.DB, which otherwise reads results in full as they
 // arrive) gives it a connection of its own, read row by row.
-func pgkitStreamQuery(ctx context.Context, db DBTX, sql string, args ...any) (pgx.Rows, error) {
+func pgkitStreamQuery(ctx context.Context, db DBTX, sql string, args ...interface{}) (pgx.Rows, error) {
 	if s, ok := db.(interface {
-		QueryStream(context.Context, string, ...any) (pgx.Rows, error)
+		QueryStream(context.Context, string, ...interface{}) (pgx.Rows, error)
 	}); ok {
 		return s.QueryStream(ctx, sql, args...)
 	}
@@ -108,7 +108,7 @@ func (q *Queries) ArrayListStream(ctx context.Context) iter.Seq2[BenchArray, err
 		}
 		defer rows.Close()
 		var i, blank BenchArray
-		dest := []any{&i.ArrayID, &i.Vals}
+		dest := []interface{}{&i.ArrayID, &i.Vals}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -137,18 +137,18 @@ func (q *Queries) ArrayListAppend(ctx context.Context, dst []BenchArray) ([]Benc
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank BenchArray
-	dest := []any{&i.ArrayID, &i.Vals}
+	dest := []interface{}{&i.ArrayID, &i.Vals}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -169,7 +169,7 @@ func (q *Queries) BlobListStream(ctx context.Context) iter.Seq2[BenchBlob, error
 		}
 		defer rows.Close()
 		var i, blank BenchBlob
-		dest := []any{&i.BlobID, &i.Note, &i.Payload}
+		dest := []interface{}{&i.BlobID, &i.Note, &i.Payload}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -198,18 +198,18 @@ func (q *Queries) BlobListAppend(ctx context.Context, dst []BenchBlob) ([]BenchB
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank BenchBlob
-	dest := []any{&i.BlobID, &i.Note, &i.Payload}
+	dest := []interface{}{&i.BlobID, &i.Note, &i.Payload}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -230,7 +230,7 @@ func (q *Queries) SeriesListStream(ctx context.Context, n int32) iter.Seq2[int32
 		}
 		defer rows.Close()
 		var i, blank int32
-		dest := []any{&i}
+		dest := []interface{}{&i}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -259,18 +259,18 @@ func (q *Queries) SeriesListAppend(ctx context.Context, dst []int32, n int32) ([
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank int32
-	dest := []any{&i}
+	dest := []interface{}{&i}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -291,7 +291,7 @@ func (q *Queries) TypeListStream(ctx context.Context, arg TypeListParams) iter.S
 		}
 		defer rows.Close()
 		var i, blank TypeListRow
-		dest := []any{&i.Oid, &i.Typname, &i.Typnamespace, &i.Typowner, &i.Typlen, &i.Typbyval, &i.Typtype, &i.Typcategory, &i.Typispreferred, &i.Typisdefined, &i.Typdelim, &i.Typrelid, &i.Typelem, &i.Typarray, &i.Typalign, &i.Typstorage, &i.Typnotnull, &i.Typbasetype, &i.Typtypmod, &i.Typndims}
+		dest := []interface{}{&i.Oid, &i.Typname, &i.Typnamespace, &i.Typowner, &i.Typlen, &i.Typbyval, &i.Typtype, &i.Typcategory, &i.Typispreferred, &i.Typisdefined, &i.Typdelim, &i.Typrelid, &i.Typelem, &i.Typarray, &i.Typalign, &i.Typstorage, &i.Typnotnull, &i.Typbasetype, &i.Typtypmod, &i.Typndims}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -320,18 +320,18 @@ func (q *Queries) TypeListAppend(ctx context.Context, dst []TypeListRow, arg Typ
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank TypeListRow
-	dest := []any{&i.Oid, &i.Typname, &i.Typnamespace, &i.Typowner, &i.Typlen, &i.Typbyval, &i.Typtype, &i.Typcategory, &i.Typispreferred, &i.Typisdefined, &i.Typdelim, &i.Typrelid, &i.Typelem, &i.Typarray, &i.Typalign, &i.Typstorage, &i.Typnotnull, &i.Typbasetype, &i.Typtypmod, &i.Typndims}
+	dest := []interface{}{&i.Oid, &i.Typname, &i.Typnamespace, &i.Typowner, &i.Typlen, &i.Typbyval, &i.Typtype, &i.Typcategory, &i.Typispreferred, &i.Typisdefined, &i.Typdelim, &i.Typrelid, &i.Typelem, &i.Typarray, &i.Typalign, &i.Typstorage, &i.Typnotnull, &i.Typbasetype, &i.Typtypmod, &i.Typndims}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -349,7 +349,7 @@ type pgkitCopyRowCopy struct {
 	stop func()
 	cur  RowCopyParams
 	n    int // the rows read so far
-	row  [10]any
+	row  [10]interface{}
 }
 
 // Next moves to the next row and reports whether there is one.
@@ -374,7 +374,7 @@ func (s *pgkitCopyRowCopy) Next() bool {
 }
 
 // Values returns the current row's values.
-func (s *pgkitCopyRowCopy) Values() ([]any, error) {
+func (s *pgkitCopyRowCopy) Values() ([]interface{}, error) {
 	v := &s.cur
 	s.row[0] = v.N
 	s.row[1] = v.Big
@@ -419,16 +419,16 @@ func (s *pgkitCopyRowCopy) PgkitCopySource() pgx.CopyFromSource { return s }
 // each row's values to emit until emit returns false: pgkit's CopyFrom
 // pushes the rows instead of pulling them. nil for sqlc's rows. held: the
 // values hold nothing the iterator may change once it goes on.
-func (s *pgkitCopyRowCopy) PgkitCopyEach() (each func(emit func([]any) bool) error, held bool) {
+func (s *pgkitCopyRowCopy) PgkitCopyEach() (each func(emit func([]interface{}) bool) error, held bool) {
 	if s.seq == nil {
 		return nil, false
 	}
-	return func(emit func([]any) bool) error {
+	return func(emit func([]interface{}) bool) error {
 		var err error
 		s.seq(func(v RowCopyParams) bool {
 			s.cur = v
 			s.n++
-			var vals []any
+			var vals []interface{}
 			if vals, err = s.Values(); err != nil {
 				return false
 			}
@@ -464,15 +464,15 @@ func (q *Queries) RowCopySeq(ctx context.Context, seq iter.Seq[RowCopyParams]) (
 // method of the package scans a row into (pointers into a zero row: only
 // their types count), for pgkit.Config.Decoders, which decodes those
 // queries' rows straight into them, without pgx's scan plans.
-func Decoders() map[string][]any {
-	return map[string][]any{
-		"ArrayList":  func() []any { var i BenchArray; return []any{&i.ArrayID, &i.Vals} }(),
-		"BlobList":   func() []any { var i BenchBlob; return []any{&i.BlobID, &i.Note, &i.Payload} }(),
-		"OnePlusOne": func() []any { var two int32; return []any{&two} }(),
-		"SeriesList": func() []any { var i int32; return []any{&i} }(),
-		"TypeList": func() []any {
+func Decoders() map[string][]interface{} {
+	return map[string][]interface{}{
+		"ArrayList":  func() []interface{} { var i BenchArray; return []interface{}{&i.ArrayID, &i.Vals} }(),
+		"BlobList":   func() []interface{} { var i BenchBlob; return []interface{}{&i.BlobID, &i.Note, &i.Payload} }(),
+		"OnePlusOne": func() []interface{} { var two int32; return []interface{}{&two} }(),
+		"SeriesList": func() []interface{} { var i int32; return []interface{}{&i} }(),
+		"TypeList": func() []interface{} {
 			var i TypeListRow
-			return []any{&i.Oid, &i.Typname, &i.Typnamespace, &i.Typowner, &i.Typlen, &i.Typbyval, &i.Typtype, &i.Typcategory, &i.Typispreferred, &i.Typisdefined, &i.Typdelim, &i.Typrelid, &i.Typelem, &i.Typarray, &i.Typalign, &i.Typstorage, &i.Typnotnull, &i.Typbasetype, &i.Typtypmod, &i.Typndims}
+			return []interface{}{&i.Oid, &i.Typname, &i.Typnamespace, &i.Typowner, &i.Typlen, &i.Typbyval, &i.Typtype, &i.Typcategory, &i.Typispreferred, &i.Typisdefined, &i.Typdelim, &i.Typrelid, &i.Typelem, &i.Typarray, &i.Typalign, &i.Typstorage, &i.Typnotnull, &i.Typbasetype, &i.Typtypmod, &i.Typndims}
 		}(),
 	}
 }

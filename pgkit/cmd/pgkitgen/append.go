@@ -2,6 +2,7 @@ package main
 
 import (
 	"go/ast"
+	"slices"
 	"strings"
 )
 
@@ -24,13 +25,38 @@ func appendSig(t func(ast.Node) string, s stream, dst string) string {
 type appendLocals struct{ row, dst, dest, blank, kept string }
 
 func pickAppendLocals(s stream) appendLocals {
+	r := s.reserved()
 	return appendLocals{
-		row:   pickLocal(s.params, "i", "row", "rowValue"),
-		dst:   pickLocal(s.params, "dst", "dstRows"),
-		dest:  pickLocal(s.params, "dest", "scanDest"),
-		blank: pickLocal(s.params, "blank", "blankRow"),
-		kept:  pickLocal(s.params, "kept", "keptLen"),
+		row:   pickLocal(r, "i", "row", "rowValue"),
+		dst:   pickLocal(r, "dst", "dstRows"),
+		dest:  pickLocal(r, "dest", "scanDest"),
+		blank: pickLocal(r, "blank", "blankRow"),
+		kept:  pickLocal(r, "kept", "keptRows"),
 	}
+}
+
+// reserved are the names a local of s's …Append or stream must not take:
+// its parameters, and every name its query call uses (sqlc's constant of
+// the SQL is named after the query: a query Dst passes dst, which a
+// parameter dst would shadow).
+func (s stream) reserved() []string {
+	names := slices.Clone(s.params)
+	ast.Inspect(s.call, func(n ast.Node) bool {
+		switch n := n.(type) {
+		case *ast.SelectorExpr:
+			ast.Inspect(n.X, func(m ast.Node) bool {
+				if id, ok := m.(*ast.Ident); ok {
+					names = append(names, id.Name)
+				}
+				return true
+			})
+			return false
+		case *ast.Ident:
+			names = append(names, n.Name)
+		}
+		return true
+	})
+	return names
 }
 
 // hoists reports whether s's rows can be scanned through one Scan list
@@ -39,13 +65,15 @@ func pickAppendLocals(s stream) appendLocals {
 func hoists(t func(ast.Node) string, s stream) bool { return t(s.item) == "i" }
 
 // scanList is the Scan list of s's loop, built once: sqlc's destinations
-// (pointers into the row variable i) as a []any, i written as row.
+// (pointers into the row variable i) as a []interface{}, i written as row.
+// Not []any: sqlc does not escape a parameter named any, which would
+// shadow the predeclared type in the method (a keyword cannot be).
 func scanList(t func(ast.Node) string, s stream, row string) string {
 	var args []string
 	for _, a := range s.scan.Args {
 		args = append(args, renameRow(t, a, row))
 	}
-	return "[]any{" + strings.Join(args, ", ") + "}"
+	return "[]interface{}{" + strings.Join(args, ", ") + "}"
 }
 
 // renameRow prints n with sqlc's row variable i written as row: every
@@ -86,7 +114,9 @@ func renameRow(t func(ast.Node) string, n ast.Node, row string) string {
 // an interface method), and grows a fresh slice; here the Scan list points
 // into one row variable, reset to its zero value before each row (so every
 // destination starts as sqlc's fresh one does) and copied into dst, whose
-// memory a caller may reuse from call to call.
+// memory a caller may reuse from call to call. dst as it came (kept) is
+// what an error returns: no len(dst), which a parameter named len (sqlc
+// does not escape it) would make a call of an int.
 func renderAppend(w func(string, ...any), t func(ast.Node) string, s stream, o Options) {
 	l := pickAppendLocals(s)
 	name := s.decl.Name.Name
@@ -102,7 +132,7 @@ func (q *Queries) %[1]s%[2]s(%[4]s) ([]%[5]s, error) {
 		return %[3]s, err
 	}
 	defer rows.Close()
-	%[7]s := len(%[3]s)
+	%[7]s := %[3]s
 `, name, o.AppendSuffix, l.dst, appendSig(t, s, l.dst), t(s.elem), t(s.call), l.kept)
 	if hoists(t, s) {
 		w(`	var %[7]s, %[1]s %[2]s
@@ -110,7 +140,7 @@ func (q *Queries) %[1]s%[2]s(%[4]s) ([]%[5]s, error) {
 	for rows.Next() {
 		%[7]s = %[1]s
 		if err := rows.Scan(%[3]s...); err != nil {
-			return %[5]s[:%[6]s], err
+			return %[6]s, err
 		}
 		%[5]s = append(%[5]s, %[7]s)
 	}
@@ -119,14 +149,14 @@ func (q *Queries) %[1]s%[2]s(%[4]s) ([]%[5]s, error) {
 		w(`	for rows.Next() {
 		var i %[1]s
 		if err := %[2]s; err != nil {
-			return %[3]s[:%[4]s], err
+			return %[4]s, err
 		}
 		%[3]s = append(%[3]s, %[5]s)
 	}
 `, t(s.row.Type), t(s.scan), l.dst, l.kept, t(s.item))
 	}
 	w(`	if err := rows.Err(); err != nil {
-		return %[1]s[:%[2]s], err
+		return %[2]s, err
 	}
 	return %[1]s, nil
 }

@@ -307,7 +307,7 @@ type %[1]s struct {
 	stop func()
 	cur  %[4]s
 	n    int // the rows read so far
-	row  [%[5]d]any
+	row  [%[5]d]interface{}
 }
 
 // Next moves to the next row and reports whether there is one.
@@ -332,7 +332,7 @@ func (s *%[1]s) Next() bool {
 }
 
 // Values returns the current row's values.
-func (s *%[1]s) Values() ([]any, error) {
+func (s *%[1]s) Values() ([]interface{}, error) {
 	v := %[6]s
 `, tc.source, name, o.SeqSuffix, elem, len(tc.assign), tc.cur)
 	if tc.nilCheck {
@@ -354,16 +354,16 @@ func (s *%[1]s) PgkitCopySource() pgx.CopyFromSource { return s }
 // each row's values to emit until emit returns false: pgkit's CopyFrom
 // pushes the rows instead of pulling them. nil for sqlc's rows. held: the
 // values hold nothing the iterator may change once it goes on.
-func (s *%[1]s) PgkitCopyEach() (each func(emit func([]any) bool) error, held bool) {
+func (s *%[1]s) PgkitCopyEach() (each func(emit func([]interface{}) bool) error, held bool) {
 	if s.seq == nil {
 		return nil, false
 	}
-	return func(emit func([]any) bool) error {
+	return func(emit func([]interface{}) bool) error {
 		var err error
 		s.seq(func(v %[3]s) bool {
 			s.cur = v
 			s.n++
-			var vals []any
+			var vals []interface{}
 			if vals, err = s.Values(); err != nil {
 				return false
 			}

@@ -63,14 +63,14 @@ func renderDecoders(p *pkg, im *imports, w func(string, ...any), t func(ast.Node
 		// compiles whatever queries the package has today.
 		w("// %s returns nothing to decode: the package has no exported :one\n", name)
 		w("// or :many method (see pgkit.Config.Decoders).\n")
-		w("func %s() map[string][]any { return nil }\n\n", name)
+		w("func %s() map[string][]interface{} { return nil }\n\n", name)
 		return nil
 	}
 	w("// %s returns, by query name, the destinations each :one and :many\n", name)
 	w("// method of the package scans a row into (pointers into a zero row: only\n")
 	w("// their types count), for pgkit.Config.Decoders, which decodes those\n")
 	w("// queries' rows straight into them, without pgx's scan plans.\n")
-	w("func %s() map[string][]any {\n\treturn map[string][]any{\n", name)
+	w("func %s() map[string][]interface{} {\n\treturn map[string][]interface{}{\n", name)
 	for _, d := range ds {
 		if err := im.uses(d.file, d.row.Type); err != nil {
 			return err
@@ -79,7 +79,7 @@ func renderDecoders(p *pkg, im *imports, w func(string, ...any), t func(ast.Node
 		for i, a := range d.scan.Args {
 			args[i] = t(a)
 		}
-		w("\t\t%s: func() []any { var %s %s; return []any{%s} }(),\n",
+		w("\t\t%s: func() []interface{} { var %s %s; return []interface{}{%s} }(),\n",
 			strconv.Quote(d.name), d.row.Names[0].Name, t(d.row.Type), strings.Join(args, ", "))
 	}
 	w("\t}\n}\n\n")

@@ -73,9 +73,9 @@ func TestGenerateDecoders(t *testing.T) {
 	}
 	src := string(out)
 	for _, want := range []string{
-		"func Decoders() map[string][]any {",
-		`"GetName": func() []any { var name string; return []any{&name} }(),`,
-		`"ListIDs": func() []any { var i int64; return []any{&i} }(),`,
+		"func Decoders() map[string][]interface{} {",
+		`"GetName": func() []interface{} { var name string; return []interface{}{&name} }(),`,
+		`"ListIDs": func() []interface{} { var i int64; return []interface{}{&i} }(),`,
 	} {
 		if !strings.Contains(src, want) {
 			t.Errorf("no %s in:\n%s", want, src)
@@ -86,14 +86,14 @@ func TestGenerateDecoders(t *testing.T) {
 	}
 	dir = writePkg(t, map[string]string{"db.go": sqlcDB, "q.sql.go": decodeSrc, "mine.go": "package x\n\nfunc Decoders() {}\n"})
 	out, err = Generate(dir, Options{})
-	if err != nil || !strings.Contains(string(out), "func PgkitDecoders() map[string][]any {") {
+	if err != nil || !strings.Contains(string(out), "func PgkitDecoders() map[string][]interface{} {") {
 		t.Fatalf("with Decoders taken: %v\n%s", err, out)
 	}
 	// No :one or :many: Decoders is still there (nil), so that a program
 	// passing it compiles whatever queries the package has.
 	dir = writePkg(t, map[string]string{"db.go": sqlcDB})
 	out, err = Generate(dir, Options{})
-	if err != nil || !strings.Contains(string(out), "func Decoders() map[string][]any { return nil }") {
+	if err != nil || !strings.Contains(string(out), "func Decoders() map[string][]interface{} { return nil }") {
 		t.Fatalf("with no :one or :many: %v\n%s", err, out)
 	}
 }

@@ -164,7 +164,7 @@ func TestGenerateAppend(t *testing.T) {
 	dir := writePkg(t, map[string]string{"db.go": sqlcDB, "q.sql.go": q})
 	out, err := Generate(dir, Options{})
 	want := "func (q *Queries) ListIDsAppend(ctx context.Context, dstRows []int64, dst int64, kept int64) ([]int64, error) {"
-	if err != nil || !strings.Contains(string(out), want) || !strings.Contains(string(out), "keptLen := len(dstRows)") {
+	if err != nil || !strings.Contains(string(out), want) || !strings.Contains(string(out), "keptRows := dstRows") {
 		t.Fatalf("Generate: %v, want %q in\n%s", err, want, out)
 	}
 	clash := sqlcHead + "import \"context\"\n" + manySrc("ListIDs", "", "", plainLoop) +

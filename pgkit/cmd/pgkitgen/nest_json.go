@@ -115,7 +115,7 @@ func (d *jsonDecoders) render(im *imports, n names, w func(string, ...any)) erro
 func (d *jsonDecoders) renderHelpers(im *imports, w func(string, ...any)) error {
 	if d.helpers["pgkitJSONValue"] {
 		w(`// pgkitJSONValue decodes the value of key into dst with encoding/json.
-func pgkitJSONValue(raw json.RawMessage, dst any, key string) error {
+func pgkitJSONValue(raw json.RawMessage, dst interface{}, key string) error {
 	if raw == nil {
 		return fmt.Errorf("key %%q missing", key)
 	}

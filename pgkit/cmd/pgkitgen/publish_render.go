@@ -125,7 +125,7 @@ func renderPublic(w func(string, ...any), p *pkg, pubs []*public, n names, o Opt
 	}
 	if value {
 		w(`// pgkitValue is *p, or T's zero value when p is nil.
-func pgkitValue[T any](p *T) T {
+func pgkitValue[T interface{}](p *T) T {
 	if p == nil {
 		var zero T
 		return zero

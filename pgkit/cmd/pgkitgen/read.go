@@ -364,7 +364,10 @@ func manyQuery(fset *token.FileSet, m method) (stream, bool, error) {
 	s.params = paramNames(fd)
 	// The stream declares its own row variable, i, whatever sqlc named it
 	// (a single-column query names it after the column, which could be yield).
-	renameVar(s.row.Names[0].Name, "i", s.row, s.scan, s.item)
+	// Only the variable: its type may name a package the column is named
+	// after (var uuid uuid.UUID), which stays as it is.
+	renameVar(s.row.Names[0].Name, "i", s.scan, s.item)
+	s.row.Names[0].Name = "i"
 	return s, true, nil
 }
 

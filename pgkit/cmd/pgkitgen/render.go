@@ -181,9 +181,9 @@ func render(p *pkg, o Options) ([]byte, error) {
 		w(`// %[1]s runs a …%[2]s method's query. A DB that offers QueryStream
 // (a multiplexing pgkit.DB, which otherwise reads results in full as they
 // arrive) gives it a connection of its own, read row by row.
-func %[1]s(ctx context.Context, db DBTX, sql string, args ...any) (pgx.Rows, error) {
+func %[1]s(ctx context.Context, db DBTX, sql string, args ...interface{}) (pgx.Rows, error) {
 	if s, ok := db.(interface {
-		QueryStream(context.Context, string, ...any) (pgx.Rows, error)
+		QueryStream(context.Context, string, ...interface{}) (pgx.Rows, error)
 	}); ok {
 		return s.QueryStream(ctx, sql, args...)
 	}
@@ -346,8 +346,8 @@ func (q *Queries) RunInTx(ctx context.Context, fn func(%[1]s) error) error {
 }
 
 func renderStream(w func(string, ...any), t func(ast.Node) string, s stream, n names, o Options) {
-	yield := pickLocal(s.params, "yield", "yieldRow")
-	zero := pickLocal(s.params, "zero", "zeroRow")
+	yield := pickLocal(s.reserved(), "yield", "yieldRow")
+	zero := pickLocal(s.reserved(), "zero", "zeroRow")
 	args := []string{t(s.call.Args[0]), t(s.db)}
 	for _, a := range s.call.Args[1:] {
 		args = append(args, t(a))

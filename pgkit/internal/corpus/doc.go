@@ -84,4 +84,9 @@
 //	             whose offset has seconds, big and zero-scale numeric, bytea, NULLs, unicode), two of them
 //	             in one :one; streams stopped early; Store lists sqlc's exported methods (no Querier with
 //	             hidden ones)
+//	outside18append2  query_parameter_limit 4, overrides to google/uuid and json.RawMessage; single-column
+//	             :many whose column is named after its type's package (uuid uuid.UUID, json json.RawMessage),
+//	             :many with parameters named len and any (sqlc escapes neither), bytea, int4[] and jsonb rows
+//	             each unlike the others, a division by zero on row 3 of a struct :many (…Append keeps dst);
+//	             queries named Dst, Zero, Yield and Any (sqlc's constants dst, zero, yield, any), a :copyfrom
 package corpus

@@ -89,9 +89,9 @@ type Streamer interface {
 // pgkitStreamQuery runs a …Stream method's query. A DB that offers QueryStream
 // (a multiplexing pgkit.DB, which otherwise reads results in full as they
 // arrive) gives it a connection of its own, read row by row.
-func pgkitStreamQuery(ctx context.Context, db DBTX, sql string, args ...any) (pgx.Rows, error) {
+func pgkitStreamQuery(ctx context.Context, db DBTX, sql string, args ...interface{}) (pgx.Rows, error) {
 	if s, ok := db.(interface {
-		QueryStream(context.Context, string, ...any) (pgx.Rows, error)
+		QueryStream(context.Context, string, ...interface{}) (pgx.Rows, error)
 	}); ok {
 		return s.QueryStream(ctx, sql, args...)
 	}
@@ -114,7 +114,7 @@ func (q *Queries) AccountExportStream(ctx context.Context, afterAccountID int64)
 		}
 		defer rows.Close()
 		var i, blank Account
-		dest := []any{&i.AccountID, &i.Name, &i.Team, &i.Email, &i.CreatedAt}
+		dest := []interface{}{&i.AccountID, &i.Name, &i.Team, &i.Email, &i.CreatedAt}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -143,18 +143,18 @@ func (q *Queries) AccountExportAppend(ctx context.Context, dst []Account, afterA
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank Account
-	dest := []any{&i.AccountID, &i.Name, &i.Team, &i.Email, &i.CreatedAt}
+	dest := []interface{}{&i.AccountID, &i.Name, &i.Team, &i.Email, &i.CreatedAt}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -175,7 +175,7 @@ func (q *Queries) AccountListStream(ctx context.Context, arg AccountListParams) 
 		}
 		defer rows.Close()
 		var i, blank Account
-		dest := []any{&i.AccountID, &i.Name, &i.Team, &i.Email, &i.CreatedAt}
+		dest := []interface{}{&i.AccountID, &i.Name, &i.Team, &i.Email, &i.CreatedAt}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -204,18 +204,18 @@ func (q *Queries) AccountListAppend(ctx context.Context, dst []Account, arg Acco
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank Account
-	dest := []any{&i.AccountID, &i.Name, &i.Team, &i.Email, &i.CreatedAt}
+	dest := []interface{}{&i.AccountID, &i.Name, &i.Team, &i.Email, &i.CreatedAt}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -236,7 +236,7 @@ func (q *Queries) JobExportStream(ctx context.Context, arg JobExportParams) iter
 		}
 		defer rows.Close()
 		var i, blank Job
-		dest := []any{&i.JobID, &i.AccountID, &i.State, &i.CostCents, &i.CreatedAt}
+		dest := []interface{}{&i.JobID, &i.AccountID, &i.State, &i.CostCents, &i.CreatedAt}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -265,18 +265,18 @@ func (q *Queries) JobExportAppend(ctx context.Context, dst []Job, arg JobExportP
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank Job
-	dest := []any{&i.JobID, &i.AccountID, &i.State, &i.CostCents, &i.CreatedAt}
+	dest := []interface{}{&i.JobID, &i.AccountID, &i.State, &i.CostCents, &i.CreatedAt}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -297,7 +297,7 @@ func (q *Queries) JobListByAccountStream(ctx context.Context, arg JobListByAccou
 		}
 		defer rows.Close()
 		var i, blank Job
-		dest := []any{&i.JobID, &i.AccountID, &i.State, &i.CostCents, &i.CreatedAt}
+		dest := []interface{}{&i.JobID, &i.AccountID, &i.State, &i.CostCents, &i.CreatedAt}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -331,18 +331,18 @@ func (q *Queries) JobListByAccountAppend(ctx context.Context, dst []Job, arg Job
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank Job
-	dest := []any{&i.JobID, &i.AccountID, &i.State, &i.CostCents, &i.CreatedAt}
+	dest := []interface{}{&i.JobID, &i.AccountID, &i.State, &i.CostCents, &i.CreatedAt}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -363,7 +363,7 @@ func (q *Queries) JobListByStateStream(ctx context.Context, arg JobListByStatePa
 		}
 		defer rows.Close()
 		var i, blank Job
-		dest := []any{&i.JobID, &i.AccountID, &i.State, &i.CostCents, &i.CreatedAt}
+		dest := []interface{}{&i.JobID, &i.AccountID, &i.State, &i.CostCents, &i.CreatedAt}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -392,18 +392,18 @@ func (q *Queries) JobListByStateAppend(ctx context.Context, dst []Job, arg JobLi
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank Job
-	dest := []any{&i.JobID, &i.AccountID, &i.State, &i.CostCents, &i.CreatedAt}
+	dest := []interface{}{&i.JobID, &i.AccountID, &i.State, &i.CostCents, &i.CreatedAt}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -424,7 +424,7 @@ func (q *Queries) NoteListByProjectStream(ctx context.Context, arg NoteListByPro
 		}
 		defer rows.Close()
 		var i, blank Note
-		dest := []any{&i.NoteID, &i.ProjectID, &i.AccountID, &i.Priority, &i.Body, &i.CreatedAt}
+		dest := []interface{}{&i.NoteID, &i.ProjectID, &i.AccountID, &i.Priority, &i.Body, &i.CreatedAt}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -458,18 +458,18 @@ func (q *Queries) NoteListByProjectAppend(ctx context.Context, dst []Note, arg N
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank Note
-	dest := []any{&i.NoteID, &i.ProjectID, &i.AccountID, &i.Priority, &i.Body, &i.CreatedAt}
+	dest := []interface{}{&i.NoteID, &i.ProjectID, &i.AccountID, &i.Priority, &i.Body, &i.CreatedAt}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -490,7 +490,7 @@ func (q *Queries) ProjectLockForJobStream(ctx context.Context, projectIds []int6
 		}
 		defer rows.Close()
 		var i, blank ProjectLockForJobRow
-		dest := []any{&i.ProjectID, &i.RateCents, &i.Credits}
+		dest := []interface{}{&i.ProjectID, &i.RateCents, &i.Credits}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -519,18 +519,18 @@ func (q *Queries) ProjectLockForJobAppend(ctx context.Context, dst []ProjectLock
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank ProjectLockForJobRow
-	dest := []any{&i.ProjectID, &i.RateCents, &i.Credits}
+	dest := []interface{}{&i.ProjectID, &i.RateCents, &i.Credits}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -548,7 +548,7 @@ type pgkitCopyAccountCreateMany struct {
 	stop func()
 	cur  AccountCreateManyParams
 	n    int // the rows read so far
-	row  [3]any
+	row  [3]interface{}
 }
 
 // Next moves to the next row and reports whether there is one.
@@ -573,7 +573,7 @@ func (s *pgkitCopyAccountCreateMany) Next() bool {
 }
 
 // Values returns the current row's values.
-func (s *pgkitCopyAccountCreateMany) Values() ([]any, error) {
+func (s *pgkitCopyAccountCreateMany) Values() ([]interface{}, error) {
 	v := &s.cur
 	s.row[0] = v.Name
 	s.row[1] = v.Team
@@ -595,16 +595,16 @@ func (s *pgkitCopyAccountCreateMany) PgkitCopySource() pgx.CopyFromSource { retu
 // each row's values to emit until emit returns false: pgkit's CopyFrom
 // pushes the rows instead of pulling them. nil for sqlc's rows. held: the
 // values hold nothing the iterator may change once it goes on.
-func (s *pgkitCopyAccountCreateMany) PgkitCopyEach() (each func(emit func([]any) bool) error, held bool) {
+func (s *pgkitCopyAccountCreateMany) PgkitCopyEach() (each func(emit func([]interface{}) bool) error, held bool) {
 	if s.seq == nil {
 		return nil, false
 	}
-	return func(emit func([]any) bool) error {
+	return func(emit func([]interface{}) bool) error {
 		var err error
 		s.seq(func(v AccountCreateManyParams) bool {
 			s.cur = v
 			s.n++
-			var vals []any
+			var vals []interface{}
 			if vals, err = s.Values(); err != nil {
 				return false
 			}
@@ -640,36 +640,72 @@ func (q *Queries) AccountCreateManySeq(ctx context.Context, seq iter.Seq[Account
 // method of the package scans a row into (pointers into a zero row: only
 // their types count), for pgkit.Config.Decoders, which decodes those
 // queries' rows straight into them, without pgx's scan plans.
-func Decoders() map[string][]any {
-	return map[string][]any{
-		"AccountCreate":       func() []any { var i Account; return []any{&i.AccountID, &i.Name, &i.Team, &i.Email, &i.CreatedAt} }(),
-		"AccountCreateWithID": func() []any { var i Account; return []any{&i.AccountID, &i.Name, &i.Team, &i.Email, &i.CreatedAt} }(),
-		"AccountExport":       func() []any { var i Account; return []any{&i.AccountID, &i.Name, &i.Team, &i.Email, &i.CreatedAt} }(),
-		"AccountGetByEmail":   func() []any { var i Account; return []any{&i.AccountID, &i.Name, &i.Team, &i.Email, &i.CreatedAt} }(),
-		"AccountGetByID":      func() []any { var i Account; return []any{&i.AccountID, &i.Name, &i.Team, &i.Email, &i.CreatedAt} }(),
-		"AccountList":         func() []any { var i Account; return []any{&i.AccountID, &i.Name, &i.Team, &i.Email, &i.CreatedAt} }(),
-		"JobCreate":           func() []any { var i Job; return []any{&i.JobID, &i.AccountID, &i.State, &i.CostCents, &i.CreatedAt} }(),
-		"JobExport":           func() []any { var i Job; return []any{&i.JobID, &i.AccountID, &i.State, &i.CostCents, &i.CreatedAt} }(),
-		"JobListByAccount":    func() []any { var i Job; return []any{&i.JobID, &i.AccountID, &i.State, &i.CostCents, &i.CreatedAt} }(),
-		"JobListByState":      func() []any { var i Job; return []any{&i.JobID, &i.AccountID, &i.State, &i.CostCents, &i.CreatedAt} }(),
-		"NoteCreate": func() []any {
+func Decoders() map[string][]interface{} {
+	return map[string][]interface{}{
+		"AccountCreate": func() []interface{} {
+			var i Account
+			return []interface{}{&i.AccountID, &i.Name, &i.Team, &i.Email, &i.CreatedAt}
+		}(),
+		"AccountCreateWithID": func() []interface{} {
+			var i Account
+			return []interface{}{&i.AccountID, &i.Name, &i.Team, &i.Email, &i.CreatedAt}
+		}(),
+		"AccountExport": func() []interface{} {
+			var i Account
+			return []interface{}{&i.AccountID, &i.Name, &i.Team, &i.Email, &i.CreatedAt}
+		}(),
+		"AccountGetByEmail": func() []interface{} {
+			var i Account
+			return []interface{}{&i.AccountID, &i.Name, &i.Team, &i.Email, &i.CreatedAt}
+		}(),
+		"AccountGetByID": func() []interface{} {
+			var i Account
+			return []interface{}{&i.AccountID, &i.Name, &i.Team, &i.Email, &i.CreatedAt}
+		}(),
+		"AccountList": func() []interface{} {
+			var i Account
+			return []interface{}{&i.AccountID, &i.Name, &i.Team, &i.Email, &i.CreatedAt}
+		}(),
+		"JobCreate": func() []interface{} {
+			var i Job
+			return []interface{}{&i.JobID, &i.AccountID, &i.State, &i.CostCents, &i.CreatedAt}
+		}(),
+		"JobExport": func() []interface{} {
+			var i Job
+			return []interface{}{&i.JobID, &i.AccountID, &i.State, &i.CostCents, &i.CreatedAt}
+		}(),
+		"JobListByAccount": func() []interface{} {
+			var i Job
+			return []interface{}{&i.JobID, &i.AccountID, &i.State, &i.CostCents, &i.CreatedAt}
+		}(),
+		"JobListByState": func() []interface{} {
+			var i Job
+			return []interface{}{&i.JobID, &i.AccountID, &i.State, &i.CostCents, &i.CreatedAt}
+		}(),
+		"NoteCreate": func() []interface{} {
 			var i Note
-			return []any{&i.NoteID, &i.ProjectID, &i.AccountID, &i.Priority, &i.Body, &i.CreatedAt}
+			return []interface{}{&i.NoteID, &i.ProjectID, &i.AccountID, &i.Priority, &i.Body, &i.CreatedAt}
 		}(),
-		"NoteListByProject": func() []any {
+		"NoteListByProject": func() []interface{} {
 			var i Note
-			return []any{&i.NoteID, &i.ProjectID, &i.AccountID, &i.Priority, &i.Body, &i.CreatedAt}
+			return []interface{}{&i.NoteID, &i.ProjectID, &i.AccountID, &i.Priority, &i.Body, &i.CreatedAt}
 		}(),
-		"NoteStatsByProject":   func() []any { var i NoteStatsByProjectRow; return []any{&i.NoteCount, &i.AveragePriority} }(),
-		"ProjectAdjustCredits": func() []any { var credits int32; return []any{&credits} }(),
-		"ProjectCreate": func() []any {
+		"NoteStatsByProject": func() []interface{} {
+			var i NoteStatsByProjectRow
+			return []interface{}{&i.NoteCount, &i.AveragePriority}
+		}(),
+		"ProjectAdjustCredits": func() []interface{} { var credits int32; return []interface{}{&credits} }(),
+		"ProjectCreate": func() []interface{} {
 			var i Project
-			return []any{&i.ProjectID, &i.Slug, &i.Name, &i.Description, &i.RateCents, &i.Credits, &i.CreatedAt}
+			return []interface{}{&i.ProjectID, &i.Slug, &i.Name, &i.Description, &i.RateCents, &i.Credits, &i.CreatedAt}
 		}(),
-		"ProjectGetByID": func() []any {
+		"ProjectGetByID": func() []interface{} {
 			var i Project
-			return []any{&i.ProjectID, &i.Slug, &i.Name, &i.Description, &i.RateCents, &i.Credits, &i.CreatedAt}
+			return []interface{}{&i.ProjectID, &i.Slug, &i.Name, &i.Description, &i.RateCents, &i.Credits, &i.CreatedAt}
 		}(),
-		"ProjectLockForJob": func() []any { var i ProjectLockForJobRow; return []any{&i.ProjectID, &i.RateCents, &i.Credits} }(),
+		"ProjectLockForJob": func() []interface{} {
+			var i ProjectLockForJobRow
+			return []interface{}{&i.ProjectID, &i.RateCents, &i.Credits}
+		}(),
 	}
 }

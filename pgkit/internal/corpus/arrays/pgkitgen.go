@@ -103,9 +103,9 @@ type Streamer interface {
 // pgkitStreamQuery runs a …Stream method's query. A DB that offers QueryStream
 // (a multiplexing pgkit.DB, which otherwise reads results in full as they
 // arrive) gives it a connection of its own, read row by row.
-func pgkitStreamQuery(ctx context.Context, db DBTX, sql string, args ...any) (pgx.Rows, error) {
+func pgkitStreamQuery(ctx context.Context, db DBTX, sql string, args ...interface{}) (pgx.Rows, error) {
 	if s, ok := db.(interface {
-		QueryStream(context.Context, string, ...any) (pgx.Rows, error)
+		QueryStream(context.Context, string, ...interface{}) (pgx.Rows, error)
 	}); ok {
 		return s.QueryStream(ctx, sql, args...)
 	}
@@ -128,7 +128,7 @@ func (q *Queries) ListBlobsStream(ctx context.Context, ids []int64) iter.Seq2[[]
 		}
 		defer rows.Close()
 		var i, blank []byte
-		dest := []any{&i}
+		dest := []interface{}{&i}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -157,18 +157,18 @@ func (q *Queries) ListBlobsAppend(ctx context.Context, dst [][]byte, ids []int64
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank []byte
-	dest := []any{&i}
+	dest := []interface{}{&i}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -189,7 +189,7 @@ func (q *Queries) ListBodiesStream(ctx context.Context, ids []int64) iter.Seq2[p
 		}
 		defer rows.Close()
 		var i, blank pgtype.Text
-		dest := []any{&i}
+		dest := []interface{}{&i}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -218,18 +218,18 @@ func (q *Queries) ListBodiesAppend(ctx context.Context, dst []pgtype.Text, ids [
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank pgtype.Text
-	dest := []any{&i}
+	dest := []interface{}{&i}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -250,7 +250,7 @@ func (q *Queries) ListDocsStream(ctx context.Context, ids []int64) iter.Seq2[Lis
 		}
 		defer rows.Close()
 		var i, blank ListDocsRow
-		dest := []any{&i.Doc, &i.Meta}
+		dest := []interface{}{&i.Doc, &i.Meta}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -279,18 +279,18 @@ func (q *Queries) ListDocsAppend(ctx context.Context, dst []ListDocsRow, ids []i
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank ListDocsRow
-	dest := []any{&i.Doc, &i.Meta}
+	dest := []interface{}{&i.Doc, &i.Meta}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -311,7 +311,7 @@ func (q *Queries) ListItemsByIDsStream(ctx context.Context, ids []int64) iter.Se
 		}
 		defer rows.Close()
 		var i, blank Item
-		dest := []any{&i.ID, &i.Name, &i.Scores, &i.Labels, &i.Doc, &i.Meta, &i.Body, &i.Blob}
+		dest := []interface{}{&i.ID, &i.Name, &i.Scores, &i.Labels, &i.Doc, &i.Meta, &i.Body, &i.Blob}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -340,18 +340,18 @@ func (q *Queries) ListItemsByIDsAppend(ctx context.Context, dst []Item, ids []in
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank Item
-	dest := []any{&i.ID, &i.Name, &i.Scores, &i.Labels, &i.Doc, &i.Meta, &i.Body, &i.Blob}
+	dest := []interface{}{&i.ID, &i.Name, &i.Scores, &i.Labels, &i.Doc, &i.Meta, &i.Body, &i.Blob}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -372,7 +372,7 @@ func (q *Queries) ListItemsExceptStream(ctx context.Context, arg ListItemsExcept
 		}
 		defer rows.Close()
 		var i, blank ListItemsExceptRow
-		dest := []any{&i.ID, &i.Name, &i.Scores, &i.Labels}
+		dest := []interface{}{&i.ID, &i.Name, &i.Scores, &i.Labels}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -401,18 +401,18 @@ func (q *Queries) ListItemsExceptAppend(ctx context.Context, dst []ListItemsExce
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank ListItemsExceptRow
-	dest := []any{&i.ID, &i.Name, &i.Scores, &i.Labels}
+	dest := []interface{}{&i.ID, &i.Name, &i.Scores, &i.Labels}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -433,7 +433,7 @@ func (q *Queries) ListLabelsStream(ctx context.Context, ids []int64) iter.Seq2[[
 		}
 		defer rows.Close()
 		var i, blank []string
-		dest := []any{&i}
+		dest := []interface{}{&i}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -462,18 +462,18 @@ func (q *Queries) ListLabelsAppend(ctx context.Context, dst [][]string, ids []in
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank []string
-	dest := []any{&i}
+	dest := []interface{}{&i}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -494,7 +494,7 @@ func (q *Queries) ListNamesStream(ctx context.Context, names []string) iter.Seq2
 		}
 		defer rows.Close()
 		var i, blank string
-		dest := []any{&i}
+		dest := []interface{}{&i}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -523,18 +523,18 @@ func (q *Queries) ListNamesAppend(ctx context.Context, dst []string, names []str
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank string
-	dest := []any{&i}
+	dest := []interface{}{&i}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -555,7 +555,7 @@ func (q *Queries) ListScoresStream(ctx context.Context, ids []int64) iter.Seq2[[
 		}
 		defer rows.Close()
 		var i, blank []int32
-		dest := []any{&i}
+		dest := []interface{}{&i}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -584,18 +584,18 @@ func (q *Queries) ListScoresAppend(ctx context.Context, dst [][]int32, ids []int
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank []int32
-	dest := []any{&i}
+	dest := []interface{}{&i}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -604,27 +604,30 @@ func (q *Queries) ListScoresAppend(ctx context.Context, dst [][]int32, ids []int
 // method of the package scans a row into (pointers into a zero row: only
 // their types count), for pgkit.Config.Decoders, which decodes those
 // queries' rows straight into them, without pgx's scan plans.
-func Decoders() map[string][]any {
-	return map[string][]any{
-		"CreateItem": func() []any {
+func Decoders() map[string][]interface{} {
+	return map[string][]interface{}{
+		"CreateItem": func() []interface{} {
 			var i Item
-			return []any{&i.ID, &i.Name, &i.Scores, &i.Labels, &i.Doc, &i.Meta, &i.Body, &i.Blob}
+			return []interface{}{&i.ID, &i.Name, &i.Scores, &i.Labels, &i.Doc, &i.Meta, &i.Body, &i.Blob}
 		}(),
-		"GetIDsByNames": func() []any { var ids []int64; return []any{&ids} }(),
-		"GetItem": func() []any {
+		"GetIDsByNames": func() []interface{} { var ids []int64; return []interface{}{&ids} }(),
+		"GetItem": func() []interface{} {
 			var i Item
-			return []any{&i.ID, &i.Name, &i.Scores, &i.Labels, &i.Doc, &i.Meta, &i.Body, &i.Blob}
+			return []interface{}{&i.ID, &i.Name, &i.Scores, &i.Labels, &i.Doc, &i.Meta, &i.Body, &i.Blob}
 		}(),
-		"ListBlobs":  func() []any { var i []byte; return []any{&i} }(),
-		"ListBodies": func() []any { var i pgtype.Text; return []any{&i} }(),
-		"ListDocs":   func() []any { var i ListDocsRow; return []any{&i.Doc, &i.Meta} }(),
-		"ListItemsByIDs": func() []any {
+		"ListBlobs":  func() []interface{} { var i []byte; return []interface{}{&i} }(),
+		"ListBodies": func() []interface{} { var i pgtype.Text; return []interface{}{&i} }(),
+		"ListDocs":   func() []interface{} { var i ListDocsRow; return []interface{}{&i.Doc, &i.Meta} }(),
+		"ListItemsByIDs": func() []interface{} {
 			var i Item
-			return []any{&i.ID, &i.Name, &i.Scores, &i.Labels, &i.Doc, &i.Meta, &i.Body, &i.Blob}
+			return []interface{}{&i.ID, &i.Name, &i.Scores, &i.Labels, &i.Doc, &i.Meta, &i.Body, &i.Blob}
 		}(),
-		"ListItemsExcept": func() []any { var i ListItemsExceptRow; return []any{&i.ID, &i.Name, &i.Scores, &i.Labels} }(),
-		"ListLabels":      func() []any { var i []string; return []any{&i} }(),
-		"ListNames":       func() []any { var i string; return []any{&i} }(),
-		"ListScores":      func() []any { var i []int32; return []any{&i} }(),
+		"ListItemsExcept": func() []interface{} {
+			var i ListItemsExceptRow
+			return []interface{}{&i.ID, &i.Name, &i.Scores, &i.Labels}
+		}(),
+		"ListLabels": func() []interface{} { var i []string; return []interface{}{&i} }(),
+		"ListNames":  func() []interface{} { var i string; return []interface{}{&i} }(),
+		"ListScores": func() []interface{} { var i []int32; return []interface{}{&i} }(),
 	}
 }

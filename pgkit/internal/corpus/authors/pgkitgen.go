@@ -92,9 +92,9 @@ type Streamer interface {
 // pgkitStreamQuery runs a …Stream method's query. A DB that offers QueryStream
 // (a multiplexing pgkit.DB, which otherwise reads results in full as they
 // arrive) gives it a connection of its own, read row by row.
-func pgkitStreamQuery(ctx context.Context, db DBTX, sql string, args ...any) (pgx.Rows, error) {
+func pgkitStreamQuery(ctx context.Context, db DBTX, sql string, args ...interface{}) (pgx.Rows, error) {
 	if s, ok := db.(interface {
-		QueryStream(context.Context, string, ...any) (pgx.Rows, error)
+		QueryStream(context.Context, string, ...interface{}) (pgx.Rows, error)
 	}); ok {
 		return s.QueryStream(ctx, sql, args...)
 	}
@@ -117,7 +117,7 @@ func (q *Queries) ListAuthorsStream(ctx context.Context) iter.Seq2[Author, error
 		}
 		defer rows.Close()
 		var i, blank Author
-		dest := []any{&i.ID, &i.Name, &i.Email, &i.Bio, &i.Born}
+		dest := []interface{}{&i.ID, &i.Name, &i.Email, &i.Bio, &i.Born}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -146,18 +146,18 @@ func (q *Queries) ListAuthorsAppend(ctx context.Context, dst []Author) ([]Author
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank Author
-	dest := []any{&i.ID, &i.Name, &i.Email, &i.Bio, &i.Born}
+	dest := []interface{}{&i.ID, &i.Name, &i.Email, &i.Bio, &i.Born}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -178,7 +178,7 @@ func (q *Queries) ListBookTitlesStream(ctx context.Context, authorID int64) iter
 		}
 		defer rows.Close()
 		var i, blank string
-		dest := []any{&i}
+		dest := []interface{}{&i}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -207,18 +207,18 @@ func (q *Queries) ListBookTitlesAppend(ctx context.Context, dst []string, author
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank string
-	dest := []any{&i}
+	dest := []interface{}{&i}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -239,7 +239,7 @@ func (q *Queries) ListQuotientsStream(ctx context.Context) iter.Seq2[int32, erro
 		}
 		defer rows.Close()
 		var i, blank int32
-		dest := []any{&i}
+		dest := []interface{}{&i}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -268,18 +268,18 @@ func (q *Queries) ListQuotientsAppend(ctx context.Context, dst []int32) ([]int32
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank int32
-	dest := []any{&i}
+	dest := []interface{}{&i}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -300,7 +300,7 @@ func (q *Queries) ListUnlessTwoStream(ctx context.Context) iter.Seq2[int32, erro
 		}
 		defer rows.Close()
 		var i, blank int32
-		dest := []any{&i}
+		dest := []interface{}{&i}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -329,18 +329,18 @@ func (q *Queries) ListUnlessTwoAppend(ctx context.Context, dst []int32) ([]int32
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank int32
-	dest := []any{&i}
+	dest := []interface{}{&i}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -349,14 +349,14 @@ func (q *Queries) ListUnlessTwoAppend(ctx context.Context, dst []int32) ([]int32
 // method of the package scans a row into (pointers into a zero row: only
 // their types count), for pgkit.Config.Decoders, which decodes those
 // queries' rows straight into them, without pgx's scan plans.
-func Decoders() map[string][]any {
-	return map[string][]any{
-		"CreateAuthor":   func() []any { var i Author; return []any{&i.ID, &i.Name, &i.Email, &i.Bio, &i.Born} }(),
-		"CreateBook":     func() []any { var i Book; return []any{&i.ID, &i.AuthorID, &i.Title} }(),
-		"GetAuthor":      func() []any { var i Author; return []any{&i.ID, &i.Name, &i.Email, &i.Bio, &i.Born} }(),
-		"ListAuthors":    func() []any { var i Author; return []any{&i.ID, &i.Name, &i.Email, &i.Bio, &i.Born} }(),
-		"ListBookTitles": func() []any { var i string; return []any{&i} }(),
-		"ListQuotients":  func() []any { var i int32; return []any{&i} }(),
-		"ListUnlessTwo":  func() []any { var i int32; return []any{&i} }(),
+func Decoders() map[string][]interface{} {
+	return map[string][]interface{}{
+		"CreateAuthor":   func() []interface{} { var i Author; return []interface{}{&i.ID, &i.Name, &i.Email, &i.Bio, &i.Born} }(),
+		"CreateBook":     func() []interface{} { var i Book; return []interface{}{&i.ID, &i.AuthorID, &i.Title} }(),
+		"GetAuthor":      func() []interface{} { var i Author; return []interface{}{&i.ID, &i.Name, &i.Email, &i.Bio, &i.Born} }(),
+		"ListAuthors":    func() []interface{} { var i Author; return []interface{}{&i.ID, &i.Name, &i.Email, &i.Bio, &i.Born} }(),
+		"ListBookTitles": func() []interface{} { var i string; return []interface{}{&i} }(),
+		"ListQuotients":  func() []interface{} { var i int32; return []interface{}{&i} }(),
+		"ListUnlessTwo":  func() []interface{} { var i int32; return []interface{}{&i} }(),
 	}
 }

@@ -85,9 +85,9 @@ type Streamer interface {
 // pgkitStreamQuery runs a …Stream method's query. A DB that offers QueryStream
 // (a multiplexing pgkit.DB, which otherwise reads results in full as they
 // arrive) gives it a connection of its own, read row by row.
-func pgkitStreamQuery(ctx context.Context, db DBTX, sql string, args ...any) (pgx.Rows, error) {
+func pgkitStreamQuery(ctx context.Context, db DBTX, sql string, args ...interface{}) (pgx.Rows, error) {
 	if s, ok := db.(interface {
-		QueryStream(context.Context, string, ...any) (pgx.Rows, error)
+		QueryStream(context.Context, string, ...interface{}) (pgx.Rows, error)
 	}); ok {
 		return s.QueryStream(ctx, sql, args...)
 	}
@@ -110,7 +110,7 @@ func (q *Queries) BookListStream(ctx context.Context, authorID int64) iter.Seq2[
 		}
 		defer rows.Close()
 		var i, blank Books
-		dest := []any{&i.ID, &i.AuthorID, &i.Title}
+		dest := []interface{}{&i.ID, &i.AuthorID, &i.Title}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -139,18 +139,18 @@ func (q *Queries) BookListAppend(ctx context.Context, dst []Books, authorID int6
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank Books
-	dest := []any{&i.ID, &i.AuthorID, &i.Title}
+	dest := []interface{}{&i.ID, &i.AuthorID, &i.Title}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -171,7 +171,7 @@ func (q *Queries) BookTitleIDsStream(ctx context.Context) iter.Seq2[int64, error
 		}
 		defer rows.Close()
 		var i, blank int64
-		dest := []any{&i}
+		dest := []interface{}{&i}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -200,18 +200,18 @@ func (q *Queries) BookTitleIDsAppend(ctx context.Context, dst []int64) ([]int64,
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank int64
-	dest := []any{&i}
+	dest := []interface{}{&i}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -220,12 +220,12 @@ func (q *Queries) BookTitleIDsAppend(ctx context.Context, dst []int64) ([]int64,
 // method of the package scans a row into (pointers into a zero row: only
 // their types count), for pgkit.Config.Decoders, which decodes those
 // queries' rows straight into them, without pgx's scan plans.
-func Decoders() map[string][]any {
-	return map[string][]any{
-		"AuthorCreate": func() []any { var i AuthorCreateRow; return []any{&i.ID, &i.Name, &i.Email, &i.Bio} }(),
-		"AuthorGet":    func() []any { var i AuthorGetRow; return []any{&i.ID, &i.Name, &i.Email, &i.Bio} }(),
-		"BookCreate":   func() []any { var i Books; return []any{&i.ID, &i.AuthorID, &i.Title} }(),
-		"BookList":     func() []any { var i Books; return []any{&i.ID, &i.AuthorID, &i.Title} }(),
-		"BookTitleIDs": func() []any { var i int64; return []any{&i} }(),
+func Decoders() map[string][]interface{} {
+	return map[string][]interface{}{
+		"AuthorCreate": func() []interface{} { var i AuthorCreateRow; return []interface{}{&i.ID, &i.Name, &i.Email, &i.Bio} }(),
+		"AuthorGet":    func() []interface{} { var i AuthorGetRow; return []interface{}{&i.ID, &i.Name, &i.Email, &i.Bio} }(),
+		"BookCreate":   func() []interface{} { var i Books; return []interface{}{&i.ID, &i.AuthorID, &i.Title} }(),
+		"BookList":     func() []interface{} { var i Books; return []interface{}{&i.ID, &i.AuthorID, &i.Title} }(),
+		"BookTitleIDs": func() []interface{} { var i int64; return []interface{}{&i} }(),
 	}
 }

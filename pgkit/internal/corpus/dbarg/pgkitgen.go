@@ -24,9 +24,9 @@ type Streamer interface {
 // pgkitStreamQuery runs a …Stream method's query. A DB that offers QueryStream
 // (a multiplexing pgkit.DB, which otherwise reads results in full as they
 // arrive) gives it a connection of its own, read row by row.
-func pgkitStreamQuery(ctx context.Context, db DBTX, sql string, args ...any) (pgx.Rows, error) {
+func pgkitStreamQuery(ctx context.Context, db DBTX, sql string, args ...interface{}) (pgx.Rows, error) {
 	if s, ok := db.(interface {
-		QueryStream(context.Context, string, ...any) (pgx.Rows, error)
+		QueryStream(context.Context, string, ...interface{}) (pgx.Rows, error)
 	}); ok {
 		return s.QueryStream(ctx, sql, args...)
 	}
@@ -49,7 +49,7 @@ func (q *Queries) ListMembersStream(ctx context.Context, db DBTX, teamID int64) 
 		}
 		defer rows.Close()
 		var i, blank Member
-		dest := []any{&i.ID, &i.TeamID, &i.Name, &i.Score}
+		dest := []interface{}{&i.ID, &i.TeamID, &i.Name, &i.Score}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -78,18 +78,18 @@ func (q *Queries) ListMembersAppend(ctx context.Context, dst []Member, db DBTX, 
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank Member
-	dest := []any{&i.ID, &i.TeamID, &i.Name, &i.Score}
+	dest := []interface{}{&i.ID, &i.TeamID, &i.Name, &i.Score}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -110,7 +110,7 @@ func (q *Queries) ListTeamNamesStream(ctx context.Context, db DBTX) iter.Seq2[st
 		}
 		defer rows.Close()
 		var i, blank string
-		dest := []any{&i}
+		dest := []interface{}{&i}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -139,18 +139,18 @@ func (q *Queries) ListTeamNamesAppend(ctx context.Context, dst []string, db DBTX
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank string
-	dest := []any{&i}
+	dest := []interface{}{&i}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -168,7 +168,7 @@ type pgkitCopyCopyMembers struct {
 	stop func()
 	cur  CopyMembersParams
 	n    int // the rows read so far
-	row  [3]any
+	row  [3]interface{}
 }
 
 // Next moves to the next row and reports whether there is one.
@@ -193,7 +193,7 @@ func (s *pgkitCopyCopyMembers) Next() bool {
 }
 
 // Values returns the current row's values.
-func (s *pgkitCopyCopyMembers) Values() ([]any, error) {
+func (s *pgkitCopyCopyMembers) Values() ([]interface{}, error) {
 	v := &s.cur
 	s.row[0] = v.TeamID
 	s.row[1] = v.Name
@@ -211,16 +211,16 @@ func (s *pgkitCopyCopyMembers) PgkitCopySource() pgx.CopyFromSource { return s }
 // each row's values to emit until emit returns false: pgkit's CopyFrom
 // pushes the rows instead of pulling them. nil for sqlc's rows. held: the
 // values hold nothing the iterator may change once it goes on.
-func (s *pgkitCopyCopyMembers) PgkitCopyEach() (each func(emit func([]any) bool) error, held bool) {
+func (s *pgkitCopyCopyMembers) PgkitCopyEach() (each func(emit func([]interface{}) bool) error, held bool) {
 	if s.seq == nil {
 		return nil, false
 	}
-	return func(emit func([]any) bool) error {
+	return func(emit func([]interface{}) bool) error {
 		var err error
 		s.seq(func(v CopyMembersParams) bool {
 			s.cur = v
 			s.n++
-			var vals []any
+			var vals []interface{}
 			if vals, err = s.Values(); err != nil {
 				return false
 			}
@@ -256,11 +256,11 @@ func (q *Queries) CopyMembersSeq(ctx context.Context, db DBTX, seq iter.Seq[Copy
 // method of the package scans a row into (pointers into a zero row: only
 // their types count), for pgkit.Config.Decoders, which decodes those
 // queries' rows straight into them, without pgx's scan plans.
-func Decoders() map[string][]any {
-	return map[string][]any{
-		"CreateTeam":    func() []any { var i Team; return []any{&i.ID, &i.Name} }(),
-		"GetTeam":       func() []any { var i Team; return []any{&i.ID, &i.Name} }(),
-		"ListMembers":   func() []any { var i Member; return []any{&i.ID, &i.TeamID, &i.Name, &i.Score} }(),
-		"ListTeamNames": func() []any { var i string; return []any{&i} }(),
+func Decoders() map[string][]interface{} {
+	return map[string][]interface{}{
+		"CreateTeam":    func() []interface{} { var i Team; return []interface{}{&i.ID, &i.Name} }(),
+		"GetTeam":       func() []interface{} { var i Team; return []interface{}{&i.ID, &i.Name} }(),
+		"ListMembers":   func() []interface{} { var i Member; return []interface{}{&i.ID, &i.TeamID, &i.Name, &i.Score} }(),
+		"ListTeamNames": func() []interface{} { var i string; return []interface{}{&i} }(),
 	}
 }

@@ -82,9 +82,9 @@ type Streamer interface {
 // pgkitStreamQuery runs a …Stream method's query. A DB that offers QueryStream
 // (a multiplexing pgkit.DB, which otherwise reads results in full as they
 // arrive) gives it a connection of its own, read row by row.
-func pgkitStreamQuery(ctx context.Context, db DBTX, sql string, args ...any) (pgx.Rows, error) {
+func pgkitStreamQuery(ctx context.Context, db DBTX, sql string, args ...interface{}) (pgx.Rows, error) {
 	if s, ok := db.(interface {
-		QueryStream(context.Context, string, ...any) (pgx.Rows, error)
+		QueryStream(context.Context, string, ...interface{}) (pgx.Rows, error)
 	}); ok {
 		return s.QueryStream(ctx, sql, args...)
 	}
@@ -107,7 +107,7 @@ func (q *Queries) ListAuthorBooksPublishedSinceStream(ctx context.Context, arg L
 		}
 		defer rows.Close()
 		var i, blank ListAuthorBooksPublishedSinceRow
-		dest := []any{&i.Author.ID, &i.Author.Name, &i.Author.Bio, &i.Book.ID, &i.Book.AuthorID, &i.Book.Title, &i.Book.Published}
+		dest := []interface{}{&i.Author.ID, &i.Author.Name, &i.Author.Bio, &i.Book.ID, &i.Book.AuthorID, &i.Book.Title, &i.Book.Published}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -136,18 +136,18 @@ func (q *Queries) ListAuthorBooksPublishedSinceAppend(ctx context.Context, dst [
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank ListAuthorBooksPublishedSinceRow
-	dest := []any{&i.Author.ID, &i.Author.Name, &i.Author.Bio, &i.Book.ID, &i.Book.AuthorID, &i.Book.Title, &i.Book.Published}
+	dest := []interface{}{&i.Author.ID, &i.Author.Name, &i.Author.Bio, &i.Book.ID, &i.Book.AuthorID, &i.Book.Title, &i.Book.Published}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -168,7 +168,7 @@ func (q *Queries) ListBookTitlesWithAuthorStream(ctx context.Context, pattern st
 		}
 		defer rows.Close()
 		var i, blank ListBookTitlesWithAuthorRow
-		dest := []any{&i.ID, &i.Title, &i.Author.ID, &i.Author.Name, &i.Author.Bio}
+		dest := []interface{}{&i.ID, &i.Title, &i.Author.ID, &i.Author.Name, &i.Author.Bio}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -197,18 +197,18 @@ func (q *Queries) ListBookTitlesWithAuthorAppend(ctx context.Context, dst []List
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank ListBookTitlesWithAuthorRow
-	dest := []any{&i.ID, &i.Title, &i.Author.ID, &i.Author.Name, &i.Author.Bio}
+	dest := []interface{}{&i.ID, &i.Title, &i.Author.ID, &i.Author.Name, &i.Author.Bio}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -229,7 +229,7 @@ func (q *Queries) ListBooksWithAuthorsStream(ctx context.Context, author pgtype.
 		}
 		defer rows.Close()
 		var i, blank ListBooksWithAuthorsRow
-		dest := []any{&i.Book.ID, &i.Book.AuthorID, &i.Book.Title, &i.Book.Published, &i.Author.ID, &i.Author.Name, &i.Author.Bio}
+		dest := []interface{}{&i.Book.ID, &i.Book.AuthorID, &i.Book.Title, &i.Book.Published, &i.Author.ID, &i.Author.Name, &i.Author.Bio}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -258,18 +258,18 @@ func (q *Queries) ListBooksWithAuthorsAppend(ctx context.Context, dst []ListBook
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank ListBooksWithAuthorsRow
-	dest := []any{&i.Book.ID, &i.Book.AuthorID, &i.Book.Title, &i.Book.Published, &i.Author.ID, &i.Author.Name, &i.Author.Bio}
+	dest := []interface{}{&i.Book.ID, &i.Book.AuthorID, &i.Book.Title, &i.Book.Published, &i.Author.ID, &i.Author.Name, &i.Author.Bio}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -278,29 +278,29 @@ func (q *Queries) ListBooksWithAuthorsAppend(ctx context.Context, dst []ListBook
 // method of the package scans a row into (pointers into a zero row: only
 // their types count), for pgkit.Config.Decoders, which decodes those
 // queries' rows straight into them, without pgx's scan plans.
-func Decoders() map[string][]any {
-	return map[string][]any{
-		"CreateAuthor": func() []any { var i Author; return []any{&i.ID, &i.Name, &i.Bio} }(),
-		"CreateBook":   func() []any { var i Book; return []any{&i.ID, &i.AuthorID, &i.Title, &i.Published} }(),
-		"GetAuthorWithBookCount": func() []any {
+func Decoders() map[string][]interface{} {
+	return map[string][]interface{}{
+		"CreateAuthor": func() []interface{} { var i Author; return []interface{}{&i.ID, &i.Name, &i.Bio} }(),
+		"CreateBook":   func() []interface{} { var i Book; return []interface{}{&i.ID, &i.AuthorID, &i.Title, &i.Published} }(),
+		"GetAuthorWithBookCount": func() []interface{} {
 			var i GetAuthorWithBookCountRow
-			return []any{&i.Author.ID, &i.Author.Name, &i.Author.Bio, &i.Books}
+			return []interface{}{&i.Author.ID, &i.Author.Name, &i.Author.Bio, &i.Books}
 		}(),
-		"GetBookWithAuthor": func() []any {
+		"GetBookWithAuthor": func() []interface{} {
 			var i GetBookWithAuthorRow
-			return []any{&i.Book.ID, &i.Book.AuthorID, &i.Book.Title, &i.Book.Published, &i.Author.ID, &i.Author.Name, &i.Author.Bio}
+			return []interface{}{&i.Book.ID, &i.Book.AuthorID, &i.Book.Title, &i.Book.Published, &i.Author.ID, &i.Author.Name, &i.Author.Bio}
 		}(),
-		"ListAuthorBooksPublishedSince": func() []any {
+		"ListAuthorBooksPublishedSince": func() []interface{} {
 			var i ListAuthorBooksPublishedSinceRow
-			return []any{&i.Author.ID, &i.Author.Name, &i.Author.Bio, &i.Book.ID, &i.Book.AuthorID, &i.Book.Title, &i.Book.Published}
+			return []interface{}{&i.Author.ID, &i.Author.Name, &i.Author.Bio, &i.Book.ID, &i.Book.AuthorID, &i.Book.Title, &i.Book.Published}
 		}(),
-		"ListBookTitlesWithAuthor": func() []any {
+		"ListBookTitlesWithAuthor": func() []interface{} {
 			var i ListBookTitlesWithAuthorRow
-			return []any{&i.ID, &i.Title, &i.Author.ID, &i.Author.Name, &i.Author.Bio}
+			return []interface{}{&i.ID, &i.Title, &i.Author.ID, &i.Author.Name, &i.Author.Bio}
 		}(),
-		"ListBooksWithAuthors": func() []any {
+		"ListBooksWithAuthors": func() []interface{} {
 			var i ListBooksWithAuthorsRow
-			return []any{&i.Book.ID, &i.Book.AuthorID, &i.Book.Title, &i.Book.Published, &i.Author.ID, &i.Author.Name, &i.Author.Bio}
+			return []interface{}{&i.Book.ID, &i.Book.AuthorID, &i.Book.Title, &i.Book.Published, &i.Author.ID, &i.Author.Name, &i.Author.Bio}
 		}(),
 	}
 }

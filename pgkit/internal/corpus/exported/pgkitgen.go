@@ -84,9 +84,9 @@ type Streamer interface {
 // pgkitStreamQuery runs a …Stream method's query. A DB that offers QueryStream
 // (a multiplexing pgkit.DB, which otherwise reads results in full as they
 // arrive) gives it a connection of its own, read row by row.
-func pgkitStreamQuery(ctx context.Context, db DBTX, sql string, args ...any) (pgx.Rows, error) {
+func pgkitStreamQuery(ctx context.Context, db DBTX, sql string, args ...interface{}) (pgx.Rows, error) {
 	if s, ok := db.(interface {
-		QueryStream(context.Context, string, ...any) (pgx.Rows, error)
+		QueryStream(context.Context, string, ...interface{}) (pgx.Rows, error)
 	}); ok {
 		return s.QueryStream(ctx, sql, args...)
 	}
@@ -109,7 +109,7 @@ func (q *Queries) ListKeysStream(ctx context.Context) iter.Seq2[string, error] {
 		}
 		defer rows.Close()
 		var i, blank string
-		dest := []any{&i}
+		dest := []interface{}{&i}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -138,18 +138,18 @@ func (q *Queries) ListKeysAppend(ctx context.Context, dst []string) ([]string, e
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank string
-	dest := []any{&i}
+	dest := []interface{}{&i}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -170,7 +170,7 @@ func (q *Queries) ListReadingsStream(ctx context.Context, sensor string) iter.Se
 		}
 		defer rows.Close()
 		var i, blank Reading
-		dest := []any{&i.ID, &i.Sensor, &i.Value}
+		dest := []interface{}{&i.ID, &i.Sensor, &i.Value}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -199,18 +199,18 @@ func (q *Queries) ListReadingsAppend(ctx context.Context, dst []Reading, sensor 
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank Reading
-	dest := []any{&i.ID, &i.Sensor, &i.Value}
+	dest := []interface{}{&i.ID, &i.Sensor, &i.Value}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -228,7 +228,7 @@ type pgkitCopyCopyReadings struct {
 	stop func()
 	cur  CopyReadingsParams
 	n    int // the rows read so far
-	row  [2]any
+	row  [2]interface{}
 }
 
 // Next moves to the next row and reports whether there is one.
@@ -253,7 +253,7 @@ func (s *pgkitCopyCopyReadings) Next() bool {
 }
 
 // Values returns the current row's values.
-func (s *pgkitCopyCopyReadings) Values() ([]any, error) {
+func (s *pgkitCopyCopyReadings) Values() ([]interface{}, error) {
 	v := &s.cur
 	s.row[0] = v.Sensor
 	s.row[1] = v.Value
@@ -270,16 +270,16 @@ func (s *pgkitCopyCopyReadings) PgkitCopySource() pgx.CopyFromSource { return s 
 // each row's values to emit until emit returns false: pgkit's CopyFrom
 // pushes the rows instead of pulling them. nil for sqlc's rows. held: the
 // values hold nothing the iterator may change once it goes on.
-func (s *pgkitCopyCopyReadings) PgkitCopyEach() (each func(emit func([]any) bool) error, held bool) {
+func (s *pgkitCopyCopyReadings) PgkitCopyEach() (each func(emit func([]interface{}) bool) error, held bool) {
 	if s.seq == nil {
 		return nil, false
 	}
-	return func(emit func([]any) bool) error {
+	return func(emit func([]interface{}) bool) error {
 		var err error
 		s.seq(func(v CopyReadingsParams) bool {
 			s.cur = v
 			s.n++
-			var vals []any
+			var vals []interface{}
 			if vals, err = s.Values(); err != nil {
 				return false
 			}
@@ -315,11 +315,11 @@ func (q *Queries) CopyReadingsSeq(ctx context.Context, seq iter.Seq[CopyReadings
 // method of the package scans a row into (pointers into a zero row: only
 // their types count), for pgkit.Config.Decoders, which decodes those
 // queries' rows straight into them, without pgx's scan plans.
-func Decoders() map[string][]any {
-	return map[string][]any{
-		"AddSensor":    func() []any { var i Sensor; return []any{&i.Name, &i.Unit} }(),
-		"ListKeys":     func() []any { var i string; return []any{&i} }(),
-		"ListReadings": func() []any { var i Reading; return []any{&i.ID, &i.Sensor, &i.Value} }(),
-		"Lookup":       func() []any { var value string; return []any{&value} }(),
+func Decoders() map[string][]interface{} {
+	return map[string][]interface{}{
+		"AddSensor":    func() []interface{} { var i Sensor; return []interface{}{&i.Name, &i.Unit} }(),
+		"ListKeys":     func() []interface{} { var i string; return []interface{}{&i} }(),
+		"ListReadings": func() []interface{} { var i Reading; return []interface{}{&i.ID, &i.Sensor, &i.Value} }(),
+		"Lookup":       func() []interface{} { var value string; return []interface{}{&value} }(),
 	}
 }

@@ -79,9 +79,9 @@ type Streamer interface {
 // pgkitStreamQuery runs a …Stream method's query. A DB that offers QueryStream
 // (a multiplexing pgkit.DB, which otherwise reads results in full as they
 // arrive) gives it a connection of its own, read row by row.
-func pgkitStreamQuery(ctx context.Context, db DBTX, sql string, args ...any) (pgx.Rows, error) {
+func pgkitStreamQuery(ctx context.Context, db DBTX, sql string, args ...interface{}) (pgx.Rows, error) {
 	if s, ok := db.(interface {
-		QueryStream(context.Context, string, ...any) (pgx.Rows, error)
+		QueryStream(context.Context, string, ...interface{}) (pgx.Rows, error)
 	}); ok {
 		return s.QueryStream(ctx, sql, args...)
 	}
@@ -104,7 +104,7 @@ func (q *Queries) ListItemsStream(ctx context.Context) iter.Seq2[Item, error] {
 		}
 		defer rows.Close()
 		var i, blank Item
-		dest := []any{&i.ID, &i.Sku, &i.Name, &i.Qty}
+		dest := []interface{}{&i.ID, &i.Sku, &i.Name, &i.Qty}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -133,18 +133,18 @@ func (q *Queries) ListItemsAppend(ctx context.Context, dst []Item) ([]Item, erro
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank Item
-	dest := []any{&i.ID, &i.Sku, &i.Name, &i.Qty}
+	dest := []interface{}{&i.ID, &i.Sku, &i.Name, &i.Qty}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -165,7 +165,7 @@ func (q *Queries) ListLoadsStream(ctx context.Context, itemID int64) iter.Seq2[L
 		}
 		defer rows.Close()
 		var i, blank Load
-		dest := []any{&i.ID, &i.ItemID, &i.Qty, &i.Note}
+		dest := []interface{}{&i.ID, &i.ItemID, &i.Qty, &i.Note}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -194,18 +194,18 @@ func (q *Queries) ListLoadsAppend(ctx context.Context, dst []Load, itemID int64)
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank Load
-	dest := []any{&i.ID, &i.ItemID, &i.Qty, &i.Note}
+	dest := []interface{}{&i.ID, &i.ItemID, &i.Qty, &i.Note}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -223,7 +223,7 @@ type pgkitCopyCopyLoads struct {
 	stop func()
 	cur  CopyLoadsParams
 	n    int // the rows read so far
-	row  [3]any
+	row  [3]interface{}
 }
 
 // Next moves to the next row and reports whether there is one.
@@ -248,7 +248,7 @@ func (s *pgkitCopyCopyLoads) Next() bool {
 }
 
 // Values returns the current row's values.
-func (s *pgkitCopyCopyLoads) Values() ([]any, error) {
+func (s *pgkitCopyCopyLoads) Values() ([]interface{}, error) {
 	v := &s.cur
 	s.row[0] = v.ItemID
 	s.row[1] = v.Qty
@@ -270,16 +270,16 @@ func (s *pgkitCopyCopyLoads) PgkitCopySource() pgx.CopyFromSource { return s }
 // each row's values to emit until emit returns false: pgkit's CopyFrom
 // pushes the rows instead of pulling them. nil for sqlc's rows. held: the
 // values hold nothing the iterator may change once it goes on.
-func (s *pgkitCopyCopyLoads) PgkitCopyEach() (each func(emit func([]any) bool) error, held bool) {
+func (s *pgkitCopyCopyLoads) PgkitCopyEach() (each func(emit func([]interface{}) bool) error, held bool) {
 	if s.seq == nil {
 		return nil, false
 	}
-	return func(emit func([]any) bool) error {
+	return func(emit func([]interface{}) bool) error {
 		var err error
 		s.seq(func(v CopyLoadsParams) bool {
 			s.cur = v
 			s.n++
-			var vals []any
+			var vals []interface{}
 			if vals, err = s.Values(); err != nil {
 				return false
 			}
@@ -315,11 +315,11 @@ func (q *Queries) CopyLoadsSeq(ctx context.Context, seq iter.Seq[CopyLoadsParams
 // method of the package scans a row into (pointers into a zero row: only
 // their types count), for pgkit.Config.Decoders, which decodes those
 // queries' rows straight into them, without pgx's scan plans.
-func Decoders() map[string][]any {
-	return map[string][]any{
-		"CreateItem": func() []any { var i Item; return []any{&i.ID, &i.Sku, &i.Name, &i.Qty} }(),
-		"GetItem":    func() []any { var i Item; return []any{&i.ID, &i.Sku, &i.Name, &i.Qty} }(),
-		"ListItems":  func() []any { var i Item; return []any{&i.ID, &i.Sku, &i.Name, &i.Qty} }(),
-		"ListLoads":  func() []any { var i Load; return []any{&i.ID, &i.ItemID, &i.Qty, &i.Note} }(),
+func Decoders() map[string][]interface{} {
+	return map[string][]interface{}{
+		"CreateItem": func() []interface{} { var i Item; return []interface{}{&i.ID, &i.Sku, &i.Name, &i.Qty} }(),
+		"GetItem":    func() []interface{} { var i Item; return []interface{}{&i.ID, &i.Sku, &i.Name, &i.Qty} }(),
+		"ListItems":  func() []interface{} { var i Item; return []interface{}{&i.ID, &i.Sku, &i.Name, &i.Qty} }(),
+		"ListLoads":  func() []interface{} { var i Load; return []interface{}{&i.ID, &i.ItemID, &i.Qty, &i.Note} }(),
 	}
 }

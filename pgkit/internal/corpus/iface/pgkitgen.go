@@ -79,9 +79,9 @@ type Streamer interface {
 // pgkitStreamQuery runs a …Stream method's query. A DB that offers QueryStream
 // (a multiplexing pgkit.DB, which otherwise reads results in full as they
 // arrive) gives it a connection of its own, read row by row.
-func pgkitStreamQuery(ctx context.Context, db DBTX, sql string, args ...any) (pgx.Rows, error) {
+func pgkitStreamQuery(ctx context.Context, db DBTX, sql string, args ...interface{}) (pgx.Rows, error) {
 	if s, ok := db.(interface {
-		QueryStream(context.Context, string, ...any) (pgx.Rows, error)
+		QueryStream(context.Context, string, ...interface{}) (pgx.Rows, error)
 	}); ok {
 		return s.QueryStream(ctx, sql, args...)
 	}
@@ -104,7 +104,7 @@ func (q *Queries) ListPartCodesWithMetaStream(ctx context.Context, filter []byte
 		}
 		defer rows.Close()
 		var i, blank string
-		dest := []any{&i}
+		dest := []interface{}{&i}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -133,18 +133,18 @@ func (q *Queries) ListPartCodesWithMetaAppend(ctx context.Context, dst []string,
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank string
-	dest := []any{&i}
+	dest := []interface{}{&i}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -165,7 +165,7 @@ func (q *Queries) ListPartsByIDsStream(ctx context.Context, ids []int64) iter.Se
 		}
 		defer rows.Close()
 		var i, blank WidgetParts
-		dest := []any{&i.ID, &i.PartCode, &i.Spec, &i.ExtraMeta}
+		dest := []interface{}{&i.ID, &i.PartCode, &i.Spec, &i.ExtraMeta}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -194,18 +194,18 @@ func (q *Queries) ListPartsByIDsAppend(ctx context.Context, dst []WidgetParts, i
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank WidgetParts
-	dest := []any{&i.ID, &i.PartCode, &i.Spec, &i.ExtraMeta}
+	dest := []interface{}{&i.ID, &i.PartCode, &i.Spec, &i.ExtraMeta}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -214,11 +214,20 @@ func (q *Queries) ListPartsByIDsAppend(ctx context.Context, dst []WidgetParts, i
 // method of the package scans a row into (pointers into a zero row: only
 // their types count), for pgkit.Config.Decoders, which decodes those
 // queries' rows straight into them, without pgx's scan plans.
-func Decoders() map[string][]any {
-	return map[string][]any{
-		"CreatePart":            func() []any { var i WidgetParts; return []any{&i.ID, &i.PartCode, &i.Spec, &i.ExtraMeta} }(),
-		"GetPart":               func() []any { var i WidgetParts; return []any{&i.ID, &i.PartCode, &i.Spec, &i.ExtraMeta} }(),
-		"ListPartCodesWithMeta": func() []any { var i string; return []any{&i} }(),
-		"ListPartsByIDs":        func() []any { var i WidgetParts; return []any{&i.ID, &i.PartCode, &i.Spec, &i.ExtraMeta} }(),
+func Decoders() map[string][]interface{} {
+	return map[string][]interface{}{
+		"CreatePart": func() []interface{} {
+			var i WidgetParts
+			return []interface{}{&i.ID, &i.PartCode, &i.Spec, &i.ExtraMeta}
+		}(),
+		"GetPart": func() []interface{} {
+			var i WidgetParts
+			return []interface{}{&i.ID, &i.PartCode, &i.Spec, &i.ExtraMeta}
+		}(),
+		"ListPartCodesWithMeta": func() []interface{} { var i string; return []interface{}{&i} }(),
+		"ListPartsByIDs": func() []interface{} {
+			var i WidgetParts
+			return []interface{}{&i.ID, &i.PartCode, &i.Spec, &i.ExtraMeta}
+		}(),
 	}
 }

@@ -101,9 +101,9 @@ type Streamer interface {
 // pgkitStreamQuery runs a …Stream method's query. A DB that offers QueryStream
 // (a multiplexing pgkit.DB, which otherwise reads results in full as they
 // arrive) gives it a connection of its own, read row by row.
-func pgkitStreamQuery(ctx context.Context, db DBTX, sql string, args ...any) (pgx.Rows, error) {
+func pgkitStreamQuery(ctx context.Context, db DBTX, sql string, args ...interface{}) (pgx.Rows, error) {
 	if s, ok := db.(interface {
-		QueryStream(context.Context, string, ...any) (pgx.Rows, error)
+		QueryStream(context.Context, string, ...interface{}) (pgx.Rows, error)
 	}); ok {
 		return s.QueryStream(ctx, sql, args...)
 	}
@@ -1198,7 +1198,7 @@ func (b *RatedTitlesBatchBatchResults) Query(f func(int, []RatedTitlesBatchRow, 
 }
 
 // pgkitValue is *p, or T's zero value when p is nil.
-func pgkitValue[T any](p *T) T {
+func pgkitValue[T interface{}](p *T) T {
 	if p == nil {
 		var zero T
 		return zero
@@ -1210,11 +1210,14 @@ func pgkitValue[T any](p *T) T {
 // method of the package scans a row into (pointers into a zero row: only
 // their types count), for pgkit.Config.Decoders, which decodes those
 // queries' rows straight into them, without pgx's scan plans.
-func Decoders() map[string][]any {
-	return map[string][]any{
-		"CreateAuthor":   func() []any { var i Author; return []any{&i.ID, &i.Name, &i.Bio} }(),
-		"CreateBook":     func() []any { var i Book; return []any{&i.ID, &i.AuthorID, &i.Title, &i.Rating, &i.WrittenAt} }(),
-		"CreateEmployee": func() []any { var i Employee; return []any{&i.ID, &i.Name, &i.ManagerID} }(),
-		"CreatePenName":  func() []any { var i PenName; return []any{&i.ID, &i.AuthorID, &i.PenName} }(),
+func Decoders() map[string][]interface{} {
+	return map[string][]interface{}{
+		"CreateAuthor": func() []interface{} { var i Author; return []interface{}{&i.ID, &i.Name, &i.Bio} }(),
+		"CreateBook": func() []interface{} {
+			var i Book
+			return []interface{}{&i.ID, &i.AuthorID, &i.Title, &i.Rating, &i.WrittenAt}
+		}(),
+		"CreateEmployee": func() []interface{} { var i Employee; return []interface{}{&i.ID, &i.Name, &i.ManagerID} }(),
+		"CreatePenName":  func() []interface{} { var i PenName; return []interface{}{&i.ID, &i.AuthorID, &i.PenName} }(),
 	}
 }

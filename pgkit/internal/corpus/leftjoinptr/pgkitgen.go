@@ -96,9 +96,9 @@ type Streamer interface {
 // pgkitStreamQuery runs a …Stream method's query. A DB that offers QueryStream
 // (a multiplexing pgkit.DB, which otherwise reads results in full as they
 // arrive) gives it a connection of its own, read row by row.
-func pgkitStreamQuery(ctx context.Context, db DBTX, sql string, args ...any) (pgx.Rows, error) {
+func pgkitStreamQuery(ctx context.Context, db DBTX, sql string, args ...interface{}) (pgx.Rows, error) {
 	if s, ok := db.(interface {
-		QueryStream(context.Context, string, ...any) (pgx.Rows, error)
+		QueryStream(context.Context, string, ...interface{}) (pgx.Rows, error)
 	}); ok {
 		return s.QueryStream(ctx, sql, args...)
 	}
@@ -616,7 +616,7 @@ func (q *Queries) RatedTitlesStream(ctx context.Context) iter.Seq2[*RatedTitlesR
 }
 
 // pgkitValue is *p, or T's zero value when p is nil.
-func pgkitValue[T any](p *T) T {
+func pgkitValue[T interface{}](p *T) T {
 	if p == nil {
 		var zero T
 		return zero
@@ -1052,7 +1052,7 @@ func pgkitJSONTitle(b []byte) ([]Title, error) {
 }
 
 // pgkitJSONValue decodes the value of key into dst with encoding/json.
-func pgkitJSONValue(raw json.RawMessage, dst any, key string) error {
+func pgkitJSONValue(raw json.RawMessage, dst interface{}, key string) error {
 	if raw == nil {
 		return fmt.Errorf("key %q missing", key)
 	}
@@ -1066,9 +1066,12 @@ func pgkitJSONValue(raw json.RawMessage, dst any, key string) error {
 // method of the package scans a row into (pointers into a zero row: only
 // their types count), for pgkit.Config.Decoders, which decodes those
 // queries' rows straight into them, without pgx's scan plans.
-func Decoders() map[string][]any {
-	return map[string][]any{
-		"CreateAuthor": func() []any { var i Author; return []any{&i.ID, &i.Name, &i.Bio} }(),
-		"CreateBook":   func() []any { var i Book; return []any{&i.ID, &i.AuthorID, &i.Title, &i.Rating, &i.WrittenAt} }(),
+func Decoders() map[string][]interface{} {
+	return map[string][]interface{}{
+		"CreateAuthor": func() []interface{} { var i Author; return []interface{}{&i.ID, &i.Name, &i.Bio} }(),
+		"CreateBook": func() []interface{} {
+			var i Book
+			return []interface{}{&i.ID, &i.AuthorID, &i.Title, &i.Rating, &i.WrittenAt}
+		}(),
 	}
 }

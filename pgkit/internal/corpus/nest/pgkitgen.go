@@ -94,9 +94,9 @@ type Streamer interface {
 // pgkitStreamQuery runs a …Stream method's query. A DB that offers QueryStream
 // (a multiplexing pgkit.DB, which otherwise reads results in full as they
 // arrive) gives it a connection of its own, read row by row.
-func pgkitStreamQuery(ctx context.Context, db DBTX, sql string, args ...any) (pgx.Rows, error) {
+func pgkitStreamQuery(ctx context.Context, db DBTX, sql string, args ...interface{}) (pgx.Rows, error) {
 	if s, ok := db.(interface {
-		QueryStream(context.Context, string, ...any) (pgx.Rows, error)
+		QueryStream(context.Context, string, ...interface{}) (pgx.Rows, error)
 	}); ok {
 		return s.QueryStream(ctx, sql, args...)
 	}
@@ -843,7 +843,7 @@ func pgkitJSONNote(b []byte) ([]Note, error) {
 }
 
 // pgkitJSONValue decodes the value of key into dst with encoding/json.
-func pgkitJSONValue(raw json.RawMessage, dst any, key string) error {
+func pgkitJSONValue(raw json.RawMessage, dst interface{}, key string) error {
 	if raw == nil {
 		return fmt.Errorf("key %q missing", key)
 	}
@@ -946,16 +946,16 @@ func pgkitJSONBytea(raw json.RawMessage, dst *[]byte, key string) error {
 // method of the package scans a row into (pointers into a zero row: only
 // their types count), for pgkit.Config.Decoders, which decodes those
 // queries' rows straight into them, without pgx's scan plans.
-func Decoders() map[string][]any {
-	return map[string][]any{
-		"CreateAuthor": func() []any { var i Author; return []any{&i.ID, &i.Name, &i.Bio} }(),
-		"CreateBook": func() []any {
+func Decoders() map[string][]interface{} {
+	return map[string][]interface{}{
+		"CreateAuthor": func() []interface{} { var i Author; return []interface{}{&i.ID, &i.Name, &i.Bio} }(),
+		"CreateBook": func() []interface{} {
 			var i Book
-			return []any{&i.ID, &i.AuthorID, &i.Title, &i.Subtitle, &i.Price, &i.Cover, &i.AddedAt, &i.Published}
+			return []interface{}{&i.ID, &i.AuthorID, &i.Title, &i.Subtitle, &i.Price, &i.Cover, &i.AddedAt, &i.Published}
 		}(),
-		"CreateNote": func() []any {
+		"CreateNote": func() []interface{} {
 			var i Note
-			return []any{&i.ID, &i.AuthorID, &i.Body, &i.Amount, &i.Raw, &i.WrittenAt, &i.SeenAt}
+			return []interface{}{&i.ID, &i.AuthorID, &i.Body, &i.Amount, &i.Raw, &i.WrittenAt, &i.SeenAt}
 		}(),
 	}
 }

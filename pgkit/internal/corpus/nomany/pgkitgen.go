@@ -81,11 +81,11 @@ type Streamer interface {
 // method of the package scans a row into (pointers into a zero row: only
 // their types count), for pgkit.Config.Decoders, which decodes those
 // queries' rows straight into them, without pgx's scan plans.
-func Decoders() map[string][]any {
-	return map[string][]any{
-		"CountCounters": func() []any { var count int64; return []any{&count} }(),
-		"CreateCounter": func() []any { var i Counter; return []any{&i.Name, &i.Label, &i.Value} }(),
-		"GetCounter":    func() []any { var i Counter; return []any{&i.Name, &i.Label, &i.Value} }(),
-		"GetValue":      func() []any { var value int64; return []any{&value} }(),
+func Decoders() map[string][]interface{} {
+	return map[string][]interface{}{
+		"CountCounters": func() []interface{} { var count int64; return []interface{}{&count} }(),
+		"CreateCounter": func() []interface{} { var i Counter; return []interface{}{&i.Name, &i.Label, &i.Value} }(),
+		"GetCounter":    func() []interface{} { var i Counter; return []interface{}{&i.Name, &i.Label, &i.Value} }(),
+		"GetValue":      func() []interface{} { var value int64; return []interface{}{&value} }(),
 	}
 }

@@ -79,4 +79,4 @@ type Streamer interface {
 
 // Decoders returns nothing to decode: the package has no exported :one
 // or :many method (see pgkit.Config.Decoders).
-func Decoders() map[string][]any { return nil }
+func Decoders() map[string][]interface{} { return nil }

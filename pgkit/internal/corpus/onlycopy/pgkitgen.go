@@ -86,7 +86,7 @@ type pgkitCopyCopyReadings struct {
 	stop func()
 	cur  CopyReadingsParams
 	n    int // the rows read so far
-	row  [4]any
+	row  [4]interface{}
 }
 
 // Next moves to the next row and reports whether there is one.
@@ -111,7 +111,7 @@ func (s *pgkitCopyCopyReadings) Next() bool {
 }
 
 // Values returns the current row's values.
-func (s *pgkitCopyCopyReadings) Values() ([]any, error) {
+func (s *pgkitCopyCopyReadings) Values() ([]interface{}, error) {
 	v := &s.cur
 	s.row[0] = v.Sensor
 	if v.At.Valid {
@@ -138,16 +138,16 @@ func (s *pgkitCopyCopyReadings) PgkitCopySource() pgx.CopyFromSource { return s 
 // each row's values to emit until emit returns false: pgkit's CopyFrom
 // pushes the rows instead of pulling them. nil for sqlc's rows. held: the
 // values hold nothing the iterator may change once it goes on.
-func (s *pgkitCopyCopyReadings) PgkitCopyEach() (each func(emit func([]any) bool) error, held bool) {
+func (s *pgkitCopyCopyReadings) PgkitCopyEach() (each func(emit func([]interface{}) bool) error, held bool) {
 	if s.seq == nil {
 		return nil, false
 	}
-	return func(emit func([]any) bool) error {
+	return func(emit func([]interface{}) bool) error {
 		var err error
 		s.seq(func(v CopyReadingsParams) bool {
 			s.cur = v
 			s.n++
-			var vals []any
+			var vals []interface{}
 			if vals, err = s.Values(); err != nil {
 				return false
 			}
@@ -192,7 +192,7 @@ type pgkitCopyCopyWords struct {
 	stop func()
 	cur  string
 	n    int // the rows read so far
-	row  [1]any
+	row  [1]interface{}
 }
 
 // Next moves to the next row and reports whether there is one.
@@ -217,7 +217,7 @@ func (s *pgkitCopyCopyWords) Next() bool {
 }
 
 // Values returns the current row's values.
-func (s *pgkitCopyCopyWords) Values() ([]any, error) {
+func (s *pgkitCopyCopyWords) Values() ([]interface{}, error) {
 	v := s.cur
 	s.row[0] = v
 	return s.row[:], nil
@@ -233,16 +233,16 @@ func (s *pgkitCopyCopyWords) PgkitCopySource() pgx.CopyFromSource { return s }
 // each row's values to emit until emit returns false: pgkit's CopyFrom
 // pushes the rows instead of pulling them. nil for sqlc's rows. held: the
 // values hold nothing the iterator may change once it goes on.
-func (s *pgkitCopyCopyWords) PgkitCopyEach() (each func(emit func([]any) bool) error, held bool) {
+func (s *pgkitCopyCopyWords) PgkitCopyEach() (each func(emit func([]interface{}) bool) error, held bool) {
 	if s.seq == nil {
 		return nil, false
 	}
-	return func(emit func([]any) bool) error {
+	return func(emit func([]interface{}) bool) error {
 		var err error
 		s.seq(func(v string) bool {
 			s.cur = v
 			s.n++
-			var vals []any
+			var vals []interface{}
 			if vals, err = s.Values(); err != nil {
 				return false
 			}
@@ -276,4 +276,4 @@ func (q *Queries) CopyWordsSeq(ctx context.Context, seq iter.Seq[string]) (int64
 
 // Decoders returns nothing to decode: the package has no exported :one
 // or :many method (see pgkit.Config.Decoders).
-func Decoders() map[string][]any { return nil }
+func Decoders() map[string][]interface{} { return nil }

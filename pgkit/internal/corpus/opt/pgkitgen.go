@@ -25,9 +25,9 @@ type Streamer interface {
 // pgkitStreamQuery runs a …Stream method's query. A DB that offers QueryStream
 // (a multiplexing pgkit.DB, which otherwise reads results in full as they
 // arrive) gives it a connection of its own, read row by row.
-func pgkitStreamQuery(ctx context.Context, db DBTX, sql string, args ...any) (pgx.Rows, error) {
+func pgkitStreamQuery(ctx context.Context, db DBTX, sql string, args ...interface{}) (pgx.Rows, error) {
 	if s, ok := db.(interface {
-		QueryStream(context.Context, string, ...any) (pgx.Rows, error)
+		QueryStream(context.Context, string, ...interface{}) (pgx.Rows, error)
 	}); ok {
 		return s.QueryStream(ctx, sql, args...)
 	}
@@ -421,7 +421,7 @@ func (q *Queries) UsersWithTeamsStream(ctx context.Context, db DBTX) iter.Seq2[U
 }
 
 // pgkitValue is *p, or T's zero value when p is nil.
-func pgkitValue[T any](p *T) T {
+func pgkitValue[T interface{}](p *T) T {
 	if p == nil {
 		var zero T
 		return zero
@@ -433,8 +433,8 @@ func pgkitValue[T any](p *T) T {
 // method of the package scans a row into (pointers into a zero row: only
 // their types count), for pgkit.Config.Decoders, which decodes those
 // queries' rows straight into them, without pgx's scan plans.
-func Decoders() map[string][]any {
-	return map[string][]any{
-		"CreateTeam": func() []any { var i Team; return []any{&i.ID, &i.Name} }(),
+func Decoders() map[string][]interface{} {
+	return map[string][]interface{}{
+		"CreateTeam": func() []interface{} { var i Team; return []interface{}{&i.ID, &i.Name} }(),
 	}
 }

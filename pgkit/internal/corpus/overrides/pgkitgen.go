@@ -98,9 +98,9 @@ type Streamer interface {
 // pgkitStreamQuery runs a …Stream method's query. A DB that offers QueryStream
 // (a multiplexing pgkit.DB, which otherwise reads results in full as they
 // arrive) gives it a connection of its own, read row by row.
-func pgkitStreamQuery(ctx context.Context, db DBTX, sql string, args ...any) (pgx.Rows, error) {
+func pgkitStreamQuery(ctx context.Context, db DBTX, sql string, args ...interface{}) (pgx.Rows, error) {
 	if s, ok := db.(interface {
-		QueryStream(context.Context, string, ...any) (pgx.Rows, error)
+		QueryStream(context.Context, string, ...interface{}) (pgx.Rows, error)
 	}); ok {
 		return s.QueryStream(ctx, sql, args...)
 	}
@@ -123,7 +123,7 @@ func (q *Queries) ListBalancesAfterStream(ctx context.Context, after ct.Email) i
 		}
 		defer rows.Close()
 		var i, blank ct.Money
-		dest := []any{&i}
+		dest := []interface{}{&i}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -152,18 +152,18 @@ func (q *Queries) ListBalancesAfterAppend(ctx context.Context, dst []ct.Money, a
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank ct.Money
-	dest := []any{&i}
+	dest := []interface{}{&i}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -184,7 +184,7 @@ func (q *Queries) ListCustomersCreatedSinceStream(ctx context.Context, since tim
 		}
 		defer rows.Close()
 		var i, blank Customer
-		dest := []any{&i.ID, &i.Email, &i.CreatedAt, &i.DeletedAt, &i.ReferredBy, &i.Visits, &i.Balance}
+		dest := []interface{}{&i.ID, &i.Email, &i.CreatedAt, &i.DeletedAt, &i.ReferredBy, &i.Visits, &i.Balance}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -213,18 +213,18 @@ func (q *Queries) ListCustomersCreatedSinceAppend(ctx context.Context, dst []Cus
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank Customer
-	dest := []any{&i.ID, &i.Email, &i.CreatedAt, &i.DeletedAt, &i.ReferredBy, &i.Visits, &i.Balance}
+	dest := []interface{}{&i.ID, &i.Email, &i.CreatedAt, &i.DeletedAt, &i.ReferredBy, &i.Visits, &i.Balance}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -245,7 +245,7 @@ func (q *Queries) ListDeletedAtStream(ctx context.Context, before time.Time) ite
 		}
 		defer rows.Close()
 		var i, blank *time.Time
-		dest := []any{&i}
+		dest := []interface{}{&i}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -274,18 +274,18 @@ func (q *Queries) ListDeletedAtAppend(ctx context.Context, dst []*time.Time, bef
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank *time.Time
-	dest := []any{&i}
+	dest := []interface{}{&i}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -306,7 +306,7 @@ func (q *Queries) ListPricesStream(ctx context.Context, customerID uuid.UUID, mi
 		}
 		defer rows.Close()
 		var i, blank Cents
-		dest := []any{&i}
+		dest := []interface{}{&i}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -335,18 +335,18 @@ func (q *Queries) ListPricesAppend(ctx context.Context, dst []Cents, customerID 
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank Cents
-	dest := []any{&i}
+	dest := []interface{}{&i}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -367,7 +367,7 @@ func (q *Queries) ListReferralsStream(ctx context.Context, referrer uuid.NullUUI
 		}
 		defer rows.Close()
 		var i, blank uuid.UUID
-		dest := []any{&i}
+		dest := []interface{}{&i}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -396,18 +396,18 @@ func (q *Queries) ListReferralsAppend(ctx context.Context, dst []uuid.UUID, refe
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank uuid.UUID
-	dest := []any{&i}
+	dest := []interface{}{&i}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -425,7 +425,7 @@ type pgkitCopyCopyCustomers struct {
 	stop func()
 	cur  CopyCustomersParams
 	n    int // the rows read so far
-	row  [7]any
+	row  [7]interface{}
 }
 
 // Next moves to the next row and reports whether there is one.
@@ -450,7 +450,7 @@ func (s *pgkitCopyCopyCustomers) Next() bool {
 }
 
 // Values returns the current row's values.
-func (s *pgkitCopyCopyCustomers) Values() ([]any, error) {
+func (s *pgkitCopyCopyCustomers) Values() ([]interface{}, error) {
 	v := &s.cur
 	s.row[0] = v.ID
 	s.row[1] = v.Email
@@ -480,16 +480,16 @@ func (s *pgkitCopyCopyCustomers) PgkitCopySource() pgx.CopyFromSource { return s
 // each row's values to emit until emit returns false: pgkit's CopyFrom
 // pushes the rows instead of pulling them. nil for sqlc's rows. held: the
 // values hold nothing the iterator may change once it goes on.
-func (s *pgkitCopyCopyCustomers) PgkitCopyEach() (each func(emit func([]any) bool) error, held bool) {
+func (s *pgkitCopyCopyCustomers) PgkitCopyEach() (each func(emit func([]interface{}) bool) error, held bool) {
 	if s.seq == nil {
 		return nil, false
 	}
-	return func(emit func([]any) bool) error {
+	return func(emit func([]interface{}) bool) error {
 		var err error
 		s.seq(func(v CopyCustomersParams) bool {
 			s.cur = v
 			s.n++
-			var vals []any
+			var vals []interface{}
 			if vals, err = s.Values(); err != nil {
 				return false
 			}
@@ -534,7 +534,7 @@ type pgkitCopyCopyProducts struct {
 	stop func()
 	cur  CopyProductsParams
 	n    int // the rows read so far
-	row  [4]any
+	row  [4]interface{}
 }
 
 // Next moves to the next row and reports whether there is one.
@@ -559,7 +559,7 @@ func (s *pgkitCopyCopyProducts) Next() bool {
 }
 
 // Values returns the current row's values.
-func (s *pgkitCopyCopyProducts) Values() ([]any, error) {
+func (s *pgkitCopyCopyProducts) Values() ([]interface{}, error) {
 	v := &s.cur
 	s.row[0] = v.CustomerID
 	s.row[1] = v.Name
@@ -582,16 +582,16 @@ func (s *pgkitCopyCopyProducts) PgkitCopySource() pgx.CopyFromSource { return s 
 // each row's values to emit until emit returns false: pgkit's CopyFrom
 // pushes the rows instead of pulling them. nil for sqlc's rows. held: the
 // values hold nothing the iterator may change once it goes on.
-func (s *pgkitCopyCopyProducts) PgkitCopyEach() (each func(emit func([]any) bool) error, held bool) {
+func (s *pgkitCopyCopyProducts) PgkitCopyEach() (each func(emit func([]interface{}) bool) error, held bool) {
 	if s.seq == nil {
 		return nil, false
 	}
-	return func(emit func([]any) bool) error {
+	return func(emit func([]interface{}) bool) error {
 		var err error
 		s.seq(func(v CopyProductsParams) bool {
 			s.cur = v
 			s.n++
-			var vals []any
+			var vals []interface{}
 			if vals, err = s.Values(); err != nil {
 				return false
 			}
@@ -627,24 +627,27 @@ func (q *Queries) CopyProductsSeq(ctx context.Context, seq iter.Seq[CopyProducts
 // method of the package scans a row into (pointers into a zero row: only
 // their types count), for pgkit.Config.Decoders, which decodes those
 // queries' rows straight into them, without pgx's scan plans.
-func Decoders() map[string][]any {
-	return map[string][]any{
-		"CreateCustomer": func() []any {
+func Decoders() map[string][]interface{} {
+	return map[string][]interface{}{
+		"CreateCustomer": func() []interface{} {
 			var i Customer
-			return []any{&i.ID, &i.Email, &i.CreatedAt, &i.DeletedAt, &i.ReferredBy, &i.Visits, &i.Balance}
+			return []interface{}{&i.ID, &i.Email, &i.CreatedAt, &i.DeletedAt, &i.ReferredBy, &i.Visits, &i.Balance}
 		}(),
-		"CreateProduct": func() []any { var i Product; return []any{&i.ID, &i.CustomerID, &i.Name, &i.PriceCents, &i.TaxRate} }(),
-		"GetCustomer": func() []any {
+		"CreateProduct": func() []interface{} {
+			var i Product
+			return []interface{}{&i.ID, &i.CustomerID, &i.Name, &i.PriceCents, &i.TaxRate}
+		}(),
+		"GetCustomer": func() []interface{} {
 			var i Customer
-			return []any{&i.ID, &i.Email, &i.CreatedAt, &i.DeletedAt, &i.ReferredBy, &i.Visits, &i.Balance}
+			return []interface{}{&i.ID, &i.Email, &i.CreatedAt, &i.DeletedAt, &i.ReferredBy, &i.Visits, &i.Balance}
 		}(),
-		"ListBalancesAfter": func() []any { var i ct.Money; return []any{&i} }(),
-		"ListCustomersCreatedSince": func() []any {
+		"ListBalancesAfter": func() []interface{} { var i ct.Money; return []interface{}{&i} }(),
+		"ListCustomersCreatedSince": func() []interface{} {
 			var i Customer
-			return []any{&i.ID, &i.Email, &i.CreatedAt, &i.DeletedAt, &i.ReferredBy, &i.Visits, &i.Balance}
+			return []interface{}{&i.ID, &i.Email, &i.CreatedAt, &i.DeletedAt, &i.ReferredBy, &i.Visits, &i.Balance}
 		}(),
-		"ListDeletedAt": func() []any { var i *time.Time; return []any{&i} }(),
-		"ListPrices":    func() []any { var i Cents; return []any{&i} }(),
-		"ListReferrals": func() []any { var i uuid.UUID; return []any{&i} }(),
+		"ListDeletedAt": func() []interface{} { var i *time.Time; return []interface{}{&i} }(),
+		"ListPrices":    func() []interface{} { var i Cents; return []interface{}{&i} }(),
+		"ListReferrals": func() []interface{} { var i uuid.UUID; return []interface{}{&i} }(),
 	}
 }

@@ -88,9 +88,9 @@ type Streamer interface {
 // pgkitStreamQuery runs a …Stream method's query. A DB that offers QueryStream
 // (a multiplexing pgkit.DB, which otherwise reads results in full as they
 // arrive) gives it a connection of its own, read row by row.
-func pgkitStreamQuery(ctx context.Context, db DBTX, sql string, args ...any) (pgx.Rows, error) {
+func pgkitStreamQuery(ctx context.Context, db DBTX, sql string, args ...interface{}) (pgx.Rows, error) {
 	if s, ok := db.(interface {
-		QueryStream(context.Context, string, ...any) (pgx.Rows, error)
+		QueryStream(context.Context, string, ...interface{}) (pgx.Rows, error)
 	}); ok {
 		return s.QueryStream(ctx, sql, args...)
 	}
@@ -113,7 +113,7 @@ func (q *Queries) ListBookingsStream(ctx context.Context, arg ListBookingsParams
 		}
 		defer rows.Close()
 		var i, blank Booking
-		dest := []any{&i.ID, &i.RoomID, &i.Slots}
+		dest := []interface{}{&i.ID, &i.RoomID, &i.Slots}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -142,18 +142,18 @@ func (q *Queries) ListBookingsAppend(ctx context.Context, dst []Booking, arg Lis
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank Booking
-	dest := []any{&i.ID, &i.RoomID, &i.Slots}
+	dest := []interface{}{&i.ID, &i.RoomID, &i.Slots}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -174,7 +174,7 @@ func (q *Queries) ListRoomNamesLikeStream(ctx context.Context, arg ListRoomNames
 		}
 		defer rows.Close()
 		var i, blank string
-		dest := []any{&i}
+		dest := []interface{}{&i}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -203,18 +203,18 @@ func (q *Queries) ListRoomNamesLikeAppend(ctx context.Context, dst []string, arg
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank string
-	dest := []any{&i}
+	dest := []interface{}{&i}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -235,7 +235,7 @@ func (q *Queries) ListRoomsStream(ctx context.Context) iter.Seq2[Room, error] {
 		}
 		defer rows.Close()
 		var i, blank Room
-		dest := []any{&i.ID, &i.Name}
+		dest := []interface{}{&i.ID, &i.Name}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -264,18 +264,18 @@ func (q *Queries) ListRoomsAppend(ctx context.Context, dst []Room) ([]Room, erro
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank Room
-	dest := []any{&i.ID, &i.Name}
+	dest := []interface{}{&i.ID, &i.Name}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -284,13 +284,13 @@ func (q *Queries) ListRoomsAppend(ctx context.Context, dst []Room) ([]Room, erro
 // method of the package scans a row into (pointers into a zero row: only
 // their types count), for pgkit.Config.Decoders, which decodes those
 // queries' rows straight into them, without pgx's scan plans.
-func Decoders() map[string][]any {
-	return map[string][]any{
-		"CountRooms":        func() []any { var count int64; return []any{&count} }(),
-		"CreateRoom":        func() []any { var i Room; return []any{&i.ID, &i.Name} }(),
-		"GetRoom":           func() []any { var i Room; return []any{&i.ID, &i.Name} }(),
-		"ListBookings":      func() []any { var i Booking; return []any{&i.ID, &i.RoomID, &i.Slots} }(),
-		"ListRoomNamesLike": func() []any { var i string; return []any{&i} }(),
-		"ListRooms":         func() []any { var i Room; return []any{&i.ID, &i.Name} }(),
+func Decoders() map[string][]interface{} {
+	return map[string][]interface{}{
+		"CountRooms":        func() []interface{} { var count int64; return []interface{}{&count} }(),
+		"CreateRoom":        func() []interface{} { var i Room; return []interface{}{&i.ID, &i.Name} }(),
+		"GetRoom":           func() []interface{} { var i Room; return []interface{}{&i.ID, &i.Name} }(),
+		"ListBookings":      func() []interface{} { var i Booking; return []interface{}{&i.ID, &i.RoomID, &i.Slots} }(),
+		"ListRoomNamesLike": func() []interface{} { var i string; return []interface{}{&i} }(),
+		"ListRooms":         func() []interface{} { var i Room; return []interface{}{&i.ID, &i.Name} }(),
 	}
 }

@@ -91,9 +91,9 @@ type Streamer interface {
 // pgkitStreamQuery runs a …Stream method's query. A DB that offers QueryStream
 // (a multiplexing pgkit.DB, which otherwise reads results in full as they
 // arrive) gives it a connection of its own, read row by row.
-func pgkitStreamQuery(ctx context.Context, db DBTX, sql string, args ...any) (pgx.Rows, error) {
+func pgkitStreamQuery(ctx context.Context, db DBTX, sql string, args ...interface{}) (pgx.Rows, error) {
 	if s, ok := db.(interface {
-		QueryStream(context.Context, string, ...any) (pgx.Rows, error)
+		QueryStream(context.Context, string, ...interface{}) (pgx.Rows, error)
 	}); ok {
 		return s.QueryStream(ctx, sql, args...)
 	}
@@ -116,7 +116,7 @@ func (q *Queries) ListPlotsInStream(ctx context.Context, arg ListPlotsInParams) 
 		}
 		defer rows.Close()
 		var i, blank Plot
-		dest := []any{&i.ID, &i.Farm, &i.RowNo, &i.Crop, &i.Yield, &i.Note}
+		dest := []interface{}{&i.ID, &i.Farm, &i.RowNo, &i.Crop, &i.Yield, &i.Note}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -151,18 +151,18 @@ func (q *Queries) ListPlotsInAppend(ctx context.Context, dst []Plot, arg ListPlo
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank Plot
-	dest := []any{&i.ID, &i.Farm, &i.RowNo, &i.Crop, &i.Yield, &i.Note}
+	dest := []interface{}{&i.ID, &i.Farm, &i.RowNo, &i.Crop, &i.Yield, &i.Note}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -183,7 +183,7 @@ func (q *Queries) ListPlotsNamedLikeLocalsStream(ctx context.Context, i string, 
 		}
 		defer rows.Close()
 		var i, blankRow Plot
-		scanDest := []any{&i.ID, &i.Farm, &i.RowNo, &i.Crop, &i.Yield, &i.Note}
+		scanDest := []interface{}{&i.ID, &i.Farm, &i.RowNo, &i.Crop, &i.Yield, &i.Note}
 		for rows.Next() {
 			i = blankRow
 			if err := rows.Scan(scanDest...); err != nil {
@@ -217,18 +217,18 @@ func (q *Queries) ListPlotsNamedLikeLocalsAppend(ctx context.Context, dst []Plot
 		return dst, err
 	}
 	defer rows.Close()
-	keptLen := len(dst)
+	keptRows := dst
 	var row, blankRow Plot
-	scanDest := []any{&row.ID, &row.Farm, &row.RowNo, &row.Crop, &row.Yield, &row.Note}
+	scanDest := []interface{}{&row.ID, &row.Farm, &row.RowNo, &row.Crop, &row.Yield, &row.Note}
 	for rows.Next() {
 		row = blankRow
 		if err := rows.Scan(scanDest...); err != nil {
-			return dst[:keptLen], err
+			return keptRows, err
 		}
 		dst = append(dst, row)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:keptLen], err
+		return keptRows, err
 	}
 	return dst, nil
 }
@@ -249,7 +249,7 @@ func (q *Queries) ListPlotsOfCropStream(ctx context.Context, farm string, crop s
 		}
 		defer rows.Close()
 		var i, blank Plot
-		dest := []any{&i.ID, &i.Farm, &i.RowNo, &i.Crop, &i.Yield, &i.Note}
+		dest := []interface{}{&i.ID, &i.Farm, &i.RowNo, &i.Crop, &i.Yield, &i.Note}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -278,18 +278,18 @@ func (q *Queries) ListPlotsOfCropAppend(ctx context.Context, dst []Plot, farm st
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank Plot
-	dest := []any{&i.ID, &i.Farm, &i.RowNo, &i.Crop, &i.Yield, &i.Note}
+	dest := []interface{}{&i.ID, &i.Farm, &i.RowNo, &i.Crop, &i.Yield, &i.Note}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -310,7 +310,7 @@ func (q *Queries) ListYieldsStream(ctx context.Context, farm string, firstRow in
 		}
 		defer rows.Close()
 		var i, blank int32
-		dest := []any{&i}
+		dest := []interface{}{&i}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -344,18 +344,18 @@ func (q *Queries) ListYieldsAppend(ctx context.Context, dst []int32, farm string
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank int32
-	dest := []any{&i}
+	dest := []interface{}{&i}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -373,7 +373,7 @@ type pgkitCopyCopyPlots struct {
 	stop func()
 	cur  CopyPlotsParams
 	n    int // the rows read so far
-	row  [4]any
+	row  [4]interface{}
 }
 
 // Next moves to the next row and reports whether there is one.
@@ -398,7 +398,7 @@ func (s *pgkitCopyCopyPlots) Next() bool {
 }
 
 // Values returns the current row's values.
-func (s *pgkitCopyCopyPlots) Values() ([]any, error) {
+func (s *pgkitCopyCopyPlots) Values() ([]interface{}, error) {
 	v := &s.cur
 	s.row[0] = v.Farm
 	s.row[1] = v.RowNo
@@ -417,16 +417,16 @@ func (s *pgkitCopyCopyPlots) PgkitCopySource() pgx.CopyFromSource { return s }
 // each row's values to emit until emit returns false: pgkit's CopyFrom
 // pushes the rows instead of pulling them. nil for sqlc's rows. held: the
 // values hold nothing the iterator may change once it goes on.
-func (s *pgkitCopyCopyPlots) PgkitCopyEach() (each func(emit func([]any) bool) error, held bool) {
+func (s *pgkitCopyCopyPlots) PgkitCopyEach() (each func(emit func([]interface{}) bool) error, held bool) {
 	if s.seq == nil {
 		return nil, false
 	}
-	return func(emit func([]any) bool) error {
+	return func(emit func([]interface{}) bool) error {
 		var err error
 		s.seq(func(v CopyPlotsParams) bool {
 			s.cur = v
 			s.n++
-			var vals []any
+			var vals []interface{}
 			if vals, err = s.Values(); err != nil {
 				return false
 			}
@@ -462,14 +462,32 @@ func (q *Queries) CopyPlotsSeq(ctx context.Context, seq iter.Seq[CopyPlotsParams
 // method of the package scans a row into (pointers into a zero row: only
 // their types count), for pgkit.Config.Decoders, which decodes those
 // queries' rows straight into them, without pgx's scan plans.
-func Decoders() map[string][]any {
-	return map[string][]any{
-		"CreateNotedPlot":          func() []any { var i Plot; return []any{&i.ID, &i.Farm, &i.RowNo, &i.Crop, &i.Yield, &i.Note} }(),
-		"CreatePlot":               func() []any { var i Plot; return []any{&i.ID, &i.Farm, &i.RowNo, &i.Crop, &i.Yield, &i.Note} }(),
-		"GetPlot":                  func() []any { var i Plot; return []any{&i.ID, &i.Farm, &i.RowNo, &i.Crop, &i.Yield, &i.Note} }(),
-		"ListPlotsIn":              func() []any { var i Plot; return []any{&i.ID, &i.Farm, &i.RowNo, &i.Crop, &i.Yield, &i.Note} }(),
-		"ListPlotsNamedLikeLocals": func() []any { var i Plot; return []any{&i.ID, &i.Farm, &i.RowNo, &i.Crop, &i.Yield, &i.Note} }(),
-		"ListPlotsOfCrop":          func() []any { var i Plot; return []any{&i.ID, &i.Farm, &i.RowNo, &i.Crop, &i.Yield, &i.Note} }(),
-		"ListYields":               func() []any { var i int32; return []any{&i} }(),
+func Decoders() map[string][]interface{} {
+	return map[string][]interface{}{
+		"CreateNotedPlot": func() []interface{} {
+			var i Plot
+			return []interface{}{&i.ID, &i.Farm, &i.RowNo, &i.Crop, &i.Yield, &i.Note}
+		}(),
+		"CreatePlot": func() []interface{} {
+			var i Plot
+			return []interface{}{&i.ID, &i.Farm, &i.RowNo, &i.Crop, &i.Yield, &i.Note}
+		}(),
+		"GetPlot": func() []interface{} {
+			var i Plot
+			return []interface{}{&i.ID, &i.Farm, &i.RowNo, &i.Crop, &i.Yield, &i.Note}
+		}(),
+		"ListPlotsIn": func() []interface{} {
+			var i Plot
+			return []interface{}{&i.ID, &i.Farm, &i.RowNo, &i.Crop, &i.Yield, &i.Note}
+		}(),
+		"ListPlotsNamedLikeLocals": func() []interface{} {
+			var i Plot
+			return []interface{}{&i.ID, &i.Farm, &i.RowNo, &i.Crop, &i.Yield, &i.Note}
+		}(),
+		"ListPlotsOfCrop": func() []interface{} {
+			var i Plot
+			return []interface{}{&i.ID, &i.Farm, &i.RowNo, &i.Crop, &i.Yield, &i.Note}
+		}(),
+		"ListYields": func() []interface{} { var i int32; return []interface{}{&i} }(),
 	}
 }

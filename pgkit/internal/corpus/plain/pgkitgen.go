@@ -89,9 +89,9 @@ type Streamer interface {
 // pgkitStreamQuery runs a …Stream method's query. A DB that offers QueryStream
 // (a multiplexing pgkit.DB, which otherwise reads results in full as they
 // arrive) gives it a connection of its own, read row by row.
-func pgkitStreamQuery(ctx context.Context, db DBTX, sql string, args ...any) (pgx.Rows, error) {
+func pgkitStreamQuery(ctx context.Context, db DBTX, sql string, args ...interface{}) (pgx.Rows, error) {
 	if s, ok := db.(interface {
-		QueryStream(context.Context, string, ...any) (pgx.Rows, error)
+		QueryStream(context.Context, string, ...interface{}) (pgx.Rows, error)
 	}); ok {
 		return s.QueryStream(ctx, sql, args...)
 	}
@@ -114,7 +114,7 @@ func (q *Queries) ListItemsStream(ctx context.Context, supplierID int64) iter.Se
 		}
 		defer rows.Close()
 		var i, blank InventoryItem
-		dest := []any{&i.ID, &i.SupplierID, &i.Sku, &i.Qty, &i.Status, &i.Note}
+		dest := []interface{}{&i.ID, &i.SupplierID, &i.Sku, &i.Qty, &i.Status, &i.Note}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -143,18 +143,18 @@ func (q *Queries) ListItemsAppend(ctx context.Context, dst []InventoryItem, supp
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank InventoryItem
-	dest := []any{&i.ID, &i.SupplierID, &i.Sku, &i.Qty, &i.Status, &i.Note}
+	dest := []interface{}{&i.ID, &i.SupplierID, &i.Sku, &i.Qty, &i.Status, &i.Note}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -175,7 +175,7 @@ func (q *Queries) ListItemsWithSupplierStream(ctx context.Context, status Invent
 		}
 		defer rows.Close()
 		var i, blank ListItemsWithSupplierRow
-		dest := []any{&i.Sku, &i.Status, &i.Supplier}
+		dest := []interface{}{&i.Sku, &i.Status, &i.Supplier}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -204,18 +204,18 @@ func (q *Queries) ListItemsWithSupplierAppend(ctx context.Context, dst []ListIte
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank ListItemsWithSupplierRow
-	dest := []any{&i.Sku, &i.Status, &i.Supplier}
+	dest := []interface{}{&i.Sku, &i.Status, &i.Supplier}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -236,7 +236,7 @@ func (q *Queries) ListNothingStream(ctx context.Context) iter.Seq2[ListNothingRo
 		}
 		defer rows.Close()
 		var i, blank ListNothingRow
-		dest := []any{}
+		dest := []interface{}{}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -265,18 +265,18 @@ func (q *Queries) ListNothingAppend(ctx context.Context, dst []ListNothingRow) (
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank ListNothingRow
-	dest := []any{}
+	dest := []interface{}{}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -294,7 +294,7 @@ type pgkitCopyCopyItems struct {
 	stop func()
 	cur  CopyItemsParams
 	n    int // the rows read so far
-	row  [5]any
+	row  [5]interface{}
 }
 
 // Next moves to the next row and reports whether there is one.
@@ -319,7 +319,7 @@ func (s *pgkitCopyCopyItems) Next() bool {
 }
 
 // Values returns the current row's values.
-func (s *pgkitCopyCopyItems) Values() ([]any, error) {
+func (s *pgkitCopyCopyItems) Values() ([]interface{}, error) {
 	v := &s.cur
 	s.row[0] = v.SupplierID
 	s.row[1] = v.Sku
@@ -343,16 +343,16 @@ func (s *pgkitCopyCopyItems) PgkitCopySource() pgx.CopyFromSource { return s }
 // each row's values to emit until emit returns false: pgkit's CopyFrom
 // pushes the rows instead of pulling them. nil for sqlc's rows. held: the
 // values hold nothing the iterator may change once it goes on.
-func (s *pgkitCopyCopyItems) PgkitCopyEach() (each func(emit func([]any) bool) error, held bool) {
+func (s *pgkitCopyCopyItems) PgkitCopyEach() (each func(emit func([]interface{}) bool) error, held bool) {
 	if s.seq == nil {
 		return nil, false
 	}
-	return func(emit func([]any) bool) error {
+	return func(emit func([]interface{}) bool) error {
 		var err error
 		s.seq(func(v CopyItemsParams) bool {
 			s.cur = v
 			s.n++
-			var vals []any
+			var vals []interface{}
 			if vals, err = s.Values(); err != nil {
 				return false
 			}
@@ -388,21 +388,24 @@ func (q *Queries) CopyItemsSeq(ctx context.Context, seq iter.Seq[CopyItemsParams
 // method of the package scans a row into (pointers into a zero row: only
 // their types count), for pgkit.Config.Decoders, which decodes those
 // queries' rows straight into them, without pgx's scan plans.
-func Decoders() map[string][]any {
-	return map[string][]any{
-		"CreateItem": func() []any {
+func Decoders() map[string][]interface{} {
+	return map[string][]interface{}{
+		"CreateItem": func() []interface{} {
 			var i InventoryItem
-			return []any{&i.ID, &i.SupplierID, &i.Sku, &i.Qty, &i.Status, &i.Note}
+			return []interface{}{&i.ID, &i.SupplierID, &i.Sku, &i.Qty, &i.Status, &i.Note}
 		}(),
-		"CreateSupplier": func() []any { var i Supplier; return []any{&i.ID, &i.Name} }(),
-		"GetItem": func() []any {
+		"CreateSupplier": func() []interface{} { var i Supplier; return []interface{}{&i.ID, &i.Name} }(),
+		"GetItem": func() []interface{} {
 			var i InventoryItem
-			return []any{&i.ID, &i.SupplierID, &i.Sku, &i.Qty, &i.Status, &i.Note}
+			return []interface{}{&i.ID, &i.SupplierID, &i.Sku, &i.Qty, &i.Status, &i.Note}
 		}(),
-		"ListItems": func() []any {
+		"ListItems": func() []interface{} {
 			var i InventoryItem
-			return []any{&i.ID, &i.SupplierID, &i.Sku, &i.Qty, &i.Status, &i.Note}
+			return []interface{}{&i.ID, &i.SupplierID, &i.Sku, &i.Qty, &i.Status, &i.Note}
 		}(),
-		"ListItemsWithSupplier": func() []any { var i ListItemsWithSupplierRow; return []any{&i.Sku, &i.Status, &i.Supplier} }(),
+		"ListItemsWithSupplier": func() []interface{} {
+			var i ListItemsWithSupplierRow
+			return []interface{}{&i.Sku, &i.Status, &i.Supplier}
+		}(),
 	}
 }

@@ -86,9 +86,9 @@ type Streamer interface {
 // pgkitStreamQuery runs a …Stream method's query. A DB that offers QueryStream
 // (a multiplexing pgkit.DB, which otherwise reads results in full as they
 // arrive) gives it a connection of its own, read row by row.
-func pgkitStreamQuery(ctx context.Context, db DBTX, sql string, args ...any) (pgx.Rows, error) {
+func pgkitStreamQuery(ctx context.Context, db DBTX, sql string, args ...interface{}) (pgx.Rows, error) {
 	if s, ok := db.(interface {
-		QueryStream(context.Context, string, ...any) (pgx.Rows, error)
+		QueryStream(context.Context, string, ...interface{}) (pgx.Rows, error)
 	}); ok {
 		return s.QueryStream(ctx, sql, args...)
 	}
@@ -143,7 +143,7 @@ func (q *Queries) ListProductsInRangeAppend(ctx context.Context, dst []*Product,
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	for rows.Next() {
 		var i Product
 		if err := rows.Scan(
@@ -152,12 +152,12 @@ func (q *Queries) ListProductsInRangeAppend(ctx context.Context, dst []*Product,
 			&i.PriceCents,
 			&i.Stock,
 		); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, &i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -178,7 +178,7 @@ func (q *Queries) ListSkusStream(ctx context.Context) iter.Seq2[string, error] {
 		}
 		defer rows.Close()
 		var i, blank string
-		dest := []any{&i}
+		dest := []interface{}{&i}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -207,18 +207,18 @@ func (q *Queries) ListSkusAppend(ctx context.Context, dst []string) ([]string, e
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank string
-	dest := []any{&i}
+	dest := []interface{}{&i}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -236,7 +236,7 @@ type pgkitCopyCopyProducts struct {
 	stop func()
 	cur  *CopyProductsParams
 	n    int // the rows read so far
-	row  [3]any
+	row  [3]interface{}
 }
 
 // Next moves to the next row and reports whether there is one.
@@ -261,7 +261,7 @@ func (s *pgkitCopyCopyProducts) Next() bool {
 }
 
 // Values returns the current row's values.
-func (s *pgkitCopyCopyProducts) Values() ([]any, error) {
+func (s *pgkitCopyCopyProducts) Values() ([]interface{}, error) {
 	v := s.cur
 	if v == nil {
 		return nil, fmt.Errorf("CopyProducts: row %d is nil", s.n)
@@ -282,16 +282,16 @@ func (s *pgkitCopyCopyProducts) PgkitCopySource() pgx.CopyFromSource { return s 
 // each row's values to emit until emit returns false: pgkit's CopyFrom
 // pushes the rows instead of pulling them. nil for sqlc's rows. held: the
 // values hold nothing the iterator may change once it goes on.
-func (s *pgkitCopyCopyProducts) PgkitCopyEach() (each func(emit func([]any) bool) error, held bool) {
+func (s *pgkitCopyCopyProducts) PgkitCopyEach() (each func(emit func([]interface{}) bool) error, held bool) {
 	if s.seq == nil {
 		return nil, false
 	}
-	return func(emit func([]any) bool) error {
+	return func(emit func([]interface{}) bool) error {
 		var err error
 		s.seq(func(v *CopyProductsParams) bool {
 			s.cur = v
 			s.n++
-			var vals []any
+			var vals []interface{}
 			if vals, err = s.Values(); err != nil {
 				return false
 			}
@@ -327,11 +327,11 @@ func (q *Queries) CopyProductsSeq(ctx context.Context, seq iter.Seq[*CopyProduct
 // method of the package scans a row into (pointers into a zero row: only
 // their types count), for pgkit.Config.Decoders, which decodes those
 // queries' rows straight into them, without pgx's scan plans.
-func Decoders() map[string][]any {
-	return map[string][]any{
-		"CreateProduct":       func() []any { var i Product; return []any{&i.ID, &i.Sku, &i.PriceCents, &i.Stock} }(),
-		"GetProduct":          func() []any { var i Product; return []any{&i.ID, &i.Sku, &i.PriceCents, &i.Stock} }(),
-		"ListProductsInRange": func() []any { var i Product; return []any{&i.ID, &i.Sku, &i.PriceCents, &i.Stock} }(),
-		"ListSkus":            func() []any { var i string; return []any{&i} }(),
+func Decoders() map[string][]interface{} {
+	return map[string][]interface{}{
+		"CreateProduct":       func() []interface{} { var i Product; return []interface{}{&i.ID, &i.Sku, &i.PriceCents, &i.Stock} }(),
+		"GetProduct":          func() []interface{} { var i Product; return []interface{}{&i.ID, &i.Sku, &i.PriceCents, &i.Stock} }(),
+		"ListProductsInRange": func() []interface{} { var i Product; return []interface{}{&i.ID, &i.Sku, &i.PriceCents, &i.Stock} }(),
+		"ListSkus":            func() []interface{} { var i string; return []interface{}{&i} }(),
 	}
 }

@@ -90,9 +90,9 @@ type Streamer interface {
 // pgkitStreamQuery runs a …Stream method's query. A DB that offers QueryStream
 // (a multiplexing pgkit.DB, which otherwise reads results in full as they
 // arrive) gives it a connection of its own, read row by row.
-func pgkitStreamQuery(ctx context.Context, db DBTX, sql string, args ...any) (pgx.Rows, error) {
+func pgkitStreamQuery(ctx context.Context, db DBTX, sql string, args ...interface{}) (pgx.Rows, error) {
 	if s, ok := db.(interface {
-		QueryStream(context.Context, string, ...any) (pgx.Rows, error)
+		QueryStream(context.Context, string, ...interface{}) (pgx.Rows, error)
 	}); ok {
 		return s.QueryStream(ctx, sql, args...)
 	}
@@ -115,7 +115,7 @@ func (q *Queries) ListAccountsStream(ctx context.Context) iter.Seq2[Account, err
 		}
 		defer rows.Close()
 		var i, blank Account
-		dest := []any{&i.ID, &i.Username, &i.Email, &i.Homepage, &i.Settings}
+		dest := []interface{}{&i.ID, &i.Username, &i.Email, &i.Homepage, &i.Settings}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -144,18 +144,18 @@ func (q *Queries) ListAccountsAppend(ctx context.Context, dst []Account) ([]Acco
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank Account
-	dest := []any{&i.ID, &i.Username, &i.Email, &i.Homepage, &i.Settings}
+	dest := []interface{}{&i.ID, &i.Username, &i.Email, &i.Homepage, &i.Settings}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -176,7 +176,7 @@ func (q *Queries) ListLoginsStream(ctx context.Context) iter.Seq2[ListLoginsRow,
 		}
 		defer rows.Close()
 		var i, blank ListLoginsRow
-		dest := []any{&i.Username, &i.Email, &i.Token, &i.Settings}
+		dest := []interface{}{&i.Username, &i.Email, &i.Token, &i.Settings}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -205,18 +205,18 @@ func (q *Queries) ListLoginsAppend(ctx context.Context, dst []ListLoginsRow) ([]
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank ListLoginsRow
-	dest := []any{&i.Username, &i.Email, &i.Token, &i.Settings}
+	dest := []interface{}{&i.Username, &i.Email, &i.Token, &i.Settings}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -237,7 +237,7 @@ func (q *Queries) ListSessionTokensStream(ctx context.Context, usrID int64) iter
 		}
 		defer rows.Close()
 		var i, blank string
-		dest := []any{&i}
+		dest := []interface{}{&i}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -266,18 +266,18 @@ func (q *Queries) ListSessionTokensAppend(ctx context.Context, dst []string, usr
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank string
-	dest := []any{&i}
+	dest := []interface{}{&i}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -298,7 +298,7 @@ func (q *Queries) ListSessionsStream(ctx context.Context, usrID int64) iter.Seq2
 		}
 		defer rows.Close()
 		var i, blank Session
-		dest := []any{&i.ID, &i.AccountID, &i.Token, &i.Settings}
+		dest := []interface{}{&i.ID, &i.AccountID, &i.Token, &i.Settings}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -327,18 +327,18 @@ func (q *Queries) ListSessionsAppend(ctx context.Context, dst []Session, usrID i
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank Session
-	dest := []any{&i.ID, &i.AccountID, &i.Token, &i.Settings}
+	dest := []interface{}{&i.ID, &i.AccountID, &i.Token, &i.Settings}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -347,14 +347,26 @@ func (q *Queries) ListSessionsAppend(ctx context.Context, dst []Session, usrID i
 // method of the package scans a row into (pointers into a zero row: only
 // their types count), for pgkit.Config.Decoders, which decodes those
 // queries' rows straight into them, without pgx's scan plans.
-func Decoders() map[string][]any {
-	return map[string][]any{
-		"CreateAccount":     func() []any { var i Account; return []any{&i.ID, &i.Username, &i.Email, &i.Homepage, &i.Settings} }(),
-		"CreateSession":     func() []any { var i Session; return []any{&i.ID, &i.AccountID, &i.Token, &i.Settings} }(),
-		"GetAccount":        func() []any { var i Account; return []any{&i.ID, &i.Username, &i.Email, &i.Homepage, &i.Settings} }(),
-		"ListAccounts":      func() []any { var i Account; return []any{&i.ID, &i.Username, &i.Email, &i.Homepage, &i.Settings} }(),
-		"ListLogins":        func() []any { var i ListLoginsRow; return []any{&i.Username, &i.Email, &i.Token, &i.Settings} }(),
-		"ListSessionTokens": func() []any { var i string; return []any{&i} }(),
-		"ListSessions":      func() []any { var i Session; return []any{&i.ID, &i.AccountID, &i.Token, &i.Settings} }(),
+func Decoders() map[string][]interface{} {
+	return map[string][]interface{}{
+		"CreateAccount": func() []interface{} {
+			var i Account
+			return []interface{}{&i.ID, &i.Username, &i.Email, &i.Homepage, &i.Settings}
+		}(),
+		"CreateSession": func() []interface{} { var i Session; return []interface{}{&i.ID, &i.AccountID, &i.Token, &i.Settings} }(),
+		"GetAccount": func() []interface{} {
+			var i Account
+			return []interface{}{&i.ID, &i.Username, &i.Email, &i.Homepage, &i.Settings}
+		}(),
+		"ListAccounts": func() []interface{} {
+			var i Account
+			return []interface{}{&i.ID, &i.Username, &i.Email, &i.Homepage, &i.Settings}
+		}(),
+		"ListLogins": func() []interface{} {
+			var i ListLoginsRow
+			return []interface{}{&i.Username, &i.Email, &i.Token, &i.Settings}
+		}(),
+		"ListSessionTokens": func() []interface{} { var i string; return []interface{}{&i} }(),
+		"ListSessions":      func() []interface{} { var i Session; return []interface{}{&i.ID, &i.AccountID, &i.Token, &i.Settings} }(),
 	}
 }

@@ -121,9 +121,9 @@ type Streamer interface {
 // pgkitStreamQuery runs a …Stream method's query. A DB that offers QueryStream
 // (a multiplexing pgkit.DB, which otherwise reads results in full as they
 // arrive) gives it a connection of its own, read row by row.
-func pgkitStreamQuery(ctx context.Context, db DBTX, sql string, args ...any) (pgx.Rows, error) {
+func pgkitStreamQuery(ctx context.Context, db DBTX, sql string, args ...interface{}) (pgx.Rows, error) {
 	if s, ok := db.(interface {
-		QueryStream(context.Context, string, ...any) (pgx.Rows, error)
+		QueryStream(context.Context, string, ...interface{}) (pgx.Rows, error)
 	}); ok {
 		return s.QueryStream(ctx, sql, args...)
 	}
@@ -146,7 +146,7 @@ func (q *Queries) ListAmountsStream(ctx context.Context, grp int32) iter.Seq2[pg
 		}
 		defer rows.Close()
 		var i, blank pgtype.Numeric
-		dest := []any{&i}
+		dest := []interface{}{&i}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -175,18 +175,18 @@ func (q *Queries) ListAmountsAppend(ctx context.Context, dst []pgtype.Numeric, g
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank pgtype.Numeric
-	dest := []any{&i}
+	dest := []interface{}{&i}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -207,7 +207,7 @@ func (q *Queries) ListBigsStream(ctx context.Context, grp int32) iter.Seq2[int64
 		}
 		defer rows.Close()
 		var i, blank int64
-		dest := []any{&i}
+		dest := []interface{}{&i}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -236,18 +236,18 @@ func (q *Queries) ListBigsAppend(ctx context.Context, dst []int64, grp int32) ([
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank int64
-	dest := []any{&i}
+	dest := []interface{}{&i}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -268,7 +268,7 @@ func (q *Queries) ListDaysStream(ctx context.Context, grp int32) iter.Seq2[pgtyp
 		}
 		defer rows.Close()
 		var i, blank pgtype.Date
-		dest := []any{&i}
+		dest := []interface{}{&i}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -297,18 +297,18 @@ func (q *Queries) ListDaysAppend(ctx context.Context, dst []pgtype.Date, grp int
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank pgtype.Date
-	dest := []any{&i}
+	dest := []interface{}{&i}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -329,7 +329,7 @@ func (q *Queries) ListDoubledStream(ctx context.Context, grp int32) iter.Seq2[in
 		}
 		defer rows.Close()
 		var i, blank int32
-		dest := []any{&i}
+		dest := []interface{}{&i}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -358,18 +358,18 @@ func (q *Queries) ListDoubledAppend(ctx context.Context, dst []int32, grp int32)
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank int32
-	dest := []any{&i}
+	dest := []interface{}{&i}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -390,7 +390,7 @@ func (q *Queries) ListErrsStream(ctx context.Context, grp int32) iter.Seq2[strin
 		}
 		defer rows.Close()
 		var i, blank string
-		dest := []any{&i}
+		dest := []interface{}{&i}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -419,18 +419,18 @@ func (q *Queries) ListErrsAppend(ctx context.Context, dst []string, grp int32) (
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank string
-	dest := []any{&i}
+	dest := []interface{}{&i}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -451,7 +451,7 @@ func (q *Queries) ListFlagsStream(ctx context.Context, grp int32) iter.Seq2[bool
 		}
 		defer rows.Close()
 		var i, blank bool
-		dest := []any{&i}
+		dest := []interface{}{&i}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -480,18 +480,18 @@ func (q *Queries) ListFlagsAppend(ctx context.Context, dst []bool, grp int32) ([
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank bool
-	dest := []any{&i}
+	dest := []interface{}{&i}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -512,7 +512,7 @@ func (q *Queries) ListIDsStream(ctx context.Context, grp int32) iter.Seq2[int32,
 		}
 		defer rows.Close()
 		var i, blank int32
-		dest := []any{&i}
+		dest := []interface{}{&i}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -541,18 +541,18 @@ func (q *Queries) ListIDsAppend(ctx context.Context, dst []int32, grp int32) ([]
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank int32
-	dest := []any{&i}
+	dest := []interface{}{&i}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -573,7 +573,7 @@ func (q *Queries) ListLabelsStream(ctx context.Context, grp int32) iter.Seq2[str
 		}
 		defer rows.Close()
 		var i, blank string
-		dest := []any{&i}
+		dest := []interface{}{&i}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -602,18 +602,18 @@ func (q *Queries) ListLabelsAppend(ctx context.Context, dst []string, grp int32)
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank string
-	dest := []any{&i}
+	dest := []interface{}{&i}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -634,7 +634,7 @@ func (q *Queries) ListNotesStream(ctx context.Context, grp int32) iter.Seq2[pgty
 		}
 		defer rows.Close()
 		var i, blank pgtype.Text
-		dest := []any{&i}
+		dest := []interface{}{&i}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -663,18 +663,18 @@ func (q *Queries) ListNotesAppend(ctx context.Context, dst []pgtype.Text, grp in
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank pgtype.Text
-	dest := []any{&i}
+	dest := []interface{}{&i}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -695,7 +695,7 @@ func (q *Queries) ListNumsStream(ctx context.Context, grp int32) iter.Seq2[[]int
 		}
 		defer rows.Close()
 		var i, blank []int32
-		dest := []any{&i}
+		dest := []interface{}{&i}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -724,18 +724,18 @@ func (q *Queries) ListNumsAppend(ctx context.Context, dst [][]int32, grp int32) 
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank []int32
-	dest := []any{&i}
+	dest := []interface{}{&i}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -756,7 +756,7 @@ func (q *Queries) ListTagsStream(ctx context.Context, grp int32) iter.Seq2[[]str
 		}
 		defer rows.Close()
 		var i, blank []string
-		dest := []any{&i}
+		dest := []interface{}{&i}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -785,18 +785,18 @@ func (q *Queries) ListTagsAppend(ctx context.Context, dst [][]string, grp int32)
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank []string
-	dest := []any{&i}
+	dest := []interface{}{&i}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -817,7 +817,7 @@ func (q *Queries) ListUpperLabelsStream(ctx context.Context, grp int32) iter.Seq
 		}
 		defer rows.Close()
 		var i, blank interface{}
-		dest := []any{&i}
+		dest := []interface{}{&i}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -846,18 +846,18 @@ func (q *Queries) ListUpperLabelsAppend(ctx context.Context, dst []interface{}, 
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank interface{}
-	dest := []any{&i}
+	dest := []interface{}{&i}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -878,7 +878,7 @@ func (q *Queries) ListYieldsStream(ctx context.Context, zero int32) iter.Seq2[st
 		}
 		defer rows.Close()
 		var i, blank string
-		dest := []any{&i}
+		dest := []interface{}{&i}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -907,18 +907,18 @@ func (q *Queries) ListYieldsAppend(ctx context.Context, dst []string, zero int32
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank string
-	dest := []any{&i}
+	dest := []interface{}{&i}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -939,7 +939,7 @@ func (q *Queries) ListZerosStream(ctx context.Context, yield string) iter.Seq2[i
 		}
 		defer rows.Close()
 		var i, blank int32
-		dest := []any{&i}
+		dest := []interface{}{&i}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -968,18 +968,18 @@ func (q *Queries) ListZerosAppend(ctx context.Context, dst []int32, yield string
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank int32
-	dest := []any{&i}
+	dest := []interface{}{&i}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -988,28 +988,28 @@ func (q *Queries) ListZerosAppend(ctx context.Context, dst []int32, yield string
 // method of the package scans a row into (pointers into a zero row: only
 // their types count), for pgkit.Config.Decoders, which decodes those
 // queries' rows straight into them, without pgx's scan plans.
-func Decoders() map[string][]any {
-	return map[string][]any{
-		"CountVals": func() []any { var count int64; return []any{&count} }(),
-		"CreateVal": func() []any {
+func Decoders() map[string][]interface{} {
+	return map[string][]interface{}{
+		"CountVals": func() []interface{} { var count int64; return []interface{}{&count} }(),
+		"CreateVal": func() []interface{} {
 			var i Val
-			return []any{&i.ID, &i.Grp, &i.Big, &i.Label, &i.Flag, &i.Amount, &i.Day, &i.Tags, &i.Nums, &i.Note, &i.Yield, &i.Zero, &i.Err}
+			return []interface{}{&i.ID, &i.Grp, &i.Big, &i.Label, &i.Flag, &i.Amount, &i.Day, &i.Tags, &i.Nums, &i.Note, &i.Yield, &i.Zero, &i.Err}
 		}(),
-		"GetNums":         func() []any { var nums []int32; return []any{&nums} }(),
-		"GetTags":         func() []any { var tags []string; return []any{&tags} }(),
-		"ListAmounts":     func() []any { var i pgtype.Numeric; return []any{&i} }(),
-		"ListBigs":        func() []any { var i int64; return []any{&i} }(),
-		"ListDays":        func() []any { var i pgtype.Date; return []any{&i} }(),
-		"ListDoubled":     func() []any { var i int32; return []any{&i} }(),
-		"ListErrs":        func() []any { var i string; return []any{&i} }(),
-		"ListFlags":       func() []any { var i bool; return []any{&i} }(),
-		"ListIDs":         func() []any { var i int32; return []any{&i} }(),
-		"ListLabels":      func() []any { var i string; return []any{&i} }(),
-		"ListNotes":       func() []any { var i pgtype.Text; return []any{&i} }(),
-		"ListNums":        func() []any { var i []int32; return []any{&i} }(),
-		"ListTags":        func() []any { var i []string; return []any{&i} }(),
-		"ListUpperLabels": func() []any { var i interface{}; return []any{&i} }(),
-		"ListYields":      func() []any { var i string; return []any{&i} }(),
-		"ListZeros":       func() []any { var i int32; return []any{&i} }(),
+		"GetNums":         func() []interface{} { var nums []int32; return []interface{}{&nums} }(),
+		"GetTags":         func() []interface{} { var tags []string; return []interface{}{&tags} }(),
+		"ListAmounts":     func() []interface{} { var i pgtype.Numeric; return []interface{}{&i} }(),
+		"ListBigs":        func() []interface{} { var i int64; return []interface{}{&i} }(),
+		"ListDays":        func() []interface{} { var i pgtype.Date; return []interface{}{&i} }(),
+		"ListDoubled":     func() []interface{} { var i int32; return []interface{}{&i} }(),
+		"ListErrs":        func() []interface{} { var i string; return []interface{}{&i} }(),
+		"ListFlags":       func() []interface{} { var i bool; return []interface{}{&i} }(),
+		"ListIDs":         func() []interface{} { var i int32; return []interface{}{&i} }(),
+		"ListLabels":      func() []interface{} { var i string; return []interface{}{&i} }(),
+		"ListNotes":       func() []interface{} { var i pgtype.Text; return []interface{}{&i} }(),
+		"ListNums":        func() []interface{} { var i []int32; return []interface{}{&i} }(),
+		"ListTags":        func() []interface{} { var i []string; return []interface{}{&i} }(),
+		"ListUpperLabels": func() []interface{} { var i interface{}; return []interface{}{&i} }(),
+		"ListYields":      func() []interface{} { var i string; return []interface{}{&i} }(),
+		"ListZeros":       func() []interface{} { var i int32; return []interface{}{&i} }(),
 	}
 }

@@ -83,9 +83,9 @@ type Streamer interface {
 // pgkitStreamQuery runs a …Stream method's query. A DB that offers QueryStream
 // (a multiplexing pgkit.DB, which otherwise reads results in full as they
 // arrive) gives it a connection of its own, read row by row.
-func pgkitStreamQuery(ctx context.Context, db DBTX, sql string, args ...any) (pgx.Rows, error) {
+func pgkitStreamQuery(ctx context.Context, db DBTX, sql string, args ...interface{}) (pgx.Rows, error) {
 	if s, ok := db.(interface {
-		QueryStream(context.Context, string, ...any) (pgx.Rows, error)
+		QueryStream(context.Context, string, ...interface{}) (pgx.Rows, error)
 	}); ok {
 		return s.QueryStream(ctx, sql, args...)
 	}
@@ -542,9 +542,12 @@ func (q *Queries) TopReview(ctx context.Context, productID int64, sort TopReview
 // method of the package scans a row into (pointers into a zero row: only
 // their types count), for pgkit.Config.Decoders, which decodes those
 // queries' rows straight into them, without pgx's scan plans.
-func Decoders() map[string][]any {
-	return map[string][]any{
-		"CreateProduct": func() []any { var i Product; return []any{&i.ID, &i.Name} }(),
-		"CreateReview":  func() []any { var i Review; return []any{&i.ID, &i.ProductID, &i.Rating, &i.Body, &i.CreatedAt} }(),
+func Decoders() map[string][]interface{} {
+	return map[string][]interface{}{
+		"CreateProduct": func() []interface{} { var i Product; return []interface{}{&i.ID, &i.Name} }(),
+		"CreateReview": func() []interface{} {
+			var i Review
+			return []interface{}{&i.ID, &i.ProductID, &i.Rating, &i.Body, &i.CreatedAt}
+		}(),
 	}
 }

@@ -83,9 +83,9 @@ type PgkitStreamer interface {
 // pgkitStreamQuery2 runs a …Stream method's query. A DB that offers QueryStream
 // (a multiplexing pgkit.DB, which otherwise reads results in full as they
 // arrive) gives it a connection of its own, read row by row.
-func pgkitStreamQuery2(ctx context.Context, db DBTX, sql string, args ...any) (pgx.Rows, error) {
+func pgkitStreamQuery2(ctx context.Context, db DBTX, sql string, args ...interface{}) (pgx.Rows, error) {
 	if s, ok := db.(interface {
-		QueryStream(context.Context, string, ...any) (pgx.Rows, error)
+		QueryStream(context.Context, string, ...interface{}) (pgx.Rows, error)
 	}); ok {
 		return s.QueryStream(ctx, sql, args...)
 	}
@@ -108,7 +108,7 @@ func (q *Queries) IterStream(ctx context.Context) pgkititer.Seq2[string, error] 
 		}
 		defer rows.Close()
 		var i, blank string
-		dest := []any{&i}
+		dest := []interface{}{&i}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -137,18 +137,18 @@ func (q *Queries) IterAppend(ctx context.Context, dst []string) ([]string, error
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank string
-	dest := []any{&i}
+	dest := []interface{}{&i}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -169,7 +169,7 @@ func (q *Queries) ListStoresStream(ctx context.Context) pgkititer.Seq2[Store, er
 		}
 		defer rows.Close()
 		var i, blank Store
-		dest := []any{&i.ID, &i.Name, &i.City}
+		dest := []interface{}{&i.ID, &i.Name, &i.City}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -198,18 +198,18 @@ func (q *Queries) ListStoresAppend(ctx context.Context, dst []Store) ([]Store, e
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank Store
-	dest := []any{&i.ID, &i.Name, &i.City}
+	dest := []interface{}{&i.ID, &i.Name, &i.City}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -230,7 +230,7 @@ func (q *Queries) PgkitStreamQueryStream(ctx context.Context, followers int32) p
 		}
 		defer rows.Close()
 		var i, blank string
-		dest := []any{&i}
+		dest := []interface{}{&i}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -259,18 +259,18 @@ func (q *Queries) PgkitStreamQueryAppend(ctx context.Context, dst []string, foll
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank string
-	dest := []any{&i}
+	dest := []interface{}{&i}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -291,7 +291,7 @@ func (q *Queries) StreamQueryStream(ctx context.Context, storeID int64) pgkitite
 		}
 		defer rows.Close()
 		var i, blank Streamer
-		dest := []any{&i.ID, &i.StoreID, &i.Handle, &i.Followers}
+		dest := []interface{}{&i.ID, &i.StoreID, &i.Handle, &i.Followers}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -320,18 +320,18 @@ func (q *Queries) StreamQueryAppend(ctx context.Context, dst []Streamer, storeID
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank Streamer
-	dest := []any{&i.ID, &i.StoreID, &i.Handle, &i.Followers}
+	dest := []interface{}{&i.ID, &i.StoreID, &i.Handle, &i.Followers}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -340,15 +340,15 @@ func (q *Queries) StreamQueryAppend(ctx context.Context, dst []Streamer, storeID
 // method of the package scans a row into (pointers into a zero row: only
 // their types count), for pgkit.Config.Decoders, which decodes those
 // queries' rows straight into them, without pgx's scan plans.
-func Decoders() map[string][]any {
-	return map[string][]any{
-		"CreateStore":      func() []any { var i Store; return []any{&i.ID, &i.Name, &i.City} }(),
-		"CreateStreamer":   func() []any { var i Streamer; return []any{&i.ID, &i.StoreID, &i.Handle, &i.Followers} }(),
-		"Fmt":              func() []any { var count int64; return []any{&count} }(),
-		"GetStore":         func() []any { var i Store; return []any{&i.ID, &i.Name, &i.City} }(),
-		"Iter":             func() []any { var i string; return []any{&i} }(),
-		"ListStores":       func() []any { var i Store; return []any{&i.ID, &i.Name, &i.City} }(),
-		"PgkitStreamQuery": func() []any { var i string; return []any{&i} }(),
-		"StreamQuery":      func() []any { var i Streamer; return []any{&i.ID, &i.StoreID, &i.Handle, &i.Followers} }(),
+func Decoders() map[string][]interface{} {
+	return map[string][]interface{}{
+		"CreateStore":      func() []interface{} { var i Store; return []interface{}{&i.ID, &i.Name, &i.City} }(),
+		"CreateStreamer":   func() []interface{} { var i Streamer; return []interface{}{&i.ID, &i.StoreID, &i.Handle, &i.Followers} }(),
+		"Fmt":              func() []interface{} { var count int64; return []interface{}{&count} }(),
+		"GetStore":         func() []interface{} { var i Store; return []interface{}{&i.ID, &i.Name, &i.City} }(),
+		"Iter":             func() []interface{} { var i string; return []interface{}{&i} }(),
+		"ListStores":       func() []interface{} { var i Store; return []interface{}{&i.ID, &i.Name, &i.City} }(),
+		"PgkitStreamQuery": func() []interface{} { var i string; return []interface{}{&i} }(),
+		"StreamQuery":      func() []interface{} { var i Streamer; return []interface{}{&i.ID, &i.StoreID, &i.Handle, &i.Followers} }(),
 	}
 }

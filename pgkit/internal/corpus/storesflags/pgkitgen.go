@@ -80,9 +80,9 @@ type RowStreamer interface {
 // pgkitStreamQuery runs a …Stream method's query. A DB that offers QueryStream
 // (a multiplexing pgkit.DB, which otherwise reads results in full as they
 // arrive) gives it a connection of its own, read row by row.
-func pgkitStreamQuery(ctx context.Context, db DBTX, sql string, args ...any) (pgx.Rows, error) {
+func pgkitStreamQuery(ctx context.Context, db DBTX, sql string, args ...interface{}) (pgx.Rows, error) {
 	if s, ok := db.(interface {
-		QueryStream(context.Context, string, ...any) (pgx.Rows, error)
+		QueryStream(context.Context, string, ...interface{}) (pgx.Rows, error)
 	}); ok {
 		return s.QueryStream(ctx, sql, args...)
 	}
@@ -105,7 +105,7 @@ func (q *Queries) ListStreamersStream(ctx context.Context, storeID int64) iter.S
 		}
 		defer rows.Close()
 		var i, blank Streamer
-		dest := []any{&i.ID, &i.StoreID, &i.Handle, &i.Followers}
+		dest := []interface{}{&i.ID, &i.StoreID, &i.Handle, &i.Followers}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -134,18 +134,18 @@ func (q *Queries) ListStreamersAppend(ctx context.Context, dst []Streamer, store
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank Streamer
-	dest := []any{&i.ID, &i.StoreID, &i.Handle, &i.Followers}
+	dest := []interface{}{&i.ID, &i.StoreID, &i.Handle, &i.Followers}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -154,11 +154,11 @@ func (q *Queries) ListStreamersAppend(ctx context.Context, dst []Streamer, store
 // method of the package scans a row into (pointers into a zero row: only
 // their types count), for pgkit.Config.Decoders, which decodes those
 // queries' rows straight into them, without pgx's scan plans.
-func Decoders() map[string][]any {
-	return map[string][]any{
-		"CreateStore":    func() []any { var i Store; return []any{&i.ID, &i.Name} }(),
-		"CreateStreamer": func() []any { var i Streamer; return []any{&i.ID, &i.StoreID, &i.Handle, &i.Followers} }(),
-		"GetStore":       func() []any { var i Store; return []any{&i.ID, &i.Name} }(),
-		"ListStreamers":  func() []any { var i Streamer; return []any{&i.ID, &i.StoreID, &i.Handle, &i.Followers} }(),
+func Decoders() map[string][]interface{} {
+	return map[string][]interface{}{
+		"CreateStore":    func() []interface{} { var i Store; return []interface{}{&i.ID, &i.Name} }(),
+		"CreateStreamer": func() []interface{} { var i Streamer; return []interface{}{&i.ID, &i.StoreID, &i.Handle, &i.Followers} }(),
+		"GetStore":       func() []interface{} { var i Store; return []interface{}{&i.ID, &i.Name} }(),
+		"ListStreamers":  func() []interface{} { var i Streamer; return []interface{}{&i.ID, &i.StoreID, &i.Handle, &i.Followers} }(),
 	}
 }

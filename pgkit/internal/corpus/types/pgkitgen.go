@@ -89,9 +89,9 @@ type Streamer interface {
 // pgkitStreamQuery runs a …Stream method's query. A DB that offers QueryStream
 // (a multiplexing pgkit.DB, which otherwise reads results in full as they
 // arrive) gives it a connection of its own, read row by row.
-func pgkitStreamQuery(ctx context.Context, db DBTX, sql string, args ...any) (pgx.Rows, error) {
+func pgkitStreamQuery(ctx context.Context, db DBTX, sql string, args ...interface{}) (pgx.Rows, error) {
 	if s, ok := db.(interface {
-		QueryStream(context.Context, string, ...any) (pgx.Rows, error)
+		QueryStream(context.Context, string, ...interface{}) (pgx.Rows, error)
 	}); ok {
 		return s.QueryStream(ctx, sql, args...)
 	}
@@ -114,7 +114,7 @@ func (q *Queries) PersonEmailsStream(ctx context.Context) iter.Seq2[string, erro
 		}
 		defer rows.Close()
 		var i, blank string
-		dest := []any{&i}
+		dest := []interface{}{&i}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -143,18 +143,18 @@ func (q *Queries) PersonEmailsAppend(ctx context.Context, dst []string) ([]strin
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank string
-	dest := []any{&i}
+	dest := []interface{}{&i}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -175,7 +175,7 @@ func (q *Queries) PersonHomesStream(ctx context.Context) iter.Seq2[*Address, err
 		}
 		defer rows.Close()
 		var i, blank *Address
-		dest := []any{&i}
+		dest := []interface{}{&i}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -204,18 +204,18 @@ func (q *Queries) PersonHomesAppend(ctx context.Context, dst []*Address) ([]*Add
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank *Address
-	dest := []any{&i}
+	dest := []interface{}{&i}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -236,7 +236,7 @@ func (q *Queries) PersonLastMoodsStream(ctx context.Context) iter.Seq2[NullMood,
 		}
 		defer rows.Close()
 		var i, blank NullMood
-		dest := []any{&i}
+		dest := []interface{}{&i}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -265,18 +265,18 @@ func (q *Queries) PersonLastMoodsAppend(ctx context.Context, dst []NullMood) ([]
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank NullMood
-	dest := []any{&i}
+	dest := []interface{}{&i}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -297,7 +297,7 @@ func (q *Queries) PersonListStream(ctx context.Context) iter.Seq2[Person, error]
 		}
 		defer rows.Close()
 		var i, blank Person
-		dest := []any{&i.ID, &i.Name, &i.Mood, &i.Moods, &i.LastMood, &i.Email, &i.Home, &i.Past}
+		dest := []interface{}{&i.ID, &i.Name, &i.Mood, &i.Moods, &i.LastMood, &i.Email, &i.Home, &i.Past}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -326,18 +326,18 @@ func (q *Queries) PersonListAppend(ctx context.Context, dst []Person) ([]Person,
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank Person
-	dest := []any{&i.ID, &i.Name, &i.Mood, &i.Moods, &i.LastMood, &i.Email, &i.Home, &i.Past}
+	dest := []interface{}{&i.ID, &i.Name, &i.Mood, &i.Moods, &i.LastMood, &i.Email, &i.Home, &i.Past}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -358,7 +358,7 @@ func (q *Queries) PersonListByMoodsStream(ctx context.Context, moods []Mood) ite
 		}
 		defer rows.Close()
 		var i, blank Person
-		dest := []any{&i.ID, &i.Name, &i.Mood, &i.Moods, &i.LastMood, &i.Email, &i.Home, &i.Past}
+		dest := []interface{}{&i.ID, &i.Name, &i.Mood, &i.Moods, &i.LastMood, &i.Email, &i.Home, &i.Past}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -387,18 +387,18 @@ func (q *Queries) PersonListByMoodsAppend(ctx context.Context, dst []Person, moo
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank Person
-	dest := []any{&i.ID, &i.Name, &i.Mood, &i.Moods, &i.LastMood, &i.Email, &i.Home, &i.Past}
+	dest := []interface{}{&i.ID, &i.Name, &i.Mood, &i.Moods, &i.LastMood, &i.Email, &i.Home, &i.Past}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -419,7 +419,7 @@ func (q *Queries) PersonMoodStream(ctx context.Context) iter.Seq2[Mood, error] {
 		}
 		defer rows.Close()
 		var i, blank Mood
-		dest := []any{&i}
+		dest := []interface{}{&i}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -448,18 +448,18 @@ func (q *Queries) PersonMoodAppend(ctx context.Context, dst []Mood) ([]Mood, err
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank Mood
-	dest := []any{&i}
+	dest := []interface{}{&i}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -480,7 +480,7 @@ func (q *Queries) PersonMoodsStream(ctx context.Context) iter.Seq2[[]Mood, error
 		}
 		defer rows.Close()
 		var i, blank []Mood
-		dest := []any{&i}
+		dest := []interface{}{&i}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -509,18 +509,18 @@ func (q *Queries) PersonMoodsAppend(ctx context.Context, dst [][]Mood) ([][]Mood
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank []Mood
-	dest := []any{&i}
+	dest := []interface{}{&i}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -538,7 +538,7 @@ type pgkitCopyPersonCopy struct {
 	stop func()
 	cur  PersonCopyParams
 	n    int // the rows read so far
-	row  [7]any
+	row  [7]interface{}
 }
 
 // Next moves to the next row and reports whether there is one.
@@ -563,7 +563,7 @@ func (s *pgkitCopyPersonCopy) Next() bool {
 }
 
 // Values returns the current row's values.
-func (s *pgkitCopyPersonCopy) Values() ([]any, error) {
+func (s *pgkitCopyPersonCopy) Values() ([]interface{}, error) {
 	v := &s.cur
 	s.row[0] = v.Name
 	s.row[1] = string(v.Mood)
@@ -589,16 +589,16 @@ func (s *pgkitCopyPersonCopy) PgkitCopySource() pgx.CopyFromSource { return s }
 // each row's values to emit until emit returns false: pgkit's CopyFrom
 // pushes the rows instead of pulling them. nil for sqlc's rows. held: the
 // values hold nothing the iterator may change once it goes on.
-func (s *pgkitCopyPersonCopy) PgkitCopyEach() (each func(emit func([]any) bool) error, held bool) {
+func (s *pgkitCopyPersonCopy) PgkitCopyEach() (each func(emit func([]interface{}) bool) error, held bool) {
 	if s.seq == nil {
 		return nil, false
 	}
-	return func(emit func([]any) bool) error {
+	return func(emit func([]interface{}) bool) error {
 		var err error
 		s.seq(func(v PersonCopyParams) bool {
 			s.cur = v
 			s.n++
-			var vals []any
+			var vals []interface{}
 			if vals, err = s.Values(); err != nil {
 				return false
 			}
@@ -634,28 +634,28 @@ func (q *Queries) PersonCopySeq(ctx context.Context, seq iter.Seq[PersonCopyPara
 // method of the package scans a row into (pointers into a zero row: only
 // their types count), for pgkit.Config.Decoders, which decodes those
 // queries' rows straight into them, without pgx's scan plans.
-func Decoders() map[string][]any {
-	return map[string][]any{
-		"PersonCreate": func() []any {
+func Decoders() map[string][]interface{} {
+	return map[string][]interface{}{
+		"PersonCreate": func() []interface{} {
 			var i Person
-			return []any{&i.ID, &i.Name, &i.Mood, &i.Moods, &i.LastMood, &i.Email, &i.Home, &i.Past}
+			return []interface{}{&i.ID, &i.Name, &i.Mood, &i.Moods, &i.LastMood, &i.Email, &i.Home, &i.Past}
 		}(),
-		"PersonEmails": func() []any { var i string; return []any{&i} }(),
-		"PersonGet": func() []any {
+		"PersonEmails": func() []interface{} { var i string; return []interface{}{&i} }(),
+		"PersonGet": func() []interface{} {
 			var i Person
-			return []any{&i.ID, &i.Name, &i.Mood, &i.Moods, &i.LastMood, &i.Email, &i.Home, &i.Past}
+			return []interface{}{&i.ID, &i.Name, &i.Mood, &i.Moods, &i.LastMood, &i.Email, &i.Home, &i.Past}
 		}(),
-		"PersonHomes":     func() []any { var i *Address; return []any{&i} }(),
-		"PersonLastMoods": func() []any { var i NullMood; return []any{&i} }(),
-		"PersonList": func() []any {
+		"PersonHomes":     func() []interface{} { var i *Address; return []interface{}{&i} }(),
+		"PersonLastMoods": func() []interface{} { var i NullMood; return []interface{}{&i} }(),
+		"PersonList": func() []interface{} {
 			var i Person
-			return []any{&i.ID, &i.Name, &i.Mood, &i.Moods, &i.LastMood, &i.Email, &i.Home, &i.Past}
+			return []interface{}{&i.ID, &i.Name, &i.Mood, &i.Moods, &i.LastMood, &i.Email, &i.Home, &i.Past}
 		}(),
-		"PersonListByMoods": func() []any {
+		"PersonListByMoods": func() []interface{} {
 			var i Person
-			return []any{&i.ID, &i.Name, &i.Mood, &i.Moods, &i.LastMood, &i.Email, &i.Home, &i.Past}
+			return []interface{}{&i.ID, &i.Name, &i.Mood, &i.Moods, &i.LastMood, &i.Email, &i.Home, &i.Past}
 		}(),
-		"PersonMood":  func() []any { var i Mood; return []any{&i} }(),
-		"PersonMoods": func() []any { var i []Mood; return []any{&i} }(),
+		"PersonMood":  func() []interface{} { var i Mood; return []interface{}{&i} }(),
+		"PersonMoods": func() []interface{} { var i []Mood; return []interface{}{&i} }(),
 	}
 }

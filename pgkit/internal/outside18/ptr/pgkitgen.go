@@ -83,9 +83,9 @@ type Streamer interface {
 // pgkitStreamQuery runs a …Stream method's query. A DB that offers QueryStream
 // (a multiplexing pgkit.DB, which otherwise reads results in full as they
 // arrive) gives it a connection of its own, read row by row.
-func pgkitStreamQuery(ctx context.Context, db DBTX, sql string, args ...any) (pgx.Rows, error) {
+func pgkitStreamQuery(ctx context.Context, db DBTX, sql string, args ...interface{}) (pgx.Rows, error) {
 	if s, ok := db.(interface {
-		QueryStream(context.Context, string, ...any) (pgx.Rows, error)
+		QueryStream(context.Context, string, ...interface{}) (pgx.Rows, error)
 	}); ok {
 		return s.QueryStream(ctx, sql, args...)
 	}
@@ -108,7 +108,7 @@ func (q *Queries) StrictListStream(ctx context.Context) iter.Seq2[Strict, error]
 		}
 		defer rows.Close()
 		var i, blank Strict
-		dest := []any{&i.ID, &i.I4, &i.I8, &i.T, &i.By, &i.Ts, &i.U, &i.B, &i.F8, &i.D, &i.A4, &i.At, &i.Jb}
+		dest := []interface{}{&i.ID, &i.I4, &i.I8, &i.T, &i.By, &i.Ts, &i.U, &i.B, &i.F8, &i.D, &i.A4, &i.At, &i.Jb}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -137,18 +137,18 @@ func (q *Queries) StrictListAppend(ctx context.Context, dst []Strict) ([]Strict,
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank Strict
-	dest := []any{&i.ID, &i.I4, &i.I8, &i.T, &i.By, &i.Ts, &i.U, &i.B, &i.F8, &i.D, &i.A4, &i.At, &i.Jb}
+	dest := []interface{}{&i.ID, &i.I4, &i.I8, &i.T, &i.By, &i.Ts, &i.U, &i.B, &i.F8, &i.D, &i.A4, &i.At, &i.Jb}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -169,7 +169,7 @@ func (q *Queries) ThingIDsStream(ctx context.Context) iter.Seq2[int64, error] {
 		}
 		defer rows.Close()
 		var i, blank int64
-		dest := []any{&i}
+		dest := []interface{}{&i}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -198,18 +198,18 @@ func (q *Queries) ThingIDsAppend(ctx context.Context, dst []int64) ([]int64, err
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank int64
-	dest := []any{&i}
+	dest := []interface{}{&i}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -230,7 +230,7 @@ func (q *Queries) ThingListStream(ctx context.Context) iter.Seq2[Thing, error] {
 		}
 		defer rows.Close()
 		var i, blank Thing
-		dest := []any{&i.ID, &i.I2, &i.I4, &i.I8, &i.F4, &i.F8, &i.B, &i.T, &i.Vc, &i.Bp, &i.Nm, &i.Qc, &i.Ci, &i.By, &i.Ts, &i.Tsn, &i.D, &i.U, &i.J, &i.Jb, &i.N, &i.M, &i.Ip, &i.Iv, &i.R, &i.A4, &i.A8, &i.At, &i.Ab, &i.Af, &i.Md, &i.Dm, &i.De, &i.O}
+		dest := []interface{}{&i.ID, &i.I2, &i.I4, &i.I8, &i.F4, &i.F8, &i.B, &i.T, &i.Vc, &i.Bp, &i.Nm, &i.Qc, &i.Ci, &i.By, &i.Ts, &i.Tsn, &i.D, &i.U, &i.J, &i.Jb, &i.N, &i.M, &i.Ip, &i.Iv, &i.R, &i.A4, &i.A8, &i.At, &i.Ab, &i.Af, &i.Md, &i.Dm, &i.De, &i.O}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -259,18 +259,18 @@ func (q *Queries) ThingListAppend(ctx context.Context, dst []Thing) ([]Thing, er
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank Thing
-	dest := []any{&i.ID, &i.I2, &i.I4, &i.I8, &i.F4, &i.F8, &i.B, &i.T, &i.Vc, &i.Bp, &i.Nm, &i.Qc, &i.Ci, &i.By, &i.Ts, &i.Tsn, &i.D, &i.U, &i.J, &i.Jb, &i.N, &i.M, &i.Ip, &i.Iv, &i.R, &i.A4, &i.A8, &i.At, &i.Ab, &i.Af, &i.Md, &i.Dm, &i.De, &i.O}
+	dest := []interface{}{&i.ID, &i.I2, &i.I4, &i.I8, &i.F4, &i.F8, &i.B, &i.T, &i.Vc, &i.Bp, &i.Nm, &i.Qc, &i.Ci, &i.By, &i.Ts, &i.Tsn, &i.D, &i.U, &i.J, &i.Jb, &i.N, &i.M, &i.Ip, &i.Iv, &i.R, &i.A4, &i.A8, &i.At, &i.Ab, &i.Af, &i.Md, &i.Dm, &i.De, &i.O}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -291,7 +291,7 @@ func (q *Queries) ThingTextsStream(ctx context.Context) iter.Seq2[*string, error
 		}
 		defer rows.Close()
 		var i, blank *string
-		dest := []any{&i}
+		dest := []interface{}{&i}
 		for rows.Next() {
 			i = blank
 			if err := rows.Scan(dest...); err != nil {
@@ -320,18 +320,18 @@ func (q *Queries) ThingTextsAppend(ctx context.Context, dst []*string) ([]*strin
 		return dst, err
 	}
 	defer rows.Close()
-	kept := len(dst)
+	kept := dst
 	var i, blank *string
-	dest := []any{&i}
+	dest := []interface{}{&i}
 	for rows.Next() {
 		i = blank
 		if err := rows.Scan(dest...); err != nil {
-			return dst[:kept], err
+			return kept, err
 		}
 		dst = append(dst, i)
 	}
 	if err := rows.Err(); err != nil {
-		return dst[:kept], err
+		return kept, err
 	}
 	return dst, nil
 }
@@ -349,7 +349,7 @@ type pgkitCopyStrictCopy struct {
 	stop func()
 	cur  StrictCopyParams
 	n    int // the rows read so far
-	row  [12]any
+	row  [12]interface{}
 }
 
 // Next moves to the next row and reports whether there is one.
@@ -374,7 +374,7 @@ func (s *pgkitCopyStrictCopy) Next() bool {
 }
 
 // Values returns the current row's values.
-func (s *pgkitCopyStrictCopy) Values() ([]any, error) {
+func (s *pgkitCopyStrictCopy) Values() ([]interface{}, error) {
 	v := &s.cur
 	s.row[0] = v.I4
 	s.row[1] = v.I8
@@ -405,16 +405,16 @@ func (s *pgkitCopyStrictCopy) PgkitCopySource() pgx.CopyFromSource { return s }
 // each row's values to emit until emit returns false: pgkit's CopyFrom
 // pushes the rows instead of pulling them. nil for sqlc's rows. held: the
 // values hold nothing the iterator may change once it goes on.
-func (s *pgkitCopyStrictCopy) PgkitCopyEach() (each func(emit func([]any) bool) error, held bool) {
+func (s *pgkitCopyStrictCopy) PgkitCopyEach() (each func(emit func([]interface{}) bool) error, held bool) {
 	if s.seq == nil {
 		return nil, false
 	}
-	return func(emit func([]any) bool) error {
+	return func(emit func([]interface{}) bool) error {
 		var err error
 		s.seq(func(v StrictCopyParams) bool {
 			s.cur = v
 			s.n++
-			var vals []any
+			var vals []interface{}
 			if vals, err = s.Values(); err != nil {
 				return false
 			}
@@ -459,7 +459,7 @@ type pgkitCopyThingCopy struct {
 	stop func()
 	cur  ThingCopyParams
 	n    int // the rows read so far
-	row  [8]any
+	row  [8]interface{}
 }
 
 // Next moves to the next row and reports whether there is one.
@@ -484,7 +484,7 @@ func (s *pgkitCopyThingCopy) Next() bool {
 }
 
 // Values returns the current row's values.
-func (s *pgkitCopyThingCopy) Values() ([]any, error) {
+func (s *pgkitCopyThingCopy) Values() ([]interface{}, error) {
 	v := &s.cur
 	if v.I4 != nil {
 		s.row[0] = *v.I4
@@ -519,16 +519,16 @@ func (s *pgkitCopyThingCopy) PgkitCopySource() pgx.CopyFromSource { return s }
 // each row's values to emit until emit returns false: pgkit's CopyFrom
 // pushes the rows instead of pulling them. nil for sqlc's rows. held: the
 // values hold nothing the iterator may change once it goes on.
-func (s *pgkitCopyThingCopy) PgkitCopyEach() (each func(emit func([]any) bool) error, held bool) {
+func (s *pgkitCopyThingCopy) PgkitCopyEach() (each func(emit func([]interface{}) bool) error, held bool) {
 	if s.seq == nil {
 		return nil, false
 	}
-	return func(emit func([]any) bool) error {
+	return func(emit func([]interface{}) bool) error {
 		var err error
 		s.seq(func(v ThingCopyParams) bool {
 			s.cur = v
 			s.n++
-			var vals []any
+			var vals []interface{}
 			if vals, err = s.Values(); err != nil {
 				return false
 			}
@@ -564,27 +564,27 @@ func (q *Queries) ThingCopySeq(ctx context.Context, seq iter.Seq[ThingCopyParams
 // method of the package scans a row into (pointers into a zero row: only
 // their types count), for pgkit.Config.Decoders, which decodes those
 // queries' rows straight into them, without pgx's scan plans.
-func Decoders() map[string][]any {
-	return map[string][]any{
-		"Decoders": func() []any { var count int64; return []any{&count} }(),
-		"StrictGet": func() []any {
+func Decoders() map[string][]interface{} {
+	return map[string][]interface{}{
+		"Decoders": func() []interface{} { var count int64; return []interface{}{&count} }(),
+		"StrictGet": func() []interface{} {
 			var i Strict
-			return []any{&i.ID, &i.I4, &i.I8, &i.T, &i.By, &i.Ts, &i.U, &i.B, &i.F8, &i.D, &i.A4, &i.At, &i.Jb}
+			return []interface{}{&i.ID, &i.I4, &i.I8, &i.T, &i.By, &i.Ts, &i.U, &i.B, &i.F8, &i.D, &i.A4, &i.At, &i.Jb}
 		}(),
-		"StrictList": func() []any {
+		"StrictList": func() []interface{} {
 			var i Strict
-			return []any{&i.ID, &i.I4, &i.I8, &i.T, &i.By, &i.Ts, &i.U, &i.B, &i.F8, &i.D, &i.A4, &i.At, &i.Jb}
+			return []interface{}{&i.ID, &i.I4, &i.I8, &i.T, &i.By, &i.Ts, &i.U, &i.B, &i.F8, &i.D, &i.A4, &i.At, &i.Jb}
 		}(),
-		"StrictText": func() []any { var t string; return []any{&t} }(),
-		"ThingGet": func() []any {
+		"StrictText": func() []interface{} { var t string; return []interface{}{&t} }(),
+		"ThingGet": func() []interface{} {
 			var i Thing
-			return []any{&i.ID, &i.I2, &i.I4, &i.I8, &i.F4, &i.F8, &i.B, &i.T, &i.Vc, &i.Bp, &i.Nm, &i.Qc, &i.Ci, &i.By, &i.Ts, &i.Tsn, &i.D, &i.U, &i.J, &i.Jb, &i.N, &i.M, &i.Ip, &i.Iv, &i.R, &i.A4, &i.A8, &i.At, &i.Ab, &i.Af, &i.Md, &i.Dm, &i.De, &i.O}
+			return []interface{}{&i.ID, &i.I2, &i.I4, &i.I8, &i.F4, &i.F8, &i.B, &i.T, &i.Vc, &i.Bp, &i.Nm, &i.Qc, &i.Ci, &i.By, &i.Ts, &i.Tsn, &i.D, &i.U, &i.J, &i.Jb, &i.N, &i.M, &i.Ip, &i.Iv, &i.R, &i.A4, &i.A8, &i.At, &i.Ab, &i.Af, &i.Md, &i.Dm, &i.De, &i.O}
 		}(),
-		"ThingIDs": func() []any { var i int64; return []any{&i} }(),
-		"ThingList": func() []any {
+		"ThingIDs": func() []interface{} { var i int64; return []interface{}{&i} }(),
+		"ThingList": func() []interface{} {
 			var i Thing
-			return []any{&i.ID, &i.I2, &i.I4, &i.I8, &i.F4, &i.F8, &i.B, &i.T, &i.Vc, &i.Bp, &i.Nm, &i.Qc, &i.Ci, &i.By, &i.Ts, &i.Tsn, &i.D, &i.U, &i.J, &i.Jb, &i.N, &i.M, &i.Ip, &i.Iv, &i.R, &i.A4, &i.A8, &i.At, &i.Ab, &i.Af, &i.Md, &i.Dm, &i.De, &i.O}
+			return []interface{}{&i.ID, &i.I2, &i.I4, &i.I8, &i.F4, &i.F8, &i.B, &i.T, &i.Vc, &i.Bp, &i.Nm, &i.Qc, &i.Ci, &i.By, &i.Ts, &i.Tsn, &i.D, &i.U, &i.J, &i.Jb, &i.N, &i.M, &i.Ip, &i.Iv, &i.R, &i.A4, &i.A8, &i.At, &i.Ab, &i.Af, &i.Md, &i.Dm, &i.De, &i.O}
 		}(),
-		"ThingTexts": func() []any { var i *string; return []any{&i} }(),
+		"ThingTexts": func() []interface{} { var i *string; return []interface{}{&i} }(),
 	}
 }
