@@ -31,6 +31,29 @@ func (ds Decoders) make() decoders {
 	return out
 }
 
+// decodersOf returns the decoders of src's Config.Decoders: a DB's, a
+// Tx's DB's, a Replicated's primary's (where Pipeline runs); nil for
+// others (pgx's own pools, connections and transactions).
+func decodersOf(src DBTX) decoders {
+	for {
+		switch s := src.(type) {
+		case *DB:
+			return s.decoders
+		case *Tx:
+			if s.db == nil {
+				return nil
+			}
+			return s.db.decoders
+		case *Replicated:
+			return s.primary.decoders
+		case *wrapped:
+			src = s.src
+		default:
+			return nil
+		}
+	}
+}
+
 // decoding is Config.Decoders at work on one result set: the query's
 // decoder, looked up and checked against the result's columns at its
 // first Scan.

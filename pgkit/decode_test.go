@@ -369,3 +369,62 @@ func TestDecodersFallBack(t *testing.T) {
 		t.Fatalf("NULL into *int32: %v, want pgx's error naming the column", err)
 	}
 }
+
+// TestDecodersUsedInPipeline: Pipeline's rows are decoded by the decoder
+// too (counted as in TestDecodersUsed), on the DB and in a transaction;
+// and a value the decoder declines (NULL into a non-pointer) is still
+// pgx's error naming the column, the fn's own.
+func TestDecodersUsedInPipeline(t *testing.T) {
+	ctx := t.Context()
+	const sql = "-- name: Texts :many\nSELECT 'aa'::text, 'bb'::text, 'ccc'::text, 'dddd'::text"
+	var a, b, c, d string
+	var n int32
+	decs := pgkit.Decoders{"Texts": {&a, &b, &c, &d}, "Num": {&n}}
+	self := func(d pgkit.DBTX) pgkit.DBTX { return d }
+	allocs := func(src pgkit.DBTX) (per float64) {
+		err := pgkit.Pipeline(ctx, src, self, func(ctx context.Context, q pgkit.DBTX) error {
+			rows, err := q.Query(ctx, sql)
+			if err != nil {
+				return err
+			}
+			defer rows.Close()
+			if !rows.Next() {
+				return fmt.Errorf("no row: %v", rows.Err())
+			}
+			var scanErr error
+			per = testing.AllocsPerRun(50, func() {
+				if err := rows.Scan(&a, &b, &c, &d); err != nil && scanErr == nil {
+					scanErr = err
+				}
+			})
+			if scanErr == nil && (a != "aa" || b != "bb" || c != "ccc" || d != "dddd") {
+				scanErr = fmt.Errorf("scanned %q %q %q %q", a, b, c, d)
+			}
+			return scanErr
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return per
+	}
+	with := pgkittest.NewWithConfig(t, decMigrations, pgkit.Config{MaxConns: 2, Decoders: decs})
+	without := pgkittest.NewWithConfig(t, decMigrations, pgkit.Config{MaxConns: 2})
+	tx, err := with.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = tx.Rollback(ctx) }()
+	base := allocs(without)
+	for name, src := range map[string]pgkit.DBTX{"DB": with, "Tx": tx} {
+		// Both allocate Scan's variadic slice; pgx a string per column besides.
+		if got := allocs(src); got+3 > base {
+			t.Errorf("Pipeline on the %s: allocations per Scan %v with the decoder, %v without: want 3 fewer", name, got, base)
+		}
+	}
+	err = pgkit.Pipeline(ctx, with, self, func(ctx context.Context, q pgkit.DBTX) error {
+		return q.QueryRow(ctx, "-- name: Num :one\nSELECT NULL::int4 AS qty").Scan(&n)
+	})
+	if err == nil || !strings.Contains(err.Error(), `can't scan into dest[0] (col: qty)`) || !strings.Contains(err.Error(), "cannot scan NULL into *int32") {
+		t.Fatalf("NULL into *int32 in a Pipeline: %v, want pgx's error naming the column", err)
+	}
+}

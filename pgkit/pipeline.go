@@ -89,7 +89,7 @@ func Pipeline[D DBTX, Q any](ctx context.Context, src DBTX, newQ func(D) Q, fns 
 	if pooled != nil {
 		defer pooled.Release()
 	}
-	return runPipeline(ctx, conn, queryTimeoutOf(src), pooled != nil, requests, fns, qs)
+	return runPipeline(ctx, conn, queryTimeoutOf(src), decodersOf(src), pooled != nil, requests, fns, qs)
 }
 
 // request kinds
@@ -133,6 +133,7 @@ type coordinator struct {
 	cancel     context.CancelFunc
 	conn       batchSender
 	timeout    time.Duration // bounds each round whose ctx has no deadline (Config.QueryTimeout)
+	decs       decoders      // src's Config.Decoders, or nil
 	autocommit bool          // on a pooled connection: a lost round's outcome is unknown (autocommitOutcome)
 	requests   chan pipeRequest
 	done       chan fnDone
@@ -142,13 +143,13 @@ type coordinator struct {
 	queryErr   error // the first query that failed, returned when no fn failed
 }
 
-func runPipeline[Q any](parent context.Context, conn batchSender, timeout time.Duration, autocommit bool, requests chan pipeRequest, fns []func(context.Context, Q) error, qs []Q) error {
+func runPipeline[Q any](parent context.Context, conn batchSender, timeout time.Duration, decs decoders, autocommit bool, requests chan pipeRequest, fns []func(context.Context, Q) error, qs []Q) error {
 	n := len(fns)
 	ctx, cancel := context.WithCancel(gently(parent))
 	defer cancel()
 	c := &coordinator{
 		autocommit: autocommit,
-		ctx:        ctx, cancel: cancel, conn: conn, timeout: timeout,
+		ctx:        ctx, cancel: cancel, conn: conn, timeout: timeout, decs: decs,
 		requests: requests,
 		done:     make(chan fnDone, n),
 		active:   n,
@@ -280,7 +281,7 @@ func (rs *roundState) advance() {
 				r.reply <- pipeReply{err: rs.failed(r.sql, err)}
 				continue
 			}
-			h := &handoffRows{Rows: rows, ctx: rs.ctx, sql: r.sql, prior: rs.first}
+			h := &handoffRows{Rows: rows, ctx: rs.ctx, sql: r.sql, prior: rs.first, decs: c.decs}
 			h.onRelease = func() {
 				// pgx's own rows hold only what the server or the
 				// connection reported: a value that failed to decode
@@ -402,6 +403,8 @@ type handoffRows struct {
 	sql       string
 	prior     error // an earlier query of the round failed: this one was skipped
 	sc        rowscan.Scanner
+	decs      decoders // Config.Decoders: tried before sc (decode.go)
+	dec       decoding
 	decodeErr error // the Scan or Values that failed here, in the client
 	once      sync.Once
 	onRelease func()
@@ -416,8 +419,13 @@ func (h *handoffRows) Next() bool {
 	return false
 }
 
-// Scan decodes the current row into dest, as pgx's rows do.
+// Scan decodes the current row into dest, as pgx's rows do: with
+// Config.Decoders' decoder for the query when it decodes the row (one that
+// declines leaves the error, if any, to sc).
 func (h *handoffRows) Scan(dest ...any) error {
+	if h.decs != nil && h.dec.scan(h.decs, h.sql, h.Rows, dest) {
+		return nil
+	}
 	err := h.sc.Scan(h, h.Rows.TypeMap(), h.Rows.FieldDescriptions(), h.Rows.RawValues(), dest)
 	if err != nil {
 		h.decodeFailed(err)

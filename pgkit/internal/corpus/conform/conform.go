@@ -46,8 +46,8 @@ type Package struct {
 	// the "multiplex" mode.
 	Config pgkit.Config
 	// Decoders are the package's generated Decoders(), or nil when it has
-	// none: the "pool", "multiplex" and "tx" modes then also run with
-	// them in Config.Decoders (as "pool+decoders", …, their Mode the
+	// none: every mode then also runs with them in Config.Decoders (as
+	// "pool+decoders", …, "pipeline+decoders", their Mode the
 	// same, C.Decoded set), so that every value the scenario checks is
 	// decoded by them as well as by pgx.
 	Decoders pgkit.Decoders
@@ -104,7 +104,7 @@ func Run[D pgkit.DBTX, Q any](t *testing.T, p Package, newQ func(D) Q, steps fun
 	t.Helper()
 	modes := []string{"pool", "multiplex", "tx", "pipeline"}
 	if p.Decoders != nil {
-		modes = append(modes, "pool+decoders", "multiplex+decoders", "tx+decoders")
+		modes = append(modes, "pool+decoders", "multiplex+decoders", "tx+decoders", "pipeline+decoders")
 	}
 	for _, name := range modes {
 		t.Run(name, func(t *testing.T) {
