@@ -197,9 +197,9 @@ type Config struct {
 	// plan for it, and a value the decoder would not decode exactly as
 	// pgx does (NULL into a non-pointer, malformed) has pgx scan the row,
 	// so the error is pgx's. The rows of DB.Query and DB.QueryRow, pooled
-	// or multiplexed, and of a Tx begun on the DB use them (Pipeline's
-	// and SendBatch's do not yet). Default: nil, pgx's scan plans for
-	// every row.
+	// or multiplexed, of a Tx begun on the DB, and of Pipeline on either
+	// use them (SendBatch's do not yet). Default: nil, pgx's scan plans
+	// for every row.
 	Decoders Decoders
 }
 
