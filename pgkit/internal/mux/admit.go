@@ -164,15 +164,11 @@ func (m *Mux) waitForRoom(ctx context.Context, start time.Time) error {
 	select {
 	case <-w.ch:
 	case <-ctx.Done():
-		err = ctx.Err()
-		// Both may be ready when a busy machine runs us late: a
-		// deadline later than the acquire timeout's came second.
-		if dl, ok := ctx.Deadline(); ok && m.cfg.AcquireTimeout >= 0 && errors.Is(err, context.DeadlineExceeded) &&
-			dl.After(start.Add(m.cfg.AcquireTimeout)) {
-			err, exhausted = nil, true
-		}
+		exhausted, err = m.firstEnd(ctx, start)
 	case <-timeout:
-		exhausted = true
+		// The caller's end may be ready too (select picks at random):
+		// firstEnd decides which came first, as for the case above.
+		exhausted, err = m.firstEnd(ctx, start)
 	}
 	m.mu.Lock()
 	switch {
@@ -196,6 +192,25 @@ func (m *Mux) waitForRoom(ctx context.Context, start time.Time) error {
 		err = errClosed
 	}
 	return err
+}
+
+// firstEnd is how a wait that started at start ended, once the acquire
+// timeout or ctx has: (true, nil) for the acquire timeout, (false,
+// ctx.Err()) for the caller's end. Both may be over when a busy machine runs
+// the waiter late, so the order is decided from the times, not from which
+// channel select chose: a deadline later than the acquire timeout's came
+// second; an earlier deadline, or a cancel (whose time is not known: the
+// caller gave up, either answer is true), is the caller's.
+func (m *Mux) firstEnd(ctx context.Context, start time.Time) (exhausted bool, err error) {
+	err = ctx.Err()
+	if err == nil {
+		return true, nil // the timer alone
+	}
+	if dl, ok := ctx.Deadline(); ok && m.cfg.AcquireTimeout >= 0 && errors.Is(err, context.DeadlineExceeded) &&
+		dl.After(start.Add(m.cfg.AcquireTimeout)) {
+		return true, nil
+	}
+	return false, err
 }
 
 // room is how many statements may be admitted and not yet answered.
