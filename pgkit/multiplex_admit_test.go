@@ -2,7 +2,6 @@ package pgkit_test
 
 import (
 	"context"
-	"errors"
 	"sync"
 	"testing"
 	"time"
@@ -110,14 +109,8 @@ func TestMultiplexAdmissionWaitByCallerContext(t *testing.T) {
 	} {
 		for range 5 { // the just-later case races a timer against a deadline: ask it often
 			cctx, stop := c.ctx()
-			took, err := timedSelect1(mx, cctx)
-			stop()
-			if cancel.late(c.name == "cancelled while waiting", timeout) && errors.Is(err, pgkit.ErrPoolExhausted) {
-				lateExhausted++ // the cancel ran after the acquire timeout: either end is right
-				checkEnd(t, c.name, took, err, timeout, true, nil)
-			} else {
-				checkEnd(t, c.name, took, err, timeout, c.exhausted, c.want)
-			}
+			_, late, _ := cancel.waitEnd(t, c.name, mx, cctx, stop, timeout, c.exhausted, c.want)
+			lateExhausted += late
 		}
 	}
 	if st := mx.MultiplexStats(); st.Exhausted != int64(15+lateExhausted) {

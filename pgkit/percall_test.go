@@ -214,14 +214,8 @@ func TestAcquireWaitByCallerContext(t *testing.T) {
 		}, false, context.Canceled},
 	} {
 		ctx, stop := c.ctx()
-		took, err := timedSelect1(d, ctx)
-		stop()
-		if cancel.late(c.name == "cancelled while waiting", timeout) && errors.Is(err, pgkit.ErrPoolExhausted) {
-			lateExhausted++ // the cancel ran after the acquire timeout: either end is right
-			checkEnd(t, c.name, took, err, timeout, true, nil)
-		} else {
-			checkEnd(t, c.name, took, err, timeout, c.exhausted, c.want)
-		}
+		took, late, err := cancel.waitEnd(t, c.name, d, ctx, stop, timeout, c.exhausted, c.want)
+		lateExhausted += late
 		if c.exhausted && err != nil && !strings.Contains(err.Error(), "no connection free after 200ms (1 of 1 in use)") {
 			t.Errorf("%s: error text %q", c.name, err)
 		}
@@ -259,6 +253,22 @@ func (l *lateCancel) after(ctx context.Context, d time.Duration) (context.Contex
 	l.start, l.fired = time.Now(), make(chan time.Time, 1)
 	time.AfterFunc(d, func() { l.fired <- time.Now(); cancel() })
 	return c, cancel
+}
+
+// waitEnd runs SELECT 1 on d with ctx, ends ctx with stop, and fails t
+// unless the wait for room ended as wanted (checkEnd), or, when ctx was
+// l's and its cancel ran after the acquire timeout, with either end: late
+// is 1 when that gave ErrPoolExhausted.
+func (l *lateCancel) waitEnd(t *testing.T, name string, d *pgkit.DB, ctx context.Context, stop context.CancelFunc,
+	timeout time.Duration, exhausted bool, want error) (took time.Duration, late int, err error) {
+	t.Helper()
+	took, err = timedSelect1(d, ctx)
+	stop()
+	if l.late(name == "cancelled while waiting", timeout) && errors.Is(err, pgkit.ErrPoolExhausted) {
+		exhausted, late = true, 1 // the cancel ran after the acquire timeout: either end is right
+	}
+	checkEnd(t, name, took, err, timeout, exhausted, want)
+	return took, late, err
 }
 
 // late reports, when armed, whether the last after's cancel ran later
