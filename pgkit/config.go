@@ -109,6 +109,13 @@ type Config struct {
 	// long, not after the kernel's ~15 minutes of retransmissions. Ignored
 	// on other systems. Default: the kernel's.
 	TCPUserTimeout time.Duration
+	// ReadBufferSize is how many bytes a connection asks its socket for
+	// at once. pgx reads into its message buffer, 8 KiB, so a result of
+	// many rows costs a read system call, and often a wait for the socket,
+	// per 8 KiB; a buffer under it takes what the server has sent in one
+	// (readbuffer.go). Default: DefaultReadBufferSize, per connection;
+	// 8192 or less: pgx's reads as they are, no buffer added.
+	ReadBufferSize int
 	// ApplicationName is shown in pg_stat_activity. Default: the running
 	// program's name (DefaultApplicationName).
 	ApplicationName string
@@ -214,7 +221,7 @@ func (c Config) validate() error {
 		{"MaxConns", c.MaxConns < 0}, {"MinConns", c.MinConns < 0},
 		{"MaxConnLifetime", c.MaxConnLifetime < 0}, {"MaxConnIdleTime", c.MaxConnIdleTime < 0},
 		{"ConnectTimeout", c.ConnectTimeout < 0}, {"QueryTimeout", c.QueryTimeout < 0},
-		{"TCPUserTimeout", c.TCPUserTimeout < 0},
+		{"TCPUserTimeout", c.TCPUserTimeout < 0}, {"ReadBufferSize", c.ReadBufferSize < 0},
 		{"MultiplexConns", c.MultiplexConns < 0}, {"MultiplexDepth", c.MultiplexDepth < 0},
 		{"CommitResolveTimeout", c.CommitResolveTimeout < 0},
 	} {
@@ -257,6 +264,7 @@ func poolerSafeParam(name string) bool {
 const (
 	DefaultConnectTimeout = 5 * time.Second
 	DefaultAcquireTimeout = 5 * time.Second
+	DefaultReadBufferSize = 32 << 10 // bytes
 )
 
 // DefaultApplicationName is the application_name Open sets when neither
@@ -326,6 +334,9 @@ func parseConfig(dsn string, cfg Config) (*pgxpool.Config, bool, error) {
 		pcfg.MaxConnIdleTime = cfg.MaxConnIdleTime
 	}
 	cc := pcfg.ConnConfig
+	if f := readBuffered(cfg.ReadBufferSize); f != nil {
+		cc.BuildFrontend = f
+	}
 	switch {
 	case cfg.ConnectTimeout > 0:
 		cc.ConnectTimeout = cfg.ConnectTimeout
