@@ -114,7 +114,8 @@ type Config struct {
 	// many rows costs a read system call, and often a wait for the socket,
 	// per 8 KiB; a buffer under it takes what the server has sent in one
 	// (readbuffer.go). Default: DefaultReadBufferSize, per connection;
-	// 8192 or less: pgx's reads as they are, no buffer added.
+	// 8192 or less: pgx's reads as they are, no buffer added; more than
+	// MaxReadBufferSize is refused.
 	ReadBufferSize int
 	// ApplicationName is shown in pg_stat_activity. Default: the running
 	// program's name (DefaultApplicationName).
@@ -229,6 +230,9 @@ func (c Config) validate() error {
 			return fmt.Errorf("Config.%s is negative: use 0 for its default", f.name)
 		}
 	}
+	if c.ReadBufferSize > MaxReadBufferSize {
+		return fmt.Errorf("Config.ReadBufferSize (%d) is more than MaxReadBufferSize (%d)", c.ReadBufferSize, MaxReadBufferSize)
+	}
 	if c.MaxConns > 0 && c.MinConns > c.MaxConns {
 		return fmt.Errorf("Config.MinConns (%d) is more than Config.MaxConns (%d)", c.MinConns, c.MaxConns)
 	}
@@ -266,6 +270,15 @@ const (
 	DefaultAcquireTimeout = 5 * time.Second
 	DefaultReadBufferSize = 32 << 10 // bytes
 )
+
+// MaxReadBufferSize is the largest Config.ReadBufferSize Open accepts. The
+// buffer is allocated whole for every connection when it connects, used or
+// not, and counts whole in the Go heap; one read of a socket returns at
+// most what its receive buffer holds (Linux's tcp_rmem maximum: 6 MiB by
+// default), so a larger buffer is never filled, and one larger than the
+// machine's memory ends the process (the runtime's out of memory is not a
+// panic) in the pool's connect, not with an error from Open.
+const MaxReadBufferSize = 16 << 20 // bytes
 
 // DefaultApplicationName is the application_name Open sets when neither
 // Config nor the connection string names one: the running program's file
