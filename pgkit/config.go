@@ -115,7 +115,9 @@ type Config struct {
 	// per 8 KiB; a buffer under it takes what the server has sent in one
 	// (readbuffer.go). Default: DefaultReadBufferSize, per connection;
 	// 8192 or less: pgx's reads as they are, no buffer added; more than
-	// MaxReadBufferSize is refused.
+	// MaxReadBufferSize is refused. A program that hijacks pooled
+	// connections (pgconn.Hijack) sets 8192: Hijack cannot see bytes
+	// left in this buffer.
 	ReadBufferSize int
 	// ApplicationName is shown in pg_stat_activity. Default: the running
 	// program's name (DefaultApplicationName).

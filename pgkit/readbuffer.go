@@ -14,7 +14,9 @@ package pgkit
 // as bufio does, so nothing large is copied twice. What it holds is only
 // what the server sent before the frontend asked, as pgx's own buffer
 // holds: a connection's state, and what pgconn and the liveness peek see
-// of it, are unchanged.
+// of it, are unchanged. One exception: pgconn.Hijack's SyncConn cannot see
+// this buffer, so a program that hijacks pooled connections (Pool(), then
+// Hijack) sets ReadBufferSize to 8192; pgkit itself never hijacks.
 //
 // Measured (the bench worker, 3 s runs interleaved, medians of 5, pool of
 // 10, 10 callers; client CPU per query against no buffer): 100 rows of
@@ -45,6 +47,23 @@ func readBuffered(size int) pgconn.BuildFrontendFunc {
 		return nil
 	}
 	return func(r io.Reader, w io.Writer) *pgproto3.Frontend {
-		return pgproto3.NewFrontend(bufio.NewReaderSize(r, size), w)
+		return pgproto3.NewFrontend(bufio.NewReaderSize(dataFirst{r}, size), w)
 	}
+}
+
+// dataFirst reads r, dropping an error that comes with data. A tls.Conn
+// may return bytes and a timeout together; bufio keeps such an error and
+// hands it to the next read once the bytes are taken, perhaps after the
+// deadline that caused it was cleared, where pgx's own reads
+// (io.ReadAtLeast) drop it. An error that lasts (end of file, a reset, a
+// deadline still past) comes again with the next read, as it does for pgx.
+type dataFirst struct{ r io.Reader }
+
+// Read reads r; the error only when no byte came.
+func (d dataFirst) Read(p []byte) (int, error) {
+	n, err := d.r.Read(p)
+	if n > 0 {
+		return n, nil
+	}
+	return n, err
 }
