@@ -244,7 +244,7 @@ const justLater = 100 * time.Millisecond
 // ErrPoolExhausted is the right answer, not the caller's cancel.
 type lateCancel struct {
 	start time.Time
-	fired chan time.Time // when the last after's cancel ran
+	fired chan time.Time // when after's cancel ran; nil once waitEnd took it
 }
 
 // after is ctx cancelled after d, counted from now.
@@ -256,45 +256,25 @@ func (l *lateCancel) after(ctx context.Context, d time.Duration) (context.Contex
 }
 
 // waitEnd runs SELECT 1 on d with ctx, ends ctx with stop, and fails t
-// unless the wait for room ended as wanted (checkEnd), or, when ctx was
-// l's and its cancel ran after the acquire timeout, with either end: late
-// is 1 when that gave ErrPoolExhausted.
+// unless the wait for room ended as wanted: with ErrPoolExhausted no
+// sooner than timeout when exhausted, else with want (and not
+// ErrPoolExhausted); or, when ctx was after's and its cancel ran after the
+// acquire timeout, with either end: late is 1 when that gave
+// ErrPoolExhausted.
 func (l *lateCancel) waitEnd(t *testing.T, name string, d *pgkit.DB, ctx context.Context, stop context.CancelFunc,
 	timeout time.Duration, exhausted bool, want error) (took time.Duration, late int, err error) {
 	t.Helper()
-	took, err = timedSelect1(d, ctx)
-	stop()
-	if l.late(name == "cancelled while waiting", timeout) && errors.Is(err, pgkit.ErrPoolExhausted) {
-		exhausted, late = true, 1 // the cancel ran after the acquire timeout: either end is right
-	}
-	checkEnd(t, name, took, err, timeout, exhausted, want)
-	return took, late, err
-}
-
-// late reports, when armed, whether the last after's cancel ran later
-// than timeout after it was made; it waits for the cancel to have run.
-func (l *lateCancel) late(armed bool, timeout time.Duration) bool {
-	if !armed {
-		return false
-	}
-	at := <-l.fired
-	l.fired <- at
-	return at.Sub(l.start) >= timeout
-}
-
-// timedSelect1 runs SELECT 1 on d with ctx: how long it took, its error.
-func timedSelect1(d *pgkit.DB, ctx context.Context) (time.Duration, error) {
 	start := time.Now()
-	_, err := d.Exec(ctx, "SELECT 1")
-	return time.Since(start), err
-}
-
-// checkEnd fails t unless a statement that took took and ended with err
-// ended its wait for room as wanted: with ErrPoolExhausted no sooner than
-// timeout when exhausted, else with want (and not ErrPoolExhausted).
-func checkEnd(t *testing.T, name string, took time.Duration, err error,
-	timeout time.Duration, exhausted bool, want error) {
-	t.Helper()
+	_, err = d.Exec(ctx, "SELECT 1")
+	took = time.Since(start)
+	stop()
+	if l.fired != nil {
+		at := <-l.fired // the cancel has run
+		l.fired = nil
+		if at.Sub(l.start) >= timeout && errors.Is(err, pgkit.ErrPoolExhausted) {
+			exhausted, late = true, 1 // the cancel ran after the acquire timeout: either end is right
+		}
+	}
 	switch {
 	case exhausted && !errors.Is(err, pgkit.ErrPoolExhausted):
 		t.Errorf("%s: %v, want ErrPoolExhausted", name, err)
@@ -303,4 +283,5 @@ func checkEnd(t *testing.T, name string, took time.Duration, err error,
 	case !exhausted && (errors.Is(err, pgkit.ErrPoolExhausted) || !errors.Is(err, want)):
 		t.Errorf("%s: %v, want %v", name, err, want)
 	}
+	return took, late, err
 }

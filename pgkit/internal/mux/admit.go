@@ -160,14 +160,16 @@ func (m *Mux) waitForRoom(ctx context.Context, start time.Time) error {
 		timeout = t.C
 	}
 	var err error
-	exhausted := false
+	exhausted, woken := false, false
 	select {
 	case <-w.ch:
+		woken = true
 	case <-ctx.Done():
-		exhausted, err = m.firstEnd(ctx, start)
 	case <-timeout:
-		// The caller's end may be ready too (select picks at random):
-		// firstEnd decides which came first, as for the case above.
+	}
+	if !woken {
+		// Either end, or both when a busy machine runs us late (select
+		// then picks at random): firstEnd decides which came first.
 		exhausted, err = m.firstEnd(ctx, start)
 	}
 	m.mu.Lock()
