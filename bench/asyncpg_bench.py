@@ -24,10 +24,17 @@ ORDER_PRODUCTS = 100
 
 SQL_USER = "SELECT user_id, first_name, last_name, email, created_at FROM users WHERE user_id = $1"
 SQL_PRODUCT = "SELECT product_id, sku, name, description, price_cents, stock, created_at FROM products WHERE product_id = $1"
+# The page's lists are the shop's: a keyset cursor ($2, $3: NULL on the
+# first page) and one row more than shown (PAGE_ROWS).
 SQL_REVIEWS = ("SELECT review_id, product_id, user_id, rating, body, created_at FROM reviews "
-               "WHERE product_id = $1 ORDER BY created_at DESC, review_id DESC LIMIT 10")
+               "WHERE product_id = $1::bigint "
+               "AND ($2::timestamptz IS NULL OR $3::bigint IS NULL OR (created_at, review_id) < ($2::timestamptz, $3::bigint)) "
+               "ORDER BY created_at DESC, review_id DESC LIMIT $4::integer")
 SQL_ORDERS = ("SELECT order_id, user_id, status, total_cents, created_at FROM orders "
-              "WHERE user_id = $1 ORDER BY created_at DESC, order_id DESC LIMIT 10")
+              "WHERE user_id = $1::bigint "
+              "AND ($2::timestamptz IS NULL OR $3::bigint IS NULL OR (created_at, order_id) < ($2::timestamptz, $3::bigint)) "
+              "ORDER BY created_at DESC, order_id DESC LIMIT $4::integer")
+PAGE_ROWS = 11
 SQL_EXPORT = ("SELECT order_id, user_id, status, total_cents, created_at FROM orders "
               "WHERE created_at >= $1 AND created_at < $2 ORDER BY order_id")
 
@@ -156,12 +163,12 @@ async def page(a):
             p, u = random.randint(1, a.products), random.randint(1, a.users)
             async with pool.acquire() as conn:
                 await conn.fetchrow(SQL_PRODUCT, p)
-                await conn.fetch(SQL_REVIEWS, p)
-                await conn.fetch(SQL_ORDERS, u)
+                await conn.fetch(SQL_REVIEWS, p, None, None, PAGE_ROWS)
+                await conn.fetch(SQL_ORDERS, u, None, None, PAGE_ROWS)
 
         async def gather():
             p, u = random.randint(1, a.products), random.randint(1, a.users)
-            await asyncio.gather(pool.fetchrow(SQL_PRODUCT, p), pool.fetch(SQL_REVIEWS, p), pool.fetch(SQL_ORDERS, u))
+            await asyncio.gather(pool.fetchrow(SQL_PRODUCT, p), pool.fetch(SQL_REVIEWS, p, None, None, PAGE_ROWS), pool.fetch(SQL_ORDERS, u, None, None, PAGE_ROWS))
 
         op = {"sequential": sequential, "gather": gather}[a.mode]
         return await closed_loop(Meter(a.server_pid), PAGE_INFLIGHT, a.warmup, a.duration, op)

@@ -105,9 +105,12 @@ func hasPgbenchScript(r run) bool {
 	return ok
 }
 
+// pageSQL is the shop's page (shop.LoadProductPage's first page: no
+// cursor, one row more than shown). A pgbench variable cannot be NULL, so
+// the cursor's parameters are written as NULL literals.
 const pageSQL = `SELECT product_id, sku, name, description, price_cents, stock, created_at FROM products WHERE product_id = :p;
-SELECT review_id, product_id, user_id, rating, body, created_at FROM reviews WHERE product_id = :p ORDER BY created_at DESC, review_id DESC LIMIT 10;
-SELECT order_id, user_id, status, total_cents, created_at FROM orders WHERE user_id = :u ORDER BY created_at DESC, order_id DESC LIMIT 10;
+SELECT review_id, product_id, user_id, rating, body, created_at FROM reviews WHERE product_id = :p AND (NULL::timestamptz IS NULL OR NULL::bigint IS NULL OR (created_at, review_id) < (NULL::timestamptz, NULL::bigint)) ORDER BY created_at DESC, review_id DESC LIMIT 11;
+SELECT order_id, user_id, status, total_cents, created_at FROM orders WHERE user_id = :u AND (NULL::timestamptz IS NULL OR NULL::bigint IS NULL OR (created_at, order_id) < (NULL::timestamptz, NULL::bigint)) ORDER BY created_at DESC, order_id DESC LIMIT 11;
 `
 
 // pgbenchClients is the number of connections pgbench uses per workload. It

@@ -19,13 +19,24 @@ import (
 const (
 	sqlUser    = `SELECT user_id, first_name, last_name, email, created_at FROM users WHERE user_id = $1`
 	sqlProduct = `SELECT product_id, sku, name, description, price_cents, stock, created_at FROM products WHERE product_id = $1`
+	// The page's lists are the shop's (queries/reviews.sql, orders.sql):
+	// a keyset cursor ($2, $3: NULL on the first page) and one row more
+	// than shown ($4 = pageRows), which tells whether a next page exists.
 	sqlReviews = `SELECT review_id, product_id, user_id, rating, body, created_at FROM reviews
-		WHERE product_id = $1 ORDER BY created_at DESC, review_id DESC LIMIT 10`
+		WHERE product_id = $1::bigint
+		AND ($2::timestamptz IS NULL OR $3::bigint IS NULL OR (created_at, review_id) < ($2::timestamptz, $3::bigint))
+		ORDER BY created_at DESC, review_id DESC LIMIT $4::integer`
 	sqlOrders = `SELECT order_id, user_id, status, total_cents, created_at FROM orders
-		WHERE user_id = $1 ORDER BY created_at DESC, order_id DESC LIMIT 10`
+		WHERE user_id = $1::bigint
+		AND ($2::timestamptz IS NULL OR $3::bigint IS NULL OR (created_at, order_id) < ($2::timestamptz, $3::bigint))
+		ORDER BY created_at DESC, order_id DESC LIMIT $4::integer`
 	sqlOrderExport = `SELECT order_id, user_id, status, total_cents, created_at FROM orders
 		WHERE created_at >= $1 AND created_at < $2 ORDER BY order_id`
 )
+
+// pageRows is the rows a page's list asks for: the shop's default page
+// (shop.DefaultPageReviews, DefaultPageOrders) and one more.
+const pageRows = int32(shop.DefaultPageReviews + 1)
 
 type rawUser struct {
 	ID          int64
@@ -162,14 +173,14 @@ func pgxPageSequential(ctx context.Context, pool *pgxpool.Pool, productID, userI
 	if err := pool.QueryRow(ctx, sqlProduct, productID).Scan(&pr.ID, &pr.SKU, &pr.Name, &pr.Description, &pr.Price, &pr.Stock, &pr.Created); err != nil {
 		return err
 	}
-	rows, err := pool.Query(ctx, sqlReviews, productID)
+	rows, err := pool.Query(ctx, sqlReviews, productID, nil, nil, pageRows)
 	if err != nil {
 		return err
 	}
 	if _, err := scanReviews(rows); err != nil {
 		return err
 	}
-	rows, err = pool.Query(ctx, sqlOrders, userID)
+	rows, err = pool.Query(ctx, sqlOrders, userID, nil, nil, pageRows)
 	if err != nil {
 		return err
 	}
@@ -180,8 +191,8 @@ func pgxPageSequential(ctx context.Context, pool *pgxpool.Pool, productID, userI
 func pgxPagePipelined(ctx context.Context, pool *pgxpool.Pool, productID, userID int64) error {
 	b := &pgx.Batch{}
 	b.Queue(sqlProduct, productID)
-	b.Queue(sqlReviews, productID)
-	b.Queue(sqlOrders, userID)
+	b.Queue(sqlReviews, productID, nil, nil, pageRows)
+	b.Queue(sqlOrders, userID, nil, nil, pageRows)
 	br := pool.SendBatch(ctx, b)
 	defer br.Close()
 	var pr rawProduct
