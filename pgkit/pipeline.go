@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"runtime/debug"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -33,14 +34,15 @@ import (
 // run in the order of fns (fn 0's first), whatever order their goroutines
 // issued them in.
 //
-// How it works: every fn runs in its own goroutine; a query it issues waits
-// until every fn still running has issued one too (or returned), then all
-// waiting queries go out as one batch, and each fn in turn reads its own
-// result straight off the connection (no copy), while the others wait for
-// theirs. A fn that issues a second query takes part in the next round. So a
-// fn must issue its queries one after another (not from goroutines of its
-// own) and should not block on anything but its queries, or it holds up the
-// round.
+// How it works: fns[0] runs in the caller's goroutine, every other fn in
+// its own; a query a fn issues waits until every fn still running has
+// issued one too (or returned), then the caller's goroutine sends all
+// waiting queries as one batch, and each fn in turn reads its own result
+// straight off the connection (no copy), while the others wait for
+// theirs. No goroutine of Pipeline's own stands between them. A fn that
+// issues a second query takes part in the next round. So a fn must
+// issue its queries one after another (not from goroutines of its own) and
+// should not block on anything but its queries, or it holds up the round.
 //
 // Errors: the first error a fn returns is the error Pipeline returns, and
 // it cancels the other fns' contexts. On a pool made by Open (or with
@@ -70,14 +72,15 @@ func Pipeline[D DBTX, Q any](ctx context.Context, src DBTX, newQ func(D) Q, fns 
 	if len(fns) == 0 {
 		return nil
 	}
+	p := &pipe{replies: make([]chan pipeReply, len(fns))}
 	qs := make([]Q, len(fns))
-	requests := make(chan pipeRequest)
 	for i := range fns {
-		q, err := bind(newQ, pipeDBTX{requests: requests, fn: i})
+		q, err := bind(newQ, pipeDBTX{p: p, fn: i})
 		if err != nil {
 			return err
 		}
 		qs[i] = q
+		p.replies[i] = make(chan pipeReply, 1)
 	}
 	conn, pooled, err := connOf(ctx, src)
 	if err != nil {
@@ -86,7 +89,7 @@ func Pipeline[D DBTX, Q any](ctx context.Context, src DBTX, newQ func(D) Q, fns 
 	if pooled != nil {
 		defer pooled.Release()
 	}
-	return runPipeline(ctx, conn, queryTimeoutOf(src), decodersOf(src), pooled != nil, requests, fns, qs)
+	return runPipeline(ctx, p, conn, queryTimeoutOf(src), decodersOf(src), pooled != nil, fns, qs)
 }
 
 // request kinds
@@ -98,23 +101,22 @@ const (
 
 // pipeRequest is one query a fn issued, waiting for its round.
 type pipeRequest struct {
-	fn    int
-	kind  int
-	sql   string
-	args  []any
-	reply chan pipeReply
+	fn   int
+	kind int
+	sql  string
+	args []any
 }
 
+// pipeReply is what a fn's goroutine is woken with: the result of its
+// query; or, for the caller's goroutine (fn 0's), a round to send or the
+// end of the call.
 type pipeReply struct {
-	rows *handoffRows
-	row  *handoffRow
-	tag  pgconn.CommandTag
-	err  error
-}
-
-type fnDone struct {
-	fn  int
-	err error
+	rows  *handoffRows
+	row   *handoffRow
+	tag   pgconn.CommandTag
+	err   error
+	round []pipeRequest // to send (to the caller's goroutine only)
+	done  bool          // every fn has returned, no round is left (to the caller's only)
 }
 
 var (
@@ -122,81 +124,165 @@ var (
 	errPipelineNested      = errors.New("pipeline: a query was issued while a result of the same fn was still open (a Stream inside Pipeline?)")
 )
 
-// coordinator runs the rounds of one Pipeline call. Only its goroutine
-// touches the connection, except a fn reading the result handed to it,
-// while the coordinator waits.
-type coordinator struct {
+// pipe is one Pipeline call. The caller's goroutine sends each round (its
+// stack has grown already, a fn's new goroutine would grow its own for
+// pgx's send path), and the turn to read the connection then passes from
+// fn to fn with the results (roundState): only the goroutine holding the
+// turn touches the connection. Whichever goroutine completes a round wakes
+// the caller's with it (replies[0]): one hand-off per round, one per
+// result, one at the end. mu guards the fields below it.
+type pipe struct {
 	ctx        context.Context
 	cancel     context.CancelFunc
 	conn       batchSender
-	timeout    time.Duration // bounds each round whose ctx has no deadline (Config.QueryTimeout)
-	decs       decoders      // src's Config.Decoders, or nil
-	autocommit bool          // on a pooled connection: a lost round's outcome is unknown (autocommitOutcome)
-	requests   chan pipeRequest
-	done       chan fnDone
-	active     int
-	pending    []pipeRequest
-	fnErr      error // the first error a fn returned: Pipeline's error
-	queryErr   error // the first query that failed, returned when no fn failed
+	timeout    time.Duration    // bounds each round whose ctx has no deadline (Config.QueryTimeout)
+	decs       decoders         // src's Config.Decoders, or nil
+	autocommit bool             // on a pooled connection: a lost round's outcome is unknown (autocommitOutcome)
+	replies    []chan pipeReply // per fn, each holding at most one reply; replies[0] is the caller's goroutine's
+	holder     atomic.Int64     // the fn holding an unread result, or -1
+	drop       func()           // closes that result unread, for a holder that returns
+	queryErr   error            // the first query that failed, returned when no fn failed: written by the turn's holder
+
+	mu      sync.Mutex
+	active  int // fns still running
+	pending []pipeRequest
+	serving bool  // a round is being served
+	fnErr   error // the first error a fn returned: Pipeline's error
 }
 
-func runPipeline[Q any](parent context.Context, conn batchSender, timeout time.Duration, decs decoders, autocommit bool, requests chan pipeRequest, fns []func(context.Context, Q) error, qs []Q) error {
+func runPipeline[Q any](parent context.Context, p *pipe, conn batchSender, timeout time.Duration, decs decoders, autocommit bool, fns []func(context.Context, Q) error, qs []Q) error {
 	n := len(fns)
 	ctx, cancel := context.WithCancel(gently(parent))
 	defer cancel()
-	c := &coordinator{
-		autocommit: autocommit,
-		ctx:        ctx, cancel: cancel, conn: conn, timeout: timeout, decs: decs,
-		requests: requests,
-		done:     make(chan fnDone, n),
-		active:   n,
-	}
-	for i := range n {
-		go func() {
-			var err error
-			defer func() {
-				if r := recover(); r != nil {
-					err = fmt.Errorf("pipeline: fn %d panicked: %v\n%s", i, r, debug.Stack())
-				}
-				c.done <- fnDone{fn: i, err: err}
-			}()
-			err = fns[i](ctx, qs[i])
-		}()
-	}
-	for c.active > 0 {
-		if ctx.Err() == nil && len(c.pending) > 0 && len(c.pending) >= c.active {
-			reqs := c.pending
-			c.pending = nil
-			c.round(reqs)
-			continue
-		}
-		select {
-		case r := <-c.requests:
-			c.pending = append(c.pending, r)
-		case d := <-c.done:
-			c.finished(d)
-		}
-		if ctx.Err() != nil {
-			for _, r := range c.pending {
-				r.reply <- pipeReply{err: ctx.Err()}
+	p.ctx, p.cancel, p.conn, p.timeout, p.decs, p.autocommit = ctx, cancel, conn, timeout, decs, autocommit
+	p.active = n
+	p.holder.Store(-1)
+	run := func(i int) {
+		var err error
+		returned := false
+		defer func() {
+			r := recover()
+			switch {
+			case r != nil:
+				err = fmt.Errorf("pipeline: fn %d panicked: %v\n%s", i, r, debug.Stack())
+			case !returned:
+				// runtime.Goexit (t.FailNow in a test's fn): the other
+				// fns are cancelled, and on the caller's goroutine the
+				// call ends before it does, so that no fn is left on a
+				// connection gone back to the pool.
+				err = fmt.Errorf("pipeline: fn %d called runtime.Goexit", i)
 			}
-			c.pending = nil
-		}
+			p.finished(i, err)
+			if i == 0 && !returned && r == nil {
+				p.wait()
+			}
+		}()
+		err = fns[i](ctx, qs[i])
+		returned = true
 	}
+	for i := 1; i < n; i++ {
+		go run(i)
+	}
+	run(0)
+	p.wait()
 	// The first fn error wins: a sibling's "context canceled", caused by
 	// that very error cancelling the round, must not mask it.
-	if c.fnErr != nil {
-		return c.fnErr
+	if p.fnErr != nil {
+		return p.fnErr
 	}
-	return c.queryErr
+	return p.queryErr
 }
 
-func (c *coordinator) finished(d fnDone) {
-	c.active--
-	if d.err != nil && c.fnErr == nil {
-		c.fnErr = d.err
-		c.cancel()
+// wait sends the rounds the other fns complete, on the caller's goroutine,
+// until every fn has returned and no round is left.
+func (p *pipe) wait() {
+	for rep := range p.replies[0] {
+		if rep.done {
+			return
+		}
+		p.serve(0, rep.round)
 	}
+}
+
+// finished records that fn i returned err, and passes on the round its
+// return completes, if any.
+func (p *pipe) finished(i int, err error) {
+	if p.holder.Load() == int64(i) {
+		// It returned holding a result (a panic): dropping the result
+		// moves the round on.
+		p.drop()
+	}
+	p.mu.Lock()
+	p.active--
+	if err != nil && p.fnErr == nil {
+		p.fnErr = err
+		p.cancel()
+	}
+	reqs := p.takeLocked()
+	p.mu.Unlock()
+	p.dispatch(i, reqs)
+}
+
+// takeLocked returns the next round's requests, once every fn still
+// running has issued one (or nil: not yet, or a round is being served),
+// and tells the caller's goroutine once there is nothing left to serve. After the
+// cancellation of the call, the waiting requests get its error instead.
+func (p *pipe) takeLocked() []pipeRequest {
+	if p.serving {
+		return nil
+	}
+	if err := p.ctx.Err(); err != nil && len(p.pending) > 0 {
+		for _, r := range p.pending {
+			p.replies[r.fn] <- pipeReply{err: err}
+		}
+		p.pending = nil
+	}
+	if p.active == 0 {
+		p.replies[0] <- pipeReply{done: true}
+		return nil
+	}
+	if len(p.pending) == 0 || len(p.pending) < p.active {
+		return nil
+	}
+	reqs := p.pending
+	p.pending = nil
+	p.serving = true
+	return reqs
+}
+
+// dispatch has the round reqs (if any) sent by the caller's goroutine:
+// at once when self, the fn whose goroutine this is, is fn 0.
+func (p *pipe) dispatch(self int, reqs []pipeRequest) {
+	switch {
+	case reqs == nil:
+	case self == 0:
+		p.serve(0, reqs)
+	default:
+		// The caller's goroutine waits: it is in fn 0's query, which
+		// the round needs, or fn 0 has returned.
+		p.replies[0] <- pipeReply{round: reqs}
+	}
+}
+
+// serve sends reqs as a round (from the caller's goroutine: self is 0),
+// and the rounds that follow while no fn takes the turn (every result of
+// the round was an Exec's).
+func (p *pipe) serve(self int, reqs []pipeRequest) {
+	for reqs != nil {
+		if !p.round(reqs).advance(self) {
+			return // a fn holds the turn; it serves the rest
+		}
+		reqs = p.roundOver()
+	}
+}
+
+// roundOver ends the round being served and returns the next one's
+// requests, if they are all there.
+func (p *pipe) roundOver() []pipeRequest {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.serving = false
+	return p.takeLocked()
 }
 
 // failed records a query error; the round's first one is the cause of any
@@ -209,7 +295,7 @@ func (rs *roundState) failed(sql string, err error) error {
 		return fmt.Errorf("skipped after an earlier query of the pipeline failed: %w", rs.first)
 	}
 	rs.first = pgerr.Map(rs.ctx, sql, err)
-	if rs.c.autocommit {
+	if rs.p.autocommit {
 		// One implicit transaction: a lost answer leaves all its writes unknown.
 		outcome := sql
 		if slices.ContainsFunc(rs.reqs, func(r pipeRequest) bool { return !sqllex.ReadOnly(r.sql) }) {
@@ -217,19 +303,17 @@ func (rs *roundState) failed(sql string, err error) error {
 		}
 		rs.first = autocommitOutcome(rs.ctx, outcome, rs.first)
 	}
-	if rs.c.queryErr == nil {
-		rs.c.queryErr = rs.first
+	if rs.p.queryErr == nil {
+		rs.p.queryErr = rs.first
 	}
 	return rs.first
 }
 
-// round sends reqs as one batch and serves the results in order. Serving
-// passes from goroutine to goroutine: the fn that lets go of its result
-// reads the next one and hands it on (roundState.advance), so the
-// coordinator is woken once per round, not once per query.
-func (c *coordinator) round(reqs []pipeRequest) {
-	ctx, cancel := withQueryTimeout(c.ctx, c.timeout)
-	defer cancel()
+// round sends reqs as one batch. Serving its results passes from goroutine
+// to goroutine: the fn that lets go of its result reads the next one and
+// hands it on (roundState.advance).
+func (p *pipe) round(reqs []pipeRequest) *roundState {
+	ctx, cancel := withQueryTimeout(p.ctx, p.timeout)
 	// In the order the fns were given, not the order their goroutines
 	// happened to issue them: which statements a failure skips, and the
 	// order of writes in a transaction, must not depend on scheduling.
@@ -238,123 +322,102 @@ func (c *coordinator) round(reqs []pipeRequest) {
 	for _, r := range reqs {
 		batch.Queue(r.sql, concreteArgs(r.args)...)
 	}
-	rs := &roundState{c: c, ctx: ctx, br: c.conn.SendBatch(ctx, batch), reqs: reqs, done: make(chan struct{})}
-	rs.holder.Store(-1)
-	rs.advance()
-	c.waitRound(rs)
+	return &roundState{p: p, ctx: ctx, cancel: cancel, br: p.conn.SendBatch(ctx, batch), reqs: reqs}
 }
 
 // roundState is one round being served. Only the goroutine holding the turn
 // touches it (and the connection); the turn passes with the reply sent to
 // the next fn, which orders the accesses.
 type roundState struct {
-	c      *coordinator
+	p      *pipe
 	ctx    context.Context // the round's: the fns' bounded by the timeout
+	cancel context.CancelFunc
 	br     pgx.BatchResults
 	reqs   []pipeRequest
 	next   int
-	first  error        // the first failed query of the round
-	holder atomic.Int64 // the fn holding an unread result, or -1
-	drop   func()       // closes that result unread, for a holder that died
-	done   chan struct{}
+	first  error // the first failed query of the round
 }
 
-// advance serves requests until one hands a result to its fn, or the round
-// is over.
-func (rs *roundState) advance() {
-	c := rs.c
+// advance serves requests, from the goroutine of fn self, until one hands
+// a result to its fn (false), or the round is over (true).
+func (rs *roundState) advance(self int) bool {
+	p := rs.p
 	for rs.next < len(rs.reqs) {
 		r := rs.reqs[rs.next]
 		rs.next++
 		switch r.kind {
 		case kindExec:
 			tag, err := rs.br.Exec()
-			r.reply <- pipeReply{tag: tag, err: rs.failed(r.sql, err)}
+			p.replies[r.fn] <- pipeReply{tag: tag, err: rs.failed(r.sql, err)}
 		default:
 			// QueryRow too: pgx's batch QueryRow is Query with a Scan
 			// that handoffRow does itself.
 			rows, err := rs.br.Query()
 			if err != nil {
-				r.reply <- pipeReply{err: rs.failed(r.sql, err)}
+				p.replies[r.fn] <- pipeReply{err: rs.failed(r.sql, err)}
 				continue
 			}
-			h := &handoffRows{Rows: rows, ctx: rs.ctx, sql: r.sql, prior: rs.first, decs: c.decs}
+			h := &handoffRows{Rows: rows, ctx: rs.ctx, sql: r.sql, prior: rs.first, decs: p.decs}
 			h.onRelease = func() {
 				// pgx's own rows hold only what the server or the
 				// connection reported: a value that failed to decode
 				// here is the fn's error (handoffRows.decodeErr), and
 				// the server ran the rest of the round.
 				_ = rs.failed(r.sql, rows.Err())
-				rs.advance()
+				if rs.advance(r.fn) {
+					p.dispatch(r.fn, p.roundOver())
+				}
 			}
 			rep := pipeReply{rows: h}
 			if r.kind == kindRow {
 				h.row.rows = h
 				rep = pipeReply{row: &h.row}
 			}
-			rs.hand(r, rep, h.Close)
-			return
+			// The turn goes with the result.
+			p.drop = h.Close
+			p.holder.Store(int64(r.fn))
+			p.replies[r.fn] <- rep
+			return false
 		}
 	}
-	rs.holder.Store(-1)
-	if err := rs.br.Close(); err != nil && rs.first == nil && c.queryErr == nil {
-		c.queryErr = fmt.Errorf("pipeline: %w", err)
+	p.holder.Store(-1)
+	if err := rs.br.Close(); err != nil && rs.first == nil && p.queryErr == nil {
+		p.queryErr = fmt.Errorf("pipeline: %w", err)
 	}
-	close(rs.done)
-}
-
-// hand gives r's fn its result and the turn.
-func (rs *roundState) hand(r pipeRequest, rep pipeReply, drop func()) {
-	rs.drop = drop
-	rs.holder.Store(int64(r.fn))
-	r.reply <- rep
-}
-
-// waitRound waits for the round to be served. Meanwhile other fns' next
-// queries are queued for the next round; a query from the holder itself
-// cannot be served before it lets go, so it fails. A holder that returns
-// without letting go (a panic) has its result dropped, which moves the round
-// on.
-func (c *coordinator) waitRound(rs *roundState) {
-	for {
-		select {
-		case <-rs.done:
-			return
-		case r := <-c.requests:
-			if int64(r.fn) == rs.holder.Load() {
-				r.reply <- pipeReply{err: errPipelineNested}
-			} else {
-				c.pending = append(c.pending, r)
-			}
-		case d := <-c.done:
-			c.finished(d)
-			if int64(d.fn) == rs.holder.Load() {
-				rs.drop()
-			}
-		}
-	}
+	rs.cancel()
+	return true
 }
 
 // pipeDBTX is the DBTX a fn's Queries run on: each call joins the next round.
 type pipeDBTX struct {
-	requests chan<- pipeRequest
-	fn       int
+	p  *pipe
+	fn int
 }
 
 func (d pipeDBTX) submit(ctx context.Context, r pipeRequest) pipeReply {
-	r.fn = d.fn
-	r.reply = make(chan pipeReply, 1)
 	if err := ctx.Err(); err != nil { // as pgx: a query on a dead context is not sent
 		return pipeReply{err: pgerr.Map(ctx, r.sql, err)}
 	}
-	select {
-	case d.requests <- r:
-	case <-ctx.Done():
-		return pipeReply{err: pgerr.Map(ctx, r.sql, ctx.Err())}
+	p := d.p
+	if p.holder.Load() == int64(d.fn) {
+		// Its own open result would have to be read first.
+		return pipeReply{err: errPipelineNested}
 	}
-	// The reply always comes: the coordinator answers every request it
-	// took, also after cancellation.
-	return <-r.reply
+	r.fn = d.fn
+	p.mu.Lock()
+	p.pending = append(p.pending, r)
+	reqs := p.takeLocked()
+	p.mu.Unlock()
+	p.dispatch(d.fn, reqs)
+	// The reply always comes: every request taken is answered, also
+	// after cancellation. The caller's goroutine sends rounds meanwhile.
+	for {
+		rep := <-p.replies[d.fn]
+		if rep.round == nil {
+			return rep
+		}
+		p.serve(0, rep.round)
+	}
 }
 
 func (d pipeDBTX) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {

@@ -89,8 +89,8 @@ func TestFirstErrorKeepsConnections(t *testing.T) {
 // while a sibling is in the middle of reading its result, Pipeline returns
 // that fn's error, never the sibling's error that the failure caused, and
 // the sibling's result is read to its end on the same connection, which
-// stays open. PipelineInOrder puts the failing query first in the round,
-// so the sibling gets its rows only once the failing fn had its result:
+// stays open. The failing fn is fn 0, so its query is first in the round
+// and the sibling gets its rows only once the failing fn had its result:
 // it reads one row, waits until the failure has cancelled its context,
 // and reads on. Before, the cancellation made pgx close the connection
 // under the sibling (a new connection each time); and an older Pipeline
@@ -107,7 +107,7 @@ func TestPipelineFirstFnErrorWins(t *testing.T) {
 	for i := range 5 {
 		var read int
 		var siblingErr error
-		err := pgkit.PipelineInOrder(ctx, d, kitdb.New,
+		err := pgkit.Pipeline(ctx, d, kitdb.New,
 			func(ctx context.Context, q *kitdb.Queries) error {
 				_, err := q.ProjectGetByID(ctx, 987654321)
 				return err
