@@ -243,7 +243,7 @@ func (d *DB) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
 		cancel()
 		return errBatch{d.roleErr(pgerr.Map(ctx, batchSQL(b), err))}
 	}
-	br := &boundBatch{BatchResults: batchOn(ctx, c, b, c), cancel: cancel}
+	br := &boundBatch{BatchResults: batchOn(ctx, c, b, c, d.decoders), cancel: cancel}
 	if d.role != nil {
 		return &roleBatch{BatchResults: br, typ: d.roleErr}
 	}

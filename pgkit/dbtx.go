@@ -112,7 +112,7 @@ func (t typed) CopyFrom(ctx context.Context, table pgx.Identifier, columns []str
 
 // SendBatch sends b.
 func (t typed) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
-	return batchOn(ctx, t.x, b, nil)
+	return batchOn(ctx, t.x, b, nil, nil)
 }
 
 // wrapped maps the errors of a pool or connection.
@@ -200,13 +200,14 @@ func queryRowOn(ctx context.Context, x DBTX, sql string, args []any, conn *pgxpo
 	return &mappedRow{row: x.QueryRow(ctx, sql, concreteArgs(args)...), ctx: ctx, sql: sql, conn: conn}
 }
 
-func batchOn(ctx context.Context, x DBTX, b *pgx.Batch, conn *pgxpool.Conn) pgx.BatchResults {
+func batchOn(ctx context.Context, x DBTX, b *pgx.Batch, conn *pgxpool.Conn, decs decoders) pgx.BatchResults {
 	bs, ok := x.(batcher)
 	if !ok {
 		return errBatch{fmt.Errorf("pgkit: %T cannot send a batch (it has no SendBatch method)", x)}
 	}
 	concreteBatch(b)
-	return &mappedBatch{br: bs.SendBatch(ctx, b), ctx: ctx, batch: b, conn: conn, autocommit: conn != nil}
+	fns := takeCallbacks(b)
+	return &mappedBatch{br: bs.SendBatch(ctx, b), ctx: ctx, batch: b, conn: conn, autocommit: conn != nil, fns: fns, decs: decs}
 }
 
 // rawOf returns the pgx value under pgkit's wrappers, for code that must

@@ -188,7 +188,8 @@ type errRow struct{ err error }
 
 func (r errRow) Scan(...any) error { return r.err }
 
-// mappedBatch maps the error of each queued query, naming it.
+// mappedBatch maps the error of each queued query, naming it, and
+// decodes its rows with the Config.Decoders of the DB it was sent on.
 type mappedBatch struct {
 	br    pgx.BatchResults
 	ctx   context.Context
@@ -198,6 +199,34 @@ type mappedBatch struct {
 	// autocommit: sent on a DB's pooled connection, outside a
 	// transaction (autocommitOutcome).
 	autocommit bool
+	// fns are the queued queries' callbacks (pgx.QueuedQuery.Query,
+	// QueryRow, Exec), taken off the batch (takeCallbacks) for Close to
+	// run on these results rather than pgx on its own; nil for none.
+	fns  []func(pgx.BatchResults) error
+	decs decoders
+}
+
+// takeCallbacks returns the callbacks of b's queued queries, by index,
+// and clears them from b, or nil when no query has one. pgx would run
+// them on its own results when the batch is closed, unmapped and
+// undecoded, and would go on running the later ones after one returned
+// an error; mappedBatch.Close runs them instead. pgx sends a Batch once,
+// so nothing else reads the callbacks after.
+func takeCallbacks(b *pgx.Batch) []func(pgx.BatchResults) error {
+	if b == nil {
+		return nil
+	}
+	var fns []func(pgx.BatchResults) error
+	for i, qq := range b.QueuedQueries {
+		if qq.Fn == nil {
+			continue
+		}
+		if fns == nil {
+			fns = make([]func(pgx.BatchResults) error, len(b.QueuedQueries))
+		}
+		fns[i], qq.Fn = qq.Fn, nil
+	}
+	return fns
 }
 
 // mapErr types the error of the batch's statement sql.
@@ -224,25 +253,51 @@ func (b *mappedBatch) Exec() (pgconn.CommandTag, error) {
 	return tag, b.mapErr(sql, err)
 }
 
-func (b *mappedBatch) Query() (pgx.Rows, error) {
-	sql := b.sql()
+// Query is the next query's rows. Rows come even with an error (as
+// pgx's do), their Err the same error typed.
+func (b *mappedBatch) Query() (pgx.Rows, error) { return b.query(b.sql()) }
+
+// query is the rows of the next query, whose statement is sql.
+func (b *mappedBatch) query(sql string) (pgx.Rows, error) {
 	rows, err := b.br.Query()
+	if rows != nil {
+		rows = &mappedRows{Rows: rows, ctx: b.ctx, sql: sql, autocommit: b.autocommit, dec: decoding{decs: b.decs}}
+	}
 	if err != nil {
 		return rows, b.mapErr(sql, err)
 	}
-	return &mappedRows{Rows: rows, ctx: b.ctx, sql: sql, autocommit: b.autocommit}, nil
+	return rows, nil
 }
 
+// QueryRow is the next query's first row, read through Query (so it is
+// decoded as its rows are); pgerr.ErrNotFound when it has none.
 func (b *mappedBatch) QueryRow() pgx.Row {
 	sql := b.sql()
-	return &mappedRow{row: b.br.QueryRow(), ctx: b.ctx, sql: sql}
+	rows, err := b.query(sql)
+	return rowOf(b.ctx, sql, rows, err)
 }
 
+// Close runs the callbacks of the queries not read yet, in order, on
+// these results, until one returns an error, then reads the rest of the
+// batch and gives its connection back. Its error is the first callback's,
+// else the batch's.
 func (b *mappedBatch) Close() error {
+	var first error
+	for first == nil && b.next < len(b.fns) {
+		if fn := b.fns[b.next]; fn != nil {
+			first = fn(b)
+		} else {
+			_, first = b.Exec()
+		}
+	}
+	b.fns = nil
 	err := b.br.Close()
 	if b.conn != nil {
 		b.conn.Release()
 		b.conn = nil
+	}
+	if first != nil {
+		return first
 	}
 	return b.mapErr("", err)
 }

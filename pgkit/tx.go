@@ -100,7 +100,11 @@ func (t *Tx) CopyFrom(ctx context.Context, table pgx.Identifier, columns []strin
 // the results are closed.
 func (t *Tx) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
 	ctx, cancel := t.bound(ctx)
-	return &boundBatch{BatchResults: t.typed.SendBatch(ctx, b), cancel: cancel}
+	var decs decoders
+	if t.db != nil {
+		decs = t.db.decoders
+	}
+	return &boundBatch{BatchResults: batchOn(ctx, t.x, b, nil, decs), cancel: cancel}
 }
 
 // boundBatch ends a batch's timeout when the batch is closed.
