@@ -64,7 +64,7 @@ type run struct{ client, workload, mode string }
 
 var runs = []run{
 	{"shopdb", "point", ""}, {"shopdb-mux", "point", ""}, {"pgx", "point", ""}, {"asyncpg", "point", ""}, {"pgbench", "point", ""},
-	{"shopdb", "page", "sequential"}, {"shopdb", "page", "fan-out"}, {"shopdb", "page", "pipelined"},
+	{"shopdb", "page", "sequential"}, {"shopdb", "page", "fan-out"}, {"shopdb", "page", "pipelined"}, {"shopdb", "page", "batch"},
 	{"shopdb", "page", "one-statement"},
 	{"shopdb-mux", "page", "sequential"}, {"shopdb-mux", "page", "fan-out"}, {"shopdb-mux", "page", "one-statement"},
 	{"pgx", "page", "sequential"}, {"pgx", "page", "pipelined"},

@@ -129,6 +129,7 @@ func targets(s map[string]summary) []target {
 		{"point: shopdb / raw pgx", ratio(rate("shopdb/point"), rate("pgx/point")), 0.97, false},
 		{"page sequential: shopdb / raw pgx", ratio(rate("shopdb/page/sequential"), rate("pgx/page/sequential")), 0.97, false},
 		{"page pipelined: shopdb / raw pgx", ratio(rate("shopdb/page/pipelined"), rate("pgx/page/pipelined")), 0.97, false},
+		{"page batch: shopdb (generated Batch) / raw pgx pipelined", ratio(rate("shopdb/page/batch"), rate("pgx/page/pipelined")), 0.97, false},
 		{"order: shopdb / raw pgx", ratio(rate("shopdb/order"), rate("pgx/order")), 0.97, false},
 		{"copy: shopdb / raw pgx", ratio(rate("shopdb/copy"), rate("pgx/copy")), 0.97, false},
 		{"stream: shopdb / raw pgx", ratio(rate("shopdb/stream"), rate("pgx/stream")), 0.97, false},

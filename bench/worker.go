@@ -178,8 +178,23 @@ func runShopdb(ctx context.Context, p params) (Result, error) {
 			// lists as json_agg columns, decoded into the same types.
 			return timedLoop(ctx, p, pageInflight, func(ctx context.Context, _, _ int) error {
 				productID, userID := 1+rand.Int64N(int64(p.products)), 1+rand.Int64N(int64(p.users))
-				_, err := q.ProductPageLoad(ctx, db.ProductPageLoadParams{ProductID: productID, MaxReviews: 10, CustomerID: userID, MaxOrders: 10})
+				_, err := q.ProductPageLoad(ctx, db.ProductPageLoadParams{ProductID: productID, MaxReviews: pageRows, CustomerID: userID, MaxOrders: pageRows})
 				return err
+			})
+		}
+		if p.mode == "batch" {
+			return timedLoop(ctx, p, pageInflight, func(ctx context.Context, _, _ int) error {
+				productID, userID := 1+rand.Int64N(int64(p.products)), 1+rand.Int64N(int64(p.users))
+				var pg struct {
+					product db.Product
+					reviews []db.Review
+					orders  []db.Order
+				}
+				var b db.Batch
+				b.ProductGetByID(&pg.product, productID)
+				b.ReviewListByProduct(&pg.reviews, db.ReviewListByProductParams{ProductID: productID, Max: pageRows})
+				b.OrderListByUser(&pg.orders, db.OrderListByUserParams{UserID: userID, Max: pageRows})
+				return b.Send(ctx, d)
 			})
 		}
 		fetch := map[string]func(ctx context.Context, fns ...func(context.Context, *db.Queries) error) error{
@@ -214,11 +229,11 @@ func runShopdb(ctx context.Context, p params) (Result, error) {
 					return err
 				},
 				func(ctx context.Context, q *db.Queries) (err error) {
-					pg.reviews, err = q.ReviewListByProduct(ctx, db.ReviewListByProductParams{ProductID: productID, Max: 10})
+					pg.reviews, err = q.ReviewListByProduct(ctx, db.ReviewListByProductParams{ProductID: productID, Max: pageRows})
 					return err
 				},
 				func(ctx context.Context, q *db.Queries) (err error) {
-					pg.orders, err = q.OrderListByUser(ctx, db.OrderListByUserParams{UserID: userID, Max: 10})
+					pg.orders, err = q.OrderListByUser(ctx, db.OrderListByUserParams{UserID: userID, Max: pageRows})
 					return err
 				},
 			)

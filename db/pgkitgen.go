@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // Store is the queries plus streams and transactions, for code written
@@ -1801,4 +1802,566 @@ func Decoders() map[string][]interface{} {
 			return []interface{}{&i.UserID, &i.FirstName, &i.LastName, &i.Email, &i.CreatedAt}
 		}(),
 	}
+}
+
+// Batch queues queries of this package to be sent together by Send: one
+// network round trip (PostgreSQL's pipeline mode, through pgx.Batch) on
+// one connection, each answer scanned into the destination its method was
+// given, on the goroutine that calls Send. The zero value is empty and
+// ready; a Batch is sent once.
+//
+// Each method queues the query of the same name, taking a pointer to what
+// that query returns (a row, the rows' slice, the rows affected) and its
+// parameters without the context. The destinations are written during
+// Send, in the order queued; one is left as it was when its query or an
+// earlier one failed (a :many query's slice keeps its memory, and may have
+// been written past its length).
+type Batch struct {
+	batch pgx.Batch
+}
+
+// Send sends b's queries on db (a pool, a connection or a transaction: on
+// a transaction, inside it) and scans their answers. Its error is the
+// first query's that failed, or the first destination's that could not be
+// scanned (a :one query without a row: pgx.ErrNoRows); the server skips the
+// queries after one that fails. Outside a transaction the queries run in
+// one implicit transaction: one that fails rolls back the writes of the
+// others.
+func (b *Batch) Send(ctx context.Context, db DBTX) error {
+	s, ok := db.(interface {
+		SendBatch(context.Context, *pgx.Batch) pgx.BatchResults
+	})
+	if !ok {
+		return fmt.Errorf("Batch.Send: %T cannot send a batch (it has no SendBatch method)", db)
+	}
+	return s.SendBatch(ctx, &b.batch).Close()
+}
+
+// OrderClaimByStatus queues OrderClaimByStatus; see Batch.
+func (b *Batch) OrderClaimByStatus(dst *[]Order, arg OrderClaimByStatusParams) {
+	b.batch.Queue(orderClaimByStatus, arg.Status, arg.Max).Query(func(rows pgx.Rows) error {
+		items := (*dst)[:0]
+		if items == nil {
+			items = []Order{}
+		}
+		var i, blank Order
+		dest := []interface{}{&i.OrderID, &i.UserID, &i.Status, &i.TotalCents, &i.CreatedAt}
+		for rows.Next() {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
+				return err
+			}
+			items = append(items, i)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		*dst = items
+		return nil
+	})
+}
+
+// OrderCreate queues OrderCreate; see Batch.
+func (b *Batch) OrderCreate(dst *Order, arg OrderCreateParams) {
+	b.batch.Queue(orderCreate, arg.UserID, arg.Status, arg.TotalCents).QueryRow(func(row pgx.Row) error {
+		var i Order
+		if err := row.Scan(
+			&i.OrderID,
+			&i.UserID,
+			&i.Status,
+			&i.TotalCents,
+			&i.CreatedAt,
+		); err != nil {
+			return err
+		}
+		*dst = i
+		return nil
+	})
+}
+
+// OrderExport queues OrderExport; see Batch.
+func (b *Batch) OrderExport(dst *[]Order, arg OrderExportParams) {
+	b.batch.Queue(orderExport, arg.Since, arg.Until).Query(func(rows pgx.Rows) error {
+		items := (*dst)[:0]
+		if items == nil {
+			items = []Order{}
+		}
+		var i, blank Order
+		dest := []interface{}{&i.OrderID, &i.UserID, &i.Status, &i.TotalCents, &i.CreatedAt}
+		for rows.Next() {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
+				return err
+			}
+			items = append(items, i)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		*dst = items
+		return nil
+	})
+}
+
+// OrderGetByID queues OrderGetByID; see Batch.
+func (b *Batch) OrderGetByID(dst *Order, orderID int64) {
+	b.batch.Queue(orderGetByID, orderID).QueryRow(func(row pgx.Row) error {
+		var i Order
+		if err := row.Scan(
+			&i.OrderID,
+			&i.UserID,
+			&i.Status,
+			&i.TotalCents,
+			&i.CreatedAt,
+		); err != nil {
+			return err
+		}
+		*dst = i
+		return nil
+	})
+}
+
+// OrderItemListByOrder queues OrderItemListByOrder; see Batch.
+func (b *Batch) OrderItemListByOrder(dst *[]OrderItem, orderID int64) {
+	b.batch.Queue(orderItemListByOrder, orderID).Query(func(rows pgx.Rows) error {
+		items := (*dst)[:0]
+		if items == nil {
+			items = []OrderItem{}
+		}
+		var i, blank OrderItem
+		dest := []interface{}{&i.OrderID, &i.ProductID, &i.Quantity, &i.UnitPriceCents}
+		for rows.Next() {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
+				return err
+			}
+			items = append(items, i)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		*dst = items
+		return nil
+	})
+}
+
+// OrderListByStatus queues OrderListByStatus; see Batch.
+func (b *Batch) OrderListByStatus(dst *[]Order, arg OrderListByStatusParams) {
+	b.batch.Queue(orderListByStatus, arg.Status, arg.AfterOrderID, arg.Max).Query(func(rows pgx.Rows) error {
+		items := (*dst)[:0]
+		if items == nil {
+			items = []Order{}
+		}
+		var i, blank Order
+		dest := []interface{}{&i.OrderID, &i.UserID, &i.Status, &i.TotalCents, &i.CreatedAt}
+		for rows.Next() {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
+				return err
+			}
+			items = append(items, i)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		*dst = items
+		return nil
+	})
+}
+
+// OrderListByUser queues OrderListByUser; see Batch.
+func (b *Batch) OrderListByUser(dst *[]Order, arg OrderListByUserParams) {
+	b.batch.Queue(orderListByUser, arg.UserID, arg.BeforeCreatedAt, arg.BeforeOrderID, arg.Max).Query(func(rows pgx.Rows) error {
+		items := (*dst)[:0]
+		if items == nil {
+			items = []Order{}
+		}
+		var i, blank Order
+		dest := []interface{}{&i.OrderID, &i.UserID, &i.Status, &i.TotalCents, &i.CreatedAt}
+		for rows.Next() {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
+				return err
+			}
+			items = append(items, i)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		*dst = items
+		return nil
+	})
+}
+
+// OrderUpdateStatus queues OrderUpdateStatus; see Batch.
+func (b *Batch) OrderUpdateStatus(dst *int64, arg OrderUpdateStatusParams) {
+	b.batch.Queue(orderUpdateStatus, arg.ToStatus, arg.OrderID, arg.FromStatus).Exec(func(ct pgconn.CommandTag) error {
+		*dst = ct.RowsAffected()
+		return nil
+	})
+}
+
+// ProductAdjustStock queues ProductAdjustStock; see Batch.
+func (b *Batch) ProductAdjustStock(dst *int32, arg ProductAdjustStockParams) {
+	b.batch.Queue(productAdjustStock, arg.Delta, arg.ProductID).QueryRow(func(row pgx.Row) error {
+		var i int32
+		if err := row.Scan(&i); err != nil {
+			return err
+		}
+		*dst = i
+		return nil
+	})
+}
+
+// ProductCreate queues ProductCreate; see Batch.
+func (b *Batch) ProductCreate(dst *Product, arg ProductCreateParams) {
+	b.batch.Queue(productCreate, arg.Sku, arg.Name, arg.Description, arg.PriceCents, arg.Stock).QueryRow(func(row pgx.Row) error {
+		var i Product
+		if err := row.Scan(
+			&i.ProductID,
+			&i.Sku,
+			&i.Name,
+			&i.Description,
+			&i.PriceCents,
+			&i.Stock,
+			&i.CreatedAt,
+		); err != nil {
+			return err
+		}
+		*dst = i
+		return nil
+	})
+}
+
+// ProductGetByID queues ProductGetByID; see Batch.
+func (b *Batch) ProductGetByID(dst *Product, productID int64) {
+	b.batch.Queue(productGetByID, productID).QueryRow(func(row pgx.Row) error {
+		var i Product
+		if err := row.Scan(
+			&i.ProductID,
+			&i.Sku,
+			&i.Name,
+			&i.Description,
+			&i.PriceCents,
+			&i.Stock,
+			&i.CreatedAt,
+		); err != nil {
+			return err
+		}
+		*dst = i
+		return nil
+	})
+}
+
+// ProductGetBySKU queues ProductGetBySKU; see Batch.
+func (b *Batch) ProductGetBySKU(dst *Product, sku string) {
+	b.batch.Queue(productGetBySKU, sku).QueryRow(func(row pgx.Row) error {
+		var i Product
+		if err := row.Scan(
+			&i.ProductID,
+			&i.Sku,
+			&i.Name,
+			&i.Description,
+			&i.PriceCents,
+			&i.Stock,
+			&i.CreatedAt,
+		); err != nil {
+			return err
+		}
+		*dst = i
+		return nil
+	})
+}
+
+// ProductList queues ProductList; see Batch.
+func (b *Batch) ProductList(dst *[]Product, arg ProductListParams) {
+	b.batch.Queue(productList, arg.AfterProductID, arg.InStockOnly, arg.Max).Query(func(rows pgx.Rows) error {
+		items := (*dst)[:0]
+		if items == nil {
+			items = []Product{}
+		}
+		var i, blank Product
+		dest := []interface{}{&i.ProductID, &i.Sku, &i.Name, &i.Description, &i.PriceCents, &i.Stock, &i.CreatedAt}
+		for rows.Next() {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
+				return err
+			}
+			items = append(items, i)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		*dst = items
+		return nil
+	})
+}
+
+// ProductListByIDs queues ProductListByIDs; see Batch.
+func (b *Batch) ProductListByIDs(dst *[]Product, productIds []int64) {
+	b.batch.Queue(productListByIDs, productIds).Query(func(rows pgx.Rows) error {
+		items := (*dst)[:0]
+		if items == nil {
+			items = []Product{}
+		}
+		var i, blank Product
+		dest := []interface{}{&i.ProductID, &i.Sku, &i.Name, &i.Description, &i.PriceCents, &i.Stock, &i.CreatedAt}
+		for rows.Next() {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
+				return err
+			}
+			items = append(items, i)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		*dst = items
+		return nil
+	})
+}
+
+// ProductLockForOrder queues ProductLockForOrder; see Batch.
+func (b *Batch) ProductLockForOrder(dst *[]ProductLockForOrderRow, productIds []int64) {
+	b.batch.Queue(productLockForOrder, productIds).Query(func(rows pgx.Rows) error {
+		items := (*dst)[:0]
+		if items == nil {
+			items = []ProductLockForOrderRow{}
+		}
+		var i, blank ProductLockForOrderRow
+		dest := []interface{}{&i.ProductID, &i.PriceCents, &i.Stock}
+		for rows.Next() {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
+				return err
+			}
+			items = append(items, i)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		*dst = items
+		return nil
+	})
+}
+
+// ProductTakeStock queues ProductTakeStock; see Batch.
+func (b *Batch) ProductTakeStock(dst *int64, arg ProductTakeStockParams) {
+	b.batch.Queue(productTakeStock, arg.ProductIds, arg.Quantities).Exec(func(ct pgconn.CommandTag) error {
+		*dst = ct.RowsAffected()
+		return nil
+	})
+}
+
+// ProductUpdatePrice queues ProductUpdatePrice; see Batch.
+func (b *Batch) ProductUpdatePrice(dst *int64, arg ProductUpdatePriceParams) {
+	b.batch.Queue(productUpdatePrice, arg.PriceCents, arg.ProductID).Exec(func(ct pgconn.CommandTag) error {
+		*dst = ct.RowsAffected()
+		return nil
+	})
+}
+
+// ReviewCreate queues ReviewCreate; see Batch.
+func (b *Batch) ReviewCreate(dst *Review, arg ReviewCreateParams) {
+	b.batch.Queue(reviewCreate, arg.ProductID, arg.UserID, arg.Rating, arg.Body).QueryRow(func(row pgx.Row) error {
+		var i Review
+		if err := row.Scan(
+			&i.ReviewID,
+			&i.ProductID,
+			&i.UserID,
+			&i.Rating,
+			&i.Body,
+			&i.CreatedAt,
+		); err != nil {
+			return err
+		}
+		*dst = i
+		return nil
+	})
+}
+
+// ReviewDelete queues ReviewDelete; see Batch.
+func (b *Batch) ReviewDelete(dst *int64, reviewID int64) {
+	b.batch.Queue(reviewDelete, reviewID).Exec(func(ct pgconn.CommandTag) error {
+		*dst = ct.RowsAffected()
+		return nil
+	})
+}
+
+// ReviewListByProduct queues ReviewListByProduct; see Batch.
+func (b *Batch) ReviewListByProduct(dst *[]Review, arg ReviewListByProductParams) {
+	b.batch.Queue(reviewListByProduct, arg.ProductID, arg.BeforeCreatedAt, arg.BeforeReviewID, arg.Max).Query(func(rows pgx.Rows) error {
+		items := (*dst)[:0]
+		if items == nil {
+			items = []Review{}
+		}
+		var i, blank Review
+		dest := []interface{}{&i.ReviewID, &i.ProductID, &i.UserID, &i.Rating, &i.Body, &i.CreatedAt}
+		for rows.Next() {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
+				return err
+			}
+			items = append(items, i)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		*dst = items
+		return nil
+	})
+}
+
+// ReviewStatsByProduct queues ReviewStatsByProduct; see Batch.
+func (b *Batch) ReviewStatsByProduct(dst *ReviewStatsByProductRow, productID int64) {
+	b.batch.Queue(reviewStatsByProduct, productID).QueryRow(func(row pgx.Row) error {
+		var i ReviewStatsByProductRow
+		if err := row.Scan(&i.ReviewCount, &i.AverageRating); err != nil {
+			return err
+		}
+		*dst = i
+		return nil
+	})
+}
+
+// UserCreate queues UserCreate; see Batch.
+func (b *Batch) UserCreate(dst *User, arg UserCreateParams) {
+	b.batch.Queue(userCreate, arg.FirstName, arg.LastName, arg.Email).QueryRow(func(row pgx.Row) error {
+		var i User
+		if err := row.Scan(
+			&i.UserID,
+			&i.FirstName,
+			&i.LastName,
+			&i.Email,
+			&i.CreatedAt,
+		); err != nil {
+			return err
+		}
+		*dst = i
+		return nil
+	})
+}
+
+// UserCreateWithID queues UserCreateWithID; see Batch.
+func (b *Batch) UserCreateWithID(dst *User, arg UserCreateWithIDParams) {
+	b.batch.Queue(userCreateWithID, arg.UserID, arg.FirstName, arg.LastName, arg.Email).QueryRow(func(row pgx.Row) error {
+		var i User
+		if err := row.Scan(
+			&i.UserID,
+			&i.FirstName,
+			&i.LastName,
+			&i.Email,
+			&i.CreatedAt,
+		); err != nil {
+			return err
+		}
+		*dst = i
+		return nil
+	})
+}
+
+// UserDelete queues UserDelete; see Batch.
+func (b *Batch) UserDelete(dst *int64, userID int64) {
+	b.batch.Queue(userDelete, userID).Exec(func(ct pgconn.CommandTag) error {
+		*dst = ct.RowsAffected()
+		return nil
+	})
+}
+
+// UserExport queues UserExport; see Batch.
+func (b *Batch) UserExport(dst *[]User, afterUserID int64) {
+	b.batch.Queue(userExport, afterUserID).Query(func(rows pgx.Rows) error {
+		items := (*dst)[:0]
+		if items == nil {
+			items = []User{}
+		}
+		var i, blank User
+		dest := []interface{}{&i.UserID, &i.FirstName, &i.LastName, &i.Email, &i.CreatedAt}
+		for rows.Next() {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
+				return err
+			}
+			items = append(items, i)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		*dst = items
+		return nil
+	})
+}
+
+// UserGetByID queues UserGetByID; see Batch.
+func (b *Batch) UserGetByID(dst *User, userID int64) {
+	b.batch.Queue(userGetByID, userID).QueryRow(func(row pgx.Row) error {
+		var i User
+		if err := row.Scan(
+			&i.UserID,
+			&i.FirstName,
+			&i.LastName,
+			&i.Email,
+			&i.CreatedAt,
+		); err != nil {
+			return err
+		}
+		*dst = i
+		return nil
+	})
+}
+
+// UserList queues UserList; see Batch.
+func (b *Batch) UserList(dst *[]User, arg UserListParams) {
+	b.batch.Queue(userList, arg.AfterUserID, arg.NamePrefix, arg.Max).Query(func(rows pgx.Rows) error {
+		items := (*dst)[:0]
+		if items == nil {
+			items = []User{}
+		}
+		var i, blank User
+		dest := []interface{}{&i.UserID, &i.FirstName, &i.LastName, &i.Email, &i.CreatedAt}
+		for rows.Next() {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
+				return err
+			}
+			items = append(items, i)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		*dst = items
+		return nil
+	})
+}
+
+// UserListByIDs queues UserListByIDs; see Batch.
+func (b *Batch) UserListByIDs(dst *[]User, userIds []int64) {
+	b.batch.Queue(userListByIDs, userIds).Query(func(rows pgx.Rows) error {
+		items := (*dst)[:0]
+		if items == nil {
+			items = []User{}
+		}
+		var i, blank User
+		dest := []interface{}{&i.UserID, &i.FirstName, &i.LastName, &i.Email, &i.CreatedAt}
+		for rows.Next() {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
+				return err
+			}
+			items = append(items, i)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		*dst = items
+		return nil
+	})
+}
+
+// UserUpdateEmail queues UserUpdateEmail; see Batch.
+func (b *Batch) UserUpdateEmail(dst *int64, arg UserUpdateEmailParams) {
+	b.batch.Queue(userUpdateEmail, arg.Email, arg.UserID).Exec(func(ct pgconn.CommandTag) error {
+		*dst = ct.RowsAffected()
+		return nil
+	})
 }

@@ -476,3 +476,144 @@ func Decoders() map[string][]interface{} {
 		}(),
 	}
 }
+
+// Batch queues queries of this package to be sent together by Send: one
+// network round trip (PostgreSQL's pipeline mode, through pgx.Batch) on
+// one connection, each answer scanned into the destination its method was
+// given, on the goroutine that calls Send. The zero value is empty and
+// ready; a Batch is sent once.
+//
+// Each method queues the query of the same name, taking a pointer to what
+// that query returns (a row, the rows' slice, the rows affected) and its
+// parameters without the context. The destinations are written during
+// Send, in the order queued; one is left as it was when its query or an
+// earlier one failed (a :many query's slice keeps its memory, and may have
+// been written past its length).
+type Batch struct {
+	batch pgx.Batch
+}
+
+// Send sends b's queries on db (a pool, a connection or a transaction: on
+// a transaction, inside it) and scans their answers. Its error is the
+// first query's that failed, or the first destination's that could not be
+// scanned (a :one query without a row: pgx.ErrNoRows); the server skips the
+// queries after one that fails. Outside a transaction the queries run in
+// one implicit transaction: one that fails rolls back the writes of the
+// others.
+func (b *Batch) Send(ctx context.Context, db DBTX) error {
+	s, ok := db.(interface {
+		SendBatch(context.Context, *pgx.Batch) pgx.BatchResults
+	})
+	if !ok {
+		return fmt.Errorf("Batch.Send: %T cannot send a batch (it has no SendBatch method)", db)
+	}
+	return s.SendBatch(ctx, &b.batch).Close()
+}
+
+// ArrayList queues ArrayList; see Batch.
+func (b *Batch) ArrayList(dst *[]BenchArray) {
+	b.batch.Queue(arrayList).Query(func(rows pgx.Rows) error {
+		items := (*dst)[:0]
+		if items == nil {
+			items = []BenchArray{}
+		}
+		var i, blank BenchArray
+		dest := []interface{}{&i.ArrayID, &i.Vals}
+		for rows.Next() {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
+				return err
+			}
+			items = append(items, i)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		*dst = items
+		return nil
+	})
+}
+
+// BlobList queues BlobList; see Batch.
+func (b *Batch) BlobList(dst *[]BenchBlob) {
+	b.batch.Queue(blobList).Query(func(rows pgx.Rows) error {
+		items := (*dst)[:0]
+		if items == nil {
+			items = []BenchBlob{}
+		}
+		var i, blank BenchBlob
+		dest := []interface{}{&i.BlobID, &i.Note, &i.Payload}
+		for rows.Next() {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
+				return err
+			}
+			items = append(items, i)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		*dst = items
+		return nil
+	})
+}
+
+// OnePlusOne queues OnePlusOne; see Batch.
+func (b *Batch) OnePlusOne(dst *int32) {
+	b.batch.Queue(onePlusOne).QueryRow(func(row pgx.Row) error {
+		var i int32
+		if err := row.Scan(&i); err != nil {
+			return err
+		}
+		*dst = i
+		return nil
+	})
+}
+
+// SeriesList queues SeriesList; see Batch.
+func (b *Batch) SeriesList(dst *[]int32, n int32) {
+	b.batch.Queue(seriesList, n).Query(func(rows pgx.Rows) error {
+		items := (*dst)[:0]
+		if items == nil {
+			items = []int32{}
+		}
+		var i, blank int32
+		dest := []interface{}{&i}
+		for rows.Next() {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
+				return err
+			}
+			items = append(items, i)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		*dst = items
+		return nil
+	})
+}
+
+// TypeList queues TypeList; see Batch.
+func (b *Batch) TypeList(dst *[]TypeListRow, arg TypeListParams) {
+	b.batch.Queue(typeList, arg.Typmod, arg.Defined).Query(func(rows pgx.Rows) error {
+		items := (*dst)[:0]
+		if items == nil {
+			items = []TypeListRow{}
+		}
+		var i, blank TypeListRow
+		dest := []interface{}{&i.Oid, &i.Typname, &i.Typnamespace, &i.Typowner, &i.Typlen, &i.Typbyval, &i.Typtype, &i.Typcategory, &i.Typispreferred, &i.Typisdefined, &i.Typdelim, &i.Typrelid, &i.Typelem, &i.Typarray, &i.Typalign, &i.Typstorage, &i.Typnotnull, &i.Typbasetype, &i.Typtypmod, &i.Typndims}
+		for rows.Next() {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
+				return err
+			}
+			items = append(items, i)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		*dst = items
+		return nil
+	})
+}

@@ -121,6 +121,10 @@ type Options struct {
 	// already declares the former. A name given here that sqlc already
 	// declares is an error.
 	Store, Streamer string
+	// Batch names the type that queues queries to send in one round trip.
+	// Default: "Batch", or "PgkitBatch" when sqlc's output already
+	// declares Batch.
+	Batch string
 	// StreamSuffix, SeqSuffix and AppendSuffix end the names of the
 	// stream, COPY and append methods. Default: "Stream", "Seq" and
 	// "Append".
@@ -175,6 +179,7 @@ func cli(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.Out, "o", DefaultOut, "the file to write in -dir")
 	fs.StringVar(&o.Store, "store", "", `the name of the Store interface (default "Store", or "PgkitStore" when sqlc declares Store)`)
 	fs.StringVar(&o.Streamer, "streamer", "", `the name of the Streamer interface (default "Streamer", or "PgkitStreamer")`)
+	fs.StringVar(&o.Batch, "batch", "", `the name of the Batch type (default "Batch", or "PgkitBatch")`)
 	fs.StringVar(&o.StreamSuffix, "stream-suffix", "Stream", "the suffix of the stream methods")
 	fs.StringVar(&o.SeqSuffix, "seq-suffix", "Seq", "the suffix of the COPY-from-iterator methods")
 	fs.StringVar(&o.AppendSuffix, "append-suffix", "Append", "the suffix of the append methods of sqlc's :many queries")

@@ -15,6 +15,7 @@ import (
 // fmt, as sqlc does for queries named Iter or Fmt).
 type names struct {
 	store, streamer, streamQuery string
+	batch, send                  string // the Batch type and its Send method (batchq.go)
 	notFound                     string // the not-found error type of nest queries on :one
 	iter, fmt, errors            string
 	publicSQL                    map[string]string // a hidden query's name → its public statement's constant
@@ -49,8 +50,15 @@ func pickNames(p *pkg, o Options) (names, error) {
 	if n.streamer, err = pickType(p.taken, o.Streamer, "Streamer", "PgkitStreamer", "-streamer"); err != nil {
 		return n, err
 	}
-	if n.store == n.streamer {
-		return n, fmt.Errorf("-store and -streamer are both %s", n.store)
+	if n.batch, err = pickType(p.taken, o.Batch, "Batch", "PgkitBatch", "-batch"); err != nil {
+		return n, err
+	}
+	if n.store == n.streamer || n.batch == n.store || n.batch == n.streamer {
+		return n, fmt.Errorf("-store, -streamer and -batch name two types %s, %s and %s", n.store, n.streamer, n.batch)
+	}
+	n.send = "Send"
+	if p.methods["Send"] {
+		n.send = "PgkitSend" // Batch's methods are named after the queries
 	}
 	n.streamQuery = numbered(p.taken, "pgkitStreamQuery")
 	n.notFound = numbered(p.taken, "pgkitNotFound")
@@ -226,6 +234,25 @@ func %[1]s(ctx context.Context, db DBTX, sql string, args ...interface{}) (pgx.R
 	}
 	if err := renderDecoders(p, im, w, t); err != nil {
 		return nil, err
+	}
+	if qs := queuedQueries(p); len(qs) > 0 {
+		im.add("context", "context")
+		im.add(n.fmt, "fmt")
+		im.add("pgx", "github.com/jackc/pgx/v5")
+		for _, q := range qs {
+			if err := im.uses(q.file, q.decl.Type.Params); err != nil {
+				return nil, fmt.Errorf("%s: %w", q.decl.Name.Name, err)
+			}
+			if q.dst != nil {
+				if err := im.uses(q.file, q.dst); err != nil {
+					return nil, fmt.Errorf("%s: %w", q.decl.Name.Name, err)
+				}
+			}
+			if q.kind == "execrows" || q.kind == "execresult" {
+				im.add("pgconn", "github.com/jackc/pgx/v5/pgconn")
+			}
+		}
+		renderBatch(w, t, p, qs, n.batch, n.send)
 	}
 
 	if im.err != nil {

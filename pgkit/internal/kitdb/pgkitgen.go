@@ -9,6 +9,7 @@ import (
 	"iter"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // Store is the queries plus streams and transactions, for code written
@@ -708,4 +709,407 @@ func Decoders() map[string][]interface{} {
 			return []interface{}{&i.ProjectID, &i.RateCents, &i.Credits}
 		}(),
 	}
+}
+
+// Batch queues queries of this package to be sent together by Send: one
+// network round trip (PostgreSQL's pipeline mode, through pgx.Batch) on
+// one connection, each answer scanned into the destination its method was
+// given, on the goroutine that calls Send. The zero value is empty and
+// ready; a Batch is sent once.
+//
+// Each method queues the query of the same name, taking a pointer to what
+// that query returns (a row, the rows' slice, the rows affected) and its
+// parameters without the context. The destinations are written during
+// Send, in the order queued; one is left as it was when its query or an
+// earlier one failed (a :many query's slice keeps its memory, and may have
+// been written past its length).
+type Batch struct {
+	batch pgx.Batch
+}
+
+// Send sends b's queries on db (a pool, a connection or a transaction: on
+// a transaction, inside it) and scans their answers. Its error is the
+// first query's that failed, or the first destination's that could not be
+// scanned (a :one query without a row: pgx.ErrNoRows); the server skips the
+// queries after one that fails. Outside a transaction the queries run in
+// one implicit transaction: one that fails rolls back the writes of the
+// others.
+func (b *Batch) Send(ctx context.Context, db DBTX) error {
+	s, ok := db.(interface {
+		SendBatch(context.Context, *pgx.Batch) pgx.BatchResults
+	})
+	if !ok {
+		return fmt.Errorf("Batch.Send: %T cannot send a batch (it has no SendBatch method)", db)
+	}
+	return s.SendBatch(ctx, &b.batch).Close()
+}
+
+// AccountCreate queues AccountCreate; see Batch.
+func (b *Batch) AccountCreate(dst *Account, arg AccountCreateParams) {
+	b.batch.Queue(accountCreate, arg.Name, arg.Team, arg.Email).QueryRow(func(row pgx.Row) error {
+		var i Account
+		if err := row.Scan(
+			&i.AccountID,
+			&i.Name,
+			&i.Team,
+			&i.Email,
+			&i.CreatedAt,
+		); err != nil {
+			return err
+		}
+		*dst = i
+		return nil
+	})
+}
+
+// AccountCreateWithID queues AccountCreateWithID; see Batch.
+func (b *Batch) AccountCreateWithID(dst *Account, arg AccountCreateWithIDParams) {
+	b.batch.Queue(accountCreateWithID, arg.AccountID, arg.Name, arg.Team, arg.Email).QueryRow(func(row pgx.Row) error {
+		var i Account
+		if err := row.Scan(
+			&i.AccountID,
+			&i.Name,
+			&i.Team,
+			&i.Email,
+			&i.CreatedAt,
+		); err != nil {
+			return err
+		}
+		*dst = i
+		return nil
+	})
+}
+
+// AccountExport queues AccountExport; see Batch.
+func (b *Batch) AccountExport(dst *[]Account, afterAccountID int64) {
+	b.batch.Queue(accountExport, afterAccountID).Query(func(rows pgx.Rows) error {
+		items := (*dst)[:0]
+		if items == nil {
+			items = []Account{}
+		}
+		var i, blank Account
+		dest := []interface{}{&i.AccountID, &i.Name, &i.Team, &i.Email, &i.CreatedAt}
+		for rows.Next() {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
+				return err
+			}
+			items = append(items, i)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		*dst = items
+		return nil
+	})
+}
+
+// AccountGetByEmail queues AccountGetByEmail; see Batch.
+func (b *Batch) AccountGetByEmail(dst *Account, email string) {
+	b.batch.Queue(accountGetByEmail, email).QueryRow(func(row pgx.Row) error {
+		var i Account
+		if err := row.Scan(
+			&i.AccountID,
+			&i.Name,
+			&i.Team,
+			&i.Email,
+			&i.CreatedAt,
+		); err != nil {
+			return err
+		}
+		*dst = i
+		return nil
+	})
+}
+
+// AccountGetByID queues AccountGetByID; see Batch.
+func (b *Batch) AccountGetByID(dst *Account, accountID int64) {
+	b.batch.Queue(accountGetByID, accountID).QueryRow(func(row pgx.Row) error {
+		var i Account
+		if err := row.Scan(
+			&i.AccountID,
+			&i.Name,
+			&i.Team,
+			&i.Email,
+			&i.CreatedAt,
+		); err != nil {
+			return err
+		}
+		*dst = i
+		return nil
+	})
+}
+
+// AccountList queues AccountList; see Batch.
+func (b *Batch) AccountList(dst *[]Account, arg AccountListParams) {
+	b.batch.Queue(accountList, arg.AfterAccountID, arg.TeamPrefix, arg.Max).Query(func(rows pgx.Rows) error {
+		items := (*dst)[:0]
+		if items == nil {
+			items = []Account{}
+		}
+		var i, blank Account
+		dest := []interface{}{&i.AccountID, &i.Name, &i.Team, &i.Email, &i.CreatedAt}
+		for rows.Next() {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
+				return err
+			}
+			items = append(items, i)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		*dst = items
+		return nil
+	})
+}
+
+// AccountUpdateEmail queues AccountUpdateEmail; see Batch.
+func (b *Batch) AccountUpdateEmail(dst *int64, arg AccountUpdateEmailParams) {
+	b.batch.Queue(accountUpdateEmail, arg.Email, arg.AccountID).Exec(func(ct pgconn.CommandTag) error {
+		*dst = ct.RowsAffected()
+		return nil
+	})
+}
+
+// JobCreate queues JobCreate; see Batch.
+func (b *Batch) JobCreate(dst *Job, arg JobCreateParams) {
+	b.batch.Queue(jobCreate, arg.AccountID, arg.State, arg.CostCents).QueryRow(func(row pgx.Row) error {
+		var i Job
+		if err := row.Scan(
+			&i.JobID,
+			&i.AccountID,
+			&i.State,
+			&i.CostCents,
+			&i.CreatedAt,
+		); err != nil {
+			return err
+		}
+		*dst = i
+		return nil
+	})
+}
+
+// JobExport queues JobExport; see Batch.
+func (b *Batch) JobExport(dst *[]Job, arg JobExportParams) {
+	b.batch.Queue(jobExport, arg.Since, arg.Until).Query(func(rows pgx.Rows) error {
+		items := (*dst)[:0]
+		if items == nil {
+			items = []Job{}
+		}
+		var i, blank Job
+		dest := []interface{}{&i.JobID, &i.AccountID, &i.State, &i.CostCents, &i.CreatedAt}
+		for rows.Next() {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
+				return err
+			}
+			items = append(items, i)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		*dst = items
+		return nil
+	})
+}
+
+// JobListByAccount queues JobListByAccount; see Batch.
+func (b *Batch) JobListByAccount(dst *[]Job, arg JobListByAccountParams) {
+	b.batch.Queue(jobListByAccount, arg.AccountID, arg.BeforeJobID, arg.BeforeCreatedAt, arg.Max).Query(func(rows pgx.Rows) error {
+		items := (*dst)[:0]
+		if items == nil {
+			items = []Job{}
+		}
+		var i, blank Job
+		dest := []interface{}{&i.JobID, &i.AccountID, &i.State, &i.CostCents, &i.CreatedAt}
+		for rows.Next() {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
+				return err
+			}
+			items = append(items, i)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		*dst = items
+		return nil
+	})
+}
+
+// JobListByState queues JobListByState; see Batch.
+func (b *Batch) JobListByState(dst *[]Job, arg JobListByStateParams) {
+	b.batch.Queue(jobListByState, arg.State, arg.AfterJobID, arg.Max).Query(func(rows pgx.Rows) error {
+		items := (*dst)[:0]
+		if items == nil {
+			items = []Job{}
+		}
+		var i, blank Job
+		dest := []interface{}{&i.JobID, &i.AccountID, &i.State, &i.CostCents, &i.CreatedAt}
+		for rows.Next() {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
+				return err
+			}
+			items = append(items, i)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		*dst = items
+		return nil
+	})
+}
+
+// NoteCreate queues NoteCreate; see Batch.
+func (b *Batch) NoteCreate(dst *Note, arg NoteCreateParams) {
+	b.batch.Queue(noteCreate, arg.ProjectID, arg.AccountID, arg.Priority, arg.Body).QueryRow(func(row pgx.Row) error {
+		var i Note
+		if err := row.Scan(
+			&i.NoteID,
+			&i.ProjectID,
+			&i.AccountID,
+			&i.Priority,
+			&i.Body,
+			&i.CreatedAt,
+		); err != nil {
+			return err
+		}
+		*dst = i
+		return nil
+	})
+}
+
+// NoteDelete queues NoteDelete; see Batch.
+func (b *Batch) NoteDelete(noteID int64) {
+	b.batch.Queue(noteDelete, noteID)
+}
+
+// NoteListByProject queues NoteListByProject; see Batch.
+func (b *Batch) NoteListByProject(dst *[]Note, arg NoteListByProjectParams) {
+	b.batch.Queue(noteListByProject, arg.ProjectID, arg.BeforeNoteID, arg.BeforeCreatedAt, arg.Max).Query(func(rows pgx.Rows) error {
+		items := (*dst)[:0]
+		if items == nil {
+			items = []Note{}
+		}
+		var i, blank Note
+		dest := []interface{}{&i.NoteID, &i.ProjectID, &i.AccountID, &i.Priority, &i.Body, &i.CreatedAt}
+		for rows.Next() {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
+				return err
+			}
+			items = append(items, i)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		*dst = items
+		return nil
+	})
+}
+
+// NoteStatsByProject queues NoteStatsByProject; see Batch.
+func (b *Batch) NoteStatsByProject(dst *NoteStatsByProjectRow, projectID int64) {
+	b.batch.Queue(noteStatsByProject, projectID).QueryRow(func(row pgx.Row) error {
+		var i NoteStatsByProjectRow
+		if err := row.Scan(&i.NoteCount, &i.AveragePriority); err != nil {
+			return err
+		}
+		*dst = i
+		return nil
+	})
+}
+
+// ProjectAdjustCredits queues ProjectAdjustCredits; see Batch.
+func (b *Batch) ProjectAdjustCredits(dst *int32, arg ProjectAdjustCreditsParams) {
+	b.batch.Queue(projectAdjustCredits, arg.Delta, arg.ProjectID).QueryRow(func(row pgx.Row) error {
+		var i int32
+		if err := row.Scan(&i); err != nil {
+			return err
+		}
+		*dst = i
+		return nil
+	})
+}
+
+// ProjectCreate queues ProjectCreate; see Batch.
+func (b *Batch) ProjectCreate(dst *Project, arg ProjectCreateParams) {
+	b.batch.Queue(projectCreate, arg.Slug, arg.Name, arg.Description, arg.RateCents, arg.Credits).QueryRow(func(row pgx.Row) error {
+		var i Project
+		if err := row.Scan(
+			&i.ProjectID,
+			&i.Slug,
+			&i.Name,
+			&i.Description,
+			&i.RateCents,
+			&i.Credits,
+			&i.CreatedAt,
+		); err != nil {
+			return err
+		}
+		*dst = i
+		return nil
+	})
+}
+
+// ProjectGetByID queues ProjectGetByID; see Batch.
+func (b *Batch) ProjectGetByID(dst *Project, projectID int64) {
+	b.batch.Queue(projectGetByID, projectID).QueryRow(func(row pgx.Row) error {
+		var i Project
+		if err := row.Scan(
+			&i.ProjectID,
+			&i.Slug,
+			&i.Name,
+			&i.Description,
+			&i.RateCents,
+			&i.Credits,
+			&i.CreatedAt,
+		); err != nil {
+			return err
+		}
+		*dst = i
+		return nil
+	})
+}
+
+// ProjectLockForJob queues ProjectLockForJob; see Batch.
+func (b *Batch) ProjectLockForJob(dst *[]ProjectLockForJobRow, projectIds []int64) {
+	b.batch.Queue(projectLockForJob, projectIds).Query(func(rows pgx.Rows) error {
+		items := (*dst)[:0]
+		if items == nil {
+			items = []ProjectLockForJobRow{}
+		}
+		var i, blank ProjectLockForJobRow
+		dest := []interface{}{&i.ProjectID, &i.RateCents, &i.Credits}
+		for rows.Next() {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
+				return err
+			}
+			items = append(items, i)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		*dst = items
+		return nil
+	})
+}
+
+// ProjectSpendCredits queues ProjectSpendCredits; see Batch.
+func (b *Batch) ProjectSpendCredits(dst *int64, arg ProjectSpendCreditsParams) {
+	b.batch.Queue(projectSpendCredits, arg.ProjectIds, arg.Amounts).Exec(func(ct pgconn.CommandTag) error {
+		*dst = ct.RowsAffected()
+		return nil
+	})
+}
+
+// ProjectUpdateRate queues ProjectUpdateRate; see Batch.
+func (b *Batch) ProjectUpdateRate(dst *int64, arg ProjectUpdateRateParams) {
+	b.batch.Queue(projectUpdateRate, arg.RateCents, arg.ProjectID).Exec(func(ct pgconn.CommandTag) error {
+		*dst = ct.RowsAffected()
+		return nil
+	})
 }

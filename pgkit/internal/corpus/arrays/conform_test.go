@@ -43,7 +43,7 @@ func ids(items ...arrays.Item) []int64 {
 }
 
 func TestConformance(t *testing.T) {
-	p := conform.Package{Migrations: conform.Migrations(migrations), Queries: (*arrays.Queries)(nil), Decoders: arrays.Decoders()}
+	p := conform.Package{Migrations: conform.Migrations(migrations), Queries: (*arrays.Queries)(nil), Batch: (*arrays.Batch)(nil), Decoders: arrays.Decoders()}
 	conform.Run(t, p, arrays.New, func() []conform.Step[*arrays.Queries] {
 		var full, empty, null, big arrays.Item
 		var unnested []int64 // the ids of the rows InsertNames inserted

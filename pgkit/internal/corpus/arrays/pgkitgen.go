@@ -9,6 +9,7 @@ import (
 	"iter"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
 )
 
@@ -630,4 +631,291 @@ func Decoders() map[string][]interface{} {
 		"ListNames":  func() []interface{} { var i string; return []interface{}{&i} }(),
 		"ListScores": func() []interface{} { var i []int32; return []interface{}{&i} }(),
 	}
+}
+
+// Batch queues queries of this package to be sent together by Send: one
+// network round trip (PostgreSQL's pipeline mode, through pgx.Batch) on
+// one connection, each answer scanned into the destination its method was
+// given, on the goroutine that calls Send. The zero value is empty and
+// ready; a Batch is sent once.
+//
+// Each method queues the query of the same name, taking a pointer to what
+// that query returns (a row, the rows' slice, the rows affected) and its
+// parameters without the context. The destinations are written during
+// Send, in the order queued; one is left as it was when its query or an
+// earlier one failed (a :many query's slice keeps its memory, and may have
+// been written past its length).
+type Batch struct {
+	batch pgx.Batch
+}
+
+// Send sends b's queries on db (a pool, a connection or a transaction: on
+// a transaction, inside it) and scans their answers. Its error is the
+// first query's that failed, or the first destination's that could not be
+// scanned (a :one query without a row: pgx.ErrNoRows); the server skips the
+// queries after one that fails. Outside a transaction the queries run in
+// one implicit transaction: one that fails rolls back the writes of the
+// others.
+func (b *Batch) Send(ctx context.Context, db DBTX) error {
+	s, ok := db.(interface {
+		SendBatch(context.Context, *pgx.Batch) pgx.BatchResults
+	})
+	if !ok {
+		return fmt.Errorf("Batch.Send: %T cannot send a batch (it has no SendBatch method)", db)
+	}
+	return s.SendBatch(ctx, &b.batch).Close()
+}
+
+// CreateItem queues CreateItem; see Batch.
+func (b *Batch) CreateItem(dst *Item, arg CreateItemParams) {
+	b.batch.Queue(createItem, arg.Name, arg.Scores, arg.Labels, arg.Doc, arg.Meta, arg.Body, arg.Blob).QueryRow(func(row pgx.Row) error {
+		var i Item
+		if err := row.Scan(
+			&i.ID,
+			&i.Name,
+			&i.Scores,
+			&i.Labels,
+			&i.Doc,
+			&i.Meta,
+			&i.Body,
+			&i.Blob,
+		); err != nil {
+			return err
+		}
+		*dst = i
+		return nil
+	})
+}
+
+// GetIDsByNames queues GetIDsByNames; see Batch.
+func (b *Batch) GetIDsByNames(dst *[]int64, names []string) {
+	b.batch.Queue(getIDsByNames, names).QueryRow(func(row pgx.Row) error {
+		var i []int64
+		if err := row.Scan(&i); err != nil {
+			return err
+		}
+		*dst = i
+		return nil
+	})
+}
+
+// GetItem queues GetItem; see Batch.
+func (b *Batch) GetItem(dst *Item, id int64) {
+	b.batch.Queue(getItem, id).QueryRow(func(row pgx.Row) error {
+		var i Item
+		if err := row.Scan(
+			&i.ID,
+			&i.Name,
+			&i.Scores,
+			&i.Labels,
+			&i.Doc,
+			&i.Meta,
+			&i.Body,
+			&i.Blob,
+		); err != nil {
+			return err
+		}
+		*dst = i
+		return nil
+	})
+}
+
+// InsertNames queues InsertNames; see Batch.
+func (b *Batch) InsertNames(dst *int64, names []string) {
+	b.batch.Queue(insertNames, names).Exec(func(ct pgconn.CommandTag) error {
+		*dst = ct.RowsAffected()
+		return nil
+	})
+}
+
+// ListBlobs queues ListBlobs; see Batch.
+func (b *Batch) ListBlobs(dst *[][]byte, ids []int64) {
+	b.batch.Queue(listBlobs, ids).Query(func(rows pgx.Rows) error {
+		items := (*dst)[:0]
+		if items == nil {
+			items = [][]byte{}
+		}
+		var i, blank []byte
+		dest := []interface{}{&i}
+		for rows.Next() {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
+				return err
+			}
+			items = append(items, i)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		*dst = items
+		return nil
+	})
+}
+
+// ListBodies queues ListBodies; see Batch.
+func (b *Batch) ListBodies(dst *[]pgtype.Text, ids []int64) {
+	b.batch.Queue(listBodies, ids).Query(func(rows pgx.Rows) error {
+		items := (*dst)[:0]
+		if items == nil {
+			items = []pgtype.Text{}
+		}
+		var i, blank pgtype.Text
+		dest := []interface{}{&i}
+		for rows.Next() {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
+				return err
+			}
+			items = append(items, i)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		*dst = items
+		return nil
+	})
+}
+
+// ListDocs queues ListDocs; see Batch.
+func (b *Batch) ListDocs(dst *[]ListDocsRow, ids []int64) {
+	b.batch.Queue(listDocs, ids).Query(func(rows pgx.Rows) error {
+		items := (*dst)[:0]
+		if items == nil {
+			items = []ListDocsRow{}
+		}
+		var i, blank ListDocsRow
+		dest := []interface{}{&i.Doc, &i.Meta}
+		for rows.Next() {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
+				return err
+			}
+			items = append(items, i)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		*dst = items
+		return nil
+	})
+}
+
+// ListItemsByIDs queues ListItemsByIDs; see Batch.
+func (b *Batch) ListItemsByIDs(dst *[]Item, ids []int64) {
+	b.batch.Queue(listItemsByIDs, ids).Query(func(rows pgx.Rows) error {
+		items := (*dst)[:0]
+		if items == nil {
+			items = []Item{}
+		}
+		var i, blank Item
+		dest := []interface{}{&i.ID, &i.Name, &i.Scores, &i.Labels, &i.Doc, &i.Meta, &i.Body, &i.Blob}
+		for rows.Next() {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
+				return err
+			}
+			items = append(items, i)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		*dst = items
+		return nil
+	})
+}
+
+// ListItemsExcept queues ListItemsExcept; see Batch.
+func (b *Batch) ListItemsExcept(dst *[]ListItemsExceptRow, arg ListItemsExceptParams) {
+	b.batch.Queue(listItemsExcept, arg.Ids, arg.Excluded).Query(func(rows pgx.Rows) error {
+		items := (*dst)[:0]
+		if items == nil {
+			items = []ListItemsExceptRow{}
+		}
+		var i, blank ListItemsExceptRow
+		dest := []interface{}{&i.ID, &i.Name, &i.Scores, &i.Labels}
+		for rows.Next() {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
+				return err
+			}
+			items = append(items, i)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		*dst = items
+		return nil
+	})
+}
+
+// ListLabels queues ListLabels; see Batch.
+func (b *Batch) ListLabels(dst *[][]string, ids []int64) {
+	b.batch.Queue(listLabels, ids).Query(func(rows pgx.Rows) error {
+		items := (*dst)[:0]
+		if items == nil {
+			items = [][]string{}
+		}
+		var i, blank []string
+		dest := []interface{}{&i}
+		for rows.Next() {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
+				return err
+			}
+			items = append(items, i)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		*dst = items
+		return nil
+	})
+}
+
+// ListNames queues ListNames; see Batch.
+func (b *Batch) ListNames(dst *[]string, names []string) {
+	b.batch.Queue(listNames, names).Query(func(rows pgx.Rows) error {
+		items := (*dst)[:0]
+		if items == nil {
+			items = []string{}
+		}
+		var i, blank string
+		dest := []interface{}{&i}
+		for rows.Next() {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
+				return err
+			}
+			items = append(items, i)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		*dst = items
+		return nil
+	})
+}
+
+// ListScores queues ListScores; see Batch.
+func (b *Batch) ListScores(dst *[][]int32, ids []int64) {
+	b.batch.Queue(listScores, ids).Query(func(rows pgx.Rows) error {
+		items := (*dst)[:0]
+		if items == nil {
+			items = [][]int32{}
+		}
+		var i, blank []int32
+		dest := []interface{}{&i}
+		for rows.Next() {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
+				return err
+			}
+			items = append(items, i)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		*dst = items
+		return nil
+	})
 }

@@ -19,7 +19,7 @@ var migrations embed.FS
 func TestMain(m *testing.M) { os.Exit(pgkittest.Run(m)) }
 
 func TestConformance(t *testing.T) {
-	p := conform.Package{Migrations: conform.Migrations(migrations), Queries: (*authors.Queries)(nil), Decoders: authors.Decoders()}
+	p := conform.Package{Migrations: conform.Migrations(migrations), Queries: (*authors.Queries)(nil), Batch: (*authors.Batch)(nil), Decoders: authors.Decoders()}
 	conform.Run(t, p, authors.New, func() []conform.Step[*authors.Queries] {
 		var ada, bob authors.Author
 		return []conform.Step[*authors.Queries]{

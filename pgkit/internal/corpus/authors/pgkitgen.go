@@ -9,6 +9,7 @@ import (
 	"iter"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // Store is the queries plus streams and transactions, for code written
@@ -359,4 +360,199 @@ func Decoders() map[string][]interface{} {
 		"ListQuotients":  func() []interface{} { var i int32; return []interface{}{&i} }(),
 		"ListUnlessTwo":  func() []interface{} { var i int32; return []interface{}{&i} }(),
 	}
+}
+
+// Batch queues queries of this package to be sent together by Send: one
+// network round trip (PostgreSQL's pipeline mode, through pgx.Batch) on
+// one connection, each answer scanned into the destination its method was
+// given, on the goroutine that calls Send. The zero value is empty and
+// ready; a Batch is sent once.
+//
+// Each method queues the query of the same name, taking a pointer to what
+// that query returns (a row, the rows' slice, the rows affected) and its
+// parameters without the context. The destinations are written during
+// Send, in the order queued; one is left as it was when its query or an
+// earlier one failed (a :many query's slice keeps its memory, and may have
+// been written past its length).
+type Batch struct {
+	batch pgx.Batch
+}
+
+// Send sends b's queries on db (a pool, a connection or a transaction: on
+// a transaction, inside it) and scans their answers. Its error is the
+// first query's that failed, or the first destination's that could not be
+// scanned (a :one query without a row: pgx.ErrNoRows); the server skips the
+// queries after one that fails. Outside a transaction the queries run in
+// one implicit transaction: one that fails rolls back the writes of the
+// others.
+func (b *Batch) Send(ctx context.Context, db DBTX) error {
+	s, ok := db.(interface {
+		SendBatch(context.Context, *pgx.Batch) pgx.BatchResults
+	})
+	if !ok {
+		return fmt.Errorf("Batch.Send: %T cannot send a batch (it has no SendBatch method)", db)
+	}
+	return s.SendBatch(ctx, &b.batch).Close()
+}
+
+// CreateAuthor queues CreateAuthor; see Batch.
+func (b *Batch) CreateAuthor(dst *Author, arg CreateAuthorParams) {
+	b.batch.Queue(createAuthor, arg.Name, arg.Email, arg.Bio).QueryRow(func(row pgx.Row) error {
+		var i Author
+		if err := row.Scan(
+			&i.ID,
+			&i.Name,
+			&i.Email,
+			&i.Bio,
+			&i.Born,
+		); err != nil {
+			return err
+		}
+		*dst = i
+		return nil
+	})
+}
+
+// CreateAuthorMaybeNamed queues CreateAuthorMaybeNamed; see Batch.
+func (b *Batch) CreateAuthorMaybeNamed(arg CreateAuthorMaybeNamedParams) {
+	b.batch.Queue(createAuthorMaybeNamed, arg.Name, arg.Email)
+}
+
+// CreateBook queues CreateBook; see Batch.
+func (b *Batch) CreateBook(dst *Book, arg CreateBookParams) {
+	b.batch.Queue(createBook, arg.AuthorID, arg.Title).QueryRow(func(row pgx.Row) error {
+		var i Book
+		if err := row.Scan(&i.ID, &i.AuthorID, &i.Title); err != nil {
+			return err
+		}
+		*dst = i
+		return nil
+	})
+}
+
+// DeleteAuthor queues DeleteAuthor; see Batch.
+func (b *Batch) DeleteAuthor(dst *int64, id int64) {
+	b.batch.Queue(deleteAuthor, id).Exec(func(ct pgconn.CommandTag) error {
+		*dst = ct.RowsAffected()
+		return nil
+	})
+}
+
+// GetAuthor queues GetAuthor; see Batch.
+func (b *Batch) GetAuthor(dst *Author, id int64) {
+	b.batch.Queue(getAuthor, id).QueryRow(func(row pgx.Row) error {
+		var i Author
+		if err := row.Scan(
+			&i.ID,
+			&i.Name,
+			&i.Email,
+			&i.Bio,
+			&i.Born,
+		); err != nil {
+			return err
+		}
+		*dst = i
+		return nil
+	})
+}
+
+// ListAuthors queues ListAuthors; see Batch.
+func (b *Batch) ListAuthors(dst *[]Author) {
+	b.batch.Queue(listAuthors).Query(func(rows pgx.Rows) error {
+		items := (*dst)[:0]
+		if items == nil {
+			items = []Author{}
+		}
+		var i, blank Author
+		dest := []interface{}{&i.ID, &i.Name, &i.Email, &i.Bio, &i.Born}
+		for rows.Next() {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
+				return err
+			}
+			items = append(items, i)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		*dst = items
+		return nil
+	})
+}
+
+// ListBookTitles queues ListBookTitles; see Batch.
+func (b *Batch) ListBookTitles(dst *[]string, authorID int64) {
+	b.batch.Queue(listBookTitles, authorID).Query(func(rows pgx.Rows) error {
+		items := (*dst)[:0]
+		if items == nil {
+			items = []string{}
+		}
+		var i, blank string
+		dest := []interface{}{&i}
+		for rows.Next() {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
+				return err
+			}
+			items = append(items, i)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		*dst = items
+		return nil
+	})
+}
+
+// ListQuotients queues ListQuotients; see Batch.
+func (b *Batch) ListQuotients(dst *[]int32) {
+	b.batch.Queue(listQuotients).Query(func(rows pgx.Rows) error {
+		items := (*dst)[:0]
+		if items == nil {
+			items = []int32{}
+		}
+		var i, blank int32
+		dest := []interface{}{&i}
+		for rows.Next() {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
+				return err
+			}
+			items = append(items, i)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		*dst = items
+		return nil
+	})
+}
+
+// ListUnlessTwo queues ListUnlessTwo; see Batch.
+func (b *Batch) ListUnlessTwo(dst *[]int32) {
+	b.batch.Queue(listUnlessTwo).Query(func(rows pgx.Rows) error {
+		items := (*dst)[:0]
+		if items == nil {
+			items = []int32{}
+		}
+		var i, blank int32
+		dest := []interface{}{&i}
+		for rows.Next() {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
+				return err
+			}
+			items = append(items, i)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		*dst = items
+		return nil
+	})
+}
+
+// UpdateAuthorBio queues UpdateAuthorBio; see Batch.
+func (b *Batch) UpdateAuthorBio(arg UpdateAuthorBioParams) {
+	b.batch.Queue(updateAuthorBio, arg.ID, arg.Bio)
 }

@@ -33,7 +33,7 @@ func TestBuildTagsCoverPgkitgensFile(t *testing.T) {
 }
 
 func TestConformance(t *testing.T) {
-	p := conform.Package{Migrations: conform.Migrations(migrations), Queries: (*buildtags.Queries)(nil), Decoders: buildtags.Decoders()}
+	p := conform.Package{Migrations: conform.Migrations(migrations), Queries: (*buildtags.Queries)(nil), Batch: (*buildtags.Batch)(nil), Decoders: buildtags.Decoders()}
 	conform.Run(t, p, buildtags.New, func() []conform.Step[*buildtags.Queries] {
 		var ada buildtags.AuthorCreateRow
 		var books []buildtags.Books

@@ -229,3 +229,130 @@ func Decoders() map[string][]interface{} {
 		"BookTitleIDs": func() []interface{} { var i int64; return []interface{}{&i} }(),
 	}
 }
+
+// Batch queues queries of this package to be sent together by Send: one
+// network round trip (PostgreSQL's pipeline mode, through pgx.Batch) on
+// one connection, each answer scanned into the destination its method was
+// given, on the goroutine that calls Send. The zero value is empty and
+// ready; a Batch is sent once.
+//
+// Each method queues the query of the same name, taking a pointer to what
+// that query returns (a row, the rows' slice, the rows affected) and its
+// parameters without the context. The destinations are written during
+// Send, in the order queued; one is left as it was when its query or an
+// earlier one failed (a :many query's slice keeps its memory, and may have
+// been written past its length).
+type Batch struct {
+	batch pgx.Batch
+}
+
+// Send sends b's queries on db (a pool, a connection or a transaction: on
+// a transaction, inside it) and scans their answers. Its error is the
+// first query's that failed, or the first destination's that could not be
+// scanned (a :one query without a row: pgx.ErrNoRows); the server skips the
+// queries after one that fails. Outside a transaction the queries run in
+// one implicit transaction: one that fails rolls back the writes of the
+// others.
+func (b *Batch) Send(ctx context.Context, db DBTX) error {
+	s, ok := db.(interface {
+		SendBatch(context.Context, *pgx.Batch) pgx.BatchResults
+	})
+	if !ok {
+		return fmt.Errorf("Batch.Send: %T cannot send a batch (it has no SendBatch method)", db)
+	}
+	return s.SendBatch(ctx, &b.batch).Close()
+}
+
+// AuthorCreate queues AuthorCreate; see Batch.
+func (b *Batch) AuthorCreate(dst *AuthorCreateRow, arg AuthorCreateParams) {
+	b.batch.Queue(authorCreate, arg.Name, arg.Email, arg.Bio).QueryRow(func(row pgx.Row) error {
+		var i AuthorCreateRow
+		if err := row.Scan(
+			&i.ID,
+			&i.Name,
+			&i.Email,
+			&i.Bio,
+		); err != nil {
+			return err
+		}
+		*dst = i
+		return nil
+	})
+}
+
+// AuthorGet queues AuthorGet; see Batch.
+func (b *Batch) AuthorGet(dst *AuthorGetRow, id int64) {
+	b.batch.Queue(authorGet, id).QueryRow(func(row pgx.Row) error {
+		var i AuthorGetRow
+		if err := row.Scan(
+			&i.ID,
+			&i.Name,
+			&i.Email,
+			&i.Bio,
+		); err != nil {
+			return err
+		}
+		*dst = i
+		return nil
+	})
+}
+
+// BookCreate queues BookCreate; see Batch.
+func (b *Batch) BookCreate(dst *Books, arg BookCreateParams) {
+	b.batch.Queue(bookCreate, arg.AuthorID, arg.Title).QueryRow(func(row pgx.Row) error {
+		var i Books
+		if err := row.Scan(&i.ID, &i.AuthorID, &i.Title); err != nil {
+			return err
+		}
+		*dst = i
+		return nil
+	})
+}
+
+// BookList queues BookList; see Batch.
+func (b *Batch) BookList(dst *[]Books, authorID int64) {
+	b.batch.Queue(bookList, authorID).Query(func(rows pgx.Rows) error {
+		items := (*dst)[:0]
+		if items == nil {
+			items = []Books{}
+		}
+		var i, blank Books
+		dest := []interface{}{&i.ID, &i.AuthorID, &i.Title}
+		for rows.Next() {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
+				return err
+			}
+			items = append(items, i)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		*dst = items
+		return nil
+	})
+}
+
+// BookTitleIDs queues BookTitleIDs; see Batch.
+func (b *Batch) BookTitleIDs(dst *[]int64) {
+	b.batch.Queue(bookTitleIDs).Query(func(rows pgx.Rows) error {
+		items := (*dst)[:0]
+		if items == nil {
+			items = []int64{}
+		}
+		var i, blank int64
+		dest := []interface{}{&i}
+		for rows.Next() {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
+				return err
+			}
+			items = append(items, i)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		*dst = items
+		return nil
+	})
+}

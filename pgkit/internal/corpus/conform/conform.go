@@ -45,6 +45,11 @@ type Package struct {
 	// AfterConnect registering the package's types). Multiplex is set for
 	// the "multiplex" mode.
 	Config pgkit.Config
+	// Batch is a *Batch of the package (a nil pointer will do), the type
+	// pgkitgen generates to queue queries: every :many query Many runs is
+	// also run twice through one Batch and compared (not in "pipeline").
+	// Nil: not checked.
+	Batch any
 	// Decoders are the package's generated Decoders(), or nil when it has
 	// none: every mode then also runs with them in Config.Decoders (as
 	// "pool+decoders", …, "pipeline+decoders", their Mode the
@@ -85,6 +90,7 @@ type C struct {
 	// Decoded says the mode's DB has the package's Config.Decoders.
 	Decoded bool
 
+	batch    reflect.Type // Package.Batch's element type, or nil
 	mu       *sync.Mutex
 	compared map[string]bool
 }
@@ -117,6 +123,9 @@ func Run[D pgkit.DBTX, Q any](t *testing.T, p Package, newQ func(D) Q, steps fun
 			}
 			db := pgkittest.NewWithConfig(t, p.Migrations, cfg)
 			c := &C{TB: t, Ctx: t.Context(), Mode: mode, DB: db, Decoded: decoded, mu: new(sync.Mutex), compared: map[string]bool{}}
+			if p.Batch != nil {
+				c.batch = reflect.TypeOf(p.Batch).Elem()
+			}
 			steps := steps()
 			switch mode {
 			case "pool", "multiplex":
@@ -244,7 +253,7 @@ func concurrentReads[D pgkit.DBTX, Q any](t *testing.T, c *C, db *pgkit.DB, newQ
 // Gather's, where FailNow must not be called: a fatal failure there marks
 // the test failed and ends the step with a panic the step's fn recovers.
 func (c *C) with(ctx context.Context) *C {
-	return &C{TB: goTB{c.TB}, Ctx: ctx, Mode: c.Mode, DB: c.DB, mu: c.mu, compared: c.compared}
+	return &C{TB: goTB{c.TB}, Ctx: ctx, Mode: c.Mode, DB: c.DB, Decoded: c.Decoded, batch: c.batch, mu: c.mu, compared: c.compared}
 }
 
 // errAbort ends a step that failed fatally outside the test's goroutine.
@@ -334,6 +343,7 @@ func Many[R any](c *C, q any, name string, args ...any) []R {
 		}
 	}
 	checkAppend(c, q, name, in, got)
+	checkBatch(c, q, name, in, got)
 	// A query that fails is one error, not an empty stream.
 	dead, cancel := context.WithCancel(c.Ctx)
 	cancel()

@@ -41,7 +41,7 @@ func members(ms []dbarg.Member) []member {
 }
 
 func TestConformance(t *testing.T) {
-	p := conform.Package{Migrations: conform.Migrations(migrations), Queries: (*dbarg.Queries)(nil), Decoders: dbarg.Decoders()}
+	p := conform.Package{Migrations: conform.Migrations(migrations), Queries: (*dbarg.Queries)(nil), Batch: (*dbarg.Batch)(nil), Decoders: dbarg.Decoders()}
 	queries := dbarg.New()
 	conform.Run(t, p, func(d dbarg.DBTX) dbarg.DBTX { return d }, func() []conform.Step[dbarg.DBTX] {
 		var red, blue, empty dbarg.Team

@@ -24,7 +24,7 @@ func date(y int, m time.Month, d int) pgtype.Date {
 }
 
 func TestConformance(t *testing.T) {
-	p := conform.Package{Migrations: conform.Migrations(migrations), Queries: (*embeds.Queries)(nil), Decoders: embeds.Decoders()}
+	p := conform.Package{Migrations: conform.Migrations(migrations), Queries: (*embeds.Queries)(nil), Batch: (*embeds.Batch)(nil), Decoders: embeds.Decoders()}
 	conform.Run(t, p, embeds.New, func() []conform.Step[*embeds.Queries] {
 		var ada, bob, cy embeds.Author
 		var notes, engine, difference embeds.Book

@@ -304,3 +304,174 @@ func Decoders() map[string][]interface{} {
 		}(),
 	}
 }
+
+// Batch queues queries of this package to be sent together by Send: one
+// network round trip (PostgreSQL's pipeline mode, through pgx.Batch) on
+// one connection, each answer scanned into the destination its method was
+// given, on the goroutine that calls Send. The zero value is empty and
+// ready; a Batch is sent once.
+//
+// Each method queues the query of the same name, taking a pointer to what
+// that query returns (a row, the rows' slice, the rows affected) and its
+// parameters without the context. The destinations are written during
+// Send, in the order queued; one is left as it was when its query or an
+// earlier one failed (a :many query's slice keeps its memory, and may have
+// been written past its length).
+type Batch struct {
+	batch pgx.Batch
+}
+
+// Send sends b's queries on db (a pool, a connection or a transaction: on
+// a transaction, inside it) and scans their answers. Its error is the
+// first query's that failed, or the first destination's that could not be
+// scanned (a :one query without a row: pgx.ErrNoRows); the server skips the
+// queries after one that fails. Outside a transaction the queries run in
+// one implicit transaction: one that fails rolls back the writes of the
+// others.
+func (b *Batch) Send(ctx context.Context, db DBTX) error {
+	s, ok := db.(interface {
+		SendBatch(context.Context, *pgx.Batch) pgx.BatchResults
+	})
+	if !ok {
+		return fmt.Errorf("Batch.Send: %T cannot send a batch (it has no SendBatch method)", db)
+	}
+	return s.SendBatch(ctx, &b.batch).Close()
+}
+
+// CreateAuthor queues CreateAuthor; see Batch.
+func (b *Batch) CreateAuthor(dst *Author, arg CreateAuthorParams) {
+	b.batch.Queue(createAuthor, arg.Name, arg.Bio).QueryRow(func(row pgx.Row) error {
+		var i Author
+		if err := row.Scan(&i.ID, &i.Name, &i.Bio); err != nil {
+			return err
+		}
+		*dst = i
+		return nil
+	})
+}
+
+// CreateBook queues CreateBook; see Batch.
+func (b *Batch) CreateBook(dst *Book, arg CreateBookParams) {
+	b.batch.Queue(createBook, arg.AuthorID, arg.Title, arg.Published).QueryRow(func(row pgx.Row) error {
+		var i Book
+		if err := row.Scan(
+			&i.ID,
+			&i.AuthorID,
+			&i.Title,
+			&i.Published,
+		); err != nil {
+			return err
+		}
+		*dst = i
+		return nil
+	})
+}
+
+// GetAuthorWithBookCount queues GetAuthorWithBookCount; see Batch.
+func (b *Batch) GetAuthorWithBookCount(dst *GetAuthorWithBookCountRow, id int64) {
+	b.batch.Queue(getAuthorWithBookCount, id).QueryRow(func(row pgx.Row) error {
+		var i GetAuthorWithBookCountRow
+		if err := row.Scan(
+			&i.Author.ID,
+			&i.Author.Name,
+			&i.Author.Bio,
+			&i.Books,
+		); err != nil {
+			return err
+		}
+		*dst = i
+		return nil
+	})
+}
+
+// GetBookWithAuthor queues GetBookWithAuthor; see Batch.
+func (b *Batch) GetBookWithAuthor(dst *GetBookWithAuthorRow, bookID int64) {
+	b.batch.Queue(getBookWithAuthor, bookID).QueryRow(func(row pgx.Row) error {
+		var i GetBookWithAuthorRow
+		if err := row.Scan(
+			&i.Book.ID,
+			&i.Book.AuthorID,
+			&i.Book.Title,
+			&i.Book.Published,
+			&i.Author.ID,
+			&i.Author.Name,
+			&i.Author.Bio,
+		); err != nil {
+			return err
+		}
+		*dst = i
+		return nil
+	})
+}
+
+// ListAuthorBooksPublishedSince queues ListAuthorBooksPublishedSince; see Batch.
+func (b *Batch) ListAuthorBooksPublishedSince(dst *[]ListAuthorBooksPublishedSinceRow, arg ListAuthorBooksPublishedSinceParams) {
+	b.batch.Queue(listAuthorBooksPublishedSince, arg.Name, arg.Since).Query(func(rows pgx.Rows) error {
+		items := (*dst)[:0]
+		if items == nil {
+			items = []ListAuthorBooksPublishedSinceRow{}
+		}
+		var i, blank ListAuthorBooksPublishedSinceRow
+		dest := []interface{}{&i.Author.ID, &i.Author.Name, &i.Author.Bio, &i.Book.ID, &i.Book.AuthorID, &i.Book.Title, &i.Book.Published}
+		for rows.Next() {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
+				return err
+			}
+			items = append(items, i)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		*dst = items
+		return nil
+	})
+}
+
+// ListBookTitlesWithAuthor queues ListBookTitlesWithAuthor; see Batch.
+func (b *Batch) ListBookTitlesWithAuthor(dst *[]ListBookTitlesWithAuthorRow, pattern string) {
+	b.batch.Queue(listBookTitlesWithAuthor, pattern).Query(func(rows pgx.Rows) error {
+		items := (*dst)[:0]
+		if items == nil {
+			items = []ListBookTitlesWithAuthorRow{}
+		}
+		var i, blank ListBookTitlesWithAuthorRow
+		dest := []interface{}{&i.ID, &i.Title, &i.Author.ID, &i.Author.Name, &i.Author.Bio}
+		for rows.Next() {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
+				return err
+			}
+			items = append(items, i)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		*dst = items
+		return nil
+	})
+}
+
+// ListBooksWithAuthors queues ListBooksWithAuthors; see Batch.
+func (b *Batch) ListBooksWithAuthors(dst *[]ListBooksWithAuthorsRow, author pgtype.Int8) {
+	b.batch.Queue(listBooksWithAuthors, author).Query(func(rows pgx.Rows) error {
+		items := (*dst)[:0]
+		if items == nil {
+			items = []ListBooksWithAuthorsRow{}
+		}
+		var i, blank ListBooksWithAuthorsRow
+		dest := []interface{}{&i.Book.ID, &i.Book.AuthorID, &i.Book.Title, &i.Book.Published, &i.Author.ID, &i.Author.Name, &i.Author.Bio}
+		for rows.Next() {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
+				return err
+			}
+			items = append(items, i)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		*dst = items
+		return nil
+	})
+}

@@ -39,7 +39,7 @@ func TestExportedConstants(t *testing.T) {
 type key struct{ Key string }
 
 func TestConformance(t *testing.T) {
-	p := conform.Package{Migrations: conform.Migrations(migrations), Queries: (*exported.Queries)(nil), Decoders: exported.Decoders()}
+	p := conform.Package{Migrations: conform.Migrations(migrations), Queries: (*exported.Queries)(nil), Batch: (*exported.Batch)(nil), Decoders: exported.Decoders()}
 	conform.Run(t, p, exported.New, func() []conform.Step[*exported.Queries] {
 		var t1, h1 exported.Sensor
 		var t1Readings []exported.Reading

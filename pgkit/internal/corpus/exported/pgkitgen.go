@@ -323,3 +323,113 @@ func Decoders() map[string][]interface{} {
 		"Lookup":       func() []interface{} { var value string; return []interface{}{&value} }(),
 	}
 }
+
+// Batch queues queries of this package to be sent together by Send: one
+// network round trip (PostgreSQL's pipeline mode, through pgx.Batch) on
+// one connection, each answer scanned into the destination its method was
+// given, on the goroutine that calls Send. The zero value is empty and
+// ready; a Batch is sent once.
+//
+// Each method queues the query of the same name, taking a pointer to what
+// that query returns (a row, the rows' slice, the rows affected) and its
+// parameters without the context. The destinations are written during
+// Send, in the order queued; one is left as it was when its query or an
+// earlier one failed (a :many query's slice keeps its memory, and may have
+// been written past its length).
+type Batch struct {
+	batch pgx.Batch
+}
+
+// Send sends b's queries on db (a pool, a connection or a transaction: on
+// a transaction, inside it) and scans their answers. Its error is the
+// first query's that failed, or the first destination's that could not be
+// scanned (a :one query without a row: pgx.ErrNoRows); the server skips the
+// queries after one that fails. Outside a transaction the queries run in
+// one implicit transaction: one that fails rolls back the writes of the
+// others.
+func (b *Batch) Send(ctx context.Context, db DBTX) error {
+	s, ok := db.(interface {
+		SendBatch(context.Context, *pgx.Batch) pgx.BatchResults
+	})
+	if !ok {
+		return fmt.Errorf("Batch.Send: %T cannot send a batch (it has no SendBatch method)", db)
+	}
+	return s.SendBatch(ctx, &b.batch).Close()
+}
+
+// AddSensor queues AddSensor; see Batch.
+func (b *Batch) AddSensor(dst *Sensor, arg AddSensorParams) {
+	b.batch.Queue(AddSensor, arg.Name, arg.Unit).QueryRow(func(row pgx.Row) error {
+		var i Sensor
+		if err := row.Scan(&i.Name, &i.Unit); err != nil {
+			return err
+		}
+		*dst = i
+		return nil
+	})
+}
+
+// ListKeys queues ListKeys; see Batch.
+func (b *Batch) ListKeys(dst *[]string) {
+	b.batch.Queue(ListKeys).Query(func(rows pgx.Rows) error {
+		items := (*dst)[:0]
+		if items == nil {
+			items = []string{}
+		}
+		var i, blank string
+		dest := []interface{}{&i}
+		for rows.Next() {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
+				return err
+			}
+			items = append(items, i)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		*dst = items
+		return nil
+	})
+}
+
+// ListReadings queues ListReadings; see Batch.
+func (b *Batch) ListReadings(dst *[]Reading, sensor string) {
+	b.batch.Queue(ListReadings, sensor).Query(func(rows pgx.Rows) error {
+		items := (*dst)[:0]
+		if items == nil {
+			items = []Reading{}
+		}
+		var i, blank Reading
+		dest := []interface{}{&i.ID, &i.Sensor, &i.Value}
+		for rows.Next() {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
+				return err
+			}
+			items = append(items, i)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		*dst = items
+		return nil
+	})
+}
+
+// Lookup queues Lookup; see Batch.
+func (b *Batch) Lookup(dst *string, key string) {
+	b.batch.Queue(Lookup, key).QueryRow(func(row pgx.Row) error {
+		var i string
+		if err := row.Scan(&i); err != nil {
+			return err
+		}
+		*dst = i
+		return nil
+	})
+}
+
+// Store queues Store; see Batch.
+func (b *Batch) Store(arg StoreParams) {
+	b.batch.Queue(Store, arg.Key, arg.Value)
+}

@@ -36,7 +36,7 @@ func TestFileNames(t *testing.T) {
 func text(s string) pgtype.Text { return pgtype.Text{String: s, Valid: true} }
 
 func TestConformance(t *testing.T) {
-	p := conform.Package{Migrations: conform.Migrations(migrations), Queries: (*filenames.Queries)(nil), Decoders: filenames.Decoders()}
+	p := conform.Package{Migrations: conform.Migrations(migrations), Queries: (*filenames.Queries)(nil), Batch: (*filenames.Batch)(nil), Decoders: filenames.Decoders()}
 	conform.Run(t, p, filenames.New, func() []conform.Step[*filenames.Queries] {
 		var a, b filenames.Item
 		return []conform.Step[*filenames.Queries]{

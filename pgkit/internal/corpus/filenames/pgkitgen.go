@@ -323,3 +323,118 @@ func Decoders() map[string][]interface{} {
 		"ListLoads":  func() []interface{} { var i Load; return []interface{}{&i.ID, &i.ItemID, &i.Qty, &i.Note} }(),
 	}
 }
+
+// Batch queues queries of this package to be sent together by Send: one
+// network round trip (PostgreSQL's pipeline mode, through pgx.Batch) on
+// one connection, each answer scanned into the destination its method was
+// given, on the goroutine that calls Send. The zero value is empty and
+// ready; a Batch is sent once.
+//
+// Each method queues the query of the same name, taking a pointer to what
+// that query returns (a row, the rows' slice, the rows affected) and its
+// parameters without the context. The destinations are written during
+// Send, in the order queued; one is left as it was when its query or an
+// earlier one failed (a :many query's slice keeps its memory, and may have
+// been written past its length).
+type Batch struct {
+	batch pgx.Batch
+}
+
+// Send sends b's queries on db (a pool, a connection or a transaction: on
+// a transaction, inside it) and scans their answers. Its error is the
+// first query's that failed, or the first destination's that could not be
+// scanned (a :one query without a row: pgx.ErrNoRows); the server skips the
+// queries after one that fails. Outside a transaction the queries run in
+// one implicit transaction: one that fails rolls back the writes of the
+// others.
+func (b *Batch) Send(ctx context.Context, db DBTX) error {
+	s, ok := db.(interface {
+		SendBatch(context.Context, *pgx.Batch) pgx.BatchResults
+	})
+	if !ok {
+		return fmt.Errorf("Batch.Send: %T cannot send a batch (it has no SendBatch method)", db)
+	}
+	return s.SendBatch(ctx, &b.batch).Close()
+}
+
+// CreateItem queues CreateItem; see Batch.
+func (b *Batch) CreateItem(dst *Item, arg CreateItemParams) {
+	b.batch.Queue(createItem, arg.Sku, arg.Name).QueryRow(func(row pgx.Row) error {
+		var i Item
+		if err := row.Scan(
+			&i.ID,
+			&i.Sku,
+			&i.Name,
+			&i.Qty,
+		); err != nil {
+			return err
+		}
+		*dst = i
+		return nil
+	})
+}
+
+// GetItem queues GetItem; see Batch.
+func (b *Batch) GetItem(dst *Item, sku string) {
+	b.batch.Queue(getItem, sku).QueryRow(func(row pgx.Row) error {
+		var i Item
+		if err := row.Scan(
+			&i.ID,
+			&i.Sku,
+			&i.Name,
+			&i.Qty,
+		); err != nil {
+			return err
+		}
+		*dst = i
+		return nil
+	})
+}
+
+// ListItems queues ListItems; see Batch.
+func (b *Batch) ListItems(dst *[]Item) {
+	b.batch.Queue(listItems).Query(func(rows pgx.Rows) error {
+		items := (*dst)[:0]
+		if items == nil {
+			items = []Item{}
+		}
+		var i, blank Item
+		dest := []interface{}{&i.ID, &i.Sku, &i.Name, &i.Qty}
+		for rows.Next() {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
+				return err
+			}
+			items = append(items, i)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		*dst = items
+		return nil
+	})
+}
+
+// ListLoads queues ListLoads; see Batch.
+func (b *Batch) ListLoads(dst *[]Load, itemID int64) {
+	b.batch.Queue(listLoads, itemID).Query(func(rows pgx.Rows) error {
+		items := (*dst)[:0]
+		if items == nil {
+			items = []Load{}
+		}
+		var i, blank Load
+		dest := []interface{}{&i.ID, &i.ItemID, &i.Qty, &i.Note}
+		for rows.Next() {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
+				return err
+			}
+			items = append(items, i)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		*dst = items
+		return nil
+	})
+}

@@ -43,7 +43,7 @@ func TestJSONTags(t *testing.T) {
 }
 
 func TestConformance(t *testing.T) {
-	p := conform.Package{Migrations: conform.Migrations(migrations), Queries: (*iface.Queries)(nil), Decoders: iface.Decoders()}
+	p := conform.Package{Migrations: conform.Migrations(migrations), Queries: (*iface.Queries)(nil), Batch: (*iface.Batch)(nil), Decoders: iface.Decoders()}
 	conform.Run(t, p, iface.New, func() []conform.Step[*iface.Queries] {
 		var bolt, nut, gear iface.WidgetParts
 		return []conform.Step[*iface.Queries]{

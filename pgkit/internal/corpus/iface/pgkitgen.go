@@ -9,6 +9,7 @@ import (
 	"iter"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // Store is the queries plus streams and transactions, for code written
@@ -230,4 +231,132 @@ func Decoders() map[string][]interface{} {
 			return []interface{}{&i.ID, &i.PartCode, &i.Spec, &i.ExtraMeta}
 		}(),
 	}
+}
+
+// Batch queues queries of this package to be sent together by Send: one
+// network round trip (PostgreSQL's pipeline mode, through pgx.Batch) on
+// one connection, each answer scanned into the destination its method was
+// given, on the goroutine that calls Send. The zero value is empty and
+// ready; a Batch is sent once.
+//
+// Each method queues the query of the same name, taking a pointer to what
+// that query returns (a row, the rows' slice, the rows affected) and its
+// parameters without the context. The destinations are written during
+// Send, in the order queued; one is left as it was when its query or an
+// earlier one failed (a :many query's slice keeps its memory, and may have
+// been written past its length).
+type Batch struct {
+	batch pgx.Batch
+}
+
+// Send sends b's queries on db (a pool, a connection or a transaction: on
+// a transaction, inside it) and scans their answers. Its error is the
+// first query's that failed, or the first destination's that could not be
+// scanned (a :one query without a row: pgx.ErrNoRows); the server skips the
+// queries after one that fails. Outside a transaction the queries run in
+// one implicit transaction: one that fails rolls back the writes of the
+// others.
+func (b *Batch) Send(ctx context.Context, db DBTX) error {
+	s, ok := db.(interface {
+		SendBatch(context.Context, *pgx.Batch) pgx.BatchResults
+	})
+	if !ok {
+		return fmt.Errorf("Batch.Send: %T cannot send a batch (it has no SendBatch method)", db)
+	}
+	return s.SendBatch(ctx, &b.batch).Close()
+}
+
+// CreatePart queues CreatePart; see Batch.
+func (b *Batch) CreatePart(dst *WidgetParts, arg CreatePartParams) {
+	b.batch.Queue(createPart, arg.PartCode, arg.Spec, arg.ExtraMeta).QueryRow(func(row pgx.Row) error {
+		var i WidgetParts
+		if err := row.Scan(
+			&i.ID,
+			&i.PartCode,
+			&i.Spec,
+			&i.ExtraMeta,
+		); err != nil {
+			return err
+		}
+		*dst = i
+		return nil
+	})
+}
+
+// DeleteParts queues DeleteParts; see Batch.
+func (b *Batch) DeleteParts(dst *int64, ids []int64) {
+	b.batch.Queue(deleteParts, ids).Exec(func(ct pgconn.CommandTag) error {
+		*dst = ct.RowsAffected()
+		return nil
+	})
+}
+
+// GetPart queues GetPart; see Batch.
+func (b *Batch) GetPart(dst *WidgetParts, id int64) {
+	b.batch.Queue(getPart, id).QueryRow(func(row pgx.Row) error {
+		var i WidgetParts
+		if err := row.Scan(
+			&i.ID,
+			&i.PartCode,
+			&i.Spec,
+			&i.ExtraMeta,
+		); err != nil {
+			return err
+		}
+		*dst = i
+		return nil
+	})
+}
+
+// ListPartCodesWithMeta queues ListPartCodesWithMeta; see Batch.
+func (b *Batch) ListPartCodesWithMeta(dst *[]string, filter []byte) {
+	b.batch.Queue(listPartCodesWithMeta, filter).Query(func(rows pgx.Rows) error {
+		items := (*dst)[:0]
+		if items == nil {
+			items = []string{}
+		}
+		var i, blank string
+		dest := []interface{}{&i}
+		for rows.Next() {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
+				return err
+			}
+			items = append(items, i)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		*dst = items
+		return nil
+	})
+}
+
+// ListPartsByIDs queues ListPartsByIDs; see Batch.
+func (b *Batch) ListPartsByIDs(dst *[]WidgetParts, ids []int64) {
+	b.batch.Queue(listPartsByIDs, ids).Query(func(rows pgx.Rows) error {
+		items := (*dst)[:0]
+		if items == nil {
+			items = []WidgetParts{}
+		}
+		var i, blank WidgetParts
+		dest := []interface{}{&i.ID, &i.PartCode, &i.Spec, &i.ExtraMeta}
+		for rows.Next() {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
+				return err
+			}
+			items = append(items, i)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		*dst = items
+		return nil
+	})
+}
+
+// SetPartMeta queues SetPartMeta; see Batch.
+func (b *Batch) SetPartMeta(arg SetPartMetaParams) {
+	b.batch.Queue(setPartMeta, arg.ID, arg.ExtraMeta)
 }

@@ -58,7 +58,7 @@ func TestStoreIsMockable(t *testing.T) {
 }
 
 func TestConformance(t *testing.T) {
-	p := conform.Package{Migrations: conform.Migrations(migrations), Queries: (*leftjoin.Queries)(nil), Decoders: leftjoin.Decoders()}
+	p := conform.Package{Migrations: conform.Migrations(migrations), Queries: (*leftjoin.Queries)(nil), Batch: (*leftjoin.Batch)(nil), Decoders: leftjoin.Decoders()}
 	conform.Run(t, p, leftjoin.New, func() []conform.Step[*leftjoin.Queries] {
 		var ada, bob, cy leftjoin.Author
 		var notes, sketch, engine leftjoin.Book

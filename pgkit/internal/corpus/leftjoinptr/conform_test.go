@@ -18,7 +18,7 @@ func TestMain(m *testing.M) { os.Exit(pgkittest.Run(m)) }
 func ptr[T any](v T) *T { return &v }
 
 func TestConformance(t *testing.T) {
-	p := conform.Package{Migrations: conform.Migrations(migrations), Queries: (*leftjoinptr.Queries)(nil), Decoders: leftjoinptr.Decoders()}
+	p := conform.Package{Migrations: conform.Migrations(migrations), Queries: (*leftjoinptr.Queries)(nil), Batch: (*leftjoinptr.Batch)(nil), Decoders: leftjoinptr.Decoders()}
 	conform.Run(t, p, leftjoinptr.New, func() []conform.Step[*leftjoinptr.Queries] {
 		var ada, bob, cy *leftjoinptr.Author
 		var notes, sketch *leftjoinptr.Book

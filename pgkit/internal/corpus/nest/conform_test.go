@@ -43,6 +43,7 @@ func TestConformance(t *testing.T) {
 	p := conform.Package{
 		Migrations: conform.Migrations(migrations),
 		Queries:    (*nest.Queries)(nil),
+		Batch:      (*nest.Batch)(nil),
 		Decoders:   nest.Decoders(),
 		Config: pgkit.Config{AfterConnect: func(ctx context.Context, conn *pgx.Conn) error {
 			_, err := conn.Exec(ctx, "SET TimeZone = '"+sessionTimeZone+"'")

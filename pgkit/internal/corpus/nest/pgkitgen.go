@@ -959,3 +959,89 @@ func Decoders() map[string][]interface{} {
 		}(),
 	}
 }
+
+// Batch queues queries of this package to be sent together by Send: one
+// network round trip (PostgreSQL's pipeline mode, through pgx.Batch) on
+// one connection, each answer scanned into the destination its method was
+// given, on the goroutine that calls Send. The zero value is empty and
+// ready; a Batch is sent once.
+//
+// Each method queues the query of the same name, taking a pointer to what
+// that query returns (a row, the rows' slice, the rows affected) and its
+// parameters without the context. The destinations are written during
+// Send, in the order queued; one is left as it was when its query or an
+// earlier one failed (a :many query's slice keeps its memory, and may have
+// been written past its length).
+type Batch struct {
+	batch pgx.Batch
+}
+
+// Send sends b's queries on db (a pool, a connection or a transaction: on
+// a transaction, inside it) and scans their answers. Its error is the
+// first query's that failed, or the first destination's that could not be
+// scanned (a :one query without a row: pgx.ErrNoRows); the server skips the
+// queries after one that fails. Outside a transaction the queries run in
+// one implicit transaction: one that fails rolls back the writes of the
+// others.
+func (b *Batch) Send(ctx context.Context, db DBTX) error {
+	s, ok := db.(interface {
+		SendBatch(context.Context, *pgx.Batch) pgx.BatchResults
+	})
+	if !ok {
+		return fmt.Errorf("Batch.Send: %T cannot send a batch (it has no SendBatch method)", db)
+	}
+	return s.SendBatch(ctx, &b.batch).Close()
+}
+
+// CreateAuthor queues CreateAuthor; see Batch.
+func (b *Batch) CreateAuthor(dst *Author, arg CreateAuthorParams) {
+	b.batch.Queue(createAuthor, arg.Name, arg.Bio).QueryRow(func(row pgx.Row) error {
+		var i Author
+		if err := row.Scan(&i.ID, &i.Name, &i.Bio); err != nil {
+			return err
+		}
+		*dst = i
+		return nil
+	})
+}
+
+// CreateBook queues CreateBook; see Batch.
+func (b *Batch) CreateBook(dst *Book, arg CreateBookParams) {
+	b.batch.Queue(createBook, arg.AuthorID, arg.Title, arg.Subtitle, arg.Price, arg.Cover, arg.AddedAt, arg.Published).QueryRow(func(row pgx.Row) error {
+		var i Book
+		if err := row.Scan(
+			&i.ID,
+			&i.AuthorID,
+			&i.Title,
+			&i.Subtitle,
+			&i.Price,
+			&i.Cover,
+			&i.AddedAt,
+			&i.Published,
+		); err != nil {
+			return err
+		}
+		*dst = i
+		return nil
+	})
+}
+
+// CreateNote queues CreateNote; see Batch.
+func (b *Batch) CreateNote(dst *Note, arg CreateNoteParams) {
+	b.batch.Queue(createNote, arg.AuthorID, arg.Body, arg.Amount, arg.Raw, arg.WrittenAt, arg.SeenAt).QueryRow(func(row pgx.Row) error {
+		var i Note
+		if err := row.Scan(
+			&i.ID,
+			&i.AuthorID,
+			&i.Body,
+			&i.Amount,
+			&i.Raw,
+			&i.WrittenAt,
+			&i.SeenAt,
+		); err != nil {
+			return err
+		}
+		*dst = i
+		return nil
+	})
+}

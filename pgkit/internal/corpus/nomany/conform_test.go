@@ -22,7 +22,7 @@ func TestMain(m *testing.M) { os.Exit(pgkittest.Run(m)) }
 func text(s string) pgtype.Text { return pgtype.Text{String: s, Valid: true} }
 
 func TestConformance(t *testing.T) {
-	p := conform.Package{Migrations: conform.Migrations(migrations), Queries: (*nomany.Queries)(nil), Decoders: nomany.Decoders()}
+	p := conform.Package{Migrations: conform.Migrations(migrations), Queries: (*nomany.Queries)(nil), Batch: (*nomany.Batch)(nil), Decoders: nomany.Decoders()}
 	conform.Run(t, p, nomany.New, func() []conform.Step[*nomany.Queries] {
 		var hits, misses nomany.Counter
 		return []conform.Step[*nomany.Queries]{

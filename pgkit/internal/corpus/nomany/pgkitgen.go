@@ -8,6 +8,7 @@ import (
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // Store is the queries plus streams and transactions, for code written
@@ -88,4 +89,106 @@ func Decoders() map[string][]interface{} {
 		"GetCounter":    func() []interface{} { var i Counter; return []interface{}{&i.Name, &i.Label, &i.Value} }(),
 		"GetValue":      func() []interface{} { var value int64; return []interface{}{&value} }(),
 	}
+}
+
+// Batch queues queries of this package to be sent together by Send: one
+// network round trip (PostgreSQL's pipeline mode, through pgx.Batch) on
+// one connection, each answer scanned into the destination its method was
+// given, on the goroutine that calls Send. The zero value is empty and
+// ready; a Batch is sent once.
+//
+// Each method queues the query of the same name, taking a pointer to what
+// that query returns (a row, the rows' slice, the rows affected) and its
+// parameters without the context. The destinations are written during
+// Send, in the order queued; one is left as it was when its query or an
+// earlier one failed (a :many query's slice keeps its memory, and may have
+// been written past its length).
+type Batch struct {
+	batch pgx.Batch
+}
+
+// Send sends b's queries on db (a pool, a connection or a transaction: on
+// a transaction, inside it) and scans their answers. Its error is the
+// first query's that failed, or the first destination's that could not be
+// scanned (a :one query without a row: pgx.ErrNoRows); the server skips the
+// queries after one that fails. Outside a transaction the queries run in
+// one implicit transaction: one that fails rolls back the writes of the
+// others.
+func (b *Batch) Send(ctx context.Context, db DBTX) error {
+	s, ok := db.(interface {
+		SendBatch(context.Context, *pgx.Batch) pgx.BatchResults
+	})
+	if !ok {
+		return fmt.Errorf("Batch.Send: %T cannot send a batch (it has no SendBatch method)", db)
+	}
+	return s.SendBatch(ctx, &b.batch).Close()
+}
+
+// Add queues Add; see Batch.
+func (b *Batch) Add(dst *int64, arg AddParams) {
+	b.batch.Queue(add, arg.Delta, arg.Name).Exec(func(ct pgconn.CommandTag) error {
+		*dst = ct.RowsAffected()
+		return nil
+	})
+}
+
+// CountCounters queues CountCounters; see Batch.
+func (b *Batch) CountCounters(dst *int64) {
+	b.batch.Queue(countCounters).QueryRow(func(row pgx.Row) error {
+		var i int64
+		if err := row.Scan(&i); err != nil {
+			return err
+		}
+		*dst = i
+		return nil
+	})
+}
+
+// CreateCounter queues CreateCounter; see Batch.
+func (b *Batch) CreateCounter(dst *Counter, arg CreateCounterParams) {
+	b.batch.Queue(createCounter, arg.Name, arg.Label).QueryRow(func(row pgx.Row) error {
+		var i Counter
+		if err := row.Scan(&i.Name, &i.Label, &i.Value); err != nil {
+			return err
+		}
+		*dst = i
+		return nil
+	})
+}
+
+// DeleteCounter queues DeleteCounter; see Batch.
+func (b *Batch) DeleteCounter(dst *int64, name string) {
+	b.batch.Queue(deleteCounter, name).Exec(func(ct pgconn.CommandTag) error {
+		*dst = ct.RowsAffected()
+		return nil
+	})
+}
+
+// GetCounter queues GetCounter; see Batch.
+func (b *Batch) GetCounter(dst *Counter, name string) {
+	b.batch.Queue(getCounter, name).QueryRow(func(row pgx.Row) error {
+		var i Counter
+		if err := row.Scan(&i.Name, &i.Label, &i.Value); err != nil {
+			return err
+		}
+		*dst = i
+		return nil
+	})
+}
+
+// GetValue queues GetValue; see Batch.
+func (b *Batch) GetValue(dst *int64, name string) {
+	b.batch.Queue(getValue, name).QueryRow(func(row pgx.Row) error {
+		var i int64
+		if err := row.Scan(&i); err != nil {
+			return err
+		}
+		*dst = i
+		return nil
+	})
+}
+
+// SetLabel queues SetLabel; see Batch.
+func (b *Batch) SetLabel(arg SetLabelParams) {
+	b.batch.Queue(setLabel, arg.Label, arg.Name)
 }

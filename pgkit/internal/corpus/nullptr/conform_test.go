@@ -60,7 +60,7 @@ func checkAda(c *conform.C, p nullptr.Profile) {
 }
 
 func TestConformance(t *testing.T) {
-	p := conform.Package{Migrations: conform.Migrations(migrations), Queries: (*nullptr.Queries)(nil), Decoders: nullptr.Decoders()}
+	p := conform.Package{Migrations: conform.Migrations(migrations), Queries: (*nullptr.Queries)(nil), Batch: (*nullptr.Batch)(nil), Decoders: nullptr.Decoders()}
 	conform.Run(t, p, nullptr.New, func() []conform.Step[*nullptr.Queries] {
 		var ada, ghost, cy, dee nullptr.Profile
 		nicknames := func(c *conform.C, q *nullptr.Queries) []*string {

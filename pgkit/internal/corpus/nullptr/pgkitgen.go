@@ -445,3 +445,170 @@ func Decoders() map[string][]interface{} {
 		}(),
 	}
 }
+
+// Batch queues queries of this package to be sent together by Send: one
+// network round trip (PostgreSQL's pipeline mode, through pgx.Batch) on
+// one connection, each answer scanned into the destination its method was
+// given, on the goroutine that calls Send. The zero value is empty and
+// ready; a Batch is sent once.
+//
+// Each method queues the query of the same name, taking a pointer to what
+// that query returns (a row, the rows' slice, the rows affected) and its
+// parameters without the context. The destinations are written during
+// Send, in the order queued; one is left as it was when its query or an
+// earlier one failed (a :many query's slice keeps its memory, and may have
+// been written past its length).
+type Batch struct {
+	batch pgx.Batch
+}
+
+// Send sends b's queries on db (a pool, a connection or a transaction: on
+// a transaction, inside it) and scans their answers. Its error is the
+// first query's that failed, or the first destination's that could not be
+// scanned (a :one query without a row: pgx.ErrNoRows); the server skips the
+// queries after one that fails. Outside a transaction the queries run in
+// one implicit transaction: one that fails rolls back the writes of the
+// others.
+func (b *Batch) Send(ctx context.Context, db DBTX) error {
+	s, ok := db.(interface {
+		SendBatch(context.Context, *pgx.Batch) pgx.BatchResults
+	})
+	if !ok {
+		return fmt.Errorf("Batch.Send: %T cannot send a batch (it has no SendBatch method)", db)
+	}
+	return s.SendBatch(ctx, &b.batch).Close()
+}
+
+// CreateProfile queues CreateProfile; see Batch.
+func (b *Batch) CreateProfile(dst *Profile, arg CreateProfileParams) {
+	b.batch.Queue(createProfile, arg.Handle, arg.Nickname, arg.Age, arg.Visits, arg.Active, arg.Rating, arg.Balance, arg.SeenAt, arg.Born, arg.Token, arg.Avatar, arg.Prefs).QueryRow(func(row pgx.Row) error {
+		var i Profile
+		if err := row.Scan(
+			&i.ID,
+			&i.Handle,
+			&i.Nickname,
+			&i.Age,
+			&i.Visits,
+			&i.Active,
+			&i.Rating,
+			&i.Balance,
+			&i.SeenAt,
+			&i.Born,
+			&i.Token,
+			&i.Avatar,
+			&i.Prefs,
+		); err != nil {
+			return err
+		}
+		*dst = i
+		return nil
+	})
+}
+
+// CreateProfileMaybeHandle queues CreateProfileMaybeHandle; see Batch.
+func (b *Batch) CreateProfileMaybeHandle(handle *string) {
+	b.batch.Queue(createProfileMaybeHandle, handle)
+}
+
+// GetProfile queues GetProfile; see Batch.
+func (b *Batch) GetProfile(dst *Profile, id int64) {
+	b.batch.Queue(getProfile, id).QueryRow(func(row pgx.Row) error {
+		var i Profile
+		if err := row.Scan(
+			&i.ID,
+			&i.Handle,
+			&i.Nickname,
+			&i.Age,
+			&i.Visits,
+			&i.Active,
+			&i.Rating,
+			&i.Balance,
+			&i.SeenAt,
+			&i.Born,
+			&i.Token,
+			&i.Avatar,
+			&i.Prefs,
+		); err != nil {
+			return err
+		}
+		*dst = i
+		return nil
+	})
+}
+
+// ListHandlesByNickname queues ListHandlesByNickname; see Batch.
+func (b *Batch) ListHandlesByNickname(dst *[]string, nickname *string) {
+	b.batch.Queue(listHandlesByNickname, nickname).Query(func(rows pgx.Rows) error {
+		items := (*dst)[:0]
+		if items == nil {
+			items = []string{}
+		}
+		var i, blank string
+		dest := []interface{}{&i}
+		for rows.Next() {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
+				return err
+			}
+			items = append(items, i)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		*dst = items
+		return nil
+	})
+}
+
+// ListNicknames queues ListNicknames; see Batch.
+func (b *Batch) ListNicknames(dst *[]*string) {
+	b.batch.Queue(listNicknames).Query(func(rows pgx.Rows) error {
+		items := (*dst)[:0]
+		if items == nil {
+			items = []*string{}
+		}
+		var i, blank *string
+		dest := []interface{}{&i}
+		for rows.Next() {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
+				return err
+			}
+			items = append(items, i)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		*dst = items
+		return nil
+	})
+}
+
+// ListProfiles queues ListProfiles; see Batch.
+func (b *Batch) ListProfiles(dst *[]Profile) {
+	b.batch.Queue(listProfiles).Query(func(rows pgx.Rows) error {
+		items := (*dst)[:0]
+		if items == nil {
+			items = []Profile{}
+		}
+		var i, blank Profile
+		dest := []interface{}{&i.ID, &i.Handle, &i.Nickname, &i.Age, &i.Visits, &i.Active, &i.Rating, &i.Balance, &i.SeenAt, &i.Born, &i.Token, &i.Avatar, &i.Prefs}
+		for rows.Next() {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
+				return err
+			}
+			items = append(items, i)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		*dst = items
+		return nil
+	})
+}
+
+// SetNickname queues SetNickname; see Batch.
+func (b *Batch) SetNickname(arg SetNicknameParams) {
+	b.batch.Queue(setNickname, arg.ID, arg.Nickname)
+}

@@ -31,7 +31,7 @@ var _ interface {
 var _ opt.Streamer = opt.New()
 
 func TestConformance(t *testing.T) {
-	p := conform.Package{Migrations: conform.Migrations(migrations), Queries: (*opt.Queries)(nil), Decoders: opt.Decoders()}
+	p := conform.Package{Migrations: conform.Migrations(migrations), Queries: (*opt.Queries)(nil), Batch: (*opt.Batch)(nil), Decoders: opt.Decoders()}
 	queries := opt.New()
 	conform.Run(t, p, func(d opt.DBTX) opt.DBTX { return d }, func() []conform.Step[opt.DBTX] {
 		var red opt.Team

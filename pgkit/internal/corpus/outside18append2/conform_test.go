@@ -20,7 +20,7 @@ var migrations embed.FS
 func TestMain(m *testing.M) { os.Exit(pgkittest.Run(m)) }
 
 func TestConformance(t *testing.T) {
-	p := conform.Package{Migrations: conform.Migrations(migrations), Queries: (*outside18append2.Queries)(nil), Decoders: outside18append2.Decoders()}
+	p := conform.Package{Migrations: conform.Migrations(migrations), Queries: (*outside18append2.Queries)(nil), Batch: (*outside18append2.Batch)(nil), Decoders: outside18append2.Decoders()}
 	conform.Run(t, p, outside18append2.New, func() []conform.Step[*outside18append2.Queries] {
 		var things []outside18append2.Thing // d is 1, 2, 3, 4: row k's slices all differ from row j's
 		return []conform.Step[*outside18append2.Queries]{

@@ -922,3 +922,319 @@ func Decoders() map[string][]interface{} {
 		"Zero":      func() []interface{} { var i int32; return []interface{}{&i} }(),
 	}
 }
+
+// Batch queues queries of this package to be sent together by Send: one
+// network round trip (PostgreSQL's pipeline mode, through pgx.Batch) on
+// one connection, each answer scanned into the destination its method was
+// given, on the goroutine that calls Send. The zero value is empty and
+// ready; a Batch is sent once.
+//
+// Each method queues the query of the same name, taking a pointer to what
+// that query returns (a row, the rows' slice, the rows affected) and its
+// parameters without the context. The destinations are written during
+// Send, in the order queued; one is left as it was when its query or an
+// earlier one failed (a :many query's slice keeps its memory, and may have
+// been written past its length).
+type Batch struct {
+	batch pgx.Batch
+}
+
+// Send sends b's queries on db (a pool, a connection or a transaction: on
+// a transaction, inside it) and scans their answers. Its error is the
+// first query's that failed, or the first destination's that could not be
+// scanned (a :one query without a row: pgx.ErrNoRows); the server skips the
+// queries after one that fails. Outside a transaction the queries run in
+// one implicit transaction: one that fails rolls back the writes of the
+// others.
+func (b *Batch) Send(ctx context.Context, db DBTX) error {
+	s, ok := db.(interface {
+		SendBatch(context.Context, *pgx.Batch) pgx.BatchResults
+	})
+	if !ok {
+		return fmt.Errorf("Batch.Send: %T cannot send a batch (it has no SendBatch method)", db)
+	}
+	return s.SendBatch(ctx, &b.batch).Close()
+}
+
+// Any queues Any; see Batch.
+func (b *Batch) Any(dst *[]Thing) {
+	b.batch.Queue(any).Query(func(rows pgx.Rows) error {
+		items := (*dst)[:0]
+		if items == nil {
+			items = []Thing{}
+		}
+		var i, blank Thing
+		dest := []interface{}{&i.ID, &i.Uuid, &i.Json, &i.Blob, &i.Scores, &i.D}
+		for rows.Next() {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
+				return err
+			}
+			items = append(items, i)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		*dst = items
+		return nil
+	})
+}
+
+// CreateThing queues CreateThing; see Batch.
+func (b *Batch) CreateThing(dst *Thing, arg CreateThingParams) {
+	b.batch.Queue(createThing, arg.Uuid, arg.Json, arg.Blob, arg.Scores, arg.D).QueryRow(func(row pgx.Row) error {
+		var i Thing
+		if err := row.Scan(
+			&i.ID,
+			&i.Uuid,
+			&i.Json,
+			&i.Blob,
+			&i.Scores,
+			&i.D,
+		); err != nil {
+			return err
+		}
+		*dst = i
+		return nil
+	})
+}
+
+// Dst queues Dst; see Batch.
+func (b *Batch) Dst(dstValue *[]int32) {
+	b.batch.Queue(dst).Query(func(rows pgx.Rows) error {
+		items := (*dstValue)[:0]
+		if items == nil {
+			items = []int32{}
+		}
+		var i, blank int32
+		dest := []interface{}{&i}
+		for rows.Next() {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
+				return err
+			}
+			items = append(items, i)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		*dstValue = items
+		return nil
+	})
+}
+
+// ListBlobs queues ListBlobs; see Batch.
+func (b *Batch) ListBlobs(dst *[][]byte) {
+	b.batch.Queue(listBlobs).Query(func(rows pgx.Rows) error {
+		items := (*dst)[:0]
+		if items == nil {
+			items = [][]byte{}
+		}
+		var i, blank []byte
+		dest := []interface{}{&i}
+		for rows.Next() {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
+				return err
+			}
+			items = append(items, i)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		*dst = items
+		return nil
+	})
+}
+
+// ListJSON queues ListJSON; see Batch.
+func (b *Batch) ListJSON(dst *[]json.RawMessage) {
+	b.batch.Queue(listJSON).Query(func(rows pgx.Rows) error {
+		items := (*dst)[:0]
+		if items == nil {
+			items = []json.RawMessage{}
+		}
+		var i, blank json.RawMessage
+		dest := []interface{}{&i}
+		for rows.Next() {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
+				return err
+			}
+			items = append(items, i)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		*dst = items
+		return nil
+	})
+}
+
+// ListQuotients queues ListQuotients; see Batch.
+func (b *Batch) ListQuotients(dst *[]ListQuotientsRow, pivot int32) {
+	b.batch.Queue(listQuotients, pivot).Query(func(rows pgx.Rows) error {
+		items := (*dst)[:0]
+		if items == nil {
+			items = []ListQuotientsRow{}
+		}
+		var i, blank ListQuotientsRow
+		dest := []interface{}{&i.ID, &i.Blob, &i.Scores, &i.Q}
+		for rows.Next() {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
+				return err
+			}
+			items = append(items, i)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		*dst = items
+		return nil
+	})
+}
+
+// ListScores queues ListScores; see Batch.
+func (b *Batch) ListScores(dst *[][]int32) {
+	b.batch.Queue(listScores).Query(func(rows pgx.Rows) error {
+		items := (*dst)[:0]
+		if items == nil {
+			items = [][]int32{}
+		}
+		var i, blank []int32
+		dest := []interface{}{&i}
+		for rows.Next() {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
+				return err
+			}
+			items = append(items, i)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		*dst = items
+		return nil
+	})
+}
+
+// ListThingsAny queues ListThingsAny; see Batch.
+func (b *Batch) ListThingsAny(dst *[]Thing, any int32) {
+	b.batch.Queue(listThingsAny, any).Query(func(rows pgx.Rows) error {
+		items := (*dst)[:0]
+		if items == nil {
+			items = []Thing{}
+		}
+		var i, blank Thing
+		dest := []interface{}{&i.ID, &i.Uuid, &i.Json, &i.Blob, &i.Scores, &i.D}
+		for rows.Next() {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
+				return err
+			}
+			items = append(items, i)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		*dst = items
+		return nil
+	})
+}
+
+// ListThingsLen queues ListThingsLen; see Batch.
+func (b *Batch) ListThingsLen(dst *[]Thing, len int32) {
+	b.batch.Queue(listThingsLen, len).Query(func(rows pgx.Rows) error {
+		items := (*dst)[:0]
+		if items == nil {
+			items = []Thing{}
+		}
+		var i, blank Thing
+		dest := []interface{}{&i.ID, &i.Uuid, &i.Json, &i.Blob, &i.Scores, &i.D}
+		for rows.Next() {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
+				return err
+			}
+			items = append(items, i)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		*dst = items
+		return nil
+	})
+}
+
+// ListUUIDs queues ListUUIDs; see Batch.
+func (b *Batch) ListUUIDs(dst *[]uuid.UUID) {
+	b.batch.Queue(listUUIDs).Query(func(rows pgx.Rows) error {
+		items := (*dst)[:0]
+		if items == nil {
+			items = []uuid.UUID{}
+		}
+		var i, blank uuid.UUID
+		dest := []interface{}{&i}
+		for rows.Next() {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
+				return err
+			}
+			items = append(items, i)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		*dst = items
+		return nil
+	})
+}
+
+// Yield queues Yield; see Batch.
+func (b *Batch) Yield(dst *[]int32) {
+	b.batch.Queue(yield).Query(func(rows pgx.Rows) error {
+		items := (*dst)[:0]
+		if items == nil {
+			items = []int32{}
+		}
+		var i, blank int32
+		dest := []interface{}{&i}
+		for rows.Next() {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
+				return err
+			}
+			items = append(items, i)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		*dst = items
+		return nil
+	})
+}
+
+// Zero queues Zero; see Batch.
+func (b *Batch) Zero(dst *[]int32) {
+	b.batch.Queue(zero).Query(func(rows pgx.Rows) error {
+		items := (*dst)[:0]
+		if items == nil {
+			items = []int32{}
+		}
+		var i, blank int32
+		dest := []interface{}{&i}
+		for rows.Next() {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
+				return err
+			}
+			items = append(items, i)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		*dst = items
+		return nil
+	})
+}

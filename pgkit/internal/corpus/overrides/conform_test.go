@@ -23,7 +23,7 @@ var migrations embed.FS
 func TestMain(m *testing.M) { os.Exit(pgkittest.Run(m)) }
 
 func TestConformance(t *testing.T) {
-	p := conform.Package{Migrations: conform.Migrations(migrations), Queries: (*overrides.Queries)(nil), Decoders: overrides.Decoders()}
+	p := conform.Package{Migrations: conform.Migrations(migrations), Queries: (*overrides.Queries)(nil), Batch: (*overrides.Batch)(nil), Decoders: overrides.Decoders()}
 	t0 := time.Date(2024, 3, 1, 12, 0, 0, 0, time.UTC)
 	gone := t0.Add(48 * time.Hour)
 	ids := []uuid.UUID{

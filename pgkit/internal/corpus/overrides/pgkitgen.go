@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	ct "github.com/shopdb/shopdb/pgkit/internal/corpus/corpustypes"
 )
 
@@ -650,4 +651,223 @@ func Decoders() map[string][]interface{} {
 		"ListPrices":    func() []interface{} { var i Cents; return []interface{}{&i} }(),
 		"ListReferrals": func() []interface{} { var i uuid.UUID; return []interface{}{&i} }(),
 	}
+}
+
+// Batch queues queries of this package to be sent together by Send: one
+// network round trip (PostgreSQL's pipeline mode, through pgx.Batch) on
+// one connection, each answer scanned into the destination its method was
+// given, on the goroutine that calls Send. The zero value is empty and
+// ready; a Batch is sent once.
+//
+// Each method queues the query of the same name, taking a pointer to what
+// that query returns (a row, the rows' slice, the rows affected) and its
+// parameters without the context. The destinations are written during
+// Send, in the order queued; one is left as it was when its query or an
+// earlier one failed (a :many query's slice keeps its memory, and may have
+// been written past its length).
+type Batch struct {
+	batch pgx.Batch
+}
+
+// Send sends b's queries on db (a pool, a connection or a transaction: on
+// a transaction, inside it) and scans their answers. Its error is the
+// first query's that failed, or the first destination's that could not be
+// scanned (a :one query without a row: pgx.ErrNoRows); the server skips the
+// queries after one that fails. Outside a transaction the queries run in
+// one implicit transaction: one that fails rolls back the writes of the
+// others.
+func (b *Batch) Send(ctx context.Context, db DBTX) error {
+	s, ok := db.(interface {
+		SendBatch(context.Context, *pgx.Batch) pgx.BatchResults
+	})
+	if !ok {
+		return fmt.Errorf("Batch.Send: %T cannot send a batch (it has no SendBatch method)", db)
+	}
+	return s.SendBatch(ctx, &b.batch).Close()
+}
+
+// CreateCustomer queues CreateCustomer; see Batch.
+func (b *Batch) CreateCustomer(dst *Customer, arg CreateCustomerParams) {
+	b.batch.Queue(createCustomer, arg.ID, arg.Email, arg.CreatedAt, arg.DeletedAt, arg.ReferredBy, arg.Visits, arg.Balance).QueryRow(func(row pgx.Row) error {
+		var i Customer
+		if err := row.Scan(
+			&i.ID,
+			&i.Email,
+			&i.CreatedAt,
+			&i.DeletedAt,
+			&i.ReferredBy,
+			&i.Visits,
+			&i.Balance,
+		); err != nil {
+			return err
+		}
+		*dst = i
+		return nil
+	})
+}
+
+// CreateProduct queues CreateProduct; see Batch.
+func (b *Batch) CreateProduct(dst *Product, arg CreateProductParams) {
+	b.batch.Queue(createProduct, arg.CustomerID, arg.Name, arg.PriceCents, arg.TaxRate).QueryRow(func(row pgx.Row) error {
+		var i Product
+		if err := row.Scan(
+			&i.ID,
+			&i.CustomerID,
+			&i.Name,
+			&i.PriceCents,
+			&i.TaxRate,
+		); err != nil {
+			return err
+		}
+		*dst = i
+		return nil
+	})
+}
+
+// GetCustomer queues GetCustomer; see Batch.
+func (b *Batch) GetCustomer(dst *Customer, id uuid.UUID) {
+	b.batch.Queue(getCustomer, id).QueryRow(func(row pgx.Row) error {
+		var i Customer
+		if err := row.Scan(
+			&i.ID,
+			&i.Email,
+			&i.CreatedAt,
+			&i.DeletedAt,
+			&i.ReferredBy,
+			&i.Visits,
+			&i.Balance,
+		); err != nil {
+			return err
+		}
+		*dst = i
+		return nil
+	})
+}
+
+// ListBalancesAfter queues ListBalancesAfter; see Batch.
+func (b *Batch) ListBalancesAfter(dst *[]ct.Money, after ct.Email) {
+	b.batch.Queue(listBalancesAfter, after).Query(func(rows pgx.Rows) error {
+		items := (*dst)[:0]
+		if items == nil {
+			items = []ct.Money{}
+		}
+		var i, blank ct.Money
+		dest := []interface{}{&i}
+		for rows.Next() {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
+				return err
+			}
+			items = append(items, i)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		*dst = items
+		return nil
+	})
+}
+
+// ListCustomersCreatedSince queues ListCustomersCreatedSince; see Batch.
+func (b *Batch) ListCustomersCreatedSince(dst *[]Customer, since time.Time, exclude uuid.UUID) {
+	b.batch.Queue(listCustomersCreatedSince, since, exclude).Query(func(rows pgx.Rows) error {
+		items := (*dst)[:0]
+		if items == nil {
+			items = []Customer{}
+		}
+		var i, blank Customer
+		dest := []interface{}{&i.ID, &i.Email, &i.CreatedAt, &i.DeletedAt, &i.ReferredBy, &i.Visits, &i.Balance}
+		for rows.Next() {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
+				return err
+			}
+			items = append(items, i)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		*dst = items
+		return nil
+	})
+}
+
+// ListDeletedAt queues ListDeletedAt; see Batch.
+func (b *Batch) ListDeletedAt(dst *[]*time.Time, before time.Time) {
+	b.batch.Queue(listDeletedAt, before).Query(func(rows pgx.Rows) error {
+		items := (*dst)[:0]
+		if items == nil {
+			items = []*time.Time{}
+		}
+		var i, blank *time.Time
+		dest := []interface{}{&i}
+		for rows.Next() {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
+				return err
+			}
+			items = append(items, i)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		*dst = items
+		return nil
+	})
+}
+
+// ListPrices queues ListPrices; see Batch.
+func (b *Batch) ListPrices(dst *[]Cents, customerID uuid.UUID, minPrice Cents) {
+	b.batch.Queue(listPrices, customerID, minPrice).Query(func(rows pgx.Rows) error {
+		items := (*dst)[:0]
+		if items == nil {
+			items = []Cents{}
+		}
+		var i, blank Cents
+		dest := []interface{}{&i}
+		for rows.Next() {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
+				return err
+			}
+			items = append(items, i)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		*dst = items
+		return nil
+	})
+}
+
+// ListReferrals queues ListReferrals; see Batch.
+func (b *Batch) ListReferrals(dst *[]uuid.UUID, referrer uuid.NullUUID) {
+	b.batch.Queue(listReferrals, referrer).Query(func(rows pgx.Rows) error {
+		items := (*dst)[:0]
+		if items == nil {
+			items = []uuid.UUID{}
+		}
+		var i, blank uuid.UUID
+		dest := []interface{}{&i}
+		for rows.Next() {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
+				return err
+			}
+			items = append(items, i)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		*dst = items
+		return nil
+	})
+}
+
+// SoftDeleteCustomer queues SoftDeleteCustomer; see Batch.
+func (b *Batch) SoftDeleteCustomer(dst *int64, deletedAt *time.Time, iD uuid.UUID) {
+	b.batch.Queue(softDeleteCustomer, deletedAt, iD).Exec(func(ct pgconn.CommandTag) error {
+		*dst = ct.RowsAffected()
+		return nil
+	})
 }

@@ -28,7 +28,7 @@ func slots(lo, hi int32) pgtype.Range[pgtype.Int4] {
 }
 
 func TestConformance(t *testing.T) {
-	p := conform.Package{Migrations: conform.Migrations(migrations), Queries: (*paramlimit0.Queries)(nil), Decoders: paramlimit0.Decoders()}
+	p := conform.Package{Migrations: conform.Migrations(migrations), Queries: (*paramlimit0.Queries)(nil), Batch: (*paramlimit0.Batch)(nil), Decoders: paramlimit0.Decoders()}
 	conform.Run(t, p, paramlimit0.New, func() []conform.Step[*paramlimit0.Queries] {
 		var attic, cellar, hall paramlimit0.Room
 		bookings := func(c *conform.C, q *paramlimit0.Queries, room paramlimit0.Room) []pgtype.Range[pgtype.Int4] {

@@ -9,6 +9,7 @@ import (
 	"iter"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // Store is the queries plus streams and transactions, for code written
@@ -293,4 +294,158 @@ func Decoders() map[string][]interface{} {
 		"ListRoomNamesLike": func() []interface{} { var i string; return []interface{}{&i} }(),
 		"ListRooms":         func() []interface{} { var i Room; return []interface{}{&i.ID, &i.Name} }(),
 	}
+}
+
+// Batch queues queries of this package to be sent together by Send: one
+// network round trip (PostgreSQL's pipeline mode, through pgx.Batch) on
+// one connection, each answer scanned into the destination its method was
+// given, on the goroutine that calls Send. The zero value is empty and
+// ready; a Batch is sent once.
+//
+// Each method queues the query of the same name, taking a pointer to what
+// that query returns (a row, the rows' slice, the rows affected) and its
+// parameters without the context. The destinations are written during
+// Send, in the order queued; one is left as it was when its query or an
+// earlier one failed (a :many query's slice keeps its memory, and may have
+// been written past its length).
+type Batch struct {
+	batch pgx.Batch
+}
+
+// Send sends b's queries on db (a pool, a connection or a transaction: on
+// a transaction, inside it) and scans their answers. Its error is the
+// first query's that failed, or the first destination's that could not be
+// scanned (a :one query without a row: pgx.ErrNoRows); the server skips the
+// queries after one that fails. Outside a transaction the queries run in
+// one implicit transaction: one that fails rolls back the writes of the
+// others.
+func (b *Batch) Send(ctx context.Context, db DBTX) error {
+	s, ok := db.(interface {
+		SendBatch(context.Context, *pgx.Batch) pgx.BatchResults
+	})
+	if !ok {
+		return fmt.Errorf("Batch.Send: %T cannot send a batch (it has no SendBatch method)", db)
+	}
+	return s.SendBatch(ctx, &b.batch).Close()
+}
+
+// Book queues Book; see Batch.
+func (b *Batch) Book(arg BookParams) {
+	b.batch.Queue(book, arg.RoomID, arg.Slots)
+}
+
+// CancelBookings queues CancelBookings; see Batch.
+func (b *Batch) CancelBookings(dst *int64, arg CancelBookingsParams) {
+	b.batch.Queue(cancelBookings, arg.RoomID).Exec(func(ct pgconn.CommandTag) error {
+		*dst = ct.RowsAffected()
+		return nil
+	})
+}
+
+// CountRooms queues CountRooms; see Batch.
+func (b *Batch) CountRooms(dst *int64) {
+	b.batch.Queue(countRooms).QueryRow(func(row pgx.Row) error {
+		var i int64
+		if err := row.Scan(&i); err != nil {
+			return err
+		}
+		*dst = i
+		return nil
+	})
+}
+
+// CreateRoom queues CreateRoom; see Batch.
+func (b *Batch) CreateRoom(dst *Room, arg CreateRoomParams) {
+	b.batch.Queue(createRoom, arg.Name).QueryRow(func(row pgx.Row) error {
+		var i Room
+		if err := row.Scan(&i.ID, &i.Name); err != nil {
+			return err
+		}
+		*dst = i
+		return nil
+	})
+}
+
+// GetRoom queues GetRoom; see Batch.
+func (b *Batch) GetRoom(dst *Room, arg GetRoomParams) {
+	b.batch.Queue(getRoom, arg.ID).QueryRow(func(row pgx.Row) error {
+		var i Room
+		if err := row.Scan(&i.ID, &i.Name); err != nil {
+			return err
+		}
+		*dst = i
+		return nil
+	})
+}
+
+// ListBookings queues ListBookings; see Batch.
+func (b *Batch) ListBookings(dst *[]Booking, arg ListBookingsParams) {
+	b.batch.Queue(listBookings, arg.RoomID).Query(func(rows pgx.Rows) error {
+		items := (*dst)[:0]
+		if items == nil {
+			items = []Booking{}
+		}
+		var i, blank Booking
+		dest := []interface{}{&i.ID, &i.RoomID, &i.Slots}
+		for rows.Next() {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
+				return err
+			}
+			items = append(items, i)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		*dst = items
+		return nil
+	})
+}
+
+// ListRoomNamesLike queues ListRoomNamesLike; see Batch.
+func (b *Batch) ListRoomNamesLike(dst *[]string, arg ListRoomNamesLikeParams) {
+	b.batch.Queue(listRoomNamesLike, arg.Name).Query(func(rows pgx.Rows) error {
+		items := (*dst)[:0]
+		if items == nil {
+			items = []string{}
+		}
+		var i, blank string
+		dest := []interface{}{&i}
+		for rows.Next() {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
+				return err
+			}
+			items = append(items, i)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		*dst = items
+		return nil
+	})
+}
+
+// ListRooms queues ListRooms; see Batch.
+func (b *Batch) ListRooms(dst *[]Room) {
+	b.batch.Queue(listRooms).Query(func(rows pgx.Rows) error {
+		items := (*dst)[:0]
+		if items == nil {
+			items = []Room{}
+		}
+		var i, blank Room
+		dest := []interface{}{&i.ID, &i.Name}
+		for rows.Next() {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
+				return err
+			}
+			items = append(items, i)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		*dst = items
+		return nil
+	})
 }

@@ -27,7 +27,7 @@ type plot struct {
 }
 
 func TestConformance(t *testing.T) {
-	p := conform.Package{Migrations: conform.Migrations(migrations), Queries: (*paramlimit4.Queries)(nil), Decoders: paramlimit4.Decoders()}
+	p := conform.Package{Migrations: conform.Migrations(migrations), Queries: (*paramlimit4.Queries)(nil), Batch: (*paramlimit4.Batch)(nil), Decoders: paramlimit4.Decoders()}
 	conform.Run(t, p, paramlimit4.New, func() []conform.Step[*paramlimit4.Queries] {
 		var n1, n2, n3, n4, s1 paramlimit4.Plot
 		return []conform.Step[*paramlimit4.Queries]{

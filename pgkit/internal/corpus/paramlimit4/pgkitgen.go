@@ -491,3 +491,194 @@ func Decoders() map[string][]interface{} {
 		"ListYields": func() []interface{} { var i int32; return []interface{}{&i} }(),
 	}
 }
+
+// Batch queues queries of this package to be sent together by Send: one
+// network round trip (PostgreSQL's pipeline mode, through pgx.Batch) on
+// one connection, each answer scanned into the destination its method was
+// given, on the goroutine that calls Send. The zero value is empty and
+// ready; a Batch is sent once.
+//
+// Each method queues the query of the same name, taking a pointer to what
+// that query returns (a row, the rows' slice, the rows affected) and its
+// parameters without the context. The destinations are written during
+// Send, in the order queued; one is left as it was when its query or an
+// earlier one failed (a :many query's slice keeps its memory, and may have
+// been written past its length).
+type Batch struct {
+	batch pgx.Batch
+}
+
+// Send sends b's queries on db (a pool, a connection or a transaction: on
+// a transaction, inside it) and scans their answers. Its error is the
+// first query's that failed, or the first destination's that could not be
+// scanned (a :one query without a row: pgx.ErrNoRows); the server skips the
+// queries after one that fails. Outside a transaction the queries run in
+// one implicit transaction: one that fails rolls back the writes of the
+// others.
+func (b *Batch) Send(ctx context.Context, db DBTX) error {
+	s, ok := db.(interface {
+		SendBatch(context.Context, *pgx.Batch) pgx.BatchResults
+	})
+	if !ok {
+		return fmt.Errorf("Batch.Send: %T cannot send a batch (it has no SendBatch method)", db)
+	}
+	return s.SendBatch(ctx, &b.batch).Close()
+}
+
+// CreateNotedPlot queues CreateNotedPlot; see Batch.
+func (b *Batch) CreateNotedPlot(dst *Plot, arg CreateNotedPlotParams) {
+	b.batch.Queue(createNotedPlot, arg.Farm, arg.RowNo, arg.Crop, arg.Yield, arg.Note).QueryRow(func(row pgx.Row) error {
+		var i Plot
+		if err := row.Scan(
+			&i.ID,
+			&i.Farm,
+			&i.RowNo,
+			&i.Crop,
+			&i.Yield,
+			&i.Note,
+		); err != nil {
+			return err
+		}
+		*dst = i
+		return nil
+	})
+}
+
+// CreatePlot queues CreatePlot; see Batch.
+func (b *Batch) CreatePlot(dst *Plot, farm string, rowNo int32, crop string, yield int32) {
+	b.batch.Queue(createPlot, farm, rowNo, crop, yield).QueryRow(func(row pgx.Row) error {
+		var i Plot
+		if err := row.Scan(
+			&i.ID,
+			&i.Farm,
+			&i.RowNo,
+			&i.Crop,
+			&i.Yield,
+			&i.Note,
+		); err != nil {
+			return err
+		}
+		*dst = i
+		return nil
+	})
+}
+
+// GetPlot queues GetPlot; see Batch.
+func (b *Batch) GetPlot(dst *Plot, id int64) {
+	b.batch.Queue(getPlot, id).QueryRow(func(row pgx.Row) error {
+		var i Plot
+		if err := row.Scan(
+			&i.ID,
+			&i.Farm,
+			&i.RowNo,
+			&i.Crop,
+			&i.Yield,
+			&i.Note,
+		); err != nil {
+			return err
+		}
+		*dst = i
+		return nil
+	})
+}
+
+// ListPlotsIn queues ListPlotsIn; see Batch.
+func (b *Batch) ListPlotsIn(dst *[]Plot, arg ListPlotsInParams) {
+	b.batch.Queue(listPlotsIn, arg.Farm, arg.FirstRow, arg.LastRow, arg.MinYield, arg.MaxYield).Query(func(rows pgx.Rows) error {
+		items := (*dst)[:0]
+		if items == nil {
+			items = []Plot{}
+		}
+		var i, blank Plot
+		dest := []interface{}{&i.ID, &i.Farm, &i.RowNo, &i.Crop, &i.Yield, &i.Note}
+		for rows.Next() {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
+				return err
+			}
+			items = append(items, i)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		*dst = items
+		return nil
+	})
+}
+
+// ListPlotsNamedLikeLocals queues ListPlotsNamedLikeLocals; see Batch.
+func (b *Batch) ListPlotsNamedLikeLocals(dst *[]Plot, i string, dest int32, blank int32, kept int32) {
+	b.batch.Queue(listPlotsNamedLikeLocals, i, dest, blank, kept).Query(func(rows pgx.Rows) error {
+		items := (*dst)[:0]
+		if items == nil {
+			items = []Plot{}
+		}
+		var i, blank Plot
+		dest := []interface{}{&i.ID, &i.Farm, &i.RowNo, &i.Crop, &i.Yield, &i.Note}
+		for rows.Next() {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
+				return err
+			}
+			items = append(items, i)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		*dst = items
+		return nil
+	})
+}
+
+// ListPlotsOfCrop queues ListPlotsOfCrop; see Batch.
+func (b *Batch) ListPlotsOfCrop(dst *[]Plot, farm string, crop string, yield int32) {
+	b.batch.Queue(listPlotsOfCrop, farm, crop, yield).Query(func(rows pgx.Rows) error {
+		items := (*dst)[:0]
+		if items == nil {
+			items = []Plot{}
+		}
+		var i, blank Plot
+		dest := []interface{}{&i.ID, &i.Farm, &i.RowNo, &i.Crop, &i.Yield, &i.Note}
+		for rows.Next() {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
+				return err
+			}
+			items = append(items, i)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		*dst = items
+		return nil
+	})
+}
+
+// ListYields queues ListYields; see Batch.
+func (b *Batch) ListYields(dst *[]int32, farm string, firstRow int32, lastRow int32, yield int32) {
+	b.batch.Queue(listYields, farm, firstRow, lastRow, yield).Query(func(rows pgx.Rows) error {
+		items := (*dst)[:0]
+		if items == nil {
+			items = []int32{}
+		}
+		var i, blank int32
+		dest := []interface{}{&i}
+		for rows.Next() {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
+				return err
+			}
+			items = append(items, i)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		*dst = items
+		return nil
+	})
+}
+
+// SetYield queues SetYield; see Batch.
+func (b *Batch) SetYield(farm string, rowNo int32, yield int32) {
+	b.batch.Queue(setYield, farm, rowNo, yield)
+}

@@ -34,7 +34,7 @@ func TestNoQuerier(t *testing.T) {
 func text(s string) pgtype.Text { return pgtype.Text{String: s, Valid: true} }
 
 func TestConformance(t *testing.T) {
-	p := conform.Package{Migrations: conform.Migrations(migrations), Queries: (*plain.Queries)(nil), Decoders: plain.Decoders()}
+	p := conform.Package{Migrations: conform.Migrations(migrations), Queries: (*plain.Queries)(nil), Batch: (*plain.Batch)(nil), Decoders: plain.Decoders()}
 	conform.Run(t, p, plain.New, func() []conform.Step[*plain.Queries] {
 		var acme, globex, initech plain.Supplier
 		var a1, b2, g1 plain.InventoryItem

@@ -24,7 +24,7 @@ type batchRow struct {
 }
 
 func TestConformance(t *testing.T) {
-	p := conform.Package{Migrations: conform.Migrations(migrations), Queries: (*ptrs.Queries)(nil), Decoders: ptrs.Decoders()}
+	p := conform.Package{Migrations: conform.Migrations(migrations), Queries: (*ptrs.Queries)(nil), Batch: (*ptrs.Batch)(nil), Decoders: ptrs.Decoders()}
 	conform.Run(t, p, ptrs.New, func() []conform.Step[*ptrs.Queries] {
 		var apple, bread, cheese *ptrs.Product
 		inRange := func(c *conform.C, q *ptrs.Queries, lo, hi int32) []*ptrs.Product {

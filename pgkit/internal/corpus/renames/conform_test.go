@@ -21,7 +21,7 @@ var migrations embed.FS
 func TestMain(m *testing.M) { os.Exit(pgkittest.Run(m)) }
 
 func TestConformance(t *testing.T) {
-	p := conform.Package{Migrations: conform.Migrations(migrations), Queries: (*renames.Queries)(nil), Decoders: renames.Decoders()}
+	p := conform.Package{Migrations: conform.Migrations(migrations), Queries: (*renames.Queries)(nil), Batch: (*renames.Batch)(nil), Decoders: renames.Decoders()}
 	conform.Run(t, p, renames.New, func() []conform.Step[*renames.Queries] {
 		var ada, bob renames.Account
 		var s1, s2 renames.Session

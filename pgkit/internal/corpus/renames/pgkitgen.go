@@ -9,6 +9,7 @@ import (
 	"iter"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // Store is the queries plus streams and transactions, for code written
@@ -369,4 +370,194 @@ func Decoders() map[string][]interface{} {
 		"ListSessionTokens": func() []interface{} { var i string; return []interface{}{&i} }(),
 		"ListSessions":      func() []interface{} { var i Session; return []interface{}{&i.ID, &i.AccountID, &i.Token, &i.Settings} }(),
 	}
+}
+
+// Batch queues queries of this package to be sent together by Send: one
+// network round trip (PostgreSQL's pipeline mode, through pgx.Batch) on
+// one connection, each answer scanned into the destination its method was
+// given, on the goroutine that calls Send. The zero value is empty and
+// ready; a Batch is sent once.
+//
+// Each method queues the query of the same name, taking a pointer to what
+// that query returns (a row, the rows' slice, the rows affected) and its
+// parameters without the context. The destinations are written during
+// Send, in the order queued; one is left as it was when its query or an
+// earlier one failed (a :many query's slice keeps its memory, and may have
+// been written past its length).
+type Batch struct {
+	batch pgx.Batch
+}
+
+// Send sends b's queries on db (a pool, a connection or a transaction: on
+// a transaction, inside it) and scans their answers. Its error is the
+// first query's that failed, or the first destination's that could not be
+// scanned (a :one query without a row: pgx.ErrNoRows); the server skips the
+// queries after one that fails. Outside a transaction the queries run in
+// one implicit transaction: one that fails rolls back the writes of the
+// others.
+func (b *Batch) Send(ctx context.Context, db DBTX) error {
+	s, ok := db.(interface {
+		SendBatch(context.Context, *pgx.Batch) pgx.BatchResults
+	})
+	if !ok {
+		return fmt.Errorf("Batch.Send: %T cannot send a batch (it has no SendBatch method)", db)
+	}
+	return s.SendBatch(ctx, &b.batch).Close()
+}
+
+// CreateAccount queues CreateAccount; see Batch.
+func (b *Batch) CreateAccount(dst *Account, arg CreateAccountParams) {
+	b.batch.Queue(createAccount, arg.Username, arg.Email, arg.Homepage, arg.Settings).QueryRow(func(row pgx.Row) error {
+		var i Account
+		if err := row.Scan(
+			&i.ID,
+			&i.Username,
+			&i.Email,
+			&i.Homepage,
+			&i.Settings,
+		); err != nil {
+			return err
+		}
+		*dst = i
+		return nil
+	})
+}
+
+// CreateSession queues CreateSession; see Batch.
+func (b *Batch) CreateSession(dst *Session, arg CreateSessionParams) {
+	b.batch.Queue(createSession, arg.AccountID, arg.Token, arg.Settings).QueryRow(func(row pgx.Row) error {
+		var i Session
+		if err := row.Scan(
+			&i.ID,
+			&i.AccountID,
+			&i.Token,
+			&i.Settings,
+		); err != nil {
+			return err
+		}
+		*dst = i
+		return nil
+	})
+}
+
+// DeleteSessions queues DeleteSessions; see Batch.
+func (b *Batch) DeleteSessions(dst *int64, usrID int64) {
+	b.batch.Queue(deleteSessions, usrID).Exec(func(ct pgconn.CommandTag) error {
+		*dst = ct.RowsAffected()
+		return nil
+	})
+}
+
+// GetAccount queues GetAccount; see Batch.
+func (b *Batch) GetAccount(dst *Account, id int64) {
+	b.batch.Queue(getAccount, id).QueryRow(func(row pgx.Row) error {
+		var i Account
+		if err := row.Scan(
+			&i.ID,
+			&i.Username,
+			&i.Email,
+			&i.Homepage,
+			&i.Settings,
+		); err != nil {
+			return err
+		}
+		*dst = i
+		return nil
+	})
+}
+
+// ListAccounts queues ListAccounts; see Batch.
+func (b *Batch) ListAccounts(dst *[]Account) {
+	b.batch.Queue(listAccounts).Query(func(rows pgx.Rows) error {
+		items := (*dst)[:0]
+		if items == nil {
+			items = []Account{}
+		}
+		var i, blank Account
+		dest := []interface{}{&i.ID, &i.Username, &i.Email, &i.Homepage, &i.Settings}
+		for rows.Next() {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
+				return err
+			}
+			items = append(items, i)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		*dst = items
+		return nil
+	})
+}
+
+// ListLogins queues ListLogins; see Batch.
+func (b *Batch) ListLogins(dst *[]ListLoginsRow) {
+	b.batch.Queue(listLogins).Query(func(rows pgx.Rows) error {
+		items := (*dst)[:0]
+		if items == nil {
+			items = []ListLoginsRow{}
+		}
+		var i, blank ListLoginsRow
+		dest := []interface{}{&i.Username, &i.Email, &i.Token, &i.Settings}
+		for rows.Next() {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
+				return err
+			}
+			items = append(items, i)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		*dst = items
+		return nil
+	})
+}
+
+// ListSessionTokens queues ListSessionTokens; see Batch.
+func (b *Batch) ListSessionTokens(dst *[]string, usrID int64) {
+	b.batch.Queue(listSessionTokens, usrID).Query(func(rows pgx.Rows) error {
+		items := (*dst)[:0]
+		if items == nil {
+			items = []string{}
+		}
+		var i, blank string
+		dest := []interface{}{&i}
+		for rows.Next() {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
+				return err
+			}
+			items = append(items, i)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		*dst = items
+		return nil
+	})
+}
+
+// ListSessions queues ListSessions; see Batch.
+func (b *Batch) ListSessions(dst *[]Session, usrID int64) {
+	b.batch.Queue(listSessions, usrID).Query(func(rows pgx.Rows) error {
+		items := (*dst)[:0]
+		if items == nil {
+			items = []Session{}
+		}
+		var i, blank Session
+		dest := []interface{}{&i.ID, &i.AccountID, &i.Token, &i.Settings}
+		for rows.Next() {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
+				return err
+			}
+			items = append(items, i)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		*dst = items
+		return nil
+	})
 }

@@ -52,7 +52,7 @@ const (
 )
 
 func TestConformance(t *testing.T) {
-	p := conform.Package{Migrations: conform.Migrations(migrations), Queries: (*singlecol.Queries)(nil), Decoders: singlecol.Decoders()}
+	p := conform.Package{Migrations: conform.Migrations(migrations), Queries: (*singlecol.Queries)(nil), Batch: (*singlecol.Batch)(nil), Decoders: singlecol.Decoders()}
 	conform.Run(t, p, singlecol.New, func() []conform.Step[*singlecol.Queries] {
 		var vals []singlecol.Val // in id order
 		return []conform.Step[*singlecol.Queries]{

@@ -1013,3 +1013,434 @@ func Decoders() map[string][]interface{} {
 		"ListZeros":       func() []interface{} { var i int32; return []interface{}{&i} }(),
 	}
 }
+
+// Batch queues queries of this package to be sent together by Send: one
+// network round trip (PostgreSQL's pipeline mode, through pgx.Batch) on
+// one connection, each answer scanned into the destination its method was
+// given, on the goroutine that calls Send. The zero value is empty and
+// ready; a Batch is sent once.
+//
+// Each method queues the query of the same name, taking a pointer to what
+// that query returns (a row, the rows' slice, the rows affected) and its
+// parameters without the context. The destinations are written during
+// Send, in the order queued; one is left as it was when its query or an
+// earlier one failed (a :many query's slice keeps its memory, and may have
+// been written past its length).
+type Batch struct {
+	batch pgx.Batch
+}
+
+// Send sends b's queries on db (a pool, a connection or a transaction: on
+// a transaction, inside it) and scans their answers. Its error is the
+// first query's that failed, or the first destination's that could not be
+// scanned (a :one query without a row: pgx.ErrNoRows); the server skips the
+// queries after one that fails. Outside a transaction the queries run in
+// one implicit transaction: one that fails rolls back the writes of the
+// others.
+func (b *Batch) Send(ctx context.Context, db DBTX) error {
+	s, ok := db.(interface {
+		SendBatch(context.Context, *pgx.Batch) pgx.BatchResults
+	})
+	if !ok {
+		return fmt.Errorf("Batch.Send: %T cannot send a batch (it has no SendBatch method)", db)
+	}
+	return s.SendBatch(ctx, &b.batch).Close()
+}
+
+// CountVals queues CountVals; see Batch.
+func (b *Batch) CountVals(dst *int64, grp int32) {
+	b.batch.Queue(countVals, grp).QueryRow(func(row pgx.Row) error {
+		var i int64
+		if err := row.Scan(&i); err != nil {
+			return err
+		}
+		*dst = i
+		return nil
+	})
+}
+
+// CreateVal queues CreateVal; see Batch.
+func (b *Batch) CreateVal(dst *Val, arg CreateValParams) {
+	b.batch.Queue(createVal, arg.Grp, arg.Big, arg.Label, arg.Flag, arg.Amount, arg.Day, arg.Tags, arg.Nums, arg.Note, arg.Yield, arg.Zero, arg.Err).QueryRow(func(row pgx.Row) error {
+		var i Val
+		if err := row.Scan(
+			&i.ID,
+			&i.Grp,
+			&i.Big,
+			&i.Label,
+			&i.Flag,
+			&i.Amount,
+			&i.Day,
+			&i.Tags,
+			&i.Nums,
+			&i.Note,
+			&i.Yield,
+			&i.Zero,
+			&i.Err,
+		); err != nil {
+			return err
+		}
+		*dst = i
+		return nil
+	})
+}
+
+// GetNums queues GetNums; see Batch.
+func (b *Batch) GetNums(dst *[]int32, id int32) {
+	b.batch.Queue(getNums, id).QueryRow(func(row pgx.Row) error {
+		var i []int32
+		if err := row.Scan(&i); err != nil {
+			return err
+		}
+		*dst = i
+		return nil
+	})
+}
+
+// GetTags queues GetTags; see Batch.
+func (b *Batch) GetTags(dst *[]string, id int32) {
+	b.batch.Queue(getTags, id).QueryRow(func(row pgx.Row) error {
+		var i []string
+		if err := row.Scan(&i); err != nil {
+			return err
+		}
+		*dst = i
+		return nil
+	})
+}
+
+// ListAmounts queues ListAmounts; see Batch.
+func (b *Batch) ListAmounts(dst *[]pgtype.Numeric, grp int32) {
+	b.batch.Queue(listAmounts, grp).Query(func(rows pgx.Rows) error {
+		items := (*dst)[:0]
+		if items == nil {
+			items = []pgtype.Numeric{}
+		}
+		var i, blank pgtype.Numeric
+		dest := []interface{}{&i}
+		for rows.Next() {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
+				return err
+			}
+			items = append(items, i)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		*dst = items
+		return nil
+	})
+}
+
+// ListBigs queues ListBigs; see Batch.
+func (b *Batch) ListBigs(dst *[]int64, grp int32) {
+	b.batch.Queue(listBigs, grp).Query(func(rows pgx.Rows) error {
+		items := (*dst)[:0]
+		if items == nil {
+			items = []int64{}
+		}
+		var i, blank int64
+		dest := []interface{}{&i}
+		for rows.Next() {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
+				return err
+			}
+			items = append(items, i)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		*dst = items
+		return nil
+	})
+}
+
+// ListDays queues ListDays; see Batch.
+func (b *Batch) ListDays(dst *[]pgtype.Date, grp int32) {
+	b.batch.Queue(listDays, grp).Query(func(rows pgx.Rows) error {
+		items := (*dst)[:0]
+		if items == nil {
+			items = []pgtype.Date{}
+		}
+		var i, blank pgtype.Date
+		dest := []interface{}{&i}
+		for rows.Next() {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
+				return err
+			}
+			items = append(items, i)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		*dst = items
+		return nil
+	})
+}
+
+// ListDoubled queues ListDoubled; see Batch.
+func (b *Batch) ListDoubled(dst *[]int32, grp int32) {
+	b.batch.Queue(listDoubled, grp).Query(func(rows pgx.Rows) error {
+		items := (*dst)[:0]
+		if items == nil {
+			items = []int32{}
+		}
+		var i, blank int32
+		dest := []interface{}{&i}
+		for rows.Next() {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
+				return err
+			}
+			items = append(items, i)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		*dst = items
+		return nil
+	})
+}
+
+// ListErrs queues ListErrs; see Batch.
+func (b *Batch) ListErrs(dst *[]string, grp int32) {
+	b.batch.Queue(listErrs, grp).Query(func(rows pgx.Rows) error {
+		items := (*dst)[:0]
+		if items == nil {
+			items = []string{}
+		}
+		var i, blank string
+		dest := []interface{}{&i}
+		for rows.Next() {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
+				return err
+			}
+			items = append(items, i)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		*dst = items
+		return nil
+	})
+}
+
+// ListFlags queues ListFlags; see Batch.
+func (b *Batch) ListFlags(dst *[]bool, grp int32) {
+	b.batch.Queue(listFlags, grp).Query(func(rows pgx.Rows) error {
+		items := (*dst)[:0]
+		if items == nil {
+			items = []bool{}
+		}
+		var i, blank bool
+		dest := []interface{}{&i}
+		for rows.Next() {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
+				return err
+			}
+			items = append(items, i)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		*dst = items
+		return nil
+	})
+}
+
+// ListIDs queues ListIDs; see Batch.
+func (b *Batch) ListIDs(dst *[]int32, grp int32) {
+	b.batch.Queue(listIDs, grp).Query(func(rows pgx.Rows) error {
+		items := (*dst)[:0]
+		if items == nil {
+			items = []int32{}
+		}
+		var i, blank int32
+		dest := []interface{}{&i}
+		for rows.Next() {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
+				return err
+			}
+			items = append(items, i)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		*dst = items
+		return nil
+	})
+}
+
+// ListLabels queues ListLabels; see Batch.
+func (b *Batch) ListLabels(dst *[]string, grp int32) {
+	b.batch.Queue(listLabels, grp).Query(func(rows pgx.Rows) error {
+		items := (*dst)[:0]
+		if items == nil {
+			items = []string{}
+		}
+		var i, blank string
+		dest := []interface{}{&i}
+		for rows.Next() {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
+				return err
+			}
+			items = append(items, i)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		*dst = items
+		return nil
+	})
+}
+
+// ListNotes queues ListNotes; see Batch.
+func (b *Batch) ListNotes(dst *[]pgtype.Text, grp int32) {
+	b.batch.Queue(listNotes, grp).Query(func(rows pgx.Rows) error {
+		items := (*dst)[:0]
+		if items == nil {
+			items = []pgtype.Text{}
+		}
+		var i, blank pgtype.Text
+		dest := []interface{}{&i}
+		for rows.Next() {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
+				return err
+			}
+			items = append(items, i)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		*dst = items
+		return nil
+	})
+}
+
+// ListNums queues ListNums; see Batch.
+func (b *Batch) ListNums(dst *[][]int32, grp int32) {
+	b.batch.Queue(listNums, grp).Query(func(rows pgx.Rows) error {
+		items := (*dst)[:0]
+		if items == nil {
+			items = [][]int32{}
+		}
+		var i, blank []int32
+		dest := []interface{}{&i}
+		for rows.Next() {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
+				return err
+			}
+			items = append(items, i)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		*dst = items
+		return nil
+	})
+}
+
+// ListTags queues ListTags; see Batch.
+func (b *Batch) ListTags(dst *[][]string, grp int32) {
+	b.batch.Queue(listTags, grp).Query(func(rows pgx.Rows) error {
+		items := (*dst)[:0]
+		if items == nil {
+			items = [][]string{}
+		}
+		var i, blank []string
+		dest := []interface{}{&i}
+		for rows.Next() {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
+				return err
+			}
+			items = append(items, i)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		*dst = items
+		return nil
+	})
+}
+
+// ListUpperLabels queues ListUpperLabels; see Batch.
+func (b *Batch) ListUpperLabels(dst *[]interface{}, grp int32) {
+	b.batch.Queue(listUpperLabels, grp).Query(func(rows pgx.Rows) error {
+		items := (*dst)[:0]
+		if items == nil {
+			items = []interface{}{}
+		}
+		var i, blank interface{}
+		dest := []interface{}{&i}
+		for rows.Next() {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
+				return err
+			}
+			items = append(items, i)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		*dst = items
+		return nil
+	})
+}
+
+// ListYields queues ListYields; see Batch.
+func (b *Batch) ListYields(dst *[]string, zero int32) {
+	b.batch.Queue(listYields, zero).Query(func(rows pgx.Rows) error {
+		items := (*dst)[:0]
+		if items == nil {
+			items = []string{}
+		}
+		var i, blank string
+		dest := []interface{}{&i}
+		for rows.Next() {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
+				return err
+			}
+			items = append(items, i)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		*dst = items
+		return nil
+	})
+}
+
+// ListZeros queues ListZeros; see Batch.
+func (b *Batch) ListZeros(dst *[]int32, yield string) {
+	b.batch.Queue(listZeros, yield).Query(func(rows pgx.Rows) error {
+		items := (*dst)[:0]
+		if items == nil {
+			items = []int32{}
+		}
+		var i, blank int32
+		dest := []interface{}{&i}
+		for rows.Next() {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
+				return err
+			}
+			items = append(items, i)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		*dst = items
+		return nil
+	})
+}

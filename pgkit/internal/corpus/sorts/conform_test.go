@@ -32,7 +32,7 @@ func reviewID(r sorts.Review) int64   { return r.ID }
 func productID(p sorts.Product) int64 { return p.ID }
 
 func TestConformance(t *testing.T) {
-	p := conform.Package{Migrations: conform.Migrations(migrations), Queries: (*sorts.Queries)(nil), Decoders: sorts.Decoders()}
+	p := conform.Package{Migrations: conform.Migrations(migrations), Queries: (*sorts.Queries)(nil), Batch: (*sorts.Batch)(nil), Decoders: sorts.Decoders()}
 	conform.Run(t, p, sorts.New, func() []conform.Step[*sorts.Queries] {
 		var widget, gadget, gizmo sorts.Product
 		var r1, r2, r3, r4 sorts.Review

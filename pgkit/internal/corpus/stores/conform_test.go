@@ -51,7 +51,7 @@ func countOn(c *conform.C, db stores.DBTX, name string) int {
 }
 
 func TestConformance(t *testing.T) {
-	p := conform.Package{Migrations: conform.Migrations(migrations), Queries: (*stores.Queries)(nil), Decoders: stores.Decoders()}
+	p := conform.Package{Migrations: conform.Migrations(migrations), Queries: (*stores.Queries)(nil), Batch: (*stores.Batch)(nil), Decoders: stores.Decoders()}
 	conform.Run(t, p, stores.New, func() []conform.Step[*stores.Queries] {
 		var north, south stores.Store
 		var ann, ben, cat stores.Streamer

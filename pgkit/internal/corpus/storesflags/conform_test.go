@@ -31,7 +31,7 @@ var (
 var errBoom = errors.New("boom")
 
 func TestConformance(t *testing.T) {
-	p := conform.Package{Migrations: conform.Migrations(migrations), Queries: (*storesflags.Queries)(nil), Decoders: storesflags.Decoders()}
+	p := conform.Package{Migrations: conform.Migrations(migrations), Queries: (*storesflags.Queries)(nil), Batch: (*storesflags.Batch)(nil), Decoders: storesflags.Decoders()}
 	conform.Run(t, p, storesflags.New, func() []conform.Step[*storesflags.Queries] {
 		var north, south storesflags.Store
 		var ann, ben storesflags.Streamer

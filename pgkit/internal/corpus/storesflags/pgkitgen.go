@@ -162,3 +162,101 @@ func Decoders() map[string][]interface{} {
 		"ListStreamers":  func() []interface{} { var i Streamer; return []interface{}{&i.ID, &i.StoreID, &i.Handle, &i.Followers} }(),
 	}
 }
+
+// Batch queues queries of this package to be sent together by Send: one
+// network round trip (PostgreSQL's pipeline mode, through pgx.Batch) on
+// one connection, each answer scanned into the destination its method was
+// given, on the goroutine that calls Send. The zero value is empty and
+// ready; a Batch is sent once.
+//
+// Each method queues the query of the same name, taking a pointer to what
+// that query returns (a row, the rows' slice, the rows affected) and its
+// parameters without the context. The destinations are written during
+// Send, in the order queued; one is left as it was when its query or an
+// earlier one failed (a :many query's slice keeps its memory, and may have
+// been written past its length).
+type Batch struct {
+	batch pgx.Batch
+}
+
+// Send sends b's queries on db (a pool, a connection or a transaction: on
+// a transaction, inside it) and scans their answers. Its error is the
+// first query's that failed, or the first destination's that could not be
+// scanned (a :one query without a row: pgx.ErrNoRows); the server skips the
+// queries after one that fails. Outside a transaction the queries run in
+// one implicit transaction: one that fails rolls back the writes of the
+// others.
+func (b *Batch) Send(ctx context.Context, db DBTX) error {
+	s, ok := db.(interface {
+		SendBatch(context.Context, *pgx.Batch) pgx.BatchResults
+	})
+	if !ok {
+		return fmt.Errorf("Batch.Send: %T cannot send a batch (it has no SendBatch method)", db)
+	}
+	return s.SendBatch(ctx, &b.batch).Close()
+}
+
+// CreateStore queues CreateStore; see Batch.
+func (b *Batch) CreateStore(dst *Store, name string) {
+	b.batch.Queue(createStore, name).QueryRow(func(row pgx.Row) error {
+		var i Store
+		if err := row.Scan(&i.ID, &i.Name); err != nil {
+			return err
+		}
+		*dst = i
+		return nil
+	})
+}
+
+// CreateStreamer queues CreateStreamer; see Batch.
+func (b *Batch) CreateStreamer(dst *Streamer, arg CreateStreamerParams) {
+	b.batch.Queue(createStreamer, arg.StoreID, arg.Handle, arg.Followers).QueryRow(func(row pgx.Row) error {
+		var i Streamer
+		if err := row.Scan(
+			&i.ID,
+			&i.StoreID,
+			&i.Handle,
+			&i.Followers,
+		); err != nil {
+			return err
+		}
+		*dst = i
+		return nil
+	})
+}
+
+// GetStore queues GetStore; see Batch.
+func (b *Batch) GetStore(dst *Store, id int64) {
+	b.batch.Queue(getStore, id).QueryRow(func(row pgx.Row) error {
+		var i Store
+		if err := row.Scan(&i.ID, &i.Name); err != nil {
+			return err
+		}
+		*dst = i
+		return nil
+	})
+}
+
+// ListStreamers queues ListStreamers; see Batch.
+func (b *Batch) ListStreamers(dst *[]Streamer, storeID int64) {
+	b.batch.Queue(listStreamers, storeID).Query(func(rows pgx.Rows) error {
+		items := (*dst)[:0]
+		if items == nil {
+			items = []Streamer{}
+		}
+		var i, blank Streamer
+		dest := []interface{}{&i.ID, &i.StoreID, &i.Handle, &i.Followers}
+		for rows.Next() {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
+				return err
+			}
+			items = append(items, i)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		*dst = items
+		return nil
+	})
+}

@@ -22,6 +22,7 @@ func TestConformance(t *testing.T) {
 	p := conform.Package{
 		Migrations: conform.Migrations(migrations),
 		Queries:    (*types.Queries)(nil),
+		Batch:      (*types.Batch)(nil),
 		Decoders:   types.Decoders(),
 		Config:     pgkit.Config{AfterConnect: types.RegisterTypes},
 	}

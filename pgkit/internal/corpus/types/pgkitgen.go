@@ -659,3 +659,246 @@ func Decoders() map[string][]interface{} {
 		"PersonMoods": func() []interface{} { var i []Mood; return []interface{}{&i} }(),
 	}
 }
+
+// Batch queues queries of this package to be sent together by Send: one
+// network round trip (PostgreSQL's pipeline mode, through pgx.Batch) on
+// one connection, each answer scanned into the destination its method was
+// given, on the goroutine that calls Send. The zero value is empty and
+// ready; a Batch is sent once.
+//
+// Each method queues the query of the same name, taking a pointer to what
+// that query returns (a row, the rows' slice, the rows affected) and its
+// parameters without the context. The destinations are written during
+// Send, in the order queued; one is left as it was when its query or an
+// earlier one failed (a :many query's slice keeps its memory, and may have
+// been written past its length).
+type Batch struct {
+	batch pgx.Batch
+}
+
+// Send sends b's queries on db (a pool, a connection or a transaction: on
+// a transaction, inside it) and scans their answers. Its error is the
+// first query's that failed, or the first destination's that could not be
+// scanned (a :one query without a row: pgx.ErrNoRows); the server skips the
+// queries after one that fails. Outside a transaction the queries run in
+// one implicit transaction: one that fails rolls back the writes of the
+// others.
+func (b *Batch) Send(ctx context.Context, db DBTX) error {
+	s, ok := db.(interface {
+		SendBatch(context.Context, *pgx.Batch) pgx.BatchResults
+	})
+	if !ok {
+		return fmt.Errorf("Batch.Send: %T cannot send a batch (it has no SendBatch method)", db)
+	}
+	return s.SendBatch(ctx, &b.batch).Close()
+}
+
+// PersonCreate queues PersonCreate; see Batch.
+func (b *Batch) PersonCreate(dst *Person, arg PersonCreateParams) {
+	b.batch.Queue(personCreate, arg.Name, arg.Mood, arg.Moods, arg.LastMood, arg.Email, arg.Home, arg.Past).QueryRow(func(row pgx.Row) error {
+		var i Person
+		if err := row.Scan(
+			&i.ID,
+			&i.Name,
+			&i.Mood,
+			&i.Moods,
+			&i.LastMood,
+			&i.Email,
+			&i.Home,
+			&i.Past,
+		); err != nil {
+			return err
+		}
+		*dst = i
+		return nil
+	})
+}
+
+// PersonEmails queues PersonEmails; see Batch.
+func (b *Batch) PersonEmails(dst *[]string) {
+	b.batch.Queue(personEmails).Query(func(rows pgx.Rows) error {
+		items := (*dst)[:0]
+		if items == nil {
+			items = []string{}
+		}
+		var i, blank string
+		dest := []interface{}{&i}
+		for rows.Next() {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
+				return err
+			}
+			items = append(items, i)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		*dst = items
+		return nil
+	})
+}
+
+// PersonGet queues PersonGet; see Batch.
+func (b *Batch) PersonGet(dst *Person, id int64) {
+	b.batch.Queue(personGet, id).QueryRow(func(row pgx.Row) error {
+		var i Person
+		if err := row.Scan(
+			&i.ID,
+			&i.Name,
+			&i.Mood,
+			&i.Moods,
+			&i.LastMood,
+			&i.Email,
+			&i.Home,
+			&i.Past,
+		); err != nil {
+			return err
+		}
+		*dst = i
+		return nil
+	})
+}
+
+// PersonHomes queues PersonHomes; see Batch.
+func (b *Batch) PersonHomes(dst *[]*Address) {
+	b.batch.Queue(personHomes).Query(func(rows pgx.Rows) error {
+		items := (*dst)[:0]
+		if items == nil {
+			items = []*Address{}
+		}
+		var i, blank *Address
+		dest := []interface{}{&i}
+		for rows.Next() {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
+				return err
+			}
+			items = append(items, i)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		*dst = items
+		return nil
+	})
+}
+
+// PersonLastMoods queues PersonLastMoods; see Batch.
+func (b *Batch) PersonLastMoods(dst *[]NullMood) {
+	b.batch.Queue(personLastMoods).Query(func(rows pgx.Rows) error {
+		items := (*dst)[:0]
+		if items == nil {
+			items = []NullMood{}
+		}
+		var i, blank NullMood
+		dest := []interface{}{&i}
+		for rows.Next() {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
+				return err
+			}
+			items = append(items, i)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		*dst = items
+		return nil
+	})
+}
+
+// PersonList queues PersonList; see Batch.
+func (b *Batch) PersonList(dst *[]Person) {
+	b.batch.Queue(personList).Query(func(rows pgx.Rows) error {
+		items := (*dst)[:0]
+		if items == nil {
+			items = []Person{}
+		}
+		var i, blank Person
+		dest := []interface{}{&i.ID, &i.Name, &i.Mood, &i.Moods, &i.LastMood, &i.Email, &i.Home, &i.Past}
+		for rows.Next() {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
+				return err
+			}
+			items = append(items, i)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		*dst = items
+		return nil
+	})
+}
+
+// PersonListByMoods queues PersonListByMoods; see Batch.
+func (b *Batch) PersonListByMoods(dst *[]Person, moods []Mood) {
+	b.batch.Queue(personListByMoods, moods).Query(func(rows pgx.Rows) error {
+		items := (*dst)[:0]
+		if items == nil {
+			items = []Person{}
+		}
+		var i, blank Person
+		dest := []interface{}{&i.ID, &i.Name, &i.Mood, &i.Moods, &i.LastMood, &i.Email, &i.Home, &i.Past}
+		for rows.Next() {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
+				return err
+			}
+			items = append(items, i)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		*dst = items
+		return nil
+	})
+}
+
+// PersonMood queues PersonMood; see Batch.
+func (b *Batch) PersonMood(dst *[]Mood) {
+	b.batch.Queue(personMood).Query(func(rows pgx.Rows) error {
+		items := (*dst)[:0]
+		if items == nil {
+			items = []Mood{}
+		}
+		var i, blank Mood
+		dest := []interface{}{&i}
+		for rows.Next() {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
+				return err
+			}
+			items = append(items, i)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		*dst = items
+		return nil
+	})
+}
+
+// PersonMoods queues PersonMoods; see Batch.
+func (b *Batch) PersonMoods(dst *[][]Mood) {
+	b.batch.Queue(personMoods).Query(func(rows pgx.Rows) error {
+		items := (*dst)[:0]
+		if items == nil {
+			items = [][]Mood{}
+		}
+		var i, blank []Mood
+		dest := []interface{}{&i}
+		for rows.Next() {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
+				return err
+			}
+			items = append(items, i)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		*dst = items
+		return nil
+	})
+}

@@ -610,3 +610,229 @@ func PgkitDecoders() map[string][]interface{} {
 		"ThingTexts": func() []interface{} { var i pgtype.Text; return []interface{}{&i} }(),
 	}
 }
+
+// Batch queues queries of this package to be sent together by Send: one
+// network round trip (PostgreSQL's pipeline mode, through pgx.Batch) on
+// one connection, each answer scanned into the destination its method was
+// given, on the goroutine that calls Send. The zero value is empty and
+// ready; a Batch is sent once.
+//
+// Each method queues the query of the same name, taking a pointer to what
+// that query returns (a row, the rows' slice, the rows affected) and its
+// parameters without the context. The destinations are written during
+// Send, in the order queued; one is left as it was when its query or an
+// earlier one failed (a :many query's slice keeps its memory, and may have
+// been written past its length).
+type Batch struct {
+	batch pgx.Batch
+}
+
+// Send sends b's queries on db (a pool, a connection or a transaction: on
+// a transaction, inside it) and scans their answers. Its error is the
+// first query's that failed, or the first destination's that could not be
+// scanned (a :one query without a row: pgx.ErrNoRows); the server skips the
+// queries after one that fails. Outside a transaction the queries run in
+// one implicit transaction: one that fails rolls back the writes of the
+// others.
+func (b *Batch) Send(ctx context.Context, db DBTX) error {
+	s, ok := db.(interface {
+		SendBatch(context.Context, *pgx.Batch) pgx.BatchResults
+	})
+	if !ok {
+		return fmt.Errorf("Batch.Send: %T cannot send a batch (it has no SendBatch method)", db)
+	}
+	return s.SendBatch(ctx, &b.batch).Close()
+}
+
+// Decoders queues Decoders; see Batch.
+func (b *Batch) Decoders(dst *int64) {
+	b.batch.Queue(Decoders).QueryRow(func(row pgx.Row) error {
+		var i int64
+		if err := row.Scan(&i); err != nil {
+			return err
+		}
+		*dst = i
+		return nil
+	})
+}
+
+// StrictGet queues StrictGet; see Batch.
+func (b *Batch) StrictGet(dst *Strict, id int64) {
+	b.batch.Queue(StrictGet, id).QueryRow(func(row pgx.Row) error {
+		var i Strict
+		if err := row.Scan(
+			&i.ID,
+			&i.I4,
+			&i.I8,
+			&i.T,
+			&i.By,
+			&i.Ts,
+			&i.U,
+			&i.B,
+			&i.F8,
+			&i.D,
+			&i.A4,
+			&i.At,
+			&i.Jb,
+		); err != nil {
+			return err
+		}
+		*dst = i
+		return nil
+	})
+}
+
+// StrictList queues StrictList; see Batch.
+func (b *Batch) StrictList(dst *[]Strict) {
+	b.batch.Queue(StrictList).Query(func(rows pgx.Rows) error {
+		items := (*dst)[:0]
+		if items == nil {
+			items = []Strict{}
+		}
+		var i, blank Strict
+		dest := []interface{}{&i.ID, &i.I4, &i.I8, &i.T, &i.By, &i.Ts, &i.U, &i.B, &i.F8, &i.D, &i.A4, &i.At, &i.Jb}
+		for rows.Next() {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
+				return err
+			}
+			items = append(items, i)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		*dst = items
+		return nil
+	})
+}
+
+// StrictText queues StrictText; see Batch.
+func (b *Batch) StrictText(dst *string, id int64) {
+	b.batch.Queue(StrictText, id).QueryRow(func(row pgx.Row) error {
+		var i string
+		if err := row.Scan(&i); err != nil {
+			return err
+		}
+		*dst = i
+		return nil
+	})
+}
+
+// ThingGet queues ThingGet; see Batch.
+func (b *Batch) ThingGet(dst *Thing, id int64) {
+	b.batch.Queue(ThingGet, id).QueryRow(func(row pgx.Row) error {
+		var i Thing
+		if err := row.Scan(
+			&i.ID,
+			&i.I2,
+			&i.I4,
+			&i.I8,
+			&i.F4,
+			&i.F8,
+			&i.B,
+			&i.T,
+			&i.Vc,
+			&i.Bp,
+			&i.Nm,
+			&i.Qc,
+			&i.Ci,
+			&i.By,
+			&i.Ts,
+			&i.Tsn,
+			&i.D,
+			&i.U,
+			&i.J,
+			&i.Jb,
+			&i.N,
+			&i.M,
+			&i.Ip,
+			&i.Iv,
+			&i.R,
+			&i.A4,
+			&i.A8,
+			&i.At,
+			&i.Ab,
+			&i.Af,
+			&i.Md,
+			&i.Dm,
+			&i.De,
+			&i.O,
+		); err != nil {
+			return err
+		}
+		*dst = i
+		return nil
+	})
+}
+
+// ThingIDs queues ThingIDs; see Batch.
+func (b *Batch) ThingIDs(dst *[]int64) {
+	b.batch.Queue(ThingIDs).Query(func(rows pgx.Rows) error {
+		items := (*dst)[:0]
+		if items == nil {
+			items = []int64{}
+		}
+		var i, blank int64
+		dest := []interface{}{&i}
+		for rows.Next() {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
+				return err
+			}
+			items = append(items, i)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		*dst = items
+		return nil
+	})
+}
+
+// ThingList queues ThingList; see Batch.
+func (b *Batch) ThingList(dst *[]Thing) {
+	b.batch.Queue(ThingList).Query(func(rows pgx.Rows) error {
+		items := (*dst)[:0]
+		if items == nil {
+			items = []Thing{}
+		}
+		var i, blank Thing
+		dest := []interface{}{&i.ID, &i.I2, &i.I4, &i.I8, &i.F4, &i.F8, &i.B, &i.T, &i.Vc, &i.Bp, &i.Nm, &i.Qc, &i.Ci, &i.By, &i.Ts, &i.Tsn, &i.D, &i.U, &i.J, &i.Jb, &i.N, &i.M, &i.Ip, &i.Iv, &i.R, &i.A4, &i.A8, &i.At, &i.Ab, &i.Af, &i.Md, &i.Dm, &i.De, &i.O}
+		for rows.Next() {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
+				return err
+			}
+			items = append(items, i)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		*dst = items
+		return nil
+	})
+}
+
+// ThingTexts queues ThingTexts; see Batch.
+func (b *Batch) ThingTexts(dst *[]pgtype.Text) {
+	b.batch.Queue(ThingTexts).Query(func(rows pgx.Rows) error {
+		items := (*dst)[:0]
+		if items == nil {
+			items = []pgtype.Text{}
+		}
+		var i, blank pgtype.Text
+		dest := []interface{}{&i}
+		for rows.Next() {
+			i = blank
+			if err := rows.Scan(dest...); err != nil {
+				return err
+			}
+			items = append(items, i)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		*dst = items
+		return nil
+	})
+}
