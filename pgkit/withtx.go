@@ -266,15 +266,25 @@ func runTx(ctx context.Context, src Source, opts pgx.TxOptions, fn func(*Tx) err
 	if err != nil {
 		return fmt.Errorf("begin transaction: %w", err)
 	}
+	returned := false
 	defer func() {
-		if p := recover(); p != nil {
-			rbCtx, cancel := rollbackContext(ctx)
-			_ = tx.Rollback(rbCtx)
-			cancel()
+		if returned {
+			return
+		}
+		// fn panicked, or ended its goroutine (runtime.Goexit: t.FailNow
+		// in a test), which recover does not stop: either way the
+		// transaction is rolled back and its connection given back.
+		p := recover()
+		rbCtx, cancel := rollbackContext(ctx)
+		_ = tx.Rollback(rbCtx)
+		cancel()
+		if p != nil {
 			panic(p) // fn's own panic, carried on after the rollback
 		}
 	}()
-	if err := fn(tx); err != nil {
+	fnErr := fn(tx)
+	returned = true
+	if err := fnErr; err != nil {
 		if refusedReadOnly(err) && opts.AccessMode != pgx.ReadOnly && tx.discard(ctx) {
 			// Its server (or session) is read-only: a primary being
 			// demoted. A new connection may reach the new primary.
