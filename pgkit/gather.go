@@ -79,22 +79,51 @@ func GatherLimit[D DBTX, Q any](ctx context.Context, src DBTX, newQ func(D) Q, l
 		return fanOut(ctx, q, fns)
 	}
 	g, ctx := errgroup.WithContext(ctx)
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	var (
+		mu     sync.Mutex
+		exited error // the first fn that ended its goroutine (runtime.Goexit)
+	)
 	g.SetLimit(limit)
 	for i, fn := range fns {
-		g.Go(func() error { return call(ctx, q, i, fn) })
+		g.Go(func() error {
+			return call(ctx, q, i, fn, func(err error) {
+				mu.Lock()
+				if exited == nil {
+					exited = err
+				}
+				mu.Unlock()
+				cancel(err)
+			})
+		})
 	}
-	return g.Wait()
+	err = g.Wait()
+	mu.Lock()
+	defer mu.Unlock()
+	if exited != nil && (err == nil || context.Cause(ctx) == exited) {
+		return exited // it came first: the others' errors are its cancellation
+	}
+	return err
 }
 
 // call runs fns[i] as fn, returning a panic in it as an error instead of
-// crashing the process.
-func call[Q any](ctx context.Context, q Q, i int, fn func(ctx context.Context, q Q) error) (err error) {
+// crashing the process. A fn that ends its goroutine with runtime.Goexit
+// (t.FailNow in a test's fn) returns nothing, and recover does not see
+// it: call hands exited its error instead, while the goroutine goes on
+// exiting, so that Gather does not count the fn as one that succeeded.
+func call[Q any](ctx context.Context, q Q, i int, fn func(ctx context.Context, q Q) error, exited func(error)) (err error) {
+	returned := false
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("gather: fn %d panicked: %v\n%s", i, p, debug.Stack())
+		} else if !returned {
+			exited(fmt.Errorf("gather: fn %d ended its goroutine (runtime.Goexit) without returning", i))
 		}
 	}()
-	return fn(ctx, q)
+	err = fn(ctx, q)
+	returned = true
+	return err
 }
 
 // fanOut is GatherLimit without a limit: errgroup's semantics (the first
@@ -109,16 +138,26 @@ func fanOut[Q any](ctx context.Context, q Q, fns []func(ctx context.Context, q Q
 		first error
 		wg    sync.WaitGroup
 	)
+	fail := func(err error) { once.Do(func() { first = err; cancel(err) }) }
 	run := func(i int) {
-		if err := call(ctx, q, i, fns[i]); err != nil {
-			once.Do(func() { first = err; cancel(err) })
+		if err := call(ctx, q, i, fns[i], fail); err != nil {
+			fail(err)
 		}
 	}
 	for i := 1; i < len(fns); i++ {
 		wg.Go(func() { run(i) })
 	}
 	if len(fns) > 0 {
+		returned := false
+		defer func() {
+			if !returned {
+				// fns[0] ended the caller's goroutine (runtime.Goexit): the
+				// others are cancelled and waited for before it goes on.
+				wg.Wait()
+			}
+		}()
 		run(0)
+		returned = true
 	}
 	wg.Wait()
 	return first
