@@ -19,7 +19,7 @@ func TestLoadProductPageModesAgree(t *testing.T) {
 	p, customer := testshop.Shop(t, ctx, q)
 	req := shop.ProductPageRequest{ProductID: p.ProductID, CustomerID: customer.UserID, Reviews: 2}
 	var pages []shop.ProductPage
-	for _, mode := range []shop.FetchMode{shop.Sequential, shop.Concurrent, shop.Pipelined} {
+	for _, mode := range []shop.FetchMode{shop.Sequential, shop.Concurrent, shop.Pipelined, shop.Batched} {
 		req.Mode = mode
 		page, err := shop.LoadProductPage(ctx, d, req)
 		if err != nil {
@@ -37,7 +37,7 @@ func TestLoadProductPageModesAgree(t *testing.T) {
 	// Inside a transaction every mode reads the transaction's own writes.
 	err := pgkit.WithTx(ctx, d, db.New, func(tq *db.Queries) error {
 		testshop.Must(tq.OrderCreate(ctx, db.OrderCreateParams{UserID: customer.UserID, Status: db.OrderStatusPending, TotalCents: 1}))(t)
-		for _, mode := range []shop.FetchMode{shop.Sequential, shop.Concurrent, shop.Pipelined} {
+		for _, mode := range []shop.FetchMode{shop.Sequential, shop.Concurrent, shop.Pipelined, shop.Batched} {
 			page, err := shop.LoadProductPage(ctx, tq.DB(), shop.ProductPageRequest{ProductID: p.ProductID, CustomerID: customer.UserID, Mode: mode})
 			if err != nil {
 				return err
@@ -55,7 +55,7 @@ func TestLoadProductPageModesAgree(t *testing.T) {
 
 func TestLoadProductPageNotFoundAndEmpty(t *testing.T) {
 	ctx, d, q := testshop.Setup(t)
-	for _, mode := range []shop.FetchMode{shop.Sequential, shop.Concurrent, shop.Pipelined} {
+	for _, mode := range []shop.FetchMode{shop.Sequential, shop.Concurrent, shop.Pipelined, shop.Batched} {
 		_, err := shop.LoadProductPage(ctx, d, shop.ProductPageRequest{ProductID: 99, CustomerID: 1, Mode: mode})
 		if !errors.Is(err, pgerr.ErrNotFound) || !strings.Contains(err.Error(), "ProductGetByID: not found") {
 			t.Errorf("%s: unknown product: %v, want ProductGetByID's ErrNotFound", mode, err)

@@ -80,8 +80,10 @@ func pageRequest(productID, customerID string, q url.Values) (shop.ProductPageRe
 		req.Mode = shop.Sequential
 	case "one-statement":
 		req.Mode = shop.OneStatement
+	case "batch":
+		req.Mode = shop.Batched
 	default:
-		return req, &badRequest{Field: "fetch", Reason: "want pipelined, concurrent, sequential or one-statement"}
+		return req, &badRequest{Field: "fetch", Reason: "want pipelined, batch, concurrent, sequential or one-statement"}
 	}
 	return req, nil
 }
