@@ -294,14 +294,14 @@ func (rs *roundState) failed(sql string, err error) error {
 	if rs.first != nil {
 		return fmt.Errorf("skipped after an earlier query of the pipeline failed: %w", rs.first)
 	}
-	rs.first = pgerr.Map(rs.ctx, sql, err)
+	rs.first = pgerr.Map(rs.mapCtx(), sql, err)
 	if rs.p.autocommit {
 		// One implicit transaction: a lost answer leaves all its writes unknown.
 		outcome := sql
 		if slices.ContainsFunc(rs.reqs, func(r pipeRequest) bool { return !sqllex.ReadOnly(r.sql) }) {
 			outcome = ""
 		}
-		rs.first = autocommitOutcome(rs.ctx, outcome, rs.first)
+		rs.first = autocommitOutcome(rs.mapCtx(), outcome, rs.first)
 	}
 	if rs.p.queryErr == nil {
 		rs.p.queryErr = rs.first
@@ -338,6 +338,18 @@ type roundState struct {
 	first  error // the first failed query of the round
 }
 
+// mapCtx is the context the round's errors are typed with (pgerr.Map
+// names the context's error as a cause when it has ended): the round's,
+// unless the round has ended it itself (cancel, once its last result is
+// read), which is no cause of anything; then the fns' context, whose end
+// (the caller's cancellation, a fn's error) is.
+func (rs *roundState) mapCtx() context.Context {
+	if errors.Is(rs.ctx.Err(), context.Canceled) {
+		return rs.p.ctx
+	}
+	return rs.ctx
+}
+
 // advance serves requests, from the goroutine of fn self, until one hands
 // a result to its fn (false), or the round is over (true).
 func (rs *roundState) advance(self int) bool {
@@ -357,7 +369,7 @@ func (rs *roundState) advance(self int) bool {
 				p.replies[r.fn] <- pipeReply{err: rs.failed(r.sql, err)}
 				continue
 			}
-			h := &handoffRows{Rows: rows, ctx: rs.ctx, sql: r.sql, prior: rs.first, decs: p.decs}
+			h := &handoffRows{Rows: rows, round: rs, sql: r.sql, prior: rs.first, decs: p.decs}
 			h.onRelease = func() {
 				// pgx's own rows hold only what the server or the
 				// connection reported: a value that failed to decode

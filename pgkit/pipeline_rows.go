@@ -1,7 +1,6 @@
 package pgkit
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"sync"
@@ -23,7 +22,7 @@ import (
 // and pgx's are closed (read to the end of their result) without it.
 type handoffRows struct {
 	pgx.Rows
-	ctx       context.Context
+	round     *roundState // errors are typed with its mapCtx
 	sql       string
 	prior     error // an earlier query of the round failed: this one was skipped
 	sc        rowscan.Scanner
@@ -53,7 +52,7 @@ func (h *handoffRows) Scan(dest ...any) error {
 	err := h.sc.Scan(h, h.Rows.TypeMap(), h.Rows.FieldDescriptions(), h.Rows.RawValues(), dest)
 	if err != nil {
 		h.decodeFailed(err)
-		return pgerr.Map(h.ctx, h.sql, err)
+		return pgerr.Map(h.round.mapCtx(), h.sql, err)
 	}
 	return nil
 }
@@ -83,7 +82,7 @@ func (h *handoffRows) Close() {
 
 func (h *handoffRows) Err() error {
 	if h.decodeErr != nil {
-		return pgerr.Map(h.ctx, h.sql, h.decodeErr)
+		return pgerr.Map(h.round.mapCtx(), h.sql, h.decodeErr)
 	}
 	err := h.Rows.Err()
 	switch {
@@ -92,7 +91,7 @@ func (h *handoffRows) Err() error {
 	case h.prior != nil:
 		return fmt.Errorf("skipped after an earlier query of the pipeline failed: %w", h.prior)
 	}
-	return pgerr.Map(h.ctx, h.sql, err)
+	return pgerr.Map(h.round.mapCtx(), h.sql, err)
 }
 
 func (h *handoffRows) release() { h.once.Do(h.onRelease) }
@@ -120,10 +119,10 @@ func (h *handoffRow) Scan(dest ...any) error {
 		if err := rows.Err(); err != nil {
 			return err
 		}
-		return pgerr.Map(rows.ctx, rows.sql, pgx.ErrNoRows)
+		return pgerr.Map(rows.round.mapCtx(), rows.sql, pgx.ErrNoRows)
 	}
 	if err := rows.Scan(dest...); err != nil { // closes the rows
-		return pgerr.Map(rows.ctx, rows.sql, err)
+		return pgerr.Map(rows.round.mapCtx(), rows.sql, err)
 	}
 	rows.Close()
 	return rows.Err()
