@@ -41,8 +41,13 @@ import (
 // straight off the connection (no copy), while the others wait for
 // theirs. No goroutine of Pipeline's own stands between them. A fn that
 // issues a second query takes part in the next round. So a fn must
-// issue its queries one after another (not from goroutines of its own) and
-// should not block on anything but its queries, or it holds up the round.
+// issue its queries one after another (not from goroutines of its own: a
+// query issued while another of the same fn waits, or after the fn
+// returned, is an error) and should not block on anything but its
+// queries, or it holds up the round. The context a fn passes to a query
+// is checked when the query is issued; once sent with its round, the query
+// runs under Pipeline's context and Config.QueryTimeout, not a deadline
+// the fn added for it alone.
 //
 // Errors: the first error a fn returns is the error Pipeline returns, and
 // it cancels the other fns' contexts. On a pool made by Open (or with
@@ -122,6 +127,7 @@ type pipeReply struct {
 var (
 	errPipelineUnsupported = errors.New("pipeline: COPY and :batch queries cannot run inside Pipeline; call them outside it")
 	errPipelineNested      = errors.New("pipeline: a query was issued while a result of the same fn was still open (a Stream inside Pipeline?)")
+	errPipelineOverlap     = errors.New("pipeline: a fn issued a query while another of its queries was waiting for its answer, or after the fn had returned: a fn's queries must be issued one after another from the fn itself, not from goroutines of its own")
 )
 
 // pipe is one Pipeline call. The caller's goroutine sends each round (its
@@ -144,7 +150,8 @@ type pipe struct {
 	queryErr   error            // the first query that failed, returned when no fn failed: written by the turn's holder
 
 	mu      sync.Mutex
-	active  int // fns still running
+	active  int    // fns still running
+	state   []byte // per fn: fnRunning, fnWaiting (a query of it queued or being answered), fnDone
 	pending []pipeRequest
 	serving bool  // a round is being served
 	fnErr   error // the first error a fn returned: Pipeline's error
@@ -156,6 +163,7 @@ func runPipeline[Q any](parent context.Context, p *pipe, conn batchSender, timeo
 	defer cancel()
 	p.ctx, p.cancel, p.conn, p.timeout, p.decs, p.autocommit = ctx, cancel, conn, timeout, decs, autocommit
 	p.active = n
+	p.state = make([]byte, n)
 	p.holder.Store(-1)
 	run := func(i int) {
 		var err error
@@ -214,6 +222,7 @@ func (p *pipe) finished(i int, err error) {
 	}
 	p.mu.Lock()
 	p.active--
+	p.state[i] = fnDone
 	if err != nil && p.fnErr == nil {
 		p.fnErr = err
 		p.cancel()
@@ -417,6 +426,13 @@ func (d pipeDBTX) submit(ctx context.Context, r pipeRequest) pipeReply {
 	}
 	r.fn = d.fn
 	p.mu.Lock()
+	if p.state[d.fn] != fnRunning {
+		// Queued beside its other query, it would take that one's turn
+		// and reply; after its fn returned, no round would wait for it.
+		p.mu.Unlock()
+		return pipeReply{err: errPipelineOverlap}
+	}
+	p.state[d.fn] = fnWaiting
 	p.pending = append(p.pending, r)
 	reqs := p.takeLocked()
 	p.mu.Unlock()
@@ -426,11 +442,23 @@ func (d pipeDBTX) submit(ctx context.Context, r pipeRequest) pipeReply {
 	for {
 		rep := <-p.replies[d.fn]
 		if rep.round == nil {
+			p.mu.Lock()
+			if p.state[d.fn] == fnWaiting {
+				p.state[d.fn] = fnRunning
+			}
+			p.mu.Unlock()
 			return rep
 		}
 		p.serve(0, rep.round)
 	}
 }
+
+// The states of a fn (pipe.state).
+const (
+	fnRunning byte = iota
+	fnWaiting
+	fnDone
+)
 
 func (d pipeDBTX) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
 	rep := d.submit(ctx, pipeRequest{kind: kindExec, sql: sql, args: args})
