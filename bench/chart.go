@@ -35,7 +35,7 @@ type barGroup struct {
 func chart(s map[string]summary, file string) error {
 	groups := []barGroup{
 		{"point", "pgx/point", []string{"shopdb/point", "pgx/point", "asyncpg/point", "pgbench/point"}},
-		{"page (pipelined;\nasyncpg gather)", "pgx/page/pipelined", []string{"shopdb/page/pipelined", "pgx/page/pipelined", "asyncpg/page/gather", "pgbench/page/pipelined"}},
+		{"page (one round trip:\nshopdb Batch, pgx batch;\nasyncpg gather)", "pgx/page/pipelined", []string{"shopdb/page/batch", "pgx/page/pipelined", "asyncpg/page/gather", "pgbench/page/pipelined"}},
 		{"order", "pgx/order", []string{"shopdb/order", "pgx/order", "asyncpg/order", "pgbench/order"}},
 		{"copy (pgbench:\nserver COPY)", "pgx/copy", []string{"shopdb/copy", "pgx/copy", "asyncpg/copy", "server/copy/COPY FROM file"}},
 		{"stream", "pgx/stream", []string{"shopdb/stream", "pgx/stream", "asyncpg/stream", ""}},
@@ -58,6 +58,9 @@ func cpuChart(s map[string]summary, file string) error {
 		label, mode := r.workload, r.mode
 		if r.workload == "copy10k" {
 			mode = "slice" // shopdb's sqlc method; pgx has one mode
+		}
+		if r.workload == "page" && r.mode == "pipelined" {
+			mode = "batch" // shopdb's default page, beside raw pgx's pgx.Batch
 		}
 		if r.mode != "" {
 			label += "\n" + r.mode

@@ -14,11 +14,17 @@ import (
 // FetchMode says how LoadProductPage sends its queries.
 type FetchMode int
 
-// The fetch modes. The zero value is Pipelined.
+// The fetch modes. The zero value is Batched.
 const (
+	// Batched sends the page's queries in one round trip as one db.Batch,
+	// every answer scanned on the caller's goroutine (no goroutine per
+	// query): the least client CPU per page, so the default. On any pool,
+	// connection or transaction.
+	Batched FetchMode = iota
 	// Pipelined sends the page's queries on one connection in one round
-	// trip (pgkit.Pipeline).
-	Pipelined FetchMode = iota
+	// trip (pgkit.Pipeline): Batched's round trip, with each query in a
+	// function of its own, which costs a goroutine hand-off per query.
+	Pipelined
 	// Concurrent runs them at once on connections of their own
 	// (pgkit.Gather); inside a transaction it is Pipelined.
 	Concurrent
@@ -29,11 +35,6 @@ const (
 	// db.Review and db.Order. One round trip, one Sync, on any pool or
 	// transaction.
 	OneStatement
-	// Batched sends the page's queries in one round trip as one db.Batch:
-	// Pipelined's round trip, with every answer scanned on the caller's
-	// goroutine (no goroutine per query), the least client CPU per page.
-	// On any pool, connection or transaction.
-	Batched
 )
 
 // String names the mode as the shop's ?fetch= parameter does.
@@ -45,10 +46,10 @@ func (m FetchMode) String() string {
 		return "sequential"
 	case OneStatement:
 		return "one-statement"
-	case Batched:
-		return "batch"
+	case Pipelined:
+		return "pipelined"
 	}
-	return "pipelined"
+	return "batch"
 }
 
 // Default page sizes of ProductPageRequest.
@@ -169,7 +170,9 @@ func LoadProductPage(ctx context.Context, src pgkit.DBTX, req ProductPageRequest
 	switch req.Mode {
 	case OneStatement:
 		return loadOneStatement(ctx, src, req)
-	case Batched:
+	case Pipelined, Concurrent, Sequential:
+		// Each query in a function of its own, below.
+	default:
 		return loadBatched(ctx, src, req)
 	}
 	page := ProductPage{Reviews: []db.Review{}, Orders: []db.Order{}}
@@ -211,7 +214,7 @@ func LoadProductPage(ctx context.Context, src pgkit.DBTX, req ProductPageRequest
 				break
 			}
 		}
-	default:
+	case Pipelined:
 		err = pgkit.Pipeline(ctx, src, db.New, fns...)
 	}
 	if err != nil {

@@ -72,7 +72,9 @@ func pageRequest(productID, customerID string, q url.Values) (shop.ProductPageRe
 		*dst = c
 	}
 	switch q.Get("fetch") {
-	case "", "pipelined":
+	case "", "batch":
+		req.Mode = shop.Batched
+	case "pipelined":
 		req.Mode = shop.Pipelined
 	case "concurrent":
 		req.Mode = shop.Concurrent
@@ -80,10 +82,8 @@ func pageRequest(productID, customerID string, q url.Values) (shop.ProductPageRe
 		req.Mode = shop.Sequential
 	case "one-statement":
 		req.Mode = shop.OneStatement
-	case "batch":
-		req.Mode = shop.Batched
 	default:
-		return req, &badRequest{Field: "fetch", Reason: "want pipelined, batch, concurrent, sequential or one-statement"}
+		return req, &badRequest{Field: "fetch", Reason: "want batch, pipelined, concurrent, sequential or one-statement"}
 	}
 	return req, nil
 }

@@ -4,7 +4,7 @@
 // statuses, Prometheus metrics, one structured log line per request with
 // its queries, and a graceful shutdown.
 //
-//	GET  /products/{id}?customer={id}     the page as JSON (also ?reviews=N&orders=N, ?reviews_before=, ?orders_before=, ?fetch=pipelined|concurrent|sequential)
+//	GET  /products/{id}?customer={id}     the page as JSON (also ?reviews=N&orders=N, ?reviews_before=, ?orders_before=, ?fetch=batch|pipelined|concurrent|sequential|one-statement)
 //	GET  /product/{product_id}/{customer_id}
 //	POST /orders                          {"customer_id": 1, "items": [{"product_id": 2, "quantity": 1}]}
 //	GET  /orders/{id}

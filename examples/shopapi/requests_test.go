@@ -225,7 +225,9 @@ var footer = regexp.MustCompile(`Fetched[^<]*`)
 func TestFooterNamesTheFetch(t *testing.T) {
 	onBothPools(t, func(t *testing.T, s *testService, multiplex bool) {
 		for _, tc := range []struct{ query, want string }{
-			{"", "Fetched with pgkit.Pipeline: 3 queries in one round trip on one connection."},
+			{"", "Fetched with db.Batch: 3 queries in one round trip on one connection."},
+			{"&fetch=batch", "Fetched with db.Batch: 3 queries in one round trip on one connection."},
+			{"&fetch=one-statement", "Fetched with one statement (db.ProductPageLoad): the lists as JSON, one round trip."},
 			{"&fetch=pipelined", "Fetched with pgkit.Pipeline: 3 queries in one round trip on one connection."},
 			{"&fetch=concurrent", map[bool]string{
 				false: "Fetched with pgkit.Gather: 3 queries at once, on a connection each.",

@@ -243,9 +243,14 @@ func fetchedBy(mode shop.FetchMode, multiplexing bool, queries int) string {
 		return fmt.Sprintf("Fetched with %d sequential calls, %s.", queries, shared)
 	case mode == shop.Sequential:
 		return fmt.Sprintf("Fetched with %d sequential calls, a round trip each.", queries)
+	case mode == shop.Pipelined:
+		// Pipeline takes one pooled connection, multiplexing or not.
+		return fmt.Sprintf("Fetched with pgkit.Pipeline: %d queries in one round trip on one connection.", queries)
+	case mode == shop.OneStatement:
+		return "Fetched with one statement (db.ProductPageLoad): the lists as JSON, one round trip."
 	}
-	// Pipeline takes one pooled connection, multiplexing or not.
-	return fmt.Sprintf("Fetched with pgkit.Pipeline: %d queries in one round trip on one connection.", queries)
+	// A batch, too, is sent on one pooled connection, multiplexing or not.
+	return fmt.Sprintf("Fetched with db.Batch: %d queries in one round trip on one connection.", queries)
 }
 
 func cents(c int64) string { return fmt.Sprintf("%d.%02d", c/100, c%100) }

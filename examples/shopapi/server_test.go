@@ -105,12 +105,12 @@ func testProductPage(t *testing.T, s *testService) {
 		t.Fatalf("status %d: %v", code, page)
 	}
 	product := page["product"].(map[string]any)
-	if product["product_id"] != 1.0 || product["name"] == "" || len(page["reviews"].([]any)) != 10 || len(page["orders"].([]any)) != 5 || page["fetch"] != "pipelined" {
+	if product["product_id"] != 1.0 || product["name"] == "" || len(page["reviews"].([]any)) != 10 || len(page["orders"].([]any)) != 5 || page["fetch"] != "batch" {
 		t.Fatalf("page = %v", page)
 	}
 	// The articles' URL shape gives the same page; every fetch mode too.
 	_, _, same := s.call(t, "GET", "/product/1/1", "")
-	for _, mode := range []string{"concurrent", "sequential", "one-statement"} {
+	for _, mode := range []string{"pipelined", "concurrent", "sequential", "one-statement", "batch"} {
 		_, _, other := s.call(t, "GET", "/products/1?customer=1&fetch="+mode, "")
 		if other["fetch"] != mode {
 			t.Fatalf("fetch=%s answered %v", mode, other["fetch"])
