@@ -217,10 +217,11 @@ func (d *DB) deadline(ctx context.Context) (context.Context, context.CancelFunc)
 
 func noCancel() {}
 
-// CopyFrom bulk-loads rows with COPY on a pooled connection. pgx is handed
-// values, not pointers (which it would dereference by reflection): the
-// typed source of a pgkitgen-generated :copyfrom iterator, or each row of
-// src with its pointers of common types replaced by their values (args.go).
+// CopyFrom bulk-loads rows with COPY on a pooled connection, as pgx's
+// CopyFrom does, with values of common types encoded by pgkit
+// (copy_binary.go) and pointers of common types taken as their values
+// (args.go): the typed source of a pgkitgen-generated :copyfrom
+// iterator, or each row of src.
 func (d *DB) CopyFrom(ctx context.Context, table pgx.Identifier, columns []string, src pgx.CopyFromSource) (int64, error) {
 	ctx, cancel := d.deadline(ctx)
 	defer cancel()
@@ -229,8 +230,8 @@ func (d *DB) CopyFrom(ctx context.Context, table pgx.Identifier, columns []strin
 		return 0, d.roleErr(pgerr.Map(ctx, "", err))
 	}
 	defer c.Release()
-	n, err := copyFromSource(src, func(src pgx.CopyFromSource) (int64, error) { // no pointers for pgx (args.go), no Pull (copy_push.go)
-		return c.CopyFrom(ctx, table, columns, src)
+	n, err := copyFromSource(src, func(src pgx.CopyFromSource) (int64, error) { // no pointers (args.go), no Pull (copy_push.go)
+		return copyBinary(ctx, c.Conn(), table, columns, src)
 	})
 	return n, d.roleErr(autocommitOutcome(ctx, "", pgerr.Map(ctx, "", err)))
 }

@@ -97,14 +97,21 @@ func (t typed) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
 	return queryRowOn(ctx, t.x, sql, args, nil)
 }
 
-// CopyFrom bulk-loads rows with COPY, handing pgx values, not pointers,
-// as DB.CopyFrom does.
+// CopyFrom bulk-loads rows with COPY, taking pointers of common types as
+// their values, as DB.CopyFrom does; on a pgx connection (not a
+// transaction, whose end pgkit cannot see) with DB.CopyFrom's encoder.
 func (t typed) CopyFrom(ctx context.Context, table pgx.Identifier, columns []string, src pgx.CopyFromSource) (int64, error) {
 	c, ok := t.x.(copier)
 	if !ok {
 		return 0, fmt.Errorf("pgkit: %T cannot COPY (it has no CopyFrom method)", t.x)
 	}
 	n, err := copyFromSource(src, func(src pgx.CopyFromSource) (int64, error) {
+		switch x := t.x.(type) { // a connection of pgx's: pgkit's encoder (copy_binary.go)
+		case *pgx.Conn:
+			return copyBinary(ctx, x, table, columns, src)
+		case *pgxpool.Conn:
+			return copyBinary(ctx, x.Conn(), table, columns, src)
+		}
 		return c.CopyFrom(ctx, table, columns, src)
 	})
 	return n, pgerr.Map(ctx, "", err)

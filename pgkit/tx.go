@@ -89,7 +89,9 @@ func (t *Tx) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
 	return rowOf(ctx, sql, rows, err)
 }
 
-// CopyFrom bulk-loads rows with COPY in the transaction.
+// CopyFrom bulk-loads rows with COPY in the transaction, through pgx's
+// CopyFrom: pgx.Tx refuses a COPY once it has ended, which pgkit's own
+// encoder (DB.CopyFrom's) could not see on every Tx.
 func (t *Tx) CopyFrom(ctx context.Context, table pgx.Identifier, columns []string, src pgx.CopyFromSource) (int64, error) {
 	ctx, cancel := t.bound(ctx)
 	defer cancel()
